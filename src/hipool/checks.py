@@ -1,0 +1,148 @@
+"""Input validation shared by every pooler and model.
+
+Bad input must fail with a :class:`ValueError` that names the argument and the
+problem, not with an index error from deep inside torch or, worse, a silently
+wrong result.  The checks are a handful of vectorised reductions over ``x``,
+``edge_index`` and ``batch`` (O(N + E), far below the cost of the pooling and
+convolutions they guard).  They can be switched off globally for the last bit
+of speed::
+
+    import hipool
+    hipool.set_checks(False)            # everywhere
+    with hipool.checks_disabled():      # or for a block
+        ...
+
+or by setting the environment variable ``HIPOOL_CHECKS=0``.
+"""
+from __future__ import annotations
+
+import os
+from contextlib import contextmanager
+from typing import Iterator, Optional, Union
+
+import torch
+from torch import Tensor
+
+_ENABLED = os.environ.get("HIPOOL_CHECKS", "1").strip().lower() not in {"0", "false", "no", "off"}
+
+
+def set_checks(enabled: bool) -> None:
+    """Turn input validation on or off for every hipool pooler and model."""
+    global _ENABLED
+    _ENABLED = bool(enabled)
+
+
+def checks_enabled() -> bool:
+    """Whether input validation is currently on."""
+    return _ENABLED
+
+
+@contextmanager
+def checks_disabled() -> Iterator[None]:
+    """Context manager that switches validation off inside its block."""
+    global _ENABLED
+    before = _ENABLED
+    _ENABLED = False
+    try:
+        yield
+    finally:
+        _ENABLED = before
+
+
+def check_ratio(ratio: Union[float, int, None], where: str, name: str = "ratio") -> None:
+    """Validate a pooling ratio: a float in (0, 1] or an int k >= 1."""
+    if ratio is None:
+        return
+    if isinstance(ratio, bool) or not isinstance(ratio, (int, float)):
+        raise ValueError(f"{where}: '{name}' must be a float in (0, 1] or an int k >= 1, "
+                         f"got {ratio!r} of type {type(ratio).__name__}")
+    if isinstance(ratio, int):
+        if ratio < 1:
+            raise ValueError(f"{where}: '{name}' as an int is the number of nodes k to keep "
+                             f"per graph and must be >= 1, got {ratio}")
+    elif not (0.0 < ratio <= 1.0):
+        raise ValueError(f"{where}: '{name}' as a float is the fraction of nodes to keep "
+                         f"and must be in (0, 1], got {ratio}")
+
+
+def _fail_edge_index(edge_index: Tensor, num_nodes: int, where: str) -> None:
+    lo, hi = int(edge_index.min()), int(edge_index.max())
+    bad = ((edge_index < 0) | (edge_index >= num_nodes)).any(dim=0).nonzero().view(-1)
+    j = int(bad[0])
+    raise ValueError(
+        f"{where}: 'edge_index' refers to nodes outside [0, {num_nodes}) "
+        f"(x has {num_nodes} nodes; edge_index ranges over [{lo}, {hi}], "
+        f"{bad.numel()} bad edge(s), first is column {j}: "
+        f"({int(edge_index[0, j])}, {int(edge_index[1, j])}))")
+
+
+def check_graph(
+    x: Tensor,
+    edge_index: Tensor,
+    batch: Optional[Tensor] = None,
+    edge_attr: Optional[Tensor] = None,
+    where: str = "hipool",
+) -> None:
+    """Validate one (batched) graph in PyG's sparse layout.
+
+    Raises ``ValueError`` naming the argument for: ``edge_index`` of the wrong
+    shape or dtype or pointing outside ``[0, N)``; ``batch`` of the wrong
+    length, dtype or not sorted; ``edge_attr`` whose first dimension is not the
+    number of edges; NaN or inf in ``x``.  Does nothing when checks are off.
+    """
+    if not _ENABLED:
+        return
+    if not isinstance(x, Tensor):
+        raise ValueError(f"{where}: 'x' must be a torch.Tensor, got {type(x).__name__}")
+    if x.dim() not in (1, 2):
+        raise ValueError(f"{where}: 'x' must have shape [num_nodes] or [num_nodes, channels], "
+                         f"got shape {tuple(x.shape)}")
+    if not isinstance(edge_index, Tensor):
+        raise ValueError(f"{where}: 'edge_index' must be a torch.Tensor, got {type(edge_index).__name__}")
+    if edge_index.dim() != 2 or edge_index.size(0) != 2:
+        raise ValueError(f"{where}: 'edge_index' must have shape [2, num_edges], "
+                         f"got shape {tuple(edge_index.shape)}")
+    if edge_index.dtype != torch.long:
+        raise ValueError(f"{where}: 'edge_index' must have dtype torch.long (int64), "
+                         f"got {edge_index.dtype}")
+    n = x.size(0)
+    if edge_attr is not None and (edge_attr.dim() == 0 or edge_attr.size(0) != edge_index.size(1)):
+        raise ValueError(f"{where}: 'edge_attr' must have one row per edge "
+                         f"({edge_index.size(1)}), got shape {tuple(edge_attr.shape)}")
+    if batch is not None:
+        if not isinstance(batch, Tensor) or batch.dim() != 1:
+            raise ValueError(f"{where}: 'batch' must be a 1-D tensor, got "
+                             f"{tuple(batch.shape) if isinstance(batch, Tensor) else type(batch).__name__}")
+        if batch.dtype != torch.long:
+            raise ValueError(f"{where}: 'batch' must have dtype torch.long (int64), got {batch.dtype}")
+        if batch.size(0) != n:
+            raise ValueError(f"{where}: 'x' has {n} nodes but 'batch' has {batch.size(0)} entries; "
+                             f"they must have the same length")
+
+    # One synchronisation for all value checks; details only on failure.
+    flags = []
+    if edge_index.numel() > 0:
+        flags.append((edge_index.min() >= 0) & (edge_index.max() < n))
+    if x.is_floating_point():
+        flags.append(torch.isfinite(x).all())
+    if batch is not None and n > 1:
+        flags.append((batch[1:] >= batch[:-1]).all() & (batch[0] >= 0))
+    elif batch is not None and n == 1:
+        flags.append(batch[0] >= 0)
+    if not flags or bool(torch.stack(flags).all()):
+        return
+
+    if edge_index.numel() > 0 and not bool((edge_index.min() >= 0) & (edge_index.max() < n)):
+        _fail_edge_index(edge_index, n, where)
+    if x.is_floating_point() and not bool(torch.isfinite(x).all()):
+        bad = (~torch.isfinite(x)).view(n, -1).any(dim=1).nonzero().view(-1)
+        kind = "NaN" if bool(torch.isnan(x).any()) else "inf"
+        raise ValueError(f"{where}: 'x' contains {kind} values in {bad.numel()} node(s), "
+                         f"first at node {int(bad[0])}")
+    if batch is not None:
+        if int(batch.min()) < 0:
+            raise ValueError(f"{where}: 'batch' has negative graph ids (min {int(batch.min())})")
+        i = int((batch[1:] < batch[:-1]).nonzero()[0])
+        raise ValueError(f"{where}: 'batch' must be sorted (nodes of one graph contiguous, graphs in "
+                         f"increasing order, as PyG's DataLoader makes it); batch[{i}] = "
+                         f"{int(batch[i])} > batch[{i + 1}] = {int(batch[i + 1])}")

@@ -1,0 +1,177 @@
+"""The model config: one small typed description of a model, shared by the API and the CLI.
+
+A hierarchical model is ``levels`` blocks of *conv → pool*, a readout, and a
+classifier head::
+
+    conv: gcn              # gcn | graphconv | gin | sage
+    hidden: 64
+    pool: topk             # one name for every level, or a list: [topk, sag]
+    schedule: [0.5, 0.5]   # per level: float = ratio kept, int = target nodes per graph
+    readout: mean          # mean | sum | max | meanmax | attention
+    combine: last          # last | sum | concat  (readouts of every level, SAGPool-style)
+    dropout: 0.0
+    head: []               # hidden widths of the classifier MLP ([] = one linear layer)
+
+``schedule`` may also be a string of target sizes, ``"100→50→25→10"`` (or with
+``->``): each graph is pooled to ``min(its size, target)`` at each level.
+In YAML, ``1`` is an int (keep one node) and ``1.0`` a float (keep all nodes).
+``levels`` may be given with a scalar ``schedule`` (``levels: 3, schedule: 0.5``);
+with a list it must match its length.  ``pool: none`` gives the global-pooling
+baseline (the same convs, no pooling; see :meth:`ModelConfig.global_twin`).
+"""
+from __future__ import annotations
+
+import os
+import re
+from dataclasses import asdict, dataclass, field, fields, replace
+from pathlib import Path
+from typing import Any, Dict, List, Optional, Union
+
+import yaml
+
+from .checks import check_ratio
+from .io import atomic_write_text
+
+CONVS = ("gcn", "graphconv", "gin", "sage")
+COMBINES = ("last", "sum", "concat")
+GLOBAL = "none"
+
+Ratio = Union[float, int]
+
+
+def parse_schedule(value: Any) -> List[Ratio]:
+    """``"100→50→25"`` / ``"0.5,0.5"`` / ``[0.5, 0.5]`` / ``0.5`` → list of ratios or sizes."""
+    if isinstance(value, str):
+        parts = [p.strip() for p in re.split(r"→|->|,", value) if p.strip()]
+        if not parts:
+            raise ValueError(f"model config: 'schedule' string {value!r} names no level")
+        out: List[Ratio] = []
+        for p in parts:
+            try:
+                out.append(int(p) if re.fullmatch(r"[+-]?\d+", p) else float(p))
+            except ValueError:
+                raise ValueError(f"model config: 'schedule' entry {p!r} in {value!r} is not a number") from None
+        return out
+    if isinstance(value, (int, float)) and not isinstance(value, bool):
+        return [value]
+    if isinstance(value, (list, tuple)):
+        return list(value)
+    raise ValueError(f"model config: 'schedule' must be a list, a number or a string like "
+                     f"'100→50→25', got {value!r}")
+
+
+@dataclass
+class ModelConfig:
+    """Description of a hierarchical (or, with ``pool: none``, global) GNN classifier."""
+
+    conv: str = "gcn"
+    hidden: int = 64
+    pool: Union[str, List[str]] = "topk"
+    schedule: Union[str, Ratio, List[Ratio]] = field(default_factory=lambda: [0.5, 0.5])
+    levels: Optional[int] = None
+    readout: str = "mean"
+    combine: str = "last"
+    dropout: float = 0.0
+    head: List[int] = field(default_factory=list)
+    pool_options: Dict[str, Any] = field(default_factory=dict)
+
+    def __post_init__(self) -> None:
+        from .nn.models import POOLERS  # registry lives next to the models
+        from .nn.readout import READOUTS
+
+        sched = parse_schedule(self.schedule)
+        if self.levels is not None:
+            if isinstance(self.levels, bool) or not isinstance(self.levels, int) or self.levels < 1:
+                raise ValueError(f"model config: 'levels' must be an int >= 1, got {self.levels!r}")
+            if len(sched) == 1:
+                sched = sched * self.levels
+            elif len(sched) != self.levels:
+                raise ValueError(f"model config: 'levels' is {self.levels} but 'schedule' has "
+                                 f"{len(sched)} entries {sched}")
+        self.schedule = sched
+        self.levels = len(sched)
+        for i, r in enumerate(sched):
+            check_ratio(r, "model config", name=f"schedule[{i}]")
+
+        if self.conv not in CONVS:
+            raise ValueError(f"model config: 'conv' must be one of {', '.join(CONVS)}, got {self.conv!r}")
+        if isinstance(self.hidden, bool) or not isinstance(self.hidden, int) or self.hidden < 1:
+            raise ValueError(f"model config: 'hidden' must be an int >= 1, got {self.hidden!r}")
+        pools = [self.pool] * self.levels if isinstance(self.pool, str) else list(self.pool)
+        if len(pools) != self.levels:
+            raise ValueError(f"model config: 'pool' lists {len(pools)} poolers but the schedule has "
+                             f"{self.levels} levels")
+        allowed = sorted(POOLERS) + [GLOBAL]
+        for p in pools:
+            if p not in allowed:
+                raise ValueError(f"model config: unknown pooler {p!r} in 'pool'; choose from {', '.join(allowed)}")
+        if GLOBAL in pools and any(p != GLOBAL for p in pools):
+            raise ValueError("model config: 'pool: none' (global baseline) cannot be mixed with poolers")
+        if self.readout not in READOUTS:
+            raise ValueError(f"model config: 'readout' must be one of {', '.join(READOUTS)}, got {self.readout!r}")
+        if self.combine not in COMBINES:
+            raise ValueError(f"model config: 'combine' must be one of {', '.join(COMBINES)}, got {self.combine!r}")
+        if isinstance(self.dropout, bool) or not isinstance(self.dropout, (int, float)) or not 0 <= self.dropout < 1:
+            raise ValueError(f"model config: 'dropout' must be a number in [0, 1), got {self.dropout!r}")
+        if not isinstance(self.head, (list, tuple)) or any(
+                isinstance(h, bool) or not isinstance(h, int) or h < 1 for h in self.head):
+            raise ValueError(f"model config: 'head' must be a list of positive ints, got {self.head!r}")
+        self.head = list(self.head)
+        if not isinstance(self.pool_options, dict):
+            raise ValueError(f"model config: 'pool_options' must be a mapping, got {self.pool_options!r}")
+
+    # -- derived -------------------------------------------------------------
+    @property
+    def poolers(self) -> List[str]:
+        """The pooler of every level."""
+        return [self.pool] * self.levels if isinstance(self.pool, str) else list(self.pool)
+
+    @property
+    def is_global(self) -> bool:
+        return self.poolers[0] == GLOBAL
+
+    def global_twin(self) -> "ModelConfig":
+        """The same model with no pooling: the fair global-pooling baseline."""
+        return replace(self, pool=GLOBAL, pool_options={})
+
+    # -- (de)serialisation ---------------------------------------------------
+    @classmethod
+    def from_dict(cls, data: Dict[str, Any], source: str = "model config") -> "ModelConfig":
+        if not isinstance(data, dict):
+            raise ValueError(f"{source}: expected a mapping of settings, got {type(data).__name__}")
+        allowed = {f.name for f in fields(cls)}
+        unknown = sorted(set(data) - allowed)
+        if unknown:
+            raise ValueError(f"{source}: unknown key(s) {', '.join(map(repr, unknown))}; "
+                             f"allowed: {', '.join(sorted(allowed))}")
+        try:
+            return cls(**data)
+        except ValueError as e:
+            raise ValueError(f"{source}: {e}".replace("model config: ", "")) from None
+
+    @classmethod
+    def from_yaml(cls, path: Union[str, os.PathLike]) -> "ModelConfig":
+        path = Path(path)
+        try:
+            text = path.read_text()
+        except OSError as e:
+            raise ValueError(f"model config: cannot read {path}: {e.strerror}") from None
+        try:
+            data = yaml.safe_load(text)
+        except yaml.YAMLError as e:
+            mark = getattr(e, "problem_mark", None)
+            where = f"{path}:{mark.line + 1}" if mark is not None else str(path)
+            raise ValueError(f"{where}: invalid YAML: {getattr(e, 'problem', None) or e}") from None
+        if isinstance(data, dict) and "model" in data and isinstance(data["model"], dict):
+            data = data["model"]
+        return cls.from_dict(data or {}, source=str(path))
+
+    def to_dict(self) -> Dict[str, Any]:
+        return asdict(self)
+
+    def to_yaml(self, path: Union[str, os.PathLike, None] = None) -> str:
+        text = yaml.safe_dump(self.to_dict(), sort_keys=False, allow_unicode=True)
+        if path is not None:
+            atomic_write_text(Path(path), text)
+        return text
+

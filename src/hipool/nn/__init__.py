@@ -1,0 +1,16 @@
+"""Building blocks: poolers, readouts and models.
+
+``from hipool.nn import TopKPooling`` is a drop-in for ``torch_geometric.nn.TopKPooling``.
+"""
+from ..record import DROPPED, PoolOutput
+from .connect import filter_edges
+from .models import POOLERS, GlobalGNN, HierarchicalGNN, build_model, make_conv, register_pooler
+from .readout import READOUTS, Readout
+from .select import num_kept, topk
+from .selection import SAGPooling, TopKPooling
+
+__all__ = [
+    "DROPPED", "PoolOutput", "TopKPooling", "SAGPooling", "topk", "num_kept", "filter_edges",
+    "Readout", "READOUTS", "HierarchicalGNN", "GlobalGNN", "build_model", "make_conv",
+    "POOLERS", "register_pooler",
+]

@@ -1,0 +1,202 @@
+"""Graph classifiers built from a :class:`~hipool.config.ModelConfig`.
+
+:class:`HierarchicalGNN`: ``levels`` blocks of *conv → pool*, a readout and a head::
+
+    x ─ conv₁ ─ pool₁ ─ conv₂ ─ pool₂ ─ … ─ readout ─ head ─ logits
+
+With ``combine: sum`` or ``concat`` the readouts after every pool are combined,
+as in SAGPool's hierarchical variant (Lee et al. 2019).
+
+:class:`GlobalGNN`: the same convs, readout and head with no pooling — the
+baseline a hierarchical model must beat to be worth its cost.
+
+Both return logits, and ``(logits, hierarchy)`` with ``return_hierarchy=True``.
+"""
+from __future__ import annotations
+
+from typing import Callable, Dict, List, Optional, Tuple, Union
+
+import torch
+from torch import Tensor
+from torch_geometric.data import Data
+from torch_geometric.nn import MLP, GCNConv, GINConv, GraphConv, SAGEConv
+
+from ..checks import check_graph
+from ..config import ModelConfig
+from ..hierarchy import Hierarchy
+from .readout import Readout
+from .selection import SAGPooling, TopKPooling
+
+#: Factories ``(channels, ratio, options) -> pooler`` by config name.
+PoolerFactory = Callable[[int, Union[float, int], dict], torch.nn.Module]
+POOLERS: Dict[str, PoolerFactory] = {}
+
+_SAG_GNNS = {"graphconv": GraphConv, "gcn": GCNConv, "sage": SAGEConv}
+
+
+def register_pooler(name: str) -> Callable[[PoolerFactory], PoolerFactory]:
+    """Decorator: make a pooler available to model configs under ``name``."""
+    def deco(factory: PoolerFactory) -> PoolerFactory:
+        POOLERS[name] = factory
+        return factory
+    return deco
+
+
+def _selection_options(name: str, options: dict, allowed: Tuple[str, ...]) -> dict:
+    unknown = sorted(set(options) - set(allowed))
+    if unknown:
+        raise ValueError(f"model config: 'pool_options' {unknown} do not apply to {name}; "
+                         f"allowed: {', '.join(allowed)}")
+    return dict(options)
+
+
+@register_pooler("topk")
+def _topk(channels: int, ratio, options: dict) -> torch.nn.Module:
+    opts = _selection_options("topk", options, ("min_score", "multiplier", "nonlinearity"))
+    return TopKPooling(channels, ratio=ratio, **opts)
+
+
+@register_pooler("sag")
+def _sag(channels: int, ratio, options: dict) -> torch.nn.Module:
+    opts = _selection_options("sag", options, ("min_score", "multiplier", "nonlinearity", "gnn"))
+    gnn = opts.pop("gnn", "graphconv")
+    if gnn not in _SAG_GNNS:
+        raise ValueError(f"model config: pool_options.gnn must be one of {', '.join(_SAG_GNNS)}, got {gnn!r}")
+    return SAGPooling(channels, ratio=ratio, GNN=_SAG_GNNS[gnn], **opts)
+
+
+def make_conv(kind: str, in_channels: int, out_channels: int) -> torch.nn.Module:
+    """A PyG message-passing layer by config name."""
+    if kind == "gcn":
+        return GCNConv(in_channels, out_channels)
+    if kind == "graphconv":
+        return GraphConv(in_channels, out_channels)
+    if kind == "sage":
+        return SAGEConv(in_channels, out_channels)
+    if kind == "gin":
+        return GINConv(MLP([in_channels, out_channels, out_channels], norm=None), train_eps=True)
+    raise ValueError(f"unknown conv {kind!r}")
+
+
+def _head(in_channels: int, hidden: List[int], num_classes: int, dropout: float) -> torch.nn.Module:
+    if not hidden:
+        return torch.nn.Linear(in_channels, num_classes)
+    return MLP([in_channels, *hidden, num_classes], dropout=dropout, norm=None)
+
+
+def _unpack(x, edge_index, batch, edge_attr):
+    if isinstance(x, Data):
+        data = x
+        return data.x, data.edge_index, getattr(data, "batch", None), getattr(data, "edge_attr", None)
+    if edge_index is None:
+        raise ValueError("forward: pass (x, edge_index, batch) or a torch_geometric Data/Batch")
+    return x, edge_index, batch, edge_attr
+
+
+class _GraphClassifier(torch.nn.Module):
+    """Shared parts of the two classifiers: convs, readouts, head."""
+
+    def __init__(self, config: ModelConfig, in_channels: int, num_classes: int):
+        super().__init__()
+        for name, v in (("in_channels", in_channels), ("num_classes", num_classes)):
+            if isinstance(v, bool) or not isinstance(v, int) or v < 1:
+                raise ValueError(f"{type(self).__name__}: '{name}' must be a positive int, got {v!r}")
+        self.config = config
+        self.in_channels = in_channels
+        self.num_classes = num_classes
+        h = config.hidden
+        self.convs = torch.nn.ModuleList(
+            make_conv(config.conv, in_channels if i == 0 else h, h) for i in range(config.levels))
+        n_readouts = 1 if config.combine == "last" else config.levels
+        self.readouts = torch.nn.ModuleList(Readout(config.readout, h) for _ in range(n_readouts))
+        width = self.readouts[0].out_channels * (config.levels if config.combine == "concat" else 1)
+        self.head = _head(width, config.head, num_classes, config.dropout)
+
+    def _graph_vector(self, per_level: List[Tensor]) -> Tensor:
+        if self.config.combine == "last":
+            return per_level[-1]
+        if self.config.combine == "sum":
+            return torch.stack(per_level).sum(0)
+        return torch.cat(per_level, dim=-1)
+
+    def _conv(self, i: int, x: Tensor, edge_index: Tensor) -> Tensor:
+        x = self.convs[i](x, edge_index).relu()
+        return torch.nn.functional.dropout(x, p=self.config.dropout, training=self.training)
+
+    def _readout(self, i: int, x: Tensor, batch: Tensor, num_graphs: int) -> Optional[Tensor]:
+        last = i == self.config.levels - 1
+        if self.config.combine == "last":
+            return self.readouts[0](x, batch, num_graphs) if last else None
+        return self.readouts[i](x, batch, num_graphs)
+
+    def _prepare(self, x, edge_index, batch, edge_attr):
+        x, edge_index, batch, edge_attr = _unpack(x, edge_index, batch, edge_attr)
+        check_graph(x, edge_index, batch, edge_attr, where=type(self).__name__)
+        if x.dim() == 1:
+            x = x.view(-1, 1)
+        if x.size(1) != self.in_channels:
+            raise ValueError(f"{type(self).__name__}: 'x' has {x.size(1)} features but the model "
+                             f"was built for in_channels={self.in_channels}")
+        if batch is None:
+            batch = edge_index.new_zeros(x.size(0))
+        num_graphs = int(batch[-1]) + 1 if batch.numel() > 0 else 1
+        return x, edge_index, batch, edge_attr, num_graphs
+
+
+class HierarchicalGNN(_GraphClassifier):
+    """Hierarchical-pooling graph classifier (see the module docstring).
+
+    Args:
+        config: the model description; ``config.is_global`` must be false.
+        in_channels: width of the input node features.
+        num_classes: number of output logits.
+    """
+
+    def __init__(self, config: ModelConfig, in_channels: int, num_classes: int):
+        if config.is_global:
+            raise ValueError("HierarchicalGNN: config has 'pool: none'; use GlobalGNN or build_model")
+        super().__init__(config, in_channels, num_classes)
+        self.pools = torch.nn.ModuleList(
+            POOLERS[name](config.hidden, ratio, dict(config.pool_options))
+            for name, ratio in zip(config.poolers, config.schedule))
+
+    def forward(self, x: Union[Tensor, Data], edge_index: Optional[Tensor] = None,
+                batch: Optional[Tensor] = None, edge_attr: Optional[Tensor] = None,
+                *, return_hierarchy: bool = False):
+        x, edge_index, batch, edge_attr, num_graphs = self._prepare(x, edge_index, batch, edge_attr)
+        hierarchy = Hierarchy(batch, num_graphs)
+        per_level: List[Tensor] = []
+        for i, pool in enumerate(self.pools):
+            x = self._conv(i, x, edge_index)
+            out = pool(x, edge_index, edge_attr, batch)
+            hierarchy.append(out)
+            x, edge_index, edge_attr, batch = out.x, out.edge_index, out.edge_attr, out.batch
+            r = self._readout(i, x, batch, num_graphs)
+            if r is not None:
+                per_level.append(r)
+        logits = self.head(self._graph_vector(per_level))
+        return (logits, hierarchy) if return_hierarchy else logits
+
+
+class GlobalGNN(_GraphClassifier):
+    """The global-pooling twin of a :class:`HierarchicalGNN`: same convs, readout and head,
+    no pooling.  With ``return_hierarchy=True`` the hierarchy has no levels."""
+
+    def forward(self, x: Union[Tensor, Data], edge_index: Optional[Tensor] = None,
+                batch: Optional[Tensor] = None, edge_attr: Optional[Tensor] = None,
+                *, return_hierarchy: bool = False):
+        x, edge_index, batch, edge_attr, num_graphs = self._prepare(x, edge_index, batch, edge_attr)
+        per_level: List[Tensor] = []
+        for i in range(self.config.levels):
+            x = self._conv(i, x, edge_index)
+            r = self._readout(i, x, batch, num_graphs)
+            if r is not None:
+                per_level.append(r)
+        logits = self.head(self._graph_vector(per_level))
+        return (logits, Hierarchy(batch, num_graphs)) if return_hierarchy else logits
+
+
+def build_model(config: ModelConfig, in_channels: int, num_classes: int) -> _GraphClassifier:
+    """:class:`GlobalGNN` for ``pool: none``, else :class:`HierarchicalGNN`."""
+    cls = GlobalGNN if config.is_global else HierarchicalGNN
+    return cls(config, in_channels, num_classes)

@@ -1,0 +1,73 @@
+"""Select: which input nodes a selection pooler keeps.
+
+:func:`topk` is a pure function over a score vector and a ``batch`` vector: the
+per-graph top-``k`` without padding to ``[B, N_max]``.
+"""
+from __future__ import annotations
+
+from fractions import Fraction
+from typing import Optional, Union
+
+import torch
+from torch import Tensor
+from torch_geometric.utils import scatter
+
+
+def num_kept(num_nodes: Tensor, ratio: Union[float, int]) -> Tensor:
+    """Nodes kept per graph: ``min(k, n)`` for an int ``k``, ``ceil(ratio * n)`` for a float.
+
+    The float case is computed in exact integer arithmetic on the decimal value
+    of ``ratio`` (``0.1 * 30`` keeps 3 nodes, not 4 as ``ceil`` in float64
+    would), so a float ratio of ``1.0`` keeps every node.  PyG computes
+    ``ceil`` in the score's dtype and treats ``ratio >= 1`` (floats included)
+    as an int ``k``: its ``ratio=1.0`` keeps one node per graph.
+    """
+    if isinstance(ratio, int) and not isinstance(ratio, bool):
+        return num_nodes.clamp(max=ratio)
+    frac = Fraction(repr(float(ratio))).limit_denominator(1_000_000)
+    p, q = frac.numerator, frac.denominator
+    return torch.div(num_nodes * p + (q - 1), q, rounding_mode="floor")
+
+
+def topk(
+    score: Tensor,
+    ratio: Optional[Union[float, int]],
+    batch: Tensor,
+    min_score: Optional[float] = None,
+    tol: float = 1e-7,
+) -> Tensor:
+    """Indices of the nodes to keep, grouped by graph.
+
+    Args:
+        score: node scores ``[N]``.
+        ratio: float in (0, 1] (fraction per graph, rounded up) or int ``k``
+            (``min(k, n)`` nodes per graph).  Ignored when ``min_score`` is set.
+        batch: sorted graph id of every node ``[N]``.
+        min_score: keep nodes with ``score > min_score``, but never drop every
+            node of a graph (its best node within ``tol`` always stays).
+
+    Returns:
+        ``perm`` ``[N']``: with ``ratio``, graph by graph, by descending score,
+        ties broken by lower node index; with ``min_score``, by node index.
+    """
+    if min_score is not None:
+        scores_max = scatter(score, batch, reduce="max")[batch] - tol
+        scores_min = scores_max.clamp(max=min_score)
+        return (score > scores_min).nonzero().view(-1)
+    if ratio is None:
+        raise ValueError("topk: at least one of 'ratio' and 'min_score' must be given")
+
+    n = score.size(0)
+    if n == 0:
+        return batch.new_empty(0)
+    counts = torch.bincount(batch)
+    k = num_kept(counts, ratio)
+    # Stable sorts: by score descending (ties keep index order), then by graph.
+    order = torch.sort(score, descending=True, stable=True).indices
+    graph_of = batch[order]
+    regroup = torch.sort(graph_of, stable=True).indices
+    order = order[regroup]
+    graph_of = graph_of[regroup]
+    ptr = torch.cumsum(counts, 0) - counts
+    rank = torch.arange(n, device=score.device) - ptr[graph_of]
+    return order[rank < k[graph_of]]

@@ -1,0 +1,182 @@
+"""Node-selection poolers: TopKPooling and SAGPooling.
+
+Both score every node, keep the best ``k`` per graph (:func:`~hipool.nn.select.topk`),
+gate the kept features by their score and keep the edges between kept nodes
+(:func:`~hipool.nn.connect.filter_edges`).  They are keyword- and
+``state_dict``-compatible with PyTorch Geometric's classes of the same name and,
+given the same weights and input, return the same tensors (``tests/nn``).
+
+Differences from PyG, on purpose:
+
+* a float ``ratio=1.0`` keeps every node (PyG: one node per graph);
+* ``k = ceil(ratio * n)`` is computed exactly (see :func:`~hipool.nn.select.num_kept`);
+* ties in the score are broken by lower node index, always;
+* bad input raises a ``ValueError`` naming the argument (:mod:`hipool.checks`);
+* the result is a :class:`~hipool.record.PoolOutput` (which unpacks as PyG's 6-tuple).
+"""
+from __future__ import annotations
+
+from typing import Callable, Optional, Union
+
+import torch
+from torch import Tensor
+from torch_geometric.nn import GraphConv
+from torch_geometric.nn.inits import uniform
+from torch_geometric.nn.resolver import activation_resolver
+from torch_geometric.utils import softmax
+
+from ..checks import check_graph, check_ratio
+from ..record import PoolOutput, cluster_from_perm
+from .connect import filter_edges
+from .select import topk
+
+
+class ScoreProjection(torch.nn.Module):
+    r"""Node score :math:`y = \sigma(Xp / \|p\|)`, or :math:`\mathrm{softmax}(Xp)` per
+    graph when ``min_score`` is set.  Its parameter is PyG's ``select.weight``."""
+
+    def __init__(self, in_channels: int, min_score: Optional[float] = None,
+                 nonlinearity: Union[str, Callable] = "tanh"):
+        super().__init__()
+        self.in_channels = in_channels
+        self.min_score = min_score
+        self.act = activation_resolver(nonlinearity)
+        self.weight = torch.nn.Parameter(torch.empty(1, in_channels))
+        self.reset_parameters()
+
+    def reset_parameters(self) -> None:
+        uniform(self.in_channels, self.weight)
+
+    def forward(self, x: Tensor, batch: Tensor) -> Tensor:
+        x = x.view(-1, 1) if x.dim() == 1 else x
+        score = (x * self.weight).sum(dim=-1)
+        if self.min_score is None:
+            return self.act(score / self.weight.norm(p=2, dim=-1))
+        return softmax(score, batch)
+
+
+def _select_and_gate(x: Tensor, edge_index: Tensor, edge_attr: Optional[Tensor], batch: Tensor,
+                     score: Tensor, ratio, min_score, multiplier: float) -> PoolOutput:
+    perm = topk(score, ratio, batch, min_score)
+    score = score[perm]
+    x = x[perm] * score.view(-1, 1)
+    if multiplier != 1:
+        x = multiplier * x
+    cluster = cluster_from_perm(perm, batch.size(0))
+    edge_index, edge_attr = filter_edges(edge_index, edge_attr, cluster)
+    return PoolOutput(x=x, edge_index=edge_index, edge_attr=edge_attr, batch=batch[perm],
+                      perm=perm, score=score, cluster=cluster)
+
+
+def _check_pool_args(name: str, in_channels: int, ratio, min_score) -> None:
+    if isinstance(in_channels, bool) or not isinstance(in_channels, int) or in_channels < 1:
+        raise ValueError(f"{name}: 'in_channels' must be a positive int, got {in_channels!r}")
+    if ratio is None and min_score is None:
+        raise ValueError(f"{name}: at least one of 'ratio' and 'min_score' must be given")
+    check_ratio(ratio, name)
+    if min_score is not None and (isinstance(min_score, bool) or not isinstance(min_score, (int, float))):
+        raise ValueError(f"{name}: 'min_score' must be a number, got {min_score!r}")
+
+
+class TopKPooling(torch.nn.Module):
+    r"""Top-:math:`k` pooling of Gao & Ji, "Graph U-Nets" (ICML 2019) and Cangea et al.,
+    "Towards Sparse Hierarchical Graph Classifiers" (2018).
+
+    .. math::
+        y = \sigma(Xp / \|p\|), \quad i = \mathrm{top}_k(y), \quad
+        X' = (X \odot y)_i, \quad A' = A_{i,i}
+
+    With ``min_score`` :math:`\tilde\alpha`: :math:`y = \mathrm{softmax}(Xp)` per graph and
+    :math:`i = \{ j : y_j > \tilde\alpha \}` (each graph keeps at least its best node).
+
+    Args:
+        in_channels: width of ``x``.
+        ratio: float in (0, 1], the fraction of nodes kept per graph
+            (``ceil(ratio * n)``; ``1.0`` keeps all), or int ``k`` (``min(k, n)``).
+            Default ``0.5``.  Ignored when ``min_score`` is given.
+        min_score: minimal softmax score to keep a node.  Default ``None``.
+        multiplier: factor applied to the pooled features.  Default ``1``.
+        nonlinearity: :math:`\sigma`, a name or a callable.  Default ``"tanh"``.
+
+    Returns a :class:`~hipool.record.PoolOutput`; it unpacks as PyG's
+    ``(x, edge_index, edge_attr, batch, perm, score)``.
+    """
+
+    def __init__(self, in_channels: int, ratio: Union[float, int] = 0.5,
+                 min_score: Optional[float] = None, multiplier: float = 1.0,
+                 nonlinearity: Union[str, Callable] = "tanh"):
+        super().__init__()
+        _check_pool_args(type(self).__name__, in_channels, ratio, min_score)
+        self.in_channels = in_channels
+        self.ratio = ratio
+        self.min_score = min_score
+        self.multiplier = multiplier
+        self.select = ScoreProjection(in_channels, min_score, nonlinearity)
+
+    def reset_parameters(self) -> None:
+        self.select.reset_parameters()
+
+    def forward(self, x: Tensor, edge_index: Tensor, edge_attr: Optional[Tensor] = None,
+                batch: Optional[Tensor] = None, attn: Optional[Tensor] = None) -> PoolOutput:
+        check_graph(x, edge_index, batch, edge_attr, where=type(self).__name__)
+        x = x.view(-1, 1) if x.dim() == 1 else x
+        if batch is None:
+            batch = edge_index.new_zeros(x.size(0))
+        score = self.select(x if attn is None else attn, batch)
+        return _select_and_gate(x, edge_index, edge_attr, batch, score,
+                                self.ratio, self.min_score, self.multiplier)
+
+    def __repr__(self) -> str:
+        arg = f"ratio={self.ratio}" if self.min_score is None else f"min_score={self.min_score}"
+        return f"{type(self).__name__}({self.in_channels}, {arg}, multiplier={self.multiplier})"
+
+
+class SAGPooling(torch.nn.Module):
+    r"""Self-attention graph pooling of Lee et al., "Self-Attention Graph Pooling" (ICML 2019).
+
+    .. math::
+        y = \sigma(\mathrm{GNN}(X, A)), \quad i = \mathrm{top}_k(y), \quad
+        X' = (X \odot y)_i, \quad A' = A_{i,i}
+
+    Args:
+        in_channels: width of ``x``.
+        ratio: as in :class:`TopKPooling`.  Default ``0.5``.
+        GNN: class of the scoring layer, built as ``GNN(in_channels, 1, **kwargs)``.
+            Default :class:`torch_geometric.nn.GraphConv`.
+        min_score, multiplier, nonlinearity: as in :class:`TopKPooling`.
+        **kwargs: passed to ``GNN``.
+    """
+
+    def __init__(self, in_channels: int, ratio: Union[float, int] = 0.5,
+                 GNN: type = GraphConv, min_score: Optional[float] = None,
+                 multiplier: float = 1.0, nonlinearity: Union[str, Callable] = "tanh",
+                 **kwargs):
+        super().__init__()
+        _check_pool_args(type(self).__name__, in_channels, ratio, min_score)
+        self.in_channels = in_channels
+        self.ratio = ratio
+        self.min_score = min_score
+        self.multiplier = multiplier
+        self.gnn = GNN(in_channels, 1, **kwargs)
+        self.select = ScoreProjection(1, min_score, nonlinearity)
+
+    def reset_parameters(self) -> None:
+        self.gnn.reset_parameters()
+        self.select.reset_parameters()
+
+    def forward(self, x: Tensor, edge_index: Tensor, edge_attr: Optional[Tensor] = None,
+                batch: Optional[Tensor] = None, attn: Optional[Tensor] = None) -> PoolOutput:
+        check_graph(x, edge_index, batch, edge_attr, where=type(self).__name__)
+        x = x.view(-1, 1) if x.dim() == 1 else x
+        if batch is None:
+            batch = edge_index.new_zeros(x.size(0))
+        attn = x if attn is None else attn
+        attn = attn.view(-1, 1) if attn.dim() == 1 else attn
+        score = self.select(self.gnn(attn, edge_index), batch)
+        return _select_and_gate(x, edge_index, edge_attr, batch, score,
+                                self.ratio, self.min_score, self.multiplier)
+
+    def __repr__(self) -> str:
+        arg = f"ratio={self.ratio}" if self.min_score is None else f"min_score={self.min_score}"
+        return (f"{type(self).__name__}({type(self.gnn).__name__}, {self.in_channels}, {arg}, "
+                f"multiplier={self.multiplier})")

@@ -1,0 +1,110 @@
+"""The pooler record: what every hipool pooler returns.
+
+One pooling step maps a graph with ``N`` input nodes to a coarser graph with
+``N'`` output nodes.  :class:`PoolOutput` names every part of that step:
+
+=================  ==========================================================
+field              meaning
+=================  ==========================================================
+``x``              pooled node features ``[N', F]``
+``edge_index``     pooled edges ``[2, E']``
+``edge_attr``      edge features carried to the pooled edges ``[E', *]`` (or ``None``)
+``batch``          graph id of each output node ``[N']``
+``perm``           for selection poolers: the input node kept as each output
+                   node ``[N']`` (PyG's ``perm``); ``None`` when an output node
+                   is not a single input node (clustering, contraction)
+``score``          score of each output node ``[N']`` (PyG's ``score``), or ``None``
+``cluster``        for every input node the output node it went to ``[N]``,
+                   or :data:`DROPPED` (-1); the map that hierarchies compose
+``assignment``     optional soft assignment (e.g. DiffPool's ``S``)
+``aux_losses``     named auxiliary losses of this step (empty for selection)
+=================  ==========================================================
+
+For code written against PyTorch Geometric, the record unpacks like PyG's
+6-tuple ``(x, edge_index, edge_attr, batch, perm, score)``::
+
+    x, edge_index, _, batch, _, _ = pool(x, edge_index, batch=batch)
+
+while new code reads the fields by name: ``out = pool(...); out.cluster``.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass, field, fields, replace
+from typing import Dict, Iterator, Optional
+
+import torch
+from torch import Tensor
+
+#: Value of :attr:`PoolOutput.cluster` for an input node that no output node keeps.
+DROPPED: int = -1
+
+_TUPLE_FIELDS = ("x", "edge_index", "edge_attr", "batch", "perm", "score")
+
+
+@dataclass
+class PoolOutput:
+    """Result of one pooling step (see the module docstring for the fields)."""
+
+    x: Tensor
+    edge_index: Tensor
+    edge_attr: Optional[Tensor]
+    batch: Tensor
+    perm: Optional[Tensor]
+    score: Optional[Tensor]
+    cluster: Tensor
+    assignment: Optional[Tensor] = None
+    aux_losses: Dict[str, Tensor] = field(default_factory=dict)
+
+    # -- PyG tuple compatibility -------------------------------------------
+    def __iter__(self) -> Iterator[Optional[Tensor]]:
+        return (getattr(self, name) for name in _TUPLE_FIELDS)
+
+    def __len__(self) -> int:
+        return len(_TUPLE_FIELDS)
+
+    def __getitem__(self, index):
+        return tuple(self)[index]
+
+    # -- derived facts -----------------------------------------------------
+    @property
+    def num_nodes(self) -> int:
+        """Number of output nodes ``N'``."""
+        return self.x.size(0)
+
+    @property
+    def num_input_nodes(self) -> int:
+        """Number of input nodes ``N``."""
+        return self.cluster.size(0)
+
+    @property
+    def kept(self) -> Tensor:
+        """Boolean mask ``[N]`` of input nodes that reached some output node."""
+        return self.cluster != DROPPED
+
+    def detach(self) -> "PoolOutput":
+        """A copy whose tensors are detached from the autograd graph."""
+        def d(v):
+            if isinstance(v, Tensor):
+                return v.detach()
+            if isinstance(v, dict):
+                return {k: t.detach() for k, t in v.items()}
+            return v
+        return replace(self, **{f.name: d(getattr(self, f.name)) for f in fields(self)})
+
+    def __repr__(self) -> str:
+        parts = [f"nodes={self.num_input_nodes}->{self.num_nodes}",
+                 f"edges={self.edge_index.size(1)}"]
+        if self.edge_attr is not None:
+            parts.append(f"edge_attr={tuple(self.edge_attr.shape)}")
+        if self.assignment is not None:
+            parts.append(f"assignment={tuple(self.assignment.shape)}")
+        if self.aux_losses:
+            parts.append("aux_losses=[" + ", ".join(self.aux_losses) + "]")
+        return f"PoolOutput({', '.join(parts)})"
+
+
+def cluster_from_perm(perm: Tensor, num_nodes: int) -> Tensor:
+    """The input→output map of a selection: ``cluster[perm[i]] = i``, others :data:`DROPPED`."""
+    cluster = torch.full((num_nodes,), DROPPED, dtype=torch.long, device=perm.device)
+    cluster[perm] = torch.arange(perm.size(0), dtype=torch.long, device=perm.device)
+    return cluster

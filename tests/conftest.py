@@ -1,0 +1,39 @@
+"""Shared test helpers: random batches of graphs and local copies of the shared datasets."""
+from __future__ import annotations
+
+import shutil
+from pathlib import Path
+from typing import List, Sequence
+
+import pytest
+import torch
+from torch_geometric.data import Batch, Data
+
+SHARED = Path(__file__).resolve().parents[1].parent / "shared" / "datasets"
+
+
+def random_graph(n: int, channels: int = 16, degree: int = 3, edge_dim: int = 0, seed: int = 0) -> Data:
+    g = torch.Generator().manual_seed(seed)
+    x = torch.randn(n, channels, generator=g)
+    e = torch.randint(0, n, (2, degree * n), generator=g) if n > 1 else torch.empty(2, 0, dtype=torch.long)
+    data = Data(x=x, edge_index=e)
+    if edge_dim:
+        data.edge_attr = torch.randn(e.size(1), edge_dim, generator=g)
+    return data
+
+
+def random_batch(sizes: Sequence[int], channels: int = 16, edge_dim: int = 0, seed: int = 0) -> Batch:
+    return Batch.from_data_list([random_graph(n, channels, edge_dim=edge_dim, seed=seed + i)
+                                 for i, n in enumerate(sizes)])
+
+
+@pytest.fixture
+def tu_root(tmp_path_factory) -> Path:
+    """A writable copy of ../shared/datasets/TU/{MUTAG,PROTEINS} (never written in place)."""
+    root = tmp_path_factory.mktemp("TU")
+    for name in ("MUTAG", "PROTEINS"):
+        src = SHARED / "TU" / name / "raw"
+        if not src.is_dir():
+            pytest.skip(f"shared dataset missing: {src}")
+        shutil.copytree(src, root / name / "raw")
+    return root
