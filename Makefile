@@ -1,0 +1,33 @@
+# hipool: `make demo` and `make test` set everything up on a fresh machine (only Python needed).
+PYTHON ?= python3
+VENV ?= .venv
+# torch is installed first, from this spec.  The default pin is the CPU build served locally on
+# our development machines; elsewhere it is an ordinary PyPI release.  Override as you need, e.g.
+#   make test TORCH_SPEC=torch            (newest torch)
+#   make demo TORCH_SPEC='torch==2.5.1'
+TORCH_SPEC ?= torch==2.13.0
+EXTRAS ?= dev
+BIN := $(VENV)/bin
+STAMP := $(VENV)/.hipool-installed
+
+.PHONY: setup demo test bench clean
+
+$(STAMP): pyproject.toml Makefile
+	@test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install --quiet --disable-pip-version-check "$(TORCH_SPEC)"
+	$(BIN)/python -m pip install --quiet --disable-pip-version-check -e ".[$(EXTRAS)]"
+	@touch $@
+
+setup: $(STAMP)
+
+demo: $(STAMP)
+	$(BIN)/hipool demo --out runs/demo
+
+test: $(STAMP)
+	$(BIN)/python -m pytest -q
+
+bench: $(STAMP)
+	$(BIN)/python benchmarks/seed_proteins.py
+
+clean:
+	rm -rf $(VENV) runs .pytest_cache src/*.egg-info
