@@ -73,3 +73,13 @@ def test_valid_corner_cases_pass_checks():
     g = random_graph(1)
     TopKPooling(16)(g.x, g.edge_index, batch=torch.zeros(1, dtype=torch.long))
     TopKPooling(16)(torch.randn(3, 16), torch.empty(2, 0, dtype=torch.long))
+
+
+def test_finite_x_whose_sum_overflows_is_accepted():
+    x = torch.full((5, 4), 3e38)  # finite, but the sum is inf in float32
+    TopKPooling(4, ratio=0.5)(x, E)
+
+
+def test_negative_batch_id():
+    with pytest.raises(ValueError, match="'batch' has negative graph ids"):
+        TopKPooling(4)(X, E, batch=torch.tensor([-1, 0, 0, 0, 0]))

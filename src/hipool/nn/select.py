@@ -62,12 +62,20 @@ def topk(
         return batch.new_empty(0)
     counts = torch.bincount(batch)
     k = num_kept(counts, ratio)
-    # Stable sorts: by score descending (ties keep index order), then by graph.
-    order = torch.sort(score, descending=True, stable=True).indices
+    order = _order_by_graph_then_score(score, batch)
     graph_of = batch[order]
-    regroup = torch.sort(graph_of, stable=True).indices
-    order = order[regroup]
-    graph_of = graph_of[regroup]
     ptr = torch.cumsum(counts, 0) - counts
     rank = torch.arange(n, device=score.device) - ptr[graph_of]
     return order[rank < k[graph_of]]
+
+
+def _order_by_graph_then_score(score: Tensor, batch: Tensor) -> Tensor:
+    """Node order by (graph ascending, score descending, index ascending)."""
+    if score.dtype == torch.float32:
+        # One stable sort on an int64 key: graph id in the high 32 bits, the score's
+        # float32 bits (mapped to order-preserving signed ints) subtracted below them.
+        bits = (score + 0.0).view(torch.int32).long()  # + 0.0: -0.0 and 0.0 tie, as floats do
+        bits = torch.where(bits < 0, bits ^ 0x7FFFFFFF, bits)
+        return torch.sort((batch << 32) - bits, stable=True).indices
+    order = torch.sort(score, descending=True, stable=True).indices
+    return order[torch.sort(batch[order], stable=True).indices]
