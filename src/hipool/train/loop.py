@@ -64,7 +64,7 @@ def run_epoch(model: torch.nn.Module, loader: Iterable, optimizer: Optional[torc
                 loss.backward()
                 optimizer.step()
             n = y.numel()
-            total_loss += float(loss) * n
+            total_loss += float(loss.detach()) * n
             correct += int((logits.argmax(-1) == y).sum())
             count += n
     return total_loss / max(count, 1), correct / max(count, 1)
