@@ -36,9 +36,9 @@ DEMO_MODEL = ModelConfig(conv="gcn", hidden=32, pool="topk", schedule=[0.5, 0.5,
 
 @dataclass
 class DemoSettings:
-    num_graphs: int = 300
-    epochs: int = 40
-    patience: int = 15
+    num_graphs: int = 600
+    epochs: int = 60
+    patience: int = 20
     batch_size: int = 32
     lr: float = 0.005
     seed: int = 0
