@@ -142,3 +142,11 @@ def test_model_input_errors():
         HierarchicalGNN(ModelConfig(), 3, 0)
     with pytest.raises(ValueError, match="use GlobalGNN"):
         HierarchicalGNN(ModelConfig(pool="none"), 3, 2)
+
+
+def test_batch_with_empty_last_graph_gets_a_row_of_logits():
+    from torch_geometric.data import Batch, Data
+    b = Batch.from_data_list([random_batch([6]).to_data_list()[0],
+                              Data(x=torch.empty(0, 16), edge_index=torch.empty(2, 0, dtype=torch.long))])
+    for cfg in (ModelConfig(hidden=4), ModelConfig(hidden=4, pool="none")):
+        assert build_model(cfg, 16, 2)(b).shape == (2, 2)

@@ -18,7 +18,7 @@ from typing import Callable, Dict, List, Optional, Tuple, Union
 
 import torch
 from torch import Tensor
-from torch_geometric.data import Data
+from torch_geometric.data import Batch, Data
 from torch_geometric.nn import MLP, GCNConv, GINConv, GraphConv, SAGEConv
 
 from ..checks import check_graph
@@ -85,12 +85,14 @@ def _head(in_channels: int, hidden: List[int], num_classes: int, dropout: float)
 
 
 def _unpack(x, edge_index, batch, edge_attr):
+    """(x, edge_index, batch, edge_attr, num_graphs or None) from tensors or a Data/Batch."""
     if isinstance(x, Data):
         data = x
-        return data.x, data.edge_index, getattr(data, "batch", None), getattr(data, "edge_attr", None)
+        num_graphs = data.num_graphs if isinstance(data, Batch) else None
+        return data.x, data.edge_index, getattr(data, "batch", None), getattr(data, "edge_attr", None), num_graphs
     if edge_index is None:
         raise ValueError("forward: pass (x, edge_index, batch) or a torch_geometric Data/Batch")
-    return x, edge_index, batch, edge_attr
+    return x, edge_index, batch, edge_attr, None
 
 
 class _GraphClassifier(torch.nn.Module):
@@ -130,7 +132,7 @@ class _GraphClassifier(torch.nn.Module):
         return self.readouts[i](x, batch, num_graphs)
 
     def _prepare(self, x, edge_index, batch, edge_attr):
-        x, edge_index, batch, edge_attr = _unpack(x, edge_index, batch, edge_attr)
+        x, edge_index, batch, edge_attr, num_graphs = _unpack(x, edge_index, batch, edge_attr)
         check_graph(x, edge_index, batch, edge_attr, where=type(self).__name__)
         if x.dim() == 1:
             x = x.view(-1, 1)
@@ -139,7 +141,8 @@ class _GraphClassifier(torch.nn.Module):
                              f"was built for in_channels={self.in_channels}")
         if batch is None:
             batch = edge_index.new_zeros(x.size(0))
-        num_graphs = int(batch[-1]) + 1 if batch.numel() > 0 else 1
+        if num_graphs is None:  # graphs with no nodes can only be known from a Batch
+            num_graphs = int(batch[-1]) + 1 if batch.numel() > 0 else 1
         return x, edge_index, batch, edge_attr, num_graphs
 
 
