@@ -55,34 +55,16 @@ import torch.nn.functional as F
 import torch_geometric
 from torch_geometric.datasets import TUDataset
 from torch_geometric.loader import DataLoader
-from torch_geometric.nn import GCNConv, global_mean_pool
 from torch_geometric.nn import TopKPooling as PygTopKPooling
 from tqdm import tqdm
 
 REPO_ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(REPO_ROOT))
+from examples.seed_model import seed_model_class  # noqa: E402  (the seed model, one copy)
+
 DEFAULT_DATA_ROOT = (REPO_ROOT.parent / "shared" / "datasets" / "TU").resolve()
 DEFAULT_CACHE = Path("~/.cache/hipool/benchmarks/TU").expanduser()
 DATASET = "PROTEINS"
-
-
-class HierarchicalGNN(torch.nn.Module):
-    """The seed model, parametrised by the pooling class."""
-
-    def __init__(self, in_dim, hidden_dim, out_dim, pool_cls):
-        super().__init__()
-        self.conv1 = GCNConv(in_dim, hidden_dim)
-        self.pool1 = pool_cls(hidden_dim, ratio=0.5)
-        self.conv2 = GCNConv(hidden_dim, hidden_dim)
-        self.pool2 = pool_cls(hidden_dim, ratio=0.5)
-        self.classifier = torch.nn.Linear(hidden_dim, out_dim)
-
-    def forward(self, x, edge_index, batch):
-        x = self.conv1(x, edge_index).relu()
-        x, edge_index, _, batch, _, _ = self.pool1(x, edge_index, batch=batch)
-        x = self.conv2(x, edge_index).relu()
-        x, edge_index, _, batch, _, _ = self.pool2(x, edge_index, batch=batch)
-        graph_emb = global_mean_pool(x, batch)
-        return self.classifier(graph_emb)
 
 
 def parse_args(argv=None):
@@ -211,8 +193,8 @@ def main(argv=None) -> int:
 
     dims = (dataset.num_node_features, args.hidden, dataset.num_classes)
     torch.manual_seed(args.seed)
-    model_a = HierarchicalGNN(*dims, PygTopKPooling)
-    model_b = HierarchicalGNN(*dims, cls_b)
+    model_a = seed_model_class(PygTopKPooling)(*dims)
+    model_b = seed_model_class(cls_b)(*dims)
     try:
         model_b.load_state_dict(model_a.state_dict(), strict=True)
     except RuntimeError as exc:

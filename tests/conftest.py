@@ -3,7 +3,7 @@ from __future__ import annotations
 
 import shutil
 from pathlib import Path
-from typing import List, Sequence
+from typing import Sequence
 
 import pytest
 import torch

@@ -63,7 +63,6 @@ def run_demo(out: Path, settings: Optional[DemoSettings] = None, progress: bool 
     s = settings or DemoSettings()
     out = Path(out)
     out.mkdir(parents=True, exist_ok=True)
-    torch.set_num_threads(max(1, min(torch.get_num_threads(), 4)))
 
     t0 = time.perf_counter()
     dataset = make_community_dataset(num_graphs=s.num_graphs, seed=s.seed)

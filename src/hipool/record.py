@@ -29,7 +29,7 @@ while new code reads the fields by name: ``out = pool(...); out.cluster``.
 """
 from __future__ import annotations
 
-from dataclasses import dataclass, field, fields, replace
+from dataclasses import dataclass, field
 from typing import Dict, Iterator, Optional
 
 import torch
@@ -80,16 +80,6 @@ class PoolOutput:
     def kept(self) -> Tensor:
         """Boolean mask ``[N]`` of input nodes that reached some output node."""
         return self.cluster != DROPPED
-
-    def detach(self) -> "PoolOutput":
-        """A copy whose tensors are detached from the autograd graph."""
-        def d(v):
-            if isinstance(v, Tensor):
-                return v.detach()
-            if isinstance(v, dict):
-                return {k: t.detach() for k, t in v.items()}
-            return v
-        return replace(self, **{f.name: d(getattr(self, f.name)) for f in fields(self)})
 
     def __repr__(self) -> str:
         parts = [f"nodes={self.num_input_nodes}->{self.num_nodes}",

@@ -8,31 +8,8 @@ from torch_geometric.loader import DataLoader
 from hipool import ModelConfig
 from hipool.nn import GlobalGNN, HierarchicalGNN, build_model
 from hipool.nn import TopKPooling as HipoolTopK
+from examples.seed_model import seed_model_class
 from tests.conftest import random_batch
-
-
-def seed_model_class(TopKPooling, GCNConv=pyg.GCNConv, global_mean_pool=pyg.global_mean_pool):
-    """The seed document's model (../shared/seeds/000_*.txt), verbatim, over a given TopKPooling."""
-    class SeedHierarchicalGNN(torch.nn.Module):
-        def __init__(self, in_dim, hidden_dim, out_dim):
-            super().__init__()
-            self.conv1 = GCNConv(in_dim, hidden_dim)
-            self.pool1 = TopKPooling(hidden_dim, ratio=0.5)  # keep 50%
-            self.conv2 = GCNConv(hidden_dim, hidden_dim)
-            self.pool2 = TopKPooling(hidden_dim, ratio=0.5)  # keep 50% of remaining
-            self.classifier = torch.nn.Linear(hidden_dim, out_dim)
-
-        def forward(self, x, edge_index, batch):
-            # Layer 1: message passing + pool
-            x = self.conv1(x, edge_index).relu()
-            x, edge_index, _, batch, _, _ = self.pool1(x, edge_index, batch=batch)
-            # Layer 2: message passing + pool
-            x = self.conv2(x, edge_index).relu()
-            x, edge_index, _, batch, _, _ = self.pool2(x, edge_index, batch=batch)
-            # Final global readout
-            graph_emb = global_mean_pool(x, batch)
-            return self.classifier(graph_emb)
-    return SeedHierarchicalGNN
 
 
 def test_seed_model_runs_unchanged_and_equals_pyg(tu_root):

@@ -3,7 +3,6 @@ import csv
 
 import pytest
 import torch
-from torch_geometric.data import Data
 from torch_geometric.loader import DataLoader
 
 from hipool import ModelConfig

@@ -117,12 +117,9 @@ def _import_plot_libs():
 
 
 def _palette():
-    try:
-        from matplotlib import colormaps
-        tab20 = colormaps["tab20"]
-    except ImportError:  # matplotlib < 3.5
-        from matplotlib import cm
-        tab20 = cm.get_cmap("tab20")
+    from matplotlib import colormaps
+
+    tab20 = colormaps["tab20"]
     return [tab20(i) for i in _TAB20_ORDER]
 
 
@@ -225,7 +222,7 @@ def plot_hierarchy(
     axes = fig.subplots(nrows, ncols, squeeze=False).ravel()
 
     size = float(np.clip(4000.0 / n, 14.0, 90.0))
-    edges = [(u, v) for u, v in graph.edges() if u != v]
+    edges = list(graph.edges())  # self-loops were left out of the graph
     segments = xy[np.array(edges, dtype=np.int64)] if edges else np.zeros((0, 2, 2))
     lo, hi = xy.min(axis=0), xy.max(axis=0)
     span = float(max((hi - lo).max(), 1e-9))
