@@ -11,9 +11,16 @@ classifier head::
     combine: last          # last | sum | concat  (readouts of every level, SAGPool-style)
     dropout: 0.0
     head: []               # hidden widths of the classifier MLP ([] = one linear layer)
+    pool_options: {}       # options for the poolers: flat ({min_score: 0.1}) for every level,
+                           # or per pooler name ({diffpool: {assign: gcn}, topk: {...}})
+    aux_weights: {}        # weights of the poolers' auxiliary losses in the training loss:
+                           # by name ({link: 1.0, entropy: 0.1}) or per level ({level2/link: 0.5});
+                           # unnamed losses weigh 1.0
 
 ``schedule`` may also be a string of target sizes, ``"100→50→25→10"`` (or with
 ``->``): each graph is pooled to ``min(its size, target)`` at each level.
+Clustering poolers (``diffpool``, ``mincut``, ``dmon``) need an int (the number
+of clusters) at their levels; selection poolers take either.
 In YAML, ``1`` is an int (keep one node) and ``1.0`` a float (keep all nodes).
 ``levels`` may be given with a scalar ``schedule`` (``levels: 3, schedule: 0.5``);
 with a list it must match its length.  ``pool: none`` gives the global-pooling
@@ -74,9 +81,10 @@ class ModelConfig:
     dropout: float = 0.0
     head: List[int] = field(default_factory=list)
     pool_options: Dict[str, Any] = field(default_factory=dict)
+    aux_weights: Dict[str, float] = field(default_factory=dict)
 
     def __post_init__(self) -> None:
-        from .nn.models import POOLERS  # registry lives next to the models
+        from .nn.models import POOLER_INFO, POOLERS  # registry lives next to the models
         from .nn.readout import READOUTS
 
         sched = parse_schedule(self.schedule)
@@ -119,6 +127,56 @@ class ModelConfig:
         self.head = list(self.head)
         if not isinstance(self.pool_options, dict):
             raise ValueError(f"model config: 'pool_options' must be a mapping, got {self.pool_options!r}")
+        named = [k for k in self.pool_options if k in POOLERS]
+        if named:
+            if len(named) != len(self.pool_options):
+                others = sorted(set(self.pool_options) - set(named))
+                raise ValueError(f"model config: 'pool_options' mixes per-pooler sections {named} with "
+                                 f"flat options {others}; put every option under its pooler's name")
+            for name, opts in self.pool_options.items():
+                if not isinstance(opts, dict):
+                    raise ValueError(f"model config: 'pool_options.{name}' must be a mapping, got {opts!r}")
+                if name not in pools:
+                    raise ValueError(f"model config: 'pool_options' has a section for {name!r}, which no "
+                                     f"level uses (pool: {pools})")
+        for i, (p, r) in enumerate(zip(pools, sched)):
+            if p != GLOBAL and POOLER_INFO[p].needs_count and not isinstance(r, int):
+                raise ValueError(f"model config: 'schedule[{i}]' is {r!r}, but {p} at level {i + 1} needs "
+                                 f"an absolute cluster count (an int, e.g. \"100→50→25\")")
+        self._check_aux_weights(pools)
+
+    def _check_aux_weights(self, pools: List[str]) -> None:
+        from .nn.models import POOLER_INFO
+
+        if not isinstance(self.aux_weights, dict):
+            raise ValueError(f"model config: 'aux_weights' must be a mapping, got {self.aux_weights!r}")
+        per_level = [POOLER_INFO[p].losses if p != GLOBAL else () for p in pools]
+        known = sorted({name for losses in per_level for name in losses})
+        for key, value in self.aux_weights.items():
+            if isinstance(value, bool) or not isinstance(value, (int, float)) or value < 0:
+                raise ValueError(f"model config: 'aux_weights.{key}' must be a number >= 0, got {value!r}")
+            m = re.fullmatch(r"level(\d+)/(\w+)", str(key))
+            if m:
+                level, name = int(m.group(1)), m.group(2)
+                if not 1 <= level <= len(pools) or name not in per_level[level - 1]:
+                    at = (f"level {level} ({pools[level - 1]}) has losses {list(per_level[level - 1])}"
+                          if 1 <= level <= len(pools) else f"levels are 1..{len(pools)}")
+                    raise ValueError(f"model config: 'aux_weights' key {key!r} names no loss: {at}")
+            elif key not in known:
+                raise ValueError(f"model config: 'aux_weights' key {key!r} is not a loss of the configured "
+                                 f"poolers; known: {', '.join(known) or 'none (selection poolers have none)'}")
+
+    def options_for(self, pooler: str) -> Dict[str, Any]:
+        """The ``pool_options`` that apply to ``pooler`` (flat, or its own section)."""
+        from .nn.models import POOLERS
+
+        if any(k in POOLERS for k in self.pool_options):
+            return dict(self.pool_options.get(pooler, {}))
+        return dict(self.pool_options)
+
+    def aux_weight(self, level: int, name: str) -> float:
+        """Weight of loss ``name`` of ``level`` (1-based): per-level key, else by name, else 1."""
+        return float(self.aux_weights.get(f"level{level}/{name}", self.aux_weights.get(name, 1.0)))
 
     # -- derived -------------------------------------------------------------
     @property
@@ -132,7 +190,7 @@ class ModelConfig:
 
     def global_twin(self) -> "ModelConfig":
         """The same model with no pooling: the fair global-pooling baseline."""
-        return replace(self, pool=GLOBAL, pool_options={})
+        return replace(self, pool=GLOBAL, pool_options={}, aux_weights={})
 
     # -- (de)serialisation ---------------------------------------------------
     @classmethod

@@ -18,6 +18,10 @@ field              meaning
                    or :data:`DROPPED` (-1); the map that hierarchies compose
 ``assignment``     optional soft assignment (e.g. DiffPool's ``S``)
 ``aux_losses``     named auxiliary losses of this step (empty for selection)
+``edge_weight``    weight of each pooled edge ``[E']`` (clustering: the entries
+                   of ``SᵀAS``; selection: the input weights carried along), or ``None``
+``mode``           how a clustering pooler ran: ``"dense"`` or ``"sparse"``
+                   (``None`` for other poolers)
 =================  ==========================================================
 
 For code written against PyTorch Geometric, the record unpacks like PyG's
@@ -54,6 +58,8 @@ class PoolOutput:
     cluster: Tensor
     assignment: Optional[Tensor] = None
     aux_losses: Dict[str, Tensor] = field(default_factory=dict)
+    edge_weight: Optional[Tensor] = None
+    mode: Optional[str] = None
 
     # -- PyG tuple compatibility -------------------------------------------
     def __iter__(self) -> Iterator[Optional[Tensor]]:
@@ -88,6 +94,8 @@ class PoolOutput:
             parts.append(f"edge_attr={tuple(self.edge_attr.shape)}")
         if self.assignment is not None:
             parts.append(f"assignment={tuple(self.assignment.shape)}")
+        if self.mode is not None:
+            parts.append(f"mode={self.mode}")
         if self.aux_losses:
             parts.append("aux_losses=[" + ", ".join(self.aux_losses) + "]")
         return f"PoolOutput({', '.join(parts)})"

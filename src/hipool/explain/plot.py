@@ -106,10 +106,10 @@ def _check_inputs(edge_index, assignments, num_nodes, ground_truth, layout
 
 def _import_plot_libs():
     try:
+        import networkx as nx
         from matplotlib.backends.backend_agg import FigureCanvasAgg
         from matplotlib.collections import LineCollection
         from matplotlib.figure import Figure
-        import networkx as nx
     except ImportError as err:
         raise ImportError("plot_hierarchy needs matplotlib and networkx: "
                           "pip install 'hipool[plot]'") from err

@@ -14,16 +14,20 @@ Both return logits, and ``(logits, hierarchy)`` with ``return_hierarchy=True``.
 """
 from __future__ import annotations
 
+import warnings
+from dataclasses import dataclass
 from typing import Callable, Dict, List, Optional, Tuple, Union
 
 import torch
 from torch import Tensor
 from torch_geometric.data import Batch, Data
-from torch_geometric.nn import MLP, GCNConv, GINConv, GraphConv, SAGEConv
+from torch_geometric.nn import MLP, GCNConv, GraphConv, SAGEConv
 
 from ..checks import check_graph
 from ..config import ModelConfig
 from ..hierarchy import Hierarchy
+from .clustering import DiffPool, DMoNPool, MinCutPool
+from .convs import WEIGHTED_CONVS, make_conv, run_conv
 from .readout import Readout
 from .selection import SAGPooling, TopKPooling
 
@@ -31,18 +35,31 @@ from .selection import SAGPooling, TopKPooling
 PoolerFactory = Callable[[int, Union[float, int], dict], torch.nn.Module]
 POOLERS: Dict[str, PoolerFactory] = {}
 
+
+@dataclass(frozen=True)
+class PoolerInfo:
+    """What configs need to know of a registered pooler."""
+
+    needs_count: bool = False       # schedule entry must be an int (number of clusters)
+    losses: Tuple[str, ...] = ()    # names of its auxiliary losses
+    weighted: bool = False          # its pooled graphs carry edge weights
+
+
+POOLER_INFO: Dict[str, PoolerInfo] = {}
+
 _SAG_GNNS = {"graphconv": GraphConv, "gcn": GCNConv, "sage": SAGEConv}
 
 
-def register_pooler(name: str) -> Callable[[PoolerFactory], PoolerFactory]:
+def register_pooler(name: str, info: PoolerInfo = PoolerInfo()) -> Callable[[PoolerFactory], PoolerFactory]:
     """Decorator: make a pooler available to model configs under ``name``."""
     def deco(factory: PoolerFactory) -> PoolerFactory:
         POOLERS[name] = factory
+        POOLER_INFO[name] = info
         return factory
     return deco
 
 
-def _selection_options(name: str, options: dict, allowed: Tuple[str, ...]) -> dict:
+def _checked_options(name: str, options: dict, allowed: Tuple[str, ...]) -> dict:
     unknown = sorted(set(options) - set(allowed))
     if unknown:
         raise ValueError(f"model config: 'pool_options' {unknown} do not apply to {name}; "
@@ -52,30 +69,36 @@ def _selection_options(name: str, options: dict, allowed: Tuple[str, ...]) -> di
 
 @register_pooler("topk")
 def _topk(channels: int, ratio, options: dict) -> torch.nn.Module:
-    opts = _selection_options("topk", options, ("min_score", "multiplier", "nonlinearity"))
+    opts = _checked_options("topk", options, ("min_score", "multiplier", "nonlinearity"))
     return TopKPooling(channels, ratio=ratio, **opts)
 
 
 @register_pooler("sag")
 def _sag(channels: int, ratio, options: dict) -> torch.nn.Module:
-    opts = _selection_options("sag", options, ("min_score", "multiplier", "nonlinearity", "gnn"))
+    opts = _checked_options("sag", options, ("min_score", "multiplier", "nonlinearity", "gnn"))
     gnn = opts.pop("gnn", "graphconv")
     if gnn not in _SAG_GNNS:
         raise ValueError(f"model config: pool_options.gnn must be one of {', '.join(_SAG_GNNS)}, got {gnn!r}")
     return SAGPooling(channels, ratio=ratio, GNN=_SAG_GNNS[gnn], **opts)
 
 
-def make_conv(kind: str, in_channels: int, out_channels: int) -> torch.nn.Module:
-    """A PyG message-passing layer by config name."""
-    if kind == "gcn":
-        return GCNConv(in_channels, out_channels)
-    if kind == "graphconv":
-        return GraphConv(in_channels, out_channels)
-    if kind == "sage":
-        return SAGEConv(in_channels, out_channels)
-    if kind == "gin":
-        return GINConv(MLP([in_channels, out_channels, out_channels], norm=None), train_eps=True)
-    raise ValueError(f"unknown conv {kind!r}")
+_CLUSTER_OPTIONS = ("assign", "assign_hidden", "mode", "dense_max_nodes", "dropout", "edge_topk",
+                    "edge_threshold", "pool_edge_attr")
+
+
+def _register_clustering(name: str, cls: type, extra: Tuple[str, ...]) -> None:
+    def factory(channels: int, clusters, options: dict) -> torch.nn.Module:
+        opts = _checked_options(name, options, _CLUSTER_OPTIONS + extra)
+        try:
+            return cls(channels, clusters, **opts)
+        except (TypeError, ValueError) as e:
+            raise ValueError(f"model config: {name}: {e}") from None
+    register_pooler(name, PoolerInfo(needs_count=True, losses=cls.LOSSES, weighted=True))(factory)
+
+
+_register_clustering("diffpool", DiffPool, ("normalize",))
+_register_clustering("mincut", MinCutPool, ("temp",))
+_register_clustering("dmon", DMoNPool, ())
 
 
 def _head(in_channels: int, hidden: List[int], num_classes: int, dropout: float) -> torch.nn.Module:
@@ -114,6 +137,14 @@ class _GraphClassifier(torch.nn.Module):
         width = self.readouts[0].out_channels * (config.levels if config.combine == "concat" else 1)
         self.head = _head(width, config.head, num_classes, config.dropout)
 
+    def aux_loss(self, hierarchy: Hierarchy) -> Optional[Tensor]:
+        """The poolers' auxiliary losses of one forward pass, weighted by ``config.aux_weights``
+        (``None`` when the poolers have none)."""
+        terms = [self.config.aux_weight(level, name) * value
+                 for level, rec in enumerate(hierarchy.records, start=1)
+                 for name, value in rec.aux_losses.items()]
+        return torch.stack(terms).sum() if terms else None
+
     def _graph_vector(self, per_level: List[Tensor]) -> Tensor:
         if self.config.combine == "last":
             return per_level[-1]
@@ -121,8 +152,8 @@ class _GraphClassifier(torch.nn.Module):
             return torch.stack(per_level).sum(0)
         return torch.cat(per_level, dim=-1)
 
-    def _conv(self, i: int, x: Tensor, edge_index: Tensor) -> Tensor:
-        x = self.convs[i](x, edge_index).relu()
+    def _conv(self, i: int, x: Tensor, edge_index: Tensor, edge_weight: Optional[Tensor] = None) -> Tensor:
+        x = run_conv(self.convs[i], self.config.conv in WEIGHTED_CONVS, x, edge_index, edge_weight).relu()
         return torch.nn.functional.dropout(x, p=self.config.dropout, training=self.training)
 
     def _readout(self, i: int, x: Tensor, batch: Tensor, num_graphs: int) -> Optional[Tensor]:
@@ -160,8 +191,13 @@ class HierarchicalGNN(_GraphClassifier):
             raise ValueError("HierarchicalGNN: config has 'pool: none'; use GlobalGNN or build_model")
         super().__init__(config, in_channels, num_classes)
         self.pools = torch.nn.ModuleList(
-            POOLERS[name](config.hidden, ratio, dict(config.pool_options))
+            POOLERS[name](config.hidden, ratio, config.options_for(name))
             for name, ratio in zip(config.poolers, config.schedule))
+        weighted = [n for n in config.poolers[:-1] if POOLER_INFO[n].weighted]
+        if weighted and config.conv not in WEIGHTED_CONVS:
+            warnings.warn(f"conv {config.conv!r} ignores edge weights, so the convs after "
+                          f"{weighted[0]} see its pooled graphs unweighted; use "
+                          f"{' or '.join(WEIGHTED_CONVS)} to use them", stacklevel=2)
 
     def forward(self, x: Union[Tensor, Data], edge_index: Optional[Tensor] = None,
                 batch: Optional[Tensor] = None, edge_attr: Optional[Tensor] = None,
@@ -169,11 +205,13 @@ class HierarchicalGNN(_GraphClassifier):
         x, edge_index, batch, edge_attr, num_graphs = self._prepare(x, edge_index, batch, edge_attr)
         hierarchy = Hierarchy(batch, num_graphs)
         per_level: List[Tensor] = []
+        edge_weight: Optional[Tensor] = None
         for i, pool in enumerate(self.pools):
-            x = self._conv(i, x, edge_index)
-            out = pool(x, edge_index, edge_attr, batch)
+            x = self._conv(i, x, edge_index, edge_weight)
+            out = pool(x, edge_index, edge_attr, batch, edge_weight=edge_weight)
             hierarchy.append(out)
             x, edge_index, edge_attr, batch = out.x, out.edge_index, out.edge_attr, out.batch
+            edge_weight = out.edge_weight
             r = self._readout(i, x, batch, num_graphs)
             if r is not None:
                 per_level.append(r)

@@ -18,6 +18,7 @@ Differences from PyG, on purpose:
 """
 from __future__ import annotations
 
+import inspect
 from typing import Callable, Optional, Union
 
 import torch
@@ -28,7 +29,7 @@ from torch_geometric.nn.resolver import activation_resolver
 from torch_geometric.utils import softmax
 
 from ..checks import check_graph, check_ratio
-from ..record import PoolOutput, cluster_from_perm
+from ..record import DROPPED, PoolOutput, cluster_from_perm
 from .connect import filter_edges
 from .select import topk
 
@@ -59,16 +60,26 @@ class ScoreProjection(torch.nn.Module):
 
 
 def _select_and_gate(x: Tensor, edge_index: Tensor, edge_attr: Optional[Tensor], batch: Tensor,
-                     score: Tensor, ratio, min_score, multiplier: float) -> PoolOutput:
+                     score: Tensor, ratio, min_score, multiplier: float,
+                     edge_weight: Optional[Tensor] = None) -> PoolOutput:
     perm = topk(score, ratio, batch, min_score)
     score = score[perm]
     x = x[perm] * score.view(-1, 1)
     if multiplier != 1:
         x = multiplier * x
     cluster = cluster_from_perm(perm, batch.size(0))
+    if edge_weight is not None:
+        kept = (cluster[edge_index[0]] != DROPPED) & (cluster[edge_index[1]] != DROPPED)
+        edge_weight = edge_weight[kept]
     edge_index, edge_attr = filter_edges(edge_index, edge_attr, cluster)
     return PoolOutput(x=x, edge_index=edge_index, edge_attr=edge_attr, batch=batch[perm],
-                      perm=perm, score=score, cluster=cluster)
+                      perm=perm, score=score, cluster=cluster, edge_weight=edge_weight)
+
+
+def _check_edge_weight(edge_weight: Optional[Tensor], edge_index: Tensor, where: str) -> None:
+    if edge_weight is not None and (edge_weight.dim() != 1 or edge_weight.numel() != edge_index.size(1)):
+        raise ValueError(f"{where}: 'edge_weight' must have shape [num_edges] = "
+                         f"[{edge_index.size(1)}], got {list(edge_weight.shape)}")
 
 
 def _check_pool_args(name: str, in_channels: int, ratio, min_score) -> None:
@@ -120,14 +131,16 @@ class TopKPooling(torch.nn.Module):
         self.select.reset_parameters()
 
     def forward(self, x: Tensor, edge_index: Tensor, edge_attr: Optional[Tensor] = None,
-                batch: Optional[Tensor] = None, attn: Optional[Tensor] = None) -> PoolOutput:
+                batch: Optional[Tensor] = None, attn: Optional[Tensor] = None,
+                edge_weight: Optional[Tensor] = None) -> PoolOutput:
         check_graph(x, edge_index, batch, edge_attr, where=type(self).__name__)
+        _check_edge_weight(edge_weight, edge_index, type(self).__name__)
         x = x.view(-1, 1) if x.dim() == 1 else x
         if batch is None:
             batch = edge_index.new_zeros(x.size(0))
         score = self.select(x if attn is None else attn, batch)
         return _select_and_gate(x, edge_index, edge_attr, batch, score,
-                                self.ratio, self.min_score, self.multiplier)
+                                self.ratio, self.min_score, self.multiplier, edge_weight)
 
     def __repr__(self) -> str:
         arg = f"ratio={self.ratio}" if self.min_score is None else f"min_score={self.min_score}"
@@ -161,6 +174,7 @@ class SAGPooling(torch.nn.Module):
         self.min_score = min_score
         self.multiplier = multiplier
         self.gnn = GNN(in_channels, 1, **kwargs)
+        self._gnn_takes_weight = "edge_weight" in inspect.signature(self.gnn.forward).parameters
         self.select = ScoreProjection(1, min_score, nonlinearity)
 
     def reset_parameters(self) -> None:
@@ -168,16 +182,21 @@ class SAGPooling(torch.nn.Module):
         self.select.reset_parameters()
 
     def forward(self, x: Tensor, edge_index: Tensor, edge_attr: Optional[Tensor] = None,
-                batch: Optional[Tensor] = None, attn: Optional[Tensor] = None) -> PoolOutput:
+                batch: Optional[Tensor] = None, attn: Optional[Tensor] = None,
+                edge_weight: Optional[Tensor] = None) -> PoolOutput:
         check_graph(x, edge_index, batch, edge_attr, where=type(self).__name__)
+        _check_edge_weight(edge_weight, edge_index, type(self).__name__)
         x = x.view(-1, 1) if x.dim() == 1 else x
         if batch is None:
             batch = edge_index.new_zeros(x.size(0))
         attn = x if attn is None else attn
         attn = attn.view(-1, 1) if attn.dim() == 1 else attn
-        score = self.select(self.gnn(attn, edge_index), batch)
+        if edge_weight is not None and self._gnn_takes_weight:
+            score = self.select(self.gnn(attn, edge_index, edge_weight), batch)
+        else:
+            score = self.select(self.gnn(attn, edge_index), batch)
         return _select_and_gate(x, edge_index, edge_attr, batch, score,
-                                self.ratio, self.min_score, self.multiplier)
+                                self.ratio, self.min_score, self.multiplier, edge_weight)
 
     def __repr__(self) -> str:
         arg = f"ratio={self.ratio}" if self.min_score is None else f"min_score={self.min_score}"

@@ -44,8 +44,10 @@ def run_epoch(model: torch.nn.Module, loader: Iterable, optimizer: Optional[torc
               aux_weight: float = 1.0, device: str = "cpu") -> Tuple[float, float]:
     """One pass over ``loader``; trains when ``optimizer`` is given.  Returns (mean loss, accuracy).
 
-    The loss is cross-entropy plus ``aux_weight`` times the sum of the poolers'
-    auxiliary losses (none for node selection).
+    The loss is cross-entropy plus ``aux_weight`` times the poolers' auxiliary
+    losses (none for node selection), each weighted as the model config's
+    ``aux_weights`` says (``model.aux_loss``); a model without ``aux_loss`` gets
+    their plain sum.
     """
     training = optimizer is not None
     model.train(training)
@@ -56,9 +58,9 @@ def run_epoch(model: torch.nn.Module, loader: Iterable, optimizer: Optional[torc
             logits, hierarchy = model(data, return_hierarchy=True)
             y = data.y.view(-1)
             loss = F.cross_entropy(logits, y)
-            aux = hierarchy.aux_losses()
-            if aux:
-                loss = loss + aux_weight * torch.stack(list(aux.values())).sum()
+            aux = _aux_loss(model, hierarchy)
+            if aux is not None and aux_weight:
+                loss = loss + aux_weight * aux
             if training:
                 optimizer.zero_grad()
                 loss.backward()
@@ -68,6 +70,13 @@ def run_epoch(model: torch.nn.Module, loader: Iterable, optimizer: Optional[torc
             correct += int((logits.argmax(-1) == y).sum())
             count += n
     return total_loss / max(count, 1), correct / max(count, 1)
+
+
+def _aux_loss(model: torch.nn.Module, hierarchy) -> Optional[torch.Tensor]:
+    if hasattr(model, "aux_loss"):
+        return model.aux_loss(hierarchy)
+    aux = hierarchy.aux_losses()
+    return torch.stack(list(aux.values())).sum() if aux else None
 
 
 def metrics_csv(history: List[EpochMetrics]) -> str:

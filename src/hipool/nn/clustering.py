@@ -1,0 +1,297 @@
+r"""Node-clustering poolers: :class:`DiffPool`, :class:`MinCutPool`, :class:`DMoNPool`.
+
+An assignment network gives every node logits over ``C`` clusters,
+``S = softmax(assign(x, A))``, and the graph is coarsened to
+``X' = SᵀX``, ``A' = SᵀAS`` (see :mod:`hipool.nn.functional`).
+
+All three take a sparse batch, ``(x, edge_index, edge_attr, batch, edge_weight=...)``,
+like the selection poolers, and return a :class:`~hipool.record.PoolOutput`:
+
+* ``x``: ``[Σ_g k_g, F]`` pooled features, ``k_g`` clusters for graph ``g``;
+* ``edge_index``/``edge_weight``: the pooled adjacency as a weighted edge list
+  (entries of ``A'``; optionally sparsified with ``edge_topk`` / ``edge_threshold``);
+* ``edge_attr``: ``SᵀE_cS`` per channel ``c`` with ``pool_edge_attr=True``, else ``None``;
+* ``cluster``: the hard assignment ``argmax S`` of every input node (for hierarchies);
+* ``assignment``: the soft ``S`` per input node ``[N, C]``;
+* ``aux_losses``: the method's losses by name (per graph, averaged over graphs);
+* ``mode``: ``"dense"`` or ``"sparse"``, the path this call took.
+
+**Modes.**  ``mode="dense"`` pads the batch to ``[B, N_max, N_max]`` (fast for
+small graphs); ``mode="sparse"`` never builds that tensor (memory grows with
+edges × clusters and nodes × clusters); ``mode="auto"`` (default) is dense when the
+largest graph of the batch has at most ``dense_max_nodes`` nodes, else sparse.
+Both give the same values to float rounding.
+
+**Small graphs.**  A graph with ``n_g < C`` nodes pools to ``k_g = n_g``
+clusters: its assignment softmax runs over the first ``n_g`` clusters only, and
+its orthogonality and cluster-size targets use ``k_g``.  Graphs with ``n_g ≥ C``
+use all ``C`` (and match PyG exactly).
+"""
+from __future__ import annotations
+
+from typing import Dict, Optional, Tuple
+
+import torch
+from torch import Tensor
+from torch_geometric.nn import MLP
+from torch_geometric.utils import to_dense_adj, to_dense_batch
+
+from ..checks import check_graph
+from ..record import PoolOutput
+from . import functional as Fn
+from .convs import CONV_NAMES, WEIGHTED_CONVS, make_conv, run_conv
+
+#: Assignment networks by name: a linear map, a 2-layer MLP, or a PyG conv.
+ASSIGNERS = ("linear", "mlp") + CONV_NAMES
+MODES = ("auto", "dense", "sparse")
+#: ``mode="auto"`` runs dense up to this many nodes in the largest graph of a batch.
+DENSE_MAX_NODES = 512
+
+
+class Assignment(torch.nn.Module):
+    """Cluster logits ``[N, C]`` from node features (and, for a conv, the graph)."""
+
+    def __init__(self, kind: str, in_channels: int, num_clusters: int, hidden: Optional[int] = None):
+        super().__init__()
+        if kind not in ASSIGNERS:
+            raise ValueError(f"'assign' must be one of {', '.join(ASSIGNERS)}, got {kind!r}")
+        self.kind = kind
+        self.is_conv = kind in CONV_NAMES
+        self.weighted = kind in WEIGHTED_CONVS
+        if kind == "linear":
+            self.net = torch.nn.Linear(in_channels, num_clusters)
+        elif kind == "mlp":
+            self.net = MLP([in_channels, hidden or in_channels, num_clusters], norm=None)
+        else:
+            self.net = make_conv(kind, in_channels, num_clusters)
+
+    def forward(self, x: Tensor, edge_index: Tensor, edge_weight: Optional[Tensor]) -> Tensor:
+        if self.is_conv:
+            return run_conv(self.net, self.weighted, x, edge_index, edge_weight)
+        return self.net(x)
+
+
+def _positive_int(value, name: str, where: str) -> int:
+    if isinstance(value, bool) or not isinstance(value, int) or value < 1:
+        extra = (" (clustering poolers need an absolute cluster count, not a ratio)"
+                 if isinstance(value, float) else "")
+        raise ValueError(f"{where}: '{name}' must be an int >= 1, got {value!r}{extra}")
+    return value
+
+
+class ClusterPooling(torch.nn.Module):
+    """Shared machinery of the clustering poolers (see the module docstring).
+
+    Args:
+        in_channels: width of ``x``.
+        num_clusters: ``C``, clusters per graph (an int >= 1).
+        assign: the assignment network: ``"linear"``, ``"mlp"`` or a conv
+            (``"gcn"``, ``"graphconv"``, ``"sage"``, ``"gin"``).
+        assign_hidden: hidden width of the ``"mlp"`` assignment (default ``in_channels``).
+        mode: ``"auto"``, ``"dense"`` or ``"sparse"``.
+        dense_max_nodes: the ``auto`` threshold on the largest graph's size.
+        dropout: dropout on the assignment logits (training only).
+        edge_topk: keep only each pooled node's ``edge_topk`` strongest out-edges.
+        edge_threshold: drop pooled edges with ``|weight| < edge_threshold``.
+        pool_edge_attr: carry multi-dimensional ``edge_attr`` as ``SᵀE_cS`` per channel.
+    """
+
+    kind: str = ""
+    LOSSES: Tuple[str, ...] = ()
+    keep_self_loops: bool = False
+
+    def __init__(self, in_channels: int, num_clusters: int, *, assign: str = "linear",
+                 assign_hidden: Optional[int] = None, mode: str = "auto",
+                 dense_max_nodes: int = DENSE_MAX_NODES, dropout: float = 0.0,
+                 edge_topk: Optional[int] = None, edge_threshold: Optional[float] = None,
+                 pool_edge_attr: bool = False):
+        super().__init__()
+        where = type(self).__name__
+        self.in_channels = _positive_int(in_channels, "in_channels", where)
+        self.num_clusters = _positive_int(num_clusters, "num_clusters", where)
+        if mode not in MODES:
+            raise ValueError(f"{where}: 'mode' must be one of {', '.join(MODES)}, got {mode!r}")
+        self.mode = mode
+        self.dense_max_nodes = _positive_int(dense_max_nodes, "dense_max_nodes", where)
+        if isinstance(dropout, bool) or not isinstance(dropout, (int, float)) or not 0 <= dropout < 1:
+            raise ValueError(f"{where}: 'dropout' must be a number in [0, 1), got {dropout!r}")
+        self.dropout = float(dropout)
+        self.edge_topk = None if edge_topk is None else _positive_int(edge_topk, "edge_topk", where)
+        if edge_threshold is not None and (isinstance(edge_threshold, bool)
+                                           or not isinstance(edge_threshold, (int, float))
+                                           or edge_threshold < 0):
+            raise ValueError(f"{where}: 'edge_threshold' must be a number >= 0, got {edge_threshold!r}")
+        self.edge_threshold = edge_threshold
+        self.pool_edge_attr = bool(pool_edge_attr)
+        try:
+            self.assign = Assignment(assign, in_channels, num_clusters, assign_hidden)
+        except ValueError as e:
+            raise ValueError(f"{where}: {e}") from None
+
+    # -- subclass hooks ----------------------------------------------------
+    def _probabilities(self, logits: Tensor) -> Tensor:
+        return torch.softmax(logits, dim=-1)
+
+    def _core_kwargs(self) -> dict:
+        return {}
+
+    # -- forward -------------------------------------------------------------
+    def forward(self, x: Tensor, edge_index: Tensor, edge_attr: Optional[Tensor] = None,
+                batch: Optional[Tensor] = None, edge_weight: Optional[Tensor] = None) -> PoolOutput:
+        where = type(self).__name__
+        check_graph(x, edge_index, batch, edge_attr, where=where)
+        x = x.view(-1, 1) if x.dim() == 1 else x
+        n = x.size(0)
+        if n == 0:
+            raise ValueError(f"{where}: the batch has no nodes")
+        if x.size(1) != self.in_channels:
+            raise ValueError(f"{where}: 'x' has {x.size(1)} features but the pooler was built for "
+                             f"in_channels={self.in_channels}")
+        if edge_weight is not None and (edge_weight.dim() != 1 or edge_weight.numel() != edge_index.size(1)):
+            raise ValueError(f"{where}: 'edge_weight' must have shape [num_edges] = "
+                             f"[{edge_index.size(1)}], got {list(edge_weight.shape)}")
+        if batch is None:
+            batch = edge_index.new_zeros(n)
+        num_graphs = int(batch[-1]) + 1
+        counts = torch.bincount(batch, minlength=num_graphs)
+        C = self.num_clusters
+        k = counts.clamp(max=C)  # clusters per graph: as many as the graph can use
+        cluster_mask = torch.arange(C, device=x.device) < k.view(-1, 1)  # [B, C]
+
+        logits = self.assign(x, edge_index, edge_weight)
+        Fn._check_s_finite(logits, where, batch)
+        if self.dropout and self.training:
+            logits = torch.nn.functional.dropout(logits, self.dropout)
+        small = bool((k < C).any())
+        if small:
+            logits = logits.masked_fill(~cluster_mask[batch], float("-inf"))
+        S = self._probabilities(logits)
+
+        n_max = int(counts.max())
+        mode = self.mode if self.mode != "auto" else ("dense" if n_max <= self.dense_max_nodes else "sparse")
+        if mode == "dense":
+            xd, mask = to_dense_batch(x, batch, batch_size=num_graphs, max_num_nodes=n_max)
+            Sd, _ = to_dense_batch(S, batch, batch_size=num_graphs, max_num_nodes=n_max)
+            adj = to_dense_adj(edge_index, batch, edge_weight, max_num_nodes=n_max, batch_size=num_graphs).to(x.dtype)
+            r = Fn.dense_core(self.kind, xd, adj, Sd, mask, cluster_mask, **self._core_kwargs())
+        else:
+            r = Fn.sparse_core(self.kind, x, edge_index, edge_weight, S, batch, num_graphs, counts,
+                               cluster_mask, **self._core_kwargs())
+
+        pooled_attr = None
+        if self.pool_edge_attr and edge_attr is not None:
+            pooled_attr = self._pool_edge_attr(mode, edge_index, edge_attr, S, batch, num_graphs, counts, n_max)
+
+        # Hard assignment: input node -> global output node.
+        offset = torch.cumsum(k, 0) - k
+        cluster = offset[batch] + S.argmax(dim=-1)
+        out_x = r.out[cluster_mask]
+        out_batch = torch.repeat_interleave(torch.arange(num_graphs, device=x.device), k)
+        ei, ew, ea = _pooled_edges(r.out_adj, pooled_attr, cluster_mask, offset, self.keep_self_loops,
+                                   self.edge_topk, self.edge_threshold)
+        return PoolOutput(x=out_x, edge_index=ei, edge_attr=ea, batch=out_batch, perm=None, score=None,
+                          cluster=cluster, assignment=S, aux_losses=dict(r.losses), edge_weight=ew,
+                          mode=mode)
+
+    def _pool_edge_attr(self, mode: str, edge_index: Tensor, edge_attr: Tensor, S: Tensor, batch: Tensor,
+                        num_graphs: int, counts: Tensor, n_max: int) -> Tensor:
+        """``SᵀE_cS`` for every channel ``c`` of ``edge_attr``: ``[B, C, C, D]``."""
+        ea = edge_attr.view(-1, 1) if edge_attr.dim() == 1 else edge_attr.flatten(1)
+        ea = ea.to(S.dtype)
+        if mode == "dense":
+            Sd, _ = to_dense_batch(S, batch, batch_size=num_graphs, max_num_nodes=n_max)
+            E = to_dense_adj(edge_index, batch, ea, max_num_nodes=n_max, batch_size=num_graphs)
+            return torch.einsum("bnc,bnmd,bmk->bckd", Sd, E, Sd)
+        N, C, D = S.size(0), S.size(1), ea.size(1)
+        src, dst = edge_index
+        es = torch.zeros(N, D, C, dtype=S.dtype, device=S.device)
+        es.index_add_(0, src, ea.unsqueeze(-1) * S[dst].unsqueeze(1))  # (E_c S) per channel
+        out = Fn.segment_tmm(S, es.view(N, D * C), batch, num_graphs, counts)  # [B, C, D*C]
+        return out.view(num_graphs, C, D, C).permute(0, 1, 3, 2)
+
+    def extra_repr(self) -> str:
+        return (f"{self.in_channels}, num_clusters={self.num_clusters}, assign={self.assign.kind!r}, "
+                f"mode={self.mode!r}")
+
+
+def _pooled_edges(out_adj: Tensor, pooled_attr: Optional[Tensor], cluster_mask: Tensor, offset: Tensor,
+                  keep_self_loops: bool, topk: Optional[int], threshold: Optional[float]):
+    """The pooled ``[B, C, C]`` adjacency as a weighted edge list over the valid clusters."""
+    C = out_adj.size(-1)
+    a = out_adj.detach()
+    keep = cluster_mask.unsqueeze(2) & cluster_mask.unsqueeze(1) & (a != 0)
+    if not keep_self_loops:
+        keep &= ~torch.eye(C, dtype=torch.bool, device=a.device)
+    if threshold is not None:
+        keep &= a.abs() >= threshold
+    if topk is not None and topk < C:
+        strength = a.abs().masked_fill(~keep, -1.0)
+        idx = strength.topk(topk, dim=-1).indices
+        keep &= torch.zeros_like(keep).scatter_(-1, idx, True)
+    b, i, j = keep.nonzero(as_tuple=True)
+    edge_index = torch.stack([offset[b] + i, offset[b] + j])
+    edge_attr = pooled_attr[b, i, j] if pooled_attr is not None else None
+    return edge_index, out_adj[b, i, j], edge_attr
+
+
+class DiffPool(ClusterPooling):
+    r"""DiffPool (Ying et al., "Hierarchical Graph Representation Learning with Differentiable
+    Pooling", NeurIPS 2018): ``X' = SᵀX``, ``A' = SᵀAS`` (self-loops kept).
+
+    Losses: ``link`` ``‖A − SSᵀ‖_F / n²`` and ``entropy`` (mean row entropy of ``S``).
+    The paper's assignment is a GNN; the default here is ``assign="gcn"``
+    (edge-weight aware, so it works on pooled graphs).  ``normalize=False``
+    leaves the link loss undivided (PyG's argument).
+    """
+
+    kind = "diffpool"
+    LOSSES = ("link", "entropy")
+    keep_self_loops = True
+
+    def __init__(self, in_channels: int, num_clusters: int, *, assign: str = "gcn",
+                 normalize: bool = True, **kwargs):
+        super().__init__(in_channels, num_clusters, assign=assign, **kwargs)
+        self.normalize = bool(normalize)
+
+    def _core_kwargs(self) -> dict:
+        return {"normalize": self.normalize}
+
+
+class MinCutPool(ClusterPooling):
+    r"""MinCutPool (Bianchi et al., "Spectral Clustering with Graph Neural Networks for Graph
+    Pooling", ICML 2020).
+
+    Losses: ``mincut`` ``−tr(SᵀAS)/tr(SᵀDS)`` and ``ortho``
+    ``‖SᵀS/‖SᵀS‖_F − I/√k‖_F``.  The pooled adjacency has a zero diagonal and is
+    normalised ``D^-1/2 A' D^-1/2``.  Assignment: ``"linear"`` by default (the
+    paper's MLP on top of the preceding conv); ``temp`` divides the logits.
+    """
+
+    kind = "mincut"
+    LOSSES = ("mincut", "ortho")
+
+    def __init__(self, in_channels: int, num_clusters: int, *, assign: str = "linear",
+                 temp: float = 1.0, **kwargs):
+        super().__init__(in_channels, num_clusters, assign=assign, **kwargs)
+        if isinstance(temp, bool) or not isinstance(temp, (int, float)) or temp <= 0:
+            raise ValueError(f"MinCutPool: 'temp' must be a number > 0, got {temp!r}")
+        self.temp = float(temp)
+
+    def _probabilities(self, logits: Tensor) -> Tensor:
+        return torch.softmax(logits / self.temp if self.temp != 1.0 else logits, dim=-1)
+
+
+class DMoNPool(ClusterPooling):
+    r"""DMoN (Tsitsulin et al., "Graph Clustering with Graph Neural Networks", JMLR 2023).
+
+    ``X' = selu(SᵀX)``.  Losses: ``spectral`` (negative modularity), ``ortho``
+    and ``cluster`` (collapse regulariser ``‖Σ_i S_i‖ √k / n − 1``).  With
+    ``assign="linear"`` (default) and ``dropout``, the assignment is PyG
+    ``DMoNPooling``'s ``mlp``.
+    """
+
+    kind = "dmon"
+    LOSSES = ("spectral", "ortho", "cluster")
+
+
+CLUSTER_POOLERS: Dict[str, type] = {"diffpool": DiffPool, "mincut": MinCutPool, "dmon": DMoNPool}

@@ -1,0 +1,384 @@
+r"""Clustering pooling as functions: dense forms with PyG's signatures, and sparse twins.
+
+A clustering pooler assigns every node softly to ``C`` clusters,
+``S = softmax(s)``, and coarsens features and adjacency as
+
+.. math::
+    X' = S^\top X, \qquad A' = S^\top A S .
+
+Dense forms take padded ``[B, N, ·]`` tensors, exactly like PyG's
+``dense_diff_pool``, ``dense_mincut_pool`` and ``DMoNPooling``:
+
+* :func:`dense_diff_pool` ``(x, adj, s, mask=None, normalize=True) -> (out, out_adj, link_loss, ent_loss)``
+* :func:`dense_mincut_pool` ``(x, adj, s, mask=None, temp=1.0) -> (out, out_adj, mincut_loss, ortho_loss)``
+* :func:`dense_dmon_pool` ``(x, adj, s, mask=None) -> (out, out_adj, spectral_loss, ortho_loss, cluster_loss)``
+
+The sparse twins :func:`diff_pool`, :func:`mincut_pool` and :func:`dmon_pool`
+take ``(x, edge_index, s, batch, edge_weight=None)`` with ``s`` given per node
+(``[N, C]``) and return the same values.  They never build a ``[B, N, N]``
+tensor: ``AS`` is gathered over the edges and ``SᵀY`` is taken graph by graph,
+so memory grows with ``edges × clusters`` and ``nodes × clusters``.
+
+``s`` is always the *logits* of the assignment; the softmax is taken here (as in PyG).
+
+**Auxiliary losses are per graph, then averaged over the graphs of the batch**
+(graphs with no nodes are left out of the average).  The loss of a batch
+therefore equals the mean of the losses of its graphs taken one at a time,
+whatever the batch size or padding.  Where PyG already does this (MinCut's
+two losses; DMoN's three) our values equal PyG's on any batch.  PyG's
+``dense_diff_pool`` instead takes one Frobenius norm over the whole padded
+batch divided by ``B·N_max²``, and an entropy averaged over padded rows; ours
+equals PyG's for one unpadded graph, and for a batch it equals the mean of PyG's
+values for each graph alone (PyG issue #8284 is this bug class).
+"""
+from __future__ import annotations
+
+from typing import Dict, Optional, Tuple
+
+import torch
+import torch.nn.functional as F
+from torch import Tensor
+from torch_geometric.utils import coalesce, to_dense_batch
+
+from ..checks import checks_enabled
+
+EPS = 1e-15
+
+__all__ = [
+    "dense_diff_pool", "dense_mincut_pool", "dense_dmon_pool",
+    "diff_pool", "mincut_pool", "dmon_pool",
+]
+
+
+# ---------------------------------------------------------------------------
+# small per-graph helpers
+# ---------------------------------------------------------------------------
+def graph_mean(values: Tensor, num_nodes: Tensor) -> Tensor:
+    """Mean of per-graph ``values`` over the graphs that have nodes (0 if none)."""
+    valid = num_nodes > 0
+    if bool(valid.all()):
+        return values.mean()
+    if not bool(valid.any()):
+        return values.sum() * 0.0
+    return values[valid].mean()
+
+
+def segment_sum(y: Tensor, batch: Tensor, num_graphs: int) -> Tensor:
+    """Per-graph sums of the rows of ``y``: ``[B, *y.shape[1:]]``."""
+    return y.new_zeros((num_graphs,) + tuple(y.shape[1:])).index_add_(0, batch, y)
+
+
+def segment_tmm(a: Tensor, b: Tensor, batch: Tensor, num_graphs: int,
+                counts: Optional[Tensor] = None) -> Tensor:
+    """``a_gᵀ b_g`` for every graph ``g``: ``[B, a.size(1), b.size(1)]`` (``batch`` sorted).
+
+    Graphs of similar size go through one padded batched matmul; batches with
+    very uneven sizes (where padding would more than double the work) are
+    done graph by graph, so memory stays ``nodes × columns``.
+    """
+    if num_graphs == 1:
+        return (a.t() @ b).unsqueeze(0)
+    if counts is None:
+        counts = torch.bincount(batch, minlength=num_graphs)
+    n_max = int(counts.max()) if counts.numel() else 0
+    if num_graphs * n_max <= 2 * a.size(0) + 64:
+        ad, _ = to_dense_batch(a, batch, batch_size=num_graphs, max_num_nodes=n_max)
+        bd, _ = to_dense_batch(b, batch, batch_size=num_graphs, max_num_nodes=n_max)
+        return ad.transpose(1, 2) @ bd
+    ends = torch.cumsum(counts, 0).tolist()
+    starts = [0] + ends[:-1]
+    return torch.stack([a[s:e].t() @ b[s:e] for s, e in zip(starts, ends)])
+
+
+def _ortho_loss(ss: Tensor, cluster_mask: Tensor) -> Tensor:
+    """Per graph ``‖SᵀS/‖SᵀS‖_F − I_k/√k‖_F`` with ``k`` the graph's clusters."""
+    k = cluster_mask.sum(-1).to(ss.dtype)  # [B]
+    eye = torch.diag_embed(cluster_mask.to(ss.dtype)) / k.clamp_min(1).sqrt().view(-1, 1, 1)
+    norm = torch.linalg.matrix_norm(ss, keepdim=True)
+    return torch.linalg.matrix_norm(ss / norm - eye)
+
+
+def _normalize_pooled_adj(out_adj: Tensor) -> Tensor:
+    """MinCut/DMoN: zero the diagonal, then ``D^-1/2 A D^-1/2`` (as PyG)."""
+    c = out_adj.size(-1)
+    out_adj = out_adj * (1 - torch.eye(c, dtype=out_adj.dtype, device=out_adj.device))
+    d = torch.sqrt(out_adj.sum(-1))[:, None] + EPS
+    return (out_adj / d) / d.transpose(1, 2)
+
+
+def _safe_div(num: Tensor, den: Tensor) -> Tensor:
+    """``num / den`` where ``den > 0``, else 0 (a graph with no edges has no cut to score)."""
+    ok = den > 0
+    return torch.where(ok, num / torch.where(ok, den, torch.ones_like(den)), torch.zeros_like(num))
+
+
+# ---------------------------------------------------------------------------
+# validation
+# ---------------------------------------------------------------------------
+def _check_s_finite(s: Tensor, where: str, batch: Optional[Tensor] = None) -> None:
+    if not checks_enabled() or bool(torch.isfinite(s.sum())):
+        return
+    bad = (~torch.isfinite(s)).nonzero()[0].tolist()
+    if s.dim() == 3:
+        g, i = bad[0], bad[1]
+    else:
+        i = bad[0]
+        g = int(batch[i]) if batch is not None else 0
+    raise ValueError(f"{where}: 's' (cluster assignment) contains NaN/inf, first at graph {g}, "
+                     f"node {i}; check the assignment network's input")
+
+
+def _dense_inputs(x: Tensor, adj: Tensor, s: Tensor, mask: Optional[Tensor], where: str):
+    for name, t in (("x", x), ("adj", adj), ("s", s)):
+        if not isinstance(t, Tensor) or t.dim() not in (2, 3):
+            shape = tuple(t.shape) if isinstance(t, Tensor) else type(t).__name__
+            raise ValueError(f"{where}: '{name}' must be a [B, N, ·] (or [N, ·]) tensor, got {shape}")
+    x = x.unsqueeze(0) if x.dim() == 2 else x
+    adj = adj.unsqueeze(0) if adj.dim() == 2 else adj
+    s = s.unsqueeze(0) if s.dim() == 2 else s
+    b, n, _ = x.shape
+    if adj.shape != (b, n, n):
+        raise ValueError(f"{where}: 'adj' must have shape [B, N, N] = {[b, n, n]} to match 'x' "
+                         f"{list(x.shape)}, got {list(adj.shape)}")
+    if s.shape[:2] != (b, n):
+        raise ValueError(f"{where}: 's' must have shape [B, N, C] with B, N = {b}, {n} as 'x', "
+                         f"got {list(s.shape)}")
+    c = s.size(-1)
+    if c < 1:
+        raise ValueError(f"{where}: 's' has 0 clusters; the cluster count must be >= 1")
+    if c > n:
+        raise ValueError(f"{where}: 's' has {c} clusters but the graphs have at most {n} nodes; "
+                         f"use at most {n} clusters")
+    if mask is not None:
+        if mask.shape != (b, n):
+            raise ValueError(f"{where}: 'mask' must have shape [B, N] = {[b, n]}, got {list(mask.shape)}")
+        mask = mask.bool()
+        if checks_enabled():
+            pad = ~mask
+            stray = (adj != 0) & (pad.unsqueeze(2) | pad.unsqueeze(1))
+            if bool(stray.any()):
+                g, i, j = stray.nonzero()[0].tolist()
+                raise ValueError(
+                    f"{where}: 'mask' disagrees with 'adj': graph {g} has an edge ({i}, {j}) at a "
+                    f"node the mask marks as padding")
+    _check_s_finite(s, where)
+    if mask is None:
+        mask = torch.ones(b, n, dtype=torch.bool, device=x.device)
+    return x, adj, s, mask
+
+
+def _sparse_inputs(x: Tensor, edge_index: Tensor, s: Tensor, batch: Optional[Tensor],
+                   edge_weight: Optional[Tensor], where: str):
+    from ..checks import check_graph
+
+    x = x.view(-1, 1) if isinstance(x, Tensor) and x.dim() == 1 else x
+    check_graph(x, edge_index, batch, None, where=where)
+    n = x.size(0)
+    if not isinstance(s, Tensor) or s.dim() != 2 or s.size(0) != n:
+        shape = tuple(s.shape) if isinstance(s, Tensor) else type(s).__name__
+        raise ValueError(f"{where}: 's' must have shape [num_nodes, C] = [{n}, C], got {shape}")
+    if s.size(1) < 1:
+        raise ValueError(f"{where}: 's' has 0 clusters; the cluster count must be >= 1")
+    if batch is None:
+        batch = edge_index.new_zeros(n)
+    num_graphs = int(batch[-1]) + 1 if n > 0 else 1
+    counts = torch.bincount(batch, minlength=num_graphs)
+    if s.size(1) > int(counts.max()):
+        raise ValueError(f"{where}: 's' has {s.size(1)} clusters but the largest graph has "
+                         f"{int(counts.max())} nodes; use at most that many clusters")
+    if edge_weight is not None:
+        if edge_weight.dim() != 1 or edge_weight.numel() != edge_index.size(1):
+            raise ValueError(f"{where}: 'edge_weight' must have shape [num_edges] = "
+                             f"[{edge_index.size(1)}], got {list(edge_weight.shape)}")
+    if checks_enabled() and edge_index.numel():
+        cross = batch[edge_index[0]] != batch[edge_index[1]]
+        if bool(cross.any()):
+            e = int(cross.nonzero()[0])
+            a, b = edge_index[:, e].tolist()
+            raise ValueError(f"{where}: edge {e} ({a} -> {b}) joins graph {int(batch[a])} and graph "
+                             f"{int(batch[b])}; 'batch' disagrees with 'edge_index'")
+    _check_s_finite(s, where, batch)
+    return x, batch, num_graphs, counts
+
+
+# ---------------------------------------------------------------------------
+# cores: probabilities S in, per-graph losses out
+# ---------------------------------------------------------------------------
+class Pooled:
+    """What a core returns: ``out [B, C, F]``, ``out_adj [B, C, C]`` and named scalar losses."""
+
+    __slots__ = ("out", "out_adj", "losses")
+
+    def __init__(self, out: Tensor, out_adj: Tensor, losses: Dict[str, Tensor]):
+        self.out, self.out_adj, self.losses = out, out_adj, losses
+
+
+def dense_core(kind: str, x: Tensor, adj: Tensor, S: Tensor, mask: Tensor,
+               cluster_mask: Tensor, normalize: bool = True) -> Pooled:
+    """Dense coarsening and losses.  ``S`` holds probabilities, zero on padded rows.
+
+    ``cluster_mask [B, C]`` marks the clusters each graph may use.
+    """
+    m = mask.unsqueeze(-1).to(x.dtype)
+    x, S = x * m, S * m
+    n = mask.sum(-1)  # [B]
+    nf = n.to(x.dtype).clamp_min(1)
+    St = S.transpose(1, 2)
+    out = St @ x
+    out_adj = (St @ adj) @ S
+    losses: Dict[str, Tensor] = {}
+    if kind == "diffpool":
+        link = torch.linalg.matrix_norm(adj - S @ St)
+        if normalize:
+            link = link / nf ** 2
+        ent = (-S * torch.log(S + EPS)).sum((-1, -2)) / nf
+        losses = {"link": graph_mean(link, n), "entropy": graph_mean(ent, n)}
+    else:
+        deg = adj.sum(-1) * m.squeeze(-1)  # [B, N]
+        trace = torch.diagonal(out_adj, dim1=-2, dim2=-1).sum(-1)
+        ortho = _ortho_loss(St @ S, cluster_mask)
+        if kind == "mincut":
+            den = (deg.unsqueeze(-1) * S * S).sum((-1, -2))
+            losses = {"mincut": graph_mean(-_safe_div(trace, den), n), "ortho": graph_mean(ortho, n)}
+        else:  # dmon
+            two_m = deg.sum(-1)
+            ca = (St @ deg.unsqueeze(-1)).squeeze(-1)  # [B, C]
+            spectral = -_safe_div(trace - _safe_div((ca * ca).sum(-1), two_m), two_m)
+            k = cluster_mask.sum(-1).to(x.dtype)
+            cluster = torch.linalg.vector_norm(S.sum(1), dim=-1) / nf * k.sqrt() - 1
+            losses = {"spectral": graph_mean(spectral, n), "ortho": graph_mean(ortho, n),
+                      "cluster": graph_mean(cluster, n)}
+            out = F.selu(out)
+        out_adj = _normalize_pooled_adj(out_adj)
+    return Pooled(out, out_adj, losses)
+
+
+def gather_as(edge_index: Tensor, edge_weight: Optional[Tensor], S: Tensor) -> Tensor:
+    """``A S`` over the edges (``A[i, j]`` = weight of edge ``i → j``): memory ``E × C``."""
+    src, dst = edge_index[0], edge_index[1]
+    msg = S[dst] if edge_weight is None else S[dst] * edge_weight.view(-1, 1)
+    return torch.zeros_like(S).index_add_(0, src, msg)
+
+
+def sparse_core(kind: str, x: Tensor, edge_index: Tensor, edge_weight: Optional[Tensor], S: Tensor,
+                batch: Tensor, num_graphs: int, counts: Tensor, cluster_mask: Tensor,
+                normalize: bool = True) -> Pooled:
+    """Sparse coarsening and losses: no ``[B, N, N]`` tensor.  ``S`` holds probabilities ``[N, C]``."""
+    nf = counts.to(x.dtype).clamp_min(1)
+    out = segment_tmm(S, x, batch, num_graphs, counts)
+    AS = gather_as(edge_index, edge_weight, S)
+    out_adj = segment_tmm(S, AS, batch, num_graphs, counts)
+    trace = torch.diagonal(out_adj, dim1=-2, dim2=-1).sum(-1)
+    ss = segment_tmm(S, S, batch, num_graphs, counts)
+    src = edge_index[0]
+    w = edge_weight if edge_weight is not None else x.new_ones(edge_index.size(1))
+    losses: Dict[str, Tensor] = {}
+    if kind == "diffpool":
+        # ‖A − SSᵀ‖² = ‖A‖² − 2 tr(SᵀAS) + ‖SᵀS‖²; ‖A‖² needs duplicate edges summed first.
+        ei, wc = coalesce(edge_index, w, num_nodes=x.size(0), reduce="sum")
+        a2 = segment_sum(wc * wc, batch[ei[0]], num_graphs)
+        link2 = a2 - 2 * trace + (ss * ss).sum((-1, -2))
+        link = torch.sqrt(link2.clamp_min(1e-20))
+        if normalize:
+            link = link / nf ** 2
+        ent = segment_sum((-S * torch.log(S + EPS)).sum(-1), batch, num_graphs) / nf
+        losses = {"link": graph_mean(link, counts), "entropy": graph_mean(ent, counts)}
+    else:
+        deg = torch.zeros(x.size(0), dtype=x.dtype, device=x.device).index_add_(0, src, w)
+        ortho = _ortho_loss(ss, cluster_mask)
+        if kind == "mincut":
+            den = segment_sum(deg * (S * S).sum(-1), batch, num_graphs)
+            losses = {"mincut": graph_mean(-_safe_div(trace, den), counts),
+                      "ortho": graph_mean(ortho, counts)}
+        else:
+            two_m = segment_sum(deg, batch, num_graphs)
+            ca = segment_sum(S * deg.view(-1, 1), batch, num_graphs)
+            spectral = -_safe_div(trace - _safe_div((ca * ca).sum(-1), two_m), two_m)
+            k = cluster_mask.sum(-1).to(x.dtype)
+            cluster = torch.linalg.vector_norm(segment_sum(S, batch, num_graphs), dim=-1) / nf * k.sqrt() - 1
+            losses = {"spectral": graph_mean(spectral, counts), "ortho": graph_mean(ortho, counts),
+                      "cluster": graph_mean(cluster, counts)}
+            out = F.selu(out)
+        out_adj = _normalize_pooled_adj(out_adj)
+    return Pooled(out, out_adj, losses)
+
+
+# ---------------------------------------------------------------------------
+# public dense forms (PyG signatures)
+# ---------------------------------------------------------------------------
+def _all_clusters(b: int, c: int, device) -> Tensor:
+    return torch.ones(b, c, dtype=torch.bool, device=device)
+
+
+def dense_diff_pool(x: Tensor, adj: Tensor, s: Tensor, mask: Optional[Tensor] = None,
+                    normalize: bool = True) -> Tuple[Tensor, Tensor, Tensor, Tensor]:
+    r"""DiffPool (Ying et al., NeurIPS 2018) on padded tensors.
+
+    Returns ``(SᵀX, SᵀAS, link_loss, entropy_loss)``: per graph
+    ``‖A − SSᵀ‖_F / n²`` (``/ n²`` only with ``normalize``) and the mean entropy
+    of the node assignments, averaged over graphs.
+    """
+    x, adj, s, mask = _dense_inputs(x, adj, s, mask, "dense_diff_pool")
+    r = dense_core("diffpool", x, adj, torch.softmax(s, -1), mask,
+                   _all_clusters(x.size(0), s.size(-1), x.device), normalize)
+    return r.out, r.out_adj, r.losses["link"], r.losses["entropy"]
+
+
+def dense_mincut_pool(x: Tensor, adj: Tensor, s: Tensor, mask: Optional[Tensor] = None,
+                      temp: float = 1.0) -> Tuple[Tensor, Tensor, Tensor, Tensor]:
+    r"""MinCutPool (Bianchi et al., ICML 2020) on padded tensors.
+
+    Returns ``(SᵀX, Â', mincut_loss, ortho_loss)`` where ``Â'`` is ``SᵀAS`` with a
+    zero diagonal, symmetrically degree-normalised (as PyG).  ``temp`` divides
+    the logits before the softmax (PyG's argument).
+    """
+    x, adj, s, mask = _dense_inputs(x, adj, s, mask, "dense_mincut_pool")
+    S = torch.softmax(s / temp if temp != 1.0 else s, -1)
+    r = dense_core("mincut", x, adj, S, mask, _all_clusters(x.size(0), s.size(-1), x.device))
+    return r.out, r.out_adj, r.losses["mincut"], r.losses["ortho"]
+
+
+def dense_dmon_pool(x: Tensor, adj: Tensor, s: Tensor, mask: Optional[Tensor] = None
+                    ) -> Tuple[Tensor, Tensor, Tensor, Tensor, Tensor]:
+    r"""DMoN (Tsitsulin et al., JMLR 2023) on padded tensors: the pooling of PyG's ``DMoNPooling``
+    given its assignment logits.
+
+    Returns ``(selu(SᵀX), Â', spectral_loss, ortho_loss, cluster_loss)``.
+    """
+    x, adj, s, mask = _dense_inputs(x, adj, s, mask, "dense_dmon_pool")
+    r = dense_core("dmon", x, adj, torch.softmax(s, -1), mask,
+                   _all_clusters(x.size(0), s.size(-1), x.device))
+    return r.out, r.out_adj, r.losses["spectral"], r.losses["ortho"], r.losses["cluster"]
+
+
+# ---------------------------------------------------------------------------
+# public sparse twins
+# ---------------------------------------------------------------------------
+def _sparse(kind: str, where: str, x, edge_index, s, batch, edge_weight, **kw) -> Pooled:
+    x, batch, num_graphs, counts = _sparse_inputs(x, edge_index, s, batch, edge_weight, where)
+    S = torch.softmax(s, -1)
+    return sparse_core(kind, x, edge_index, edge_weight, S, batch, num_graphs, counts,
+                       _all_clusters(num_graphs, s.size(1), x.device), **kw)
+
+
+def diff_pool(x: Tensor, edge_index: Tensor, s: Tensor, batch: Optional[Tensor] = None,
+              edge_weight: Optional[Tensor] = None, normalize: bool = True
+              ) -> Tuple[Tensor, Tensor, Tensor, Tensor]:
+    """Sparse twin of :func:`dense_diff_pool`; ``s`` is ``[N, C]``.  Same return values."""
+    r = _sparse("diffpool", "diff_pool", x, edge_index, s, batch, edge_weight, normalize=normalize)
+    return r.out, r.out_adj, r.losses["link"], r.losses["entropy"]
+
+
+def mincut_pool(x: Tensor, edge_index: Tensor, s: Tensor, batch: Optional[Tensor] = None,
+                edge_weight: Optional[Tensor] = None) -> Tuple[Tensor, Tensor, Tensor, Tensor]:
+    """Sparse twin of :func:`dense_mincut_pool`; ``s`` is ``[N, C]``.  Same return values."""
+    r = _sparse("mincut", "mincut_pool", x, edge_index, s, batch, edge_weight)
+    return r.out, r.out_adj, r.losses["mincut"], r.losses["ortho"]
+
+
+def dmon_pool(x: Tensor, edge_index: Tensor, s: Tensor, batch: Optional[Tensor] = None,
+              edge_weight: Optional[Tensor] = None) -> Tuple[Tensor, Tensor, Tensor, Tensor, Tensor]:
+    """Sparse twin of :func:`dense_dmon_pool`; ``s`` is ``[N, C]``.  Same return values."""
+    r = _sparse("dmon", "dmon_pool", x, edge_index, s, batch, edge_weight)
+    return r.out, r.out_adj, r.losses["spectral"], r.losses["ortho"], r.losses["cluster"]
+
