@@ -133,7 +133,8 @@ def hipool_version() -> str:
         return "not installed"
     version = getattr(hipool, "__version__", None)
     if version is None:
-        from importlib.metadata import PackageNotFoundError, version as dist_version
+        from importlib.metadata import PackageNotFoundError
+        from importlib.metadata import version as dist_version
         try:
             version = dist_version("hipool")
         except PackageNotFoundError:

@@ -133,6 +133,12 @@ def test_segment_tmm_paths_agree():
         a, b = torch.randn(len(batch), 3, generator=g), torch.randn(len(batch), 4, generator=g)
         ref = torch.stack([a[batch == i].t() @ b[batch == i] for i in range(len(sizes))])
         torch.testing.assert_close(HF.segment_tmm(a, b, batch, len(sizes)), ref)
+        m = torch.randn(len(sizes), 3, 2, generator=g)
+        torch.testing.assert_close(HF.segment_mm(a, m, batch, len(sizes)),
+                                   torch.cat([a[batch == i] @ m[i] for i in range(len(sizes))]))
+        s = a.double().requires_grad_()
+        counts = torch.bincount(batch)
+        assert torch.autograd.gradcheck(lambda s: HF.segment_gram(s, batch, len(sizes), counts), (s,))
 
 
 def test_sparse_functional_gradcheck():
@@ -156,7 +162,7 @@ class _MaxNumel(TorchDispatchMode):
     def __torch_dispatch__(self, func, types, args=(), kwargs=None):
         out = func(*args, **(kwargs or {}))
         for t in out if isinstance(out, (tuple, list)) else (out,):
-            if isinstance(t, torch.Tensor):
+            if isinstance(t, torch.Tensor) and t.layout == torch.strided:  # a CSR A has numel N² but holds E
                 self.max = max(self.max, t.numel())
         return out
 
@@ -334,6 +340,8 @@ def test_auto_mode_picks_by_largest_graph():
     assert pool(b.x, b.edge_index, None, b.batch).mode == "sparse"
     pool.dense_max_nodes = 30
     assert pool(b.x, b.edge_index, None, b.batch).mode == "dense"
+    # default threshold falls with the cluster count (benchmarks/clustering_auto.py)
+    assert [MinCutPool(5, c).dense_max_nodes for c in (4, 32, 64, 128, 256, 1024)] == [1024, 1024, 512, 256, 256, 256]
 
 
 def test_edge_sparsification_topk_and_threshold():

@@ -20,6 +20,9 @@ like the selection poolers, and return a :class:`~hipool.record.PoolOutput`:
 small graphs); ``mode="sparse"`` never builds that tensor (memory grows with
 edges × clusters and nodes × clusters); ``mode="auto"`` (default) is dense when the
 largest graph of the batch has at most ``dense_max_nodes`` nodes, else sparse.
+By default that threshold is ``clamp(32768 // C, 256, 1024)``: the crossover
+measured by ``benchmarks/clustering_auto.py`` falls with the cluster count
+(dense pays ``n²·C`` per graph, sparse ``n·C²`` plus a fixed overhead).
 Both give the same values to float rounding.
 
 **Small graphs.**  A graph with ``n_g < C`` nodes pools to ``k_g = n_g``
@@ -44,8 +47,11 @@ from .convs import CONV_NAMES, WEIGHTED_CONVS, make_conv, run_conv
 #: Assignment networks by name: a linear map, a 2-layer MLP, or a PyG conv.
 ASSIGNERS = ("linear", "mlp") + CONV_NAMES
 MODES = ("auto", "dense", "sparse")
-#: ``mode="auto"`` runs dense up to this many nodes in the largest graph of a batch.
-DENSE_MAX_NODES = 512
+
+
+def default_dense_max_nodes(num_clusters: int) -> int:
+    """``mode="auto"``'s default: dense up to this many nodes in the largest graph."""
+    return max(256, min(1024, 32768 // num_clusters))
 
 
 class Assignment(torch.nn.Module):
@@ -89,7 +95,8 @@ class ClusterPooling(torch.nn.Module):
             (``"gcn"``, ``"graphconv"``, ``"sage"``, ``"gin"``).
         assign_hidden: hidden width of the ``"mlp"`` assignment (default ``in_channels``).
         mode: ``"auto"``, ``"dense"`` or ``"sparse"``.
-        dense_max_nodes: the ``auto`` threshold on the largest graph's size.
+        dense_max_nodes: the ``auto`` threshold on the largest graph's size
+            (default :func:`default_dense_max_nodes`).
         dropout: dropout on the assignment logits (training only).
         edge_topk: keep only each pooled node's ``edge_topk`` strongest out-edges.
         edge_threshold: drop pooled edges with ``|weight| < edge_threshold``.
@@ -102,7 +109,7 @@ class ClusterPooling(torch.nn.Module):
 
     def __init__(self, in_channels: int, num_clusters: int, *, assign: str = "linear",
                  assign_hidden: Optional[int] = None, mode: str = "auto",
-                 dense_max_nodes: int = DENSE_MAX_NODES, dropout: float = 0.0,
+                 dense_max_nodes: Optional[int] = None, dropout: float = 0.0,
                  edge_topk: Optional[int] = None, edge_threshold: Optional[float] = None,
                  pool_edge_attr: bool = False):
         super().__init__()
@@ -112,7 +119,8 @@ class ClusterPooling(torch.nn.Module):
         if mode not in MODES:
             raise ValueError(f"{where}: 'mode' must be one of {', '.join(MODES)}, got {mode!r}")
         self.mode = mode
-        self.dense_max_nodes = _positive_int(dense_max_nodes, "dense_max_nodes", where)
+        self.dense_max_nodes = (default_dense_max_nodes(self.num_clusters) if dense_max_nodes is None
+                                else _positive_int(dense_max_nodes, "dense_max_nodes", where))
         if isinstance(dropout, bool) or not isinstance(dropout, (int, float)) or not 0 <= dropout < 1:
             raise ValueError(f"{where}: 'dropout' must be a number in [0, 1), got {dropout!r}")
         self.dropout = float(dropout)
@@ -203,9 +211,7 @@ class ClusterPooling(torch.nn.Module):
             E = to_dense_adj(edge_index, batch, ea, max_num_nodes=n_max, batch_size=num_graphs)
             return torch.einsum("bnc,bnmd,bmk->bckd", Sd, E, Sd)
         N, C, D = S.size(0), S.size(1), ea.size(1)
-        src, dst = edge_index
-        es = torch.zeros(N, D, C, dtype=S.dtype, device=S.device)
-        es.index_add_(0, src, ea.unsqueeze(-1) * S[dst].unsqueeze(1))  # (E_c S) per channel
+        es = torch.stack([Fn.gather_as(edge_index, ea[:, d], S) for d in range(D)], 1)  # E_c S: [N, D, C]
         out = Fn.segment_tmm(S, es.view(N, D * C), batch, num_graphs, counts)  # [B, C, D*C]
         return out.view(num_graphs, C, D, C).permute(0, 1, 3, 2)
 

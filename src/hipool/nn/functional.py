@@ -33,6 +33,7 @@ values for each graph alone (PyG issue #8284 is this bug class).
 """
 from __future__ import annotations
 
+import warnings
 from typing import Dict, Optional, Tuple
 
 import torch
@@ -88,6 +89,42 @@ def segment_tmm(a: Tensor, b: Tensor, batch: Tensor, num_graphs: int,
     ends = torch.cumsum(counts, 0).tolist()
     starts = [0] + ends[:-1]
     return torch.stack([a[s:e].t() @ b[s:e] for s, e in zip(starts, ends)])
+
+
+def segment_mm(a: Tensor, m: Tensor, batch: Tensor, num_graphs: int,
+               counts: Optional[Tensor] = None) -> Tensor:
+    """``a_i @ m[batch[i]]`` for every row ``i``: ``[N, m.size(-1)]`` (``batch`` sorted)."""
+    if num_graphs == 1:
+        return a @ m[0]
+    if counts is None:
+        counts = torch.bincount(batch, minlength=num_graphs)
+    n_max = int(counts.max()) if counts.numel() else 0
+    if num_graphs * n_max <= 2 * a.size(0) + 64:
+        ad, mask = to_dense_batch(a, batch, batch_size=num_graphs, max_num_nodes=n_max)
+        return (ad @ m)[mask]
+    ends = torch.cumsum(counts, 0).tolist()
+    starts = [0] + ends[:-1]
+    return torch.cat([a[s:e] @ m[g] for g, (s, e) in enumerate(zip(starts, ends))])
+
+
+class _SegmentGram(torch.autograd.Function):
+    """Per-graph ``SᵀS`` whose backward is one product ``S (G + Gᵀ)`` (autograd's takes two)."""
+
+    @staticmethod
+    def forward(ctx, S: Tensor, batch: Tensor, num_graphs: int, counts: Tensor) -> Tensor:
+        ctx.save_for_backward(S, batch, counts)
+        ctx.num_graphs = num_graphs
+        return segment_tmm(S, S, batch, num_graphs, counts)
+
+    @staticmethod
+    def backward(ctx, grad: Tensor):
+        S, batch, counts = ctx.saved_tensors
+        return segment_mm(S, grad + grad.transpose(1, 2), batch, ctx.num_graphs, counts), None, None, None
+
+
+def segment_gram(S: Tensor, batch: Tensor, num_graphs: int, counts: Tensor) -> Tensor:
+    """``S_gᵀ S_g`` for every graph: ``[B, C, C]``."""
+    return _SegmentGram.apply(S, batch, num_graphs, counts)
 
 
 def _ortho_loss(ss: Tensor, cluster_mask: Tensor) -> Tensor:
@@ -253,11 +290,45 @@ def dense_core(kind: str, x: Tensor, adj: Tensor, S: Tensor, mask: Tensor,
     return Pooled(out, out_adj, losses)
 
 
+def _csr(row: Tensor, col: Tensor, val: Tensor, n: int) -> Tensor:
+    """``[n, n]`` CSR matrix with ``M[row[e], col[e]] += val[e]``."""
+    order = torch.argsort(row, stable=True)
+    crow = torch.zeros(n + 1, dtype=torch.long, device=row.device)
+    crow[1:] = torch.cumsum(torch.bincount(row, minlength=n), 0)
+    with warnings.catch_warnings():  # "CSR support is in beta": sparse @ dense is long stable
+        warnings.simplefilter("ignore", UserWarning)
+        return torch.sparse_csr_tensor(crow, col[order], val[order], (n, n), check_invariants=False)
+
+
+class _AdjMatmul(torch.autograd.Function):
+    """``A @ S`` for ``A`` given by its edges, with gradients for ``S`` and the edge weights.
+
+    Forward and the gradient for ``S`` are CSR sparse-dense products (``A`` and
+    ``Aᵀ``); the gradient of a weight is ``⟨grad[src], S[dst]⟩``, formed only
+    when the weights need one (pooled graphs, which are small).  No ``[N, N]``
+    tensor, and no ``[E, C]`` one unless weights need gradients.
+    """
+
+    @staticmethod
+    def forward(ctx, S: Tensor, w: Tensor, src: Tensor, dst: Tensor) -> Tensor:
+        ctx.save_for_backward(S, w, src, dst)
+        return torch.sparse.mm(_csr(src, dst, w, S.size(0)), S)
+
+    @staticmethod
+    def backward(ctx, grad: Tensor):
+        S, w, src, dst = ctx.saved_tensors
+        grad_s = grad_w = None
+        if ctx.needs_input_grad[0]:
+            grad_s = torch.sparse.mm(_csr(dst, src, w, S.size(0)), grad)
+        if ctx.needs_input_grad[1]:
+            grad_w = (grad.index_select(0, src) * S.index_select(0, dst)).sum(-1)
+        return grad_s, grad_w, None, None
+
+
 def gather_as(edge_index: Tensor, edge_weight: Optional[Tensor], S: Tensor) -> Tensor:
-    """``A S`` over the edges (``A[i, j]`` = weight of edge ``i → j``): memory ``E × C``."""
-    src, dst = edge_index[0], edge_index[1]
-    msg = S[dst] if edge_weight is None else S[dst] * edge_weight.view(-1, 1)
-    return torch.zeros_like(S).index_add_(0, src, msg)
+    """``A S`` over the edges (``A[i, j]`` = weight of edge ``i → j``), never forming ``A``."""
+    w = edge_weight if edge_weight is not None else S.new_ones(edge_index.size(1))
+    return _AdjMatmul.apply(S, w.to(S.dtype), edge_index[0], edge_index[1])
 
 
 def sparse_core(kind: str, x: Tensor, edge_index: Tensor, edge_weight: Optional[Tensor], S: Tensor,
@@ -269,7 +340,7 @@ def sparse_core(kind: str, x: Tensor, edge_index: Tensor, edge_weight: Optional[
     AS = gather_as(edge_index, edge_weight, S)
     out_adj = segment_tmm(S, AS, batch, num_graphs, counts)
     trace = torch.diagonal(out_adj, dim1=-2, dim2=-1).sum(-1)
-    ss = segment_tmm(S, S, batch, num_graphs, counts)
+    ss = segment_gram(S, batch, num_graphs, counts)
     src = edge_index[0]
     w = edge_weight if edge_weight is not None else x.new_ones(edge_index.size(1))
     losses: Dict[str, Tensor] = {}
@@ -292,7 +363,7 @@ def sparse_core(kind: str, x: Tensor, edge_index: Tensor, edge_weight: Optional[
                       "ortho": graph_mean(ortho, counts)}
         else:
             two_m = segment_sum(deg, batch, num_graphs)
-            ca = segment_sum(S * deg.view(-1, 1), batch, num_graphs)
+            ca = segment_tmm(S, deg.view(-1, 1), batch, num_graphs, counts).squeeze(-1)  # Sᵀd
             spectral = -_safe_div(trace - _safe_div((ca * ca).sum(-1), two_m), two_m)
             k = cluster_mask.sum(-1).to(x.dtype)
             cluster = torch.linalg.vector_norm(segment_sum(S, batch, num_graphs), dim=-1) / nf * k.sqrt() - 1

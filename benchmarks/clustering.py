@@ -1,0 +1,423 @@
+"""Clustering poolers on one large graph: hipool sparse vs hipool dense vs PyG dense.
+
+What it measures
+    For each pooler (DiffPool, MinCutPool, DMoN), each graph size N and each
+    implementation, the wall time of one forward + backward pass and the peak
+    memory of the process.  The implementations are
+
+    * ``hipool-sparse``: ``hipool.nn.clustering.<Pooler>(F, C, assign="linear",
+      mode="sparse")``, which never builds an ``N × N`` tensor;
+    * ``hipool-dense``: the same module with ``mode="dense"`` (padded ``[B, N, N]``
+      adjacency);
+    * ``pyg-dense``: what a PyG user writes: ``to_dense_batch`` and
+      ``to_dense_adj``, a ``torch.nn.Linear(F, C)`` for the assignment logits,
+      then ``torch_geometric.nn.dense_diff_pool`` / ``dense_mincut_pool``, or
+      ``torch_geometric.nn.DMoNPooling(F, C)`` (whose ``mlp`` is that linear map).
+
+    All three start from the same sparse batch ``(x, edge_index, batch)`` and the
+    same assignment weights (PyG's linear map is a copy of hipool's
+    ``pool.assign.net``), and the timed step includes everything from that batch
+    to the end of the backward pass (the dense conversions too).  The loss is
+    ``pooled_x.sum() + sum(auxiliary losses)``, with ``x.requires_grad=True`` so
+    the backward pass goes through the pooling.
+
+    Graph: one random undirected graph per N, ``N * degree / 2`` node pairs drawn
+    uniformly (``torch.randint``), self-loops removed, both directions stored,
+    duplicates merged (so ``E ≈ degree * N`` directed edges), Gaussian features,
+    ``batch = 0`` for every node.  The same seed gives every implementation the
+    same graph and weights.
+
+    Time: median over ``--repeats`` runs after one warm-up run.  When the warm-up
+    takes longer than ``--slow-s`` seconds (in practice only at N = 100k), one
+    timed run is made instead of ``--repeats``.
+
+    Peak memory: every (pooler, N, implementation) runs in a fresh subprocess
+    (this script with the hidden ``--worker`` flag, printing one JSON line).
+    ``peak_MB`` is the worker's ``getrusage(RUSAGE_SELF).ru_maxrss`` at the end
+    minus its resident set size (``VmRSS``) just before the graph tensors are
+    built, so the cost of importing torch, PyG and hipool is left out; the graph
+    itself (``x``, ``edge_index``: the same for every implementation) is
+    counted.  The parent process never imports torch: on Linux a child's
+    ``ru_maxrss`` starts at its parent's peak resident size, so a heavy parent
+    would inflate every reading.  MB and GB are 10^6 and 10^9 bytes.
+
+    Dense implementations are skipped (``skipped: needs ≥ X GB``) when
+    ``3 × 4 bytes × B × N²`` (the adjacency, plus about as much again for its
+    gradient-side intermediates) exceeds ``MemAvailable`` from /proc/meminfo.  A
+    worker that dies (killed when out of memory, any non-zero exit) shows as
+    ``failed (exit code …)``.
+
+    After the table come the ratios of hipool to PyG dense measured in the same
+    run (``speedup = pyg_time / time``, ``mem_ratio = peak / pyg_peak``) and the
+    goals, checked against the measured numbers:
+
+    * at N = 10k, hipool sparse is ≥ 10× faster than PyG dense with ≤ 1/10 of its
+      peak memory;
+    * at N = 100k, hipool sparse completes under 24 GB (its absolute peak,
+      torch included) where dense cannot (skipped or failed).
+
+Run (from the repository root)
+    .venv/bin/python benchmarks/clustering.py                 # MinCutPool, N = 1k, 10k, 100k
+    .venv/bin/python benchmarks/clustering.py --pooler all    # DiffPool, MinCutPool and DMoN
+    .venv/bin/python benchmarks/clustering.py --quick         # smoke test: N = 1k, 2k, one run
+    .venv/bin/python benchmarks/clustering.py --help          # all options
+"""
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import resource
+import shlex
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+from tqdm import tqdm
+
+# torch is imported inside the worker only (see "Peak memory" in the docstring).
+
+POOLERS = ("diffpool", "mincut", "dmon")
+IMPLS = ("hipool-sparse", "hipool-dense", "pyg-dense")
+DENSE_IMPLS = ("hipool-dense", "pyg-dense")
+#: float32 adjacency, and about twice as much again for the dense path's intermediates.
+DENSE_BYTES_PER_ENTRY = 4 * 3
+GOAL_SPEEDUP_N, GOAL_SPEEDUP, GOAL_MEM_RATIO = 10_000, 10.0, 0.1
+GOAL_SCALE_N, GOAL_SCALE_BYTES = 100_000, 24e9
+
+
+def parse_args(argv=None):
+    p = argparse.ArgumentParser(
+        description=__doc__.split("\n", 1)[0],
+        formatter_class=argparse.ArgumentDefaultsHelpFormatter,
+    )
+    p.add_argument("--pooler", choices=POOLERS + ("all",), default="mincut", help="pooler(s) to run")
+    p.add_argument("--sizes", type=int, nargs="+", default=[1_000, 10_000, 100_000],
+                   help="graph sizes N (nodes)")
+    p.add_argument("--degree", type=int, default=8, help="average degree (directed edges per node)")
+    p.add_argument("--features", type=int, default=64, help="node features F")
+    p.add_argument("--clusters", type=int, default=256, help="clusters C")
+    p.add_argument("--repeats", type=int, default=3, help="timed runs per measurement (after 1 warm-up)")
+    p.add_argument("--slow-s", type=float, default=20.0,
+                   help="if the warm-up run takes longer than this, time one run instead of --repeats")
+    p.add_argument("--threads", type=int, default=len(os.sched_getaffinity(0)),
+                   help="torch.set_num_threads in every worker")
+    p.add_argument("--seed", type=int, default=0, help="seed of the graph, features and weights")
+    p.add_argument("--timeout", type=float, default=3600.0, help="seconds before a worker is killed")
+    p.add_argument("--quick", action="store_true", help="smoke test: sizes 1000 and 2000, --repeats 1")
+    p.add_argument("--out", type=Path, help="also write the results as JSON to this file")
+    # Internal: run one measurement and print it as one JSON line.
+    p.add_argument("--worker", action="store_true", help=argparse.SUPPRESS)
+    p.add_argument("--impl", choices=IMPLS, help=argparse.SUPPRESS)
+    args = p.parse_args(argv)
+    if args.quick:
+        args.sizes, args.repeats = [1_000, 2_000], 1
+    for name in ("degree", "features", "clusters", "repeats", "threads"):
+        if getattr(args, name) < 1:
+            p.error(f"--{name} must be >= 1")
+    if min(args.sizes) < args.clusters:
+        p.error(f"every size must be >= --clusters ({args.clusters}), got {min(args.sizes)}")
+    if args.worker and (args.impl is None or args.pooler == "all" or len(args.sizes) != 1):
+        p.error("--worker needs --impl, one --pooler and one size")
+    return args
+
+
+# ---------------------------------------------------------------------------
+# worker: one (pooler, N, implementation) in a fresh process
+# ---------------------------------------------------------------------------
+def rss_kb() -> int:
+    """Current resident set size of this process (KB)."""
+    with open("/proc/self/status") as f:
+        for line in f:
+            if line.startswith("VmRSS:"):
+                return int(line.split()[1])
+    raise RuntimeError("VmRSS not found in /proc/self/status")
+
+
+def random_graph(n: int, degree: int, generator):
+    """``edge_index`` of a random undirected graph: both directions, no self-loops or duplicates."""
+    import torch
+    from torch_geometric.utils import coalesce
+
+    pairs = n * degree // 2
+    src = torch.randint(n, (pairs,), generator=generator)
+    dst = torch.randint(n, (pairs,), generator=generator)
+    keep = src != dst
+    src, dst = src[keep], dst[keep]
+    edge_index = torch.stack([torch.cat([src, dst]), torch.cat([dst, src])])
+    return coalesce(edge_index, num_nodes=n)
+
+
+def make_step(pooler: str, impl: str, features: int, clusters: int):
+    """``(step, modules)``: ``step(x, edge_index, batch)`` returns the pooled features and the
+    list of auxiliary losses."""
+    import torch
+    from torch_geometric.nn import DMoNPooling, dense_diff_pool, dense_mincut_pool
+    from torch_geometric.utils import to_dense_adj, to_dense_batch
+
+    from hipool.nn.clustering import CLUSTER_POOLERS
+
+    mode = "sparse" if impl == "hipool-sparse" else "dense"
+    pool = CLUSTER_POOLERS[pooler](features, clusters, assign="linear", mode=mode)
+    linear = pool.assign.net
+
+    if impl.startswith("hipool"):
+        def step(x, edge_index, batch):
+            out = pool(x, edge_index, None, batch)
+            return out.x, list(out.aux_losses.values())
+        return step, [pool]
+
+    if pooler == "dmon":
+        peer = DMoNPooling(features, clusters)
+        peer.mlp.lins[0].load_state_dict(linear.state_dict())
+
+        def step(x, edge_index, batch):
+            xd, mask = to_dense_batch(x, batch)
+            adj = to_dense_adj(edge_index, batch)
+            _, out, _, *losses = peer(xd, adj, mask)
+            return out, losses
+        return step, [peer]
+
+    peer = torch.nn.Linear(features, clusters)
+    peer.load_state_dict(linear.state_dict())
+    dense_pool = dense_mincut_pool if pooler == "mincut" else dense_diff_pool
+
+    def step(x, edge_index, batch):
+        xd, mask = to_dense_batch(x, batch)
+        adj = to_dense_adj(edge_index, batch)
+        out, _, *losses = dense_pool(xd, adj, peer(xd), mask)
+        return out, losses
+    return step, [peer]
+
+
+def worker(args) -> dict:
+    import torch
+    import torch_geometric
+
+    torch.set_num_threads(args.threads)
+    n = args.sizes[0]
+    baseline_kb = rss_kb()  # torch, PyG and hipool imported; no graph yet
+
+    generator = torch.Generator().manual_seed(args.seed + n)
+    edge_index = random_graph(n, args.degree, generator)
+    x = torch.randn(n, args.features, generator=generator).requires_grad_()
+    batch = torch.zeros(n, dtype=torch.long)
+    torch.manual_seed(args.seed)
+    step, modules = make_step(args.pooler, args.impl, args.features, args.clusters)
+
+    def run_once() -> tuple[float, list]:
+        x.grad = None
+        for m in modules:
+            m.zero_grad(set_to_none=True)
+        start = time.perf_counter()
+        pooled, losses = step(x, edge_index, batch)
+        (pooled.sum() + sum(losses)).backward()
+        return time.perf_counter() - start, [loss.item() for loss in losses]
+
+    warmup_s, aux_losses = run_once()
+    repeats = args.repeats if warmup_s <= args.slow_s else 1
+    times = [run_once()[0] for _ in range(repeats)]
+    peak_kb = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss  # KB on Linux
+    return {
+        "pooler": args.pooler, "n": n, "impl": args.impl, "status": "ok",
+        "edges": edge_index.size(1), "time_ms": 1e3 * statistics.median(times),
+        "times_ms": [1e3 * t for t in times], "warmup_ms": 1e3 * warmup_s, "repeats": repeats,
+        "peak_MB": (peak_kb - baseline_kb) * 1024 / 1e6, "abs_peak_MB": peak_kb * 1024 / 1e6,
+        "baseline_MB": baseline_kb * 1024 / 1e6, "aux_losses": aux_losses, "threads": torch.get_num_threads(),
+        "torch": torch.__version__, "torch_geometric": torch_geometric.__version__,
+    }
+
+
+# ---------------------------------------------------------------------------
+# parent: schedule workers, print the table and the goals
+# ---------------------------------------------------------------------------
+def mem_available_bytes() -> int:
+    with open("/proc/meminfo") as f:
+        for line in f:
+            if line.startswith("MemAvailable:"):
+                return int(line.split()[1]) * 1024
+    raise RuntimeError("MemAvailable not found in /proc/meminfo")
+
+
+def measure(args, pooler: str, n: int, impl: str) -> dict:
+    """Run one measurement in a fresh worker process; never raises."""
+    row = {"pooler": pooler, "n": n, "impl": impl}
+    if impl in DENSE_IMPLS:
+        need = DENSE_BYTES_PER_ENTRY * n * n  # one graph: B = 1
+        if need > mem_available_bytes():
+            return {**row, "status": "skipped", "note": f"skipped: needs ≥ {need / 1e9:.0f} GB"}
+    cmd = [sys.executable, str(Path(__file__).resolve()), "--worker", "--impl", impl,
+           "--pooler", pooler, "--sizes", str(n), "--degree", str(args.degree),
+           "--features", str(args.features), "--clusters", str(args.clusters),
+           "--repeats", str(args.repeats), "--slow-s", str(args.slow_s),
+           "--threads", str(args.threads), "--seed", str(args.seed)]
+    try:
+        proc = subprocess.run(cmd, check=False, capture_output=True, text=True, timeout=args.timeout)
+    except subprocess.TimeoutExpired:
+        return {**row, "status": "failed", "note": f"failed (timed out after {args.timeout:.0f} s)"}
+    if proc.returncode != 0:
+        killed = " killed, out of memory?" if proc.returncode == -9 else ""
+        stderr = proc.stderr.strip().splitlines()
+        return {**row, "status": "failed", "note": f"failed (exit code {proc.returncode}{killed})",
+                "stderr": stderr[-1] if stderr else ""}
+    return json.loads(proc.stdout.strip().splitlines()[-1])
+
+
+def add_ratios(results: list) -> None:
+    """``speedup`` and ``mem_ratio`` of each hipool row vs PyG dense at the same pooler and N."""
+    pyg = {(r["pooler"], r["n"]): r for r in results if r["impl"] == "pyg-dense" and r["status"] == "ok"}
+    for r in results:
+        ref = pyg.get((r["pooler"], r["n"]))
+        if r["impl"] != "pyg-dense" and r["status"] == "ok" and ref is not None:
+            r["speedup"] = ref["time_ms"] / r["time_ms"]
+            r["mem_ratio"] = r["peak_MB"] / ref["peak_MB"]
+
+
+def loss_spread(results: list) -> float:
+    """Largest ``|a - b|`` of one auxiliary loss between implementations at the same pooler and N."""
+    by_case = {}
+    for r in results:
+        if r["status"] == "ok":
+            by_case.setdefault((r["pooler"], r["n"]), []).append(r["aux_losses"])
+    return max((abs(a[i] - b[i]) for runs in by_case.values() for a in runs for b in runs
+                for i in range(len(a))), default=0.0)
+
+
+def check_goals(results: list, poolers) -> list:
+    """The issue's goals per pooler: ``{"goal", "pooler", "met": True/False/None, "detail"}``."""
+    at = {(r["pooler"], r["n"], r["impl"]): r for r in results}
+    goals = []
+    for pooler in poolers:
+        sparse = at.get((pooler, GOAL_SPEEDUP_N, "hipool-sparse"))
+        text = (f"at N={GOAL_SPEEDUP_N // 1000}k, hipool sparse >= {GOAL_SPEEDUP:g}x faster than "
+                f"PyG dense with <= 1/{1 / GOAL_MEM_RATIO:g} of its peak memory")
+        if sparse is None:
+            met, detail = None, f"not measured (N={GOAL_SPEEDUP_N} not in --sizes)"
+        elif "speedup" not in sparse:
+            met, detail = None, "not measured (hipool sparse or PyG dense did not complete)"
+        else:
+            met = sparse["speedup"] >= GOAL_SPEEDUP and sparse["mem_ratio"] <= GOAL_MEM_RATIO
+            detail = f"speedup {sparse['speedup']:.1f}x, mem_ratio {sparse['mem_ratio']:.4f}"
+        goals.append({"goal": text, "pooler": pooler, "met": met, "detail": detail})
+
+        sparse = at.get((pooler, GOAL_SCALE_N, "hipool-sparse"))
+        text = (f"at N={GOAL_SCALE_N // 1000}k, hipool sparse completes under "
+                f"{GOAL_SCALE_BYTES / 1e9:g} GB where dense cannot")
+        if sparse is None:
+            met, detail = None, f"not measured (N={GOAL_SCALE_N} not in --sizes)"
+        else:
+            dense = [at[(pooler, GOAL_SCALE_N, impl)] for impl in DENSE_IMPLS]
+            dense_ok = [d["impl"] for d in dense if d["status"] == "ok"]
+            if sparse["status"] != "ok":
+                met, detail = False, f"hipool sparse {sparse['note']}"
+            else:
+                peak = sparse["abs_peak_MB"] * 1e6
+                met = peak < GOAL_SCALE_BYTES and not dense_ok
+                detail = (f"hipool sparse peak {peak / 1e9:.2f} GB (torch included), "
+                          f"{sparse['time_ms'] / 1e3:.1f} s; dense: "
+                          + "; ".join(f"{d['impl']} {d.get('note', 'completed')}" for d in dense))
+        goals.append({"goal": text, "pooler": pooler, "met": met, "detail": detail})
+    return goals
+
+
+def fmt_table(header, rows) -> str:
+    """Plain-text table, first three columns left-aligned, the others right-aligned."""
+    cells = [list(map(str, header))] + [list(map(str, r)) for r in rows]
+    widths = [max(len(r[i]) for r in cells) for i in range(len(header))]
+
+    def line(r):
+        return "  ".join(c.ljust(w) if i < 3 else c.rjust(w)
+                         for i, (c, w) in enumerate(zip(r, widths))).rstrip()
+
+    return "\n".join([line(cells[0]), line(["-" * w for w in widths])] + [line(r) for r in cells[1:]])
+
+
+def table_rows(results: list) -> list:
+    rows = []
+    for r in results:
+        size = f"{r['n'] // 1000}k" if r["n"] % 1000 == 0 else str(r["n"])
+        if r["status"] != "ok":
+            rows.append([r["pooler"], size, r["impl"], r["note"], "-", "", ""])
+            continue
+        time_ms = f"{r['time_ms']:.1f}" + ("" if r["repeats"] > 1 else " (1 run)")
+        rows.append([r["pooler"], size, r["impl"], time_ms, f"{r['peak_MB']:.1f}",
+                     f"{r['speedup']:.1f}x" if "speedup" in r else "",
+                     f"{r['mem_ratio']:.4f}" if "mem_ratio" in r else ""])
+    return rows
+
+
+def write_json(path: Path, payload: dict) -> None:
+    """Write ``payload`` to ``path`` atomically (temp file in the same folder, then rename)."""
+    path = path.expanduser().resolve()
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", dir=path.parent)
+    try:
+        with os.fdopen(fd, "w") as f:
+            json.dump(payload, f, indent=2)
+            f.write("\n")
+        os.replace(tmp, path)
+    except BaseException:
+        os.unlink(tmp)
+        raise
+
+
+def main(argv=None) -> int:
+    args = parse_args(argv)
+    if args.worker:
+        print(json.dumps(worker(args)), flush=True)
+        return 0
+
+    command = shlex.join([sys.executable] + sys.argv)
+    poolers = POOLERS if args.pooler == "all" else (args.pooler,)
+    jobs = [(p, n, impl) for p in poolers for n in args.sizes for impl in IMPLS]
+    load_before = os.getloadavg()[0]
+    started = time.perf_counter()
+    results = []
+    bar = tqdm(jobs, desc="measurements", unit="run", file=sys.stderr)
+    for pooler, n, impl in bar:
+        bar.set_postfix_str(f"{pooler} N={n} {impl}")
+        results.append(measure(args, pooler, n, impl))
+    bar.close()
+    wall_s = time.perf_counter() - started
+    add_ratios(results)
+    goals = check_goals(results, poolers)
+
+    print(fmt_table(["pooler", "N", "impl", "time_ms", "peak_MB", "speedup", "mem_ratio"],
+                    table_rows(results)))
+    print()
+    print("speedup = PyG dense time / time, mem_ratio = peak / PyG dense peak (same pooler and N);")
+    print("time_ms: median forward+backward; peak_MB: ru_maxrss minus the RSS before the graph was built")
+    print()
+    print("Goals:")
+    for g in goals:
+        verdict = {True: "met", False: "NOT met", None: "not checked"}[g["met"]]
+        print(f"- [{g['pooler']}] {g['goal']}: {verdict} ({g['detail']})")
+    print()
+    print(f"- sanity: largest difference of an auxiliary loss between implementations: "
+          f"{loss_spread(results):.2e}")
+    ok = next((r for r in results if r["status"] == "ok"), {})
+    failed = [r for r in results if r["status"] == "failed" and r.get("stderr")]
+    for r in failed:
+        print(f"- {r['pooler']} N={r['n']} {r['impl']}: {r['stderr']}")
+    print(f"- torch {ok.get('torch', '?')}, torch_geometric {ok.get('torch_geometric', '?')}, "
+          f"python {sys.version.split()[0]}, threads {args.threads}, F={args.features}, "
+          f"C={args.clusters}, degree {args.degree}, repeats {args.repeats}, seed {args.seed}")
+    print(f"- load average (1 min) before / after: {load_before:.2f} / {os.getloadavg()[0]:.2f} "
+          f"on {os.cpu_count()} cores (other processes competing for the cores inflate the times)")
+    print(f"- wall time {wall_s:.1f} s; command: `{command}`")
+
+    if args.out is not None:
+        write_json(args.out, {
+            "command": command, "wall_s": wall_s,
+            "config": {k: v for k, v in vars(args).items() if k not in ("worker", "impl", "out")},
+            "results": results, "goals": goals,
+        })
+        print(f"- results written to {args.out}")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
