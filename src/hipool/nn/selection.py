@@ -29,7 +29,7 @@ from torch_geometric.nn.resolver import activation_resolver
 from torch_geometric.utils import softmax
 
 from ..checks import check_graph, check_ratio
-from ..record import DROPPED, PoolOutput, cluster_from_perm
+from ..record import PoolOutput, cluster_from_perm
 from .connect import filter_edges
 from .select import topk
 
@@ -68,10 +68,7 @@ def _select_and_gate(x: Tensor, edge_index: Tensor, edge_attr: Optional[Tensor],
     if multiplier != 1:
         x = multiplier * x
     cluster = cluster_from_perm(perm, batch.size(0))
-    if edge_weight is not None:
-        kept = (cluster[edge_index[0]] != DROPPED) & (cluster[edge_index[1]] != DROPPED)
-        edge_weight = edge_weight[kept]
-    edge_index, edge_attr = filter_edges(edge_index, edge_attr, cluster)
+    edge_index, edge_attr, edge_weight = filter_edges(edge_index, edge_attr, cluster, edge_weight)
     return PoolOutput(x=x, edge_index=edge_index, edge_attr=edge_attr, batch=batch[perm],
                       perm=perm, score=score, cluster=cluster, edge_weight=edge_weight)
 
