@@ -82,13 +82,15 @@ def check_graph(
     batch: Optional[Tensor] = None,
     edge_attr: Optional[Tensor] = None,
     where: str = "hipool",
+    edge_weight: Optional[Tensor] = None,
 ) -> None:
     """Validate one (batched) graph in PyG's sparse layout.
 
     Raises ``ValueError`` naming the argument for: ``edge_index`` of the wrong
     shape or dtype or pointing outside ``[0, N)``; ``batch`` of the wrong
     length, dtype or not sorted; ``edge_attr`` whose first dimension is not the
-    number of edges; NaN or inf in ``x``.  Does nothing when checks are off.
+    number of edges; ``edge_weight`` not of shape ``[num_edges]``; NaN or inf
+    in ``x``.  Does nothing when checks are off.
     """
     if not _ENABLED:
         return
@@ -109,6 +111,9 @@ def check_graph(
     if edge_attr is not None and (edge_attr.dim() == 0 or edge_attr.size(0) != edge_index.size(1)):
         raise ValueError(f"{where}: 'edge_attr' must have one row per edge "
                          f"({edge_index.size(1)}), got shape {tuple(edge_attr.shape)}")
+    if edge_weight is not None and (edge_weight.dim() != 1 or edge_weight.size(0) != edge_index.size(1)):
+        raise ValueError(f"{where}: 'edge_weight' must have shape [num_edges] = "
+                         f"[{edge_index.size(1)}], got {list(edge_weight.shape)}")
     if batch is not None:
         if not isinstance(batch, Tensor) or batch.dim() != 1:
             raise ValueError(f"{where}: 'batch' must be a 1-D tensor, got "

@@ -147,7 +147,7 @@ class ClusterPooling(torch.nn.Module):
     def forward(self, x: Tensor, edge_index: Tensor, edge_attr: Optional[Tensor] = None,
                 batch: Optional[Tensor] = None, edge_weight: Optional[Tensor] = None) -> PoolOutput:
         where = type(self).__name__
-        check_graph(x, edge_index, batch, edge_attr, where=where)
+        check_graph(x, edge_index, batch, edge_attr, where=where, edge_weight=edge_weight)
         x = x.view(-1, 1) if x.dim() == 1 else x
         n = x.size(0)
         if n == 0:
@@ -155,9 +155,6 @@ class ClusterPooling(torch.nn.Module):
         if x.size(1) != self.in_channels:
             raise ValueError(f"{where}: 'x' has {x.size(1)} features but the pooler was built for "
                              f"in_channels={self.in_channels}")
-        if edge_weight is not None and (edge_weight.dim() != 1 or edge_weight.numel() != edge_index.size(1)):
-            raise ValueError(f"{where}: 'edge_weight' must have shape [num_edges] = "
-                             f"[{edge_index.size(1)}], got {list(edge_weight.shape)}")
         if batch is None:
             batch = edge_index.new_zeros(n)
         num_graphs = int(batch[-1]) + 1

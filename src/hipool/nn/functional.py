@@ -41,7 +41,7 @@ import torch.nn.functional as F
 from torch import Tensor
 from torch_geometric.utils import coalesce, to_dense_batch
 
-from ..checks import checks_enabled
+from ..checks import check_graph, checks_enabled
 
 EPS = 1e-15
 
@@ -206,10 +206,8 @@ def _dense_inputs(x: Tensor, adj: Tensor, s: Tensor, mask: Optional[Tensor], whe
 
 def _sparse_inputs(x: Tensor, edge_index: Tensor, s: Tensor, batch: Optional[Tensor],
                    edge_weight: Optional[Tensor], where: str):
-    from ..checks import check_graph
-
     x = x.view(-1, 1) if isinstance(x, Tensor) and x.dim() == 1 else x
-    check_graph(x, edge_index, batch, None, where=where)
+    check_graph(x, edge_index, batch, None, where=where, edge_weight=edge_weight)
     n = x.size(0)
     if not isinstance(s, Tensor) or s.dim() != 2 or s.size(0) != n:
         shape = tuple(s.shape) if isinstance(s, Tensor) else type(s).__name__
@@ -223,10 +221,6 @@ def _sparse_inputs(x: Tensor, edge_index: Tensor, s: Tensor, batch: Optional[Ten
     if s.size(1) > int(counts.max()):
         raise ValueError(f"{where}: 's' has {s.size(1)} clusters but the largest graph has "
                          f"{int(counts.max())} nodes; use at most that many clusters")
-    if edge_weight is not None:
-        if edge_weight.dim() != 1 or edge_weight.numel() != edge_index.size(1):
-            raise ValueError(f"{where}: 'edge_weight' must have shape [num_edges] = "
-                             f"[{edge_index.size(1)}], got {list(edge_weight.shape)}")
     if checks_enabled() and edge_index.numel():
         cross = batch[edge_index[0]] != batch[edge_index[1]]
         if bool(cross.any()):

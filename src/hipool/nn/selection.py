@@ -31,6 +31,7 @@ from torch_geometric.utils import softmax
 from ..checks import check_graph, check_ratio
 from ..record import PoolOutput, cluster_from_perm
 from .connect import filter_edges
+from .convs import run_conv
 from .select import topk
 
 
@@ -71,12 +72,6 @@ def _select_and_gate(x: Tensor, edge_index: Tensor, edge_attr: Optional[Tensor],
     edge_index, edge_attr, edge_weight = filter_edges(edge_index, edge_attr, cluster, edge_weight)
     return PoolOutput(x=x, edge_index=edge_index, edge_attr=edge_attr, batch=batch[perm],
                       perm=perm, score=score, cluster=cluster, edge_weight=edge_weight)
-
-
-def _check_edge_weight(edge_weight: Optional[Tensor], edge_index: Tensor, where: str) -> None:
-    if edge_weight is not None and (edge_weight.dim() != 1 or edge_weight.numel() != edge_index.size(1)):
-        raise ValueError(f"{where}: 'edge_weight' must have shape [num_edges] = "
-                         f"[{edge_index.size(1)}], got {list(edge_weight.shape)}")
 
 
 def _check_pool_args(name: str, in_channels: int, ratio, min_score) -> None:
@@ -130,8 +125,7 @@ class TopKPooling(torch.nn.Module):
     def forward(self, x: Tensor, edge_index: Tensor, edge_attr: Optional[Tensor] = None,
                 batch: Optional[Tensor] = None, attn: Optional[Tensor] = None,
                 edge_weight: Optional[Tensor] = None) -> PoolOutput:
-        check_graph(x, edge_index, batch, edge_attr, where=type(self).__name__)
-        _check_edge_weight(edge_weight, edge_index, type(self).__name__)
+        check_graph(x, edge_index, batch, edge_attr, where=type(self).__name__, edge_weight=edge_weight)
         x = x.view(-1, 1) if x.dim() == 1 else x
         if batch is None:
             batch = edge_index.new_zeros(x.size(0))
@@ -181,17 +175,13 @@ class SAGPooling(torch.nn.Module):
     def forward(self, x: Tensor, edge_index: Tensor, edge_attr: Optional[Tensor] = None,
                 batch: Optional[Tensor] = None, attn: Optional[Tensor] = None,
                 edge_weight: Optional[Tensor] = None) -> PoolOutput:
-        check_graph(x, edge_index, batch, edge_attr, where=type(self).__name__)
-        _check_edge_weight(edge_weight, edge_index, type(self).__name__)
+        check_graph(x, edge_index, batch, edge_attr, where=type(self).__name__, edge_weight=edge_weight)
         x = x.view(-1, 1) if x.dim() == 1 else x
         if batch is None:
             batch = edge_index.new_zeros(x.size(0))
         attn = x if attn is None else attn
         attn = attn.view(-1, 1) if attn.dim() == 1 else attn
-        if edge_weight is not None and self._gnn_takes_weight:
-            score = self.select(self.gnn(attn, edge_index, edge_weight), batch)
-        else:
-            score = self.select(self.gnn(attn, edge_index), batch)
+        score = self.select(run_conv(self.gnn, self._gnn_takes_weight, attn, edge_index, edge_weight), batch)
         return _select_and_gate(x, edge_index, edge_attr, batch, score,
                                 self.ratio, self.min_score, self.multiplier, edge_weight)
 
