@@ -320,6 +320,13 @@ def test_empty_graph_in_the_batch_is_left_out_of_the_losses():
     for k in out.aux_losses:
         _close(out.aux_losses[k], ref.aux_losses[k])
     assert torch.bincount(out.batch).tolist() == [4, 0, 4]
+    for cls in POOLERS:
+        for mode in ("dense", "sparse"):
+            x = b.x.clone().requires_grad_()
+            p = cls(5, C, mode=mode).double()
+            o = p(x, b.edge_index, None, batch, edge_weight=b.edge_weight)
+            (o.x.sum() + sum(o.aux_losses.values())).backward()
+            assert torch.isfinite(x.grad).all(), (cls, mode)
 
 
 def test_gradients_reach_the_assignment_network_and_the_features():

@@ -39,7 +39,7 @@ from typing import Dict, Optional, Tuple
 import torch
 import torch.nn.functional as F
 from torch import Tensor
-from torch_geometric.utils import coalesce, to_dense_batch
+from torch_geometric.utils import coalesce, scatter, to_dense_batch
 
 from ..checks import check_graph, checks_enabled
 
@@ -55,18 +55,26 @@ __all__ = [
 # small per-graph helpers
 # ---------------------------------------------------------------------------
 def graph_mean(values: Tensor, num_nodes: Tensor) -> Tensor:
-    """Mean of per-graph ``values`` over the graphs that have nodes (0 if none)."""
+    """Mean of per-graph ``values`` over the graphs that have nodes (0 if none); no host sync."""
     valid = num_nodes > 0
-    if bool(valid.all()):
-        return values.mean()
-    if not bool(valid.any()):
-        return values.sum() * 0.0
-    return values[valid].mean()
+    return torch.where(valid, values, 0.0).sum() / valid.sum().clamp_min(1)
 
 
 def segment_sum(y: Tensor, batch: Tensor, num_graphs: int) -> Tensor:
     """Per-graph sums of the rows of ``y``: ``[B, *y.shape[1:]]``."""
-    return y.new_zeros((num_graphs,) + tuple(y.shape[1:])).index_add_(0, batch, y)
+    return scatter(y, batch, dim=0, dim_size=num_graphs, reduce="sum")
+
+
+def _graph_slices(batch: Tensor, num_graphs: int, rows: int, counts: Optional[Tensor]):
+    """How to run a per-graph product: ``(n_max, None)`` to pad all graphs to ``n_max``
+    (padding at most doubles the work), else ``(None, [(start, end), ...])`` per graph."""
+    if counts is None:
+        counts = torch.bincount(batch, minlength=num_graphs)
+    n_max = int(counts.max()) if counts.numel() else 0
+    if num_graphs * n_max <= 2 * rows + 64:
+        return n_max, None
+    ends = torch.cumsum(counts, 0).tolist()
+    return None, list(zip([0] + ends[:-1], ends))
 
 
 def segment_tmm(a: Tensor, b: Tensor, batch: Tensor, num_graphs: int,
@@ -74,21 +82,16 @@ def segment_tmm(a: Tensor, b: Tensor, batch: Tensor, num_graphs: int,
     """``a_gᵀ b_g`` for every graph ``g``: ``[B, a.size(1), b.size(1)]`` (``batch`` sorted).
 
     Graphs of similar size go through one padded batched matmul; batches with
-    very uneven sizes (where padding would more than double the work) are
-    done graph by graph, so memory stays ``nodes × columns``.
+    very uneven sizes are done graph by graph, so memory stays ``nodes × columns``.
     """
     if num_graphs == 1:
         return (a.t() @ b).unsqueeze(0)
-    if counts is None:
-        counts = torch.bincount(batch, minlength=num_graphs)
-    n_max = int(counts.max()) if counts.numel() else 0
-    if num_graphs * n_max <= 2 * a.size(0) + 64:
+    n_max, slices = _graph_slices(batch, num_graphs, a.size(0), counts)
+    if slices is None:
         ad, _ = to_dense_batch(a, batch, batch_size=num_graphs, max_num_nodes=n_max)
         bd, _ = to_dense_batch(b, batch, batch_size=num_graphs, max_num_nodes=n_max)
         return ad.transpose(1, 2) @ bd
-    ends = torch.cumsum(counts, 0).tolist()
-    starts = [0] + ends[:-1]
-    return torch.stack([a[s:e].t() @ b[s:e] for s, e in zip(starts, ends)])
+    return torch.stack([a[s:e].t() @ b[s:e] for s, e in slices])
 
 
 def segment_mm(a: Tensor, m: Tensor, batch: Tensor, num_graphs: int,
@@ -96,15 +99,11 @@ def segment_mm(a: Tensor, m: Tensor, batch: Tensor, num_graphs: int,
     """``a_i @ m[batch[i]]`` for every row ``i``: ``[N, m.size(-1)]`` (``batch`` sorted)."""
     if num_graphs == 1:
         return a @ m[0]
-    if counts is None:
-        counts = torch.bincount(batch, minlength=num_graphs)
-    n_max = int(counts.max()) if counts.numel() else 0
-    if num_graphs * n_max <= 2 * a.size(0) + 64:
+    n_max, slices = _graph_slices(batch, num_graphs, a.size(0), counts)
+    if slices is None:
         ad, mask = to_dense_batch(a, batch, batch_size=num_graphs, max_num_nodes=n_max)
         return (ad @ m)[mask]
-    ends = torch.cumsum(counts, 0).tolist()
-    starts = [0] + ends[:-1]
-    return torch.cat([a[s:e] @ m[g] for g, (s, e) in enumerate(zip(starts, ends))])
+    return torch.cat([a[s:e] @ m[g] for g, (s, e) in enumerate(slices)])
 
 
 class _SegmentGram(torch.autograd.Function):
