@@ -185,7 +185,7 @@ class ClusterPooling(torch.nn.Module):
 
         pooled_attr = None
         if self.pool_edge_attr and edge_attr is not None:
-            pooled_attr = self._pool_edge_attr(mode, edge_index, edge_attr, S, batch, num_graphs, counts, n_max)
+            pooled_attr = _pool_edge_attr(edge_index, edge_attr, S, batch, num_graphs, counts)
 
         # Hard assignment: input node -> global output node.
         offset = torch.cumsum(k, 0) - k
@@ -198,23 +198,24 @@ class ClusterPooling(torch.nn.Module):
                           cluster=cluster, assignment=S, aux_losses=dict(r.losses), edge_weight=ew,
                           mode=mode)
 
-    def _pool_edge_attr(self, mode: str, edge_index: Tensor, edge_attr: Tensor, S: Tensor, batch: Tensor,
-                        num_graphs: int, counts: Tensor, n_max: int) -> Tensor:
-        """``SᵀE_cS`` for every channel ``c`` of ``edge_attr``: ``[B, C, C, D]``."""
-        ea = edge_attr.view(-1, 1) if edge_attr.dim() == 1 else edge_attr.flatten(1)
-        ea = ea.to(S.dtype)
-        if mode == "dense":
-            Sd, _ = to_dense_batch(S, batch, batch_size=num_graphs, max_num_nodes=n_max)
-            E = to_dense_adj(edge_index, batch, ea, max_num_nodes=n_max, batch_size=num_graphs)
-            return torch.einsum("bnc,bnmd,bmk->bckd", Sd, E, Sd)
-        N, C, D = S.size(0), S.size(1), ea.size(1)
-        es = torch.stack([Fn.gather_as(edge_index, ea[:, d], S) for d in range(D)], 1)  # E_c S: [N, D, C]
-        out = Fn.segment_tmm(S, es.view(N, D * C), batch, num_graphs, counts)  # [B, C, D*C]
-        return out.view(num_graphs, C, D, C).permute(0, 1, 3, 2)
-
     def extra_repr(self) -> str:
         return (f"{self.in_channels}, num_clusters={self.num_clusters}, assign={self.assign.kind!r}, "
                 f"mode={self.mode!r}")
+
+
+def _pool_edge_attr(edge_index: Tensor, edge_attr: Tensor, S: Tensor, batch: Tensor,
+                    num_graphs: int, counts: Tensor) -> Tensor:
+    """``SᵀE_cS`` for every channel ``c`` of ``edge_attr``: ``[B, C, C, D]``.
+
+    One path for both modes: ``E_c S`` over the edges, then ``Sᵀ(E_c S)`` per graph
+    (memory ``nodes × clusters × channels``; a padded ``[B, N, N, D]`` would only cost more).
+    """
+    ea = edge_attr.view(-1, 1) if edge_attr.dim() == 1 else edge_attr.flatten(1)
+    ea = ea.to(S.dtype)
+    N, C, D = S.size(0), S.size(1), ea.size(1)
+    es = torch.stack([Fn.gather_as(edge_index, ea[:, d], S) for d in range(D)], 1)  # E_c S: [N, D, C]
+    out = Fn.segment_tmm(S, es.view(N, D * C), batch, num_graphs, counts)  # [B, C, D*C]
+    return out.view(num_graphs, C, D, C).permute(0, 1, 3, 2)
 
 
 def _pooled_edges(out_adj: Tensor, pooled_attr: Optional[Tensor], cluster_mask: Tensor, offset: Tensor,

@@ -14,6 +14,7 @@ Both return logits, and ``(logits, hierarchy)`` with ``return_hierarchy=True``.
 """
 from __future__ import annotations
 
+import inspect
 import warnings
 from dataclasses import dataclass
 from typing import Callable, Dict, List, Optional, Tuple, Union
@@ -82,13 +83,19 @@ def _sag(channels: int, ratio, options: dict) -> torch.nn.Module:
     return SAGPooling(channels, ratio=ratio, GNN=_SAG_GNNS[gnn], **opts)
 
 
-_CLUSTER_OPTIONS = ("assign", "assign_hidden", "mode", "dense_max_nodes", "dropout", "edge_topk",
-                    "edge_threshold", "pool_edge_attr")
+def _keyword_options(cls: type) -> Tuple[str, ...]:
+    """The keyword-only arguments of ``cls`` and its bases' ``__init__``: its config options."""
+    names = {p.name for klass in cls.__mro__ if "__init__" in vars(klass)
+             for p in inspect.signature(klass.__init__).parameters.values()
+             if p.kind is inspect.Parameter.KEYWORD_ONLY}
+    return tuple(sorted(names))
 
 
-def _register_clustering(name: str, cls: type, extra: Tuple[str, ...]) -> None:
+def _register_clustering(name: str, cls: type) -> None:
+    allowed = _keyword_options(cls)
+
     def factory(channels: int, clusters, options: dict) -> torch.nn.Module:
-        opts = _checked_options(name, options, _CLUSTER_OPTIONS + extra)
+        opts = _checked_options(name, options, allowed)
         try:
             return cls(channels, clusters, **opts)
         except (TypeError, ValueError) as e:
@@ -96,9 +103,9 @@ def _register_clustering(name: str, cls: type, extra: Tuple[str, ...]) -> None:
     register_pooler(name, PoolerInfo(needs_count=True, losses=cls.LOSSES, weighted=True))(factory)
 
 
-_register_clustering("diffpool", DiffPool, ("normalize",))
-_register_clustering("mincut", MinCutPool, ("temp",))
-_register_clustering("dmon", DMoNPool, ())
+_register_clustering("diffpool", DiffPool)
+_register_clustering("mincut", MinCutPool)
+_register_clustering("dmon", DMoNPool)
 
 
 def _head(in_channels: int, hidden: List[int], num_classes: int, dropout: float) -> torch.nn.Module:
