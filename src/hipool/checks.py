@@ -156,3 +156,15 @@ def check_graph(
                          f"increasing order, as PyG's DataLoader makes it); batch[{i}] = "
                          f"{int(batch[i])} > batch[{i + 1}] = {int(batch[i + 1])}")
     # Otherwise the sum of x overflowed on finite values: nothing is wrong.
+
+
+def check_edges_within_graphs(edge_index: Tensor, batch: Optional[Tensor], where: str) -> None:
+    """Raise ``ValueError`` naming the first edge whose ends lie in different graphs of ``batch``."""
+    if not _ENABLED or batch is None or edge_index.numel() == 0:
+        return
+    cross = batch[edge_index[0]] != batch[edge_index[1]]
+    if bool(cross.any()):
+        e = int(cross.nonzero()[0])
+        a, b = edge_index[:, e].tolist()
+        raise ValueError(f"{where}: edge {e} ({a} -> {b}) joins graph {int(batch[a])} and graph "
+                         f"{int(batch[b])}; 'batch' disagrees with 'edge_index'")

@@ -16,15 +16,22 @@ classifier head::
     aux_weights: {}        # weights of the poolers' auxiliary losses in the training loss:
                            # by name ({link: 1.0, entropy: 0.1}) or per level ({level2/link: 0.5});
                            # unnamed losses weigh 1.0
+    task: graph            # graph: one prediction per graph | node: Graph U-Net, one per node
+    skip: sum              # node task: how the way up joins the way down (sum | concat)
 
 ``schedule`` may also be a string of target sizes, ``"100→50→25→10"`` (or with
 ``->``): each graph is pooled to ``min(its size, target)`` at each level.
 Clustering poolers (``diffpool``, ``mincut``, ``dmon``) need an int (the number
-of clusters) at their levels; selection poolers take either.
+of clusters) at their levels; selection poolers (``topk``, ``sag``, ``asap``) take
+either; the contraction poolers (``edgepool``, ``graclus``) merge matched pairs, so
+their entry must be ``0.5`` (each graph ends up with between half and all of
+its nodes).
 In YAML, ``1`` is an int (keep one node) and ``1.0`` a float (keep all nodes).
 ``levels`` may be given with a scalar ``schedule`` (``levels: 3, schedule: 0.5``);
 with a list it must match its length.  ``pool: none`` gives the global-pooling
 baseline (the same convs, no pooling; see :meth:`ModelConfig.global_twin`).
+With ``task: node`` the model is a Graph U-Net (pool down, unpool back up with
+skip connections, a prediction per node; ``readout`` and ``combine`` do not apply).
 """
 from __future__ import annotations
 
@@ -41,6 +48,8 @@ from .io import atomic_write_text
 
 CONVS = ("gcn", "graphconv", "gin", "sage")
 COMBINES = ("last", "sum", "concat")
+TASKS = ("graph", "node")
+SKIPS = ("sum", "concat")
 GLOBAL = "none"
 
 Ratio = Union[float, int]
@@ -82,6 +91,8 @@ class ModelConfig:
     head: List[int] = field(default_factory=list)
     pool_options: Dict[str, Any] = field(default_factory=dict)
     aux_weights: Dict[str, float] = field(default_factory=dict)
+    task: str = "graph"
+    skip: str = "sum"
 
     def __post_init__(self) -> None:
         from .nn.models import POOLER_INFO, POOLERS  # registry lives next to the models
@@ -139,7 +150,18 @@ class ModelConfig:
                 if name not in pools:
                     raise ValueError(f"model config: 'pool_options' has a section for {name!r}, which no "
                                      f"level uses (pool: {pools})")
+        if self.task not in TASKS:
+            raise ValueError(f"model config: 'task' must be one of {', '.join(TASKS)}, got {self.task!r}")
+        if self.skip not in SKIPS:
+            raise ValueError(f"model config: 'skip' must be one of {', '.join(SKIPS)}, got {self.skip!r}")
+        if self.task == "node" and self.combine != "last":
+            raise ValueError("model config: 'combine' joins per-level graph readouts; a node model "
+                             "('task: node') has none, so leave it at 'last'")
         for i, (p, r) in enumerate(zip(pools, sched)):
+            fixed = POOLER_INFO[p].fixed_ratio if p != GLOBAL else None
+            if fixed is not None and r != fixed:
+                raise ValueError(f"model config: 'schedule[{i}]' is {r!r}, but {p} at level {i + 1} merges "
+                                 f"matched pairs of nodes, which at most halves a graph; write {fixed}")
             if p != GLOBAL and POOLER_INFO[p].needs_count and not isinstance(r, int):
                 raise ValueError(f"model config: 'schedule[{i}]' is {r!r}, but {p} at level {i + 1} needs "
                                  f"an absolute cluster count (an int, e.g. \"100→50→25\")")

@@ -24,6 +24,16 @@ field              meaning
                    (``None`` for other poolers)
 =================  ==========================================================
 
+``assignment`` is a dense ``[N, C]`` tensor for the clustering poolers (row
+``n`` spreads input node ``n`` over the ``C`` cluster slots of its graph) and a
+sparse ``[N, N']`` tensor for ASAP (each output node's soft cluster).
+
+:meth:`PoolOutput.unpool` lifts features of the pooled nodes back to the input
+nodes, for node-level models (Graph U-Net): a selection copies each kept
+node's features back and gives dropped nodes zeros; a clustering pooler
+returns ``S x'``; a contraction copies a merged node's features to both of its
+members.
+
 For code written against PyTorch Geometric, the record unpacks like PyG's
 6-tuple ``(x, edge_index, edge_attr, batch, perm, score)``::
 
@@ -61,12 +71,15 @@ class PoolOutput:
     edge_weight: Optional[Tensor] = None
     mode: Optional[str] = None
 
+    #: The fields a tuple unpacking yields, in PyG's order for this kind of pooler.
+    _tuple_fields = _TUPLE_FIELDS
+
     # -- PyG tuple compatibility -------------------------------------------
     def __iter__(self) -> Iterator[Optional[Tensor]]:
-        return (getattr(self, name) for name in _TUPLE_FIELDS)
+        return (getattr(self, name) for name in self._tuple_fields)
 
     def __len__(self) -> int:
-        return len(_TUPLE_FIELDS)
+        return len(self._tuple_fields)
 
     def __getitem__(self, index):
         return tuple(self)[index]
@@ -86,6 +99,36 @@ class PoolOutput:
     def kept(self) -> Tensor:
         """Boolean mask ``[N]`` of input nodes that reached some output node."""
         return self.cluster != DROPPED
+
+    def unpool(self, x: Tensor) -> Tensor:
+        """Lift features ``[N', F]`` of the output nodes back to the ``N`` input nodes.
+
+        Dense ``assignment`` (clustering): ``S x'`` within each graph.  Sparse
+        ``assignment`` (ASAP): ``S x'``.  Otherwise each input node gets the
+        features of the output node it went to (``cluster``), and zeros when
+        it was dropped.  Differentiable in ``x`` (and in ``S``).
+        """
+        if x.dim() != 2 or x.size(0) != self.num_nodes:
+            raise ValueError(f"PoolOutput.unpool: 'x' must have shape [{self.num_nodes}, F] "
+                             f"(one row per output node), got {tuple(x.shape)}")
+        S = self.assignment
+        if S is not None and S.layout != torch.strided:
+            return torch.sparse.mm(S, x)
+        if S is not None:
+            # Graph g's clusters are its k_g output nodes, in slot order; slots past
+            # k_g hold zero probability, so padding x' to C slots per graph is exact.
+            from torch_geometric.utils import to_dense_batch
+
+            from .nn.functional import segment_mm
+            if self.num_input_nodes == 0:
+                return x.new_zeros(0, x.size(1))
+            num_graphs = int(self.batch.max()) + 1
+            xd, _ = to_dense_batch(x, self.batch, batch_size=num_graphs, max_num_nodes=S.size(1))
+            return segment_mm(S.to(x.dtype), xd, self.batch[self.cluster], num_graphs)
+        out = x.new_zeros(self.num_input_nodes, x.size(1))
+        kept = self.kept
+        out[kept] = x[self.cluster[kept]]
+        return out
 
     def __repr__(self) -> str:
         parts = [f"nodes={self.num_input_nodes}->{self.num_nodes}",

@@ -1,0 +1,310 @@
+r"""Edge contraction: :class:`EdgePool` (learned) and :class:`Graclus` (not learned).
+
+Both merge the two ends of the edges of a matching, so each graph shrinks to
+between half and all of its nodes; unmatched nodes stay as they are.  The
+matching is computed in parallel rounds (:mod:`hipool.nn.matching`), never in
+a Python loop over edges.
+
+The record (:class:`~hipool.record.PoolOutput`) maps every input node to its
+merged node (``cluster``; nobody is dropped), and ``unpool`` copies a merged
+node's features back to both members.  Output nodes are numbered graph by graph,
+so the pooled ``batch`` stays sorted.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Callable, Optional, Tuple, Union
+
+import torch
+import torch.nn.functional as F
+from torch import Tensor
+from torch_geometric.nn.pool.edge_pool import UnpoolInfo
+from torch_geometric.utils import coalesce, scatter, softmax
+
+from ..checks import check_edges_within_graphs, check_graph
+from ..record import PoolOutput
+from .matching import clusters_from_matching, greedy_matching, rank_by_score
+
+
+def _contract_edges(edge_index: Tensor, cluster: Tensor, num_clusters: int,
+                    edge_attr: Optional[Tensor], edge_weight: Optional[Tensor],
+                    keep_self_loops: bool) -> Tuple[Tensor, Optional[Tensor], Optional[Tensor]]:
+    """Edges between clusters, duplicates merged; their ``edge_attr``/``edge_weight`` summed."""
+    ei = cluster[edge_index]
+    if not keep_self_loops:
+        mask = ei[0] != ei[1]
+        ei = ei[:, mask]
+        edge_attr = edge_attr[mask] if edge_attr is not None else None
+        edge_weight = edge_weight[mask] if edge_weight is not None else None
+    values = [v for v in (edge_attr, edge_weight) if v is not None]
+    if ei.size(1) == 0:
+        return ei, edge_attr, edge_weight
+    if not values:
+        return coalesce(ei, num_nodes=num_clusters), None, None
+    ei, values = coalesce(ei, values, num_nodes=num_clusters, reduce="sum")
+    values = list(values)
+    edge_attr = values.pop(0) if edge_attr is not None else None
+    edge_weight = values.pop(0) if edge_weight is not None else None
+    return ei, edge_attr, edge_weight
+
+
+# ---------------------------------------------------------------------------
+# EdgePool
+# ---------------------------------------------------------------------------
+@dataclass(repr=False)
+class EdgePoolOutput(PoolOutput):
+    """:class:`~hipool.record.PoolOutput` of :class:`EdgePool`; unpacks like PyG's
+    ``(x, edge_index, batch, unpool_info)``.  ``score`` is each merged node's edge score
+    (1 for an unmatched node)."""
+
+    unpool_info: Optional[UnpoolInfo] = None
+    rounds: int = 0   # parallel matching rounds this call took
+
+    _tuple_fields = ("x", "edge_index", "batch", "unpool_info")
+
+
+_SCORE_METHODS = ("softmax", "tanh", "sigmoid")
+
+
+class EdgePool(torch.nn.Module):
+    r"""Edge pooling of Diehl, "Edge Contraction Pooling for Graph Neural Networks" (2019).
+
+    Every edge :math:`(i, j)` gets a score
+    :math:`s_{ij} = \phi(w^\top [x_i \,\|\, x_j] + b) + c`, with :math:`\phi` a softmax over
+    the edges into :math:`j`, :math:`\tanh` or the sigmoid, and :math:`c` =
+    ``add_to_edge_score``.  Edges are taken greedily by descending score while
+    neither end is taken yet (a maximal matching); a merged pair becomes one node
+    with :math:`x' = s_{ij}(x_i + x_j)`, an unmatched node is kept as it is.
+
+    Keyword- and ``state_dict``-compatible with PyG's ``EdgePooling``, and called
+    the same way, ``pool(x, edge_index, batch)``.  The matching is the one PyG's
+    Python loop computes whenever no two scores tie, found in parallel rounds
+    (:func:`~hipool.nn.matching.greedy_matching`); tied scores are taken in edge
+    order (PyG's order within a tie is whatever its unstable sort gives).
+    Output nodes are numbered per graph (pairs by score, then unmatched nodes by
+    index); PyG numbers them over the whole batch, which leaves its pooled
+    ``batch`` unsorted.
+
+    Args:
+        in_channels: width of ``x``.
+        edge_score_method: ``"softmax"`` (default), ``"tanh"``, ``"sigmoid"``, or a
+            callable ``(raw_score, edge_index, num_nodes) -> score`` such as PyG's
+            ``EdgePooling.compute_edge_score_tanh``.
+        dropout: dropout on the raw edge scores while training.  Default ``0``.
+        add_to_edge_score: the constant :math:`c`.  Default ``0.5`` (PyG's).
+
+    ``forward`` also takes ``edge_attr`` and ``edge_weight``: edges that become
+    parallel after merging are joined and their attributes and weights summed.
+    Self-loops made by merging are kept (as PyG does).
+    """
+
+    def __init__(self, in_channels: int, edge_score_method: Union[str, Callable, None] = None,
+                 dropout: float = 0.0, add_to_edge_score: float = 0.5):
+        super().__init__()
+        if isinstance(in_channels, bool) or not isinstance(in_channels, int) or in_channels < 1:
+            raise ValueError(f"EdgePool: 'in_channels' must be a positive int, got {in_channels!r}")
+        if edge_score_method is None:
+            edge_score_method = "softmax"
+        if isinstance(edge_score_method, str):
+            if edge_score_method not in _SCORE_METHODS:
+                raise ValueError(f"EdgePool: 'edge_score_method' must be one of "
+                                 f"{', '.join(_SCORE_METHODS)} or a callable, got {edge_score_method!r}")
+            edge_score_method = getattr(self, f"compute_edge_score_{edge_score_method}")
+        elif not callable(edge_score_method):
+            raise ValueError(f"EdgePool: 'edge_score_method' must be a name or a callable, "
+                             f"got {edge_score_method!r}")
+        if isinstance(dropout, bool) or not isinstance(dropout, (int, float)) or not 0 <= dropout < 1:
+            raise ValueError(f"EdgePool: 'dropout' must be a number in [0, 1), got {dropout!r}")
+        self.in_channels = in_channels
+        self.compute_edge_score = edge_score_method
+        self.dropout = float(dropout)
+        self.add_to_edge_score = float(add_to_edge_score)
+        self.lin = torch.nn.Linear(2 * in_channels, 1)
+
+    def reset_parameters(self) -> None:
+        self.lin.reset_parameters()
+
+    @staticmethod
+    def compute_edge_score_softmax(raw_edge_score: Tensor, edge_index: Tensor, num_nodes: int) -> Tensor:
+        """Softmax over the edges into each node."""
+        return softmax(raw_edge_score, edge_index[1], num_nodes=num_nodes)
+
+    @staticmethod
+    def compute_edge_score_tanh(raw_edge_score: Tensor, edge_index: Optional[Tensor] = None,
+                                num_nodes: Optional[int] = None) -> Tensor:
+        return torch.tanh(raw_edge_score)
+
+    @staticmethod
+    def compute_edge_score_sigmoid(raw_edge_score: Tensor, edge_index: Optional[Tensor] = None,
+                                   num_nodes: Optional[int] = None) -> Tensor:
+        return torch.sigmoid(raw_edge_score)
+
+    def edge_score(self, x: Tensor, edge_index: Tensor) -> Tensor:
+        """The score of every edge (before matching)."""
+        # lin([x_i || x_j]) = x_i·w_a + x_j·w_b + b: project the nodes, then gather two
+        # scalars per edge instead of an [E, 2F] concatenation (same value, 2F times less work).
+        w = self.lin.weight.view(2, -1)
+        proj = x @ w.t()
+        e = proj[edge_index[0], 0] + proj[edge_index[1], 1] + self.lin.bias
+        e = F.dropout(e, p=self.dropout, training=self.training)
+        return self.compute_edge_score(e, edge_index, x.size(0)) + self.add_to_edge_score
+
+    def forward(self, x: Tensor, edge_index: Tensor, batch: Optional[Tensor] = None,
+                edge_attr: Optional[Tensor] = None, edge_weight: Optional[Tensor] = None) -> EdgePoolOutput:
+        check_graph(x, edge_index, batch, edge_attr, where="EdgePool", edge_weight=edge_weight)
+        x = x.view(-1, 1) if x.dim() == 1 else x
+        if x.size(1) != self.in_channels:
+            raise ValueError(f"EdgePool: 'x' has {x.size(1)} features but the pooler was built for "
+                             f"in_channels={self.in_channels}")
+        n = x.size(0)
+        if batch is None:
+            batch = edge_index.new_zeros(n)
+        check_edges_within_graphs(edge_index, batch, "EdgePool")
+        score = self.edge_score(x, edge_index)
+
+        taken, rounds = greedy_matching(edge_index, rank_by_score(score), n)
+        cluster, pair, batch_out = clusters_from_matching(edge_index, taken, batch, n)
+        num_clusters = pair.numel()
+        is_pair = pair >= 0
+        if score.numel():
+            new_score = torch.where(is_pair, score[pair.clamp(min=0)], score.new_ones(()))
+        else:  # no edges: every node stays as it is
+            new_score = x.new_ones(num_clusters)
+        new_x = x.new_zeros(num_clusters, x.size(1)).index_add_(0, cluster, x) * new_score.view(-1, 1)
+        new_ei, new_ea, new_ew = _contract_edges(edge_index, cluster, num_clusters, edge_attr,
+                                                 edge_weight, keep_self_loops=True)
+        info = UnpoolInfo(edge_index=edge_index, cluster=cluster, batch=batch, new_edge_score=new_score)
+        return EdgePoolOutput(x=new_x, edge_index=new_ei, edge_attr=new_ea, batch=batch_out, perm=None,
+                              score=new_score, cluster=cluster, edge_weight=new_ew,
+                              unpool_info=info, rounds=rounds)
+
+    def unpool(self, x: Tensor, unpool_info: UnpoolInfo) -> Tuple[Tensor, Tensor, Tensor]:
+        """PyG's unpooling: divide by the merge score and copy to both members.
+        Returns ``(x, edge_index, batch)`` of the input graph."""
+        new_x = (x / unpool_info.new_edge_score.view(-1, 1))[unpool_info.cluster]
+        return new_x, unpool_info.edge_index, unpool_info.batch
+
+    def __repr__(self) -> str:
+        return f"{type(self).__name__}({self.in_channels})"
+
+
+#: PyG's name, for drop-in use.
+EdgePooling = EdgePool
+
+
+# ---------------------------------------------------------------------------
+# Graclus
+# ---------------------------------------------------------------------------
+def graclus(edge_index: Tensor, edge_weight: Optional[Tensor] = None, num_nodes: Optional[int] = None,
+            *, seed: Optional[int] = 0) -> Tensor:
+    r"""Normalized-cut heavy-edge matching (Dhillon, Guan & Kulis, TPAMI 2007), in plain torch.
+
+    The graph is read as undirected, :math:`W = (A + A^\top)/2` without self-loops
+    (weights ``edge_weight``, default 1, must be ≥ 0), with degrees :math:`d = W\mathbf{1}`.
+    Pairs are matched greedily by the normalized-cut weight
+    :math:`W_{uv}(1/d_u + 1/d_v)`, heaviest first: the greedy matching, which is
+    maximal and at least half as heavy as the heaviest one.  Graclus and Metis
+    visit nodes in random order instead, each taking its heaviest free
+    neighbour; that has no such bound and cannot be done in parallel rounds.
+
+    Ties are broken by a random order drawn from ``seed`` (the same graph and seed
+    always give the same matching); ``seed=None`` draws from torch's global RNG.
+
+    Returns ``cluster [N]``: for every node, the smallest node index of its pair
+    (itself when unmatched) — the convention of PyG's ``graclus``, so the result
+    can go to PyG's ``max_pool``/``avg_pool``.
+    """
+    if edge_index.dim() != 2 or edge_index.size(0) != 2 or edge_index.dtype != torch.long:
+        raise ValueError(f"graclus: 'edge_index' must be an int64 tensor of shape [2, E], got "
+                         f"{edge_index.dtype} {tuple(edge_index.shape)}")
+    if num_nodes is None:
+        num_nodes = int(edge_index.max()) + 1 if edge_index.numel() else 0
+    device = edge_index.device
+    if edge_weight is None:
+        edge_weight = torch.ones(edge_index.size(1), device=device)
+    elif edge_weight.dim() != 1 or edge_weight.numel() != edge_index.size(1):
+        raise ValueError(f"graclus: 'edge_weight' must have shape [{edge_index.size(1)}], "
+                         f"got {list(edge_weight.shape)}")
+    w = edge_weight.detach().to(torch.float64)
+    bad = ~torch.isfinite(w) | (w < 0)
+    if bool(bad.any()):
+        e = int(bad.nonzero()[0])
+        raise ValueError(f"graclus: 'edge_weight' must be finite and >= 0; edge {e} has {float(w[e])}")
+    src, dst = edge_index
+    off = src != dst
+    src, dst, w = src[off], dst[off], w[off] / 2
+    deg = torch.zeros(num_nodes, dtype=torch.float64, device=device)
+    deg.index_add_(0, src, w).index_add_(0, dst, w)
+    pairs, pw = coalesce(torch.stack([torch.minimum(src, dst), torch.maximum(src, dst)]), w,
+                         num_nodes=num_nodes, reduce="sum")
+    keep = pw > 0
+    pairs, pw = pairs[:, keep], pw[keep]
+    cluster = torch.arange(num_nodes, device=device)
+    if pairs.size(1) == 0:
+        return cluster
+    ncut = pw * (1.0 / deg[pairs[0]] + 1.0 / deg[pairs[1]])
+    gen = None
+    if seed is not None:
+        gen = torch.Generator(device="cpu").manual_seed(int(seed))
+    tiebreak = torch.randperm(pairs.size(1), generator=gen).to(device)
+    taken, _ = greedy_matching(pairs, rank_by_score(ncut, tiebreak), num_nodes)
+    cluster[pairs[1, taken]] = pairs[0, taken]
+    return cluster
+
+
+_REDUCES = ("max", "mean", "sum")
+
+
+class Graclus(torch.nn.Module):
+    r"""Graclus pooling: merge the pairs of :func:`graclus` (no parameters).
+
+    A merged node's features are the ``reduce`` (``"max"`` as in PyG's
+    ``max_pool``, ``"mean"`` as in ``avg_pool``, or ``"sum"``) of its members'.
+    Edges that become parallel are joined and their ``edge_attr``/``edge_weight``
+    summed; self-loops made by merging are removed (as PyG's ``pool_edge`` does).
+    Output nodes are ordered by their smallest member, as PyG's
+    ``consecutive_cluster`` orders them.  With ``edge_weight`` the matching uses
+    the weights.
+
+    Args:
+        in_channels: accepted for a uniform pooler signature; unused.
+        reduce: ``"max"`` (default), ``"mean"`` or ``"sum"``.
+        seed: tie-breaking seed of :func:`graclus` (default 0: deterministic).
+    """
+
+    def __init__(self, in_channels: Optional[int] = None, reduce: str = "max", *, seed: Optional[int] = 0):
+        super().__init__()
+        if reduce not in _REDUCES:
+            raise ValueError(f"Graclus: 'reduce' must be one of {', '.join(_REDUCES)}, got {reduce!r}")
+        if seed is not None and (isinstance(seed, bool) or not isinstance(seed, int)):
+            raise ValueError(f"Graclus: 'seed' must be an int or None, got {seed!r}")
+        self.in_channels = in_channels
+        self.reduce = reduce
+        self.seed = seed
+
+    def reset_parameters(self) -> None:
+        pass
+
+    def forward(self, x: Tensor, edge_index: Tensor, edge_attr: Optional[Tensor] = None,
+                batch: Optional[Tensor] = None, edge_weight: Optional[Tensor] = None) -> PoolOutput:
+        check_graph(x, edge_index, batch, edge_attr, where="Graclus", edge_weight=edge_weight)
+        x = x.view(-1, 1) if x.dim() == 1 else x
+        n = x.size(0)
+        if batch is None:
+            batch = edge_index.new_zeros(n)
+        check_edges_within_graphs(edge_index, batch, "Graclus")
+        raw = graclus(edge_index, edge_weight, n, seed=self.seed)
+        # raw[i] is the smallest member of i's pair, so numbering the distinct values in
+        # order numbers the pairs by their smallest member.
+        first = torch.unique(raw)
+        cluster = torch.empty(n, dtype=torch.long, device=x.device)
+        cluster[first] = torch.arange(first.numel(), device=x.device)
+        cluster = cluster[raw]
+        new_x = scatter(x, cluster, dim=0, dim_size=first.numel(), reduce=self.reduce)
+        new_ei, new_ea, new_ew = _contract_edges(edge_index, cluster, first.numel(), edge_attr,
+                                                 edge_weight, keep_self_loops=False)
+        return PoolOutput(x=new_x, edge_index=new_ei, edge_attr=new_ea, batch=batch[first],
+                          perm=None, score=None, cluster=cluster, edge_weight=new_ew)
+
+    def __repr__(self) -> str:
+        return f"{type(self).__name__}(reduce={self.reduce!r}, seed={self.seed})"
