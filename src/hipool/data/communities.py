@@ -86,6 +86,8 @@ __all__ = [
     "NUM_FEATURES",
     "make_community_dataset",
     "make_community_graph",
+    "community_link_degree",
+    "NODE_CLASS_NAMES",
 ]
 
 #: Names of the classes, indexed by label (how communities are linked inside a super-community).
@@ -96,6 +98,9 @@ NUM_CLASSES: int = len(CLASS_NAMES)
 _DEGREE_BUCKETS: Tuple[int, ...] = (2, 4, 6, 9)
 #: Width of ``data.x``: constant, log-degree, degree buckets.
 NUM_FEATURES: int = 2 + len(_DEGREE_BUCKETS) + 1
+
+#: Node-level classes of :func:`community_link_degree`.
+NODE_CLASS_NAMES: Tuple[str, ...] = ("one link", "two links", "three or more links")
 
 #: Fewest people in a community.
 MIN_COMMUNITY_SIZE: int = 6
@@ -303,3 +308,22 @@ def make_community_dataset(
         graph_seed = int(np.random.SeedSequence([seed, i]).generate_state(1, np.uint32)[0])
         graphs.append(make_community_graph(int(labels[i]), graph_seed, min_nodes, max_nodes))
     return graphs
+
+
+def community_link_degree(data: Data) -> torch.Tensor:
+    """A node-classification target: how many other communities of its super-community
+    a node's community is linked to, as class ``0`` (one), ``1`` (two) or ``2`` (three
+    or more); see :data:`NODE_CLASS_NAMES`.
+
+    Chain ends and star leaves have one link, chain middles and ring members two, a
+    star's centre three to five.  Read from ``edge_index`` and ``level_labels`` only
+    (bridges between super-communities do not count).  A node learns it only from
+    what its whole community sees, which is the scale pooling gives a model.
+    """
+    comm, sup = data.level_labels[:, 0], data.level_labels[:, 1]
+    src, dst = data.edge_index
+    link = (comm[src] != comm[dst]) & (sup[src] == sup[dst])
+    num_comm = int(comm.max()) + 1 if comm.numel() else 0
+    pairs = torch.unique(comm[src[link]] * num_comm + comm[dst[link]])
+    links = torch.bincount(pairs // num_comm, minlength=num_comm) if num_comm else comm.new_zeros(0)
+    return (links[comm] - 1).clamp(0, 2)

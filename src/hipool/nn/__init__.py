@@ -4,13 +4,16 @@
 """
 from ..record import DROPPED, PoolOutput
 from . import functional
+from .asap import ASAPooling
 from .clustering import DiffPool, DMoNPool, MinCutPool
+from .contraction import EdgePool, EdgePooling, Graclus, graclus
 from .connect import filter_edges
 from .convs import make_conv
 from .models import (
     POOLER_INFO,
     POOLERS,
     GlobalGNN,
+    GraphUNet,
     HierarchicalGNN,
     PoolerInfo,
     build_model,
@@ -24,5 +27,5 @@ __all__ = [
     "DROPPED", "PoolOutput", "TopKPooling", "SAGPooling", "topk", "num_kept", "filter_edges",
     "Readout", "READOUTS", "HierarchicalGNN", "GlobalGNN", "build_model", "make_conv",
     "POOLERS", "POOLER_INFO", "PoolerInfo", "register_pooler", "DiffPool", "MinCutPool", "DMoNPool",
-    "functional",
+    "functional", "EdgePool", "EdgePooling", "Graclus", "graclus", "ASAPooling", "GraphUNet",
 ]
