@@ -6,8 +6,21 @@ from torch_geometric.loader import DataLoader
 from torch_geometric.utils import to_dense_batch
 
 from hipool import ModelConfig
-from hipool.data.communities import NODE_CLASS_NAMES, community_link_degree, make_community_dataset
-from hipool.nn import POOLER_INFO, POOLERS, DiffPool, EdgePool, Graclus, GraphUNet, TopKPooling, build_model
+from hipool.data.communities import (
+    NODE_CLASS_NAMES,
+    community_link_degree,
+    make_community_dataset,
+)
+from hipool.nn import (
+    POOLER_INFO,
+    POOLERS,
+    DiffPool,
+    EdgePool,
+    Graclus,
+    GraphUNet,
+    TopKPooling,
+    build_model,
+)
 from hipool.train.loop import run_epoch
 from tests.conftest import random_batch
 

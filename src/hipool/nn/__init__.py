@@ -6,8 +6,8 @@ from ..record import DROPPED, PoolOutput
 from . import functional
 from .asap import ASAPooling
 from .clustering import DiffPool, DMoNPool, MinCutPool
-from .contraction import EdgePool, EdgePooling, Graclus, graclus
 from .connect import filter_edges
+from .contraction import EdgePool, EdgePooling, Graclus, graclus
 from .convs import make_conv
 from .models import (
     POOLER_INFO,

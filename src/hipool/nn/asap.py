@@ -18,8 +18,9 @@ the same name and, given the same weights and input, returns the same tensors
 * LEConv with one output channel is three per-node scalars and two scalar sums
   over edges, not a message-passing call;
 * the cluster features ``Sᵀ X`` are one CSR sparse-dense product;
-* the master query's neighbourhood max is a segment max over edges sorted by
-  target, whose backward scatters ``[N, F]`` values (autograd's scatters ``[E, F]``);
+* the master query's neighbourhood max is torch's CSR max-product
+  (``torch.sparse.mm(A, X, "amax")``), whose backward scatters ``[N, F]`` values
+  (autograd through ``X[src]`` and a scatter-max scatters ``[E, F]``);
 * ``SᵀAS`` is two CSR products whose operands are built straight from the
   target-sorted edges (no COO → CSR conversions); without edge weights PyG
   returns only its structure, so no values are carried.
@@ -109,6 +110,8 @@ class ASAPooling(torch.nn.Module):
         super().__init__()
         if isinstance(in_channels, bool) or not isinstance(in_channels, int) or in_channels < 1:
             raise ValueError(f"ASAPooling: 'in_channels' must be a positive int, got {in_channels!r}")
+        if ratio is None:
+            raise ValueError("ASAPooling: 'ratio' must be a float in (0, 1] or an int k >= 1, got None")
         check_ratio(ratio, "ASAPooling")
         if isinstance(dropout, bool) or not isinstance(dropout, (int, float)) or not 0 <= dropout < 1:
             raise ValueError(f"ASAPooling: 'dropout' must be a number in [0, 1), got {dropout!r}")
@@ -154,13 +157,19 @@ class ASAPooling(torch.nn.Module):
         check_edges_within_graphs(edge_index, batch, "ASAPooling")
         edge_index, edge_weight = add_remaining_self_loops(edge_index, edge_weight, fill_value=1.0,
                                                            num_nodes=n)
-        # Edges sorted by target: the neighbourhood max is then a segment max.
-        order = torch.argsort(edge_index[1], stable=True)
+        # Edges sorted by (target, source): the neighbourhood max is then a segment max, and
+        # repeated edges sit side by side for the sparse products.
+        order = torch.argsort(edge_index[1] * max(n, 1) + edge_index[0])
         edge_index = edge_index[:, order]
         if edge_weight is not None:
             edge_weight = edge_weight[order]
         src, dst = edge_index
         indeg = torch.bincount(dst, minlength=n)
+        # Repeated edges side by side: PyG's sparse S and A sum them; so do we, for the products.
+        first = torch.ones_like(src, dtype=torch.bool)
+        first[1:] = (src[1:] != src[:-1]) | (dst[1:] != dst[:-1])
+        pair = torch.cumsum(first, 0) - 1
+        p_src, p_dst = src[first], dst[first]
 
         x_pool = x
         if self.gnn_intra_cluster is not None:
@@ -168,7 +177,9 @@ class ASAPooling(torch.nn.Module):
 
         # Attention logit att([lin(q_c) || x̃_u]) = q_c·(Wᵀw₁) + lin.b·w₁ + x̃_u·w₂ + att.b.
         w1, w2 = self.att.weight.view(2, -1)
-        q = _NeighbourhoodMax.apply(x_pool, src, dst, indeg)
+        # The master query max_{u→c} x̃_u: a CSR max-product (fast kernel, [N, F] backward).
+        in_nbrs = _csr(_crow(p_dst, n), p_src, x_pool.new_ones(p_src.numel()), (n, n))
+        q = torch.sparse.mm(in_nbrs, x_pool, "amax")
         logit_c = q @ (self.lin.weight.t() @ w1) + self.lin.bias @ w1 + self.att.bias
         score = logit_c[dst] + (x_pool @ w2)[src]
         score = softmax(F.leaky_relu(score, self.negative_slope), dst, num_nodes=n)
@@ -181,21 +192,19 @@ class ASAPooling(torch.nn.Module):
         x_out = xc[perm] * fitness[perm].view(-1, 1)
         k = perm.numel()
 
-        new_ei, new_ew = _coarsen_csr(src, dst, edge_weight, score, perm, indeg, n)
+        p_score = score.new_zeros(p_src.numel()).index_add(0, pair, score)
+        p_weight = None
+        if edge_weight is not None:
+            p_weight = edge_weight.new_zeros(p_src.numel()).index_add(0, pair, edge_weight)
+        new_ei, new_ew, (s_row, s_col, s_val) = _coarsen_csr(p_src, p_dst, p_weight, p_score, perm, n)
         if self.add_self_loops:
             new_ei, new_ew = add_remaining_self_loops(new_ei, new_ew, num_nodes=k)
             new_ei, new_ew = coalesce(new_ei, new_ew, num_nodes=k)  # loops into sorted order
         else:
             new_ei, new_ew = remove_self_loops(new_ei, new_ew)
 
-        # S restricted to the kept clusters: entries (u, col[c]) for edges u → c with c kept.
-        col = torch.full((n,), -1, dtype=torch.long, device=x.device)
-        col[perm] = torch.arange(k, device=x.device)
-        in_s = col[dst] >= 0
-        s_row, s_col, s_val = src[in_s], col[dst[in_s]], score[in_s]
-
-        assignment = torch.sparse_coo_tensor(torch.stack([s_row, s_col]), s_val, (n, k)).coalesce()
-        cluster = _strongest_cluster(s_row, s_col, s_val.detach(), n)
+        assignment = torch.sparse_coo_tensor(torch.stack([s_row, s_col]), s_val, (n, k), is_coalesced=True)
+        cluster = _strongest_cluster(s_row, s_col, s_val.detach(), n, k)
         return ASAPOutput(x=x_out, edge_index=new_ei, edge_attr=None, batch=batch[perm], perm=perm,
                           score=fitness[perm], cluster=cluster, assignment=assignment,
                           edge_weight=new_ew)
@@ -204,89 +213,70 @@ class ASAPooling(torch.nn.Module):
         return f"{type(self).__name__}({self.in_channels}, ratio={self.ratio})"
 
 
-def _strongest_cluster(s_row: Tensor, s_col: Tensor, s_val: Tensor, n: int) -> Tensor:
+def _strongest_cluster(s_row: Tensor, s_col: Tensor, s_val: Tensor, n: int, k: int) -> Tensor:
     """For every input node the kept cluster with its largest ``S`` entry (lowest index on ties),
-    ``DROPPED`` (-1) when it belongs to none."""
-    cluster = torch.full((n,), -1, dtype=torch.long, device=s_row.device)
+    ``DROPPED`` (-1) when it belongs to none.  Entries are distinct (repeated edges summed)."""
     if s_row.numel() == 0:
-        return cluster
-    # Sort by (row, value desc, col asc) and take the first entry of every row.
-    order = torch.argsort(s_col, stable=True)
-    order = order[torch.argsort(s_val[order], descending=True, stable=True)]
-    order = order[torch.argsort(s_row[order], stable=True)]
-    row = s_row[order]
-    first = torch.ones_like(row, dtype=torch.bool)
-    first[1:] = row[1:] != row[:-1]
-    cluster[row[first]] = s_col[order][first]
-    return cluster
+        return torch.full((n,), -1, dtype=torch.long, device=s_row.device)
+    best = torch.full((n,), float("-inf"), dtype=s_val.dtype, device=s_val.device)
+    best.scatter_reduce_(0, s_row, s_val, "amax")
+    candidate = torch.where(s_val == best[s_row], s_col, k)
+    cluster = torch.full((n,), k, dtype=torch.long, device=s_row.device)
+    cluster.scatter_reduce_(0, s_row, candidate, "amin")
+    return torch.where(cluster == k, -1, cluster)
 
 
-class _NeighbourhoodMax(torch.autograd.Function):
-    """``q[c] = max_{u → c} x[u]`` per feature, for edges sorted by target (every node has one).
+def _csr(crow: Tensor, col: Tensor, val: Tensor, size) -> Tensor:
+    with warnings.catch_warnings():  # "CSR support is in beta"
+        warnings.simplefilter("ignore", UserWarning)
+        return torch.sparse_csr_tensor(crow, col, val, size, check_invariants=False)
 
-    Autograd through ``x[src]`` and a segment max spends its backward on two
-    ``[E, F]`` scatters; the gradient only ever reaches one source per (node,
-    feature), so we record that source and scatter ``[N, F]`` values instead.
+
+def _crow(row: Tensor, num_rows: int) -> Tensor:
+    crow = torch.zeros(num_rows + 1, dtype=torch.long, device=row.device)
+    crow[1:] = torch.cumsum(torch.bincount(row, minlength=num_rows), 0)
+    return crow
+
+
+def _coarsen_csr(src: Tensor, dst: Tensor, weight: Optional[Tensor], score: Tensor, perm: Tensor, n: int):
+    """``Sᵀ A S`` over the kept clusters as two CSR products.
+
+    ``(src, dst)`` are distinct edges sorted by (target, source), every node with a
+    self-loop; ``score`` is ``S`` on them.  Every CSR operand gets sorted, distinct
+    columns within its rows (torch's sparse backward needs them).  Values and gradients
+    only when ``weight`` is given.  Returns the pooled edges, their weights (or
+    ``None``) and ``S`` over the kept clusters as ``(row, col, val)`` sorted by (row, col).
     """
-
-    @staticmethod
-    def forward(ctx, x: Tensor, src: Tensor, dst: Tensor, indeg: Tensor) -> Tensor:
-        xs = x.index_select(0, src)
-        q = torch.segment_reduce(xs, "max", lengths=indeg, axis=0, unsafe=True)
-        # The first edge (in target order) that attains the max names the source: a segment
-        # min over edge positions, in a float type that holds them exactly.
-        ftype = torch.float32 if src.numel() < 2 ** 24 else torch.float64
-        pos = torch.arange(src.numel(), device=x.device, dtype=ftype).view(-1, 1)
-        pos = torch.where(xs == q.index_select(0, dst), pos, float(src.numel()))
-        first = torch.segment_reduce(pos, "min", lengths=indeg, axis=0, unsafe=True).long()
-        ctx.save_for_backward(src[first])
-        ctx.num_nodes = x.size(0)
-        return q
-
-    @staticmethod
-    def backward(ctx, grad: Tensor):
-        (arg,) = ctx.saved_tensors
-        out = grad.new_zeros(ctx.num_nodes, grad.size(1)).scatter_add_(0, arg, grad)
-        return out, None, None, None
-
-
-def _coarsen_csr(src: Tensor, dst: Tensor, edge_weight: Optional[Tensor], score: Tensor,
-                 perm: Tensor, indeg: Tensor, n: int):
-    """``Sᵀ A S`` over the kept clusters, as CSR products (edges sorted by target, every
-    node with a self-loop).  Values only when ``edge_weight`` is given (then differentiable)."""
     device = src.device
     k = perm.numel()
-    weighted = edge_weight is not None
-    # Sᵀ: row i holds the in-edges of perm[i] (a contiguous run of the target-sorted edges).
+    weighted = weight is not None
+    # Sᵀ: row i holds the in-edges of perm[i], a run of the target-sorted edges (sources sorted).
+    indeg = torch.bincount(dst, minlength=n)
     ptr = torch.cumsum(indeg, 0) - indeg
     run = indeg[perm]
     crow_st = torch.zeros(k + 1, dtype=torch.long, device=device)
     crow_st[1:] = torch.cumsum(run, 0)
     pick = torch.repeat_interleave(ptr[perm] - crow_st[:-1], run) + torch.arange(
         int(crow_st[-1]), device=device)
-    val_st = score[pick] if weighted else torch.ones(pick.numel(), device=device)
-    # A and S with rows by source.
-    by_src = torch.argsort(src, stable=True)
-    crow_a = torch.zeros(n + 1, dtype=torch.long, device=device)
-    crow_a[1:] = torch.cumsum(torch.bincount(src, minlength=n), 0)
+    # A with rows by source, columns sorted; S likewise, its columns the cluster numbers.
+    by_src = torch.argsort(src * max(n, 1) + dst)
     col = torch.full((n,), -1, dtype=torch.long, device=device)
     col[perm] = torch.arange(k, device=device)
-    s_col = col[dst[by_src]]
-    kept = s_col >= 0
-    crow_s = torch.zeros(n + 1, dtype=torch.long, device=device)
-    crow_s[1:] = torch.cumsum(torch.bincount(src[by_src][kept], minlength=n), 0)
-    ones = torch.ones(src.numel(), device=device)
-    val_a = edge_weight[by_src] if weighted else ones
-    val_s = score[by_src][kept] if weighted else ones[: int(kept.sum())]
-    with warnings.catch_warnings():  # "CSR support is in beta"
+    kept = by_src[col[dst[by_src]] >= 0]
+    kept = kept[torch.argsort(src[kept] * max(k, 1) + col[dst[kept]])]
+    s_row, s_col, s_val = src[kept], col[dst[kept]], score[kept]
+    if weighted:
+        val_st, val_a, val_s = score[pick], weight[by_src], s_val
+    else:  # PyG returns the structure only
+        val_st = torch.ones(pick.numel(), device=device)
+        val_a = torch.ones(src.numel(), device=device)
+        val_s = torch.ones(kept.numel(), device=device)
+    st = _csr(crow_st, src[pick], val_st, (k, n))
+    a = _csr(_crow(src, n), dst[by_src], val_a, (n, n))
+    s = _csr(_crow(s_row, n), s_col, val_s, (n, k))
+    with warnings.catch_warnings():
         warnings.simplefilter("ignore", UserWarning)
-        st = torch.sparse_csr_tensor(crow_st, src[pick], val_st, (k, n))
-        a = torch.sparse_csr_tensor(crow_a, dst[by_src], val_a, (n, n))
-        s = torch.sparse_csr_tensor(crow_s, s_col[kept], val_s, (n, k))
         out = st @ (a @ s)
-        crow, cols = out.crow_indices(), out.col_indices()
-        rows = torch.repeat_interleave(torch.arange(k, device=device), crow[1:] - crow[:-1])
-        ei = torch.stack([rows, cols])
-        if not weighted:
-            return ei, None
-        return ei, out.values()
+    crow, cols = out.crow_indices(), out.col_indices()
+    rows = torch.repeat_interleave(torch.arange(k, device=device), crow[1:] - crow[:-1])
+    return torch.stack([rows, cols]), (out.values() if weighted else None), (s_row, s_col, s_val)

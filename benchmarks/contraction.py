@@ -1,0 +1,462 @@
+"""Contraction poolers on one large graph: hipool EdgePool / ASAPooling / Graclus vs PyG.
+
+What it measures
+    For each pooler, each graph size N and each implementation, the wall time of
+    one forward + backward pass and the peak memory of the process:
+
+    * ``edgepool``: ``hipool.nn.contraction.EdgePool(F)`` (``hipool``) against
+      ``torch_geometric.nn.EdgePooling(F)`` (``pyg``), whose greedy matching is a
+      Python loop over every edge.  ``rounds`` is the number of parallel matching
+      rounds hipool took (``out.rounds``).
+    * ``asap``: ``hipool.nn.asap.ASAPooling(F, 0.5)`` against
+      ``torch_geometric.nn.ASAPooling(F, 0.5)``.
+    * ``graclus``: ``hipool.nn.contraction.Graclus()`` (``reduce="max"``) alone:
+      PyG's ``graclus`` needs ``torch_cluster``, and the script says whether it
+      is installed; it never measures PyG's graclus.
+
+    Both implementations of a pooler get the same weights: PyG's module is built
+    first (seeded) and its ``state_dict`` loaded into hipool's.  For ASAP, PyG's
+    ``select.weight`` (a ``[1, 1]`` parameter no loss reaches, whose sign decides
+    whether PyG keeps the most or the least fit clusters) is set to its absolute
+    value first, so both keep the same clusters; it does not change PyG's work.
+
+    The backward pass is ``out.x.sum().backward()`` for hipool and
+    ``out[0].sum().backward()`` for PyG, with ``x.requires_grad=True`` (for
+    Graclus with ``reduce="max"`` the gradient goes to ``x`` only: it has no
+    parameters).
+
+    Graph: one random undirected graph per N, ``N * degree / 2`` node pairs drawn
+    uniformly (``torch.randint``), self-loops removed, both directions stored,
+    duplicates merged (so ``E ≈ degree * N`` directed edges), Gaussian features,
+    ``batch = 0`` for every node.  The same seed gives every implementation the
+    same graph and weights.
+
+    Time: median over ``--repeats`` runs after one warm-up run.  When the warm-up
+    takes longer than ``--slow-s`` seconds, one timed run is made instead of
+    ``--repeats``.
+
+    Peak memory: every (pooler, N, implementation) runs in a fresh subprocess
+    (this script with the hidden ``--worker`` flag, printing JSON lines).
+    ``peak_MB`` is the worker's ``getrusage(RUSAGE_SELF).ru_maxrss`` at the end
+    minus its resident set size (``VmRSS``) just before the graph tensors are
+    built, so the cost of importing torch, PyG and hipool is left out; the graph
+    itself (``x``, ``edge_index``: the same for every implementation) is
+    counted.  The parent process never imports torch (not even through
+    ``hipool.io``): on Linux a child's ``ru_maxrss`` starts at its parent's peak
+    resident size, so a heavy parent would inflate every reading.  MB are 10^6
+    bytes.
+
+    Time limits: a PyG worker is killed after ``--pyg-timeout`` seconds (default
+    300; PyG's EdgePooling loops in Python over every edge, ~800k at N = 100k)
+    and shows as ``skipped (timeout)``; when its warm-up pass had finished by
+    then, its duration is printed under the table.  A hipool worker gets
+    ``--timeout``.  A worker that dies shows as ``failed (exit code …)``.
+
+    After the table come the ratios of hipool to PyG measured in the same run
+    (``speedup = pyg_time / time``, ``mem_ratio = peak / pyg_peak``) and the
+    goals, checked against the measured numbers: at N = 10k, EdgePool is ≥ 20×
+    faster than PyG's EdgePooling, and ASAPooling ≥ 5× faster than PyG's.  As a
+    sanity check the script compares the output node counts and ``sum(out.x)``
+    of hipool and PyG.
+
+Run (from the repository root)
+    .venv/bin/python benchmarks/contraction.py                   # all poolers, N = 1k, 10k, 100k
+    .venv/bin/python benchmarks/contraction.py --pooler edgepool # one pooler
+    .venv/bin/python benchmarks/contraction.py --quick           # smoke test: N = 1k, 10k, one run
+    .venv/bin/python benchmarks/contraction.py --out results.csv # also write a CSV
+    .venv/bin/python benchmarks/contraction.py --help            # all options
+"""
+from __future__ import annotations
+
+import argparse
+import csv
+import importlib.util
+import io
+import json
+import os
+import resource
+import shlex
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+from tqdm import tqdm
+
+# torch is imported inside the worker only (see "Peak memory" in the docstring).
+
+POOLERS = ("edgepool", "asap", "graclus")
+IMPLS = ("hipool", "pyg")
+#: implementations measured per pooler (PyG's graclus needs torch_cluster: not measured).
+POOLER_IMPLS = {"edgepool": IMPLS, "asap": IMPLS, "graclus": ("hipool",)}
+#: the issue's goals: hipool's speedup over PyG at N = GOAL_N.
+GOAL_N = 10_000
+GOAL_SPEEDUP = {"edgepool": 20.0, "asap": 5.0}
+GOAL_NAMES = {"edgepool": "EdgePool vs PyG EdgePooling", "asap": "ASAPooling vs PyG ASAPooling"}
+CSV_FIELDS = ("pooler", "n", "impl", "status", "note", "edges", "time_ms", "times_ms", "warmup_ms",
+              "repeats", "peak_MB", "abs_peak_MB", "baseline_MB", "speedup", "mem_ratio", "rounds",
+              "out_nodes", "out_sum", "threads", "torch", "torch_geometric")
+
+
+def parse_args(argv=None):
+    p = argparse.ArgumentParser(
+        description=__doc__.split("\n", 1)[0],
+        formatter_class=argparse.ArgumentDefaultsHelpFormatter,
+    )
+    p.add_argument("--pooler", choices=POOLERS + ("all",), default="all", help="pooler(s) to run")
+    p.add_argument("--sizes", type=int, nargs="+", default=[1_000, 10_000, 100_000],
+                   help="graph sizes N (nodes)")
+    p.add_argument("--degree", type=int, default=8, help="average degree (directed edges per node)")
+    p.add_argument("--features", type=int, default=64, help="node features F")
+    p.add_argument("--ratio", type=float, default=0.5, help="ASAPooling's ratio")
+    p.add_argument("--repeats", type=int, default=3, help="timed runs per measurement (after 1 warm-up)")
+    p.add_argument("--slow-s", type=float, default=20.0,
+                   help="if the warm-up run takes longer than this, time one run instead of --repeats")
+    p.add_argument("--threads", type=int, default=2, help="torch.set_num_threads in every worker")
+    p.add_argument("--seed", type=int, default=0, help="seed of the graph, features and weights")
+    p.add_argument("--pyg-timeout", type=float, default=300.0,
+                   help="seconds before a PyG worker is killed (shown as 'skipped (timeout)')")
+    p.add_argument("--timeout", type=float, default=3600.0, help="seconds before a hipool worker is killed")
+    p.add_argument("--quick", action="store_true", help="smoke test: sizes 1000 and 10000, --repeats 1")
+    p.add_argument("--out", type=Path, help="also write the results as CSV to this file")
+    # Internal: run one measurement and print it as JSON lines (progress, then the result).
+    p.add_argument("--worker", action="store_true", help=argparse.SUPPRESS)
+    p.add_argument("--impl", choices=IMPLS, help=argparse.SUPPRESS)
+    args = p.parse_args(argv)
+    if args.quick:
+        args.sizes, args.repeats = [1_000, 10_000], 1
+    for name in ("degree", "features", "repeats", "threads"):
+        if getattr(args, name) < 1:
+            p.error(f"--{name} must be >= 1")
+    if min(args.sizes) < 2:
+        p.error(f"every size must be >= 2, got {min(args.sizes)}")
+    if not 0 < args.ratio <= 1:
+        p.error(f"--ratio must be in (0, 1], got {args.ratio}")
+    for name in ("pyg_timeout", "timeout"):
+        if getattr(args, name) <= 0:
+            p.error(f"--{name.replace('_', '-')} must be > 0")
+    if args.worker and (args.impl is None or args.pooler == "all" or len(args.sizes) != 1):
+        p.error("--worker needs --impl, one --pooler and one size")
+    if args.worker and args.impl not in POOLER_IMPLS[args.pooler]:
+        p.error(f"--pooler {args.pooler} has no --impl {args.impl}")
+    return args
+
+
+# ---------------------------------------------------------------------------
+# worker: one (pooler, N, implementation) in a fresh process
+# ---------------------------------------------------------------------------
+def rss_kb() -> int:
+    """Current resident set size of this process (KB)."""
+    with open("/proc/self/status") as f:
+        for line in f:
+            if line.startswith("VmRSS:"):
+                return int(line.split()[1])
+    raise RuntimeError("VmRSS not found in /proc/self/status")
+
+
+def random_graph(n: int, degree: int, generator):
+    """``edge_index`` of a random undirected graph: both directions, no self-loops or duplicates."""
+    import torch
+    from torch_geometric.utils import coalesce
+
+    pairs = n * degree // 2
+    src = torch.randint(n, (pairs,), generator=generator)
+    dst = torch.randint(n, (pairs,), generator=generator)
+    keep = src != dst
+    src, dst = src[keep], dst[keep]
+    edge_index = torch.stack([torch.cat([src, dst]), torch.cat([dst, src])])
+    return coalesce(edge_index, num_nodes=n)
+
+
+def make_step(pooler: str, impl: str, features: int, ratio: float):
+    """``(step, modules)``: ``step(x, edge_index, batch)`` returns the pooled features and
+    ``rounds`` (hipool's EdgePool; ``None`` otherwise)."""
+    import torch
+    import torch_geometric.nn as pyg_nn
+
+    from hipool.nn.asap import ASAPooling
+    from hipool.nn.contraction import EdgePool, Graclus
+
+    if pooler == "graclus":
+        pool = Graclus(reduce="max")
+
+        def step(x, edge_index, batch):
+            return pool(x, edge_index, batch=batch).x, None
+        return step, [pool]
+
+    # PyG's module first, then its weights into ours: the same weights in both workers.
+    if pooler == "edgepool":
+        peer, ours = pyg_nn.EdgePooling(features), EdgePool(features)
+    else:
+        peer, ours = pyg_nn.ASAPooling(features, ratio), ASAPooling(features, ratio)
+        with torch.no_grad():  # keep the most fit clusters in PyG too (see the docstring)
+            peer.select.weight.abs_()
+    ours.load_state_dict(peer.state_dict(), strict=True)
+
+    if impl == "pyg":
+        if pooler == "edgepool":
+            def step(x, edge_index, batch):
+                return peer(x, edge_index, batch)[0], None
+        else:
+            def step(x, edge_index, batch):
+                return peer(x, edge_index, batch=batch)[0], None
+        return step, [peer]
+
+    if pooler == "edgepool":
+        def step(x, edge_index, batch):
+            out = ours(x, edge_index, batch)
+            return out.x, out.rounds
+    else:
+        def step(x, edge_index, batch):
+            return ours(x, edge_index, batch=batch).x, None
+    return step, [ours]
+
+
+def worker(args) -> dict:
+    import torch
+    import torch_geometric
+
+    torch.set_num_threads(args.threads)
+    n = args.sizes[0]
+    baseline_kb = rss_kb()  # torch, PyG and hipool imported; no graph yet
+
+    generator = torch.Generator().manual_seed(args.seed + n)
+    edge_index = random_graph(n, args.degree, generator)
+    x = torch.randn(n, args.features, generator=generator).requires_grad_()
+    batch = torch.zeros(n, dtype=torch.long)
+    torch.manual_seed(args.seed)
+    step, modules = make_step(args.pooler, args.impl, args.features, args.ratio)
+
+    def run_once():
+        x.grad = None
+        for m in modules:
+            m.zero_grad(set_to_none=True)
+        start = time.perf_counter()
+        out_x, rounds = step(x, edge_index, batch)
+        out_x.sum().backward()
+        return time.perf_counter() - start, out_x, rounds
+
+    warmup_s, out_x, rounds = run_once()
+    # A progress line: the parent reads it when the worker is later killed for time.
+    print(json.dumps({"progress": "warmup", "warmup_ms": 1e3 * warmup_s}), flush=True)
+    out_nodes, out_sum = out_x.size(0), float(out_x.detach().double().sum())
+    del out_x
+    repeats = args.repeats if warmup_s <= args.slow_s else 1
+    times = [run_once()[0] for _ in range(repeats)]
+    peak_kb = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss  # KB on Linux
+    return {
+        "pooler": args.pooler, "n": n, "impl": args.impl, "status": "ok",
+        "edges": edge_index.size(1), "time_ms": 1e3 * statistics.median(times),
+        "times_ms": [1e3 * t for t in times], "warmup_ms": 1e3 * warmup_s, "repeats": repeats,
+        "peak_MB": (peak_kb - baseline_kb) * 1024 / 1e6, "abs_peak_MB": peak_kb * 1024 / 1e6,
+        "baseline_MB": baseline_kb * 1024 / 1e6, "rounds": rounds, "out_nodes": out_nodes,
+        "out_sum": out_sum, "threads": torch.get_num_threads(),
+        "torch": torch.__version__, "torch_geometric": torch_geometric.__version__,
+    }
+
+
+# ---------------------------------------------------------------------------
+# parent: schedule workers, print the table and the goals
+# ---------------------------------------------------------------------------
+def json_lines(text) -> list:
+    """The JSON objects among the lines of a worker's stdout (str or bytes)."""
+    if isinstance(text, bytes):
+        text = text.decode(errors="replace")
+    objs = []
+    for line in (text or "").splitlines():
+        try:
+            objs.append(json.loads(line))
+        except ValueError:
+            pass
+    return objs
+
+
+def measure(args, pooler: str, n: int, impl: str) -> dict:
+    """Run one measurement in a fresh worker process; never raises."""
+    row = {"pooler": pooler, "n": n, "impl": impl}
+    cmd = [sys.executable, str(Path(__file__).resolve()), "--worker", "--impl", impl,
+           "--pooler", pooler, "--sizes", str(n), "--degree", str(args.degree),
+           "--features", str(args.features), "--ratio", str(args.ratio),
+           "--repeats", str(args.repeats), "--slow-s", str(args.slow_s),
+           "--threads", str(args.threads), "--seed", str(args.seed)]
+    timeout = args.pyg_timeout if impl == "pyg" else args.timeout
+    try:
+        proc = subprocess.run(cmd, check=False, capture_output=True, text=True, timeout=timeout)
+    except subprocess.TimeoutExpired as e:
+        warmup = [o["warmup_ms"] for o in json_lines(e.stdout) if o.get("progress") == "warmup"]
+        status = "skipped" if impl == "pyg" else "failed"
+        out = {**row, "status": status, "timeout_s": timeout,
+               "note": "skipped (timeout)" if impl == "pyg" else f"failed (timed out after {timeout:g} s)"}
+        if warmup:
+            out["warmup_ms"] = warmup[0]
+        return out
+    if proc.returncode != 0:
+        killed = " killed, out of memory?" if proc.returncode == -9 else ""
+        stderr = proc.stderr.strip().splitlines()
+        return {**row, "status": "failed", "note": f"failed (exit code {proc.returncode}{killed})",
+                "stderr": stderr[-1] if stderr else ""}
+    return json_lines(proc.stdout)[-1]
+
+
+def add_ratios(results: list) -> None:
+    """``speedup`` and ``mem_ratio`` of each hipool row vs PyG at the same pooler and N."""
+    pyg = {(r["pooler"], r["n"]): r for r in results if r["impl"] == "pyg" and r["status"] == "ok"}
+    for r in results:
+        ref = pyg.get((r["pooler"], r["n"]))
+        if r["impl"] != "pyg" and r["status"] == "ok" and ref is not None:
+            r["speedup"] = ref["time_ms"] / r["time_ms"]
+            r["mem_ratio"] = r["peak_MB"] / ref["peak_MB"] if ref["peak_MB"] > 0 else float("nan")
+
+
+def sanity(results: list) -> tuple:
+    """``(node_count_mismatches, largest relative |sum(out.x)| difference)`` of hipool vs PyG."""
+    at = {(r["pooler"], r["n"], r["impl"]): r for r in results if r["status"] == "ok"}
+    mismatches, spread = [], 0.0
+    for (pooler, n, impl), ours in at.items():
+        ref = at.get((pooler, n, "pyg"))
+        if impl == "pyg" or ref is None:
+            continue
+        if ours["out_nodes"] != ref["out_nodes"]:
+            mismatches.append(f"{pooler} N={n}: hipool {ours['out_nodes']} vs PyG {ref['out_nodes']}")
+        scale = max(abs(ref["out_sum"]), 1.0)
+        spread = max(spread, abs(ours["out_sum"] - ref["out_sum"]) / scale)
+    return mismatches, spread
+
+
+def check_goals(results: list, poolers) -> list:
+    """The issue's goals: ``{"goal", "pooler", "met": True/False/None, "detail"}``."""
+    at = {(r["pooler"], r["n"], r["impl"]): r for r in results}
+    goals = []
+    for pooler in poolers:
+        if pooler not in GOAL_SPEEDUP:
+            continue
+        text = f"at N={GOAL_N // 1000}k, {GOAL_NAMES[pooler]} >= {GOAL_SPEEDUP[pooler]:g}x faster"
+        ours, ref = at.get((pooler, GOAL_N, "hipool")), at.get((pooler, GOAL_N, "pyg"))
+        if ours is None:
+            met, detail = None, f"not measured (N={GOAL_N} not in --sizes)"
+        elif "speedup" not in ours:
+            why = [f"{r['impl']} {r['note']}" for r in (ours, ref) if r is not None and r["status"] != "ok"]
+            met, detail = None, "not measured (" + ("; ".join(why) or "no PyG time") + ")"
+        else:
+            met = ours["speedup"] >= GOAL_SPEEDUP[pooler]
+            detail = (f"speedup {ours['speedup']:.1f}x: hipool {ours['time_ms']:.1f} ms, "
+                      f"PyG {ref['time_ms']:.1f} ms")
+        goals.append({"goal": text, "pooler": pooler, "met": met, "detail": detail})
+    return goals
+
+
+def fmt_table(header, rows) -> str:
+    """Plain-text table, first three columns left-aligned, the others right-aligned."""
+    cells = [list(map(str, header))] + [list(map(str, r)) for r in rows]
+    widths = [max(len(r[i]) for r in cells) for i in range(len(header))]
+
+    def line(r):
+        return "  ".join(c.ljust(w) if i < 3 else c.rjust(w)
+                         for i, (c, w) in enumerate(zip(r, widths))).rstrip()
+
+    return "\n".join([line(cells[0]), line(["-" * w for w in widths])] + [line(r) for r in cells[1:]])
+
+
+def table_rows(results: list) -> list:
+    rows = []
+    for r in results:
+        size = f"{r['n'] // 1000}k" if r["n"] % 1000 == 0 else str(r["n"])
+        if r["status"] != "ok":
+            rows.append([r["pooler"], size, r["impl"], r["note"], "-", "", "", "", ""])
+            continue
+        time_ms = f"{r['time_ms']:.1f}" + ("" if r["repeats"] > 1 else " (1 run)")
+        rows.append([r["pooler"], size, r["impl"], time_ms, f"{r['peak_MB']:.1f}",
+                     f"{r['speedup']:.1f}x" if "speedup" in r else "",
+                     f"{r['mem_ratio']:.3f}" if "mem_ratio" in r else "",
+                     "" if r.get("rounds") is None else r["rounds"], r["out_nodes"]])
+    return rows
+
+
+def write_csv(path: Path, results: list) -> None:
+    """Write one CSV row per measurement to ``path`` atomically (temp file in the same
+    folder, then rename; as ``hipool.io.atomic_write_text`` does, without importing torch)."""
+    buf = io.StringIO()
+    writer = csv.DictWriter(buf, fieldnames=CSV_FIELDS, extrasaction="ignore", lineterminator="\n")
+    writer.writeheader()
+    for r in results:
+        writer.writerow({k: (json.dumps(v) if isinstance(v, list) else v) for k, v in r.items()})
+    path = path.expanduser().resolve()
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", dir=path.parent)
+    try:
+        with os.fdopen(fd, "w", newline="") as f:
+            f.write(buf.getvalue())
+        os.replace(tmp, path)
+    except BaseException:
+        os.unlink(tmp)
+        raise
+
+
+def main(argv=None) -> int:
+    args = parse_args(argv)
+    if args.worker:
+        print(json.dumps(worker(args)), flush=True)
+        return 0
+
+    command = shlex.join([sys.executable] + sys.argv)
+    poolers = POOLERS if args.pooler == "all" else (args.pooler,)
+    jobs = [(p, n, impl) for p in poolers for n in args.sizes for impl in POOLER_IMPLS[p]]
+    load_before = os.getloadavg()[0]
+    started = time.perf_counter()
+    results = []
+    bar = tqdm(jobs, desc="measurements", unit="run", file=sys.stderr)
+    for pooler, n, impl in bar:
+        bar.set_postfix_str(f"{pooler} N={n} {impl}")
+        results.append(measure(args, pooler, n, impl))
+    bar.close()
+    wall_s = time.perf_counter() - started
+    add_ratios(results)
+    goals = check_goals(results, poolers)
+
+    print(fmt_table(["pooler", "N", "impl", "time_ms", "peak_MB", "speedup", "mem_ratio", "rounds",
+                     "out_nodes"], table_rows(results)))
+    print()
+    print("speedup = PyG time / hipool time, mem_ratio = hipool peak / PyG peak (same pooler and N);")
+    print("time_ms: median forward+backward; peak_MB: ru_maxrss minus the RSS before the graph was built;")
+    print("rounds: parallel matching rounds of hipool's EdgePool; out_nodes: pooled node count")
+    for r in results:
+        if r["status"] == "skipped" and "timeout_s" in r:
+            done = (f"its warm-up pass took {r['warmup_ms'] / 1e3:.1f} s" if "warmup_ms" in r
+                    else "its warm-up pass had not finished")
+            print(f"- {r['pooler']} N={r['n']} {r['impl']}: killed after {r['timeout_s']:g} s "
+                  f"(--pyg-timeout); {done}")
+    print()
+    print("Goals (from the issue):")
+    for g in goals:
+        verdict = {True: "met", False: "NOT met", None: "not checked"}[g["met"]]
+        print(f"- {g['goal']}: {verdict} ({g['detail']})")
+    print()
+    if "graclus" in poolers:
+        have = importlib.util.find_spec("torch_cluster") is not None
+        print(f"- graclus: hipool only; PyG's graclus needs torch_cluster, which is "
+              f"{'installed (not measured by this script)' if have else 'not installed here'}")
+    mismatches, spread = sanity(results)
+    print(f"- sanity: output node counts hipool vs PyG: "
+          f"{'all equal' if not mismatches else 'DIFFER: ' + '; '.join(mismatches)}; "
+          f"largest relative difference of sum(out.x): {spread:.2e}")
+    ok = next((r for r in results if r["status"] == "ok"), {})
+    for r in results:
+        if r["status"] == "failed" and r.get("stderr"):
+            print(f"- {r['pooler']} N={r['n']} {r['impl']}: {r['stderr']}")
+    print(f"- torch {ok.get('torch', '?')}, torch_geometric {ok.get('torch_geometric', '?')}, "
+          f"python {sys.version.split()[0]}, threads {args.threads}, F={args.features}, "
+          f"ASAP ratio {args.ratio:g}, degree {args.degree}, repeats {args.repeats}, seed {args.seed}")
+    print(f"- load average (1 min) before / after: {load_before:.2f} / {os.getloadavg()[0]:.2f} "
+          f"on {os.cpu_count()} cores (other processes competing for the cores inflate the times)")
+    print(f"- wall time {wall_s:.1f} s; command: `{command}`")
+
+    if args.out is not None:
+        write_csv(args.out, results)
+        print(f"- results written to {args.out}")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
