@@ -55,8 +55,18 @@ def test_matching_is_valid_and_maximal():
 
 def test_rank_ties_follow_the_tiebreak():
     score = torch.tensor([1.0, 2.0, 1.0, 2.0])
-    assert rank_by_score(score).tolist() == [2, 0, 3, 1]
+    assert torch.argsort(rank_by_score(score)).tolist() == [1, 3, 0, 2]
     assert rank_by_score(score, tiebreak=torch.tensor([5, 9, 1, 3])).tolist() == [3, 1, 2, 0]
+
+
+def test_float_keys_order_like_a_stable_descending_sort():
+    g = torch.Generator().manual_seed(0)
+    score = torch.cat([torch.randn(500, generator=g) * 1e3, torch.tensor([0.0, -0.0, 1e-40, -1e-40,
+                       float("inf"), -float("inf"), 3.0, 3.0, -3.0, -3.0])])
+    score = score[torch.randperm(score.numel(), generator=g)]
+    expected = torch.sort(score, descending=True, stable=True).indices
+    assert torch.equal(torch.argsort(rank_by_score(score)), expected)
+    assert torch.equal(torch.argsort(rank_by_score(score.double())), expected)
 
 
 def test_no_edges_no_rounds():

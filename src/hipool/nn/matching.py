@@ -25,13 +25,24 @@ _NO_EDGE = torch.iinfo(torch.long).max
 
 
 def rank_by_score(score: Tensor, tiebreak: Optional[Tensor] = None) -> Tensor:
-    """Rank of every edge, 0 for the best: descending ``score``; ties by ``tiebreak``
-    (ascending), else by edge position."""
+    """A key per edge, lower for better: descending ``score``; ties by ``tiebreak``
+    (ascending), else by edge position.  Keys are distinct; only their order matters.
+
+    For float32 scores without ``tiebreak`` the key is built from the bits of the score
+    (IEEE-754 order is the integer order of the bits, once negative numbers are flipped)
+    and the edge position: no sort, the same order as a stable descending sort.
+    """
+    score = score.detach()
+    if tiebreak is None and score.dtype == torch.float32 and score.numel() < 2 ** 31:
+        bits = (score + 0.0).view(torch.int32).long()          # + 0.0 turns -0.0 into 0.0
+        ordered = torch.where(bits < 0, bits ^ 0x7FFFFFFF, bits)  # increasing with the score
+        position = torch.arange(score.numel(), device=score.device)
+        return (2 ** 31 - 1 - ordered) * 2 ** 31 + position
     order = torch.arange(score.numel(), device=score.device)
     if tiebreak is not None:
         order = torch.argsort(tiebreak, stable=True)
     # Sorting by the secondary key first and then stably by score gives the lexicographic order.
-    order = order[torch.argsort(score.detach()[order], descending=True, stable=True)]
+    order = order[torch.argsort(score[order], descending=True, stable=True)]
     rank = torch.empty_like(order)
     rank[order] = torch.arange(order.numel(), device=score.device)
     return rank
