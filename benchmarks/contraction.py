@@ -83,6 +83,7 @@ import tempfile
 import time
 from pathlib import Path
 
+from _bench import fmt_table, random_graph, rss_kb
 from tqdm import tqdm
 
 # torch is imported inside the worker only (see "Peak memory" in the docstring).
@@ -147,27 +148,6 @@ def parse_args(argv=None):
 # ---------------------------------------------------------------------------
 # worker: one (pooler, N, implementation) in a fresh process
 # ---------------------------------------------------------------------------
-def rss_kb() -> int:
-    """Current resident set size of this process (KB)."""
-    with open("/proc/self/status") as f:
-        for line in f:
-            if line.startswith("VmRSS:"):
-                return int(line.split()[1])
-    raise RuntimeError("VmRSS not found in /proc/self/status")
-
-
-def random_graph(n: int, degree: int, generator):
-    """``edge_index`` of a random undirected graph: both directions, no self-loops or duplicates."""
-    import torch
-    from torch_geometric.utils import coalesce
-
-    pairs = n * degree // 2
-    src = torch.randint(n, (pairs,), generator=generator)
-    dst = torch.randint(n, (pairs,), generator=generator)
-    keep = src != dst
-    src, dst = src[keep], dst[keep]
-    edge_index = torch.stack([torch.cat([src, dst]), torch.cat([dst, src])])
-    return coalesce(edge_index, num_nodes=n)
 
 
 def make_step(pooler: str, impl: str, features: int, ratio: float):
@@ -347,16 +327,6 @@ def check_goals(results: list, poolers) -> list:
     return goals
 
 
-def fmt_table(header, rows) -> str:
-    """Plain-text table, first three columns left-aligned, the others right-aligned."""
-    cells = [list(map(str, header))] + [list(map(str, r)) for r in rows]
-    widths = [max(len(r[i]) for r in cells) for i in range(len(header))]
-
-    def line(r):
-        return "  ".join(c.ljust(w) if i < 3 else c.rjust(w)
-                         for i, (c, w) in enumerate(zip(r, widths))).rstrip()
-
-    return "\n".join([line(cells[0]), line(["-" * w for w in widths])] + [line(r) for r in cells[1:]])
 
 
 def table_rows(results: list) -> list:
