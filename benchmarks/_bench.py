@@ -35,3 +35,13 @@ def fmt_table(header, rows) -> str:
                          for i, (c, w) in enumerate(zip(r, widths))).rstrip()
 
     return "\n".join([line(cells[0]), line(["-" * w for w in widths])] + [line(r) for r in cells[1:]])
+
+
+def add_ratios(results: list, peer: str) -> None:
+    """``speedup`` and ``mem_ratio`` of each hipool row vs the ``peer`` implementation at the same pooler and N."""
+    pyg = {(r["pooler"], r["n"]): r for r in results if r["impl"] == peer and r["status"] == "ok"}
+    for r in results:
+        ref = pyg.get((r["pooler"], r["n"]))
+        if r["impl"] != peer and r["status"] == "ok" and ref is not None:
+            r["speedup"] = ref["time_ms"] / r["time_ms"]
+            r["mem_ratio"] = r["peak_MB"] / ref["peak_MB"] if ref["peak_MB"] > 0 else float("nan")

@@ -76,7 +76,7 @@ import tempfile
 import time
 from pathlib import Path
 
-from _bench import fmt_table, random_graph, rss_kb
+from _bench import add_ratios, fmt_table, random_graph, rss_kb
 from tqdm import tqdm
 
 # torch is imported inside the worker only (see "Peak memory" in the docstring).
@@ -246,16 +246,6 @@ def measure(args, pooler: str, n: int, impl: str) -> dict:
     return json.loads(proc.stdout.strip().splitlines()[-1])
 
 
-def add_ratios(results: list) -> None:
-    """``speedup`` and ``mem_ratio`` of each hipool row vs PyG dense at the same pooler and N."""
-    pyg = {(r["pooler"], r["n"]): r for r in results if r["impl"] == "pyg-dense" and r["status"] == "ok"}
-    for r in results:
-        ref = pyg.get((r["pooler"], r["n"]))
-        if r["impl"] != "pyg-dense" and r["status"] == "ok" and ref is not None:
-            r["speedup"] = ref["time_ms"] / r["time_ms"]
-            r["mem_ratio"] = r["peak_MB"] / ref["peak_MB"]
-
-
 def loss_spread(results: list) -> float:
     """Largest ``|a - b|`` of one auxiliary loss between implementations at the same pooler and N."""
     by_case = {}
@@ -352,7 +342,7 @@ def main(argv=None) -> int:
         results.append(measure(args, pooler, n, impl))
     bar.close()
     wall_s = time.perf_counter() - started
-    add_ratios(results)
+    add_ratios(results, "pyg-dense")
     goals = check_goals(results, poolers)
 
     print(fmt_table(["pooler", "N", "impl", "time_ms", "peak_MB", "speedup", "mem_ratio"],

@@ -83,7 +83,7 @@ import tempfile
 import time
 from pathlib import Path
 
-from _bench import fmt_table, random_graph, rss_kb
+from _bench import add_ratios, fmt_table, random_graph, rss_kb
 from tqdm import tqdm
 
 # torch is imported inside the worker only (see "Peak memory" in the docstring).
@@ -280,16 +280,6 @@ def measure(args, pooler: str, n: int, impl: str) -> dict:
     return json_lines(proc.stdout)[-1]
 
 
-def add_ratios(results: list) -> None:
-    """``speedup`` and ``mem_ratio`` of each hipool row vs PyG at the same pooler and N."""
-    pyg = {(r["pooler"], r["n"]): r for r in results if r["impl"] == "pyg" and r["status"] == "ok"}
-    for r in results:
-        ref = pyg.get((r["pooler"], r["n"]))
-        if r["impl"] != "pyg" and r["status"] == "ok" and ref is not None:
-            r["speedup"] = ref["time_ms"] / r["time_ms"]
-            r["mem_ratio"] = r["peak_MB"] / ref["peak_MB"] if ref["peak_MB"] > 0 else float("nan")
-
-
 def sanity(results: list) -> tuple:
     """``(node_count_mismatches, largest relative |sum(out.x)| difference)`` of hipool vs PyG."""
     at = {(r["pooler"], r["n"], r["impl"]): r for r in results if r["status"] == "ok"}
@@ -382,7 +372,7 @@ def main(argv=None) -> int:
         results.append(measure(args, pooler, n, impl))
     bar.close()
     wall_s = time.perf_counter() - started
-    add_ratios(results)
+    add_ratios(results, "pyg")
     goals = check_goals(results, poolers)
 
     print(fmt_table(["pooler", "N", "impl", "time_ms", "peak_MB", "speedup", "mem_ratio", "rounds",

@@ -199,7 +199,7 @@ def main(argv=None) -> int:
     try:
         model_b.load_state_dict(model_a.state_dict(), strict=True)
     except RuntimeError as exc:
-        raise SystemExit(f"error: side B does not load side A's state_dict (strict=True):\n{exc}")
+        raise SystemExit(f"error: side B does not load side A's state_dict (strict=True):\n{exc}") from exc
     opt_a = torch.optim.Adam(model_a.parameters(), lr=args.lr)
     opt_b = torch.optim.Adam(model_b.parameters(), lr=args.lr)
 

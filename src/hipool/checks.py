@@ -18,7 +18,7 @@ from __future__ import annotations
 
 import os
 from contextlib import contextmanager
-from typing import Iterator, Optional, Union
+from typing import Iterator, Optional, Tuple, Union
 
 import torch
 from torch import Tensor
@@ -168,3 +168,20 @@ def check_edges_within_graphs(edge_index: Tensor, batch: Optional[Tensor], where
         a, b = edge_index[:, e].tolist()
         raise ValueError(f"{where}: edge {e} ({a} -> {b}) joins graph {int(batch[a])} and graph "
                          f"{int(batch[b])}; 'batch' disagrees with 'edge_index'")
+
+
+def prepare_pool_input(x: Tensor, edge_index: Tensor, batch: Optional[Tensor], edge_attr: Optional[Tensor],
+                       edge_weight: Optional[Tensor], where: str,
+                       in_channels: Optional[int] = None) -> Tuple[Tensor, Tensor]:
+    """A pooler's input checks: :func:`check_graph`, ``x`` as ``[N, F]`` with ``F ==
+    in_channels`` (when given), no edge joining two graphs.  Returns ``(x, batch)``, with
+    ``batch`` all zeros when it was ``None``."""
+    check_graph(x, edge_index, batch, edge_attr, where=where, edge_weight=edge_weight)
+    x = x.view(-1, 1) if x.dim() == 1 else x
+    if in_channels is not None and x.size(1) != in_channels:
+        raise ValueError(f"{where}: 'x' has {x.size(1)} features but the pooler was built for "
+                         f"in_channels={in_channels}")
+    if batch is None:
+        batch = edge_index.new_zeros(x.size(0))
+    check_edges_within_graphs(edge_index, batch, where)
+    return x, batch

@@ -54,7 +54,7 @@ from torch_geometric.utils import (
     softmax,
 )
 
-from ..checks import check_edges_within_graphs, check_graph, check_ratio
+from ..checks import check_ratio, prepare_pool_input
 from ..record import PoolOutput
 from .functional import gather_as
 from .select import topk
@@ -146,15 +146,9 @@ class ASAPooling(torch.nn.Module):
                 batch: Optional[Tensor] = None, edge_attr: Optional[Tensor] = None) -> ASAPOutput:
         # edge_attr is accepted so that every pooler takes the same keywords; the pooled
         # edges are paths of length up to three, with no attributes of their own.
-        check_graph(x, edge_index, batch, edge_attr, where="ASAPooling", edge_weight=edge_weight)
-        x = x.view(-1, 1) if x.dim() == 1 else x
-        if x.size(1) != self.in_channels:
-            raise ValueError(f"ASAPooling: 'x' has {x.size(1)} features but the pooler was built "
-                             f"for in_channels={self.in_channels}")
+        x, batch = prepare_pool_input(x, edge_index, batch, edge_attr, edge_weight, "ASAPooling",
+                                      self.in_channels)
         n = x.size(0)
-        if batch is None:
-            batch = edge_index.new_zeros(n)
-        check_edges_within_graphs(edge_index, batch, "ASAPooling")
         edge_index, edge_weight = add_remaining_self_loops(edge_index, edge_weight, fill_value=1.0,
                                                            num_nodes=n)
         # Edges sorted by (target, source): the neighbourhood max is then a segment max, and

@@ -21,7 +21,7 @@ from torch import Tensor
 from torch_geometric.nn.pool.edge_pool import UnpoolInfo
 from torch_geometric.utils import coalesce, scatter, softmax
 
-from ..checks import check_edges_within_graphs, check_graph
+from ..checks import prepare_pool_input
 from ..record import PoolOutput
 from .matching import clusters_from_matching, greedy_matching, rank_by_score
 
@@ -151,15 +151,9 @@ class EdgePool(torch.nn.Module):
 
     def forward(self, x: Tensor, edge_index: Tensor, batch: Optional[Tensor] = None,
                 edge_attr: Optional[Tensor] = None, edge_weight: Optional[Tensor] = None) -> EdgePoolOutput:
-        check_graph(x, edge_index, batch, edge_attr, where="EdgePool", edge_weight=edge_weight)
-        x = x.view(-1, 1) if x.dim() == 1 else x
-        if x.size(1) != self.in_channels:
-            raise ValueError(f"EdgePool: 'x' has {x.size(1)} features but the pooler was built for "
-                             f"in_channels={self.in_channels}")
+        x, batch = prepare_pool_input(x, edge_index, batch, edge_attr, edge_weight, "EdgePool",
+                                      self.in_channels)
         n = x.size(0)
-        if batch is None:
-            batch = edge_index.new_zeros(n)
-        check_edges_within_graphs(edge_index, batch, "EdgePool")
         score = self.edge_score(x, edge_index)
 
         taken, rounds = greedy_matching(edge_index, rank_by_score(score), n)
@@ -287,12 +281,8 @@ class Graclus(torch.nn.Module):
 
     def forward(self, x: Tensor, edge_index: Tensor, edge_attr: Optional[Tensor] = None,
                 batch: Optional[Tensor] = None, edge_weight: Optional[Tensor] = None) -> PoolOutput:
-        check_graph(x, edge_index, batch, edge_attr, where="Graclus", edge_weight=edge_weight)
-        x = x.view(-1, 1) if x.dim() == 1 else x
+        x, batch = prepare_pool_input(x, edge_index, batch, edge_attr, edge_weight, "Graclus")
         n = x.size(0)
-        if batch is None:
-            batch = edge_index.new_zeros(n)
-        check_edges_within_graphs(edge_index, batch, "Graclus")
         raw = graclus(edge_index, edge_weight, n, seed=self.seed)
         # raw[i] is the smallest member of i's pair, so numbering the distinct values in
         # order numbers the pairs by their smallest member.
