@@ -177,11 +177,17 @@ def test_pooled_edges_are_unique_like_pyg():
     assert coalesce(e_ours, num_nodes=3).size(1) == e_ours.size(1)
 
 
-def test_sparse_tensors_satisfy_torch_invariants():
-    data = simple(random_graph(30, seed=2))
+@pytest.mark.parametrize("dups", [False, True], ids=["simple", "duplicates"])
+def test_sparse_tensors_satisfy_torch_invariants(dups):
+    data = random_graph(30, seed=2)
+    data = with_loops_and_duplicates(data, seed=3) if dups else simple(data)
     _, ours = pair()
     with torch.sparse.check_sparse_tensor_invariants():
-        ours(data.x, data.edge_index, weights(data.edge_index.size(1)))
+        out = ours(data.x, data.edge_index, weights(data.edge_index.size(1)))
+    # the assignment is built unchecked, as coalesced: its entries must be distinct and sorted
+    S = out.assignment
+    assert torch.equal(S.indices(), torch.sparse_coo_tensor(S.indices(), S.values().detach(), S.shape)
+                       .coalesce().indices())
 
 
 def test_existing_self_loop_weight_is_kept_as_in_pyg():

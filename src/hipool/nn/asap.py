@@ -197,7 +197,10 @@ class ASAPooling(torch.nn.Module):
         else:
             new_ei, new_ew = remove_self_loops(new_ei, new_ew)
 
-        assignment = torch.sparse_coo_tensor(torch.stack([s_row, s_col]), s_val, (n, k), is_coalesced=True)
+        # Distinct entries sorted by (row, col) by construction (tested under torch's invariant
+        # checks): no coalesce, and no invariant check either.
+        assignment = torch.sparse_coo_tensor(torch.stack([s_row, s_col]), s_val, (n, k),
+                                             is_coalesced=True, check_invariants=False)
         cluster = _strongest_cluster(s_row, s_col, s_val.detach(), n, k)
         return ASAPOutput(x=x_out, edge_index=new_ei, edge_attr=None, batch=batch[perm], perm=perm,
                           score=fitness[perm], cluster=cluster, assignment=assignment,
