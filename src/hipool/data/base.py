@@ -1,0 +1,77 @@
+"""What every hipool dataset loader returns, and the field for known hierarchies.
+
+A loader (TU benchmarks, molecules, the user's own graphs, the generators) returns
+a :class:`GraphDataset`: a list-like of PyG :class:`~torch_geometric.data.Data`
+objects that every hipool model accepts, plus what a harness needs to know.
+
+Every ``Data`` has:
+
+* ``x``: float node features ``[N, num_features]`` (the same width in every graph);
+* ``edge_index``: int64 ``[2, E]``, both directions for undirected graphs;
+* ``y``: int64 ``[1]``, the class of the graph — or, for multi-task data (several
+  label columns), float ``[1, T]`` with ``NaN`` where a label is missing;
+* optionally ``edge_attr`` ``[E, D]``;
+* optionally :data:`LEVEL_LABELS`: a known hierarchy, int64 ``[N, L]``; column
+  ``l - 1`` is each node's group at level ``l`` (level 1 = the finest groups:
+  communities, functional groups, circuit blocks; level 2 the next, ...), numbered
+  ``0 .. G_l - 1`` within the graph, ``-1`` where a node has no group at that level.
+  Metrics of hierarchy recovery read this field.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Iterator, List, Optional, Sequence, Union
+
+from torch_geometric.data import Data
+
+#: Name of the optional per-node ground-truth hierarchy field (int64 ``[N, L]``, -1 = none).
+LEVEL_LABELS = "level_labels"
+
+
+@dataclass
+class GraphDataset:
+    """Graphs and what a training harness needs to know about them.
+
+    Args:
+        name: what the user called it (a TU name, a file, ``communities``).
+        graphs: the ``Data`` objects (a list or a PyG dataset).
+        num_features: width of ``x``.
+        num_classes: number of classes (per task, for multi-task data).
+        class_names: optional names of the classes.
+        task_names: for multi-task data, the name of every label column.
+        source: where it was read from (a path or URL).
+        notes: what the loader wants the user to know (e.g. rows it skipped).
+    """
+
+    name: str
+    graphs: Sequence[Data]
+    num_features: int
+    num_classes: int
+    class_names: Optional[List[str]] = None
+    task_names: Optional[List[str]] = None
+    source: str = ""
+    notes: List[str] = field(default_factory=list)
+
+    def __len__(self) -> int:
+        return len(self.graphs)
+
+    def __getitem__(self, index: Union[int, slice, Sequence[int]]):
+        if isinstance(index, int):
+            return self.graphs[index]
+        if isinstance(index, slice):
+            return [self.graphs[i] for i in range(*index.indices(len(self)))]
+        return [self.graphs[int(i)] for i in index]
+
+    def __iter__(self) -> Iterator[Data]:
+        return (self.graphs[i] for i in range(len(self)))
+
+    @property
+    def num_tasks(self) -> int:
+        return len(self.task_names) if self.task_names else 1
+
+    def labels(self) -> List[int]:
+        """The class of every graph (single-task data), for stratified splits."""
+        if self.num_tasks != 1:
+            raise ValueError(f"{self.name}: has {self.num_tasks} label columns; stratified splits "
+                             f"need one (pick a column when loading)")
+        return [int(g.y.view(-1)[0]) for g in self]
