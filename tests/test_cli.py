@@ -39,3 +39,29 @@ def test_demo_bad_config_is_a_clear_error(tmp_path, capsys):
 def test_no_command_prints_help(capsys):
     assert main([]) == 2
     assert "demo" in capsys.readouterr().out
+
+
+def test_data_summary_of_a_tu_dataset(tmp_path, capsys):
+    from tests.conftest import SHARED
+    if not (SHARED / "TU" / "MUTAG" / "raw").is_dir():
+        import pytest
+        pytest.skip("shared MUTAG missing")
+    args = ["data", "summary", "MUTAG", "--data-root", str(SHARED / "TU"), "--cache-dir", str(tmp_path)]
+    assert main(args) == 0
+    out = capsys.readouterr().out
+    assert "graphs              188" in out and "-1: 63, 1: 125" in out and "node features       7" in out
+    assert main(args + ["--json"]) == 0
+    assert json.loads(capsys.readouterr().out)["graphs"] == 188
+
+
+def test_data_summary_of_the_community_graphs(capsys):
+    assert main(["data", "summary", "communities"]) == 0
+    out = capsys.readouterr().out
+    assert "chain: 134, ring: 133, star: 133" in out and "2 known level(s) (level_labels)" in out
+
+
+def test_data_summary_unknown_name_is_a_clear_error(tmp_path, capsys):
+    assert main(["data", "summary", "NOPE", "--data-root", str(tmp_path)]) == 2
+    assert "hipool data summary: TU NOPE: no raw files at" in capsys.readouterr().err
+    assert main(["data", "summary", str(tmp_path / "missing.csv")]) == 2
+    assert "no such file or folder" in capsys.readouterr().err

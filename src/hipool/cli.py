@@ -20,6 +20,21 @@ def _demo(args: argparse.Namespace) -> int:
     return 0
 
 
+def _data_summary(args: argparse.Namespace) -> int:
+    import json
+
+    from .data.registry import format_summary, load_dataset, summarize
+
+    try:
+        dataset = load_dataset(args.name, args.data_root, cache_dir=args.cache_dir, progress=not args.json)
+    except (ValueError, ImportError) as e:
+        print(f"hipool data summary: {e}", file=sys.stderr)
+        return 2
+    summary = summarize(dataset)
+    print(json.dumps(summary, indent=2) if args.json else format_summary(summary))
+    return 0
+
+
 def _positive(text: str) -> int:
     value = int(text)
     if value < 1:
@@ -49,6 +64,22 @@ def build_parser() -> argparse.ArgumentParser:
                       help="model config YAML for the hierarchical model (default: the built-in one)")
     demo.add_argument("--no-progress", action="store_true", help="no progress bars")
     demo.set_defaults(func=_demo)
+
+    data = sub.add_parser("data", help="datasets: summaries", description="Look at datasets.")
+    data_sub = data.add_subparsers(dest="data_command", metavar="ACTION")
+    summary = data_sub.add_parser(
+        "summary", help="graphs, classes, nodes, edges and features of a dataset",
+        description="Summarize a dataset: a TU name (MUTAG, PROTEINS, ...), 'communities', a molecule "
+                    "CSV, a JSON Lines file or a folder of graph files.")
+    summary.add_argument("name", help="TU name, 'communities', or a path (.csv, .jsonl, folder)")
+    summary.add_argument("--data-root", default=None,
+                         help="folder holding <NAME>/raw/ for TU datasets (default: $HIPOOL_DATA, "
+                              "else hipool's download folder)")
+    summary.add_argument("--cache-dir", default=None,
+                         help="where processed files go (default: $HIPOOL_CACHE, else ~/.cache/hipool/processed)")
+    summary.add_argument("--json", action="store_true", help="print JSON instead of a table")
+    summary.set_defaults(func=_data_summary)
+    data.set_defaults(func=lambda args: (data.print_help(), 2)[1])
     return parser
 
 

@@ -1,0 +1,125 @@
+"""One entry point for every kind of dataset, and the summary ``hipool data summary`` prints.
+
+:func:`load_dataset` takes what a user types:
+
+=================================  ===========================================================
+``communities``                    the embedded hierarchical community graphs (offline)
+a ``.csv`` file                    molecules: a SMILES column and label columns (``hipool[chem]``)
+a ``.jsonl`` file                  the user's graphs, one JSON object per line
+a folder of graph files            the user's graphs (GraphML / node-link JSON / edge lists
+                                   plus ``labels.csv``)
+anything else                      a TU benchmark name (``MUTAG``, ``PROTEINS``, ...)
+=================================  ===========================================================
+"""
+from __future__ import annotations
+
+import os
+import statistics
+from pathlib import Path
+from typing import Dict, List, Optional, Union
+
+import torch
+
+from .base import LEVEL_LABELS, GraphDataset
+
+PathLike = Union[str, os.PathLike]
+
+
+def load_dataset(spec: str, data_root: Optional[PathLike] = None, *, cache_dir: Optional[PathLike] = None,
+                 progress: bool = False) -> GraphDataset:
+    """The dataset ``spec`` names (see the module docstring)."""
+    if spec == "communities":
+        from .communities import (
+            CLASS_NAMES,
+            NUM_CLASSES,
+            NUM_FEATURES,
+            make_community_dataset,
+        )
+        return GraphDataset(name="communities", graphs=make_community_dataset(), num_features=NUM_FEATURES,
+                            num_classes=NUM_CLASSES, class_names=list(CLASS_NAMES), source="generated (seed 0)")
+    path = Path(spec)
+    if path.suffix.lower() == ".csv" or path.suffix.lower() == ".jsonl" or path.is_dir():
+        if not path.exists():
+            raise ValueError(f"dataset {spec}: no such file or folder")
+        if path.suffix.lower() == ".csv":
+            from .molecules import load_molecules
+            return load_molecules(path, progress=progress)
+        from .own import load_graph_folder, load_jsonl
+        return load_jsonl(path, progress=progress) if path.is_file() else load_graph_folder(path, progress=progress)
+    from .tu import load_tu
+    return load_tu(spec, data_root, cache_dir=cache_dir)
+
+
+def _stats(values: List[float]) -> Dict[str, float]:
+    if not values:
+        return {"mean": 0.0, "median": 0.0, "max": 0.0}
+    return {"mean": statistics.fmean(values), "median": statistics.median(values), "max": max(values)}
+
+
+def summarize(dataset: GraphDataset) -> Dict[str, object]:
+    """Graphs, classes with counts, nodes and edges (mean, median, max), features, hierarchy levels.
+
+    Edges count each undirected edge once when a graph stores both directions.
+    """
+    nodes, edges = [], []
+    undirected = True
+    levels = 0
+    for g in dataset:
+        nodes.append(g.num_nodes)
+        ei = g.edge_index
+        edges.append(ei.size(1))
+        if undirected and ei.numel():
+            fwd = ei[0] * g.num_nodes + ei[1]
+            bwd = ei[1] * g.num_nodes + ei[0]
+            undirected = bool(torch.isin(bwd, fwd).all())
+        if getattr(g, LEVEL_LABELS, None) is not None:
+            levels = max(levels, int(getattr(g, LEVEL_LABELS).size(1)))
+    if undirected:
+        edges = [e / 2 for e in edges]
+    classes: Dict[str, Dict[str, int]] = {}
+    if dataset.num_tasks == 1:
+        counts: Dict[str, int] = {}
+        for g in dataset:
+            c = int(g.y.view(-1)[0])
+            key = dataset.class_names[c] if dataset.class_names and c < len(dataset.class_names) else str(c)
+            counts[key] = counts.get(key, 0) + 1
+        classes["label"] = dict(sorted(counts.items()))
+    else:
+        y = torch.cat([g.y.view(1, -1) for g in dataset]).float()
+        for t, name in enumerate(dataset.task_names):
+            col = y[:, t]
+            known = col[~torch.isnan(col)]
+            counts = {str(int(v)) if float(v).is_integer() else str(float(v)): int((known == v).sum())
+                      for v in torch.unique(known)}
+            counts["missing"] = int(torch.isnan(col).sum())
+            classes[name] = counts
+    first = dataset.graphs[0] if len(dataset) else None
+    edge_dim = int(first.edge_attr.size(1)) if first is not None and getattr(first, "edge_attr", None) is not None \
+        and first.edge_attr.dim() == 2 else 0
+    return {
+        "name": dataset.name, "source": dataset.source, "graphs": len(dataset),
+        "num_classes": dataset.num_classes, "classes": classes,
+        "nodes": _stats(nodes), "edges": _stats(edges), "undirected": undirected,
+        "node_features": dataset.num_features, "edge_features": edge_dim,
+        "hierarchy_levels": levels, "notes": list(dataset.notes),
+    }
+
+
+def format_summary(s: Dict[str, object]) -> str:
+    """The summary as the lines ``hipool data summary`` prints."""
+    def row(label: str, st: Dict[str, float]) -> str:
+        return f"{label:<20}mean {st['mean']:.1f}, median {st['median']:g}, max {st['max']:g}"
+
+    lines = [f"{s['name']}  ({s['source']})" if s["source"] else str(s["name"]),
+             f"{'graphs':<20}{s['graphs']}"]
+    for task, counts in s["classes"].items():
+        label = "classes" if task == "label" else f"task {task}"
+        lines.append(f"{label:<20}" + ", ".join(f"{k}: {v}" for k, v in counts.items()))
+    lines.append(row("nodes", s["nodes"]))
+    lines.append(row("edges" + (" (undirected)" if s["undirected"] else ""), s["edges"]))
+    lines.append(f"{'node features':<20}{s['node_features']}")
+    lines.append(f"{'edge features':<20}{s['edge_features']}")
+    lines.append(f"{'hierarchy':<20}" + (f"{s['hierarchy_levels']} known level(s) ({LEVEL_LABELS})"
+                                          if s["hierarchy_levels"] else "none known"))
+    lines += [f"{'note':<20}{n}" for n in s["notes"]]
+    return "\n".join(lines)

@@ -1,0 +1,81 @@
+"""Stratified k-fold and holdout splits, saved to and read from JSON, tied to their dataset."""
+import json
+
+import numpy as np
+import pytest
+
+from hipool.data.splits import (
+    labels_hash,
+    load_splits,
+    save_splits,
+    stratified_holdout,
+    stratified_kfold,
+)
+
+LABELS = [0] * 37 + [1] * 63 + [2] * 11
+
+
+def test_kfold_partitions_and_stratifies():
+    folds = stratified_kfold(LABELS, 10, seed=3)
+    tests = [f["test"] for f in folds]
+    assert sorted(i for t in tests for i in t) == list(range(len(LABELS)))      # a partition
+    for f in folds:
+        assert set(f["train"]).isdisjoint(f["test"])
+        assert len(f["train"]) + len(f["test"]) == len(LABELS)
+    sizes = [len(t) for t in tests]
+    assert max(sizes) - min(sizes) <= 1
+    labels = np.array(LABELS)
+    for cls in (0, 1, 2):
+        per_fold = [int((labels[t] == cls).sum()) for t in tests]
+        assert max(per_fold) - min(per_fold) <= 1, (cls, per_fold)
+
+
+def test_kfold_is_deterministic_given_the_seed():
+    assert stratified_kfold(LABELS, 5, seed=1) == stratified_kfold(LABELS, 5, seed=1)
+    assert stratified_kfold(LABELS, 5, seed=1) != stratified_kfold(LABELS, 5, seed=2)
+
+
+def test_holdout_keeps_class_shares():
+    h = stratified_holdout(LABELS, 0.1, seed=0)
+    held = np.array(LABELS)[h["holdout"]]
+    assert [int((held == c).sum()) for c in (0, 1, 2)] == [4, 6, 1]
+    assert sorted(h["train"] + h["holdout"]) == list(range(len(LABELS)))
+
+
+def test_bad_arguments():
+    with pytest.raises(ValueError, match="'k' must be an int >= 2"):
+        stratified_kfold(LABELS, 1)
+    with pytest.raises(ValueError, match="3 graphs cannot make 5 folds"):
+        stratified_kfold([0, 1, 0], 5)
+    with pytest.raises(ValueError, match="'fraction' must be in"):
+        stratified_holdout(LABELS, 1.0)
+
+
+def test_json_round_trip_and_dataset_check(tmp_path):
+    path = tmp_path / "folds.json"
+    folds = stratified_kfold(LABELS, 4, seed=0)
+    save_splits(path, folds, dataset="toy", labels=LABELS, seed=0)
+    assert load_splits(path, dataset="toy", labels=LABELS) == folds
+    payload = json.loads(path.read_text())
+    assert payload["num_graphs"] == len(LABELS) and payload["labels_hash"] == labels_hash(LABELS)
+    with pytest.raises(ValueError, match=r"made for 'toy' with 111 graphs, not for 'other' with 110"):
+        load_splits(path, dataset="other", labels=LABELS[:-1])
+    shuffled = LABELS[::-1]                       # same count, other labels: the hash tells
+    with pytest.raises(ValueError, match="graph count or labels differ"):
+        load_splits(path, dataset="toy", labels=shuffled)
+
+
+def test_broken_files(tmp_path):
+    bad = tmp_path / "bad.json"
+    bad.write_text('{"splits": [\n  {"test": [1,}\n]}')
+    with pytest.raises(ValueError, match=r"bad.json:2:\d+: not valid JSON"):
+        load_splits(bad, dataset="toy", labels=LABELS)
+    with pytest.raises(ValueError, match="cannot read it"):
+        load_splits(tmp_path / "missing.json", dataset="toy", labels=LABELS)
+    other = tmp_path / "other.json"
+    other.write_text('{"a": 1}')
+    with pytest.raises(ValueError, match="not a hipool splits file"):
+        load_splits(other, dataset="toy", labels=LABELS)
+    save_splits(other, [{"test": [0, 500]}], dataset="toy", labels=LABELS, seed=0)
+    with pytest.raises(ValueError, match="indices outside 0..110"):
+        load_splits(other, dataset="toy", labels=LABELS)
