@@ -77,7 +77,7 @@ def summarize(dataset: GraphDataset) -> Dict[str, object]:
     if undirected:
         edges = [e / 2 for e in edges]
     classes: Dict[str, Dict[str, int]] = {}
-    if dataset.num_tasks == 1:
+    if len(dataset) and not dataset[0].y.is_floating_point():
         counts: Dict[str, int] = {}
         for g in dataset:
             c = int(g.y.view(-1)[0])
@@ -86,11 +86,15 @@ def summarize(dataset: GraphDataset) -> Dict[str, object]:
         classes["label"] = dict(sorted(counts.items()))
     else:
         y = torch.cat([g.y.view(1, -1) for g in dataset]).float()
-        for t, name in enumerate(dataset.task_names):
+        for t, name in enumerate(dataset.task_names or [f"task{t}" for t in range(y.size(1))]):
             col = y[:, t]
             known = col[~torch.isnan(col)]
-            counts = {str(int(v)) if float(v).is_integer() else str(float(v)): int((known == v).sum())
-                      for v in torch.unique(known)}
+            values = torch.unique(known)
+            if bool((values == values.round()).all()) and values.numel() <= 20:   # classes
+                counts = {str(int(v)): int((known == v).sum()) for v in values}
+            else:                                                              # a regression target
+                counts = {"min": round(float(known.min()), 4), "mean": round(float(known.mean()), 4),
+                          "max": round(float(known.max()), 4)} if known.numel() else {}
             counts["missing"] = int(torch.isnan(col).sum())
             classes[name] = counts
     first = dataset.graphs[0] if len(dataset) else None
