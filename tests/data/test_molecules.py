@@ -222,7 +222,7 @@ def test_load_errors(tmp_path):
         load_molecules(ok, label_columns=["missing"])
     with pytest.raises(ValueError, match="no column 'SMILES_X'"):
         load_molecules(ok, smiles_column="SMILES_X")
-    with pytest.raises(ValueError, match=r"ok\.csv, line 3: label column 'p_np' holds 'zero'"):
+    with pytest.raises(ValueError, match=r"ok\.csv:3: label column 'p_np' holds 'zero'"):
         load_molecules(ok, label_columns="p_np")
     with pytest.raises(ValueError, match="no numeric label column"):
         load_molecules(ok)

@@ -137,8 +137,9 @@ def test_segment_tmm_paths_agree():
         torch.testing.assert_close(HF.segment_mm(a, m, batch, len(sizes)),
                                    torch.cat([a[batch == i] @ m[i] for i in range(len(sizes))]))
         s = a.double().requires_grad_()
-        counts = torch.bincount(batch)
-        assert torch.autograd.gradcheck(lambda s: HF.segment_gram(s, batch, len(sizes), counts), (s,))
+        counts, k = torch.bincount(batch), len(sizes)
+        assert torch.autograd.gradcheck(
+            lambda s, b=batch, k=k, c=counts: HF.segment_gram(s, b, k, c), (s,))
 
 
 def test_sparse_functional_gradcheck():
@@ -361,7 +362,7 @@ def test_edge_sparsification_topk_and_threshold():
     top = full(b.x, b.edge_index, None, b.batch, edge_weight=b.edge_weight)
     assert torch.bincount(top.edge_index[0], minlength=12).tolist() == [2] * 12
     A = to_dense_adj(ref.edge_index, edge_attr=ref.edge_weight)[0]
-    for i, j, w in zip(*top.edge_index, top.edge_weight):
+    for i, _j, w in zip(*top.edge_index, top.edge_weight):
         assert (A[i] > w).sum() <= 1  # at most one stronger edge from i
     full.edge_topk, full.edge_threshold = None, float(ref.edge_weight.median())
     thr = full(b.x, b.edge_index, None, b.batch, edge_weight=b.edge_weight)

@@ -5,10 +5,10 @@ import torch_geometric.nn as pyg
 from torch_geometric.datasets import TUDataset
 from torch_geometric.loader import DataLoader
 
+from examples.seed_model import seed_model_class
 from hipool import ModelConfig
 from hipool.nn import GlobalGNN, HierarchicalGNN, build_model
 from hipool.nn import TopKPooling as HipoolTopK
-from examples.seed_model import seed_model_class
 from tests.conftest import random_batch
 
 
@@ -23,7 +23,7 @@ def test_seed_model_runs_unchanged_and_equals_pyg(tu_root):
     loader = DataLoader(ds, batch_size=32, shuffle=True, generator=torch.Generator().manual_seed(0))
     losses = []
     noise = torch.Generator().manual_seed(1)
-    for epoch in range(3):
+    for _epoch in range(3):
         for data in loader:
             # MUTAG's one-hot features give many exactly tied scores; PyG orders ties
             # arbitrarily (unstable sort), hipool by node index.  A small fixed jitter
@@ -32,7 +32,7 @@ def test_seed_model_runs_unchanged_and_equals_pyg(tu_root):
             out_t = theirs(x, data.edge_index, data.batch)
             out_o = ours(x, data.edge_index, data.batch)
             torch.testing.assert_close(out_o, out_t, rtol=1e-4, atol=1e-5)
-            for model, opt, out in ((theirs, opt_t, out_t), (ours, opt_o, out_o)):
+            for _model, opt, out in ((theirs, opt_t, out_t), (ours, opt_o, out_o)):
                 loss = torch.nn.functional.cross_entropy(out, data.y)
                 opt.zero_grad()
                 loss.backward()

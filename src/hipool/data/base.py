@@ -15,7 +15,10 @@ Every ``Data`` has:
   ``l - 1`` is each node's group at level ``l`` (level 1 = the finest groups:
   communities, functional groups, circuit blocks; level 2 the next, ...), numbered
   ``0 .. G_l - 1`` within the graph, ``-1`` where a node has no group at that level.
-  Metrics of hierarchy recovery read this field.
+  Metrics of hierarchy recovery read this field;
+* optionally ``graph_id`` (the user's name of the graph: its file or JSON Lines id) and,
+  for molecules, ``smiles``, ``group_names`` (the type of every level-1 group) and
+  ``group_matches`` (every functional-group match before precedence).
 """
 from __future__ import annotations
 

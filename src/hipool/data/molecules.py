@@ -351,7 +351,7 @@ def _read_csv(path: Path) -> Tuple[List[str], List[Tuple[int, List[str]]]]:
             if not row or all(not cell.strip() for cell in row):
                 continue
             if len(row) != len(header):
-                raise ValueError(f"{path}, line {reader.line_num}: {len(row)} fields, "
+                raise ValueError(f"{path}:{reader.line_num}: {len(row)} fields, "
                                  f"the header has {len(header)}")
             rows.append((reader.line_num, row))
     return header, rows
@@ -396,7 +396,7 @@ def _label_matrix(path: Path, header: List[str], rows, smiles_index: int,
                 values[r] = _number(row[j])
             except ValueError:
                 if strict:
-                    raise ValueError(f"{path}, line {line}: label column {col!r} holds "
+                    raise ValueError(f"{path}:{line}: label column {col!r} holds "
                                      f"{row[j]!r}, not a number") from None
                 values = None
                 break
