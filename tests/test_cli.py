@@ -65,3 +65,23 @@ def test_data_summary_unknown_name_is_a_clear_error(tmp_path, capsys):
     assert "hipool data summary: TU NOPE: no raw files at" in capsys.readouterr().err
     assert main(["data", "summary", str(tmp_path / "missing.csv")]) == 2
     assert "no such file or folder" in capsys.readouterr().err
+    (tmp_path / "graph.txt").write_text("0 1\n")
+    assert main(["data", "summary", str(tmp_path / "graph.txt")]) == 2
+    assert "neither a molecule CSV (.csv) nor JSON Lines" in capsys.readouterr().err
+
+
+def test_data_summary_of_own_graphs_and_molecules(tmp_path, capsys):
+    import pytest
+    jsonl = tmp_path / "g.jsonl"
+    jsonl.write_text('{"label": "a", "edges": [[0, 1], [1, 2]], "levels": [[0], [0], [1]]}\n'
+                     '{"label": "b", "edges": [[0, 1]]}\n')
+    assert main(["data", "summary", str(jsonl)]) == 0
+    out = capsys.readouterr().out
+    assert "graphs              2" in out and "a: 1, b: 1" in out and "1 known level(s)" in out
+    pytest.importorskip("rdkit")
+    csv_path = tmp_path / "m.csv"
+    csv_path.write_text("smiles,active\nCCO,0\nc1ccccc1,1\nnot-a-smiles,1\nCC(=O)O,1\n")
+    assert main(["data", "summary", str(csv_path)]) == 0
+    out = capsys.readouterr().out
+    assert "graphs              3" in out and "0: 1, 1: 2" in out
+    assert "skipped 1 invalid SMILES at rows 4" in out

@@ -46,6 +46,9 @@ def load_dataset(spec: str, data_root: Optional[PathLike] = None, *, cache_dir: 
             return load_molecules(path, progress=progress)
         from .own import load_graph_folder, load_jsonl
         return load_jsonl(path, progress=progress) if path.is_file() else load_graph_folder(path, progress=progress)
+    if path.is_file():
+        raise ValueError(f"dataset {spec}: a file, but neither a molecule CSV (.csv) nor JSON Lines "
+                         f"(.jsonl); a folder of graph files is given as the folder")
     from .tu import load_tu
     return load_tu(spec, data_root, cache_dir=cache_dir)
 
