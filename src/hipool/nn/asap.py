@@ -56,7 +56,7 @@ from torch_geometric.utils import (
 
 from ..checks import check_ratio, prepare_pool_input
 from ..record import PoolOutput
-from .functional import gather_as
+from .functional import csr_crow, csr_tensor, gather_as
 from .select import topk
 
 
@@ -151,8 +151,8 @@ class ASAPooling(torch.nn.Module):
         n = x.size(0)
         edge_index, edge_weight = add_remaining_self_loops(edge_index, edge_weight, fill_value=1.0,
                                                            num_nodes=n)
-        # Edges sorted by (target, source): the neighbourhood max is then a segment max, and
-        # repeated edges sit side by side for the sparse products.
+        # Edges sorted by (target, source): rows of CSR matrices by target, and repeated
+        # edges side by side.
         order = torch.argsort(edge_index[1] * max(n, 1) + edge_index[0])
         edge_index = edge_index[:, order]
         if edge_weight is not None:
@@ -172,7 +172,8 @@ class ASAPooling(torch.nn.Module):
         # Attention logit att([lin(q_c) || x̃_u]) = q_c·(Wᵀw₁) + lin.b·w₁ + x̃_u·w₂ + att.b.
         w1, w2 = self.att.weight.view(2, -1)
         # The master query max_{u→c} x̃_u: a CSR max-product (fast kernel, [N, F] backward).
-        in_nbrs = _csr(_crow(p_dst, n), p_src, x_pool.new_ones(p_src.numel()), (n, n))
+        crow_in = csr_crow(p_dst, n)
+        in_nbrs = csr_tensor(crow_in, p_src, x_pool.new_ones(p_src.numel()), (n, n))
         q = torch.sparse.mm(in_nbrs, x_pool, "amax")
         logit_c = q @ (self.lin.weight.t() @ w1) + self.lin.bias @ w1 + self.att.bias
         score = logit_c[dst] + (x_pool @ w2)[src]
@@ -190,7 +191,8 @@ class ASAPooling(torch.nn.Module):
         p_weight = None
         if edge_weight is not None:
             p_weight = edge_weight.new_zeros(p_src.numel()).index_add(0, pair, edge_weight)
-        new_ei, new_ew, (s_row, s_col, s_val) = _coarsen_csr(p_src, p_dst, p_weight, p_score, perm, n)
+        new_ei, new_ew, (s_row, s_col, s_val) = _coarsen_csr(p_src, p_dst, crow_in, p_weight, p_score,
+                                                             perm, n)
         if self.add_self_loops:
             new_ei, new_ew = add_remaining_self_loops(new_ei, new_ew, num_nodes=k)
             new_ei, new_ew = coalesce(new_ei, new_ew, num_nodes=k)  # loops into sorted order
@@ -223,23 +225,12 @@ def _strongest_cluster(s_row: Tensor, s_col: Tensor, s_val: Tensor, n: int, k: i
     return torch.where(cluster == k, -1, cluster)
 
 
-def _csr(crow: Tensor, col: Tensor, val: Tensor, size) -> Tensor:
-    with warnings.catch_warnings():  # "CSR support is in beta"
-        warnings.simplefilter("ignore", UserWarning)
-        return torch.sparse_csr_tensor(crow, col, val, size, check_invariants=False)
-
-
-def _crow(row: Tensor, num_rows: int) -> Tensor:
-    crow = torch.zeros(num_rows + 1, dtype=torch.long, device=row.device)
-    crow[1:] = torch.cumsum(torch.bincount(row, minlength=num_rows), 0)
-    return crow
-
-
-def _coarsen_csr(src: Tensor, dst: Tensor, weight: Optional[Tensor], score: Tensor, perm: Tensor, n: int):
+def _coarsen_csr(src: Tensor, dst: Tensor, crow_in: Tensor, weight: Optional[Tensor], score: Tensor,
+                 perm: Tensor, n: int):
     """``Sᵀ A S`` over the kept clusters as two CSR products.
 
     ``(src, dst)`` are distinct edges sorted by (target, source), every node with a
-    self-loop; ``score`` is ``S`` on them.  Every CSR operand gets sorted, distinct
+    self-loop, ``crow_in`` their row pointers by target; ``score`` is ``S`` on them.  Every CSR operand gets sorted, distinct
     columns within its rows (torch's sparse backward needs them).  Values and gradients
     only when ``weight`` is given.  Returns the pooled edges, their weights (or
     ``None``) and ``S`` over the kept clusters as ``(row, col, val)`` sorted by (row, col).
@@ -248,9 +239,8 @@ def _coarsen_csr(src: Tensor, dst: Tensor, weight: Optional[Tensor], score: Tens
     k = perm.numel()
     weighted = weight is not None
     # Sᵀ: row i holds the in-edges of perm[i], a run of the target-sorted edges (sources sorted).
-    indeg = torch.bincount(dst, minlength=n)
-    ptr = torch.cumsum(indeg, 0) - indeg
-    run = indeg[perm]
+    ptr = crow_in[:-1]
+    run = (crow_in[1:] - ptr)[perm]
     crow_st = torch.zeros(k + 1, dtype=torch.long, device=device)
     crow_st[1:] = torch.cumsum(run, 0)
     pick = torch.repeat_interleave(ptr[perm] - crow_st[:-1], run) + torch.arange(
@@ -259,7 +249,7 @@ def _coarsen_csr(src: Tensor, dst: Tensor, weight: Optional[Tensor], score: Tens
     by_src = torch.argsort(src * max(n, 1) + dst)
     col = torch.full((n,), -1, dtype=torch.long, device=device)
     col[perm] = torch.arange(k, device=device)
-    kept = by_src[col[dst[by_src]] >= 0]
+    kept = (col[dst] >= 0).nonzero().view(-1)
     kept = kept[torch.argsort(src[kept] * max(k, 1) + col[dst[kept]])]
     s_row, s_col, s_val = src[kept], col[dst[kept]], score[kept]
     if weighted:
@@ -268,9 +258,9 @@ def _coarsen_csr(src: Tensor, dst: Tensor, weight: Optional[Tensor], score: Tens
         val_st = torch.ones(pick.numel(), device=device)
         val_a = torch.ones(src.numel(), device=device)
         val_s = torch.ones(kept.numel(), device=device)
-    st = _csr(crow_st, src[pick], val_st, (k, n))
-    a = _csr(_crow(src, n), dst[by_src], val_a, (n, n))
-    s = _csr(_crow(s_row, n), s_col, val_s, (n, k))
+    st = csr_tensor(crow_st, src[pick], val_st, (k, n))
+    a = csr_tensor(csr_crow(src[by_src], n), dst[by_src], val_a, (n, n))
+    s = csr_tensor(csr_crow(s_row, n), s_col, val_s, (n, k))
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", UserWarning)
         out = st @ (a @ s)

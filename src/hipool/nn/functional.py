@@ -277,14 +277,25 @@ def dense_core(kind: str, x: Tensor, adj: Tensor, S: Tensor, mask: Tensor,
     return Pooled(out, out_adj, losses)
 
 
+def csr_crow(row: Tensor, num_rows: int) -> Tensor:
+    """CSR row pointers ``[num_rows + 1]`` for entries whose (sorted) rows are ``row``."""
+    crow = torch.zeros(num_rows + 1, dtype=torch.long, device=row.device)
+    crow[1:] = torch.cumsum(torch.bincount(row, minlength=num_rows), 0)
+    return crow
+
+
+def csr_tensor(crow: Tensor, col: Tensor, val: Tensor, size) -> Tensor:
+    """``torch.sparse_csr_tensor`` without its "CSR support is in beta" warning (sparse @ dense
+    has long been stable) and without invariant checks (callers build valid operands)."""
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", UserWarning)
+        return torch.sparse_csr_tensor(crow, col, val, size, check_invariants=False)
+
+
 def _csr_order(row: Tensor, col: Tensor, val: Tensor, n: int):
     """``[n, n]`` CSR matrix with ``M[row[e], col[e]] += val[e]``, and the edge order it stores."""
     order = torch.argsort(row, stable=True)
-    crow = torch.zeros(n + 1, dtype=torch.long, device=row.device)
-    crow[1:] = torch.cumsum(torch.bincount(row, minlength=n), 0)
-    with warnings.catch_warnings():  # "CSR support is in beta": sparse @ dense is long stable
-        warnings.simplefilter("ignore", UserWarning)
-        return torch.sparse_csr_tensor(crow, col[order], val[order], (n, n), check_invariants=False), order
+    return csr_tensor(csr_crow(row, n), col[order], val[order], (n, n)), order
 
 
 def _csr(row: Tensor, col: Tensor, val: Tensor, n: int) -> Tensor:
