@@ -219,10 +219,11 @@ def load_tu(name: str, data_root: Optional[PathLike] = None, *, cache_dir: Optio
                              f"'{name}/raw/', or leave out --data-root to download it "
                              f"(into {default_data_root()})")
         raw_dir.parent.mkdir(parents=True, exist_ok=True)   # hipool's own download folder
-    else:
-        check_tu_raw(raw_dir, name)
     cache = Path(cache_dir) if cache_dir is not None else default_cache_dir()
     processed = cache / "TU" / name / (_fingerprint(raw_dir) if raw_dir.is_dir() else "download")
+    if raw_dir.is_dir() and not (processed / "data.pt").is_file():
+        # Only before PyG processes these raw files: the fingerprint changes with them.
+        check_tu_raw(raw_dir, name)
     kwargs = dict(use_node_attr=True, use_edge_attr=use_edge_attr)
     if raw_dir.is_dir():
         ds = _TUDataset(raw_dir, processed, name, **kwargs)
