@@ -144,3 +144,11 @@ def test_summary_of_a_tu_dataset(tmp_path):
     assert s["node_features"] == 7 and s["hierarchy_levels"] == 0
     text = format_summary(s)
     assert "graphs              188" in text and "-1: 63, 1: 125" in text
+
+
+def test_raw_files_changed_after_processing_are_checked_again(mutag_copy, tmp_path):
+    root, raw = mutag_copy
+    load_tu("MUTAG", root, cache_dir=tmp_path / "cache")
+    drop_last_line(raw / "MUTAG_graph_labels.txt")          # the fingerprint changes with the files
+    with pytest.raises(ValueError, match="MUTAG_graph_labels.txt: 187 lines"):
+        load_tu("MUTAG", root, cache_dir=tmp_path / "cache")
