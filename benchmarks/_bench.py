@@ -1,6 +1,11 @@
 """Helpers shared by the benchmark scripts (run as scripts: ``benchmarks/`` is on sys.path)."""
 from __future__ import annotations
 
+import json
+import resource
+import statistics
+import time
+
 
 def rss_kb() -> int:
     """Current resident set size of this process (KB)."""
@@ -45,3 +50,52 @@ def add_ratios(results: list, peer: str) -> None:
         if r["impl"] != peer and r["status"] == "ok" and ref is not None:
             r["speedup"] = ref["time_ms"] / r["time_ms"]
             r["mem_ratio"] = r["peak_MB"] / ref["peak_MB"] if ref["peak_MB"] > 0 else float("nan")
+
+
+def time_cell(args, make_step, backward_of, describe) -> dict:
+    """One measurement in a worker process: the shared scaffold of the benchmark scripts.
+
+    Builds the random graph (``args.sizes[0]`` nodes, ``args.degree``, ``args.features``,
+    ``args.seed``), then ``step, modules = make_step()``; times ``step(x, edge_index,
+    batch)`` plus ``backward_of(output).backward()`` once to warm up (and prints a progress
+    line, so a parent that kills the worker for time still learns the warm-up time), then
+    ``args.repeats`` times (once when the warm-up took over ``args.slow_s``).  Returns the
+    timing and memory fields, with ``describe(warm-up output)`` merged in.
+    """
+    import torch
+    import torch_geometric
+
+    torch.set_num_threads(args.threads)
+    n = args.sizes[0]
+    baseline_kb = rss_kb()  # torch, PyG and hipool imported; no graph yet
+    generator = torch.Generator().manual_seed(args.seed + n)
+    edge_index = random_graph(n, args.degree, generator)
+    x = torch.randn(n, args.features, generator=generator).requires_grad_()
+    batch = torch.zeros(n, dtype=torch.long)
+    torch.manual_seed(args.seed)
+    step, modules = make_step()
+
+    def run_once():
+        x.grad = None
+        for m in modules:
+            m.zero_grad(set_to_none=True)
+        start = time.perf_counter()
+        out = step(x, edge_index, batch)
+        backward_of(out).backward()
+        return time.perf_counter() - start, out
+
+    warmup_s, out = run_once()
+    print(json.dumps({"progress": "warmup", "warmup_ms": 1e3 * warmup_s}), flush=True)
+    extra = describe(out)
+    del out
+    repeats = args.repeats if warmup_s <= args.slow_s else 1
+    times = [run_once()[0] for _ in range(repeats)]
+    peak_kb = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss  # KB on Linux
+    return {
+        "pooler": args.pooler, "n": n, "impl": args.impl, "status": "ok",
+        "edges": edge_index.size(1), "time_ms": 1e3 * statistics.median(times),
+        "times_ms": [1e3 * t for t in times], "warmup_ms": 1e3 * warmup_s, "repeats": repeats,
+        "peak_MB": (peak_kb - baseline_kb) * 1024 / 1e6, "abs_peak_MB": peak_kb * 1024 / 1e6,
+        "baseline_MB": baseline_kb * 1024 / 1e6, **extra, "threads": torch.get_num_threads(),
+        "torch": torch.__version__, "torch_geometric": torch_geometric.__version__,
+    }

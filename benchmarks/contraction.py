@@ -74,16 +74,14 @@ import importlib.util
 import io
 import json
 import os
-import resource
 import shlex
-import statistics
 import subprocess
 import sys
 import tempfile
 import time
 from pathlib import Path
 
-from _bench import add_ratios, fmt_table, random_graph, rss_kb
+from _bench import add_ratios, fmt_table, time_cell
 from tqdm import tqdm
 
 # torch is imported inside the worker only (see "Peak memory" in the docstring).
@@ -195,46 +193,11 @@ def make_step(pooler: str, impl: str, features: int, ratio: float):
 
 
 def worker(args) -> dict:
-    import torch
-    import torch_geometric
-
-    torch.set_num_threads(args.threads)
-    n = args.sizes[0]
-    baseline_kb = rss_kb()  # torch, PyG and hipool imported; no graph yet
-
-    generator = torch.Generator().manual_seed(args.seed + n)
-    edge_index = random_graph(n, args.degree, generator)
-    x = torch.randn(n, args.features, generator=generator).requires_grad_()
-    batch = torch.zeros(n, dtype=torch.long)
-    torch.manual_seed(args.seed)
-    step, modules = make_step(args.pooler, args.impl, args.features, args.ratio)
-
-    def run_once():
-        x.grad = None
-        for m in modules:
-            m.zero_grad(set_to_none=True)
-        start = time.perf_counter()
-        out_x, rounds = step(x, edge_index, batch)
-        out_x.sum().backward()
-        return time.perf_counter() - start, out_x, rounds
-
-    warmup_s, out_x, rounds = run_once()
-    # A progress line: the parent reads it when the worker is later killed for time.
-    print(json.dumps({"progress": "warmup", "warmup_ms": 1e3 * warmup_s}), flush=True)
-    out_nodes, out_sum = out_x.size(0), float(out_x.detach().double().sum())
-    del out_x
-    repeats = args.repeats if warmup_s <= args.slow_s else 1
-    times = [run_once()[0] for _ in range(repeats)]
-    peak_kb = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss  # KB on Linux
-    return {
-        "pooler": args.pooler, "n": n, "impl": args.impl, "status": "ok",
-        "edges": edge_index.size(1), "time_ms": 1e3 * statistics.median(times),
-        "times_ms": [1e3 * t for t in times], "warmup_ms": 1e3 * warmup_s, "repeats": repeats,
-        "peak_MB": (peak_kb - baseline_kb) * 1024 / 1e6, "abs_peak_MB": peak_kb * 1024 / 1e6,
-        "baseline_MB": baseline_kb * 1024 / 1e6, "rounds": rounds, "out_nodes": out_nodes,
-        "out_sum": out_sum, "threads": torch.get_num_threads(),
-        "torch": torch.__version__, "torch_geometric": torch_geometric.__version__,
-    }
+    return time_cell(
+        args, lambda: make_step(args.pooler, args.impl, args.features, args.ratio),
+        backward_of=lambda out: out[0].sum(),
+        describe=lambda out: {"rounds": out[1], "out_nodes": out[0].size(0),
+                              "out_sum": float(out[0].detach().double().sum())})
 
 
 # ---------------------------------------------------------------------------
