@@ -139,7 +139,6 @@ def test_batch_equals_graph_by_graph():
     theirs, ours = pair("tanh")
     out = ours(data.x, data.edge_index, data.batch)
     assert bool((out.batch[1:] >= out.batch[:-1]).all())   # per graph, unlike PyG's
-    start = 0
     for g, (x, ei) in enumerate(graphs):
         px, pei, _, pinfo = theirs(x, ei, torch.zeros(x.size(0), dtype=torch.long))
         rows = (out.batch == g).nonzero().view(-1)
@@ -148,7 +147,6 @@ def test_batch_equals_graph_by_graph():
         assert torch.equal(out.cluster[nodes] - rows[0], pinfo.cluster)
         mine = out.edge_index[:, (out.batch[out.edge_index[0]] == g)] - rows[0]
         assert torch.equal(mine, pei)
-        start += x.size(0)
 
 
 def test_pyg_name_and_state_dict_both_ways():
