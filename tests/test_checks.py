@@ -83,3 +83,18 @@ def test_finite_x_whose_sum_overflows_is_accepted():
 def test_negative_batch_id():
     with pytest.raises(ValueError, match="'batch' has negative graph ids"):
         TopKPooling(4)(X, E, batch=torch.tensor([-1, 0, 0, 0, 0]))
+
+
+def test_edge_joining_two_graphs_is_named_by_check_graph_and_every_pooler():
+    from hipool.checks import check_graph
+    from hipool.nn import EdgePool, Graclus, MinCutPool, SAGPooling, TopKPooling
+    x = torch.randn(4, 3)
+    ei = torch.tensor([[0, 1, 2], [1, 0, 3]])
+    batch = torch.tensor([0, 0, 1, 1])
+    check_graph(x, ei, batch, where="t")                      # edges within graphs: fine
+    bad = torch.tensor([[0, 1, 1], [1, 0, 3]])
+    with pytest.raises(ValueError, match=r"t: edge 2 \(1 -> 3\) joins graph 0 and graph 1"):
+        check_graph(x, bad, batch, where="t")
+    for pool in (TopKPooling(3), SAGPooling(3), MinCutPool(3, 2), EdgePool(3), Graclus()):
+        with pytest.raises(ValueError, match="joins graph 0 and graph 1"):
+            pool(x, bad, batch=batch)

@@ -87,7 +87,7 @@ def check_graph(
     """Validate one (batched) graph in PyG's sparse layout.
 
     Raises ``ValueError`` naming the argument for: ``edge_index`` of the wrong
-    shape or dtype or pointing outside ``[0, N)``; ``batch`` of the wrong
+    shape or dtype or pointing outside ``[0, N)``; an edge joining two graphs of ``batch``; ``batch`` of the wrong
     length, dtype or not sorted; ``edge_attr`` whose first dimension is not the
     number of edges; ``edge_weight`` not of shape ``[num_edges]``; NaN or inf
     in ``x``.  Does nothing when checks are off.
@@ -137,6 +137,10 @@ def check_graph(
         flags.append((batch[1:] >= batch[:-1]).all() & (batch[0] >= 0))
     elif batch is not None and n == 1:
         flags.append(batch[0] >= 0)
+    if batch is not None and edge_index.numel() > 0 and n > 0:
+        # Every edge inside one graph (indices clamped: an out-of-range one fails above).
+        ends = batch[edge_index.clamp(0, n - 1)]
+        flags.append((ends[0] == ends[1]).all())
     if not flags or bool(torch.stack(flags).all()):
         return
 
@@ -155,27 +159,22 @@ def check_graph(
         raise ValueError(f"{where}: 'batch' must be sorted (nodes of one graph contiguous, graphs in "
                          f"increasing order, as PyG's DataLoader makes it); batch[{i}] = "
                          f"{int(batch[i])} > batch[{i + 1}] = {int(batch[i + 1])}")
+    if batch is not None and edge_index.numel() > 0:
+        cross = batch[edge_index[0]] != batch[edge_index[1]]
+        if bool(cross.any()):
+            e = int(cross.nonzero()[0])
+            a, b = edge_index[:, e].tolist()
+            raise ValueError(f"{where}: edge {e} ({a} -> {b}) joins graph {int(batch[a])} and graph "
+                             f"{int(batch[b])}; 'batch' disagrees with 'edge_index'")
     # Otherwise the sum of x overflowed on finite values: nothing is wrong.
-
-
-def check_edges_within_graphs(edge_index: Tensor, batch: Optional[Tensor], where: str) -> None:
-    """Raise ``ValueError`` naming the first edge whose ends lie in different graphs of ``batch``."""
-    if not _ENABLED or batch is None or edge_index.numel() == 0:
-        return
-    cross = batch[edge_index[0]] != batch[edge_index[1]]
-    if bool(cross.any()):
-        e = int(cross.nonzero()[0])
-        a, b = edge_index[:, e].tolist()
-        raise ValueError(f"{where}: edge {e} ({a} -> {b}) joins graph {int(batch[a])} and graph "
-                         f"{int(batch[b])}; 'batch' disagrees with 'edge_index'")
 
 
 def prepare_pool_input(x: Tensor, edge_index: Tensor, batch: Optional[Tensor], edge_attr: Optional[Tensor],
                        edge_weight: Optional[Tensor], where: str,
                        in_channels: Optional[int] = None) -> Tuple[Tensor, Tensor]:
-    """A pooler's input checks: :func:`check_graph`, ``x`` as ``[N, F]`` with ``F ==
-    in_channels`` (when given), no edge joining two graphs.  Returns ``(x, batch)``, with
-    ``batch`` all zeros when it was ``None``."""
+    """A pooler's input checks: :func:`check_graph`, and ``x`` as ``[N, F]`` with ``F ==
+    in_channels`` (when given).  Returns ``(x, batch)``, with ``batch`` all zeros when it
+    was ``None``."""
     check_graph(x, edge_index, batch, edge_attr, where=where, edge_weight=edge_weight)
     x = x.view(-1, 1) if x.dim() == 1 else x
     if in_channels is not None and x.size(1) != in_channels:
@@ -183,5 +182,4 @@ def prepare_pool_input(x: Tensor, edge_index: Tensor, batch: Optional[Tensor], e
                          f"in_channels={in_channels}")
     if batch is None:
         batch = edge_index.new_zeros(x.size(0))
-    check_edges_within_graphs(edge_index, batch, where)
     return x, batch

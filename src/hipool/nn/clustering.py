@@ -39,7 +39,7 @@ from torch import Tensor
 from torch_geometric.nn import MLP
 from torch_geometric.utils import to_dense_adj, to_dense_batch
 
-from ..checks import check_graph
+from ..checks import prepare_pool_input
 from ..record import PoolOutput
 from . import functional as Fn
 from .convs import CONV_NAMES, WEIGHTED_CONVS, make_conv, run_conv
@@ -147,16 +147,10 @@ class ClusterPooling(torch.nn.Module):
     def forward(self, x: Tensor, edge_index: Tensor, edge_attr: Optional[Tensor] = None,
                 batch: Optional[Tensor] = None, edge_weight: Optional[Tensor] = None) -> PoolOutput:
         where = type(self).__name__
-        check_graph(x, edge_index, batch, edge_attr, where=where, edge_weight=edge_weight)
-        x = x.view(-1, 1) if x.dim() == 1 else x
+        x, batch = prepare_pool_input(x, edge_index, batch, edge_attr, edge_weight, where, self.in_channels)
         n = x.size(0)
         if n == 0:
             raise ValueError(f"{where}: the batch has no nodes")
-        if x.size(1) != self.in_channels:
-            raise ValueError(f"{where}: 'x' has {x.size(1)} features but the pooler was built for "
-                             f"in_channels={self.in_channels}")
-        if batch is None:
-            batch = edge_index.new_zeros(n)
         num_graphs = int(batch[-1]) + 1
         counts = torch.bincount(batch, minlength=num_graphs)
         C = self.num_clusters

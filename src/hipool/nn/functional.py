@@ -41,7 +41,7 @@ import torch.nn.functional as F
 from torch import Tensor
 from torch_geometric.utils import coalesce, scatter, to_dense_batch
 
-from ..checks import check_edges_within_graphs, check_graph, checks_enabled
+from ..checks import check_graph, checks_enabled
 
 EPS = 1e-15
 
@@ -220,7 +220,6 @@ def _sparse_inputs(x: Tensor, edge_index: Tensor, s: Tensor, batch: Optional[Ten
     if s.size(1) > int(counts.max()):
         raise ValueError(f"{where}: 's' has {s.size(1)} clusters but the largest graph has "
                          f"{int(counts.max())} nodes; use at most that many clusters")
-    check_edges_within_graphs(edge_index, batch, where)
     _check_s_finite(s, where, batch)
     return x, batch, num_graphs, counts
 
