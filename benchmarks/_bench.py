@@ -1,6 +1,7 @@
 """Helpers shared by the benchmark scripts (run as scripts: ``benchmarks/`` is on sys.path)."""
 from __future__ import annotations
 
+import argparse
 import json
 import resource
 import statistics
@@ -99,3 +100,35 @@ def time_cell(args, make_step, backward_of, describe) -> dict:
         "baseline_MB": baseline_kb * 1024 / 1e6, **extra, "threads": torch.get_num_threads(),
         "torch": torch.__version__, "torch_geometric": torch_geometric.__version__,
     }
+
+
+def cell_parser(doc: str, poolers, impls, default_pooler: str, threads: int) -> argparse.ArgumentParser:
+    """The options every one-graph benchmark takes: what to run (``--pooler``, ``--sizes``,
+    ``--degree``, ``--features``, ``--seed``), how to time it (``--repeats``, ``--slow-s``,
+    ``--threads``), and the internal ``--worker``/``--impl`` of a worker process."""
+    p = argparse.ArgumentParser(description=doc.split("\n", 1)[0],
+                                formatter_class=argparse.ArgumentDefaultsHelpFormatter)
+    p.add_argument("--pooler", choices=tuple(poolers) + ("all",), default=default_pooler,
+                   help="pooler(s) to run")
+    p.add_argument("--sizes", type=int, nargs="+", default=[1_000, 10_000, 100_000],
+                   help="graph sizes N (nodes)")
+    p.add_argument("--degree", type=int, default=8, help="average degree (directed edges per node)")
+    p.add_argument("--features", type=int, default=64, help="node features F")
+    p.add_argument("--repeats", type=int, default=3, help="timed runs per measurement (after 1 warm-up)")
+    p.add_argument("--slow-s", type=float, default=20.0,
+                   help="if the warm-up run takes longer than this, time one run instead of --repeats")
+    p.add_argument("--threads", type=int, default=threads, help="torch.set_num_threads in every worker")
+    p.add_argument("--seed", type=int, default=0, help="seed of the graph, features and weights")
+    # Internal: run one measurement in a worker process and print it as JSON lines.
+    p.add_argument("--worker", action="store_true", help=argparse.SUPPRESS)
+    p.add_argument("--impl", choices=impls, help=argparse.SUPPRESS)
+    return p
+
+
+def check_cell_args(p: argparse.ArgumentParser, args, positive=()) -> None:
+    """Errors for the :func:`cell_parser` options (and the ``positive`` ones a script adds)."""
+    for name in ("degree", "features", "repeats", "threads", *positive):
+        if getattr(args, name) < 1:
+            p.error(f"--{name} must be >= 1")
+    if args.worker and (args.impl is None or args.pooler == "all" or len(args.sizes) != 1):
+        p.error("--worker needs --impl, one --pooler and one size")

@@ -68,7 +68,6 @@ Run (from the repository root)
 """
 from __future__ import annotations
 
-import argparse
 import csv
 import importlib.util
 import io
@@ -81,7 +80,7 @@ import tempfile
 import time
 from pathlib import Path
 
-from _bench import add_ratios, fmt_table, time_cell
+from _bench import add_ratios, cell_parser, check_cell_args, fmt_table, time_cell
 from tqdm import tqdm
 
 # torch is imported inside the worker only (see "Peak memory" in the docstring).
@@ -100,35 +99,17 @@ CSV_FIELDS = ("pooler", "n", "impl", "status", "note", "edges", "time_ms", "time
 
 
 def parse_args(argv=None):
-    p = argparse.ArgumentParser(
-        description=__doc__.split("\n", 1)[0],
-        formatter_class=argparse.ArgumentDefaultsHelpFormatter,
-    )
-    p.add_argument("--pooler", choices=POOLERS + ("all",), default="all", help="pooler(s) to run")
-    p.add_argument("--sizes", type=int, nargs="+", default=[1_000, 10_000, 100_000],
-                   help="graph sizes N (nodes)")
-    p.add_argument("--degree", type=int, default=8, help="average degree (directed edges per node)")
-    p.add_argument("--features", type=int, default=64, help="node features F")
+    p = cell_parser(__doc__, POOLERS, IMPLS, "all", threads=2)
     p.add_argument("--ratio", type=float, default=0.5, help="ASAPooling's ratio")
-    p.add_argument("--repeats", type=int, default=3, help="timed runs per measurement (after 1 warm-up)")
-    p.add_argument("--slow-s", type=float, default=20.0,
-                   help="if the warm-up run takes longer than this, time one run instead of --repeats")
-    p.add_argument("--threads", type=int, default=2, help="torch.set_num_threads in every worker")
-    p.add_argument("--seed", type=int, default=0, help="seed of the graph, features and weights")
     p.add_argument("--pyg-timeout", type=float, default=300.0,
                    help="seconds before a PyG worker is killed (shown as 'skipped (timeout)')")
     p.add_argument("--timeout", type=float, default=3600.0, help="seconds before a hipool worker is killed")
     p.add_argument("--quick", action="store_true", help="smoke test: sizes 1000 and 10000, --repeats 1")
     p.add_argument("--out", type=Path, help="also write the results as CSV to this file")
-    # Internal: run one measurement and print it as JSON lines (progress, then the result).
-    p.add_argument("--worker", action="store_true", help=argparse.SUPPRESS)
-    p.add_argument("--impl", choices=IMPLS, help=argparse.SUPPRESS)
     args = p.parse_args(argv)
     if args.quick:
         args.sizes, args.repeats = [1_000, 10_000], 1
-    for name in ("degree", "features", "repeats", "threads"):
-        if getattr(args, name) < 1:
-            p.error(f"--{name} must be >= 1")
+    check_cell_args(p, args)
     if min(args.sizes) < 2:
         p.error(f"every size must be >= 2, got {min(args.sizes)}")
     if not 0 < args.ratio <= 1:
@@ -136,8 +117,6 @@ def parse_args(argv=None):
     for name in ("pyg_timeout", "timeout"):
         if getattr(args, name) <= 0:
             p.error(f"--{name.replace('_', '-')} must be > 0")
-    if args.worker and (args.impl is None or args.pooler == "all" or len(args.sizes) != 1):
-        p.error("--worker needs --impl, one --pooler and one size")
     if args.worker and args.impl not in POOLER_IMPLS[args.pooler]:
         p.error(f"--pooler {args.pooler} has no --impl {args.impl}")
     return args
