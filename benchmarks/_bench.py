@@ -3,9 +3,13 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
 import resource
 import statistics
+import sys
+import tempfile
 import time
+from pathlib import Path
 
 
 def rss_kb() -> int:
@@ -132,3 +136,34 @@ def check_cell_args(p: argparse.ArgumentParser, args, positive=()) -> None:
             p.error(f"--{name} must be >= 1")
     if args.worker and (args.impl is None or args.pooler == "all" or len(args.sizes) != 1):
         p.error("--worker needs --impl, one --pooler and one size")
+
+
+def write_atomic(path: Path, text: str) -> None:
+    """Write ``text`` to ``path`` atomically (temp file in the same folder, then rename), as
+    ``hipool.io.atomic_write_text`` does, without importing torch into the parent."""
+    path = Path(path).expanduser().resolve()
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", dir=path.parent)
+    try:
+        with os.fdopen(fd, "w", newline="") as f:
+            f.write(text)
+        os.replace(tmp, path)
+    except BaseException:
+        os.unlink(tmp)
+        raise
+
+
+def run_jobs(jobs, measure) -> tuple:
+    """``measure(pooler, n, impl)`` for every job, with a progress bar.
+    Returns ``(results, wall seconds, 1-minute load average before)``."""
+    from tqdm import tqdm
+
+    load_before = os.getloadavg()[0]
+    started = time.perf_counter()
+    results = []
+    bar = tqdm(jobs, desc="measurements", unit="run", file=sys.stderr)
+    for pooler, n, impl in bar:
+        bar.set_postfix_str(f"{pooler} N={n} {impl}")
+        results.append(measure(pooler, n, impl))
+    bar.close()
+    return results, time.perf_counter() - started, load_before

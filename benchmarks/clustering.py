@@ -69,12 +69,17 @@ import os
 import shlex
 import subprocess
 import sys
-import tempfile
-import time
 from pathlib import Path
 
-from _bench import add_ratios, cell_parser, check_cell_args, fmt_table, time_cell
-from tqdm import tqdm
+from _bench import (
+    add_ratios,
+    cell_parser,
+    check_cell_args,
+    fmt_table,
+    run_jobs,
+    time_cell,
+    write_atomic,
+)
 
 # torch is imported inside the worker only (see "Peak memory" in the docstring).
 
@@ -255,18 +260,8 @@ def table_rows(results: list) -> list:
 
 
 def write_json(path: Path, payload: dict) -> None:
-    """Write ``payload`` to ``path`` atomically (temp file in the same folder, then rename)."""
-    path = path.expanduser().resolve()
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", dir=path.parent)
-    try:
-        with os.fdopen(fd, "w") as f:
-            json.dump(payload, f, indent=2)
-            f.write("\n")
-        os.replace(tmp, path)
-    except BaseException:
-        os.unlink(tmp)
-        raise
+    """Write ``payload`` to ``path`` atomically."""
+    write_atomic(path, json.dumps(payload, indent=2) + "\n")
 
 
 def main(argv=None) -> int:
@@ -278,15 +273,7 @@ def main(argv=None) -> int:
     command = shlex.join([sys.executable] + sys.argv)
     poolers = POOLERS if args.pooler == "all" else (args.pooler,)
     jobs = [(p, n, impl) for p in poolers for n in args.sizes for impl in IMPLS]
-    load_before = os.getloadavg()[0]
-    started = time.perf_counter()
-    results = []
-    bar = tqdm(jobs, desc="measurements", unit="run", file=sys.stderr)
-    for pooler, n, impl in bar:
-        bar.set_postfix_str(f"{pooler} N={n} {impl}")
-        results.append(measure(args, pooler, n, impl))
-    bar.close()
-    wall_s = time.perf_counter() - started
+    results, wall_s, load_before = run_jobs(jobs, lambda p, n, impl: measure(args, p, n, impl))
     add_ratios(results, "pyg-dense")
     goals = check_goals(results, poolers)
 

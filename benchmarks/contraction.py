@@ -76,12 +76,17 @@ import os
 import shlex
 import subprocess
 import sys
-import tempfile
-import time
 from pathlib import Path
 
-from _bench import add_ratios, cell_parser, check_cell_args, fmt_table, time_cell
-from tqdm import tqdm
+from _bench import (
+    add_ratios,
+    cell_parser,
+    check_cell_args,
+    fmt_table,
+    run_jobs,
+    time_cell,
+    write_atomic,
+)
 
 # torch is imported inside the worker only (see "Peak memory" in the docstring).
 
@@ -277,23 +282,13 @@ def table_rows(results: list) -> list:
 
 
 def write_csv(path: Path, results: list) -> None:
-    """Write one CSV row per measurement to ``path`` atomically (temp file in the same
-    folder, then rename; as ``hipool.io.atomic_write_text`` does, without importing torch)."""
+    """Write one CSV row per measurement to ``path`` atomically."""
     buf = io.StringIO()
     writer = csv.DictWriter(buf, fieldnames=CSV_FIELDS, extrasaction="ignore", lineterminator="\n")
     writer.writeheader()
     for r in results:
         writer.writerow({k: (json.dumps(v) if isinstance(v, list) else v) for k, v in r.items()})
-    path = path.expanduser().resolve()
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", dir=path.parent)
-    try:
-        with os.fdopen(fd, "w", newline="") as f:
-            f.write(buf.getvalue())
-        os.replace(tmp, path)
-    except BaseException:
-        os.unlink(tmp)
-        raise
+    write_atomic(path, buf.getvalue())
 
 
 def main(argv=None) -> int:
@@ -305,15 +300,7 @@ def main(argv=None) -> int:
     command = shlex.join([sys.executable] + sys.argv)
     poolers = POOLERS if args.pooler == "all" else (args.pooler,)
     jobs = [(p, n, impl) for p in poolers for n in args.sizes for impl in POOLER_IMPLS[p]]
-    load_before = os.getloadavg()[0]
-    started = time.perf_counter()
-    results = []
-    bar = tqdm(jobs, desc="measurements", unit="run", file=sys.stderr)
-    for pooler, n, impl in bar:
-        bar.set_postfix_str(f"{pooler} N={n} {impl}")
-        results.append(measure(args, pooler, n, impl))
-    bar.close()
-    wall_s = time.perf_counter() - started
+    results, wall_s, load_before = run_jobs(jobs, lambda p, n, impl: measure(args, p, n, impl))
     add_ratios(results, "pyg")
     goals = check_goals(results, poolers)
 
