@@ -167,3 +167,15 @@ def run_jobs(jobs, measure) -> tuple:
         results.append(measure(pooler, n, impl))
     bar.close()
     return results, time.perf_counter() - started, load_before
+
+
+def table_cells(r: dict, mem_digits: int = 3) -> list:
+    """The first seven table columns of a result: pooler, N, impl, time_ms (its note when it
+    did not run), peak_MB, speedup, mem_ratio."""
+    size = f"{r['n'] // 1000}k" if r["n"] % 1000 == 0 else str(r["n"])
+    if r["status"] != "ok":
+        return [r["pooler"], size, r["impl"], r["note"], "-", "", ""]
+    time_ms = f"{r['time_ms']:.1f}" + ("" if r["repeats"] > 1 else " (1 run)")
+    return [r["pooler"], size, r["impl"], time_ms, f"{r['peak_MB']:.1f}",
+            f"{r['speedup']:.1f}x" if "speedup" in r else "",
+            f"{r['mem_ratio']:.{mem_digits}f}" if "mem_ratio" in r else ""]

@@ -77,6 +77,7 @@ from _bench import (
     check_cell_args,
     fmt_table,
     run_jobs,
+    table_cells,
     time_cell,
     write_atomic,
 )
@@ -243,20 +244,8 @@ def check_goals(results: list, poolers) -> list:
     return goals
 
 
-
-
 def table_rows(results: list) -> list:
-    rows = []
-    for r in results:
-        size = f"{r['n'] // 1000}k" if r["n"] % 1000 == 0 else str(r["n"])
-        if r["status"] != "ok":
-            rows.append([r["pooler"], size, r["impl"], r["note"], "-", "", ""])
-            continue
-        time_ms = f"{r['time_ms']:.1f}" + ("" if r["repeats"] > 1 else " (1 run)")
-        rows.append([r["pooler"], size, r["impl"], time_ms, f"{r['peak_MB']:.1f}",
-                     f"{r['speedup']:.1f}x" if "speedup" in r else "",
-                     f"{r['mem_ratio']:.4f}" if "mem_ratio" in r else ""])
-    return rows
+    return [table_cells(r, mem_digits=4) for r in results]
 
 
 def write_json(path: Path, payload: dict) -> None:

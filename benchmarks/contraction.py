@@ -84,6 +84,7 @@ from _bench import (
     check_cell_args,
     fmt_table,
     run_jobs,
+    table_cells,
     time_cell,
     write_atomic,
 )
@@ -264,20 +265,12 @@ def check_goals(results: list, poolers) -> list:
     return goals
 
 
-
-
 def table_rows(results: list) -> list:
     rows = []
     for r in results:
-        size = f"{r['n'] // 1000}k" if r["n"] % 1000 == 0 else str(r["n"])
-        if r["status"] != "ok":
-            rows.append([r["pooler"], size, r["impl"], r["note"], "-", "", "", "", ""])
-            continue
-        time_ms = f"{r['time_ms']:.1f}" + ("" if r["repeats"] > 1 else " (1 run)")
-        rows.append([r["pooler"], size, r["impl"], time_ms, f"{r['peak_MB']:.1f}",
-                     f"{r['speedup']:.1f}x" if "speedup" in r else "",
-                     f"{r['mem_ratio']:.3f}" if "mem_ratio" in r else "",
-                     "" if r.get("rounds") is None else r["rounds"], r["out_nodes"]])
+        extra = (["", ""] if r["status"] != "ok" else
+                 ["" if r.get("rounds") is None else r["rounds"], r["out_nodes"]])
+        rows.append(table_cells(r) + extra)
     return rows
 
 
