@@ -35,6 +35,73 @@ def _data_summary(args: argparse.Namespace) -> int:
     return 0
 
 
+def _train(args: argparse.Namespace, argv: List[str]) -> int:
+    from .train.command import TrainRequest, run_train
+
+    overrides = {k: getattr(args, k) for k in ("epochs", "patience", "lr", "weight_decay", "batch_size")
+                 if getattr(args, k) is not None}
+    if args.no_patience:
+        overrides["patience"] = None
+    request = TrainRequest(
+        dataset=args.dataset, out=Path(args.out), config=args.config, model=args.model,
+        train=overrides,
+        seed=args.seed, val=args.val, test=args.test, device=args.device, threads=args.threads,
+        data_root=args.data_root, cache_dir=args.cache_dir, progress=not args.no_progress, argv=argv)
+    run_train(request)
+    return 0
+
+
+def _compare(args: argparse.Namespace, argv: List[str]) -> int:
+    from .compare import CompareSettings, compare
+    from .train.settings import TrainSettings
+
+    train = TrainSettings().updated(epochs=args.epochs, patience=args.patience, lr=args.lr,
+                                    weight_decay=args.weight_decay, batch_size=args.batch_size)
+    if args.no_patience:
+        train = TrainSettings(**{**train.to_dict(), "patience": None})
+    models = [m.strip() for m in args.models.split(",") if m.strip()]
+    settings = CompareSettings(
+        dataset=args.dataset, models=models, out=Path(args.out), folds=args.folds, repeats=args.repeats,
+        holdout=args.holdout, seed=args.seed, grid=args.grid, splits=args.splits, train=train, jobs=args.jobs,
+        threads=args.threads, device=args.device, data_root=args.data_root, cache_dir=args.cache_dir,
+        progress=not args.no_progress, argv=argv)
+    compare(settings)
+    return 0
+
+
+def _fraction(text: str) -> float:
+    value = float(text)
+    if not 0 <= value < 1:
+        raise argparse.ArgumentTypeError(f"must be in [0, 1), got {value}")
+    return value
+
+
+def _positive_float(text: str) -> float:
+    value = float(text)
+    if not value > 0:
+        raise argparse.ArgumentTypeError(f"must be > 0, got {value}")
+    return value
+
+
+def _add_training_flags(p: argparse.ArgumentParser, defaults) -> None:
+    g = p.add_argument_group("training (override the config file; defaults in brackets)")
+    g.add_argument("--epochs", type=_positive, default=None, help=f"most epochs per run [{defaults.epochs}]")
+    g.add_argument("--patience", type=_positive, default=None,
+                   help=f"stop after this many epochs without a better validation score [{defaults.patience}]")
+    g.add_argument("--no-patience", action="store_true", help="no early stopping: train every epoch")
+    g.add_argument("--lr", type=_positive_float, default=None, help=f"Adam learning rate [{defaults.lr}]")
+    g.add_argument("--weight-decay", type=float, default=None, help=f"Adam weight decay [{defaults.weight_decay}]")
+    g.add_argument("--batch-size", type=_positive, default=None, help=f"graphs per batch [{defaults.batch_size}]")
+
+
+def _add_data_flags(p: argparse.ArgumentParser) -> None:
+    p.add_argument("--data-root", default=None,
+                   help="folder holding <NAME>/raw/ for TU datasets (default: $HIPOOL_DATA, "
+                        "else hipool's download folder)")
+    p.add_argument("--cache-dir", default=None,
+                   help="where processed files go (default: $HIPOOL_CACHE, else ~/.cache/hipool/processed)")
+
+
 def _positive(text: str) -> int:
     value = int(text)
     if value < 1:
@@ -65,6 +132,59 @@ def build_parser() -> argparse.ArgumentParser:
     demo.add_argument("--no-progress", action="store_true", help="no progress bars")
     demo.set_defaults(func=_demo)
 
+    from .train.settings import TrainSettings
+    tdefaults = TrainSettings()
+    dataset_help = "a TU name (MUTAG, PROTEINS, ...), 'communities', a molecule CSV, a .jsonl file or a folder"
+
+    train = sub.add_parser(
+        "train", help="train one model on one dataset (resumable; runs under torchrun for several processes)",
+        description="Train one model with early stopping on a validation split and test it. Re-running the "
+                    "same command resumes. Under `torchrun --nproc_per_node=N -m hipool train ...` the N "
+                    "processes train together (DistributedDataParallel; gloo on CPU, NCCL on CUDA).")
+    train.add_argument("config", nargs="?", type=Path, default=None,
+                       help="run config YAML: a 'model' section (a model config) and a 'train' section")
+    train.add_argument("--dataset", required=True, help=dataset_help)
+    train.add_argument("--out", required=True, help="run folder")
+    train.add_argument("--model", default=None,
+                       help="a named model instead of a config file (topk, sag, diffpool, global, ...; "
+                            "default topk)")
+    train.add_argument("--seed", type=int, default=0, help="seed for the split, weights and batches (default 0)")
+    train.add_argument("--val", type=_fraction, default=0.1, help="validation fraction (default 0.1)")
+    train.add_argument("--test", type=_fraction, default=0.1, help="test fraction, 0 for none (default 0.1)")
+    train.add_argument("--device", default="cpu", help="cpu, cuda or cuda:N (default cpu)")
+    train.add_argument("--threads", type=_positive, default=None, help="torch threads (default: torch's)")
+    _add_data_flags(train)
+    _add_training_flags(train, tdefaults)
+    train.add_argument("--no-progress", action="store_true", help="no progress bar")
+    train.set_defaults(func=_train)
+
+    cmp = sub.add_parser(
+        "compare", help="fair k-fold comparison of models on one dataset (resumable, parallel)",
+        description="Outer stratified k-fold CV; inside each fold, model selection over the grid on a "
+                    "holdout of the training part, then R final runs of the selected config tested on the "
+                    "fold. Re-running the same command skips finished runs.")
+    cmp.add_argument("--dataset", required=True, help=dataset_help)
+    cmp.add_argument("--models", required=True,
+                     help="comma-separated model names (topk, sag, asap, edgepool, graclus, diffpool, mincut, "
+                          "dmon, global) or model config YAML paths")
+    cmp.add_argument("--out", required=True, help="run folder")
+    cmp.add_argument("--folds", type=_positive, default=10, help="outer folds (default 10)")
+    cmp.add_argument("--splits", type=Path, default=None,
+                     help="reuse the folds of this splits JSON (e.g. another run's folds.json)")
+    cmp.add_argument("--grid", type=Path, default=None, help="hyperparameter grid YAML (default: none)")
+    cmp.add_argument("--repeats", type=_positive, default=3, help="final runs per fold (default 3)")
+    cmp.add_argument("--holdout", type=_positive_float, default=0.1,
+                     help="holdout fraction of each training fold for model selection (default 0.1)")
+    cmp.add_argument("--seed", type=int, default=0, help="seed for folds, weights and batches (default 0)")
+    cmp.add_argument("--jobs", type=_positive, default=1, help="worker processes (default 1)")
+    cmp.add_argument("--threads", type=_positive, default=None,
+                     help="torch threads per process (default: cores / jobs)")
+    cmp.add_argument("--device", default="cpu", help="cpu, cuda or cuda:N (default cpu)")
+    _add_data_flags(cmp)
+    _add_training_flags(cmp, tdefaults)
+    cmp.add_argument("--no-progress", action="store_true", help="no progress bar")
+    cmp.set_defaults(func=_compare)
+
     data = sub.add_parser("data", help="datasets: summaries", description="Look at datasets.")
     data_sub = data.add_subparsers(dest="data_command", metavar="ACTION")
     summary = data_sub.add_parser(
@@ -72,11 +192,7 @@ def build_parser() -> argparse.ArgumentParser:
         description="Summarize a dataset: a TU name (MUTAG, PROTEINS, ...), 'communities', a molecule "
                     "CSV, a JSON Lines file or a folder of graph files.")
     summary.add_argument("name", help="TU name, 'communities', or a path (.csv, .jsonl, folder)")
-    summary.add_argument("--data-root", default=None,
-                         help="folder holding <NAME>/raw/ for TU datasets (default: $HIPOOL_DATA, "
-                              "else hipool's download folder)")
-    summary.add_argument("--cache-dir", default=None,
-                         help="where processed files go (default: $HIPOOL_CACHE, else ~/.cache/hipool/processed)")
+    _add_data_flags(summary)
     summary.add_argument("--json", action="store_true", help="print JSON instead of a table")
     summary.set_defaults(func=_data_summary)
     data.set_defaults(func=lambda args: (data.print_help(), 2)[1])
@@ -90,8 +206,10 @@ def main(argv: Optional[List[str]] = None) -> int:
         parser.print_help()
         return 2
     try:
+        if args.func in (_train, _compare):
+            return args.func(args, ["hipool", *(sys.argv[1:] if argv is None else argv)])
         return args.func(args)
-    except ValueError as e:
+    except (ValueError, RuntimeError) as e:
         print(f"hipool {args.command}: error: {e}", file=sys.stderr)
         return 2
     except KeyboardInterrupt:

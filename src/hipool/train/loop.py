@@ -1,4 +1,14 @@
-"""Training and evaluation of graph classifiers, with early stopping on validation."""
+"""Training and evaluation of graph classifiers, with early stopping on validation.
+
+:func:`fit` is the one training loop of hipool (``hipool train``, every unit of
+``hipool compare``, the demo).  It also runs under ``torchrun`` with the model
+wrapped in :class:`~torch.nn.parallel.DistributedDataParallel`: the epoch's
+loss and accuracy are summed over the processes, so every process takes the
+same early-stopping decision, and only process 0 writes files.  With
+``state_path`` it saves what it needs to resume after every epoch (weights,
+optimizer, best weights, history, random states) and picks up from there when
+that file exists.
+"""
 from __future__ import annotations
 
 import copy
@@ -10,10 +20,13 @@ from pathlib import Path
 from typing import Dict, Iterable, List, Optional, Tuple
 
 import torch
+from torch import distributed as dist
 from torch.nn import functional as F
 from tqdm.auto import tqdm
 
-from ..io import atomic_write_text
+from ..io import atomic_torch_save, atomic_write_text
+
+STATE_FORMAT = "hipool-train-state/1"
 
 
 @dataclass
@@ -33,11 +46,62 @@ class FitResult:
     best_val_acc: float = 0.0
     best_val_loss: float = float("inf")
     best_state: Dict[str, torch.Tensor] = field(default_factory=dict)
+    resumed_at: int = 0  # epochs already done when this call started (0: a fresh start)
 
     @property
     def seconds_per_epoch(self) -> float:
         times = [m.seconds for m in self.history]
         return sum(times) / len(times) if times else 0.0
+
+
+def distributed() -> bool:
+    """Whether this process is one of several (``torchrun``) with a process group."""
+    return dist.is_available() and dist.is_initialized() and dist.get_world_size() > 1
+
+
+def is_main_process() -> bool:
+    """Process 0 of a distributed run, or the only process: the one that writes files."""
+    return not distributed() or dist.get_rank() == 0
+
+
+def _unwrap(model: torch.nn.Module) -> torch.nn.Module:
+    return model.module if isinstance(model, torch.nn.parallel.DistributedDataParallel) else model
+
+
+def epoch_sums(model: torch.nn.Module, loader: Iterable, optimizer: Optional[torch.optim.Optimizer] = None,
+               aux_weight: float = 1.0, device: str = "cpu") -> torch.Tensor:
+    """One pass over ``loader`` (training when ``optimizer`` is given); returns the float64
+    tensor ``[sum of loss x targets, correct, targets]`` of this process."""
+    training = optimizer is not None
+    model.train(training)
+    sums = torch.zeros(3, dtype=torch.float64)
+    with torch.set_grad_enabled(training):
+        for data in loader:
+            data = data.to(device)
+            logits, hierarchy = model(data, return_hierarchy=True)
+            y = data.y.view(-1)
+            loss = F.cross_entropy(logits, y)
+            aux = _aux_loss(_unwrap(model), hierarchy)
+            if aux is not None and aux_weight:
+                loss = loss + aux_weight * aux
+            if training:
+                optimizer.zero_grad()
+                loss.backward()
+                optimizer.step()
+            n = y.numel()
+            sums += torch.tensor([float(loss.detach()) * n, int((logits.argmax(-1) == y).sum()), n],
+                                 dtype=torch.float64)
+    return sums
+
+
+def _means(sums: torch.Tensor) -> Tuple[float, float]:
+    if distributed():
+        group_device = "cuda" if dist.get_backend() == "nccl" else "cpu"
+        sums = sums.to(group_device)
+        dist.all_reduce(sums)
+        sums = sums.cpu()
+    count = max(float(sums[2]), 1.0)
+    return float(sums[0]) / count, float(sums[1]) / count
 
 
 def run_epoch(model: torch.nn.Module, loader: Iterable, optimizer: Optional[torch.optim.Optimizer] = None,
@@ -47,29 +111,10 @@ def run_epoch(model: torch.nn.Module, loader: Iterable, optimizer: Optional[torc
     The loss is cross-entropy plus ``aux_weight`` times the poolers' auxiliary
     losses (none for node selection), each weighted as the model config's
     ``aux_weights`` says (``model.aux_loss``); a model without ``aux_loss`` gets
-    their plain sum.
+    their plain sum.  In a distributed run the means are over every process's
+    share of the data.
     """
-    training = optimizer is not None
-    model.train(training)
-    total_loss, correct, count = 0.0, 0, 0
-    with torch.set_grad_enabled(training):
-        for data in loader:
-            data = data.to(device)
-            logits, hierarchy = model(data, return_hierarchy=True)
-            y = data.y.view(-1)
-            loss = F.cross_entropy(logits, y)
-            aux = _aux_loss(model, hierarchy)
-            if aux is not None and aux_weight:
-                loss = loss + aux_weight * aux
-            if training:
-                optimizer.zero_grad()
-                loss.backward()
-                optimizer.step()
-            n = y.numel()
-            total_loss += float(loss.detach()) * n
-            correct += int((logits.argmax(-1) == y).sum())
-            count += n
-    return total_loss / max(count, 1), correct / max(count, 1)
+    return _means(epoch_sums(model, loader, optimizer, aux_weight, device))
 
 
 def _aux_loss(model: torch.nn.Module, hierarchy) -> Optional[torch.Tensor]:
@@ -88,25 +133,77 @@ def metrics_csv(history: List[EpochMetrics]) -> str:
     return buf.getvalue()
 
 
+def _load_state(path: Path, model, optimizer, result: FitResult, generator) -> int:
+    try:
+        state = torch.load(path, map_location="cpu", weights_only=True)
+    except Exception as e:  # a truncated file cannot exist (atomic writes), but say what it was
+        raise ValueError(f"training state {path}: cannot read it ({type(e).__name__}: {e}); "
+                         f"delete it to start this run over") from None
+    if not isinstance(state, dict) or state.get("format") != STATE_FORMAT:
+        raise ValueError(f"training state {path}: not a hipool training state")
+    try:
+        _unwrap(model).load_state_dict(state["model"])
+        optimizer.load_state_dict(state["optimizer"])
+    except (RuntimeError, ValueError, KeyError) as e:
+        raise ValueError(f"training state {path}: does not fit this model ({e}); it was written by "
+                         f"another config; delete it or use another folder") from None
+    result.history = [EpochMetrics(**m) for m in state["history"]]
+    result.best_epoch = state["best_epoch"]
+    result.best_val_acc = state["best_val_acc"]
+    result.best_val_loss = state["best_val_loss"]
+    result.best_state = state["best_state"]
+    torch.set_rng_state(state["rng"])
+    if generator is not None and state.get("loader_rng") is not None:
+        generator.set_state(state["loader_rng"])
+    return int(state["since_best"])
+
+
+def _save_state(path: Path, model, optimizer, result: FitResult, since_best: int, generator) -> None:
+    atomic_torch_save({
+        "format": STATE_FORMAT,
+        "model": _unwrap(model).state_dict(),
+        "optimizer": optimizer.state_dict(),
+        "history": [asdict(m) for m in result.history],
+        "best_epoch": result.best_epoch, "best_val_acc": result.best_val_acc,
+        "best_val_loss": result.best_val_loss, "best_state": result.best_state,
+        "since_best": since_best, "rng": torch.get_rng_state(),
+        "loader_rng": generator.get_state() if generator is not None else None,
+    }, path)
+
+
 def fit(model: torch.nn.Module, train_loader, val_loader, *, epochs: int, lr: float = 0.01,
         weight_decay: float = 0.0, patience: Optional[int] = None, aux_weight: float = 1.0,
         device: str = "cpu", progress: bool = True, desc: str = "train",
-        metrics_path: Optional[Path] = None) -> FitResult:
+        metrics_path: Optional[Path] = None, state_path: Optional[Path] = None) -> FitResult:
     """Train with Adam; keep the weights of the best validation epoch (accuracy, then loss).
 
     Stops early after ``patience`` epochs without improvement.  When
     ``metrics_path`` is given, the per-epoch metrics CSV is rewritten atomically
-    after every epoch, so an interrupted run keeps what it measured.
+    after every epoch, so an interrupted run keeps what it measured.  When
+    ``state_path`` is given, the training state is saved there after every epoch
+    and, if the file exists when ``fit`` starts, training resumes from it and
+    ends exactly as an uninterrupted run would (same weights, same batches).
     The model is left holding the best weights.
     """
     if epochs < 1:
         raise ValueError(f"fit: 'epochs' must be >= 1, got {epochs}")
     model.to(device)
     optimizer = torch.optim.Adam(model.parameters(), lr=lr, weight_decay=weight_decay)
-    result = FitResult(best_state=copy.deepcopy(model.state_dict()))
-    bar = tqdm(range(1, epochs + 1), desc=desc, disable=not progress, leave=False, dynamic_ncols=True)
-    since_best = 0
-    for epoch in bar:
+    result = FitResult(best_state=copy.deepcopy(_unwrap(model).state_dict()))
+    generator = getattr(train_loader, "generator", None)
+    sampler = getattr(train_loader, "sampler", None)
+    since_best, start = 0, 1
+    if state_path is not None and Path(state_path).is_file():
+        since_best = _load_state(Path(state_path), model, optimizer, result, generator)
+        result.resumed_at = len(result.history)
+        start = result.resumed_at + 1
+    writer = is_main_process()
+    stopped = patience is not None and since_best >= patience
+    bar = tqdm(range(start, epochs + 1), desc=desc, disable=not progress or not writer, leave=False,
+               dynamic_ncols=True)
+    for epoch in ([] if stopped else bar):
+        if hasattr(sampler, "set_epoch"):  # DistributedSampler: a new shuffle every epoch
+            sampler.set_epoch(epoch)
         t0 = time.perf_counter()
         train_loss, train_acc = run_epoch(model, train_loader, optimizer, aux_weight, device)
         seconds = time.perf_counter() - t0
@@ -114,14 +211,16 @@ def fit(model: torch.nn.Module, train_loader, val_loader, *, epochs: int, lr: fl
         result.history.append(EpochMetrics(epoch, train_loss, train_acc, val_loss, val_acc, seconds))
         if (val_acc, -val_loss) > (result.best_val_acc, -result.best_val_loss):
             result.best_epoch, result.best_val_acc, result.best_val_loss = epoch, val_acc, val_loss
-            result.best_state = copy.deepcopy(model.state_dict())
+            result.best_state = copy.deepcopy(_unwrap(model).state_dict())
             since_best = 0
         else:
             since_best += 1
         bar.set_postfix(loss=f"{train_loss:.3f}", val_acc=f"{val_acc:.3f}")
-        if metrics_path is not None:
+        if writer and metrics_path is not None:
             atomic_write_text(metrics_path, metrics_csv(result.history))
+        if writer and state_path is not None:
+            _save_state(Path(state_path), model, optimizer, result, since_best, generator)
         if patience is not None and since_best >= patience:
             break
-    model.load_state_dict(result.best_state)
+    _unwrap(model).load_state_dict(result.best_state)
     return result

@@ -1,0 +1,98 @@
+"""Peak memory of a piece of work: GPU memory on CUDA, resident memory on the CPU.
+
+On CUDA the figure is :func:`torch.cuda.max_memory_allocated` over the work
+(reset at its start).  On the CPU torch has no allocator statistics, so a
+thread samples the process's resident set size (``/proc/self/statm``) every
+``interval`` seconds and reports the highest value minus the value at the start:
+memory the work added, within the sampling interval.  At the start, glibc's
+``malloc_trim`` hands memory that earlier work freed back to the system, so that
+it is not silently reused (and missed) by this work.  Where ``/proc`` is
+missing (macOS, Windows) it falls back to the growth of ``ru_maxrss``, which
+only sees new highs of the process.
+"""
+from __future__ import annotations
+
+import os
+import resource
+import sys
+import threading
+from typing import Optional
+
+import torch
+
+_PAGE = os.sysconf("SC_PAGE_SIZE") if hasattr(os, "sysconf") else 4096
+
+
+def _rss_bytes() -> Optional[int]:
+    try:
+        with open("/proc/self/statm") as f:
+            return int(f.read().split()[1]) * _PAGE
+    except (OSError, ValueError, IndexError):
+        return None
+
+
+def _trim() -> None:
+    """Return freed heap memory to the system (glibc only; elsewhere nothing)."""
+    global _LIBC
+    if _LIBC is None:
+        try:
+            import ctypes
+            _LIBC = ctypes.CDLL("libc.so.6")
+            _LIBC.malloc_trim.argtypes = [ctypes.c_size_t]
+        except (OSError, AttributeError):
+            _LIBC = False
+    if _LIBC:
+        _LIBC.malloc_trim(0)
+
+
+_LIBC = None
+
+
+def _maxrss_bytes() -> int:
+    rss = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
+    return rss if sys.platform == "darwin" else rss * 1024
+
+
+class PeakMemory:
+    """``with PeakMemory(device) as m: ...`` then ``m.peak_mb``: memory the work added at its peak."""
+
+    def __init__(self, device: str = "cpu", interval: float = 0.005):
+        self.device = torch.device(device)
+        self.interval = interval
+        self.peak_mb = 0.0
+        self._stop = threading.Event()
+        self._thread: Optional[threading.Thread] = None
+
+    def __enter__(self) -> "PeakMemory":
+        if self.device.type == "cuda":
+            torch.cuda.synchronize(self.device)
+            torch.cuda.reset_peak_memory_stats(self.device)
+            self._start = torch.cuda.memory_allocated(self.device)
+            return self
+        _trim()
+        self._start = _rss_bytes()
+        if self._start is None:
+            self._start = _maxrss_bytes()
+            return self
+        self._peak = self._start
+        self._thread = threading.Thread(target=self._sample, daemon=True, name="hipool-peak-memory")
+        self._thread.start()
+        return self
+
+    def _sample(self) -> None:
+        while not self._stop.wait(self.interval):
+            rss = _rss_bytes()
+            if rss is not None and rss > self._peak:
+                self._peak = rss
+
+    def __exit__(self, *exc) -> None:
+        if self.device.type == "cuda":
+            torch.cuda.synchronize(self.device)
+            peak = torch.cuda.max_memory_allocated(self.device)
+        elif self._thread is None:
+            peak = _maxrss_bytes()
+        else:
+            self._stop.set()
+            self._thread.join()
+            peak = max(self._peak, _rss_bytes() or 0)
+        self.peak_mb = max(peak - self._start, 0) / 2 ** 20

@@ -1,0 +1,162 @@
+"""One training run of a model config on index sets of a dataset: what ``hipool train`` and
+every unit of ``hipool compare`` do.
+
+:func:`train_model` seeds torch, builds the model, trains it with :func:`~hipool.train.loop.fit`
+(early stopping on the validation set), evaluates it on the test set when one is given and
+measures time per epoch, peak memory and parameter count.  Under ``torchrun`` it wraps the
+model in :class:`~torch.nn.parallel.DistributedDataParallel` and gives every process its
+share of the data (:func:`make_loader`).
+"""
+from __future__ import annotations
+
+import os
+import time
+from dataclasses import asdict, dataclass
+from pathlib import Path
+from typing import Any, Dict, List, Optional, Sequence, Tuple
+
+import torch
+from torch import distributed as dist
+from torch.utils.data import DistributedSampler
+from torch_geometric.loader import DataLoader
+
+from ..config import ModelConfig
+from ..data.base import GraphDataset
+from ..nn.models import build_model
+from .loop import FitResult, distributed, fit, run_epoch
+from .measure import PeakMemory
+from .settings import TrainSettings
+
+
+@dataclass
+class RunResult:
+    """What one training run measured (JSON-ready)."""
+
+    val_acc: float
+    val_loss: float
+    test_acc: Optional[float]
+    test_loss: Optional[float]
+    best_epoch: int
+    epochs_run: int
+    seconds_per_epoch: float
+    peak_mb: float
+    parameters: int
+    seconds: float
+
+    def to_dict(self) -> Dict[str, Any]:
+        return asdict(self)
+
+
+def check_classification(dataset: GraphDataset) -> None:
+    """Graph classification needs one integer class per graph: a clear error otherwise."""
+    if len(dataset) == 0:
+        raise ValueError(f"dataset {dataset.name}: has no graphs")
+    if dataset.num_tasks != 1:
+        raise ValueError(f"dataset {dataset.name}: has {dataset.num_tasks} label columns "
+                         f"({', '.join(dataset.task_names or [])}); hipool train/compare classify graphs "
+                         f"by one class: load it with one integer label column")
+    for i, g in enumerate(dataset):
+        y = getattr(g, "y", None)
+        if y is None:
+            raise ValueError(f"dataset {dataset.name}: graph {i} has no label 'y'")
+        if y.is_floating_point():
+            raise ValueError(f"dataset {dataset.name}: graph {i} has a float label {y.view(-1)[:3].tolist()}; "
+                             f"hipool train/compare classify graphs (integer classes), and regression "
+                             f"targets are not supported")
+        if y.numel() != 1:
+            raise ValueError(f"dataset {dataset.name}: graph {i} has {y.numel()} labels; graph "
+                             f"classification needs one per graph (node labels need a node model)")
+        if not 0 <= int(y) < dataset.num_classes:
+            raise ValueError(f"dataset {dataset.name}: graph {i} has class {int(y)}, outside "
+                             f"0..{dataset.num_classes - 1}")
+
+
+def resolve_device(name: str) -> str:
+    """``cpu``, ``cuda`` or ``cuda:N``, checked against what this machine has.  Under
+    ``torchrun`` with CUDA, each process takes the GPU of its ``LOCAL_RANK``."""
+    if name == "cpu":
+        return "cpu"
+    if name == "cuda" or name.startswith("cuda:"):
+        if not torch.cuda.is_available():
+            raise ValueError(f"--device {name}: no CUDA device here (torch {torch.__version__}"
+                             f"{' is a CPU build' if torch.version.cuda is None else ' sees no GPU'}); "
+                             f"use --device cpu")
+        if name == "cuda" and "LOCAL_RANK" in os.environ:
+            return f"cuda:{int(os.environ['LOCAL_RANK'])}"
+        index = int(name.split(":")[1]) if ":" in name else 0
+        if index >= torch.cuda.device_count():
+            raise ValueError(f"--device {name}: this machine has {torch.cuda.device_count()} CUDA device(s)")
+        return name
+    raise ValueError(f"--device: expected cpu, cuda or cuda:N, got {name!r}")
+
+
+def make_loader(graphs: Sequence, batch_size: int, *, shuffle: bool, seed: int = 0) -> DataLoader:
+    """A PyG loader over ``graphs``.  Training loaders (``shuffle``) draw their order from a
+    generator seeded with ``seed``.  In a distributed run every process gets its share:
+    training through a :class:`DistributedSampler` (seeded, reshuffled every epoch),
+    evaluation through a plain slice ``rank::world`` so that every graph counts once."""
+    graphs = list(graphs)
+    if not distributed():
+        gen = torch.Generator().manual_seed(seed) if shuffle else None
+        return DataLoader(graphs, batch_size=batch_size, shuffle=shuffle, generator=gen)
+    rank, world = dist.get_rank(), dist.get_world_size()
+    if shuffle:
+        sampler = DistributedSampler(graphs, num_replicas=world, rank=rank, shuffle=True, seed=seed)
+        return DataLoader(graphs, batch_size=batch_size, sampler=sampler)
+    return DataLoader(graphs[rank::world], batch_size=batch_size)
+
+
+def count_parameters(model: torch.nn.Module) -> int:
+    return sum(p.numel() for p in model.parameters())
+
+
+def _ddp(model: torch.nn.Module, probe_batch, device: str) -> torch.nn.Module:
+    """Wrap in DDP; parameters that one forward/backward leaves without a gradient (e.g. ASAP's
+    unused ``select.weight``) switch on ``find_unused_parameters``."""
+    model.to(device)
+    logits = model(probe_batch.to(device))
+    logits.float().sum().backward()
+    unused = any(p.requires_grad and p.grad is None for p in model.parameters())
+    model.zero_grad(set_to_none=True)
+    ids = [int(os.environ.get("LOCAL_RANK", 0))] if device.startswith("cuda") else None
+    return torch.nn.parallel.DistributedDataParallel(model, device_ids=ids, find_unused_parameters=unused)
+
+
+def train_model(dataset: GraphDataset, config: ModelConfig, settings: TrainSettings,
+                train_idx: Sequence[int], val_idx: Sequence[int], test_idx: Optional[Sequence[int]] = None,
+                *, seed: int = 0, device: str = "cpu", progress: bool = False, desc: str = "train",
+                metrics_path: Optional[Path] = None,
+                state_path: Optional[Path] = None) -> Tuple[torch.nn.Module, FitResult, RunResult]:
+    """Train ``config`` on ``train_idx``, stop early on ``val_idx``, test on ``test_idx``.
+
+    ``seed`` fixes the initial weights, dropout and the batch order.  Returns the
+    model (holding its best weights, unwrapped from DDP), the fit history and the
+    measured :class:`RunResult`.
+    """
+    if config.task != "graph":
+        raise ValueError("train: the model config has 'task: node'; hipool train/compare classify graphs")
+    t0 = time.perf_counter()
+    torch.manual_seed(seed)
+    model = build_model(config, dataset.num_features, dataset.num_classes)
+    train_loader = make_loader(dataset[list(train_idx)], settings.batch_size, shuffle=True, seed=seed)
+    val_loader = make_loader(dataset[list(val_idx)], 256, shuffle=False)
+    wrapped = _ddp(model, next(iter(DataLoader(dataset[list(train_idx)[:2]], batch_size=2))), device) \
+        if distributed() else model
+    with PeakMemory(device) as memory:
+        result = fit(wrapped, train_loader, val_loader, epochs=settings.epochs, lr=settings.lr,
+                     weight_decay=settings.weight_decay, patience=settings.patience,
+                     aux_weight=settings.aux_weight, device=device, progress=progress, desc=desc,
+                     metrics_path=metrics_path, state_path=state_path)
+    test_loss = test_acc = None
+    if test_idx is not None and len(test_idx):
+        test_loss, test_acc = run_epoch(wrapped, make_loader(dataset[list(test_idx)], 256, shuffle=False),
+                                        None, settings.aux_weight, device)
+    run = RunResult(val_acc=result.best_val_acc, val_loss=result.best_val_loss, test_acc=test_acc,
+                    test_loss=test_loss, best_epoch=result.best_epoch, epochs_run=len(result.history),
+                    seconds_per_epoch=result.seconds_per_epoch, peak_mb=memory.peak_mb,
+                    parameters=count_parameters(model), seconds=time.perf_counter() - t0)
+    return model, result, run
+
+
+def split_sizes(parts: Dict[str, List[int]]) -> str:
+    return "/".join(f"{len(v)} {k}" for k, v in parts.items())

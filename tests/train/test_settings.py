@@ -1,0 +1,119 @@
+"""Train settings, run config files, named models and hyperparameter grids."""
+import pytest
+
+from hipool import ModelConfig
+from hipool.grid import PARAMETERS, load_grid
+from hipool.nn import build_model
+from hipool.presets import check_model_names, cluster_counts, model_names, preset, resolve_model
+from hipool.train.settings import TrainSettings, load_run_config
+from tests.conftest import random_batch
+
+
+def test_train_settings_defaults_and_errors():
+    s = TrainSettings()
+    assert (s.epochs, s.patience, s.lr, s.batch_size) == (100, 20, 0.001, 32)
+    assert s.updated(lr=0.1, epochs=None).lr == 0.1
+    with pytest.raises(ValueError, match="'epochs' must be an int >= 1, got 0"):
+        TrainSettings(epochs=0)
+    with pytest.raises(ValueError, match="'lr' must be a number > 0"):
+        TrainSettings(lr=0)
+    with pytest.raises(ValueError, match="'patience' must be an int >= 1 or null"):
+        TrainSettings(patience=0)
+    assert TrainSettings(patience=None).patience is None
+    with pytest.raises(ValueError, match=r"x.yaml \(train\): unknown train setting\(s\) 'epoch'; allowed: epochs"):
+        TrainSettings.from_dict({"epoch": 3}, source="x.yaml (train)")
+
+
+def test_run_config_sections_and_flat(tmp_path):
+    both = tmp_path / "run.yaml"
+    both.write_text("model:\n  pool: sag\n  hidden: 16\ntrain:\n  epochs: 7\n  lr: 0.01\n")
+    config, train = load_run_config(both)
+    assert config.pool == "sag" and config.hidden == 16 and train == {"epochs": 7, "lr": 0.01}
+    flat = tmp_path / "flat.yaml"
+    flat.write_text("pool: topk\nschedule: [0.5]\n")
+    config, train = load_run_config(flat)
+    assert config.levels == 1 and train == {}
+    bad = tmp_path / "bad.yaml"
+    bad.write_text("model: {}\ntraining: {epochs: 3}\n")
+    with pytest.raises(ValueError, match=r"unknown section\(s\) 'training'"):
+        load_run_config(bad)
+    bad.write_text("model: {}\ntrain: {epochs: -1}\n")
+    with pytest.raises(ValueError, match=r"bad.yaml \(train\): 'epochs' must be an int >= 1"):
+        load_run_config(bad)
+    bad.write_text("model: {pool: [\n")
+    with pytest.raises(ValueError, match=r"bad.yaml:\d+: invalid YAML"):
+        load_run_config(bad)
+
+
+def test_every_preset_builds_and_runs():
+    batch = random_batch([9, 14, 20], channels=5)
+    for name in model_names():
+        config = preset(name, mean_nodes=14.3)
+        logits = build_model(config, 5, 3)(batch)
+        assert logits.shape == (3, 3), name
+    assert preset("topk").to_dict() == ModelConfig(conv="gcn", hidden=64, pool="topk", schedule=[0.5, 0.5],
+                                                   readout="mean", combine="last", head=[]).to_dict()
+    assert preset("global").is_global and preset("global").levels == 2
+    assert preset("diffpool", 39.06).schedule == [20, 10] == cluster_counts(39.06)
+    assert cluster_counts(1.5) == [1, 1]
+
+
+def test_unknown_model_names_list_what_is_available(tmp_path):
+    with pytest.raises(ValueError, match=r"unknown model 'sagpool'; did you mean 'sag'\? available: asap, .*global"):
+        check_model_names(["topk", "sagpool"])
+    with pytest.raises(ValueError, match="unknown model 'xyz'; available:"):
+        preset("xyz")
+    with pytest.raises(ValueError, match="model config .*nope.yaml: no such file"):
+        resolve_model(str(tmp_path / "nope.yaml"))
+    f = tmp_path / "mine.yaml"
+    f.write_text("pool: sag\nschedule: [0.8]\n")
+    assert resolve_model(str(f))[0] == "mine" and resolve_model(str(f))[1].pool == "sag"
+
+
+def _grid(tmp_path, text, models=("topk", "diffpool", "global")):
+    path = tmp_path / "grid.yaml"
+    path.write_text(text)
+    return load_grid(path, list(models))
+
+
+def test_grid_expands_in_file_order_with_model_sections(tmp_path):
+    grid = _grid(tmp_path, "hidden: [16, 32]\nlr: [0.01, 0.001]\ndiffpool:\n  schedule: [[8, 2], [4, 2]]\n"
+                           "  lr: 0.1\n")
+    train = TrainSettings()
+    topk = grid.points("topk", preset("topk"), train, is_global=False)
+    assert [p.overrides for p in topk] == [{"hidden": 16, "lr": 0.01}, {"hidden": 16, "lr": 0.001},
+                                          {"hidden": 32, "lr": 0.01}, {"hidden": 32, "lr": 0.001}]
+    assert [(p.config.hidden, p.train.lr) for p in topk] == [(16, 0.01), (16, 0.001), (32, 0.01), (32, 0.001)]
+    diff = grid.points("diffpool", preset("diffpool"), train, is_global=False)
+    assert [p.overrides for p in diff] == [{"hidden": 16, "lr": 0.1, "schedule": [8, 2]},
+                                          {"hidden": 16, "lr": 0.1, "schedule": [4, 2]},
+                                          {"hidden": 32, "lr": 0.1, "schedule": [8, 2]},
+                                          {"hidden": 32, "lr": 0.1, "schedule": [4, 2]}]
+    assert [p.index for p in diff] == [0, 1, 2, 3]
+    assert load_grid(None, ["topk"]).points("topk", preset("topk"), train, is_global=False)[0].overrides == {}
+
+
+def test_grid_global_ignores_pooler_options_and_dedupes(tmp_path):
+    grid = _grid(tmp_path, "pool_options: [{min_score: null}, {multiplier: 2.0}]\nhidden: 8\n")
+    points = grid.points("global", preset("global"), TrainSettings(), is_global=True)
+    assert [p.overrides for p in points] == [{"hidden": 8}]
+    assert len(grid.points("topk", preset("topk"), TrainSettings(), is_global=False)) == 2
+
+
+def test_grid_errors_name_file_line_and_parameter(tmp_path):
+    with pytest.raises(ValueError, match=r"grid.yaml:2: unknown grid parameter 'hiden'; did you mean 'hidden'\?"):
+        _grid(tmp_path, "lr: [0.1]\nhiden: [1]\n")
+    with pytest.raises(ValueError, match=r"grid.yaml:3: unknown grid parameter 'pool'"):
+        _grid(tmp_path, "lr: [0.1]\ntopk:\n  pool: [sag]\n")
+    with pytest.raises(ValueError, match=r"grid.yaml:1: unknown grid parameter 'sag'.*\(topk, diffpool, global\)"):
+        _grid(tmp_path, "sag: {hidden: [1]}\n")
+    with pytest.raises(ValueError, match=r"grid.yaml:1: 'lr' lists no values"):
+        _grid(tmp_path, "lr: []\n")
+    grid = _grid(tmp_path, "diffpool:\n  schedule: [[0.5, 0.5]]\n")
+    with pytest.raises(ValueError, match=r"grid.yaml: model 'diffpool', config \{\"schedule\": \[0.5, 0.5\]\}: "
+                                         r".*needs an absolute cluster count"):
+        grid.points("diffpool", preset("diffpool"), TrainSettings(), is_global=False)
+    grid = _grid(tmp_path, "lr: [0.0]\n")
+    with pytest.raises(ValueError, match=r"config \{\"lr\": 0.0\}: 'lr' must be a number > 0"):
+        grid.points("topk", preset("topk"), TrainSettings(), is_global=False)
+    assert "hidden" in PARAMETERS and "epochs" in PARAMETERS and "pool" not in PARAMETERS
