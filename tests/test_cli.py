@@ -62,6 +62,16 @@ def test_data_summary_of_the_community_graphs(capsys):
 
 def test_data_summary_unknown_name_is_a_clear_error(tmp_path, capsys):
     assert main(["data", "summary", "NOPE", "--data-root", str(tmp_path)]) == 2
+    err = capsys.readouterr().err
+    assert "hipool data summary: unknown dataset 'NOPE'; available: communities; TU datasets AIDS, DD," in err
+    assert f"local TU folders: none under {tmp_path}" in err and "'tu:NAME'" in err
+    (tmp_path / "MINE" / "raw").mkdir(parents=True)
+    assert main(["data", "summary", "mine", "--data-root", str(tmp_path)]) == 2
+    err = capsys.readouterr().err
+    assert "unknown dataset 'mine'; did you mean 'MINE'?" in err and f"MINE (under {tmp_path})" in err
+    assert main(["data", "summary", "MUTAG", "--data-root", str(tmp_path)]) == 2
+    assert "hipool data summary: TU MUTAG: no raw files at" in capsys.readouterr().err
+    assert main(["data", "summary", "tu:NOPE", "--data-root", str(tmp_path)]) == 2
     assert "hipool data summary: TU NOPE: no raw files at" in capsys.readouterr().err
     assert main(["data", "summary", str(tmp_path / "missing.csv")]) == 2
     assert "no such file or folder" in capsys.readouterr().err

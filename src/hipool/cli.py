@@ -170,7 +170,7 @@ def build_parser() -> argparse.ArgumentParser:
     cmp.add_argument("--out", required=True, help="run folder")
     cmp.add_argument("--folds", type=_positive, default=10, help="outer folds (default 10)")
     cmp.add_argument("--splits", type=Path, default=None,
-                     help="reuse the folds of this splits JSON (e.g. another run's folds.json)")
+                     help="reuse the folds of this splits JSON (e.g. another run's folds.json; replaces --folds)")
     cmp.add_argument("--grid", type=Path, default=None, help="hyperparameter grid YAML (default: none)")
     cmp.add_argument("--repeats", type=_positive, default=3, help="final runs per fold (default 3)")
     cmp.add_argument("--holdout", type=_positive_float, default=0.1,

@@ -209,13 +209,18 @@ class Comparison:
         self.points: Dict[str, List[GridPoint]] = {
             name: self.grid.points(name, config, settings.train, is_global=config.is_global or name == GLOBAL_NAME)
             for name, config in self.configs.items()}
-        self.folds = make_folds(dataset, settings.folds, settings.holdout, settings.seed, settings.splits)
+        # A re-run reads the folds it wrote (so they never change under it); --splits reads another's.
+        given = settings.splits
+        if given is None and (self.out / "folds.json").is_file() and read_manifest(self.out) is not None:
+            given = self.out / "folds.json"
+        self.folds = make_folds(dataset, settings.folds, settings.holdout, settings.seed, given)
+        self.folds_requested = len(self.folds) if settings.splits is not None else settings.folds
 
     # identity: what must match for a re-run to resume this folder
     def identity(self) -> Dict[str, Any]:
         labels = self.dataset.labels()
         return {"dataset": self.dataset.name, "num_graphs": len(labels), "labels_hash": labels_hash(labels),
-                "folds": len(self.folds), "folds_hash": _hash(self.folds), "repeats": self.s.repeats,
+                "folds": self.folds_requested, "folds_hash": _hash(self.folds), "repeats": self.s.repeats,
                 "holdout": self.s.holdout, "seed": self.s.seed, "train": self.s.train.to_dict(),
                 "grid": self.grid.to_dict()}
 
@@ -324,7 +329,13 @@ class Comparison:
                 try:
                     while pending:
                         unit = pending.pop(0)
-                        record = run_unit(self.job(unit), self.dataset)
+                        try:
+                            record = run_unit(self.job(unit), self.dataset)
+                        except (KeyboardInterrupt, ValueError):
+                            raise
+                        except Exception as e:
+                            raise RuntimeError(f"training run {unit.label()} failed: "
+                                               f"{type(e).__name__}: {e}") from e
                         self._progress(bar, record)
                         release()
                 finally:

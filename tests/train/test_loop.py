@@ -96,3 +96,36 @@ def test_stratified_split():
     assert parts != stratified_split(labels, [0.7, 0.15, 0.15], seed=2)
     with pytest.raises(ValueError, match="must be non-negative and sum to 1"):
         stratified_split(labels, [0.5, 0.2])
+
+
+def test_fit_resumes_from_its_state_file_exactly(tmp_path):
+    data = toy_dataset()
+
+    def run(epochs, state):
+        torch.manual_seed(0)
+        model = build_model(ModelConfig(hidden=8, schedule=[0.5], dropout=0.2), 4, 2)
+        train = DataLoader(data[:40], batch_size=8, shuffle=True, generator=torch.Generator().manual_seed(1))
+        result = fit(model, train, DataLoader(data[40:], batch_size=20), epochs=epochs, lr=0.01,
+                     progress=False, state_path=state)
+        return model, result
+
+    whole, whole_result = run(6, None)
+    run(3, tmp_path / "state.pt")           # "killed" after epoch 3: its state file stays
+    resumed, result = run(6, tmp_path / "state.pt")
+    assert result.resumed_at == 3 and [m.epoch for m in result.history] == [1, 2, 3, 4, 5, 6]
+    assert [m.train_loss for m in result.history] == [m.train_loss for m in whole_result.history]
+    assert all(torch.equal(a, b) for a, b in zip(whole.state_dict().values(), resumed.state_dict().values()))
+    torch.save({"format": "other"}, tmp_path / "bad.pt")
+    with pytest.raises(ValueError, match="bad.pt: not a hipool training state"):
+        run(2, tmp_path / "bad.pt")
+
+
+def test_peak_memory_sees_a_large_allocation():
+    from hipool.train.measure import PeakMemory
+    with PeakMemory("cpu") as m:
+        big = torch.ones(25_000_000)  # 100 MB, written
+        del big
+    assert 80 <= m.peak_mb <= 400
+    with PeakMemory("cpu") as small:
+        torch.ones(1000).sum()
+    assert small.peak_mb < 50

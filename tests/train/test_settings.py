@@ -4,7 +4,13 @@ import pytest
 from hipool import ModelConfig
 from hipool.grid import PARAMETERS, load_grid
 from hipool.nn import build_model
-from hipool.presets import check_model_names, cluster_counts, model_names, preset, resolve_model
+from hipool.presets import (
+    check_model_names,
+    cluster_counts,
+    model_names,
+    preset,
+    resolve_model,
+)
 from hipool.train.settings import TrainSettings, load_run_config
 from tests.conftest import random_batch
 
