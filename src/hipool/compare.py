@@ -331,11 +331,8 @@ class Comparison:
                         unit = pending.pop(0)
                         try:
                             record = run_unit(self.job(unit), self.dataset)
-                        except (KeyboardInterrupt, ValueError):
-                            raise
                         except Exception as e:
-                            raise RuntimeError(f"training run {unit.label()} failed: "
-                                               f"{type(e).__name__}: {e}") from e
+                            raise _unit_error(unit, e) from e
                         self._progress(bar, record)
                         release()
                 finally:
@@ -363,7 +360,7 @@ class Comparison:
                     try:
                         record = future.result()
                     except Exception as e:
-                        raise RuntimeError(f"training run {unit.label()} failed: {type(e).__name__}: {e}") from e
+                        raise _unit_error(unit, e) from e
                     self._progress(bar, record)
                 release()
             pool.shutdown(wait=True)
@@ -379,6 +376,13 @@ class Comparison:
         score = f"test {r['test_acc']:.3f}" if r["test_acc"] is not None else f"val {r['val_acc']:.3f}"
         bar.set_postfix_str(f"{record['model']} fold {record['fold']} {record['phase']}: {score}")
         bar.update(1)
+
+
+def _unit_error(unit: Unit, e: Exception) -> Exception:
+    """The error of a failed unit, naming it (a ValueError stays one: it is about the input)."""
+    if isinstance(e, ValueError):
+        return ValueError(f"training run {unit.label()}: {e}")
+    return RuntimeError(f"training run {unit.label()} failed: {type(e).__name__}: {e}")
 
 
 def _hash(obj: Any) -> str:

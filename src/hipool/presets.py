@@ -82,6 +82,10 @@ def resolve_model(spec: str, mean_nodes: float = 40.0) -> "tuple[str, ModelConfi
         if not path.is_file():
             raise ValueError(f"model config {spec}: no such file")
         from .train.settings import load_run_config
-        config, _ = load_run_config(path)
+        config, train = load_run_config(path)
+        if train:
+            raise ValueError(f"{path}: has a 'train' section, which a model named by --models or --model does "
+                             f"not use (its training settings come from the flags and the grid); remove it, "
+                             f"or give the file as `hipool train {path} ...`")
         return path.stem, config
     return spec, preset(spec, mean_nodes)

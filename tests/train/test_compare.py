@@ -209,3 +209,12 @@ def test_models_can_be_added_to_a_comparison_but_not_changed(toy, tmp_path, caps
     mine.write_text("pool: topk\nschedule: [0.8]\n")
     assert main(_args(toy, out, "--models", str(mine), *common)) == 2
     assert "model 'topk' there has another config or grid than now" in capsys.readouterr().err
+
+
+def test_a_failing_run_is_named(toy, tmp_path):
+    ds = load_dataset(str(toy))
+    ds.graphs[5].x[0, 0] = float("nan")
+    s = CompareSettings("toy", ["global"], tmp_path / "r", folds=2, repeats=1, progress=False,
+                        train=TrainSettings(epochs=1))
+    with pytest.raises(ValueError, match=r"training run global fold \d final c0 r0: GlobalGNN: .x. contains NaN"):
+        Comparison(s, ds, log=lambda *_: None).run()

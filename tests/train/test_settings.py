@@ -74,6 +74,9 @@ def test_unknown_model_names_list_what_is_available(tmp_path):
     f = tmp_path / "mine.yaml"
     f.write_text("pool: sag\nschedule: [0.8]\n")
     assert resolve_model(str(f))[0] == "mine" and resolve_model(str(f))[1].pool == "sag"
+    f.write_text("model: {pool: sag}\ntrain: {epochs: 3}\n")
+    with pytest.raises(ValueError, match="mine.yaml: has a 'train' section, which a model named by --models"):
+        resolve_model(str(f))
 
 
 def _grid(tmp_path, text, models=("topk", "diffpool", "global")):
