@@ -44,7 +44,7 @@ from typing import Any, Dict, List, Optional, Union
 import yaml
 
 from .checks import check_ratio
-from .io import atomic_write_text
+from .io import atomic_write_text, read_yaml
 
 CONVS = ("gcn", "graphconv", "gin", "sage")
 COMBINES = ("last", "sum", "concat")
@@ -232,16 +232,7 @@ class ModelConfig:
     @classmethod
     def from_yaml(cls, path: Union[str, os.PathLike]) -> "ModelConfig":
         path = Path(path)
-        try:
-            text = path.read_text()
-        except OSError as e:
-            raise ValueError(f"model config: cannot read {path}: {e.strerror}") from None
-        try:
-            data = yaml.safe_load(text)
-        except yaml.YAMLError as e:
-            mark = getattr(e, "problem_mark", None)
-            where = f"{path}:{mark.line + 1}" if mark is not None else str(path)
-            raise ValueError(f"{where}: invalid YAML: {getattr(e, 'problem', None) or e}") from None
+        data, _ = read_yaml(path, "model config")
         if isinstance(data, dict) and "model" in data and isinstance(data["model"], dict):
             data = data["model"]
         return cls.from_dict(data or {}, source=str(path))

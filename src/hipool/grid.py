@@ -29,6 +29,7 @@ from typing import Any, Dict, List, Optional, Sequence, Tuple, Union
 import yaml
 
 from .config import ModelConfig
+from .io import read_yaml
 from .train.settings import FIELDS as TRAIN_FIELDS
 from .train.settings import TrainSettings
 
@@ -104,17 +105,7 @@ def load_grid(path: Optional[Union[str, os.PathLike]], models: Sequence[str]) ->
     if path is None:
         return Grid({}, {}, "no grid")
     path = Path(path)
-    try:
-        text = path.read_text()
-    except OSError as e:
-        raise ValueError(f"grid {path}: cannot read it ({e.strerror})") from None
-    try:
-        root = yaml.compose(text)
-        data = yaml.safe_load(text)
-    except yaml.YAMLError as e:
-        mark = getattr(e, "problem_mark", None)
-        where = f"{path}:{mark.line + 1}" if mark is not None else str(path)
-        raise ValueError(f"{where}: invalid YAML: {getattr(e, 'problem', None) or e}") from None
+    data, root = read_yaml(path, "grid", nodes=True)
     if data is None:
         return Grid({}, {}, str(path))
     if not isinstance(data, dict) or not isinstance(root, yaml.MappingNode):

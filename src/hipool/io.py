@@ -5,7 +5,7 @@ import os
 import tempfile
 from contextlib import contextmanager
 from pathlib import Path
-from typing import Any, Iterator, Union
+from typing import Any, Iterator, Optional, Tuple, Union
 
 import torch
 
@@ -39,3 +39,23 @@ def atomic_torch_save(obj: Any, path: PathLike) -> Path:
     with atomic_path(path) as tmp:
         torch.save(obj, tmp)
     return Path(path)
+
+
+def read_yaml(path: PathLike, what: str, *, nodes: bool = False) -> Tuple[Any, Optional[Any]]:
+    """``(data, root node)`` of a YAML file (the node, with line marks, only when ``nodes``).
+
+    Errors are ``ValueError``s that name ``what`` the file is and the file and line.
+    """
+    import yaml
+
+    path = Path(path)
+    try:
+        text = path.read_text()
+    except OSError as e:
+        raise ValueError(f"{what} {path}: cannot read it ({e.strerror})") from None
+    try:
+        return yaml.safe_load(text), (yaml.compose(text) if nodes else None)
+    except yaml.YAMLError as e:
+        mark = getattr(e, "problem_mark", None)
+        where = f"{path}:{mark.line + 1}" if mark is not None else str(path)
+        raise ValueError(f"{where}: invalid YAML: {getattr(e, 'problem', None) or e}") from None

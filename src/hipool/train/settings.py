@@ -23,9 +23,8 @@ from dataclasses import asdict, dataclass, fields, replace
 from pathlib import Path
 from typing import Any, Dict, Optional, Tuple, Union
 
-import yaml
-
 from ..config import ModelConfig
+from ..io import read_yaml
 
 
 @dataclass
@@ -85,16 +84,7 @@ def load_run_config(path: Union[str, os.PathLike]) -> Tuple[ModelConfig, Dict[st
     that flags can override them before :class:`TrainSettings` is built.
     """
     path = Path(path)
-    try:
-        text = path.read_text()
-    except OSError as e:
-        raise ValueError(f"run config {path}: cannot read it ({e.strerror})") from None
-    try:
-        data = yaml.safe_load(text) or {}
-    except yaml.YAMLError as e:
-        mark = getattr(e, "problem_mark", None)
-        where = f"{path}:{mark.line + 1}" if mark is not None else str(path)
-        raise ValueError(f"{where}: invalid YAML: {getattr(e, 'problem', None) or e}") from None
+    data = read_yaml(path, "run config")[0] or {}
     if not isinstance(data, dict):
         raise ValueError(f"run config {path}: expected a mapping, got {type(data).__name__}")
     if "model" in data or "train" in data:
