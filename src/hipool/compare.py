@@ -470,9 +470,9 @@ def _markdown(cmp: Comparison, rows, fold_rows, meta) -> str:
               f"- this invocation: {meta['wall_seconds']:.0f} s wall, {meta['jobs']} process(es) × "
               f"{meta['threads']} thread(s); training runs total {meta['unit_seconds']:.0f} s",
               "- versions: " + ", ".join(f"{k} {v}" for k, v in meta["versions"].items()),
-              "- s / epoch: training pass only; peak MB: "
-              + ("GPU memory allocated" if cmp.s.device.startswith("cuda") else
-                 "resident memory added during the run (sampled)"), ""]
+              "- s / epoch: training pass only; peak MB: median over runs of "
+              + ("the GPU memory allocated at the peak" if cmp.s.device.startswith("cuda") else
+                 "the resident memory a run added at its peak"), ""]
     if not rows:
         lines.insert(6, "| (no model has a finished fold yet) |||||||||")
     return "\n".join(lines)

@@ -123,9 +123,12 @@ def test_fit_resumes_from_its_state_file_exactly(tmp_path):
 def test_peak_memory_sees_a_large_allocation():
     from hipool.train.measure import PeakMemory
     with PeakMemory("cpu") as m:
-        big = torch.ones(25_000_000)  # 100 MB, written
+        big = torch.ones(25_000_000)  # 100 MB, written, then freed
         del big
-    assert 80 <= m.peak_mb <= 400
+    if m.method == "hwm":  # the kernel's exact high-water mark (Linux)
+        assert 95 <= m.peak_mb <= 140
+    else:  # sampled or ru_maxrss: a lower bound only
+        assert 0 <= m.peak_mb <= 400
     with PeakMemory("cpu") as small:
         torch.ones(1000).sum()
     assert small.peak_mb < 50
