@@ -68,7 +68,6 @@ from .train.settings import TrainSettings
 
 SELECT, FINAL = "select", "final"
 UNIT_FORMAT = "hipool-unit/1"
-TIMING_COLUMNS = ("seconds_per_epoch", "peak_mb", "unit_seconds")
 
 
 @dataclass

@@ -84,7 +84,7 @@ class Grid:
         return out
 
 
-def _values(node: yaml.Node, value: Any, where: str, key: str) -> List[Any]:
+def _values(value: Any, where: str, key: str) -> List[Any]:
     if isinstance(value, list):
         if not value:
             raise ValueError(f"{where}: '{key}' lists no values")
@@ -115,18 +115,18 @@ def load_grid(path: Optional[Union[str, os.PathLike]], models: Sequence[str]) ->
     for key_node, value_node in root.value:
         key = key_node.value
         where = f"{path}:{key_node.start_mark.line + 1}"
-        value = data[key]
         if key in PARAMETERS:
-            common[key] = _values(value_node, value, where, key)
+            common[key] = _values(data[key], where, key)
         elif key in models:
+            value = data[key]
             if not isinstance(value, dict) or not isinstance(value_node, yaml.MappingNode):
                 raise ValueError(f"{where}: the section for model {key!r} must be a mapping of parameter: [values]")
             section: Dict[str, List[Any]] = {}
-            for sub_key, sub_value in value_node.value:
+            for sub_key, _ in value_node.value:
                 sub_where = f"{path}:{sub_key.start_mark.line + 1}"
                 if sub_key.value not in PARAMETERS:
                     raise _unknown(sub_key.value, sub_where, models)
-                section[sub_key.value] = _values(sub_value, value[sub_key.value], sub_where, sub_key.value)
+                section[sub_key.value] = _values(value[sub_key.value], sub_where, sub_key.value)
             per_model[key] = section
         else:
             raise _unknown(str(key), where, models)

@@ -13,7 +13,7 @@ import os
 import time
 from dataclasses import asdict, dataclass
 from pathlib import Path
-from typing import Any, Dict, List, Optional, Sequence, Tuple
+from typing import Any, Dict, Optional, Sequence, Tuple
 
 import torch
 from torch import distributed as dist
@@ -157,6 +157,3 @@ def train_model(dataset: GraphDataset, config: ModelConfig, settings: TrainSetti
                     parameters=count_parameters(model), seconds=time.perf_counter() - t0)
     return model, result, run
 
-
-def split_sizes(parts: Dict[str, List[int]]) -> str:
-    return "/".join(f"{len(v)} {k}" for k, v in parts.items())
