@@ -76,6 +76,21 @@ def parse_schedule(value: Any) -> List[Ratio]:
                      f"'100→50→25', got {value!r}")
 
 
+def from_mapping(cls, data: Any, source: str, *, allowed: List[str], unknown: str, prefix: str,
+                 not_mapping: str = "expected a mapping of settings"):
+    """``cls(**data)`` for a settings dataclass, with errors that start with ``source``: a key
+    not in ``allowed`` (listed), or the class's own check (its ``prefix`` replaced by ``source``)."""
+    if not isinstance(data, dict):
+        raise ValueError(f"{source}: {not_mapping}, got {type(data).__name__}")
+    extra = sorted(set(data) - set(allowed))
+    if extra:
+        raise ValueError(f"{source}: {unknown} {', '.join(map(repr, extra))}; allowed: {', '.join(allowed)}")
+    try:
+        return cls(**data)
+    except ValueError as e:
+        raise ValueError(f"{source}: {e}".replace(prefix, "")) from None
+
+
 @dataclass
 class ModelConfig:
     """Description of a hierarchical (or, with ``pool: none``, global) GNN classifier."""
@@ -217,17 +232,8 @@ class ModelConfig:
     # -- (de)serialisation ---------------------------------------------------
     @classmethod
     def from_dict(cls, data: Dict[str, Any], source: str = "model config") -> "ModelConfig":
-        if not isinstance(data, dict):
-            raise ValueError(f"{source}: expected a mapping of settings, got {type(data).__name__}")
-        allowed = {f.name for f in fields(cls)}
-        unknown = sorted(set(data) - allowed)
-        if unknown:
-            raise ValueError(f"{source}: unknown key(s) {', '.join(map(repr, unknown))}; "
-                             f"allowed: {', '.join(sorted(allowed))}")
-        try:
-            return cls(**data)
-        except ValueError as e:
-            raise ValueError(f"{source}: {e}".replace("model config: ", "")) from None
+        return from_mapping(cls, data, source, allowed=sorted(f.name for f in fields(cls)),
+                            unknown="unknown key(s)", prefix="model config: ")
 
     @classmethod
     def from_yaml(cls, path: Union[str, os.PathLike]) -> "ModelConfig":

@@ -23,7 +23,7 @@ from dataclasses import asdict, dataclass, fields, replace
 from pathlib import Path
 from typing import Any, Dict, Optional, Tuple, Union
 
-from ..config import ModelConfig
+from ..config import ModelConfig, from_mapping
 from ..io import read_yaml
 
 
@@ -55,16 +55,8 @@ class TrainSettings:
 
     @classmethod
     def from_dict(cls, data: Dict[str, Any], source: str = "train settings") -> "TrainSettings":
-        if not isinstance(data, dict):
-            raise ValueError(f"{source}: 'train' must be a mapping of settings, got {type(data).__name__}")
-        unknown = sorted(set(data) - set(FIELDS))
-        if unknown:
-            raise ValueError(f"{source}: unknown train setting(s) {', '.join(map(repr, unknown))}; "
-                             f"allowed: {', '.join(FIELDS)}")
-        try:
-            return cls(**data)
-        except ValueError as e:
-            raise ValueError(f"{source}: {e}".replace("train settings: ", "")) from None
+        return from_mapping(cls, data, source, allowed=list(FIELDS), unknown="unknown train setting(s)",
+                            prefix="train settings: ", not_mapping="'train' must be a mapping of settings")
 
     def updated(self, **changes: Any) -> "TrainSettings":
         """A copy with the given settings changed (``None`` values are ignored)."""
