@@ -35,16 +35,21 @@ def _data_summary(args: argparse.Namespace) -> int:
     return 0
 
 
-def _train(args: argparse.Namespace, argv: List[str]) -> int:
-    from .train.command import TrainRequest, run_train
-
+def _train_overrides(args: argparse.Namespace) -> dict:
+    """The training flags the user gave (``--no-patience``: patience ``None``)."""
     overrides = {k: getattr(args, k) for k in ("epochs", "patience", "lr", "weight_decay", "batch_size")
                  if getattr(args, k) is not None}
     if args.no_patience:
         overrides["patience"] = None
+    return overrides
+
+
+def _train(args: argparse.Namespace, argv: List[str]) -> int:
+    from .train.command import TrainRequest, run_train
+
     request = TrainRequest(
         dataset=args.dataset, out=Path(args.out), config=args.config, model=args.model,
-        train=overrides,
+        train=_train_overrides(args),
         seed=args.seed, val=args.val, test=args.test, device=args.device, threads=args.threads,
         data_root=args.data_root, cache_dir=args.cache_dir, progress=not args.no_progress, argv=argv)
     run_train(request)
@@ -55,10 +60,7 @@ def _compare(args: argparse.Namespace, argv: List[str]) -> int:
     from .compare import CompareSettings, compare
     from .train.settings import TrainSettings
 
-    train = TrainSettings().updated(epochs=args.epochs, patience=args.patience, lr=args.lr,
-                                    weight_decay=args.weight_decay, batch_size=args.batch_size)
-    if args.no_patience:
-        train = TrainSettings(**{**train.to_dict(), "patience": None})
+    train = TrainSettings.from_dict(_train_overrides(args), source="training flags")
     models = [m.strip() for m in args.models.split(",") if m.strip()]
     settings = CompareSettings(
         dataset=args.dataset, models=models, out=Path(args.out), folds=args.folds, repeats=args.repeats,

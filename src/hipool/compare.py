@@ -60,7 +60,7 @@ from .data.splits import (
     stratified_kfold,
 )
 from .grid import Grid, GridPoint, load_grid
-from .io import atomic_write_text
+from .io import atomic_path, atomic_write_text
 from .presets import GLOBAL_NAME, check_model_names, resolve_model
 from .runs import claim_run_folder, read_manifest, update_manifest, versions
 from .train.runner import check_classification, resolve_device, train_model
@@ -192,6 +192,7 @@ class Comparison:
         self.dataset = dataset
         self.log = log
         self.out = Path(settings.out)
+        self._records: Dict[Unit, Dict[str, Any]] = {}
         check_classification(dataset)
         if not settings.models:
             raise ValueError("--models: name at least one model")
@@ -250,7 +251,8 @@ class Comparison:
         return resumed
 
     # units
-    def units(self) -> List[Unit]:
+    def selection_units(self) -> List[Unit]:
+        """Every model-selection unit (none for a model with one config), fold by fold."""
         out = []
         for fold in range(len(self.folds)):
             for name in self.configs:
@@ -271,6 +273,9 @@ class Comparison:
                 "device": self.s.device}
 
     def done(self, unit: Unit) -> Optional[Dict[str, Any]]:
+        """The unit's result record, or ``None`` while it has none (read from disk once)."""
+        if unit in self._records:
+            return self._records[unit]
         path = self.out / unit.path
         if not path.is_file():
             return None
@@ -278,7 +283,17 @@ class Comparison:
             record = json.loads(path.read_text())
         except (OSError, json.JSONDecodeError):
             return None  # cannot happen with atomic writes; run the unit again
-        return record if record.get("format") == UNIT_FORMAT else None
+        if record.get("format") != UNIT_FORMAT:
+            return None
+        self._records[unit] = record
+        return record
+
+    def _finished(self, unit: Unit, record: Dict[str, Any], bar) -> None:
+        self._records[unit] = record
+        r = record["result"]
+        score = f"test {r['test_acc']:.3f}" if r["test_acc"] is not None else f"val {r['val_acc']:.3f}"
+        bar.set_postfix_str(f"{unit.model} fold {unit.fold} {unit.phase}: {score}")
+        bar.update(1)
 
     def selected(self, name: str, fold: int) -> Optional[int]:
         """The selected config of ``name`` in ``fold``, once all its selection units are done."""
@@ -312,7 +327,7 @@ class Comparison:
                     waiting.discard(key)
                     pending.extend(u for u in self.finals(key[0], key[1], sel) if self.done(u) is None)
 
-        pending.extend(u for u in self.units() if self.done(u) is None)
+        pending.extend(u for u in self.selection_units() if self.done(u) is None)
         release()
         finished = total - len(pending) - sum(
             self.s.repeats for key in waiting)  # finals not yet known are not done either
@@ -332,7 +347,7 @@ class Comparison:
                             record = run_unit(self.job(unit), self.dataset)
                         except Exception as e:
                             raise _unit_error(unit, e) from e
-                        self._progress(bar, record)
+                        self._finished(unit, record, bar)
                         release()
                 finally:
                     torch.set_num_threads(previous)
@@ -360,7 +375,7 @@ class Comparison:
                         record = future.result()
                     except Exception as e:
                         raise _unit_error(unit, e) from e
-                    self._progress(bar, record)
+                    self._finished(unit, record, bar)
                 release()
             pool.shutdown(wait=True)
         except BaseException:
@@ -368,13 +383,6 @@ class Comparison:
                 process.terminate()  # in-flight units are lost; finished ones are on disk
             pool.shutdown(wait=False, cancel_futures=True)
             raise
-
-    @staticmethod
-    def _progress(bar, record: Dict[str, Any]) -> None:
-        r = record["result"]
-        score = f"test {r['test_acc']:.3f}" if r["test_acc"] is not None else f"val {r['val_acc']:.3f}"
-        bar.set_postfix_str(f"{record['model']} fold {record['fold']} {record['phase']}: {score}")
-        bar.update(1)
 
 
 def _unit_error(unit: Unit, e: Exception) -> Exception:
@@ -448,14 +456,7 @@ def _markdown(cmp: Comparison, rows, fold_rows, meta) -> str:
     lines = [f"# hipool compare: {cmp.dataset.name}", "",
              f"{k}-fold stratified CV ({meta['num_graphs']} graphs), model selection on a "
              f"{cmp.s.holdout:.0%} holdout of each training fold, {cmp.s.repeats} final run(s) per fold; "
-             f"test accuracy mean ± std over folds.", "",
-             "| model | test acc | folds | holdout acc | selected | epochs | s / epoch | peak MB | parameters |",
-             "|---|---|---|---|---|---|---|---|---|"]
-    for r in rows:
-        lines.append(f"| {r['model']} | {r['test_acc_mean']:.3f} ± {r['test_acc_std']:.3f} | {r['folds']}/{k} | "
-                     f"{r['holdout_acc_mean']:.3f} | {r['selected']} | {r['epochs_mean']:.0f} | "
-                     f"{r['seconds_per_epoch']:.3f} | {r['peak_mb']:.0f} | {r['parameters']:,} |")
-    lines += ["", "## Configs", ""]
+             f"test accuracy mean ± std over folds.", "", *_table(rows, k), "", "## Configs", ""]
     for name, points in cmp.points.items():
         base = cmp.configs[name]
         lines.append(f"- **{name}**: pool {base.pool if isinstance(base.pool, str) else base.pool}, schedule "
@@ -472,9 +473,18 @@ def _markdown(cmp: Comparison, rows, fold_rows, meta) -> str:
               "- s / epoch: training pass only; peak MB: median over runs of "
               + ("the GPU memory allocated at the peak" if cmp.s.device.startswith("cuda") else
                  "the resident memory a run added at its peak"), ""]
-    if not rows:
-        lines.insert(6, "| (no model has a finished fold yet) |||||||||")
     return "\n".join(lines)
+
+
+def _table(rows: List[Dict[str, Any]], folds: int) -> List[str]:
+    """The summary table as Markdown lines."""
+    lines = ["| model | test acc | folds | holdout acc | selected | epochs | s / epoch | peak MB | parameters |",
+             "|---|---|---|---|---|---|---|---|---|"]
+    for r in rows:
+        lines.append(f"| {r['model']} | {r['test_acc_mean']:.3f} ± {r['test_acc_std']:.3f} | {r['folds']}/{folds} | "
+                     f"{r['holdout_acc_mean']:.3f} | {r['selected']} | {r['epochs_mean']:.0f} | "
+                     f"{r['seconds_per_epoch']:.3f} | {r['peak_mb']:.0f} | {r['parameters']:,} |")
+    return lines if rows else lines + ["| (no model has a finished fold yet) |||||||||"]
 
 
 def _box_plot(cmp: Comparison, fold_rows, path: Path) -> Optional[Path]:
@@ -498,7 +508,6 @@ def _box_plot(cmp: Comparison, fold_rows, path: Path) -> Optional[Path]:
     ax.set_title(f"{cmp.dataset.name}: {len(cmp.folds)}-fold CV ({cmp.s.repeats} run(s) per fold)")
     ax.grid(axis="y", alpha=0.3)
     fig.tight_layout()
-    from .io import atomic_path
     with atomic_path(path) as tmp:
         fig.savefig(tmp, format="png")
     plt.close(fig)
@@ -537,7 +546,7 @@ def compare(settings: CompareSettings, log: Callable[[str], None] = print) -> Di
     cmp = Comparison(settings, dataset, log)
     summary = cmp.run()
     if summary["rows"]:
-        log("\n" + "\n".join(open(cmp.out / "summary.md").read().splitlines()[4:6 + len(summary["rows"])]))
+        log("\n" + "\n".join(_table(summary["rows"], len(cmp.folds))))
     log(f"run folder: {cmp.out}  [{summary['wall_seconds']:.0f}s]")
     return summary
 

@@ -29,6 +29,7 @@ from .io import atomic_write_text
 from .nn.models import build_model
 from .train.checkpoint import save_checkpoint
 from .train.loop import fit, run_epoch
+from .train.runner import count_parameters
 
 DEMO_MODEL = ModelConfig(conv="gcn", hidden=32, pool="topk", schedule=[0.5, 0.5, 0.5],
                          readout="meanmax", combine="sum", head=[32])
@@ -43,10 +44,6 @@ class DemoSettings:
     lr: float = 0.005
     seed: int = 0
     model: ModelConfig = field(default_factory=lambda: DEMO_MODEL)
-
-
-def _params(model: torch.nn.Module) -> int:
-    return sum(p.numel() for p in model.parameters())
 
 
 def _table(rows: List[Dict]) -> str:
@@ -95,7 +92,7 @@ def run_demo(out: Path, settings: Optional[DemoSettings] = None, progress: bool 
                         extra={"best_epoch": result.best_epoch, "test_acc": test_acc})
         row = {"model": name, "test_acc": test_acc, "val_acc": result.best_val_acc,
                "best_epoch": result.best_epoch, "epochs_run": len(result.history),
-               "seconds_per_epoch": result.seconds_per_epoch, "parameters": _params(model)}
+               "seconds_per_epoch": result.seconds_per_epoch, "parameters": count_parameters(model)}
         rows.append(row)
         models[name] = model
         log(f"{name}: test acc {test_acc:.3f} (best val {result.best_val_acc:.3f} at epoch "

@@ -20,7 +20,7 @@ from __future__ import annotations
 import difflib
 import math
 from pathlib import Path
-from typing import Dict, List
+from typing import Dict, List, Tuple
 
 from .config import ModelConfig
 
@@ -75,7 +75,7 @@ def check_model_names(specs: List[str]) -> None:
             raise ValueError(unknown_model_message(spec))
 
 
-def resolve_model(spec: str, mean_nodes: float = 40.0) -> "tuple[str, ModelConfig]":
+def resolve_model(spec: str, mean_nodes: float = 40.0) -> Tuple[str, ModelConfig]:
     """``(name, config)`` for a preset name or a YAML file path."""
     path = Path(spec)
     if is_model_file(spec):

@@ -54,32 +54,35 @@ def load_dataset(spec: str, data_root: Optional[PathLike] = None, *, cache_dir: 
     if path.is_file():
         raise ValueError(f"dataset {spec}: a file, but neither a molecule CSV (.csv) nor JSON Lines "
                          f"(.jsonl); a folder of graph files is given as the folder")
-    from .tu import TU_STATS, default_data_root, load_tu
+    from .tu import TU_STATS, load_tu
     if spec.lower().startswith("tu:"):
         return load_tu(spec[3:], data_root, cache_dir=cache_dir)
-    root = Path(data_root) if data_root is not None else default_data_root()
-    if spec not in TU_STATS and not (root / spec / "raw").is_dir():
+    if spec not in TU_STATS and not (_root(data_root) / spec / "raw").is_dir():
         raise ValueError(unknown_dataset_message(spec, data_root))
     return load_tu(spec, data_root, cache_dir=cache_dir)
+
+
+def _root(data_root: Optional[PathLike]) -> Path:
+    from .tu import default_data_root
+    return Path(data_root) if data_root is not None else default_data_root()
 
 
 def available_datasets(data_root: Optional[PathLike] = None) -> Dict[str, List[str]]:
     """Names :func:`load_dataset` takes: ``builtin``, ``local`` (TU folders under the data root)
     and ``tu`` (the TU datasets hipool knows, downloaded when missing)."""
-    from .tu import TU_STATS, default_data_root
-    root = Path(data_root) if data_root is not None else default_data_root()
+    from .tu import TU_STATS
+    root = _root(data_root)
     local = sorted(p.name for p in root.iterdir() if (p / "raw").is_dir()) if root.is_dir() else []
     return {"builtin": ["communities"], "local": local, "tu": sorted(TU_STATS)}
 
 
 def unknown_dataset_message(spec: str, data_root: Optional[PathLike] = None) -> str:
-    from .tu import default_data_root
     names = available_datasets(data_root)
     every = names["builtin"] + sorted(set(names["local"]) | set(names["tu"]))
-    close = difflib.get_close_matches(spec, every, n=1, cutoff=0.6) or \
-        [n for n in every if n.lower() == spec.lower()][:1]
+    close = [n for n in every if n.lower() == spec.lower()][:1] or \
+        difflib.get_close_matches(spec, every, n=1, cutoff=0.6)
     hint = f"did you mean {close[0]!r}? " if close else ""
-    root = Path(data_root) if data_root is not None else default_data_root()
+    root = _root(data_root)
     local = f"{', '.join(names['local'])} (under {root})" if names["local"] else f"none under {root}"
     return (f"unknown dataset {spec!r}; {hint}available: {', '.join(names['builtin'])}; TU datasets "
             f"{', '.join(names['tu'])} (downloaded when missing); local TU folders: {local}; "

@@ -25,7 +25,6 @@ from __future__ import annotations
 import hashlib
 import json
 import os
-import sys
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Callable, Dict, List, Optional
@@ -34,6 +33,7 @@ import torch
 import yaml
 from torch import distributed as dist
 
+from ..data.registry import load_dataset
 from ..data.splits import labels_hash, load_splits, save_splits, stratified_split
 from ..io import atomic_write_text
 from ..presets import check_model_names, resolve_model
@@ -85,20 +85,18 @@ def param_checksum(model: torch.nn.Module) -> str:
 
 def run_train(req: TrainRequest, log: Callable[[str], None] = print) -> Dict[str, Any]:
     """Run (or resume, or report) ``hipool train``; returns the result record."""
-    from ..data.registry import load_dataset
-
     device = resolve_device(req.device)
     if req.threads is not None:
         torch.set_num_threads(req.threads)
     started_group = setup_distributed(device)
     try:
-        return _run(req, device, load_dataset, log)
+        return _run(req, device, log)
     finally:
         if started_group:
             dist.destroy_process_group()
 
 
-def _run(req: TrainRequest, device: str, load_dataset, log) -> Dict[str, Any]:
+def _run(req: TrainRequest, device: str, log: Callable[[str], None]) -> Dict[str, Any]:
     main = is_main_process()
     say = log if main else (lambda *_: None)
     if req.config is not None and req.model is not None:
@@ -186,6 +184,3 @@ def _run(req: TrainRequest, device: str, load_dataset, log) -> Dict[str, Any]:
         raise RuntimeError(f"train: the {world} processes ended with different parameters ({checksums})")
     return result
 
-
-if __name__ == "__main__":  # pragma: no cover
-    sys.exit("use: hipool train ... (or torchrun ... -m hipool train ...)")

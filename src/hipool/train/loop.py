@@ -68,13 +68,13 @@ def _unwrap(model: torch.nn.Module) -> torch.nn.Module:
     return model.module if isinstance(model, torch.nn.parallel.DistributedDataParallel) else model
 
 
-def epoch_sums(model: torch.nn.Module, loader: Iterable, optimizer: Optional[torch.optim.Optimizer] = None,
-               aux_weight: float = 1.0, device: str = "cpu") -> torch.Tensor:
+def _epoch_sums(model: torch.nn.Module, loader: Iterable, optimizer: Optional[torch.optim.Optimizer] = None,
+                aux_weight: float = 1.0, device: str = "cpu") -> torch.Tensor:
     """One pass over ``loader`` (training when ``optimizer`` is given); returns the float64
     tensor ``[sum of loss x targets, correct, targets]`` of this process."""
     training = optimizer is not None
     model.train(training)
-    sums = torch.zeros(3, dtype=torch.float64)
+    total_loss, correct, count = 0.0, 0, 0
     with torch.set_grad_enabled(training):
         for data in loader:
             data = data.to(device)
@@ -89,9 +89,10 @@ def epoch_sums(model: torch.nn.Module, loader: Iterable, optimizer: Optional[tor
                 loss.backward()
                 optimizer.step()
             n = y.numel()
-            sums += torch.tensor([float(loss.detach()) * n, int((logits.argmax(-1) == y).sum()), n],
-                                 dtype=torch.float64)
-    return sums
+            total_loss += float(loss.detach()) * n
+            correct += int((logits.argmax(-1) == y).sum())
+            count += n
+    return torch.tensor([total_loss, correct, count], dtype=torch.float64)
 
 
 def _means(sums: torch.Tensor) -> Tuple[float, float]:
@@ -114,7 +115,7 @@ def run_epoch(model: torch.nn.Module, loader: Iterable, optimizer: Optional[torc
     their plain sum.  In a distributed run the means are over every process's
     share of the data.
     """
-    return _means(epoch_sums(model, loader, optimizer, aux_weight, device))
+    return _means(_epoch_sums(model, loader, optimizer, aux_weight, device))
 
 
 def _aux_loss(model: torch.nn.Module, hierarchy) -> Optional[torch.Tensor]:
@@ -198,10 +199,11 @@ def fit(model: torch.nn.Module, train_loader, val_loader, *, epochs: int, lr: fl
         result.resumed_at = len(result.history)
         start = result.resumed_at + 1
     writer = is_main_process()
-    stopped = patience is not None and since_best >= patience
+    if patience is not None and since_best >= patience:  # the saved run had stopped early
+        start = epochs + 1
     bar = tqdm(range(start, epochs + 1), desc=desc, disable=not progress or not writer, leave=False,
                dynamic_ncols=True)
-    for epoch in ([] if stopped else bar):
+    for epoch in bar:
         if hasattr(sampler, "set_epoch"):  # DistributedSampler: a new shuffle every epoch
             sampler.set_epoch(epoch)
         t0 = time.perf_counter()
