@@ -13,7 +13,9 @@ networks for graph classification"):
 3. **Assessment.**  The selected config is trained ``R`` times (different seeds) on
    the inner training set with early stopping on the holdout; the fold's score is
    the mean test accuracy of the ``R`` runs on the outer test fold.  A model's score
-   is the mean ± standard deviation (``ddof=0``) of its fold scores.
+   is the mean ± standard deviation (``ddof=0``) of its fold scores.  When the dataset
+   has a :class:`~hipool.data.base.Breakdown` (e.g. circuits by defect level), the
+   same is done with the test accuracy on every group of graphs.
 
 Every training run is a *unit* (model, fold, phase, config, repeat) with its own
 seed, derived from ``--seed`` and the unit's name, so a unit gives the same result
@@ -37,6 +39,7 @@ import concurrent.futures as cf
 import csv
 import io
 import json
+import math
 import multiprocessing
 import os
 import statistics
@@ -51,7 +54,7 @@ import torch
 from tqdm.auto import tqdm
 
 from .config import ModelConfig
-from .data.base import GraphDataset
+from .data.base import Breakdown, GraphDataset
 from .data.splits import (
     labels_hash,
     load_splits,
@@ -399,11 +402,18 @@ def _hash(obj: Any) -> str:
 
 # -- summary --------------------------------------------------------------------------------------
 def collect(cmp: Comparison) -> Tuple[List[Dict[str, Any]], List[Dict[str, Any]]]:
-    """Per-fold records and per-model rows from the unit files on disk."""
+    """Per-fold records and per-model rows from the unit files on disk.
+
+    With a dataset breakdown, every fold record also has ``acc_<group>`` (the mean over
+    the fold's final runs; ``None`` when its test fold has no graph of the group) and
+    every model row ``acc_<group>_mean`` and ``_std`` over the folds (NaN: no fold has it)."""
+    breakdown = cmp.dataset.breakdown
+    group_names = breakdown.names if breakdown is not None else ()
     fold_rows, rows = [], []
     for name in cmp.configs:
         fold_scores, finals_all, selects = [], [], []
         chosen: List[int] = []
+        group_scores: Dict[str, List[float]] = {g: [] for g in group_names}
         for fold in range(len(cmp.folds)):
             sel = cmp.selected(name, fold)
             if sel is None:
@@ -421,6 +431,10 @@ def collect(cmp: Comparison) -> Tuple[List[Dict[str, Any]], List[Dict[str, Any]]
                               "selected": cmp.points[name][sel].label(), "test_acc": fold_scores[-1],
                               "test_acc_repeats": ";".join(f"{a:.4f}" for a in accs),
                               "holdout_acc": float(np.mean([f["result"]["val_acc"] for f in finals]))})
+            for g in group_names:
+                fold_rows[-1][f"acc_{g}"] = acc = _group_acc(finals, g)
+                if acc is not None:
+                    group_scores[g].append(acc)
         if not fold_scores:
             continue
         results = [f["result"] for f in finals_all]
@@ -437,7 +451,18 @@ def collect(cmp: Comparison) -> Tuple[List[Dict[str, Any]], List[Dict[str, Any]]
             "peak_mb": float(statistics.median(r["peak_mb"] for r in results)),
             "unit_seconds": float(sum(r["seconds"] for r in results + [s["result"] for s in selects])),
         })
+        for g, scores in group_scores.items():
+            rows[-1][f"acc_{g}_mean"] = float(np.mean(scores)) if scores else float("nan")
+            rows[-1][f"acc_{g}_std"] = float(np.std(scores)) if scores else float("nan")
     return fold_rows, rows
+
+
+def _group_acc(finals: List[Dict[str, Any]], group: str) -> Optional[float]:
+    """Mean test accuracy on ``group`` over a fold's final runs, skipping runs without one
+    (no test graph of the group, or a unit file from before breakdowns); ``None`` if none has it."""
+    accs = [((f["result"].get("test_groups") or {}).get(group) or {}).get("acc") for f in finals]
+    accs = [a for a in accs if a is not None]
+    return float(np.mean(accs)) if accs else None
 
 
 def _csv(rows: List[Dict[str, Any]]) -> str:
@@ -456,7 +481,9 @@ def _markdown(cmp: Comparison, rows, fold_rows, meta) -> str:
     lines = [f"# hipool compare: {cmp.dataset.name}", "",
              f"{k}-fold stratified CV ({meta['num_graphs']} graphs), model selection on a "
              f"{cmp.s.holdout:.0%} holdout of each training fold, {cmp.s.repeats} final run(s) per fold; "
-             f"test accuracy mean ± std over folds.", "", *_table(rows, k), "", "## Configs", ""]
+             f"test accuracy mean ± std over folds.", "", *_table(rows, k), "",
+             *(_group_table(rows, cmp.dataset.breakdown) if cmp.dataset.breakdown is not None and rows else []),
+             "## Configs", ""]
     for name, points in cmp.points.items():
         base = cmp.configs[name]
         lines.append(f"- **{name}**: pool {base.pool if isinstance(base.pool, str) else base.pool}, schedule "
@@ -485,6 +512,21 @@ def _table(rows: List[Dict[str, Any]], folds: int) -> List[str]:
                      f"{r['holdout_acc_mean']:.3f} | {r['selected']} | {r['epochs_mean']:.0f} | "
                      f"{r['seconds_per_epoch']:.3f} | {r['peak_mb']:.0f} | {r['parameters']:,} |")
     return lines if rows else lines + ["| (no model has a finished fold yet) |||||||||"]
+
+
+def _group_table(rows: List[Dict[str, Any]], breakdown: Breakdown) -> List[str]:
+    """The test accuracy per group of the dataset's breakdown (and overall) as Markdown lines."""
+    def cell(mean: float, std: float) -> str:
+        return "–" if math.isnan(mean) else f"{mean:.3f} ± {std:.3f}"
+
+    lines = [f"## Accuracy per {breakdown.attr}", "",
+             "Test accuracy on the graphs of each group: per fold the mean over its final runs, then "
+             "mean ± std over the folds whose test part has graphs of the group (–: none has).", "",
+             "| model | " + " | ".join(breakdown.names) + " | overall |", "|---" * (len(breakdown.names) + 2) + "|"]
+    for r in rows:
+        cells = [cell(r[f"acc_{g}_mean"], r[f"acc_{g}_std"]) for g in breakdown.names]
+        lines.append(f"| {r['model']} | " + " | ".join(cells) + f" | {cell(r['test_acc_mean'], r['test_acc_std'])} |")
+    return lines + [""]
 
 
 def _box_plot(cmp: Comparison, fold_rows, path: Path) -> Optional[Path]:
@@ -528,8 +570,19 @@ def write_summary(cmp: Comparison, *, wall_seconds: float = 0.0, jobs: int = 1, 
     summary = {"dataset": cmp.dataset.name, "rows": rows, "folds": fold_rows, "seed": cmp.s.seed,
                "identity": manifest.get("identity"), "first_command": manifest.get("argv"),
                "picture": str(picture) if picture else None, **meta}
-    atomic_write_text(cmp.out / "summary.json", json.dumps(summary, indent=1))
+    atomic_write_text(cmp.out / "summary.json", json.dumps(_strict(summary), indent=1))
     return summary
+
+
+def _strict(obj: Any) -> Any:
+    """``obj`` with NaN (a breakdown group no fold has) as ``None``, so the JSON file stays standard JSON."""
+    if isinstance(obj, float) and math.isnan(obj):
+        return None
+    if isinstance(obj, dict):
+        return {k: _strict(v) for k, v in obj.items()}
+    if isinstance(obj, list):
+        return [_strict(v) for v in obj]
+    return obj
 
 
 def compare(settings: CompareSettings, log: Callable[[str], None] = print) -> Dict[str, Any]:

@@ -18,17 +18,32 @@ Every ``Data`` has:
   Metrics of hierarchy recovery read this field;
 * optionally ``graph_id`` (the user's name of the graph: its file or JSON Lines id) and,
   for molecules, ``smiles``, ``group_names`` (the type of every level-1 group) and
-  ``group_matches`` (every functional-group match before precedence).
+  ``group_matches`` (every functional-group match before precedence);
+* optionally the group attribute a dataset's :class:`Breakdown` names: int64 ``[1]``.
 """
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import Iterator, List, Optional, Sequence, Union
+from typing import Iterator, List, Optional, Sequence, Tuple, Union
 
 from torch_geometric.data import Data
 
 #: Name of the optional per-node ground-truth hierarchy field (int64 ``[N, L]``, -1 = none).
 LEVEL_LABELS = "level_labels"
+
+
+@dataclass(frozen=True)
+class Breakdown:
+    """Groups of graphs to report accuracy on separately: every graph has an int64 attribute
+    ``attr`` (shape ``[1]``) whose value v in ``0 .. len(names) - 1`` names its group ``names[v]``.
+
+    E.g. synthetic circuits by defect level: ``Breakdown("defect_level", ("pass", "component",
+    "block", "subsystem"))``.  ``hipool train`` and ``hipool compare`` then report the test
+    accuracy per group besides the overall one.
+    """
+
+    attr: str
+    names: Tuple[str, ...]
 
 
 @dataclass
@@ -44,6 +59,7 @@ class GraphDataset:
         task_names: for multi-task data, the name of every label column.
         source: where it was read from (a path or URL).
         notes: what the loader wants the user to know (e.g. rows it skipped).
+        breakdown: optional groups of graphs whose test accuracy is reported separately.
     """
 
     name: str
@@ -54,6 +70,7 @@ class GraphDataset:
     task_names: Optional[List[str]] = None
     source: str = ""
     notes: List[str] = field(default_factory=list)
+    breakdown: Optional[Breakdown] = None
 
     def __len__(self) -> int:
         return len(self.graphs)

@@ -9,7 +9,8 @@ The dataset is split once, class by class (seeded): ``1 - val - test`` for train
     OUT/metrics.csv     per-epoch loss, accuracy and seconds, rewritten after every epoch
     OUT/state.pt        the training state while it runs (resume); removed when done
     OUT/checkpoint.pt   the best weights; loads with torch.load(..., weights_only=True)
-    OUT/result.json     validation and test scores, time, memory, parameters
+    OUT/result.json     validation and test scores (per group too, for a dataset with a
+                        breakdown), time, memory, parameters
 
 Re-running the same command resumes from ``state.pt`` (the same batches and
 weights as an uninterrupted run) or, when ``result.json`` exists, just reports it.
@@ -176,6 +177,9 @@ def _run(req: TrainRequest, device: str, log: Callable[[str], None]) -> Dict[str
         atomic_write_text(result_path, json.dumps(result, indent=1))
         (out / "state.pt").unlink(missing_ok=True)
         test = f", test acc {run.test_acc:.3f}" if run.test_acc is not None else ""
+        if run.test_groups:  # e.g. " (pass 0.950 n=20, block – n=0)": "–" where the test set has none
+            test += " (" + ", ".join(f"{g} {'–' if r['acc'] is None else format(r['acc'], '.3f')} n={r['count']}"
+                                     for g, r in run.test_groups.items()) + ")"
         say(f"train: best val acc {run.val_acc:.3f} at epoch {run.best_epoch}{test}; "
             f"{run.seconds_per_epoch:.3f} s/epoch; run folder {out}")
     if distributed():

@@ -69,12 +69,19 @@ def _unwrap(model: torch.nn.Module) -> torch.nn.Module:
 
 
 def _epoch_sums(model: torch.nn.Module, loader: Iterable, optimizer: Optional[torch.optim.Optimizer] = None,
-                aux_weight: float = 1.0, device: str = "cpu") -> torch.Tensor:
+                aux_weight: float = 1.0, device: str = "cpu",
+                groups: Optional[Tuple[str, int]] = None) -> torch.Tensor:
     """One pass over ``loader`` (training when ``optimizer`` is given); returns the float64
-    tensor ``[sum of loss x targets, correct, targets]`` of this process."""
+    tensor ``[sum of loss x targets, correct, targets]`` of this process.
+
+    With ``groups = (attr, G)`` it also counts, in the same pass, per group of the
+    batch attribute ``attr`` (values ``0 .. G-1``, one per graph): the tensor goes on
+    with the correct predictions of groups ``0 .. G-1``, then their graph counts."""
     training = optimizer is not None
     model.train(training)
     total_loss, correct, count = 0.0, 0, 0
+    attr, num_groups = groups if groups is not None else ("", 0)
+    by_group = torch.zeros(2, num_groups, dtype=torch.float64)
     with torch.set_grad_enabled(training):
         for data in loader:
             data = data.to(device)
@@ -89,18 +96,28 @@ def _epoch_sums(model: torch.nn.Module, loader: Iterable, optimizer: Optional[to
                 loss.backward()
                 optimizer.step()
             n = y.numel()
+            hit = logits.detach().argmax(-1) == y
             total_loss += float(loss.detach()) * n
-            correct += int((logits.argmax(-1) == y).sum())
+            correct += int(hit.sum())
             count += n
-    return torch.tensor([total_loss, correct, count], dtype=torch.float64)
+            if num_groups:
+                group = getattr(data, attr).view(-1).long().cpu()
+                by_group[0] += torch.bincount(group, weights=hit.cpu().double(), minlength=num_groups)
+                by_group[1] += torch.bincount(group, minlength=num_groups)
+    return torch.cat([torch.tensor([total_loss, correct, count], dtype=torch.float64), by_group.view(-1)])
 
 
-def _means(sums: torch.Tensor) -> Tuple[float, float]:
+def _all_reduce(sums: torch.Tensor) -> torch.Tensor:
+    """``sums`` added up over the processes of a distributed run (each saw its share); as is otherwise."""
     if distributed():
         group_device = "cuda" if dist.get_backend() == "nccl" else "cpu"
         sums = sums.to(group_device)
         dist.all_reduce(sums)
         sums = sums.cpu()
+    return sums
+
+
+def _means(sums: torch.Tensor) -> Tuple[float, float]:
     count = max(float(sums[2]), 1.0)
     return float(sums[0]) / count, float(sums[1]) / count
 
@@ -115,7 +132,31 @@ def run_epoch(model: torch.nn.Module, loader: Iterable, optimizer: Optional[torc
     their plain sum.  In a distributed run the means are over every process's
     share of the data.
     """
-    return _means(_epoch_sums(model, loader, optimizer, aux_weight, device))
+    return _means(_all_reduce(_epoch_sums(model, loader, optimizer, aux_weight, device)))
+
+
+def evaluate(model: torch.nn.Module, loader: Iterable, aux_weight: float = 1.0, device: str = "cpu",
+             groups: Optional[Tuple[str, int]] = None) -> Tuple[float, float, List[Tuple[int, int]]]:
+    """One evaluation pass: (mean loss, accuracy, per-group ``(correct, count)``).
+
+    ``groups = (attr, G)`` names a per-graph batch attribute with values ``0 .. G-1``
+    (see :class:`~hipool.data.base.Breakdown`); the list then has one ``(correct,
+    count)`` per group, counted in the same pass as the loss and accuracy (empty
+    without ``groups``).  In a distributed run all of it is summed over the processes.
+    """
+    sums = _all_reduce(_epoch_sums(model, loader, None, aux_weight, device, groups))
+    loss, acc = _means(sums)
+    num_groups = groups[1] if groups is not None else 0
+    correct, count = sums[3:3 + num_groups], sums[3 + num_groups:]
+    return loss, acc, [(int(c), int(n)) for c, n in zip(correct.tolist(), count.tolist())]
+
+
+def group_accuracy(model: torch.nn.Module, loader: Iterable, attr: str, num_groups: int,
+                   device: str = "cpu") -> List[Tuple[int, int]]:
+    """Per group ``0 .. num_groups-1`` of the graph attribute ``attr``: ``(correct, count)``
+    of the model's predictions (argmax of the logits) over ``loader``, in eval mode,
+    summed over the processes of a distributed run."""
+    return evaluate(model, loader, device=device, groups=(attr, num_groups))[2]
 
 
 def _aux_loss(model: torch.nn.Module, hierarchy) -> Optional[torch.Tensor]:

@@ -13,7 +13,7 @@ import os
 import time
 from dataclasses import asdict, dataclass
 from pathlib import Path
-from typing import Any, Dict, Optional, Sequence, Tuple
+from typing import Any, Dict, Iterable, Optional, Sequence, Tuple
 
 import torch
 from torch import distributed as dist
@@ -23,7 +23,7 @@ from torch_geometric.loader import DataLoader
 from ..config import ModelConfig
 from ..data.base import GraphDataset
 from ..nn.models import build_model
-from .loop import FitResult, distributed, fit, run_epoch
+from .loop import FitResult, distributed, evaluate, fit
 from .measure import PeakMemory
 from .settings import TrainSettings
 
@@ -42,6 +42,8 @@ class RunResult:
     peak_mb: float
     parameters: int
     seconds: float
+    # per group of the dataset's breakdown: {"acc": test accuracy (None: no test graph), "count": test graphs}
+    test_groups: Optional[Dict[str, Dict[str, Any]]] = None
 
     def to_dict(self) -> Dict[str, Any]:
         return asdict(self)
@@ -69,6 +71,29 @@ def check_classification(dataset: GraphDataset) -> None:
         if not 0 <= int(y) < dataset.num_classes:
             raise ValueError(f"dataset {dataset.name}: graph {i} has class {int(y)}, outside "
                              f"0..{dataset.num_classes - 1}")
+    check_breakdown(dataset)
+
+
+def check_breakdown(dataset: GraphDataset, indices: Optional[Iterable[int]] = None) -> None:
+    """Every graph (of ``indices``, or all) has the group attribute of the dataset's breakdown,
+    one integer in ``0 .. len(names) - 1``: a clear error naming the graph otherwise (before any
+    training, rather than a failed count after it)."""
+    breakdown = dataset.breakdown
+    if breakdown is None:
+        return
+    attr, size = breakdown.attr, len(breakdown.names)
+    for i in range(len(dataset)) if indices is None else indices:
+        value = getattr(dataset[int(i)], attr, None)
+        if value is None:
+            raise ValueError(f"dataset {dataset.name}: graph {i} has no attribute {attr!r} (its breakdown "
+                             f"groups {', '.join(breakdown.names)})")
+        if not (torch.is_tensor(value) and value.numel() == 1 and not value.is_floating_point()
+                and value.dtype != torch.bool):
+            raise ValueError(f"dataset {dataset.name}: graph {i} has attribute {attr!r} = {value!r}; "
+                             f"expected one integer in a tensor of shape [1]")
+        if not 0 <= int(value) < size:
+            raise ValueError(f"dataset {dataset.name}: graph {i} has attribute {attr!r} = {int(value)}, "
+                             f"outside 0..{size - 1} ({', '.join(breakdown.names)})")
 
 
 def resolve_device(name: str) -> str:
@@ -131,10 +156,15 @@ def train_model(dataset: GraphDataset, config: ModelConfig, settings: TrainSetti
 
     ``seed`` fixes the initial weights, dropout and the batch order.  Returns the
     model (holding its best weights, unwrapped from DDP), the fit history and the
-    measured :class:`RunResult`.
+    measured :class:`RunResult`; when the dataset has a
+    :class:`~hipool.data.base.Breakdown`, that has the test accuracy per group too
+    (counted in the same pass over the test set).
     """
     if config.task != "graph":
         raise ValueError("train: the model config has 'task: node'; hipool train/compare classify graphs")
+    breakdown = dataset.breakdown if test_idx is not None and len(test_idx) else None
+    if breakdown is not None:
+        check_breakdown(dataset, test_idx)
     t0 = time.perf_counter()
     torch.manual_seed(seed)
     model = build_model(config, dataset.num_features, dataset.num_classes)
@@ -147,13 +177,18 @@ def train_model(dataset: GraphDataset, config: ModelConfig, settings: TrainSetti
                      weight_decay=settings.weight_decay, patience=settings.patience,
                      aux_weight=settings.aux_weight, device=device, progress=progress, desc=desc,
                      metrics_path=metrics_path, state_path=state_path)
-    test_loss = test_acc = None
+    test_loss = test_acc = test_groups = None
     if test_idx is not None and len(test_idx):
-        test_loss, test_acc = run_epoch(wrapped, make_loader(dataset[list(test_idx)], 256, shuffle=False),
-                                        None, settings.aux_weight, device)
+        groups = (breakdown.attr, len(breakdown.names)) if breakdown is not None else None
+        test_loss, test_acc, counts = evaluate(wrapped, make_loader(dataset[list(test_idx)], 256, shuffle=False),
+                                               settings.aux_weight, device, groups)
+        if breakdown is not None:
+            test_groups = {name: {"acc": correct / n if n else None, "count": n}
+                           for name, (correct, n) in zip(breakdown.names, counts)}
     run = RunResult(val_acc=result.best_val_acc, val_loss=result.best_val_loss, test_acc=test_acc,
                     test_loss=test_loss, best_epoch=result.best_epoch, epochs_run=len(result.history),
                     seconds_per_epoch=result.seconds_per_epoch, peak_mb=memory.peak_mb,
-                    parameters=count_parameters(model), seconds=time.perf_counter() - t0)
+                    parameters=count_parameters(model), seconds=time.perf_counter() - t0,
+                    test_groups=test_groups)
     return model, result, run
 
