@@ -4,6 +4,9 @@
 
 =================================  ===========================================================
 ``communities``                    the embedded hierarchical community graphs (offline)
+``circuits[:key=value,...]``       synthetic circuits that pass or fail, with defects at three
+                                   levels (offline; :mod:`hipool.data.circuits`), e.g.
+                                   ``circuits:n=600,max=400``
 a ``.csv`` file                    molecules: a SMILES column and label columns (``hipool[chem]``)
 a ``.jsonl`` file                  the user's graphs, one JSON object per line
 a folder of graph files            the user's graphs (GraphML / node-link JSON / edge lists
@@ -42,6 +45,9 @@ def load_dataset(spec: str, data_root: Optional[PathLike] = None, *, cache_dir: 
         )
         return GraphDataset(name="communities", graphs=make_community_dataset(), num_features=NUM_FEATURES,
                             num_classes=NUM_CLASSES, class_names=list(CLASS_NAMES), source="generated (seed 0)")
+    if spec == "circuits" or spec.startswith("circuits:"):
+        from .circuits.dataset import load_circuits
+        return load_circuits(spec, cache_dir, progress=progress)
     path = Path(spec)
     if path.suffix.lower() == ".csv" or path.suffix.lower() == ".jsonl" or path.is_dir():
         if not path.exists():
@@ -73,7 +79,7 @@ def available_datasets(data_root: Optional[PathLike] = None) -> Dict[str, List[s
     from .tu import TU_STATS
     root = _root(data_root)
     local = sorted(p.name for p in root.iterdir() if (p / "raw").is_dir()) if root.is_dir() else []
-    return {"builtin": ["communities"], "local": local, "tu": sorted(TU_STATS)}
+    return {"builtin": ["circuits", "communities"], "local": local, "tu": sorted(TU_STATS)}
 
 
 def unknown_dataset_message(spec: str, data_root: Optional[PathLike] = None) -> str:
