@@ -8,11 +8,14 @@ from hipool.cli import main
 from hipool.train.checkpoint import load_checkpoint
 
 
-def test_demo_writes_a_complete_run_folder(tmp_path, capsys):
+def test_demo_writes_a_complete_run_folder(tmp_path, capsys, monkeypatch):
+    monkeypatch.setenv("HIPOOL_CACHE", str(tmp_path / "cache"))
     out = tmp_path / "run"
     assert main(["demo", "--out", str(out), "--graphs", "24", "--epochs", "2", "--no-progress"]) == 0
     printed = capsys.readouterr().out
     assert "| hierarchical |" in printed and "| global |" in printed and "s / epoch" in printed
+    # the default benchmark is circuits: accuracy per defect level
+    assert "| component acc | block acc | subsystem acc |" in printed
     for name in ("hierarchical", "global"):
         rows = list(csv.DictReader(open(out / name / "metrics.csv")))
         assert [r["epoch"] for r in rows] == ["1", "2"]
@@ -20,12 +23,29 @@ def test_demo_writes_a_complete_run_folder(tmp_path, capsys):
         assert payload["model_class"] == {"hierarchical": "HierarchicalGNN", "global": "GlobalGNN"}[name]
         load_checkpoint(out / name / "checkpoint.pt")
     summary = json.loads((out / "summary.json").read_text())
+    assert summary["dataset"].startswith("circuits")
     assert [r["model"] for r in summary["rows"]] == ["hierarchical", "global"]
     assert all(0 <= r["test_acc"] <= 1 and r["parameters"] > 0 for r in summary["rows"])
+    for r in summary["rows"]:  # the per-level accuracies add up to the overall one
+        groups = r["test_groups"]
+        assert set(groups) == {"pass", "component", "block", "subsystem"}
+        correct = sum(g["acc"] * g["count"] for g in groups.values() if g["count"])
+        assert abs(correct / sum(g["count"] for g in groups.values()) - r["test_acc"]) < 1e-9
     assert (out / "config.yaml").read_text().startswith("demo:")
     png = (out / "hierarchy.png").read_bytes()
     assert png[:8] == b"\x89PNG\r\n\x1a\n"
     assert not [p for p in out.rglob("*.tmp")]
+
+
+def test_demo_on_communities(tmp_path, capsys):
+    out = tmp_path / "run"
+    assert main(["demo", "--dataset", "communities", "--out", str(out), "--graphs", "24", "--epochs", "1",
+                 "--no-progress"]) == 0
+    printed = capsys.readouterr().out
+    assert "communities graphs" in printed and "component acc" not in printed
+    summary = json.loads((out / "summary.json").read_text())
+    assert summary["dataset"] == "communities" and summary["rows"][0]["test_groups"] is None
+    assert "pool: topk" in (out / "config.yaml").read_text()
 
 
 def test_demo_bad_config_is_a_clear_error(tmp_path, capsys):
@@ -63,7 +83,7 @@ def test_data_summary_of_the_community_graphs(capsys):
 def test_data_summary_unknown_name_is_a_clear_error(tmp_path, capsys):
     assert main(["data", "summary", "NOPE", "--data-root", str(tmp_path)]) == 2
     err = capsys.readouterr().err
-    assert "hipool data summary: unknown dataset 'NOPE'; available: communities; TU datasets AIDS, DD," in err
+    assert "hipool data summary: unknown dataset 'NOPE'; available: circuits, communities; TU datasets AIDS, DD," in err
     assert f"local TU folders: none under {tmp_path}" in err and "'tu:NAME'" in err
     (tmp_path / "MINE" / "raw").mkdir(parents=True)
     assert main(["data", "summary", "mine", "--data-root", str(tmp_path)]) == 2

@@ -1,11 +1,14 @@
-"""``hipool demo``: hierarchical vs global pooling on the embedded community graphs.
+"""``hipool demo``: a hierarchical model and its global twin on an embedded benchmark.
 
-Offline and deterministic: generates the hierarchical community benchmark
-(:mod:`hipool.data.communities`), trains a hierarchical TopK model and its
-global twin with the same convs, seed and data split, and writes a run folder::
+Offline and deterministic.  ``--dataset circuits`` (the default) generates synthetic
+circuits that pass or fail quality checks, with defects at the component, block and
+subsystem levels (:mod:`hipool.data.circuits`); ``--dataset communities`` the
+hierarchical community graphs (:mod:`hipool.data.communities`).  It trains a 3-level
+hierarchical model and its global twin (same convs, readout, head, seed and split)
+and writes a run folder::
 
     OUT/config.yaml                demo settings and both model configs
-    OUT/summary.md, summary.json   the comparison table
+    OUT/summary.md, summary.json   the comparison table (for circuits: accuracy per defect level too)
     OUT/<model>/metrics.csv        per-epoch loss, accuracy, time
     OUT/<model>/checkpoint.pt      loads with torch.load(..., weights_only=True)
     OUT/hierarchy.png              one test graph coloured by its pooled node at each level
@@ -14,44 +17,82 @@ from __future__ import annotations
 
 import json
 import time
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Dict, List, Optional
 
 import torch
 import yaml
-from torch_geometric.loader import DataLoader
 
 from .config import ModelConfig
-from .data.communities import NUM_CLASSES, NUM_FEATURES, make_community_dataset
+from .data.base import GraphDataset
 from .data.splits import stratified_split
 from .io import atomic_write_text
-from .nn.models import build_model
 from .train.checkpoint import save_checkpoint
-from .train.loop import fit, run_epoch
-from .train.runner import count_parameters
+from .train.runner import train_model
+from .train.settings import TrainSettings
 
-DEMO_MODEL = ModelConfig(conv="gcn", hidden=32, pool="topk", schedule=[0.5, 0.5, 0.5],
-                         readout="meanmax", combine="sum", head=[32])
+#: The demo datasets: what each generates and the model it trains by default.
+DEMO_DATASETS = ("circuits", "communities")
+DEMO_MODELS: Dict[str, ModelConfig] = {
+    # components -> blocks -> subsystems: three levels of edge contraction (each about halves the
+    # graph, merging connected parts); = examples/circuits/hierarchical.yaml
+    "circuits": ModelConfig(conv="graphconv", hidden=64, pool="edgepool", schedule=[0.5, 0.5, 0.5],
+                            readout="meanmax", combine="sum", head=[64]),
+    "communities": ModelConfig(conv="gcn", hidden=32, pool="topk", schedule=[0.5, 0.5, 0.5],
+                               readout="meanmax", combine="sum", head=[32]),
+}
+#: Default number of graphs per demo dataset.
+DEMO_GRAPHS = {"circuits": 1500, "communities": 600}
+#: Circuit sizes in the demo (components); the benchmark's default range is 100-2000.
+DEMO_CIRCUIT_SIZES = (60, 300)
 
 
 @dataclass
 class DemoSettings:
-    num_graphs: int = 600
+    dataset: str = "circuits"
+    num_graphs: Optional[int] = None       # None: DEMO_GRAPHS[dataset]
     epochs: int = 60
     patience: int = 20
     batch_size: int = 32
     lr: float = 0.005
     seed: int = 0
-    model: ModelConfig = field(default_factory=lambda: DEMO_MODEL)
+    model: Optional[ModelConfig] = None    # None: DEMO_MODELS[dataset]
+
+    def __post_init__(self) -> None:
+        if self.dataset not in DEMO_DATASETS:
+            raise ValueError(f"demo dataset must be one of {', '.join(DEMO_DATASETS)}, got {self.dataset!r}")
+        if self.num_graphs is None:
+            self.num_graphs = DEMO_GRAPHS[self.dataset]
+        if self.model is None:
+            self.model = DEMO_MODELS[self.dataset]
 
 
-def _table(rows: List[Dict]) -> str:
-    head = "| model | test acc | best val acc | best epoch | s / epoch | parameters |\n"
-    head += "|---|---|---|---|---|---|\n"
-    return head + "".join(
-        f"| {r['model']} | {r['test_acc']:.3f} | {r['val_acc']:.3f} | {r['best_epoch']} | "
-        f"{r['seconds_per_epoch']:.2f} | {r['parameters']:,} |\n" for r in rows)
+def demo_dataset(s: DemoSettings, progress: bool = False) -> GraphDataset:
+    """The dataset the demo trains on."""
+    if s.dataset == "circuits":
+        from .data.circuits.dataset import load_circuits
+        lo, hi = DEMO_CIRCUIT_SIZES
+        return load_circuits(f"circuits:n={s.num_graphs},seed={s.seed},min={lo},max={hi}", progress=progress)
+    from .data.communities import CLASS_NAMES, NUM_CLASSES, NUM_FEATURES, make_community_dataset
+    return GraphDataset(name="communities", graphs=make_community_dataset(num_graphs=s.num_graphs, seed=s.seed),
+                        num_features=NUM_FEATURES, num_classes=NUM_CLASSES, class_names=list(CLASS_NAMES),
+                        source=f"generated (seed {s.seed})")
+
+
+def _table(rows: List[Dict], groups: Optional[List[str]]) -> str:
+    extra = [f"{g} acc" for g in groups or []]
+    head = "| model | test acc | " + "".join(f"{e} | " for e in extra) + \
+        "best val acc | best epoch | s / epoch | parameters |\n"
+    head += "|---" * (6 + len(extra)) + "|\n"
+    lines = []
+    for r in rows:
+        cells = [f"{r['test_groups'][g]['acc']:.3f}" if r["test_groups"][g]["acc"] is not None else "–"
+                 for g in groups or []]
+        lines.append(f"| {r['model']} | {r['test_acc']:.3f} | " + "".join(f"{c} | " for c in cells)
+                     + f"{r['val_acc']:.3f} | {r['best_epoch']} | {r['seconds_per_epoch']:.2f} | "
+                     f"{r['parameters']:,} |\n")
+    return head + "".join(lines)
 
 
 def run_demo(out: Path, settings: Optional[DemoSettings] = None, progress: bool = True,
@@ -62,15 +103,17 @@ def run_demo(out: Path, settings: Optional[DemoSettings] = None, progress: bool 
     out.mkdir(parents=True, exist_ok=True)
 
     t0 = time.perf_counter()
-    dataset = make_community_dataset(num_graphs=s.num_graphs, seed=s.seed)
-    labels = [int(d.y) for d in dataset]
+    dataset = demo_dataset(s, progress=progress)
+    labels = dataset.labels()
     train_idx, val_idx, test_idx = stratified_split(labels, [0.7, 0.15, 0.15], seed=s.seed)
-    log(f"data: {len(dataset)} hierarchical community graphs "
-        f"({min(d.num_nodes for d in dataset)}-{max(d.num_nodes for d in dataset)} nodes), "
-        f"{NUM_CLASSES} classes; split {len(train_idx)}/{len(val_idx)}/{len(test_idx)} "
+    groups = list(dataset.breakdown.names) if dataset.breakdown else None
+    log(f"data: {len(dataset)} {dataset.name} graphs ({min(d.num_nodes for d in dataset)}-"
+        f"{max(d.num_nodes for d in dataset)} nodes), {dataset.num_classes} classes "
+        f"({', '.join(dataset.class_names or [])}); split {len(train_idx)}/{len(val_idx)}/{len(test_idx)} "
         f"[{time.perf_counter() - t0:.1f}s]")
 
     configs = {"hierarchical": s.model, "global": s.model.global_twin()}
+    train = TrainSettings(epochs=s.epochs, patience=s.patience, lr=s.lr, batch_size=s.batch_size)
     atomic_write_text(out / "config.yaml", yaml.safe_dump({
         "demo": {k: v for k, v in vars(s).items() if k != "model"},
         "models": {name: cfg.to_dict() for name, cfg in configs.items()},
@@ -78,40 +121,35 @@ def run_demo(out: Path, settings: Optional[DemoSettings] = None, progress: bool 
 
     rows, models = [], {}
     for name, cfg in configs.items():
-        torch.manual_seed(s.seed)
-        model = build_model(cfg, NUM_FEATURES, NUM_CLASSES)
-        gen = torch.Generator().manual_seed(s.seed)
-        train_loader = DataLoader([dataset[i] for i in train_idx], batch_size=s.batch_size,
-                                  shuffle=True, generator=gen)
-        val_loader = DataLoader([dataset[i] for i in val_idx], batch_size=64)
-        test_loader = DataLoader([dataset[i] for i in test_idx], batch_size=64)
-        result = fit(model, train_loader, val_loader, epochs=s.epochs, lr=s.lr, patience=s.patience,
-                     progress=progress, desc=f"{name:>12}", metrics_path=out / name / "metrics.csv")
-        _, test_acc = run_epoch(model, test_loader)
+        model, result, run = train_model(dataset, cfg, train, train_idx, val_idx, test_idx, seed=s.seed,
+                                         progress=progress, desc=f"{name:>12}",
+                                         metrics_path=out / name / "metrics.csv")
         save_checkpoint(out / name / "checkpoint.pt", model,
-                        extra={"best_epoch": result.best_epoch, "test_acc": test_acc})
-        row = {"model": name, "test_acc": test_acc, "val_acc": result.best_val_acc,
-               "best_epoch": result.best_epoch, "epochs_run": len(result.history),
-               "seconds_per_epoch": result.seconds_per_epoch, "parameters": count_parameters(model)}
+                        extra={"best_epoch": result.best_epoch, "test_acc": run.test_acc})
+        row = {"model": name, **run.to_dict()}
         rows.append(row)
         models[name] = model
-        log(f"{name}: test acc {test_acc:.3f} (best val {result.best_val_acc:.3f} at epoch "
-            f"{result.best_epoch}), {result.seconds_per_epoch:.2f} s/epoch")
+        per = "".join(f", {g} {v['acc']:.3f}" for g, v in (run.test_groups or {}).items() if v["acc"] is not None)
+        log(f"{name}: test acc {run.test_acc:.3f}{per} (best val {run.val_acc:.3f} at epoch "
+            f"{run.best_epoch}), {run.seconds_per_epoch:.2f} s/epoch")
 
-    table = _table(rows)
-    summary = {"rows": rows, "seconds_total": time.perf_counter() - t0,
-               "torch": torch.__version__, "seed": s.seed}
-    picture = _draw(models["hierarchical"], [dataset[i] for i in test_idx], out / "hierarchy.png", log)
+    table = _table(rows, groups)
+    summary = {"dataset": dataset.name, "source": dataset.source, "rows": rows,
+               "seconds_total": time.perf_counter() - t0, "torch": torch.__version__, "seed": s.seed}
+    picture = _draw(models["hierarchical"], [dataset[i] for i in test_idx], out / "hierarchy.png", dataset.name, log)
     if picture is not None:
         summary["picture"] = str(picture)
+    title = "# hipool demo: hierarchical vs global pooling on " + dataset.name
+    note = ("\n\nPer defect level: accuracy on the test circuits of that level (pass: circuits without a "
+            "defect, correctly passed).\n" if groups else "\n")
     atomic_write_text(out / "summary.json", json.dumps(summary, indent=2))
-    atomic_write_text(out / "summary.md", "# hipool demo: hierarchical vs global pooling\n\n" + table)
+    atomic_write_text(out / "summary.md", f"{title}\n\n{dataset.source}\n\n" + table + note)
     log("\n" + table)
     log(f"run folder: {out}  [{summary['seconds_total']:.0f}s total]")
     return summary
 
 
-def _draw(model, graphs, path: Path, log) -> Optional[Path]:
+def _draw(model, graphs, path: Path, name: str, log) -> Optional[Path]:
     """Picture of the hierarchy the model builds on the first test graph of class 1."""
     try:
         from .explain.plot import plot_hierarchy
@@ -122,11 +160,12 @@ def _draw(model, graphs, path: Path, log) -> Optional[Path]:
     model.eval()
     with torch.no_grad():
         logits, hierarchy = model(data.x, data.edge_index, return_hierarchy=True)
+    what = "circuit" if name.startswith("circuits") else "community graph"
     try:
         return plot_hierarchy(
             data.edge_index, hierarchy.graph(0), path, num_nodes=data.num_nodes,
             ground_truth=data.level_labels[:, 0],
-            title=(f"{model.config.poolers[0]} pooling of a community graph (class {int(data.y)}, "
+            title=(f"{model.config.poolers[0]} pooling of a {what} (class {int(data.y)}, "
                    f"predicted {int(logits.argmax())}); grey = dropped"))
     except ImportError as e:
         log(f"no picture: {e}")

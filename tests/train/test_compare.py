@@ -150,7 +150,7 @@ def test_bad_input_is_refused_and_nothing_is_written(toy, tmp_path, capsys):
     assert main(["compare", "--dataset", "PROTIENS", "--data-root", str(tmp_path), "--models", "topk",
                  "--out", str(out)]) == 2
     err = capsys.readouterr().err
-    assert "unknown dataset 'PROTIENS'; did you mean 'PROTEINS'? available: communities" in err
+    assert "unknown dataset 'PROTIENS'; did you mean 'PROTEINS'? available: circuits, communities" in err
     grid = tmp_path / "g.yaml"
     grid.write_text("lr: [0.1]\nlayers: [2, 3]\n")
     assert main(_args(toy, out, "--models", "topk", "--grid", str(grid))) == 2
