@@ -74,10 +74,8 @@ def demo_dataset(s: DemoSettings, progress: bool = False) -> GraphDataset:
         from .data.circuits.dataset import load_circuits
         lo, hi = DEMO_CIRCUIT_SIZES
         return load_circuits(f"circuits:n={s.num_graphs},seed={s.seed},min={lo},max={hi}", progress=progress)
-    from .data.communities import CLASS_NAMES, NUM_CLASSES, NUM_FEATURES, make_community_dataset
-    return GraphDataset(name="communities", graphs=make_community_dataset(num_graphs=s.num_graphs, seed=s.seed),
-                        num_features=NUM_FEATURES, num_classes=NUM_CLASSES, class_names=list(CLASS_NAMES),
-                        source=f"generated (seed {s.seed})")
+    from .data.communities import community_dataset
+    return community_dataset(s.num_graphs, s.seed)
 
 
 def _table(rows: List[Dict], groups: Optional[List[str]]) -> str:

@@ -98,6 +98,16 @@ def test_passing_circuit_is_well_formed(seed):
     assert is_net[: len(nl.parts)].any()
 
 
+def test_default_sizes_span_100_to_2000_components():
+    sizes = []
+    for seed in range(4):
+        c = make_circuit(seed, LEVELS[seed % 3] if seed % 2 else None)  # certified against the rules
+        sizes.append(c.netlist.num_components)
+        assert 100 <= sizes[-1] <= 2000
+        assert 3 <= len(c.netlist.subsystems) <= 17 and len(c.netlist.blocks) >= 17
+    assert max(sizes) > 2 * min(sizes)
+
+
 @pytest.mark.parametrize("kind", ALL_KINDS)
 def test_each_defect_breaks_only_its_level_and_moves_no_pin_count(kind):
     seed, c = _kind_seed(kind)
@@ -258,6 +268,8 @@ def test_registry_spec_cache_and_breakdown(tmp_path, monkeypatch):
     assert len(ds) == 8 and ds.num_features == NUM_FEATURES and ds.num_classes == 2
     assert ds.breakdown.attr == "defect_level" and ds.breakdown.names == ("pass", "component", "block", "subsystem")
     fresh = make_circuit_dataset(8, seed=4, max_components=200)
+    from hipool.data import summarize
+    assert summarize(ds)["groups"] == {"defect_level": {"pass": 4, "component": 2, "block": 1, "subsystem": 1}}
     assert _digest(ds.graphs) == _digest(fresh)
     monkeypatch.setattr(module, "make_circuit_dataset", lambda **kw: pytest.fail("cache not used"))
     again = load_dataset("circuits:n=8,max=200,seed=4", cache_dir=tmp_path)

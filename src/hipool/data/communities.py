@@ -85,6 +85,7 @@ __all__ = [
     "NUM_CLASSES",
     "NUM_FEATURES",
     "make_community_dataset",
+    "community_dataset",
     "make_community_graph",
     "community_link_degree",
     "NODE_CLASS_NAMES",
@@ -308,6 +309,14 @@ def make_community_dataset(
         graph_seed = int(np.random.SeedSequence([seed, i]).generate_state(1, np.uint32)[0])
         graphs.append(make_community_graph(int(labels[i]), graph_seed, min_nodes, max_nodes))
     return graphs
+
+
+def community_dataset(num_graphs: int = 400, seed: int = 0):
+    """:func:`make_community_dataset` as a :class:`~hipool.data.base.GraphDataset`."""
+    from .base import GraphDataset
+    return GraphDataset(name="communities", graphs=make_community_dataset(num_graphs=num_graphs, seed=seed),
+                        num_features=NUM_FEATURES, num_classes=NUM_CLASSES, class_names=list(CLASS_NAMES),
+                        source=f"generated (seed {seed})")
 
 
 def community_link_degree(data: Data) -> torch.Tensor:

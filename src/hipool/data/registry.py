@@ -37,14 +37,8 @@ def load_dataset(spec: str, data_root: Optional[PathLike] = None, *, cache_dir: 
                  progress: bool = False) -> GraphDataset:
     """The dataset ``spec`` names (see the module docstring)."""
     if spec == "communities":
-        from .communities import (
-            CLASS_NAMES,
-            NUM_CLASSES,
-            NUM_FEATURES,
-            make_community_dataset,
-        )
-        return GraphDataset(name="communities", graphs=make_community_dataset(), num_features=NUM_FEATURES,
-                            num_classes=NUM_CLASSES, class_names=list(CLASS_NAMES), source="generated (seed 0)")
+        from .communities import community_dataset
+        return community_dataset()
     if spec == "circuits" or spec.startswith("circuits:"):
         from .circuits.dataset import load_circuits
         return load_circuits(spec, cache_dir, progress=progress)
@@ -143,12 +137,17 @@ def summarize(dataset: GraphDataset) -> Dict[str, object]:
                           "max": round(float(known.max()), 4)} if known.numel() else {}
             counts["missing"] = int(torch.isnan(col).sum())
             classes[name] = counts
+    groups: Dict[str, Dict[str, int]] = {}
+    if dataset.breakdown is not None:
+        b = dataset.breakdown
+        values = [int(getattr(g, b.attr).view(-1)[0]) for g in dataset]
+        groups[b.attr] = {name: values.count(i) for i, name in enumerate(b.names)}
     first = dataset.graphs[0] if len(dataset) else None
     edge_dim = int(first.edge_attr.size(1)) if first is not None and getattr(first, "edge_attr", None) is not None \
         and first.edge_attr.dim() == 2 else 0
     return {
         "name": dataset.name, "source": dataset.source, "graphs": len(dataset),
-        "num_classes": dataset.num_classes, "classes": classes,
+        "num_classes": dataset.num_classes, "classes": classes, "groups": groups,
         "nodes": _stats(nodes), "edges": _stats(edges), "undirected": undirected,
         "node_features": dataset.num_features, "edge_features": edge_dim,
         "hierarchy_levels": levels, "notes": list(dataset.notes),
@@ -165,6 +164,8 @@ def format_summary(s: Dict[str, object]) -> str:
     for task, counts in s["classes"].items():
         label = "classes" if task == "label" else f"task {task}"
         lines.append(f"{label:<20}" + ", ".join(f"{k}: {v}" for k, v in counts.items()))
+    for attr, counts in s.get("groups", {}).items():
+        lines.append(f"{attr:<20}" + ", ".join(f"{k}: {v}" for k, v in counts.items()))
     lines.append(row("nodes", s["nodes"]))
     lines.append(row("edges" + (" (undirected)" if s["undirected"] else ""), s["edges"]))
     lines.append(f"{'node features':<20}{s['node_features']}")

@@ -7,7 +7,7 @@ failing.  Every circuit has four levels:
   capacitors ``CE``, inductors/beads ``L``, diodes ``D``, NPN transistors ``Q``, op-amps,
   comparators, linear regulators and the board connector ``J``
   (:mod:`~hipool.data.circuits.parts`), each with a value (E12, log-scaled) and pin roles;
-* level 1 - **blocks** from a library of eleven templates with 2-8 variations each
+* level 1 - **blocks** from a library of eleven templates with 2-5 variations each (33 designs)
   (:mod:`~hipool.data.circuits.library`): inverting and non-inverting amplifiers, RC
   filters (low/high/band-pass, 1st/2nd order), LC filters, attenuator dividers, reference
   dividers, common-emitter stages, relaxation oscillators, comparators with hysteresis,
@@ -23,7 +23,7 @@ failing.  Every circuit has four levels:
 
 Sizes: the number of components is drawn log-uniformly in ``[min_components,
 max_components]`` (default 100-2000); the number of subsystems grows as its square root
-(3 to about 14) and blocks fill the rest.
+(3 to 17 with the defaults) and blocks fill the rest (17 to 355).
 
 Graph representation
 --------------------

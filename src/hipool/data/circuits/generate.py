@@ -2,7 +2,7 @@
 from __future__ import annotations
 
 import math
-from typing import Callable, Dict, List, Optional, Sequence, Tuple
+from typing import Dict, List, Optional, Sequence, Tuple
 
 import numpy as np
 import torch
@@ -119,11 +119,11 @@ class _Builder:
                 if count + len(v.slots) > self.max:
                     break
             chain = chains[s]
-            lo = 1 if kinds[s] in ("driver",) or chain[0][0] == "reference" else 0
+            # keep the chain's rules: a source or a driver's logic-level input block stays first,
+            # a control subsystem's comparator stays last
+            lo = 1 if kinds[s] == "driver" or chain[0][0] == "reference" else 0
             hi = len(chain) - 1 if kinds[s] == "control" else len(chain)
-            if kinds[s] == "signal" and chain[0][0] == "reference":
-                lo = 1
-            pos = int(rng.integers(lo, hi + 1)) if hi >= lo else len(chain)
+            pos = int(rng.integers(lo, hi + 1))
             chain.insert(pos, (t, v))
             count += len(v.slots)
         self.decoupling = decoupling
@@ -409,8 +409,9 @@ def inject_defect(nl: Netlist, level: str, rng: np.random.Generator, *, kinds: O
 
 
 # -- the graph -----------------------------------------------------------------------------------
-def to_data(nl: Netlist, rng: np.random.Generator) -> Data:
-    """The component-net graph of a netlist, its nodes in a random order drawn from ``rng``."""
+def to_data(nl: Netlist, rng: np.random.Generator) -> Tuple[Data, np.ndarray]:
+    """The component-net graph of a netlist, its nodes in a random order drawn from ``rng``;
+    and that order (``perm[i]``: the node id of netlist node ``i``: parts, then nets)."""
     num_parts, num_nets = len(nl.parts), len(nl.nets)
     n = num_parts + num_nets
     perm = rng.permutation(n)  # new id of old node i
@@ -456,6 +457,5 @@ def check_levels(found: Dict[str, List[str]], level: Optional[str]) -> None:
         raise AssertionError(f"circuit with defect level {level}: rules broken at {broken}: {found}")
 
 
-DefectFn = Callable[[Netlist, str, np.random.Generator], Optional[Defect]]
 __all__ = ["build_circuit", "inject_defect", "to_data", "Defect", "DEFECT_KINDS", "ALL_KINDS", "NUM_FEATURES",
            "FEATURE_NAMES", "NODE_KINDS", "MIN_COMPONENTS", "check_levels", "faults"]

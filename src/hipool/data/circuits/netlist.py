@@ -10,7 +10,7 @@ from dataclasses import dataclass, field
 from typing import Dict, List, Optional, Tuple
 
 from .library import TEMPLATES, canonical, library_designs
-from .parts import NON_POLAR, PINS, POLAR, RATED, Value, format_value, in_rated_range
+from .parts import NON_POLAR, PINS, RATED, Value, format_value, in_rated_range
 
 LEVELS: Tuple[str, ...] = ("component", "block", "subsystem")
 
@@ -204,4 +204,4 @@ def is_two_pin_swappable(part: Part) -> bool:
     return part.kind in NON_POLAR and part.nominal in NON_POLAR
 
 
-__all__ = ["LEVELS", "Part", "Net", "Block", "Subsystem", "Netlist", "faults", "POLAR"]
+__all__ = ["LEVELS", "Part", "Net", "Block", "Subsystem", "Netlist", "faults", "is_two_pin_swappable"]
