@@ -26,10 +26,20 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Iterator, List, Optional, Sequence, Tuple, Union
 
+import numpy as np
 from torch_geometric.data import Data
 
 #: Name of the optional per-node ground-truth hierarchy field (int64 ``[N, L]``, -1 = none).
 LEVEL_LABELS = "level_labels"
+
+
+def check_int(name: str, value, minimum: int) -> int:
+    """``value`` as an ``int`` (a bool is not one), at least ``minimum``: the generators' option check."""
+    if isinstance(value, bool) or not isinstance(value, (int, np.integer)):
+        raise ValueError(f"{name} must be an integer, got {value!r}")
+    if value < minimum:
+        raise ValueError(f"{name} must be >= {minimum}, got {value!r}")
+    return int(value)
 
 
 @dataclass(frozen=True)

@@ -78,6 +78,8 @@ import torch
 from torch_geometric.data import Data
 from torch_geometric.utils import coalesce, to_undirected
 
+from .base import check_int
+
 __all__ = [
     "CLASS_NAMES",
     "MIN_COMMUNITY_SIZE",
@@ -117,17 +119,9 @@ _COMMUNITY_SIZE_RANGE = (8.0, 14.0)
 _BRIDGES_PER_LINK = (1, 2)
 
 
-def _check_int(name: str, value, minimum: int) -> int:
-    if isinstance(value, bool) or not isinstance(value, (int, np.integer)):
-        raise ValueError(f"{name} must be an integer, got {value!r}")
-    if value < minimum:
-        raise ValueError(f"{name} must be >= {minimum}, got {value!r}")
-    return int(value)
-
-
 def _check_sizes(min_nodes, max_nodes) -> Tuple[int, int]:
-    min_nodes = _check_int("min_nodes", min_nodes, MIN_NODES)
-    max_nodes = _check_int("max_nodes", max_nodes, MIN_NODES)
+    min_nodes = check_int("min_nodes", min_nodes, MIN_NODES)
+    max_nodes = check_int("max_nodes", max_nodes, MIN_NODES)
     if min_nodes > max_nodes:
         raise ValueError(
             f"min_nodes must be <= max_nodes, got min_nodes={min_nodes}, max_nodes={max_nodes}"
@@ -181,7 +175,7 @@ def make_community_graph(
     ):
         raise ValueError(f"label must be an integer in [0, {NUM_CLASSES - 1}], got {label!r}")
     label = int(label)
-    seed = _check_int("seed", seed, 0)
+    seed = check_int("seed", seed, 0)
     min_nodes, max_nodes = _check_sizes(min_nodes, max_nodes)
 
     # The label is used in one place only (``_community_pairs``); the random
@@ -300,8 +294,8 @@ def make_community_dataset(
     graph ``i`` gets its own seed derived from ``(seed, i)`` with
     :class:`numpy.random.SeedSequence`.  The same arguments give the same list.
     """
-    num_graphs = _check_int("num_graphs", num_graphs, 1)
-    seed = _check_int("seed", seed, 0)
+    num_graphs = check_int("num_graphs", num_graphs, 1)
+    seed = check_int("seed", seed, 0)
     min_nodes, max_nodes = _check_sizes(min_nodes, max_nodes)
     labels = np.random.default_rng([seed, 2]).permutation(np.arange(num_graphs) % NUM_CLASSES)
     graphs = []

@@ -102,6 +102,7 @@ import numpy as np
 import torch
 from torch_geometric.data import Data
 
+from ..base import check_int
 from .generate import (
     ALL_KINDS,
     DEFECT_KINDS,
@@ -135,17 +136,9 @@ class Circuit:
     defect: Optional[Defect]
 
 
-def _check_int(name: str, value, minimum: int) -> int:
-    if isinstance(value, bool) or not isinstance(value, (int, np.integer)):
-        raise ValueError(f"{name} must be an integer, got {value!r}")
-    if value < minimum:
-        raise ValueError(f"{name} must be >= {minimum}, got {value!r}")
-    return int(value)
-
-
 def _check_sizes(min_components, max_components):
-    lo = _check_int("min_components", min_components, MIN_COMPONENTS)
-    hi = _check_int("max_components", max_components, MIN_COMPONENTS)
+    lo = check_int("min_components", min_components, MIN_COMPONENTS)
+    hi = check_int("max_components", max_components, MIN_COMPONENTS)
     if hi < lo + 10:
         raise ValueError(f"max_components must be >= min_components + 10 (blocks come in sizes of 2-9 parts), "
                          f"got min_components={lo}, max_components={hi}")
@@ -175,9 +168,9 @@ def make_circuit(seed: int, defect: Optional[str] = None, *, kinds: Optional[Seq
     without a defect gives the same components, nets and edges.  ``certify`` checks the
     result against the rules (only the defect's level broken).
     """
-    seed = _check_int("seed", seed, 0)
+    seed = check_int("seed", seed, 0)
     min_components, max_components = _check_sizes(min_components, max_components)
-    value_margin = _check_int("value_margin", value_margin, 0)
+    value_margin = check_int("value_margin", value_margin, 0)
     if defect is not None:
         _check_kinds([defect], kinds)
     nl = build_circuit(np.random.default_rng([seed, 0]), min_components, max_components)
@@ -202,10 +195,10 @@ def check_options(*, num_circuits: int, seed: int, min_components: int, max_comp
                   fail_fraction: float, defect_levels: Sequence[str], defect_kinds: Optional[Sequence[str]],
                   value_margin: int) -> None:
     """The options of :func:`make_circuit_dataset`, checked: a ``ValueError`` naming the bad one."""
-    _check_int("num_circuits", num_circuits, 1)
-    _check_int("seed", seed, 0)
+    check_int("num_circuits", num_circuits, 1)
+    check_int("seed", seed, 0)
     _check_sizes(min_components, max_components)
-    _check_int("value_margin", value_margin, 0)
+    check_int("value_margin", value_margin, 0)
     if isinstance(fail_fraction, bool) or not isinstance(fail_fraction, (int, float)) or not 0 <= fail_fraction <= 1:
         raise ValueError(f"fail_fraction must be in [0, 1], got {fail_fraction!r}")
     _check_kinds(list(defect_levels), defect_kinds)
