@@ -207,14 +207,15 @@ def check_options(*, num_circuits: int, seed: int, min_components: int, max_comp
 def make_circuit_dataset(num_circuits: int = 2000, seed: int = 0, *, min_components: int = 100,
                          max_components: int = 2000, fail_fraction: float = 0.5,
                          defect_levels: Sequence[str] = LEVELS, defect_kinds: Optional[Sequence[str]] = None,
-                         value_margin: int = 1, certify: bool = False, progress: bool = False) -> List[Data]:
+                         value_margin: int = 1, certify: bool = True, progress: bool = False) -> List[Data]:
     """``num_circuits`` circuits: ``round(num_circuits * fail_fraction)`` fail, their defect
     levels cycling through ``defect_levels`` (balanced), in an order shuffled by ``seed``.
 
     Circuit ``i`` is :func:`make_circuit` with a seed derived from ``(seed, i)``.  The
     difficulty knobs: ``min_components``/``max_components`` (size), ``value_margin``
     (decades beyond the rated range of an out-of-range value: 0 is just outside),
-    ``defect_levels`` and ``defect_kinds`` (which defects occur).
+    ``defect_levels`` and ``defect_kinds`` (which defects occur).  ``certify`` (default on,
+    under a tenth of the time) checks every circuit against the rules.
     """
     check_options(num_circuits=num_circuits, seed=seed, min_components=min_components,
                   max_components=max_components, fail_fraction=fail_fraction, defect_levels=defect_levels,

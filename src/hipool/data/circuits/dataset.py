@@ -1,6 +1,6 @@
 """``circuits[:key=value,...]``: the circuit benchmark as a :class:`GraphDataset`, cached.
 
-Generating 2000 circuits takes about a minute, so the graphs are kept in the cache
+Generating 2000 circuits takes about 40 s, so the graphs are kept in the cache
 folder as plain tensors (read with ``weights_only=True``), keyed by the options and
 :data:`GENERATOR_VERSION`.
 """
