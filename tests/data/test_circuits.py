@@ -230,18 +230,18 @@ def test_size_and_degree_statistics_stay_near_chance():
         acc = (predict(x[tr], y[tr], x[te]) == y[te]).mean()
         assert acc < 0.58, (predict.__name__, acc)  # chance is 0.5; 300 test circuits: sd ~0.03
     # the same classifier does find a label that is in its features (the test can fail)
-    valued = [NODE_KINDS.index(t) for t in RATED]
-    bad = np.array([[float(((g.x[:, valued].sum(1) == 1) & ((g.x[:, len(NODE_KINDS)] < 0)
-                                                             | (g.x[:, len(NODE_KINDS)] >= 1))).sum())]
-                    for g in graphs])
     control = make_circuit_dataset(200, seed=12, defect_levels=["component"], defect_kinds=["value_out_of_range"],
                                    **SMALL)
-    xc = np.stack([np.concatenate([_size_degree_features(g), [float(((g.x[:, valued].sum(1) == 1)
-                                   & ((g.x[:, len(NODE_KINDS)] < 0) | (g.x[:, len(NODE_KINDS)] >= 1))).sum())]])
-                   for g in control])
+    xc = np.stack([np.concatenate([_size_degree_features(g), [_out_of_range_values(g)]]) for g in control])
     yc = np.array([int(g.y) for g in control])
     assert (_logistic(xc[:140], yc[:140], xc[140:]) == yc[140:]).mean() > 0.95
-    assert bad.shape == (900, 1)
+
+
+def _out_of_range_values(g):
+    """How many components of a valued type have a value feature outside [0, 1)."""
+    valued = g.x[:, [NODE_KINDS.index(t) for t in RATED]].sum(1) == 1
+    value = g.x[:, len(NODE_KINDS)]
+    return float((valued & ((value < 0) | (value >= 1))).sum())
 
 
 # -- errors --------------------------------------------------------------------------------------------

@@ -121,8 +121,7 @@ def load_circuits(spec: str = "circuits", cache_dir: Optional[Path] = None, prog
             atomic_torch_save(_pack(graphs), path)
         except OSError:
             pass  # a read-only cache: generate every time
-    name = "circuits" if spec == "circuits" else spec
     return GraphDataset(
-        name=name, graphs=graphs, num_features=NUM_FEATURES, num_classes=NUM_CLASSES, class_names=list(CLASS_NAMES),
+        name=spec, graphs=graphs, num_features=NUM_FEATURES, num_classes=NUM_CLASSES, class_names=list(CLASS_NAMES),
         source=f"generated ({', '.join(f'{k}={v}' for k, v in options.items())})",
         breakdown=Breakdown("defect_level", DEFECT_LEVEL_NAMES))

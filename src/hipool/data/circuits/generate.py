@@ -64,7 +64,7 @@ class _Builder:
         self.nl = Netlist()
 
     # plan: per subsystem its kind and its chain of (template, variant)
-    def plan(self) -> Tuple[List[str], List[List[Tuple[str, Variant]]], List[List[int]]]:
+    def plan(self) -> Tuple[List[str], List[List[Tuple[str, Variant]]], List[List[int]], List[Variant]]:
         rng = self.rng
         k = max(2, int(round(math.sqrt(self.target) / 3.5 * rng.uniform(0.75, 1.25))))
         k = max(2, min(k, (self.target - 12) // 14))
@@ -126,8 +126,7 @@ class _Builder:
             pos = int(rng.integers(lo, hi + 1))
             chain.insert(pos, (t, v))
             count += len(v.slots)
-        self.decoupling = decoupling
-        return kinds, chains, channels
+        return kinds, chains, channels, decoupling
 
     def block(self, template: Template, variant: Variant, sub: int, ports: Dict[str, int]) -> int:
         nl, rng = self.nl, self.rng
@@ -158,7 +157,7 @@ class _Builder:
         return len(nl.parts) - 1
 
     def build(self) -> Netlist:
-        kinds, chains, channels = self.plan()
+        kinds, chains, channels, decoupling = self.plan()
         nl = self.nl
         nl.ground = nl.add_net("ground", "GND")
         vin = nl.add_net("power", "VIN")
@@ -173,7 +172,7 @@ class _Builder:
             nl.sources.append(vout)
             outputs.append(vout)
             self.block(TEMPLATES[t], v, 0, {"VCC": rail0, "GND": nl.ground, "VOUT": vout})
-        self.block(TEMPLATES["decoupling"], self.decoupling[0], 0, {"VCC": rail0, "GND": nl.ground})
+        self.block(TEMPLATES["decoupling"], decoupling[0], 0, {"VCC": rail0, "GND": nl.ground})
         # the other subsystems, channel by channel
         inputs, finals = [], []
         for ch in channels:
@@ -184,7 +183,7 @@ class _Builder:
                 nl.subsystems.append(Subsystem(kinds[s], rail, source))
                 assert len(nl.subsystems) - 1 == s
                 nl.subsystems[s].bead = self.bead(s, source, rail)
-                self.block(TEMPLATES["decoupling"], self.decoupling[s], s, {"VCC": rail, "GND": nl.ground})
+                self.block(TEMPLATES["decoupling"], decoupling[s], s, {"VCC": rail, "GND": nl.ground})
                 for i, (t, v) in enumerate(chains[s]):
                     template = TEMPLATES[t]
                     ports = {"GND": nl.ground, "VCC": rail}
@@ -307,9 +306,8 @@ def _block(nl: Netlist, kind: str, rng: np.random.Generator) -> Optional[Defect]
             vcc, gnd = block.nets["VCC"], block.nets["GND"]
             byp = [(p, k) for p in block.parts if nl.parts[p].nominal == "C"
                    and sorted(nl.parts[p].nets) == sorted((vcc, gnd)) for k in range(2) if nl.parts[p].nets[k] == vcc]
-            internal = [n for name, n in block.nets.items() if name not in ("IN", "OUT", "VCC", "GND", "VOUT")]
-            pairs = [(c, g) for c in byp for g in _block_pins(nl, b, [n for n in block.nets.values()
-                                                                      if n not in internal])]
+            ports = list(block.port_names())
+            pairs = [(c, g) for c in byp for g in _block_pins(nl, b, ports)]  # partners on internal nets
         elif kind == "miswired":
             pins = _block_pins(nl, b, io)
             pairs = [(pins[i], pins[j]) for i in range(len(pins)) for j in range(i + 1, len(pins))]
@@ -394,8 +392,7 @@ def inject_defect(nl: Netlist, level: str, rng: np.random.Generator, *, kinds: O
     if level not in LEVELS:
         raise ValueError(f"defect level must be one of {', '.join(LEVELS)}, got {level!r}")
     options = [k for k in DEFECT_KINDS[level] if kinds is None or k in kinds]
-    for kind in _order(rng, options):
-        before = nl.copy()
+    for kind in _order(rng, options):  # a kind that does not fit leaves the netlist as it was
         if level == "component":
             defect = _component(nl, kind, rng, value_margin)
         elif level == "block":
@@ -404,7 +401,6 @@ def inject_defect(nl: Netlist, level: str, rng: np.random.Generator, *, kinds: O
             defect = _subsystem(nl, kind, rng)
         if defect is not None:
             return defect
-        nl.__dict__.update(before.__dict__)
     raise RuntimeError(f"no {level} defect of kinds {options} fits this circuit")
 
 

@@ -5,11 +5,10 @@ and returns what is wrong at each level; the generator uses it to certify its la
 """
 from __future__ import annotations
 
-import copy
 from dataclasses import dataclass, field
 from typing import Dict, List, Optional, Tuple
 
-from .library import TEMPLATES, canonical, library_designs
+from .library import PORTS, TEMPLATES, canonical, library_designs
 from .parts import NON_POLAR, PINS, RATED, Value, format_value, in_rated_range
 
 LEVELS: Tuple[str, ...] = ("component", "block", "subsystem")
@@ -54,7 +53,7 @@ class Block:
     out_pin: Optional[Tuple[int, int]] = None  # (part, pin) on the OUT port
 
     def port_names(self) -> Dict[int, str]:
-        return {n: name for name, n in self.nets.items() if name in ("IN", "OUT", "VCC", "GND", "VOUT")}
+        return {n: name for name, n in self.nets.items() if name in PORTS}
 
 
 @dataclass
@@ -82,9 +81,6 @@ class Netlist:
         self.nets.append(Net(kind, name, block, subsystem))
         return len(self.nets) - 1
 
-    def copy(self) -> "Netlist":
-        return copy.deepcopy(self)
-
     @property
     def num_components(self) -> int:
         return len(self.parts)
@@ -104,7 +100,7 @@ class Netlist:
 
     def block_is_design(self, block: int, observed: bool = False) -> bool:
         ports = self.blocks[block].port_names()
-        if len(ports) != sum(1 for k in self.blocks[block].nets if k in ("IN", "OUT", "VCC", "GND", "VOUT")):
+        if len(ports) != sum(1 for k in self.blocks[block].nets if k in PORTS):
             return False  # two ports on one net
         return canonical(self.wires(block, observed), ports) in library_designs()
 
