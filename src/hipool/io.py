@@ -1,6 +1,8 @@
 """Atomic file writes: a reader never sees half a file, a crash never leaves one."""
 from __future__ import annotations
 
+import json
+import math
 import os
 import tempfile
 from contextlib import contextmanager
@@ -59,3 +61,19 @@ def read_yaml(path: PathLike, what: str, *, nodes: bool = False) -> Tuple[Any, O
         mark = getattr(e, "problem_mark", None)
         where = f"{path}:{mark.line + 1}" if mark is not None else str(path)
         raise ValueError(f"{where}: invalid YAML: {getattr(e, 'problem', None) or e}") from None
+
+
+def strict_json(obj: Any) -> Any:
+    """``obj`` with every NaN float as ``None`` (nested dicts and lists), so that JSON files stay standard."""
+    if isinstance(obj, float) and math.isnan(obj):
+        return None
+    if isinstance(obj, dict):
+        return {k: strict_json(v) for k, v in obj.items()}
+    if isinstance(obj, (list, tuple)):
+        return [strict_json(v) for v in obj]
+    return obj
+
+
+def json_text(obj: Any) -> str:
+    """Standard JSON (NaN as null), indented, for the result files hipool writes."""
+    return json.dumps(strict_json(obj), indent=1, allow_nan=False)

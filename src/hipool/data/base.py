@@ -70,6 +70,8 @@ class GraphDataset:
         source: where it was read from (a path or URL).
         notes: what the loader wants the user to know (e.g. rows it skipped).
         breakdown: optional groups of graphs whose test accuracy is reported separately.
+        level_names: optional names of the :data:`LEVEL_LABELS` columns, finest first
+            (e.g. ``("block", "subsystem")``); metrics and pictures use them.
     """
 
     name: str
@@ -81,6 +83,7 @@ class GraphDataset:
     source: str = ""
     notes: List[str] = field(default_factory=list)
     breakdown: Optional[Breakdown] = None
+    level_names: Optional[Tuple[str, ...]] = None
 
     def __len__(self) -> int:
         return len(self.graphs)

@@ -306,11 +306,32 @@ def make_community_dataset(
 
 
 def community_dataset(num_graphs: int = 400, seed: int = 0):
-    """:func:`make_community_dataset` as a :class:`~hipool.data.base.GraphDataset`."""
+    """:func:`make_community_dataset` as a :class:`~hipool.data.base.GraphDataset`, named by the spec
+    that loads it again (``communities``, or ``communities:n=600,seed=1`` for other arguments)."""
     from .base import GraphDataset
-    return GraphDataset(name="communities", graphs=make_community_dataset(num_graphs=num_graphs, seed=seed),
+    graphs = make_community_dataset(num_graphs=num_graphs, seed=seed)
+    name = "communities" if (num_graphs, seed) == (400, 0) else f"communities:n={num_graphs},seed={seed}"
+    return GraphDataset(name=name, graphs=graphs,
                         num_features=NUM_FEATURES, num_classes=NUM_CLASSES, class_names=list(CLASS_NAMES),
-                        source=f"generated (seed {seed})")
+                        source=f"generated (seed {seed})", level_names=("community", "super-community"))
+
+
+def parse_community_spec(spec: str) -> Tuple[int, int]:
+    """``communities[:n=N,seed=S]`` → ``(N, S)`` (defaults 400 and 0), with clear errors."""
+    name, _, rest = spec.partition(":")
+    if name != "communities":
+        raise ValueError(f"not a communities spec: {spec!r}")
+    options = {"n": 400, "seed": 0}
+    for item in filter(None, (p.strip() for p in rest.split(","))):
+        key, eq, value = (t.strip() for t in item.partition("="))
+        if not eq or key not in options:
+            raise ValueError(f"dataset {spec!r}: {item!r} is not key=value with a key among n, seed "
+                             f"(e.g. communities:n=600,seed=1)")
+        try:
+            options[key] = int(value)
+        except ValueError:
+            raise ValueError(f"dataset {spec!r}: {key}={value!r} is not an int") from None
+    return options["n"], options["seed"]
 
 
 def community_link_degree(data: Data) -> torch.Tensor:

@@ -511,6 +511,7 @@ def load_molecules(
         task_names=task_names,
         source=str(path),
         notes=notes,
+        level_names=("functional group",),
     )
 
 

@@ -3,7 +3,8 @@
 :func:`load_dataset` takes what a user types:
 
 =================================  ===========================================================
-``communities``                    the embedded hierarchical community graphs (offline)
+``communities[:n=N,seed=S]``       the embedded hierarchical community graphs (offline;
+                                   400 graphs, seed 0 by default)
 ``circuits[:key=value,...]``       synthetic circuits that pass or fail, with defects at three
                                    levels (offline; :mod:`hipool.data.circuits`), e.g.
                                    ``circuits:n=600,max=400``
@@ -36,9 +37,9 @@ PathLike = Union[str, os.PathLike]
 def load_dataset(spec: str, data_root: Optional[PathLike] = None, *, cache_dir: Optional[PathLike] = None,
                  progress: bool = False) -> GraphDataset:
     """The dataset ``spec`` names (see the module docstring)."""
-    if spec == "communities":
-        from .communities import community_dataset
-        return community_dataset()
+    if spec == "communities" or spec.startswith("communities:"):
+        from .communities import community_dataset, parse_community_spec
+        return community_dataset(*parse_community_spec(spec))
     if spec == "circuits" or spec.startswith("circuits:"):
         from .circuits.dataset import load_circuits
         return load_circuits(spec, cache_dir, progress=progress)

@@ -1,6 +1,7 @@
 """Checkpoints that load with ``torch.load(path, weights_only=True)``: tensors and plain types only."""
 from __future__ import annotations
 
+import pickle
 from pathlib import Path
 from typing import Any, Dict, Optional, Union
 
@@ -36,6 +37,10 @@ def load_checkpoint(path: Union[str, Path], map_location: str = "cpu") -> torch.
         payload = torch.load(path, map_location=map_location, weights_only=True)
     except FileNotFoundError:
         raise ValueError(f"checkpoint {path}: no such file") from None
+    except (pickle.UnpicklingError, RuntimeError, EOFError, OSError) as e:
+        first = str(e).strip().splitlines()[0] if str(e).strip() else type(e).__name__
+        raise ValueError(f"checkpoint {path}: cannot read it; the file is damaged or not a checkpoint "
+                         f"({first[:160]})") from None
     if not isinstance(payload, dict) or payload.get("format") != FORMAT:
         raise ValueError(f"checkpoint {path}: not a hipool checkpoint (expected format {FORMAT!r})")
     config = ModelConfig.from_dict(payload["config"], source=f"checkpoint {path}")

@@ -124,4 +124,4 @@ def load_circuits(spec: str = "circuits", cache_dir: Optional[Path] = None, prog
     return GraphDataset(
         name=spec, graphs=graphs, num_features=NUM_FEATURES, num_classes=NUM_CLASSES, class_names=list(CLASS_NAMES),
         source=f"generated ({', '.join(f'{k}={v}' for k, v in options.items())})",
-        breakdown=Breakdown("defect_level", DEFECT_LEVEL_NAMES))
+        breakdown=Breakdown("defect_level", DEFECT_LEVEL_NAMES), level_names=("block", "subsystem"))
