@@ -20,7 +20,10 @@ Every pooler lifts features back with its record's
 (``skip: concat``) the features the level had on the way down.
 
 All return logits (per graph, or per node for ``GraphUNet``), and
-``(logits, hierarchy)`` with ``return_hierarchy=True``.
+``(logits, hierarchy)`` with ``return_hierarchy=True``.  The graph classifiers
+split their forward pass in two, ``level_readouts`` (the per-level graph vectors) and
+``classify`` (combine and head), so that :mod:`hipool.explain.decide` can ask
+what each level's readout contributed.
 """
 from __future__ import annotations
 
@@ -254,6 +257,26 @@ class _GraphClassifier(_Model):
             return self.readouts[0](x, batch, num_graphs) if last else None
         return self.readouts[i](x, batch, num_graphs)
 
+    def level_readouts(self, x: Union[Tensor, Data], edge_index: Optional[Tensor] = None,
+                 batch: Optional[Tensor] = None, edge_attr: Optional[Tensor] = None
+                 ) -> Tuple[List[Tensor], Hierarchy]:
+        """The graph vectors ``[num_graphs, width]`` the head combines (one per level with
+        ``combine: sum``/``concat``, the last level's only with ``combine: last``) and the
+        hierarchy of the pass.  ``classify(level_readouts)`` gives the logits."""
+        raise NotImplementedError
+
+    def classify(self, per_level: List[Tensor]) -> Tensor:
+        """Logits from the per-level graph vectors :meth:`level_readouts` returns."""
+        return self.head(self._graph_vector(per_level))
+
+    def forward(self, x: Union[Tensor, Data], edge_index: Optional[Tensor] = None,
+                batch: Optional[Tensor] = None, edge_attr: Optional[Tensor] = None,
+                *, return_hierarchy: bool = False):
+        per_level, hierarchy = self.level_readouts(x, edge_index, batch, edge_attr)
+        logits = self.classify(per_level)
+        return (logits, hierarchy) if return_hierarchy else logits
+
+
 class HierarchicalGNN(_GraphClassifier):
     """Hierarchical-pooling graph classifier (see the module docstring).
 
@@ -269,9 +292,9 @@ class HierarchicalGNN(_GraphClassifier):
         super().__init__(config, in_channels, num_classes)
         self.pools = self._make_pools()
 
-    def forward(self, x: Union[Tensor, Data], edge_index: Optional[Tensor] = None,
-                batch: Optional[Tensor] = None, edge_attr: Optional[Tensor] = None,
-                *, return_hierarchy: bool = False):
+    def level_readouts(self, x: Union[Tensor, Data], edge_index: Optional[Tensor] = None,
+                 batch: Optional[Tensor] = None, edge_attr: Optional[Tensor] = None
+                 ) -> Tuple[List[Tensor], Hierarchy]:
         x, edge_index, batch, edge_attr, num_graphs = self._prepare(x, edge_index, batch, edge_attr)
         hierarchy = Hierarchy(batch, num_graphs)
         per_level: List[Tensor] = []
@@ -286,17 +309,16 @@ class HierarchicalGNN(_GraphClassifier):
             r = self._readout(i, x, batch, num_graphs)
             if r is not None:
                 per_level.append(r)
-        logits = self.head(self._graph_vector(per_level))
-        return (logits, hierarchy) if return_hierarchy else logits
+        return per_level, hierarchy
 
 
 class GlobalGNN(_GraphClassifier):
     """The global-pooling twin of a :class:`HierarchicalGNN`: same convs, readout and head,
     no pooling.  With ``return_hierarchy=True`` the hierarchy has no levels."""
 
-    def forward(self, x: Union[Tensor, Data], edge_index: Optional[Tensor] = None,
-                batch: Optional[Tensor] = None, edge_attr: Optional[Tensor] = None,
-                *, return_hierarchy: bool = False):
+    def level_readouts(self, x: Union[Tensor, Data], edge_index: Optional[Tensor] = None,
+                 batch: Optional[Tensor] = None, edge_attr: Optional[Tensor] = None
+                 ) -> Tuple[List[Tensor], Hierarchy]:
         x, edge_index, batch, edge_attr, num_graphs = self._prepare(x, edge_index, batch, edge_attr)
         per_level: List[Tensor] = []
         for i in range(self.config.levels):
@@ -304,8 +326,7 @@ class GlobalGNN(_GraphClassifier):
             r = self._readout(i, x, batch, num_graphs)
             if r is not None:
                 per_level.append(r)
-        logits = self.head(self._graph_vector(per_level))
-        return (logits, Hierarchy(batch, num_graphs)) if return_hierarchy else logits
+        return per_level, Hierarchy(batch, num_graphs)
 
 
 class GraphUNet(_Model):
