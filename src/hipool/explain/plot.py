@@ -658,6 +658,13 @@ def _figure(Figure, panels: int, panel_in: float, has_title: bool, max_cols: int
     return fig, axes
 
 
+def _suptitle(fig, title: str) -> None:
+    """The figure title, its font shrunk (13 pt down to 7) so that its longest line fits the width."""
+    longest = max(len(line) for line in title.split("\n"))
+    width_pt = fig.get_figwidth() * 72.0
+    fig.suptitle(title, fontsize=max(7.0, min(13.0, 0.95 * width_pt / (0.58 * max(longest, 1)))))
+
+
 def _write_atomically(fig, canvas_cls, path: pathlib.Path, dpi: int) -> None:
     canvas_cls(fig)  # attach the Agg canvas: no pyplot, no GUI backend
     with atomic_path(path) as tmp:
@@ -770,7 +777,7 @@ def plot_hierarchy(
     if title is None:
         title = f"pooling hierarchy: {_count(n, 'node')}, {_count(len(pairs), 'edge')}"
     if title:
-        fig.suptitle(title, fontsize=13)
+        _suptitle(fig, title)
 
     out = pathlib.Path(path)
     _write_atomically(fig, FigureCanvasAgg, out, dpi=style.dpi)
@@ -860,7 +867,7 @@ def plot_graph(
     if title is None:
         title = f"graph: {_count(n, 'node')}, {_count(len(pairs), 'edge')}"
     if title:
-        fig.suptitle(title, fontsize=13)
+        _suptitle(fig, title)
     out = pathlib.Path(path)
     _write_atomically(fig, FigureCanvasAgg, out, dpi=style.dpi)
     return out
@@ -1093,7 +1100,7 @@ def plot_coarsened(
     if title is None:
         title = f"coarsened graphs: {_count(n, 'node')}, {_count(len(pairs), 'edge')}"
     if title:
-        fig.suptitle(title, fontsize=13)
+        _suptitle(fig, title)
     out = pathlib.Path(path)
     _write_atomically(fig, FigureCanvasAgg, out, dpi=style.dpi)
     return out
