@@ -32,8 +32,13 @@ def test_demo_writes_a_complete_run_folder(tmp_path, capsys, monkeypatch):
         correct = sum(g["acc"] * g["count"] for g in groups.values() if g["count"])
         assert abs(correct / sum(g["count"] for g in groups.values()) - r["test_acc"]) < 1e-9
     assert (out / "config.yaml").read_text().startswith("demo:")
-    png = (out / "hierarchy.png").read_bytes()
-    assert png[:8] == b"\x89PNG\r\n\x1a\n"
+    assert json.loads((out / "run.json").read_text())["command"] == "demo"
+    report = (out / "report.html").read_text()
+    pictures = sorted((out / "report").glob("graph*/*.png"))
+    assert [p.name for p in pictures] == ["coarsened.png", "levels.png", "original.png"]
+    for p in pictures:
+        assert p.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n" and p.relative_to(out).as_posix() in report
+    assert "true defect level × deciding level" in report and "report.html" in printed
     assert not [p for p in out.rglob("*.tmp")]
 
 
@@ -42,9 +47,9 @@ def test_demo_on_communities(tmp_path, capsys):
     assert main(["demo", "--dataset", "communities", "--out", str(out), "--graphs", "24", "--epochs", "1",
                  "--no-progress"]) == 0
     printed = capsys.readouterr().out
-    assert "communities graphs" in printed and "component acc" not in printed
+    assert "24 communities:n=24,seed=0 graphs" in printed and "component acc" not in printed
     summary = json.loads((out / "summary.json").read_text())
-    assert summary["dataset"] == "communities" and summary["rows"][0]["test_groups"] is None
+    assert summary["dataset"] == "communities:n=24,seed=0" and summary["rows"][0]["test_groups"] is None
     assert "pool: topk" in (out / "config.yaml").read_text()
 
 

@@ -71,6 +71,25 @@ def _compare(args: argparse.Namespace, argv: List[str]) -> int:
     return 0
 
 
+def _explain(args: argparse.Namespace) -> int:
+    from .explain.command import run_explain
+
+    run_explain(args.run, graph=args.graph, out=args.out, metrics=args.metrics, model=args.model,
+                fold=args.fold, dataset=args.dataset, data_root=args.data_root, cache_dir=args.cache_dir,
+                split=args.split, dropped=args.dropped, layout=args.layout, progress=not args.no_progress)
+    return 0
+
+
+def _report(args: argparse.Namespace) -> int:
+    from .report import write_report
+
+    path = write_report(args.run, out=args.out, graph=args.graph, model=args.model, fold=args.fold,
+                        dataset=args.dataset, data_root=args.data_root, cache_dir=args.cache_dir,
+                        metrics=not args.no_metrics, progress=not args.no_progress)
+    print(f"report: {path}")
+    return 0
+
+
 def _fraction(text: str) -> float:
     value = float(text)
     if not 0 <= value < 1:
@@ -194,6 +213,52 @@ def build_parser() -> argparse.ArgumentParser:
     cmp.add_argument("--no-progress", action="store_true", help="no progress bar")
     cmp.set_defaults(func=_compare)
 
+    ex = sub.add_parser(
+        "explain", help="pictures, export and metrics of the hierarchy a trained model builds",
+        description="For a run folder of `hipool train`, `demo` or `compare`: with --graph I, pictures of "
+                    "graph I's hierarchy (original graph, every level coloured by pooled node, the "
+                    "coarsened graphs) and its export (JSON, GraphML); with --metrics, recovery of the "
+                    "known hierarchy (NMI, ARI), balance, connectedness and coverage per level and which "
+                    "level decided, over the run's test graphs.")
+    ex.add_argument("run", type=Path, help="run folder")
+    ex.add_argument("--graph", type=int, default=None,
+                    help="index of the graph in the run's dataset (default without --metrics: the first "
+                         "test graph not of class 0)")
+    ex.add_argument("--metrics", action="store_true", help="metrics over the run's test graphs (--split)")
+    ex.add_argument("--out", type=Path, default=None,
+                    help="output folder (default: RUN/explain, graphs in RUN/explain/graph<I>)")
+    ex.add_argument("--model", default=None,
+                    help="which model of a demo or compare run (default: the first pooling model)")
+    ex.add_argument("--fold", type=int, default=None, help="which fold of a compare run (default 0)")
+    ex.add_argument("--dataset", default=None, help="load this dataset instead of the run's")
+    ex.add_argument("--split", choices=("test", "all"), default="test",
+                    help="graphs --metrics measures (default: the run's test graphs)")
+    ex.add_argument("--dropped", choices=("ignore", "nearest"), default="ignore",
+                    help="NMI/ARI: leave out nodes a selection pooler dropped, or give each its nearest "
+                         "kept node's cluster (default ignore)")
+    ex.add_argument("--layout", choices=("auto", "structure", "spring", "kamada_kawai"), default="auto",
+                    help="layout of the pictures (default auto: the known structure when the graph has "
+                         "one, else Kamada-Kawai up to 300 nodes, else spring)")
+    _add_data_flags(ex)
+    ex.add_argument("--no-progress", action="store_true", help="no progress bars")
+    ex.set_defaults(func=_explain)
+
+    rep = sub.add_parser(
+        "report", help="an HTML report of a run: config, learning curves, results, hierarchy pictures, metrics",
+        description="Write RUN/report.html (pictures in RUN/report/): the config, learning curves, the "
+                    "comparison table of a compare or demo run, pictures of one graph's hierarchy and "
+                    "the hierarchy metrics over the test graphs.")
+    rep.add_argument("run", type=Path, help="run folder")
+    rep.add_argument("--out", type=Path, default=None, help="the HTML file (default RUN/report.html)")
+    rep.add_argument("--graph", type=int, default=None, help="graph to picture (default as hipool explain)")
+    rep.add_argument("--model", default=None, help="which model of a demo or compare run to explain")
+    rep.add_argument("--fold", type=int, default=None, help="which fold of a compare run (default 0)")
+    rep.add_argument("--dataset", default=None, help="load this dataset instead of the run's")
+    rep.add_argument("--no-metrics", action="store_true", help="leave out the metrics over the test graphs")
+    _add_data_flags(rep)
+    rep.add_argument("--no-progress", action="store_true", help="no progress bars")
+    rep.set_defaults(func=_report)
+
     data = sub.add_parser("data", help="datasets: summaries", description="Look at datasets.")
     data_sub = data.add_subparsers(dest="data_command", metavar="ACTION")
     summary = data_sub.add_parser(
@@ -218,7 +283,7 @@ def main(argv: Optional[List[str]] = None) -> int:
         if args.func in (_train, _compare):
             return args.func(args, ["hipool", *(sys.argv[1:] if argv is None else argv)])
         return args.func(args)
-    except (ValueError, RuntimeError) as e:
+    except (ValueError, RuntimeError, ImportError) as e:
         print(f"hipool {args.command}: error: {e}", file=sys.stderr)
         return 2
     except KeyboardInterrupt:

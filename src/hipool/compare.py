@@ -29,6 +29,8 @@ Output folder::
     OUT/run.json        what wrote the folder (command, identity, models, versions)
     OUT/folds.json      the outer folds and their inner holdouts
     OUT/units/<model>/fold<k>/<phase>-c<config>-r<repeat>.json   one per training run
+    OUT/units/<model>/fold<k>/final-c<config>-r<repeat>.pt     the final runs' checkpoints
+                                                              (for ``hipool explain`` / ``report``)
     OUT/summary.csv, summary.md, summary.json   mean ± std per model and the details
     OUT/folds.csv       every fold's selected config and test accuracy per model
     OUT/accuracy.png    box plot of the fold accuracies per model
@@ -63,9 +65,16 @@ from .data.splits import (
     stratified_kfold,
 )
 from .grid import Grid, GridPoint, load_grid
-from .io import atomic_path, atomic_write_text
+from .io import atomic_path, atomic_write_text, json_text
 from .presets import GLOBAL_NAME, check_model_names, resolve_model
-from .runs import claim_run_folder, read_manifest, update_manifest, versions
+from .runs import (
+    claim_run_folder,
+    data_record,
+    read_manifest,
+    update_manifest,
+    versions,
+)
+from .train.checkpoint import save_checkpoint
 from .train.runner import check_classification, resolve_device, train_model
 from .train.settings import TrainSettings
 
@@ -165,15 +174,23 @@ def _init_worker(dataset_spec: str, data_root: Optional[str], cache_dir: Optiona
     _WORKER["dataset"] = load_dataset(dataset_spec, data_root, cache_dir=cache_dir)
 
 
+def checkpoint_path(unit_path: str) -> str:
+    """Where a final unit's checkpoint lies, next to its result file."""
+    return unit_path[:-len(".json")] + ".pt"
+
+
 def run_unit(job: Dict[str, Any], dataset: Optional[GraphDataset] = None) -> Dict[str, Any]:
     """Train one unit and write its result file atomically; returns the result record."""
     dataset = dataset if dataset is not None else _WORKER["dataset"]
     config = ModelConfig.from_dict(job["config"], source=f"unit {job['path']}")
     settings = TrainSettings.from_dict(job["train"], source=f"unit {job['path']}")
-    _, fit_result, run = train_model(
+    model, fit_result, run = train_model(
         dataset, config, settings, job["train_idx"], job["holdout_idx"],
         job["test_idx"] if job["phase"] == FINAL else None,
         seed=job["seed"], device=job["device"], progress=False)
+    if job["phase"] == FINAL:  # for `hipool explain` / `report`; before the record that marks the unit done
+        save_checkpoint(Path(job["out"]) / checkpoint_path(job["path"]), model,
+                        extra={"best_epoch": run.best_epoch, "val_acc": run.val_acc, "test_acc": run.test_acc})
     record = {
         "format": UNIT_FORMAT, **{k: job[k] for k in ("model", "fold", "phase", "config_index", "repeat", "seed")},
         "overrides": job["overrides"], "config": job["config"], "train": job["train"],
@@ -237,7 +254,8 @@ class Comparison:
         """Claim the run folder (or check the earlier claim) and write the folds."""
         manifest = read_manifest(self.out) if self.out.is_dir() else None
         resumed = claim_run_folder(self.out, "compare", self.identity(),
-                                   extra={"models": self.model_records(), "versions": versions()},
+                                   extra={"models": self.model_records(), "versions": versions(),
+                                          "data": data_record(self.s.dataset, self.s.data_root)},
                                    argv=self.s.argv)
         if resumed:
             known = manifest.get("models", {}) if manifest else {}
@@ -570,19 +588,8 @@ def write_summary(cmp: Comparison, *, wall_seconds: float = 0.0, jobs: int = 1, 
     summary = {"dataset": cmp.dataset.name, "rows": rows, "folds": fold_rows, "seed": cmp.s.seed,
                "identity": manifest.get("identity"), "first_command": manifest.get("argv"),
                "picture": str(picture) if picture else None, **meta}
-    atomic_write_text(cmp.out / "summary.json", json.dumps(_strict(summary), indent=1))
+    atomic_write_text(cmp.out / "summary.json", json_text(summary))
     return summary
-
-
-def _strict(obj: Any) -> Any:
-    """``obj`` with NaN (a breakdown group no fold has) as ``None``, so the JSON file stays standard JSON."""
-    if isinstance(obj, float) and math.isnan(obj):
-        return None
-    if isinstance(obj, dict):
-        return {k: _strict(v) for k, v in obj.items()}
-    if isinstance(obj, list):
-        return [_strict(v) for v in obj]
-    return obj
 
 
 def compare(settings: CompareSettings, log: Callable[[str], None] = print) -> Dict[str, Any]:

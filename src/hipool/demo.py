@@ -7,11 +7,14 @@ hierarchical community graphs (:mod:`hipool.data.communities`).  It trains a 3-l
 hierarchical model and its global twin (same convs, readout, head, seed and split)
 and writes a run folder::
 
+    OUT/run.json                   what wrote the folder and how to load its dataset again
     OUT/config.yaml                demo settings and both model configs
+    OUT/split.json                 the train/val/test split
     OUT/summary.md, summary.json   the comparison table (for circuits: accuracy per defect level too)
     OUT/<model>/metrics.csv        per-epoch loss, accuracy, time
     OUT/<model>/checkpoint.pt      loads with torch.load(..., weights_only=True)
-    OUT/hierarchy.png              one test graph coloured by its pooled node at each level
+    OUT/report.html, OUT/report/   the report (hipool report): learning curves, the table, the
+                                   hierarchical model's hierarchy of one test graph, its metrics
 """
 from __future__ import annotations
 
@@ -26,8 +29,9 @@ import yaml
 
 from .config import ModelConfig
 from .data.base import GraphDataset
-from .data.splits import stratified_split
+from .data.splits import save_splits, stratified_split
 from .io import atomic_write_text
+from .runs import data_record, versions, write_manifest
 from .train.checkpoint import save_checkpoint
 from .train.runner import train_model
 from .train.settings import TrainSettings
@@ -111,6 +115,10 @@ def run_demo(out: Path, settings: Optional[DemoSettings] = None, progress: bool 
         f"[{time.perf_counter() - t0:.1f}s]")
 
     configs = {"hierarchical": s.model, "global": s.model.global_twin()}
+    write_manifest(out, "demo", data=data_record(dataset.name, None), models=list(configs),
+                   versions=versions())
+    save_splits(out / "split.json", [{"train": train_idx, "val": val_idx, "test": test_idx}],
+                dataset=dataset.name, labels=labels, seed=s.seed, kind="holdout")
     train = TrainSettings(epochs=s.epochs, patience=s.patience, lr=s.lr, batch_size=s.batch_size)
     atomic_write_text(out / "config.yaml", yaml.safe_dump({
         "demo": {k: v for k, v in vars(s).items() if k != "model"},
@@ -134,37 +142,28 @@ def run_demo(out: Path, settings: Optional[DemoSettings] = None, progress: bool 
     table = _table(rows, groups)
     summary = {"dataset": dataset.name, "source": dataset.source, "rows": rows,
                "seconds_total": time.perf_counter() - t0, "torch": torch.__version__, "seed": s.seed}
-    picture = _draw(models["hierarchical"], [dataset[i] for i in test_idx], out / "hierarchy.png", dataset.name, log)
-    if picture is not None:
-        summary["picture"] = str(picture)
     title = "# hipool demo: hierarchical vs global pooling on " + dataset.name
     note = ("\n\nPer defect level: accuracy on the test circuits of that level (pass: circuits without a "
             "defect, correctly passed).\n" if groups else "\n")
     atomic_write_text(out / "summary.json", json.dumps(summary, indent=2))
     atomic_write_text(out / "summary.md", f"{title}\n\n{dataset.source}\n\n" + table + note)
+    report = _report(out, models["hierarchical"], dataset, test_idx, progress, log)
     log("\n" + table)
+    if report is not None:
+        log(f"report: {report} (the hierarchy of one test graph, its pictures and metrics)")
     log(f"run folder: {out}  [{summary['seconds_total']:.0f}s total]")
     return summary
 
 
-def _draw(model, graphs, path: Path, name: str, log) -> Optional[Path]:
-    """Picture of the hierarchy the model builds on the first test graph of class 1."""
+def _report(out: Path, model, dataset: GraphDataset, test_idx: List[int], progress: bool, log) -> Optional[Path]:
+    """``report.html`` (and ``explain/``) of the hierarchical model, or ``None`` without the extras."""
+    from .explain.run import OpenedRun
+    from .report import write_report
+    run = OpenedRun(folder=out, command="demo", model_name="hierarchical",
+                    checkpoint=out / "hierarchical" / "checkpoint.pt", model=model, dataset=dataset,
+                    test=list(test_idx))
     try:
-        from .explain.plot import plot_hierarchy
-    except ImportError as e:  # pragma: no cover - plotting extra missing
-        log(f"no picture: {e}")
-        return None
-    data = next((g for g in graphs if int(g.y) == 1), graphs[0])
-    model.eval()
-    with torch.no_grad():
-        logits, hierarchy = model(data.x, data.edge_index, return_hierarchy=True)
-    what = "circuit" if name.startswith("circuits") else "community graph"
-    try:
-        return plot_hierarchy(
-            data.edge_index, hierarchy.graph(0), path, num_nodes=data.num_nodes,
-            ground_truth=data.level_labels[:, 0],
-            title=(f"{model.config.poolers[0]} pooling of a {what} (class {int(data.y)}, "
-                   f"predicted {int(logits.argmax())}); grey = dropped"))
-    except ImportError as e:
-        log(f"no picture: {e}")
+        return write_report(out, opened=run, progress=progress, log=lambda *_: None)
+    except ImportError as e:  # pragma: no cover - the plot/explain extras missing
+        log(f"no report: {e} (pip install 'hipool[explain]')")
         return None

@@ -102,6 +102,20 @@ def claim_run_folder(out: Path, command: str, identity: Dict[str, Any],
     return resumed
 
 
+def write_manifest(out: Path, command: str, **fields: Any) -> None:
+    """Write ``run.json`` for a command that always starts afresh (``hipool demo``); refuses a folder
+    that holds another command's run."""
+    manifest = read_manifest(out)
+    if manifest is not None and manifest.get("command") != command:
+        raise ValueError(f"--out {out}: this folder holds a `hipool {manifest.get('command')}` run; "
+                         f"choose another --out (nothing was written)")
+    from . import __version__
+    record = {"format": FORMAT, "command": command, "started": time.strftime("%Y-%m-%dT%H:%M:%S%z"),
+              "hipool": __version__, **fields}
+    Path(out).mkdir(parents=True, exist_ok=True)
+    atomic_write_text(Path(out) / MANIFEST, json.dumps(record, indent=1))
+
+
 def update_manifest(out: Path, **fields: Any) -> None:
     """Add or replace top-level fields of ``run.json`` (e.g. models added to a compare)."""
     manifest = read_manifest(out)
@@ -109,6 +123,12 @@ def update_manifest(out: Path, **fields: Any) -> None:
         raise ValueError(f"--out {out}: no {MANIFEST} to update")
     manifest.update(fields)
     atomic_write_text(Path(out) / MANIFEST, json.dumps(manifest, indent=1))
+
+
+def data_record(spec: str, data_root: Optional[str]) -> Dict[str, Any]:
+    """How to load a run's dataset again (``hipool explain``, ``hipool report``): the spec the
+    user typed and the data root, absolute."""
+    return {"spec": spec, "data_root": None if data_root is None else os.path.abspath(data_root)}
 
 
 def versions() -> Dict[str, str]:

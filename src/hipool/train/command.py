@@ -38,7 +38,7 @@ from ..data.registry import load_dataset
 from ..data.splits import labels_hash, load_splits, save_splits, stratified_split
 from ..io import atomic_write_text
 from ..presets import check_model_names, resolve_model
-from ..runs import check_run_folder, claim_run_folder, versions
+from ..runs import check_run_folder, claim_run_folder, data_record, versions
 from .checkpoint import save_checkpoint
 from .loop import distributed, is_main_process
 from .runner import check_classification, resolve_device, train_model
@@ -135,7 +135,8 @@ def _run(req: TrainRequest, device: str, log: Callable[[str], None]) -> Dict[str
     if distributed():
         dist.barrier()
     if main:
-        claim_run_folder(out, "train", identity, extra={"versions": versions()}, argv=req.argv)
+        claim_run_folder(out, "train", identity, argv=req.argv,
+                         extra={"versions": versions(), "data": data_record(req.dataset, req.data_root)})
     result_path = out / "result.json"
     if result_path.is_file():
         result = json.loads(result_path.read_text())

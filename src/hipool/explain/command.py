@@ -1,0 +1,213 @@
+"""``hipool explain``: pictures, export and metrics of the hierarchy a trained model builds.
+
+``hipool explain RUN --graph I --out DIR`` writes, for graph ``I`` of the run's dataset::
+
+    DIR/original.png     the input graph (laid out by its known structure when it has one)
+    DIR/levels.png       one panel per level: every input node coloured by its pooled node,
+                         dropped nodes grey
+    DIR/coarsened.png    each level's coarsened graph, every pooled node at the centre of its members
+    DIR/hierarchy.json   the export (hipool-hierarchy/1; see hipool.explain.export)
+    DIR/graph.graphml, DIR/level<l>.graphml   the same for Gephi / Cytoscape / yEd
+    DIR/metrics.json     that graph's metrics and which level decided
+
+``hipool explain RUN --metrics`` computes the metrics over the run's test graphs
+(``--split all``: every graph) and writes ``DIR/metrics.json`` and ``DIR/metrics.md``:
+recovery of the known hierarchy (NMI, ARI), balance, connectedness and coverage
+per level, and which level decided, with the dataset's groups (circuits: the true
+defect level) × deciding level.
+"""
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any, Callable, Dict, List, Optional
+
+from torch_geometric.data import Data
+
+from ..io import atomic_write_text, json_text
+from .export import GraphHierarchy, explain_graph, write_graphml
+from .run import OpenedRun, check_graph_index, open_run
+
+SPLITS = ("test", "all")
+
+
+def graph_hierarchy(run: OpenedRun, index: int) -> GraphHierarchy:
+    """:func:`~hipool.explain.export.explain_graph` for graph ``index`` of the run's dataset."""
+    ds = run.dataset
+    index = check_graph_index(index, ds)
+    data: Data = ds[index]
+    group = None
+    if ds.breakdown is not None and getattr(data, ds.breakdown.attr, None) is not None:
+        v = int(getattr(data, ds.breakdown.attr).view(-1)[0])
+        group = ds.breakdown.names[v] if 0 <= v < len(ds.breakdown.names) else str(v)
+    return explain_graph(run.model, data, graph=index, truth_names=ds.level_names,
+                         class_names=ds.class_names, group=group)
+
+
+def default_graph(run: OpenedRun) -> int:
+    """The graph to explain when none is named: the first test graph not of class 0 (for
+    circuits: a failing one), else the first test graph, else graph 0."""
+    candidates = run.test or list(range(len(run.dataset)))
+    for i in candidates:
+        y = getattr(run.dataset[i], "y", None)
+        if y is not None and not y.is_floating_point() and int(y.view(-1)[0]) != 0:
+            return i
+    return candidates[0]
+
+
+def _title(h: GraphHierarchy, run: OpenedRun) -> str:
+    names = h.class_names or []
+
+    def cls(v):
+        return names[v] if v is not None and 0 <= v < len(names) else str(v)
+    group = f" ({h.group})" if h.group and h.group != cls(h.label) else ""
+    return (f"{run.dataset.name.split(':')[0]} graph {h.graph}: class {cls(h.label)}{group}, predicted "
+            f"{cls(h.prediction)} (p={max(h.probabilities or [0]):.2f})\n"
+            f"{run.model_name}: {' → '.join(str(n) for n in h.num_nodes)} nodes")
+
+
+def draw(h: GraphHierarchy, out: Path, *, title: str = "", layout: str = "auto", seed: int = 0) -> List[Path]:
+    """The three pictures of one graph's hierarchy (see the module docstring)."""
+    from .plot import layout_positions, plot_coarsened, plot_graph, plot_hierarchy
+
+    ei, n = h.edge_index[0], h.num_nodes[0]
+    groups = h.truth if h.truth is not None and bool((h.truth >= 0).any()) else None
+    pos = layout_positions(ei, n, groups=groups, method=layout, seed=seed)
+    note = (f"coloured by {h.truth_name(0)}" if groups is not None else None)
+    paths = [plot_graph(ei, out / "original.png", num_nodes=n, positions=pos, groups=groups,
+                        title=title, note=note)]
+    if h.num_levels:
+        clusters = h.clusters()
+        gt = groups[:, 0] if groups is not None else None
+        paths.append(plot_hierarchy(ei, clusters, out / "levels.png", num_nodes=n, positions=pos,
+                                    ground_truth=gt, title=title + "\ncoloured by pooled node; grey = dropped"
+                                    if any(bool((c < 0).any()) for c in clusters) else
+                                    title + "\ncoloured by pooled node"))
+        paths.append(plot_coarsened(ei, clusters, h.edge_index[1:], out / "coarsened.png", num_nodes=n,
+                                    pooled_sizes=h.num_nodes[1:], pooled_weights=h.edge_weight[1:],
+                                    positions=pos, title=title + "\ncoarsened graph of every level"))
+    return paths
+
+
+def explain_one(run: OpenedRun, index: int, out: Path, *, layout: str = "auto", dropped: str = "ignore",
+                pictures: bool = True) -> Dict[str, Any]:
+    """Everything ``hipool explain --graph`` writes for one graph; returns its metrics record."""
+    from .metrics import hierarchy_metrics
+    out = Path(out)
+    h = graph_hierarchy(run, index)
+    h.write_json(out / "hierarchy.json")
+    record: Dict[str, Any] = {"graph": index, "label": h.label, "prediction": h.prediction,
+                              "probabilities": h.probabilities, "group": h.group,
+                              "nodes": h.num_nodes, "poolers": h.poolers}
+    try:
+        write_graphml(h, out)
+    except ImportError as e:
+        record["graphml"] = f"not written: {e}"
+    record["levels"] = _metrics_or_reason(lambda: hierarchy_metrics(h, dropped=dropped))
+    record["decided"] = _decision_or_reason(run, [index])
+    if pictures:
+        try:
+            record["pictures"] = [p.name for p in draw(h, out, title=_title(h, run), layout=layout)]
+        except ImportError as e:
+            record["pictures"] = f"not drawn: {e}"
+    atomic_write_text(out / "metrics.json", json_text(record))
+    return record
+
+
+def _metrics_or_reason(fn):
+    try:
+        return fn()
+    except ImportError as e:
+        return f"not computed: {e}"
+
+
+def _decision_or_reason(run: OpenedRun, indices: List[int], progress: bool = False):
+    from .decide import decisions
+    ds = run.dataset
+    try:
+        return decisions(run.model, [ds[i] for i in indices], indices=indices,
+                         group_attr=ds.breakdown.attr if ds.breakdown else None,
+                         group_names=ds.breakdown.names if ds.breakdown else None, progress=progress)
+    except ValueError as e:
+        return f"not computed: {e}"
+
+
+def dataset_metrics(run: OpenedRun, indices: List[int], *, dropped: str = "ignore",
+                    progress: bool = False) -> Dict[str, Any]:
+    """The metrics of every pooled level, summarised over ``indices``, and which level decided."""
+    from .metrics import hierarchy_metrics, summarize_metrics
+    per_graph = []
+    it = indices
+    if progress:
+        from tqdm.auto import tqdm
+        it = tqdm(indices, desc="hierarchy metrics", unit="graph", leave=False)
+    for i in it:
+        per_graph.append(hierarchy_metrics(graph_hierarchy(run, i), dropped=dropped))
+    ds, config = run.dataset, run.model.config
+    return {"run": str(run.folder), "model": run.model_name, "fold": run.fold, "dataset": ds.name,
+            "group_attr": ds.breakdown.attr if ds.breakdown is not None else None,
+            "graphs": len(indices), "dropped": dropped,
+            "poolers": [] if config.is_global else list(config.poolers),
+            "levels": summarize_metrics(per_graph),
+            "per_graph": [{"graph": i, "levels": rows} for i, rows in zip(indices, per_graph)],
+            "decided": _decision_or_reason(run, indices, progress)}
+
+
+def metrics_markdown(result: Dict[str, Any]) -> str:
+    """``metrics.md``: the two tables of a :func:`dataset_metrics` result."""
+    from .decide import decision_tables
+    from .metrics import metrics_table
+    text = (f"# Hierarchy metrics: {result['model']} on {result['dataset']}\n\n"
+            f"{result['graphs']} graphs; poolers {', '.join(result['poolers']) or 'none'}; "
+            f"dropped nodes: {result['dropped']}; mean ± std over graphs.\n\n")
+    if result["levels"]:
+        text += "## Per level\n\n" + metrics_table(result["levels"]) + "\n"
+    else:
+        text += "The model does not pool: no levels to measure.\n\n"
+    decided = result["decided"]
+    text += "## Which level decided\n\n"
+    if isinstance(decided, dict):
+        title = "true defect level" if result.get("group_attr") == "defect_level" else "group"
+        text += ("Contribution of each level's readout to the predicted class's margin "
+                 "(ablation: margin drop without it; gradient × input).\n\n" + decision_tables(decided, title))
+    else:
+        text += decided + "\n"
+    return text
+
+
+def run_explain(folder, *, graph: Optional[int] = None, out=None, metrics: bool = False,
+                model: Optional[str] = None, fold: Optional[int] = None, dataset: Optional[str] = None,
+                data_root: Optional[str] = None, cache_dir: Optional[str] = None, split: str = "test",
+                dropped: str = "ignore", layout: str = "auto", progress: bool = True,
+                log: Callable[[str], None] = print) -> Dict[str, Any]:
+    """``hipool explain`` (see the module docstring); returns what it wrote."""
+    if split not in SPLITS:
+        raise ValueError(f"--split must be one of {', '.join(SPLITS)}, got {split!r}")
+    run = open_run(folder, model=model, fold=fold, dataset=dataset, data_root=data_root,
+                   cache_dir=cache_dir, progress=progress)
+    if graph is not None:
+        check_graph_index(graph, run.dataset)
+    log(f"explain: {run.describe()}, dataset {run.dataset.name} ({len(run.dataset)} graphs)")
+    done: Dict[str, Any] = {}
+    if graph is not None or not metrics:
+        index = default_graph(run) if graph is None else graph
+        base = Path(out) if out is not None else Path(folder) / "explain"
+        target = base / f"graph{index}" if (out is None or metrics) else base
+        record = explain_one(run, index, target, layout=layout, dropped=dropped)
+        pics = record.get("pictures")
+        log(f"graph {index}: nodes per level {' → '.join(map(str, record['nodes']))}; "
+            f"label {record['label']}, predicted {record['prediction']}; wrote {target}/"
+            + (", ".join(pics) if isinstance(pics, list) else "") + ", hierarchy.json, metrics.json")
+        done["graph"] = {"index": index, "folder": str(target), **record}
+    if metrics:
+        indices = run.test if split == "test" and run.test else list(range(len(run.dataset)))
+        if split == "test" and not run.test:
+            log("explain: the run records no test graphs; measuring every graph")
+        result = dataset_metrics(run, indices, dropped=dropped, progress=progress)
+        target = Path(out) if out is not None else Path(folder) / "explain"
+        atomic_write_text(target / "metrics.json", json_text(result))
+        text = metrics_markdown(result)
+        atomic_write_text(target / "metrics.md", text)
+        log(text)
+        log(f"explain: wrote {target}/metrics.json, metrics.md")
+        done["metrics"] = result
+    return done
