@@ -123,6 +123,14 @@ def _add_data_flags(p: argparse.ArgumentParser) -> None:
                    help="where processed files go (default: $HIPOOL_CACHE, else ~/.cache/hipool/processed)")
 
 
+def _add_run_flags(p: argparse.ArgumentParser) -> None:
+    """Which model of a run folder ``hipool explain`` / ``report`` look at, and on which data."""
+    p.add_argument("--model", default=None,
+                   help="which model of a demo or compare run (default: the first pooling model)")
+    p.add_argument("--fold", type=int, default=None, help="which fold of a compare run (default 0)")
+    p.add_argument("--dataset", default=None, help="load this dataset instead of the run's")
+
+
 def _positive(text: str) -> int:
     value = int(text)
     if value < 1:
@@ -227,10 +235,7 @@ def build_parser() -> argparse.ArgumentParser:
     ex.add_argument("--metrics", action="store_true", help="metrics over the run's test graphs (--split)")
     ex.add_argument("--out", type=Path, default=None,
                     help="output folder (default: RUN/explain, graphs in RUN/explain/graph<I>)")
-    ex.add_argument("--model", default=None,
-                    help="which model of a demo or compare run (default: the first pooling model)")
-    ex.add_argument("--fold", type=int, default=None, help="which fold of a compare run (default 0)")
-    ex.add_argument("--dataset", default=None, help="load this dataset instead of the run's")
+    _add_run_flags(ex)
     ex.add_argument("--split", choices=("test", "all"), default="test",
                     help="graphs --metrics measures (default: the run's test graphs)")
     ex.add_argument("--dropped", choices=("ignore", "nearest"), default="ignore",
@@ -251,9 +256,7 @@ def build_parser() -> argparse.ArgumentParser:
     rep.add_argument("run", type=Path, help="run folder")
     rep.add_argument("--out", type=Path, default=None, help="the HTML file (default RUN/report.html)")
     rep.add_argument("--graph", type=int, default=None, help="graph to picture (default as hipool explain)")
-    rep.add_argument("--model", default=None, help="which model of a demo or compare run to explain")
-    rep.add_argument("--fold", type=int, default=None, help="which fold of a compare run (default 0)")
-    rep.add_argument("--dataset", default=None, help="load this dataset instead of the run's")
+    _add_run_flags(rep)
     rep.add_argument("--no-metrics", action="store_true", help="leave out the metrics over the test graphs")
     _add_data_flags(rep)
     rep.add_argument("--no-progress", action="store_true", help="no progress bars")
