@@ -156,7 +156,7 @@ def run_demo(out: Path, settings: Optional[DemoSettings] = None, progress: bool 
 
 
 def _report(out: Path, model, dataset: GraphDataset, test_idx: List[int], progress: bool, log) -> Optional[Path]:
-    """``report.html`` (and ``explain/``) of the hierarchical model, or ``None`` without the extras."""
+    """``report.html`` (pictures in ``report/``) of the hierarchical model; ``None`` without the extras."""
     from .explain.run import OpenedRun
     from .report import write_report
     run = OpenedRun(folder=out, command="demo", model_name="hierarchical",
