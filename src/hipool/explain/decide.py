@@ -58,8 +58,9 @@ def level_contributions(model: torch.nn.Module, batch) -> Dict[str, Tensor]:
     was_training = model.training
     model.eval()
     try:
-        with torch.enable_grad():
+        with torch.no_grad():  # gradients are taken with respect to the readouts only
             per_level, _ = model.level_readouts(batch)
+        with torch.enable_grad():
             per_level = [r.detach().requires_grad_(True) for r in per_level]
             logits = model.classify(per_level)
             pred = logits.argmax(1)
