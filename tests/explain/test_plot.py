@@ -502,3 +502,25 @@ def test_2000_nodes_are_readable(tmp_path):
         share = _non_white_share(out)
         assert 0.02 < share < 0.60, (out.name, share)
     assert time.perf_counter() - t0 < 15.0
+
+
+def test_highlight_rings_nodes_and_names_them(tmp_path, monkeypatch):
+    import hipool.explain.plot as plot
+
+    notes = []
+    real = plot._note
+    monkeypatch.setattr(plot, "_note", lambda ax, lines: (notes.append(list(lines)), real(ax, lines)))
+    mask = torch.zeros(30, dtype=torch.bool)
+    mask[[3, 4]] = True
+    plot.plot_graph(_graph(), tmp_path / "g.png", highlight=mask, highlight_label="the defect")
+    assert notes[-1][-1] == "red rings: the defect (2 nodes)"
+    plot.plot_hierarchy(_graph(), _levels(), tmp_path / "h.png", highlight=mask.long())
+    assert "red rings: highlighted (2 nodes)" in notes[-len(_levels()) - 1]
+    plain = tmp_path / "plain.png"
+    plot.plot_graph(_graph(), plain, highlight=torch.zeros(30, dtype=torch.bool))
+    assert plain.read_bytes() != (tmp_path / "g.png").read_bytes()
+    with pytest.raises(ValueError, match=r"plot_graph: 'highlight' must be a bool mask with one entry per node \(30\)"):
+        plot.plot_graph(_graph(), tmp_path / "x.png", highlight=torch.ones(29, dtype=torch.bool))
+    with pytest.raises(ValueError, match="plot_hierarchy: 'highlight' must be a bool \\(or 0/1\\) mask"):
+        plot.plot_hierarchy(_graph(), _levels(), tmp_path / "x.png", highlight=torch.full((30,), 2))
+    assert not (tmp_path / "x.png").exists()

@@ -65,23 +65,25 @@ def _title(h: GraphHierarchy, run: OpenedRun) -> str:
             f"{run.model_name}: {' → '.join(str(n) for n in h.num_nodes)} nodes")
 
 
-def draw(h: GraphHierarchy, out: Path, *, title: str = "", layout: str = "auto", seed: int = 0) -> List[Path]:
-    """The three pictures of one graph's hierarchy (see the module docstring)."""
+def draw(h: GraphHierarchy, out: Path, *, title: str = "", layout: str = "auto", seed: int = 0,
+         highlight=None, highlight_label: str = "highlighted") -> List[Path]:
+    """The three pictures of one graph's hierarchy (see the module docstring); ``highlight``: a
+    bool mask of input nodes ringed in red in the first two (a circuit's defect)."""
     from .plot import layout_positions, plot_coarsened, plot_graph, plot_hierarchy
 
     ei, n = h.edge_index[0], h.num_nodes[0]
     groups = h.truth if h.truth is not None and bool((h.truth >= 0).any()) else None
     pos = layout_positions(ei, n, groups=groups, method=layout, seed=seed)
     note = (f"coloured by {h.truth_name(0)}" if groups is not None else None)
+    ring = dict(highlight=highlight, highlight_label=highlight_label)
     paths = [plot_graph(ei, out / "original.png", num_nodes=n, positions=pos, groups=groups,
-                        title=title, note=note)]
+                        title=title, note=note, **ring)]
     if h.num_levels:
         clusters = h.clusters()
         gt = groups[:, 0] if groups is not None else None
+        dropped = "; grey = dropped" if any(bool((c < 0).any()) for c in clusters) else ""
         paths.append(plot_hierarchy(ei, clusters, out / "levels.png", num_nodes=n, positions=pos,
-                                    ground_truth=gt, title=title + "\ncoloured by pooled node; grey = dropped"
-                                    if any(bool((c < 0).any()) for c in clusters) else
-                                    title + "\ncoloured by pooled node"))
+                                    ground_truth=gt, title=f"{title}\ncoloured by pooled node{dropped}", **ring))
         paths.append(plot_coarsened(ei, clusters, h.edge_index[1:], out / "coarsened.png", num_nodes=n,
                                     pooled_sizes=h.num_nodes[1:], pooled_weights=h.edge_weight[1:],
                                     positions=pos, title=title + "\ncoarsened graph of every level"))
@@ -105,8 +107,12 @@ def explain_one(run: OpenedRun, index: int, out: Path, *, layout: str = "auto", 
     record["levels"] = _metrics_or_reason(lambda: hierarchy_metrics(h, dropped=dropped))
     record["decided"] = _decision_or_reason(run, [index])
     if pictures:
+        # a circuit's defect: the parts and nets it touches, ringed in the pictures
+        mask = getattr(run.dataset[index], "defect_mask", None)
+        ring = {"highlight": mask, "highlight_label": "the defect's parts and nets"} \
+            if mask is not None and bool(mask.any()) else {}
         try:
-            record["pictures"] = [p.name for p in draw(h, out, title=_title(h, run), layout=layout)]
+            record["pictures"] = [p.name for p in draw(h, out, title=_title(h, run), layout=layout, **ring)]
         except ImportError as e:
             record["pictures"] = f"not drawn: {e}"
     atomic_write_text(out / "metrics.json", json_text(record))

@@ -647,6 +647,31 @@ def _draw_nodes(ax, xy: np.ndarray, ids: Optional[np.ndarray], style: _Style, pa
                    linewidths=style.node_edge, edgecolors="white", zorder=3)
 
 
+_HIGHLIGHT_COLOUR = "#d62728"
+
+
+def _check_highlight(highlight, n: int, fn: str) -> Optional[np.ndarray]:
+    """``highlight`` as a bool array ``[n]`` (or ``None``), with errors that name it."""
+    if highlight is None:
+        return None
+    t = torch.as_tensor(highlight)
+    if t.dim() != 1 or t.numel() != n:
+        raise ValueError(f"{fn}: 'highlight' must be a bool mask with one entry per node ({n}), "
+                         f"got shape {tuple(t.shape)}")
+    if t.dtype != torch.bool:
+        if t.dtype not in _INT_DTYPES or bool(((t != 0) & (t != 1)).any()):
+            raise ValueError(f"{fn}: 'highlight' must be a bool (or 0/1) mask, got dtype {t.dtype}")
+        t = t.bool()
+    return t.detach().cpu().numpy()
+
+
+def _draw_highlight(ax, xy: np.ndarray, mask: Optional[np.ndarray], style) -> None:
+    """Red rings around the highlighted nodes (e.g. a circuit's defect)."""
+    if mask is not None and mask.any():
+        ax.scatter(xy[mask, 0], xy[mask, 1], s=style.node * 4.0, facecolors="none",
+                   edgecolors=_HIGHLIGHT_COLOUR, linewidths=max(1.0, 2 * style.node_edge), zorder=4)
+
+
 def _figure(Figure, panels: int, panel_in: float, has_title: bool, max_cols: int = 4):
     nrows = -(-panels // max_cols)                 # rows balanced
     ncols = -(-panels // nrows)
@@ -693,6 +718,8 @@ def plot_hierarchy(
     layout: str = "spring",
     positions=None,
     groups: Optional[Tensor] = None,
+    highlight: Optional[Tensor] = None,
+    highlight_label: str = "highlighted",
 ) -> pathlib.Path:
     """Draw one graph's pooling hierarchy as a PNG, one panel per level.
 
@@ -721,6 +748,9 @@ def plot_hierarchy(
             :func:`layout_positions`, to share one layout between pictures).
         groups: optional nested ground-truth groups ``[N, K]``, finest first, for
             the ``"structure"`` layout (see :func:`layout_positions`).
+        highlight: optional bool mask ``[N]`` of nodes ringed in red on every panel
+            (e.g. the parts and nets a circuit's defect touches); ``highlight_label``
+            names them in the first panel's note.
 
     Every panel uses the same layout of the original graph; panel ``l`` is titled
     ``"level l: n_l nodes"`` with ``n_l`` the number of distinct non-negative ids at
@@ -737,6 +767,7 @@ def plot_hierarchy(
     fn = "plot_hierarchy"
     ei, levels, n, _, gt, grp, xy = _check_inputs(edge_index, assignments, num_nodes, ground_truth,
                                                   layout, groups, positions, fn)
+    ring = _check_highlight(highlight, n, fn)
     Figure, FigureCanvasAgg, LineCollection = _import_plot_libs(fn)
 
     pairs = _undirected_pairs(ei, n)
@@ -753,6 +784,8 @@ def plot_hierarchy(
         panels.append((level0, [_group_note(ids, "groups[:, 0]")], ids))
     else:
         panels.append((level0, [], None))
+    if ring is not None and ring.any():
+        panels[0][1].append(f"red rings: {highlight_label} ({_count(int(ring.sum()), 'node')})")
     for lvl, a in enumerate(levels, start=1):
         kept = a >= 0
         n_l = int(torch.unique(a[kept]).numel())
@@ -771,6 +804,7 @@ def plot_hierarchy(
             ax.add_collection(LineCollection(segments, colors=style.edge_colour, alpha=style.edge_alpha,
                                              linewidths=style.edge_width, zorder=1))
         _draw_nodes(ax, xy, ids, style, palette)
+        _draw_highlight(ax, xy, ring, style)
         ax.set_title(panel_title, fontsize=11)
         _note(ax, note)
 
@@ -796,6 +830,8 @@ def plot_graph(
     seed: int = 0,
     layout: str = "auto",
     note: Optional[str] = None,
+    highlight: Optional[Tensor] = None,
+    highlight_label: str = "highlighted",
 ) -> pathlib.Path:
     """Draw one graph as a PNG, in one large panel.
 
@@ -816,6 +852,8 @@ def plot_graph(
             ``groups`` has labels); ignored when ``positions`` is given.
         note: a line under the panel; default says what the colours are, e.g.
             ``"coloured by groups[:, 0] (37 groups)"``; ``""`` for none.
+        highlight, highlight_label: optional bool mask ``[N]`` of nodes ringed in red,
+            and what they are (named in the note).
 
     Returns:
         the path written, as a :class:`pathlib.Path`.
@@ -834,6 +872,7 @@ def plot_graph(
     _check_labels(col, "colour_by", fn)
     _check_per_node(grp, "groups", n, origin, fn)
     xy = _check_positions(positions, n, fn)
+    ring = _check_highlight(highlight, n, fn)
     if xy is None and layout == "structure" and not _has_labels(grp):
         raise ValueError(f"{fn}: layout 'structure' needs 'groups' with at least one "
                          "non-negative label (or pass 'positions')")
@@ -851,6 +890,8 @@ def plot_graph(
     lines = [ln for ln in (auto_note if note is None else note).split("\n") if ln]
     if ids is not None and note is None and (ids < 0).any():
         lines.append(f"{_count(int((ids < 0).sum()), 'node')} without a label (grey)")
+    if ring is not None and ring.any():
+        lines.append(f"red rings: {highlight_label} ({_count(int(ring.sum()), 'node')})")
 
     panel_in = 5.5 if n <= 100 else min(9.0, 5.5 + 3.0 * math.log10(n / 100.0))
     style = _Style(n, len(pairs), panel_in)
@@ -863,6 +904,7 @@ def plot_graph(
         ax.add_collection(LineCollection(segments, colors=style.edge_colour, alpha=style.edge_alpha,
                                          linewidths=style.edge_width, zorder=1))
     _draw_nodes(ax, xy, ids, style, palette)
+    _draw_highlight(ax, xy, ring, style)
     _note(ax, lines)
     if title is None:
         title = f"graph: {_count(n, 'node')}, {_count(len(pairs), 'edge')}"
