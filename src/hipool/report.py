@@ -177,12 +177,12 @@ def write_report(folder, *, out=None, graph: Optional[int] = None, model: Option
     from .explain.run import check_graph_index, history, open_run, read_run
 
     folder = Path(folder)
-    manifest = read_run(folder)
+    run = opened or open_run(folder, model=model, fold=fold, dataset=dataset, data_root=data_root,
+                             cache_dir=cache_dir, progress=progress)
+    manifest = run.manifest or read_run(folder)
     out = Path(out) if out is not None else folder / "report.html"
     assets = out.parent / out.stem
     rel = assets.name
-    run = opened or open_run(folder, model=model, fold=fold, dataset=dataset, data_root=data_root,
-                             cache_dir=cache_dir, progress=progress)
     index = default_graph(run) if graph is None else check_graph_index(graph, run.dataset)
 
     sections: List[str] = []
@@ -227,9 +227,8 @@ def write_report(folder, *, out=None, graph: Optional[int] = None, model: Option
     sections.append(part)
 
     if metrics:
-        indices = run.test or list(range(len(run.dataset)))
-        result = dataset_metrics(run, indices, progress=progress)
-        sections.append(markdown_to_html(metrics_markdown(result).replace("# Hierarchy metrics", "# Metrics", 1), shift=1))
+        result = dataset_metrics(run, run.graphs(), progress=progress)
+        sections.append(markdown_to_html(metrics_markdown(result, title="Metrics"), shift=1))
 
     page = ("<!DOCTYPE html><html lang=\"en\"><head><meta charset=\"utf-8\">"
             f"<title>hipool report: {html.escape(folder.name)}</title><style>{_CSS}</style></head><body>\n"

@@ -6,6 +6,7 @@ import torch
 from torch_geometric.data import Batch
 
 from hipool.config import ModelConfig
+from hipool.data.base import Breakdown
 from hipool.explain.decide import decision_tables, decisions, level_contributions
 from hipool.nn.models import build_model
 
@@ -78,7 +79,7 @@ def test_a_batch_gives_what_one_graph_at_a_time_gives():
 def test_decisions_summary_and_group_table():
     model = _model([16])
     graphs = _graphs(7)
-    r = decisions(model, graphs, indices=list(range(10, 17)), group_attr="kind", group_names=["even", "odd"],
+    r = decisions(model, graphs, indices=list(range(10, 17)), breakdown=Breakdown("kind", ("even", "odd")),
                   batch_size=3)
     assert r["levels"] == ["level 1", "level 2", "level 3"]
     assert [row["graph"] for row in r["graphs"]] == list(range(10, 17))

@@ -182,3 +182,10 @@ def test_group_counts_are_summed_over_ddp_processes(tmp_path):
     assert sum(n for _, n in alone) == 30 and alone[3] == (0, 0)
     torch.multiprocessing.spawn(_ddp_worker, args=(2, f"file://{tmp_path}/pg", str(tmp_path / "counts")), nprocs=2)
     assert [torch.load(tmp_path / f"counts.{r}") for r in range(2)] == [alone, alone]
+
+
+def test_breakdown_names_a_graphs_group():
+    b = Breakdown("defect_level", ("pass", "component", "block"))
+    assert b.name(2) == "block" and b.name(7) == "7" and b.name(-1) == "-1"
+    assert b.of(Data(defect_level=torch.tensor([1]))) == "component"
+    assert b.of(Data(y=torch.tensor([0]))) is None

@@ -55,6 +55,15 @@ class Breakdown:
     attr: str
     names: Tuple[str, ...]
 
+    def name(self, value: int) -> str:
+        """The group ``value`` names (``str(value)`` for a value outside ``names``)."""
+        return self.names[value] if 0 <= value < len(self.names) else str(value)
+
+    def of(self, data: Data) -> Optional[str]:
+        """The group of one graph, or ``None`` when it has no ``attr``."""
+        v = getattr(data, self.attr, None)
+        return None if v is None else self.name(int(v.view(-1)[0]))
+
 
 @dataclass
 class GraphDataset:

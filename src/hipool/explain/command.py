@@ -35,12 +35,8 @@ def graph_hierarchy(run: OpenedRun, index: int) -> GraphHierarchy:
     ds = run.dataset
     index = check_graph_index(index, ds)
     data: Data = ds[index]
-    group = None
-    if ds.breakdown is not None and getattr(data, ds.breakdown.attr, None) is not None:
-        v = int(getattr(data, ds.breakdown.attr).view(-1)[0])
-        group = ds.breakdown.names[v] if 0 <= v < len(ds.breakdown.names) else str(v)
-    return explain_graph(run.model, data, graph=index, truth_names=ds.level_names,
-                         class_names=ds.class_names, group=group)
+    return explain_graph(run.model, data, graph=index, truth_names=ds.level_names, class_names=ds.class_names,
+                         group=ds.breakdown.of(data) if ds.breakdown is not None else None)
 
 
 def default_graph(run: OpenedRun) -> int:
@@ -104,7 +100,10 @@ def explain_one(run: OpenedRun, index: int, out: Path, *, layout: str = "auto", 
         write_graphml(h, out)
     except ImportError as e:
         record["graphml"] = f"not written: {e}"
-    record["levels"] = _metrics_or_reason(lambda: hierarchy_metrics(h, dropped=dropped))
+    try:
+        record["levels"] = hierarchy_metrics(h, dropped=dropped)
+    except ImportError as e:  # scikit-learn missing
+        record["levels"] = f"not computed: {e}"
     record["decided"] = _decision_or_reason(run, [index])
     if pictures:
         # a circuit's defect: the parts and nets it touches, ringed in the pictures
@@ -119,20 +118,12 @@ def explain_one(run: OpenedRun, index: int, out: Path, *, layout: str = "auto", 
     return record
 
 
-def _metrics_or_reason(fn):
-    try:
-        return fn()
-    except ImportError as e:
-        return f"not computed: {e}"
-
-
 def _decision_or_reason(run: OpenedRun, indices: List[int], progress: bool = False):
     from .decide import decisions
     ds = run.dataset
     try:
-        return decisions(run.model, [ds[i] for i in indices], indices=indices,
-                         group_attr=ds.breakdown.attr if ds.breakdown else None,
-                         group_names=ds.breakdown.names if ds.breakdown else None, progress=progress)
+        return decisions(run.model, [ds[i] for i in indices], indices=indices, breakdown=ds.breakdown,
+                         progress=progress)
     except ValueError as e:
         return f"not computed: {e}"
 
@@ -158,11 +149,11 @@ def dataset_metrics(run: OpenedRun, indices: List[int], *, dropped: str = "ignor
             "decided": _decision_or_reason(run, indices, progress)}
 
 
-def metrics_markdown(result: Dict[str, Any]) -> str:
-    """``metrics.md``: the two tables of a :func:`dataset_metrics` result."""
+def metrics_markdown(result: Dict[str, Any], title: str = "Hierarchy metrics") -> str:
+    """``metrics.md``: the two tables of a :func:`dataset_metrics` result, under ``# {title}: ...``."""
     from .decide import decision_tables
     from .metrics import metrics_table
-    text = (f"# Hierarchy metrics: {result['model']} on {result['dataset']}\n\n"
+    text = (f"# {title}: {result['model']} on {result['dataset']}\n\n"
             f"{result['graphs']} graphs; poolers {', '.join(result['poolers']) or 'none'}; "
             f"dropped nodes: {result['dropped']}; mean ± std over graphs.\n\n")
     if result["levels"]:
@@ -205,7 +196,7 @@ def run_explain(folder, *, graph: Optional[int] = None, out=None, metrics: bool 
             + (", ".join(pics) if isinstance(pics, list) else "") + ", hierarchy.json, metrics.json")
         done["graph"] = {"index": index, "folder": str(target), **record}
     if metrics:
-        indices = run.test if split == "test" and run.test else list(range(len(run.dataset)))
+        indices = run.graphs(split)
         if split == "test" and not run.test:
             log("explain: the run records no test graphs; measuring every graph")
         result = dataset_metrics(run, indices, dropped=dropped, progress=progress)

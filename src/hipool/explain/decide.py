@@ -24,6 +24,8 @@ import torch
 from torch import Tensor
 from torch_geometric.loader import DataLoader
 
+from ..data.base import Breakdown
+
 METHODS = ("ablation", "gradient")
 
 
@@ -79,14 +81,13 @@ def level_contributions(model: torch.nn.Module, batch) -> Dict[str, Tensor]:
 
 
 def decisions(model: torch.nn.Module, graphs: Sequence, *, indices: Optional[Sequence[int]] = None,
-              group_attr: Optional[str] = None, group_names: Optional[Sequence[str]] = None,
-              batch_size: int = 64, progress: bool = False) -> Dict[str, Any]:
+              breakdown: Optional[Breakdown] = None, batch_size: int = 64,
+              progress: bool = False) -> Dict[str, Any]:
     """:func:`level_contributions` over ``graphs`` (with their dataset ``indices``), summarised.
 
     Returns ``{"levels", "graphs": [per-graph rows], "summary": {method: {"mean": [L],
     "decided": [L] shares}}, "table": {method: {group: [counts per level]}}}``; the
-    table is there when ``group_attr`` names a per-graph attribute (e.g.
-    ``defect_level``) whose values index ``group_names``.
+    table is there when the graphs have a ``breakdown`` (e.g. circuits by ``defect_level``).
     """
     _check_model(model)
     names = level_names(model)
@@ -101,7 +102,7 @@ def decisions(model: torch.nn.Module, graphs: Sequence, *, indices: Optional[Seq
     for batch in it:
         out = level_contributions(model, batch)
         y = batch.y.view(-1) if getattr(batch, "y", None) is not None else None
-        groups = getattr(batch, group_attr).view(-1) if group_attr else None
+        groups = getattr(batch, breakdown.attr).view(-1) if breakdown is not None else None
         for g in range(out["prediction"].numel()):
             ab, gr = out["ablation"][g], out["gradient"][g]
             row = {"graph": indices[pos], "prediction": int(out["prediction"][g]),
@@ -111,8 +112,7 @@ def decisions(model: torch.nn.Module, graphs: Sequence, *, indices: Optional[Seq
             if y is not None and not y.is_floating_point():
                 row["label"] = int(y[g])
             if groups is not None:
-                v = int(groups[g])
-                row["group"] = group_names[v] if group_names and 0 <= v < len(group_names) else str(v)
+                row["group"] = breakdown.name(int(groups[g]))
             rows.append(row)
             pos += 1
     L = len(names)
@@ -123,8 +123,8 @@ def decisions(model: torch.nn.Module, graphs: Sequence, *, indices: Optional[Seq
         summary[m] = {"mean": [round(float(v), 6) for v in vals.mean(0)] if rows else [None] * L,
                       "decided": [round(float(v), 6) for v in decided.double() / max(len(rows), 1)]}
     result: Dict[str, Any] = {"levels": names, "graphs": rows, "summary": summary}
-    if group_attr:
-        order = list(group_names) if group_names else sorted({r["group"] for r in rows})
+    if breakdown is not None:
+        order = list(breakdown.names) + sorted({r["group"] for r in rows} - set(breakdown.names))
         result["table"] = {m: {g: [sum(1 for r in rows if r.get("group") == g and r["decided"][m] == l)
                                    for l in range(L)] for g in order} for m in METHODS}
     return result

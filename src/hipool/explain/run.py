@@ -17,7 +17,7 @@ and checked against the checkpoint: the same number of node features and classes
 from __future__ import annotations
 
 import json
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, fields
 from pathlib import Path
 from typing import Any, Dict, List, Optional
 
@@ -26,6 +26,7 @@ import torch
 from ..data.base import GraphDataset
 from ..runs import read_manifest
 from ..train.checkpoint import load_checkpoint
+from ..train.loop import EpochMetrics
 
 
 @dataclass
@@ -41,6 +42,11 @@ class OpenedRun:
     test: Optional[List[int]]          # the run's test graphs (dataset indices), when known
     manifest: Dict[str, Any] = field(default_factory=dict)
     fold: Optional[int] = None
+
+    def graphs(self, split: str = "test") -> List[int]:
+        """The graphs to measure: the run's test graphs (``split="test"``, when it records them),
+        else every graph of the dataset."""
+        return list(self.test) if split == "test" and self.test else list(range(len(self.dataset)))
 
     def describe(self) -> str:
         fold = f", fold {self.fold}" if self.fold is not None else ""
@@ -174,7 +180,7 @@ def history(folder: Path, manifest: Dict[str, Any]) -> Dict[str, List[Dict[str, 
                 out[name] = [{k: float(v) for k, v in row.items() if k != "" and v not in ("", None)}
                              for row in csv.DictReader(f)]
     if command == "compare":
-        keys = ("epoch", "train_loss", "train_acc", "val_loss", "val_acc", "seconds")
+        keys = [f.name for f in fields(EpochMetrics)]  # a unit's history rows are in this order
         for name in manifest.get("models") or {}:
             units = sorted((folder / "units" / name / "fold00").glob("final-c*-r0.json"))
             if units:
