@@ -22,9 +22,20 @@ def random_graph(n: int, channels: int = 16, degree: int = 3, edge_dim: int = 0,
     return data
 
 
-def random_batch(sizes: Sequence[int], channels: int = 16, edge_dim: int = 0, seed: int = 0) -> Batch:
-    return Batch.from_data_list([random_graph(n, channels, edge_dim=edge_dim, seed=seed + i)
-                                 for i, n in enumerate(sizes)])
+def random_batch(sizes: Sequence[int], channels: int = 16, edge_dim: int = 0, seed: int = 0,
+                 level_labels: bool = False) -> Batch:
+    """Random graphs of ``sizes`` nodes in one batch.  With ``level_labels`` each has a nested
+    two-level ``level_labels`` (level 1: groups of 3 consecutive nodes, level 2: groups of 6; the
+    last node of every graph in no group, -1), so ``pool: given`` runs on it."""
+    graphs = []
+    for i, n in enumerate(sizes):
+        g = random_graph(n, channels, edge_dim=edge_dim, seed=seed + i)
+        if level_labels:
+            local = torch.arange(n)
+            g.level_labels = torch.stack([local // 3, local // 6], dim=1)
+            g.level_labels[-1:] = -1
+        graphs.append(g)
+    return Batch.from_data_list(graphs)
 
 
 @pytest.fixture

@@ -37,7 +37,9 @@ def _data_summary(args: argparse.Namespace) -> int:
 
 def _train_overrides(args: argparse.Namespace) -> dict:
     """The training flags the user gave (``--no-patience``: patience ``None``)."""
-    overrides = {k: getattr(args, k) for k in ("epochs", "patience", "lr", "weight_decay", "batch_size")
+    overrides = {k: getattr(args, k) for k in ("epochs", "patience", "lr", "weight_decay", "batch_size",
+                                               "lr_schedule", "lr_factor", "lr_patience", "lr_step", "min_lr",
+                                               "grad_clip")
                  if getattr(args, k) is not None}
     if args.no_patience:
         overrides["patience"] = None
@@ -74,7 +76,8 @@ def _compare(args: argparse.Namespace, argv: List[str]) -> int:
 def _explain(args: argparse.Namespace) -> int:
     from .explain.command import run_explain
 
-    run_explain(args.run, graph=args.graph, out=args.out, metrics=args.metrics, model=args.model,
+    run_explain(args.run, graph=args.graph, out=args.out, metrics=args.metrics, suspects=args.suspects,
+                model=args.model,
                 fold=args.fold, dataset=args.dataset, data_root=args.data_root, cache_dir=args.cache_dir,
                 split=args.split, dropped=args.dropped, layout=args.layout, progress=not args.no_progress)
     return 0
@@ -105,6 +108,8 @@ def _positive_float(text: str) -> float:
 
 
 def _add_training_flags(p: argparse.ArgumentParser, defaults) -> None:
+    from .train.settings import LR_SCHEDULES
+
     g = p.add_argument_group("training (override the config file; defaults in brackets)")
     g.add_argument("--epochs", type=_positive, default=None, help=f"most epochs per run [{defaults.epochs}]")
     g.add_argument("--patience", type=_positive, default=None,
@@ -113,6 +118,21 @@ def _add_training_flags(p: argparse.ArgumentParser, defaults) -> None:
     g.add_argument("--lr", type=_positive_float, default=None, help=f"Adam learning rate [{defaults.lr}]")
     g.add_argument("--weight-decay", type=float, default=None, help=f"Adam weight decay [{defaults.weight_decay}]")
     g.add_argument("--batch-size", type=_positive, default=None, help=f"graphs per batch [{defaults.batch_size}]")
+    # the numbers are checked by TrainSettings, whose errors name the setting and what it allows
+    g.add_argument("--lr-schedule", choices=LR_SCHEDULES, default=None,
+                   help="learning-rate schedule, stepped once per epoch: plateau (lower it when the validation "
+                        f"loss stops falling) or step (lower it every --lr-step epochs) [{defaults.lr_schedule}]")
+    g.add_argument("--lr-factor", type=float, default=None,
+                   help=f"plateau, step: multiply the learning rate by this, in (0, 1) [{defaults.lr_factor}]")
+    g.add_argument("--lr-patience", type=_positive, default=None,
+                   help="plateau: lower the learning rate after this many epochs without a lower validation "
+                        f"loss [{defaults.lr_patience}]")
+    g.add_argument("--lr-step", type=_positive, default=None,
+                   help=f"step: lower the learning rate every this many epochs [{defaults.lr_step}]")
+    g.add_argument("--min-lr", type=float, default=None,
+                   help=f"plateau, step: never lower the learning rate below this [{defaults.min_lr}]")
+    g.add_argument("--grad-clip", type=float, default=None,
+                   help="clip the global gradient norm to this before every step; 0: off [off]")
 
 
 def _add_data_flags(p: argparse.ArgumentParser) -> None:
@@ -233,6 +253,10 @@ def build_parser() -> argparse.ArgumentParser:
                     help="index of the graph in the run's dataset (default without --metrics: the first "
                          "test graph not of class 0)")
     ex.add_argument("--metrics", action="store_true", help="metrics over the run's test graphs (--split)")
+    ex.add_argument("--suspects", action="store_true",
+                    help="where is the defect (a model trained with 'localize'): the most suspicious "
+                         "components, blocks and subsystems of one failing design, and the top-1/top-5 "
+                         "hit rates over the run's failing test designs")
     ex.add_argument("--out", type=Path, default=None,
                     help="output folder (default: RUN/explain, graphs in RUN/explain/graph<I>)")
     _add_run_flags(ex)

@@ -219,7 +219,7 @@ class Comparison:
         mean_nodes = statistics.fmean(g.num_nodes for g in dataset)
         self.configs: Dict[str, ModelConfig] = {}
         for spec in settings.models:
-            name, config = resolve_model(spec, mean_nodes)
+            name, config = resolve_model(spec, mean_nodes, dataset.num_known_levels)
             if name in self.configs:
                 raise ValueError(f"--models: {name!r} is named twice")
             if config.task != "graph":

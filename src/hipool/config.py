@@ -3,12 +3,20 @@
 A hierarchical model is ``levels`` blocks of *conv → pool*, a readout, and a
 classifier head::
 
-    conv: gcn              # gcn | graphconv | gin | sage
+    conv: gcn              # gcn | graphconv | gin | sage | gine | gatv2 (the last two read edge_attr)
     hidden: 64
+    convs_per_level: 1     # message-passing layers in each conv block
+    norm: none             # none | batch | layer | graph: after every conv (PyG's norm layers)
+    act: relu              # relu | gelu | elu | leaky_relu | tanh
+    residual: false        # x + conv(x) where the widths agree
+    encoder: false         # a linear layer in_channels -> hidden before the first conv
     pool: topk             # one name for every level, or a list: [topk, sag]
-    schedule: [0.5, 0.5]   # per level: float = ratio kept, int = target nodes per graph
+    schedule: [0.5, 0.5]   # per level: float = ratio kept, int = target nodes per graph,
+                           # 'given' for pool: given (the data's own groups)
     readout: mean          # mean | sum | max | meanmax | attention
     combine: last          # last | sum | concat  (readouts of every level, SAGPool-style)
+    levels_read: pooled    # pooled: a readout after every pooling (conv -> pool -> readout);
+                           # all: also level 0 and a conv block after the last pooling
     dropout: 0.0
     head: []               # hidden widths of the classifier MLP ([] = one linear layer)
     pool_options: {}       # options for the poolers: flat ({min_score: 0.1}) for every level,
@@ -18,6 +26,8 @@ classifier head::
                            # unnamed losses weigh 1.0
     task: graph            # graph: one prediction per graph | node: Graph U-Net, one per node
     skip: sum              # node task: how the way up joins the way down (sum | concat)
+    localize: 0.0          # weight of a node-level loss against the data's 'localize_target'
+    localize_target: defect_mask  # a bool/0-1 node attribute (circuits: the defect's nodes)
 
 ``schedule`` may also be a string of target sizes, ``"100→50→25→10"`` (or with
 ``->``): each graph is pooled to ``min(its size, target)`` at each level.
@@ -27,6 +37,9 @@ either; the contraction poolers (``edgepool``, ``graclus``) merge matched pairs,
 their entry must be ``0.5`` (each graph ends up with between half and all of
 its nodes).
 In YAML, ``1`` is an int (keep one node) and ``1.0`` a float (keep all nodes).
+``pool: given`` pools along the data's own hierarchy (``level_labels``); its schedule
+entry is the word ``given`` (the data sets the sizes), and ``schedule`` may be left out
+when every level is ``given`` (``levels`` then counts them, default 2).
 ``levels`` may be given with a scalar ``schedule`` (``levels: 3, schedule: 0.5``);
 with a list it must match its length.  ``pool: none`` gives the global-pooling
 baseline (the same convs, no pooling; see :meth:`ModelConfig.global_twin`).
@@ -35,6 +48,7 @@ skip connections, a prediction per node; ``readout`` and ``combine`` do not appl
 """
 from __future__ import annotations
 
+import math
 import os
 import re
 from dataclasses import asdict, dataclass, field, fields, replace
@@ -44,10 +58,17 @@ from typing import Any, Dict, List, Optional, Union
 import yaml
 
 from .checks import check_ratio
-from .io import atomic_write_text, read_yaml
+from .io import atomic_write_text, read_yaml, with_line
 
-CONVS = ("gcn", "graphconv", "gin", "sage")
+CONVS = ("gcn", "graphconv", "gin", "sage", "gine", "gatv2")
+#: Convs that read ``edge_attr`` (PyG's ``GINEConv`` and ``GATv2Conv`` with ``edge_dim``).
+EDGE_CONVS = ("gine", "gatv2")
 COMBINES = ("last", "sum", "concat")
+NORMS = ("none", "batch", "layer", "graph")
+ACTS = ("relu", "gelu", "elu", "leaky_relu", "tanh")
+LEVELS_READ = ("pooled", "all")
+#: The schedule entry of a ``pool: given`` level: the data's groups set its size.
+GIVEN = "given"
 TASKS = ("graph", "node")
 SKIPS = ("sum", "concat")
 GLOBAL = "none"
@@ -56,13 +77,17 @@ Ratio = Union[float, int]
 
 
 def parse_schedule(value: Any) -> List[Ratio]:
-    """``"100→50→25"`` / ``"0.5,0.5"`` / ``[0.5, 0.5]`` / ``0.5`` → list of ratios or sizes."""
+    """``"100→50→25"`` / ``"0.5,0.5"`` / ``[0.5, 0.5]`` / ``0.5`` → list of ratios or sizes
+    (``given`` stays a word: the entry of a ``pool: given`` level)."""
     if isinstance(value, str):
         parts = [p.strip() for p in re.split(r"→|->|,", value) if p.strip()]
         if not parts:
             raise ValueError(f"model config: 'schedule' string {value!r} names no level")
         out: List[Ratio] = []
         for p in parts:
+            if p == GIVEN:
+                out.append(GIVEN)  # type: ignore[arg-type]
+                continue
             try:
                 out.append(int(p) if re.fullmatch(r"[+-]?\d+", p) else float(p))
             except ValueError:
@@ -98,7 +123,7 @@ class ModelConfig:
     conv: str = "gcn"
     hidden: int = 64
     pool: Union[str, List[str]] = "topk"
-    schedule: Union[str, Ratio, List[Ratio]] = field(default_factory=lambda: [0.5, 0.5])
+    schedule: Union[str, Ratio, List[Ratio], None] = None  # None: [0.5, 0.5], or 'given' per level
     levels: Optional[int] = None
     readout: str = "mean"
     combine: str = "last"
@@ -108,11 +133,28 @@ class ModelConfig:
     aux_weights: Dict[str, float] = field(default_factory=dict)
     task: str = "graph"
     skip: str = "sum"
+    convs_per_level: int = 1
+    norm: str = "none"
+    act: str = "relu"
+    residual: bool = False
+    encoder: bool = False
+    levels_read: str = "pooled"
+    localize: float = 0.0
+    localize_target: str = "defect_mask"
 
     def __post_init__(self) -> None:
         from .nn.models import POOLER_INFO, POOLERS  # registry lives next to the models
         from .nn.readout import READOUTS
 
+        if self.schedule is None:
+            all_given = self.pool == GIVEN or (isinstance(self.pool, (list, tuple)) and self.pool
+                                               and all(p == GIVEN for p in self.pool))
+            if all_given:
+                n = len(self.pool) if isinstance(self.pool, (list, tuple)) else self.levels
+                self.schedule = [GIVEN] * (n if isinstance(n, int) and not isinstance(n, bool) and n >= 1
+                                           else 2)
+            else:
+                self.schedule = [0.5, 0.5]
         sched = parse_schedule(self.schedule)
         if self.levels is not None:
             if isinstance(self.levels, bool) or not isinstance(self.levels, int) or self.levels < 1:
@@ -125,10 +167,12 @@ class ModelConfig:
         self.schedule = sched
         self.levels = len(sched)
         for i, r in enumerate(sched):
-            check_ratio(r, "model config", name=f"schedule[{i}]")
+            if r != GIVEN:
+                check_ratio(r, "model config", name=f"schedule[{i}]")
 
         if self.conv not in CONVS:
             raise ValueError(f"model config: 'conv' must be one of {', '.join(CONVS)}, got {self.conv!r}")
+        self._check_block()
         if isinstance(self.hidden, bool) or not isinstance(self.hidden, int) or self.hidden < 1:
             raise ValueError(f"model config: 'hidden' must be an int >= 1, got {self.hidden!r}")
         pools = [self.pool] * self.levels if isinstance(self.pool, str) else list(self.pool)
@@ -173,6 +217,14 @@ class ModelConfig:
             raise ValueError("model config: 'combine' joins per-level graph readouts; a node model "
                              "('task: node') has none, so leave it at 'last'")
         for i, (p, r) in enumerate(zip(pools, sched)):
+            if (p == GIVEN) != (r == GIVEN):
+                raise ValueError(
+                    f"model config: 'schedule[{i}]' is {r!r}, but level {i + 1} " + (
+                        f"pools along the data's known hierarchy (pool: given), whose groups set its size; "
+                        f"write 'given' there (or leave 'schedule' out when every level is given)"
+                        if p == GIVEN else f"uses {p}; 'given' is the entry of a 'pool: given' level only"))
+            if r == GIVEN:
+                continue
             fixed = POOLER_INFO[p].fixed_ratio if p != GLOBAL else None
             if fixed is not None and r != fixed:
                 raise ValueError(f"model config: 'schedule[{i}]' is {r!r}, but {p} at level {i + 1} merges "
@@ -182,6 +234,35 @@ class ModelConfig:
                                  f"an absolute cluster count (an int, e.g. \"100→50→25\")")
         self._check_aux_weights(pools)
 
+    def _check_block(self) -> None:
+        """The options of the conv blocks, readouts and the localisation loss."""
+        v = self.convs_per_level
+        if isinstance(v, bool) or not isinstance(v, int) or v < 1:
+            raise ValueError(f"model config: 'convs_per_level' must be an int >= 1, got {v!r}")
+        for key, allowed in (("norm", NORMS), ("act", ACTS), ("levels_read", LEVELS_READ)):
+            if getattr(self, key) not in allowed:
+                raise ValueError(f"model config: '{key}' must be one of {', '.join(allowed)}, "
+                                 f"got {getattr(self, key)!r}")
+        for key in ("residual", "encoder"):
+            if not isinstance(getattr(self, key), bool):
+                raise ValueError(f"model config: '{key}' must be true or false, got {getattr(self, key)!r}")
+        w = self.localize
+        if isinstance(w, bool) or not isinstance(w, (int, float)) or not math.isfinite(w) or w < 0:
+            raise ValueError(f"model config: 'localize' (weight of the node-level loss) must be a finite "
+                             f"number >= 0, got {w!r}")
+        self.localize = float(w)
+        if not isinstance(self.localize_target, str) or not self.localize_target.isidentifier():
+            raise ValueError(f"model config: 'localize_target' must name a node attribute, got "
+                             f"{self.localize_target!r}")
+        if self.task == "node":
+            used = [k for k, default in (("localize", 0.0), ("levels_read", "pooled"), ("convs_per_level", 1),
+                                         ("norm", "none"), ("residual", False), ("encoder", False))
+                    if getattr(self, k) != default]
+            if used:
+                raise ValueError(f"model config: {', '.join(map(repr, used))} apply to graph classifiers "
+                                 f"('task: graph'); the Graph U-Net ('task: node') has one conv per level "
+                                 f"and predicts per node already")
+
     def _check_aux_weights(self, pools: List[str]) -> None:
         from .nn.models import POOLER_INFO
 
@@ -190,8 +271,10 @@ class ModelConfig:
         per_level = [POOLER_INFO[p].losses if p != GLOBAL else () for p in pools]
         known = sorted({name for losses in per_level for name in losses})
         for key, value in self.aux_weights.items():
-            if isinstance(value, bool) or not isinstance(value, (int, float)) or value < 0:
-                raise ValueError(f"model config: 'aux_weights.{key}' must be a number >= 0, got {value!r}")
+            if isinstance(value, bool) or not isinstance(value, (int, float)) or not math.isfinite(value) \
+                    or value < 0:
+                raise ValueError(f"model config: 'aux_weights.{key}' must be a finite number >= 0, "
+                                 f"got {value!r}")
             m = re.fullmatch(r"level(\d+)/(\w+)", str(key))
             if m:
                 level, name = int(m.group(1)), m.group(2)
@@ -225,9 +308,20 @@ class ModelConfig:
     def is_global(self) -> bool:
         return self.poolers[0] == GLOBAL
 
+    @property
+    def edge_aware(self) -> bool:
+        """Whether the convs read ``edge_attr`` (the data must have it)."""
+        return self.conv in EDGE_CONVS
+
+    @property
+    def given_levels(self) -> List[int]:
+        """The levels (1-based) that pool along the data's ``level_labels`` (``pool: given``)."""
+        return [i for i, p in enumerate(self.poolers, start=1) if p == GIVEN]
+
     def global_twin(self) -> "ModelConfig":
         """The same model with no pooling: the fair global-pooling baseline."""
-        return replace(self, pool=GLOBAL, pool_options={}, aux_weights={})
+        sched = [1.0 if r == GIVEN else r for r in self.schedule]  # type: ignore[union-attr]
+        return replace(self, pool=GLOBAL, schedule=sched, pool_options={}, aux_weights={})
 
     # -- (de)serialisation ---------------------------------------------------
     @classmethod
@@ -238,10 +332,17 @@ class ModelConfig:
     @classmethod
     def from_yaml(cls, path: Union[str, os.PathLike]) -> "ModelConfig":
         path = Path(path)
-        data, _ = read_yaml(path, "model config")
+        data, node = read_yaml(path, "model config", nodes=True)
         if isinstance(data, dict) and "model" in data and isinstance(data["model"], dict):
             data = data["model"]
-        return cls.from_dict(data or {}, source=str(path))
+            node = next((v for k, v in node.value if k.value == "model"), node)
+        if data is None:
+            raise ValueError(f"model config {path}: the file is empty; write at least one key (e.g. pool: topk), "
+                             f"or leave the file out for the default model")
+        try:
+            return cls.from_dict(data, source=str(path))
+        except ValueError as e:
+            raise with_line(e, str(path), node) from None
 
     def to_dict(self) -> Dict[str, Any]:
         return asdict(self)

@@ -37,6 +37,9 @@ class Hierarchy:
         self.num_graphs = int(num_graphs)
         self.records: List[PoolOutput] = []
         self._cluster_cache: Dict[int, Tensor] = {}
+        #: Node scores (logits, ``[N0]``) of a model trained with a localisation loss
+        #: (``localize`` in the model config): how suspicious each input node is; else ``None``.
+        self.node_scores: Optional[Tensor] = None
 
     # -- building ------------------------------------------------------------
     def append(self, record: PoolOutput) -> None:

@@ -63,6 +63,34 @@ def read_yaml(path: PathLike, what: str, *, nodes: bool = False) -> Tuple[Any, O
         raise ValueError(f"{where}: invalid YAML: {getattr(e, 'problem', None) or e}") from None
 
 
+def key_line(node: Any, message: str) -> Optional[int]:
+    """The 1-based line, in a composed YAML mapping ``node``, of the first key quoted in ``message``
+    (``'conv' must be ...``, ``'schedule[0]' is ...``, ``unknown key(s) 'foo'``); ``None`` if absent."""
+    import re
+
+    import yaml
+
+    m = re.search(r"'([A-Za-z_]\w*)", message)
+    if m is None or not isinstance(node, yaml.MappingNode):
+        return None
+    for key_node, _ in node.value:
+        if key_node.value == m.group(1):
+            return key_node.start_mark.line + 1
+    return None
+
+
+def with_line(error: ValueError, source: str, node: Any) -> ValueError:
+    """``error`` (a message starting with ``source``) pointed at ``source:LINE`` of the key it names."""
+    message = str(error)
+    line = key_line(node, message[len(source):] if message.startswith(source) else message)
+    if line is None:
+        return error
+    path = source.split(" (")[0]
+    rest = message[len(source):].lstrip(": ") if message.startswith(source) else message
+    tail = source[len(path):]
+    return ValueError(f"{path}:{line}{tail}: {rest}")
+
+
 def strict_json(obj: Any) -> Any:
     """``obj`` with every NaN float as ``None`` (nested dicts and lists), so that JSON files stay standard."""
     if isinstance(obj, float) and math.isnan(obj):

@@ -1,15 +1,27 @@
 """Named models for ``hipool train --model`` and ``hipool compare --models``.
 
 Every name is one skeleton with one pooler swapped in, so a comparison changes one
-thing.  The skeleton is the seed document's model: two levels of *GCN → pool*
-(hidden 64), a mean readout of the last level and a linear classifier; ``topk``
-is exactly that model, and ``global`` is its twin with no pooling.
+thing.  Two skeletons:
+
+**The seed model** (``topk``, ``sag``, …, ``global``): the seed document's model, two
+levels of *GCN → pool* (hidden 64), a mean readout of the last level and a linear
+classifier; ``topk`` is exactly that model, and ``global`` is its twin with no pooling.
+
+**The recipe** (``gin-<pooler>``, ``gine-<pooler>``, ``gin-global``, ``gine-global``): what
+issue 16 found to learn (:data:`RECIPE`): a linear input encoder, 2 convs per level with
+BatchNorm, residual connections and ReLU, ``meanmax`` readouts of *every* level including
+level 0 (``levels_read: all``) summed into an MLP head.  ``gine`` (GINEConv) reads the
+edge features (circuits' pin roles, bonds), ``gin`` is for data without them.  The
+``-global`` twin has the very same blocks and readouts and no pooling.  Poolers that take
+ratios pool twice by half, ``given`` along the data's own levels (all of them), clustering
+poolers as below.
 
 =============================  ==============================================================
 ``topk``, ``sag``, ``asap``    keep half the nodes per level: ``schedule [0.5, 0.5]``
 ``edgepool``, ``graclus``      merge matched pairs per level: ``schedule [0.5, 0.5]``
 ``diffpool``, ``mincut``,      a cluster count per level, from the dataset's mean graph size
 ``dmon``                       ``n̄``: ``[ceil(n̄/2), ceil(n̄/4)]`` (PROTEINS: ``[20, 10]``)
+``given``                      the data's own groups, every level it has (``level_labels``)
 ``global``                     the same convs and readout, no pooling
 =============================  ==============================================================
 
@@ -28,12 +40,19 @@ GLOBAL_NAME = "global"
 
 SKELETON: Dict[str, object] = {"conv": "gcn", "hidden": 64, "readout": "mean", "combine": "last",
                                "head": [], "dropout": 0.0}
+#: The recipe's skeleton (its ``conv`` is the name's prefix).
+RECIPE: Dict[str, object] = {"hidden": 64, "encoder": True, "convs_per_level": 2, "norm": "batch",
+                             "residual": True, "act": "relu", "readout": "meanmax", "combine": "sum",
+                             "levels_read": "all", "head": [64], "dropout": 0.0}
+#: The convs of the recipe's names: ``gine-topk``, ``gin-global``, ...
+RECIPE_CONVS = ("gin", "gine")
 
 
 def model_names() -> List[str]:
-    """Every preset name: the registered poolers and ``global``."""
+    """Every preset name: the registered poolers and ``global``, then the recipe's."""
     from .nn.models import POOLERS
-    return sorted(POOLERS) + [GLOBAL_NAME]
+    base = sorted(POOLERS) + [GLOBAL_NAME]
+    return base + [f"{conv}-{name}" for conv in RECIPE_CONVS for name in base]
 
 
 def cluster_counts(mean_nodes: float, levels: int = 2) -> List[int]:
@@ -41,16 +60,25 @@ def cluster_counts(mean_nodes: float, levels: int = 2) -> List[int]:
     return [max(1, math.ceil(mean_nodes / 2 ** level)) for level in range(1, levels + 1)]
 
 
-def preset(name: str, mean_nodes: float = 40.0) -> ModelConfig:
-    """The model config a name stands for; ``mean_nodes`` sets the clustering poolers' counts."""
+def preset(name: str, mean_nodes: float = 40.0, known_levels: int = 2) -> ModelConfig:
+    """The model config a name stands for; ``mean_nodes`` sets the clustering poolers' counts,
+    ``known_levels`` (the data's ``level_labels`` columns) the levels of ``given``."""
     from .nn.models import POOLER_INFO, POOLERS
 
-    if name == GLOBAL_NAME:
-        return preset("topk").global_twin()
-    if name not in POOLERS:
+    conv, _, pooler = name.partition("-")
+    if pooler and conv in RECIPE_CONVS:
+        skeleton: Dict[str, object] = {**RECIPE, "conv": conv}
+    else:
+        pooler, skeleton = name, SKELETON
+    if pooler == GLOBAL_NAME:
+        # the twin of the two-level models (the same blocks, readouts and head, no pooling)
+        return preset(name[:-len(GLOBAL_NAME)] + "topk", mean_nodes, known_levels).global_twin()
+    if pooler not in POOLERS:
         raise ValueError(unknown_model_message(name))
-    schedule = cluster_counts(mean_nodes) if POOLER_INFO[name].needs_count else [0.5, 0.5]
-    return ModelConfig(pool=name, schedule=schedule, **SKELETON)  # type: ignore[arg-type]
+    if pooler == "given":
+        return ModelConfig(pool="given", levels=max(1, known_levels), **skeleton)  # type: ignore[arg-type]
+    schedule = cluster_counts(mean_nodes) if POOLER_INFO[pooler].needs_count else [0.5, 0.5]
+    return ModelConfig(pool=pooler, schedule=schedule, **skeleton)  # type: ignore[arg-type]
 
 
 def unknown_model_message(name: str) -> str:
@@ -75,7 +103,7 @@ def check_model_names(specs: List[str]) -> None:
             raise ValueError(unknown_model_message(spec))
 
 
-def resolve_model(spec: str, mean_nodes: float = 40.0) -> Tuple[str, ModelConfig]:
+def resolve_model(spec: str, mean_nodes: float = 40.0, known_levels: int = 2) -> Tuple[str, ModelConfig]:
     """``(name, config)`` for a preset name or a YAML file path."""
     path = Path(spec)
     if is_model_file(spec):
@@ -88,4 +116,4 @@ def resolve_model(spec: str, mean_nodes: float = 40.0) -> Tuple[str, ModelConfig
                              f"not use (its training settings come from the flags and the grid); remove it, "
                              f"or give the file as `hipool train {path} ...`")
         return path.stem, config
-    return spec, preset(spec, mean_nodes)
+    return spec, preset(spec, mean_nodes, known_levels)

@@ -82,8 +82,9 @@ def test_config_errors_for_clustering():
         ModelConfig(pool="diffpool", schedule=[4], aux_weights={"ortho": 1.0})
     with pytest.raises(ValueError, match=r"key 'level2/link' names no loss: level 2 \(topk\) has losses \[\]"):
         ModelConfig(pool=["diffpool", "topk"], schedule=[4, 2], aux_weights={"level2/link": 1.0})
-    with pytest.raises(ValueError, match="'aux_weights.link' must be a number >= 0"):
-        ModelConfig(pool="diffpool", schedule=[4], aux_weights={"link": -1})
+    for bad in (-1, float("nan"), float("inf")):
+        with pytest.raises(ValueError, match="'aux_weights.link' must be a finite number >= 0"):
+            ModelConfig(pool="diffpool", schedule=[4], aux_weights={"link": bad})
     with pytest.raises(ValueError, match=r"'pool_options' \['temp'\] do not apply to diffpool"):
         build_model(ModelConfig(pool="diffpool", schedule=[4], pool_options={"temp": 2.0}), 6, 2)
     with pytest.raises(ValueError, match="diffpool: DiffPool: 'mode' must be one of"):

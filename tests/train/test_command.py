@@ -8,6 +8,7 @@ from pathlib import Path
 
 import pytest
 import torch
+import yaml
 
 import hipool.train.loop as loop
 from hipool.cli import main
@@ -98,6 +99,47 @@ def test_train_errors(toy, tmp_path, capsys):
     assert main(_train(toy, tmp_path / "d", "--val", "0.5", "--test", "0.5")) == 2
     assert "together below 1" in capsys.readouterr().err
     assert not any((tmp_path / n).exists() for n in "abcd")
+
+
+def test_train_flags_set_the_schedule_and_clipping(toy, tmp_path, capsys):
+    out = tmp_path / "run"
+    assert main(_train(toy, out, "--model", "topk", "--epochs", "5", "--no-patience", "--batch-size", "8",
+                       "--lr-schedule", "step", "--lr-step", "2", "--lr-factor", "0.5", "--min-lr", "0.003",
+                       "--grad-clip", "1")) == 0
+    rows = list(csv.DictReader(open(out / "metrics.csv")))
+    assert [float(r["lr"]) for r in rows] == pytest.approx([0.01, 0.01, 0.005, 0.005, 0.003], rel=1e-12)
+    train = yaml.safe_load((out / "config.yaml").read_text())["train"]
+    assert {k: train.get(k) for k in ("lr_schedule", "lr_step", "lr_factor", "min_lr", "grad_clip", "lr_patience")} \
+        == {"lr_schedule": "step", "lr_step": 2, "lr_factor": 0.5, "min_lr": 0.003, "grad_clip": 1.0,
+            "lr_patience": None}  # lr_patience is plateau's: not recorded for a step schedule
+    capsys.readouterr()
+    assert main(_train(toy, tmp_path / "bad", "--grad-clip", "nan")) == 2
+    assert ("train settings (file and flags): 'grad_clip' must be a finite number > 0, or 0 or null for no "
+            "clipping, got nan") in capsys.readouterr().err
+    assert main(_train(toy, tmp_path / "bad", "--lr-schedule", "plateau", "--min-lr", "0.05")) == 2
+    assert "'min_lr' must be below 'lr' (0.01) when 'lr_schedule' is 'plateau', got 0.05" in capsys.readouterr().err
+    with pytest.raises(SystemExit):
+        main(_train(toy, tmp_path / "bad", "--lr-schedule", "cosine"))
+    assert "argument --lr-schedule: invalid choice: 'cosine'" in capsys.readouterr().err
+    assert not (tmp_path / "bad").exists()
+
+
+def test_compare_flags_reach_the_train_settings(tmp_path, monkeypatch, capsys):
+    import hipool.compare
+
+    seen = []
+    monkeypatch.setattr(hipool.compare, "compare", seen.append)
+    base = ["compare", "--dataset", "toy", "--models", "topk", "--out", str(tmp_path / "cmp"), "--no-progress"]
+    assert main(base + ["--lr-schedule", "plateau", "--lr-patience", "3", "--lr-factor", "0.2", "--min-lr", "1e-5",
+                        "--grad-clip", "0.5", "--weight-decay", "0.01"]) == 0
+    train = seen[0].train
+    assert (train.lr_schedule, train.lr_patience, train.lr_factor, train.min_lr, train.grad_clip,
+            train.weight_decay) == ("plateau", 3, 0.2, 1e-5, 0.5, 0.01)
+    assert main(base + ["--lr-schedule", "step", "--lr-step", "4", "--grad-clip", "0"]) == 0
+    assert (seen[1].train.lr_schedule, seen[1].train.lr_step, seen[1].train.grad_clip) == ("step", 4, None)
+    assert main(base + ["--lr-factor", "1.5"]) == 2
+    assert "training flags: 'lr_factor' must be a finite number in (0, 1), got 1.5" in capsys.readouterr().err
+    assert len(seen) == 2
 
 
 def test_two_process_ddp_training_keeps_replicas_identical(toy, tmp_path):

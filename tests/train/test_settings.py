@@ -21,13 +21,64 @@ def test_train_settings_defaults_and_errors():
     assert s.updated(lr=0.1, epochs=None).lr == 0.1
     with pytest.raises(ValueError, match="'epochs' must be an int >= 1, got 0"):
         TrainSettings(epochs=0)
-    with pytest.raises(ValueError, match="'lr' must be a number > 0"):
+    with pytest.raises(ValueError, match="'lr' must be a finite number > 0, got 0"):
         TrainSettings(lr=0)
     with pytest.raises(ValueError, match="'patience' must be an int >= 1 or null"):
         TrainSettings(patience=0)
     assert TrainSettings(patience=None).patience is None
     with pytest.raises(ValueError, match=r"x.yaml \(train\): unknown train setting\(s\) 'epoch'; allowed: epochs"):
         TrainSettings.from_dict({"epoch": 3}, source="x.yaml (train)")
+
+
+@pytest.mark.parametrize("given, message", [
+    (dict(lr=float("nan")), "'lr' must be a finite number > 0, got nan"),
+    (dict(lr=float("inf")), "'lr' must be a finite number > 0, got inf"),
+    (dict(weight_decay=-0.1), "'weight_decay' must be a finite number >= 0, got -0.1"),
+    (dict(lr_schedule="cosine"), "'lr_schedule' must be one of none, plateau, step, got 'cosine'"),
+    (dict(lr_factor=1.0), r"'lr_factor' must be a finite number in \(0, 1\), got 1.0"),
+    (dict(lr_factor=0), r"'lr_factor' must be a finite number in \(0, 1\), got 0"),
+    (dict(lr_patience=0), "'lr_patience' must be an int >= 1, got 0"),
+    (dict(lr_step=2.5), "'lr_step' must be an int >= 1, got 2.5"),
+    (dict(min_lr=-1e-5), "'min_lr' must be a finite number >= 0, got -1e-05"),
+    (dict(lr_schedule="plateau", min_lr=0.001), r"'min_lr' must be below 'lr' \(0.001\) when 'lr_schedule' is "
+                                                r"'plateau', got 0.001"),
+    (dict(grad_clip=float("nan")), r"'grad_clip' must be a finite number > 0, or 0 or null for no clipping, got nan"),
+    (dict(grad_clip=-1), r"'grad_clip' must be a finite number > 0, or 0 or null for no clipping, got -1"),
+    (dict(grad_clip=True), r"'grad_clip' must be a finite number > 0, or 0 or null for no clipping, got True"),
+])
+def test_schedule_and_clipping_settings_errors(given, message):
+    with pytest.raises(ValueError, match=f"^train settings: {message}$"):
+        TrainSettings(**given)
+
+
+def test_schedule_and_clipping_settings_defaults_and_record():
+    s = TrainSettings()
+    assert (s.lr_schedule, s.lr_factor, s.lr_patience, s.lr_step, s.min_lr, s.grad_clip) == ("none", 0.5, 10, 50,
+                                                                                             0.0, None)
+    # what is off is left out of the record, so runs recorded before these settings existed still match
+    assert s.to_dict() == {"epochs": 100, "patience": 20, "lr": 0.001, "weight_decay": 0.0, "batch_size": 32,
+                           "aux_weight": 1.0}
+    assert TrainSettings(grad_clip=0).grad_clip is None and TrainSettings(grad_clip=0).to_dict() == s.to_dict()
+    assert TrainSettings(lr_schedule=None).lr_schedule == "none"
+    plateau = TrainSettings(lr_schedule="plateau", lr_step=7, grad_clip=2)
+    assert {k: v for k, v in plateau.to_dict().items() if k not in s.to_dict()} == {
+        "lr_schedule": "plateau", "lr_factor": 0.5, "lr_patience": 10, "min_lr": 0.0, "grad_clip": 2.0}
+    step = TrainSettings(lr_schedule="step", lr_step=7)
+    assert "lr_patience" not in step.to_dict() and step.to_dict()["lr_step"] == 7
+    assert TrainSettings.from_dict(step.to_dict()) == step
+
+
+def test_run_config_schedule_errors_name_the_file(tmp_path):
+    f = tmp_path / "run.yaml"
+    f.write_text("model: {pool: topk}\ntrain: {lr: .nan}\n")
+    with pytest.raises(ValueError, match=r"run.yaml \(train\): 'lr' must be a finite number > 0, got nan"):
+        load_run_config(f)
+    f.write_text("model: {pool: topk}\ntrain: {grad_clip: .nan}\n")
+    with pytest.raises(ValueError, match=r"run.yaml \(train\): 'grad_clip' must be a finite number > 0, or 0 or "
+                                         r"null for no clipping, got nan"):
+        load_run_config(f)
+    f.write_text("model: {pool: topk}\ntrain: {lr_schedule: plateau, lr_patience: 5, grad_clip: 1.0}\n")
+    assert load_run_config(f)[1] == {"lr_schedule": "plateau", "lr_patience": 5, "grad_clip": 1.0}
 
 
 def test_run_config_sections_and_flat(tmp_path):
@@ -52,11 +103,17 @@ def test_run_config_sections_and_flat(tmp_path):
 
 
 def test_every_preset_builds_and_runs():
-    batch = random_batch([9, 14, 20], channels=5)
+    batch = random_batch([9, 14, 20], channels=5, edge_dim=2, level_labels=True)
+    assert {"gine-edgepool", "gine-given", "gine-global", "gin-topk", "gin-global"} <= set(model_names())
     for name in model_names():
         config = preset(name, mean_nodes=14.3)
-        logits = build_model(config, 5, 3)(batch)
+        logits = build_model(config, 5, 3, edge_channels=2)(batch)
         assert logits.shape == (3, 3), name
+    recipe, twin = preset("gine-given", known_levels=3), preset("gine-global")
+    assert recipe.schedule == ["given"] * 3 and recipe.conv == "gine" and recipe.levels_read == "all"
+    assert twin.is_global and twin.to_dict() == preset("gine-topk").global_twin().to_dict()
+    assert {k: v for k, v in twin.to_dict().items() if k not in ("pool", "schedule", "levels")} == \
+        {k: v for k, v in recipe.global_twin().to_dict().items() if k not in ("pool", "schedule", "levels")}
     assert preset("topk").to_dict() == ModelConfig(conv="gcn", hidden=64, pool="topk", schedule=[0.5, 0.5],
                                                    readout="mean", combine="last", head=[]).to_dict()
     assert preset("global").is_global and preset("global").levels == 2
@@ -102,6 +159,20 @@ def test_grid_expands_in_file_order_with_model_sections(tmp_path):
     assert load_grid(None, ["topk"]).points("topk", preset("topk"), train, is_global=False)[0].overrides == {}
 
 
+def test_grid_varies_schedule_and_clipping(tmp_path):
+    grid = _grid(tmp_path, "lr_schedule: [none, plateau]\ngrad_clip: [null, 1.0]\ntopk:\n  lr_patience: 5\n")
+    points = grid.points("topk", preset("topk"), TrainSettings(), is_global=False)
+    assert [(p.train.lr_schedule, p.train.grad_clip, p.train.lr_patience) for p in points] == [
+        ("none", None, 5), ("none", 1.0, 5), ("plateau", None, 5), ("plateau", 1.0, 5)]
+    grid = _grid(tmp_path, "lr_factor: [0.5, 2.0]\n")
+    with pytest.raises(ValueError, match=r"config \{\"lr_factor\": 2.0\}: 'lr_factor' must be a finite number "
+                                         r"in \(0, 1\), got 2.0"):
+        grid.points("topk", preset("topk"), TrainSettings(), is_global=False)
+    with pytest.raises(ValueError, match=r"grid.yaml:1: unknown grid parameter 'lr_scheduler'; did you mean "
+                                         r"'lr_schedule'\?"):
+        _grid(tmp_path, "lr_scheduler: [step]\n")
+
+
 def test_grid_global_ignores_pooler_options_and_dedupes(tmp_path):
     grid = _grid(tmp_path, "pool_options: [{min_score: null}, {multiplier: 2.0}]\nhidden: 8\n")
     points = grid.points("global", preset("global"), TrainSettings(), is_global=True)
@@ -123,6 +194,6 @@ def test_grid_errors_name_file_line_and_parameter(tmp_path):
                                          r".*needs an absolute cluster count"):
         grid.points("diffpool", preset("diffpool"), TrainSettings(), is_global=False)
     grid = _grid(tmp_path, "lr: [0.0]\n")
-    with pytest.raises(ValueError, match=r"config \{\"lr\": 0.0\}: 'lr' must be a number > 0"):
+    with pytest.raises(ValueError, match=r"config \{\"lr\": 0.0\}: 'lr' must be a finite number > 0"):
         grid.points("topk", preset("topk"), TrainSettings(), is_global=False)
     assert "hidden" in PARAMETERS and "epochs" in PARAMETERS and "pool" not in PARAMETERS

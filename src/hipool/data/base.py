@@ -108,6 +108,25 @@ class GraphDataset:
         return (self.graphs[i] for i in range(len(self)))
 
     @property
+    def num_edge_features(self) -> int:
+        """Width ``D`` of ``edge_attr`` (``[E, D]``; 1 for ``[E]``) of the first graph that has one,
+        0 when none has."""
+        for g in self:
+            ea = getattr(g, "edge_attr", None)
+            if ea is not None:
+                return 1 if ea.dim() == 1 else int(ea.size(1))
+        return 0
+
+    @property
+    def num_known_levels(self) -> int:
+        """Columns of :data:`LEVEL_LABELS` (the levels of the data's own hierarchy) of the first
+        graph, 0 when it has none."""
+        if len(self) == 0:
+            return 0
+        labels = getattr(self[0], LEVEL_LABELS, None)
+        return 0 if labels is None else (1 if labels.dim() == 1 else int(labels.size(1)))
+
+    @property
     def num_tasks(self) -> int:
         return len(self.task_names) if self.task_names else 1
 

@@ -15,6 +15,12 @@
 recovery of the known hierarchy (NMI, ARI), balance, connectedness and coverage
 per level, and which level decided, with the dataset's groups (circuits: the true
 defect level) × deciding level.
+
+``hipool explain RUN --suspects`` (a model trained with ``localize``) lists the most
+suspicious components, blocks and subsystems of one failing design (``--graph``, default
+as above) and measures the top-1/top-5 component and top-1 block hit rates over the run's
+failing test designs (:mod:`hipool.explain.localize`): ``DIR/suspects.json``,
+``DIR/suspects.md``.
 """
 from __future__ import annotations
 
@@ -171,11 +177,37 @@ def metrics_markdown(result: Dict[str, Any], title: str = "Hierarchy metrics") -
     return text
 
 
+def _suspects(run: OpenedRun, graph: Optional[int], split: str, target: Path, progress: bool,
+              log: Callable[[str], None]) -> Dict[str, Any]:
+    """``--suspects``: one design's suspects and the hit rates over ``split``; writes suspects.json/.md."""
+    from .localize import hit_rates, hit_rates_markdown, suspects
+    index = default_graph(run) if graph is None else graph
+    one = suspects(run.model, run.dataset, index)
+    lines = [f"graph {index}: most suspicious"]
+    for key, rows in one.items():
+        if key == "graph" or not rows:
+            continue
+        cells = []
+        for r in rows:
+            name = r["name"] if "name" in r else f"{key} {r['group']}"
+            cells.append(f"{name} {r['score']:.2f}" + (" *" if r["defect"] else ""))
+        lines.append(f"  {key}: " + ", ".join(cells))
+    log("\n".join(lines) + "\n  (* holds a node of the defect)")
+    rates = hit_rates(run.model, run.dataset, run.graphs(split), progress=progress)
+    text = hit_rates_markdown(rates, f"Where is the defect: {run.model_name} on {run.dataset.name}")
+    result = {"graph": one, **rates}
+    atomic_write_text(target / "suspects.json", json_text(result))
+    atomic_write_text(target / "suspects.md", text)
+    log(text)
+    log(f"explain: wrote {target}/suspects.json, suspects.md")
+    return result
+
+
 def run_explain(folder, *, graph: Optional[int] = None, out=None, metrics: bool = False,
                 model: Optional[str] = None, fold: Optional[int] = None, dataset: Optional[str] = None,
                 data_root: Optional[str] = None, cache_dir: Optional[str] = None, split: str = "test",
                 dropped: str = "ignore", layout: str = "auto", progress: bool = True,
-                log: Callable[[str], None] = print) -> Dict[str, Any]:
+                suspects: bool = False, log: Callable[[str], None] = print) -> Dict[str, Any]:
     """``hipool explain`` (see the module docstring); returns what it wrote."""
     if split not in SPLITS:
         raise ValueError(f"--split must be one of {', '.join(SPLITS)}, got {split!r}")
@@ -185,6 +217,11 @@ def run_explain(folder, *, graph: Optional[int] = None, out=None, metrics: bool 
         check_graph_index(graph, run.dataset)
     log(f"explain: {run.describe()}, dataset {run.dataset.name} ({len(run.dataset)} graphs)")
     done: Dict[str, Any] = {}
+    if suspects:
+        done["suspects"] = _suspects(run, graph, split, Path(out) if out is not None else Path(folder) / "explain",
+                                     progress, log)
+        if graph is None and not metrics:
+            return done
     if graph is not None or not metrics:
         index = default_graph(run) if graph is None else graph
         base = Path(out) if out is not None else Path(folder) / "explain"

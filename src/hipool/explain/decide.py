@@ -40,9 +40,10 @@ def _check_model(model: torch.nn.Module) -> None:
 
 
 def level_names(model: torch.nn.Module) -> List[str]:
-    """``level 1..L`` for a pooling model, ``layer 1..L`` for a global one (no pooling)."""
+    """The name of every readout: ``level l`` for a pooling model (``level 0``, the input graph, with
+    ``levels_read: all``), ``layer l`` for a global one (no pooling)."""
     word = "layer" if model.config.is_global else "level"
-    return [f"{word} {i}" for i in range(1, model.config.levels + 1)]
+    return [f"{word} {i}" for i in model.readout_levels]
 
 
 def _margin(logits: Tensor, pred: Tensor) -> Tensor:

@@ -1,21 +1,36 @@
-"""PyG message-passing layers by config name, and whether they read edge weights."""
+"""PyG message-passing layers by config name, and whether they read edge weights or features."""
 from __future__ import annotations
 
 from typing import Optional
 
 import torch
 from torch import Tensor
-from torch_geometric.nn import MLP, GCNConv, GINConv, GraphConv, SAGEConv
+from torch_geometric.nn import MLP, GATv2Conv, GCNConv, GINConv, GINEConv, GraphConv, SAGEConv
 
 CONV_NAMES = ("gcn", "graphconv", "gin", "sage")
+#: Convs that read ``edge_attr`` ``[E, D]`` (the model config's ``EDGE_CONVS``): built with
+#: ``edge_dim=D``, they map it into the messages themselves.
+EDGE_CONV_NAMES = ("gine", "gatv2")
+#: Attention heads of ``gatv2`` (concatenated to ``out_channels`` when it divides by them).
+GAT_HEADS = 4
 
 #: Convs whose ``forward`` takes an ``edge_weight`` (the pooled graphs of clustering poolers are
 #: weighted); ``sage`` and ``gin`` treat every edge as weight 1.
 WEIGHTED_CONVS = ("gcn", "graphconv")
 
 
-def make_conv(kind: str, in_channels: int, out_channels: int) -> torch.nn.Module:
-    """A PyG message-passing layer by config name."""
+def make_conv(kind: str, in_channels: int, out_channels: int,
+              edge_dim: Optional[int] = None) -> torch.nn.Module:
+    """A PyG message-passing layer by config name; the edge-aware ones (``gine``: GINEConv,
+    Hu et al. 2020; ``gatv2``: GATv2Conv, Brody et al. 2022) need ``edge_dim``."""
+    if kind in EDGE_CONV_NAMES:
+        if edge_dim is None or edge_dim < 1:
+            raise ValueError(f"conv {kind!r} reads edge_attr, so it needs its width (edge_dim), got {edge_dim!r}")
+        if kind == "gine":
+            return GINEConv(MLP([in_channels, out_channels, out_channels], norm=None), train_eps=True,
+                            edge_dim=edge_dim)
+        heads = GAT_HEADS if out_channels % GAT_HEADS == 0 else 1
+        return GATv2Conv(in_channels, out_channels // heads, heads=heads, edge_dim=edge_dim)
     if kind == "gcn":
         return GCNConv(in_channels, out_channels)
     if kind == "graphconv":
@@ -28,8 +43,14 @@ def make_conv(kind: str, in_channels: int, out_channels: int) -> torch.nn.Module
 
 
 def run_conv(conv: torch.nn.Module, weighted: bool, x: Tensor, edge_index: Tensor,
-             edge_weight: Optional[Tensor]) -> Tensor:
-    """``conv(x, edge_index[, edge_weight])``, passing weights only to a conv that reads them."""
+             edge_weight: Optional[Tensor], edge_attr: Optional[Tensor] = None) -> Tensor:
+    """``conv(x, edge_index[, edge_weight])``, passing weights only to a conv that reads them,
+    and ``edge_attr`` (as ``[E, D]``) to an edge-aware one."""
+    if isinstance(conv, (GINEConv, GATv2Conv)):
+        if edge_attr is None:
+            raise ValueError(f"{type(conv).__name__} reads edge_attr, and this graph has none")
+        ea = edge_attr.view(-1, 1) if edge_attr.dim() == 1 else edge_attr
+        return conv(x, edge_index, ea.to(x.dtype))
     if weighted and edge_weight is not None:
         return conv(x, edge_index, edge_weight)
     return conv(x, edge_index)

@@ -35,15 +35,17 @@ from typing import Callable, Dict, List, Optional, Tuple, Union
 import torch
 from torch import Tensor
 from torch_geometric.data import Batch, Data
-from torch_geometric.nn import MLP, GCNConv, GraphConv, SAGEConv
+from torch_geometric.nn import MLP, BatchNorm, GCNConv, GraphConv, GraphNorm, LayerNorm, SAGEConv
 
 from ..checks import check_graph
-from ..config import ModelConfig
+from ..config import EDGE_CONVS, ModelConfig
+from ..data.base import LEVEL_LABELS
 from ..hierarchy import Hierarchy
 from .asap import ASAPooling
 from .clustering import DiffPool, DMoNPool, MinCutPool
 from .contraction import EdgePool, Graclus
-from .convs import WEIGHTED_CONVS, make_conv, run_conv
+from .convs import CONV_NAMES, WEIGHTED_CONVS, make_conv, run_conv
+from .given import GivenPool, carry_labels
 from .readout import Readout
 from .selection import SAGPooling, TopKPooling
 
@@ -155,6 +157,15 @@ def _register_clustering(name: str, cls: type) -> None:
     register_pooler(name, PoolerInfo(needs_count=True, losses=cls.LOSSES, weighted=True))(factory)
 
 
+@register_pooler("given")
+def _given(channels: int, ratio, options: dict) -> torch.nn.Module:
+    opts = _checked_options("given", options, ("reduce",))
+    try:
+        return GivenPool(channels, **opts)
+    except (TypeError, ValueError) as e:
+        raise ValueError(f"model config: given: {e}") from None
+
+
 _register_clustering("diffpool", DiffPool)
 _register_clustering("mincut", MinCutPool)
 _register_clustering("dmon", DMoNPool)
@@ -166,80 +177,196 @@ def _head(in_channels: int, hidden: List[int], num_classes: int, dropout: float)
     return MLP([in_channels, *hidden, num_classes], dropout=dropout, norm=None)
 
 
+_ACTS: Dict[str, Callable[[Tensor], Tensor]] = {
+    "relu": torch.relu, "gelu": torch.nn.functional.gelu, "elu": torch.nn.functional.elu,
+    "leaky_relu": torch.nn.functional.leaky_relu, "tanh": torch.tanh}
+
+
+def _make_norm(kind: str, channels: int) -> torch.nn.Module:
+    """PyG's norm layer by config name (``layer``: per node, not per graph)."""
+    if kind == "batch":
+        return BatchNorm(channels, allow_single_element=True)
+    if kind == "layer":
+        return LayerNorm(channels, mode="node")
+    return GraphNorm(channels)
+
+
+def _run_norm(norm: torch.nn.Module, x: Tensor, batch: Tensor, num_graphs: int) -> Tensor:
+    if isinstance(norm, BatchNorm):
+        return norm(x)
+    if isinstance(norm, LayerNorm):
+        return norm(x)  # mode="node": no graph statistics
+    return norm(x, batch, num_graphs)
+
+
 def _unpack(x, edge_index, batch, edge_attr):
-    """(x, edge_index, batch, edge_attr, num_graphs or None) from tensors or a Data/Batch."""
+    """(x, edge_index, batch, edge_attr, num_graphs or None, data or None) from tensors or a Data/Batch."""
     if isinstance(x, Data):
         data = x
         num_graphs = data.num_graphs if isinstance(data, Batch) else None
-        return data.x, data.edge_index, getattr(data, "batch", None), getattr(data, "edge_attr", None), num_graphs
+        return (data.x, data.edge_index, getattr(data, "batch", None), getattr(data, "edge_attr", None),
+                num_graphs, data)
     if edge_index is None:
         raise ValueError("forward: pass (x, edge_index, batch) or a torch_geometric Data/Batch")
-    return x, edge_index, batch, edge_attr, None
+    return x, edge_index, batch, edge_attr, None, None
 
 
 class _Model(torch.nn.Module):
-    """What every model shares: input checks and the weighted auxiliary loss."""
+    """What every model shares: input checks, conv blocks and the weighted auxiliary loss.
 
-    def __init__(self, config: ModelConfig, in_channels: int, num_classes: int):
+    ``edge_channels`` is the width ``D`` of the data's ``edge_attr``; the edge-aware
+    convs (``gine``, ``gatv2``) need it, the others ignore it."""
+
+    def __init__(self, config: ModelConfig, in_channels: int, num_classes: int,
+                 edge_channels: Optional[int] = None):
         super().__init__()
         for name, v in (("in_channels", in_channels), ("num_classes", num_classes)):
             if isinstance(v, bool) or not isinstance(v, int) or v < 1:
                 raise ValueError(f"{type(self).__name__}: '{name}' must be a positive int, got {v!r}")
+        if edge_channels is not None and (isinstance(edge_channels, bool) or not isinstance(edge_channels, int)
+                                          or edge_channels < 0):
+            raise ValueError(f"{type(self).__name__}: 'edge_channels' must be an int >= 0, got {edge_channels!r}")
+        if config.edge_aware and not edge_channels:
+            raise ValueError(f"{type(self).__name__}: conv {config.conv!r} reads edge features, so the model "
+                             f"needs their width: build it with edge_channels=D for data whose edge_attr is "
+                             f"[E, D] (data without edge_attr needs another conv: "
+                             f"{', '.join(c for c in CONV_NAMES)})")
         self.config = config
         self.in_channels = in_channels
         self.num_classes = num_classes
+        self.edge_channels = edge_channels if config.edge_aware else None
+        self._act = _ACTS[config.act]
+        self.encoder = torch.nn.Linear(in_channels, config.hidden) if config.encoder else None
+
+    def _make_convs(self, blocks: int) -> None:
+        """``blocks`` conv blocks of ``convs_per_level`` convs each (flat: conv ``b * cpl + j``), with
+        their norms."""
+        cfg, h = self.config, self.config.hidden
+        first = h if self.encoder is not None else self.in_channels
+        count = blocks * cfg.convs_per_level
+        self.convs = torch.nn.ModuleList(
+            make_conv(cfg.conv, first if i == 0 else h, h, self.edge_channels) for i in range(count))
+        self.norms = torch.nn.ModuleList(
+            _make_norm(cfg.norm, h) for _ in range(count if cfg.norm != "none" else 0))
 
     def _make_pools(self) -> torch.nn.ModuleList:
         config = self.config
-        pools = torch.nn.ModuleList(
-            POOLERS[name](config.hidden, ratio, config.options_for(name))
-            for name, ratio in zip(config.poolers, config.schedule))
+        pools = torch.nn.ModuleList()
+        for name, ratio in zip(config.poolers, config.schedule):
+            options = config.options_for(name)
+            if config.edge_aware and POOLER_INFO[name].needs_count:
+                options.setdefault("pool_edge_attr", True)  # the next convs read the pooled edge_attr
+            pools.append(POOLERS[name](config.hidden, ratio, options))
         weighted = [n for n in config.poolers[:-1] if POOLER_INFO[n].weighted]
-        if weighted and config.conv not in WEIGHTED_CONVS:
+        if weighted and config.conv not in WEIGHTED_CONVS + EDGE_CONVS:
             warnings.warn(f"conv {config.conv!r} ignores edge weights, so the convs after "
                           f"{weighted[0]} see its pooled graphs unweighted; use "
                           f"{' or '.join(WEIGHTED_CONVS)} to use them", stacklevel=3)
         return pools
 
-    def aux_loss(self, hierarchy: Hierarchy) -> Optional[Tensor]:
-        """The poolers' auxiliary losses of one forward pass, weighted by ``config.aux_weights``
-        (``None`` when the poolers have none)."""
+    def aux_loss(self, hierarchy: Hierarchy, data: Optional[Data] = None) -> Optional[Tensor]:
+        """The poolers' auxiliary losses of one forward pass, weighted by ``config.aux_weights``,
+        plus ``config.localize`` times the node-level localisation loss when the model has a node
+        head and ``data`` is given (``None`` when there is no term)."""
         terms = [self.config.aux_weight(level, name) * value
                  for level, rec in enumerate(hierarchy.records, start=1)
                  for name, value in rec.aux_losses.items()]
+        scores = getattr(hierarchy, "node_scores", None)
+        if scores is not None and data is not None:
+            terms.append(self.config.localize * localize_loss(scores, node_target(data, self.config)))
         return torch.stack(terms).sum() if terms else None
 
+    def _block(self, b: int, x: Tensor, edge_index: Tensor, edge_weight: Optional[Tensor],
+               edge_attr: Optional[Tensor], batch: Tensor, num_graphs: int) -> Tensor:
+        """Conv block ``b``: ``convs_per_level`` times conv → norm → act → dropout (+ x if residual)."""
+        cfg = self.config
+        weighted = cfg.conv in WEIGHTED_CONVS
+        for j in range(cfg.convs_per_level):
+            k = b * cfg.convs_per_level + j
+            h = run_conv(self.convs[k], weighted, x, edge_index, edge_weight, edge_attr)
+            if len(self.norms):
+                h = _run_norm(self.norms[k], h, batch, num_graphs)
+            h = torch.nn.functional.dropout(self._act(h), p=cfg.dropout, training=self.training)
+            x = x + h if cfg.residual and x.shape == h.shape else h
+        return x
+
     def _conv_with(self, conv: torch.nn.Module, x: Tensor, edge_index: Tensor,
-                   edge_weight: Optional[Tensor] = None) -> Tensor:
-        x = run_conv(conv, self.config.conv in WEIGHTED_CONVS, x, edge_index, edge_weight).relu()
+                   edge_weight: Optional[Tensor] = None, edge_attr: Optional[Tensor] = None) -> Tensor:
+        x = self._act(run_conv(conv, self.config.conv in WEIGHTED_CONVS, x, edge_index, edge_weight, edge_attr))
         return torch.nn.functional.dropout(x, p=self.config.dropout, training=self.training)
 
     def _prepare(self, x, edge_index, batch, edge_attr):
-        x, edge_index, batch, edge_attr, num_graphs = _unpack(x, edge_index, batch, edge_attr)
+        x, edge_index, batch, edge_attr, num_graphs, data = _unpack(x, edge_index, batch, edge_attr)
         check_graph(x, edge_index, batch, edge_attr, where=type(self).__name__)
         if x.dim() == 1:
             x = x.view(-1, 1)
         if x.size(1) != self.in_channels:
             raise ValueError(f"{type(self).__name__}: 'x' has {x.size(1)} features but the model "
                              f"was built for in_channels={self.in_channels}")
+        if self.edge_channels:
+            width = None if edge_attr is None else (1 if edge_attr.dim() == 1 else edge_attr.size(1))
+            if width != self.edge_channels:
+                got = "no edge_attr" if width is None else f"edge_attr of width {width}"
+                raise ValueError(f"{type(self).__name__}: conv {self.config.conv!r} reads edge features of "
+                                 f"width {self.edge_channels} (edge_channels), but the graph has {got}")
         if batch is None:
             batch = edge_index.new_zeros(x.size(0))
         if num_graphs is None:  # graphs with no nodes can only be known from a Batch
             num_graphs = int(batch[-1]) + 1 if batch.numel() > 0 else 1
-        return x, edge_index, batch, edge_attr, num_graphs
+        if self.encoder is not None:
+            x = self.encoder(x)
+        return x, edge_index, batch, edge_attr, num_graphs, data
+
+
+def node_target(data: Data, config: ModelConfig) -> Tensor:
+    """The node-level target of the localisation loss: ``data.<localize_target>`` as floats ``[N]``."""
+    name = config.localize_target
+    target = getattr(data, name, None)
+    if target is None:
+        raise ValueError(f"model config: 'localize' trains a node-level loss against the node attribute "
+                         f"{name!r}, which this batch has no {name!r} (circuits have 'defect_mask'); "
+                         f"set localize: 0 or name another attribute in 'localize_target'")
+    if target.numel() != data.num_nodes:
+        raise ValueError(f"model config: 'localize_target' {name!r} has {target.numel()} values for "
+                         f"{data.num_nodes} nodes; it must be one 0/1 value per node")
+    return target.view(-1).float()
+
+
+def localize_loss(scores: Tensor, target: Tensor) -> Tensor:
+    r"""Binary cross-entropy of node scores (logits) against a 0/1 node target, positives weighted
+    by :math:`\min(n_- / n_+, 100)` of the batch: the marked nodes (a defect's) are few."""
+    pos = target.sum()
+    weight = ((target.numel() - pos) / pos.clamp(min=1.0)).clamp(min=1.0, max=100.0)
+    return torch.nn.functional.binary_cross_entropy_with_logits(scores, target, pos_weight=weight)
+
 
 class _GraphClassifier(_Model):
-    """Shared parts of the two graph classifiers: convs, readouts, head."""
+    """Shared parts of the two graph classifiers: conv blocks, readouts, node head, classifier head.
 
-    def __init__(self, config: ModelConfig, in_channels: int, num_classes: int):
-        super().__init__(config, in_channels, num_classes)
+    ``levels_read: pooled`` (the seed model): ``levels`` blocks, conv block → pool → readout.
+    ``levels_read: all``: ``levels + 1`` blocks, conv block → readout → pool → … → conv block →
+    readout, so level 0 (the input graph) is read too and the last pooled graph is convolved."""
+
+    def __init__(self, config: ModelConfig, in_channels: int, num_classes: int,
+                 edge_channels: Optional[int] = None):
+        super().__init__(config, in_channels, num_classes, edge_channels)
         h = config.hidden
-        self.convs = torch.nn.ModuleList(
-            make_conv(config.conv, in_channels if i == 0 else h, h) for i in range(config.levels))
-        n_readouts = 1 if config.combine == "last" else config.levels
+        self.read_all = config.levels_read == "all"
+        self.num_blocks = config.levels + 1 if self.read_all else config.levels
+        self._make_convs(self.num_blocks)
+        n_read = self.num_blocks
+        n_readouts = 1 if config.combine == "last" else n_read
         self.readouts = torch.nn.ModuleList(Readout(config.readout, h) for _ in range(n_readouts))
-        width = self.readouts[0].out_channels * (config.levels if config.combine == "concat" else 1)
+        width = self.readouts[0].out_channels * (n_read if config.combine == "concat" else 1)
         self.head = _head(width, config.head, num_classes, config.dropout)
+        #: Node scores (logits) for the localisation loss, read on the input graph after block 0.
+        self.locator = torch.nn.Linear(h, 1) if config.localize > 0 else None
+
+    @property
+    def readout_levels(self) -> List[int]:
+        """The level of every graph vector :meth:`level_readouts` returns (0: the input graph)."""
+        levels = list(range(self.num_blocks)) if self.read_all else list(range(1, self.config.levels + 1))
+        return levels[-1:] if self.config.combine == "last" else levels
 
     def _graph_vector(self, per_level: List[Tensor]) -> Tensor:
         if self.config.combine == "last":
@@ -248,21 +375,23 @@ class _GraphClassifier(_Model):
             return torch.stack(per_level).sum(0)
         return torch.cat(per_level, dim=-1)
 
-    def _conv(self, i: int, x: Tensor, edge_index: Tensor, edge_weight: Optional[Tensor] = None) -> Tensor:
-        return self._conv_with(self.convs[i], x, edge_index, edge_weight)
-
     def _readout(self, i: int, x: Tensor, batch: Tensor, num_graphs: int) -> Optional[Tensor]:
-        last = i == self.config.levels - 1
+        """Readout number ``i`` (of ``num_blocks``); ``None`` when ``combine: last`` skips it."""
         if self.config.combine == "last":
-            return self.readouts[0](x, batch, num_graphs) if last else None
+            return self.readouts[0](x, batch, num_graphs) if i == self.num_blocks - 1 else None
         return self.readouts[i](x, batch, num_graphs)
 
+    def _node_scores(self, x: Tensor, hierarchy: Hierarchy) -> None:
+        if self.locator is not None:
+            hierarchy.node_scores = self.locator(x).view(-1)
+
     def level_readouts(self, x: Union[Tensor, Data], edge_index: Optional[Tensor] = None,
-                 batch: Optional[Tensor] = None, edge_attr: Optional[Tensor] = None
-                 ) -> Tuple[List[Tensor], Hierarchy]:
-        """The graph vectors ``[num_graphs, width]`` the head combines (one per level with
-        ``combine: sum``/``concat``, the last level's only with ``combine: last``) and the
-        hierarchy of the pass.  ``classify(level_readouts)`` gives the logits."""
+                       batch: Optional[Tensor] = None, edge_attr: Optional[Tensor] = None, *,
+                       level_labels: Optional[Tensor] = None) -> Tuple[List[Tensor], Hierarchy]:
+        """The graph vectors ``[num_graphs, width]`` the head combines (one per readout with
+        ``combine: sum``/``concat``, see :attr:`readout_levels`; the last one only with
+        ``combine: last``) and the hierarchy of the pass.  ``classify(level_readouts)`` gives
+        the logits."""
         raise NotImplementedError
 
     def classify(self, per_level: List[Tensor]) -> Tensor:
@@ -271,10 +400,34 @@ class _GraphClassifier(_Model):
 
     def forward(self, x: Union[Tensor, Data], edge_index: Optional[Tensor] = None,
                 batch: Optional[Tensor] = None, edge_attr: Optional[Tensor] = None,
-                *, return_hierarchy: bool = False):
-        per_level, hierarchy = self.level_readouts(x, edge_index, batch, edge_attr)
+                *, level_labels: Optional[Tensor] = None, return_hierarchy: bool = False):
+        per_level, hierarchy = self.level_readouts(x, edge_index, batch, edge_attr, level_labels=level_labels)
         logits = self.classify(per_level)
         return (logits, hierarchy) if return_hierarchy else logits
+
+
+def _labels_for(config: ModelConfig, data: Optional[Data], level_labels: Optional[Tensor],
+                num_nodes: int, where: str) -> Optional[Tensor]:
+    """The ``level_labels`` ``[N, L]`` a model with ``pool: given`` levels needs, checked."""
+    given = config.given_levels
+    if not given:
+        return None
+    if level_labels is None and data is not None:
+        level_labels = getattr(data, LEVEL_LABELS, None)
+    if level_labels is None:
+        raise ValueError(f"{where}: level {given[0]} pools along the data's known hierarchy (pool: given), "
+                         f"but the graph has no {LEVEL_LABELS!r}; use data that carries its groups "
+                         f"(circuits, communities, molecules, your graphs' level1.. attributes) or a learned "
+                         f"pooler")
+    if level_labels.dim() == 1:
+        level_labels = level_labels.view(-1, 1)
+    if level_labels.size(0) != num_nodes or level_labels.is_floating_point():
+        raise ValueError(f"{where}: {LEVEL_LABELS!r} must be an integer tensor [N={num_nodes}, L], got "
+                         f"{level_labels.dtype} {tuple(level_labels.shape)}")
+    if level_labels.size(1) < given[-1]:
+        raise ValueError(f"{where}: level {given[-1]} pools along column {given[-1] - 1} of {LEVEL_LABELS!r} "
+                         f"(pool: given), but the data has {level_labels.size(1)} column(s)")
+    return level_labels.long()
 
 
 class HierarchicalGNN(_GraphClassifier):
@@ -284,49 +437,69 @@ class HierarchicalGNN(_GraphClassifier):
         config: the model description; ``config.is_global`` must be false.
         in_channels: width of the input node features.
         num_classes: number of output logits.
+        edge_channels: width of ``edge_attr`` (needed by the edge-aware convs).
     """
 
-    def __init__(self, config: ModelConfig, in_channels: int, num_classes: int):
+    def __init__(self, config: ModelConfig, in_channels: int, num_classes: int,
+                 edge_channels: Optional[int] = None):
         if config.is_global:
             raise ValueError("HierarchicalGNN: config has 'pool: none'; use GlobalGNN or build_model")
-        super().__init__(config, in_channels, num_classes)
+        super().__init__(config, in_channels, num_classes, edge_channels)
         self.pools = self._make_pools()
 
     def level_readouts(self, x: Union[Tensor, Data], edge_index: Optional[Tensor] = None,
-                 batch: Optional[Tensor] = None, edge_attr: Optional[Tensor] = None
-                 ) -> Tuple[List[Tensor], Hierarchy]:
-        x, edge_index, batch, edge_attr, num_graphs = self._prepare(x, edge_index, batch, edge_attr)
+                       batch: Optional[Tensor] = None, edge_attr: Optional[Tensor] = None, *,
+                       level_labels: Optional[Tensor] = None) -> Tuple[List[Tensor], Hierarchy]:
+        x, edge_index, batch, edge_attr, num_graphs, data = self._prepare(x, edge_index, batch, edge_attr)
+        labels = _labels_for(self.config, data, level_labels, x.size(0), type(self).__name__)
         hierarchy = Hierarchy(batch, num_graphs)
         per_level: List[Tensor] = []
         edge_weight: Optional[Tensor] = None
-        for i, pool in enumerate(self.pools):
-            x = self._conv(i, x, edge_index, edge_weight)
+        levels = self.config.levels
+        for i in range(self.num_blocks):
+            x = self._block(i, x, edge_index, edge_weight, edge_attr, batch, num_graphs)
+            if i == 0:
+                self._node_scores(x, hierarchy)
+            if self.read_all:
+                r = self._readout(i, x, batch, num_graphs)
+                if r is not None:
+                    per_level.append(r)
+            if i == levels:
+                break
+            pool = self.pools[i]
+            extra = {"groups": labels[:, i]} if isinstance(pool, GivenPool) else {}
             # Keywords: PyG's poolers disagree on the order of batch and edge_weight.
-            out = pool(x, edge_index, edge_attr=edge_attr, batch=batch, edge_weight=edge_weight)
+            out = pool(x, edge_index, edge_attr=edge_attr, batch=batch, edge_weight=edge_weight, **extra)
             hierarchy.append(out)
+            if labels is not None:
+                labels = carry_labels(labels, out.cluster, out.num_nodes)
             x, edge_index, edge_attr, batch = out.x, out.edge_index, out.edge_attr, out.batch
             edge_weight = out.edge_weight
-            r = self._readout(i, x, batch, num_graphs)
-            if r is not None:
-                per_level.append(r)
+            if not self.read_all:
+                r = self._readout(i, x, batch, num_graphs)
+                if r is not None:
+                    per_level.append(r)
         return per_level, hierarchy
 
 
 class GlobalGNN(_GraphClassifier):
-    """The global-pooling twin of a :class:`HierarchicalGNN`: same convs, readout and head,
+    """The global-pooling twin of a :class:`HierarchicalGNN`: same conv blocks, readouts and head,
     no pooling.  With ``return_hierarchy=True`` the hierarchy has no levels."""
 
     def level_readouts(self, x: Union[Tensor, Data], edge_index: Optional[Tensor] = None,
-                 batch: Optional[Tensor] = None, edge_attr: Optional[Tensor] = None
-                 ) -> Tuple[List[Tensor], Hierarchy]:
-        x, edge_index, batch, edge_attr, num_graphs = self._prepare(x, edge_index, batch, edge_attr)
+                       batch: Optional[Tensor] = None, edge_attr: Optional[Tensor] = None, *,
+                       level_labels: Optional[Tensor] = None) -> Tuple[List[Tensor], Hierarchy]:
+        x, edge_index, batch, edge_attr, num_graphs, _ = self._prepare(x, edge_index, batch, edge_attr)
+        hierarchy = Hierarchy(batch, num_graphs)
         per_level: List[Tensor] = []
-        for i in range(self.config.levels):
-            x = self._conv(i, x, edge_index)
+        for i in range(self.num_blocks):
+            x = self._block(i, x, edge_index, None, edge_attr, batch, num_graphs)
+            if i == 0:
+                self._node_scores(x, hierarchy)
             r = self._readout(i, x, batch, num_graphs)
             if r is not None:
                 per_level.append(r)
-        return per_level, Hierarchy(batch, num_graphs)
+        return per_level, hierarchy
 
 
 class GraphUNet(_Model):
@@ -341,50 +514,94 @@ class GraphUNet(_Model):
         config: the model description, with ``task: node``.
         in_channels: width of the input node features.
         num_classes: number of output logits per node.
+        edge_channels: width of ``edge_attr`` (needed by the edge-aware convs).
     """
 
-    def __init__(self, config: ModelConfig, in_channels: int, num_classes: int):
+    def __init__(self, config: ModelConfig, in_channels: int, num_classes: int,
+                 edge_channels: Optional[int] = None):
         if config.task != "node":
             raise ValueError("GraphUNet: config has 'task: graph'; use build_model for graph classifiers")
-        super().__init__(config, in_channels, num_classes)
-        h, levels = config.hidden, config.levels
+        super().__init__(config, in_channels, num_classes, edge_channels)
+        h, levels, e = config.hidden, config.levels, self.edge_channels
         self.down = torch.nn.ModuleList(
-            make_conv(config.conv, in_channels if i == 0 else h, h) for i in range(levels + 1))
+            make_conv(config.conv, in_channels if i == 0 else h, h, e) for i in range(levels + 1))
         up_in = h if config.skip == "sum" else 2 * h
-        self.up = torch.nn.ModuleList(make_conv(config.conv, up_in, h) for _ in range(levels))
+        self.up = torch.nn.ModuleList(make_conv(config.conv, up_in, h, e) for _ in range(levels))
         self.pools = torch.nn.ModuleList() if config.is_global else self._make_pools()
         self.head = _head(h, config.head, num_classes, config.dropout)
 
     def forward(self, x: Union[Tensor, Data], edge_index: Optional[Tensor] = None,
                 batch: Optional[Tensor] = None, edge_attr: Optional[Tensor] = None,
-                *, return_hierarchy: bool = False):
-        x, edge_index, batch, edge_attr, num_graphs = self._prepare(x, edge_index, batch, edge_attr)
+                *, level_labels: Optional[Tensor] = None, return_hierarchy: bool = False):
+        x, edge_index, batch, edge_attr, num_graphs, data = self._prepare(x, edge_index, batch, edge_attr)
+        labels = _labels_for(self.config, data, level_labels, x.size(0), type(self).__name__)
         hierarchy = Hierarchy(batch, num_graphs)
         edge_weight: Optional[Tensor] = None
-        x = self._conv_with(self.down[0], x, edge_index)
-        skips: List[Tuple[Tensor, Tensor, Optional[Tensor]]] = []
+        x = self._conv_with(self.down[0], x, edge_index, None, edge_attr)
+        skips: List[Tuple[Tensor, Tensor, Optional[Tensor], Optional[Tensor]]] = []
         for i in range(self.config.levels):
-            skips.append((x, edge_index, edge_weight))
+            skips.append((x, edge_index, edge_weight, edge_attr))
             if self.pools:
-                out = self.pools[i](x, edge_index, edge_attr=edge_attr, batch=batch, edge_weight=edge_weight)
+                extra = {"groups": labels[:, i]} if isinstance(self.pools[i], GivenPool) else {}
+                out = self.pools[i](x, edge_index, edge_attr=edge_attr, batch=batch, edge_weight=edge_weight,
+                                    **extra)
                 hierarchy.append(out)
+                if labels is not None:
+                    labels = carry_labels(labels, out.cluster, out.num_nodes)
                 x, edge_index, edge_attr, batch = out.x, out.edge_index, out.edge_attr, out.batch
                 edge_weight = out.edge_weight
-            x = self._conv_with(self.down[i + 1], x, edge_index, edge_weight)
+            x = self._conv_with(self.down[i + 1], x, edge_index, edge_weight, edge_attr)
         for i in reversed(range(self.config.levels)):
-            res, edge_index, edge_weight = skips[i]
+            res, edge_index, edge_weight, edge_attr = skips[i]
             if self.pools:
                 x = hierarchy[i + 1].unpool(x)
             x = x + res if self.config.skip == "sum" else torch.cat([x, res], dim=-1)
-            x = self._conv_with(self.up[i], x, edge_index, edge_weight)
+            x = self._conv_with(self.up[i], x, edge_index, edge_weight, edge_attr)
         logits = self.head(x)
         return (logits, hierarchy) if return_hierarchy else logits
 
 
-def build_model(config: ModelConfig, in_channels: int, num_classes: int) -> _Model:
+def check_model_data(config: ModelConfig, dataset) -> None:
+    """Fail before training, naming the dataset, graph and level, when ``dataset`` (a
+    :class:`~hipool.data.base.GraphDataset`) cannot feed a model of ``config``: an edge-aware conv
+    on graphs without ``edge_attr`` (or of mixed widths), ``pool: given`` at a level the data has
+    no ``level_labels`` column for, ``localize`` without its node attribute."""
+    name = dataset.name
+    width = dataset.num_edge_features
+    given = config.given_levels
+    for i, g in enumerate(dataset):
+        if config.edge_aware:
+            ea = getattr(g, "edge_attr", None)
+            w = None if ea is None else (1 if ea.dim() == 1 else int(ea.size(1)))
+            if w is None or w != width:
+                has = "no edge_attr" if w is None else f"edge_attr of width {w}, graph 0 of width {width}"
+                hint = (f"dataset {name} has no edge features: use one of {', '.join(CONV_NAMES)}"
+                        if width == 0 else "every graph needs edge_attr of one width")
+                raise ValueError(f"dataset {name}: graph {i} has {has}, but conv {config.conv!r} reads edge "
+                                 f"features ({hint})")
+        if given:
+            labels = getattr(g, LEVEL_LABELS, None)
+            cols = 0 if labels is None else (1 if labels.dim() == 1 else int(labels.size(1)))
+            if cols < given[-1]:
+                have = (f"no {LEVEL_LABELS!r}" if labels is None else f"{cols} {LEVEL_LABELS!r} column(s)"
+                        + (f" ({', '.join(dataset.level_names)})" if dataset.level_names else ""))
+                raise ValueError(f"dataset {name}: level {given[-1]} of the model pools along column "
+                                 f"{given[-1] - 1} of the data's known hierarchy (pool: given), but graph {i} "
+                                 f"has {have}")
+        if config.localize > 0 and config.task == "graph":
+            target = getattr(g, config.localize_target, None)
+            if target is None or target.numel() != g.num_nodes:
+                raise ValueError(f"dataset {name}: graph {i} has no node attribute {config.localize_target!r} "
+                                 f"(one 0/1 value per node), which 'localize' trains against; set localize: 0 "
+                                 f"or name another attribute in 'localize_target'")
+
+
+def build_model(config: ModelConfig, in_channels: int, num_classes: int,
+                edge_channels: Optional[int] = None) -> _Model:
     """:class:`GraphUNet` for ``task: node``; else :class:`GlobalGNN` for ``pool: none``
-    and :class:`HierarchicalGNN` otherwise."""
+    and :class:`HierarchicalGNN` otherwise.  ``edge_channels``: the width of the data's
+    ``edge_attr`` (the edge-aware convs need it; :func:`edge_channels_of` reads it off a dataset)."""
     if config.task == "node":
-        return GraphUNet(config, in_channels, num_classes)
+        return GraphUNet(config, in_channels, num_classes, edge_channels)
     cls = GlobalGNN if config.is_global else HierarchicalGNN
-    return cls(config, in_channels, num_classes)
+    return cls(config, in_channels, num_classes, edge_channels)

@@ -24,6 +24,7 @@ def save_checkpoint(path: Union[str, Path], model: torch.nn.Module,
         "config": model.config.to_dict(),
         "in_channels": model.in_channels,
         "num_classes": model.num_classes,
+        "edge_channels": getattr(model, "edge_channels", None),
         "state_dict": {k: v.detach().cpu() for k, v in model.state_dict().items()},
         "extra": dict(extra or {}),
     }
@@ -44,6 +45,6 @@ def load_checkpoint(path: Union[str, Path], map_location: str = "cpu") -> torch.
     if not isinstance(payload, dict) or payload.get("format") != FORMAT:
         raise ValueError(f"checkpoint {path}: not a hipool checkpoint (expected format {FORMAT!r})")
     config = ModelConfig.from_dict(payload["config"], source=f"checkpoint {path}")
-    model = build_model(config, payload["in_channels"], payload["num_classes"])
+    model = build_model(config, payload["in_channels"], payload["num_classes"], payload.get("edge_channels"))
     model.load_state_dict(payload["state_dict"])
     return model

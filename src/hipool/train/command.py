@@ -118,7 +118,7 @@ def _run(req: TrainRequest, device: str, log: Callable[[str], None]) -> Dict[str
     if req.config is not None:
         config, train_part = load_run_config(req.config)
     else:
-        _, config = resolve_model(req.model or "topk", mean_nodes)
+        _, config = resolve_model(req.model or "topk", mean_nodes, dataset.num_known_levels)
         train_part = {}
     settings = TrainSettings.from_dict({**train_part, **req.train},
                                        source="train settings (file and flags)")

@@ -6,18 +6,26 @@ wrapped in :class:`~torch.nn.parallel.DistributedDataParallel`: the epoch's
 loss and accuracy are summed over the processes, so every process takes the
 same early-stopping decision, and only process 0 writes files.  With
 ``state_path`` it saves what it needs to resume after every epoch (weights,
-optimizer, best weights, history, random states) and picks up from there when
-that file exists.
+optimizer, learning-rate scheduler, best weights, history, random states) and
+picks up from there when that file exists.
+
+The learning-rate schedule of :class:`~hipool.train.settings.TrainSettings` is
+stepped once per epoch, after validation: ``plateau`` is torch's
+``ReduceLROnPlateau`` on the validation loss, ``step`` is ``StepLR``, with the
+learning rate held at ``min_lr`` or above.  A state file written without a
+schedule (also every state file from before schedules existed) resumes only a
+run without one; any other mismatch of the schedule is a clear error.
 """
 from __future__ import annotations
 
 import copy
 import csv
+import inspect
 import io
 import time
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
-from typing import Dict, Iterable, List, Optional, Tuple
+from typing import TYPE_CHECKING, Dict, Iterable, List, Optional, Tuple
 
 import torch
 from torch import distributed as dist
@@ -25,6 +33,9 @@ from torch.nn import functional as F
 from tqdm.auto import tqdm
 
 from ..io import atomic_torch_save, atomic_write_text
+
+if TYPE_CHECKING:
+    from .settings import TrainSettings
 
 STATE_FORMAT = "hipool-train-state/1"
 
@@ -37,6 +48,7 @@ class EpochMetrics:
     val_loss: float
     val_acc: float
     seconds: float  # wall time of the training pass of this epoch (no evaluation)
+    lr: float  # learning rate of this epoch's training pass (last, so older 6-column rows still zip)
 
 
 @dataclass
@@ -70,8 +82,9 @@ def _unwrap(model: torch.nn.Module) -> torch.nn.Module:
 
 def _epoch_sums(model: torch.nn.Module, loader: Iterable, optimizer: Optional[torch.optim.Optimizer] = None,
                 aux_weight: float = 1.0, device: str = "cpu",
-                groups: Optional[Tuple[str, int]] = None) -> torch.Tensor:
-    """One pass over ``loader`` (training when ``optimizer`` is given); returns the float64
+                groups: Optional[Tuple[str, int]] = None, grad_clip: Optional[float] = None) -> torch.Tensor:
+    """One pass over ``loader`` (training when ``optimizer`` is given; ``grad_clip``: clip the
+    global gradient norm to it before every step); returns the float64
     tensor ``[sum of loss x targets, correct, targets]`` of this process.
 
     With ``groups = (attr, G)`` it also counts, in the same pass, per group of the
@@ -82,18 +95,21 @@ def _epoch_sums(model: torch.nn.Module, loader: Iterable, optimizer: Optional[to
     total_loss, correct, count = 0.0, 0, 0
     attr, num_groups = groups if groups is not None else ("", 0)
     by_group = torch.zeros(2, num_groups, dtype=torch.float64)
+    aux_takes_batch = _takes_batch(getattr(_unwrap(model), "aux_loss", None))
     with torch.set_grad_enabled(training):
         for data in loader:
             data = data.to(device)
             logits, hierarchy = model(data, return_hierarchy=True)
             y = data.y.view(-1)
             loss = F.cross_entropy(logits, y)
-            aux = _aux_loss(_unwrap(model), hierarchy)
+            aux = _aux_loss(_unwrap(model), hierarchy, data if aux_takes_batch else None)
             if aux is not None and aux_weight:
                 loss = loss + aux_weight * aux
             if training:
                 optimizer.zero_grad()
                 loss.backward()
+                if grad_clip:
+                    torch.nn.utils.clip_grad_norm_(model.parameters(), grad_clip)
                 optimizer.step()
             n = y.numel()
             hit = logits.detach().argmax(-1) == y
@@ -123,16 +139,19 @@ def _means(sums: torch.Tensor) -> Tuple[float, float]:
 
 
 def run_epoch(model: torch.nn.Module, loader: Iterable, optimizer: Optional[torch.optim.Optimizer] = None,
-              aux_weight: float = 1.0, device: str = "cpu") -> Tuple[float, float]:
-    """One pass over ``loader``; trains when ``optimizer`` is given.  Returns (mean loss, accuracy).
+              aux_weight: float = 1.0, device: str = "cpu", *, grad_clip: Optional[float] = None
+              ) -> Tuple[float, float]:
+    """One pass over ``loader``; trains when ``optimizer`` is given, clipping the global
+    gradient norm to ``grad_clip`` (``None``: no clipping).  Returns (mean loss, accuracy).
 
     The loss is cross-entropy plus ``aux_weight`` times the poolers' auxiliary
     losses (none for node selection), each weighted as the model config's
-    ``aux_weights`` says (``model.aux_loss``); a model without ``aux_loss`` gets
-    their plain sum.  In a distributed run the means are over every process's
-    share of the data.
+    ``aux_weights`` says (``model.aux_loss(hierarchy, batch)``, or
+    ``model.aux_loss(hierarchy)`` where it takes one argument); a model without
+    ``aux_loss`` gets their plain sum.  In a distributed run the means are over
+    every process's share of the data.
     """
-    return _means(_all_reduce(_epoch_sums(model, loader, optimizer, aux_weight, device)))
+    return _means(_all_reduce(_epoch_sums(model, loader, optimizer, aux_weight, device, grad_clip=grad_clip)))
 
 
 def evaluate(model: torch.nn.Module, loader: Iterable, aux_weight: float = 1.0, device: str = "cpu",
@@ -159,9 +178,22 @@ def group_accuracy(model: torch.nn.Module, loader: Iterable, attr: str, num_grou
     return evaluate(model, loader, device=device, groups=(attr, num_groups))[2]
 
 
-def _aux_loss(model: torch.nn.Module, hierarchy) -> Optional[torch.Tensor]:
+def _takes_batch(aux_loss) -> bool:
+    """Whether ``aux_loss`` takes the batch as a second positional argument (models whose
+    losses read node-level batch attributes) or only the hierarchy."""
+    if aux_loss is None:
+        return False
+    try:
+        params = inspect.signature(aux_loss).parameters.values()
+    except (TypeError, ValueError):  # no signature to read: assume the current two-argument form
+        return True
+    positional = [p for p in params if p.kind in (p.POSITIONAL_ONLY, p.POSITIONAL_OR_KEYWORD)]
+    return len(positional) >= 2 or any(p.kind == p.VAR_POSITIONAL for p in params)
+
+
+def _aux_loss(model: torch.nn.Module, hierarchy, data=None) -> Optional[torch.Tensor]:
     if hasattr(model, "aux_loss"):
-        return model.aux_loss(hierarchy)
+        return model.aux_loss(hierarchy) if data is None else model.aux_loss(hierarchy, data)
     aux = hierarchy.aux_losses()
     return torch.stack(list(aux.values())).sum() if aux else None
 
@@ -170,12 +202,35 @@ def metrics_csv(history: List[EpochMetrics]) -> str:
     buf = io.StringIO()
     writer = csv.DictWriter(buf, fieldnames=list(EpochMetrics.__dataclass_fields__))
     writer.writeheader()
-    for m in history:
-        writer.writerow({k: (round(v, 6) if isinstance(v, float) else v) for k, v in asdict(m).items()})
+    for m in history:  # the lr in full: rounding would turn 1e-7 into 0
+        writer.writerow({k: (round(v, 6) if isinstance(v, float) and k != "lr" else v)
+                         for k, v in asdict(m).items()})
     return buf.getvalue()
 
 
-def _load_state(path: Path, model, optimizer, result: FitResult, generator) -> int:
+def _make_scheduler(optimizer: torch.optim.Optimizer, settings: Optional["TrainSettings"]):
+    """The settings' learning-rate scheduler on ``optimizer`` (``None``: constant learning rate)."""
+    schedule = "none" if settings is None else settings.lr_schedule
+    if schedule == "plateau":
+        return torch.optim.lr_scheduler.ReduceLROnPlateau(optimizer, mode="min", factor=settings.lr_factor,
+                                                          patience=settings.lr_patience, min_lr=settings.min_lr)
+    if schedule == "step":
+        return torch.optim.lr_scheduler.StepLR(optimizer, step_size=settings.lr_step, gamma=settings.lr_factor)
+    return None
+
+
+def _step_scheduler(scheduler, val_loss: float, min_lr: float) -> None:
+    """End of an epoch: plateau watches the validation loss; step counts epochs.  StepLR has no
+    floor, so the lr is held at ``min_lr`` here (ReduceLROnPlateau holds it itself)."""
+    if isinstance(scheduler, torch.optim.lr_scheduler.ReduceLROnPlateau):
+        scheduler.step(val_loss)
+        return
+    scheduler.step()
+    for group in scheduler.optimizer.param_groups:
+        group["lr"] = max(group["lr"], min_lr)
+
+
+def _load_state(path: Path, model, optimizer, scheduler, schedule: str, result: FitResult, generator) -> int:
     try:
         state = torch.load(path, map_location="cpu", weights_only=True)
     except Exception as e:  # a truncated file cannot exist (atomic writes), but say what it was
@@ -183,13 +238,21 @@ def _load_state(path: Path, model, optimizer, result: FitResult, generator) -> i
                          f"delete it to start this run over") from None
     if not isinstance(state, dict) or state.get("format") != STATE_FORMAT:
         raise ValueError(f"training state {path}: not a hipool training state")
+    saved_schedule = state.get("lr_schedule", "none")  # states from before schedules existed had none
+    if saved_schedule != schedule:
+        raise ValueError(f"training state {path}: was written with lr_schedule {saved_schedule!r}, this run "
+                         f"has {schedule!r}; delete it to start this run over, or use another folder")
     try:
         _unwrap(model).load_state_dict(state["model"])
         optimizer.load_state_dict(state["optimizer"])
+        if scheduler is not None:
+            scheduler.load_state_dict(state["scheduler"])
     except (RuntimeError, ValueError, KeyError) as e:
         raise ValueError(f"training state {path}: does not fit this model ({e}); it was written by "
                          f"another config; delete it or use another folder") from None
-    result.history = [EpochMetrics(**m) for m in state["history"]]
+    # rows from before the lr column: without a schedule, every epoch ran at the optimizer's lr
+    lr = optimizer.param_groups[0]["lr"]
+    result.history = [EpochMetrics(**{"lr": lr, **m}) for m in state["history"]]
     result.best_epoch = state["best_epoch"]
     result.best_val_acc = state["best_val_acc"]
     result.best_val_loss = state["best_val_loss"]
@@ -200,11 +263,14 @@ def _load_state(path: Path, model, optimizer, result: FitResult, generator) -> i
     return int(state["since_best"])
 
 
-def _save_state(path: Path, model, optimizer, result: FitResult, since_best: int, generator) -> None:
+def _save_state(path: Path, model, optimizer, scheduler, schedule: str, result: FitResult, since_best: int,
+                generator) -> None:
     atomic_torch_save({
         "format": STATE_FORMAT,
         "model": _unwrap(model).state_dict(),
         "optimizer": optimizer.state_dict(),
+        "lr_schedule": schedule,
+        "scheduler": scheduler.state_dict() if scheduler is not None else None,
         "history": [asdict(m) for m in result.history],
         "best_epoch": result.best_epoch, "best_val_acc": result.best_val_acc,
         "best_val_loss": result.best_val_loss, "best_state": result.best_state,
@@ -213,30 +279,53 @@ def _save_state(path: Path, model, optimizer, result: FitResult, since_best: int
     }, path)
 
 
-def fit(model: torch.nn.Module, train_loader, val_loader, *, epochs: int, lr: float = 0.01,
-        weight_decay: float = 0.0, patience: Optional[int] = None, aux_weight: float = 1.0,
+def fit(model: torch.nn.Module, train_loader, val_loader, settings: Optional["TrainSettings"] = None, *,
+        epochs: Optional[int] = None, lr: Optional[float] = None, weight_decay: Optional[float] = None,
+        patience: Optional[int] = None, aux_weight: Optional[float] = None,
         device: str = "cpu", progress: bool = True, desc: str = "train",
         metrics_path: Optional[Path] = None, state_path: Optional[Path] = None) -> FitResult:
     """Train with Adam; keep the weights of the best validation epoch (accuracy, then loss).
+
+    How is said by ``settings`` (a :class:`~hipool.train.settings.TrainSettings`: epochs,
+    lr, weight decay, early-stopping patience, aux weight, learning-rate schedule,
+    gradient clipping), or, without it, by the keywords ``epochs`` (required), ``lr``
+    (default 0.01), ``weight_decay`` (0), ``patience`` (``None``: never stop early) and
+    ``aux_weight`` (1), with a constant learning rate and no clipping; not both.
 
     Stops early after ``patience`` epochs without improvement.  When
     ``metrics_path`` is given, the per-epoch metrics CSV is rewritten atomically
     after every epoch, so an interrupted run keeps what it measured.  When
     ``state_path`` is given, the training state is saved there after every epoch
     and, if the file exists when ``fit`` starts, training resumes from it and
-    ends exactly as an uninterrupted run would (same weights, same batches).
-    The model is left holding the best weights.
+    ends exactly as an uninterrupted run would (same weights, same batches, same
+    learning rates).  The model is left holding the best weights.
     """
+    if settings is None:
+        if epochs is None:
+            raise TypeError("fit: give 'settings' or 'epochs'")
+        lr = 0.01 if lr is None else lr
+        weight_decay = 0.0 if weight_decay is None else weight_decay
+        aux_weight = 1.0 if aux_weight is None else aux_weight
+        grad_clip, schedule, min_lr = None, "none", 0.0
+    else:
+        given = [k for k, v in (("epochs", epochs), ("lr", lr), ("weight_decay", weight_decay),
+                                ("patience", patience), ("aux_weight", aux_weight)) if v is not None]
+        if given:
+            raise TypeError(f"fit: give 'settings' or the keywords {', '.join(given)}, not both")
+        epochs, lr, weight_decay = settings.epochs, settings.lr, settings.weight_decay
+        patience, aux_weight = settings.patience, settings.aux_weight
+        grad_clip, schedule, min_lr = settings.grad_clip, settings.lr_schedule, settings.min_lr
     if epochs < 1:
         raise ValueError(f"fit: 'epochs' must be >= 1, got {epochs}")
     model.to(device)
     optimizer = torch.optim.Adam(model.parameters(), lr=lr, weight_decay=weight_decay)
+    scheduler = _make_scheduler(optimizer, settings)
     result = FitResult(best_state=copy.deepcopy(_unwrap(model).state_dict()))
     generator = getattr(train_loader, "generator", None)
     sampler = getattr(train_loader, "sampler", None)
     since_best, start = 0, 1
     if state_path is not None and Path(state_path).is_file():
-        since_best = _load_state(Path(state_path), model, optimizer, result, generator)
+        since_best = _load_state(Path(state_path), model, optimizer, scheduler, schedule, result, generator)
         result.resumed_at = len(result.history)
         start = result.resumed_at + 1
     writer = is_main_process()
@@ -247,22 +336,25 @@ def fit(model: torch.nn.Module, train_loader, val_loader, *, epochs: int, lr: fl
     for epoch in bar:
         if hasattr(sampler, "set_epoch"):  # DistributedSampler: a new shuffle every epoch
             sampler.set_epoch(epoch)
+        epoch_lr = optimizer.param_groups[0]["lr"]
         t0 = time.perf_counter()
-        train_loss, train_acc = run_epoch(model, train_loader, optimizer, aux_weight, device)
+        train_loss, train_acc = run_epoch(model, train_loader, optimizer, aux_weight, device, grad_clip=grad_clip)
         seconds = time.perf_counter() - t0
         val_loss, val_acc = run_epoch(model, val_loader, None, aux_weight, device)
-        result.history.append(EpochMetrics(epoch, train_loss, train_acc, val_loss, val_acc, seconds))
+        result.history.append(EpochMetrics(epoch, train_loss, train_acc, val_loss, val_acc, seconds, epoch_lr))
         if (val_acc, -val_loss) > (result.best_val_acc, -result.best_val_loss):
             result.best_epoch, result.best_val_acc, result.best_val_loss = epoch, val_acc, val_loss
             result.best_state = copy.deepcopy(_unwrap(model).state_dict())
             since_best = 0
         else:
             since_best += 1
+        if scheduler is not None:  # the same val_loss on every process (all-reduced): the same lr
+            _step_scheduler(scheduler, val_loss, min_lr)
         bar.set_postfix(loss=f"{train_loss:.3f}", val_acc=f"{val_acc:.3f}")
         if writer and metrics_path is not None:
             atomic_write_text(metrics_path, metrics_csv(result.history))
         if writer and state_path is not None:
-            _save_state(Path(state_path), model, optimizer, result, since_best, generator)
+            _save_state(Path(state_path), model, optimizer, scheduler, schedule, result, since_best, generator)
         if patience is not None and since_best >= patience:
             break
     _unwrap(model).load_state_dict(result.best_state)

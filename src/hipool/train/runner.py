@@ -2,7 +2,8 @@
 every unit of ``hipool compare`` do.
 
 :func:`train_model` seeds torch, builds the model, trains it with :func:`~hipool.train.loop.fit`
-(early stopping on the validation set), evaluates it on the test set when one is given and
+as its :class:`~hipool.train.settings.TrainSettings` say (early stopping on the validation set,
+learning-rate schedule, gradient clipping), evaluates it on the test set when one is given and
 measures time per epoch, peak memory and parameter count.  Under ``torchrun`` it wraps the
 model in :class:`~torch.nn.parallel.DistributedDataParallel` and gives every process its
 share of the data (:func:`make_loader`).
@@ -22,7 +23,7 @@ from torch_geometric.loader import DataLoader
 
 from ..config import ModelConfig
 from ..data.base import GraphDataset
-from ..nn.models import build_model
+from ..nn.models import build_model, check_model_data
 from .loop import FitResult, distributed, evaluate, fit
 from .measure import PeakMemory
 from .settings import TrainSettings
@@ -167,15 +168,14 @@ def train_model(dataset: GraphDataset, config: ModelConfig, settings: TrainSetti
         check_breakdown(dataset, test_idx)
     t0 = time.perf_counter()
     torch.manual_seed(seed)
-    model = build_model(config, dataset.num_features, dataset.num_classes)
+    check_model_data(config, dataset)
+    model = build_model(config, dataset.num_features, dataset.num_classes, dataset.num_edge_features or None)
     train_loader = make_loader(dataset[list(train_idx)], settings.batch_size, shuffle=True, seed=seed)
     val_loader = make_loader(dataset[list(val_idx)], 256, shuffle=False)
     wrapped = _ddp(model, next(iter(DataLoader(dataset[list(train_idx)[:2]], batch_size=2))), device) \
         if distributed() else model
     with PeakMemory(device) as memory:
-        result = fit(wrapped, train_loader, val_loader, epochs=settings.epochs, lr=settings.lr,
-                     weight_decay=settings.weight_decay, patience=settings.patience,
-                     aux_weight=settings.aux_weight, device=device, progress=progress, desc=desc,
+        result = fit(wrapped, train_loader, val_loader, settings, device=device, progress=progress, desc=desc,
                      metrics_path=metrics_path, state_path=state_path)
     test_loss = test_acc = test_groups = None
     if test_idx is not None and len(test_idx):

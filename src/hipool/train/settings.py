@@ -13,11 +13,25 @@ A run config is YAML with up to two sections; either may be left out::
       weight_decay: 0.0
       batch_size: 32
       aux_weight: 1.0      # weight of the poolers' auxiliary losses in the training loss
+      lr_schedule: none    # none | plateau (ReduceLROnPlateau on the validation loss) | step (StepLR)
+      lr_factor: 0.5       # plateau, step: multiply the lr by this (0 < f < 1) ...
+      lr_patience: 10      # plateau: ... after this many epochs without a lower validation loss
+      lr_step: 50          # step: ... every this many epochs
+      min_lr: 0.0          # plateau, step: never below this
+      grad_clip: null      # clip the global gradient norm to this before every step (null or 0: off)
 
 Flags of ``hipool train`` / ``hipool compare`` override the file.
+
+Off is the default for both the schedule and clipping, so runs that do not ask for
+them train exactly as before.  :meth:`TrainSettings.to_dict` (what run folders,
+``config.yaml`` and compare units record) leaves out what is off: the schedule's
+options when ``lr_schedule`` is ``none`` (and the other schedule's option), and
+``grad_clip`` when it is off.  A run's record then holds only what changes its
+training, and run folders written before these settings existed still resume.
 """
 from __future__ import annotations
 
+import math
 import os
 from dataclasses import asdict, dataclass, fields, replace
 from pathlib import Path
@@ -27,9 +41,15 @@ from ..config import ModelConfig, from_mapping
 from ..io import read_yaml
 
 
+LR_SCHEDULES: Tuple[str, ...] = ("none", "plateau", "step")
+SCHEDULE_OPTIONS: Dict[str, Tuple[str, ...]] = {
+    "none": (), "plateau": ("lr_factor", "lr_patience", "min_lr"), "step": ("lr_factor", "lr_step", "min_lr")}
+
+
 @dataclass
 class TrainSettings:
-    """How one model is trained: Adam, early stopping on validation accuracy (then loss)."""
+    """How one model is trained: Adam, early stopping on validation accuracy (then loss),
+    optionally a learning-rate schedule stepped once per epoch and gradient-norm clipping."""
 
     epochs: int = 100
     patience: Optional[int] = 20
@@ -37,21 +57,41 @@ class TrainSettings:
     weight_decay: float = 0.0
     batch_size: int = 32
     aux_weight: float = 1.0
+    lr_schedule: str = "none"
+    lr_factor: float = 0.5
+    lr_patience: int = 10
+    lr_step: int = 50
+    min_lr: float = 0.0
+    grad_clip: Optional[float] = None
 
     def __post_init__(self) -> None:
-        for name in ("epochs", "batch_size"):
+        for name in ("epochs", "batch_size", "lr_patience", "lr_step"):
             v = getattr(self, name)
             if isinstance(v, bool) or not isinstance(v, int) or v < 1:
                 raise ValueError(f"train settings: '{name}' must be an int >= 1, got {v!r}")
         if self.patience is not None and (isinstance(self.patience, bool) or not isinstance(self.patience, int)
                                           or self.patience < 1):
             raise ValueError(f"train settings: 'patience' must be an int >= 1 or null, got {self.patience!r}")
-        for name in ("lr", "weight_decay", "aux_weight"):
+        if type(self.grad_clip) in (int, float) and self.grad_clip == 0:
+            self.grad_clip = None  # 0 and null both mean off; one spelling keeps run records equal
+        for name, ok, allowed in (("lr", lambda v: v > 0, "> 0"), ("weight_decay", lambda v: v >= 0, ">= 0"),
+                                  ("aux_weight", lambda v: v >= 0, ">= 0"),
+                                  ("lr_factor", lambda v: 0 < v < 1, "in (0, 1)"), ("min_lr", lambda v: v >= 0, ">= 0"),
+                                  ("grad_clip", lambda v: v > 0, "> 0, or 0 or null for no clipping")):
             v = getattr(self, name)
-            if isinstance(v, bool) or not isinstance(v, (int, float)) or v < 0 or (name == "lr" and v == 0):
-                raise ValueError(f"train settings: '{name}' must be a number {'> 0' if name == 'lr' else '>= 0'}, "
-                                 f"got {v!r}")
+            if name == "grad_clip" and v is None:
+                continue
+            if isinstance(v, bool) or not isinstance(v, (int, float)) or not math.isfinite(v) or not ok(v):
+                raise ValueError(f"train settings: '{name}' must be a finite number {allowed}, got {v!r}")
             setattr(self, name, float(v))
+        if self.lr_schedule is None:
+            self.lr_schedule = "none"
+        if self.lr_schedule not in LR_SCHEDULES:
+            raise ValueError(f"train settings: 'lr_schedule' must be one of {', '.join(LR_SCHEDULES)}, "
+                             f"got {self.lr_schedule!r}")
+        if self.lr_schedule != "none" and self.min_lr >= self.lr:
+            raise ValueError(f"train settings: 'min_lr' must be below 'lr' ({self.lr!r}) when 'lr_schedule' is "
+                             f"{self.lr_schedule!r}, got {self.min_lr!r}")
 
     @classmethod
     def from_dict(cls, data: Dict[str, Any], source: str = "train settings") -> "TrainSettings":
@@ -63,7 +103,14 @@ class TrainSettings:
         return replace(self, **{k: v for k, v in changes.items() if v is not None})
 
     def to_dict(self) -> Dict[str, Any]:
-        return asdict(self)
+        """The settings as a mapping, without those that are off (see the module docstring)."""
+        unused = {name for options in SCHEDULE_OPTIONS.values() for name in options}
+        unused -= set(SCHEDULE_OPTIONS[self.lr_schedule])
+        if self.lr_schedule == "none":
+            unused.add("lr_schedule")
+        if self.grad_clip is None:
+            unused.add("grad_clip")
+        return {k: v for k, v in asdict(self).items() if k not in unused}
 
 
 FIELDS: Tuple[str, ...] = tuple(f.name for f in fields(TrainSettings))
