@@ -228,16 +228,6 @@ def test_pooled_edge_rows_are_sorted():
             assert (out.edge_index[0, 1:] >= out.edge_index[0, :-1]).all()
 
 
-def test_edge_attr_is_accepted_and_not_carried():
-    data = random_graph(20, edge_dim=3)
-    _, ours = pair()
-    out = ours(data.x, data.edge_index, edge_attr=data.edge_attr)
-    ref = ours(data.x, data.edge_index)
-    assert out.edge_attr is None
-    torch.testing.assert_close(out.x, ref.x, rtol=0, atol=0)
-    assert torch.equal(out.edge_index, ref.edge_index)
-
-
 def test_one_dimensional_x_is_one_channel():
     torch.manual_seed(0)
     theirs = pyg.ASAPooling(1)
@@ -274,9 +264,11 @@ def test_reset_parameters_redraws_weights():
 
 # -- 2. gradients --------------------------------------------------------------------------
 
-def dense_reference(m, x, edge_index, edge_weight=None, batch=None):
+def dense_reference(m, x, edge_index, edge_weight=None, batch=None, edge_attr=None):
     """PyG's forward with the coarsening written densely (differentiable end to end), on the
-    submodules of ``m``.  Returns x', the dense S^T A S over the kept clusters [k, k], perm."""
+    submodules of ``m``.  Returns x', the dense S^T A S over the kept clusters [k, k], perm;
+    with ``edge_attr`` [E, D] also S^T E_c S for every channel, [k, k, D] (E_c holds the input
+    edges only, repeated ones summed: the self-loops ASAP adds carry zeros)."""
     n = x.size(0)
     batch = torch.zeros(n, dtype=torch.long) if batch is None else batch
     ei, ew = add_remaining_self_loops(edge_index, edge_weight, fill_value=1.0, num_nodes=n)
@@ -291,7 +283,11 @@ def dense_reference(m, x, edge_index, edge_weight=None, batch=None):
     fitness = m.gnn_score(xc, ei).sigmoid().view(-1)
     perm = topk(fitness.detach(), m.ratio, batch)
     Sk = S[:, perm]
-    return xc[perm] * fitness[perm].view(-1, 1), Sk.t() @ A @ Sk, perm
+    x_out, adj = xc[perm] * fitness[perm].view(-1, 1), Sk.t() @ A @ Sk
+    if edge_attr is None:
+        return x_out, adj, perm
+    E = edge_attr.new_zeros(n, n, edge_attr.size(1)).index_put(tuple(edge_index), edge_attr, accumulate=True)
+    return x_out, adj, perm, torch.einsum("ui,uvc,vj->ijc", Sk, E, Sk)
 
 
 def edge_weights_to_dense(out):
@@ -851,8 +847,8 @@ def tiny(kw, seed=0):
     assert gaps.min() > 1e-3
     assert ref.edge_index.size(1) > 0 and ref.edge_weight.requires_grad
 
-    def run(x, ew):
-        out = pool(x, ei, ew)
+    def run(x, ew, edge_attr=None):
+        out = pool(x, ei, ew, edge_attr=edge_attr)
         assert torch.equal(out.perm, ref.perm) and torch.equal(out.edge_index, ref.edge_index)
         return out
 
@@ -883,3 +879,182 @@ def test_gradcheck_edge_weight_wrt_x(kw):
     run, x, ew = tiny(kw)
     ew = ew.detach()
     assert torch.autograd.gradcheck(lambda x: run(x, ew).edge_weight, (x,), eps=1e-6, atol=1e-6, rtol=1e-4)
+
+
+# -- 8. edge_attr: E'_c = Sᵀ E_c S at the pooled edges -------------------------------------
+
+def edge_attr_of(num_edges, d=3, seed=0, dtype=torch.float32):
+    g = torch.Generator().manual_seed(seed)
+    return torch.randn(num_edges, d, generator=g).to(dtype)
+
+
+def edge_attr_to_dense(out):
+    """The carried edge_attr as a dense [k, k, D] tensor (order-free)."""
+    k, ea = out.num_nodes, out.edge_attr
+    return ea.new_zeros(k, k, ea.size(1)).index_put(tuple(out.edge_index), ea, accumulate=True)
+
+
+def pooled_mask(out):
+    k = out.num_nodes
+    return torch.zeros(k, k, dtype=torch.bool).index_put(tuple(out.edge_index), torch.tensor(True))
+
+
+@pytest.mark.parametrize("dups", [False, True], ids=["simple", "loops_duplicates"])
+@pytest.mark.parametrize("weighted", [False, True], ids=["unweighted", "weighted"])
+@pytest.mark.parametrize("kw", [dict(), dict(add_self_loops=True), dict(GNN=pyg.GCNConv), dict(ratio=3)],
+                         ids=kw_id)
+def test_edge_attr_equals_dense_reference(kw, weighted, dups):
+    b = Batch.from_data_list([random_graph(n, seed=n) for n in (25, 1, 12, 2)])
+    data = with_loops_and_duplicates(b, seed=1) if dups else simple(b)
+    batch = b.batch
+    ea = edge_attr_of(data.edge_index.size(1), d=3, seed=2)
+    ew = weights(data.edge_index.size(1), seed=3) if weighted else None
+    _, ours = pair(**kw)
+    out = ours(data.x, data.edge_index, ew, batch, edge_attr=ea)
+    _, _, perm, ref = dense_reference(ours, data.x, data.edge_index, ew, batch, edge_attr=ea)
+    assert torch.equal(out.perm, perm)
+    assert out.edge_attr.shape == (out.edge_index.size(1), 3) and out.edge_attr.dtype == data.x.dtype
+    torch.testing.assert_close(out.edge_attr, ref[tuple(out.edge_index)], rtol=1e-5, atol=1e-6)
+    # nothing is lost: off the pooled edges S^T E S is zero, but for the removed self-loops
+    off = ~pooled_mask(out)
+    if not kw.get("add_self_loops"):
+        off &= ~torch.eye(out.num_nodes, dtype=torch.bool)
+    assert (ref[off] == 0).all()
+    assert (ref[~off].abs().sum(-1) > 0).any()
+
+
+def test_edge_attr_changes_no_other_output():
+    data = with_loops_and_duplicates(random_graph(40, seed=3), seed=4)
+    ea = edge_attr_of(data.edge_index.size(1), d=4)
+    for kw in (dict(), dict(add_self_loops=True), dict(GNN=pyg.GraphConv)):
+        _, ours = pair(**kw)
+        for ew in (None, weights(data.edge_index.size(1))):
+            ref = ours(data.x, data.edge_index, ew)
+            out = ours(data.x, data.edge_index, ew, edge_attr=ea)
+            assert ref.edge_attr is None and out.edge_attr is not None
+            for name in ("x", "edge_index", "batch", "perm", "score", "cluster"):
+                assert torch.equal(getattr(out, name), getattr(ref, name)), name
+            assert (out.edge_weight is None) == (ew is None)
+            if ew is not None:
+                assert torch.equal(out.edge_weight, ref.edge_weight)
+            assert torch.equal(out.assignment.to_dense(), ref.assignment.to_dense())
+
+
+def test_edge_attr_shapes_and_dtypes():
+    data = simple(random_graph(30, seed=5))
+    e = data.edge_index.size(1)
+    ea = edge_attr_of(e, d=6, seed=1)
+    _, ours = pair()
+    two_d = ours(data.x, data.edge_index, edge_attr=ea).edge_attr
+    # 1-D [E] gives [E'], the single channel of [E, 1]
+    one_d = ours(data.x, data.edge_index, edge_attr=ea[:, 0]).edge_attr
+    assert one_d.shape == (two_d.size(0),)
+    torch.testing.assert_close(one_d, ours(data.x, data.edge_index, edge_attr=ea[:, :1]).edge_attr.view(-1))
+    torch.testing.assert_close(one_d, two_d[:, 0])
+    # channels are independent; trailing dimensions are kept
+    torch.testing.assert_close(ours(data.x, data.edge_index, edge_attr=ea[:, 3:]).edge_attr, two_d[:, 3:])
+    three_d = ours(data.x, data.edge_index, edge_attr=ea.view(e, 2, 3)).edge_attr
+    torch.testing.assert_close(three_d, two_d.view(-1, 2, 3))
+    assert ours(data.x, data.edge_index, edge_attr=ea[:, :0]).edge_attr.shape == (two_d.size(0), 0)
+    # integer features (bond types) are summed in x's dtype
+    ints = torch.randint(0, 4, (e, 2), generator=torch.Generator().manual_seed(0))
+    out = ours(data.x, data.edge_index, edge_attr=ints).edge_attr
+    assert out.dtype == torch.float32
+    torch.testing.assert_close(out, ours(data.x, data.edge_index, edge_attr=ints.float()).edge_attr)
+
+
+def test_edge_attr_on_graphs_without_edges():
+    _, pool = pair()
+    _, loops = pair(add_self_loops=True)
+    x = torch.randn(6, F, generator=torch.Generator().manual_seed(0))
+    no_edges = torch.empty(2, 0, dtype=torch.long)
+    out = pool(x, no_edges, edge_attr=torch.empty(0, 3))
+    assert out.edge_attr.shape == (0, 3)
+    # every kept node is its own cluster: its pooled self-loop has no input edge, so zeros
+    out = loops(x, no_edges, edge_attr=torch.empty(0, 3))
+    assert out.edge_attr.shape == (3, 3) and (out.edge_attr == 0).all()
+    empty = torch.empty(0, dtype=torch.long)
+    out = pool(torch.empty(0, F), no_edges, batch=empty, edge_attr=torch.empty(0, 2))
+    assert out.edge_attr.shape == (0, 2)
+    one = random_graph(1)
+    out = loops(one.x, torch.tensor([[0], [0]]), edge_attr=torch.tensor([[2.0, -1.0]]))
+    torch.testing.assert_close(out.edge_attr, torch.tensor([[2.0, -1.0]]))  # S = 1
+
+
+def test_edge_attr_of_added_input_self_loops_is_zero():
+    # ASAP adds a self-loop (weight 1) to every node without one; giving those loops explicitly,
+    # with weight 1 and zero features, changes nothing
+    data = simple(random_graph(30, seed=6))
+    n, e = 30, data.edge_index.size(1)
+    ea, ew = edge_attr_of(e, d=2), weights(e)
+    loops = torch.arange(n).repeat(2, 1)
+    ei2 = torch.cat([data.edge_index, loops], 1)
+    ea2, ew2 = torch.cat([ea, torch.zeros(n, 2)]), torch.cat([ew, torch.ones(n)])
+    for kw in (dict(), dict(add_self_loops=True)):
+        _, ours = pair(**kw)
+        out, out2 = ours(data.x, data.edge_index, ew, edge_attr=ea), ours(data.x, ei2, ew2, edge_attr=ea2)
+        assert torch.equal(out.edge_index, out2.edge_index)
+        torch.testing.assert_close(out.edge_attr, out2.edge_attr)
+
+
+@pytest.mark.parametrize("kw", [dict(), dict(GNN=pyg.GCNConv, add_self_loops=True), dict(ratio=4)],
+                         ids=["default", "GCN_loops", "int"])
+def test_edge_attr_batch_equals_graphs_one_at_a_time(kw):
+    graphs = [random_graph(n, seed=i, edge_dim=3) for i, n in enumerate([12, 1, 40, 7])]
+    b = Batch.from_data_list(graphs)
+    _, pool = pair(**kw)
+    whole = pool(b.x, b.edge_index, batch=b.batch, edge_attr=b.edge_attr)
+    offset = 0
+    for g, data in enumerate(graphs):
+        one = pool(data.x, data.edge_index, edge_attr=data.edge_attr)
+        k = one.num_nodes
+        emask = (whole.batch == g)[whole.edge_index[0]]
+        e_whole = whole.edge_index[:, emask] - offset
+        a1 = coalesce(e_whole, whole.edge_attr[emask], num_nodes=k)
+        a2 = coalesce(one.edge_index, one.edge_attr, num_nodes=k)
+        assert torch.equal(a1[0], a2[0])
+        torch.testing.assert_close(a1[1], a2[1], rtol=1e-5, atol=1e-6)
+        offset += k
+    assert offset == whole.num_nodes
+
+
+@pytest.mark.parametrize("kw", [dict(), dict(GNN=pyg.GCNConv), dict(add_self_loops=True)], ids=kw_id)
+def test_edge_attr_gradients_equal_dense_reference(kw):
+    data = with_loops_and_duplicates(random_graph(30, seed=7), seed=8)
+    ea0, ew0 = edge_attr_of(data.edge_index.size(1), d=3, seed=1), weights(data.edge_index.size(1), seed=2)
+    _, ours = pair(**kw)
+    k = None
+    grads = []
+    for reference in (True, False):
+        ours.zero_grad()
+        x, ea, ew = (t.clone().requires_grad_() for t in (data.x, ea0, ew0))
+        if reference:
+            _, _, _, dense = dense_reference(ours, x, data.edge_index, ew, edge_attr=ea)
+            k = dense.size(0)
+            if not kw.get("add_self_loops"):  # read at the pooled edges only
+                dense = dense * (1 - torch.eye(k)).unsqueeze(-1)
+        else:
+            dense = edge_attr_to_dense(ours(x, data.edge_index, ew, edge_attr=ea))
+        h = torch.cos(torch.arange(k * k * 3, dtype=torch.float32) * 0.37).view(k, k, 3)
+        ((dense * h).sum() + (dense ** 2).sum()).backward()
+        grads.append((x.grad, ea.grad, ew.grad, {n: p.grad for n, p in ours.named_parameters()}))
+    (gx1, ga1, gw1, gp1), (gx2, ga2, gw2, gp2) = grads
+    torch.testing.assert_close(ga2, ga1, rtol=1e-4, atol=1e-5)
+    torch.testing.assert_close(gx2, gx1, rtol=1e-4, atol=1e-5)  # through S
+    assert ga2.abs().sum() > 0 and gx2.abs().sum() > 0
+    if "GNN" in kw:  # the weights reach the edge features only through S
+        torch.testing.assert_close(gw2, gw1, rtol=1e-4, atol=1e-5)
+    for name, g in gp1.items():
+        if g is not None:
+            torch.testing.assert_close(gp2[name], g, rtol=1e-4, atol=1e-5, msg=name)
+
+
+@pytest.mark.parametrize("kw", [dict(), dict(GNN=pyg.GraphConv, add_self_loops=True)], ids=kw_id)
+def test_gradcheck_edge_attr(kw):
+    run, x, ew = tiny(kw)
+    ea = torch.randn(ew.numel(), 2, generator=torch.Generator().manual_seed(3), dtype=torch.float64,
+                     requires_grad=True)
+    # x and the input weights reach the edge features through S (the weights only through the GNN).
+    # Fast mode (random projections of the Jacobian): the full one costs one backward per output.
+    assert torch.autograd.gradcheck(lambda x, ea, ew: run(x, ew, ea).edge_attr, (x, ea, ew), eps=1e-6,
+                                    atol=1e-6, rtol=1e-4, fast_mode=True)

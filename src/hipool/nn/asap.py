@@ -27,6 +27,17 @@ the same name and, given the same weights and input, returns the same tensors
 
 The pooled ``edge_index`` has the same edges as PyG's, with rows in order; the
 order within a row is whatever the sparse product gives, in PyG as here.
+
+``edge_attr`` ``[E, *]`` of any width (PyG drops it) is carried like the adjacency,
+channel by channel: :math:`E'_c = S^\top E_c S`, read at the pooled edges in
+``edge_index``'s order.  ``E_c`` holds the input edges' features, repeated edges (self-loops
+included) summed; the self-loops ASAP adds to nodes that have none carry zeros, and edge
+weights do not scale it.  A pooled self-loop (``add_self_loops=True``) thus carries the
+features of the edges inside its cluster; one that no path gives would get zeros.  All
+channels are one CSR sparse-dense product over the paths ``i ← u → v → j`` (sorted by
+``(i, j)``), with sparse-dense and sampled products in backward: memory grows with the
+paths (a small multiple of the pooled edges), never with ``N²``.  Gradients reach
+``edge_attr`` and ``S``.  Without ``edge_attr`` nothing of this runs.
 When several neighbours tie for the master query's maximum, the gradient goes to
 the first of them (PyG's splits it evenly); the values are the same.
 
@@ -38,6 +49,7 @@ PyG ``state_dict`` s load; with ``select.weight > 0`` both agree.
 """
 from __future__ import annotations
 
+import math
 import warnings
 from dataclasses import dataclass
 from typing import Callable, Optional, Union
@@ -95,10 +107,12 @@ class ASAPooling(torch.nn.Module):
         add_self_loops: give the pooled graph self-loops (else they are removed).
             Default ``False``.
 
-    ``forward(x, edge_index, edge_weight=None, batch=None)`` returns an
-    :class:`ASAPOutput` (an ``edge_attr`` keyword is accepted and not carried: the
-    pooled edges are new).  ``edge_weight`` of the output is ``SᵀAS`` when weights
-    were given (differentiable), ``None`` otherwise (PyG's behaviour).  Its
+    ``forward(x, edge_index, edge_weight=None, batch=None, edge_attr=None)`` returns an
+    :class:`ASAPOutput`.  ``edge_weight`` of the output is ``SᵀAS`` when weights
+    were given (differentiable), ``None`` otherwise (PyG's behaviour).  ``edge_attr``
+    ``[E]`` or ``[E, *]`` comes out as ``Sᵀ E_c S`` per channel at the pooled edges,
+    ``[E']`` or ``[E', *]`` in ``x``'s dtype, zeros from the self-loops ASAP adds (see the
+    module docstring); ``None`` when not given.  Its
     ``assignment`` is ``S`` over the kept clusters, a sparse ``[N, N']`` tensor,
     and ``cluster`` sends every input node to the kept cluster it weighs most in
     (``DROPPED`` if it is in none).
@@ -144,11 +158,10 @@ class ASAPooling(torch.nn.Module):
 
     def forward(self, x: Tensor, edge_index: Tensor, edge_weight: Optional[Tensor] = None,
                 batch: Optional[Tensor] = None, edge_attr: Optional[Tensor] = None) -> ASAPOutput:
-        # edge_attr is accepted so that every pooler takes the same keywords; the pooled
-        # edges are paths of length up to three, with no attributes of their own.
         x, batch = prepare_pool_input(x, edge_index, batch, edge_attr, edge_weight, "ASAPooling",
                                       self.in_channels)
         n = x.size(0)
+        input_edges = edge_index
         edge_index, edge_weight = add_remaining_self_loops(edge_index, edge_weight, fill_value=1.0,
                                                            num_nodes=n)
         # Edges sorted by (target, source): rows of CSR matrices by target, and repeated
@@ -198,13 +211,18 @@ class ASAPooling(torch.nn.Module):
             new_ei, new_ew = coalesce(new_ei, new_ew, num_nodes=k)  # loops into sorted order
         else:
             new_ei, new_ew = remove_self_loops(new_ei, new_ew)
+        new_ea = None
+        if edge_attr is not None:
+            p_attr = _attr_on_pairs(edge_attr, input_edges, p_src, p_dst, n, score.dtype)
+            new_ea = _pool_edge_attr(p_attr, p_src, p_dst, s_row, s_col, s_val, new_ei, n, k)
+            new_ea = new_ea.view(new_ei.size(1), *edge_attr.shape[1:])
 
         # Distinct entries sorted by (row, col) by construction (tested under torch's invariant
         # checks): no coalesce, and no invariant check either.
         assignment = torch.sparse_coo_tensor(torch.stack([s_row, s_col]), s_val, (n, k),
                                              is_coalesced=True, check_invariants=False)
         cluster = _strongest_cluster(s_row, s_col, s_val.detach(), n, k)
-        return ASAPOutput(x=x_out, edge_index=new_ei, edge_attr=None, batch=batch[perm], perm=perm,
+        return ASAPOutput(x=x_out, edge_index=new_ei, edge_attr=new_ea, batch=batch[perm], perm=perm,
                           score=fitness[perm], cluster=cluster, assignment=assignment,
                           edge_weight=new_ew)
 
@@ -223,6 +241,99 @@ def _strongest_cluster(s_row: Tensor, s_col: Tensor, s_val: Tensor, n: int, k: i
     cluster = torch.full((n,), k, dtype=torch.long, device=s_row.device)
     cluster.scatter_reduce_(0, s_row, candidate, "amin")
     return torch.where(cluster == k, -1, cluster)
+
+
+def _attr_on_pairs(edge_attr: Tensor, edge_index: Tensor, p_src: Tensor, p_dst: Tensor, n: int,
+                   dtype: torch.dtype) -> Tensor:
+    """``edge_attr`` ``[E, *]`` of the input edges summed onto the distinct pairs ``(p_src, p_dst)``
+    (sorted by (target, source)) as ``[P, D]``; pairs no input edge has (added self-loops) get 0."""
+    flat = edge_attr.reshape(edge_attr.size(0), math.prod(edge_attr.shape[1:])).to(dtype)
+    p_key = p_dst * max(n, 1) + p_src
+    at = torch.searchsorted(p_key, edge_index[1] * max(n, 1) + edge_index[0])
+    return flat.new_zeros(p_key.numel(), flat.size(1)).index_add(0, at, flat)
+
+
+def _pool_edge_attr(attr: Tensor, src: Tensor, dst: Tensor, s_row: Tensor, s_col: Tensor, s_val: Tensor,
+                    edge_index: Tensor, n: int, k: int) -> Tensor:
+    """``(Sᵀ E_c S)_ij`` for every channel ``c`` at the pooled edges ``i → j``: ``[E', D]``.
+
+    ``attr`` ``[P, D]`` is ``E`` on the distinct pairs ``(src, dst)``; ``S`` is given by its
+    entries sorted by (row, col).  Every path ``i ← u → v → j`` (``S_ui ≠ 0``, pair ``u → v``,
+    ``S_vj ≠ 0``) adds ``S_ui S_vj E[u → v]`` to ``i → j``.  The paths, sorted by ``(i, j)``,
+    are the rows of a CSR matrix ``M`` [distinct (i, j), pairs], so all channels are one
+    sparse-dense product ``M E``.  Work and memory grow with the paths (a small multiple of
+    the pooled edges), never with ``N²``.  Paths to no pooled edge (the removed self-loops)
+    are dropped; a pooled edge that no path reaches gets zeros.
+    """
+    device = src.device
+    crow_s = torch.zeros(n + 1, dtype=torch.long, device=device)
+    crow_s[1:] = torch.cumsum(torch.bincount(s_row, minlength=n), 0)
+    per_row = crow_s[1:] - crow_s[:-1]
+    fan = per_row[dst]
+    count = per_row[src] * fan
+    # Path t of pair p is its (t // fan)-th entry of S in row u and (t % fan)-th in row v.
+    path_pair = torch.repeat_interleave(torch.arange(src.numel(), device=device), count)
+    local = torch.arange(path_pair.numel(), device=device) - (torch.cumsum(count, 0) - count)[path_pair]
+    fan = fan[path_pair]
+    at_v = crow_s[dst][path_pair] + local % fan
+    at_u = crow_s[src][path_pair] + local.div_(fan, rounding_mode="floor")
+    del local, fan
+    weight = s_val[at_u] * s_val[at_v]
+    key = s_col[at_u].mul_(k).add_(s_col[at_v])
+    del at_u, at_v
+    # Stable: within an (i, j) the pairs stay in increasing order (sorted, distinct CSR columns).
+    key, order = torch.sort(key, stable=True)
+    path_pair, weight = path_pair[order], weight[order]
+    del order
+    ij, per_ij = torch.unique_consecutive(key, return_counts=True)
+    del key
+    crow = torch.zeros(ij.numel() + 1, dtype=torch.long, device=device)
+    crow[1:] = torch.cumsum(per_ij, 0)
+    # Each pooled edge's row of M; ij.numel() (a zero row) where no path reaches it.
+    edge_key = edge_index[0] * k + edge_index[1]
+    at = torch.searchsorted(ij, edge_key).clamp_max(max(ij.numel() - 1, 0))
+    row = torch.where(ij[at] == edge_key, at, ij.numel()) if ij.numel() else torch.zeros_like(edge_key)
+    return _PathProduct.apply(attr, weight, crow, path_pair, row)
+
+
+class _PathProduct(torch.autograd.Function):
+    """``(M attr)[row]`` for the CSR ``M`` ``(crow, col, w)`` ``[R, P]`` (sorted, distinct
+    columns), row ``R`` read as zeros.
+
+    All sparse-dense: forward ``M attr``, the gradient of ``attr`` ``Mᵀ G``, that of ``w``
+    the product ``G attrᵀ`` sampled at ``M``'s entries (``torch.sparse.sampled_addmm``).  No
+    ``[entries, D]`` tensor, and no dense ``[R, P]`` gradient (torch's own backward for the
+    values of a sparse operand would form one).
+    """
+
+    @staticmethod
+    def forward(ctx, attr: Tensor, w: Tensor, crow: Tensor, col: Tensor, row: Tensor) -> Tensor:
+        ctx.save_for_backward(attr, w, crow, col, row)
+        r, zero = crow.numel() - 1, attr.new_zeros(1, attr.size(1))
+        if not col.numel() or not attr.size(1):
+            return zero.expand(row.numel(), -1).clone()
+        out = torch.sparse.mm(csr_tensor(crow, col, w, (r, attr.size(0))), attr)
+        return torch.cat([out, zero])[row]
+
+    @staticmethod
+    @torch.autograd.function.once_differentiable
+    def backward(ctx, grad: Tensor):
+        attr, w, crow, col, row = ctx.saved_tensors
+        r, p = crow.numel() - 1, attr.size(0)
+        if not col.numel() or not attr.size(1):
+            return torch.zeros_like(attr), torch.zeros_like(w), None, None, None
+        grad_m = grad.new_zeros(r + 1, grad.size(1)).index_add_(0, row, grad)[:r]
+        grad_attr = grad_w = None
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore", UserWarning)
+            if ctx.needs_input_grad[0]:
+                m_t = torch.sparse_csc_tensor(crow, col, w, (p, r), check_invariants=False)
+                grad_attr = torch.sparse.mm(m_t, grad_m)
+            if ctx.needs_input_grad[1]:
+                pattern = csr_tensor(crow, col, torch.zeros_like(w), (r, p))
+                grad_w = torch.sparse.sampled_addmm(pattern, grad_m.contiguous(), attr.t(),
+                                                    beta=0.0).values()
+        return grad_attr, grad_w, None, None, None
 
 
 def _coarsen_csr(src: Tensor, dst: Tensor, crow_in: Tensor, weight: Optional[Tensor], score: Tensor,
