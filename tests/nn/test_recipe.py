@@ -23,7 +23,7 @@ def _schedule(name):
 def test_defaults_build_the_seed_model():
     model = build_model(ModelConfig(), 5, 2)
     assert len(model.convs) == 2 and len(model.norms) == 0 and model.encoder is None
-    assert model.locator is None and model.readout_levels == [2]
+    assert model.locator is None and model.readout_names == ["level 2"]
     # the seed model's parameters keep their names (checkpoints of earlier releases load)
     assert set(k.split(".")[0] for k in model.state_dict()) == {"convs", "head", "pools"}
 
@@ -33,10 +33,10 @@ def test_convs_per_level_and_levels_read_all_set_the_blocks():
                       readout="meanmax")
     model = build_model(cfg, F, 2)
     assert len(model.convs) == 9                  # 3 blocks (levels + 1) of 3 convs
-    assert model.readout_levels == [0, 1, 2]
+    assert model.readout_names == ["level 0", "level 1", "level 2"]
     assert model.head.in_features == 3 * 16       # three meanmax readouts, concatenated
     twin = build_model(cfg.global_twin(), F, 2)
-    assert len(twin.convs) == 9 and twin.readout_levels == [0, 1, 2]
+    assert len(twin.convs) == 9 and twin.readout_names == ["layer 0", "layer 1", "layer 2"]
     per_level, h = model.level_readouts(random_batch([7, 9], channels=F))
     assert len(per_level) == 3 and h.num_levels == 2
 
@@ -146,6 +146,21 @@ def test_localisation_loss_trains_the_node_head():
         model.aux_loss(h, b)
     twin = build_model(cfg.global_twin(), F, 2)
     assert twin.locator is not None       # the twin has the same node head
+
+
+def test_suspects_readout_is_the_highest_node_score_per_graph():
+    cfg = ModelConfig(hidden=8, pool="topk", schedule=[0.5], localize=1.0, combine="concat",
+                      levels_read="all")
+    model = build_model(cfg, F, 2).eval()
+    assert model.readout_names == ["level 0", "level 1", "suspects"]
+    assert model.head.in_features == 3 * 8
+    b = random_batch([8, 6], channels=F)
+    per_level, h = model.level_readouts(b)
+    top = torch.stack([h.node_scores[:8].max(), h.node_scores[8:].max()]).view(2, 1)
+    torch.testing.assert_close(per_level[-1], model.suspicion(top))
+    last = build_model(ModelConfig(hidden=8, schedule=[0.5], localize=1.0), F, 2).eval()
+    per_level, _ = last.level_readouts(b)     # combine: last -> the last level plus the suspects
+    torch.testing.assert_close(last._graph_vector(per_level), per_level[0] + per_level[1])
 
 
 @pytest.mark.parametrize("kwargs,message", [

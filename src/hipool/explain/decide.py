@@ -41,9 +41,8 @@ def _check_model(model: torch.nn.Module) -> None:
 
 def level_names(model: torch.nn.Module) -> List[str]:
     """The name of every readout: ``level l`` for a pooling model (``level 0``, the input graph, with
-    ``levels_read: all``), ``layer l`` for a global one (no pooling)."""
-    word = "layer" if model.config.is_global else "level"
-    return [f"{word} {i}" for i in model.readout_levels]
+    ``levels_read: all``), ``layer l`` for a global one (no pooling), ``suspects`` with ``localize``."""
+    return model.readout_names
 
 
 def _margin(logits: Tensor, pred: Tensor) -> Tensor:

@@ -36,6 +36,7 @@ import torch
 from torch import Tensor
 from torch_geometric.data import Batch, Data
 from torch_geometric.nn import MLP, BatchNorm, GCNConv, GraphConv, GraphNorm, LayerNorm, SAGEConv
+from torch_geometric.utils import scatter
 
 from ..checks import check_graph
 from ..config import EDGE_CONVS, ModelConfig
@@ -354,26 +355,31 @@ class _GraphClassifier(_Model):
         self.read_all = config.levels_read == "all"
         self.num_blocks = config.levels + 1 if self.read_all else config.levels
         self._make_convs(self.num_blocks)
-        n_read = self.num_blocks
-        n_readouts = 1 if config.combine == "last" else n_read
+        n_readouts = 1 if config.combine == "last" else self.num_blocks
         self.readouts = torch.nn.ModuleList(Readout(config.readout, h) for _ in range(n_readouts))
-        width = self.readouts[0].out_channels * (n_read if config.combine == "concat" else 1)
-        self.head = _head(width, config.head, num_classes, config.dropout)
-        #: Node scores (logits) for the localisation loss, read on the input graph after block 0.
+        out = self.readouts[0].out_channels
+        #: Node scores (logits) for the localisation loss, read on the input graph after block 0, and
+        #: the "suspects" readout: each graph's highest node score, mapped to a readout's width.
         self.locator = torch.nn.Linear(h, 1) if config.localize > 0 else None
+        self.suspicion = torch.nn.Linear(1, out) if config.localize > 0 else None
+        n_read = self.num_blocks + (1 if self.suspicion is not None else 0)
+        width = out * (n_read if config.combine == "concat" else 1)
+        self.head = _head(width, config.head, num_classes, config.dropout)
 
     @property
-    def readout_levels(self) -> List[int]:
-        """The level of every graph vector :meth:`level_readouts` returns (0: the input graph)."""
+    def readout_names(self) -> List[str]:
+        """The name of every graph vector :meth:`level_readouts` returns: ``level l`` (``level 0``:
+        the input graph) for a pooling model, ``layer l`` for a global one, and ``suspects`` (the
+        highest node score, with ``localize``)."""
+        word = "layer" if self.config.is_global else "level"
         levels = list(range(self.num_blocks)) if self.read_all else list(range(1, self.config.levels + 1))
-        return levels[-1:] if self.config.combine == "last" else levels
+        names = [f"{word} {i}" for i in (levels[-1:] if self.config.combine == "last" else levels)]
+        return names + (["suspects"] if self.suspicion is not None else [])
 
     def _graph_vector(self, per_level: List[Tensor]) -> Tensor:
-        if self.config.combine == "last":
-            return per_level[-1]
-        if self.config.combine == "sum":
-            return torch.stack(per_level).sum(0)
-        return torch.cat(per_level, dim=-1)
+        if self.config.combine == "concat":
+            return torch.cat(per_level, dim=-1)
+        return per_level[0] if len(per_level) == 1 else torch.stack(per_level).sum(0)
 
     def _readout(self, i: int, x: Tensor, batch: Tensor, num_graphs: int) -> Optional[Tensor]:
         """Readout number ``i`` (of ``num_blocks``); ``None`` when ``combine: last`` skips it."""
@@ -381,16 +387,22 @@ class _GraphClassifier(_Model):
             return self.readouts[0](x, batch, num_graphs) if i == self.num_blocks - 1 else None
         return self.readouts[i](x, batch, num_graphs)
 
-    def _node_scores(self, x: Tensor, hierarchy: Hierarchy) -> None:
-        if self.locator is not None:
-            hierarchy.node_scores = self.locator(x).view(-1)
+    def _node_scores(self, x: Tensor, hierarchy: Hierarchy) -> Optional[Tensor]:
+        """With ``localize``: the node scores (kept on ``hierarchy``) and the suspects readout."""
+        if self.locator is None:
+            return None
+        scores = self.locator(x).view(-1)
+        hierarchy.node_scores = scores
+        top = scatter(scores.view(-1, 1), hierarchy.batch(0), 0, dim_size=hierarchy.num_graphs, reduce="max")
+        return self.suspicion(top)
 
     def level_readouts(self, x: Union[Tensor, Data], edge_index: Optional[Tensor] = None,
                        batch: Optional[Tensor] = None, edge_attr: Optional[Tensor] = None, *,
                        level_labels: Optional[Tensor] = None) -> Tuple[List[Tensor], Hierarchy]:
         """The graph vectors ``[num_graphs, width]`` the head combines (one per readout with
-        ``combine: sum``/``concat``, see :attr:`readout_levels`; the last one only with
-        ``combine: last``) and the hierarchy of the pass.  ``classify(level_readouts)`` gives
+        ``combine: sum``/``concat``, see :attr:`readout_names`; the last one only with
+        ``combine: last``; then the suspects readout with ``localize``) and the hierarchy of
+        the pass.  ``classify(level_readouts)`` gives
         the logits."""
         raise NotImplementedError
 
@@ -456,10 +468,11 @@ class HierarchicalGNN(_GraphClassifier):
         per_level: List[Tensor] = []
         edge_weight: Optional[Tensor] = None
         levels = self.config.levels
+        suspects = None
         for i in range(self.num_blocks):
             x = self._block(i, x, edge_index, edge_weight, edge_attr, batch, num_graphs)
             if i == 0:
-                self._node_scores(x, hierarchy)
+                suspects = self._node_scores(x, hierarchy)
             if self.read_all:
                 r = self._readout(i, x, batch, num_graphs)
                 if r is not None:
@@ -479,6 +492,8 @@ class HierarchicalGNN(_GraphClassifier):
                 r = self._readout(i, x, batch, num_graphs)
                 if r is not None:
                     per_level.append(r)
+        if suspects is not None:
+            per_level.append(suspects)
         return per_level, hierarchy
 
 
@@ -492,13 +507,16 @@ class GlobalGNN(_GraphClassifier):
         x, edge_index, batch, edge_attr, num_graphs, _ = self._prepare(x, edge_index, batch, edge_attr)
         hierarchy = Hierarchy(batch, num_graphs)
         per_level: List[Tensor] = []
+        suspects = None
         for i in range(self.num_blocks):
             x = self._block(i, x, edge_index, None, edge_attr, batch, num_graphs)
             if i == 0:
-                self._node_scores(x, hierarchy)
+                suspects = self._node_scores(x, hierarchy)
             r = self._readout(i, x, batch, num_graphs)
             if r is not None:
                 per_level.append(r)
+        if suspects is not None:
+            per_level.append(suspects)
         return per_level, hierarchy
 
 
