@@ -3,6 +3,7 @@ import csv
 import json
 
 import torch
+import yaml
 
 from hipool.cli import main
 from hipool.train.checkpoint import load_checkpoint
@@ -13,18 +14,24 @@ def test_demo_writes_a_complete_run_folder(tmp_path, capsys, monkeypatch):
     out = tmp_path / "run"
     assert main(["demo", "--out", str(out), "--graphs", "24", "--epochs", "2", "--no-progress"]) == 0
     printed = capsys.readouterr().out
-    assert "| hierarchical |" in printed and "| global |" in printed and "s / epoch" in printed
+    assert "| hierarchical |" in printed and "| given |" in printed and "| global |" in printed
+    assert "s / epoch" in printed
     # the default benchmark is circuits: accuracy per defect level
     assert "| component acc | block acc | subsystem acc |" in printed
-    for name in ("hierarchical", "global"):
+    kinds = {"hierarchical": "HierarchicalGNN", "given": "HierarchicalGNN", "global": "GlobalGNN"}
+    for name in kinds:
         rows = list(csv.DictReader(open(out / name / "metrics.csv")))
         assert [r["epoch"] for r in rows] == ["1", "2"]
         payload = torch.load(out / name / "checkpoint.pt", weights_only=True)
-        assert payload["model_class"] == {"hierarchical": "HierarchicalGNN", "global": "GlobalGNN"}[name]
+        assert payload["model_class"] == kinds[name]
         load_checkpoint(out / name / "checkpoint.pt")
     summary = json.loads((out / "summary.json").read_text())
     assert summary["dataset"].startswith("circuits")
-    assert [r["model"] for r in summary["rows"]] == ["hierarchical", "global"]
+    assert [r["model"] for r in summary["rows"]] == ["hierarchical", "given", "global"]
+    configs = yaml.safe_load((out / "config.yaml").read_text())["models"]
+    same = {k: v for k, v in configs["hierarchical"].items() if k not in ("pool", "schedule", "levels")}
+    for name in ("given", "global"):   # the very same blocks, readouts and head
+        assert {k: v for k, v in configs[name].items() if k in same} == same, name
     assert all(0 <= r["test_acc"] <= 1 and r["parameters"] > 0 for r in summary["rows"])
     for r in summary["rows"]:  # the per-level accuracies add up to the overall one
         groups = r["test_groups"]
@@ -50,7 +57,7 @@ def test_demo_on_communities(tmp_path, capsys):
     assert "24 communities:n=24,seed=0 graphs" in printed and "component acc" not in printed
     summary = json.loads((out / "summary.json").read_text())
     assert summary["dataset"] == "communities:n=24,seed=0" and summary["rows"][0]["test_groups"] is None
-    assert "pool: topk" in (out / "config.yaml").read_text()
+    assert "pool: edgepool" in (out / "config.yaml").read_text() and "pool: given" in (out / "config.yaml").read_text()
 
 
 def test_demo_bad_config_is_a_clear_error(tmp_path, capsys):

@@ -202,8 +202,8 @@ def build_parser() -> argparse.ArgumentParser:
     train.add_argument("--dataset", required=True, help=dataset_help)
     train.add_argument("--out", required=True, help="run folder")
     train.add_argument("--model", default=None,
-                       help="a named model instead of a config file (topk, sag, diffpool, global, ...; "
-                            "default topk)")
+                       help="a named model instead of a config file (topk, sag, diffpool, global, ...; the "
+                            "recipe: gin-edgepool, gine-given, gine-global, ...; default topk)")
     train.add_argument("--seed", type=int, default=0, help="seed for the split, weights and batches (default 0)")
     train.add_argument("--val", type=_fraction, default=0.1, help="validation fraction (default 0.1)")
     train.add_argument("--test", type=_fraction, default=0.1, help="test fraction, 0 for none (default 0.1)")
@@ -221,8 +221,9 @@ def build_parser() -> argparse.ArgumentParser:
                     "fold. Re-running the same command skips finished runs.")
     cmp.add_argument("--dataset", required=True, help=dataset_help)
     cmp.add_argument("--models", required=True,
-                     help="comma-separated model names (topk, sag, asap, edgepool, graclus, diffpool, mincut, "
-                          "dmon, global) or model config YAML paths")
+                     help="comma-separated model names (the seed model with a pooler: topk, sag, asap, edgepool, "
+                          "graclus, diffpool, mincut, dmon, given, global; the recipe: gin-<pooler>, "
+                          "gine-<pooler>, e.g. gine-edgepool, gine-given, gine-global) or model config YAML paths")
     cmp.add_argument("--out", required=True, help="run folder")
     cmp.add_argument("--folds", type=_positive, default=10, help="outer folds (default 10)")
     cmp.add_argument("--splits", type=Path, default=None,

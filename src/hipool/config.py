@@ -5,7 +5,8 @@ classifier head::
 
     conv: gcn              # gcn | graphconv | gin | sage | gine | gatv2 (the last two read edge_attr)
     hidden: 64
-    convs_per_level: 1     # message-passing layers in each conv block
+    convs_per_level: 1     # message-passing layers in each conv block, or one count per block
+                           # ([4, 2, 2]: 4 on the input graph, 2 on each pooled one)
     norm: none             # none | batch | layer | graph: after every conv (PyG's norm layers)
     act: relu              # relu | gelu | elu | leaky_relu | tanh
     residual: false        # x + conv(x) where the widths agree
@@ -133,7 +134,7 @@ class ModelConfig:
     aux_weights: Dict[str, float] = field(default_factory=dict)
     task: str = "graph"
     skip: str = "sum"
-    convs_per_level: int = 1
+    convs_per_level: Union[int, List[int]] = 1
     norm: str = "none"
     act: str = "relu"
     residual: bool = False
@@ -233,12 +234,21 @@ class ModelConfig:
                 raise ValueError(f"model config: 'schedule[{i}]' is {r!r}, but {p} at level {i + 1} needs "
                                  f"an absolute cluster count (an int, e.g. \"100→50→25\")")
         self._check_aux_weights(pools)
+        if isinstance(self.convs_per_level, list) and self.task == "graph" \
+                and len(self.convs_per_level) != self.num_blocks:
+            raise ValueError(f"model config: 'convs_per_level' lists {len(self.convs_per_level)} counts, but the "
+                             f"model has {self.num_blocks} conv blocks ({self.levels} levels"
+                             f"{' + level 0, levels_read: all' if self.levels_read == 'all' else ''})")
 
     def _check_block(self) -> None:
         """The options of the conv blocks, readouts and the localisation loss."""
         v = self.convs_per_level
-        if isinstance(v, bool) or not isinstance(v, int) or v < 1:
-            raise ValueError(f"model config: 'convs_per_level' must be an int >= 1, got {v!r}")
+        counts = v if isinstance(v, (list, tuple)) else [v]
+        if not counts or any(isinstance(c, bool) or not isinstance(c, int) or c < 1 for c in counts):
+            raise ValueError(f"model config: 'convs_per_level' must be an int >= 1 or a list of them (one per "
+                             f"conv block), got {v!r}")
+        if isinstance(v, (list, tuple)):
+            self.convs_per_level = list(v)
         for key, allowed in (("norm", NORMS), ("act", ACTS), ("levels_read", LEVELS_READ)):
             if getattr(self, key) not in allowed:
                 raise ValueError(f"model config: '{key}' must be one of {', '.join(allowed)}, "
@@ -262,6 +272,16 @@ class ModelConfig:
                 raise ValueError(f"model config: {', '.join(map(repr, used))} apply to graph classifiers "
                                  f"('task: graph'); the Graph U-Net ('task: node') has one conv per level "
                                  f"and predicts per node already")
+
+    @property
+    def num_blocks(self) -> int:
+        """Conv blocks of a graph classifier: ``levels``, or ``levels + 1`` with ``levels_read: all``."""
+        return self.levels + (1 if self.levels_read == "all" else 0)  # type: ignore[operator]
+
+    def block_convs(self) -> List[int]:
+        """The number of convs of every conv block (``convs_per_level``, spread over the blocks)."""
+        v = self.convs_per_level
+        return list(v) if isinstance(v, list) else [v] * self.num_blocks
 
     def _check_aux_weights(self, pools: List[str]) -> None:
         from .nn.models import POOLER_INFO

@@ -3,15 +3,18 @@
 Offline and deterministic.  ``--dataset circuits`` (the default) generates synthetic
 circuits that pass or fail quality checks, with defects at the component, block and
 subsystem levels (:mod:`hipool.data.circuits`); ``--dataset communities`` the
-hierarchical community graphs (:mod:`hipool.data.communities`).  It trains a 3-level
-hierarchical model and its global twin (same convs, readout, head, seed and split)
-and writes a run folder::
+hierarchical community graphs (:mod:`hipool.data.communities`).  It trains three models
+with the very same conv blocks, norms, readouts, head, training settings, seed and split
+(the recipe of :mod:`hipool.presets`): ``hierarchical``, a learned pooler (EdgePool, two
+levels); ``given``, pooling along the data's own hierarchy (circuits: blocks, then
+subsystems; communities, then super-communities); and ``global``, their twin with no
+pooling.  It writes a run folder::
 
     OUT/run.json                   what wrote the folder and how to load its dataset again
     OUT/config.yaml                demo settings and both model configs
     OUT/split.json                 the train/val/test split
     OUT/summary.md, summary.json   the comparison table (for circuits: accuracy per defect level too)
-    OUT/<model>/metrics.csv        per-epoch loss, accuracy, time
+    OUT/<model>/metrics.csv        per-epoch loss, accuracy, time (model: hierarchical, given, global)
     OUT/<model>/checkpoint.pt      loads with torch.load(..., weights_only=True)
     OUT/report.html, OUT/report/   the report (hipool report): learning curves, the table, the
                                    hierarchical model's hierarchy of one test graph, its metrics
@@ -38,16 +41,16 @@ from .train.settings import TrainSettings
 
 #: The demo datasets: what each generates and the model it trains by default.
 DEMO_DATASETS = ("circuits", "communities")
+_RECIPE = dict(hidden=32, encoder=True, convs_per_level=2, norm="batch", residual=True, readout="meanmax",
+               combine="sum", levels_read="all", head=[32])
 DEMO_MODELS: Dict[str, ModelConfig] = {
-    # components -> blocks -> subsystems: three levels of edge contraction (each about halves the
-    # graph, merging connected parts); = examples/circuits/hierarchical.yaml
-    "circuits": ModelConfig(conv="graphconv", hidden=64, pool="edgepool", schedule=[0.5, 0.5, 0.5],
-                            readout="meanmax", combine="sum", head=[64]),
-    "communities": ModelConfig(conv="gcn", hidden=32, pool="topk", schedule=[0.5, 0.5, 0.5],
-                               readout="meanmax", combine="sum", head=[32]),
+    # components -> blocks -> subsystems: two levels of edge contraction (each about halves the
+    # graph, merging connected parts), GINE reading the pins' roles; = examples/circuits/hierarchical.yaml
+    "circuits": ModelConfig(conv="gine", pool="edgepool", schedule=[0.5, 0.5], **_RECIPE),  # type: ignore[arg-type]
+    "communities": ModelConfig(conv="gin", pool="edgepool", schedule=[0.5, 0.5], **_RECIPE),  # type: ignore[arg-type]
 }
 #: Default number of graphs per demo dataset.
-DEMO_GRAPHS = {"circuits": 1500, "communities": 600}
+DEMO_GRAPHS = {"circuits": 1200, "communities": 600}
 #: Circuit sizes in the demo (components); the benchmark's default range is 100-2000.
 DEMO_CIRCUIT_SIZES = (60, 300)
 
@@ -56,10 +59,11 @@ DEMO_CIRCUIT_SIZES = (60, 300)
 class DemoSettings:
     dataset: str = "circuits"
     num_graphs: Optional[int] = None       # None: DEMO_GRAPHS[dataset]
-    epochs: int = 60
+    epochs: int = 40
     patience: int = 20
     batch_size: int = 32
-    lr: float = 0.005
+    lr: float = 0.003
+    lr_schedule: str = "plateau"
     seed: int = 0
     model: Optional[ModelConfig] = None    # None: DEMO_MODELS[dataset]
 
@@ -80,6 +84,19 @@ def demo_dataset(s: DemoSettings, progress: bool = False) -> GraphDataset:
         return load_circuits(f"circuits:n={s.num_graphs},seed={s.seed},min={lo},max={hi}", progress=progress)
     from .data.communities import community_dataset
     return community_dataset(s.num_graphs, s.seed)
+
+
+def demo_models(model: ModelConfig, dataset: GraphDataset) -> Dict[str, ModelConfig]:
+    """``hierarchical`` (``model``), ``given`` (the same blocks pooling along the data's own levels,
+    when it has them and ``model`` is not already ``given``) and ``global`` (the twin of both)."""
+    configs = {"hierarchical": model}
+    levels = dataset.num_known_levels
+    if levels and model.given_levels != list(range(1, model.levels + 1)):
+        given = {**model.to_dict(), "pool": "given", "schedule": None, "levels": levels,
+                 "pool_options": {}, "aux_weights": {}}
+        configs["given"] = ModelConfig.from_dict(given)
+    configs["global"] = model.global_twin()
+    return configs
 
 
 def _table(rows: List[Dict], groups: Optional[List[str]]) -> str:
@@ -114,12 +131,13 @@ def run_demo(out: Path, settings: Optional[DemoSettings] = None, progress: bool 
         f"({', '.join(dataset.class_names or [])}); split {len(train_idx)}/{len(val_idx)}/{len(test_idx)} "
         f"[{time.perf_counter() - t0:.1f}s]")
 
-    configs = {"hierarchical": s.model, "global": s.model.global_twin()}
+    configs = demo_models(s.model, dataset)
     write_manifest(out, "demo", data=data_record(dataset.name, None), models=list(configs),
                    versions=versions())
     save_splits(out / "split.json", [{"train": train_idx, "val": val_idx, "test": test_idx}],
                 dataset=dataset.name, labels=labels, seed=s.seed, kind="holdout")
-    train = TrainSettings(epochs=s.epochs, patience=s.patience, lr=s.lr, batch_size=s.batch_size)
+    train = TrainSettings(epochs=s.epochs, patience=s.patience, lr=s.lr, batch_size=s.batch_size,
+                          lr_schedule=s.lr_schedule)
     atomic_write_text(out / "config.yaml", yaml.safe_dump({
         "demo": {k: v for k, v in vars(s).items() if k != "model"},
         "models": {name: cfg.to_dict() for name, cfg in configs.items()},

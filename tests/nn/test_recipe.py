@@ -163,8 +163,19 @@ def test_suspects_readout_is_the_highest_node_score_per_graph():
     torch.testing.assert_close(last._graph_vector(per_level), per_level[0] + per_level[1])
 
 
+def test_convs_per_level_per_block():
+    cfg = ModelConfig(hidden=8, schedule=[0.5, 0.5], convs_per_level=[3, 1, 2], levels_read="all")
+    model = build_model(cfg, F, 2)
+    assert len(model.convs) == 6 and model._block_start == [0, 3, 4, 6]
+    assert build_model(cfg.global_twin(), F, 2)._block_start == [0, 3, 4, 6]
+    assert model(random_batch([7, 9], channels=F)).shape == (2, 2)
+
+
 @pytest.mark.parametrize("kwargs,message", [
-    ({"convs_per_level": 0}, r"'convs_per_level' must be an int >= 1, got 0"),
+    ({"convs_per_level": 0}, r"'convs_per_level' must be an int >= 1 or a list of them \(one per conv block\), got 0"),
+    ({"convs_per_level": [2, 0, 1], "levels_read": "all"}, r"'convs_per_level' must be an int >= 1 or a list"),
+    ({"convs_per_level": [2, 2], "levels_read": "all"}, r"'convs_per_level' lists 2 counts, but the model has 3 conv blocks \(2 levels "
+                                  r"\+ level 0, levels_read: all\)"),
     ({"norm": "instance"}, r"'norm' must be one of none, batch, layer, graph, got 'instance'"),
     ({"act": "swish"}, r"'act' must be one of relu, gelu, elu, leaky_relu, tanh, got 'swish'"),
     ({"levels_read": "some"}, r"'levels_read' must be one of pooled, all, got 'some'"),

@@ -239,12 +239,13 @@ class _Model(torch.nn.Module):
         self._act = _ACTS[config.act]
         self.encoder = torch.nn.Linear(in_channels, config.hidden) if config.encoder else None
 
-    def _make_convs(self, blocks: int) -> None:
-        """``blocks`` conv blocks of ``convs_per_level`` convs each (flat: conv ``b * cpl + j``), with
-        their norms."""
+    def _make_convs(self) -> None:
+        """The conv blocks (``config.block_convs()`` convs each; flat, block by block), with their norms."""
         cfg, h = self.config, self.config.hidden
         first = h if self.encoder is not None else self.in_channels
-        count = blocks * cfg.convs_per_level
+        counts = cfg.block_convs()
+        self._block_start = [sum(counts[:b]) for b in range(len(counts) + 1)]
+        count = self._block_start[-1]
         self.convs = torch.nn.ModuleList(
             make_conv(cfg.conv, first if i == 0 else h, h, self.edge_channels) for i in range(count))
         self.norms = torch.nn.ModuleList(
@@ -279,11 +280,10 @@ class _Model(torch.nn.Module):
 
     def _block(self, b: int, x: Tensor, edge_index: Tensor, edge_weight: Optional[Tensor],
                edge_attr: Optional[Tensor], batch: Tensor, num_graphs: int) -> Tensor:
-        """Conv block ``b``: ``convs_per_level`` times conv → norm → act → dropout (+ x if residual)."""
+        """Conv block ``b``: its convs, each conv → norm → act → dropout (+ x if residual)."""
         cfg = self.config
         weighted = cfg.conv in WEIGHTED_CONVS
-        for j in range(cfg.convs_per_level):
-            k = b * cfg.convs_per_level + j
+        for k in range(self._block_start[b], self._block_start[b + 1]):
             h = run_conv(self.convs[k], weighted, x, edge_index, edge_weight, edge_attr)
             if len(self.norms):
                 h = _run_norm(self.norms[k], h, batch, num_graphs)
@@ -353,8 +353,8 @@ class _GraphClassifier(_Model):
         super().__init__(config, in_channels, num_classes, edge_channels)
         h = config.hidden
         self.read_all = config.levels_read == "all"
-        self.num_blocks = config.levels + 1 if self.read_all else config.levels
-        self._make_convs(self.num_blocks)
+        self.num_blocks = config.num_blocks
+        self._make_convs()
         n_readouts = 1 if config.combine == "last" else self.num_blocks
         self.readouts = torch.nn.ModuleList(Readout(config.readout, h) for _ in range(n_readouts))
         out = self.readouts[0].out_channels
