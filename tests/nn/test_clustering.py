@@ -211,7 +211,7 @@ def test_dmon_module_equals_pyg_with_copied_weights():
     b = _batch([9, 12], seed=6)
     torch.manual_seed(0)
     pyg = DMoNPooling(5, C).double()
-    ours = DMoNPool(5, C).double()
+    ours = DMoNPool(5, C, reduce="sum").double()  # PyG pools by sum; our default is the mean
     ours.assign.net.load_state_dict(pyg.mlp.lins[0].state_dict())
     X, A, _, mask = _dense(b, torch.zeros(b.num_nodes, C))
     s, out, out_adj, spectral, ortho, _ = pyg(X, A, mask)

@@ -28,7 +28,16 @@ Both give the same values to float rounding.
 **Small graphs.**  A graph with ``n_g < C`` nodes pools to ``k_g = n_g``
 clusters: its assignment softmax runs over the first ``n_g`` clusters only, and
 its orthogonality and cluster-size targets use ``k_g``.  Graphs with ``n_g ≥ C``
-use all ``C`` (and match PyG exactly).
+use all ``C``.  The clusters a graph cannot use have no edges; their pooled
+degree is 0, and the normalisation ``D^-1/2 A' D^-1/2`` takes its gradient as 0
+there (``torch.sqrt``'s would be NaN and poison every parameter).
+
+**Scale.**  The defaults keep the pooled graph and the losses ``O(1)`` whatever the
+graph and cluster sizes, so that they train: pooled features are cluster means
+(``reduce="mean"``; PyG's ``SᵀX`` sums grow with the nodes per cluster, level after
+level), and DiffPool's losses and pooled adjacency are normalised (see
+:class:`DiffPool`).  ``reduce="sum"`` (and DiffPool's ``link_norm="nodes",
+entropy_norm=False, adj_norm=False``) gives PyG's values exactly.
 """
 from __future__ import annotations
 
@@ -77,6 +86,12 @@ class Assignment(torch.nn.Module):
         return self.net(x)
 
 
+def _one_of(value, name: str, allowed: Tuple[str, ...], where: str) -> str:
+    if value not in allowed:
+        raise ValueError(f"{where}: '{name}' must be one of {', '.join(allowed)}, got {value!r}")
+    return value
+
+
 def _positive_int(value, name: str, where: str) -> int:
     if isinstance(value, bool) or not isinstance(value, int) or value < 1:
         extra = (" (clustering poolers need an absolute cluster count, not a ratio)"
@@ -101,6 +116,9 @@ class ClusterPooling(torch.nn.Module):
         edge_topk: keep only each pooled node's ``edge_topk`` strongest out-edges.
         edge_threshold: drop pooled edges with ``|weight| < edge_threshold``.
         pool_edge_attr: carry multi-dimensional ``edge_attr`` as ``SᵀE_cS`` per channel.
+        reduce: pooled features: ``"mean"`` (default) ``SᵀX`` divided by each cluster's soft
+            size ``Σ_i S_ic``, so their scale does not grow with the nodes per cluster (the
+            DMoN authors' code pools so); ``"sum"`` is ``SᵀX`` as in PyG.
     """
 
     kind: str = ""
@@ -111,7 +129,7 @@ class ClusterPooling(torch.nn.Module):
                  assign_hidden: Optional[int] = None, mode: str = "auto",
                  dense_max_nodes: Optional[int] = None, dropout: float = 0.0,
                  edge_topk: Optional[int] = None, edge_threshold: Optional[float] = None,
-                 pool_edge_attr: bool = False):
+                 pool_edge_attr: bool = False, reduce: str = "mean"):
         super().__init__()
         where = type(self).__name__
         self.in_channels = _positive_int(in_channels, "in_channels", where)
@@ -131,6 +149,7 @@ class ClusterPooling(torch.nn.Module):
             raise ValueError(f"{where}: 'edge_threshold' must be a number >= 0, got {edge_threshold!r}")
         self.edge_threshold = edge_threshold
         self.pool_edge_attr = bool(pool_edge_attr)
+        self.reduce = _one_of(reduce, "reduce", Fn.REDUCES, where)
         try:
             self.assign = Assignment(assign, in_channels, num_clusters, assign_hidden)
         except ValueError as e:
@@ -141,7 +160,7 @@ class ClusterPooling(torch.nn.Module):
         return torch.softmax(logits, dim=-1)
 
     def _core_kwargs(self) -> dict:
-        return {}
+        return {"reduce": self.reduce}
 
     # -- forward -------------------------------------------------------------
     def forward(self, x: Tensor, edge_index: Tensor, edge_attr: Optional[Tensor] = None,
@@ -194,7 +213,7 @@ class ClusterPooling(torch.nn.Module):
 
     def extra_repr(self) -> str:
         return (f"{self.in_channels}, num_clusters={self.num_clusters}, assign={self.assign.kind!r}, "
-                f"mode={self.mode!r}")
+                f"mode={self.mode!r}, reduce={self.reduce!r}")
 
 
 def _pool_edge_attr(edge_index: Tensor, edge_attr: Tensor, S: Tensor, batch: Tensor,
@@ -234,12 +253,26 @@ def _pooled_edges(out_adj: Tensor, pooled_attr: Optional[Tensor], cluster_mask: 
 
 class DiffPool(ClusterPooling):
     r"""DiffPool (Ying et al., "Hierarchical Graph Representation Learning with Differentiable
-    Pooling", NeurIPS 2018): ``X' = SᵀX``, ``A' = SᵀAS`` (self-loops kept).
+    Pooling", NeurIPS 2018): ``X' = SᵀX`` (cluster means by default, see ``reduce``),
+    ``A' = SᵀAS`` (self-loops kept).
 
-    Losses: ``link`` ``‖A − SSᵀ‖_F / n²`` and ``entropy`` (mean row entropy of ``S``).
+    Losses: ``link`` ``‖A − SSᵀ‖_F`` and ``entropy`` (mean row entropy of ``S``).
     The paper's assignment is a GNN; the default here is ``assign="gcn"``
-    (edge-weight aware, so it works on pooled graphs).  ``normalize=False``
-    leaves the link loss undivided (PyG's argument).
+    (edge-weight aware, so it works on pooled graphs).
+
+    The defaults keep every term of the training loss ``O(1)`` at every level, where
+    PyG's do not (``reduce="sum", link_norm="nodes", entropy_norm=False,
+    adj_norm=False`` is PyG's ``dense_diff_pool`` exactly):
+
+    * ``link_norm="relative"``: ``‖A − SSᵀ‖_F / ‖A‖_F``, 1 for a uniform ``S``.  PyG's
+      ``/ n²`` (``"nodes"``) is ~1e-3 at 200 nodes, too small to steer ``S``; undivided
+      (``"none"``) it grows with the graph.
+    * ``entropy_norm=True``: the entropy over its maximum ``log k``, in ``[0, 1]``
+      (raw, it is ``log C`` ≈ 4.6 for a uniform ``S`` with 100 clusters).
+    * ``adj_norm=True``: ``A'`` as ``D^-1/2 A' D^-1/2`` (self-loops kept).  Raw ``SᵀAS``
+      weights grow with the square of the cluster size, level after level; the next
+      level's link loss compares them with ``SSᵀ ∈ [0, 1]``, and a sum-aggregating conv
+      (``graphconv``) multiplies the features by them.
     """
 
     kind = "diffpool"
@@ -247,12 +280,16 @@ class DiffPool(ClusterPooling):
     keep_self_loops = True
 
     def __init__(self, in_channels: int, num_clusters: int, *, assign: str = "gcn",
-                 normalize: bool = True, **kwargs):
+                 link_norm: str = "relative", entropy_norm: bool = True, adj_norm: bool = True,
+                 **kwargs):
         super().__init__(in_channels, num_clusters, assign=assign, **kwargs)
-        self.normalize = bool(normalize)
+        self.link_norm = _one_of(link_norm, "link_norm", Fn.LINK_NORMS, "DiffPool")
+        self.entropy_norm = bool(entropy_norm)
+        self.adj_norm = bool(adj_norm)
 
     def _core_kwargs(self) -> dict:
-        return {"normalize": self.normalize}
+        return {**super()._core_kwargs(), "link_norm": self.link_norm,
+                "entropy_norm": self.entropy_norm, "adj_norm": self.adj_norm}
 
 
 class MinCutPool(ClusterPooling):
@@ -282,7 +319,8 @@ class MinCutPool(ClusterPooling):
 class DMoNPool(ClusterPooling):
     r"""DMoN (Tsitsulin et al., "Graph Clustering with Graph Neural Networks", JMLR 2023).
 
-    ``X' = selu(SᵀX)``.  Losses: ``spectral`` (negative modularity), ``ortho``
+    ``X' = selu(SᵀX)`` (of the cluster means by default, as the authors' code; PyG's
+    ``DMoNPooling`` sums: ``reduce="sum"``).  Losses: ``spectral`` (negative modularity), ``ortho``
     and ``cluster`` (collapse regulariser ``‖Σ_i S_i‖ √k / n − 1``).  With
     ``assign="linear"`` (default) and ``dropout``, the assignment is PyG
     ``DMoNPooling``'s ``mlp``.

@@ -20,6 +20,9 @@ tensor: ``AS`` is gathered over the edges and ``SᵀY`` is taken graph by graph,
 so memory grows with ``edges × clusters`` and ``nodes × clusters``.
 
 ``s`` is always the *logits* of the assignment; the softmax is taken here (as in PyG).
+The public functions compute PyG's definitions; the cores also take the options the
+poolers of :mod:`hipool.nn.clustering` use by default (``reduce="mean"``, DiffPool's
+``link_norm``, ``entropy_norm`` and ``adj_norm``).
 
 **Auxiliary losses are per graph, then averaged over the graphs of the batch**
 (graphs with no nodes are left out of the average).  The loss of a batch
@@ -137,15 +140,69 @@ def _ortho_loss(ss: Tensor, cluster_mask: Tensor) -> Tensor:
 def _normalize_pooled_adj(out_adj: Tensor) -> Tensor:
     """MinCut/DMoN: zero the diagonal, then ``D^-1/2 A D^-1/2`` (as PyG)."""
     c = out_adj.size(-1)
-    out_adj = out_adj * (1 - torch.eye(c, dtype=out_adj.dtype, device=out_adj.device))
-    d = torch.sqrt(out_adj.sum(-1))[:, None] + EPS
-    return (out_adj / d) / d.transpose(1, 2)
+    return _sym_normalize(out_adj * (1 - torch.eye(c, dtype=out_adj.dtype, device=out_adj.device)))
+
+
+def _safe_sqrt(v: Tensor) -> Tensor:
+    """``sqrt(v)`` whose gradient is 0, not ``0 · inf = NaN``, where ``v = 0``.
+
+    A pooled node with no edges has degree 0: the clusters a small graph cannot use
+    (``k_g < C``), a one-cluster graph (its diagonal is zeroed), a graph with no edges.
+    Its row of ``A'`` is 0, so nothing flows through ``1/√d`` and the value is the same;
+    but ``torch.sqrt``'s backward multiplies that 0 by ``1/(2√0) = inf``, and the NaN
+    spread to every parameter.  Where ``v > 0`` values and gradients equal ``torch.sqrt``'s.
+    """
+    pos = v > 0
+    return torch.where(pos, torch.sqrt(torch.where(pos, v, torch.ones_like(v))), torch.zeros_like(v))
 
 
 def _safe_div(num: Tensor, den: Tensor) -> Tensor:
     """``num / den`` where ``den > 0``, else 0 (a graph with no edges has no cut to score)."""
     ok = den > 0
     return torch.where(ok, num / torch.where(ok, den, torch.ones_like(den)), torch.zeros_like(num))
+
+
+#: Pooled features: ``sum`` ``SᵀX`` (PyG), ``mean`` ``SᵀX`` over the cluster's soft size.
+REDUCES = ("sum", "mean")
+#: DiffPool's link loss ``‖A − SSᵀ‖_F`` divided by: ``‖A‖_F`` (``relative``),
+#: ``n²`` (``nodes``, PyG's ``normalize=True``) or nothing (``none``).
+LINK_NORMS = ("relative", "nodes", "none")
+
+
+def _link_norm(link_norm: Optional[str], normalize: bool) -> str:
+    return link_norm if link_norm is not None else ("nodes" if normalize else "none")
+
+
+def cluster_mean(out: Tensor, size: Tensor) -> Tensor:
+    """``SᵀX`` ``[B, C, F]`` divided by each cluster's soft size ``Σ_i S_ic`` ``[B, C]``.
+
+    A cluster a graph cannot use has size 0 and stays 0 (its gradient too).
+    """
+    ok = size > 0
+    return out / torch.where(ok, size, torch.ones_like(size)).unsqueeze(-1)
+
+
+def _scale_link(link: Tensor, link_norm: str, nf: Tensor, adj_norm) -> Tensor:
+    if link_norm == "nodes":
+        return link / nf ** 2
+    if link_norm == "relative":
+        # A graph with no edges: SSᵀ is the whole error, at most n (one cluster).
+        a = adj_norm()
+        return link / torch.where(a > 0, a, nf)
+    return link
+
+
+def _per_log_k(ent: Tensor, cluster_mask: Tensor) -> Tensor:
+    """Mean row entropy over its maximum ``log k`` (so in ``[0, 1]``); 0 stays 0 for ``k = 1``."""
+    log_k = cluster_mask.sum(-1).to(ent.dtype).clamp_min(2).log()
+    return ent / log_k
+
+
+def _sym_normalize(out_adj: Tensor) -> Tensor:
+    """``D^-1/2 A' D^-1/2`` (MinCut and DMoN after zeroing the diagonal; DiffPool with
+    ``adj_norm``, self-loops kept)."""
+    d = _safe_sqrt(out_adj.sum(-1))[:, None] + EPS
+    return (out_adj / d) / d.transpose(1, 2)
 
 
 # ---------------------------------------------------------------------------
@@ -237,25 +294,37 @@ class Pooled:
 
 
 def dense_core(kind: str, x: Tensor, adj: Tensor, S: Tensor, mask: Tensor,
-               cluster_mask: Tensor, normalize: bool = True) -> Pooled:
+               cluster_mask: Tensor, normalize: bool = True, *, reduce: str = "sum",
+               link_norm: Optional[str] = None, entropy_norm: bool = False,
+               adj_norm: bool = False) -> Pooled:
     """Dense coarsening and losses.  ``S`` holds probabilities, zero on padded rows.
 
-    ``cluster_mask [B, C]`` marks the clusters each graph may use.
+    ``cluster_mask [B, C]`` marks the clusters each graph may use.  The keywords
+    choose where hipool's poolers leave PyG's definitions; their defaults are PyG's:
+    ``reduce`` (:data:`REDUCES`), DiffPool's ``link_norm`` (:data:`LINK_NORMS`; ``None``
+    follows ``normalize``), ``entropy_norm`` (over ``log k``) and ``adj_norm``
+    (``D^-1/2 A' D^-1/2``, self-loops kept).
     """
+    link_norm = _link_norm(link_norm, normalize)
     m = mask.unsqueeze(-1).to(x.dtype)
     x, S = x * m, S * m
     n = mask.sum(-1)  # [B]
     nf = n.to(x.dtype).clamp_min(1)
     St = S.transpose(1, 2)
     out = St @ x
+    if reduce == "mean":
+        out = cluster_mean(out, S.sum(1))
     out_adj = (St @ adj) @ S
     losses: Dict[str, Tensor] = {}
     if kind == "diffpool":
-        link = torch.linalg.matrix_norm(adj - S @ St)
-        if normalize:
-            link = link / nf ** 2
+        link = _scale_link(torch.linalg.matrix_norm(adj - S @ St), link_norm, nf,
+                           lambda: torch.linalg.matrix_norm(adj))
         ent = (-S * torch.log(S + EPS)).sum((-1, -2)) / nf
+        if entropy_norm:
+            ent = _per_log_k(ent, cluster_mask)
         losses = {"link": graph_mean(link, n), "entropy": graph_mean(ent, n)}
+        if adj_norm:
+            out_adj = _sym_normalize(out_adj)
     else:
         deg = adj.sum(-1) * m.squeeze(-1)  # [B, N]
         trace = torch.diagonal(out_adj, dim1=-2, dim2=-1).sum(-1)
@@ -341,10 +410,15 @@ def gather_as(edge_index: Tensor, edge_weight: Optional[Tensor], S: Tensor) -> T
 
 def sparse_core(kind: str, x: Tensor, edge_index: Tensor, edge_weight: Optional[Tensor], S: Tensor,
                 batch: Tensor, num_graphs: int, counts: Tensor, cluster_mask: Tensor,
-                normalize: bool = True) -> Pooled:
-    """Sparse coarsening and losses: no ``[B, N, N]`` tensor.  ``S`` holds probabilities ``[N, C]``."""
+                normalize: bool = True, *, reduce: str = "sum", link_norm: Optional[str] = None,
+                entropy_norm: bool = False, adj_norm: bool = False) -> Pooled:
+    """Sparse coarsening and losses: no ``[B, N, N]`` tensor.  ``S`` holds probabilities ``[N, C]``.
+    The keywords are :func:`dense_core`'s."""
+    link_norm = _link_norm(link_norm, normalize)
     nf = counts.to(x.dtype).clamp_min(1)
     out = segment_tmm(S, x, batch, num_graphs, counts)
+    if reduce == "mean":
+        out = cluster_mean(out, segment_sum(S, batch, num_graphs))
     AS = gather_as(edge_index, edge_weight, S)
     out_adj = segment_tmm(S, AS, batch, num_graphs, counts)
     trace = torch.diagonal(out_adj, dim1=-2, dim2=-1).sum(-1)
@@ -357,11 +431,13 @@ def sparse_core(kind: str, x: Tensor, edge_index: Tensor, edge_weight: Optional[
         ei, wc = coalesce(edge_index, w, num_nodes=x.size(0), reduce="sum")
         a2 = segment_sum(wc * wc, batch[ei[0]], num_graphs)
         link2 = a2 - 2 * trace + (ss * ss).sum((-1, -2))
-        link = torch.sqrt(link2.clamp_min(1e-20))
-        if normalize:
-            link = link / nf ** 2
+        link = _scale_link(torch.sqrt(link2.clamp_min(1e-20)), link_norm, nf, lambda: _safe_sqrt(a2))
         ent = segment_sum((-S * torch.log(S + EPS)).sum(-1), batch, num_graphs) / nf
+        if entropy_norm:
+            ent = _per_log_k(ent, cluster_mask)
         losses = {"link": graph_mean(link, counts), "entropy": graph_mean(ent, counts)}
+        if adj_norm:
+            out_adj = _sym_normalize(out_adj)
     else:
         deg = torch.zeros(x.size(0), dtype=x.dtype, device=x.device).index_add_(0, src, w)
         ortho = _ortho_loss(ss, cluster_mask)
