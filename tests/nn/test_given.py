@@ -23,9 +23,11 @@ def _graph():
 
 def test_given_pools_exactly_along_the_groups():
     x, e, attr, groups = _graph()
-    out = GivenPool(2)(x, e, edge_attr=attr, edge_weight=torch.ones(9), groups=groups)
+    out = GivenPool(2, reduce="sum")(x, e, edge_attr=attr, edge_weight=torch.ones(9), groups=groups)
     assert out.cluster.tolist() == [0, 0, 0, 1, 1, 2]
     torch.testing.assert_close(out.x, torch.stack([x[:3].sum(0), x[3:5].sum(0), x[5]]))
+    mean = GivenPool(2)(x, e, groups=groups)      # the default: a group's mean
+    torch.testing.assert_close(mean.x, torch.stack([x[:3].mean(0), x[3:5].mean(0), x[5]]))
     # group 0 - group 1: edges 1-3 and 2-4 (both directions), summed; group 1 - node 5: 4-5
     pairs = {tuple(p): i for i, p in enumerate(out.edge_index.t().tolist())}
     assert set(pairs) == {(0, 1), (1, 0), (1, 2), (2, 1)}   # inner edges and the loop 3-3 are gone
@@ -36,7 +38,7 @@ def test_given_pools_exactly_along_the_groups():
     assert out.batch.tolist() == [0, 0, 0] and out.perm is None
 
 
-@pytest.mark.parametrize("reduce", ["mean", "max"])
+@pytest.mark.parametrize("reduce", ["mean", "max"])  # sum: above
 def test_given_reduce(reduce):
     x, e, _, groups = _graph()
     out = GivenPool(2, reduce=reduce)(x, e, groups=groups)

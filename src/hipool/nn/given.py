@@ -7,8 +7,8 @@ synthetic circuits: when the data carries its own groups (``level_labels``, see
 (``groups``, ``-1`` for none), it
 
 * merges the nodes of every group into one output node, features reduced by
-  ``reduce``: ``sum``, ``mean``, ``max`` or ``meanmax`` (``[mean ‖ max]`` mapped back
-  to ``F`` channels by a linear layer, the one learned part);
+  ``reduce``: ``mean`` (default), ``sum``, ``max`` or ``meanmax`` (``[mean ‖ max]``
+  mapped back to ``F`` channels by a linear layer, the one learned part);
 * keeps every node without a group (``-1``) as a node of its own;
 * joins the edges between groups, merging parallel edges with their ``edge_attr``
   (any width) and ``edge_weight`` summed and dropping the edges inside a group.
@@ -67,12 +67,13 @@ class GivenPool(torch.nn.Module):
 
     Args:
         in_channels: width ``F`` of ``x``.
-        reduce: how a group's features become its node's: ``sum`` (default: keeps the
-            size of a group in its features, as the contraction poolers do), ``mean``,
-            ``max`` or ``meanmax``.
+        reduce: how a group's features become its node's: ``mean`` (default), ``sum``,
+            ``max`` or ``meanmax``.  The mean keeps a block of 20 parts and a lone net on
+            one scale; with ``sum`` the recipe trained far worse on the circuits (test
+            accuracy 0.60-0.70 against 0.83 with ``mean``, one split of 1000 circuits).
     """
 
-    def __init__(self, in_channels: int, *, reduce: str = "sum"):
+    def __init__(self, in_channels: int, *, reduce: str = "mean"):
         super().__init__()
         if isinstance(in_channels, bool) or not isinstance(in_channels, int) or in_channels < 1:
             raise ValueError(f"GivenPool: 'in_channels' must be an int >= 1, got {in_channels!r}")
