@@ -31,6 +31,7 @@ import torch
 import yaml
 
 from .config import ModelConfig
+from .presets import RECIPE
 from .data.base import GraphDataset
 from .data.splits import save_splits, stratified_split
 from .io import atomic_write_text
@@ -41,12 +42,15 @@ from .train.settings import TrainSettings
 
 #: The demo datasets: what each generates and the model it trains by default.
 DEMO_DATASETS = ("circuits", "communities")
-_RECIPE = dict(hidden=32, encoder=True, convs_per_level=2, norm="batch", residual=True, readout="meanmax",
-               combine="sum", levels_read="all", head=[32])
+#: The recipe of :mod:`hipool.presets` at hidden 32, to stay within a few minutes on two cores.
+_RECIPE = {**RECIPE, "hidden": 32, "head": [32]}
 DEMO_MODELS: Dict[str, ModelConfig] = {
     # components -> blocks -> subsystems: two levels of edge contraction (each about halves the
-    # graph, merging connected parts), GINE reading the pins' roles; = examples/circuits/hierarchical.yaml
-    "circuits": ModelConfig(conv="gine", pool="edgepool", schedule=[0.5, 0.5], **_RECIPE),  # type: ignore[arg-type]
+    # graph, merging connected parts), GINE reading the pins' roles, and a node head trained on the
+    # defect's nodes (localize) whose top score joins the readouts; examples/circuits/hierarchical.yaml
+    # at hidden 32
+    "circuits": ModelConfig(conv="gine", pool="edgepool", schedule=[0.5, 0.5], localize=1.0,
+                            **_RECIPE),  # type: ignore[arg-type]
     "communities": ModelConfig(conv="gin", pool="edgepool", schedule=[0.5, 0.5], **_RECIPE),  # type: ignore[arg-type]
 }
 #: Default number of graphs per demo dataset.

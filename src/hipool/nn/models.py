@@ -1,13 +1,21 @@
 """Models built from a :class:`~hipool.config.ModelConfig`.
 
-:class:`HierarchicalGNN`: ``levels`` blocks of *conv → pool*, a readout and a head::
+:class:`HierarchicalGNN`: conv blocks, poolers, readouts and a head.  A conv block is
+``convs_per_level`` times *conv → norm → act → dropout* (``+ x`` with ``residual``), after an
+optional linear ``encoder``.  With ``levels_read: pooled`` (the seed model)::
 
-    x ─ conv₁ ─ pool₁ ─ conv₂ ─ pool₂ ─ … ─ readout ─ head ─ logits
+    x ─ block₁ ─ pool₁ ─ readout ─ block₂ ─ pool₂ ─ readout ─ … ─ combine ─ head ─ logits
 
-With ``combine: sum`` or ``concat`` the readouts after every pool are combined,
-as in SAGPool's hierarchical variant (Lee et al. 2019).
+and with ``levels_read: all`` every level is read after its block, level 0 included::
 
-:class:`GlobalGNN`: the same convs, readout and head with no pooling — the
+    x ─ block₀ ─ readout₀ ─ pool₁ ─ block₁ ─ readout₁ ─ … ─ pool_L ─ block_L ─ readout_L ─ combine ─ head
+
+``combine: last`` uses the last readout only; ``sum``/``concat`` join them, as in SAGPool's
+hierarchical variant (Lee et al. 2019).  With ``localize`` a node head scores every input
+node after block 0 (trained against a node attribute, see :func:`localize_loss`) and each
+graph's highest score joins the readouts (``suspects``).
+
+:class:`GlobalGNN`: the same blocks, readouts and head with no pooling — the
 baseline a hierarchical model must beat to be worth its cost.
 
 :class:`GraphUNet` (``task: node``): node classification through the hierarchy
@@ -193,11 +201,8 @@ def _make_norm(kind: str, channels: int) -> torch.nn.Module:
 
 
 def _run_norm(norm: torch.nn.Module, x: Tensor, batch: Tensor, num_graphs: int) -> Tensor:
-    if isinstance(norm, BatchNorm):
-        return norm(x)
-    if isinstance(norm, LayerNorm):
-        return norm(x)  # mode="node": no graph statistics
-    return norm(x, batch, num_graphs)
+    """GraphNorm needs the graphs; BatchNorm and the per-node LayerNorm do not."""
+    return norm(x, batch, num_graphs) if isinstance(norm, GraphNorm) else norm(x)
 
 
 def _unpack(x, edge_index, batch, edge_attr):
@@ -231,7 +236,7 @@ class _Model(torch.nn.Module):
             raise ValueError(f"{type(self).__name__}: conv {config.conv!r} reads edge features, so the model "
                              f"needs their width: build it with edge_channels=D for data whose edge_attr is "
                              f"[E, D] (data without edge_attr needs another conv: "
-                             f"{', '.join(c for c in CONV_NAMES)})")
+                             f"{', '.join(CONV_NAMES)})")
         self.config = config
         self.in_channels = in_channels
         self.num_classes = num_classes
