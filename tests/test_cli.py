@@ -65,7 +65,7 @@ def test_demo_bad_config_is_a_clear_error(tmp_path, capsys):
     bad.write_text("conv: gat\n")
     assert main(["demo", "--out", str(tmp_path / "r"), "--config", str(bad), "--no-progress"]) == 2
     err = capsys.readouterr().err
-    assert f"hipool demo: error: {bad}: 'conv' must be one of" in err
+    assert f"hipool demo: error: {bad}:1: 'conv' must be one of" in err
 
 
 def test_no_command_prints_help(capsys):

@@ -28,7 +28,7 @@ def test_yaml_round_trip(tmp_path):
 
 
 @pytest.mark.parametrize("kwargs,match", [
-    (dict(conv="gat"), r"'conv' must be one of gcn, graphconv, gin, sage, got 'gat'"),
+    (dict(conv="gat"), r"'conv' must be one of gcn, graphconv, gin, sage, gine, gatv2, got 'gat'"),
     (dict(hidden=0), r"'hidden' must be an int >= 1, got 0"),
     (dict(pool="diffpooool"), r"unknown pooler 'diffpooool'"),
     (dict(pool=["topk"], schedule=[0.5, 0.5]), r"'pool' lists 1 poolers but the schedule has 2 levels"),
@@ -53,8 +53,11 @@ def test_unknown_key_and_bad_yaml_name_the_file_and_line(tmp_path):
     p.write_text("conv: gcn\nhidden: [1, 2\nreadout: mean\n")
     with pytest.raises(ValueError, match=rf"{p}:\d+: invalid YAML"):
         ModelConfig.from_yaml(p)
-    p.write_text("conv: gat\n")
-    with pytest.raises(ValueError, match=rf"^{p}: 'conv' must be one of"):
+    p.write_text("hidden: 8\nconv: gat\n")
+    with pytest.raises(ValueError, match=rf"^{p}:2: 'conv' must be one of"):
+        ModelConfig.from_yaml(p)
+    p.write_text("hiden: 8\n")
+    with pytest.raises(ValueError, match=rf"^{p}:1: unknown key\(s\) 'hiden'"):
         ModelConfig.from_yaml(p)
     with pytest.raises(ValueError, match="cannot read"):
         ModelConfig.from_yaml(tmp_path / "missing.yaml")

@@ -125,7 +125,7 @@ def test_demo_folder_is_explainable(tmp_path, capsys, monkeypatch):
     assert (out / "explain" / "graph3" / "levels.png").is_file()   # --graph and --metrics: graph in a subfolder
     result = json.loads((out / "explain" / "metrics.json").read_text())
     assert set(result["levels"][0]["recovery"]) == {"community", "super-community"}
-    assert result["levels"][0]["represented"] == pytest.approx(0.5, abs=0.05)   # top-k keeps half
+    assert result["levels"][0]["represented"] == 1.0   # edge contraction drops no node
     test = json.loads((out / "split.json").read_text())["splits"][0]["test"]
     assert result["graphs"] == len(test)
     # another command cannot take the demo's folder

@@ -39,7 +39,7 @@ class FirstNodeSign(torch.nn.Module):
         logits = torch.stack([torch.zeros_like(first), first], -1)
         return (logits, None) if return_hierarchy else logits
 
-    def aux_loss(self, hierarchy):
+    def aux_loss(self, hierarchy, data=None):
         return None
 
 

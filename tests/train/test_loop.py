@@ -180,18 +180,6 @@ def test_lr_schedule_lowers_the_lr_of_later_epochs(tmp_path, options, expected):
     assert len(model.aux_calls) == 7 * 3 and all(d is not None and d.num_graphs in (4, 8) for d in model.aux_calls)
 
 
-def test_aux_loss_of_one_argument_still_works():
-    class OneArg(Constant):
-        def aux_loss(self, hierarchy):
-            self.aux_calls.append(hierarchy)
-            return None
-
-    data = toy_dataset(8)
-    model = OneArg()
-    run_epoch(model, DataLoader(data, batch_size=4))
-    assert model.aux_calls == [None, None]
-
-
 def _grad_norms(model, data, **settings):
     """The global gradient norm that every optimizer step of ``fit`` saw."""
     from torch.optim.optimizer import register_optimizer_step_pre_hook

@@ -71,10 +71,10 @@ def test_schedule_and_clipping_settings_defaults_and_record():
 def test_run_config_schedule_errors_name_the_file(tmp_path):
     f = tmp_path / "run.yaml"
     f.write_text("model: {pool: topk}\ntrain: {lr: .nan}\n")
-    with pytest.raises(ValueError, match=r"run.yaml \(train\): 'lr' must be a finite number > 0, got nan"):
+    with pytest.raises(ValueError, match=r"run.yaml:2 \(train\): 'lr' must be a finite number > 0, got nan"):
         load_run_config(f)
     f.write_text("model: {pool: topk}\ntrain: {grad_clip: .nan}\n")
-    with pytest.raises(ValueError, match=r"run.yaml \(train\): 'grad_clip' must be a finite number > 0, or 0 or "
+    with pytest.raises(ValueError, match=r"run.yaml:2 \(train\): 'grad_clip' must be a finite number > 0, or 0 or "
                                          r"null for no clipping, got nan"):
         load_run_config(f)
     f.write_text("model: {pool: topk}\ntrain: {lr_schedule: plateau, lr_patience: 5, grad_clip: 1.0}\n")
@@ -95,7 +95,10 @@ def test_run_config_sections_and_flat(tmp_path):
     with pytest.raises(ValueError, match=r"unknown section\(s\) 'training'"):
         load_run_config(bad)
     bad.write_text("model: {}\ntrain: {epochs: -1}\n")
-    with pytest.raises(ValueError, match=r"bad.yaml \(train\): 'epochs' must be an int >= 1"):
+    with pytest.raises(ValueError, match=r"bad.yaml:2 \(train\): 'epochs' must be an int >= 1"):
+        load_run_config(bad)
+    bad.write_text("model:\n  conv: gine\n  norm: instance\ntrain:\n  epochs: 3\n")
+    with pytest.raises(ValueError, match=r"bad.yaml:3 \(model\): 'norm' must be one of none, batch, layer, graph"):
         load_run_config(bad)
     bad.write_text("model: {pool: [\n")
     with pytest.raises(ValueError, match=r"bad.yaml:\d+: invalid YAML"):

@@ -20,7 +20,6 @@ from __future__ import annotations
 
 import copy
 import csv
-import inspect
 import io
 import time
 from dataclasses import asdict, dataclass, field
@@ -95,14 +94,13 @@ def _epoch_sums(model: torch.nn.Module, loader: Iterable, optimizer: Optional[to
     total_loss, correct, count = 0.0, 0, 0
     attr, num_groups = groups if groups is not None else ("", 0)
     by_group = torch.zeros(2, num_groups, dtype=torch.float64)
-    aux_takes_batch = _takes_batch(getattr(_unwrap(model), "aux_loss", None))
     with torch.set_grad_enabled(training):
         for data in loader:
             data = data.to(device)
             logits, hierarchy = model(data, return_hierarchy=True)
             y = data.y.view(-1)
             loss = F.cross_entropy(logits, y)
-            aux = _aux_loss(_unwrap(model), hierarchy, data if aux_takes_batch else None)
+            aux = _aux_loss(_unwrap(model), hierarchy, data)
             if aux is not None and aux_weight:
                 loss = loss + aux_weight * aux
             if training:
@@ -146,9 +144,9 @@ def run_epoch(model: torch.nn.Module, loader: Iterable, optimizer: Optional[torc
 
     The loss is cross-entropy plus ``aux_weight`` times the poolers' auxiliary
     losses (none for node selection), each weighted as the model config's
-    ``aux_weights`` says (``model.aux_loss(hierarchy, batch)``, or
-    ``model.aux_loss(hierarchy)`` where it takes one argument); a model without
-    ``aux_loss`` gets their plain sum.  In a distributed run the means are over
+    ``aux_weights`` says (``model.aux_loss(hierarchy, batch)``, which adds a
+    model's node-level localisation loss too); a model without ``aux_loss`` gets
+    their plain sum.  In a distributed run the means are over
     every process's share of the data.
     """
     return _means(_all_reduce(_epoch_sums(model, loader, optimizer, aux_weight, device, grad_clip=grad_clip)))
@@ -178,22 +176,9 @@ def group_accuracy(model: torch.nn.Module, loader: Iterable, attr: str, num_grou
     return evaluate(model, loader, device=device, groups=(attr, num_groups))[2]
 
 
-def _takes_batch(aux_loss) -> bool:
-    """Whether ``aux_loss`` takes the batch as a second positional argument (models whose
-    losses read node-level batch attributes) or only the hierarchy."""
-    if aux_loss is None:
-        return False
-    try:
-        params = inspect.signature(aux_loss).parameters.values()
-    except (TypeError, ValueError):  # no signature to read: assume the current two-argument form
-        return True
-    positional = [p for p in params if p.kind in (p.POSITIONAL_ONLY, p.POSITIONAL_OR_KEYWORD)]
-    return len(positional) >= 2 or any(p.kind == p.VAR_POSITIONAL for p in params)
-
-
-def _aux_loss(model: torch.nn.Module, hierarchy, data=None) -> Optional[torch.Tensor]:
+def _aux_loss(model: torch.nn.Module, hierarchy, data) -> Optional[torch.Tensor]:
     if hasattr(model, "aux_loss"):
-        return model.aux_loss(hierarchy) if data is None else model.aux_loss(hierarchy, data)
+        return model.aux_loss(hierarchy, data)
     aux = hierarchy.aux_losses()
     return torch.stack(list(aux.values())).sum() if aux else None
 

@@ -38,7 +38,7 @@ from pathlib import Path
 from typing import Any, Dict, Optional, Tuple, Union
 
 from ..config import ModelConfig, from_mapping
-from ..io import read_yaml
+from ..io import read_yaml, with_line
 
 
 LR_SCHEDULES: Tuple[str, ...] = ("none", "plateau", "step")
@@ -123,17 +123,27 @@ def load_run_config(path: Union[str, os.PathLike]) -> Tuple[ModelConfig, Dict[st
     that flags can override them before :class:`TrainSettings` is built.
     """
     path = Path(path)
-    data = read_yaml(path, "run config")[0] or {}
+    data, root = read_yaml(path, "run config", nodes=True)
+    data = data or {}
     if not isinstance(data, dict):
         raise ValueError(f"run config {path}: expected a mapping, got {type(data).__name__}")
+    sections = {k.value: v for k, v in root.value} if root is not None and hasattr(root, "value") \
+        and isinstance(root.value, list) else {}
     if "model" in data or "train" in data:
         unknown = sorted(set(data) - {"model", "train"})
         if unknown:
             raise ValueError(f"run config {path}: unknown section(s) {', '.join(map(repr, unknown))}; "
                              f"a run config has 'model' and 'train'")
         model_part, train_part = data.get("model") or {}, data.get("train") or {}
+        model_node, train_node = sections.get("model"), sections.get("train")
     else:
-        model_part, train_part = data, {}
-    model = ModelConfig.from_dict(model_part, source=f"{path} (model)")
-    TrainSettings.from_dict(train_part, source=f"{path} (train)")  # checked now, built later
+        model_part, train_part, model_node, train_node = data, {}, root, None
+    try:
+        model = ModelConfig.from_dict(model_part, source=f"{path} (model)")
+    except ValueError as e:
+        raise with_line(e, f"{path} (model)", model_node) from None
+    try:
+        TrainSettings.from_dict(train_part, source=f"{path} (train)")  # checked now, built later
+    except ValueError as e:
+        raise with_line(e, f"{path} (train)", train_node) from None
     return model, dict(train_part)
