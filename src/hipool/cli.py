@@ -167,11 +167,12 @@ def build_parser() -> argparse.ArgumentParser:
     sub = parser.add_subparsers(dest="command", metavar="COMMAND")
 
     demo = sub.add_parser("demo", help="hierarchical vs global pooling on an embedded benchmark (circuits)",
-                          description="Train a 3-level hierarchical model and its global twin on an embedded, "
-                                      "generated benchmark (offline): synthetic circuits that pass or fail, with "
-                                      "defects at the component, block and subsystem levels (default), or "
-                                      "hierarchical community graphs; print accuracy overall and per defect "
-                                      "level and write a run folder.")
+                          description="Train the recipe with a learned pooler (EdgePool), with the data's own "
+                                      "hierarchy (pool: given) and their global twin (the same convs, norms, "
+                                      "readouts and training) on an embedded, generated benchmark (offline): "
+                                      "synthetic circuits that pass or fail, with defects at the component, block "
+                                      "and subsystem levels (default), or hierarchical community graphs; print "
+                                      "accuracy overall and per defect level and write a run folder.")
     demo.add_argument("--dataset", choices=DEMO_DATASETS, default=defaults.dataset,
                       help=f"the benchmark (default: {defaults.dataset})")
     demo.add_argument("--out", default="runs/demo", help="run folder (default: runs/demo)")
@@ -184,7 +185,7 @@ def build_parser() -> argparse.ArgumentParser:
                       help=f"seed for data, split and weights (default: {defaults.seed})")
     demo.add_argument("--config", type=Path, default=None,
                       help="model config YAML for the hierarchical model (default: the built-in one for "
-                           "the dataset)")
+                           "the dataset); the given model and the twin are derived from it")
     demo.add_argument("--no-progress", action="store_true", help="no progress bars")
     demo.set_defaults(func=_demo)
 
