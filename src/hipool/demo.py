@@ -54,7 +54,7 @@ DEMO_MODELS: Dict[str, ModelConfig] = {
     "communities": ModelConfig(conv="gin", pool="edgepool", schedule=[0.5, 0.5], **_RECIPE),  # type: ignore[arg-type]
 }
 #: Default number of graphs per demo dataset.
-DEMO_GRAPHS = {"circuits": 1000, "communities": 600}
+DEMO_GRAPHS = {"circuits": 1200, "communities": 600}
 #: Circuit sizes in the demo (components); the benchmark's default range is 100-2000.
 DEMO_CIRCUIT_SIZES = (60, 300)
 
@@ -63,7 +63,7 @@ DEMO_CIRCUIT_SIZES = (60, 300)
 class DemoSettings:
     dataset: str = "circuits"
     num_graphs: Optional[int] = None       # None: DEMO_GRAPHS[dataset]
-    epochs: int = 30
+    epochs: int = 40
     patience: int = 20
     batch_size: int = 32
     lr: float = 0.003
