@@ -90,12 +90,19 @@ def main(argv=None) -> int:
         for size in sizes:
             path = args.out / f"{name}-{size}.json"
             if path.is_file():
-                results[(name, size)] = json.loads(path.read_text())
+                rec = json.loads(path.read_text())
+                same = (rec["config"] == config.to_dict() and rec["train_settings"] == settings.to_dict()
+                        and (rec["test"], rec["val"], rec.get("pool")) == (len(test), len(val), n))
+                if not same:
+                    raise SystemExit(f"{path} was trained with other settings (model, training, pool or split "
+                                     f"sizes) than this command's; give the same options, another --out, or "
+                                     f"delete it")
+                results[(name, size)] = rec
                 continue
             t0 = time.perf_counter()
             _, _, run = train_model(ds, config, settings, order[:size], val, test, seed=args.seed,
                                     progress=True, desc=f"{name} n={size}")
-            rec = {"model": name, "train": size, "test": len(test), "val": len(val),
+            rec = {"model": name, "train": size, "test": len(test), "val": len(val), "pool": n,
                    "config": config.to_dict(), "train_settings": settings.to_dict(), **run.to_dict(),
                    "wall_s": time.perf_counter() - t0, "torch_threads": torch.get_num_threads()}
             atomic_write_text(path, json_text(rec))
@@ -130,6 +137,7 @@ def main(argv=None) -> int:
                   for s in sizes]
             ax.plot(sizes, ys, marker="o", label=name)
         ax.set_xscale("log")
+        ax.minorticks_off()
         ax.set_xticks(sizes)
         ax.set_xticklabels([str(s) for s in sizes], fontsize=8)
         ax.set_title(key if key == "overall" else f"{key} defects" if key != "pass" else "passing designs")
