@@ -69,8 +69,8 @@ class GivenPool(torch.nn.Module):
         in_channels: width ``F`` of ``x``.
         reduce: how a group's features become its node's: ``mean`` (default), ``sum``,
             ``max`` or ``meanmax``.  The mean keeps a block of 20 parts and a lone net on
-            one scale; with ``sum`` the recipe trained far worse on the circuits (test
-            accuracy 0.60-0.70 against 0.83 with ``mean``, one split of 1000 circuits).
+            one scale, as the clustering poolers' default does (single training runs on
+            the circuits did not settle mean against sum; see the README).
     """
 
     def __init__(self, in_channels: int, *, reduce: str = "mean"):
