@@ -44,8 +44,9 @@ def _order(labels, indices, seed):
     out, taken = [], {c: 0 for c in by_class}
     total = len(indices)
     while len(out) < total:
-        # the class furthest below its share goes next
-        c = min(by_class, key=lambda k: (taken[k] + 1) / len(by_class[k]) if taken[k] < len(by_class[k]) else 9)
+        # the class furthest below its share goes next (an exhausted class never)
+        c = min(by_class, key=lambda k: (taken[k] + 1) / len(by_class[k]) if taken[k] < len(by_class[k])
+                else float("inf"))
         out.append(by_class[c][taken[c]])
         taken[c] += 1
     return out

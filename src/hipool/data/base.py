@@ -42,6 +42,13 @@ def check_int(name: str, value, minimum: int) -> int:
     return int(value)
 
 
+def columns(tensor) -> int:
+    """Columns of a per-node or per-edge attribute: 0 when absent, 1 for ``[N]``, ``C`` for ``[N, C]``."""
+    if tensor is None:
+        return 0
+    return 1 if tensor.dim() == 1 else int(tensor.size(1))
+
+
 @dataclass(frozen=True)
 class Breakdown:
     """Groups of graphs to report accuracy on separately: every graph has an int64 attribute
@@ -112,19 +119,16 @@ class GraphDataset:
         """Width ``D`` of ``edge_attr`` (``[E, D]``; 1 for ``[E]``) of the first graph that has one,
         0 when none has."""
         for g in self:
-            ea = getattr(g, "edge_attr", None)
-            if ea is not None:
-                return 1 if ea.dim() == 1 else int(ea.size(1))
+            width = columns(getattr(g, "edge_attr", None))
+            if width:
+                return width
         return 0
 
     @property
     def num_known_levels(self) -> int:
         """Columns of :data:`LEVEL_LABELS` (the levels of the data's own hierarchy) of the first
         graph, 0 when it has none."""
-        if len(self) == 0:
-            return 0
-        labels = getattr(self[0], LEVEL_LABELS, None)
-        return 0 if labels is None else (1 if labels.dim() == 1 else int(labels.size(1)))
+        return columns(getattr(self[0], LEVEL_LABELS, None)) if len(self) else 0
 
     @property
     def num_tasks(self) -> int:

@@ -7,10 +7,9 @@ import torch
 from torch import Tensor
 from torch_geometric.nn import MLP, GATv2Conv, GCNConv, GINConv, GINEConv, GraphConv, SAGEConv
 
+from ..config import EDGE_CONVS
+
 CONV_NAMES = ("gcn", "graphconv", "gin", "sage")
-#: Convs that read ``edge_attr`` ``[E, D]`` (the model config's ``EDGE_CONVS``): built with
-#: ``edge_dim=D``, they map it into the messages themselves.
-EDGE_CONV_NAMES = ("gine", "gatv2")
 #: Attention heads of ``gatv2`` (concatenated to ``out_channels`` when it divides by them).
 GAT_HEADS = 4
 
@@ -23,7 +22,7 @@ def make_conv(kind: str, in_channels: int, out_channels: int,
               edge_dim: Optional[int] = None) -> torch.nn.Module:
     """A PyG message-passing layer by config name; the edge-aware ones (``gine``: GINEConv,
     Hu et al. 2020; ``gatv2``: GATv2Conv, Brody et al. 2022) need ``edge_dim``."""
-    if kind in EDGE_CONV_NAMES:
+    if kind in EDGE_CONVS:  # built with edge_dim=D, they map edge_attr into the messages themselves
         if edge_dim is None or edge_dim < 1:
             raise ValueError(f"conv {kind!r} reads edge_attr, so it needs its width (edge_dim), got {edge_dim!r}")
         if kind == "gine":

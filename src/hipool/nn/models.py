@@ -48,7 +48,7 @@ from torch_geometric.utils import scatter
 
 from ..checks import check_graph
 from ..config import EDGE_CONVS, ModelConfig
-from ..data.base import LEVEL_LABELS
+from ..data.base import LEVEL_LABELS, columns
 from ..hierarchy import Hierarchy
 from .asap import ASAPooling
 from .clustering import DiffPool, DMoNPool, MinCutPool
@@ -271,6 +271,19 @@ class _Model(torch.nn.Module):
                           f"{' or '.join(WEIGHTED_CONVS)} to use them", stacklevel=3)
         return pools
 
+    def _pool(self, i: int, x: Tensor, edge_index: Tensor, edge_attr: Optional[Tensor], batch: Tensor,
+              edge_weight: Optional[Tensor], labels: Optional[Tensor], hierarchy: Hierarchy):
+        """Pooling step ``i``: its record (appended to ``hierarchy``) and the ``level_labels`` of the
+        pooled nodes (``None`` when no level is ``given``); ``given`` reads column ``i``."""
+        pool = self.pools[i]
+        extra = {"groups": labels[:, i]} if isinstance(pool, GivenPool) else {}
+        # Keywords: PyG's poolers disagree on the order of batch and edge_weight.
+        out = pool(x, edge_index, edge_attr=edge_attr, batch=batch, edge_weight=edge_weight, **extra)
+        hierarchy.append(out)
+        if labels is not None:
+            labels = carry_labels(labels, out.cluster, out.num_nodes)
+        return out, labels
+
     def aux_loss(self, hierarchy: Hierarchy, data: Optional[Data] = None) -> Optional[Tensor]:
         """The poolers' auxiliary losses of one forward pass, weighted by ``config.aux_weights``,
         plus ``config.localize`` times the node-level localisation loss when the model has a node
@@ -310,9 +323,9 @@ class _Model(torch.nn.Module):
             raise ValueError(f"{type(self).__name__}: 'x' has {x.size(1)} features but the model "
                              f"was built for in_channels={self.in_channels}")
         if self.edge_channels:
-            width = None if edge_attr is None else (1 if edge_attr.dim() == 1 else edge_attr.size(1))
+            width = columns(edge_attr)
             if width != self.edge_channels:
-                got = "no edge_attr" if width is None else f"edge_attr of width {width}"
+                got = f"edge_attr of width {width}" if width else "no edge_attr"
                 raise ValueError(f"{type(self).__name__}: conv {self.config.conv!r} reads edge features of "
                                  f"width {self.edge_channels} (edge_channels), but the graph has {got}")
         if batch is None:
@@ -330,7 +343,7 @@ def node_target(data: Data, config: ModelConfig) -> Tensor:
     target = getattr(data, name, None)
     if target is None:
         raise ValueError(f"model config: 'localize' trains a node-level loss against the node attribute "
-                         f"{name!r}, which this batch has no {name!r} (circuits have 'defect_mask'); "
+                         f"{name!r}, which this batch does not have (circuits have 'defect_mask'); "
                          f"set localize: 0 or name another attribute in 'localize_target'")
     if target.numel() != data.num_nodes:
         raise ValueError(f"model config: 'localize_target' {name!r} has {target.numel()} values for "
@@ -407,8 +420,7 @@ class _GraphClassifier(_Model):
         """The graph vectors ``[num_graphs, width]`` the head combines (one per readout with
         ``combine: sum``/``concat``, see :attr:`readout_names`; the last one only with
         ``combine: last``; then the suspects readout with ``localize``) and the hierarchy of
-        the pass.  ``classify(level_readouts)`` gives
-        the logits."""
+        the pass.  ``classify(level_readouts)`` gives the logits."""
         raise NotImplementedError
 
     def classify(self, per_level: List[Tensor]) -> Tensor:
@@ -484,13 +496,7 @@ class HierarchicalGNN(_GraphClassifier):
                     per_level.append(r)
             if i == levels:
                 break
-            pool = self.pools[i]
-            extra = {"groups": labels[:, i]} if isinstance(pool, GivenPool) else {}
-            # Keywords: PyG's poolers disagree on the order of batch and edge_weight.
-            out = pool(x, edge_index, edge_attr=edge_attr, batch=batch, edge_weight=edge_weight, **extra)
-            hierarchy.append(out)
-            if labels is not None:
-                labels = carry_labels(labels, out.cluster, out.num_nodes)
+            out, labels = self._pool(i, x, edge_index, edge_attr, batch, edge_weight, labels, hierarchy)
             x, edge_index, edge_attr, batch = out.x, out.edge_index, out.edge_attr, out.batch
             edge_weight = out.edge_weight
             if not self.read_all:
@@ -565,12 +571,7 @@ class GraphUNet(_Model):
         for i in range(self.config.levels):
             skips.append((x, edge_index, edge_weight, edge_attr))
             if self.pools:
-                extra = {"groups": labels[:, i]} if isinstance(self.pools[i], GivenPool) else {}
-                out = self.pools[i](x, edge_index, edge_attr=edge_attr, batch=batch, edge_weight=edge_weight,
-                                    **extra)
-                hierarchy.append(out)
-                if labels is not None:
-                    labels = carry_labels(labels, out.cluster, out.num_nodes)
+                out, labels = self._pool(i, x, edge_index, edge_attr, batch, edge_weight, labels, hierarchy)
                 x, edge_index, edge_attr, batch = out.x, out.edge_index, out.edge_attr, out.batch
                 edge_weight = out.edge_weight
             x = self._conv_with(self.down[i + 1], x, edge_index, edge_weight, edge_attr)
@@ -594,19 +595,17 @@ def check_model_data(config: ModelConfig, dataset) -> None:
     given = config.given_levels
     for i, g in enumerate(dataset):
         if config.edge_aware:
-            ea = getattr(g, "edge_attr", None)
-            w = None if ea is None else (1 if ea.dim() == 1 else int(ea.size(1)))
-            if w is None or w != width:
-                has = "no edge_attr" if w is None else f"edge_attr of width {w}, graph 0 of width {width}"
+            w = columns(getattr(g, "edge_attr", None))
+            if not w or w != width:
+                has = f"edge_attr of width {w}, graph 0 of width {width}" if w else "no edge_attr"
                 hint = (f"dataset {name} has no edge features: use one of {', '.join(CONV_NAMES)}"
                         if width == 0 else "every graph needs edge_attr of one width")
                 raise ValueError(f"dataset {name}: graph {i} has {has}, but conv {config.conv!r} reads edge "
                                  f"features ({hint})")
         if given:
-            labels = getattr(g, LEVEL_LABELS, None)
-            cols = 0 if labels is None else (1 if labels.dim() == 1 else int(labels.size(1)))
+            cols = columns(getattr(g, LEVEL_LABELS, None))
             if cols < given[-1]:
-                have = (f"no {LEVEL_LABELS!r}" if labels is None else f"{cols} {LEVEL_LABELS!r} column(s)"
+                have = (f"no {LEVEL_LABELS!r}" if not cols else f"{cols} {LEVEL_LABELS!r} column(s)"
                         + (f" ({', '.join(dataset.level_names)})" if dataset.level_names else ""))
                 raise ValueError(f"dataset {name}: level {given[-1]} of the model pools along column "
                                  f"{given[-1] - 1} of the data's known hierarchy (pool: given), but graph {i} "
