@@ -127,3 +127,130 @@ def test_data_summary_of_own_graphs_and_molecules(tmp_path, capsys):
     out = capsys.readouterr().out
     assert "graphs              3" in out and "0: 1, 1: 2" in out
     assert "skipped 1 invalid SMILES at rows 4" in out
+
+
+def _toy(tmp_path):
+    from tests.train.harness_data import write_toy
+    return write_toy(tmp_path / "toy.jsonl", n=24)
+
+
+def _train(toy, out, *extra):
+    return ["train", "--dataset", str(toy), "--out", str(out), "--no-progress", "--epochs", "2", *extra]
+
+
+def test_a_full_disk_is_one_line_and_the_rerun_resumes_clean(tmp_path, capsys, monkeypatch):
+    toy, out = _toy(tmp_path), tmp_path / "run"
+    real = torch.save
+
+    def full(obj, f, *args, **kwargs):  # torch's message when the disk fills up mid-file
+        real(obj, f, *args, **kwargs)
+        raise RuntimeError("[enforce fail at inline_container.cc:672] . unexpected pos 2368 vs 2262")
+    monkeypatch.setattr(torch, "save", full)
+    assert main(_train(toy, out)) == 2
+    assert capsys.readouterr().err == f"hipool train: error: cannot write {out / 'state.pt'}: no space left on device\n"
+    assert not list(out.glob(".*.tmp"))
+    monkeypatch.undo()
+    assert main(_train(toy, out)) == 0
+    assert (out / "result.json").is_file() and not list(out.rglob("*.tmp"))
+
+
+def test_os_errors_are_one_line_naming_the_path(tmp_path, capsys, monkeypatch):
+    import errno
+
+    toy = _toy(tmp_path)
+    (tmp_path / "file").write_text("x")
+    assert main(_train(toy, tmp_path / "file")) == 2
+    assert capsys.readouterr().err == f"hipool train: error: --out {tmp_path / 'file'}: is a file, not a folder\n"
+    assert main(_train(toy, tmp_path / "file" / "run")) == 2
+    assert capsys.readouterr().err == (f"hipool train: error: cannot write {tmp_path / 'file' / 'run'}: a part of "
+                                       f"the path is a file, not a folder\n")
+    long = tmp_path / ("n" * 300)
+    assert main(_train(toy, long)) == 2
+    assert capsys.readouterr().err.endswith(": file name too long\n")
+
+    def read_only(*args, **kwargs):
+        raise OSError(errno.EROFS, "Read-only file system")
+    monkeypatch.setattr("hipool.io.tempfile.mkstemp", read_only)
+    assert main(_train(toy, tmp_path / "ro")) == 2
+    assert capsys.readouterr().err == (f"hipool train: error: cannot write {tmp_path / 'ro' / 'run.json'}: read-only "
+                                       f"file system\n")
+    monkeypatch.undo()
+
+    def denied(*args, **kwargs):
+        raise PermissionError(errno.EACCES, "Permission denied", str(tmp_path / "x"))
+    monkeypatch.setattr("hipool.train.command.run_train", denied)
+    assert main(_train(toy, tmp_path / "x")) == 2
+    assert capsys.readouterr().err == f"hipool train: error: {tmp_path / 'x'}: permission denied\n"
+
+    def no_memory(*args, **kwargs):
+        raise MemoryError()
+    monkeypatch.setattr("hipool.train.command.run_train", no_memory)
+    assert main(_train(toy, tmp_path / "x")) == 2
+    assert capsys.readouterr().err.startswith("hipool train: error: out of memory")
+
+
+def test_thread_job_and_seed_flags_are_bounded(tmp_path, capsys):
+    import pytest
+
+    from hipool.train.runner import PER_CPU, cpu_count
+    most = PER_CPU * cpu_count()
+    for args, message in [
+        (["train", "--dataset", "x", "--out", "o", "--threads", "100000"],
+         f"argument --threads: 100000: at most 4 x the {cpu_count()} CPU(s) this process may use ({most})"),
+        (["compare", "--dataset", "x", "--models", "topk", "--out", "o", "--jobs", str(most + 1)],
+         f"argument --jobs: {most + 1}: at most 4 x the"),
+        (["train", "--dataset", "x", "--out", "o", "--seed", "-1"],
+         "argument --seed: must be an int from 0 to 4294967295, got -1"),
+        (["demo", "--seed", str(2 ** 40)], "argument --seed: must be an int from 0 to 4294967295"),
+        (["demo", "--graphs", "3"], None),
+    ]:
+        if message is None:
+            assert main(args + ["--out", str(tmp_path / "d")]) == 2
+            assert "hipool demo: error: --graphs must be an int from 20 (a test split with graphs of every class) " \
+                   "to 100,000, got 3" in capsys.readouterr().err
+            continue
+        with pytest.raises(SystemExit) as info:
+            main(args)
+        assert info.value.code == 2 and message in capsys.readouterr().err
+    from hipool.train.command import TrainRequest, run_train
+    with pytest.raises(ValueError, match=rf"^--threads 100000: at most 4 x the {cpu_count()} CPU"):
+        run_train(TrainRequest(dataset="x", out=tmp_path / "o", threads=100000))
+    assert not (tmp_path / "o").exists()
+
+
+def test_damaged_run_folder_files_on_resume_are_named(tmp_path, capsys):
+    toy, out = _toy(tmp_path), tmp_path / "run"
+    assert main(_train(toy, out)) == 0
+    capsys.readouterr()
+    result = (out / "result.json").read_bytes()
+    (out / "result.json").write_bytes(b"\xff")
+    assert main(_train(toy, out)) == 2
+    assert capsys.readouterr().err == (f"hipool train: error: {out / 'result.json'}:1: result file is not UTF-8 text "
+                                       f"(byte 0 is ff: invalid start byte)\n")
+    (out / "result.json").write_text("[1, 2]")
+    assert main(_train(toy, out)) == 2
+    assert f"result file {out / 'result.json'}: not the record hipool writes" in capsys.readouterr().err
+    (out / "result.json").write_bytes(result)
+    (out / "run.json").write_text('{"format": "hipool-run/1", "command": "train", "identity": "x"}')
+    assert main(_train(toy, out)) == 2
+    assert capsys.readouterr().err == (f"hipool train: error: {out / 'run.json'}: the run record's 'identity' is 'x', "
+                                       f"not of the type hipool writes there; cannot read this run folder's record; "
+                                       f"choose another --out\n")
+
+
+def test_an_interrupted_train_with_a_damaged_state_is_named(tmp_path, capsys):
+    toy, out = _toy(tmp_path), tmp_path / "run"
+    assert main(_train(toy, out)) == 0
+    capsys.readouterr()
+    (out / "result.json").unlink()
+    state = {"format": "hipool-train-state/1", "model": {}, "optimizer": {}}
+    torch.save(state, out / "state.pt")
+    assert main(_train(toy, out)) == 2
+    assert capsys.readouterr().err == (f"hipool train: error: training state {out / 'state.pt'}: damaged: it has no "
+                                       f"'history', 'best_epoch', 'best_val_acc', 'best_val_loss', 'best_state', "
+                                       f"'since_best', 'rng'; delete it to start this run over\n")
+    (out / "state.pt").write_bytes(b"PK\x03\x04 truncated")
+    assert main(_train(toy, out)) == 2
+    assert f"training state {out / 'state.pt'}: cannot read it (" in capsys.readouterr().err
+    (out / "state.pt").unlink()
+    assert main(_train(toy, out)) == 0

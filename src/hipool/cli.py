@@ -93,15 +93,26 @@ def _report(args: argparse.Namespace) -> int:
     return 0
 
 
+def _number(text: str, kind: type):
+    """``text`` as an int or float, or argparse's error saying what was given."""
+    try:
+        value = kind(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"must be {'an int' if kind is int else 'a number'}, got {text!r}") from None
+    if kind is float and value != value:
+        raise argparse.ArgumentTypeError(f"must be a number, got {text!r}")
+    return value
+
+
 def _fraction(text: str) -> float:
-    value = float(text)
+    value = _number(text, float)
     if not 0 <= value < 1:
         raise argparse.ArgumentTypeError(f"must be in [0, 1), got {value}")
     return value
 
 
 def _positive_float(text: str) -> float:
-    value = float(text)
+    value = _number(text, float)
     if not value > 0:
         raise argparse.ArgumentTypeError(f"must be > 0, got {value}")
     return value
@@ -152,14 +163,32 @@ def _add_run_flags(p: argparse.ArgumentParser) -> None:
 
 
 def _positive(text: str) -> int:
-    value = int(text)
+    value = _number(text, int)
     if value < 1:
         raise argparse.ArgumentTypeError(f"must be >= 1, got {value}")
     return value
 
 
+def _seed(text: str) -> int:
+    from .train.runner import MAX_SEED
+    value = _number(text, int)
+    if not 0 <= value <= MAX_SEED:
+        raise argparse.ArgumentTypeError(f"must be an int from 0 to {MAX_SEED}, got {value}")
+    return value
+
+
+def _workers(text: str) -> int:
+    """``--threads``, ``--jobs``: 1 .. 4 x the CPUs (see hipool.train.runner.check_workers)."""
+    from .train.runner import check_workers
+    value = _number(text, int)
+    try:
+        return check_workers(value, "")
+    except ValueError as e:
+        raise argparse.ArgumentTypeError(str(e)) from None
+
+
 def build_parser() -> argparse.ArgumentParser:
-    from .demo import DEMO_DATASETS, DEMO_GRAPHS, DemoSettings
+    from .demo import DEMO_DATASETS, DEMO_GRAPH_RANGE, DEMO_GRAPHS, DemoSettings
 
     defaults = DemoSettings()
     parser = argparse.ArgumentParser(prog="hipool", description="Hierarchical graph pooling for GNNs.")
@@ -177,11 +206,11 @@ def build_parser() -> argparse.ArgumentParser:
                       help=f"the benchmark (default: {defaults.dataset})")
     demo.add_argument("--out", default="runs/demo", help="run folder (default: runs/demo)")
     demo.add_argument("--graphs", type=_positive, default=None,
-                      help="number of graphs (default: " + ", ".join(f"{k} {v}" for k, v in DEMO_GRAPHS.items())
-                           + ")")
+                      help=f"number of graphs, {DEMO_GRAPH_RANGE[0]} to {DEMO_GRAPH_RANGE[1]:,} (default: "
+                           + ", ".join(f"{k} {v}" for k, v in DEMO_GRAPHS.items()) + ")")
     demo.add_argument("--epochs", type=_positive, default=defaults.epochs,
                       help=f"maximum epochs per model (default: {defaults.epochs})")
-    demo.add_argument("--seed", type=int, default=defaults.seed,
+    demo.add_argument("--seed", type=_seed, default=defaults.seed,
                       help=f"seed for data, split and weights (default: {defaults.seed})")
     demo.add_argument("--config", type=Path, default=None,
                       help="model config YAML for the hierarchical model (default: the built-in one for "
@@ -205,11 +234,12 @@ def build_parser() -> argparse.ArgumentParser:
     train.add_argument("--model", default=None,
                        help="a named model instead of a config file (topk, sag, diffpool, global, ...; the "
                             "recipe: gin-edgepool, gine-given, gine-global, ...; default topk)")
-    train.add_argument("--seed", type=int, default=0, help="seed for the split, weights and batches (default 0)")
+    train.add_argument("--seed", type=_seed, default=0, help="seed for the split, weights and batches (default 0)")
     train.add_argument("--val", type=_fraction, default=0.1, help="validation fraction (default 0.1)")
     train.add_argument("--test", type=_fraction, default=0.1, help="test fraction, 0 for none (default 0.1)")
     train.add_argument("--device", default="cpu", help="cpu, cuda or cuda:N (default cpu)")
-    train.add_argument("--threads", type=_positive, default=None, help="torch threads (default: torch's)")
+    train.add_argument("--threads", type=_workers, default=None,
+                       help="torch threads, at most 4 x the CPUs (default: torch's)")
     _add_data_flags(train)
     _add_training_flags(train, tdefaults)
     train.add_argument("--no-progress", action="store_true", help="no progress bar")
@@ -233,10 +263,10 @@ def build_parser() -> argparse.ArgumentParser:
     cmp.add_argument("--repeats", type=_positive, default=3, help="final runs per fold (default 3)")
     cmp.add_argument("--holdout", type=_positive_float, default=0.1,
                      help="holdout fraction of each training fold for model selection (default 0.1)")
-    cmp.add_argument("--seed", type=int, default=0, help="seed for folds, weights and batches (default 0)")
-    cmp.add_argument("--jobs", type=_positive, default=1, help="worker processes (default 1)")
-    cmp.add_argument("--threads", type=_positive, default=None,
-                     help="torch threads per process (default: cores / jobs)")
+    cmp.add_argument("--seed", type=_seed, default=0, help="seed for folds, weights and batches (default 0)")
+    cmp.add_argument("--jobs", type=_workers, default=1, help="worker processes, at most 4 x the CPUs (default 1)")
+    cmp.add_argument("--threads", type=_workers, default=None,
+                     help="torch threads per process, at most 4 x the CPUs (default: cores / jobs)")
     cmp.add_argument("--device", default="cpu", help="cpu, cuda or cuda:N (default cpu)")
     _add_data_flags(cmp)
     _add_training_flags(cmp, tdefaults)
@@ -313,11 +343,25 @@ def main(argv: Optional[List[str]] = None) -> int:
             return args.func(args, ["hipool", *(sys.argv[1:] if argv is None else argv)])
         return args.func(args)
     except (ValueError, RuntimeError, ImportError) as e:
-        print(f"hipool {args.command}: error: {e}", file=sys.stderr)
+        print(f"hipool {args.command}: error: {_one_line(str(e))}", file=sys.stderr)
+        return 2
+    except OSError as e:  # a full disk, a read-only or missing folder, a file in the way, ...
+        from .io import describe_os_error
+        print(f"hipool {args.command}: error: {describe_os_error(e)}", file=sys.stderr)
+        return 2
+    except MemoryError:
+        print(f"hipool {args.command}: error: out of memory (a smaller model, --batch-size or dataset needs "
+              f"less); files written so far are complete", file=sys.stderr)
         return 2
     except KeyboardInterrupt:
         print(f"hipool {args.command}: interrupted; files written so far are complete", file=sys.stderr)
         return 130
+
+
+def _one_line(message: str, limit: int = 1000) -> str:
+    """An error message as one line of at most ``limit`` characters (torch's run to many lines)."""
+    text = " ".join(line.strip() for line in message.strip().splitlines() if line.strip()) or message
+    return text if len(text) <= limit else text[:limit - 3] + "..."
 
 
 if __name__ == "__main__":  # pragma: no cover

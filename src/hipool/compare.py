@@ -21,8 +21,10 @@ Every training run is a *unit* (model, fold, phase, config, repeat) with its own
 seed, derived from ``--seed`` and the unit's name, so a unit gives the same result
 whenever and wherever it runs (with the same thread count).  Each unit's result is
 a JSON file written atomically under ``OUT/units/``; a re-run of the same command
-skips the units that have one, so killing a comparison loses at most the units in
-flight.  ``--jobs N`` runs units in ``N`` worker processes.
+skips the units that have one (and removes the temporary files of the units a kill
+interrupted, unless their writer still runs), so killing a comparison loses at most the
+units in flight.  ``--jobs N`` runs units in ``N`` worker processes (``--jobs`` and
+``--threads`` at most 4 x the CPUs).  A grid may give a model at most 1,000 configs.
 
 Output folder::
 
@@ -43,7 +45,6 @@ import io
 import json
 import math
 import multiprocessing
-import os
 import statistics
 import time
 import zlib
@@ -59,23 +60,30 @@ from .config import ModelConfig
 from .data.base import Breakdown, GraphDataset
 from .data.splits import (
     labels_hash,
-    load_splits,
     save_splits,
     stratified_holdout,
     stratified_kfold,
 )
 from .grid import Grid, GridPoint, load_grid
-from .io import atomic_path, atomic_write_text, json_text
+from .io import atomic_path, atomic_write_text, json_text, read_json, shown
 from .presets import GLOBAL_NAME, check_model_names, resolve_model
 from .runs import (
     claim_run_folder,
     data_record,
     read_manifest,
+    read_splits,
     update_manifest,
     versions,
 )
 from .train.checkpoint import save_checkpoint
-from .train.runner import check_classification, resolve_device, train_model
+from .train.runner import (
+    check_classification,
+    check_seed,
+    check_workers,
+    cpu_count,
+    resolve_device,
+    train_model,
+)
 from .train.settings import TrainSettings
 
 SELECT, FINAL = "select", "final"
@@ -127,13 +135,6 @@ class Unit:
         return f"{self.model} fold {self.fold} {self.phase} c{self.config} r{self.repeat}"
 
 
-def _cpu_count() -> int:
-    try:
-        return len(os.sched_getaffinity(0))
-    except AttributeError:  # pragma: no cover - not Linux
-        return os.cpu_count() or 1
-
-
 # -- folds --------------------------------------------------------------------------------------
 def make_folds(dataset: GraphDataset, k: int, holdout: float, seed: int,
                given: Optional[Path] = None) -> List[Dict[str, List[int]]]:
@@ -141,13 +142,7 @@ def make_folds(dataset: GraphDataset, k: int, holdout: float, seed: int,
     stratified and seeded, or read from ``given`` (checked against the dataset)."""
     labels = dataset.labels()
     if given is not None:
-        outer = load_splits(given, dataset=dataset.name, labels=labels)
-        for i, f in enumerate(outer):
-            if "test" not in f or ("train" not in f):
-                raise ValueError(f"splits file {given}: fold {i} needs 'train' and 'test' parts, "
-                                 f"has {', '.join(f)}")
-            if set(f["train"]) & set(f["test"]) or set(f.get("holdout", [])) & set(f["test"]):
-                raise ValueError(f"splits file {given}: fold {i} has graphs in both its training and test parts")
+        outer = read_splits(given, dataset=dataset.name, labels=labels, parts=("train", "test"))
     else:
         if len(labels) < k:
             raise ValueError(f"--folds {k}: dataset {dataset.name} has only {len(labels)} graphs")
@@ -203,6 +198,37 @@ def run_unit(job: Dict[str, Any], dataset: Optional[GraphDataset] = None) -> Dic
     return record
 
 
+#: The result fields of a unit record that the summary reads, and whether they may be null.
+_UNIT_RESULT = {"val_acc": False, "val_loss": False, "test_acc": True, "best_epoch": False, "epochs_run": False,
+                "seconds_per_epoch": False, "peak_mb": False, "parameters": False, "seconds": False}
+
+
+def check_unit_record(record: Any, path: Path) -> Dict[str, Any]:
+    """``record`` if it is a unit's result record as :func:`run_unit` writes it (the fields the
+    summary and ``hipool report`` read, with their types); a ``ValueError`` naming ``path`` otherwise."""
+    if not isinstance(record, dict) or record.get("format") != UNIT_FORMAT:
+        raise ValueError(f"{path}: not a training run record of hipool compare (no \"format\": \"{UNIT_FORMAT}\")")
+    result = record.get("result")
+    if not isinstance(result, dict):
+        raise ValueError(f"{path}: the record has no 'result' mapping")
+    final = Path(path).name.startswith(f"{FINAL}-")  # a final run is tested: its test_acc is a number
+    for key, nullable in _UNIT_RESULT.items():
+        v = result.get(key)
+        if not (v is None and nullable and not final) and (isinstance(v, bool) or not isinstance(v, (int, float))):
+            raise ValueError(f"{path}: the record's 'result.{key}' is {shown(v, 60)}, not a number")
+    groups = result.get("test_groups")
+    if groups is not None and not (isinstance(groups, dict) and all(
+            isinstance(g, dict) and (g.get("acc") is None or isinstance(g.get("acc"), (int, float)))
+            for g in groups.values())):
+        raise ValueError(f"{path}: the record's 'result.test_groups' is not a mapping of group results")
+    history = record.get("history", [])
+    if not isinstance(history, list) or not all(
+            isinstance(row, list) and len(row) >= 6
+            and all(isinstance(v, (int, float)) and not isinstance(v, bool) for v in row) for row in history):
+        raise ValueError(f"{path}: the record's 'history' is not a list of rows of numbers")
+    return record
+
+
 # -- the comparison -------------------------------------------------------------------------------
 class Comparison:
     """A comparison's plan: dataset, folds, models and their grids, and the units to run."""
@@ -231,7 +257,8 @@ class Comparison:
             for name, config in self.configs.items()}
         # A re-run reads the folds it wrote (so they never change under it); --splits reads another's.
         given = settings.splits
-        if given is None and (self.out / "folds.json").is_file() and read_manifest(self.out) is not None:
+        if given is None and (self.out / "folds.json").is_file() \
+                and read_manifest(self.out, advice="; choose another --out") is not None:
             given = self.out / "folds.json"
         self.folds = make_folds(dataset, settings.folds, settings.holdout, settings.seed, given)
         self.folds_requested = len(self.folds) if settings.splits is not None else settings.folds
@@ -252,7 +279,7 @@ class Comparison:
 
     def claim(self) -> bool:
         """Claim the run folder (or check the earlier claim) and write the folds."""
-        manifest = read_manifest(self.out) if self.out.is_dir() else None
+        manifest = read_manifest(self.out, advice="; choose another --out") if self.out.is_dir() else None
         resumed = claim_run_folder(self.out, "compare", self.identity(),
                                    extra={"models": self.model_records(), "versions": versions(),
                                           "data": data_record(self.s.dataset, self.s.data_root)},
@@ -264,8 +291,6 @@ class Comparison:
                     raise ValueError(f"--out {self.out}: model {name!r} there has another config or grid than "
                                      f"now; rename it or choose another --out (nothing was written)")
             update_manifest(self.out, models={**known, **self.model_records()})
-        for stale in (self.out / "units").rglob(".*.tmp") if (self.out / "units").is_dir() else []:
-            stale.unlink()  # left by a unit killed while writing; its unit runs again
         labels = self.dataset.labels()
         save_splits(self.out / "folds.json", self.folds, dataset=self.dataset.name, labels=labels,
                     seed=self.s.seed, kind=f"{len(self.folds)}-fold, inner holdout {self.s.holdout}")
@@ -301,11 +326,9 @@ class Comparison:
         if not path.is_file():
             return None
         try:
-            record = json.loads(path.read_text())
-        except (OSError, json.JSONDecodeError):
-            return None  # cannot happen with atomic writes; run the unit again
-        if record.get("format") != UNIT_FORMAT:
-            return None
+            record = check_unit_record(read_json(path, "training run record"), path)
+        except ValueError as e:  # cannot happen with atomic writes: someone else wrote it
+            raise ValueError(f"{e}; delete it to run that training run again") from None
         self._records[unit] = record
         return record
 
@@ -335,7 +358,7 @@ class Comparison:
         t0 = time.perf_counter()
         resumed = self.claim()
         jobs = max(1, self.s.jobs)
-        threads = self.s.threads or max(1, _cpu_count() // jobs)
+        threads = self.s.threads or max(1, cpu_count() // jobs)
         pending: List[Unit] = []
         waiting = {(name, fold) for fold in range(len(self.folds)) for name in self.configs}
         total = sum(len(self.points[n]) if len(self.points[n]) > 1 else 0 for n in self.configs) * len(self.folds) \
@@ -597,6 +620,10 @@ def compare(settings: CompareSettings, log: Callable[[str], None] = print) -> Di
     from .data.registry import load_dataset
     if settings.repeats < 1:
         raise ValueError(f"--repeats must be >= 1, got {settings.repeats}")
+    check_seed(settings.seed)
+    check_workers(settings.jobs, "--jobs")
+    if settings.threads is not None:
+        check_workers(settings.threads, "--threads")
     if not 0 < settings.holdout < 1:
         raise ValueError(f"holdout fraction must be in (0, 1), got {settings.holdout}")
     settings.device = resolve_device(settings.device)

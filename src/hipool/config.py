@@ -46,6 +46,13 @@ with a list it must match its length.  ``pool: none`` gives the global-pooling
 baseline (the same convs, no pooling; see :meth:`ModelConfig.global_twin`).
 With ``task: node`` the model is a Graph U-Net (pool down, unpool back up with
 skip connections, a prediction per node; ``readout`` and ``combine`` do not apply).
+
+Every key is checked for its type (``true`` is not a number, ``'64'`` is not an
+int), range and finiteness (``.nan`` and ``.inf`` are refused everywhere,
+``pool_options`` included), with an error that names the key (and, from a file, the
+file and line).  Sanity bounds: at most :data:`MAX_LEVELS` (32) levels, widths
+(``hidden``, ``head``) at most :data:`MAX_WIDTH` (16384), at most :data:`MAX_CONVS`
+(32) convs per block and :data:`MAX_HEAD_LAYERS` (16) head layers.
 """
 from __future__ import annotations
 
@@ -54,12 +61,12 @@ import os
 import re
 from dataclasses import asdict, dataclass, field, fields, replace
 from pathlib import Path
-from typing import Any, Dict, List, Optional, Union
+from typing import Any, Dict, List, Optional, Tuple, Union
 
 import yaml
 
 from .checks import check_ratio
-from .io import atomic_write_text, read_yaml, with_line
+from .io import atomic_write_text, clip, read_yaml, shown, with_line
 
 CONVS = ("gcn", "graphconv", "gin", "sage", "gine", "gatv2")
 #: Convs that read ``edge_attr`` (PyG's ``GINEConv`` and ``GATv2Conv`` with ``edge_dim``).
@@ -76,6 +83,71 @@ GLOBAL = "none"
 
 Ratio = Union[float, int]
 
+#: Most pooling levels of a model.
+MAX_LEVELS = 32
+#: Widest layer (``hidden``, every entry of ``head``).
+MAX_WIDTH = 16384
+#: Most convs in one conv block (``convs_per_level``).
+MAX_CONVS = 32
+#: Most hidden layers of the classifier head.
+MAX_HEAD_LAYERS = 16
+
+
+def text_number_hint(value: Any) -> str:
+    """For a string that reads as a number (``'1e-3'``: YAML 1.1 reads exponents without a
+    dot as text), a hint on how to write it as a number; else ``''``."""
+    if isinstance(value, str):
+        try:
+            float(value)
+        except ValueError:
+            return ""
+        return " (text, not a number: write numbers without quotes, and exponents with a dot, 1.0e-3)"
+    return ""
+
+
+def _is_int(v: Any) -> bool:
+    return isinstance(v, int) and not isinstance(v, bool)
+
+
+def _is_number(v: Any) -> bool:
+    return isinstance(v, (int, float)) and not isinstance(v, bool)
+
+
+def check_int(v: Any, name: str, where: str, low: int = 1, high: Optional[int] = None,
+              extra: str = "") -> int:
+    """``v`` if it is an int in ``[low, high]``; else a ``ValueError`` naming ``name``."""
+    if not _is_int(v) or v < low:
+        raise ValueError(f"{where}: '{name}' must be an int >= {low}{extra}, got {shown(v)}{text_number_hint(v)}")
+    if high is not None and v > high:
+        raise ValueError(f"{where}: '{name}' must be at most {high:,}, got {shown(v)}")
+    return v
+
+
+def _non_finite(value: Any, path: str, depth: int = 0) -> Optional[Tuple[str, float]]:
+    """``(dotted path, value)`` of the first NaN or infinite number in nested options, else ``None``."""
+    if isinstance(value, float) and not math.isfinite(value):
+        return path, value
+    if depth > 16:
+        return None
+    items = value.items() if isinstance(value, dict) else \
+        ((f"[{i}]", v) for i, v in enumerate(value)) if isinstance(value, (list, tuple)) else ()
+    for k, v in items:
+        found = _non_finite(v, f"{path}{k}" if str(k).startswith("[") else f"{path}.{k}", depth + 1)
+        if found:
+            return found
+    return None
+    if isinstance(value, dict):
+        for k, v in value.items():
+            found = _non_finite(v, f"{path}.{k}", depth + 1)
+            if found:
+                return found
+    elif isinstance(value, (list, tuple)):
+        for i, v in enumerate(value):
+            found = _non_finite(v, f"{path}[{i}]", depth + 1)
+            if found:
+                return found
+    return None
+
 
 def parse_schedule(value: Any) -> List[Ratio]:
     """``"100→50→25"`` / ``"0.5,0.5"`` / ``[0.5, 0.5]`` / ``0.5`` → list of ratios or sizes
@@ -83,7 +155,7 @@ def parse_schedule(value: Any) -> List[Ratio]:
     if isinstance(value, str):
         parts = [p.strip() for p in re.split(r"→|->|,", value) if p.strip()]
         if not parts:
-            raise ValueError(f"model config: 'schedule' string {value!r} names no level")
+            raise ValueError(f"model config: 'schedule' string {shown(value)} names no level")
         out: List[Ratio] = []
         for p in parts:
             if p == GIVEN:
@@ -92,14 +164,15 @@ def parse_schedule(value: Any) -> List[Ratio]:
             try:
                 out.append(int(p) if re.fullmatch(r"[+-]?\d+", p) else float(p))
             except ValueError:
-                raise ValueError(f"model config: 'schedule' entry {p!r} in {value!r} is not a number") from None
+                raise ValueError(f"model config: 'schedule' entry {shown(p)} in {shown(value)} is not a "
+                                 f"number") from None
         return out
     if isinstance(value, (int, float)) and not isinstance(value, bool):
         return [value]
     if isinstance(value, (list, tuple)):
         return list(value)
     raise ValueError(f"model config: 'schedule' must be a list, a number or a string like "
-                     f"'100→50→25', got {value!r}")
+                     f"'100→50→25', got {shown(value)}")
 
 
 def from_mapping(cls, data: Any, source: str, *, allowed: List[str], unknown: str, prefix: str,
@@ -108,9 +181,10 @@ def from_mapping(cls, data: Any, source: str, *, allowed: List[str], unknown: st
     not in ``allowed`` (listed), or the class's own check (its ``prefix`` replaced by ``source``)."""
     if not isinstance(data, dict):
         raise ValueError(f"{source}: {not_mapping}, got {type(data).__name__}")
-    extra = sorted(set(data) - set(allowed))
+    extra = sorted((k for k in data if k not in allowed), key=repr)
     if extra:
-        raise ValueError(f"{source}: {unknown} {', '.join(map(repr, extra))}; allowed: {', '.join(allowed)}")
+        listed = ", ".join(shown(k, 60) for k in extra[:5]) + (f" and {len(extra) - 5} more" if len(extra) > 5 else "")
+        raise ValueError(f"{source}: {unknown} {listed}; allowed: {', '.join(allowed)}")
     try:
         return cls(**data)
     except ValueError as e:
@@ -147,35 +221,48 @@ class ModelConfig:
         from .nn.models import POOLER_INFO, POOLERS  # registry lives next to the models
         from .nn.readout import READOUTS
 
+        where = "model config"
+        if isinstance(self.pool, tuple):
+            self.pool = list(self.pool)
+        if not (isinstance(self.pool, str) or (isinstance(self.pool, list) and self.pool
+                                               and all(isinstance(p, str) for p in self.pool))):
+            raise ValueError(f"model config: 'pool' must be a pooler's name or a list of them (one per level), "
+                             f"got {shown(self.pool)}")
+        if self.levels is not None:
+            check_int(self.levels, "levels", where, high=MAX_LEVELS)
         if self.schedule is None:
-            all_given = self.pool == GIVEN or (isinstance(self.pool, (list, tuple)) and self.pool
-                                               and all(p == GIVEN for p in self.pool))
+            all_given = self.pool == GIVEN or (isinstance(self.pool, list) and all(p == GIVEN for p in self.pool))
             if all_given:
-                n = len(self.pool) if isinstance(self.pool, (list, tuple)) else self.levels
-                self.schedule = [GIVEN] * (n if isinstance(n, int) and not isinstance(n, bool) and n >= 1
-                                           else 2)
+                n = len(self.pool) if isinstance(self.pool, list) else self.levels
+                self.schedule = [GIVEN] * (n or 2)
             else:
                 self.schedule = [0.5, 0.5]
         sched = parse_schedule(self.schedule)
+        if not sched:
+            raise ValueError("model config: 'schedule' lists no level; give one entry per level (e.g. [0.5, 0.5])")
+        if len(sched) > MAX_LEVELS:
+            raise ValueError(f"model config: 'schedule' has {len(sched)} levels; at most {MAX_LEVELS}")
         if self.levels is not None:
-            if isinstance(self.levels, bool) or not isinstance(self.levels, int) or self.levels < 1:
-                raise ValueError(f"model config: 'levels' must be an int >= 1, got {self.levels!r}")
             if len(sched) == 1:
                 sched = sched * self.levels
             elif len(sched) != self.levels:
                 raise ValueError(f"model config: 'levels' is {self.levels} but 'schedule' has "
-                                 f"{len(sched)} entries {sched}")
+                                 f"{len(sched)} entries {shown(sched)}")
         self.schedule = sched
         self.levels = len(sched)
         for i, r in enumerate(sched):
-            if r != GIVEN:
-                check_ratio(r, "model config", name=f"schedule[{i}]")
+            if r == GIVEN:
+                continue
+            if not _is_number(r):
+                raise ValueError(f"model config: 'schedule[{i}]' must be a number (a float: the fraction of nodes "
+                                 f"kept, an int: nodes kept per graph) or 'given', got {shown(r)}"
+                                 f"{text_number_hint(r)}")
+            check_ratio(r, "model config", name=f"schedule[{i}]")
 
         if self.conv not in CONVS:
-            raise ValueError(f"model config: 'conv' must be one of {', '.join(CONVS)}, got {self.conv!r}")
+            raise ValueError(f"model config: 'conv' must be one of {', '.join(CONVS)}, got {shown(self.conv)}")
         self._check_block()
-        if isinstance(self.hidden, bool) or not isinstance(self.hidden, int) or self.hidden < 1:
-            raise ValueError(f"model config: 'hidden' must be an int >= 1, got {self.hidden!r}")
+        check_int(self.hidden, "hidden", where, high=MAX_WIDTH)
         pools = [self.pool] * self.levels if isinstance(self.pool, str) else list(self.pool)
         if len(pools) != self.levels:
             raise ValueError(f"model config: 'pool' lists {len(pools)} poolers but the schedule has "
@@ -183,37 +270,50 @@ class ModelConfig:
         allowed = sorted(POOLERS) + [GLOBAL]
         for p in pools:
             if p not in allowed:
-                raise ValueError(f"model config: unknown pooler {p!r} in 'pool'; choose from {', '.join(allowed)}")
+                raise ValueError(f"model config: unknown pooler {shown(p)} in 'pool'; choose from {', '.join(allowed)}")
         if GLOBAL in pools and any(p != GLOBAL for p in pools):
             raise ValueError("model config: 'pool: none' (global baseline) cannot be mixed with poolers")
         if self.readout not in READOUTS:
-            raise ValueError(f"model config: 'readout' must be one of {', '.join(READOUTS)}, got {self.readout!r}")
+            raise ValueError(f"model config: 'readout' must be one of {', '.join(READOUTS)}, "
+                             f"got {shown(self.readout)}")
         if self.combine not in COMBINES:
-            raise ValueError(f"model config: 'combine' must be one of {', '.join(COMBINES)}, got {self.combine!r}")
-        if isinstance(self.dropout, bool) or not isinstance(self.dropout, (int, float)) or not 0 <= self.dropout < 1:
-            raise ValueError(f"model config: 'dropout' must be a number in [0, 1), got {self.dropout!r}")
-        if not isinstance(self.head, (list, tuple)) or any(
-                isinstance(h, bool) or not isinstance(h, int) or h < 1 for h in self.head):
-            raise ValueError(f"model config: 'head' must be a list of positive ints, got {self.head!r}")
-        self.head = list(self.head)
+            raise ValueError(f"model config: 'combine' must be one of {', '.join(COMBINES)}, "
+                             f"got {shown(self.combine)}")
+        if not _is_number(self.dropout) or not 0 <= self.dropout < 1:
+            raise ValueError(f"model config: 'dropout' must be a number in [0, 1), got {shown(self.dropout)}"
+                             f"{text_number_hint(self.dropout)}")
+        if isinstance(self.head, tuple):
+            self.head = list(self.head)
+        if not isinstance(self.head, list) or not all(_is_int(h) and h >= 1 for h in self.head):
+            raise ValueError(f"model config: 'head' must be a list of positive ints, got {shown(self.head)}")
+        if len(self.head) > MAX_HEAD_LAYERS or any(h > MAX_WIDTH for h in self.head):
+            raise ValueError(f"model config: 'head' may have at most {MAX_HEAD_LAYERS} layers of at most "
+                             f"{MAX_WIDTH:,} units, got {shown(self.head)}")
         if not isinstance(self.pool_options, dict):
-            raise ValueError(f"model config: 'pool_options' must be a mapping, got {self.pool_options!r}")
+            raise ValueError(f"model config: 'pool_options' must be a mapping, got {shown(self.pool_options)}")
+        bad = [k for k in self.pool_options if not isinstance(k, str)]
+        if bad:
+            raise ValueError(f"model config: 'pool_options' keys must be option or pooler names, got {shown(bad[0])}")
+        found = _non_finite(self.pool_options, "pool_options")
+        if found:
+            raise ValueError(f"model config: '{clip(found[0], 80)}' must be a finite number, "
+                             f"got {found[1]}")
         named = [k for k in self.pool_options if k in POOLERS]
         if named:
             if len(named) != len(self.pool_options):
                 others = sorted(set(self.pool_options) - set(named))
                 raise ValueError(f"model config: 'pool_options' mixes per-pooler sections {named} with "
-                                 f"flat options {others}; put every option under its pooler's name")
+                                 f"flat options {shown(others)}; put every option under its pooler's name")
             for name, opts in self.pool_options.items():
                 if not isinstance(opts, dict):
-                    raise ValueError(f"model config: 'pool_options.{name}' must be a mapping, got {opts!r}")
+                    raise ValueError(f"model config: 'pool_options.{name}' must be a mapping, got {shown(opts)}")
                 if name not in pools:
                     raise ValueError(f"model config: 'pool_options' has a section for {name!r}, which no "
                                      f"level uses (pool: {pools})")
         if self.task not in TASKS:
-            raise ValueError(f"model config: 'task' must be one of {', '.join(TASKS)}, got {self.task!r}")
+            raise ValueError(f"model config: 'task' must be one of {', '.join(TASKS)}, got {shown(self.task)}")
         if self.skip not in SKIPS:
-            raise ValueError(f"model config: 'skip' must be one of {', '.join(SKIPS)}, got {self.skip!r}")
+            raise ValueError(f"model config: 'skip' must be one of {', '.join(SKIPS)}, got {shown(self.skip)}")
         if self.task == "node" and self.combine != "last":
             raise ValueError("model config: 'combine' joins per-level graph readouts; a node model "
                              "('task: node') has none, so leave it at 'last'")
@@ -244,26 +344,30 @@ class ModelConfig:
         """The options of the conv blocks, readouts and the localisation loss."""
         v = self.convs_per_level
         counts = v if isinstance(v, (list, tuple)) else [v]
-        if not counts or any(isinstance(c, bool) or not isinstance(c, int) or c < 1 for c in counts):
+        if not counts or any(not _is_int(c) or c < 1 for c in counts):
             raise ValueError(f"model config: 'convs_per_level' must be an int >= 1 or a list of them (one per "
-                             f"conv block), got {v!r}")
+                             f"conv block), got {shown(v)}{text_number_hint(v)}")
+        if len(counts) > MAX_LEVELS + 1 or max(counts) > MAX_CONVS:
+            raise ValueError(f"model config: 'convs_per_level' may give at most {MAX_CONVS} convs per block, "
+                             f"got {shown(v)}")
         if isinstance(v, (list, tuple)):
             self.convs_per_level = list(v)
         for key, allowed in (("norm", NORMS), ("act", ACTS), ("levels_read", LEVELS_READ)):
             if getattr(self, key) not in allowed:
                 raise ValueError(f"model config: '{key}' must be one of {', '.join(allowed)}, "
-                                 f"got {getattr(self, key)!r}")
+                                 f"got {shown(getattr(self, key))}")
         for key in ("residual", "encoder"):
             if not isinstance(getattr(self, key), bool):
-                raise ValueError(f"model config: '{key}' must be true or false, got {getattr(self, key)!r}")
+                raise ValueError(f"model config: '{key}' must be true or false, got {shown(getattr(self, key))}")
         w = self.localize
-        if isinstance(w, bool) or not isinstance(w, (int, float)) or not math.isfinite(w) or w < 0:
+        if not _is_number(w) or not math.isfinite(w) or w < 0:
             raise ValueError(f"model config: 'localize' (weight of the node-level loss) must be a finite "
-                             f"number >= 0, got {w!r}")
+                             f"number >= 0, got {shown(w)}{text_number_hint(w)}")
         self.localize = float(w)
-        if not isinstance(self.localize_target, str) or not self.localize_target.isidentifier():
+        if not isinstance(self.localize_target, str) or not self.localize_target.isidentifier() \
+                or len(self.localize_target) > 100:
             raise ValueError(f"model config: 'localize_target' must name a node attribute, got "
-                             f"{self.localize_target!r}")
+                             f"{shown(self.localize_target)}")
         if self.task == "node":
             used = [k for k, default in (("localize", 0.0), ("levels_read", "pooled"), ("convs_per_level", 1),
                                          ("norm", "none"), ("residual", False), ("encoder", False))
@@ -287,23 +391,24 @@ class ModelConfig:
         from .nn.models import POOLER_INFO
 
         if not isinstance(self.aux_weights, dict):
-            raise ValueError(f"model config: 'aux_weights' must be a mapping, got {self.aux_weights!r}")
+            raise ValueError(f"model config: 'aux_weights' must be a mapping, got {shown(self.aux_weights)}")
         per_level = [POOLER_INFO[p].losses if p != GLOBAL else () for p in pools]
         known = sorted({name for losses in per_level for name in losses})
         for key, value in self.aux_weights.items():
-            if isinstance(value, bool) or not isinstance(value, (int, float)) or not math.isfinite(value) \
-                    or value < 0:
-                raise ValueError(f"model config: 'aux_weights.{key}' must be a finite number >= 0, "
-                                 f"got {value!r}")
-            m = re.fullmatch(r"level(\d+)/(\w+)", str(key))
+            if not isinstance(key, str):
+                raise ValueError(f"model config: 'aux_weights' keys must be loss names, got {shown(key)}")
+            if not _is_number(value) or not math.isfinite(value) or value < 0:
+                raise ValueError(f"model config: 'aux_weights.{clip(key, 60)}' must be a finite number "
+                                 f">= 0, got {shown(value)}{text_number_hint(value)}")
+            m = re.fullmatch(r"level(\d{1,6})/(\w+)", key)
             if m:
                 level, name = int(m.group(1)), m.group(2)
                 if not 1 <= level <= len(pools) or name not in per_level[level - 1]:
                     at = (f"level {level} ({pools[level - 1]}) has losses {list(per_level[level - 1])}"
                           if 1 <= level <= len(pools) else f"levels are 1..{len(pools)}")
-                    raise ValueError(f"model config: 'aux_weights' key {key!r} names no loss: {at}")
+                    raise ValueError(f"model config: 'aux_weights' key {shown(key)} names no loss: {at}")
             elif key not in known:
-                raise ValueError(f"model config: 'aux_weights' key {key!r} is not a loss of the configured "
+                raise ValueError(f"model config: 'aux_weights' key {shown(key)} is not a loss of the configured "
                                  f"poolers; known: {', '.join(known) or 'none (selection poolers have none)'}")
 
     def options_for(self, pooler: str) -> Dict[str, Any]:
@@ -353,12 +458,22 @@ class ModelConfig:
     def from_yaml(cls, path: Union[str, os.PathLike]) -> "ModelConfig":
         path = Path(path)
         data, node = read_yaml(path, "model config", nodes=True)
-        if isinstance(data, dict) and "model" in data and isinstance(data["model"], dict):
-            data = data["model"]
-            node = next((v for k, v in node.value if k.value == "model"), node)
         if data is None:
             raise ValueError(f"model config {path}: the file is empty; write at least one key (e.g. pool: topk), "
                              f"or leave the file out for the default model")
+        if isinstance(data, dict) and "model" in data:
+            root = node
+            key, node = next((k, v) for k, v in root.value if getattr(k, "value", None) == "model")
+            if not isinstance(data["model"], dict) or not data["model"]:
+                raise ValueError(f"{path}:{key.start_mark.line + 1}: the 'model' section must be a mapping of "
+                                 f"settings (e.g. pool: topk), got {shown(data['model'])}")
+            other = next((k for k, _ in root.value if getattr(k, "value", None) != "model"), None)
+            if other is not None:
+                note = " (training settings are read by `hipool train CONFIG`, not here)" \
+                    if other.value == "train" else ""
+                raise ValueError(f"{path}:{other.start_mark.line + 1}: unknown section {shown(other.value)}{note}; "
+                                 f"a model config has its keys at the top level or under 'model' only")
+            data = data["model"]
         try:
             return cls.from_dict(data, source=str(path))
         except ValueError as e:

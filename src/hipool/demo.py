@@ -34,10 +34,10 @@ from .config import ModelConfig
 from .presets import RECIPE
 from .data.base import GraphDataset
 from .data.splits import save_splits, stratified_split
-from .io import atomic_write_text
+from .io import atomic_write_text, shown
 from .runs import data_record, versions, write_manifest
 from .train.checkpoint import save_checkpoint
-from .train.runner import train_model
+from .train.runner import check_seed, train_model
 from .train.settings import TrainSettings
 
 #: The demo datasets: what each generates and the model it trains by default.
@@ -55,6 +55,8 @@ DEMO_MODELS: Dict[str, ModelConfig] = {
 }
 #: Default number of graphs per demo dataset.
 DEMO_GRAPHS = {"circuits": 1200, "communities": 600}
+#: Fewest and most graphs of a demo (fewer leave a test split without graphs of every class).
+DEMO_GRAPH_RANGE = (20, 100_000)
 #: Circuit sizes in the demo (components); the benchmark's default range is 100-2000.
 DEMO_CIRCUIT_SIZES = (60, 300)
 
@@ -73,11 +75,24 @@ class DemoSettings:
 
     def __post_init__(self) -> None:
         if self.dataset not in DEMO_DATASETS:
-            raise ValueError(f"demo dataset must be one of {', '.join(DEMO_DATASETS)}, got {self.dataset!r}")
+            raise ValueError(f"demo dataset must be one of {', '.join(DEMO_DATASETS)}, got {shown(self.dataset)}")
         if self.num_graphs is None:
             self.num_graphs = DEMO_GRAPHS[self.dataset]
+        lo, hi = DEMO_GRAPH_RANGE
+        if isinstance(self.num_graphs, bool) or not isinstance(self.num_graphs, int) or not lo <= self.num_graphs <= hi:
+            raise ValueError(f"--graphs must be an int from {lo} (a test split with graphs of every class) to "
+                             f"{hi:,}, got {shown(self.num_graphs)}")
+        check_seed(self.seed)
         if self.model is None:
             self.model = DEMO_MODELS[self.dataset]
+        if not isinstance(self.model, ModelConfig):
+            raise ValueError(f"demo: 'model' must be a ModelConfig, got {type(self.model).__name__}")
+        self.train_settings()  # the training numbers, checked now
+
+    def train_settings(self) -> TrainSettings:
+        """How every model of the demo is trained."""
+        return TrainSettings(epochs=self.epochs, patience=self.patience, lr=self.lr, batch_size=self.batch_size,
+                             lr_schedule=self.lr_schedule)
 
 
 def demo_dataset(s: DemoSettings, progress: bool = False) -> GraphDataset:
@@ -140,8 +155,7 @@ def run_demo(out: Path, settings: Optional[DemoSettings] = None, progress: bool 
                    versions=versions())
     save_splits(out / "split.json", [{"train": train_idx, "val": val_idx, "test": test_idx}],
                 dataset=dataset.name, labels=labels, seed=s.seed, kind="holdout")
-    train = TrainSettings(epochs=s.epochs, patience=s.patience, lr=s.lr, batch_size=s.batch_size,
-                          lr_schedule=s.lr_schedule)
+    train = s.train_settings()
     atomic_write_text(out / "config.yaml", yaml.safe_dump({
         "demo": {k: v for k, v in vars(s).items() if k != "model"},
         "models": {name: cfg.to_dict() for name, cfg in configs.items()},

@@ -35,6 +35,7 @@ from pathlib import Path
 from typing import Dict, List, Tuple
 
 from .config import ModelConfig
+from .io import clip, shown
 
 GLOBAL_NAME = "global"
 
@@ -84,15 +85,18 @@ def preset(name: str, mean_nodes: float = 40.0, known_levels: int = 2) -> ModelC
 def unknown_model_message(name: str) -> str:
     names = model_names()
     stem = name.lower().removesuffix("pooling").removesuffix("pool").removesuffix("_").removesuffix("-")
-    close = [stem] if stem in names else difflib.get_close_matches(name, names, n=1)
+    close = [stem] if stem in names else difflib.get_close_matches(name[:100], names, n=1)
     hint = f"did you mean {close[0]!r}? " if close else ""
-    return (f"unknown model {name!r}; {hint}available: {', '.join(names)}, or a path to a model "
+    return (f"unknown model {shown(name)}; {hint}available: {', '.join(names)}, or a path to a model "
             f"config YAML file")
 
 
 def is_model_file(spec: str) -> bool:
     path = Path(spec)
-    return path.suffix.lower() in (".yaml", ".yml") or path.is_file()
+    try:
+        return path.suffix.lower() in (".yaml", ".yml") or path.is_file()
+    except OSError:  # e.g. a name too long to be a file: not one
+        return False
 
 
 def check_model_names(specs: List[str]) -> None:
@@ -108,7 +112,7 @@ def resolve_model(spec: str, mean_nodes: float = 40.0, known_levels: int = 2) ->
     path = Path(spec)
     if is_model_file(spec):
         if not path.is_file():
-            raise ValueError(f"model config {spec}: no such file")
+            raise ValueError(f"model config {clip(spec)}: no such file")
         from .train.settings import load_run_config
         config, train = load_run_config(path)
         if train:

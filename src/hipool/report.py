@@ -17,14 +17,13 @@ picture that failed to load (e.g. the page was moved without its folder).
 from __future__ import annotations
 
 import html
-import json
 import shutil
 from pathlib import Path
 from typing import Any, Dict, List, Optional
 
 import yaml
 
-from .io import atomic_path, atomic_write_text
+from .io import atomic_path, atomic_write_text, read_json, read_text, remove_stale_temps, shown
 
 _CSS = """
 body { font-family: system-ui, sans-serif; max-width: 1200px; margin: 2em auto; padding: 0 1em; color: #222; }
@@ -131,25 +130,45 @@ def plot_learning_curves(curves: Dict[str, List[Dict[str, float]]], path: Path) 
 
 def _config_text(folder: Path, manifest: Dict[str, Any]) -> str:
     if (folder / "config.yaml").is_file():
-        return (folder / "config.yaml").read_text()
+        return read_text(folder / "config.yaml", "config file")
     models = manifest.get("models") or {}
     return yaml.safe_dump({"models": {n: r.get("config") for n, r in models.items()},
                            "identity": manifest.get("identity")}, sort_keys=False, allow_unicode=True)
 
 
+def _train_result(path: Path) -> Dict[str, Any]:
+    """A train run's ``result.json``, with the types the report prints (a ``ValueError`` naming
+    the file otherwise)."""
+    r = read_json(path, "result file")
+    if not isinstance(r, dict):
+        raise ValueError(f"result file {path}: not the record hipool writes (a mapping)")
+    for key in ("test_acc", "val_acc", "best_epoch", "epochs_run", "seconds_per_epoch", "parameters"):
+        v = r.get(key)
+        if v is not None and (isinstance(v, bool) or not isinstance(v, (int, float))):
+            raise ValueError(f"result file {path}: its {key!r} is {shown(v, 60)}, not a number")
+    groups = r.get("test_groups")
+    if groups is not None and not (isinstance(groups, dict) and all(
+            isinstance(v, dict) and isinstance(v.get("count"), int) and not isinstance(v.get("count"), bool)
+            and (v.get("acc") is None or (isinstance(v.get("acc"), (int, float)) and not isinstance(v["acc"], bool)))
+            for v in groups.values())):
+        raise ValueError(f"result file {path}: its 'test_groups' is not a mapping of {{acc, count}} per group")
+    return r
+
+
 def _results_html(folder: Path, manifest: Dict[str, Any], assets: Path) -> str:
     command = manifest.get("command")
     if command in ("compare", "demo") and (folder / "summary.md").is_file():
-        text = markdown_to_html((folder / "summary.md").read_text())
+        text = markdown_to_html(read_text(folder / "summary.md", "summary file"))
         if (folder / "accuracy.png").is_file():  # the compare's box plot, copied next to the other pictures
             with atomic_path(assets / "accuracy.png") as tmp:
                 shutil.copyfile(folder / "accuracy.png", tmp)
             text += f'\n<img src="{assets.name}/accuracy.png" alt="fold accuracies per model">'
         return text
     if command == "train" and (folder / "result.json").is_file():
-        r = json.loads((folder / "result.json").read_text())
+        r = _train_result(folder / "result.json")
         keys = [("test accuracy", "test_acc"), ("best validation accuracy", "val_acc"), ("best epoch", "best_epoch"),
-                ("epochs run", "epochs"), ("seconds per epoch", "seconds_per_epoch"), ("parameters", "parameters")]
+                ("epochs run", "epochs_run"), ("seconds per epoch", "seconds_per_epoch"),
+                ("parameters", "parameters")]
         rows = [(label, r.get(k)) for label, k in keys if r.get(k) is not None]
         body = "".join(f"<tr><td>{label}</td><td>{v:.3f}</td></tr>" if isinstance(v, float)
                        else f"<tr><td>{label}</td><td>{v}</td></tr>" for label, v in rows)
@@ -182,6 +201,8 @@ def write_report(folder, *, out=None, graph: Optional[int] = None, model: Option
     manifest = run.manifest or read_run(folder)
     out = Path(out) if out is not None else folder / "report.html"
     assets = out.parent / out.stem
+    for where, recursive in ((out.parent, False), (assets, True)):  # what an interrupted report left
+        remove_stale_temps(where, recursive=recursive, legacy=False)
     rel = assets.name
     index = default_graph(run) if graph is None else check_graph_index(graph, run.dataset)
 

@@ -18,9 +18,18 @@ import json
 import os
 import time
 from pathlib import Path
-from typing import Any, Dict, List, Optional
+from typing import Any, Dict, List, Optional, Sequence
 
-from .io import atomic_write_text
+from .io import (
+    MAX_JSON_BYTES,
+    atomic_write_text,
+    clip,
+    is_temp_name,
+    os_reason,
+    read_json,
+    remove_stale_temps,
+    shown,
+)
 
 MANIFEST = "run.json"
 FORMAT = "hipool-run/1"
@@ -45,17 +54,63 @@ def _differences(old: Dict[str, Any], new: Dict[str, Any]) -> str:
     return "; ".join(shown) + (f"; and {len(diffs) - 4} more" if len(diffs) > 4 else "")
 
 
-def read_manifest(out: Path) -> Optional[Dict[str, Any]]:
+#: The fields of ``run.json`` that readers use, and their types.
+_FIELDS = {"command": str, "identity": dict, "argv": (list, type(None)), "started": str, "cwd": str,
+           "hipool": str, "versions": dict, "data": dict, "models": (dict, list)}
+
+
+def _check_name(name: Any) -> bool:
+    """A model name that is a plain folder name (run folders hold ``<model>/`` and ``units/<model>/``)."""
+    return isinstance(name, str) and 0 < len(name) <= 200 and name not in (".", "..") \
+        and not any(c in name for c in "/\\\0")
+
+
+def check_manifest(data: Any, path: Path) -> Dict[str, Any]:
+    """``data`` if it is a ``run.json`` record whose fields have the types readers expect; a
+    ``ValueError`` naming the file and the field otherwise."""
+    if not isinstance(data, dict) or data.get("format") != FORMAT:
+        raise ValueError(f"{path}: not a hipool run record (no \"format\": \"{FORMAT}\")")
+    if "command" not in data:
+        raise ValueError(f"{path}: the run record has no 'command'")
+    for key, types in _FIELDS.items():
+        if key in data and not isinstance(data[key], types):
+            raise ValueError(f"{path}: the run record's {key!r} is {shown(data[key], 80)}, not of the type "
+                             f"hipool writes there")
+    if isinstance(data.get("argv"), list) and not all(isinstance(a, str) for a in data["argv"]):
+        raise ValueError(f"{path}: the run record's 'argv' must be a list of strings")
+    for key in ("spec", "data_root"):
+        value = data.get("data", {}).get(key)
+        if value is not None and not isinstance(value, str):
+            raise ValueError(f"{path}: the run record's 'data.{key}' is {shown(value, 80)}, not a string")
+    models = data.get("models")
+    expected = {"compare": dict, "demo": list}.get(data["command"])
+    if models is not None and expected is not None and not isinstance(models, expected):
+        raise ValueError(f"{path}: the run record's 'models' must be a {'mapping' if expected is dict else 'list'} "
+                         f"in a {data['command']} run")
+    if models is not None:
+        names = list(models)
+        bad = next((n for n in names if not _check_name(n)), None)
+        if bad is not None:
+            raise ValueError(f"{path}: the run record names a model {shown(bad, 80)}, which is not a folder name")
+        if isinstance(models, dict):
+            for name, record in models.items():
+                if not isinstance(record, dict) or not isinstance(record.get("config", {}), dict):
+                    raise ValueError(f"{path}: the run record's 'models.{name}' must be a mapping with a "
+                                     f"'config' mapping")
+    return data
+
+
+def read_manifest(out: Path, advice: str = "") -> Optional[Dict[str, Any]]:
+    """The ``run.json`` of folder ``out`` (``None`` when it has none), checked
+    (:func:`check_manifest`); errors name the file and end with ``advice``."""
     path = Path(out) / MANIFEST
     if not path.is_file():
         return None
     try:
-        data = json.loads(path.read_text())
-    except (OSError, json.JSONDecodeError) as e:
-        raise ValueError(f"{path}: cannot read this run folder's record ({e}); choose another --out") from None
-    if not isinstance(data, dict) or data.get("format") != FORMAT:
-        raise ValueError(f"{path}: not a hipool run record; choose another --out")
-    return data
+        data = read_json(path, "run record", MAX_JSON_BYTES)
+        return check_manifest(data, path)
+    except ValueError as e:
+        raise ValueError(f"{e}; cannot read this run folder's record{advice}") from None
 
 
 def check_run_folder(out: Path, command: str, identity: Dict[str, Any]) -> bool:
@@ -65,10 +120,10 @@ def check_run_folder(out: Path, command: str, identity: Dict[str, Any]) -> bool:
     out = Path(out)
     if out.exists() and not out.is_dir():
         raise ValueError(f"--out {out}: is a file, not a folder")
-    manifest = read_manifest(out)
+    manifest = read_manifest(out, advice="; choose another --out")
     if manifest is None:
         if out.is_dir():
-            stray = sorted(p.name for p in out.iterdir())
+            stray = sorted(p.name for p in out.iterdir() if not is_temp_name(p.name))  # an interrupted claim's
             if stray:
                 raise ValueError(f"--out {out}: the folder holds files that hipool did not write "
                                  f"({', '.join(stray[:3])}{', ...' if len(stray) > 3 else ''}); "
@@ -90,8 +145,10 @@ def claim_run_folder(out: Path, command: str, identity: Dict[str, Any],
                      extra: Optional[Dict[str, Any]] = None, argv: Optional[List[str]] = None) -> bool:
     """Check ``out`` (:func:`check_run_folder`) and, for a new run, write its ``run.json``.
     ``argv`` is the command line, recorded for the summary.  Returns whether this is a
-    resumed run."""
+    resumed run.  The folder is cleared of the temporary files that an interrupted run
+    left (:func:`~hipool.io.remove_stale_temps`)."""
     resumed = check_run_folder(out, command, identity)
+    remove_stale_temps(out)
     if not resumed:
         from . import __version__
         record = {"format": FORMAT, "command": command, "identity": identity,
@@ -104,11 +161,16 @@ def claim_run_folder(out: Path, command: str, identity: Dict[str, Any],
 
 def write_manifest(out: Path, command: str, **fields: Any) -> None:
     """Write ``run.json`` for a command that always starts afresh (``hipool demo``); refuses a folder
-    that holds another command's run."""
-    manifest = read_manifest(out)
+    that holds another command's run, and clears the temporary files an interrupted run left
+    (:func:`~hipool.io.remove_stale_temps`; those of older hipool versions only from a folder that
+    holds a run already)."""
+    if Path(out).exists() and not Path(out).is_dir():
+        raise ValueError(f"--out {out}: is a file, not a folder")
+    manifest = read_manifest(out, advice="; choose another --out")
     if manifest is not None and manifest.get("command") != command:
         raise ValueError(f"--out {out}: this folder holds a `hipool {manifest.get('command')}` run; "
                          f"choose another --out (nothing was written)")
+    remove_stale_temps(out, legacy=manifest is not None)
     from . import __version__
     record = {"format": FORMAT, "command": command, "started": time.strftime("%Y-%m-%dT%H:%M:%S%z"),
               "hipool": __version__, **fields}
@@ -123,6 +185,48 @@ def update_manifest(out: Path, **fields: Any) -> None:
         raise ValueError(f"--out {out}: no {MANIFEST} to update")
     manifest.update(fields)
     atomic_write_text(Path(out) / MANIFEST, json.dumps(manifest, indent=1))
+
+
+def read_splits(path: Path, *, dataset: str, labels: List[int], parts: Sequence[str] = (),
+                what: str = "splits file") -> List[Dict[str, List[int]]]:
+    """:func:`~hipool.data.splits.load_splits` for a file of a run folder (or ``--splits``): every
+    problem a ``ValueError`` naming the file; each split a mapping of index lists with (at least)
+    ``parts``, each index a graph of the dataset, in no two parts of one split."""
+    from .data.splits import load_splits
+
+    path = Path(path)
+    try:
+        size = path.stat().st_size
+    except OSError as e:
+        raise ValueError(f"{what} {path}: cannot read it ({os_reason(e)})") from None
+    if size > MAX_JSON_BYTES:
+        raise ValueError(f"{what} {path}: larger than {MAX_JSON_BYTES >> 20} MiB, the most hipool reads for it")
+    try:
+        splits = load_splits(path, dataset=dataset, labels=labels)
+    except UnicodeDecodeError as e:
+        raise ValueError(f"{what} {path}: not UTF-8 text (byte {e.start}: {e.reason})") from None
+    except RecursionError:
+        raise ValueError(f"{what} {path}: nested too deeply to read") from None
+    except (TypeError, AttributeError, KeyError, IndexError) as e:
+        raise ValueError(f"{what} {path}: damaged; not the splits hipool writes ({type(e).__name__}: "
+                         f"{clip(str(e), 80)})") from None
+    if not splits:
+        raise ValueError(f"{what} {path}: holds no split")
+    for i, split in enumerate(splits):
+        if not isinstance(split, dict) or any(not isinstance(v, list) or any(isinstance(j, bool) for j in v)
+                                              for v in split.values()):
+            raise ValueError(f"{what} {path}: split {i} is not a mapping of index lists")
+        missing = [p for p in parts if p not in split]
+        if missing:
+            raise ValueError(f"{what} {path}: split {i} has no {', '.join(map(repr, missing))} part "
+                             f"(it has {', '.join(map(shown, split)) or 'none'})")
+        seen: Dict[int, str] = {}
+        for part, idx in split.items():
+            for j in idx:
+                if j in seen and seen[j] != part:
+                    raise ValueError(f"{what} {path}: split {i} has graph {j} in both {seen[j]!r} and {part!r}")
+                seen[j] = part
+    return splits
 
 
 def data_record(spec: str, data_root: Optional[str]) -> Dict[str, Any]:

@@ -100,13 +100,22 @@ def test_resume_runs_only_missing_units(toy, tmp_path):
     files = sorted((out / "units").rglob("*.json"))
     stamps = {p: p.stat().st_mtime_ns for p in files}
     files[1].unlink()
-    (files[0].parent / ".final-c00-r9.json.abc.tmp").write_text("half")  # as a kill mid-write leaves
-    time.sleep(0.01)
-    assert main(args) == 0
+    dead = subprocess.Popen([sys.executable, "-c", "pass"])
+    dead.wait()
+    live = subprocess.Popen([sys.executable, "-c", "import time; time.sleep(60)"])
+    try:  # as a kill mid-write leaves, and as another compare's worker writing now has
+        (files[0].parent / f".final-c00-r9.json.pid{dead.pid}.k2j4h5g6.tmp").write_text("half")
+        (files[0].parent / ".final-c00-r8.json.a1b2c3d4.tmp").write_text("half")  # before pids were recorded
+        (files[0].parent / f".final-c00-r7.json.pid{live.pid}.q1w2e3r4.tmp").write_text("writing")
+        time.sleep(0.01)
+        assert main(args) == 0
+        assert [p.name for p in out.rglob("*.tmp")] == [f".final-c00-r7.json.pid{live.pid}.q1w2e3r4.tmp"]
+    finally:
+        live.kill()
+        live.wait()
     assert files[1].is_file()
     assert all(p.stat().st_mtime_ns == stamps[p] for p in files if p != files[1])
     assert _rows(out / "summary.csv") == summary
-    assert not list(out.rglob("*.tmp"))
 
 
 def test_kill_mid_run_then_rerun_equals_uninterrupted_run(toy, tmp_path):
@@ -218,3 +227,37 @@ def test_a_failing_run_is_named(toy, tmp_path):
                         train=TrainSettings(epochs=1))
     with pytest.raises(ValueError, match=r"training run global fold \d final c0 r0: GlobalGNN: .x. contains NaN"):
         Comparison(s, ds, log=lambda *_: None).run()
+
+
+def test_a_damaged_unit_record_is_named_on_resume(toy, tmp_path, capsys):
+    out = tmp_path / "cmp"
+    args = _args(toy, out, "--models", "global", "--folds", "2", "--repeats", "1", "--epochs", "1")
+    assert main(args) == 0
+    unit = sorted((out / "units").rglob("*.json"))[0]
+    unit.write_text('{"format": "hipool-unit/1", "result": {"val_acc": "high"}}')
+    capsys.readouterr()
+    assert main(args) == 2
+    assert capsys.readouterr().err == (f"hipool compare: error: {unit}: the record's 'result.val_acc' is 'high', not a "
+                                       f"number; delete it to run that training run again\n")
+    unit.write_bytes(b"\xff")
+    assert main(args) == 2
+    assert capsys.readouterr().err == (f"hipool compare: error: {unit}:1: training run record is not UTF-8 text "
+                                       f"(byte 0 is ff: invalid start byte); delete it to run that training run "
+                                       f"again\n")
+    (out / "folds.json").write_text('{"splits": [1, 2]}')
+    assert main(args) == 2
+    assert capsys.readouterr().err == (f"hipool compare: error: splits file {out / 'folds.json'} was made for None "
+                                       f"with None graphs, not for 'toy' with 48 graphs (graph count or labels "
+                                       f"differ); delete it or use another folder\n")
+
+
+def test_worker_and_seed_bounds_hold_for_the_api(toy, tmp_path):
+    from hipool.compare import compare
+    from hipool.train.runner import cpu_count
+    s = CompareSettings(str(toy), ["topk"], tmp_path / "o", jobs=10_000)
+    with pytest.raises(ValueError, match=rf"^--jobs 10000: at most 4 x the {cpu_count()} CPU\(s\)"):
+        compare(s)
+    s = CompareSettings(str(toy), ["topk"], tmp_path / "o", seed=-5)
+    with pytest.raises(ValueError, match=r"^--seed must be an int from 0 to 4294967295, got -5$"):
+        compare(s)
+    assert not (tmp_path / "o").exists()

@@ -193,10 +193,86 @@ def test_grid_errors_name_file_line_and_parameter(tmp_path):
     with pytest.raises(ValueError, match=r"grid.yaml:1: 'lr' lists no values"):
         _grid(tmp_path, "lr: []\n")
     grid = _grid(tmp_path, "diffpool:\n  schedule: [[0.5, 0.5]]\n")
-    with pytest.raises(ValueError, match=r"grid.yaml: model 'diffpool', config \{\"schedule\": \[0.5, 0.5\]\}: "
+    with pytest.raises(ValueError, match=r"grid.yaml:2: model 'diffpool', config \{\"schedule\": \[0.5, 0.5\]\}: "
                                          r".*needs an absolute cluster count"):
         grid.points("diffpool", preset("diffpool"), TrainSettings(), is_global=False)
     grid = _grid(tmp_path, "lr: [0.0]\n")
     with pytest.raises(ValueError, match=r"config \{\"lr\": 0.0\}: 'lr' must be a finite number > 0"):
         grid.points("topk", preset("topk"), TrainSettings(), is_global=False)
     assert "hidden" in PARAMETERS and "epochs" in PARAMETERS and "pool" not in PARAMETERS
+
+
+@pytest.mark.parametrize("given, message", [
+    (dict(epochs=True), "'epochs' must be an int >= 1, got True"),
+    (dict(epochs=10 ** 7), "'epochs' must be at most 1,000,000, got 10000000"),
+    (dict(epochs="5"), r"'epochs' must be an int >= 1, got '5' \(text, not a number: write numbers without quotes, "
+                       r"and exponents with a dot, 1.0e-3\)"),
+    (dict(batch_size=[32]), r"'batch_size' must be an int >= 1, got \[32\]"),
+    (dict(patience=2.5), "'patience' must be an int >= 1 or null, got 2.5"),
+    (dict(patience=True), "'patience' must be an int >= 1 or null, got True"),
+    (dict(lr="1e-3"), r"'lr' must be a finite number > 0, got '1e-3' \(text, not a number.*\)"),
+    (dict(lr=None), "'lr' must be a finite number > 0, got None"),
+    (dict(aux_weight=float("-inf")), "'aux_weight' must be a finite number >= 0, got -inf"),
+    (dict(weight_decay={"a": 1}), r"'weight_decay' must be a finite number >= 0, got \{'a': 1\}"),
+    (dict(lr_schedule=["plateau"]), r"'lr_schedule' must be one of none, plateau, step, got \['plateau'\]"),
+    (dict(lr_schedule="x" * 10_000), r"'lr_schedule' must be one of none, plateau, step, got 'x+\.\.\.x+'"),
+])
+def test_train_settings_types_and_bounds(given, message):
+    with pytest.raises(ValueError, match=f"^train settings: {message}$"):
+        TrainSettings(**given)
+
+
+def test_run_config_files_that_are_refused(tmp_path):
+    f = tmp_path / "run.yaml"
+    for text, match in [
+        ("", r"run config .*run.yaml: the file is empty"),
+        ("model: [topk]\n", r"run.yaml:1: the 'model' section must be a mapping of settings, got \['topk'\]"),
+        ("model: {pool: topk}\ntrain: 5\n", r"run.yaml:2: the 'train' section must be a mapping of settings, got 5"),
+        ("model: {}\nextra: 1\n", r"run.yaml:2: unknown section\(s\) 'extra'; a run config has 'model' and 'train'"),
+        ("train:\n  epochs: 3\n  lr: 0.1\n  epochs: 4\n", r"run.yaml:4: duplicate key 'epochs' \(first at line 2\)"),
+        ("train:\n  lr: 0.1\n  batch_size: 1e3\n",
+         r"run.yaml:3 \(train\): 'batch_size' must be an int >= 1, got '1e3'"),
+        ("model:\n  pool: mincut\n  schedule: [8, 4]\n  aux_weights: {mincut: .nan}\n",
+         r"run.yaml:4 \(model\): 'aux_weights.mincut' must be a finite number >= 0, got nan"),
+    ]:
+        f.write_text(text)
+        with pytest.raises(ValueError, match=match):
+            load_run_config(f)
+    f.write_text("model:\ntrain:\n")  # empty sections: the defaults
+    assert load_run_config(f) == (ModelConfig(), {})
+
+
+def test_grid_size_is_bounded(tmp_path):
+    import time
+    from hipool.grid import MAX_GRID_POINTS
+    text = "hidden: [" + ",".join(map(str, range(1, 21))) + "]\nbatch_size: [" + ",".join(
+        map(str, range(1, 101))) + "]\nepochs: [" + ",".join(map(str, range(1, 101))) + "]\n"
+    assert len(text) < 800
+    grid = _grid(tmp_path, text)
+    t0 = time.perf_counter()
+    with pytest.raises(ValueError, match=r"grid.yaml: model 'topk' has 200,000 configs \(hidden 20 x batch_size 100 x "
+                                         r"epochs 100\); a grid may give a model at most 1,000$"):
+        grid.points("topk", preset("topk"), TrainSettings(), is_global=False)
+    assert time.perf_counter() - t0 < 0.5 and MAX_GRID_POINTS == 1000
+    grid = _grid(tmp_path, "hidden: [" + ", ".join(map(str, range(1, 11))) + "]\nlr: [" + ", ".join(
+        f"0.{i:03d}" for i in range(1, 101)) + "]\n")
+    assert len(grid.points("topk", preset("topk"), TrainSettings(), is_global=False)) == 1000
+
+
+def test_grid_errors_point_at_the_line_of_the_value(tmp_path):
+    grid = _grid(tmp_path, "hidden: [8, 16]\nlr: [0.1, .nan]\ntopk:\n  dropout: [0.0, 1.5]\n")
+    with pytest.raises(ValueError, match=r"grid.yaml:4: model 'topk', config \{\"hidden\": 8, \"lr\": 0.1, "
+                                         r"\"dropout\": 1.5\}: 'dropout' must be a number in \[0, 1\), got 1.5$"):
+        grid.points("topk", preset("topk"), TrainSettings(), is_global=False)
+    with pytest.raises(ValueError, match=r"grid.yaml:2: model 'diffpool', config \{\"hidden\": 8, \"lr\": NaN\}: "
+                                         r"'lr' must be a finite number > 0, got nan$"):
+        grid.points("diffpool", preset("diffpool"), TrainSettings(), is_global=False)
+    for text, match in [
+        ("", r"grid .*grid.yaml: the file is empty; write parameter: \[values\] lines, or leave --grid out"),
+        ("hidden: [8]\nhidden: [16]\n", r"grid.yaml:2: duplicate key 'hidden' \(first at line 1\)"),
+        ("? " + "x" * 100_000 + "\n: 1\n", r"grid.yaml:1: unknown grid parameter 'x+\.\.\.x+'; parameters: conv"),
+        ("[hidden, lr]\n", r"grid .*grid.yaml: expected a mapping of parameter: \[values\], got list"),
+    ]:
+        with pytest.raises(ValueError, match=match) as info:
+            _grid(tmp_path, text)
+        assert len(str(info.value)) < 1000

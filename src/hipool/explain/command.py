@@ -29,7 +29,7 @@ from typing import Any, Callable, Dict, List, Optional
 
 from torch_geometric.data import Data
 
-from ..io import atomic_write_text, json_text
+from ..io import atomic_write_text, json_text, remove_stale_temps
 from .export import GraphHierarchy, explain_graph, write_graphml
 from .run import OpenedRun, check_graph_index, open_run
 
@@ -97,6 +97,7 @@ def explain_one(run: OpenedRun, index: int, out: Path, *, layout: str = "auto", 
     """Everything ``hipool explain --graph`` writes for one graph; returns its metrics record."""
     from .metrics import hierarchy_metrics
     out = Path(out)
+    remove_stale_temps(out, recursive=False, legacy=False)  # what an interrupted explain left
     h = graph_hierarchy(run, index)
     h.write_json(out / "hierarchy.json")
     record: Dict[str, Any] = {"graph": index, "label": h.label, "prediction": h.prediction,
@@ -196,6 +197,7 @@ def _suspects(run: OpenedRun, graph: Optional[int], split: str, target: Path, pr
     rates = hit_rates(run.model, run.dataset, run.graphs(split), progress=progress)
     text = hit_rates_markdown(rates, f"Where is the defect: {run.model_name} on {run.dataset.name}")
     result = {"graph": one, **rates}
+    remove_stale_temps(target, recursive=False, legacy=False)
     atomic_write_text(target / "suspects.json", json_text(result))
     atomic_write_text(target / "suspects.md", text)
     log(text)
@@ -238,6 +240,7 @@ def run_explain(folder, *, graph: Optional[int] = None, out=None, metrics: bool 
             log("explain: the run records no test graphs; measuring every graph")
         result = dataset_metrics(run, indices, dropped=dropped, progress=progress)
         target = Path(out) if out is not None else Path(folder) / "explain"
+        remove_stale_temps(target, recursive=False, legacy=False)
         atomic_write_text(target / "metrics.json", json_text(result))
         text = metrics_markdown(result)
         atomic_write_text(target / "metrics.md", text)

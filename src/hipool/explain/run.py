@@ -16,7 +16,6 @@ and checked against the checkpoint: the same number of node features and classes
 """
 from __future__ import annotations
 
-import json
 from dataclasses import dataclass, field, fields
 from pathlib import Path
 from typing import Any, Dict, List, Optional
@@ -24,7 +23,8 @@ from typing import Any, Dict, List, Optional
 import torch
 
 from ..data.base import GraphDataset
-from ..runs import read_manifest
+from ..io import MAX_TEXT_BYTES, read_json, read_text, shown
+from ..runs import read_manifest, read_splits
 from ..train.checkpoint import load_checkpoint
 from ..train.loop import EpochMetrics
 
@@ -58,7 +58,7 @@ def read_run(folder) -> Dict[str, Any]:
     folder = Path(folder)
     if not folder.is_dir():
         raise ValueError(f"run folder {folder}: no such folder")
-    manifest = read_manifest(folder)
+    manifest = read_manifest(folder)  # checked: the fields have the types hipool writes
     if manifest is None:
         raise ValueError(f"run folder {folder}: not a hipool run (no run.json); give a folder that "
                          f"`hipool train`, `hipool demo` or `hipool compare` wrote")
@@ -81,7 +81,7 @@ def _checkpoint(folder: Path, manifest: Dict[str, Any], model: Optional[str], fo
         names = list(manifest.get("models") or ["hierarchical", "global"])
         name = model or names[0]
         if name not in names:
-            raise ValueError(f"--model {name!r}: the demo run {folder} has {', '.join(names)}")
+            raise ValueError(f"--model {shown(name)}: the demo run {folder} has {', '.join(names)}")
         path = folder / name / "checkpoint.pt"
         if not path.is_file():
             raise ValueError(f"run folder {folder}: no {name}/checkpoint.pt: the demo has not finished "
@@ -92,9 +92,11 @@ def _checkpoint(folder: Path, manifest: Dict[str, Any], model: Optional[str], fo
         pooling = [n for n, r in models.items() if r.get("config", {}).get("pool") not in (None, "none")]
         name = model or (pooling or list(models) or [None])[0]
         if name not in models:
-            raise ValueError(f"--model {name!r}: the compare run {folder} has "
+            raise ValueError(f"--model {shown(name)}: the compare run {folder} has "
                              f"{', '.join(models) or 'no models'}")
         k = 0 if fold is None else fold
+        if isinstance(k, bool) or not isinstance(k, int) or k < 0:
+            raise ValueError(f"--fold {shown(k)}: folds are numbered from 0")
         found = sorted((folder / "units" / name / f"fold{k:02d}").glob("final-c*-r0.pt"))
         if not found:
             folds = sorted(p.name for p in (folder / "units" / name).glob("fold*")) \
@@ -105,7 +107,7 @@ def _checkpoint(folder: Path, manifest: Dict[str, Any], model: Optional[str], fo
                              + "that fold has not finished, or the compare ran before hipool saved "
                                "checkpoints (repeat the compare command to finish it)")
         return name, found[0], k
-    raise ValueError(f"run folder {folder}: a `hipool {command}` run; explain takes train, demo "
+    raise ValueError(f"run folder {folder}: a `hipool {shown(command, 40)}` run; explain takes train, demo "
                      f"and compare runs")
 
 
@@ -114,7 +116,6 @@ def open_run(folder, *, model: Optional[str] = None, fold: Optional[int] = None,
              cache_dir: Optional[str] = None, progress: bool = False) -> OpenedRun:
     """Open ``folder`` (see the module docstring); ``dataset`` overrides the recorded spec."""
     from ..data.registry import load_dataset
-    from ..data.splits import load_splits
 
     folder = Path(folder)
     manifest = read_run(folder)
@@ -124,6 +125,9 @@ def open_run(folder, *, model: Optional[str] = None, fold: Optional[int] = None,
     spec = dataset or data.get("spec") or manifest.get("identity", {}).get("dataset")
     if spec is None:
         raise ValueError(f"run folder {folder}: run.json does not say which dataset it used; pass --dataset")
+    if not isinstance(spec, str):
+        raise ValueError(f"run folder {folder}: run.json names the dataset {shown(spec, 80)}, not a dataset "
+                         f"spec; pass --dataset")
     ds = load_dataset(spec, data_root if data_root is not None else data.get("data_root"),
                       cache_dir=cache_dir, progress=progress)
     check_compatible(net, ds, path)
@@ -131,10 +135,13 @@ def open_run(folder, *, model: Optional[str] = None, fold: Optional[int] = None,
     labels = ds.labels() if ds.num_tasks == 1 else None
     try:
         if manifest.get("command") in ("train", "demo") and (folder / "split.json").is_file():
-            test = list(load_splits(folder / "split.json", dataset=ds.name, labels=labels)[0].get("test", []))
+            test = list(read_splits(folder / "split.json", dataset=ds.name, labels=labels)[0].get("test", []))
         elif manifest.get("command") == "compare" and (folder / "folds.json").is_file():
-            test = list(load_splits(folder / "folds.json", dataset=ds.name, labels=labels)[k]["test"])
-    except (ValueError, IndexError, TypeError):
+            splits = read_splits(folder / "folds.json", dataset=ds.name, labels=labels, parts=("test",))
+            if k >= len(splits):
+                raise ValueError(f"splits file {folder / 'folds.json'}: has {len(splits)} folds, no fold {k}")
+            test = list(splits[k]["test"])
+    except ValueError:
         if dataset is None:
             raise
         test = None  # another dataset than the run's: its split does not apply
@@ -165,8 +172,8 @@ def check_graph_index(index: int, dataset: GraphDataset) -> int:
 
 def history(folder: Path, manifest: Dict[str, Any]) -> Dict[str, List[Dict[str, float]]]:
     """Per model, the learning curve of the run: rows ``{epoch, train_loss, train_acc, val_loss,
-    val_acc}`` (train, demo: ``metrics.csv``; compare: each model's fold-0 repeat-0 final unit)."""
-    import csv
+    val_acc}`` (train, demo: ``metrics.csv``; compare: each model's fold-0 repeat-0 final unit).
+    A file that is not what hipool writes is a ``ValueError`` naming it (and the line)."""
     out: Dict[str, List[Dict[str, float]]] = {}
     command = manifest.get("command")
     sources = []
@@ -176,14 +183,52 @@ def history(folder: Path, manifest: Dict[str, Any]) -> Dict[str, List[Dict[str, 
         sources = [(m, folder / m / "metrics.csv") for m in manifest.get("models") or []]
     for name, path in sources:
         if path.is_file():
-            with path.open(newline="") as f:
-                out[name] = [{k: float(v) for k, v in row.items() if k != "" and v not in ("", None)}
-                             for row in csv.DictReader(f)]
+            out[name] = read_metrics_csv(path)
     if command == "compare":
+        from ..compare import check_unit_record
         keys = [f.name for f in fields(EpochMetrics)]  # a unit's history rows are in this order
         for name in manifest.get("models") or {}:
             units = sorted((folder / "units" / name / "fold00").glob("final-c*-r0.json"))
             if units:
-                rec = json.loads(units[0].read_text())
+                rec = check_unit_record(read_json(units[0], "training run record"), units[0])
                 out[name] = [dict(zip(keys, map(float, row))) for row in rec.get("history", [])]
     return out
+
+
+def read_metrics_csv(path: Path) -> List[Dict[str, float]]:
+    """The rows of a ``metrics.csv`` (:func:`~hipool.train.loop.metrics_csv`) as numbers; a
+    ``ValueError`` naming the file and line for anything else."""
+    import csv
+    import io
+
+    text = read_text(path, "metrics file", MAX_TEXT_BYTES)
+    known = {f.name for f in fields(EpochMetrics)}
+    rows: List[Dict[str, float]] = []
+    try:
+        reader = csv.DictReader(io.StringIO(text, newline=""))
+        header = reader.fieldnames or []
+        if "epoch" not in header or not set(header) <= known:
+            raise ValueError(f"{path}:1: not a metrics file of hipool (columns {shown(header, 120)}; "
+                             f"expected {', '.join(known)})")
+        for row in reader:
+            if None in row or any(v is None for v in row.values()):
+                raise ValueError(f"{path}:{reader.line_num}: the row has {len(row.get(None) or [])} more or "
+                                 f"fewer fields than the header")
+            if row.get("epoch") in ("", None):
+                raise ValueError(f"{path}:{reader.line_num}: the row has no epoch")
+            try:
+                rows.append({k: float(v) for k, v in row.items() if v != ""})
+            except ValueError:
+                value = next(v for v in row.values() if not _is_float(v))
+                raise ValueError(f"{path}:{reader.line_num}: {shown(value, 60)} is not a number") from None
+    except csv.Error as e:
+        raise ValueError(f"{path}: not a CSV file hipool wrote ({e})") from None
+    return rows
+
+
+def _is_float(text: str) -> bool:
+    try:
+        float(text)
+    except ValueError:
+        return text == ""
+    return True

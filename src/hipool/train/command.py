@@ -13,7 +13,9 @@ The dataset is split once, class by class (seeded): ``1 - val - test`` for train
                         breakdown), time, memory, parameters
 
 Re-running the same command resumes from ``state.pt`` (the same batches and
-weights as an uninterrupted run) or, when ``result.json`` exists, just reports it.
+weights as an uninterrupted run) or, when ``result.json`` exists, just reports it; it
+first removes the temporary files a killed run left (``.<file>.pid<PID>.*.tmp``).
+Every file of the folder it reads is checked (a damaged one is an error naming it).
 
 Under ``torchrun --nproc_per_node=N -m hipool train ...`` the N processes train one
 model with :class:`~torch.nn.parallel.DistributedDataParallel` (gloo on CPU, NCCL
@@ -35,13 +37,13 @@ import yaml
 from torch import distributed as dist
 
 from ..data.registry import load_dataset
-from ..data.splits import labels_hash, load_splits, save_splits, stratified_split
-from ..io import atomic_write_text
+from ..data.splits import labels_hash, save_splits, stratified_split
+from ..io import atomic_write_text, read_json, shown
 from ..presets import check_model_names, resolve_model
-from ..runs import check_run_folder, claim_run_folder, data_record, versions
+from ..runs import check_run_folder, claim_run_folder, data_record, read_splits, versions
 from .checkpoint import save_checkpoint
 from .loop import distributed, is_main_process
-from .runner import check_classification, resolve_device, train_model
+from .runner import check_classification, check_seed, check_workers, resolve_device, train_model
 from .settings import TrainSettings, load_run_config
 
 
@@ -86,9 +88,10 @@ def param_checksum(model: torch.nn.Module) -> str:
 
 def run_train(req: TrainRequest, log: Callable[[str], None] = print) -> Dict[str, Any]:
     """Run (or resume, or report) ``hipool train``; returns the result record."""
+    check_seed(req.seed)
     device = resolve_device(req.device)
     if req.threads is not None:
-        torch.set_num_threads(req.threads)
+        torch.set_num_threads(check_workers(req.threads, "--threads"))
     started_group = setup_distributed(device)
     try:
         return _run(req, device, log)
@@ -139,12 +142,17 @@ def _run(req: TrainRequest, device: str, log: Callable[[str], None]) -> Dict[str
                          extra={"versions": versions(), "data": data_record(req.dataset, req.data_root)})
     result_path = out / "result.json"
     if result_path.is_file():
-        result = json.loads(result_path.read_text())
-        say(f"train: {out} already holds a finished run (test acc {result.get('test_acc')}); nothing to do")
+        result = read_json(result_path, "result file")
+        if not isinstance(result, dict):
+            raise ValueError(f"result file {result_path}: not the record hipool writes (a mapping); delete it to "
+                             f"train again")
+        say(f"train: {out} already holds a finished run (test acc {shown(result.get('test_acc'), 40)}); "
+            f"nothing to do")
         return result
     split_path = out / "split.json"
     if split_path.is_file():
-        train_idx, val_idx, test_idx = (load_splits(split_path, dataset=dataset.name, labels=labels)[0][k]
+        train_idx, val_idx, test_idx = (read_splits(split_path, dataset=dataset.name, labels=labels,
+                                                    parts=("train", "val", "test"))[0][k]
                                         for k in ("train", "val", "test"))
     else:
         fractions = [1 - req.val - req.test, req.val] + ([req.test] if req.test > 0 else [])

@@ -22,7 +22,8 @@ import copy
 import csv
 import io
 import time
-from dataclasses import asdict, dataclass, field
+import warnings
+from dataclasses import asdict, dataclass, field, fields
 from pathlib import Path
 from typing import TYPE_CHECKING, Dict, Iterable, List, Optional, Tuple
 
@@ -31,7 +32,7 @@ from torch import distributed as dist
 from torch.nn import functional as F
 from tqdm.auto import tqdm
 
-from ..io import atomic_torch_save, atomic_write_text
+from ..io import atomic_torch_save, atomic_write_text, clip, shown, torch_file_damage, torch_load_reason
 
 if TYPE_CHECKING:
     from .settings import TrainSettings
@@ -215,26 +216,74 @@ def _step_scheduler(scheduler, val_loss: float, min_lr: float) -> None:
         group["lr"] = max(group["lr"], min_lr)
 
 
+def _is_number(v) -> bool:
+    return isinstance(v, (int, float)) and not isinstance(v, bool)
+
+
+def _check_state(state, path: Path, model) -> None:
+    """The fields of a training state file that :func:`_load_state` reads, with their types; the
+    best weights with the model's names and shapes."""
+    def bad(problem: str) -> ValueError:
+        return ValueError(f"training state {path}: {problem}; delete it to start this run over")
+
+    if not isinstance(state, dict) or state.get("format") != STATE_FORMAT:
+        raise bad("not a hipool training state")
+    missing = [k for k in ("model", "optimizer", "history", "best_epoch", "best_val_acc", "best_val_loss",
+                           "best_state", "since_best", "rng") if k not in state]
+    if missing:
+        raise bad(f"damaged: it has no {', '.join(map(repr, missing))}")
+    for key in ("model", "optimizer", "best_state"):
+        if not isinstance(state[key], dict):
+            raise bad(f"damaged: its {key!r} is not a mapping")
+    for key in ("best_epoch", "since_best"):
+        if isinstance(state[key], bool) or not isinstance(state[key], int) or state[key] < 0:
+            raise bad(f"damaged: its {key!r} is {shown(state[key], 60)}, not an int >= 0")
+    for key in ("best_val_acc", "best_val_loss"):
+        if not _is_number(state[key]):
+            raise bad(f"damaged: its {key!r} is {shown(state[key], 60)}, not a number")
+    names = {f.name for f in fields(EpochMetrics)}
+    history = state["history"]
+    if not isinstance(history, list) or not all(
+            isinstance(m, dict) and set(m) <= names and names - {"lr"} <= set(m)
+            and all(_is_number(v) for v in m.values()) for m in history):
+        raise bad("damaged: its 'history' is not a list of epoch records")
+    for key in ("rng", "loader_rng"):
+        if not isinstance(state.get(key), torch.Tensor) and not (key == "loader_rng" and state.get(key) is None):
+            raise bad(f"damaged: its {key!r} is not a random generator state")
+    expected = {k: tuple(v.shape) for k, v in _unwrap(model).state_dict().items()}
+    best = state["best_state"]
+    if set(best) != set(expected) or any(not isinstance(v, torch.Tensor) or tuple(v.shape) != expected[k]
+                                         for k, v in best.items()):
+        raise bad("its best weights do not fit this model; it was written by another config")
+
+
 def _load_state(path: Path, model, optimizer, scheduler, schedule: str, result: FitResult, generator) -> int:
+    damage = torch_file_damage(path)
+    if damage is not None:
+        raise ValueError(f"training state {path}: cannot read it; the file is damaged: {damage}; delete it to start "
+                         f"this run over")
     try:
-        state = torch.load(path, map_location="cpu", weights_only=True)
+        with warnings.catch_warnings():  # torch's warnings about a damaged file's pickle: the error says it
+            warnings.simplefilter("ignore")
+            state = torch.load(path, map_location="cpu", weights_only=True)
     except Exception as e:  # a truncated file cannot exist (atomic writes), but say what it was
-        raise ValueError(f"training state {path}: cannot read it ({type(e).__name__}: {e}); "
+        raise ValueError(f"training state {path}: cannot read it ({torch_load_reason(e)}); "
                          f"delete it to start this run over") from None
     if not isinstance(state, dict) or state.get("format") != STATE_FORMAT:
         raise ValueError(f"training state {path}: not a hipool training state")
     saved_schedule = state.get("lr_schedule", "none")  # states from before schedules existed had none
     if saved_schedule != schedule:
-        raise ValueError(f"training state {path}: was written with lr_schedule {saved_schedule!r}, this run "
-                         f"has {schedule!r}; delete it to start this run over, or use another folder")
+        raise ValueError(f"training state {path}: was written with lr_schedule {shown(saved_schedule, 40)}, this "
+                         f"run has {schedule!r}; delete it to start this run over, or use another folder")
+    _check_state(state, path, model)
     try:
         _unwrap(model).load_state_dict(state["model"])
         optimizer.load_state_dict(state["optimizer"])
         if scheduler is not None:
             scheduler.load_state_dict(state["scheduler"])
-    except (RuntimeError, ValueError, KeyError) as e:
-        raise ValueError(f"training state {path}: does not fit this model ({e}); it was written by "
-                         f"another config; delete it or use another folder") from None
+    except (RuntimeError, ValueError, KeyError, TypeError, IndexError, AttributeError) as e:
+        raise ValueError(f"training state {path}: does not fit this model ({clip(str(e), 160)}); it was "
+                         f"written by another config; delete it or use another folder") from None
     # rows from before the lr column: without a schedule, every epoch ran at the optimizer's lr
     lr = optimizer.param_groups[0]["lr"]
     result.history = [EpochMetrics(**{"lr": lr, **m}) for m in state["history"]]
@@ -242,9 +291,13 @@ def _load_state(path: Path, model, optimizer, scheduler, schedule: str, result: 
     result.best_val_acc = state["best_val_acc"]
     result.best_val_loss = state["best_val_loss"]
     result.best_state = state["best_state"]
-    torch.set_rng_state(state["rng"])
-    if generator is not None and state.get("loader_rng") is not None:
-        generator.set_state(state["loader_rng"])
+    try:
+        torch.set_rng_state(state["rng"])
+        if generator is not None and state.get("loader_rng") is not None:
+            generator.set_state(state["loader_rng"])
+    except (RuntimeError, TypeError, ValueError) as e:
+        raise ValueError(f"training state {path}: damaged random generator state ({clip(str(e), 120)}); "
+                         f"delete it to start this run over") from None
     return int(state["since_best"])
 
 

@@ -11,6 +11,7 @@ share of the data (:func:`make_loader`).
 from __future__ import annotations
 
 import os
+import re
 import time
 from dataclasses import asdict, dataclass
 from pathlib import Path
@@ -22,6 +23,7 @@ from torch.utils.data import DistributedSampler
 from torch_geometric.loader import DataLoader
 
 from ..config import ModelConfig
+from ..io import shown
 from ..data.base import GraphDataset
 from ..nn.models import build_model, check_model_data
 from .loop import FitResult, distributed, evaluate, fit
@@ -97,11 +99,49 @@ def check_breakdown(dataset: GraphDataset, indices: Optional[Iterable[int]] = No
                              f"outside 0..{size - 1} ({', '.join(breakdown.names)})")
 
 
+#: ``--threads`` and ``--jobs`` may be at most this many times the CPUs a process may use (more
+#: only slows training down, and an absurd thread count aborts the process inside OpenMP).
+PER_CPU = 4
+
+
+def cpu_count() -> int:
+    """The CPUs this process may run on (its affinity, where the system has one)."""
+    try:
+        return len(os.sched_getaffinity(0)) or 1
+    except AttributeError:  # pragma: no cover - not Linux
+        return os.cpu_count() or 1
+
+
+def check_workers(value: Any, flag: str) -> int:
+    """``value`` if it is a thread or process count from 1 to :data:`PER_CPU` × :func:`cpu_count`;
+    else a ``ValueError`` naming ``flag`` (when given)."""
+    cpus = cpu_count()
+    if isinstance(value, bool) or not isinstance(value, int) or value < 1:
+        raise ValueError(f"{flag + ' ' if flag else ''}must be an int >= 1, got {shown(value)}")
+    if value > PER_CPU * cpus:
+        raise ValueError(f"{flag + ' ' if flag else ''}{value}: at most {PER_CPU} x the {cpus} CPU(s) this process "
+                         f"may use ({PER_CPU * cpus})")
+    return value
+
+
+#: Largest seed: numpy's generators and every seed hipool derives take 32-bit seeds.
+MAX_SEED = 2 ** 32 - 1
+
+
+def check_seed(value: Any, flag: str = "--seed") -> int:
+    """``value`` if it is an int from 0 to :data:`MAX_SEED`; else a ``ValueError`` naming ``flag``."""
+    if isinstance(value, bool) or not isinstance(value, int) or not 0 <= value <= MAX_SEED:
+        raise ValueError(f"{flag} must be an int from 0 to {MAX_SEED}, got {value!r}")
+    return value
+
+
 def resolve_device(name: str) -> str:
     """``cpu``, ``cuda`` or ``cuda:N``, checked against what this machine has.  Under
     ``torchrun`` with CUDA, each process takes the GPU of its ``LOCAL_RANK``."""
     if name == "cpu":
         return "cpu"
+    if not isinstance(name, str) or not re.fullmatch(r"cuda(:\d{1,4})?", name):
+        raise ValueError(f"--device: expected cpu, cuda or cuda:N, got {shown(name)}")
     if name == "cuda" or name.startswith("cuda:"):
         if not torch.cuda.is_available():
             raise ValueError(f"--device {name}: no CUDA device here (torch {torch.__version__}"

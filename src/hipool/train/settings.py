@@ -22,6 +22,11 @@ A run config is YAML with up to two sections; either may be left out::
 
 Flags of ``hipool train`` / ``hipool compare`` override the file.
 
+Every setting is checked for its type (``true`` is not a number; ``1e-3`` unquoted is
+text to YAML 1.1: write ``1.0e-3``), range and finiteness; the counts (``epochs``,
+``patience``, ``batch_size``, ``lr_patience``, ``lr_step``) are at most
+:data:`MAX_COUNT` (1,000,000).
+
 Off is the default for both the schedule and clipping, so runs that do not ask for
 them train exactly as before.  :meth:`TrainSettings.to_dict` (what run folders,
 ``config.yaml`` and compare units record) leaves out what is off: the schedule's
@@ -37,11 +42,13 @@ from dataclasses import asdict, dataclass, fields, replace
 from pathlib import Path
 from typing import Any, Dict, Optional, Tuple, Union
 
-from ..config import ModelConfig, from_mapping
-from ..io import read_yaml, with_line
+from ..config import ModelConfig, check_int, from_mapping, text_number_hint
+from ..io import read_yaml, shown, with_line
 
 
 LR_SCHEDULES: Tuple[str, ...] = ("none", "plateau", "step")
+#: Largest ``epochs``, ``patience``, ``batch_size``, ``lr_patience`` and ``lr_step``.
+MAX_COUNT = 1_000_000
 SCHEDULE_OPTIONS: Dict[str, Tuple[str, ...]] = {
     "none": (), "plateau": ("lr_factor", "lr_patience", "min_lr"), "step": ("lr_factor", "lr_step", "min_lr")}
 
@@ -65,13 +72,11 @@ class TrainSettings:
     grad_clip: Optional[float] = None
 
     def __post_init__(self) -> None:
-        for name in ("epochs", "batch_size", "lr_patience", "lr_step"):
+        for name in ("epochs", "batch_size", "lr_patience", "lr_step", "patience"):
             v = getattr(self, name)
-            if isinstance(v, bool) or not isinstance(v, int) or v < 1:
-                raise ValueError(f"train settings: '{name}' must be an int >= 1, got {v!r}")
-        if self.patience is not None and (isinstance(self.patience, bool) or not isinstance(self.patience, int)
-                                          or self.patience < 1):
-            raise ValueError(f"train settings: 'patience' must be an int >= 1 or null, got {self.patience!r}")
+            if name == "patience" and v is None:
+                continue
+            check_int(v, name, "train settings", high=MAX_COUNT, extra=" or null" if name == "patience" else "")
         if type(self.grad_clip) in (int, float) and self.grad_clip == 0:
             self.grad_clip = None  # 0 and null both mean off; one spelling keeps run records equal
         for name, ok, allowed in (("lr", lambda v: v > 0, "> 0"), ("weight_decay", lambda v: v >= 0, ">= 0"),
@@ -82,13 +87,14 @@ class TrainSettings:
             if name == "grad_clip" and v is None:
                 continue
             if isinstance(v, bool) or not isinstance(v, (int, float)) or not math.isfinite(v) or not ok(v):
-                raise ValueError(f"train settings: '{name}' must be a finite number {allowed}, got {v!r}")
+                raise ValueError(f"train settings: '{name}' must be a finite number {allowed}, got {shown(v)}"
+                                 f"{text_number_hint(v)}")
             setattr(self, name, float(v))
         if self.lr_schedule is None:
             self.lr_schedule = "none"
         if self.lr_schedule not in LR_SCHEDULES:
             raise ValueError(f"train settings: 'lr_schedule' must be one of {', '.join(LR_SCHEDULES)}, "
-                             f"got {self.lr_schedule!r}")
+                             f"got {shown(self.lr_schedule)}")
         if self.lr_schedule != "none" and self.min_lr >= self.lr:
             raise ValueError(f"train settings: 'min_lr' must be below 'lr' ({self.lr!r}) when 'lr_schedule' is "
                              f"{self.lr_schedule!r}, got {self.min_lr!r}")
@@ -120,20 +126,27 @@ def load_run_config(path: Union[str, os.PathLike]) -> Tuple[ModelConfig, Dict[st
     """Read a run config: ``(model config, train settings as given)``.
 
     The train settings come back as the plain mapping the file holds (checked), so
-    that flags can override them before :class:`TrainSettings` is built.
+    that flags can override them before :class:`TrainSettings` is built.  An empty
+    file is an error; an empty section (``train:``) is the defaults.
     """
     path = Path(path)
     data, root = read_yaml(path, "run config", nodes=True)
-    data = data or {}
+    if data is None:
+        raise ValueError(f"run config {path}: the file is empty; write a model (e.g. pool: topk) or leave the "
+                         f"file out for the default model")
     if not isinstance(data, dict):
         raise ValueError(f"run config {path}: expected a mapping, got {type(data).__name__}")
-    sections = {k.value: v for k, v in root.value} if root is not None and hasattr(root, "value") \
-        and isinstance(root.value, list) else {}
+    keys = {k.value: k for k, _ in root.value}
+    sections = {k.value: v for k, v in root.value}
     if "model" in data or "train" in data:
-        unknown = sorted(set(data) - {"model", "train"})
+        unknown = [k for k in data if k not in ("model", "train")]
         if unknown:
-            raise ValueError(f"run config {path}: unknown section(s) {', '.join(map(repr, unknown))}; "
-                             f"a run config has 'model' and 'train'")
+            raise ValueError(f"{path}:{keys[unknown[0]].start_mark.line + 1}: unknown section(s) "
+                             f"{', '.join(map(shown, unknown))}; a run config has 'model' and 'train'")
+        for name in ("model", "train"):
+            if data.get(name) is not None and not isinstance(data[name], dict):
+                raise ValueError(f"{path}:{keys[name].start_mark.line + 1}: the {name!r} section must be a "
+                                 f"mapping of settings, got {shown(data[name])}")
         model_part, train_part = data.get("model") or {}, data.get("train") or {}
         model_node, train_node = sections.get("model"), sections.get("train")
     else:
