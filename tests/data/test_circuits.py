@@ -278,3 +278,98 @@ def test_registry_spec_cache_and_breakdown(tmp_path, monkeypatch):
                           ("circuits:levels=board", "defect_levels must be")]:
         with pytest.raises(ValueError, match=message.replace("(", r"\(").replace("[", r"\[")):
             load_dataset(spec, cache_dir=tmp_path)
+
+
+class _Evil:
+    """Unpickling this creates the file ``marker``: code from a cache file."""
+
+    def __init__(self, marker):
+        self.marker = str(marker)
+
+    def __reduce__(self):
+        return (open, (self.marker, "w"))
+
+
+@pytest.mark.parametrize("content", ["pickle", "torch_save", "truncated", "garbage", "wrong_sizes"])
+def test_a_bad_circuits_cache_is_never_unpickled_but_regenerated(tmp_path, content):
+    import pickle
+    import re
+    import warnings
+
+    from hipool.data import load_dataset
+
+    spec = "circuits:n=3,min=50,max=80,seed=2"
+    good = load_dataset(spec, cache_dir=tmp_path)
+    (path,) = (tmp_path / "circuits").glob("*.pt")
+    marker = tmp_path / "PWNED"
+    if content == "pickle":
+        path.write_bytes(pickle.dumps(_Evil(marker)))
+    elif content == "torch_save":
+        torch.save({"x": _Evil(marker)}, path)
+    elif content == "truncated":
+        path.write_bytes(path.read_bytes()[: path.stat().st_size // 2])
+    elif content == "garbage":
+        path.write_bytes(b"not a torch file")
+    else:
+        packed = torch.load(path, weights_only=True)
+        packed["num_nodes"][0] += 1
+        torch.save(packed, path)
+    bad = re.escape(str(path)) + r": not a valid hipool circuits cache .* not unpickled"
+    with pytest.warns(UserWarning, match=bad):
+        again = load_dataset(spec, cache_dir=tmp_path)
+    assert not marker.exists()
+    assert _digest(again.graphs) == _digest(good.graphs)
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")                       # regenerated and cached again: read quietly
+        assert _digest(load_dataset(spec, cache_dir=tmp_path).graphs) == _digest(good.graphs)
+
+
+def test_a_failed_circuits_cache_write_is_a_warning_and_leaves_nothing(tmp_path, monkeypatch):
+    from hipool.data import load_dataset
+
+    def full_disk(obj, f, *args, **kwargs):
+        with open(f, "wb") as out:
+            out.write(b"half")
+        raise OSError(28, "No space left on device")
+
+    monkeypatch.setattr(torch, "save", full_disk)
+    with pytest.warns(UserWarning, match=r"circuits: not cached \(.*no space left on device"):
+        ds = load_dataset("circuits:n=2,min=50,max=80", cache_dir=tmp_path)
+    assert len(ds) == 2 and [p for p in tmp_path.rglob("*") if p.is_file()] == []
+
+
+@pytest.mark.parametrize("spec,message", [
+    ("circuits:n=0", r"n='0' is out of range; n must be in \[1, 100000\]"),
+    ("circuits:n=100001", r"n='100001' is out of range"),
+    ("circuits:n=" + "9" * 5000, r"is out of range; n must be in \[1, 100000\]"),
+    ("circuits:n=1e3", r"n='1e3' is not an int"),
+    ("circuits:seed=-1", r"seed='-1' is out of range"),
+    ("circuits:min=49", r"min='49' is out of range; min must be in \[50, 100000\]"),
+    ("circuits:max=100001", r"max='100001' is out of range"),
+    ("circuits:min=100,max=105", r"max=105 with min=100; max must be at least min \+ 10"),
+    ("circuits:fail=nan", r"fail='nan' is not a number"),
+    ("circuits:fail=inf", r"fail='inf' is not a number"),
+    ("circuits:fail=-0.1", r"fail='-0.1' is out of range; fail must be in \[0.0, 1.0\]"),
+    ("circuits:margin=101", r"margin='101' is out of range; margin must be in \[0, 100\]"),
+    ("circuits:levels=block+block", r"levels='block\+block' names block twice"),
+    ("circuits:levels=", r"defect_levels must be a non-empty subset"),
+    ("circuits:seed=1,seed=2", r"seed is given twice"),
+    ("circuits:n", r"'n' is not key=value"),
+])
+def test_circuit_spec_options_are_checked_before_generating(spec, message, monkeypatch):
+    from hipool.data import load_dataset
+    from hipool.data.circuits import dataset as module
+
+    monkeypatch.setattr(module, "make_circuit_dataset", lambda **kw: pytest.fail("generated"))
+    with pytest.raises(ValueError, match=r"dataset 'circuits:.*" + message):
+        load_dataset(spec)
+
+
+def test_circuit_spec_accepts_the_edges_of_every_range():
+    from hipool.data.circuits.dataset import parse_spec
+
+    assert parse_spec("circuits: n = 1 , fail=0, margin=0,seed=0,min=50,max=60") == {
+        "n": 1, "seed": 0, "min": 50, "max": 60, "fail": 0.0, "margin": 0, "levels": "component+block+subsystem"}
+    assert parse_spec("circuits:n=100000,fail=1.0,margin=100,seed=9223372036854775807,min=99990,max=100000")["n"] \
+        == 100000
+    assert parse_spec("circuits:fail=.25,n=0007")["fail"] == 0.25

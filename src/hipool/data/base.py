@@ -23,11 +23,14 @@ Every ``Data`` has:
 """
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass, field
 from typing import Iterator, List, Optional, Sequence, Tuple, Union
 
 import numpy as np
 from torch_geometric.data import Data
+
+from ..io import shown
 
 #: Name of the optional per-node ground-truth hierarchy field (int64 ``[N, L]``, -1 = none).
 LEVEL_LABELS = "level_labels"
@@ -40,6 +43,35 @@ def check_int(name: str, value, minimum: int) -> int:
     if value < minimum:
         raise ValueError(f"{name} must be >= {minimum}, got {value!r}")
     return int(value)
+
+
+#: An integer as hipool reads one from text: decimal digits (ASCII) with an optional sign.
+INT_PATTERN = re.compile(r"[+-]?[0-9]+")
+#: A number as hipool reads one from text: ``1``, ``-0.5``, ``.5``, ``2.5e-3``; not ``nan`` or ``inf``.
+DECIMAL_PATTERN = re.compile(r"[+-]?(?:[0-9]+(?:\.[0-9]*)?|\.[0-9]+)(?:[eE][+-]?[0-9]+)?")
+
+
+def decimal_int(text: str) -> int:
+    """``int(text)`` of decimal digits with an optional sign, however many (leading zero) digits:
+    beyond 30 significant digits, more than any bound hipool checks, it is ``±10**30`` (Python's
+    ``int()`` refuses thousands of digits)."""
+    digits = text.lstrip("+-").lstrip("0") or "0"
+    number = int(digits) if len(digits) <= 30 else 10 ** 30
+    return -number if text.startswith("-") else number
+
+
+def spec_number(spec: str, key: str, value: str, lo, hi, kind: type = int):
+    """The option ``key=value`` of the dataset spec ``spec`` as an ``int`` (decimal digits:
+    ``600``, not ``6e2`` or ``10**3``) or a ``float`` (a decimal such as ``0.25``; not ``nan``
+    or ``inf``) in ``[lo, hi]``: a ``ValueError`` naming the spec, the key and the range otherwise."""
+    if not (INT_PATTERN if kind is int else DECIMAL_PATTERN).fullmatch(value):
+        what = "an int (decimal digits)" if kind is int else "a number (a decimal such as 0.25)"
+        raise ValueError(f"dataset {shown(spec)}: {key}={shown(value)} is not {what}")
+    number = decimal_int(value) if kind is int else float(value)
+    if not lo <= number <= hi:
+        raise ValueError(f"dataset {shown(spec)}: {key}={shown(value)} is out of range; {key} must be in "
+                         f"[{lo}, {hi}]")
+    return number
 
 
 def columns(tensor) -> int:

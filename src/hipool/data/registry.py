@@ -4,10 +4,10 @@
 
 =================================  ===========================================================
 ``communities[:n=N,seed=S]``       the embedded hierarchical community graphs (offline;
-                                   400 graphs, seed 0 by default)
+                                   400 graphs, seed 0 by default; ``n`` at most 100,000)
 ``circuits[:key=value,...]``       synthetic circuits that pass or fail, with defects at three
-                                   levels (offline; :mod:`hipool.data.circuits`), e.g.
-                                   ``circuits:n=600,max=400``
+                                   levels (offline; :mod:`hipool.data.circuits.dataset` lists
+                                   the keys and their ranges), e.g. ``circuits:n=600,max=400``
 a ``.csv`` file                    molecules: a SMILES column and label columns (``hipool[chem]``)
 a ``.jsonl`` file                  the user's graphs, one JSON object per line
 a folder of graph files            the user's graphs (GraphML / node-link JSON / edge lists
@@ -17,7 +17,10 @@ a TU benchmark name               ``MUTAG``, ``PROTEINS``, ...: one under the da
 ``tu:NAME``                        any other dataset of the TU collection (downloaded)
 =================================  ===========================================================
 
-Any other name is an error that lists what is available.
+Any other name is an error that lists what is available.  Every bad spec is a
+``ValueError`` naming it: an empty one, one with control characters, an option
+given twice or out of its range (``circuits:n=-1``, ``circuits:fail=nan``), a file
+or folder that cannot be read.
 """
 from __future__ import annotations
 
@@ -29,6 +32,7 @@ from typing import Dict, List, Optional, Union
 
 import torch
 
+from ..io import os_reason, shown
 from .base import LEVEL_LABELS, GraphDataset
 
 PathLike = Union[str, os.PathLike]
@@ -36,13 +40,29 @@ PathLike = Union[str, os.PathLike]
 
 def load_dataset(spec: str, data_root: Optional[PathLike] = None, *, cache_dir: Optional[PathLike] = None,
                  progress: bool = False) -> GraphDataset:
-    """The dataset ``spec`` names (see the module docstring)."""
+    """The dataset ``spec`` names (see the module docstring); a spec that names none, or a file or
+    folder that cannot be read, is a ``ValueError`` naming the spec."""
+    if not isinstance(spec, str) or not spec.strip():
+        raise ValueError(f"dataset {shown(spec)}: give a dataset name, e.g. 'MUTAG', 'communities', "
+                         f"'circuits:n=600', a .csv or .jsonl file or a folder of graph files")
+    if any(ord(c) < 32 or ord(c) == 127 for c in spec):
+        raise ValueError(f"dataset {shown(spec)}: contains a control character (a tab, a newline, ...); "
+                         f"give the name or path as it is")
     if spec == "communities" or spec.startswith("communities:"):
         from .communities import community_dataset, parse_community_spec
         return community_dataset(*parse_community_spec(spec))
     if spec == "circuits" or spec.startswith("circuits:"):
         from .circuits.dataset import load_circuits
         return load_circuits(spec, cache_dir, progress=progress)
+    try:
+        return _load_file_or_tu(spec, data_root, cache_dir, progress)
+    except OSError as e:   # e.g. a folder without read permission, a name too long for the file system
+        where = f" {shown(str(e.filename))}" if e.filename is not None and str(e.filename) != spec else ""
+        raise ValueError(f"dataset {shown(spec)}: cannot read{where} ({os_reason(e)})") from None
+
+
+def _load_file_or_tu(spec: str, data_root: Optional[PathLike], cache_dir: Optional[PathLike],
+                     progress: bool) -> GraphDataset:
     path = Path(spec)
     if path.suffix.lower() == ".csv" or path.suffix.lower() == ".jsonl" or path.is_dir():
         if not path.exists():
@@ -57,6 +77,8 @@ def load_dataset(spec: str, data_root: Optional[PathLike] = None, *, cache_dir: 
                          f"(.jsonl); a folder of graph files is given as the folder")
     from .tu import TU_STATS, load_tu
     if spec.lower().startswith("tu:"):
+        if not spec[3:]:
+            raise ValueError(f"dataset {spec!r}: give a TU name after 'tu:' (e.g. tu:MUTAG)")
         return load_tu(spec[3:], data_root, cache_dir=cache_dir)
     if spec not in TU_STATS and not (_root(data_root) / spec / "raw").is_dir():
         raise ValueError(unknown_dataset_message(spec, data_root))
@@ -85,7 +107,7 @@ def unknown_dataset_message(spec: str, data_root: Optional[PathLike] = None) -> 
     hint = f"did you mean {close[0]!r}? " if close else ""
     root = _root(data_root)
     local = f"{', '.join(names['local'])} (under {root})" if names["local"] else f"none under {root}"
-    return (f"unknown dataset {spec!r}; {hint}available: {', '.join(names['builtin'])}; TU datasets "
+    return (f"unknown dataset {shown(spec)}; {hint}available: {', '.join(names['builtin'])}; TU datasets "
             f"{', '.join(names['tu'])} (downloaded when missing); local TU folders: {local}; "
             f"or a molecule .csv, a .jsonl file or a folder of graph files; any other TU dataset as "
             f"'tu:NAME' (downloaded from the TU collection)")

@@ -1,24 +1,37 @@
 """``circuits[:key=value,...]``: the circuit benchmark as a :class:`GraphDataset`, cached.
 
 Generating 2000 circuits takes about 40 s, so the graphs are kept in the cache
-folder as plain tensors (read with ``weights_only=True``), keyed by the options and
-:data:`GENERATOR_VERSION`.
+folder as plain tensors, keyed by the options and :data:`GENERATOR_VERSION`.  The
+cache runs no code: it is read with ``torch.load(weights_only=True)`` and checked
+(keys, dtypes, sizes, ranges); a file that fails (tampered with, truncated) is deleted
+with a warning naming it and generated again.  It is written atomically, and the
+temporary file of a killed writer is removed by the next load.
+
+Spec options (:data:`OPTIONS`), each at most once, within :data:`LIMITS`:
+``n`` (circuits, 1 .. 100,000), ``seed`` (0 .. 2**63 - 1), ``min`` / ``max``
+(components of a circuit, 50 .. 100,000, ``max >= min + 10``), ``fail`` (the fraction
+that fails, a decimal in [0, 1]), ``margin`` (decades beyond the rated range of an
+out-of-range value, 0 .. 100), ``levels`` (defect levels joined by ``+``, each once).
+Integers are decimal digits (``n=600``; not ``6e2`` or ``10**3``).
 """
 from __future__ import annotations
 
 import hashlib
 import json
+import warnings
 from pathlib import Path
 from typing import Any, Dict, List, Optional
 
 import torch
 from torch_geometric.data import Data
 
-from ..base import Breakdown, GraphDataset
+from ...io import shown
+from ..base import Breakdown, GraphDataset, spec_number
 from . import (
     CLASS_NAMES,
     DEFECT_LEVEL_NAMES,
     LEVELS,
+    MIN_COMPONENTS,
     NUM_CLASSES,
     NUM_FEATURES,
     ROLES,
@@ -39,27 +52,45 @@ OPTIONS: Dict[str, tuple] = {
     "margin": ("value_margin", int, 1),
     "levels": ("defect_levels", str, "+".join(LEVELS)),
 }
+#: Inclusive range of every numeric spec option (the generator takes about 20 ms a circuit).
+LIMITS: Dict[str, tuple] = {
+    "n": (1, 100_000), "seed": (0, 2 ** 63 - 1), "min": (MIN_COMPONENTS, 100_000),
+    "max": (MIN_COMPONENTS, 100_000), "fail": (0.0, 1.0), "margin": (0, 100),
+}
 _FIELDS = ("x", "y", "level_labels", "defect_level", "defect_kind", "defect_mask")
+
+
+def _option(spec: str, key: str, value: str) -> Any:
+    kind = OPTIONS[key][1]
+    if kind is str:
+        levels = value.split("+")
+        twice = sorted({lv for lv in levels if levels.count(lv) > 1})
+        if twice:
+            raise ValueError(f"dataset {shown(spec)}: levels={shown(value)} names {', '.join(twice)} twice; "
+                             f"give each level once (e.g. levels=component+block)")
+        return value
+    return spec_number(spec, key, value, *LIMITS[key], kind=kind)
 
 
 def parse_spec(spec: str) -> Dict[str, Any]:
     """``circuits:n=600,max=400`` → the options (defaults filled in), with clear errors."""
     name, _, rest = spec.partition(":")
     if name != "circuits":
-        raise ValueError(f"not a circuits spec: {spec!r}")
+        raise ValueError(f"not a circuits spec: {shown(spec)}")
     options = {key: default for key, (_, _, default) in OPTIONS.items()}
+    given = set()
     for item in filter(None, (p.strip() for p in rest.split(","))):
-        key, eq, value = item.partition("=")
-        key = key.strip()
+        key, eq, value = (t.strip() for t in item.partition("="))
         if not eq or key not in OPTIONS:
-            raise ValueError(f"dataset {spec!r}: {item!r} is not key=value with a key among "
+            raise ValueError(f"dataset {shown(spec)}: {shown(item)} is not key=value with a key among "
                              f"{', '.join(OPTIONS)} (e.g. circuits:n=600,max=400)")
-        kind = OPTIONS[key][1]
-        try:
-            options[key] = kind(value.strip())
-        except ValueError:
-            raise ValueError(f"dataset {spec!r}: {key}={value!r} is not a{'n int' if kind is int else ' number'}") \
-                from None
+        if key in given:
+            raise ValueError(f"dataset {shown(spec)}: {key} is given twice; give it once")
+        given.add(key)
+        options[key] = _option(spec, key, value)
+    if options["max"] < options["min"] + 10:
+        raise ValueError(f"dataset {shown(spec)}: max={options['max']} with min={options['min']}; max must be at "
+                         f"least min + 10 (blocks come in sizes of 2-9 parts)")
     return options
 
 
@@ -79,6 +110,37 @@ def _pack(graphs: List[Data]) -> Dict[str, Any]:
     return out
 
 
+_PACKED = {"x": (torch.float32, 2), "y": (torch.int64, 1), "level_labels": (torch.int64, 2),
+           "defect_level": (torch.int64, 1), "defect_kind": (torch.int64, 1), "defect_mask": (torch.bool, 1),
+           "edge_index": (torch.int32, 2), "edge_role": (torch.uint8, 1), "num_nodes": (torch.int64, 1),
+           "num_edges": (torch.int64, 1)}
+
+
+def _check_packed(packed: Any, num_circuits: int) -> None:
+    """Raise ``ValueError`` unless ``packed`` is what :func:`_pack` makes of ``num_circuits`` circuits."""
+    if not isinstance(packed, dict) or set(packed) != set(_PACKED):
+        raise ValueError("not a hipool circuits cache")
+    for key, (dtype, dim) in _PACKED.items():
+        t = packed[key]
+        if not isinstance(t, torch.Tensor) or t.dtype != dtype or t.dim() != dim or t.layout != torch.strided:
+            raise ValueError(f"{key} is not a {dim}-d {dtype} tensor")
+    nodes, edges, ei = packed["num_nodes"], packed["num_edges"], packed["edge_index"]
+    n, e = packed["x"].size(0), ei.size(-1)
+    per_graph = ("y", "defect_level", "defect_kind", "num_nodes", "num_edges")
+    if not (all(packed[k].numel() == num_circuits for k in per_graph) and bool((nodes >= 1).all())
+            and bool((nodes <= n).all()) and bool((edges >= 0).all()) and bool((edges <= e).all())
+            and int(nodes.sum()) == n and int(edges.sum()) == e and ei.size(0) == 2
+            and packed["x"].size(1) == NUM_FEATURES and packed["level_labels"].size(0) == n
+            and packed["defect_mask"].numel() == n and packed["edge_role"].numel() == e):
+        raise ValueError("sizes do not agree")
+    if e and not bool(((ei >= 0) & (ei < nodes.repeat_interleave(edges))).all()):
+        raise ValueError("a node id out of range")
+    if e and int(packed["edge_role"].max()) >= len(ROLES):
+        raise ValueError("a pin role out of range")
+    if not bool(((packed["y"] >= 0) & (packed["y"] < NUM_CLASSES)).all()):
+        raise ValueError("a class out of range")
+
+
 def _unpack(packed: Dict[str, Any]) -> List[Data]:
     nodes, edges = packed["num_nodes"].tolist(), packed["num_edges"].tolist()
     edge_index = packed["edge_index"].long()
@@ -95,10 +157,30 @@ def _unpack(packed: Dict[str, Any]) -> List[Data]:
     return graphs
 
 
+def _read_cache(path: Path, num_circuits: int) -> Optional[List[Data]]:
+    """The graphs in the cache file ``path``, or ``None`` (a bad file deleted, with a warning)."""
+    if not path.is_file():
+        return None
+    try:
+        packed = torch.load(path, map_location="cpu", weights_only=True)   # never runs code from the file
+        _check_packed(packed, num_circuits)
+        return _unpack(packed)
+    except Exception as e:  # whatever the file holds, it is only a cache
+        reason = "it holds more than plain tensors" if "Weights only load failed" in str(e) else \
+            shown(str(e).strip().split("\n")[0] or type(e).__name__, 160)
+        warnings.warn(f"{path}: not a valid hipool circuits cache ({reason}); it was not unpickled, deleting it "
+                      f"and generating the circuits again", stacklevel=3)
+        try:
+            path.unlink()
+        except OSError:
+            pass
+        return None
+
+
 def load_circuits(spec: str = "circuits", cache_dir: Optional[Path] = None, progress: bool = False) -> GraphDataset:
     """The circuit benchmark ``spec`` names, generated once and then read from ``cache_dir``
     (default: hipool's cache folder)."""
-    from ...io import atomic_torch_save
+    from ...io import atomic_torch_save, describe_os_error, remove_stale_temps
     from ..tu import default_cache_dir
 
     options = parse_spec(spec)
@@ -106,21 +188,18 @@ def load_circuits(spec: str = "circuits", cache_dir: Optional[Path] = None, prog
     try:
         check_options(**kwargs, defect_kinds=None)
     except ValueError as e:
-        raise ValueError(f"dataset {spec!r}: {e}") from None
+        raise ValueError(f"dataset {shown(spec)}: {e}") from None
     key = hashlib.sha256(json.dumps({"v": GENERATOR_VERSION, **options}, sort_keys=True).encode()).hexdigest()[:16]
     path = Path(cache_dir if cache_dir is not None else default_cache_dir()) / "circuits" / f"{key}.pt"
-    graphs = None
-    if path.is_file():
-        try:
-            graphs = _unpack(torch.load(path, weights_only=True))
-        except Exception:  # an unreadable cache file is regenerated (it is only a cache)
-            graphs = None
+    remove_stale_temps(path.parent)   # what a killed writer left
+    graphs = _read_cache(path, options["n"])
     if graphs is None:
         graphs = make_circuit_dataset(**kwargs, progress=progress)
         try:
             atomic_torch_save(_pack(graphs), path)
-        except OSError:
-            pass  # a read-only cache: generate every time
+        except OSError as e:
+            warnings.warn(f"circuits: not cached ({describe_os_error(e)}); they will be generated again next time",
+                          stacklevel=2)
     return GraphDataset(
         name=spec, graphs=graphs, num_features=NUM_FEATURES, num_classes=NUM_CLASSES, class_names=list(CLASS_NAMES),
         source=f"generated ({', '.join(f'{k}={v}' for k, v in options.items())})",
