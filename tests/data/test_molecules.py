@@ -212,7 +212,7 @@ def test_load_regression(tmp_path):
 
 
 def test_load_errors(tmp_path):
-    with pytest.raises(FileNotFoundError, match="nope.csv"):
+    with pytest.raises(ValueError, match="nope.csv: no such file"):
         load_molecules(tmp_path / "nope.csv")
     no_smiles = _write(tmp_path / "x.csv", "structure_id,label\n1,0\n")
     with pytest.raises(ValueError, match=r"no SMILES column.*\['structure_id', 'label'\]"):
@@ -327,3 +327,97 @@ def test_shared_moleculenet(file, smiles_column, expected_rows):
         assert abs(len(train) - 0.8 * len(ds)) < 0.02 * len(ds)
         train_scaffolds = {murcko_scaffold(ds[i].smiles) for i in train}
         assert not train_scaffolds & {murcko_scaffold(ds[i].smiles) for i in test}
+
+
+# -- hardening: bad files are ValueErrors naming the file and line ----------------------
+
+BAD_CSV = {
+    "no molecule readable": ("smiles,y\nC1CC,1\nxx,0\n",
+                             r"m\.csv: no molecule with a label \(skipped 2 invalid SMILES at rows 2, 3"),
+    "SMILES column empty": ("smiles,y\n,1\n ,0\n", r"m\.csv: no molecule with a label"),
+    "every label blank": ("smiles,y\nCCO,\nCC,nan\n", r"m\.csv: no numeric label column"),
+    "header only": ("smiles,y\n", r"m\.csv: no molecules, only the header line"),
+    "empty file": ("", r"m\.csv: empty file, expected a header line"),
+    "only blank lines": ("\n\r\n\n", r"m\.csv: empty file"),
+    "not UTF-8": (b"smiles,y\nCCO,1\nC\xe9,0\n", r"m\.csv:3: not UTF-8 text"),
+    "field over the limit": ("smiles,y\nCCO,1\n" + "C" * 140_000 + ",1\n", r"m\.csv:3: a field longer than 131072"),
+    "one huge line": ("smiles,y," + ",".join(f"t{i}" for i in range(30_000)) + "\n" + "C" * 140_000 + "\n",
+                      r"m\.csv:2: a field longer than 131072"),
+    "unclosed quote": ('smiles,y\n"CCO,1\nCC,0\n',
+                       r"m\.csv:2: malformed CSV: a quoted field starting on this line is never closed"),
+    "text after a quote": ('smiles,y\n"CCO"x,1\n', r"m\.csv:2: malformed CSV: ',' expected after '\"'"),
+    "duplicate header": ("smiles,y,y\nCCO,1,0\n", r"m\.csv:1: duplicate column names \['y'\]"),
+    "short row": ("smiles,y\nCCO,1\nCCO\n", r"m\.csv:3: 1 fields, the header has 2"),
+    "class beyond 2**53": ("smiles,y\nCCO,12345678901234567891\nCC,12345678901234567892\n",
+                           r"m\.csv:2: label 1\.23457e\+19 in column 'y' is too large for an exact class number"),
+}
+
+
+@pytest.mark.parametrize("case", list(BAD_CSV))
+def test_bad_csv_is_refused_naming_the_file(tmp_path, case):
+    text, message = BAD_CSV[case]
+    path = tmp_path / "m.csv"
+    path.write_bytes(text if isinstance(text, bytes) else text.encode())
+    with pytest.raises(ValueError, match=message):
+        load_molecules(path)
+
+
+@pytest.mark.parametrize("cell, message", [
+    ("inf", "holds 'inf', not a number"),
+    ("1_0", "holds '1_0', not a number"),
+    ("1e39", "holds '1e39', not a finite number within float32 range"),
+    ("true", "holds 'true', not a number"),
+])
+def test_named_label_columns_hold_numbers_only(tmp_path, cell, message):
+    path = _write(tmp_path / "m.csv", f"smiles,y\nCC,1\nCCO,{cell}\n")
+    with pytest.raises(ValueError, match=rf"m\.csv:3: label column 'y' {message}"):
+        load_molecules(path, label_columns="y")
+
+
+def test_missing_labels_are_blank_or_nan_in_any_case(tmp_path):
+    path = _write(tmp_path / "t.csv", "smiles,a,b\nCCO,nan,1\nCC,NaN,\nCCC,,0\nCCCC,NAN,-nan\nCN,1,0\n")
+    ds = load_molecules(path)
+    assert ds.task_names == ["a", "b"] and [g.smiles for g in ds] == ["CCO", "CCC", "CN"]
+    y = torch.cat([g.y for g in ds])
+    assert torch.isnan(y[:2, 0]).all() and y[:, 1].tolist() == [1, 0, 0] and y[2, 0] == 1
+    assert "skipped 2 rows with every label blank at lines 3, 5" in ds.notes
+
+
+def test_smiles_with_whitespace_or_control_characters_are_invalid(tmp_path):
+    path = _write(tmp_path / "w.csv", "smiles,y\nCCO ethanol,1\nC\x00C,0\n CC ,0\nCCO,1\n")
+    ds = load_molecules(path)
+    assert [g.smiles for g in ds] == ["CC", "CCO"]  # surrounding spaces are stripped
+    assert "skipped 2 invalid SMILES at rows 2, 3 (file line numbers)" in ds.notes
+    assert smiles_to_graph("CCO ethanol") is None and smiles_to_graph(" CCO ") is not None
+
+
+def test_bom_crlf_one_class_and_a_missing_file(tmp_path):
+    path = tmp_path / "b.csv"
+    path.write_bytes("\ufeffsmiles,y\r\nCCO,1.0\r\n\r\nCC,1\r\n".encode())
+    ds = load_molecules(path)
+    assert len(ds) == 2 and ds.class_names == ["1"] and ds.num_classes == 1 and ds.labels() == [0, 0]
+    assert "a single class (1): nothing to tell apart" in ds.notes
+    with pytest.raises(ValueError, match=r"absent\.csv: no such file"):
+        load_molecules(tmp_path / "absent.csv")
+    with pytest.raises(ValueError, match="not a file"):
+        load_molecules(tmp_path)
+
+
+def test_many_classes_are_mapped_quickly(tmp_path):
+    path = _write(tmp_path / "c.csv", "smiles,y\n" + "".join(f"C,{i}\n" for i in range(3000)))
+    ds = load_molecules(path)
+    assert ds.num_classes == 3000 and ds.labels() == list(range(3000))
+
+
+def test_classes_come_from_the_molecules_read(tmp_path):
+    path = _write(tmp_path / "k.csv", "smiles,y\nCCO,0\nC1CC,1\nCC,2\n")  # class 1 only on an invalid SMILES
+    ds = load_molecules(path)
+    assert ds.class_names == ["0", "2"] and ds.num_classes == 2 and ds.labels() == [0, 1]
+    assert "classes 1 left out: only on skipped rows" in ds.notes
+
+
+def test_a_task_labelled_only_on_skipped_rows_is_named(tmp_path):
+    path = _write(tmp_path / "t.csv", "smiles,a,b\nCCO,1,\nC1CC,,0\n")
+    ds = load_molecules(path)
+    assert ds.task_names == ["a", "b"] and len(ds) == 1 and torch.isnan(ds[0].y[0, 1])
+    assert "label columns ['b'] have no label on a molecule read (only on skipped rows)" in ds.notes

@@ -194,7 +194,7 @@ def test_jsonl_round_trip(tmp_path):
     lines = [
         {"id": "first", "label": "b", "edges": [[0, 1], [1, 2]], "x": [[1, 0.5], [2, 1.5], [3, 2.5]],
          "levels": [["east", 0], ["west", 0], [None, -1]], "edge_attr": [[0.5], [2.0]]},
-        {"id": 7, "label": "a", "num_nodes": 4, "directed": True, "edges": [[0, 1], [1, 0], [3, 2]],
+        {"id": "seventh", "label": "a", "num_nodes": 4, "directed": True, "edges": [[0, 1], [1, 0], [3, 2]],
          "x": [[0, 0], [1, 1], [2, 2], [3, 3]]},
     ]
     path = tmp_path / "graphs.jsonl"
@@ -202,7 +202,7 @@ def test_jsonl_round_trip(tmp_path):
     ds = load_jsonl(path)
     assert ds.name == "graphs" and ds.class_names == ["a", "b"] and ds.labels() == [1, 0]
     g1, g2 = ds[0], ds[1]
-    assert g1.graph_id == "first" and g2.graph_id == 7
+    assert g1.graph_id == "first" and g2.graph_id == "seventh"
     assert _edges(g1) == _both([(0, 1), (1, 2)])
     assert g1.x.tolist() == [[1, 0.5], [2, 1.5], [3, 2.5]]
     assert g1[LEVEL_LABELS].tolist() == [[0, 0], [1, 0], [-1, -1]]
@@ -343,7 +343,8 @@ BAD_JSONL = {
     "edge that is not a pair": (_jsonl({"label": 0, "edges": [[0]]}), ["d.jsonl:1", "edges[0] is [0], not a pair"]),
     "x with the wrong number of rows": (_jsonl({"label": 0, "num_nodes": 3, "edges": [], "x": [[1], [2]]}),
                                         ["d.jsonl:1", "'x' must be a list of 3 rows"]),
-    "x that is not numbers": (_jsonl({"label": 0, "edges": [], "x": [["a"]]}), ["d.jsonl:1", "'x' must be"]),
+    "x that is not numbers": (_jsonl({"label": 0, "edges": [], "x": [["a"]]}),
+                              ["d.jsonl:1", "'x'[0][0] is 'a', not a number"]),
     "x of different widths": (_jsonl({"label": 0, "edges": [], "x": [[1, 2]]}, {"label": 0, "edges": [], "x": [[1, 2, 3]]}),
                               ["d.jsonl:2: 3 node feature columns", "d.jsonl:1 has 2"]),
     "x in some graphs only": (_jsonl({"label": 0, "edges": [], "x": [[1]]}, {"label": 0, "edges": [[0, 1]]}),
@@ -379,3 +380,311 @@ def test_readme_is_not_read_as_a_graph_and_nan_features_are_named(tmp_path):
     bad.write_text(_json.dumps({"label": 0, "edges": [[0, 1]], "x": [[1.0], [float("nan")]]}) + "\n")
     with pytest.raises(ValueError, match=r"d.jsonl:1: node 1 has nan .* must be finite"):
         load_jsonl(bad)
+
+
+# -- hardening: every bad input a ValueError naming the file, nothing silently wrong, bounded --------
+
+def _gml(body: str, keys: str = "") -> str:
+    return ('<?xml version="1.0"?><graphml xmlns="http://graphml.graphdrawing.org/xmlns">' + keys
+            + body + "</graphml>")
+
+
+_GML_NODE_ATTR = '<key id="d0" for="node" attr.name="{name}" attr.type="{type}"/>'
+_TWO_NODES = '<graph edgedefault="undirected"><node id="n0"/><node id="n1"/>{}</graph>'
+
+BAD_FOLDERS_MORE = {
+    "edge-list weight NaN": ({"g.edges": "a b nan\n"}, ["g.edges:1", "weight 'nan' is not a number"]),
+    "edge-list weight with an underscore": ({"g.edges": "a b 1_0\n"}, ["g.edges:1", "weight '1_0' is not a number"]),
+    "edge-list weight beyond float32": ({"g.edges": "a b\nb c 1e39\n"}, ["g.edges:2", "weight 1e39", "float32"]),
+    "edge list not UTF-8": ({"g.edges": b"a b\n\xe9 c\n"}, ["g.edges:2", "not UTF-8"]),
+    "node-link weight true": (
+        {"g.json": json.dumps({"nodes": [{"id": 1}, {"id": 2}],
+                               "links": [{"source": 1, "target": 2, "weight": True}]})},
+        ["g.json", "links[0]: weight true is not a number"]),
+    "node-link weight string": (
+        {"g.json": json.dumps({"nodes": [{"id": 1}, {"id": 2}], "links": [{"source": 1, "target": 2, "weight": "2"}]})},
+        ["g.json", "links[0]: weight '2' is not a number"]),
+    "node-link weight NaN": (
+        {"g.json": '{"nodes": [{"id": 1}, {"id": 2}], "links": [{"source": 1, "target": 2, "weight": NaN}]}'},
+        ["g.json", "links[0]: weight nan", "must be finite"]),
+    "node-link attribute NaN": (
+        {"g.json": '{"nodes": [{"id": "p", "a": 1}, {"id": "q", "a": NaN}], "links": []}'},
+        ["g.json", "node 'q' has nan for 'a'", "must be finite"]),
+    "node-link attribute beyond float32": (
+        {"g.json": json.dumps({"nodes": [{"id": "p", "a": 1e39}], "links": []})},
+        ["g.json", "node 'p' has 1e+39 for 'a'", "float32"]),
+    "node-link attribute beyond float64": (
+        {"g.json": json.dumps({"nodes": [{"id": "p", "a": 10 ** 400}], "links": []})},
+        ["g.json", "node 'p' has 1000", "for 'a'", "float32"]),
+    "node-link level true": (
+        {"g.json": json.dumps({"nodes": [{"id": 1, "level1": True}], "links": []})},
+        ["g.json", "level 1 group true of node 0 is neither a number nor a name"]),
+    "node-link links and edges": (
+        {"g.json": json.dumps({"nodes": [{"id": 1}], "links": [], "edges": []})},
+        ["g.json", "both 'links' and 'edges'"]),
+    "node-link key twice": ({"g.json": '{"nodes": [{"id": 1, "id": 2}], "links": []}'},
+                            ["g.json", "an object has the key 'id' twice"]),
+    "node-link nested too deeply": ({"g.json": '{"nodes": ' + "[" * 5000 + "]" * 5000 + ', "links": []}'},
+                                    ["g.json", "JSON nested too deeply"]),
+    "node-link 1.0 is not the id 1": (
+        {"g.json": json.dumps({"nodes": [{"id": 1}, {"id": 2}], "links": [{"source": 1.0, "target": 2}]})},
+        ["g.json", "links[0]: source 1.0 is not among the nodes"]),
+    "GraphML long beyond float64": (
+        {"g.graphml": _gml('<graph edgedefault="undirected"><node id="n0"><data key="d0">' + "9" * 400
+                           + "</data></node></graph>", _GML_NODE_ATTR.format(name="a", type="long"))},
+        ["g.graphml", "node 'n0' has 9999", "for 'a'", "float32"]),
+    "GraphML int that is not one": (
+        {"g.graphml": _gml('<graph edgedefault="undirected"><node id="n0"><data key="d0">abc</data></node></graph>',
+                           _GML_NODE_ATTR.format(name="a", type="int"))},
+        ["g.graphml", "cannot read GraphML: ValueError", "'abc'"]),
+    "GraphML unknown attribute type": (
+        {"g.graphml": _gml('<graph edgedefault="undirected"><node id="n0"><data key="d0">1</data></node></graph>',
+                           _GML_NODE_ATTR.format(name="a", type="complex"))},
+        ["g.graphml", "cannot read GraphML: KeyError", "complex"]),
+    "GraphML double NaN": (
+        {"g.graphml": _gml('<graph edgedefault="undirected"><node id="n0"><data key="d0">NaN</data></node></graph>',
+                           _GML_NODE_ATTR.format(name="a", type="double"))},
+        ["g.graphml", "node 'n0' has nan for 'a'"]),
+    "GraphML level NaN": (
+        {"g.graphml": _gml('<graph edgedefault="undirected"><node id="n0"><data key="d0">NaN</data></node></graph>',
+                           _GML_NODE_ATTR.format(name="level1", type="double"))},
+        ["g.graphml", "level 1 group of node 0 is nan"]),
+    "GraphML boolean weight": (
+        {"g.graphml": _gml(_TWO_NODES.format('<edge source="n0" target="n1"><data key="d0">true</data></edge>'),
+                           '<key id="d0" for="edge" attr.name="weight" attr.type="boolean"/>')},
+        ["g.graphml", "edges[0]: weight true is not a number"]),
+    "GraphML string weight": (
+        {"g.graphml": _gml(_TWO_NODES.format('<edge source="n0" target="n1"><data key="d0">2.5</data></edge>'),
+                           '<key id="d0" for="edge" attr.name="weight" attr.type="string"/>')},
+        ["g.graphml", "edges[0]: weight '2.5' is not a number"]),
+    "GraphML hyperedge": (
+        {"g.graphml": _gml('<graph edgedefault="undirected"><node id="n0"/><hyperedge><endpoint node="n0"/>'
+                           '</hyperedge></graph>')}, ["g.graphml", "cannot read GraphML", "hyperedges"]),
+    "GraphML with two graphs": (
+        {"g.graphml": _gml('<graph edgedefault="undirected"><node id="a"/></graph>'
+                           '<graph edgedefault="undirected"><node id="b"/></graph>')},
+        ["g.graphml", "2 GraphML <graph> elements; one graph per file"]),
+    "GraphML without a graph": ({"g.graphml": _gml("")}, ["g.graphml", "no GraphML <graph> elements"]),
+}
+
+
+@pytest.mark.parametrize("case", list(BAD_FOLDERS_MORE))
+def test_bad_graph_files_are_refused_with_file_and_line(tmp_path, case):
+    files, message = BAD_FOLDERS_MORE[case]
+    root = tmp_path / "in"
+    root.mkdir()
+    for fname, content in files.items():
+        (root / fname).write_bytes(content if isinstance(content, bytes) else content.encode())
+    (root / "labels.csv").write_text("file,label\n" + "".join(f"{f},0\n" for f in files))
+    _raises(message, load_graph_folder, root)
+
+
+BAD_LABELS = {
+    "header naming label twice": ("file,label,label\ng.edges,0,1\n",
+        ["labels.csv:1", "names 2 times the column 'label'"]),
+    "header naming file twice": ("file,file,label\ng.edges,x,1\n", ["labels.csv:1", "names 2 times the column 'file'"]),
+    "header without label": ("file\ng.edges\n", ["labels.csv:1", "does not name the column 'label'"]),
+    "row with a field too many": ("file,label\ng.edges,big, red\n",
+                                  ["labels.csv:2", "3 fields but the header names 2 columns", "quote"]),
+    "row too short": ("file,label\ng.edges\n", ["labels.csv:2", "expected the columns 'file,label'"]),
+    "unclosed quote": ('file,label\ng.edges,"0\nh.edges,1\n',
+        ["labels.csv:2", "a quoted field starting on this line is never closed"]),
+    "text after a quote": ('file,label\ng.edges,"0"x\n', ["labels.csv:2", "malformed CSV", "',' expected"]),
+    "NUL in a file name": ("file,label\ng.edges\x00,0\n", ["labels.csv:2", "holds a NUL character"]),
+    "NUL in a label": ("file,label\ng.edges,a\x00b\n", ["labels.csv:2", "holds a control character"]),
+    "field over the limit": ("file,label\ng.edges," + "x" * 140_000 + "\n",
+        ["labels.csv:2", "a field longer than 131072"]),
+    "label nan": ("file,label\ng.edges,NaN\n", ["labels.csv:2", "label 'NaN'", "missing value?"]),
+    "label inf": ("file,label\ng.edges,-inf\n", ["labels.csv:2", "label '-inf'"]),
+    "label 1e400": ("file,label\ng.edges,1e400\n", ["labels.csv:2", "'1e400' is too large"]),
+    "label of 5000 digits": ("file,label\ng.edges," + "9" * 5000 + "\n", ["labels.csv:2", "is too large"]),
+    "label beyond MAX_CLASSES": ("file,label\ng.edges,100000\n",
+        ["labels.csv:2", "label 100000 is too large", "0 .. 99999"]),
+    "label as a float beyond MAX_CLASSES": ("file,label\ng.edges,1e20\n", ["labels.csv:2", "is too large"]),
+    "empty file name": ("file,label\n,0\ng.edges,0\n", ["labels.csv:2", "empty file name"]),
+    "a path, not a file name": ("file,label\ng.edges,0\nsub/h.edges,1\n", ["labels.csv:3", "'sub/h.edges' is a path"]),
+    "a sub-folder": ("file,label\ng.edges,0\nsub,1\n", ["labels.csv:3", "'sub' is a folder"]),
+    "a README": ("file,label\ng.edges,0\nREADME.txt,1\n", ["labels.csv:3", "'README.txt' is not read as a graph"]),
+    "not UTF-8": (b"file,label\ng.edges,\xe9\n", ["labels.csv:2", "not UTF-8 text"]),
+    "only blank lines": ("\n \n\n", ["labels.csv", "empty; expected a header"]),
+}
+
+
+@pytest.mark.parametrize("case", list(BAD_LABELS))
+def test_bad_labels_csv_is_refused_with_the_line(tmp_path, case):
+    labels, message = BAD_LABELS[case]
+    (tmp_path / "sub").mkdir()
+    (tmp_path / "sub" / "h.edges").write_text("a b\n")
+    (tmp_path / "g.edges").write_text("a b\n")
+    (tmp_path / "README.txt").write_text("hello\n")
+    (tmp_path / "labels.csv").write_bytes(labels if isinstance(labels, bytes) else labels.encode())
+    _raises(message, load_graph_folder, tmp_path)
+
+
+def _lines(*objs) -> str:
+    return "\n".join(o if isinstance(o, str) else json.dumps(o) for o in objs) + "\n"
+
+
+E = [[0, 1]]
+BAD_JSONL_MORE = {
+    "edge index beyond int64": ('{"label": 0, "edges": [[0, 99999999999999999999999]]}',
+                                ["d.jsonl:2", "edges[0] = [0, 99999999999999999999999]",
+                                 "beyond MAX_NODES = 10000000"]),
+    "edge index beyond MAX_NODES": ({"label": 0, "edges": [[0, 10_000_000]]}, ["d.jsonl:1", "beyond MAX_NODES"]),
+    "negative edge index": ({"label": 0, "edges": [[0, -1]]},
+        ["d.jsonl:1", "edges[0] = [0, -1] has a negative node index"]),
+    "fractional edge index": ({"label": 0, "edges": [[0, 1.5]]}, ["d.jsonl:1", "edges[0] is [0, 1.5], not a pair"]),
+    "edge index 1e20": ({"label": 0, "edges": [[0, 1e20]]}, ["d.jsonl:1", "edges[0] is [0, 1e+20], not a pair"]),
+    "edge index 1.0": ({"label": 0, "edges": [[0, 1.0]]}, ["d.jsonl:1", "edges[0] is [0, 1.0]", "without a fraction"]),
+    "edge index true": ({"label": 0, "edges": [[0, True]]}, ["d.jsonl:1", "edges[0] is [0, true], not a pair"]),
+    "edge index strings": ({"label": 0, "edges": [["0", "1"]]}, ["d.jsonl:1", "edges[0] is ['0', '1'], not a pair"]),
+    "num_nodes of 2e13": ({"label": 0, "edges": [], "num_nodes": 20_000_000_000_000},
+                          ["d.jsonl:1", "'num_nodes' must be a whole number 1 .. 10000000 (MAX_NODES)",
+                           "got 20000000000000"]),
+    "num_nodes true": ({"label": 0, "edges": [], "num_nodes": True}, ["d.jsonl:1", "'num_nodes'", "got true"]),
+    "num_nodes 2.0": ({"label": 0, "edges": [], "num_nodes": 2.0}, ["d.jsonl:1", "'num_nodes'", "got 2.0"]),
+    "integer of 5000 digits": ('{"label": 0, "edges": [], "num_nodes": ' + "1" * 5000 + "}",
+                               ["d.jsonl:2", "an integer with too many digits"]),
+    "nested 100k deep": ('{"label": 0, "edges": ' + "[" * 100_000 + "]" * 100_000 + "}",
+                         ["d.jsonl:2", "JSON nested too deeply"]),
+    "a key twice": ('{"label": 0, "label": 1, "edges": [[0, 1]]}',
+        ["d.jsonl:2", "an object has the key 'label' twice"]),
+    "x NaN": ('{"label": 0, "edges": [], "x": [[1.0], [NaN]]}', ["d.jsonl:2", "node 1 has nan in 'x' (column 0)"]),
+    "x Infinity": ('{"label": 0, "edges": [], "x": [[-Infinity]]}', ["d.jsonl:2", "node 0 has -inf in 'x'"]),
+    "x beyond float32": ({"label": 0, "edges": [], "x": [[1, 2], [3, 1e39]]},
+        ["d.jsonl:1", "node 1 has 1e+39 in 'x' (column 1)"]),
+    "x beyond float64": ('{"label": 0, "edges": [], "x": [[' + "9" * 400 + "]]}",
+        ["d.jsonl:2", "'x'[0][0] is 9999", "float32"]),
+    "x true": ({"label": 0, "edges": [], "x": [[1], [True]]}, ["d.jsonl:1", "'x'[1][0] is true, not a number"]),
+    "x string of a number": ({"label": 0, "edges": [], "x": [["1.5"]]},
+        ["d.jsonl:1", "'x'[0][0] is '1.5', not a number"]),
+    "x null": ({"label": 0, "edges": [], "x": [[None]]}, ["d.jsonl:1", "'x'[0][0] is null, not a number"]),
+    "x ragged": ({"label": 0, "edges": [], "x": [[1, 2], [3]]}, ["d.jsonl:1", "'x'[1] has 1 numbers but 'x'[0] has 2"]),
+    "x nested": ({"label": 0, "edges": [], "x": [[1, [2]], [3, 4]]}, ["d.jsonl:1", "'x'[0][1] is [2], not a number"]),
+    "x rows empty": ({"label": 0, "edges": [], "x": [[], []]}, ["d.jsonl:1", "the rows of 'x' are empty"]),
+    "x an object": ({"label": 0, "edges": [], "x": {"a": 1}}, ["d.jsonl:1", "'x' must be a list", "got object"]),
+    "edge_attr NaN": ('{"label": 0, "edges": [[0, 1]], "edge_attr": [[NaN]]}',
+        ["d.jsonl:2", "edge 0 has nan in 'edge_attr'"]),
+    "edge_attr Infinity": ('{"label": 0, "edges": [[0, 1]], "edge_attr": [Infinity]}', ["d.jsonl:2", "edge 0 has inf"]),
+    "edge_attr empty for an edge": ({"label": 0, "edges": E, "edge_attr": []},
+        ["d.jsonl:1", "'edge_attr' must be", "got 0 rows"]),
+    "edge_attr ragged": ({"label": 0, "edges": [[0, 1], [1, 2]], "edge_attr": [[1], [1, 2]]},
+                         ["d.jsonl:1", "'edge_attr'[1] has 2 numbers but 'edge_attr'[0] has 1"]),
+    "levels true": ({"label": 0, "edges": E, "levels": [[True], [1]]}, ["d.jsonl:1", "level 1 group true of node 0"]),
+    "levels NaN": ('{"label": 0, "edges": [[0, 1]], "levels": [[NaN], [1]]}',
+        ["d.jsonl:2", "level 1 group of node 0 is nan"]),
+    "levels a list of numbers": ({"label": 0, "edges": E, "levels": [0, 1]}, ["d.jsonl:1", "'levels' must be 2 rows"]),
+    "label true": ({"label": True, "edges": E}, ["d.jsonl:1", "label true is neither"]),
+    "label null": ({"label": None, "edges": E}, ["d.jsonl:1", "label null is neither"]),
+    "label beyond MAX_CLASSES": ({"label": 10 ** 20, "edges": E},
+        ["d.jsonl:1", "label 100000000000000000000 is too large"]),
+    "label 1e300": ({"label": 1e300, "edges": E}, ["d.jsonl:1", "is too large", "MAX_CLASSES"]),
+    "id a float": ({"id": 1.5, "label": 0, "edges": E},
+        ["d.jsonl:1", "'id' must be a string or a whole number", "got 1.5"]),
+    "id a list": ({"id": [1], "label": 0, "edges": E}, ["d.jsonl:1", "'id' must be", "got [1]"]),
+    "id null": ({"id": None, "label": 0, "edges": E}, ["d.jsonl:1", "'id' must be", "got null"]),
+    "id beyond int64": ({"id": 2 ** 63, "label": 0, "edges": E}, ["d.jsonl:1", "'id' must be"]),
+    "ids of two kinds": (_lines({"id": 1, "label": 0, "edges": E}, {"id": "b", "label": 0, "edges": E}),
+                         ["d.jsonl:2", "id 'b' but line 1 has the id 1", "all strings or all whole numbers"]),
+    "ids on some lines": (_lines({"id": "a", "label": 0, "edges": E}, "", {"label": 0, "edges": E}),
+                          ["d.jsonl:3", "line 1 has an 'id' but line 3 has none"]),
+    "only blank lines": ("\n  \n\t\r\n", ["d.jsonl", "no graphs"]),
+    "not UTF-8": (b'{"label": 0, "edges": [[0, 1]]}\n{"label": "\xff", "edges": [[0, 1]]}\n',
+        ["d.jsonl:2", "not UTF-8"]),
+}
+
+
+@pytest.mark.parametrize("case", list(BAD_JSONL_MORE))
+def test_bad_jsonl_is_refused_with_the_line(tmp_path, case):
+    content, message = BAD_JSONL_MORE[case]
+    path = tmp_path / "d.jsonl"
+    if isinstance(content, dict):
+        content = json.dumps(content) + "\n"
+    elif isinstance(content, str) and not content.endswith("\n"):
+        content = '{"label": 1, "edges": [[0, 1]]}\n' + content + "\n"  # the bad graph is on line 2
+    path.write_bytes(content if isinstance(content, bytes) else content.encode())
+    _raises(message, load_jsonl, path)
+
+
+def test_total_nodes_are_bounded(tmp_path, monkeypatch):
+    from hipool.data import own
+
+    path = tmp_path / "d.jsonl"
+    path.write_text(_lines(*({"label": 0, "edges": [], "num_nodes": 600} for _ in range(2))))
+    monkeypatch.setattr(own, "MAX_TOTAL_NODES", 1000)
+    _raises(["d.jsonl: 1200 nodes in all, more than MAX_TOTAL_NODES = 1000"], load_jsonl, path)
+    monkeypatch.setattr(own, "MAX_NODES", 500)
+    _raises(["d.jsonl:1", "'num_nodes' must be a whole number 1 .. 500"], load_jsonl, path)
+
+
+def test_bom_crlf_and_float_labels_read_as_plain_text(tmp_path):
+    jsonl = tmp_path / "d.jsonl"
+    jsonl.write_bytes('\ufeff{"label": 1.0, "edges": [[0, 1]]}\r\n\r\n{"label": 0, "edges": [[1, 2]]}\r\n'.encode())
+    ds = load_jsonl(jsonl)
+    assert ds.labels() == [1, 0] and [g.num_nodes for g in ds] == [2, 3]
+    folder = _folder(tmp_path / "f", {"g1.edges": "\ufeffa b 2.5\r\nb c\r\n", "g2.edges": "x y\r\n"})
+    (folder / "labels.csv").write_bytes("\ufefffile,label\r\ng1.edges,1.0\r\ng2.edges,0,\r\n".encode())
+    ds = load_graph_folder(folder)  # a trailing empty field is fine
+    assert ds.labels() == [1, 0] and ds[0].num_nodes == 3
+    assert sorted(ds[0].edge_attr.view(-1).tolist()) == [1.0, 1.0, 2.5, 2.5]
+
+
+def test_a_single_graph_and_a_single_class_load_with_a_note(tmp_path):
+    path = tmp_path / "one.jsonl"
+    path.write_text(_lines({"label": 2, "edges": [[0, 1]]}))
+    ds = load_jsonl(path)
+    assert len(ds) == 1 and ds.num_classes == 3 and ds.labels() == [2]
+    assert "a single class (2): nothing to tell apart" in ds.notes and "classes 0, 1 have no graph" in ds.notes
+    folder = _folder(tmp_path / "f", {"g.edges": "a b\n", "h.edges": "a b\n"}, "file,label\ng.edges,cat\nh.edges,cat\n")
+    ds = load_graph_folder(folder)
+    assert ds.num_classes == 1 and ds.class_names == ["cat"]
+    assert "a single class ('cat'): nothing to tell apart" in ds.notes
+
+
+def test_sub_folders_links_and_odd_entries_are_listed_not_read(tmp_path):
+    folder = _folder(tmp_path / "f", {"g.edges": "a b\n"}, "file,label\ng.edges,0\nlink.edges,1\n")
+    (folder / "sub").mkdir()
+    (folder / "sub" / "h.edges").write_text("a b\n")
+    (folder / "link.edges").symlink_to(tmp_path / "elsewhere.edges")
+    (tmp_path / "elsewhere.edges").write_text("a b\nb c\n")
+    (folder / "broken.edges").symlink_to(tmp_path / "nowhere")
+    ds = load_graph_folder(folder)
+    assert [g.graph_id for g in ds] == ["g.edges", "link.edges"] and ds[1].num_nodes == 3  # links are followed
+    assert "ignored sub-folders and other entries that are not files: broken.edges, sub/" in ds.notes
+    (folder / "labels.csv").write_text("file,label\ng.edges,0\nlink.edges,1\nbroken.edges,1\n")
+    _raises(["labels.csv:4", "'broken.edges' is a broken symbolic link"], load_graph_folder, folder)
+
+
+def test_node_link_ids_may_be_lists_and_objects(tmp_path):
+    doc = {"nodes": [{"id": [1, 2]}, {"id": {"a": 1}}, {"id": 1}], "links": [{"source": [1, 2], "target": {"a": 1}},
+                                                                            {"source": {"a": 1}, "target": 1}]}
+    folder = _folder(tmp_path, {"g.json": json.dumps(doc)}, "file,label\ng.json,0\n")
+    g = load_graph_folder(folder)[0]
+    assert g.num_nodes == 3 and _edges(g) == _both([(0, 1), (1, 2)])
+
+
+def test_save_jsonl_refuses_what_load_jsonl_would_refuse(tmp_path):
+    graphs = make_community_dataset(num_graphs=3, seed=0, min_nodes=48, max_nodes=60)
+    graphs[0].graph_id, graphs[1].graph_id, graphs[2].graph_id = "a", 1, "c"
+    _raises(["save_jsonl: graph 1: graph_id 1 but graph 0 has 'a'"], save_jsonl, graphs, tmp_path / "x.jsonl")
+    graphs[1].graph_id = (1, 2)
+    _raises(["save_jsonl: graph 1: graph_id (1, 2) is not a string nor a whole number"], save_jsonl, graphs,
+            tmp_path / "x.jsonl")
+    del graphs[1].graph_id
+    _raises(["save_jsonl: graph 1: graph_id null"], save_jsonl, graphs, tmp_path / "x.jsonl")
+    graphs[1].graph_id = "b"
+    graphs[2].x[0, 0] = float("nan")
+    _raises(["save_jsonl: graph 2: x holds NaN"], save_jsonl, graphs, tmp_path / "x.jsonl")
+    assert not list(tmp_path.iterdir())
+    graphs[2].x[0, 0] = 0.0
+    for i, g in enumerate(graphs):
+        g.graph_id = 10 * i
+    back = load_jsonl(save_jsonl(graphs, tmp_path / "x.jsonl"))
+    assert [g.graph_id for g in back] == [0, 10, 20]
+
+
+def test_group_ids_may_be_any_whole_number(tmp_path):
+    path = tmp_path / "d.jsonl"
+    big = "9" * 400
+    path.write_text('{"label": 0, "edges": [[0, 1], [1, 2]], "levels": [[' + big + '], [1], [-' + big + ']]}\n')
+    assert load_jsonl(path)[0][LEVEL_LABELS].tolist() == [[1], [0], [-1]]

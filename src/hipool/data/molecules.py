@@ -58,6 +58,24 @@ directions, sorted), ``edge_attr``, ``y``, ``level_labels``, ``group_names``,
 ``group_matches``, ``smiles`` (the string read from the file) and ``num_nodes``.
 Everything is deterministic: the same file gives the same graphs.
 
+**The CSV** is UTF-8 (a byte-order mark is skipped; Windows line ends, CR LF, are
+fine), a header line, then one molecule per line; blank lines are skipped.  Quoting
+is strict: a field holding a comma, a quote or a line break is quoted and a quote
+in it doubled; anything else is an error with the file line.  Every row has as many
+fields as the header, and the header names every column once.  A label cell is a
+decimal number (``1``, ``-0.5``, ``1e-3``) within float32 range; a blank cell or
+``nan`` (any case) is a missing label; ``inf``, ``1e39`` and text are not labels:
+an error in a column ``label_columns`` names, otherwise the column is ignored and
+``notes`` names it (see :func:`load_molecules`).  A SMILES that RDKit cannot read,
+a blank one, or one with whitespace or a control character inside (RDKit would
+read ``CCO ethanol`` as ``CCO``) is skipped, and ``notes`` lists the file lines.
+
+**Refused** with a :class:`ValueError` naming the file (and the line where there is
+one): no such file, not UTF-8 text, malformed quoting, a field of more than
+:data:`MAX_CSV_FIELD` (131 072) characters, a header only, rows of the wrong
+length, a class label beyond ``2**53`` (where float64, and so the class, is no
+longer exact), and a file where no row gives a molecule with a label.
+
 :func:`scaffold_split` is the Bemis-Murcko scaffold split of the field
 (DeepChem / OGB deterministic, chemprop's balanced one with a seed);
 :func:`random_split` a plain random one.
@@ -65,7 +83,10 @@ Everything is deterministic: the same file gives the same graphs.
 from __future__ import annotations
 
 import csv
+import io
 import math
+import re
+from collections import Counter
 from functools import lru_cache
 from pathlib import Path
 from typing import Dict, List, Optional, Sequence, Tuple, Union
@@ -82,6 +103,7 @@ __all__ = [
     "ATOM_FEATURE_NAMES",
     "BOND_FEATURE_NAMES",
     "FUNCTIONAL_GROUPS",
+    "MAX_CSV_FIELD",
     "NUM_ATOM_FEATURES",
     "NUM_BOND_FEATURES",
     "RING_GROUPS",
@@ -163,8 +185,16 @@ SMILES_COLUMN_NAMES: Tuple[str, ...] = (
     "smiles", "mol", "canonical_smiles", "smiles_string", "smi", "molecule", "structure",
 )
 
+#: Longest field of the CSV, in characters (the default of Python's csv module).
+MAX_CSV_FIELD: int = 131_072
+
 #: At most this many line numbers are listed in one note.
 _MAX_LISTED = 50
+_NUMBER = re.compile(r"[+-]?(\d+\.?\d*|\.\d+)([eE][+-]?\d+)?", re.ASCII)
+_MISSING = re.compile(r"[+-]?nan", re.IGNORECASE)
+_NOT_SMILES = re.compile(r"[\s\x00-\x1f\x7f]")  # whitespace or control characters inside
+_EXACT = 2 ** 53  # floats are exact whole numbers up to here
+_FLOAT32_MAX = float(np.finfo(np.float32).max)
 
 
 def _import_rdkit():
@@ -306,28 +336,47 @@ def mol_to_graph(mol, smiles: str = "") -> Data:
     return data
 
 
+def _parse_smiles(Chem, smiles: str):
+    """The RDKit molecule of ``smiles`` (stripped), or ``None`` when it is not one (call with
+    RDKit's logs blocked)."""
+    smiles = smiles.strip()
+    if not smiles or _NOT_SMILES.search(smiles):  # RDKit reads "CCO ethanol" as CCO
+        return None
+    try:
+        mol = Chem.MolFromSmiles(smiles)
+    except Exception:  # noqa: BLE001 - RDKit's parser may raise instead of returning None
+        return None
+    return mol if mol is not None and mol.GetNumAtoms() > 0 else None
+
+
 def smiles_to_graph(smiles: str) -> Optional[Data]:
-    """:func:`mol_to_graph` of a SMILES string, ``None`` when RDKit cannot read it."""
+    """:func:`mol_to_graph` of a SMILES string, ``None`` when RDKit cannot read it (or it is
+    blank, or has whitespace or a control character inside)."""
     Chem, rdBase = _import_rdkit()
     with rdBase.BlockLogs():
-        mol = Chem.MolFromSmiles(smiles) if smiles.strip() else None
-    if mol is None or mol.GetNumAtoms() == 0:
-        return None
-    return mol_to_graph(mol, smiles)
+        mol = _parse_smiles(Chem, smiles)
+    return None if mol is None else mol_to_graph(mol, smiles)
 
 
 # -- the CSV --------------------------------------------------------------------
 
 
 def _number(value: str) -> float:
-    """A label cell as a float; blank (or ``nan``) is NaN; raises ValueError otherwise."""
+    """A label cell as a float; blank (or ``nan``) is NaN; a ValueError saying why otherwise."""
     value = value.strip()
-    if not value:
+    if not value or _MISSING.fullmatch(value):
         return math.nan
+    if not _NUMBER.fullmatch(value):
+        raise ValueError("not a number")
     number = float(value)
-    if math.isinf(number):
-        raise ValueError(value)
+    if not abs(number) <= _FLOAT32_MAX:  # y is float32 for regression and multi-task data
+        raise ValueError("not a finite number within float32 range (|v| <= 3.4e38)")
     return number
+
+
+def _names(header: List[str]) -> str:
+    """The header as a list, cut short after 20 names."""
+    return str(header) if len(header) <= 20 else str(header[:20])[:-1] + f", ... ({len(header)} columns)]"
 
 
 def _lines(lines: Sequence[int]) -> str:
@@ -337,37 +386,68 @@ def _lines(lines: Sequence[int]) -> str:
 
 def _read_csv(path: Path) -> Tuple[List[str], List[Tuple[int, List[str]]]]:
     """Header and ``(file line, fields)`` of every non-empty row."""
-    with open(path, newline="", encoding="utf-8-sig") as f:
-        reader = csv.reader(f)
-        header = next(reader, None)
-        if not header:
-            raise ValueError(f"{path}: empty file, expected a header line")
-        header = [h.strip() for h in header]
-        duplicates = sorted({h for h in header if header.count(h) > 1})
-        if duplicates:
-            raise ValueError(f"{path}: duplicate column names {duplicates}")
-        rows = []
-        for row in reader:
-            if not row or all(not cell.strip() for cell in row):
-                continue
-            if len(row) != len(header):
-                raise ValueError(f"{path}:{reader.line_num}: {len(row)} fields, "
-                                 f"the header has {len(header)}")
-            rows.append((reader.line_num, row))
+    try:
+        raw = path.read_bytes()
+    except OSError as e:
+        raise ValueError(f"{path}: cannot read it ({e.strerror or e})") from None
+    try:
+        text = raw.decode("utf-8-sig")
+    except UnicodeDecodeError as e:
+        line = raw[: e.start].count(b"\n") + 1
+        raise ValueError(f"{path}:{line}: not UTF-8 text ({e.reason} at byte {e.start}); save the CSV "
+                         f"as UTF-8") from None
+    reader = csv.reader(io.StringIO(text, newline=""), strict=True)
+    header: Optional[List[str]] = None
+    rows = []
+    while True:
+        start = reader.line_num + 1
+        try:
+            row = next(reader)
+        except StopIteration:
+            break
+        except csv.Error as e:
+            if "field larger than field limit" in str(e):
+                raise ValueError(f"{path}:{reader.line_num}: a field longer than {csv.field_size_limit()} "
+                                 f"characters") from None
+            if "unexpected end of data" in str(e):
+                raise ValueError(f"{path}:{start}: malformed CSV: a quoted field starting on this line "
+                                 f"is never closed") from None
+            raise ValueError(f"{path}:{reader.line_num}: malformed CSV: {e} (a field holding a comma, a "
+                             f"quote or a line break must be quoted, and a quote inside it doubled)") from None
+        long = next((len(cell) for cell in row if len(cell) > MAX_CSV_FIELD), None)
+        if long is not None:
+            raise ValueError(f"{path}:{reader.line_num}: a field of {long} characters, more than "
+                             f"MAX_CSV_FIELD = {MAX_CSV_FIELD}")
+        if not row or all(not cell.strip() for cell in row):
+            continue
+        if header is None:
+            header = [h.strip() for h in row]
+            duplicates = sorted(h for h, k in Counter(header).items() if k > 1)
+            if duplicates:
+                raise ValueError(f"{path}:{reader.line_num}: duplicate column names {duplicates}")
+            continue
+        if len(row) != len(header):
+            raise ValueError(f"{path}:{reader.line_num}: {len(row)} fields, "
+                             f"the header has {len(header)}")
+        rows.append((reader.line_num, row))
+    if header is None:
+        raise ValueError(f"{path}: empty file, expected a header line")
+    if not rows:
+        raise ValueError(f"{path}: no molecules, only the header line")
     return header, rows
 
 
 def _find_smiles_column(path: Path, header: List[str], smiles_column: Optional[str]) -> int:
     if smiles_column is not None:
         if smiles_column not in header:
-            raise ValueError(f"{path}: no column {smiles_column!r}; the header is {header}")
+            raise ValueError(f"{path}: no column {smiles_column!r}; the header is {_names(header)}")
         return header.index(smiles_column)
     lowered = [h.lower() for h in header]
     for name in SMILES_COLUMN_NAMES:
         if name in lowered:
             return lowered.index(name)
     raise ValueError(f"{path}: no SMILES column found (looked for {list(SMILES_COLUMN_NAMES)}, "
-                     f"any case); the header is {header}; pass smiles_column=")
+                     f"any case); the header is {_names(header)}; pass smiles_column=")
 
 
 def _label_matrix(path: Path, header: List[str], rows, smiles_index: int,
@@ -379,7 +459,7 @@ def _label_matrix(path: Path, header: List[str], rows, smiles_index: int,
             raise ValueError(f"{path}: label_columns is empty")
         for col in names:
             if col not in header:
-                raise ValueError(f"{path}: no label column {col!r}; the header is {header}")
+                raise ValueError(f"{path}: no label column {col!r}; the header is {_names(header)}")
             if header.index(col) == smiles_index:
                 raise ValueError(f"{path}: {col!r} is the SMILES column, not a label")
         strict = True
@@ -388,16 +468,18 @@ def _label_matrix(path: Path, header: List[str], rows, smiles_index: int,
         strict = False
 
     columns, ignored = [], []
+    position = {h: j for j, h in enumerate(header)}
     for col in names:
-        j = header.index(col)
+        j = position[col]
         values = np.empty(len(rows), dtype=np.float64)
         for r, (line, row) in enumerate(rows):
             try:
                 values[r] = _number(row[j])
-            except ValueError:
+            except ValueError as e:
                 if strict:
+                    cell = row[j] if len(row[j]) <= 60 else row[j][:60] + "..."
                     raise ValueError(f"{path}:{line}: label column {col!r} holds "
-                                     f"{row[j]!r}, not a number") from None
+                                     f"{cell!r}, {e}") from None
                 values = None
                 break
         if values is None or (not strict and np.isnan(values).all()):
@@ -408,7 +490,7 @@ def _label_matrix(path: Path, header: List[str], rows, smiles_index: int,
         notes.append(f"ignored columns that are not numeric labels: {ignored}")
     if not columns:
         raise ValueError(f"{path}: no numeric label column besides the SMILES column; "
-                         f"the header is {header}")
+                         f"the header is {_names(header)}")
     return [c for c, _ in columns], np.stack([v for _, v in columns], axis=1)
 
 
@@ -433,7 +515,8 @@ def load_molecules(
         progress: show a tqdm progress bar while building the graphs.
 
     Labels.  **One column of integers** (``0/1``, ``1..5``, ``-1/1``): classification,
-    ``y`` int64 ``[1]``, the sorted distinct values mapped to ``0 .. C-1``,
+    ``y`` int64 ``[1]``, the sorted distinct values of the molecules read mapped to
+    ``0 .. C-1`` (a value only on skipped rows is no class; ``notes`` names it),
     ``num_classes = C``, ``class_names`` the original values; rows with a blank label
     are skipped.  **One column of other numbers**: regression, ``y`` float32 ``[1, 1]``,
     ``task_names = [column]``, ``num_classes = 1``; blank rows skipped.  **Several
@@ -441,19 +524,26 @@ def load_molecules(
     columns, ``num_classes = 2`` when every label is 0 or 1, else ``1`` (regression
     targets, raw values); rows with every label blank are skipped.
 
-    SMILES that RDKit cannot read (or blank ones) are skipped, never raised; RDKit's
-    own messages are silenced and ``notes`` lists the file lines.  Molecules with
-    several fragments (salts) are kept as one disconnected graph.
+    A label cell is missing when blank or ``nan`` (any case).  A column that
+    ``label_columns`` names must hold numbers or missing labels only (an error naming
+    the line otherwise); ``inf`` and numbers beyond float32 are not labels.  A single
+    class loads (``notes`` says so).
+
+    SMILES that RDKit cannot read (or blank ones, or ones with whitespace inside) are
+    skipped, never raised; RDKit's own messages are silenced and ``notes`` lists the
+    file lines.  Molecules with several fragments (salts) are kept as one disconnected
+    graph.
 
     Raises:
-        FileNotFoundError: no such file.
-        ValueError: no SMILES column, a named column missing, a named label column
-            holding text (with the file and line), no label column.
+        ValueError: no such file, not UTF-8, malformed CSV (see the module docstring),
+            no SMILES column, a named column missing, a named label column holding
+            text (with the file and line), no label column, a class label beyond
+            ``2**53``, no row that gives a molecule with a label.
         ImportError: RDKit is missing.
     """
     path = Path(path)
     if not path.is_file():
-        raise FileNotFoundError(f"load_molecules: no such file: {path}")
+        raise ValueError(f"load_molecules: {path}: {'not a file' if path.exists() else 'no such file'}")
     Chem, rdBase = _import_rdkit()
     header, rows = _read_csv(path)
     smiles_index = _find_smiles_column(path, header, smiles_column)
@@ -464,10 +554,14 @@ def load_molecules(
     class_names: Optional[List[str]] = None
     task_names: Optional[List[str]] = None
     values = labels[known]
-    if len(tasks) == 1 and np.all(values == np.round(values)):
-        classes = np.unique(values)
-        class_names = [str(int(c)) for c in classes]
-        num_classes = len(classes)
+    classify = len(tasks) == 1 and bool(np.all(values == np.round(values)))  # decided by the whole column
+    if classify:
+        too_big = np.flatnonzero(np.abs(labels[:, 0]) > _EXACT)
+        if too_big.size:
+            line = rows[too_big[0]][0]
+            raise ValueError(f"{path}:{line}: label {labels[too_big[0], 0]:g} in column {tasks[0]!r} is too "
+                             f"large for an exact class number (at most 2**53); a column of whole numbers "
+                             f"is read as classes")
         keep = known[:, 0]
         what = "a blank label"
     else:
@@ -483,24 +577,44 @@ def load_molecules(
     from tqdm.auto import tqdm
 
     graphs: List[Data] = []
+    read: List[int] = []  # the row of every graph
     invalid: List[int] = []
     todo = [(r, line, row) for r, (line, row) in enumerate(rows) if keep[r]]
     with rdBase.BlockLogs():
         for r, line, row in tqdm(todo, desc=name or path.name, disable=not progress):
             smiles = row[smiles_index].strip()
-            mol = Chem.MolFromSmiles(smiles) if smiles else None
-            if mol is None or mol.GetNumAtoms() == 0:
+            mol = _parse_smiles(Chem, smiles)
+            if mol is None:
                 invalid.append(line)
                 continue
-            data = mol_to_graph(mol, smiles)
-            if class_names is not None:
-                data.y = torch.tensor([class_names.index(str(int(labels[r, 0])))], dtype=torch.long)
-            else:
-                data.y = torch.tensor(labels[r], dtype=torch.float32).view(1, -1)
-            graphs.append(data)
+            graphs.append(mol_to_graph(mol, smiles))
+            read.append(r)
     if invalid:
         notes.append(f"skipped {len(invalid)} invalid SMILES at rows {_lines(invalid)} "
                      f"(file line numbers)")
+    if not graphs:
+        why = "; ".join(n for n in notes if n.startswith("skipped"))
+        raise ValueError(f"{path}: no molecule with a label ({why})")
+
+    if classify:  # the classes of the molecules read: none without a molecule
+        classes = np.unique(labels[read, 0])
+        class_names = [str(int(c)) for c in classes]
+        class_of = {float(c): i for i, c in enumerate(classes)}
+        num_classes = len(classes)
+        lost = sorted(set(np.unique(values).tolist()) - set(class_of))
+        if lost:
+            notes.append(f"classes {_lines([int(c) for c in lost])} left out: only on skipped rows")
+        if num_classes == 1:
+            notes.append(f"a single class ({class_names[0]}): nothing to tell apart")
+    else:
+        empty = [t for t, k in zip(tasks, known[read].any(axis=0)) if not k]
+        if empty:
+            notes.append(f"label columns {empty} have no label on a molecule read (only on skipped rows)")
+    for data, r in zip(graphs, read):
+        if classify:
+            data.y = torch.tensor([class_of[float(labels[r, 0])]], dtype=torch.long)
+        else:
+            data.y = torch.tensor(labels[r], dtype=torch.float32).view(1, -1)
 
     return GraphDataset(
         name=name or path.stem,

@@ -6,11 +6,14 @@ Two entry points return a :class:`~hipool.data.base.GraphDataset`:
 * :func:`load_jsonl` reads one graph per line; :func:`save_jsonl` writes that
   format, and ``load_jsonl(save_jsonl(ds, path))`` gives ``ds`` back.
 
-Nothing is ever written into the folder or next to the files being read.
+Nothing is ever written into the folder or next to the files being read.  Text
+files are UTF-8 (a byte-order mark is skipped; Windows line ends, CR LF, are fine).
 
-**A folder** holds one graph per file (only the folder itself, not sub-folders;
-names starting with ``.`` are skipped, as are ``README``, ``LICENSE``, ``NOTES`` and
-``CHANGELOG`` whatever their ending; other files are left alone and listed in ``notes``):
+**A folder** holds one graph per file (only the folder itself: sub-folders, broken
+links and anything else that is not a regular file are ignored and listed in
+``notes``; symbolic links to files are followed; names starting with ``.`` are
+skipped, as are ``README``, ``LICENSE``, ``NOTES`` and ``CHANGELOG`` whatever their
+ending; other files are left alone and listed in ``notes``):
 
 * GraphML, ``*.graphml`` (read with networkx: ``pip install 'hipool[graphs]'``);
 * node-link JSON, ``*.json``: ``{"directed": false, "nodes": [{"id": ..., attr: ...},
@@ -20,18 +23,25 @@ names starting with ``.`` are skipped, as are ``README``, ``LICENSE``, ``NOTES``
 * edge lists, ``*.edgelist``, ``*.txt``, ``*.edges``: one edge ``u v`` or
   ``u v weight`` per line, separated by whitespace; ``#`` starts a comment; blank
   lines are skipped.  Always undirected; a node exists only through its edges
-  (there are no isolated nodes, and no node attributes).
+  (there are no isolated nodes, and no node attributes).  Node names are compared
+  as text (``1`` and ``01`` are two nodes); a weight is a decimal number
+  (``2``, ``-0.5``, ``1e-3``).
 
 and a labels CSV (default ``labels.csv`` in the folder) with a header naming the
-columns ``file`` and ``label`` (others are ignored).  ``file`` is a file name in
-the folder.  Every row must name a graph file of the folder, no file may appear
-twice, and every graph file must have a row.  Graphs come in the natural order of
-their file names (``g2`` before ``g10``).
+columns ``file`` and ``label`` once each (others are ignored).  ``file`` is a file
+name in the folder (not a path).  Every row must name a graph file of the folder,
+no file may appear twice, and every graph file must have a row.  A row may not have
+more (non-empty) fields than the header: a label holding a comma must be quoted.
+Quotes must be balanced (a quote inside a quoted field is doubled).  Graphs come in
+the natural order of their file names (``g2`` before ``g10``).
 
 **Labels** (the CSV column, or JSONL ``"label"``) are either all class numbers
 ``0, 1, ...`` (``num_classes`` = largest + 1) or all class names: the names are
 sorted, class ``i`` is the ``i``-th name and ``class_names`` keeps them.  Numbers
-with a fraction part, negative numbers and a mix of numbers and names are errors.
+with a fraction part, negative numbers, class numbers from :data:`MAX_CLASSES` up,
+``true``/``false``, a CSV label ``nan`` or ``inf`` and a mix of numbers and names
+are errors (``1.0`` is class 1).  A dataset with a single class loads (``notes``
+says so); a model cannot learn anything from it.
 
 **A JSONL file** holds one graph per line (blank lines are skipped), a JSON object
 with these keys:
@@ -40,10 +50,12 @@ with these keys:
 key            needed    value
 =============  ========  ==================================================================
 ``label``      yes       class number or class name (see above)
-``edges``      yes       ``[[u, v], ...]``: node indices ``0 .. num_nodes - 1``, may be ``[]``
-``id``         no        any JSON value, unique in the file (default: the graph's position)
-``num_nodes``  no        integer >= 1; default ``len(x)``, else ``len(levels)``, else the
-                         largest index in ``edges`` + 1
+``edges``      yes       ``[[u, v], ...]``: node indices, whole numbers ``0 .. num_nodes - 1``,
+                         may be ``[]``
+``id``         no        a string or a whole number, unique in the file; every line has
+                         one, all of one kind, or none has (default: the graph's position)
+``num_nodes``  no        whole number, 1 .. :data:`MAX_NODES`; default ``len(x)``, else
+                         ``len(levels)``, else the largest index in ``edges`` + 1
 ``directed``   no        ``true`` keeps ``edges`` as given; default ``false``: undirected,
                          every edge ``[u, v]`` stands for both directions
 ``x``          no        ``[[...], ...]``: one row of numbers per node, the node features
@@ -53,14 +65,17 @@ key            needed    value
 ``edge_attr``  no        ``[[...], ...]`` (or ``[w, ...]``): one row of numbers per edge
 =============  ========  ==================================================================
 
-Other keys are ignored (and named in ``notes``).
+Other keys are ignored (and named in ``notes``); a key twice in one object is an
+error.  "Numbers" are JSON numbers: not ``true``/``false``, not strings such as
+``"1.5"``; node indices are whole numbers written without a fraction (``1``, not
+``1.0``).
 
 **What every graph becomes** (a :class:`~torch_geometric.data.Data`):
 
 * Nodes are numbered ``0 .. N-1`` in file order: the order of the GraphML node
   elements or of the node-link ``nodes`` list, the order of first appearance in an
   edge list.  Node ids may be any value (for node-link JSON, two ids are the same
-  node when they are equal JSON values).
+  node when they are the same JSON value: ``1`` and ``1.0`` are two ids).
 * ``edge_index``: int64 ``[2, E]``, sorted by (source, target).  Undirected graphs
   get both directions; directed ones (GraphML with ``edgedefault="directed"``,
   node-link or JSONL with ``"directed": true``) keep their direction.
@@ -70,16 +85,18 @@ Other keys are ignored (and named in ``notes``).
 * ``edge_attr``: float32 ``[E, D]`` when edges carry weights: the third column of an
   edge list, the numeric ``weight`` attribute of GraphML / node-link edges (1.0
   where an edge has none), JSONL ``edge_attr``.  Once one graph of a dataset has
-  them, every graph has them (1.0 for a graph without).  Other edge attributes are
-  ignored.
+  them, every graph has them (1.0 for a graph without); when no graph has an edge
+  left after dropping self-loops, there is no ``edge_attr`` (``notes`` says so).
+  Other edge attributes are ignored.
 * ``x``: float32 ``[N, F]``, the numeric node attributes, those that are a number
   (``bool`` counts as 0/1) on every node of the graph, or, in node-link JSON, a
   list of numbers of the same length on every node.  Columns are sorted by
   attribute name, digit runs compared as numbers (``f2`` before ``f10``); a list
   attribute ``a`` gives the columns ``a[0], a[1], ...`` in list order.  Every graph
   of a dataset must give the same columns, otherwise the loader names the file.
-  ``notes`` names the columns and the attributes left out.  With no numeric node
-  attribute anywhere (or ``node_features="degree"``), ``x`` is the degree features:
+  ``notes`` names the columns and the attributes left out (a string such as
+  ``"1.5"`` is not a number).  With no numeric node attribute anywhere (or
+  ``node_features="degree"``), ``x`` is the degree features:
   one-hot degree ``0, 1, ..., DEGREE_CAP - 1, >= DEGREE_CAP`` then
   ``log(1 + degree)`` (:data:`NUM_DEGREE_FEATURES` columns; the degree counts
   edges after dropping self-loops and repeats, in + out for a directed graph).
@@ -94,9 +111,22 @@ Other keys are ignored (and named in ``notes``).
   only when some graph has levels; level attributes never become features.
 * ``y``: int64 ``[1]``; ``graph_id``: the file name, or the JSONL ``id``.
 
+**Refused** rather than loaded: node features, edge weights and edge attributes
+that are NaN, infinite, or beyond float32 (``|v| > 3.4e38``), which would turn into
+``inf``; group ids that are NaN or infinite, or ``true``/``false``; anything not a
+number where a number is expected (see above); a GraphML file with more than one
+``<graph>``; a label in the labels CSV holding a control character (NUL, ...).
+
+**Bounds** (so that a small file cannot ask for unbounded memory): at most
+:data:`MAX_NODES` (10 million) nodes per graph and :data:`MAX_TOTAL_NODES` (100
+million) in a dataset; class numbers below :data:`MAX_CLASSES` (100 000); CSV
+fields of at most :data:`MAX_CSV_FIELD` (131 072) characters; JSON nested no deeper
+than Python's parser allows (about 1000 levels) and integers of at most 4300
+digits (Python's limit).
+
 Every problem is a :class:`ValueError` naming the file, the line where there is one
-(edge lists, JSONL, the labels CSV; JSON syntax errors with line and column) and
-what is wrong.
+(edge lists, JSONL, the labels CSV; JSON syntax errors with line and column), the
+graph and what is wrong.
 """
 from __future__ import annotations
 
@@ -104,10 +134,14 @@ import csv
 import io
 import json
 import math
+import os
 import re
+import reprlib
+import sys
 from dataclasses import dataclass, field
+from itertools import chain
 from pathlib import Path
-from typing import Any, Dict, Iterable, List, Optional, Sequence, Tuple, Union
+from typing import Any, Dict, Iterable, Iterator, List, Optional, Sequence, Tuple, Union
 
 import numpy as np
 import torch
@@ -115,12 +149,16 @@ from torch_geometric.data import Data
 from tqdm.auto import tqdm
 
 from ..io import PathLike, atomic_write_text
-from .base import LEVEL_LABELS, GraphDataset
+from .base import LEVEL_LABELS, GraphDataset, columns
 
 __all__ = [
     "DEGREE_CAP",
     "EDGE_LIST_SUFFIXES",
     "GRAPH_SUFFIXES",
+    "MAX_CLASSES",
+    "MAX_CSV_FIELD",
+    "MAX_NODES",
+    "MAX_TOTAL_NODES",
     "NUM_DEGREE_FEATURES",
     "degree_features",
     "load_graph_folder",
@@ -136,13 +174,42 @@ NUM_DEGREE_FEATURES: int = DEGREE_CAP + 2
 EDGE_LIST_SUFFIXES: Tuple[str, ...] = (".edgelist", ".txt", ".edges")
 #: File endings read as graphs by :func:`load_graph_folder` (case-insensitive).
 GRAPH_SUFFIXES: Tuple[str, ...] = (".graphml", ".json") + EDGE_LIST_SUFFIXES
+#: Most nodes in one graph (JSONL ``num_nodes`` and node indices stay below it too).
+MAX_NODES: int = 10_000_000
+#: Most nodes in all graphs of one dataset together (degree features alone take
+#: 48 bytes a node).
+MAX_TOTAL_NODES: int = 100_000_000
+#: Class numbers are ``0 .. MAX_CLASSES - 1``.
+MAX_CLASSES: int = 100_000
+#: Longest field of a labels CSV, in characters (the default of Python's csv module).
+MAX_CSV_FIELD: int = 131_072
 #: File stems never read as graphs, whatever their ending.
 _NOT_GRAPHS = ("README", "LICENSE", "LICENCE", "NOTES", "CHANGELOG")
 
 _LEVEL_KEY = re.compile(r"level(\d+)", re.ASCII)
 _NUMBER = re.compile(r"[+-]?(\d+\.?\d*|\.\d+)([eE][+-]?\d+)?", re.ASCII)
+_NOT_A_NUMBER = re.compile(r"[+-]?(nan|inf|infinity)", re.IGNORECASE)
+_CONTROL = re.compile(r"[\x00-\x08\x0b-\x1f\x7f]")
 _JSONL_KEYS = ("id", "label", "num_nodes", "directed", "edges", "edge_attr", "x", "levels")
+_INT64 = (-(2 ** 63), 2 ** 63)
+_FLOAT32_MAX = float(np.finfo(np.float32).max)
 _SHOW = 8  # names listed in a message before "..."
+
+
+class _Repr(reprlib.Repr):
+    """Short reprs, with JSON's spelling of ``true``, ``false`` and ``null``."""
+
+    def repr_bool(self, value: bool, level: int) -> str:
+        return "true" if value else "false"
+
+    def repr_NoneType(self, value: None, level: int) -> str:
+        return "null"
+
+
+_repr = _Repr()
+_repr.maxstring = _repr.maxother = _repr.maxlong = 60
+_repr.maxlist = _repr.maxdict = 6
+_repr.maxlevel = 3
 
 
 @dataclass
@@ -174,27 +241,111 @@ def _show(names: Iterable[Any]) -> str:
     return shown + (f", ... ({len(names)} in all)" if len(names) > _SHOW else "") if names else "(none)"
 
 
+def _brief(value: Any) -> str:
+    """``repr(value)`` cut short: user values in messages may be huge or deeply nested."""
+    return _repr.repr(value)
+
+
 def _is_number(value: Any) -> bool:
     return isinstance(value, (int, float, np.integer, np.floating))
+
+
+def _check_nodes(n: int, where: str) -> None:
+    if n > MAX_NODES:
+        raise ValueError(f"{where}: {n} nodes, more than MAX_NODES = {MAX_NODES} per graph")
+
+
+def _check_float32(arr: np.ndarray, where: str, say) -> None:
+    """A ValueError, ``say(index, value)`` naming the first value of ``arr`` that is NaN, infinite
+    or beyond float32 (where it would become infinite)."""
+    bad = ~(np.abs(arr) <= _FLOAT32_MAX)  # NaN compares False
+    if bad.any():
+        at = tuple(int(i) for i in np.argwhere(bad)[0])
+        raise ValueError(f"{where}: {say(at, float(arr[at]))}; must be finite, within float32 range "
+                         f"(|v| <= 3.4e38)")
 
 
 def _read_text(path: Path) -> str:
     try:
         return path.read_text(encoding="utf-8-sig")
     except UnicodeDecodeError as e:
-        raise ValueError(f"{path}: not UTF-8 text ({e.reason} at byte {e.start})") from None
+        raw = path.read_bytes()
+        line = raw[: e.start].count(b"\n") + 1
+        raise ValueError(f"{path}:{line}: not UTF-8 text ({e.reason} at byte {e.start})") from None
+    except OSError as e:
+        raise ValueError(f"{path}: cannot read it ({e.strerror or e})") from None
 
 
-def _load_json(text: str, where: str) -> Any:
+class _RepeatedKey(ValueError):
+    pass
+
+
+def _object(pairs: List[Tuple[str, Any]]) -> Dict[str, Any]:
+    obj = dict(pairs)
+    if len(obj) != len(pairs):
+        seen: set = set()
+        raise _RepeatedKey(next(k for k, _ in pairs if k in seen or seen.add(k)))
+    return obj
+
+
+def _load_json(text: str, where: str, *, one_line: bool = False) -> Any:
+    """Parsed JSON; every failure a ValueError at ``where`` (``where:col`` of one line, else
+    ``where:line:col``)."""
     try:
-        return json.loads(text)
+        return json.loads(text, object_pairs_hook=_object)
     except json.JSONDecodeError as e:
-        raise ValueError(f"{where}:{e.lineno}:{e.colno}: malformed JSON: {e.msg}") from None
+        at = f"{e.colno}" if one_line else f"{e.lineno}:{e.colno}"
+        raise ValueError(f"{where}:{at}: malformed JSON: {e.msg}") from None
+    except _RepeatedKey as e:
+        raise ValueError(f"{where}: an object has the key {_brief(e.args[0])} twice") from None
+    except RecursionError:
+        raise ValueError(f"{where}: JSON nested too deeply (Python's parser stops at about "
+                         f"{sys.getrecursionlimit()} levels)") from None
+    except ValueError as e:  # an integer of more than 4300 digits
+        what = "an integer with too many digits (at most 4300)" if "digits" in str(e) else str(e)
+        raise ValueError(f"{where}: cannot read JSON: {what}") from None
 
 
-def _json_key(value: Any) -> str:
+def _json_type(value: Any) -> str:
+    """The JSON name of a parsed value's type."""
+    if value is None:
+        return "null"
+    if isinstance(value, bool):
+        return "true/false"
+    return {dict: "object", list: "array", str: "string", int: "number", float: "number"}.get(type(value), "?")
+
+
+def _json_key(value: Any, where: str = "") -> str:
     """A hashable stand-in for any JSON value (equal values, equal keys)."""
-    return json.dumps(value, sort_keys=True)
+    try:
+        return json.dumps(value, sort_keys=True)
+    except RecursionError:
+        raise ValueError(f"{where}: the id {_brief(value)} is nested too deeply") from None
+
+
+def _csv_rows(text: str, path: Path) -> Iterator[Tuple[int, List[str]]]:
+    """``(line, fields)`` of every CSV row, malformed quoting and overlong fields as ValueErrors."""
+    reader = csv.reader(io.StringIO(text, newline=""), strict=True)
+    while True:
+        start = reader.line_num + 1
+        try:
+            row = next(reader)
+        except StopIteration:
+            return
+        except csv.Error as e:
+            if "field larger than field limit" in str(e):
+                raise ValueError(f"{path}:{reader.line_num}: a field longer than {csv.field_size_limit()} "
+                                 f"characters") from None
+            if "unexpected end of data" in str(e):
+                raise ValueError(f"{path}:{start}: malformed CSV: a quoted field starting on this line "
+                                 f"is never closed") from None
+            raise ValueError(f"{path}:{reader.line_num}: malformed CSV: {e} (a field holding a comma, "
+                             f"a quote or a line break must be quoted, and a quote inside it doubled)") from None
+        long = next((c for c in row if len(c) > MAX_CSV_FIELD), None)
+        if long is not None:
+            raise ValueError(f"{path}:{reader.line_num}: a field of {len(long)} characters, more than "
+                             f"MAX_CSV_FIELD = {MAX_CSV_FIELD}")
+        yield reader.line_num, row
 
 
 # -- labels -----------------------------------------------------------------------
@@ -203,14 +354,20 @@ def _csv_label(text: str, where: str) -> Union[int, str]:
     text = text.strip()
     if not text:
         raise ValueError(f"{where}: empty label")
+    if _NOT_A_NUMBER.fullmatch(text):
+        raise ValueError(f"{where}: label {text!r} is not a class number nor a usable class name "
+                         f"(a missing value?); every graph needs a class")
+    if _CONTROL.search(text):
+        raise ValueError(f"{where}: label {_brief(text)} holds a control character")
     if _NUMBER.fullmatch(text):
-        if re.fullmatch(r"[+-]?\d+", text):
-            return int(text)
         value = float(text)
+        if re.fullmatch(r"[+-]?\d+", text) and len(text.lstrip("+-0")) <= 18:
+            return int(text)
         if not value.is_integer():
-            raise ValueError(f"{where}: label {text!r} is not a whole number; labels are class "
-                             f"numbers 0, 1, ... or class names")
-        return int(value)
+            what = "too large" if math.isinf(value) else "not a whole number"
+            raise ValueError(f"{where}: label {_brief(text)} is {what}; labels are class numbers "
+                             f"0 .. {MAX_CLASSES - 1} or class names")
+        return int(value)  # checked against MAX_CLASSES with the others
     return text
 
 
@@ -218,7 +375,7 @@ def _json_label(value: Any, where: str) -> Union[int, str]:
     if isinstance(value, float) and value.is_integer():
         return int(value)
     if isinstance(value, bool) or not isinstance(value, (int, str)):
-        raise ValueError(f"{where}: label {value!r} is neither a class number (0, 1, ...) "
+        raise ValueError(f"{where}: label {_brief(value)} is neither a class number (0, 1, ...) "
                          f"nor a class name")
     if isinstance(value, str) and not value.strip():
         raise ValueError(f"{where}: empty label")
@@ -232,25 +389,34 @@ def _classes(labels: Sequence[Tuple[Union[int, str], str]]
     names = [(v, w) for v, w in labels if isinstance(v, str)]
     if numbers and names:
         (n, nw), (s, sw) = numbers[0], names[0]
-        raise ValueError(f"labels mix class numbers and class names ({nw}: {n!r}; {sw}: {s!r}); "
+        raise ValueError(f"labels mix class numbers and class names ({nw}: {n!r}; {sw}: {_brief(s)}); "
                          f"use one kind for every graph")
     if names:
         class_names = sorted({v for v, _ in names})
         index = {c: i for i, c in enumerate(class_names)}
-        return [index[v] for v, _ in names], len(class_names), class_names, []
+        notes = [f"a single class ({_brief(class_names[0])}): nothing to tell apart"] if len(class_names) == 1 else []
+        return [index[v] for v, _ in names], len(class_names), class_names, notes
     for v, w in numbers:
         if v < 0:
             raise ValueError(f"{w}: label {v} is negative; class numbers are 0, 1, ...")
+        if v >= MAX_CLASSES:
+            raise ValueError(f"{w}: label {_brief(v)} is too large; class numbers are 0 .. {MAX_CLASSES - 1} "
+                             f"(MAX_CLASSES); give class names instead")
     num_classes = max(v for v, _ in numbers) + 1
-    missing = sorted(set(range(num_classes)) - {v for v, _ in numbers})
+    present = {v for v, _ in numbers}
+    missing = sorted(set(range(num_classes)) - present)
     notes = [f"classes {_show(missing)} have no graph"] if missing else []
+    if len(present) == 1:
+        notes.append(f"a single class ({numbers[0][0]}): nothing to tell apart")
     return [v for v, _ in numbers], num_classes, None, notes
 
 
 # -- node attributes --------------------------------------------------------------
 
 def _numeric_column(values: Sequence[Any]) -> Optional[np.ndarray]:
-    """``[N, k]`` floats when every value is a number (k = 1) or a list of k numbers; else None."""
+    """``[N, k]`` floats when every value is a number (k = 1) or a list of k numbers; else None.
+
+    Raises OverflowError for an integer beyond float64."""
     if all(_is_number(v) for v in values):
         return np.asarray(values, dtype=np.float64).reshape(-1, 1)
     if all(isinstance(v, list) for v in values):
@@ -265,11 +431,17 @@ def _renumber(values: Sequence[Any], where: str, level: int) -> np.ndarray:
     out = np.full(len(values), -1, dtype=np.int64)
     present = []
     for i, v in enumerate(values):
-        if v is None or (_is_number(v) and not (v >= 0)):  # None, negative, NaN
+        if v is None:
             continue
-        if not (_is_number(v) or isinstance(v, str)):
-            raise ValueError(f"{where}: level {level} group {v!r} of node {i} is neither a number "
+        if isinstance(v, bool) or not (_is_number(v) or isinstance(v, str)):
+            raise ValueError(f"{where}: level {level} group {_brief(v)} of node {i} is neither a number "
                              f"nor a name")
+        if _is_number(v):
+            if isinstance(v, (float, np.floating)) and not math.isfinite(v):
+                raise ValueError(f"{where}: level {level} group of node {i} is {v!r}; a group is a finite "
+                                 f"number or a name (null or a negative number for none)")
+            if v < 0:
+                continue
         present.append((i, v))
     groups = sorted({v for _, v in present}, key=lambda g: (isinstance(g, str), g))
     index = {g: k for k, g in enumerate(groups)}
@@ -311,15 +483,22 @@ def _node_attributes(g: _Graph, ids: Sequence[Any], attrs: Sequence[Dict[str, An
     blocks: List[Tuple[str, np.ndarray]] = []
     for key in names:
         values = [a.get(key) for a in attrs]
-        col = _numeric_column(values)
+        try:
+            col = _numeric_column(values)
+        except OverflowError:
+            i = next(i for i, v in enumerate(values) if any(isinstance(a, int) and abs(a) >= 2 ** 1024
+                                                              for a in (v if isinstance(v, list) else [v])))
+            raise ValueError(f"{g.where}: node {_brief(ids[i])} has {_brief(values[i])} for {key!r}; must be "
+                             f"finite, within float32 range (|v| <= 3.4e38)") from None
         if col is None:
             if wanted is None:
                 g.ignored.append(key)
                 continue
             bad = next(i for i, v in enumerate(values) if not _is_number(v))
-            what = "has none" if values[bad] is None else f"has {values[bad]!r}"
+            what = "has none" if values[bad] is None else f"has {_brief(values[bad])}"
             raise ValueError(f"{g.where}: node attribute {key!r} is not a number on every node "
-                             f"(node {ids[bad]!r} {what})")
+                             f"(node {_brief(ids[bad])} {what})")
+        _check_float32(col, g.where, lambda at, v, key=key: f"node {_brief(ids[at[0]])} has {v} for {key!r}")
         blocks.append((key, col))
     if wanted is None:
         blocks.sort(key=lambda b: _natural_key(b[0]))
@@ -334,9 +513,14 @@ def _edge_weights(weights: Sequence[Any], where: str, what: str) -> Optional[np.
     if all(w is None for w in weights):
         return None
     for j, w in enumerate(weights):
-        if w is not None and (not _is_number(w) or not math.isfinite(w)):
-            raise ValueError(f"{where}: {what}[{j}]: weight {w!r} is not a finite number")
-    return np.asarray([1.0 if w is None else w for w in weights], dtype=np.float64).reshape(-1, 1)
+        if w is not None and (isinstance(w, bool) or not _is_number(w)):
+            raise ValueError(f"{where}: {what}[{j}]: weight {_brief(w)} is not a number")
+        if isinstance(w, int) and abs(w) >= 2 ** 1024:
+            raise ValueError(f"{where}: {what}[{j}]: weight {_brief(w)} is too large; must be finite, "
+                             f"within float32 range (|v| <= 3.4e38)")
+    arr = np.asarray([1.0 if w is None else w for w in weights], dtype=np.float64).reshape(-1, 1)
+    _check_float32(arr, where, lambda at, v: f"{what}[{at[0]}]: weight {v}")
+    return arr
 
 
 # -- readers: one file, one graph -------------------------------------------------
@@ -351,20 +535,22 @@ def _read_edge_list(path: Path) -> _Graph:
         if not parts:
             continue
         if len(parts) not in (2, 3):
-            raise ValueError(f"{path}:{lineno}: expected 'u v' or 'u v weight', got {line.strip()!r}")
+            raise ValueError(f"{path}:{lineno}: expected 'u v' or 'u v weight', got {_brief(line.strip())}")
         weight = None
         if len(parts) == 3:
-            try:
-                weight = float(parts[2])
-            except ValueError:
-                weight = math.nan
-            if not math.isfinite(weight):
-                raise ValueError(f"{path}:{lineno}: weight {parts[2]!r} is not a finite number")
+            if not _NUMBER.fullmatch(parts[2]):
+                raise ValueError(f"{path}:{lineno}: weight {_brief(parts[2])} is not a number (a decimal "
+                                 f"number such as 2, -0.5 or 1e-3)")
+            weight = float(parts[2])
+            if not abs(weight) <= _FLOAT32_MAX:
+                raise ValueError(f"{path}:{lineno}: weight {parts[2]}; must be finite, within float32 range "
+                                 f"(|v| <= 3.4e38)")
         src.append(index.setdefault(parts[0], len(index)))
         dst.append(index.setdefault(parts[1], len(index)))
         weights.append(weight)
     if not src:
         raise ValueError(f"{path}: no edges (an edge list holds a graph through its edges)")
+    _check_nodes(len(index), str(path))
     return _Graph(where=str(path), graph_id=path.name, num_nodes=len(index), src=np.asarray(src),
                   dst=np.asarray(dst), directed=False, edge_attr=_edge_weights(weights, str(path), "edges"))
 
@@ -372,25 +558,28 @@ def _read_edge_list(path: Path) -> _Graph:
 def _read_node_link(path: Path, wanted) -> _Graph:
     data = _load_json(_read_text(path), str(path))
     if not isinstance(data, dict) or "nodes" not in data or not ({"links", "edges"} & set(data)):
-        got = sorted(data) if isinstance(data, dict) else type(data).__name__
+        got = _show(sorted(data)) if isinstance(data, dict) else _json_type(data)
         raise ValueError(f"{path}: not a node-link graph: needs the keys 'nodes' and 'links' "
                          f"(or 'edges'), got {got}")
+    if "links" in data and "edges" in data:
+        raise ValueError(f"{path}: both 'links' and 'edges'; give the edges once")
     links_key = "links" if "links" in data else "edges"
     nodes, links, directed = data["nodes"], data[links_key], data.get("directed", False)
     if not isinstance(nodes, list) or not isinstance(links, list):
         raise ValueError(f"{path}: 'nodes' and '{links_key}' must be lists")
     if not isinstance(directed, bool):
-        raise ValueError(f"{path}: 'directed' must be true or false, got {directed!r}")
+        raise ValueError(f"{path}: 'directed' must be true or false, got {_brief(directed)}")
     if not nodes:
         raise ValueError(f"{path}: no nodes")
+    _check_nodes(len(nodes), str(path))
     index: Dict[str, int] = {}
     attrs: List[Dict[str, Any]] = []
     for i, node in enumerate(nodes):
         if not isinstance(node, dict) or "id" not in node:
             raise ValueError(f"{path}: nodes[{i}] is not an object with an 'id'")
-        key = _json_key(node["id"])
+        key = _json_key(node["id"], f"{path}: nodes[{i}]")
         if key in index:
-            raise ValueError(f"{path}: nodes[{i}]: node id {node['id']!r} repeats nodes[{index[key]}]")
+            raise ValueError(f"{path}: nodes[{i}]: node id {_brief(node['id'])} repeats nodes[{index[key]}]")
         index[key] = i
         attrs.append({k: v for k, v in node.items() if k != "id"})
     src, dst, weights, ignored = [], [], [], set()
@@ -398,9 +587,9 @@ def _read_node_link(path: Path, wanted) -> _Graph:
         if not isinstance(link, dict) or "source" not in link or "target" not in link:
             raise ValueError(f"{path}: {links_key}[{j}] is not an object with 'source' and 'target'")
         for end, out in (("source", src), ("target", dst)):
-            k = index.get(_json_key(link[end]))
+            k = index.get(_json_key(link[end], f"{path}: {links_key}[{j}]"))
             if k is None:
-                raise ValueError(f"{path}: {links_key}[{j}]: {end} {link[end]!r} is not among the nodes")
+                raise ValueError(f"{path}: {links_key}[{j}]: {end} {_brief(link[end])} is not among the nodes")
             out.append(k)
         weights.append(link.get("weight"))
         ignored.update(k for k in link if k not in ("source", "target", "weight", "key"))
@@ -420,15 +609,30 @@ def _read_graphml(path: Path, wanted) -> _Graph:
     from xml.etree.ElementTree import ParseError
 
     try:
-        G = nx.read_graphml(path)
+        raw = path.read_bytes()
+    except OSError as e:
+        raise ValueError(f"{path}: cannot read it ({e.strerror or e})") from None
+    reader = nx.readwrite.graphml.GraphMLReader()
+    header = b'<graphml xmlns="http://graphml.graphdrawing.org/xmlns">'
+    try:  # as nx.read_graphml, but every graph of the file, not the first one only
+        found = list(reader(string=raw))
+        if not found:  # a header without the GraphML namespace, as nx.read_graphml allows
+            found = list(reader(string=raw.replace(b"<graphml>", header)))
     except ParseError as e:
         line, col = e.position
         raise ValueError(f"{path}:{line}:{col}: malformed GraphML: {e}") from None
-    except (nx.NetworkXError, KeyError, ValueError, TypeError) as e:
-        raise ValueError(f"{path}: cannot read GraphML: {e}") from None
+    except MemoryError:
+        raise
+    except Exception as e:  # noqa: BLE001 - networkx fails on odd files in many ways; all are the file's fault
+        why = str(e) if len(str(e)) <= 200 else str(e)[:200] + "..."
+        raise ValueError(f"{path}: cannot read GraphML: {type(e).__name__}: {why}") from None
+    if len(found) != 1:
+        raise ValueError(f"{path}: {len(found) or 'no'} GraphML <graph> elements; one graph per file")
+    G = found[0]
     ids = list(G.nodes)
     if not ids:
         raise ValueError(f"{path}: no nodes")
+    _check_nodes(len(ids), str(path))
     index = {v: i for i, v in enumerate(ids)}
     edges = list(G.edges(data=True))
     ignored = {k for _, _, d in edges for k in d if k != "weight"}
@@ -456,64 +660,111 @@ def _read_file(path: Path, wanted) -> _Graph:
 
 # -- JSONL ------------------------------------------------------------------------
 
-def _numbers(value: Any, where: str, what: str, rows: int, vector_ok: bool = False) -> np.ndarray:
-    """``value`` as a float ``[rows, k]`` array, or a ValueError saying what it should be."""
-    arr = np.asarray(value, dtype=object) if isinstance(value, list) else None
-    if arr is not None and vector_ok and arr.ndim == 1 and all(_is_number(v) for v in arr):
-        arr = arr.reshape(-1, 1)
-    if arr is None or arr.ndim != 2 or arr.shape[0] != rows or not all(_is_number(v) for v in arr.flat):
-        raise ValueError(f"{where}: {what} must be a list of {rows} rows of numbers, all of one length")
-    return arr.astype(np.float64)
+def _first(items: Iterable[Any], bad) -> int:
+    """Index of the first item for which ``bad(item)``."""
+    return next(i for i, v in enumerate(items) if bad(v))
+
+
+def _matrix(value: Any, where: str, what: str, rows: int, unit: str, vector_ok: bool = False) -> np.ndarray:
+    """``value`` as a float64 ``[rows, k]`` array (k >= 1) of float32-safe numbers, or a ValueError
+    naming the first wrong row or entry."""
+    shape = f"a list of {rows} rows (one per {unit}) of numbers, all of one length"
+    if not isinstance(value, list) or len(value) != rows:
+        got = f"{len(value)} rows" if isinstance(value, list) else _json_type(value)
+        raise ValueError(f"{where}: {what} must be {shape}; got {got}")
+    if vector_ok and rows and set(map(type, value)) <= {int, float}:
+        value = [[v] for v in value]
+    if set(map(type, value)) != {list}:
+        i = _first(value, lambda r: type(r) is not list)
+        raise ValueError(f"{where}: {what}[{i}] is {_brief(value[i])}, not a row of numbers")
+    widths = set(map(len, value))
+    if len(widths) > 1:
+        i = _first(value, lambda r: len(r) != len(value[0]))
+        raise ValueError(f"{where}: {what}[{i}] has {len(value[i])} numbers but {what}[0] has "
+                         f"{len(value[0])}; {what} must be {shape}")
+    if widths == {0}:
+        raise ValueError(f"{where}: the rows of {what} are empty; give at least one number per {unit}")
+    if not set(map(type, chain.from_iterable(value))) <= {int, float}:
+        i = _first(value, lambda r: not set(map(type, r)) <= {int, float})
+        j = _first(value[i], lambda v: type(v) not in (int, float))
+        raise ValueError(f"{where}: {what}[{i}][{j}] is {_brief(value[i][j])}, not a number")
+    try:
+        arr = np.array(value, dtype=np.float64)
+    except OverflowError:
+        i = _first(value, lambda r: any(type(v) is int and abs(v) >= 2 ** 1024 for v in r))
+        j = _first(value[i], lambda v: type(v) is int and abs(v) >= 2 ** 1024)
+        raise ValueError(f"{where}: {what}[{i}][{j}] is {_brief(value[i][j])}; must be finite, "
+                         f"within float32 range (|v| <= 3.4e38)") from None
+    _check_float32(arr, where, lambda at, v: f"{unit} {at[0]} has {v} in {what} (column {at[1]})")
+    return arr
 
 
 def _node_pairs(edges: Any, where: str) -> np.ndarray:
-    """JSONL ``edges`` as int64 ``[E, 2]``."""
+    """JSONL ``edges`` as int64 ``[E, 2]`` of indices ``0 .. MAX_NODES - 1``."""
     if not isinstance(edges, list):
-        raise ValueError(f"{where}: 'edges' must be a list of [u, v] pairs of node indices")
-    for j, e in enumerate(edges):
-        if not (isinstance(e, list) and len(e) == 2
-                and all(isinstance(v, int) and not isinstance(v, bool) for v in e)):
-            raise ValueError(f"{where}: edges[{j}] is {e!r}, not a pair [u, v] of node indices")
-    return np.asarray(edges, dtype=np.int64).reshape(-1, 2)
+        raise ValueError(f"{where}: 'edges' must be a list of [u, v] pairs of node indices, got "
+                         f"{_json_type(edges)}")
+    if not edges:
+        return np.zeros((0, 2), dtype=np.int64)
+
+    def bad(e):
+        return not (type(e) is list and len(e) == 2 and type(e[0]) is int and type(e[1]) is int)
+
+    if set(map(type, edges)) != {list} or set(map(len, edges)) != {2} \
+            or set(map(type, chain.from_iterable(edges))) != {int}:
+        j = _first(edges, bad)
+        raise ValueError(f"{where}: edges[{j}] is {_brief(edges[j])}, not a pair [u, v] of node indices "
+                         f"(whole numbers 0, 1, ..., written without a fraction)")
+    try:
+        ei = np.array(edges, dtype=np.int64)
+    except OverflowError:
+        ei = None
+    if ei is None or ei.min() < 0 or ei.max() >= MAX_NODES:
+        j = _first(edges, lambda e: not (0 <= e[0] < MAX_NODES and 0 <= e[1] < MAX_NODES))
+        why = "a negative node index" if min(edges[j]) < 0 else f"a node index beyond MAX_NODES = {MAX_NODES}"
+        raise ValueError(f"{where}: edges[{j}] = {_brief(edges[j])} has {why}")
+    return ei
 
 
-def _jsonl_graph(obj: Any, where: str, position: int) -> Tuple[_Graph, Any]:
+def _jsonl_graph(obj: Any, where: str, graph_id: Any) -> Tuple[_Graph, Any]:
     if not isinstance(obj, dict):
-        raise ValueError(f"{where}: expected a JSON object (one graph), got {type(obj).__name__}")
+        raise ValueError(f"{where}: expected a JSON object (one graph), got {_json_type(obj)}")
     for key in ("label", "edges"):
         if key not in obj:
             raise ValueError(f"{where}: no {key!r}")
     edges, x, levels = obj["edges"], obj.get("x"), obj.get("levels")
     directed = obj.get("directed", False)
     if not isinstance(directed, bool):
-        raise ValueError(f"{where}: 'directed' must be true or false, got {directed!r}")
+        raise ValueError(f"{where}: 'directed' must be true or false, got {_brief(directed)}")
     ei = _node_pairs(edges, where)
     n = obj.get("num_nodes")
-    if n is not None and (isinstance(n, bool) or not isinstance(n, int) or n < 1):
-        raise ValueError(f"{where}: 'num_nodes' must be an integer >= 1, got {n!r}")
+    if n is not None and (type(n) is not int or not 1 <= n <= MAX_NODES):
+        raise ValueError(f"{where}: 'num_nodes' must be a whole number 1 .. {MAX_NODES} (MAX_NODES), "
+                         f"got {_brief(n)}")
     for key, value in (("x", x), ("levels", levels)):
         if value is not None and not isinstance(value, list):
-            raise ValueError(f"{where}: {key!r} must be a list with one row per node")
+            raise ValueError(f"{where}: {key!r} must be a list with one row per node, got {_json_type(value)}")
         if n is None and value is not None:
             n = len(value)
     if n is None:
         n = int(ei.max()) + 1 if ei.size else 0
     if n < 1:
         raise ValueError(f"{where}: no nodes (give 'num_nodes', 'x' or some edges)")
-    if ei.size and (ei.min() < 0 or ei.max() >= n):
-        j = int(np.flatnonzero(((ei < 0) | (ei >= n)).any(axis=1))[0])
-        raise ValueError(f"{where}: edges[{j}] = {edges[j]} is out of range for {n} nodes (0..{n - 1})")
-    g = _Graph(where=where, graph_id=obj.get("id", position), num_nodes=n, src=ei[:, 0], dst=ei[:, 1],
-               directed=directed)
+    _check_nodes(n, where)
+    if ei.size and ei.max() >= n:
+        j = int(np.flatnonzero((ei >= n).any(axis=1))[0])
+        raise ValueError(f"{where}: edges[{j}] = {_brief(edges[j])} is out of range for {n} nodes (0..{n - 1})")
+    g = _Graph(where=where, graph_id=graph_id, num_nodes=n, src=ei[:, 0], dst=ei[:, 1], directed=directed)
     if x is not None:
-        g.x = _numbers(x, where, "'x'", n)
+        g.x = _matrix(x, where, "'x'", n, "node")
         g.x_names = tuple(f"x[{j}]" for j in range(g.x.shape[1]))
     if levels is not None:
-        if len(levels) != n or not all(isinstance(r, list) for r in levels) or len({len(r) for r in levels}) != 1:
+        if len(levels) != n or set(map(type, levels)) != {list} or len(set(map(len, levels))) != 1:
             raise ValueError(f"{where}: 'levels' must be {n} rows (one per node) of the same length")
         g.levels = _levels(list(zip(*levels)), where)
-    if obj.get("edge_attr") not in (None, []):
-        g.edge_attr = _numbers(obj["edge_attr"], where, "'edge_attr'", len(ei), vector_ok=True)
+    edge_attr = obj.get("edge_attr")
+    if edge_attr is not None and not (edge_attr == [] and not len(ei)):
+        g.edge_attr = _matrix(edge_attr, where, "'edge_attr'", len(ei), "edge", vector_ok=True)
     g.ignored = [f"key {k}" for k in obj if k not in _JSONL_KEYS]
     return g, obj["label"]
 
@@ -559,12 +810,11 @@ def _dataset(graphs: List[_Graph], labels: List[Tuple[Any, str]], *, name: str, 
         n = len(g.x_names)
         return f"{n} node feature columns ({_show(g.x_names)})" if n else "no numeric node attributes"
 
-    for g in graphs:
-        if g.x is not None and not np.isfinite(g.x).all():
-            node, col = np.argwhere(~np.isfinite(g.x))[0]
-            name_of = g.x_names[col] if col < len(g.x_names) else f"column {col}"
-            raise ValueError(f"{g.where}: node {node} has {g.x[node, col]} for {name_of}; node features "
-                             f"must be finite numbers")
+    total = sum(g.num_nodes for g in graphs)
+    if total > MAX_TOTAL_NODES:
+        raise ValueError(f"{source}: {total} nodes in all, more than MAX_TOTAL_NODES = {MAX_TOTAL_NODES} "
+                         f"in one dataset; split it")
+    for g in graphs:  # x is checked finite and within float32 where it is read
         if g.x_names != first.x_names:
             raise ValueError(f"{g.where}: {columns(g)} but {first.where} has {columns(first)}; every graph "
                              f"of a dataset must give the same node features")
@@ -577,10 +827,15 @@ def _dataset(graphs: List[_Graph], labels: List[Tuple[Any, str]], *, name: str, 
     width = widths.pop() if widths else 0
     depth = max((g.levels.shape[1] for g in graphs if g.levels is not None), default=0)
 
+    edges = [_edge_index(g, width) for g in graphs]
+    if width and not any(e[0].size(1) for e in edges):  # no edge left anywhere: nothing to attribute
+        notes.append("edge_attr left out: no graph has an edge after dropping self-loops")
+        width = 0
     out, loops, repeats = [], 0, 0
-    for g, label in zip(graphs, y):
-        edge_index, edge_attr, degree, n_loops, n_repeats = _edge_index(g, width)
+    for g, label, (edge_index, edge_attr, degree, n_loops, n_repeats) in zip(graphs, y, edges):
         loops, repeats = loops + n_loops, repeats + n_repeats
+        if not width:
+            edge_attr = None
         x = degree_features(degree) if g.x is None else torch.from_numpy(g.x.astype(np.float32))
         data = Data(x=x, edge_index=edge_index, y=torch.tensor([label], dtype=torch.long), num_nodes=g.num_nodes)
         if edge_attr is not None:
@@ -621,35 +876,65 @@ def _dataset(graphs: List[_Graph], labels: List[Tuple[Any, str]], *, name: str, 
 
 # -- public API -------------------------------------------------------------------
 
+def _why_not_read(folder: Path, fname: str, csv_path: Path) -> str:
+    """Why the labels CSV's ``fname`` is not among the graph files read from ``folder``."""
+    if "\0" in fname:
+        return f"{_brief(fname)} holds a NUL character; not a file name"
+    if "/" in fname or "\\" in fname or fname in (".", ".."):
+        return (f"{_brief(fname)} is a path; name a file of the folder itself (sub-folders are "
+                f"not read)")
+    p = folder / fname
+    if p.is_symlink() and not p.exists():
+        return f"{_brief(fname)} is a broken symbolic link"
+    if p.is_dir():
+        return f"{_brief(fname)} is a folder; graph files are read from {folder} itself only"
+    if not p.exists():
+        return f"file {_brief(fname)} not found in {folder}"
+    if not p.is_file():
+        return f"{_brief(fname)} is not a regular file"
+    if os.path.realpath(p) == os.path.realpath(csv_path):
+        return f"{_brief(fname)} is the labels file itself"
+    if p.suffix.lower() not in GRAPH_SUFFIXES:
+        return f"{_brief(fname)} is not a graph file (endings read: {', '.join(GRAPH_SUFFIXES)})"
+    if fname.startswith("."):
+        return f"{_brief(fname)} is hidden (a name starting with '.'); hidden files are not read"
+    return (f"{_brief(fname)} is not read as a graph ({', '.join(_NOT_GRAPHS)} files never are, "
+            f"whatever their ending)")
+
+
 def _read_labels(csv_path: Path, files: Dict[str, Path], folder: Path) -> Dict[str, Tuple[Any, str]]:
     """``file name -> (label, "labels.csv line k")`` after checking every row."""
     rows: Dict[str, Tuple[Any, str]] = {}
     first_line: Dict[str, int] = {}
-    reader = csv.reader(io.StringIO(_read_text(csv_path), newline=""))
     header: Optional[List[str]] = None
     fcol = lcol = 0
-    for row in reader:
-        where = f"{csv_path}:{reader.line_num}"
+    for line, row in _csv_rows(_read_text(csv_path), csv_path):
+        where = f"{csv_path}:{line}"
         if not any(cell.strip() for cell in row):
             continue
         if header is None:
             header = [cell.strip() for cell in row]
-            if "file" not in header or "label" not in header:
-                raise ValueError(f"{where}: the header must name the columns 'file' and 'label', got {row}")
+            for col in ("file", "label"):
+                if header.count(col) != 1:
+                    how = "does not name" if col not in header else f"names {header.count(col)} times"
+                    raise ValueError(f"{where}: the header {how} the column {col!r}; it must name the columns "
+                                     f"'file' and 'label' once each, got {_brief(row)}")
             fcol, lcol = header.index("file"), header.index("label")
             continue
+        if any(cell.strip() for cell in row[len(header):]):
+            raise ValueError(f"{where}: {len(row)} fields but the header names {len(header)} columns "
+                             f"({_brief(','.join(header))}); quote a file name or label that holds a comma")
         if len(row) <= max(fcol, lcol):
-            raise ValueError(f"{where}: expected the columns {','.join(header)}, got {row}")
+            raise ValueError(f"{where}: expected the columns {_brief(','.join(header))}, got {_brief(row)}")
         fname = row[fcol].strip()
+        if not fname:
+            raise ValueError(f"{where}: empty file name")
         if fname in rows:
-            raise ValueError(f"{where}: {fname!r} is listed twice (also at line {first_line[fname]})")
+            raise ValueError(f"{where}: {_brief(fname)} is listed twice (also at line {first_line[fname]})")
         if fname not in files:
-            if (folder / fname).is_file():
-                raise ValueError(f"{where}: {fname!r} is not a graph file (endings read: "
-                                 f"{', '.join(GRAPH_SUFFIXES)})")
-            raise ValueError(f"{where}: file {fname!r} not found in {folder}")
+            raise ValueError(f"{where}: {_why_not_read(folder, fname, csv_path)}")
         rows[fname] = (_csv_label(row[lcol], where), where)
-        first_line[fname] = reader.line_num
+        first_line[fname] = line
     if header is None:
         raise ValueError(f"{csv_path}: empty; expected a header 'file,label' and one row per graph file")
     return rows
@@ -685,16 +970,21 @@ def load_graph_folder(
     csv_path = folder / "labels.csv" if labels_csv is None else Path(labels_csv)
     files: Dict[str, Path] = {}
     others: List[str] = []
-    for p in sorted(folder.iterdir(), key=lambda p: _natural_key(p.name)):
-        if p.name.startswith(".") or not p.is_file() or p.resolve() == csv_path.resolve():
-            continue
-        if p.stem.upper() in _NOT_GRAPHS:   # README.txt, LICENSE.txt: text, not an edge list
-            others.append(p.name)
-            continue
-        if p.suffix.lower() in GRAPH_SUFFIXES:
-            files[p.name] = p
-        else:
-            others.append(p.name)
+    not_files: List[str] = []
+    try:
+        for p in sorted(folder.iterdir(), key=lambda p: _natural_key(p.name)):
+            if p.name.startswith(".") or os.path.realpath(p) == os.path.realpath(csv_path):
+                continue
+            if not p.is_file():  # sub-folders, broken links, devices, pipes
+                not_files.append(p.name + ("/" if p.is_dir() else ""))
+            elif p.stem.upper() in _NOT_GRAPHS:  # README.txt, LICENSE.txt: text, not an edge list
+                others.append(p.name)
+            elif p.suffix.lower() in GRAPH_SUFFIXES:
+                files[p.name] = p
+            else:
+                others.append(p.name)
+    except OSError as e:
+        raise ValueError(f"{folder}: cannot list it ({e.strerror or e})") from None
     if not files:
         raise ValueError(f"{folder}: no graph files (endings read: {', '.join(GRAPH_SUFFIXES)})")
     if not csv_path.is_file():
@@ -709,8 +999,17 @@ def load_graph_folder(
     graphs = [_read_file(p, wanted) for p in tqdm(files.values(), desc=f"reading {folder.name}",
                                                    disable=not progress, leave=False, unit="graph")]
     notes = [f"ignored files that are not graphs: {_show(others)}"] if others else []
+    if not_files:
+        notes.append(f"ignored sub-folders and other entries that are not files: {_show(not_files)}")
     return _dataset(graphs, [rows[f] for f in files], name=name or folder.resolve().name,
                     source=str(folder), notes=notes, degree_only=wanted == "degree")
+
+
+def _jsonl_id(obj: Dict[str, Any], where: str) -> Union[str, int]:
+    graph_id = obj["id"]
+    if isinstance(graph_id, str) or (type(graph_id) is int and _INT64[0] <= graph_id < _INT64[1]):
+        return graph_id
+    raise ValueError(f"{where}: 'id' must be a string or a whole number (int64), got {_brief(graph_id)}")
 
 
 def load_jsonl(path: PathLike, *, name: Optional[str] = None, progress: bool = False) -> GraphDataset:
@@ -727,22 +1026,29 @@ def load_jsonl(path: PathLike, *, name: Optional[str] = None, progress: bool = F
     lines = _read_text(path).split("\n")
     graphs: List[_Graph] = []
     labels: List[Tuple[Any, str]] = []
-    seen: Dict[str, int] = {}
+    seen: Dict[Any, int] = {}
+    first: Optional[Tuple[Any, int]] = None  # (id or None, line) of the first graph
     for lineno, line in tqdm(enumerate(lines, 1), total=len(lines), desc=f"reading {path.name}",
                              disable=not progress, leave=False, unit="line"):
         if not line.strip():
             continue
         where = f"{path}:{lineno}"
-        try:
-            obj = json.loads(line)
-        except json.JSONDecodeError as e:
-            raise ValueError(f"{where}:{e.colno}: malformed JSON: {e.msg}") from None
-        if isinstance(obj, dict) and "id" in obj:
-            key = _json_key(obj["id"])
-            if key in seen:
-                raise ValueError(f"{where}: graph id {obj['id']!r} repeats line {seen[key]}")
-            seen[key] = lineno
-        g, label = _jsonl_graph(obj, where, len(graphs))
+        obj = _load_json(line, where, one_line=True)
+        graph_id = _jsonl_id(obj, where) if isinstance(obj, dict) and "id" in obj else None
+        if first is None:
+            first = (graph_id, lineno)
+        elif (graph_id is None) != (first[0] is None):
+            has, lacks = (lineno, first[1]) if first[0] is None else (first[1], lineno)
+            raise ValueError(f"{where}: line {has} has an 'id' but line {lacks} has none; give every "
+                             f"graph an id, or none")
+        elif graph_id is not None and type(graph_id) is not type(first[0]):
+            raise ValueError(f"{where}: id {_brief(graph_id)} but line {first[1]} has the id {_brief(first[0])}; "
+                             f"ids are all strings or all whole numbers")
+        if graph_id is not None:
+            if graph_id in seen:
+                raise ValueError(f"{where}: graph id {_brief(graph_id)} repeats line {seen[graph_id]}")
+            seen[graph_id] = lineno
+        g, label = _jsonl_graph(obj, where, len(graphs) if graph_id is None else graph_id)
         graphs.append(g)
         labels.append((_json_label(label, where), where))
     if not graphs:
@@ -754,10 +1060,16 @@ def load_jsonl(path: PathLike, *, name: Optional[str] = None, progress: bool = F
     return _dataset(graphs, labels, name=name or path.stem, source=str(path), notes=[])
 
 
+def _edge_rows(data: Data) -> Optional[np.ndarray]:
+    """``edge_attr`` as ``[E, D]`` (``[E]`` read as one column), or None."""
+    attr = data.get("edge_attr")
+    return None if attr is None else attr.reshape(data.edge_index.size(1), columns(attr)).numpy()
+
+
 def _half_edges(data: Data) -> Optional[Tuple[np.ndarray, Optional[np.ndarray]]]:
     """The ``u < v`` half of a symmetric graph (attributes too), or None if it is not one."""
     ei = data.edge_index.numpy()
-    ea = data.edge_attr.reshape(data.edge_index.size(1), -1).numpy() if data.get("edge_attr") is not None else None
+    ea = _edge_rows(data)
     src, dst, n = ei[0], ei[1], max(int(data.num_nodes), 1)
     if (src == dst).any():
         return None
@@ -773,6 +1085,29 @@ def _half_edges(data: Data) -> Optional[Tuple[np.ndarray, Optional[np.ndarray]]]
         return None
     half = src < dst
     return ei[:, half], (ea[half] if ea is not None else None)
+
+
+def _save_ids(graphs: Sequence[Data]) -> List[Union[str, int]]:
+    """The ``id`` of every graph as :func:`load_jsonl` takes them back: all strings, all whole
+    numbers, or the positions when no graph has a ``graph_id``."""
+    ids = [data.get("graph_id") for data in graphs]
+    if all(g is None for g in ids):
+        return list(range(len(graphs)))
+    seen: Dict[Any, int] = {}
+    for i, graph_id in enumerate(ids):
+        if isinstance(graph_id, np.integer):
+            graph_id = ids[i] = int(graph_id)
+        if not (isinstance(graph_id, str) or (type(graph_id) is int and _INT64[0] <= graph_id < _INT64[1])):
+            raise ValueError(f"save_jsonl: graph {i}: graph_id {_brief(graph_id)} is not a string nor a whole "
+                             f"number (every graph needs one once a graph has one)")
+        if type(graph_id) is not type(ids[0]):
+            raise ValueError(f"save_jsonl: graph {i}: graph_id {_brief(graph_id)} but graph 0 has "
+                             f"{_brief(ids[0])}; graph ids must be all strings or all whole numbers")
+        if graph_id in seen:
+            raise ValueError(f"save_jsonl: graphs {seen[graph_id]} and {i} have the same graph_id "
+                             f"{_brief(graph_id)}")
+        seen[graph_id] = i
+    return ids
 
 
 def save_jsonl(dataset: Union[GraphDataset, Sequence[Data]], path: PathLike) -> Path:
@@ -796,19 +1131,22 @@ def save_jsonl(dataset: Union[GraphDataset, Sequence[Data]], path: PathLike) -> 
             raise ValueError(f"save_jsonl: graph {i}: y must be one class number per graph, got "
                              f"{None if y is None else tuple(y.shape)} {'' if y is None else y.dtype}")
         ys.append(int(y.view(-1)[0]))
-    use_names = bool(class_names) and list(class_names) == sorted(set(class_names)) \
-        and set(ys) == set(range(len(class_names)))
-    lines, seen = [], {}
-    for i, (data, y) in enumerate(zip(graphs, ys)):
-        graph_id = data.get("graph_id", i)
-        key = _json_key(graph_id)
-        if key in seen:
-            raise ValueError(f"save_jsonl: graphs {seen[key]} and {i} have the same graph_id {graph_id!r}")
-        seen[key] = i
+        if not 0 <= ys[-1] < MAX_CLASSES:
+            raise ValueError(f"save_jsonl: graph {i}: class {ys[-1]} is not one of 0 .. {MAX_CLASSES - 1}")
+        for key in ("x", "edge_attr"):
+            value = data.get(key)
+            if value is not None and value.is_floating_point() and not torch.isfinite(value).all():
+                raise ValueError(f"save_jsonl: graph {i}: {key} holds NaN or infinite values, which "
+                                 f"load_jsonl refuses")
+    use_names = bool(class_names) and all(isinstance(c, str) and c.strip() for c in class_names) \
+        and list(class_names) == sorted(set(class_names)) and set(ys) == set(range(len(class_names)))
+    ids = _save_ids(graphs)
+    lines = []
+    for data, y, graph_id in zip(graphs, ys, ids):
         half = _half_edges(data)
         if half is None:
             edges = data.edge_index.numpy()
-            attr = data.edge_attr.reshape(edges.shape[1], -1).numpy() if data.get("edge_attr") is not None else None
+            attr = _edge_rows(data)
         else:
             edges, attr = half
         record: Dict[str, Any] = {
