@@ -174,17 +174,17 @@ def test_splits_files_that_are_not_what_hipool_writes(tmp_path):
                                     "splits": splits}))
     for splits, match in [
         ([], "holds no split"),
-        ([[0, 1]], r"damaged; not the splits hipool writes \(AttributeError"),
-        ([{"train": 3}], r"damaged; not the splits hipool writes \(TypeError"),
+        ([[0, 1]], "split 0 is not a mapping of part names to index lists"),
+        ([{"train": 3}], "split 0 part 'train' is not a list of indices"),
         ([{"train": [0, 1], "val": [2]}], r"split 0 has no 'test' part \(it has 'train', 'val'\)"),
         ([{"train": [0, 1], "val": [1], "test": [3]}], r"split 0 has graph 1 in both 'train' and 'val'"),
-        ([{"train": [True], "val": [2], "test": [3]}], "split 0 is not a mapping of index lists"),
+        ([{"train": [True], "val": [2], "test": [3]}], "split 0 part 'train' has entries that are not graph"),
     ]:
         write(splits)
         with pytest.raises(ValueError, match=rf"^splits file {path}: {match}"):
             read_splits(path, dataset="d", labels=labels, parts=("train", "val", "test"))
     path.write_bytes(b'{"splits": "\xff"}')
-    with pytest.raises(ValueError, match=rf"^splits file {path}: not UTF-8 text \(byte 12: invalid start byte\)$"):
+    with pytest.raises(ValueError, match=rf"^{path}:1: splits file is not UTF-8 text \(byte 12 is ff: invalid start byte\)$"):
         read_splits(path, dataset="d", labels=labels)
     write([{"train": [0, 1], "val": [2], "test": [3]}])
     assert read_splits(path, dataset="d", labels=labels, parts=("train", "val", "test")) == [

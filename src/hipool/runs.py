@@ -23,9 +23,7 @@ from typing import Any, Dict, List, Optional, Sequence
 from .io import (
     MAX_JSON_BYTES,
     atomic_write_text,
-    clip,
     is_temp_name,
-    os_reason,
     read_json,
     remove_stale_temps,
     shown,
@@ -187,44 +185,27 @@ def update_manifest(out: Path, **fields: Any) -> None:
     atomic_write_text(Path(out) / MANIFEST, json.dumps(manifest, indent=1))
 
 
-def read_splits(path: Path, *, dataset: str, labels: List[int], parts: Sequence[str] = (),
-                what: str = "splits file") -> List[Dict[str, List[int]]]:
+def read_splits(path: Path, *, dataset: str, labels: List[int],
+                parts: Sequence[str] = ()) -> List[Dict[str, List[int]]]:
     """:func:`~hipool.data.splits.load_splits` for a file of a run folder (or ``--splits``): every
     problem a ``ValueError`` naming the file; each split a mapping of index lists with (at least)
     ``parts``, each index a graph of the dataset, in no two parts of one split."""
     from .data.splits import load_splits
 
     path = Path(path)
-    try:
-        size = path.stat().st_size
-    except OSError as e:
-        raise ValueError(f"{what} {path}: cannot read it ({os_reason(e)})") from None
-    if size > MAX_JSON_BYTES:
-        raise ValueError(f"{what} {path}: larger than {MAX_JSON_BYTES >> 20} MiB, the most hipool reads for it")
-    try:
-        splits = load_splits(path, dataset=dataset, labels=labels)
-    except UnicodeDecodeError as e:
-        raise ValueError(f"{what} {path}: not UTF-8 text (byte {e.start}: {e.reason})") from None
-    except RecursionError:
-        raise ValueError(f"{what} {path}: nested too deeply to read") from None
-    except (TypeError, AttributeError, KeyError, IndexError) as e:
-        raise ValueError(f"{what} {path}: damaged; not the splits hipool writes ({type(e).__name__}: "
-                         f"{clip(str(e), 80)})") from None
+    splits = load_splits(path, dataset=dataset, labels=labels)
     if not splits:
-        raise ValueError(f"{what} {path}: holds no split")
+        raise ValueError(f"splits file {path}: holds no split")
     for i, split in enumerate(splits):
-        if not isinstance(split, dict) or any(not isinstance(v, list) or any(isinstance(j, bool) for j in v)
-                                              for v in split.values()):
-            raise ValueError(f"{what} {path}: split {i} is not a mapping of index lists")
         missing = [p for p in parts if p not in split]
         if missing:
-            raise ValueError(f"{what} {path}: split {i} has no {', '.join(map(repr, missing))} part "
+            raise ValueError(f"splits file {path}: split {i} has no {', '.join(map(repr, missing))} part "
                              f"(it has {', '.join(map(shown, split)) or 'none'})")
         seen: Dict[int, str] = {}
         for part, idx in split.items():
             for j in idx:
                 if j in seen and seen[j] != part:
-                    raise ValueError(f"{what} {path}: split {i} has graph {j} in both {seen[j]!r} and {part!r}")
+                    raise ValueError(f"splits file {path}: split {i} has graph {j} in both {seen[j]!r} and {part!r}")
                 seen[j] = part
     return splits
 

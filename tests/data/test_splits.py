@@ -68,7 +68,7 @@ def test_json_round_trip_and_dataset_check(tmp_path):
 def test_broken_files(tmp_path):
     bad = tmp_path / "bad.json"
     bad.write_text('{"splits": [\n  {"test": [1,}\n]}')
-    with pytest.raises(ValueError, match=r"bad.json:2:\d+: not valid JSON"):
+    with pytest.raises(ValueError, match=r"bad.json:2:\d+: splits file is not valid JSON"):
         load_splits(bad, dataset="toy", labels=LABELS)
     with pytest.raises(ValueError, match="cannot read it"):
         load_splits(tmp_path / "missing.json", dataset="toy", labels=LABELS)
@@ -77,5 +77,26 @@ def test_broken_files(tmp_path):
     with pytest.raises(ValueError, match="not a hipool splits file"):
         load_splits(other, dataset="toy", labels=LABELS)
     save_splits(other, [{"test": [0, 500]}], dataset="toy", labels=LABELS, seed=0)
-    with pytest.raises(ValueError, match="indices outside 0..110"):
+    with pytest.raises(ValueError, match="not graph indices 0..110"):
         load_splits(other, dataset="toy", labels=LABELS)
+
+
+@pytest.mark.parametrize("content, message", [
+    (b"\xff\xfe", "not UTF-8 text"),
+    (b"[" * 100_000, "nested too deeply"),
+    (b"{", "not valid JSON"),
+    ("splits-3", "is not a mapping of part names"),
+    ("bool-index", "not graph indices 0..2"),
+    ("part-not-list", "is not a list of indices"),
+])
+def test_load_splits_damaged_file_is_a_clear_error(tmp_path, content, message):
+    labels = [0, 1, 0]
+    body = {"splits-3": [3], "bool-index": [{"train": [True, 1]}], "part-not-list": [{"train": 5}]}
+    path = tmp_path / "s.json"
+    if isinstance(content, bytes):
+        path.write_bytes(content)
+    else:
+        path.write_text(json.dumps({"splits": body[content], "num_graphs": 3, "labels_hash": labels_hash(labels)}))
+    with pytest.raises(ValueError, match=message) as info:
+        load_splits(path, dataset="d", labels=labels)
+    assert str(path) in str(info.value)

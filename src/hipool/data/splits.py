@@ -85,22 +85,24 @@ def load_splits(path: Union[str, os.PathLike], *, dataset: str,
                 labels: Sequence[int]) -> List[Dict[str, List[int]]]:
     """Read splits written by :func:`save_splits`, checking they were made for this dataset
     (graph count and label hash); a clear error otherwise."""
+    from ..io import read_json, shown
+
     path = Path(path)
-    try:
-        payload = json.loads(path.read_text())
-    except OSError as e:
-        raise ValueError(f"splits file {path}: cannot read it ({e.strerror})") from None
-    except json.JSONDecodeError as e:
-        raise ValueError(f"{path}:{e.lineno}:{e.colno}: not valid JSON ({e.msg})") from None
+    payload = read_json(path, "splits file")
     if not isinstance(payload, dict) or not isinstance(payload.get("splits"), list):
         raise ValueError(f"splits file {path}: not a hipool splits file (no 'splits' list)")
     if payload.get("num_graphs") != len(labels) or payload.get("labels_hash") != labels_hash(labels):
-        raise ValueError(f"splits file {path} was made for {payload.get('dataset')!r} with "
-                         f"{payload.get('num_graphs')} graphs, not for {dataset!r} with {len(labels)} graphs "
-                         f"(graph count or labels differ); delete it or use another folder")
+        raise ValueError(f"splits file {path} was made for {shown(payload.get('dataset'))} with "
+                         f"{shown(payload.get('num_graphs'))} graphs, not for {dataset!r} with {len(labels)} "
+                         f"graphs (graph count or labels differ); delete it or use another folder")
     n = len(labels)
     for i, split in enumerate(payload["splits"]):
+        if not isinstance(split, dict):
+            raise ValueError(f"splits file {path}: split {i} is not a mapping of part names to index lists")
         for part, idx in split.items():
-            if not all(isinstance(j, int) and 0 <= j < n for j in idx):
-                raise ValueError(f"splits file {path}: split {i} part {part!r} has indices outside 0..{n - 1}")
+            if not isinstance(idx, list):
+                raise ValueError(f"splits file {path}: split {i} part {shown(part)} is not a list of indices")
+            if not all(type(j) is int and 0 <= j < n for j in idx):
+                raise ValueError(f"splits file {path}: split {i} part {shown(part)} has entries that are not "
+                                 f"graph indices 0..{n - 1}")
     return payload["splits"]
