@@ -98,3 +98,61 @@ def test_edge_joining_two_graphs_is_named_by_check_graph_and_every_pooler():
     for pool in (TopKPooling(3), SAGPooling(3), MinCutPool(3, 2), EdgePool(3), Graclus()):
         with pytest.raises(ValueError, match="joins graph 0 and graph 1"):
             pool(x, bad, batch=batch)
+
+
+def test_number_int_and_flag_helpers_name_the_argument_and_the_range():
+    from hipool.checks import check_bool, check_int, check_number
+    assert check_number(2, "P", "a", low=0) == 2.0 and isinstance(check_number(2, "P", "a"), float)
+    assert check_number(None, "P", "a", allow_none=True) is None
+    for bad, shown in ((float("nan"), "nan"), (float("inf"), "inf"), (10 ** 400, str(10 ** 400)), (0, "0")):
+        with pytest.raises(ValueError, match=rf"^P: 'a' must be a finite number in \(0, 1\], got {shown}$"):
+            check_number(bad, "P", "a", low=0, low_open=True, high=1)
+    with pytest.raises(ValueError, match=r"^P: 'a' must be a finite number in \[0, 1\), got 1$"):
+        check_number(1, "P", "a", low=0, high=1, high_open=True)
+    with pytest.raises(ValueError, match=r"^P: 'a' must be a finite number, got True of type bool$"):
+        check_number(True, "P", "a")
+    assert check_int(3, "P", "k") == 3 and check_int(None, "P", "k", allow_none=True) is None
+    with pytest.raises(ValueError, match=r"^P: 'k' must be an int >= 1, got 2.0 of type float \(hint\)$"):
+        check_int(2.0, "P", "k", hint=" (hint)")
+    with pytest.raises(ValueError, match=r"^P: 'k' must be an int >= 0 or None, got -1$"):
+        check_int(-1, "P", "k", low=0, allow_none=True)
+    assert check_bool(False, "P", "f") is False
+    with pytest.raises(ValueError, match=r"^P: 'f' must be True or False, got 'false' of type str$"):
+        check_bool("false", "P", "f")
+
+
+def test_edge_weight_checks():
+    from hipool.checks import check_graph
+    w = torch.tensor([1.0, 2.0, 0.5])
+    check_graph(X, E, edge_weight=w, where="t")
+    check_graph(X, E, edge_weight=-w, where="t")  # negative weights are fine unless a reason is given
+    with pytest.raises(ValueError, match=r"^t: 'edge_weight' must be >= 0 \(why\); edge 1 \(1 -> 2\) has -2.0 "
+                                         r"\(1 negative weight\(s\)\)$"):
+        check_graph(X, E, edge_weight=torch.tensor([1.0, -2.0, 0.5]), where="t", nonnegative_weights="why")
+    with pytest.raises(ValueError, match=r"^t: 'edge_weight' must be >= 0 \(why\); edge 2 \(2 -> 3\) has -1.0"):
+        check_graph(X, E, edge_weight=torch.tensor([1, 2, -1]), where="t", nonnegative_weights="why")
+    with pytest.raises(ValueError, match=r"^t: 'edge_weight' must be finite; edge 2 \(2 -> 3\) has -inf"):
+        check_graph(X, E, edge_weight=torch.tensor([1.0, 2.0, -float("inf")]), where="t")
+    with pytest.raises(ValueError, match=r"^t: 'edge_weight' must hold numbers, got dtype torch.bool$"):
+        check_graph(X, E, edge_weight=torch.ones(3, dtype=torch.bool), where="t")
+    with pytest.raises(ValueError, match=r"^t: 'x' has dtype torch.int32, but node features must be floating"):
+        check_graph(X.int(), E, where="t")
+    check_graph(X.half(), E, where="t")
+
+
+def test_what_switching_checks_off_gives_up():
+    """Off: the per-call value checks (NaN weights reach MinCut unchecked).  On regardless: the
+    constructor arguments and the width and dtype of x, which cost no synchronisation."""
+    from hipool.nn import MinCutPool
+    nan_w = torch.tensor([1.0, float("nan"), 1.0])
+    with hipool.checks_disabled():
+        out = MinCutPool(4, 2)(X, E, edge_weight=nan_w)  # garbage in, garbage out: issue 17's
+        assert torch.isnan(out.edge_weight).all() and float(out.aux_losses["mincut"]) == 0.0
+        with pytest.raises(ValueError, match="'temp' must be a finite number"):
+            MinCutPool(4, 2, temp=float("nan"))
+        with pytest.raises(ValueError, match="'x' has 3 features but the pooler was built for in_channels=4"):
+            MinCutPool(4, 2)(X[:, :3], E)
+        with pytest.raises(ValueError, match="'x' has dtype torch.int64"):
+            TopKPooling(4)(X.long(), E)
+    with pytest.raises(ValueError, match="'edge_weight' must be finite"):
+        MinCutPool(4, 2)(X, E, edge_weight=nan_w)

@@ -13,9 +13,23 @@ of speed::
         ...
 
 or by setting the environment variable ``HIPOOL_CHECKS=0``.
+
+Switching them off skips the per-call checks that read tensor values or that a correct
+caller never needs: :func:`check_graph` (shapes, dtypes, index ranges, ``batch`` order,
+edges joining graphs, NaN/inf in ``x``, ``edge_attr`` and ``edge_weight``, negative
+weights where a method reads them as degrees), the NaN check of the clustering
+assignment, the value checks of the dense functional forms (finite ``x``/``adj``,
+``adj >= 0``, ``mask`` against ``adj``), a model's ``level_labels >= -1`` and the
+shape checks of every :class:`~hipool.record.PoolOutput` built.  What stays on costs no
+synchronisation: every constructor argument (ratios, cluster counts, temperatures, ...;
+the helpers :func:`check_number`, :func:`check_int`, :func:`check_bool`), the width and
+dtype of ``x`` against the module's ``in_channels`` and parameters
+(:func:`check_features`), and the shapes a model needs (``edge_attr`` of an edge-aware
+conv, ``level_labels``).
 """
 from __future__ import annotations
 
+import math
 import os
 from contextlib import contextmanager
 from typing import Iterator, Optional, Tuple, Union
@@ -49,8 +63,62 @@ def checks_disabled() -> Iterator[None]:
         _ENABLED = before
 
 
+
+def _type_name(value) -> str:
+    return type(value).__name__
+
+
+def check_number(value, where: str, name: str, *, low: Optional[float] = None,
+                 high: Optional[float] = None, low_open: bool = False, high_open: bool = False,
+                 allow_none: bool = False) -> Optional[float]:
+    """A constructor's real-valued argument: a finite int or float (not a bool) in the range
+    ``[low, high]`` (``(low, …`` with ``low_open``, ``…, high)`` with ``high_open``; ``None``
+    bounds are unbounded).  Returns it as a float (``None`` stays ``None`` with ``allow_none``).
+    Raises ``ValueError`` naming ``where``, ``name``, the value and the range."""
+    if value is None and allow_none:
+        return None
+    lo = "-inf" if low is None else f"{low:g}"
+    hi = "inf" if high is None else f"{high:g}"
+    allowed = "a finite number" + ("" if low is None and high is None else
+                                   f" in {'(' if low_open or low is None else '['}{lo}, {hi}"
+                                   f"{')' if high_open or high is None else ']'}") \
+        + (" or None" if allow_none else "")
+    if isinstance(value, bool) or not isinstance(value, (int, float)):
+        raise ValueError(f"{where}: '{name}' must be {allowed}, got {value!r} of type {_type_name(value)}")
+    v = float(value) if not isinstance(value, int) or abs(value) < 2 ** 1023 else math.inf
+    if not math.isfinite(v) or (low is not None and (v < low or (low_open and v == low))) \
+            or (high is not None and (v > high or (high_open and v == high))):
+        raise ValueError(f"{where}: '{name}' must be {allowed}, got {value!r}")
+    return v
+
+
+def check_int(value, where: str, name: str, *, low: int = 1, allow_none: bool = False,
+              hint: str = "") -> Optional[int]:
+    """A constructor's integer argument: an ``int`` (not a bool, not a float) ``>= low``.
+    Returns it (``None`` stays ``None`` with ``allow_none``); ``hint`` is added to the message."""
+    if value is None and allow_none:
+        return None
+    if isinstance(value, bool) or not isinstance(value, int) or value < low:
+        kind = "" if isinstance(value, int) and not isinstance(value, bool) else f" of type {_type_name(value)}"
+        raise ValueError(f"{where}: '{name}' must be an int >= {low}{' or None' if allow_none else ''}, "
+                         f"got {value!r}{kind}{hint}")
+    return value
+
+
+def check_bool(value, where: str, name: str) -> bool:
+    """A constructor's flag: ``True`` or ``False`` (``bool("no")`` is ``True``, so a string or a
+    number is refused rather than read as a flag)."""
+    if not isinstance(value, bool):
+        raise ValueError(f"{where}: '{name}' must be True or False, got {value!r} of type {_type_name(value)}")
+    return value
+
+
 def check_ratio(ratio: Union[float, int, None], where: str, name: str = "ratio") -> None:
-    """Validate a pooling ratio: a float in (0, 1] or an int k >= 1."""
+    """Validate a pooling ratio: a float in (0, 1] or an int k >= 1.
+
+    A float keeps ``ceil(ratio * n)`` nodes of a graph of ``n`` nodes, and never fewer than one
+    (:func:`hipool.nn.select.num_kept`), so any ratio in (0, 1] keeps at least one node of every
+    non-empty graph; an int ``k`` keeps ``min(k, n)``."""
     if ratio is None:
         return
     if isinstance(ratio, bool) or not isinstance(ratio, (int, float)):
@@ -65,6 +133,10 @@ def check_ratio(ratio: Union[float, int, None], where: str, name: str = "ratio")
                          f"and must be in (0, 1], got {ratio}")
 
 
+def _edge(edge_index: Tensor, e: int) -> str:
+    return f"edge {e} ({int(edge_index[0, e])} -> {int(edge_index[1, e])})"
+
+
 def _fail_edge_index(edge_index: Tensor, num_nodes: int, where: str) -> None:
     lo, hi = int(edge_index.min()), int(edge_index.max())
     bad = ((edge_index < 0) | (edge_index >= num_nodes)).any(dim=0).nonzero().view(-1)
@@ -76,6 +148,16 @@ def _fail_edge_index(edge_index: Tensor, num_nodes: int, where: str) -> None:
         f"({int(edge_index[0, j])}, {int(edge_index[1, j])}))")
 
 
+def _floating_x_message(x: Tensor, where: str, wanted: Optional[torch.dtype] = None) -> str:
+    target = {torch.float64: ".double()", torch.float16: ".half()",
+              torch.bfloat16: ".bfloat16()"}.get(wanted, ".float()")
+    if not x.is_floating_point():
+        return (f"{where}: 'x' has dtype {x.dtype}, but node features must be floating point "
+                f"(call x{target} on integer or boolean features)")
+    return (f"{where}: 'x' has dtype {x.dtype} but the parameters are {wanted}; call x{target} "
+            f"(or convert the module with .to({x.dtype}))")
+
+
 def check_graph(
     x: Tensor,
     edge_index: Tensor,
@@ -83,14 +165,24 @@ def check_graph(
     edge_attr: Optional[Tensor] = None,
     where: str = "hipool",
     edge_weight: Optional[Tensor] = None,
+    *,
+    nonnegative_weights: Optional[str] = None,
 ) -> None:
     """Validate one (batched) graph in PyG's sparse layout.
 
-    Raises ``ValueError`` naming the argument for: ``edge_index`` of the wrong
-    shape or dtype or pointing outside ``[0, N)``; an edge joining two graphs of ``batch``; ``batch`` of the wrong
-    length, dtype or not sorted; ``edge_attr`` whose first dimension is not the
-    number of edges; ``edge_weight`` not of shape ``[num_edges]``; NaN or inf
-    in ``x``.  Does nothing when checks are off.
+    Raises ``ValueError`` naming the argument for: ``x`` not floating point, or holding NaN
+    or inf; ``edge_index`` of the wrong shape or dtype or pointing outside ``[0, N)``; an
+    edge joining two graphs of ``batch``; ``batch`` of the wrong length, dtype, negative or
+    not sorted; ``edge_attr`` whose first dimension is not the number of edges, or holding
+    NaN or inf; ``edge_weight`` not of shape ``[num_edges]``, or holding NaN or inf.
+
+    ``nonnegative_weights``: the reason the caller needs ``edge_weight >= 0`` (the degree
+    normalisation of MinCut and DMoN, say); negative weights are then refused with it.
+    ``None`` (default) accepts them.
+
+    The value checks are O(N + E) reductions joined into one host synchronisation; the
+    offending node or edge is looked for only when one fails.  Does nothing when checks
+    are off.
     """
     if not _ENABLED:
         return
@@ -99,6 +191,8 @@ def check_graph(
     if x.dim() not in (1, 2):
         raise ValueError(f"{where}: 'x' must have shape [num_nodes] or [num_nodes, channels], "
                          f"got shape {tuple(x.shape)}")
+    if not x.is_floating_point():
+        raise ValueError(_floating_x_message(x, where))
     if not isinstance(edge_index, Tensor):
         raise ValueError(f"{where}: 'edge_index' must be a torch.Tensor, got {type(edge_index).__name__}")
     if edge_index.dim() != 2 or edge_index.size(0) != 2:
@@ -107,13 +201,19 @@ def check_graph(
     if edge_index.dtype != torch.long:
         raise ValueError(f"{where}: 'edge_index' must have dtype torch.long (int64), "
                          f"got {edge_index.dtype}")
-    n = x.size(0)
-    if edge_attr is not None and (edge_attr.dim() == 0 or edge_attr.size(0) != edge_index.size(1)):
+    n, num_edges = x.size(0), edge_index.size(1)
+    if edge_attr is not None and (not isinstance(edge_attr, Tensor) or edge_attr.dim() == 0
+                                  or edge_attr.size(0) != num_edges):
+        shape = tuple(edge_attr.shape) if isinstance(edge_attr, Tensor) else type(edge_attr).__name__
         raise ValueError(f"{where}: 'edge_attr' must have one row per edge "
-                         f"({edge_index.size(1)}), got shape {tuple(edge_attr.shape)}")
-    if edge_weight is not None and (edge_weight.dim() != 1 or edge_weight.size(0) != edge_index.size(1)):
+                         f"({num_edges}), got shape {shape}")
+    if edge_weight is not None and (not isinstance(edge_weight, Tensor) or edge_weight.dim() != 1
+                                    or edge_weight.size(0) != num_edges):
+        shape = list(edge_weight.shape) if isinstance(edge_weight, Tensor) else type(edge_weight).__name__
         raise ValueError(f"{where}: 'edge_weight' must have shape [num_edges] = "
-                         f"[{edge_index.size(1)}], got {list(edge_weight.shape)}")
+                         f"[{num_edges}], got {shape}")
+    if edge_weight is not None and edge_weight.dtype == torch.bool:
+        raise ValueError(f"{where}: 'edge_weight' must hold numbers, got dtype torch.bool")
     if batch is not None:
         if not isinstance(batch, Tensor) or batch.dim() != 1:
             raise ValueError(f"{where}: 'batch' must be a 1-D tensor, got "
@@ -126,27 +226,35 @@ def check_graph(
 
     # One synchronisation for all value checks; details only on failure.
     flags = []
-    if edge_index.numel() > 0:
+    if num_edges > 0:
         lo, hi = torch.aminmax(edge_index)
         flags.append((lo >= 0) & (hi < n))
-    if x.is_floating_point() and x.numel() > 0:
+    if x.numel() > 0:
         # A sum is finite iff no NaN/inf (or, rarely, finite values overflow: the
         # precise check below then passes).  25x cheaper than isfinite(x).all().
-        flags.append(torch.isfinite(x.sum()))
+        flags.append(torch.isfinite(x.detach().sum()))
     if batch is not None and n > 1:
         flags.append((batch[1:] >= batch[:-1]).all() & (batch[0] >= 0))
     elif batch is not None and n == 1:
         flags.append(batch[0] >= 0)
-    if batch is not None and edge_index.numel() > 0 and n > 0:
+    if batch is not None and num_edges > 0 and n > 0:
         # Every edge inside one graph (indices clamped: an out-of-range one fails above).
         ends = batch[edge_index.clamp(0, n - 1)]
         flags.append((ends[0] == ends[1]).all())
+    if edge_weight is not None and num_edges > 0:
+        w_lo, w_hi = torch.aminmax(edge_weight.detach())  # NaN propagates to both
+        if edge_weight.is_floating_point():
+            flags.append(torch.isfinite(w_lo) & torch.isfinite(w_hi))
+        if nonnegative_weights is not None:
+            flags.append(w_lo >= 0)
+    if edge_attr is not None and edge_attr.is_floating_point() and edge_attr.numel() > 0:
+        flags.append(torch.isfinite(edge_attr.detach().sum()))
     if not flags or bool(torch.stack(flags).all()):
         return
 
-    if edge_index.numel() > 0 and not bool((edge_index.min() >= 0) & (edge_index.max() < n)):
+    if num_edges > 0 and not bool((edge_index.min() >= 0) & (edge_index.max() < n)):
         _fail_edge_index(edge_index, n, where)
-    if x.is_floating_point() and not bool(torch.isfinite(x).all()):
+    if not bool(torch.isfinite(x).all()):
         bad = (~torch.isfinite(x)).view(n, -1).any(dim=1).nonzero().view(-1)
         kind = "NaN" if bool(torch.isnan(x).any()) else "inf"
         raise ValueError(f"{where}: 'x' contains {kind} values in {bad.numel()} node(s), "
@@ -159,27 +267,71 @@ def check_graph(
         raise ValueError(f"{where}: 'batch' must be sorted (nodes of one graph contiguous, graphs in "
                          f"increasing order, as PyG's DataLoader makes it); batch[{i}] = "
                          f"{int(batch[i])} > batch[{i + 1}] = {int(batch[i + 1])}")
-    if batch is not None and edge_index.numel() > 0:
+    if batch is not None and num_edges > 0:
         cross = batch[edge_index[0]] != batch[edge_index[1]]
         if bool(cross.any()):
             e = int(cross.nonzero()[0])
             a, b = edge_index[:, e].tolist()
             raise ValueError(f"{where}: edge {e} ({a} -> {b}) joins graph {int(batch[a])} and graph "
                              f"{int(batch[b])}; 'batch' disagrees with 'edge_index'")
-    # Otherwise the sum of x overflowed on finite values: nothing is wrong.
+    if edge_weight is not None and num_edges > 0:
+        w = edge_weight.detach()
+        bad = ~torch.isfinite(w) if w.is_floating_point() else torch.zeros_like(w, dtype=torch.bool)
+        if bool(bad.any()):
+            e = int(bad.nonzero()[0])
+            raise ValueError(f"{where}: 'edge_weight' must be finite; {_edge(edge_index, e)} has "
+                             f"{float(w[e])} ({int(bad.sum())} non-finite weight(s))")
+        neg = w < 0
+        if nonnegative_weights is not None and bool(neg.any()):
+            e = int(neg.nonzero()[0])
+            raise ValueError(f"{where}: 'edge_weight' must be >= 0 ({nonnegative_weights}); "
+                             f"{_edge(edge_index, e)} has {float(w[e])} ({int(neg.sum())} negative "
+                             f"weight(s))")
+    if edge_attr is not None and edge_attr.is_floating_point() and edge_attr.numel() > 0:
+        bad = (~torch.isfinite(edge_attr.detach())).reshape(num_edges, -1).any(dim=1)
+        if bool(bad.any()):
+            e = int(bad.nonzero()[0])
+            kind = "NaN" if bool(torch.isnan(edge_attr).any()) else "inf"
+            raise ValueError(f"{where}: 'edge_attr' contains {kind} values in {int(bad.sum())} edge(s), "
+                             f"first at {_edge(edge_index, e)}")
+    # Otherwise a sum of finite values overflowed: nothing is wrong.
 
 
 def prepare_pool_input(x: Tensor, edge_index: Tensor, batch: Optional[Tensor], edge_attr: Optional[Tensor],
                        edge_weight: Optional[Tensor], where: str,
-                       in_channels: Optional[int] = None) -> Tuple[Tensor, Tensor]:
-    """A pooler's input checks: :func:`check_graph`, and ``x`` as ``[N, F]`` with ``F ==
-    in_channels`` (when given).  Returns ``(x, batch)``, with ``batch`` all zeros when it
-    was ``None``."""
-    check_graph(x, edge_index, batch, edge_attr, where=where, edge_weight=edge_weight)
-    x = x.view(-1, 1) if x.dim() == 1 else x
-    if in_channels is not None and x.size(1) != in_channels:
-        raise ValueError(f"{where}: 'x' has {x.size(1)} features but the pooler was built for "
-                         f"in_channels={in_channels}")
+                       in_channels: Optional[int] = None, *, dtype: Optional[torch.dtype] = None,
+                       nonnegative_weights: Optional[str] = None) -> Tuple[Tensor, Tensor]:
+    """A pooler's input checks: :func:`check_graph` (with ``nonnegative_weights``), then —
+    whether checks are on or not, as they cost nothing — ``x`` as ``[N, F]`` with ``F ==
+    in_channels`` and dtype ``dtype`` (the pooler's parameters'; each when given).  Returns
+    ``(x, batch)``, with ``batch`` all zeros when it was ``None``."""
+    check_graph(x, edge_index, batch, edge_attr, where=where, edge_weight=edge_weight,
+                nonnegative_weights=nonnegative_weights)
+    x = check_features(x, where, in_channels, dtype)
     if batch is None:
         batch = edge_index.new_zeros(x.size(0))
     return x, batch
+
+
+def check_features(x: Tensor, where: str, in_channels: Optional[int] = None,
+                   dtype: Optional[torch.dtype] = None, owner: str = "pooler") -> Tensor:
+    """``x`` as ``[N, F]``, checked to have ``F == in_channels`` columns and dtype ``dtype`` (each
+    when given).  Metadata only (no synchronisation), so it runs whether checks are on or not."""
+    if not isinstance(x, Tensor) or x.dim() not in (1, 2):
+        shape = tuple(x.shape) if isinstance(x, Tensor) else type(x).__name__
+        raise ValueError(f"{where}: 'x' must have shape [num_nodes] or [num_nodes, channels], got {shape}")
+    x = x.view(-1, 1) if x.dim() == 1 else x
+    if in_channels is not None and x.size(1) != in_channels:
+        raise ValueError(f"{where}: 'x' has {x.size(1)} features but the {owner} was built for "
+                         f"in_channels={in_channels}")
+    if dtype is not None and x.dtype != dtype:
+        raise ValueError(_floating_x_message(x, where, dtype))
+    return x
+
+
+def param_dtype(module: torch.nn.Module) -> Optional[torch.dtype]:
+    """The dtype of ``module``'s first floating-point parameter (``None`` if it has none)."""
+    for p in module.parameters():
+        if p.is_floating_point():
+            return p.dtype
+    return None

@@ -40,6 +40,13 @@ For code written against PyTorch Geometric, the record unpacks like PyG's
     x, edge_index, _, batch, _, _ = pool(x, edge_index, batch=batch)
 
 while new code reads the fields by name: ``out = pool(...); out.cluster``.
+
+**Invariants.**  With ``N`` input and ``N'`` output nodes and ``E'`` pooled edges: ``x`` is
+``[N', F]``; ``batch``, ``perm`` and ``score`` are ``[N']``; ``edge_index`` is ``[2, E']`` (int64)
+with ``edge_attr`` ``[E', *]`` and ``edge_weight`` ``[E']``; ``cluster`` is ``[N]`` (int64).  A
+record checks these shapes when it is built (while checks are on: free, no synchronisation);
+:meth:`PoolOutput.validate` also checks the values (indices in range, edges inside one graph,
+``batch`` sorted, finite features and weights), for tests and debugging.
 """
 from __future__ import annotations
 
@@ -48,6 +55,8 @@ from typing import Dict, Iterator, Optional
 
 import torch
 from torch import Tensor
+
+from .checks import checks_enabled
 
 #: Value of :attr:`PoolOutput.cluster` for an input node that no output node keeps.
 DROPPED: int = -1
@@ -73,6 +82,80 @@ class PoolOutput:
 
     #: The fields a tuple unpacking yields, in PyG's order for this kind of pooler.
     _tuple_fields = _TUPLE_FIELDS
+
+    def __post_init__(self) -> None:
+        if checks_enabled():
+            self._check_shapes()
+
+    # -- invariants --------------------------------------------------------
+    def _fail(self, message: str) -> None:
+        raise ValueError(f"{type(self).__name__}: {message} (a pooler built an inconsistent record)")
+
+    def _check_shapes(self) -> None:
+        """The shape invariants of the module docstring (metadata only)."""
+        if not isinstance(self.x, Tensor) or self.x.dim() != 2:
+            self._fail(f"'x' must be [N', F], got {getattr(self.x, 'shape', self.x)!r}")
+        n_out = self.x.size(0)
+        ei = self.edge_index
+        if not isinstance(ei, Tensor) or ei.dim() != 2 or ei.size(0) != 2 or ei.dtype != torch.long:
+            self._fail(f"'edge_index' must be an int64 [2, E'] tensor, got {getattr(ei, 'shape', ei)!r}")
+        e_out = ei.size(1)
+        for name, length in (("batch", n_out), ("perm", n_out), ("score", n_out), ("edge_weight", e_out)):
+            t = getattr(self, name)
+            if t is not None and (t.dim() != 1 or t.size(0) != length):
+                self._fail(f"'{name}' must have shape [{length}], got {list(t.shape)}")
+        if self.edge_attr is not None and (self.edge_attr.dim() == 0 or self.edge_attr.size(0) != e_out):
+            self._fail(f"'edge_attr' must have {e_out} rows (one per pooled edge), got "
+                       f"{list(self.edge_attr.shape)}")
+        if self.batch.dtype != torch.long or self.cluster.dtype != torch.long or self.cluster.dim() != 1:
+            self._fail(f"'batch' and 'cluster' must be 1-D int64, got {self.batch.dtype} and "
+                       f"{self.cluster.dtype} {list(self.cluster.shape)}")
+        if self.assignment is not None and (self.assignment.dim() != 2
+                                            or self.assignment.size(0) != self.cluster.size(0)):
+            self._fail(f"'assignment' must have one row per input node ({self.cluster.size(0)}), got "
+                       f"{list(self.assignment.shape)}")
+
+    def validate(self, input_batch: Optional[Tensor] = None) -> "PoolOutput":
+        """Check every invariant, values included (a few synchronisations: for tests and debugging).
+
+        Shapes as when built; ``edge_index`` in ``[0, N')`` and joining nodes of one graph;
+        ``batch`` sorted and ``>= 0``; ``cluster`` in ``[-1, N')`` and ``perm`` in ``[0, N)``;
+        ``x``, ``score``, ``edge_weight``, ``edge_attr`` (floating) and the losses finite.  With
+        ``input_batch`` (the input nodes' graph ids): every output node's graph is the graph of
+        the input nodes mapped to it, and every graph with input nodes keeps at least one node.
+        Returns ``self``; raises ``ValueError`` naming the broken invariant.
+        """
+        self._check_shapes()
+        n_out, n_in = self.num_nodes, self.num_input_nodes
+        ei, batch, cluster = self.edge_index, self.batch, self.cluster
+        if ei.numel() and (int(ei.min()) < 0 or int(ei.max()) >= n_out):
+            self._fail(f"'edge_index' must lie in [0, {n_out}), got [{int(ei.min())}, {int(ei.max())}]")
+        if batch.numel() and (int(batch.min()) < 0 or bool((batch[1:] < batch[:-1]).any())):
+            self._fail("'batch' must be sorted and >= 0")
+        if ei.numel() and bool((batch[ei[0]] != batch[ei[1]]).any()):
+            self._fail("a pooled edge joins two graphs")
+        if cluster.numel() and (int(cluster.min()) < DROPPED or int(cluster.max()) >= n_out):
+            self._fail(f"'cluster' must lie in [{DROPPED}, {n_out}), got [{int(cluster.min())}, "
+                       f"{int(cluster.max())}]")
+        if self.perm is not None and self.perm.numel() and (int(self.perm.min()) < 0
+                                                            or int(self.perm.max()) >= n_in):
+            self._fail(f"'perm' must lie in [0, {n_in})")
+        finite = {"x": self.x, "score": self.score, "edge_weight": self.edge_weight,
+                  "edge_attr": self.edge_attr, **{f"aux_losses[{k!r}]": v for k, v in self.aux_losses.items()}}
+        for name, t in finite.items():
+            if t is not None and t.is_floating_point() and not bool(torch.isfinite(t).all()):
+                self._fail(f"'{name}' is not finite")
+        if input_batch is not None:
+            if input_batch.numel() != n_in:
+                raise ValueError(f"PoolOutput.validate: 'input_batch' has {input_batch.numel()} entries "
+                                 f"for {n_in} input nodes")
+            kept = self.kept
+            if bool((batch[cluster[kept]] != input_batch[kept]).any()):
+                self._fail("an input node went to an output node of another graph")
+            missing = set(input_batch.unique().tolist()) - set(batch.unique().tolist())
+            if missing:
+                self._fail(f"graph(s) {sorted(missing)} had nodes but kept none")
+        return self
 
     # -- PyG tuple compatibility -------------------------------------------
     def __iter__(self) -> Iterator[Optional[Tensor]]:

@@ -443,7 +443,8 @@ def test_bad_options():
         DiffPool(5, 2, mode="fast")
     with pytest.raises(ValueError, match="'assign' must be one of"):
         DiffPool(5, 2, assign="transformer")
-    with pytest.raises(ValueError, match="'edge_threshold' must be a number >= 0"):
+    with pytest.raises(ValueError, match=r"DiffPool: 'edge_threshold' must be a finite number in \[0, inf\) "
+                                         r"or None, got -1"):
         DiffPool(5, 2, edge_threshold=-1)
     b = _batch([4])
     with pytest.raises(ValueError, match=r"'edge_weight' must have shape \[num_edges\]"):

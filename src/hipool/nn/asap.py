@@ -66,8 +66,9 @@ from torch_geometric.utils import (
     softmax,
 )
 
-from ..checks import check_ratio, prepare_pool_input
+from ..checks import check_bool, check_int, check_number, check_ratio, param_dtype, prepare_pool_input
 from ..record import PoolOutput
+from .convs import degree_normalised
 from .functional import csr_crow, csr_tensor, gather_as
 from .select import topk
 
@@ -102,10 +103,13 @@ class ASAPooling(torch.nn.Module):
         GNN: optional class of an intra-cluster layer run before the attention,
             built as ``GNN(in_channels, in_channels, **kwargs)`` and called with
             ``edge_weight`` (e.g. ``GraphConv``, ``GCNConv``).  Default ``None``.
-        dropout: dropout on the attention coefficients while training.  Default ``0``.
-        negative_slope: of the LeakyReLU.  Default ``0.2``.
+        dropout: dropout on the attention coefficients while training, in [0, 1).  Default ``0``.
+        negative_slope: of the LeakyReLU, a finite number.  Default ``0.2``.
         add_self_loops: give the pooled graph self-loops (else they are removed).
             Default ``False``.
+
+    Arguments out of range raise ``ValueError``; with a degree-normalising ``GNN``
+    (``GCNConv``) so does a negative ``edge_weight``.
 
     ``forward(x, edge_index, edge_weight=None, batch=None, edge_attr=None)`` returns an
     :class:`ASAPOutput`.  ``edge_weight`` of the output is ``SᵀAS`` when weights
@@ -122,13 +126,16 @@ class ASAPooling(torch.nn.Module):
                  dropout: float = 0.0, negative_slope: float = 0.2, add_self_loops: bool = False,
                  **kwargs):
         super().__init__()
-        if isinstance(in_channels, bool) or not isinstance(in_channels, int) or in_channels < 1:
-            raise ValueError(f"ASAPooling: 'in_channels' must be a positive int, got {in_channels!r}")
+        where = "ASAPooling"
+        check_int(in_channels, where, "in_channels")
         if ratio is None:
             raise ValueError("ASAPooling: 'ratio' must be a float in (0, 1] or an int k >= 1, got None")
-        check_ratio(ratio, "ASAPooling")
-        if isinstance(dropout, bool) or not isinstance(dropout, (int, float)) or not 0 <= dropout < 1:
-            raise ValueError(f"ASAPooling: 'dropout' must be a number in [0, 1), got {dropout!r}")
+        check_ratio(ratio, where)
+        check_number(dropout, where, "dropout", low=0, high=1, high_open=True)
+        check_number(negative_slope, where, "negative_slope")
+        check_bool(add_self_loops, where, "add_self_loops")
+        if GNN is not None and not callable(GNN):
+            raise ValueError(f"ASAPooling: 'GNN' must be a layer class such as GraphConv or None, got {GNN!r}")
         self.in_channels = in_channels
         self.ratio = ratio
         self.negative_slope = negative_slope
@@ -139,6 +146,10 @@ class ASAPooling(torch.nn.Module):
         self.att = torch.nn.Linear(2 * in_channels, 1)
         self.gnn_score = LEConv(in_channels, 1)
         self.gnn_intra_cluster = GNN(in_channels, in_channels, **kwargs) if GNN is not None else None
+        #: Why edge weights must be >= 0 (a degree-normalising intra-cluster GNN), or None.
+        self._nonnegative_weights = (f"{type(self.gnn_intra_cluster).__name__} normalises by weighted degrees"
+                                     if self.gnn_intra_cluster is not None
+                                     and degree_normalised(self.gnn_intra_cluster) else None)
         self.select = _SelectWeight()
 
     def reset_parameters(self) -> None:
@@ -159,7 +170,8 @@ class ASAPooling(torch.nn.Module):
     def forward(self, x: Tensor, edge_index: Tensor, edge_weight: Optional[Tensor] = None,
                 batch: Optional[Tensor] = None, edge_attr: Optional[Tensor] = None) -> ASAPOutput:
         x, batch = prepare_pool_input(x, edge_index, batch, edge_attr, edge_weight, "ASAPooling",
-                                      self.in_channels)
+                                      self.in_channels, dtype=param_dtype(self),
+                                      nonnegative_weights=self._nonnegative_weights)
         n = x.size(0)
         input_edges = edge_index
         edge_index, edge_weight = add_remaining_self_loops(edge_index, edge_weight, fill_value=1.0,

@@ -48,10 +48,10 @@ from torch import Tensor
 from torch_geometric.nn import MLP
 from torch_geometric.utils import to_dense_adj, to_dense_batch
 
-from ..checks import prepare_pool_input
+from ..checks import check_bool, check_int, check_number, param_dtype, prepare_pool_input
 from ..record import PoolOutput
 from . import functional as Fn
-from .convs import CONV_NAMES, WEIGHTED_CONVS, make_conv, run_conv
+from .convs import CONV_NAMES, WEIGHTED_CONVS, degree_normalised, make_conv, run_conv
 
 #: Assignment networks by name: a linear map, a 2-layer MLP, or a PyG conv.
 ASSIGNERS = ("linear", "mlp") + CONV_NAMES
@@ -87,17 +87,15 @@ class Assignment(torch.nn.Module):
 
 
 def _one_of(value, name: str, allowed: Tuple[str, ...], where: str) -> str:
-    if value not in allowed:
+    if not isinstance(value, str) or value not in allowed:
         raise ValueError(f"{where}: '{name}' must be one of {', '.join(allowed)}, got {value!r}")
     return value
 
 
 def _positive_int(value, name: str, where: str) -> int:
-    if isinstance(value, bool) or not isinstance(value, int) or value < 1:
-        extra = (" (clustering poolers need an absolute cluster count, not a ratio)"
-                 if isinstance(value, float) else "")
-        raise ValueError(f"{where}: '{name}' must be an int >= 1, got {value!r}{extra}")
-    return value
+    hint = (" (clustering poolers need an absolute cluster count, not a ratio)"
+            if isinstance(value, float) else "")
+    return check_int(value, where, name, hint=hint)
 
 
 class ClusterPooling(torch.nn.Module):
@@ -114,11 +112,16 @@ class ClusterPooling(torch.nn.Module):
             (default :func:`default_dense_max_nodes`).
         dropout: dropout on the assignment logits (training only).
         edge_topk: keep only each pooled node's ``edge_topk`` strongest out-edges.
-        edge_threshold: drop pooled edges with ``|weight| < edge_threshold``.
+        edge_threshold: drop pooled edges with ``|weight| < edge_threshold`` (a finite number >= 0).
         pool_edge_attr: carry multi-dimensional ``edge_attr`` as ``SᵀE_cS`` per channel.
         reduce: pooled features: ``"mean"`` (default) ``SᵀX`` divided by each cluster's soft
             size ``Σ_i S_ic``, so their scale does not grow with the nodes per cluster (the
             DMoN authors' code pools so); ``"sum"`` is ``SᵀX`` as in PyG.
+
+    Every argument is checked when the pooler is built (``ValueError`` naming it).  In
+    ``forward``, ``edge_weight`` must be finite, and ``>= 0`` where the method reads the weights
+    as degrees (MinCut, DMoN; DiffPool with ``adj_norm`` or a ``gcn`` assignment); ``edge_attr``
+    must be finite.
     """
 
     kind: str = ""
@@ -134,30 +137,33 @@ class ClusterPooling(torch.nn.Module):
         where = type(self).__name__
         self.in_channels = _positive_int(in_channels, "in_channels", where)
         self.num_clusters = _positive_int(num_clusters, "num_clusters", where)
-        if mode not in MODES:
-            raise ValueError(f"{where}: 'mode' must be one of {', '.join(MODES)}, got {mode!r}")
-        self.mode = mode
+        if not isinstance(assign, str) or assign not in ASSIGNERS:
+            raise ValueError(f"{where}: 'assign' must be one of {', '.join(ASSIGNERS)}, got {assign!r}")
+        assign_hidden = check_int(assign_hidden, where, "assign_hidden", allow_none=True)
+        self.mode = _one_of(mode, "mode", MODES, where)
         self.dense_max_nodes = (default_dense_max_nodes(self.num_clusters) if dense_max_nodes is None
                                 else _positive_int(dense_max_nodes, "dense_max_nodes", where))
-        if isinstance(dropout, bool) or not isinstance(dropout, (int, float)) or not 0 <= dropout < 1:
-            raise ValueError(f"{where}: 'dropout' must be a number in [0, 1), got {dropout!r}")
-        self.dropout = float(dropout)
-        self.edge_topk = None if edge_topk is None else _positive_int(edge_topk, "edge_topk", where)
-        if edge_threshold is not None and (isinstance(edge_threshold, bool)
-                                           or not isinstance(edge_threshold, (int, float))
-                                           or edge_threshold < 0):
-            raise ValueError(f"{where}: 'edge_threshold' must be a number >= 0, got {edge_threshold!r}")
-        self.edge_threshold = edge_threshold
-        self.pool_edge_attr = bool(pool_edge_attr)
+        self.dropout = check_number(dropout, where, "dropout", low=0, high=1, high_open=True)
+        self.edge_topk = check_int(edge_topk, where, "edge_topk", allow_none=True)
+        # inf would keep no pooled edge at all; NaN compares false with everything.
+        self.edge_threshold = check_number(edge_threshold, where, "edge_threshold", low=0, allow_none=True)
+        self.pool_edge_attr = check_bool(pool_edge_attr, where, "pool_edge_attr")
         self.reduce = _one_of(reduce, "reduce", Fn.REDUCES, where)
-        try:
-            self.assign = Assignment(assign, in_channels, num_clusters, assign_hidden)
-        except ValueError as e:
-            raise ValueError(f"{where}: {e}") from None
+        self.assign = Assignment(assign, in_channels, num_clusters, assign_hidden)
 
     # -- subclass hooks ----------------------------------------------------
+    def _scaled(self, logits: Tensor) -> Tensor:
+        """The logits the softmax reads (MinCut divides by its temperature)."""
+        return logits
+
     def _probabilities(self, logits: Tensor) -> Tensor:
         return torch.softmax(logits, dim=-1)
+
+    def _nonnegative_weights(self) -> Optional[str]:
+        """Why this pooler needs ``edge_weight >= 0``, or ``None`` when negative weights are fine."""
+        if self.assign.weighted and degree_normalised(self.assign.net):
+            return f"the {self.assign.kind!r} assignment normalises by weighted degrees"
+        return None
 
     def _core_kwargs(self) -> dict:
         return {"reduce": self.reduce}
@@ -166,17 +172,18 @@ class ClusterPooling(torch.nn.Module):
     def forward(self, x: Tensor, edge_index: Tensor, edge_attr: Optional[Tensor] = None,
                 batch: Optional[Tensor] = None, edge_weight: Optional[Tensor] = None) -> PoolOutput:
         where = type(self).__name__
-        x, batch = prepare_pool_input(x, edge_index, batch, edge_attr, edge_weight, where, self.in_channels)
+        x, batch = prepare_pool_input(x, edge_index, batch, edge_attr, edge_weight, where, self.in_channels,
+                                      dtype=param_dtype(self), nonnegative_weights=self._nonnegative_weights())
         n = x.size(0)
         if n == 0:
-            raise ValueError(f"{where}: the batch has no nodes")
+            return self._empty(x, edge_attr)
         num_graphs = int(batch[-1]) + 1
         counts = torch.bincount(batch, minlength=num_graphs)
         C = self.num_clusters
         k = counts.clamp(max=C)  # clusters per graph: as many as the graph can use
         cluster_mask = torch.arange(C, device=x.device) < k.view(-1, 1)  # [B, C]
 
-        logits = self.assign(x, edge_index, edge_weight)
+        logits = self._scaled(self.assign(x, edge_index, edge_weight))
         Fn._check_s_finite(logits, where, batch)
         if self.dropout and self.training:
             logits = torch.nn.functional.dropout(logits, self.dropout)
@@ -210,6 +217,20 @@ class ClusterPooling(torch.nn.Module):
         return PoolOutput(x=out_x, edge_index=ei, edge_attr=ea, batch=out_batch, perm=None, score=None,
                           cluster=cluster, assignment=S, aux_losses=dict(r.losses), edge_weight=ew,
                           mode=mode)
+
+    def _empty(self, x: Tensor, edge_attr: Optional[Tensor]) -> PoolOutput:
+        """The record of a batch with no nodes: no clusters, no edges, every loss 0 (the mean
+        over no graphs, as :func:`~hipool.nn.functional.graph_mean` takes it)."""
+        ea = None
+        if self.pool_edge_attr and edge_attr is not None:
+            width = 1 if edge_attr.dim() == 1 else edge_attr[0:0].flatten(1).size(1)
+            ea = x.new_zeros(0, width)
+        none = x.new_zeros(0, dtype=torch.long)
+        return PoolOutput(x=x.new_zeros(0, x.size(1)), edge_index=x.new_zeros(2, 0, dtype=torch.long),
+                          edge_attr=ea, batch=none, perm=None, score=None, cluster=none,
+                          assignment=x.new_zeros(0, self.num_clusters),
+                          aux_losses={name: x.new_zeros(()) for name in self.LOSSES},
+                          edge_weight=x.new_zeros(0), mode="dense" if self.mode == "auto" else self.mode)
 
     def extra_repr(self) -> str:
         return (f"{self.in_channels}, num_clusters={self.num_clusters}, assign={self.assign.kind!r}, "
@@ -284,8 +305,13 @@ class DiffPool(ClusterPooling):
                  **kwargs):
         super().__init__(in_channels, num_clusters, assign=assign, **kwargs)
         self.link_norm = _one_of(link_norm, "link_norm", Fn.LINK_NORMS, "DiffPool")
-        self.entropy_norm = bool(entropy_norm)
-        self.adj_norm = bool(adj_norm)
+        self.entropy_norm = check_bool(entropy_norm, "DiffPool", "entropy_norm")
+        self.adj_norm = check_bool(adj_norm, "DiffPool", "adj_norm")
+
+    def _nonnegative_weights(self) -> Optional[str]:
+        if self.adj_norm:
+            return "adj_norm=True normalises the pooled adjacency by D^-1/2, the weighted degrees"
+        return super()._nonnegative_weights()
 
     def _core_kwargs(self) -> dict:
         return {**super()._core_kwargs(), "link_norm": self.link_norm,
@@ -299,7 +325,8 @@ class MinCutPool(ClusterPooling):
     Losses: ``mincut`` ``−tr(SᵀAS)/tr(SᵀDS)`` and ``ortho``
     ``‖SᵀS/‖SᵀS‖_F − I/√k‖_F``.  The pooled adjacency has a zero diagonal and is
     normalised ``D^-1/2 A' D^-1/2``.  Assignment: ``"linear"`` by default (the
-    paper's MLP on top of the preceding conv); ``temp`` divides the logits.
+    paper's MLP on top of the preceding conv); ``temp`` (a finite number > 0) divides the
+    logits.  ``edge_weight`` must be ``>= 0``.
     """
 
     kind = "mincut"
@@ -308,12 +335,13 @@ class MinCutPool(ClusterPooling):
     def __init__(self, in_channels: int, num_clusters: int, *, assign: str = "linear",
                  temp: float = 1.0, **kwargs):
         super().__init__(in_channels, num_clusters, assign=assign, **kwargs)
-        if isinstance(temp, bool) or not isinstance(temp, (int, float)) or temp <= 0:
-            raise ValueError(f"MinCutPool: 'temp' must be a number > 0, got {temp!r}")
-        self.temp = float(temp)
+        self.temp = check_number(temp, "MinCutPool", "temp", low=0, low_open=True)
 
-    def _probabilities(self, logits: Tensor) -> Tensor:
-        return torch.softmax(logits / self.temp if self.temp != 1.0 else logits, dim=-1)
+    def _scaled(self, logits: Tensor) -> Tensor:
+        return logits / self.temp if self.temp != 1.0 else logits
+
+    def _nonnegative_weights(self) -> Optional[str]:
+        return Fn.MINCUT_WEIGHTS
 
 
 class DMoNPool(ClusterPooling):
@@ -323,11 +351,14 @@ class DMoNPool(ClusterPooling):
     ``DMoNPooling`` sums: ``reduce="sum"``).  Losses: ``spectral`` (negative modularity), ``ortho``
     and ``cluster`` (collapse regulariser ``‖Σ_i S_i‖ √k / n − 1``).  With
     ``assign="linear"`` (default) and ``dropout``, the assignment is PyG
-    ``DMoNPooling``'s ``mlp``.
+    ``DMoNPooling``'s ``mlp``.  ``edge_weight`` must be ``>= 0``.
     """
 
     kind = "dmon"
     LOSSES = ("spectral", "ortho", "cluster")
+
+    def _nonnegative_weights(self) -> Optional[str]:
+        return Fn.DMON_WEIGHTS
 
 
 CLUSTER_POOLERS: Dict[str, type] = {"diffpool": DiffPool, "mincut": MinCutPool, "dmon": DMoNPool}

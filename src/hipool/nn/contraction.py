@@ -21,7 +21,7 @@ from torch import Tensor
 from torch_geometric.nn.pool.edge_pool import UnpoolInfo
 from torch_geometric.utils import coalesce, scatter, softmax
 
-from ..checks import prepare_pool_input
+from ..checks import check_int, check_number, param_dtype, prepare_pool_input
 from ..record import PoolOutput
 from .matching import clusters_from_matching, greedy_matching, rank_by_score
 
@@ -90,8 +90,8 @@ class EdgePool(torch.nn.Module):
         edge_score_method: ``"softmax"`` (default), ``"tanh"``, ``"sigmoid"``, or a
             callable ``(raw_score, edge_index, num_nodes) -> score`` such as PyG's
             ``EdgePooling.compute_edge_score_tanh``.
-        dropout: dropout on the raw edge scores while training.  Default ``0``.
-        add_to_edge_score: the constant :math:`c`.  Default ``0.5`` (PyG's).
+        dropout: dropout on the raw edge scores while training, in [0, 1).  Default ``0``.
+        add_to_edge_score: the constant :math:`c`, a finite number.  Default ``0.5`` (PyG's).
 
     ``forward`` also takes ``edge_attr`` and ``edge_weight``: edges that become
     parallel after merging are joined and their attributes and weights summed.
@@ -101,8 +101,7 @@ class EdgePool(torch.nn.Module):
     def __init__(self, in_channels: int, edge_score_method: Union[str, Callable, None] = None,
                  dropout: float = 0.0, add_to_edge_score: float = 0.5):
         super().__init__()
-        if isinstance(in_channels, bool) or not isinstance(in_channels, int) or in_channels < 1:
-            raise ValueError(f"EdgePool: 'in_channels' must be a positive int, got {in_channels!r}")
+        check_int(in_channels, "EdgePool", "in_channels")
         if edge_score_method is None:
             edge_score_method = "softmax"
         if isinstance(edge_score_method, str):
@@ -113,12 +112,10 @@ class EdgePool(torch.nn.Module):
         elif not callable(edge_score_method):
             raise ValueError(f"EdgePool: 'edge_score_method' must be a name or a callable, "
                              f"got {edge_score_method!r}")
-        if isinstance(dropout, bool) or not isinstance(dropout, (int, float)) or not 0 <= dropout < 1:
-            raise ValueError(f"EdgePool: 'dropout' must be a number in [0, 1), got {dropout!r}")
         self.in_channels = in_channels
         self.compute_edge_score = edge_score_method
-        self.dropout = float(dropout)
-        self.add_to_edge_score = float(add_to_edge_score)
+        self.dropout = check_number(dropout, "EdgePool", "dropout", low=0, high=1, high_open=True)
+        self.add_to_edge_score = check_number(add_to_edge_score, "EdgePool", "add_to_edge_score")
         self.lin = torch.nn.Linear(2 * in_channels, 1)
 
     def reset_parameters(self) -> None:
@@ -152,7 +149,7 @@ class EdgePool(torch.nn.Module):
     def forward(self, x: Tensor, edge_index: Tensor, batch: Optional[Tensor] = None,
                 edge_attr: Optional[Tensor] = None, edge_weight: Optional[Tensor] = None) -> EdgePoolOutput:
         x, batch = prepare_pool_input(x, edge_index, batch, edge_attr, edge_weight, "EdgePool",
-                                      self.in_channels)
+                                      self.in_channels, dtype=param_dtype(self))
         n = x.size(0)
         score = self.edge_score(x, edge_index)
 
@@ -261,17 +258,20 @@ class Graclus(torch.nn.Module):
     the weights.
 
     Args:
-        in_channels: accepted for a uniform pooler signature; unused.
+        in_channels: for a uniform pooler signature: when given, ``x`` must have that
+            many columns (a check; the pooling works for any width).
         reduce: ``"max"`` (default), ``"mean"`` or ``"sum"``.
         seed: tie-breaking seed of :func:`graclus` (default 0: deterministic).
     """
 
     def __init__(self, in_channels: Optional[int] = None, reduce: str = "max", *, seed: Optional[int] = 0):
         super().__init__()
+        check_int(in_channels, "Graclus", "in_channels", allow_none=True)
         if reduce not in _REDUCES:
             raise ValueError(f"Graclus: 'reduce' must be one of {', '.join(_REDUCES)}, got {reduce!r}")
-        if seed is not None and (isinstance(seed, bool) or not isinstance(seed, int)):
-            raise ValueError(f"Graclus: 'seed' must be an int or None, got {seed!r}")
+        if seed is not None and (isinstance(seed, bool) or not isinstance(seed, int)
+                                 or not -2 ** 63 <= seed < 2 ** 64):
+            raise ValueError(f"Graclus: 'seed' must be an int in [-2**63, 2**64) or None, got {seed!r}")
         self.in_channels = in_channels
         self.reduce = reduce
         self.seed = seed
@@ -281,7 +281,9 @@ class Graclus(torch.nn.Module):
 
     def forward(self, x: Tensor, edge_index: Tensor, edge_attr: Optional[Tensor] = None,
                 batch: Optional[Tensor] = None, edge_weight: Optional[Tensor] = None) -> PoolOutput:
-        x, batch = prepare_pool_input(x, edge_index, batch, edge_attr, edge_weight, "Graclus")
+        x, batch = prepare_pool_input(x, edge_index, batch, edge_attr, edge_weight, "Graclus",
+                                      self.in_channels,
+                                      nonnegative_weights="the normalized cut divides by weighted degrees")
         n = x.size(0)
         raw = graclus(edge_index, edge_weight, n, seed=self.seed)
         # raw[i] is the smallest member of i's pair, so numbering the distinct values in

@@ -18,6 +18,12 @@ GAT_HEADS = 4
 WEIGHTED_CONVS = ("gcn", "graphconv")
 
 
+def degree_normalised(conv: torch.nn.Module) -> bool:
+    """Whether ``conv`` divides by the square root of weighted degrees (GCN's ``D^-1/2 A D^-1/2``):
+    then a negative ``edge_weight`` can make a degree negative and the result NaN."""
+    return isinstance(conv, GCNConv) and bool(getattr(conv, "normalize", True))
+
+
 def make_conv(kind: str, in_channels: int, out_channels: int,
               edge_dim: Optional[int] = None) -> torch.nn.Module:
     """A PyG message-passing layer by config name; the edge-aware ones (``gine``: GINEConv,

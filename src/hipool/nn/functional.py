@@ -162,6 +162,18 @@ def _safe_div(num: Tensor, den: Tensor) -> Tensor:
     return torch.where(ok, num / torch.where(ok, den, torch.ones_like(den)), torch.zeros_like(num))
 
 
+def _spectral_loss(trace: Tensor, ca: Tensor, two_m: Tensor) -> Tensor:
+    """DMoN's negative modularity ``−(tr(SᵀAS) − ‖Sᵀd‖² / 2m) / 2m`` per graph, 0 without edges.
+
+    Written as ``−(tr/2m − ‖Sᵀd / 2m‖²)``: equal, but every quotient is in ``[0, 1]``.  The
+    textbook order squares ``Sᵀd`` first, which underflows to 0 for small weights (1e-30 in
+    float32: the loss came out −1 instead of 0) and whose gradient ``1/(2m)²`` overflows to inf,
+    then NaN at the clusters with ``Sᵀd = 0``.
+    """
+    share = _safe_div(ca, two_m.unsqueeze(-1))
+    return -(_safe_div(trace, two_m) - (share * share).sum(-1))
+
+
 #: Pooled features: ``sum`` ``SᵀX`` (PyG), ``mean`` ``SᵀX`` over the cluster's soft size.
 REDUCES = ("sum", "mean")
 #: DiffPool's link loss ``‖A − SSᵀ‖_F`` divided by: ``‖A‖_F`` (``relative``),
@@ -176,10 +188,17 @@ def _link_norm(link_norm: Optional[str], normalize: bool) -> str:
 def cluster_mean(out: Tensor, size: Tensor) -> Tensor:
     """``SᵀX`` ``[B, C, F]`` divided by each cluster's soft size ``Σ_i S_ic`` ``[B, C]``.
 
-    A cluster a graph cannot use has size 0 and stays 0 (its gradient too).
+    A cluster a graph cannot use has size 0 and stays 0 (its gradient too).  A cluster whose
+    size is below ``√tiny`` of its dtype (1e-19 in float32; the softmax gives such sizes when
+    the logits saturate, e.g. with a small MinCut ``temp``) is divided by ``√tiny`` instead:
+    its features shrink continuously to the 0 of an empty cluster.  Dividing by the size itself
+    has the derivative ``−mean / size``, which overflows to inf for a denormal size (the true
+    gradient at the logits is finite, but ``inf · 0`` is NaN in every parameter).  Where the
+    size is at least ``√tiny`` values and gradients are the plain quotient's.
     """
-    ok = size > 0
-    return out / torch.where(ok, size, torch.ones_like(size)).unsqueeze(-1)
+    floor = torch.finfo(size.dtype).tiny ** 0.5
+    den = torch.where(size > 0, size.clamp_min(floor), torch.ones_like(size))
+    return out / den.unsqueeze(-1)
 
 
 def _scale_link(link: Tensor, link_norm: str, nf: Tensor, adj_norm) -> Tensor:
@@ -221,11 +240,20 @@ def _check_s_finite(s: Tensor, where: str, batch: Optional[Tensor] = None) -> No
                      f"node {i}; check the assignment network's input")
 
 
-def _dense_inputs(x: Tensor, adj: Tensor, s: Tensor, mask: Optional[Tensor], where: str):
+#: Why MinCut and DMoN need non-negative edge weights (the checks' message).
+MINCUT_WEIGHTS = "MinCut's cut loss and D^-1/2 A' D^-1/2 read the weights as degrees"
+DMON_WEIGHTS = "DMoN's modularity and D^-1/2 A' D^-1/2 read the weights as degrees"
+
+
+def _dense_inputs(x: Tensor, adj: Tensor, s: Tensor, mask: Optional[Tensor], where: str,
+                  nonnegative: Optional[str] = None):
     for name, t in (("x", x), ("adj", adj), ("s", s)):
         if not isinstance(t, Tensor) or t.dim() not in (2, 3):
             shape = tuple(t.shape) if isinstance(t, Tensor) else type(t).__name__
             raise ValueError(f"{where}: '{name}' must be a [B, N, ·] (or [N, ·]) tensor, got {shape}")
+        if not t.is_floating_point():
+            raise ValueError(f"{where}: '{name}' has dtype {t.dtype}; it must be floating point "
+                             f"(call .float())")
     x = x.unsqueeze(0) if x.dim() == 2 else x
     adj = adj.unsqueeze(0) if adj.dim() == 2 else adj
     s = s.unsqueeze(0) if s.dim() == 2 else s
@@ -243,36 +271,70 @@ def _dense_inputs(x: Tensor, adj: Tensor, s: Tensor, mask: Optional[Tensor], whe
         raise ValueError(f"{where}: 's' has {c} clusters but the graphs have at most {n} nodes; "
                          f"use at most {n} clusters")
     if mask is not None:
-        if mask.shape != (b, n):
-            raise ValueError(f"{where}: 'mask' must have shape [B, N] = {[b, n]}, got {list(mask.shape)}")
+        if not isinstance(mask, Tensor) or mask.shape != (b, n):
+            shape = list(mask.shape) if isinstance(mask, Tensor) else type(mask).__name__
+            raise ValueError(f"{where}: 'mask' must have shape [B, N] = {[b, n]}, got {shape}")
         mask = mask.bool()
-        if checks_enabled():
-            pad = ~mask
-            stray = (adj != 0) & (pad.unsqueeze(2) | pad.unsqueeze(1))
-            if bool(stray.any()):
-                g, i, j = stray.nonzero()[0].tolist()
-                raise ValueError(
-                    f"{where}: 'mask' disagrees with 'adj': graph {g} has an edge ({i}, {j}) at a "
-                    f"node the mask marks as padding")
+    if checks_enabled() and x.numel() > 0:
+        _check_dense_values(x, adj, mask, where, nonnegative)
     _check_s_finite(s, where)
     if mask is None:
         mask = torch.ones(b, n, dtype=torch.bool, device=x.device)
     return x, adj, s, mask
 
 
+def _check_dense_values(x: Tensor, adj: Tensor, mask: Optional[Tensor], where: str,
+                        nonnegative: Optional[str]) -> None:
+    """Finite ``x`` and ``adj`` (``adj >= 0`` with ``nonnegative``, the reason), no edge at a padded
+    node: one synchronisation, details only on failure."""
+    x, adj = x.detach(), adj.detach()
+    lo, hi = torch.aminmax(adj)  # NaN propagates to both
+    flags = [torch.isfinite(x.sum()), torch.isfinite(lo) & torch.isfinite(hi)]
+    if nonnegative is not None:
+        flags.append(lo >= 0)
+    stray = None
+    if mask is not None:
+        pad = ~mask
+        stray = (adj != 0) & (pad.unsqueeze(2) | pad.unsqueeze(1))
+        flags.append(~stray.any())
+    if bool(torch.stack(flags).all()):
+        return
+    if not bool(torch.isfinite(x).all()):
+        g, i = (~torch.isfinite(x)).any(-1).nonzero()[0].tolist()
+        raise ValueError(f"{where}: 'x' contains NaN/inf, first at graph {g}, node {i}")
+    bad = ~torch.isfinite(adj)
+    if bool(bad.any()):
+        g, i, j = bad.nonzero()[0].tolist()
+        raise ValueError(f"{where}: 'adj' must be finite; graph {g} has {float(adj[g, i, j])} at edge "
+                         f"({i}, {j})")
+    if nonnegative is not None and bool((adj < 0).any()):
+        g, i, j = (adj < 0).nonzero()[0].tolist()
+        raise ValueError(f"{where}: 'adj' must be >= 0 ({nonnegative}); graph {g} has "
+                         f"{float(adj[g, i, j])} at edge ({i}, {j})")
+    if stray is not None and bool(stray.any()):
+        g, i, j = stray.nonzero()[0].tolist()
+        raise ValueError(
+            f"{where}: 'mask' disagrees with 'adj': graph {g} has an edge ({i}, {j}) at a "
+            f"node the mask marks as padding")
+    # Otherwise a sum of finite values overflowed: nothing is wrong.
+
+
 def _sparse_inputs(x: Tensor, edge_index: Tensor, s: Tensor, batch: Optional[Tensor],
-                   edge_weight: Optional[Tensor], where: str):
+                   edge_weight: Optional[Tensor], where: str, nonnegative: Optional[str] = None):
     x = x.view(-1, 1) if isinstance(x, Tensor) and x.dim() == 1 else x
-    check_graph(x, edge_index, batch, None, where=where, edge_weight=edge_weight)
+    check_graph(x, edge_index, batch, None, where=where, edge_weight=edge_weight,
+                nonnegative_weights=nonnegative)
     n = x.size(0)
     if not isinstance(s, Tensor) or s.dim() != 2 or s.size(0) != n:
         shape = tuple(s.shape) if isinstance(s, Tensor) else type(s).__name__
         raise ValueError(f"{where}: 's' must have shape [num_nodes, C] = [{n}, C], got {shape}")
     if s.size(1) < 1:
         raise ValueError(f"{where}: 's' has 0 clusters; the cluster count must be >= 1")
+    if n == 0:
+        raise ValueError(f"{where}: the batch has no nodes")
     if batch is None:
         batch = edge_index.new_zeros(n)
-    num_graphs = int(batch[-1]) + 1 if n > 0 else 1
+    num_graphs = int(batch[-1]) + 1
     counts = torch.bincount(batch, minlength=num_graphs)
     if s.size(1) > int(counts.max()):
         raise ValueError(f"{where}: 's' has {s.size(1)} clusters but the largest graph has "
@@ -335,7 +397,7 @@ def dense_core(kind: str, x: Tensor, adj: Tensor, S: Tensor, mask: Tensor,
         else:  # dmon
             two_m = deg.sum(-1)
             ca = (St @ deg.unsqueeze(-1)).squeeze(-1)  # [B, C]
-            spectral = -_safe_div(trace - _safe_div((ca * ca).sum(-1), two_m), two_m)
+            spectral = _spectral_loss(trace, ca, two_m)
             k = cluster_mask.sum(-1).to(x.dtype)
             cluster = torch.linalg.vector_norm(S.sum(1), dim=-1) / nf * k.sqrt() - 1
             losses = {"spectral": graph_mean(spectral, n), "ortho": graph_mean(ortho, n),
@@ -392,7 +454,10 @@ class _AdjMatmul(torch.autograd.Function):
         grad_s = grad_w = None
         if ctx.needs_input_grad[0]:
             grad_s = torch.sparse.mm(_csr(dst, src, w, S.size(0)), grad)
-        if ctx.needs_input_grad[1]:
+        if ctx.needs_input_grad[1] and src.numel() > S.size(0) ** 2:
+            # More (repeated) edges than entries of A: sampled_addmm refuses such a pattern.
+            grad_w = (grad[src] * S[dst]).sum(-1)
+        elif ctx.needs_input_grad[1]:
             pattern, order = _csr_order(src, dst, grad.new_zeros(src.numel()), S.size(0))
             with warnings.catch_warnings():
                 warnings.simplefilter("ignore", UserWarning)
@@ -448,7 +513,7 @@ def sparse_core(kind: str, x: Tensor, edge_index: Tensor, edge_weight: Optional[
         else:
             two_m = segment_sum(deg, batch, num_graphs)
             ca = segment_tmm(S, deg.view(-1, 1), batch, num_graphs, counts).squeeze(-1)  # Sᵀd
-            spectral = -_safe_div(trace - _safe_div((ca * ca).sum(-1), two_m), two_m)
+            spectral = _spectral_loss(trace, ca, two_m)
             k = cluster_mask.sum(-1).to(x.dtype)
             cluster = torch.linalg.vector_norm(segment_sum(S, batch, num_graphs), dim=-1) / nf * k.sqrt() - 1
             losses = {"spectral": graph_mean(spectral, counts), "ortho": graph_mean(ortho, counts),
@@ -487,7 +552,7 @@ def dense_mincut_pool(x: Tensor, adj: Tensor, s: Tensor, mask: Optional[Tensor] 
     zero diagonal, symmetrically degree-normalised (as PyG).  ``temp`` divides
     the logits before the softmax (PyG's argument).
     """
-    x, adj, s, mask = _dense_inputs(x, adj, s, mask, "dense_mincut_pool")
+    x, adj, s, mask = _dense_inputs(x, adj, s, mask, "dense_mincut_pool", MINCUT_WEIGHTS)
     S = torch.softmax(s / temp if temp != 1.0 else s, -1)
     r = dense_core("mincut", x, adj, S, mask, _all_clusters(x.size(0), s.size(-1), x.device))
     return r.out, r.out_adj, r.losses["mincut"], r.losses["ortho"]
@@ -500,7 +565,7 @@ def dense_dmon_pool(x: Tensor, adj: Tensor, s: Tensor, mask: Optional[Tensor] = 
 
     Returns ``(selu(SᵀX), Â', spectral_loss, ortho_loss, cluster_loss)``.
     """
-    x, adj, s, mask = _dense_inputs(x, adj, s, mask, "dense_dmon_pool")
+    x, adj, s, mask = _dense_inputs(x, adj, s, mask, "dense_dmon_pool", DMON_WEIGHTS)
     r = dense_core("dmon", x, adj, torch.softmax(s, -1), mask,
                    _all_clusters(x.size(0), s.size(-1), x.device))
     return r.out, r.out_adj, r.losses["spectral"], r.losses["ortho"], r.losses["cluster"]
@@ -510,7 +575,8 @@ def dense_dmon_pool(x: Tensor, adj: Tensor, s: Tensor, mask: Optional[Tensor] = 
 # public sparse twins
 # ---------------------------------------------------------------------------
 def _sparse(kind: str, where: str, x, edge_index, s, batch, edge_weight, **kw) -> Pooled:
-    x, batch, num_graphs, counts = _sparse_inputs(x, edge_index, s, batch, edge_weight, where)
+    reason = {"mincut": MINCUT_WEIGHTS, "dmon": DMON_WEIGHTS}.get(kind)
+    x, batch, num_graphs, counts = _sparse_inputs(x, edge_index, s, batch, edge_weight, where, reason)
     S = torch.softmax(s, -1)
     return sparse_core(kind, x, edge_index, edge_weight, S, batch, num_graphs, counts,
                        _all_clusters(num_graphs, s.size(1), x.device), **kw)

@@ -31,7 +31,7 @@ import torch
 from torch import Tensor
 from torch_geometric.utils import scatter
 
-from ..checks import prepare_pool_input
+from ..checks import check_int, param_dtype, prepare_pool_input
 from ..record import DROPPED, PoolOutput
 from .contraction import _contract_edges
 
@@ -75,8 +75,7 @@ class GivenPool(torch.nn.Module):
 
     def __init__(self, in_channels: int, *, reduce: str = "mean"):
         super().__init__()
-        if isinstance(in_channels, bool) or not isinstance(in_channels, int) or in_channels < 1:
-            raise ValueError(f"GivenPool: 'in_channels' must be an int >= 1, got {in_channels!r}")
+        check_int(in_channels, "GivenPool", "in_channels")
         if reduce not in REDUCES:
             raise ValueError(f"GivenPool: 'reduce' must be one of {', '.join(REDUCES)}, got {reduce!r}")
         self.in_channels = in_channels
@@ -91,7 +90,7 @@ class GivenPool(torch.nn.Module):
                 batch: Optional[Tensor] = None, edge_weight: Optional[Tensor] = None, *,
                 groups: Optional[Tensor] = None) -> PoolOutput:
         x, batch = prepare_pool_input(x, edge_index, batch, edge_attr, edge_weight, "GivenPool",
-                                      self.in_channels)
+                                      self.in_channels, dtype=param_dtype(self))
         if groups is None:
             raise ValueError("GivenPool: 'groups' (each node's group id within its graph, -1 for none) "
                              "is required")

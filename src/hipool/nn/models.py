@@ -46,8 +46,8 @@ from torch_geometric.data import Batch, Data
 from torch_geometric.nn import MLP, BatchNorm, GCNConv, GraphConv, GraphNorm, LayerNorm, SAGEConv
 from torch_geometric.utils import scatter
 
-from ..checks import check_graph
-from ..config import EDGE_CONVS, ModelConfig
+from ..checks import check_features, check_graph, checks_enabled, param_dtype
+from ..config import EDGE_CONVS, GIVEN, ModelConfig
 from ..data.base import LEVEL_LABELS, columns
 from ..hierarchy import Hierarchy
 from .asap import ASAPooling
@@ -71,6 +71,7 @@ class PoolerInfo:
     losses: Tuple[str, ...] = ()    # names of its auxiliary losses
     weighted: bool = False          # its pooled graphs carry edge weights
     fixed_ratio: Optional[float] = None  # the only schedule entry it takes (pair merging: 0.5)
+    options: Tuple[str, ...] = ()   # the 'pool_options' keys it takes
 
 
 POOLER_INFO: Dict[str, PoolerInfo] = {}
@@ -87,7 +88,10 @@ def register_pooler(name: str, info: PoolerInfo = PoolerInfo()) -> Callable[[Poo
     return deco
 
 
-def _checked_options(name: str, options: dict, allowed: Tuple[str, ...]) -> dict:
+def _checked_options(name: str, options: dict, allowed: Optional[Tuple[str, ...]] = None) -> dict:
+    """``options`` as a dict, with every key one of ``allowed`` (default: the registered
+    :attr:`PoolerInfo.options` of ``name``)."""
+    allowed = POOLER_INFO[name].options if allowed is None else allowed
     unknown = sorted(set(options) - set(allowed))
     if unknown:
         raise ValueError(f"model config: 'pool_options' {unknown} do not apply to {name}; "
@@ -95,29 +99,41 @@ def _checked_options(name: str, options: dict, allowed: Tuple[str, ...]) -> dict
     return dict(options)
 
 
-@register_pooler("topk")
+def _schedule_entry(name: str, ratio, expected) -> None:
+    """A pooler whose size the schedule cannot set takes one entry only (the config says why)."""
+    if isinstance(ratio, bool) or ratio != expected:
+        raise ValueError(f"model config: {name} takes the schedule entry {expected!r} only, got {ratio!r}")
+
+
+@register_pooler("topk", PoolerInfo(options=("min_score", "multiplier", "nonlinearity")))
 def _topk(channels: int, ratio, options: dict) -> torch.nn.Module:
-    opts = _checked_options("topk", options, ("min_score", "multiplier", "nonlinearity"))
-    return TopKPooling(channels, ratio=ratio, **opts)
+    opts = _checked_options("topk", options)
+    try:
+        return TopKPooling(channels, ratio=ratio, **opts)
+    except (TypeError, ValueError) as e:
+        raise ValueError(f"model config: topk: {e}") from None
 
 
-@register_pooler("sag")
+@register_pooler("sag", PoolerInfo(options=("min_score", "multiplier", "nonlinearity", "gnn")))
 def _sag(channels: int, ratio, options: dict) -> torch.nn.Module:
-    opts = _checked_options("sag", options, ("min_score", "multiplier", "nonlinearity", "gnn"))
+    opts = _checked_options("sag", options)
     gnn = opts.pop("gnn", "graphconv")
-    if gnn not in _SAG_GNNS:
+    if not isinstance(gnn, str) or gnn not in _SAG_GNNS:
         raise ValueError(f"model config: pool_options.gnn must be one of {', '.join(_SAG_GNNS)}, got {gnn!r}")
-    return SAGPooling(channels, ratio=ratio, GNN=_SAG_GNNS[gnn], **opts)
+    try:
+        return SAGPooling(channels, ratio=ratio, GNN=_SAG_GNNS[gnn], **opts)
+    except (TypeError, ValueError) as e:
+        raise ValueError(f"model config: sag: {e}") from None
 
 
 _ASAP_GNNS = {"graphconv": GraphConv, "gcn": GCNConv}
 
 
-@register_pooler("asap")
+@register_pooler("asap", PoolerInfo(options=("dropout", "negative_slope", "add_self_loops", "gnn")))
 def _asap(channels: int, ratio, options: dict) -> torch.nn.Module:
-    opts = _checked_options("asap", options, ("dropout", "negative_slope", "add_self_loops", "gnn"))
+    opts = _checked_options("asap", options)
     gnn = opts.pop("gnn", None)
-    if gnn is not None and gnn not in _ASAP_GNNS:
+    if gnn is not None and (not isinstance(gnn, str) or gnn not in _ASAP_GNNS):
         raise ValueError(f"model config: asap's 'gnn' must be one of {', '.join(_ASAP_GNNS)} or "
                          f"null, got {gnn!r}")
     try:
@@ -126,9 +142,11 @@ def _asap(channels: int, ratio, options: dict) -> torch.nn.Module:
         raise ValueError(f"model config: asap: {e}") from None
 
 
-@register_pooler("edgepool", PoolerInfo(fixed_ratio=0.5))
+@register_pooler("edgepool", PoolerInfo(fixed_ratio=0.5,
+                                       options=("edge_score_method", "dropout", "add_to_edge_score")))
 def _edgepool(channels: int, ratio, options: dict) -> torch.nn.Module:
-    opts = _checked_options("edgepool", options, ("edge_score_method", "dropout", "add_to_edge_score"))
+    _schedule_entry("edgepool", ratio, POOLER_INFO["edgepool"].fixed_ratio)
+    opts = _checked_options("edgepool", options)
     if not isinstance(opts.get("edge_score_method", "softmax"), str):
         raise ValueError("model config: edgepool's 'edge_score_method' must be softmax, tanh or sigmoid")
     try:
@@ -137,9 +155,10 @@ def _edgepool(channels: int, ratio, options: dict) -> torch.nn.Module:
         raise ValueError(f"model config: edgepool: {e}") from None
 
 
-@register_pooler("graclus", PoolerInfo(fixed_ratio=0.5))
+@register_pooler("graclus", PoolerInfo(fixed_ratio=0.5, options=("reduce", "seed")))
 def _graclus(channels: int, ratio, options: dict) -> torch.nn.Module:
-    opts = _checked_options("graclus", options, ("reduce", "seed"))
+    _schedule_entry("graclus", ratio, POOLER_INFO["graclus"].fixed_ratio)
+    opts = _checked_options("graclus", options)
     try:
         return Graclus(channels, **opts)
     except (TypeError, ValueError) as e:
@@ -158,17 +177,19 @@ def _register_clustering(name: str, cls: type) -> None:
     allowed = _keyword_options(cls)
 
     def factory(channels: int, clusters, options: dict) -> torch.nn.Module:
-        opts = _checked_options(name, options, allowed)
+        opts = _checked_options(name, options)
         try:
             return cls(channels, clusters, **opts)
         except (TypeError, ValueError) as e:
             raise ValueError(f"model config: {name}: {e}") from None
-    register_pooler(name, PoolerInfo(needs_count=True, losses=cls.LOSSES, weighted=True))(factory)
+    register_pooler(name, PoolerInfo(needs_count=True, losses=cls.LOSSES, weighted=True,
+                                     options=allowed))(factory)
 
 
-@register_pooler("given")
+@register_pooler("given", PoolerInfo(options=("reduce",)))
 def _given(channels: int, ratio, options: dict) -> torch.nn.Module:
-    opts = _checked_options("given", options, ("reduce",))
+    _schedule_entry("given", ratio, GIVEN)
+    opts = _checked_options("given", options)
     try:
         return GivenPool(channels, **opts)
     except (TypeError, ValueError) as e:
@@ -226,6 +247,8 @@ class _Model(torch.nn.Module):
     def __init__(self, config: ModelConfig, in_channels: int, num_classes: int,
                  edge_channels: Optional[int] = None):
         super().__init__()
+        if not isinstance(config, ModelConfig):
+            raise ValueError(f"{type(self).__name__}: 'config' must be a ModelConfig, got {type(config).__name__}")
         for name, v in (("in_channels", in_channels), ("num_classes", num_classes)):
             if isinstance(v, bool) or not isinstance(v, int) or v < 1:
                 raise ValueError(f"{type(self).__name__}: '{name}' must be a positive int, got {v!r}")
@@ -317,11 +340,7 @@ class _Model(torch.nn.Module):
     def _prepare(self, x, edge_index, batch, edge_attr):
         x, edge_index, batch, edge_attr, num_graphs, data = _unpack(x, edge_index, batch, edge_attr)
         check_graph(x, edge_index, batch, edge_attr, where=type(self).__name__)
-        if x.dim() == 1:
-            x = x.view(-1, 1)
-        if x.size(1) != self.in_channels:
-            raise ValueError(f"{type(self).__name__}: 'x' has {x.size(1)} features but the model "
-                             f"was built for in_channels={self.in_channels}")
+        x = check_features(x, type(self).__name__, self.in_channels, param_dtype(self), owner="model")
         if self.edge_channels:
             width = columns(edge_attr)
             if width != self.edge_channels:
@@ -448,15 +467,23 @@ def _labels_for(config: ModelConfig, data: Optional[Data], level_labels: Optiona
                          f"but the graph has no {LEVEL_LABELS!r}; use data that carries its groups "
                          f"(circuits, communities, molecules, your graphs' level1.. attributes) or a learned "
                          f"pooler")
+    if not isinstance(level_labels, Tensor) or level_labels.dim() not in (1, 2) \
+            or level_labels.size(0) != num_nodes or level_labels.is_floating_point() \
+            or level_labels.is_complex() or level_labels.dtype == torch.bool:
+        got = (f"{level_labels.dtype} {tuple(level_labels.shape)}" if isinstance(level_labels, Tensor)
+               else type(level_labels).__name__)
+        raise ValueError(f"{where}: {LEVEL_LABELS!r} must be an integer tensor [N={num_nodes}, L], got {got}")
     if level_labels.dim() == 1:
         level_labels = level_labels.view(-1, 1)
-    if level_labels.size(0) != num_nodes or level_labels.is_floating_point():
-        raise ValueError(f"{where}: {LEVEL_LABELS!r} must be an integer tensor [N={num_nodes}, L], got "
-                         f"{level_labels.dtype} {tuple(level_labels.shape)}")
     if level_labels.size(1) < given[-1]:
         raise ValueError(f"{where}: level {given[-1]} pools along column {given[-1] - 1} of {LEVEL_LABELS!r} "
                          f"(pool: given), but the data has {level_labels.size(1)} column(s)")
-    return level_labels.long()
+    level_labels = level_labels.long()
+    if checks_enabled() and level_labels.numel() and int(level_labels.min()) < -1:
+        node, col = (level_labels < -1).nonzero()[0].tolist()
+        raise ValueError(f"{where}: {LEVEL_LABELS!r} holds {int(level_labels[node, col])} at node {node}, "
+                         f"column {col}; group ids are >= 0, -1 for a node in no group")
+    return level_labels
 
 
 class HierarchicalGNN(_GraphClassifier):

@@ -11,6 +11,8 @@ import torch
 from torch import Tensor
 from torch_geometric.nn import aggr
 
+from ..checks import check_int
+
 READOUTS = ("mean", "sum", "max", "meanmax", "attention")
 
 
@@ -30,8 +32,9 @@ class Readout(torch.nn.Module):
 
     def __init__(self, kind: str, channels: int):
         super().__init__()
-        if kind not in READOUTS:
+        if not isinstance(kind, str) or kind not in READOUTS:
             raise ValueError(f"Readout: unknown kind {kind!r}; choose one of {', '.join(READOUTS)}")
+        check_int(channels, "Readout", "channels")
         self.kind = kind
         self.channels = channels
         if kind == "mean":

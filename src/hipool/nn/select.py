@@ -12,13 +12,19 @@ import torch
 from torch import Tensor
 from torch_geometric.utils import scatter
 
+from ..checks import check_number, check_ratio
+
 
 def num_kept(num_nodes: Tensor, ratio: Union[float, int]) -> Tensor:
-    """Nodes kept per graph: ``min(k, n)`` for an int ``k``, ``ceil(ratio * n)`` for a float.
+    """Nodes kept per graph: ``min(k, n)`` for an int ``k``, ``ceil(ratio * n)`` for a float,
+    and at least one node of every non-empty graph either way.
 
     The float case is computed in exact integer arithmetic on the decimal value
     of ``ratio`` (``0.1 * 30`` keeps 3 nodes, not 4 as ``ceil`` in float64
-    would), so a float ratio of ``1.0`` keeps every node.  PyG computes
+    would), so a float ratio of ``1.0`` keeps every node.  That value is
+    ``ratio`` as a fraction of denominator at most 10^6 (so that ``n * p`` fits
+    in int64); a tiny ratio (``1e-300``) rounds to 0, and the floor of one node
+    keeps ``ceil(ratio * n) >= 1`` true.  PyG computes
     ``ceil`` in the score's dtype and treats ``ratio >= 1`` (floats included)
     as an int ``k``: its ``ratio=1.0`` keeps one node per graph.
     """
@@ -26,7 +32,8 @@ def num_kept(num_nodes: Tensor, ratio: Union[float, int]) -> Tensor:
         return num_nodes.clamp(max=ratio)
     frac = Fraction(repr(float(ratio))).limit_denominator(1_000_000)
     p, q = frac.numerator, frac.denominator
-    return torch.div(num_nodes * p + (q - 1), q, rounding_mode="floor")
+    k = torch.div(num_nodes * p + (q - 1), q, rounding_mode="floor")
+    return torch.minimum(k.clamp(min=1), num_nodes)
 
 
 def topk(
@@ -40,22 +47,24 @@ def topk(
 
     Args:
         score: node scores ``[N]``.
-        ratio: float in (0, 1] (fraction per graph, rounded up) or int ``k``
-            (``min(k, n)`` nodes per graph).  Ignored when ``min_score`` is set.
+        ratio: float in (0, 1] (fraction per graph, rounded up, at least one node) or
+            int ``k >= 1`` (``min(k, n)`` nodes per graph).  Ignored when ``min_score`` is set.
         batch: sorted graph id of every node ``[N]``.
-        min_score: keep nodes with ``score > min_score``, but never drop every
-            node of a graph (its best node within ``tol`` always stays).
+        min_score: a finite number: keep nodes with ``score > min_score``, but never
+            drop every node of a graph (its best node within ``tol`` always stays).
 
     Returns:
         ``perm`` ``[N']``: with ``ratio``, graph by graph, by descending score,
         ties broken by lower node index; with ``min_score``, by node index.
     """
     if min_score is not None:
+        check_number(min_score, "topk", "min_score")
         scores_max = scatter(score, batch, reduce="max")[batch] - tol
         scores_min = scores_max.clamp(max=min_score)
         return (score > scores_min).nonzero().view(-1)
     if ratio is None:
         raise ValueError("topk: at least one of 'ratio' and 'min_score' must be given")
+    check_ratio(ratio, "topk")
 
     n = score.size(0)
     if n == 0:

@@ -28,10 +28,10 @@ from torch_geometric.nn.inits import uniform
 from torch_geometric.nn.resolver import activation_resolver
 from torch_geometric.utils import softmax
 
-from ..checks import check_graph, check_ratio
+from ..checks import check_int, check_number, check_ratio, param_dtype, prepare_pool_input
 from ..record import PoolOutput, cluster_from_perm
 from .connect import filter_edges
-from .convs import run_conv
+from .convs import degree_normalised, run_conv
 from .select import topk
 
 
@@ -74,14 +74,40 @@ def _select_and_gate(x: Tensor, edge_index: Tensor, edge_attr: Optional[Tensor],
                       perm=perm, score=score, cluster=cluster, edge_weight=edge_weight)
 
 
-def _check_pool_args(name: str, in_channels: int, ratio, min_score) -> None:
-    if isinstance(in_channels, bool) or not isinstance(in_channels, int) or in_channels < 1:
-        raise ValueError(f"{name}: 'in_channels' must be a positive int, got {in_channels!r}")
+def _check_pool_args(name: str, in_channels, ratio, min_score, multiplier, nonlinearity) -> None:
+    check_int(in_channels, name, "in_channels")
     if ratio is None and min_score is None:
         raise ValueError(f"{name}: at least one of 'ratio' and 'min_score' must be given")
     check_ratio(ratio, name)
-    if min_score is not None and (isinstance(min_score, bool) or not isinstance(min_score, (int, float))):
-        raise ValueError(f"{name}: 'min_score' must be a number, got {min_score!r}")
+    # Any finite min_score keeps each graph's best node (see topk); NaN would keep none.
+    check_number(min_score, name, "min_score", allow_none=True)
+    check_number(multiplier, name, "multiplier")
+    if not (isinstance(nonlinearity, str) or callable(nonlinearity)):
+        raise ValueError(f"{name}: 'nonlinearity' must be an activation's name (e.g. 'tanh') or a "
+                         f"callable, got {nonlinearity!r}")
+
+
+def _prepare(pool: torch.nn.Module, x: Tensor, edge_index: Tensor, edge_attr: Optional[Tensor],
+             batch: Optional[Tensor], attn: Optional[Tensor], edge_weight: Optional[Tensor],
+             nonnegative_weights: Optional[str] = None):
+    """Checked ``(x, batch, attn)`` of a selection pooler's call; ``attn`` (default ``x``) is what
+    the score reads, so it must have ``in_channels`` columns too."""
+    where, dtype = type(pool).__name__, param_dtype(pool)
+    x, batch = prepare_pool_input(x, edge_index, batch, edge_attr, edge_weight, where,
+                                  dtype=dtype, nonnegative_weights=nonnegative_weights)
+    if attn is None:
+        attn = x
+    elif not isinstance(attn, Tensor) or attn.dim() not in (1, 2) or attn.size(0) != x.size(0):
+        shape = tuple(attn.shape) if isinstance(attn, Tensor) else type(attn).__name__
+        raise ValueError(f"{where}: 'attn' must have one row per node ({x.size(0)}), got {shape}")
+    attn = attn.view(-1, 1) if attn.dim() == 1 else attn
+    if attn.size(1) != pool.in_channels:
+        which = "'x'" if attn is x else "'attn'"
+        raise ValueError(f"{where}: {which} has {attn.size(1)} features but the pooler was built for "
+                         f"in_channels={pool.in_channels}")
+    if attn is not x and attn.dtype != dtype:
+        raise ValueError(f"{where}: 'attn' has dtype {attn.dtype} but the parameters are {dtype}")
+    return x, batch, attn
 
 
 class TopKPooling(torch.nn.Module):
@@ -98,11 +124,17 @@ class TopKPooling(torch.nn.Module):
     Args:
         in_channels: width of ``x``.
         ratio: float in (0, 1], the fraction of nodes kept per graph
-            (``ceil(ratio * n)``; ``1.0`` keeps all), or int ``k`` (``min(k, n)``).
-            Default ``0.5``.  Ignored when ``min_score`` is given.
-        min_score: minimal softmax score to keep a node.  Default ``None``.
-        multiplier: factor applied to the pooled features.  Default ``1``.
+            (``ceil(ratio * n)`` and at least one, so every non-empty graph keeps a node;
+            ``1.0`` keeps all), or int ``k >= 1`` (``min(k, n)``).  Default ``0.5``.
+            Ignored when ``min_score`` is given.
+        min_score: minimal softmax score to keep a node, any finite number: scores lie in
+            (0, 1], so ``min_score < 0`` keeps every node and ``min_score >= 1`` only each
+            graph's best (which is always kept).  Default ``None``.
+        multiplier: finite factor applied to the pooled features.  Default ``1``.
         nonlinearity: :math:`\sigma`, a name or a callable.  Default ``"tanh"``.
+
+    Constructor arguments out of range raise ``ValueError``; so does ``x`` (or ``attn``) whose
+    width is not ``in_channels`` or whose dtype is not the parameters'.
 
     Returns a :class:`~hipool.record.PoolOutput`; it unpacks as PyG's
     ``(x, edge_index, edge_attr, batch, perm, score)``.
@@ -112,7 +144,7 @@ class TopKPooling(torch.nn.Module):
                  min_score: Optional[float] = None, multiplier: float = 1.0,
                  nonlinearity: Union[str, Callable] = "tanh"):
         super().__init__()
-        _check_pool_args(type(self).__name__, in_channels, ratio, min_score)
+        _check_pool_args(type(self).__name__, in_channels, ratio, min_score, multiplier, nonlinearity)
         self.in_channels = in_channels
         self.ratio = ratio
         self.min_score = min_score
@@ -125,11 +157,8 @@ class TopKPooling(torch.nn.Module):
     def forward(self, x: Tensor, edge_index: Tensor, edge_attr: Optional[Tensor] = None,
                 batch: Optional[Tensor] = None, attn: Optional[Tensor] = None,
                 edge_weight: Optional[Tensor] = None) -> PoolOutput:
-        check_graph(x, edge_index, batch, edge_attr, where=type(self).__name__, edge_weight=edge_weight)
-        x = x.view(-1, 1) if x.dim() == 1 else x
-        if batch is None:
-            batch = edge_index.new_zeros(x.size(0))
-        score = self.select(x if attn is None else attn, batch)
+        x, batch, attn = _prepare(self, x, edge_index, edge_attr, batch, attn, edge_weight)
+        score = self.select(attn, batch)
         return _select_and_gate(x, edge_index, edge_attr, batch, score,
                                 self.ratio, self.min_score, self.multiplier, edge_weight)
 
@@ -152,6 +181,9 @@ class SAGPooling(torch.nn.Module):
             Default :class:`torch_geometric.nn.GraphConv`.
         min_score, multiplier, nonlinearity: as in :class:`TopKPooling`.
         **kwargs: passed to ``GNN``.
+
+    With a degree-normalising ``GNN`` (``GCNConv``) negative ``edge_weight`` raises
+    ``ValueError`` (its :math:`D^{-1/2}` would be NaN).
     """
 
     def __init__(self, in_channels: int, ratio: Union[float, int] = 0.5,
@@ -159,13 +191,19 @@ class SAGPooling(torch.nn.Module):
                  multiplier: float = 1.0, nonlinearity: Union[str, Callable] = "tanh",
                  **kwargs):
         super().__init__()
-        _check_pool_args(type(self).__name__, in_channels, ratio, min_score)
+        where = type(self).__name__
+        _check_pool_args(where, in_channels, ratio, min_score, multiplier, nonlinearity)
+        if not callable(GNN):
+            raise ValueError(f"{where}: 'GNN' must be a layer class such as GraphConv, got {GNN!r}")
         self.in_channels = in_channels
         self.ratio = ratio
         self.min_score = min_score
         self.multiplier = multiplier
         self.gnn = GNN(in_channels, 1, **kwargs)
         self._gnn_takes_weight = "edge_weight" in inspect.signature(self.gnn.forward).parameters
+        #: Why edge weights must be >= 0 (a degree-normalising scorer), or None.
+        self._nonnegative_weights = (f"{type(self.gnn).__name__} normalises by weighted degrees"
+                                     if self._gnn_takes_weight and degree_normalised(self.gnn) else None)
         self.select = ScoreProjection(1, min_score, nonlinearity)
 
     def reset_parameters(self) -> None:
@@ -175,12 +213,8 @@ class SAGPooling(torch.nn.Module):
     def forward(self, x: Tensor, edge_index: Tensor, edge_attr: Optional[Tensor] = None,
                 batch: Optional[Tensor] = None, attn: Optional[Tensor] = None,
                 edge_weight: Optional[Tensor] = None) -> PoolOutput:
-        check_graph(x, edge_index, batch, edge_attr, where=type(self).__name__, edge_weight=edge_weight)
-        x = x.view(-1, 1) if x.dim() == 1 else x
-        if batch is None:
-            batch = edge_index.new_zeros(x.size(0))
-        attn = x if attn is None else attn
-        attn = attn.view(-1, 1) if attn.dim() == 1 else attn
+        x, batch, attn = _prepare(self, x, edge_index, edge_attr, batch, attn, edge_weight,
+                                  self._nonnegative_weights)
         score = self.select(run_conv(self.gnn, self._gnn_takes_weight, attn, edge_index, edge_weight), batch)
         return _select_and_gate(x, edge_index, edge_attr, batch, score,
                                 self.ratio, self.min_score, self.multiplier, edge_weight)
