@@ -245,3 +245,27 @@ def test_a_huge_value_gives_a_short_message(tmp_path):
     with pytest.raises(ValueError) as info:
         ModelConfig.from_yaml(p)
     assert str(info.value).startswith(f"{p}:1: 'conv' must be one of") and len(str(info.value)) < 400
+
+
+@pytest.mark.parametrize("kwargs, message", [
+    (dict(pool="mincut", schedule=[10, 5], pool_options={"temp": 0}),
+     r"^model config: 'pool_options' \(mincut, level 1\): MinCutPool: 'temp' must be a finite number in \(0, inf\)"),
+    (dict(pool="mincut", schedule=[10, 5], pool_options={"mincut": {"tmp": 2}}),
+     r"'pool_options.mincut' \(mincut, level 1\): 'pool_options' \['tmp'\] do not apply to mincut"),
+    (dict(pool="dmon", schedule=[10, 5], pool_options={"dropout": 1.0}), r"DMoNPool: 'dropout' must be"),
+    (dict(pool="sag", pool_options={"gnn": "gat"}), r"\(sag, level 1\): pool_options.gnn must be one of"),
+    (dict(pool=["topk", "mincut"], schedule=[0.5, 4], pool_options={"topk": {"min_score": 0.1},
+                                                                     "mincut": {"temp": -1}}),
+     r"'pool_options.mincut' \(mincut, level 2\)"),
+])
+def test_pool_options_are_checked_when_the_config_is_read(kwargs, message):
+    with pytest.raises(ValueError, match=message):
+        ModelConfig(**kwargs)
+
+
+def test_pool_options_errors_point_at_the_file_line(tmp_path):
+    path = tmp_path / "m.yaml"
+    path.write_text("pool: [topk, mincut]\nschedule: [0.5, 4]\npool_options:\n  topk: {min_score: 0.1}\n"
+                    "  mincut:\n    temp: -1\n")
+    with pytest.raises(ValueError, match=rf"^{path}:5.*'pool_options.mincut' \(mincut, level 2\)"):
+        ModelConfig.from_yaml(path)

@@ -334,11 +334,34 @@ class ModelConfig:
                 raise ValueError(f"model config: 'schedule[{i}]' is {r!r}, but {p} at level {i + 1} needs "
                                  f"an absolute cluster count (an int, e.g. \"100→50→25\")")
         self._check_aux_weights(pools)
+        self._check_poolers(pools)
         if isinstance(self.convs_per_level, list) and self.task == "graph" \
                 and len(self.convs_per_level) != self.num_blocks:
             raise ValueError(f"model config: 'convs_per_level' lists {len(self.convs_per_level)} counts, but the "
                              f"model has {self.num_blocks} conv blocks ({self.levels} levels"
                              f"{' + level 0, levels_read: all' if self.levels_read == 'all' else ''})")
+
+    def _check_poolers(self, pools: List[str]) -> None:
+        """Build every level's pooler on torch's meta device (no memory, no data), so that a
+        ``pool_options`` value or key the pooler refuses fails when the config is read, with the
+        file and line, not later when the model is built."""
+        import torch
+
+        from .nn.models import POOLER_INFO, POOLERS
+
+        sectioned = any(k in POOLERS for k in self.pool_options)
+        for i, (p, r) in enumerate(zip(pools, self.schedule)):
+            if p == GLOBAL:
+                continue
+            try:
+                with torch.device("meta"):
+                    POOLERS[p](self.hidden, r, self.options_for(p))
+            except (TypeError, ValueError) as e:
+                key = f"pool_options.{p}" if sectioned and p in self.pool_options else "pool_options"
+                message = str(e).removeprefix("model config: ").removeprefix(f"{p}: ")
+                if "allowed:" not in message:
+                    message += f" ({p}'s options: {', '.join(POOLER_INFO[p].options) or 'none'})"
+                raise ValueError(f"model config: '{key}' ({p}, level {i + 1}): {message}") from None
 
     def _check_block(self) -> None:
         """The options of the conv blocks, readouts and the localisation loss."""

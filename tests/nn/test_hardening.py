@@ -484,3 +484,23 @@ def test_record_validate_checks_the_values():
         _record(x=torch.tensor([[0.0] * 3, [math.nan] * 3])).validate()
     with pytest.raises(ValueError, match=r"graph\(s\) \[1\] had nodes but kept none"):
         _record(cluster=torch.tensor([0, 1, -1])).validate(torch.tensor([0, 0, 1]))
+
+
+def test_more_clusters_than_a_level_can_have_nodes_is_refused_before_training():
+    from hipool.config import ModelConfig
+    from hipool.data.base import GraphDataset
+    from hipool.nn.models import check_model_data
+
+    graphs = [Data(x=torch.ones(n, 2), edge_index=torch.empty(2, 0, dtype=torch.long), y=torch.tensor([n % 2]))
+              for n in (5, 12, 7)]
+    ds = GraphDataset(name="toy", graphs=graphs, num_features=2, num_classes=2)
+    check_model_data(ModelConfig(pool="mincut", schedule=[12, 6]), ds)  # the largest graph has 12 nodes
+    with pytest.raises(ValueError, match=r"^dataset toy: 'schedule\[0\]' asks mincut for 13 clusters, but the "
+                                         r"largest graph of the dataset has 12 nodes"):
+        check_model_data(ModelConfig(pool="mincut", schedule=[13, 6]), ds)
+    with pytest.raises(ValueError, match=r"'schedule\[1\]' asks dmon for 7 clusters, but level 1 keeps at most 6"):
+        check_model_data(ModelConfig(pool="dmon", schedule=[6, 7]), ds)
+    # a selection level in front bounds what the clustering level gets: ceil(0.5 * 12) = 6
+    with pytest.raises(ValueError, match=r"'schedule\[1\]' asks diffpool for 7 clusters, but level 1 keeps at most 6"):
+        check_model_data(ModelConfig(pool=["topk", "diffpool"], schedule=[0.5, 7]), ds)
+    check_model_data(ModelConfig(pool=["topk", "diffpool"], schedule=[0.5, 6]), ds)

@@ -36,6 +36,7 @@ what each level's readout contributed.
 from __future__ import annotations
 
 import inspect
+import math
 import warnings
 from dataclasses import dataclass
 from typing import Callable, Dict, List, Optional, Tuple, Union
@@ -612,12 +613,38 @@ class GraphUNet(_Model):
         return (logits, hierarchy) if return_hierarchy else logits
 
 
+def _check_cluster_counts(config: ModelConfig, name: str, largest: int) -> None:
+    """Refuse a clustering level whose cluster count exceeds the most nodes any graph of the dataset
+    can bring to that level (``largest`` nodes at level 0, then what each level keeps at most)."""
+    if config.is_global or config.task != "graph":
+        return
+    pools = [config.pool] * config.levels if isinstance(config.pool, str) else list(config.pool)
+    n = largest
+    for i, (p, r) in enumerate(zip(pools, config.schedule)):
+        if r == GIVEN or p not in POOLER_INFO:
+            continue
+        if POOLER_INFO[p].needs_count:
+            if r > n:
+                at = "the largest graph of the dataset has" if i == 0 else f"level {i} keeps at most"
+                raise ValueError(f"dataset {name}: 'schedule[{i}]' asks {p} for {r} clusters, but {at} {n} "
+                                 f"nodes; a level cannot use more clusters than it has nodes (the presets "
+                                 f"take ceil(mean graph size / 2) at level 1)")
+            n = r
+        elif isinstance(r, int):
+            n = min(n, r)
+        elif POOLER_INFO[p].fixed_ratio is None:
+            n = max(1, math.ceil(r * n))
+
+
 def check_model_data(config: ModelConfig, dataset) -> None:
     """Fail before training, naming the dataset, graph and level, when ``dataset`` (a
     :class:`~hipool.data.base.GraphDataset`) cannot feed a model of ``config``: an edge-aware conv
     on graphs without ``edge_attr`` (or of mixed widths), ``pool: given`` at a level the data has
-    no ``level_labels`` column for, ``localize`` without its node attribute."""
+    no ``level_labels`` column for, ``localize`` without its node attribute, a level with more
+    clusters than the largest graph can bring to it (the dense ``[graphs, k, k]`` adjacency of a
+    ``schedule`` entry like 100000 would be terabytes, and empty clusters add nothing)."""
     name = dataset.name
+    _check_cluster_counts(config, name, max((g.num_nodes for g in dataset), default=0))
     width = dataset.num_edge_features
     given = config.given_levels
     for i, g in enumerate(dataset):
