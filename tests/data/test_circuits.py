@@ -290,7 +290,8 @@ class _Evil:
         return (open, (self.marker, "w"))
 
 
-@pytest.mark.parametrize("content", ["pickle", "torch_save", "truncated", "garbage", "wrong_sizes"])
+@pytest.mark.parametrize("content", ["pickle", "torch_save", "truncated", "garbage", "wrong_sizes", "flipped_byte",
+                                     "zero_stride"])
 def test_a_bad_circuits_cache_is_never_unpickled_but_regenerated(tmp_path, content):
     import pickle
     import re
@@ -310,6 +311,16 @@ def test_a_bad_circuits_cache_is_never_unpickled_but_regenerated(tmp_path, conte
         path.write_bytes(path.read_bytes()[: path.stat().st_size // 2])
     elif content == "garbage":
         path.write_bytes(b"not a torch file")
+    elif content == "flipped_byte":   # torch checks no CRC: x would load with another value
+        data = bytearray(path.read_bytes())
+        at = data.find(good.graphs[0].x[0].numpy().tobytes())
+        assert at > 0
+        data[at + 2] ^= 0x40
+        path.write_bytes(bytes(data))
+    elif content == "zero_stride":    # one stored value posing as a whole tensor
+        packed = torch.load(path, weights_only=True)
+        packed["x"] = packed["x"][:1, :1].expand(packed["x"].shape)
+        torch.save(packed, path)
     else:
         packed = torch.load(path, weights_only=True)
         packed["num_nodes"][0] += 1

@@ -349,7 +349,12 @@ BAD_CSV = {
     "duplicate header": ("smiles,y,y\nCCO,1,0\n", r"m\.csv:1: duplicate column names \['y'\]"),
     "short row": ("smiles,y\nCCO,1\nCCO\n", r"m\.csv:3: 1 fields, the header has 2"),
     "class beyond 2**53": ("smiles,y\nCCO,12345678901234567891\nCC,12345678901234567892\n",
-                           r"m\.csv:2: label 1\.23457e\+19 in column 'y' is too large for an exact class number"),
+                           r"m\.csv:2: label '12345678901234567891' in column 'y' is too large for an exact "
+                           r"class number"),
+    # float64 reads 2**53 + 1 as 2**53: two classes would silently become one
+    "class 2**53 + 1 next to 2**53": (f"smiles,y\nCCO,{2 ** 53 + 1}\nCC,{2 ** 53}\n",
+                                      r"m\.csv:2: label '9007199254740993' in column 'y' is too large "
+                                      r".*\(below 2\*\*53\)"),
 }
 
 
@@ -421,3 +426,28 @@ def test_a_task_labelled_only_on_skipped_rows_is_named(tmp_path):
     ds = load_molecules(path)
     assert ds.task_names == ["a", "b"] and len(ds) == 1 and torch.isnan(ds[0].y[0, 1])
     assert "label columns ['b'] have no label on a molecule read (only on skipped rows)" in ds.notes
+
+
+@pytest.mark.parametrize("kwargs, message", [
+    ({"label_columns": 5}, r"m\.csv: label_columns must be a column name or a list of column names, got 5"),
+    ({"label_columns": ["y", 1]}, r"label_columns must be a column name or a list"),
+    ({"label_columns": ["y", "y"]}, r"m\.csv: label_columns names 'y' twice"),
+    ({"smiles_column": 0}, r"m\.csv: smiles_column must be a column name, got 0"),
+    ({"name": 5}, r"load_molecules: name must be a non-empty string or None, got 5"),
+])
+def test_bad_load_molecules_arguments_are_value_errors(tmp_path, kwargs, message):
+    path = _write(tmp_path / "m.csv", "smiles,y\nCC,1\nCCO,0\n")
+    with pytest.raises(ValueError, match=message):
+        load_molecules(path, **kwargs)
+
+
+def test_bad_molecule_paths_are_value_errors(tmp_path):
+    import os
+
+    with pytest.raises(ValueError, match=r"load_molecules: path must be a path \(a str or pathlib.Path\), got 5"):
+        load_molecules(5)
+    with pytest.raises(ValueError, match=r"cannot read it \(file name too long\)"):
+        load_molecules(tmp_path / ("m" * 300 + ".csv"))
+    os.mkfifo(tmp_path / "p.csv")
+    with pytest.raises(ValueError, match=r"p\.csv: not a regular file \(a pipe or a device\)"):
+        load_molecules(tmp_path / "p.csv")

@@ -2,6 +2,7 @@
 edge lists with a labels CSV, and JSONL files."""
 import json
 import math
+import os
 import re
 from pathlib import Path
 
@@ -436,11 +437,11 @@ BAD_FOLDERS_MORE = {
     "GraphML int that is not one": (
         {"g.graphml": _gml('<graph edgedefault="undirected"><node id="n0"><data key="d0">abc</data></node></graph>',
                            _GML_NODE_ATTR.format(name="a", type="int"))},
-        ["g.graphml", "cannot read GraphML: ValueError", "'abc'"]),
+        ["g.graphml:1: node 'n0': 'a' (int) is 'abc', not an integer (decimal digits)"]),
     "GraphML unknown attribute type": (
         {"g.graphml": _gml('<graph edgedefault="undirected"><node id="n0"><data key="d0">1</data></node></graph>',
                            _GML_NODE_ATTR.format(name="a", type="complex"))},
-        ["g.graphml", "cannot read GraphML: KeyError", "complex"]),
+        ["g.graphml:1: key 'd0' has attr.type 'complex'; GraphML types are boolean, int, long"]),
     "GraphML double NaN": (
         {"g.graphml": _gml('<graph edgedefault="undirected"><node id="n0"><data key="d0">NaN</data></node></graph>',
                            _GML_NODE_ATTR.format(name="a", type="double"))},
@@ -688,3 +689,185 @@ def test_group_ids_may_be_any_whole_number(tmp_path):
     big = "9" * 400
     path.write_text('{"label": 0, "edges": [[0, 1], [1, 2]], "levels": [[' + big + '], [1], [-' + big + ']]}\n')
     assert load_jsonl(path)[0][LEVEL_LABELS].tolist() == [[1], [0], [-1]]
+
+
+# -- held-out bad inputs (issue 17, second pass) --------------------------------------------
+_KEY_D0 = _GML_NODE_ATTR.format(name="a", type="double")
+BAD_GRAPHML = {
+    "a DOCTYPE with an external entity (XXE)": (
+        '<?xml version="1.0"?>\n<!DOCTYPE graphml [<!ENTITY x SYSTEM "file:///etc/passwd">]>\n'
+        '<graphml xmlns="http://graphml.graphdrawing.org/xmlns"><graph><node id="&x;"/></graph></graphml>',
+        ["g.graphml:2: a <!DOCTYPE> declaration", "without a DTD or entities"]),
+    "a DOCTYPE with an internal entity": (
+        '<?xml version="1.0"?>\n<!DOCTYPE graphml [<!ENTITY v "5">]>\n'
+        + _gml('<graph><node id="n0"><data key="d0">&v;</data></node></graph>', _KEY_D0)[21:],
+        ["g.graphml:2: a <!DOCTYPE> declaration"]),
+    "an edge to an undeclared node": (
+        _gml('<graph edgedefault="undirected"><node id="n0"/>\n<edge source="n0" target="zz"/></graph>'),
+        ["g.graphml:2: edge target 'zz' is not a node of the graph"]),
+    "a node declared twice": (_gml(_TWO_NODES.format('<node id="n0"/>')), ["g.graphml:1: node 'n0' is declared twice"]),
+    "a node without an id": (_gml('<graph><node/></graph>'), ["g.graphml:1: a <node> without an id"]),
+    "an edge without a source": (_gml(_TWO_NODES.format('<edge target="n0"/>')),
+                                 ["g.graphml:1: an <edge> without a source"]),
+    "a key id declared twice": (
+        _gml('<graph><node id="n0"><data key="d0">1</data></node></graph>',
+             _KEY_D0 + '\n' + _GML_NODE_ATTR.format(name="b", type="int")),
+        ["g.graphml:2: key 'd0' is declared twice (also at line 1)"]),
+    "two keys for one attribute": (
+        _gml('<graph><node id="n0"><data key="d0">1</data><data key="d1">2</data></node></graph>',
+             _KEY_D0 + '<key id="d1" for="node" attr.name="a" attr.type="double"/>'),
+        ["g.graphml:1: key 'd1' declares the attribute 'a' for node elements again"]),
+    "data twice on a node": (
+        _gml('<graph><node id="n0"><data key="d0">1</data>\n<data key="d0">7</data></node></graph>', _KEY_D0),
+        ["g.graphml:2: node 'n0' has data for key 'd0' twice (also at line 1)"]),
+    "data for an undeclared key": (_gml('<graph><node id="n0"><data key="zz">1</data></node></graph>'),
+                                   ["g.graphml:1: node 'n0': data for key 'zz', which no <key> declares"]),
+    "a boolean that is not one": (
+        _gml('<graph><node id="n0"><data key="d0">yes</data></node></graph>',
+             _GML_NODE_ATTR.format(name="a", type="boolean")),
+        ["g.graphml:1: node 'n0': 'a' (boolean) is 'yes', not a GraphML boolean (true, false, 1 or 0)"]),
+    "a double with an underscore": (
+        _gml('<graph><node id="n0"><data key="d0">1_000</data></node></graph>', _KEY_D0),
+        ["g.graphml:1: node 'n0': 'a' (double) is '1_000', not a number"]),
+    "an int in Arabic-Indic digits": (
+        _gml('<graph><node id="n0"><data key="d0">\u0663</data></node></graph>',
+             _GML_NODE_ATTR.format(name="a", type="int")),
+        ["g.graphml:1: node 'n0': 'a' (int) is", "not an integer (decimal digits)"]),
+    "an unknown edgedefault": (_gml('<graph edgedefault="sideways"><node id="n0"/></graph>'),
+                               ["g.graphml:1: edgedefault='sideways'; it is 'directed' or 'undirected'"]),
+    "a nested graph": (_gml('<graph><node id="n0"><graph><node id="n0::a"/></graph></node></graph>'),
+                       ["g.graphml:1: a <graph> inside a node"]),
+    "an edge id repeated between the same nodes": (
+        _gml(_TWO_NODES.format('<edge id="e" source="n0" target="n1"/>\n<edge id="e" source="n1" target="n0"/>')),
+        ["g.graphml:2: edge id 'e' between 'n1' and 'n0' repeats the edge at line 1"]),
+    "a level attribute beyond MAX_LEVELS": (
+        _gml('<graph><node id="n0"><data key="d0">1</data></node></graph>',
+             _GML_NODE_ATTR.format(name="level99999999999", type="int")),
+        ["g.graphml", "node attribute 'level99999999999': at most 32 levels (MAX_LEVELS)"]),
+}
+
+
+@pytest.mark.parametrize("case", list(BAD_GRAPHML))
+def test_graphml_is_checked_before_networkx_reads_it(tmp_path, case):
+    """networkx adds a node for an edge to an undeclared one, lets a repeated node, key or data
+    replace the first, reads 1_000 as an int and expands DTD entities: all refused, with the line."""
+    text, message = BAD_GRAPHML[case]
+    root = _folder(tmp_path / "in", {"g.graphml": text}, "file,label\ng.graphml,0\n")
+    _raises(message, load_graph_folder, root)
+
+
+def test_graphml_key_defaults_hold_where_data_is_missing(tmp_path):
+    keys = ('<key id="d0" for="node" attr.name="a" attr.type="double"><default>2.5</default></key>'
+            '<key id="w" for="edge" attr.name="weight" attr.type="double"><default>3</default></key>')
+    body = _TWO_NODES.format('<edge source="n0" target="n1"/>').replace(
+        '<node id="n0"/>', '<node id="n0"><data key="d0">1</data></node>')
+    ds = load_graph_folder(_folder(tmp_path / "in", {"g.graphml": _gml(body, keys)}, "file,label\ng.graphml,0\n"))
+    assert ds[0].x.view(-1).tolist() == [1.0, 2.5] and ds[0].edge_attr.view(-1).tolist() == [3.0, 3.0]
+
+
+@pytest.mark.parametrize("attrs,message", [
+    ({"level1": 0, "level01": 1},
+     "node attribute 'level01': a level is named level1, level2, ... without a leading zero"),
+    ({"level1000000": 0}, "node attribute 'level1000000': at most 32 levels (MAX_LEVELS): level1 .. level32"),
+    ({"level33": 0}, "node attribute 'level33': at most 32 levels"),
+])
+def test_level_attributes_are_bounded_and_unambiguous(tmp_path, attrs, message):
+    """level1000000 padded every node of the dataset to a million columns (level99999999999 hung);
+    level01 next to level1 silently hid one of them."""
+    doc = json.dumps({"nodes": [{"id": 0, **attrs}, {"id": 1}], "links": []})
+    root = _folder(tmp_path / "in", {"g.json": doc}, "file,label\ng.json,0\n")
+    _raises(["g.json", message], load_graph_folder, root)
+
+
+def test_level32_is_the_deepest_level(tmp_path):
+    doc = json.dumps({"nodes": [{"id": 0, "level32": 5}, {"id": 1}], "links": []})
+    ds = load_graph_folder(_folder(tmp_path / "in", {"g.json": doc}, "file,label\ng.json,0\n"))
+    assert ds[0][LEVEL_LABELS].shape == (2, 32) and ds[0][LEVEL_LABELS][0, 31] == 0
+
+
+@pytest.mark.parametrize("node_features,message", [
+    (5, "node_features must be None, 'degree' or a list of attribute names, got 5"),
+    ([5], "node_features: 5 is not an attribute name (a string)"),
+    (["a", "a"], "node_features names 'a' twice"),
+    (["level1"], "node_features: 'level1' is a level attribute (the known hierarchy, level_labels), never a feature"),
+])
+def test_node_features_argument_is_checked(tmp_path, node_features, message):
+    doc = json.dumps({"nodes": [{"id": 0, "a": 1, "level1": 0}], "links": []})
+    root = _folder(tmp_path / "in", {"g.json": doc}, "file,label\ng.json,0\n")
+    _raises([message], load_graph_folder, root, node_features=node_features)
+
+
+BAD_JSONL_HELD_OUT = {
+    "a lone surrogate in a label": ('{"label": "\\ud800", "edges": [[0, 1]]}',
+                                    ["d.jsonl:2: the string '\\ud800' holds a lone UTF-16 surrogate"]),
+    "a lone surrogate in a key": ('{"label": 0, "edges": [[0, 1]], "\\udc00x": 1}',
+                                  ["d.jsonl:2: the string '\\udc00x' holds a lone UTF-16 surrogate"]),
+    "a control character in a label": ('{"label": "a\\u0000b", "edges": [[0, 1]]}',
+                                       ["d.jsonl:2: label 'a\\x00b' holds a control character"]),
+    "levels deeper than MAX_LEVELS": ({"label": 0, "edges": E, "levels": [[0] * 33, [0] * 33]},
+                                      ["d.jsonl:1: 'levels' rows of 33 groups; at most 32 levels (MAX_LEVELS)"]),
+}
+
+
+@pytest.mark.parametrize("case", list(BAD_JSONL_HELD_OUT))
+def test_more_bad_jsonl_is_refused_with_the_line(tmp_path, case):
+    content, message = BAD_JSONL_HELD_OUT[case]
+    path = tmp_path / "d.jsonl"
+    if isinstance(content, dict):
+        content = json.dumps(content) + "\n"
+    else:   # the bad graph is on line 2
+        content = '{"label": 1, "edges": [[0, 1]]}\n' + content + "\n"
+    path.write_text(content)
+    _raises(message, load_jsonl, path)
+
+
+def test_a_surrogate_pair_is_text(tmp_path):
+    path = tmp_path / "d.jsonl"
+    path.write_text('{"label": "\\ud83d\\ude00", "edges": [[0, 1]]}\n')
+    assert load_jsonl(path).class_names == ["\U0001F600"]
+
+
+@pytest.mark.parametrize("call,message", [
+    (lambda tmp: load_jsonl(5), "load_jsonl: path must be a path (a str or pathlib.Path), got 5"),
+    (lambda tmp: load_jsonl(""), "load_jsonl: path is empty"),
+    (lambda tmp: load_jsonl(tmp / ("x" * 300 + ".jsonl")), "cannot read it (file name too long)"),
+    (lambda tmp: load_jsonl(tmp), "a folder, not a file"),
+    (lambda tmp: load_graph_folder(None), "load_graph_folder: folder must be a path"),
+    (lambda tmp: load_graph_folder(tmp, labels_csv=5), "load_graph_folder: labels_csv must be a path"),
+    (lambda tmp: load_graph_folder(tmp, labels_csv=tmp), "a folder, not a labels file"),
+    (lambda tmp: load_jsonl(tmp / "d.jsonl", name=5), "name must be a non-empty string"),
+])
+def test_bad_path_arguments_are_value_errors(tmp_path, call, message):
+    (tmp_path / "g.edges").write_text("a b\n")
+    (tmp_path / "d.jsonl").write_text('{"label": 0, "edges": [[0, 1]]}\n')
+    _raises([message], call, tmp_path)
+
+
+def test_a_pipe_as_jsonl_or_labels_is_refused_without_reading(tmp_path):
+    os.mkfifo(tmp_path / "p.jsonl")
+    _raises(["p.jsonl: not a regular file (a pipe or a device)"], load_jsonl, tmp_path / "p.jsonl")
+    (tmp_path / "g.edges").write_text("a b\n")
+    os.mkfifo(tmp_path / "labels.csv")
+    _raises(["labels.csv: not a regular file (a pipe or a device), not a labels file"], load_graph_folder, tmp_path)
+
+
+def test_many_attribute_names_are_read_in_linear_time(tmp_path):
+    """A node-link file whose n nodes each carry their own attribute name took n**2 steps (a 4 MB
+    file of 200,000 nodes: hours); it is now a single pass."""
+    import time
+
+    n = 50_000
+    doc = json.dumps({"nodes": [{"id": i, f"a{i}": 1} for i in range(n)], "links": []})
+    root = _folder(tmp_path / "in", {"g.json": doc}, "file,label\ng.json,0\n")
+    start = time.perf_counter()
+    ds = load_graph_folder(root)
+    assert time.perf_counter() - start < 10
+    assert ds[0].num_nodes == n and ds.num_features == NUM_DEGREE_FEATURES
+
+
+def test_an_attribute_name_with_5000_digits_sorts(tmp_path):
+    """Sorting columns turned the digit run into an int: Python refuses more than 4300 digits."""
+    long_name = "f" + "9" * 5000
+    doc = json.dumps({"nodes": [{"id": 0, long_name: 1, "f2": 2}], "links": []})
+    ds = load_graph_folder(_folder(tmp_path / "in", {"g.json": doc}, "file,label\ng.json,0\n"))
+    assert ds[0].x.tolist() == [[2.0, 1.0]]

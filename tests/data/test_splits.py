@@ -100,3 +100,24 @@ def test_load_splits_damaged_file_is_a_clear_error(tmp_path, content, message):
     with pytest.raises(ValueError, match=message) as info:
         load_splits(path, dataset="d", labels=labels)
     assert str(path) in str(info.value)
+
+
+@pytest.mark.parametrize("fractions, message", [
+    ([float("nan"), 1.0], r"stratified_split: 'fractions' must be non-negative and sum to 1 \(finite numbers\), "
+                          r"got \[nan, 1.0\]"),
+    (None, r"stratified_split: 'fractions' must be a list of numbers, got None"),
+    (["a", "b"], r"'fractions' must be a list of numbers"),
+])
+def test_nan_or_non_numeric_fractions_are_refused(fractions, message):
+    """NaN compares False to every bound: it passed the check and cut the parts at nonsense."""
+    from hipool.data.splits import stratified_split
+
+    with pytest.raises(ValueError, match=message):
+        stratified_split(LABELS, fractions)
+
+
+def test_a_graph_twice_in_one_part_is_refused(tmp_path):
+    path = tmp_path / "s.json"
+    save_splits(path, [{"train": [0, 1, 2], "test": [3, 4, 4]}], dataset="d", labels=LABELS, seed=0)
+    with pytest.raises(ValueError, match=r"s.json: split 0 part 'test' lists graph 4 twice"):
+        load_splits(path, dataset="d", labels=LABELS)

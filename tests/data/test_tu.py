@@ -507,3 +507,128 @@ def test_a_download_lands_whole_or_not_at_all(tmp_path, monkeypatch):
     with pytest.raises(ValueError, match=r"TU U: not at .*U/raw and the download failed \(OSError: network"):
         load_tu("U", cache_dir=tmp_path / "cache")
     assert sorted(p.name for p in (tmp_path / "data" / "U").iterdir()) == []
+
+
+# -- held-out bad inputs (issue 17, second pass) --------------------------------------------
+@pytest.mark.parametrize("kind", ["A", "node_labels", "node_attributes", "edge_labels"])
+@pytest.mark.parametrize("entry,message", [
+    ("folder", r"a folder, not a file"),
+    ("fifo", r"a named pipe \(FIFO\), not a file"),
+    ("dev_zero", r"a device, not a file"),
+    ("broken_link", r"a broken symbolic link \(to '.*nowhere'\)"),
+])
+def test_a_tu_file_that_is_not_a_regular_file_is_named_never_skipped_or_read(tmp_path, kind, entry, message):
+    """An optional file (node labels, ...) that is a folder or a pipe used to be skipped in
+    silence (graphs without its features); a pipe read would hang, /dev/zero never end."""
+    files = {**TINY, "edge_labels": "0\n0\n1\n1\n0\n0\n"}
+    raw = write_tu(tmp_path / "root", {k: v for k, v in files.items() if k != kind})
+    p = raw / f"T_{kind}.txt"
+    if entry == "folder":
+        p.mkdir()
+    elif entry == "fifo":
+        os.mkfifo(p)
+    elif entry == "dev_zero":
+        p.symlink_to("/dev/zero")
+    else:
+        p.symlink_to(tmp_path / "nowhere")
+    with pytest.raises(ValueError, match=re.escape(str(p)) + ": " + message):
+        load_tu("T", tmp_path / "root", cache_dir=tmp_path / "cache")
+
+
+@pytest.mark.parametrize("damage", ["flipped_byte", "compressed", "zero_stride", "unsorted_classes"])
+def test_a_damaged_cache_that_torch_would_load_is_refused(tmp_path, damage):
+    """torch checks no CRC (a flipped byte of x loaded as another feature value), inflates a
+    compressed member of any size, and takes a zero-stride tensor as one of any shape."""
+    import zipfile
+
+    root = tmp_path / "root"
+    write_tu(root, TINY)
+    good = load_tu("T", root, cache_dir=tmp_path / "cache")
+    path = cache_file(tmp_path)
+    if damage == "flipped_byte":
+        data = bytearray(path.read_bytes())
+        at = data.find(torch.tensor([2.5, 3.0]).numpy().tobytes())   # node 3's attributes
+        assert at > 0
+        data[at + 2] ^= 0x10
+        path.write_bytes(bytes(data))
+        reason = "does not match its checksum"
+    elif damage == "compressed":
+        with zipfile.ZipFile(path) as z:
+            members = [(i.filename, z.read(i)) for i in z.infolist()]
+        with zipfile.ZipFile(path, "w", zipfile.ZIP_DEFLATED) as z:
+            for name, data in members:
+                z.writestr(name, data)
+        reason = "is compressed, which torch.save never does"
+    else:
+        stored = torch.load(path, weights_only=True)
+        if damage == "zero_stride":
+            stored["x"] = stored["x"][:1, :1].expand(stored["x"].shape)   # one value posing as [5, F]
+            reason = "x is not a contiguous 2-d torch.float32 tensor"
+        else:
+            stored["classes"] = stored["classes"].flip(0)
+            reason = "the class values are not sorted and distinct"
+        torch.save(stored, path)
+    bad = re.escape(str(path)) + r": not a valid hipool TU cache .*" + re.escape(reason)
+    with pytest.warns(UserWarning, match=bad):
+        again = load_tu("T", root, cache_dir=tmp_path / "cache")
+    same_graphs(again.graphs, good.graphs)
+
+
+@pytest.mark.parametrize("kwargs,message", [
+    ({"cache_dir": 5}, r"TU T: cache_dir must be a path \(a str or pathlib.Path\), got 5"),
+    ({"cache_dir": ""}, r"TU T: cache_dir is empty"),
+    ({"cache_dir": "a\0b"}, r"TU T: cache_dir 'a\\x00b' holds a NUL character"),
+    ({"degree_cap": -1}, r"TU T: degree_cap must be >= 0, got -1"),
+    ({"degree_cap": 2.5}, r"TU T: degree_cap must be an integer, got 2.5"),
+    ({"use_edge_attr": "no"}, r"TU T: use_edge_attr must be True or False, got 'no'"),
+])
+def test_bad_load_tu_arguments_are_value_errors_naming_them(tmp_path, kwargs, message):
+    write_tu(tmp_path / "root", TINY)
+    with pytest.raises(ValueError, match=message):
+        load_tu("T", tmp_path / "root", **kwargs)
+
+
+def test_an_unusable_cache_folder_is_a_warning_and_the_graphs_load(tmp_path):
+    write_tu(tmp_path / "root", TINY)
+    with pytest.warns(UserWarning, match=r"TU T: the processed graphs were not cached \(.*file name too long"):
+        ds = load_tu("T", tmp_path / "root", cache_dir=tmp_path / ("c" * 300))
+    assert len(ds) == 2
+
+
+@pytest.mark.parametrize("spec,message", [
+    ("circuits:levels=+", r"levels='\+' has an empty level name"),
+    ("circuits:levels=block++component", r"has an empty level name"),
+])
+def test_more_bad_specs(tmp_path, spec, message):
+    with pytest.raises(ValueError, match=message):
+        load_dataset(spec, tmp_path, cache_dir=tmp_path)
+
+
+@pytest.mark.parametrize("where,message", [
+    ("data_root", r"dataset 'T': data_root must be a path \(a str or pathlib.Path\), got 5"),
+    ("cache_dir", r"dataset 'T': cache_dir is empty"),
+])
+def test_load_dataset_checks_its_folders(tmp_path, where, message):
+    kwargs = {"data_root": 5} if where == "data_root" else {"data_root": tmp_path, "cache_dir": ""}
+    with pytest.raises(ValueError, match=message):
+        load_dataset("T", **kwargs)
+
+
+def test_a_path_object_is_a_spec(tmp_path):
+    write_tu(tmp_path / "root", TINY)
+    jsonl = tmp_path / "g.jsonl"
+    jsonl.write_text('{"label": 0, "edges": [[0, 1]]}\n{"label": 1, "edges": [[0, 1]]}\n')
+    assert len(load_dataset(jsonl)) == 2
+
+
+def test_a_tu_folder_given_as_a_path_is_that_dataset(tmp_path):
+    """``hipool data summary path/to/MUTAG`` read it as a folder of graph files: 'no graph files'."""
+    raw = write_tu(tmp_path / "root", TINY)
+    expected = tiny_graphs(tmp_path)
+    for spec in (raw.parent, raw, str(raw) + "/"):
+        same_graphs(load_dataset(spec, cache_dir=tmp_path / "cache").graphs, expected.graphs)
+
+
+def test_a_single_class_loads_with_a_note(tmp_path):
+    ds = tiny_graphs(tmp_path, with_("graph_labels", "3\n3\n"))
+    assert ds.num_classes == 1 and "a single class (3): nothing to tell apart" in ds.notes

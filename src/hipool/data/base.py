@@ -23,8 +23,11 @@ Every ``Data`` has:
 """
 from __future__ import annotations
 
+import os
 import re
+import stat
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Iterator, List, Optional, Sequence, Tuple, Union
 
 import numpy as np
@@ -72,6 +75,72 @@ def spec_number(spec: str, key: str, value: str, lo, hi, kind: type = int):
         raise ValueError(f"dataset {shown(spec)}: {key}={shown(value)} is out of range; {key} must be in "
                          f"[{lo}, {hi}]")
     return number
+
+
+def as_path(value, what: str) -> Path:
+    """``value`` (a ``str`` or ``os.PathLike``) as a ``Path``: a ``ValueError`` naming ``what``
+    for anything else, an empty string (which would mean the current folder) or a NUL."""
+    if isinstance(value, os.PathLike):
+        value = os.fspath(value)
+    if not isinstance(value, str):
+        raise ValueError(f"{what} must be a path (a str or pathlib.Path), got {shown(value)}")
+    if not value.strip():
+        raise ValueError(f"{what} is empty; give a path ('.' for the current folder)")
+    if "\0" in value:
+        raise ValueError(f"{what} {shown(value)} holds a NUL character; not a path")
+    return Path(value)
+
+
+def path_kind(path: Path) -> str:
+    """``"file"``, ``"folder"``, ``"missing"`` or ``"other"`` (a pipe, a device, a socket) for
+    ``path`` (links followed); an ``OSError`` (a name too long, a loop of links, no permission)
+    becomes a ``ValueError`` naming the path."""
+    try:
+        st = path.stat()
+    except FileNotFoundError:
+        return "missing"
+    except OSError as e:
+        from ..io import os_reason
+        raise ValueError(f"{path}: cannot read it ({os_reason(e)})") from None
+    return "file" if stat.S_ISREG(st.st_mode) else "folder" if stat.S_ISDIR(st.st_mode) else "other"
+
+
+def cache_file_problem(path) -> Optional[str]:
+    """Why the cache file ``path`` (written by ``torch.save``) must not be loaded, or ``None``.
+
+    ``torch.save`` writes a zip archive of *stored* (uncompressed) members; torch itself
+    checks neither their CRC-32 (a flipped byte of a tensor would load as another value)
+    nor their compression (a compressed member of a few KiB may inflate to gigabytes).
+    So: a member that is compressed, or whose bytes do not match their CRC-32, is a
+    reason; a file that is no zip archive at all is left to ``torch.load`` to refuse."""
+    import zipfile
+
+    try:
+        if not zipfile.is_zipfile(path):
+            return None
+        with zipfile.ZipFile(path) as archive:
+            members = archive.infolist()
+            packed = next((m.filename for m in members if m.compress_type != zipfile.ZIP_STORED), None)
+            if packed is not None:
+                return f"its member {packed!r} is compressed, which torch.save never does"
+            bad = archive.testzip()
+    except (zipfile.BadZipFile, zipfile.LargeZipFile, OSError, EOFError, ValueError, RuntimeError,
+            NotImplementedError, KeyError, IndexError, OverflowError, TypeError) as e:
+        return f"its zip archive is damaged ({shown(str(e) or type(e).__name__, 120)})"
+    if bad is not None:
+        return f"the stored data of {bad!r} does not match its checksum (a damaged file)"
+    return None
+
+
+def check_plain_tensor(key: str, t, dtype, dim: int) -> None:
+    """Raise ``ValueError`` unless ``t`` (read from a cache file) is a dense, contiguous ``dim``-d
+    ``dtype`` tensor: a tensor with zero strides over a one-element storage would otherwise pass
+    for one of any size and blow up memory in the first operation that reads it."""
+    import torch
+
+    if not isinstance(t, torch.Tensor) or t.dtype != dtype or t.dim() != dim or t.layout != torch.strided \
+            or not t.is_contiguous():
+        raise ValueError(f"{key} is not a contiguous {dim}-d {dtype} tensor")
 
 
 def columns(tensor) -> int:

@@ -73,8 +73,9 @@ read ``CCO ethanol`` as ``CCO``) is skipped, and ``notes`` lists the file lines.
 **Refused** with a :class:`ValueError` naming the file (and the line where there is
 one): no such file, not UTF-8 text, malformed quoting, a field of more than
 :data:`MAX_CSV_FIELD` (131 072) characters, a header only, rows of the wrong
-length, a class label beyond ``2**53`` (where float64, and so the class, is no
-longer exact), and a file where no row gives a molecule with a label.
+length, a class label from ``2**53`` on (where float64, and so the class, is no
+longer exact: ``2**53 + 1`` would read as ``2**53``), ``label_columns`` naming a column
+twice, and a file where no row gives a molecule with a label.
 
 :func:`scaffold_split` is the Bemis-Murcko scaffold split of the field
 (DeepChem / OGB deterministic, chemprop's balanced one with a seed);
@@ -96,7 +97,7 @@ import torch
 from torch_geometric.data import Data
 
 from ..io import PathLike
-from .base import LEVEL_LABELS, GraphDataset
+from .base import LEVEL_LABELS, GraphDataset, as_path, path_kind
 
 __all__ = [
     "ATOM_ELEMENTS",
@@ -438,6 +439,8 @@ def _read_csv(path: Path) -> Tuple[List[str], List[Tuple[int, List[str]]]]:
 
 
 def _find_smiles_column(path: Path, header: List[str], smiles_column: Optional[str]) -> int:
+    if smiles_column is not None and not isinstance(smiles_column, str):
+        raise ValueError(f"{path}: smiles_column must be a column name, got {smiles_column!r:.200}")
     if smiles_column is not None:
         if smiles_column not in header:
             raise ValueError(f"{path}: no column {smiles_column!r}; the header is {_names(header)}")
@@ -454,9 +457,17 @@ def _label_matrix(path: Path, header: List[str], rows, smiles_index: int,
                   label_columns: Optional[Sequence[str]], notes: List[str]) -> Tuple[List[str], np.ndarray]:
     """The label column names and their values ``[rows, T]`` (NaN = blank)."""
     if label_columns is not None:
+        if not isinstance(label_columns, (str, list, tuple)) or \
+                not all(isinstance(c, str) for c in ([label_columns] if isinstance(label_columns, str)
+                                                     else label_columns)):
+            raise ValueError(f"{path}: label_columns must be a column name or a list of column names, "
+                             f"got {label_columns!r:.200}")
         names = [label_columns] if isinstance(label_columns, str) else list(label_columns)
         if not names:
             raise ValueError(f"{path}: label_columns is empty")
+        twice = next((c for c in names if names.count(c) > 1), None)
+        if twice is not None:
+            raise ValueError(f"{path}: label_columns names {twice!r} twice")
         for col in names:
             if col not in header:
                 raise ValueError(f"{path}: no label column {col!r}; the header is {_names(header)}")
@@ -537,13 +548,18 @@ def load_molecules(
     Raises:
         ValueError: no such file, not UTF-8, malformed CSV (see the module docstring),
             no SMILES column, a named column missing, a named label column holding
-            text (with the file and line), no label column, a class label beyond
-            ``2**53``, no row that gives a molecule with a label.
+            text (with the file and line), no label column, a class label from
+            ``2**53`` on, no row that gives a molecule with a label.
         ImportError: RDKit is missing.
     """
-    path = Path(path)
-    if not path.is_file():
-        raise ValueError(f"load_molecules: {path}: {'not a file' if path.exists() else 'no such file'}")
+    path = as_path(path, "load_molecules: path")
+    kind = path_kind(path)
+    if kind != "file":
+        raise ValueError(f"load_molecules: {path}: " + ("no such file" if kind == "missing" else "a folder, not a "
+                                                        "file" if kind == "folder" else "not a regular file (a "
+                                                        "pipe or a device)"))
+    if name is not None and not (isinstance(name, str) and name.strip()):
+        raise ValueError(f"load_molecules: name must be a non-empty string or None, got {name!r:.200}")
     Chem, rdBase = _import_rdkit()
     header, rows = _read_csv(path)
     smiles_index = _find_smiles_column(path, header, smiles_column)
@@ -556,12 +572,13 @@ def load_molecules(
     values = labels[known]
     classify = len(tasks) == 1 and bool(np.all(values == np.round(values)))  # decided by the whole column
     if classify:
-        too_big = np.flatnonzero(np.abs(labels[:, 0]) > _EXACT)
+        # from 2**53 on, float64 no longer tells whole numbers apart: 2**53 + 1 reads as 2**53
+        too_big = np.flatnonzero(np.abs(labels[:, 0]) >= _EXACT)
         if too_big.size:
             line = rows[too_big[0]][0]
-            raise ValueError(f"{path}:{line}: label {labels[too_big[0], 0]:g} in column {tasks[0]!r} is too "
-                             f"large for an exact class number (at most 2**53); a column of whole numbers "
-                             f"is read as classes")
+            cell = rows[too_big[0]][1][header.index(tasks[0])].strip()
+            raise ValueError(f"{path}:{line}: label {cell[:60]!r} in column {tasks[0]!r} is too large for an "
+                             f"exact class number (below 2**53); a column of whole numbers is read as classes")
         keep = known[:, 0]
         what = "a blank label"
     else:
@@ -633,10 +650,8 @@ def load_molecules(
 
 
 def _check_fractions(fractions: Sequence[float], who: str) -> List[float]:
-    fractions = [float(f) for f in fractions]
-    if not fractions or any(f < 0 for f in fractions) or abs(sum(fractions) - 1.0) > 1e-6:
-        raise ValueError(f"{who}: 'fractions' must be non-negative and sum to 1, got {fractions}")
-    return fractions
+    from .splits import check_fractions
+    return check_fractions(fractions, who)
 
 
 def _smiles_of(dataset_or_smiles) -> List[str]:

@@ -15,7 +15,15 @@ links and anything else that is not a regular file are ignored and listed in
 skipped, as are ``README``, ``LICENSE``, ``NOTES`` and ``CHANGELOG`` whatever their
 ending; other files are left alone and listed in ``notes``):
 
-* GraphML, ``*.graphml`` (read with networkx: ``pip install 'hipool[graphs]'``);
+* GraphML, ``*.graphml`` (read with networkx: ``pip install 'hipool[graphs]'``), checked
+  first, since networkx is lenient (see :func:`_scan_graphml`): no ``<!DOCTYPE>`` (no DTD,
+  no entities, so nothing is fetched or expanded); every ``<node>`` has an ``id`` of its
+  own, every ``<edge>`` a ``source`` and ``target`` among them; a ``<key>`` id, a key's
+  attribute name, an edge id between the same nodes, a ``<data>`` key on one element:
+  each once; ``edgedefault`` is ``directed`` or ``undirected``; no nested graphs; data
+  reads as its key's ``attr.type`` (``int``/``long``: decimal digits, ``float``/``double``:
+  a decimal number, ``boolean``: true, false, 1, 0).  A key's ``<default>`` holds for the
+  nodes and edges without data for it;
 * node-link JSON, ``*.json``: ``{"directed": false, "nodes": [{"id": ..., attr: ...},
   ...], "links": [{"source": ..., "target": ..., "weight": ...}, ...]}`` as written by
   ``json.dumps(networkx.node_link_data(G))`` (``"edges"`` is accepted for
@@ -102,7 +110,8 @@ error.  "Numbers" are JSON numbers: not ``true``/``false``, not strings such as
   edges after dropping self-loops and repeats, in + out for a directed graph).
   For JSONL, ``x`` is given or degree features for every graph.
 * ``level_labels`` (:data:`~hipool.data.base.LEVEL_LABELS`): int64 ``[N, L]`` from
-  the node attributes ``level1``, ``level2``, ... (or JSONL ``levels``): column
+  the node attributes ``level1``, ``level2``, ... ``level32`` (:data:`MAX_LEVELS`; no
+  ``level0``, no leading zero such as ``level01``) or JSONL ``levels``: column
   ``l - 1`` is the group at level ``l``.  Within each graph and level the groups
   are renumbered ``0 .. G-1`` in sorted order of their ids (numbers before names),
   so ids that already are ``0 .. G-1`` stay as they are.  ``-1`` where a node has
@@ -115,17 +124,20 @@ error.  "Numbers" are JSON numbers: not ``true``/``false``, not strings such as
 that are NaN, infinite, or beyond float32 (``|v| > 3.4e38``), which would turn into
 ``inf``; group ids that are NaN or infinite, or ``true``/``false``; anything not a
 number where a number is expected (see above); a GraphML file with more than one
-``<graph>``; a label in the labels CSV holding a control character (NUL, ...).
+``<graph>``; a label (labels CSV or JSONL) holding a control character (NUL, ...); a
+JSON string holding a lone UTF-16 surrogate (``"\\ud800"``: not text, no file or
+terminal can show it); ``node_features`` naming an attribute twice or a level attribute.
 
 **Bounds** (so that a small file cannot ask for unbounded memory): at most
 :data:`MAX_NODES` (10 million) nodes per graph and :data:`MAX_TOTAL_NODES` (100
-million) in a dataset; class numbers below :data:`MAX_CLASSES` (100 000); CSV
+million) in a dataset; at most :data:`MAX_LEVELS` (32) hierarchy levels; class numbers
+below :data:`MAX_CLASSES` (100 000); CSV
 fields of at most :data:`MAX_CSV_FIELD` (131 072) characters; JSON nested no deeper
 than Python's parser allows (about 1000 levels) and integers of at most 4300
 digits (Python's limit).
 
 Every problem is a :class:`ValueError` naming the file, the line where there is one
-(edge lists, JSONL, the labels CSV; JSON syntax errors with line and column), the
+(edge lists, JSONL, the labels CSV, GraphML; JSON syntax errors with line and column), the
 graph and what is wrong.
 """
 from __future__ import annotations
@@ -149,7 +161,7 @@ from torch_geometric.data import Data
 from tqdm.auto import tqdm
 
 from ..io import PathLike, atomic_write_text
-from .base import LEVEL_LABELS, GraphDataset, columns
+from .base import LEVEL_LABELS, GraphDataset, as_path, columns, path_kind
 
 __all__ = [
     "DEGREE_CAP",
@@ -157,6 +169,7 @@ __all__ = [
     "GRAPH_SUFFIXES",
     "MAX_CLASSES",
     "MAX_CSV_FIELD",
+    "MAX_LEVELS",
     "MAX_NODES",
     "MAX_TOTAL_NODES",
     "NUM_DEGREE_FEATURES",
@@ -183,6 +196,9 @@ MAX_TOTAL_NODES: int = 100_000_000
 MAX_CLASSES: int = 100_000
 #: Longest field of a labels CSV, in characters (the default of Python's csv module).
 MAX_CSV_FIELD: int = 131_072
+#: Deepest known hierarchy: node attributes ``level1`` .. ``level32``, JSONL ``levels`` rows of
+#: at most 32 groups (every graph's ``level_labels`` is padded to the deepest level).
+MAX_LEVELS: int = 32
 #: File stems never read as graphs, whatever their ending.
 _NOT_GRAPHS = ("README", "LICENSE", "LICENCE", "NOTES", "CHANGELOG")
 
@@ -232,7 +248,10 @@ class _Graph:
 # -- small helpers ----------------------------------------------------------------
 
 def _natural_key(name: str) -> list:
-    return [int(t) if t.isascii() and t.isdigit() else t for t in re.split(r"(\d+)", name, flags=re.ASCII)]
+    """``name`` with its digit runs compared as numbers (``f2`` before ``f10``); a run is compared by
+    its length and digits without leading zeros, never turned into an int (5000 digits would fail)."""
+    return [(len(t.lstrip("0")), t.lstrip("0")) if i % 2 else t
+            for i, t in enumerate(re.split(r"([0-9]+)", name))]
 
 
 def _show(names: Iterable[Any]) -> str:
@@ -288,11 +307,33 @@ def _object(pairs: List[Tuple[str, Any]]) -> Dict[str, Any]:
     return obj
 
 
+_SURROGATE_ESCAPE = re.compile(r"\\u[dD][89a-fA-F]")
+
+
+def _lone_surrogate(value: Any) -> Optional[str]:
+    """The first string (key or value) in parsed JSON that is not text (holds a lone UTF-16
+    surrogate such as ``"\\ud800"``, which no UTF-8 file or terminal can hold), or None."""
+    stack = [value]
+    while stack:
+        v = stack.pop()
+        if isinstance(v, str):
+            try:
+                v.encode("utf-8")
+            except UnicodeEncodeError:
+                return v
+        elif isinstance(v, dict):
+            stack.extend(v.keys())
+            stack.extend(v.values())
+        elif isinstance(v, list):
+            stack.extend(v)
+    return None
+
+
 def _load_json(text: str, where: str, *, one_line: bool = False) -> Any:
     """Parsed JSON; every failure a ValueError at ``where`` (``where:col`` of one line, else
     ``where:line:col``)."""
     try:
-        return json.loads(text, object_pairs_hook=_object)
+        value = json.loads(text, object_pairs_hook=_object)
     except json.JSONDecodeError as e:
         at = f"{e.colno}" if one_line else f"{e.lineno}:{e.colno}"
         raise ValueError(f"{where}:{at}: malformed JSON: {e.msg}") from None
@@ -304,6 +345,12 @@ def _load_json(text: str, where: str, *, one_line: bool = False) -> Any:
     except ValueError as e:  # an integer of more than 4300 digits
         what = "an integer with too many digits (at most 4300)" if "digits" in str(e) else str(e)
         raise ValueError(f"{where}: cannot read JSON: {what}") from None
+    if _SURROGATE_ESCAPE.search(text):   # rare: only then walk the parsed value
+        bad = _lone_surrogate(value)
+        if bad is not None:
+            raise ValueError(f"{where}: the string {_brief(bad)} holds a lone UTF-16 surrogate (a \\ud800-"
+                             f"\\udfff escape without its pair), which is not text")
+    return value
 
 
 def _json_type(value: Any) -> str:
@@ -379,6 +426,8 @@ def _json_label(value: Any, where: str) -> Union[int, str]:
                          f"nor a class name")
     if isinstance(value, str) and not value.strip():
         raise ValueError(f"{where}: empty label")
+    if isinstance(value, str) and _CONTROL.search(value):
+        raise ValueError(f"{where}: label {_brief(value)} holds a control character")
     return value
 
 
@@ -459,19 +508,28 @@ def _levels(columns: Sequence[Sequence[Any]], where: str) -> Optional[np.ndarray
 def _node_attributes(g: _Graph, ids: Sequence[Any], attrs: Sequence[Dict[str, Any]],
                      wanted: Optional[Sequence[str]]) -> None:
     """Fill ``g.x``, ``g.x_names``, ``g.levels`` from per-node attribute dicts."""
-    keys: Dict[str, None] = {}
+    keys: Dict[str, int] = {}   # attribute -> number of nodes that have it, in order of appearance
     for a in attrs:
-        keys.update(dict.fromkeys(a))
-    level_of = {}
+        for k in a:
+            keys[k] = keys.get(k, 0) + 1
+    level_of: Dict[str, int] = {}
+    by_level: Dict[int, str] = {}
     for key in keys:
-        m = _LEVEL_KEY.fullmatch(key)
+        m = _LEVEL_KEY.fullmatch(key) if isinstance(key, str) else None
         if m:
-            if int(m.group(1)) == 0:
+            digits = m.group(1)
+            if not digits.strip("0"):
                 raise ValueError(f"{g.where}: node attribute {key!r}: levels start at level1 "
                                  f"(the finest groups)")
-            level_of[key] = int(m.group(1))
+            if digits.startswith("0"):   # level01 next to level1 would silently hide one of them
+                raise ValueError(f"{g.where}: node attribute {key!r}: a level is named level1, level2, ... "
+                                 f"without a leading zero")
+            if len(digits) > 2 or int(digits) > MAX_LEVELS:   # level99999 would pad every node to that depth
+                raise ValueError(f"{g.where}: node attribute {_brief(key)}: at most {MAX_LEVELS} levels "
+                                 f"(MAX_LEVELS): level1 .. level{MAX_LEVELS}")
+            level_of[key] = int(digits)
+            by_level[int(digits)] = key
     if level_of:
-        by_level = {lvl: key for key, lvl in level_of.items()}
         g.levels = _levels([[a.get(by_level[lvl]) for a in attrs] if lvl in by_level else [None] * len(attrs)
                             for lvl in range(1, max(by_level) + 1)], g.where)
     candidates = [k for k in keys if k not in level_of]
@@ -479,9 +537,13 @@ def _node_attributes(g: _Graph, ids: Sequence[Any], attrs: Sequence[Dict[str, An
         g.ignored += candidates
         return
     names = candidates if wanted is None else list(wanted)
-    g.ignored += [k for k in candidates if k not in names]
+    named = set(names)
+    g.ignored += [k for k in candidates if k not in named]
     blocks: List[Tuple[str, np.ndarray]] = []
     for key in names:
+        if wanted is None and keys[key] < len(attrs):   # not on every node (and never a scan per such key:
+            g.ignored.append(key)                          # a node-link file of n nodes with n names was n**2)
+            continue
         values = [a.get(key) for a in attrs]
         try:
             col = _numeric_column(values)
@@ -601,6 +663,209 @@ def _read_node_link(path: Path, wanted) -> _Graph:
     return g
 
 
+_GRAPHML_NS = "http://graphml.graphdrawing.org/xmlns"
+#: GraphML ``attr.type`` values and how their data must read (what networkx then converts).
+_GRAPHML_TYPES = ("boolean", "int", "long", "float", "double", "string")
+_GRAPHML_BOOL = ("true", "false", "0", "1")   # networkx: any case
+_INT_TEXT = re.compile(r"[ \t\r\n]*[+-]?[0-9]+[ \t\r\n]*")
+_FLOAT_TEXT = re.compile(r"[ \t\r\n]*(?:[+-]?(?:[0-9]+(?:\.[0-9]*)?|\.[0-9]+)(?:[eE][+-]?[0-9]+)?"
+                         r"|[+-]?(?:nan|inf|infinity))[ \t\r\n]*", re.IGNORECASE)
+
+
+class _GraphMLError(Exception):
+    def __init__(self, line: int, message: str):
+        super().__init__(message)
+        self.line = line
+
+
+def _graphml_value(text: str, kind: str) -> Any:
+    """``text`` of a ``kind`` (GraphML ``attr.type``) data as networkx reads it, or a ValueError
+    saying what it should be (Python's own ``int()`` and ``float()`` would take ``1_000``, ``٣``)."""
+    if kind in ("int", "long"):
+        digits = text.strip().lstrip("+-")
+        if not _INT_TEXT.fullmatch(text):
+            raise ValueError("not an integer (decimal digits)")
+        if len(digits) > 4300:
+            raise ValueError("an integer of more than 4300 digits")
+        return int(text)
+    if kind in ("float", "double"):
+        if not _FLOAT_TEXT.fullmatch(text):
+            raise ValueError("not a number (a decimal such as 2, -0.5 or 1e-3)")
+        return float(text)
+    if kind == "boolean":
+        if text.lower() not in _GRAPHML_BOOL:
+            raise ValueError("not a GraphML boolean (true, false, 1 or 0)")
+        return text.lower() in ("true", "1")
+    return text
+
+
+def _scan_graphml(raw: bytes, path: Path) -> Dict[str, Dict[str, Any]]:
+    """Check a GraphML document before networkx builds the graph (networkx is lenient: it adds a
+    node for an edge end that names none, lets a repeated key, node or data silently replace the
+    first, reads ``1_000`` as an int and expands DTD entities).  Returns the key defaults,
+    ``{"node": {name: value}, "edge": {name: value}}``.  A ``ValueError`` ``<file>:<line>: ...``:
+
+    * a ``<!DOCTYPE>`` (no DTD, no entities: nothing is fetched or expanded);
+    * a ``<key>`` without ``id`` or ``attr.name`` (unless yFiles), an ``id`` declared twice, two
+      keys with one ``attr.name`` for the same elements, an ``attr.type`` GraphML does not have;
+    * a ``<graph>`` inside a node, an ``edgedefault`` other than ``directed`` / ``undirected``;
+    * a ``<node>`` without ``id`` or with the ``id`` of an earlier one;
+    * an ``<edge>`` without ``source`` / ``target``, or naming a node the graph does not have,
+      or repeating the ``id`` of an earlier edge between the same nodes (it would replace it);
+    * a ``<data>`` without ``key``, for a key never declared, twice for the same key on one
+      element, or whose text does not read as its key's ``attr.type`` (``int``, ``long``:
+      decimal digits; ``float``, ``double``: a decimal number; ``boolean``: true, false, 1, 0).
+    """
+    import xml.parsers.expat as expat
+
+    parser = expat.ParserCreate(namespace_separator=" ")
+    parser.SetParamEntityParsing(expat.XML_PARAM_ENTITY_PARSING_NEVER)
+    keys: Dict[str, Dict[str, Any]] = {}          # id -> type, for, name, line
+    names: Dict[str, Dict[str, int]] = {}         # attr.name -> {for: line}
+    nodes: Dict[str, int] = {}                    # node id -> line
+    edges: List[Tuple[int, str, str]] = []        # line, source, target
+    edge_ids: Dict[Tuple[Any, str], int] = {}
+    datas: List[Tuple[int, str, str, str]] = []   # line, key, owner, text
+    stack: List[Tuple[str, Dict[str, Any]]] = []  # (local name, state)
+    directed = [False]
+
+    def local(name: str) -> Optional[str]:
+        ns, _, tag = name.rpartition(" ")
+        return tag if ns in ("", _GRAPHML_NS) else None
+
+    def fail(message: str):
+        raise _GraphMLError(parser.CurrentLineNumber, message)
+
+    def doctype(*_):
+        fail("a <!DOCTYPE> declaration; hipool reads GraphML without a DTD or entities (nothing is fetched "
+             "or expanded): remove it")
+
+    def start(name: str, attrs: Dict[str, str]):
+        tag = local(name)
+        parent = stack[-1] if stack else (None, {})
+        state: Dict[str, Any] = {}
+        line = parser.CurrentLineNumber
+        if tag == "key" and parent[0] in ("graphml", None):
+            kid = attrs.get("id")
+            if kid is None:
+                fail("a <key> without an id")
+            if kid in keys:
+                fail(f"key {_brief(kid)} is declared twice (also at line {keys[kid]['line']})")
+            kind = "yfiles" if attrs.get("yfiles.type") is not None else attrs.get("attr.type", "string")
+            if kind not in _GRAPHML_TYPES + ("yfiles",):
+                fail(f"key {_brief(kid)} has attr.type {_brief(kind)}; GraphML types are "
+                     f"{', '.join(_GRAPHML_TYPES)}")
+            for_ = attrs.get("for", "all")
+            name_ = attrs.get("yfiles.type") or attrs.get("attr.name")
+            if name_ is None:
+                fail(f"key {_brief(kid)} has no attr.name")
+            declared = names.setdefault(name_, {})   # for -> line
+            clash = declared.get(for_, declared.get("all")) if for_ != "all" else next(iter(declared.values()), None)
+            if clash is not None:   # networkx would keep one of the two values in silence
+                fail(f"key {_brief(kid)} declares the attribute {_brief(name_)} for {for_} elements again "
+                     f"(also at line {clash}); one key per attribute")
+            declared[for_] = line
+            keys[kid] = {"type": kind, "for": for_, "name": name_, "line": line, "default": None}
+            state["key"] = kid
+        elif tag == "default" and parent[0] == "key":
+            state["text"] = []
+        elif tag == "graph":
+            if any(t == "graph" for t, _ in stack):
+                fail("a <graph> inside a node (a nested graph); hipool reads one flat graph per file")
+            edgedefault = attrs.get("edgedefault")
+            if edgedefault not in (None, "directed", "undirected"):
+                fail(f"edgedefault={_brief(edgedefault)}; it is 'directed' or 'undirected'")
+            directed[0] = edgedefault == "directed"
+        elif tag == "node" and parent[0] == "graph":
+            nid = attrs.get("id")
+            if nid is None:
+                fail("a <node> without an id")
+            if nid in nodes:
+                fail(f"node {_brief(nid)} is declared twice (also at line {nodes[nid]})")
+            nodes[nid] = line
+            state.update(owner=f"node {_brief(nid)}", data={})
+        elif tag == "edge" and parent[0] == "graph":
+            u, v = attrs.get("source"), attrs.get("target")
+            if u is None or v is None:
+                fail(f"an <edge> without a {'source' if u is None else 'target'}")
+            edges.append((line, u, v))
+            eid = attrs.get("id")
+            if eid:
+                pair = (u, v) if directed[0] or attrs.get("directed") == "true" else tuple(sorted((u, v)))
+                if (pair, eid) in edge_ids:
+                    fail(f"edge id {_brief(eid)} between {_brief(u)} and {_brief(v)} repeats the edge at line "
+                         f"{edge_ids[(pair, eid)]}, which it would replace")
+                edge_ids[(pair, eid)] = line
+            state.update(owner=f"edge {_brief(u)} - {_brief(v)}", data={})
+        elif tag == "data" and parent[0] in ("node", "edge", "graph"):
+            key = attrs.get("key")
+            if key is None:
+                fail("a <data> without a key")
+            seen = parent[1].setdefault("data", {})
+            if key in seen:
+                fail(f"{parent[1].get('owner', 'the graph')} has data for key {_brief(key)} twice (also at line "
+                     f"{seen[key]})")
+            seen[key] = line
+            state.update(key=key, text=[], owner=parent[1].get("owner", "the graph"), line=line)
+        elif parent[0] == "data" or parent[1].get("nested"):
+            parent[1]["nested"] = True   # yFiles and other markup inside <data>: not a typed value
+            state["nested"] = True
+        stack.append((tag, state))
+
+    def text(data: str):
+        if stack and "text" in stack[-1][1]:
+            stack[-1][1]["text"].append(data)
+
+    def end(name: str):
+        tag, state = stack.pop()
+        if tag == "default" and stack and stack[-1][0] == "key":
+            keys[stack[-1][1]["key"]]["default"] = (parser.CurrentLineNumber, "".join(state["text"]))
+        elif tag == "data" and not state.get("nested"):
+            datas.append((state["line"], state["key"], state["owner"], "".join(state["text"])))
+
+    parser.StartDoctypeDeclHandler = doctype
+    parser.EntityDeclHandler = doctype
+    parser.StartElementHandler = start
+    parser.EndElementHandler = end
+    parser.CharacterDataHandler = text
+    try:
+        parser.Parse(raw, True)
+    except _GraphMLError as e:
+        raise ValueError(f"{path}:{e.line}: {e}") from None
+    except expat.ExpatError as e:
+        raise ValueError(f"{path}:{e.lineno}:{e.offset}: malformed GraphML: {expat.ErrorString(e.code)}") from None
+    except RecursionError:  # pragma: no cover - expat is not recursive
+        raise ValueError(f"{path}: GraphML nested too deeply") from None
+    for line, u, v in edges:
+        for end_, node in (("source", u), ("target", v)):
+            if node not in nodes:
+                raise ValueError(f"{path}:{line}: edge {end_} {_brief(node)} is not a node of the graph (no "
+                                 f"<node id={_brief(node)}>)")
+    for line, key, owner, value in datas:
+        if key not in keys:
+            raise ValueError(f"{path}:{line}: {owner}: data for key {_brief(key)}, which no <key> declares")
+        k = keys[key]
+        try:
+            _graphml_value(value, k["type"])
+        except ValueError as e:
+            raise ValueError(f"{path}:{line}: {owner}: {k['name']!r} ({k['type']}) is {_brief(value)}, "
+                             f"{e}") from None
+    defaults: Dict[str, Dict[str, Any]] = {"node": {}, "edge": {}}
+    for k in keys.values():
+        if k["default"] is None or k["type"] == "yfiles":
+            continue
+        line, value = k["default"]
+        try:
+            typed = _graphml_value(value, k["type"])
+        except ValueError as e:
+            raise ValueError(f"{path}:{line}: the default of {k['name']!r} ({k['type']}) is {_brief(value)}, "
+                             f"{e}") from None
+        for for_ in ("node", "edge"):
+            if k["for"] in (for_, "all"):
+                defaults[for_][k["name"]] = typed
+    return defaults
+
+
 def _read_graphml(path: Path, wanted) -> _Graph:
     try:
         import networkx as nx
@@ -612,6 +877,7 @@ def _read_graphml(path: Path, wanted) -> _Graph:
         raw = path.read_bytes()
     except OSError as e:
         raise ValueError(f"{path}: cannot read it ({e.strerror or e})") from None
+    defaults = _scan_graphml(raw, path)
     reader = nx.readwrite.graphml.GraphMLReader()
     header = b'<graphml xmlns="http://graphml.graphdrawing.org/xmlns">'
     try:  # as nx.read_graphml, but every graph of the file, not the first one only
@@ -632,6 +898,11 @@ def _read_graphml(path: Path, wanted) -> _Graph:
     ids = list(G.nodes)
     if not ids:
         raise ValueError(f"{path}: no nodes")
+    for kind, items in (("node", (G.nodes[v] for v in ids)), ("edge", (d for _, _, d in G.edges(data=True)))):
+        if defaults[kind]:   # GraphML: a key's <default> holds where an element has no data for it
+            for attrs in items:
+                for name, value in defaults[kind].items():
+                    attrs.setdefault(name, value)
     _check_nodes(len(ids), str(path))
     index = {v: i for i, v in enumerate(ids)}
     edges = list(G.edges(data=True))
@@ -761,6 +1032,9 @@ def _jsonl_graph(obj: Any, where: str, graph_id: Any) -> Tuple[_Graph, Any]:
     if levels is not None:
         if len(levels) != n or set(map(type, levels)) != {list} or len(set(map(len, levels))) != 1:
             raise ValueError(f"{where}: 'levels' must be {n} rows (one per node) of the same length")
+        if len(levels[0]) > MAX_LEVELS:
+            raise ValueError(f"{where}: 'levels' rows of {len(levels[0])} groups; at most {MAX_LEVELS} levels "
+                             f"(MAX_LEVELS)")
         g.levels = _levels(list(zip(*levels)), where)
     edge_attr = obj.get("edge_attr")
     if edge_attr is not None and not (edge_attr == [] and not len(ei)):
@@ -940,6 +1214,31 @@ def _read_labels(csv_path: Path, files: Dict[str, Path], folder: Path) -> Dict[s
     return rows
 
 
+def _check_name(name: Any) -> None:
+    if name is not None and not (isinstance(name, str) and name.strip()):
+        raise ValueError(f"name must be a non-empty string (the dataset's name) or None, got {_brief(name)}")
+
+
+def _wanted_features(node_features: Any) -> Union[None, str, List[str]]:
+    """``node_features`` checked: None, ``"degree"``, or a list of distinct attribute names that
+    are not level attributes (those are the known hierarchy, never features)."""
+    if node_features is None or node_features == "degree":
+        return node_features
+    if isinstance(node_features, (str, bytes)) or not isinstance(node_features, (list, tuple)):
+        raise ValueError(f"node_features must be None, 'degree' or a list of attribute names, "
+                         f"got {_brief(node_features)}")
+    names = list(node_features)
+    for name in names:
+        if not isinstance(name, str):
+            raise ValueError(f"node_features: {_brief(name)} is not an attribute name (a string)")
+        if _LEVEL_KEY.fullmatch(name):
+            raise ValueError(f"node_features: {name!r} is a level attribute (the known hierarchy, "
+                             f"level_labels), never a feature")
+        if names.count(name) > 1:
+            raise ValueError(f"node_features names {name!r} twice")
+    return names
+
+
 def load_graph_folder(
     folder: PathLike,
     labels_csv: Optional[PathLike] = None,
@@ -957,17 +1256,16 @@ def load_graph_folder(
         node_features: ``None``: every numeric node attribute present on every node
             (sorted by name); ``"degree"``: degree features, ignoring attributes; a list
             of attribute names: exactly these, in this order (an error where one is
-            missing or not numeric).
+            missing or not numeric, named twice, or a level attribute ``levelN``).
         progress: show a progress bar over the files.
     """
-    folder = Path(folder)
-    if not folder.is_dir():
-        raise ValueError(f"{folder}: {'not a folder' if folder.exists() else 'no such folder'}")
-    if isinstance(node_features, str) and node_features != "degree":
-        raise ValueError(f"node_features must be None, 'degree' or a list of attribute names, "
-                         f"got {node_features!r}")
-    wanted = node_features if node_features is None or isinstance(node_features, str) else list(node_features)
-    csv_path = folder / "labels.csv" if labels_csv is None else Path(labels_csv)
+    folder = as_path(folder, "load_graph_folder: folder")
+    kind = path_kind(folder)
+    if kind != "folder":
+        raise ValueError(f"{folder}: {'no such folder' if kind == 'missing' else 'not a folder'}")
+    wanted = _wanted_features(node_features)
+    _check_name(name)
+    csv_path = folder / "labels.csv" if labels_csv is None else as_path(labels_csv, "load_graph_folder: labels_csv")
     files: Dict[str, Path] = {}
     others: List[str] = []
     not_files: List[str] = []
@@ -987,9 +1285,12 @@ def load_graph_folder(
         raise ValueError(f"{folder}: cannot list it ({e.strerror or e})") from None
     if not files:
         raise ValueError(f"{folder}: no graph files (endings read: {', '.join(GRAPH_SUFFIXES)})")
-    if not csv_path.is_file():
-        raise ValueError(f"{csv_path}: labels file not found (a CSV with the columns file,label, "
-                         f"one row per graph file)")
+    kind = path_kind(csv_path)
+    if kind != "file":
+        raise ValueError(f"{csv_path}: " + ("labels file not found" if kind == "missing" else
+                                            "a folder, not a labels file" if kind == "folder" else
+                                            "not a regular file (a pipe or a device), not a labels file")
+                         + " (a CSV with the columns file,label, one row per graph file)")
     rows = _read_labels(csv_path, files, folder)
     unlabelled = [f for f in files if f not in rows]
     if unlabelled:
@@ -1020,9 +1321,12 @@ def load_jsonl(path: PathLike, *, name: Optional[str] = None, progress: bool = F
         name: the dataset's name; default the file name without its ending.
         progress: show a progress bar over the lines.
     """
-    path = Path(path)
-    if not path.is_file():
-        raise ValueError(f"{path}: {'not a file' if path.exists() else 'no such file'}")
+    path = as_path(path, "load_jsonl: path")
+    kind = path_kind(path)
+    if kind != "file":
+        raise ValueError(f"{path}: " + ("no such file" if kind == "missing" else "a folder, not a file"
+                                        if kind == "folder" else "not a regular file (a pipe or a device)"))
+    _check_name(name)
     lines = _read_text(path).split("\n")
     graphs: List[_Graph] = []
     labels: List[Tuple[Any, str]] = []

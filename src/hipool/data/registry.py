@@ -12,6 +12,8 @@ a ``.csv`` file                    molecules: a SMILES column and label columns 
 a ``.jsonl`` file                  the user's graphs, one JSON object per line
 a folder of graph files            the user's graphs (GraphML / node-link JSON / edge lists
                                    plus ``labels.csv``)
+a TU dataset's folder              ``path/to/MUTAG`` (holding ``raw/MUTAG_A.txt``, ...) or
+                                   ``path/to/MUTAG/raw``: that TU dataset, whatever the data root
 a TU benchmark name               ``MUTAG``, ``PROTEINS``, ...: one under the data root, or one
                                    of :data:`~hipool.data.tu.TU_STATS` (downloaded when missing)
 ``tu:NAME``                        any other dataset of the TU collection (downloaded)
@@ -38,16 +40,22 @@ from .base import LEVEL_LABELS, GraphDataset
 PathLike = Union[str, os.PathLike]
 
 
-def load_dataset(spec: str, data_root: Optional[PathLike] = None, *, cache_dir: Optional[PathLike] = None,
-                 progress: bool = False) -> GraphDataset:
-    """The dataset ``spec`` names (see the module docstring); a spec that names none, or a file or
-    folder that cannot be read, is a ``ValueError`` naming the spec."""
+def load_dataset(spec: Union[str, "os.PathLike[str]"], data_root: Optional[PathLike] = None, *,
+                 cache_dir: Optional[PathLike] = None, progress: bool = False) -> GraphDataset:
+    """The dataset ``spec`` names (see the module docstring; a ``pathlib.Path`` is taken as its
+    text); a spec that names none, or a file or folder that cannot be read, is a ``ValueError``
+    naming the spec."""
+    if isinstance(spec, os.PathLike):   # a pathlib.Path of a file or folder
+        spec = os.fspath(spec)
     if not isinstance(spec, str) or not spec.strip():
         raise ValueError(f"dataset {shown(spec)}: give a dataset name, e.g. 'MUTAG', 'communities', "
                          f"'circuits:n=600', a .csv or .jsonl file or a folder of graph files")
     if any(ord(c) < 32 or ord(c) == 127 for c in spec):
         raise ValueError(f"dataset {shown(spec)}: contains a control character (a tab, a newline, ...); "
                          f"give the name or path as it is")
+    from .base import as_path
+    data_root = None if data_root is None else as_path(data_root, f"dataset {shown(spec)}: data_root")
+    cache_dir = None if cache_dir is None else as_path(cache_dir, f"dataset {shown(spec)}: cache_dir")
     if spec == "communities" or spec.startswith("communities:"):
         from .communities import community_dataset, parse_community_spec
         return community_dataset(*parse_community_spec(spec))
@@ -64,6 +72,10 @@ def load_dataset(spec: str, data_root: Optional[PathLike] = None, *, cache_dir: 
 def _load_file_or_tu(spec: str, data_root: Optional[PathLike], cache_dir: Optional[PathLike],
                      progress: bool) -> GraphDataset:
     path = Path(spec)
+    tu_folder = _tu_folder(path)
+    if tu_folder is not None:   # a TU dataset's own folder (NAME/ or NAME/raw/), given as a path
+        from .tu import load_tu
+        return load_tu(tu_folder.name, tu_folder.parent, cache_dir=cache_dir)
     if path.suffix.lower() == ".csv" or path.suffix.lower() == ".jsonl" or path.is_dir():
         if not path.exists():
             raise ValueError(f"dataset {spec}: no such file or folder")
@@ -83,6 +95,19 @@ def _load_file_or_tu(spec: str, data_root: Optional[PathLike], cache_dir: Option
     if spec not in TU_STATS and not (_root(data_root) / spec / "raw").is_dir():
         raise ValueError(unknown_dataset_message(spec, data_root))
     return load_tu(spec, data_root, cache_dir=cache_dir)
+
+
+def _tu_folder(path: Path) -> Optional[Path]:
+    """``NAME`` when ``path`` is a TU dataset's folder ``NAME`` (holding ``raw/NAME_A.txt``) or
+    its ``NAME/raw``, and no folder of graph files (no ``labels.csv``); else None."""
+    if not path.is_dir() or (path / "labels.csv").exists():
+        return None
+    folder = path.resolve()
+    if folder.name == "raw" and (folder / f"{folder.parent.name}_A.txt").is_file():
+        return folder.parent
+    if (folder / "raw" / f"{folder.name}_A.txt").is_file():
+        return folder
+    return None
 
 
 def _root(data_root: Optional[PathLike]) -> Path:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import math
 import os
 from pathlib import Path
 from typing import Dict, List, Sequence, Union
@@ -13,6 +14,20 @@ import numpy as np
 from ..io import atomic_write_text
 
 
+def check_fractions(fractions, who: str) -> List[float]:
+    """``fractions`` as floats: finite, non-negative, summing to 1 (NaN would compare False to every
+    bound and cut the parts at nonsense); a ``ValueError`` naming ``who`` otherwise."""
+    from ..io import shown
+
+    try:
+        values = [float(f) for f in fractions]
+    except (TypeError, ValueError):
+        raise ValueError(f"{who}: 'fractions' must be a list of numbers, got {shown(fractions)}") from None
+    if not values or not all(math.isfinite(f) and f >= 0 for f in values) or abs(sum(values) - 1.0) > 1e-6:
+        raise ValueError(f"{who}: 'fractions' must be non-negative and sum to 1 (finite numbers), got {shown(values)}")
+    return values
+
+
 def stratified_split(labels: Sequence[int], fractions: Sequence[float], seed: int = 0) -> List[List[int]]:
     """Split indices into parts with the given fractions, class by class.
 
@@ -20,9 +35,7 @@ def stratified_split(labels: Sequence[int], fractions: Sequence[float], seed: in
     ``fractions`` (which must sum to 1), so every part keeps the class balance.
     Returns one sorted index list per part.
     """
-    fractions = [float(f) for f in fractions]
-    if not fractions or any(f < 0 for f in fractions) or abs(sum(fractions) - 1.0) > 1e-6:
-        raise ValueError(f"stratified_split: 'fractions' must be non-negative and sum to 1, got {fractions}")
+    fractions = check_fractions(fractions, "stratified_split")
     labels = np.asarray(labels)
     rng = np.random.default_rng(seed)
     parts: List[List[int]] = [[] for _ in fractions]
@@ -105,4 +118,7 @@ def load_splits(path: Union[str, os.PathLike], *, dataset: str,
             if not all(type(j) is int and 0 <= j < n for j in idx):
                 raise ValueError(f"splits file {path}: split {i} part {shown(part)} has entries that are not "
                                  f"graph indices 0..{n - 1}")
+            if len(set(idx)) != len(idx):   # a graph counted twice in a part weighs twice in its accuracy
+                twice = next(j for j in idx if idx.count(j) > 1)
+                raise ValueError(f"splits file {path}: split {i} part {shown(part)} lists graph {twice} twice")
     return payload["splits"]

@@ -9,21 +9,32 @@ download folder.  The data root is ``data_root=`` / ``--data-root``, else the
 **Nothing is written into a data root that already holds the raw files**: the processed
 graphs go to ``<cache>/TU/<name>/<fingerprint of the raw files>/data.pt``
 (``cache_dir=``, else ``HIPOOL_CACHE``, else ``~/.cache/hipool/processed``), so a
-changed raw folder is processed again and a read-only data root works.
+changed raw file (its size or modification time) is processed again and a read-only
+data root works.
 
 **A cache file runs no code.**  Caches are shared between users, so ``data.pt`` holds
 plain tensors and numbers only, read with ``torch.load(weights_only=True)`` and then
-checked (shapes, dtypes, ranges).  A file that fails (tampered with, truncated, from
-another version) is never unpickled: it is deleted with a warning naming it, and the
-raw files are processed again.  Caches are written atomically (a temporary file next
-to ``data.pt``, then renamed), so a full disk or a kill leaves no half file; the
-temporary file of a killed writer is removed by the next load.  A cache that cannot be
-written (a read-only folder, a full disk) is a warning, and the graphs still load.
+checked: the CRC-32 of every member of its zip archive first (torch checks none, so a
+flipped byte would load as another value; a compressed member, which ``torch.save``
+never writes, is refused too), then keys, shapes, dtypes, dense contiguous tensors (a
+zero-stride tensor in a small file could pose as a huge one) and ranges.  A file that
+fails (damaged, tampered with, truncated, from another version) is never unpickled: it
+is deleted with a warning naming it, and the raw files are processed again.  Caches are
+written atomically (a temporary file next to ``data.pt``, then renamed), so a full disk
+or a kill leaves no half file; the temporary file of a killed writer is removed by the
+next load.  A cache that cannot be written or even looked at (a read-only folder, a full
+disk, a name too long) is a warning, and the graphs still load.
 
 **The raw files are read by hipool, not by PyG** (PyG's reader drops a last line that
 has no final newline, fails on a dataset of one graph, reads ``nan`` and allocates a
 one-hot as wide as the largest label).  Every problem is a ``ValueError``
 ``<file>:<line>: what is wrong`` (or ``<file>: ...`` for a wrong number of lines):
+
+* files: every ``<name>_<kind>.txt`` hipool reads (the three required ones and the
+  optional ``node_labels``, ``node_attributes``, ``edge_labels``, ``edge_attributes``,
+  ``graph_attributes``) is a regular file or a link to one; one that is a folder, a
+  named pipe, a device or a broken link is an error naming it, never skipped (the
+  graphs would silently lack its values) nor read (a pipe would hang);
 
 * text: UTF-8 (a byte-order mark is skipped), ``\\n`` or ``\\r\\n`` line ends; the last
   line is read whether or not it ends with a newline; blank lines only at the end of
@@ -71,6 +82,7 @@ import hashlib
 import os
 import re
 import shutil
+import stat
 import tempfile
 import warnings
 from dataclasses import dataclass
@@ -84,7 +96,8 @@ from torch_geometric.data import Data
 from torch_geometric.utils import coalesce, degree, remove_self_loops
 
 from ..io import atomic_torch_save, decode_text, describe_os_error, os_reason, remove_stale_temps, shown
-from .base import DECIMAL_PATTERN, INT_PATTERN, GraphDataset, decimal_int
+from .base import (DECIMAL_PATTERN, INT_PATTERN, GraphDataset, as_path, cache_file_problem, check_int,
+                   check_plain_tensor, decimal_int, path_kind)
 
 PathLike = Union[str, os.PathLike]
 
@@ -252,14 +265,43 @@ def _check_label_width(path: Path, labels: np.ndarray) -> None:
                              f"0 .. K-1 with K <= {limit}")
 
 
+_KINDS = ("A", "graph_indicator", "graph_labels", "node_labels", "node_attributes", "edge_labels",
+          "edge_attributes", "graph_attributes")
+_REQUIRED = ("A", "graph_indicator", "graph_labels")
+
+
+def _raw_files(raw_dir: Path, name: str) -> Dict[str, Path]:
+    """The TU files of ``raw_dir`` (every kind in :data:`_KINDS` that is there), each a regular
+    file (or a link to one): a ``ValueError`` naming the file when one is missing (a required
+    one), or is a folder, a broken link, a pipe or a device (read, a pipe would hang and
+    ``/dev/zero`` never end; skipped, the graphs would silently lack what it holds)."""
+    files: Dict[str, Path] = {}
+    for kind in _KINDS:
+        p = raw_dir / f"{name}_{kind}.txt"
+        try:
+            st = p.stat()
+        except FileNotFoundError:
+            if os.path.islink(p):
+                raise ValueError(f"{p}: a broken symbolic link (to {shown(os.readlink(p))}); "
+                                 f"remove it or point it at the file") from None
+            if kind in _REQUIRED:
+                raise ValueError(f"TU {name}: missing {p} (a TU folder needs {name}_A.txt, "
+                                 f"{name}_graph_indicator.txt and {name}_graph_labels.txt)") from None
+            continue
+        except OSError as e:
+            raise ValueError(f"{p}: cannot read it ({os_reason(e)})") from None
+        if not stat.S_ISREG(st.st_mode):
+            what = "a folder" if stat.S_ISDIR(st.st_mode) else \
+                "a named pipe (FIFO)" if stat.S_ISFIFO(st.st_mode) else \
+                "a device" if stat.S_ISCHR(st.st_mode) or stat.S_ISBLK(st.st_mode) else "not a regular file"
+            raise ValueError(f"{p}: {what}, not a file; a TU file is a regular text file")
+        files[kind] = p
+    return files
+
+
 def _read_raw(raw_dir: Path, name: str) -> _Raw:
-    f = {kind: raw_dir / f"{name}_{kind}.txt" for kind in
-         ("A", "graph_indicator", "graph_labels", "node_labels", "node_attributes", "edge_labels",
-          "edge_attributes", "graph_attributes")}
-    for kind in ("A", "graph_indicator", "graph_labels"):
-        if not f[kind].is_file():
-            raise ValueError(f"TU {name}: missing {f[kind]} (a TU folder needs {name}_A.txt, "
-                             f"{name}_graph_indicator.txt and {name}_graph_labels.txt)")
+    present = _raw_files(raw_dir, name)
+    f = {kind: raw_dir / f"{name}_{kind}.txt" for kind in _KINDS}
     path = f["graph_indicator"]
     indicator = _read_table(path, False, 1)[:, 0]
     n = indicator.size
@@ -292,7 +334,7 @@ def _read_raw(raw_dir: Path, name: str) -> _Raw:
                          f"{num_graphs} graphs; they must agree (one label per graph)")
     per_node = {}
     for kind in ("node_labels", "node_attributes"):
-        if f[kind].is_file():
+        if kind in present:
             values = _read_table(f[kind], kind == "node_attributes")
             if values.shape[0] != n:
                 raise ValueError(f"{f[kind]}: {_lines(values.shape[0])}, but {path.name} has {_lines(n)} "
@@ -313,7 +355,7 @@ def _read_raw(raw_dir: Path, name: str) -> _Raw:
                          f"{indicator[v - 1]}")
     per_edge = {}
     for kind in ("edge_labels", "edge_attributes"):
-        if f[kind].is_file():
+        if kind in present:
             values = _read_table(f[kind], kind == "edge_attributes")
             if values.shape[0] != edges.shape[0]:
                 raise ValueError(f"{f[kind]}: {_lines(values.shape[0])}, but {f['A'].name} has {edges.shape[0]} "
@@ -322,7 +364,7 @@ def _read_raw(raw_dir: Path, name: str) -> _Raw:
                 _check_label_width(f[kind], values)
             per_edge[kind] = values if values.shape[0] else None
     return _Raw(indicator, graph_labels, edges, per_node.get("node_labels"), per_node.get("node_attributes"),
-                per_edge.get("edge_labels"), per_edge.get("edge_attributes"), f["graph_attributes"].is_file())
+                per_edge.get("edge_labels"), per_edge.get("edge_attributes"), "graph_attributes" in present)
 
 
 def check_tu_raw(raw_dir: PathLike, name: str) -> None:
@@ -384,9 +426,7 @@ def _check_stored(s: Any) -> None:
     if not isinstance(s, dict) or set(s) != keys or s["format"] != CACHE_FORMAT:
         raise ValueError(f"not a hipool TU cache of format {CACHE_FORMAT}")
     for key, (dtype, dim) in _STORED.items():
-        t = s[key]
-        if not isinstance(t, torch.Tensor) or t.dtype != dtype or t.dim() != dim or t.layout != torch.strided:
-            raise ValueError(f"{key} is not a {dim}-d {dtype} tensor")
+        check_plain_tensor(key, s[key], dtype, dim)
     x, ei, ea, nodes, edges = s["x"], s["edge_index"], s["edge_attr"], s["num_nodes"], s["num_edges"]
     k = s["num_edge_attributes"]
     if type(k) is not int or not 0 <= k <= ea.size(1) or not isinstance(s["graph_attributes"], bool):
@@ -397,9 +437,11 @@ def _check_stored(s: Any) -> None:
             and bool((edges <= ei.size(-1)).all()) and int(nodes.sum()) == x.size(0) and ei.size(0) == 2
             and int(edges.sum()) == ei.size(1) == ea.size(0)):
         raise ValueError("sizes do not agree")
-    y = s["y"]
-    if not bool(((y >= 0) & (y < s["classes"].numel())).all()):
+    y, classes = s["y"], s["classes"]
+    if not bool(((y >= 0) & (y < classes.numel())).all()):
         raise ValueError("a graph label out of range")
+    if classes.numel() > 1 and not bool((classes[1:] > classes[:-1]).all()):
+        raise ValueError("the class values are not sorted and distinct")
     if ei.numel() and not bool(((ei >= 0) & (ei < nodes.repeat_interleave(edges))).all()):
         raise ValueError("a node id out of range")
     if not bool(torch.isfinite(x).all()) or not bool(torch.isfinite(ea).all()):
@@ -411,6 +453,9 @@ def _load_stored(path: Path) -> Optional[Dict[str, Any]]:
     if not path.is_file():
         return None
     try:
+        damage = cache_file_problem(path)   # torch checks no CRC: a flipped byte would load as another value
+        if damage is not None:
+            raise ValueError(damage)
         stored = torch.load(path, map_location="cpu", weights_only=True)   # never runs code from the file
         _check_stored(stored)
         return stored
@@ -441,14 +486,16 @@ def _graphs(s: Dict[str, Any], use_edge_attr: bool) -> List[Data]:
     return graphs
 
 
-def _fingerprint(raw_dir: Path) -> str:
+def _fingerprint(raw_dir: Path, name: str) -> str:
+    """The cache key of the TU files of ``raw_dir``: their names, sizes and modification times
+    (checked to be regular files first, see :func:`_raw_files`)."""
     h = hashlib.sha256(f"format {CACHE_FORMAT}".encode())
-    try:
-        for p in sorted(raw_dir.glob("*.txt")):
+    for p in _raw_files(raw_dir, name).values():
+        try:
             st = p.stat()
-            h.update(f"{p.name}:{st.st_size}:{st.st_mtime_ns}".encode())
-    except OSError as e:
-        raise ValueError(f"{raw_dir}: cannot read the raw folder ({os_reason(e)})") from None
+        except OSError as e:
+            raise ValueError(f"{p}: cannot read it ({os_reason(e)})") from None
+        h.update(f"{p.name}:{st.st_size}:{st.st_mtime_ns}".encode())
     return h.hexdigest()[:16]
 
 
@@ -507,9 +554,13 @@ def load_tu(name: str, data_root: Optional[PathLike] = None, *, cache_dir: Optio
     if not isinstance(name, str) or not _NAME.fullmatch(name):
         raise ValueError(f"TU: {shown(name)} is not a TU dataset name (letters, digits, '_', '-' and '.', "
                          f"not starting with '.', e.g. 'MUTAG')")
-    root = Path(data_root) if data_root is not None else default_data_root()
+    root = as_path(data_root, f"TU {name}: data_root") if data_root is not None else default_data_root()
+    cache = as_path(cache_dir, f"TU {name}: cache_dir") if cache_dir is not None else default_cache_dir()
+    degree_cap = check_int(f"TU {name}: degree_cap", degree_cap, 0)
+    if not isinstance(use_edge_attr, bool):
+        raise ValueError(f"TU {name}: use_edge_attr must be True or False, got {shown(use_edge_attr)}")
     raw_dir = root / name / "raw"
-    if not raw_dir.is_dir():
+    if path_kind(raw_dir) != "folder":
         if data_root is not None and root != default_data_root():
             raise ValueError(f"TU {name}: no raw files at {raw_dir}; give the folder that holds "
                              f"'{name}/raw/', or leave out --data-root to download it "
@@ -522,10 +573,12 @@ def load_tu(name: str, data_root: Optional[PathLike] = None, *, cache_dir: Optio
                              f"or give --data-root") from None
         if not raw_dir.is_dir():
             raise ValueError(f"TU {name}: the download left no raw folder at {raw_dir}")
-    cache = Path(cache_dir) if cache_dir is not None else default_cache_dir()
-    path = cache / "TU" / name / _fingerprint(raw_dir) / "data.pt"
-    remove_stale_temps(path.parent)   # what a killed writer left
-    stored = _load_stored(path)
+    path = cache / "TU" / name / _fingerprint(raw_dir, name) / "data.pt"
+    try:
+        remove_stale_temps(path.parent)   # what a killed writer left
+        stored = _load_stored(path)
+    except OSError:   # a cache folder that cannot even be looked at (a name too long, ...): writing says so
+        stored = None
     if stored is None:
         stored = _process(_read_raw(raw_dir, name))
         try:
@@ -542,5 +595,7 @@ def load_tu(name: str, data_root: Optional[PathLike] = None, *, cache_dir: Optio
     if stored["graph_attributes"]:
         notes.append(f"{name}_graph_attributes.txt not read: hipool classifies by {name}_graph_labels.txt")
     classes = stored["classes"].tolist()
+    if len(classes) == 1:   # as the other loaders say: it loads, but no model can learn from it
+        notes.append(f"a single class ({classes[0]}): nothing to tell apart")
     return GraphDataset(name=name, graphs=graphs, num_features=graphs[0].x.size(1), num_classes=len(classes),
                         class_names=[str(v) for v in classes], source=str(raw_dir), notes=notes)

@@ -3,7 +3,9 @@
 Generating 2000 circuits takes about 40 s, so the graphs are kept in the cache
 folder as plain tensors, keyed by the options and :data:`GENERATOR_VERSION`.  The
 cache runs no code: it is read with ``torch.load(weights_only=True)`` and checked
-(keys, dtypes, sizes, ranges); a file that fails (tampered with, truncated) is deleted
+(the CRC-32 of every member of its zip archive, which torch does not check, so that a
+flipped byte is not read as another value; keys, dtypes, dense contiguous tensors,
+sizes, ranges); a file that fails (damaged, tampered with, truncated) is deleted
 with a warning naming it and generated again.  It is written atomically, and the
 temporary file of a killed writer is removed by the next load.
 
@@ -26,7 +28,7 @@ import torch
 from torch_geometric.data import Data
 
 from ...io import shown
-from ..base import Breakdown, GraphDataset, spec_number
+from ..base import Breakdown, GraphDataset, as_path, cache_file_problem, check_plain_tensor, spec_number
 from . import (
     CLASS_NAMES,
     DEFECT_LEVEL_NAMES,
@@ -64,6 +66,9 @@ def _option(spec: str, key: str, value: str) -> Any:
     kind = OPTIONS[key][1]
     if kind is str:
         levels = value.split("+")
+        if len(levels) > 1 and not all(levels):
+            raise ValueError(f"dataset {shown(spec)}: levels={shown(value)} has an empty level name; join "
+                             f"levels with a single '+' (e.g. levels=component+block)")
         twice = sorted({lv for lv in levels if levels.count(lv) > 1})
         if twice:
             raise ValueError(f"dataset {shown(spec)}: levels={shown(value)} names {', '.join(twice)} twice; "
@@ -121,9 +126,7 @@ def _check_packed(packed: Any, num_circuits: int) -> None:
     if not isinstance(packed, dict) or set(packed) != set(_PACKED):
         raise ValueError("not a hipool circuits cache")
     for key, (dtype, dim) in _PACKED.items():
-        t = packed[key]
-        if not isinstance(t, torch.Tensor) or t.dtype != dtype or t.dim() != dim or t.layout != torch.strided:
-            raise ValueError(f"{key} is not a {dim}-d {dtype} tensor")
+        check_plain_tensor(key, packed[key], dtype, dim)
     nodes, edges, ei = packed["num_nodes"], packed["num_edges"], packed["edge_index"]
     n, e = packed["x"].size(0), ei.size(-1)
     per_graph = ("y", "defect_level", "defect_kind", "num_nodes", "num_edges")
@@ -162,6 +165,9 @@ def _read_cache(path: Path, num_circuits: int) -> Optional[List[Data]]:
     if not path.is_file():
         return None
     try:
+        damage = cache_file_problem(path)   # torch checks no CRC: a flipped byte would load as another value
+        if damage is not None:
+            raise ValueError(damage)
         packed = torch.load(path, map_location="cpu", weights_only=True)   # never runs code from the file
         _check_packed(packed, num_circuits)
         return _unpack(packed)
@@ -190,9 +196,13 @@ def load_circuits(spec: str = "circuits", cache_dir: Optional[Path] = None, prog
     except ValueError as e:
         raise ValueError(f"dataset {shown(spec)}: {e}") from None
     key = hashlib.sha256(json.dumps({"v": GENERATOR_VERSION, **options}, sort_keys=True).encode()).hexdigest()[:16]
-    path = Path(cache_dir if cache_dir is not None else default_cache_dir()) / "circuits" / f"{key}.pt"
-    remove_stale_temps(path.parent)   # what a killed writer left
-    graphs = _read_cache(path, options["n"])
+    cache = as_path(cache_dir, "circuits: cache_dir") if cache_dir is not None else default_cache_dir()
+    path = cache / "circuits" / f"{key}.pt"
+    try:
+        remove_stale_temps(path.parent)   # what a killed writer left
+        graphs = _read_cache(path, options["n"])
+    except OSError:   # a cache folder that cannot even be looked at (a name too long, ...): writing says so
+        graphs = None
     if graphs is None:
         graphs = make_circuit_dataset(**kwargs, progress=progress)
         try:
