@@ -133,8 +133,9 @@ def test_edge_weight_checks():
         check_graph(X, E, edge_weight=torch.tensor([1, 2, -1]), where="t", nonnegative_weights="why")
     with pytest.raises(ValueError, match=r"^t: 'edge_weight' must be finite; edge 2 \(2 -> 3\) has -inf"):
         check_graph(X, E, edge_weight=torch.tensor([1.0, 2.0, -float("inf")]), where="t")
-    with pytest.raises(ValueError, match=r"^t: 'edge_weight' must hold numbers, got dtype torch.bool$"):
-        check_graph(X, E, edge_weight=torch.ones(3, dtype=torch.bool), where="t")
+    for dtype in (torch.bool, torch.complex64):
+        with pytest.raises(ValueError, match=rf"^t: 'edge_weight' must hold real numbers, got dtype {dtype}$"):
+            check_graph(X, E, edge_weight=torch.ones(3, dtype=dtype), where="t")
     with pytest.raises(ValueError, match=r"^t: 'x' has dtype torch.int32, but node features must be floating"):
         check_graph(X.int(), E, where="t")
     check_graph(X.half(), E, where="t")

@@ -38,9 +38,9 @@ def test_append_rejects_mismatched_levels():
     h.append(r1)
     with pytest.raises(ValueError, match="maps 10 input nodes, but level 1 has 5"):
         h.append(r1)
-    with pytest.raises(ValueError, match=r"level must be in \[0, 1\], got 3"):
+    with pytest.raises(ValueError, match=r"level must be an int in \[0, 1\], got 3"):
         h.cluster(3)
-    with pytest.raises(ValueError, match=r"index must be in \[0, 2\)"):
+    with pytest.raises(ValueError, match=r"index must be an int in \[0, 2\)"):
         h.graph(2)
 
 

@@ -15,17 +15,17 @@ of speed::
 or by setting the environment variable ``HIPOOL_CHECKS=0``.
 
 Switching them off skips the per-call checks that read tensor values or that a correct
-caller never needs: :func:`check_graph` (shapes, dtypes, index ranges, ``batch`` order,
+caller never needs: :func:`check_graph` (shapes, dtypes, devices, index ranges, ``batch`` order,
 edges joining graphs, NaN/inf in ``x``, ``edge_attr`` and ``edge_weight``, negative
 weights where a method reads them as degrees), the NaN check of the clustering
 assignment, the value checks of the dense functional forms (finite ``x``/``adj``,
 ``adj >= 0``, ``mask`` against ``adj``), a model's ``level_labels >= -1`` and the
 shape checks of every :class:`~hipool.record.PoolOutput` built.  What stays on costs no
 synchronisation: every constructor argument (ratios, cluster counts, temperatures, ...;
-the helpers :func:`check_number`, :func:`check_int`, :func:`check_bool`), the width and
-dtype of ``x`` against the module's ``in_channels`` and parameters
-(:func:`check_features`), and the shapes a model needs (``edge_attr`` of an edge-aware
-conv, ``level_labels``).
+the helpers :func:`check_number`, :func:`check_int`, :func:`check_bool`), the width,
+dtype and device of ``x`` against the module's ``in_channels`` and parameters
+(:func:`check_features`), ``edge_weight`` of ``x``'s dtype, and the shapes a model needs
+(``edge_attr`` of an edge-aware conv, ``level_labels``).
 """
 from __future__ import annotations
 
@@ -171,10 +171,14 @@ def check_graph(
     """Validate one (batched) graph in PyG's sparse layout.
 
     Raises ``ValueError`` naming the argument for: ``x`` not floating point, or holding NaN
-    or inf; ``edge_index`` of the wrong shape or dtype or pointing outside ``[0, N)``; an
-    edge joining two graphs of ``batch``; ``batch`` of the wrong length, dtype, negative or
-    not sorted; ``edge_attr`` whose first dimension is not the number of edges, or holding
-    NaN or inf; ``edge_weight`` not of shape ``[num_edges]``, or holding NaN or inf.
+    or inf, or on the meta device; ``edge_index`` of the wrong shape or dtype or pointing
+    outside ``[0, N)``; an edge joining two graphs of ``batch``; ``batch`` of the wrong length,
+    dtype, negative or not sorted; ``edge_attr`` whose first dimension is not the number of
+    edges, complex, or holding NaN or inf; ``edge_weight`` not of shape ``[num_edges]``,
+    boolean or complex, or holding NaN or inf; any of them on another device than ``x``.
+
+    A ``batch`` with gaps in its graph ids (``0, 0, 2, 2``) is valid: the ids without nodes are
+    graphs without nodes, as in PyG (the models give them the readout of an empty graph).
 
     ``nonnegative_weights``: the reason the caller needs ``edge_weight >= 0`` (the degree
     normalisation of MinCut and DMoN, say); negative weights are then refused with it.
@@ -193,6 +197,8 @@ def check_graph(
                          f"got shape {tuple(x.shape)}")
     if not x.is_floating_point():
         raise ValueError(_floating_x_message(x, where))
+    if x.device.type == "meta":
+        raise ValueError(f"{where}: 'x' is on the meta device, which holds shapes but no values")
     if not isinstance(edge_index, Tensor):
         raise ValueError(f"{where}: 'edge_index' must be a torch.Tensor, got {type(edge_index).__name__}")
     if edge_index.dim() != 2 or edge_index.size(0) != 2:
@@ -207,13 +213,16 @@ def check_graph(
         shape = tuple(edge_attr.shape) if isinstance(edge_attr, Tensor) else type(edge_attr).__name__
         raise ValueError(f"{where}: 'edge_attr' must have one row per edge "
                          f"({num_edges}), got shape {shape}")
+    if edge_attr is not None and edge_attr.is_complex():
+        # the convs read edge_attr as x's dtype: a complex value would lose its imaginary part unseen
+        raise ValueError(f"{where}: 'edge_attr' must hold real numbers, got dtype {edge_attr.dtype}")
     if edge_weight is not None and (not isinstance(edge_weight, Tensor) or edge_weight.dim() != 1
                                     or edge_weight.size(0) != num_edges):
         shape = list(edge_weight.shape) if isinstance(edge_weight, Tensor) else type(edge_weight).__name__
         raise ValueError(f"{where}: 'edge_weight' must have shape [num_edges] = "
                          f"[{num_edges}], got {shape}")
-    if edge_weight is not None and edge_weight.dtype == torch.bool:
-        raise ValueError(f"{where}: 'edge_weight' must hold numbers, got dtype torch.bool")
+    if edge_weight is not None and (edge_weight.dtype == torch.bool or edge_weight.is_complex()):
+        raise ValueError(f"{where}: 'edge_weight' must hold real numbers, got dtype {edge_weight.dtype}")
     if batch is not None:
         if not isinstance(batch, Tensor) or batch.dim() != 1:
             raise ValueError(f"{where}: 'batch' must be a 1-D tensor, got "
@@ -223,6 +232,11 @@ def check_graph(
         if batch.size(0) != n:
             raise ValueError(f"{where}: 'x' has {n} nodes but 'batch' has {batch.size(0)} entries; "
                              f"they must have the same length")
+    for name, t in (("edge_index", edge_index), ("batch", batch), ("edge_attr", edge_attr),
+                    ("edge_weight", edge_weight)):
+        if t is not None and t.device != x.device:
+            raise ValueError(f"{where}: 'x' is on {x.device} but '{name}' is on {t.device}; move every "
+                             f"tensor of the graph to one device (e.g. data.to(device))")
 
     # One synchronisation for all value checks; details only on failure.
     flags = []
@@ -243,8 +257,7 @@ def check_graph(
         flags.append((ends[0] == ends[1]).all())
     if edge_weight is not None and num_edges > 0:
         w_lo, w_hi = torch.aminmax(edge_weight.detach())  # NaN propagates to both
-        if edge_weight.is_floating_point():
-            flags.append(torch.isfinite(w_lo) & torch.isfinite(w_hi))
+        flags.append(torch.isfinite(w_lo) & torch.isfinite(w_hi))
         if nonnegative_weights is not None:
             flags.append(w_lo >= 0)
     if edge_attr is not None and edge_attr.is_floating_point() and edge_attr.numel() > 0:
@@ -276,7 +289,7 @@ def check_graph(
                              f"{int(batch[b])}; 'batch' disagrees with 'edge_index'")
     if edge_weight is not None and num_edges > 0:
         w = edge_weight.detach()
-        bad = ~torch.isfinite(w) if w.is_floating_point() else torch.zeros_like(w, dtype=torch.bool)
+        bad = ~torch.isfinite(w)
         if bool(bad.any()):
             e = int(bad.nonzero()[0])
             raise ValueError(f"{where}: 'edge_weight' must be finite; {_edge(edge_index, e)} has "
@@ -300,23 +313,31 @@ def check_graph(
 def prepare_pool_input(x: Tensor, edge_index: Tensor, batch: Optional[Tensor], edge_attr: Optional[Tensor],
                        edge_weight: Optional[Tensor], where: str,
                        in_channels: Optional[int] = None, *, dtype: Optional[torch.dtype] = None,
+                       device: Optional[torch.device] = None,
                        nonnegative_weights: Optional[str] = None) -> Tuple[Tensor, Tensor]:
     """A pooler's input checks: :func:`check_graph` (with ``nonnegative_weights``), then —
     whether checks are on or not, as they cost nothing — ``x`` as ``[N, F]`` with ``F ==
-    in_channels`` and dtype ``dtype`` (the pooler's parameters'; each when given).  Returns
-    ``(x, batch)``, with ``batch`` all zeros when it was ``None``."""
+    in_channels``, dtype ``dtype`` and on ``device`` (the pooler's parameters'; each when given),
+    and ``edge_weight`` of ``x``'s dtype.  Returns ``(x, batch)``, with ``batch`` all zeros when it
+    was ``None``."""
+    check_device(x, where, device)  # first: the value checks would run on the wrong device
     check_graph(x, edge_index, batch, edge_attr, where=where, edge_weight=edge_weight,
                 nonnegative_weights=nonnegative_weights)
-    x = check_features(x, where, in_channels, dtype)
+    x = check_features(x, where, in_channels, dtype, device=device)
+    if isinstance(edge_weight, Tensor) and edge_weight.dtype != x.dtype:
+        raise ValueError(f"{where}: 'edge_weight' has dtype {edge_weight.dtype} but 'x' has {x.dtype}; "
+                         f"give them one dtype (edge_weight.to(x.dtype))")
     if batch is None:
         batch = edge_index.new_zeros(x.size(0))
     return x, batch
 
 
 def check_features(x: Tensor, where: str, in_channels: Optional[int] = None,
-                   dtype: Optional[torch.dtype] = None, owner: str = "pooler") -> Tensor:
-    """``x`` as ``[N, F]``, checked to have ``F == in_channels`` columns and dtype ``dtype`` (each
-    when given).  Metadata only (no synchronisation), so it runs whether checks are on or not."""
+                   dtype: Optional[torch.dtype] = None, owner: str = "pooler", *,
+                   device: Optional[torch.device] = None) -> Tensor:
+    """``x`` as ``[N, F]``, checked to have ``F == in_channels`` columns, dtype ``dtype`` and to lie on
+    ``device`` (each when given).  Metadata only (no synchronisation), so it runs whether checks
+    are on or not."""
     if not isinstance(x, Tensor) or x.dim() not in (1, 2):
         shape = tuple(x.shape) if isinstance(x, Tensor) else type(x).__name__
         raise ValueError(f"{where}: 'x' must have shape [num_nodes] or [num_nodes, channels], got {shape}")
@@ -326,7 +347,15 @@ def check_features(x: Tensor, where: str, in_channels: Optional[int] = None,
                          f"in_channels={in_channels}")
     if dtype is not None and x.dtype != dtype:
         raise ValueError(_floating_x_message(x, where, dtype))
+    check_device(x, where, device, owner)
     return x
+
+
+def check_device(x, where: str, device: Optional[torch.device], owner: str = "pooler") -> None:
+    """``x`` (when a tensor) on ``device``, the module's parameters' (when given): metadata only."""
+    if device is not None and isinstance(x, Tensor) and x.device != device:
+        raise ValueError(f"{where}: 'x' is on {x.device} but the {owner}'s parameters are on {device}; "
+                         f"move the data or the {owner} (.to(device))")
 
 
 def param_dtype(module: torch.nn.Module) -> Optional[torch.dtype]:
@@ -334,4 +363,11 @@ def param_dtype(module: torch.nn.Module) -> Optional[torch.dtype]:
     for p in module.parameters():
         if p.is_floating_point():
             return p.dtype
+    return None
+
+
+def param_device(module: torch.nn.Module) -> Optional[torch.device]:
+    """The device of ``module``'s first parameter (``None`` if it has none)."""
+    for p in module.parameters():
+        return p.device
     return None

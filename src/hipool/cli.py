@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import argparse
+import os
 import sys
 from pathlib import Path
 from typing import List, Optional
@@ -104,6 +105,14 @@ def _number(text: str, kind: type):
     return value
 
 
+def _finite(text: str) -> float:
+    """A float flag: a finite number (``nan``, ``inf`` and ``1e400`` are refused, naming the flag)."""
+    value = _number(text, float)
+    if value in (float("inf"), float("-inf")):
+        raise argparse.ArgumentTypeError(f"must be a finite number, got {text!r}")
+    return value
+
+
 def _fraction(text: str) -> float:
     value = _number(text, float)
     if not 0 <= value < 1:
@@ -112,7 +121,7 @@ def _fraction(text: str) -> float:
 
 
 def _positive_float(text: str) -> float:
-    value = _number(text, float)
+    value = _finite(text)
     if not value > 0:
         raise argparse.ArgumentTypeError(f"must be > 0, got {value}")
     return value
@@ -127,22 +136,22 @@ def _add_training_flags(p: argparse.ArgumentParser, defaults) -> None:
                    help=f"stop after this many epochs without a better validation score [{defaults.patience}]")
     g.add_argument("--no-patience", action="store_true", help="no early stopping: train every epoch")
     g.add_argument("--lr", type=_positive_float, default=None, help=f"Adam learning rate [{defaults.lr}]")
-    g.add_argument("--weight-decay", type=float, default=None, help=f"Adam weight decay [{defaults.weight_decay}]")
+    g.add_argument("--weight-decay", type=_finite, default=None, help=f"Adam weight decay [{defaults.weight_decay}]")
     g.add_argument("--batch-size", type=_positive, default=None, help=f"graphs per batch [{defaults.batch_size}]")
     # the numbers are checked by TrainSettings, whose errors name the setting and what it allows
     g.add_argument("--lr-schedule", choices=LR_SCHEDULES, default=None,
                    help="learning-rate schedule, stepped once per epoch: plateau (lower it when the validation "
                         f"loss stops falling) or step (lower it every --lr-step epochs) [{defaults.lr_schedule}]")
-    g.add_argument("--lr-factor", type=float, default=None,
+    g.add_argument("--lr-factor", type=_finite, default=None,
                    help=f"plateau, step: multiply the learning rate by this, in (0, 1) [{defaults.lr_factor}]")
     g.add_argument("--lr-patience", type=_positive, default=None,
                    help="plateau: lower the learning rate after this many epochs without a lower validation "
                         f"loss [{defaults.lr_patience}]")
     g.add_argument("--lr-step", type=_positive, default=None,
                    help=f"step: lower the learning rate every this many epochs [{defaults.lr_step}]")
-    g.add_argument("--min-lr", type=float, default=None,
+    g.add_argument("--min-lr", type=_finite, default=None,
                    help=f"plateau, step: never lower the learning rate below this [{defaults.min_lr}]")
-    g.add_argument("--grad-clip", type=float, default=None,
+    g.add_argument("--grad-clip", type=_finite, default=None,
                    help="clip the global gradient norm to this before every step; 0: off [off]")
 
 
@@ -230,7 +239,8 @@ def build_parser() -> argparse.ArgumentParser:
     train.add_argument("config", nargs="?", type=Path, default=None,
                        help="run config YAML: a 'model' section (a model config) and a 'train' section")
     train.add_argument("--dataset", required=True, help=dataset_help)
-    train.add_argument("--out", required=True, help="run folder")
+    train.add_argument("--out", required=True,
+                       help="run folder: new, empty, or this command's earlier run (resumed); one command at a time")
     train.add_argument("--model", default=None,
                        help="a named model instead of a config file (topk, sag, diffpool, global, ...; the "
                             "recipe: gin-edgepool, gine-given, gine-global, ...; default topk)")
@@ -290,7 +300,8 @@ def build_parser() -> argparse.ArgumentParser:
                          "components, blocks and subsystems of one failing design, and the top-1/top-5 "
                          "hit rates over the run's failing test designs")
     ex.add_argument("--out", type=Path, default=None,
-                    help="output folder (default: RUN/explain, graphs in RUN/explain/graph<I>)")
+                    help="output folder, new or holding only what explain writes (default: RUN/explain, graphs in "
+                         "RUN/explain/graph<I>)")
     _add_run_flags(ex)
     ex.add_argument("--split", choices=("test", "all"), default="test",
                     help="graphs --metrics measures (default: the run's test graphs)")
@@ -310,7 +321,8 @@ def build_parser() -> argparse.ArgumentParser:
                     "comparison table of a compare or demo run, pictures of one graph's hierarchy and "
                     "the hierarchy metrics over the test graphs.")
     rep.add_argument("run", type=Path, help="run folder")
-    rep.add_argument("--out", type=Path, default=None, help="the HTML file (default RUN/report.html)")
+    rep.add_argument("--out", type=Path, default=None,
+                     help="the HTML file, new or a report hipool wrote (default RUN/report.html)")
     rep.add_argument("--graph", type=int, default=None, help="graph to picture (default as hipool explain)")
     _add_run_flags(rep)
     rep.add_argument("--no-metrics", action="store_true", help="leave out the metrics over the test graphs")
@@ -356,6 +368,12 @@ def main(argv: Optional[List[str]] = None) -> int:
     except KeyboardInterrupt:
         print(f"hipool {args.command}: interrupted; files written so far are complete", file=sys.stderr)
         return 130
+    except Exception as e:  # a bug of hipool's: one line rather than a traceback, unless asked for
+        if os.environ.get("HIPOOL_TRACEBACK", "").strip() not in ("", "0"):
+            raise
+        print(f"hipool {args.command}: internal error: {type(e).__name__}: {_one_line(str(e), 500)} (a bug of "
+              f"hipool's; HIPOOL_TRACEBACK=1 shows where; files written so far are complete)", file=sys.stderr)
+        return 3
 
 
 def _one_line(message: str, limit: int = 1000) -> str:

@@ -25,6 +25,9 @@ skips the units that have one (and removes the temporary files of the units a ki
 interrupted, unless their writer still runs), so killing a comparison loses at most the
 units in flight.  ``--jobs N`` runs units in ``N`` worker processes (``--jobs`` and
 ``--threads`` at most 4 x the CPUs).  A grid may give a model at most 1,000 configs.
+Every config of every model is checked against the data before the folder is claimed
+(:func:`~hipool.nn.models.check_model_data`), and while it runs the comparison holds
+its folder: a second command on the same ``--out`` is refused.
 
 Output folder::
 
@@ -65,13 +68,16 @@ from .data.splits import (
     stratified_kfold,
 )
 from .grid import Grid, GridPoint, load_grid
-from .io import atomic_path, atomic_write_text, json_text, read_json, shown
+from .io import atomic_path, atomic_write_text, clip, json_text, read_json, shown
+from .nn.models import check_model_data
 from .presets import GLOBAL_NAME, check_model_names, resolve_model
 from .runs import (
+    check_name,
     claim_run_folder,
     data_record,
     read_manifest,
     read_splits,
+    run_folder_lock,
     update_manifest,
     versions,
 )
@@ -88,6 +94,10 @@ from .train.settings import TrainSettings
 
 SELECT, FINAL = "select", "final"
 UNIT_FORMAT = "hipool-unit/1"
+#: Most final runs per fold (``--repeats``), and most training runs of one comparison: its plan
+#: is held in memory (``--repeats 100000000`` ran out of it before a single run).
+MAX_REPEATS = 1000
+MAX_UNITS = 1_000_000
 
 
 @dataclass
@@ -111,6 +121,14 @@ class CompareSettings:
     cache_dir: Optional[str] = None
     progress: bool = True
     argv: Optional[List[str]] = None  # the command line, for the records
+
+    def __post_init__(self) -> None:
+        """The types of the fields (the values are checked where they are used, naming their flag)."""
+        from .train.command import check_request_fields
+        check_request_fields(self, {"dataset": "str", "models": "strings", "out": "path", "holdout": "number",
+                                    "grid": "path?", "splits": "path?", "argv": "strings?"})
+        if not isinstance(self.train, TrainSettings):
+            raise ValueError(f"CompareSettings: 'train' must be a TrainSettings, got {type(self.train).__name__}")
 
 
 @dataclass(frozen=True)
@@ -151,11 +169,18 @@ def make_folds(dataset: GraphDataset, k: int, holdout: float, seed: int,
     for i, f in enumerate(outer):
         if "holdout" in f:  # a splits file that already has its inner holdout
             folds.append({"train": list(f["train"]), "holdout": list(f["holdout"]), "test": list(f["test"])})
-            continue
-        train = list(f["train"])
-        inner = stratified_holdout([labels[j] for j in train], holdout, seed=seed * 1000 + i)
-        folds.append({"train": [train[j] for j in inner["train"]],
-                      "holdout": [train[j] for j in inner["holdout"]], "test": list(f["test"])})
+        else:
+            train = list(f["train"])
+            inner = stratified_holdout([labels[j] for j in train], holdout, seed=seed * 1000 + i)
+            folds.append({"train": [train[j] for j in inner["train"]],
+                          "holdout": [train[j] for j in inner["holdout"]], "test": list(f["test"])})
+        empty = [part for part in ("train", "holdout", "test") if not folds[-1][part]]
+        if empty:  # torch's sampler said "num_samples should be a positive integer value" mid-run
+            source = f"splits file {given}" if given is not None else \
+                f"--holdout {holdout} of {len(f['train'])} training graphs" if empty[0] != "test" else f"--folds {k}"
+            raise ValueError(f"{source}: fold {i} has no {empty[0]} graph ({len(folds[-1]['train'])} train, "
+                             f"{len(folds[-1]['holdout'])} holdout, {len(folds[-1]['test'])} test); every part needs "
+                             f"at least one")
     return folds
 
 
@@ -214,8 +239,13 @@ def check_unit_record(record: Any, path: Path) -> Dict[str, Any]:
     final = Path(path).name.startswith(f"{FINAL}-")  # a final run is tested: its test_acc is a number
     for key, nullable in _UNIT_RESULT.items():
         v = result.get(key)
-        if not (v is None and nullable and not final) and (isinstance(v, bool) or not isinstance(v, (int, float))):
+        if v is None and nullable and not final:
+            continue
+        if isinstance(v, bool) or not isinstance(v, (int, float)):
             raise ValueError(f"{path}: the record's 'result.{key}' is {shown(v, 60)}, not a number")
+        low, high = (0, 1) if key.endswith("_acc") else (0, math.inf)
+        if not (low <= v <= high) or (key == "val_loss" and not math.isfinite(v)):
+            raise ValueError(f"{path}: the record's 'result.{key}' is {shown(v, 60)}, outside [{low}, {high}]")
     groups = result.get("test_groups")
     if groups is not None and not (isinstance(groups, dict) and all(
             isinstance(g, dict) and (g.get("acc") is None or isinstance(g.get("acc"), (int, float)))
@@ -246,6 +276,10 @@ class Comparison:
         self.configs: Dict[str, ModelConfig] = {}
         for spec in settings.models:
             name, config = resolve_model(spec, mean_nodes, dataset.num_known_levels)
+            if not check_name(name):  # it names the folders units/<name>/ of the run folder
+                raise ValueError(f"--models {clip(spec)}: the model name {shown(name, 60)} (the file's name without "
+                                 f".yaml) cannot name a folder (at most 200 characters, no '/', not '.' or '..'); "
+                                 f"rename the file")
             if name in self.configs:
                 raise ValueError(f"--models: {name!r} is named twice")
             if config.task != "graph":
@@ -255,6 +289,13 @@ class Comparison:
         self.points: Dict[str, List[GridPoint]] = {
             name: self.grid.points(name, config, settings.train, is_global=config.is_global or name == GLOBAL_NAME)
             for name, config in self.configs.items()}
+        for name, points in self.points.items():  # before the folder is claimed: such a model writes nothing
+            for p in points:
+                try:
+                    check_model_data(p.config, dataset)
+                except ValueError as e:
+                    which = f" with {self.grid.source} config c{p.index} ({p.label()})" if p.overrides else ""
+                    raise ValueError(f"--models {name}{which}: {e}") from None
         # A re-run reads the folds it wrote (so they never change under it); --splits reads another's.
         given = settings.splits
         if given is None and (self.out / "folds.json").is_file() \
@@ -262,6 +303,10 @@ class Comparison:
             given = self.out / "folds.json"
         self.folds = make_folds(dataset, settings.folds, settings.holdout, settings.seed, given)
         self.folds_requested = len(self.folds) if settings.splits is not None else settings.folds
+        units = len(self.folds) * sum((len(p) if len(p) > 1 else 0) + settings.repeats for p in self.points.values())
+        if units > MAX_UNITS:
+            raise ValueError(f"--folds {len(self.folds)}, --repeats {settings.repeats} and the grid make {units:,} "
+                             f"training runs; a comparison may have at most {MAX_UNITS:,}")
 
     # identity: what must match for a re-run to resume this folder
     def identity(self) -> Dict[str, Any]:
@@ -327,10 +372,32 @@ class Comparison:
             return None
         try:
             record = check_unit_record(read_json(path, "training run record"), path)
+            self._check_unit_identity(unit, record, path)
         except ValueError as e:  # cannot happen with atomic writes: someone else wrote it
             raise ValueError(f"{e}; delete it to run that training run again") from None
         self._records[unit] = record
         return record
+
+    def _check_unit_identity(self, unit: Unit, record: Dict[str, Any], path: Path) -> None:
+        """A unit file is this unit's: the same model, fold, phase, config, repeat, seed and settings
+        (a file copied from another unit, or another comparison, would be summarised as this one)."""
+        job = self.job(unit)
+        expected = {"model": unit.model, "fold": unit.fold, "phase": unit.phase, "config_index": unit.config,
+                    "repeat": unit.repeat, "seed": job["seed"], "config": job["config"], "train": job["train"]}
+        rebuild = {"config": lambda d: ModelConfig.from_dict(d).to_dict(),  # keys added since: their defaults
+                   "train": lambda d: TrainSettings.from_dict(d).to_dict()}
+        for key, value in expected.items():
+            if key not in record:
+                continue
+            mine = record[key]
+            if key in rebuild:
+                try:
+                    mine = rebuild[key](mine)
+                except (ValueError, TypeError):
+                    pass  # then it differs below
+            if json.loads(json.dumps(mine)) != json.loads(json.dumps(value)):
+                raise ValueError(f"{path}: a training run record of another run ({key} {shown(record[key], 60)} "
+                                 f"there, {shown(value, 60)} here)")
 
     def _finished(self, unit: Unit, record: Dict[str, Any], bar) -> None:
         self._records[unit] = record
@@ -618,8 +685,11 @@ def write_summary(cmp: Comparison, *, wall_seconds: float = 0.0, jobs: int = 1, 
 def compare(settings: CompareSettings, log: Callable[[str], None] = print) -> Dict[str, Any]:
     """Run (or resume) a comparison; returns the summary (also written to ``settings.out``)."""
     from .data.registry import load_dataset
-    if settings.repeats < 1:
-        raise ValueError(f"--repeats must be >= 1, got {settings.repeats}")
+    if isinstance(settings.repeats, bool) or not isinstance(settings.repeats, int) \
+            or not 1 <= settings.repeats <= MAX_REPEATS:
+        raise ValueError(f"--repeats must be an int from 1 to {MAX_REPEATS:,}, got {shown(settings.repeats)}")
+    if isinstance(settings.folds, bool) or not isinstance(settings.folds, int) or settings.folds < 2:
+        raise ValueError(f"--folds must be an int >= 2, got {shown(settings.folds)}")
     check_seed(settings.seed)
     check_workers(settings.jobs, "--jobs")
     if settings.threads is not None:
@@ -631,7 +701,8 @@ def compare(settings: CompareSettings, log: Callable[[str], None] = print) -> Di
     dataset = load_dataset(settings.dataset, settings.data_root, cache_dir=settings.cache_dir,
                            progress=settings.progress)
     cmp = Comparison(settings, dataset, log)
-    summary = cmp.run()
+    with run_folder_lock(cmp.out):  # a second compare on this folder now is refused
+        summary = cmp.run()
     if summary["rows"]:
         log("\n" + "\n".join(_table(summary["rows"], len(cmp.folds))))
     log(f"run folder: {cmp.out}  [{summary['wall_seconds']:.0f}s]")

@@ -52,7 +52,11 @@ int), range and finiteness (``.nan`` and ``.inf`` are refused everywhere,
 ``pool_options`` included), with an error that names the key (and, from a file, the
 file and line).  Sanity bounds: at most :data:`MAX_LEVELS` (32) levels, widths
 (``hidden``, ``head``) at most :data:`MAX_WIDTH` (16384), at most :data:`MAX_CONVS`
-(32) convs per block and :data:`MAX_HEAD_LAYERS` (16) head layers.
+(32) convs per block and :data:`MAX_HEAD_LAYERS` (16) head layers; together they may not
+make a model of more than :data:`hipool.nn.models.MAX_PARAMETERS` (2**30) parameters on the
+data's features (checked before any training: :func:`hipool.nn.models.check_model_size`).
+In YAML, numbers are plain decimal: ``010``, ``0x10`` and ``1:30`` are text (YAML 1.1
+would read them as 8, 16 and 90), and the key's check says so.
 """
 from __future__ import annotations
 
@@ -60,13 +64,12 @@ import math
 import os
 import re
 from dataclasses import asdict, dataclass, field, fields, replace
-from pathlib import Path
 from typing import Any, Dict, List, Optional, Tuple, Union
 
 import yaml
 
 from .checks import check_ratio
-from .io import atomic_write_text, clip, read_yaml, shown, with_line
+from .io import as_path, atomic_write_text, clip, read_yaml, shown, with_line
 
 CONVS = ("gcn", "graphconv", "gin", "sage", "gine", "gatv2")
 #: Convs that read ``edge_attr`` (PyG's ``GINEConv`` and ``GATv2Conv`` with ``edge_dim``).
@@ -83,6 +86,10 @@ GLOBAL = "none"
 
 Ratio = Union[float, int]
 
+#: Names of a graph's structure and features, which are not a 0/1 node mark ``localize_target`` can name.
+_NOT_NODE_ATTRIBUTES = frozenset({"x", "edge_index", "edge_attr", "edge_weight", "y", "batch", "ptr", "pos",
+                                  "level_labels"})
+
 #: Most pooling levels of a model.
 MAX_LEVELS = 32
 #: Widest layer (``hidden``, every entry of ``head``).
@@ -97,6 +104,10 @@ def text_number_hint(value: Any) -> str:
     """For a string that reads as a number (``'1e-3'``: YAML 1.1 reads exponents without a
     dot as text), a hint on how to write it as a number; else ``''``."""
     if isinstance(value, str):
+        if re.fullmatch(r"[-+]?(?:0[0-9_]+|0[xXoObB][0-9a-fA-F_]+|[0-9][0-9_]*(?::[0-5]?[0-9])+(?:\.[0-9_]*)?)",
+                        value.strip()):
+            return (" (text: hipool reads numbers in plain decimal; an octal 010, a hex 0x10 or a base-60 1:30 "
+                    "is not read as a number)")
         try:
             float(value)
         except ValueError:
@@ -111,6 +122,17 @@ def _is_int(v: Any) -> bool:
 
 def _is_number(v: Any) -> bool:
     return isinstance(v, (int, float)) and not isinstance(v, bool)
+
+
+def is_finite_number(v: Any) -> bool:
+    """An int or float (not a bool) that is finite as a float: an int beyond float range (``10**400``)
+    is not (``math.isfinite`` would raise ``OverflowError`` on it)."""
+    if not _is_number(v):
+        return False
+    try:
+        return math.isfinite(v)
+    except OverflowError:
+        return False
 
 
 def check_int(v: Any, name: str, where: str, low: int = 1, high: Optional[int] = None,
@@ -383,12 +405,13 @@ class ModelConfig:
             if not isinstance(getattr(self, key), bool):
                 raise ValueError(f"model config: '{key}' must be true or false, got {shown(getattr(self, key))}")
         w = self.localize
-        if not _is_number(w) or not math.isfinite(w) or w < 0:
+        if not is_finite_number(w) or w < 0:
             raise ValueError(f"model config: 'localize' (weight of the node-level loss) must be a finite "
                              f"number >= 0, got {shown(w)}{text_number_hint(w)}")
         self.localize = float(w)
         if not isinstance(self.localize_target, str) or not self.localize_target.isidentifier() \
-                or len(self.localize_target) > 100:
+                or len(self.localize_target) > 100 or self.localize_target.startswith("_") \
+                or self.localize_target in _NOT_NODE_ATTRIBUTES:
             raise ValueError(f"model config: 'localize_target' must name a node attribute, got "
                              f"{shown(self.localize_target)}")
         if self.task == "node":
@@ -420,7 +443,7 @@ class ModelConfig:
         for key, value in self.aux_weights.items():
             if not isinstance(key, str):
                 raise ValueError(f"model config: 'aux_weights' keys must be loss names, got {shown(key)}")
-            if not _is_number(value) or not math.isfinite(value) or value < 0:
+            if not is_finite_number(value) or value < 0:
                 raise ValueError(f"model config: 'aux_weights.{clip(key, 60)}' must be a finite number "
                                  f">= 0, got {shown(value)}{text_number_hint(value)}")
             m = re.fullmatch(r"level(\d{1,6})/(\w+)", key)
@@ -479,7 +502,7 @@ class ModelConfig:
 
     @classmethod
     def from_yaml(cls, path: Union[str, os.PathLike]) -> "ModelConfig":
-        path = Path(path)
+        path = as_path(path, "model config")
         data, node = read_yaml(path, "model config", nodes=True)
         if data is None:
             raise ValueError(f"model config {path}: the file is empty; write at least one key (e.g. pool: topk), "
@@ -508,6 +531,6 @@ class ModelConfig:
     def to_yaml(self, path: Union[str, os.PathLike, None] = None) -> str:
         text = yaml.safe_dump(self.to_dict(), sort_keys=False, allow_unicode=True)
         if path is not None:
-            atomic_write_text(Path(path), text)
+            atomic_write_text(as_path(path, "ModelConfig.to_yaml"), text)
         return text
 

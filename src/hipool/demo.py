@@ -22,6 +22,7 @@ pooling.  It writes a run folder::
 from __future__ import annotations
 
 import json
+import os
 import time
 from dataclasses import dataclass
 from pathlib import Path
@@ -35,7 +36,7 @@ from .presets import RECIPE
 from .data.base import GraphDataset
 from .data.splits import save_splits, stratified_split
 from .io import atomic_write_text, shown
-from .runs import data_record, versions, write_manifest
+from .runs import check_fresh_folder, data_record, run_folder_lock, versions, write_manifest
 from .train.checkpoint import save_checkpoint
 from .train.runner import check_seed, train_model
 from .train.settings import TrainSettings
@@ -137,9 +138,17 @@ def run_demo(out: Path, settings: Optional[DemoSettings] = None, progress: bool 
              log=print) -> Dict:
     """Run the demo into ``out``; return the summary (also written to ``out``)."""
     s = settings or DemoSettings()
+    if not isinstance(out, (str, os.PathLike)) or str(out) == "":
+        raise ValueError(f"demo: 'out' must be a path (the run folder), got {shown(out, 80)}")
+    if not isinstance(s, DemoSettings):
+        raise ValueError(f"demo: 'settings' must be a DemoSettings, got {type(s).__name__}")
     out = Path(out)
-    out.mkdir(parents=True, exist_ok=True)
+    check_fresh_folder(out, "demo")  # before the data is made: another run's folder, or the user's, is refused
+    with run_folder_lock(out):  # a second command on this folder now is refused
+        return _run_demo(out, s, progress, log)
 
+
+def _run_demo(out: Path, s: DemoSettings, progress: bool, log) -> Dict:
     t0 = time.perf_counter()
     dataset = demo_dataset(s, progress=progress)
     labels = dataset.labels()

@@ -26,13 +26,12 @@ import math
 import os
 import re
 from dataclasses import dataclass, field, fields
-from pathlib import Path
 from typing import Any, Dict, List, Optional, Sequence, Tuple, Union
 
 import yaml
 
 from .config import ModelConfig
-from .io import read_yaml, shown
+from .io import as_path, read_yaml, shown
 from .train.settings import FIELDS as TRAIN_FIELDS
 from .train.settings import TrainSettings
 
@@ -136,7 +135,7 @@ def load_grid(path: Optional[Union[str, os.PathLike]], models: Sequence[str]) ->
     the file and line of the offending key."""
     if path is None:
         return Grid({}, {}, "no grid")
-    path = Path(path)
+    path = as_path(path, "grid")
     data, root = read_yaml(path, "grid", nodes=True)
     if data is None:
         raise ValueError(f"grid {path}: the file is empty; write parameter: [values] lines, or leave --grid out "

@@ -21,19 +21,31 @@ class Hierarchy:
     """Records of the pooling steps of one forward pass over a batch.
 
     Args:
-        batch: graph id of every input node ``[N0]`` (sorted, as PyG makes it).
-        num_graphs: number of graphs in the batch (default: ``batch.max() + 1``).
+        batch: graph id of every input node ``[N0]``, int64 (sorted, as PyG makes it).
+        num_graphs: number of graphs in the batch (default: ``batch.max() + 1``); graph ids without
+            nodes (a gap, or trailing ids) are graphs without nodes.
+        validate: check that ``batch`` is sorted and ``>= 0`` and below ``num_graphs`` (one
+            synchronisation; the models pass ``False``, their input checks did it).  Any other
+            argument is checked regardless; a bad one is a ``ValueError``.
 
     Levels are numbered ``0`` (input) to :attr:`num_levels`; record ``l`` (1-based)
     is ``hierarchy[l]``.
     """
 
-    def __init__(self, batch: Tensor, num_graphs: Optional[int] = None):
-        if batch.dim() != 1:
-            raise ValueError(f"Hierarchy: 'batch' must be 1-D, got shape {tuple(batch.shape)}")
-        self._batch0 = batch
+    def __init__(self, batch: Tensor, num_graphs: Optional[int] = None, *, validate: bool = True):
+        if not isinstance(batch, Tensor) or batch.dim() != 1 or batch.dtype != torch.long:
+            got = f"{batch.dtype} of shape {tuple(batch.shape)}" if isinstance(batch, Tensor) \
+                else type(batch).__name__
+            raise ValueError(f"Hierarchy: 'batch' must be a 1-D int64 tensor (the graph of every input node), "
+                             f"got {got}")
+        if num_graphs is not None and (isinstance(num_graphs, bool) or not isinstance(num_graphs, int)
+                                       or num_graphs < 0):
+            raise ValueError(f"Hierarchy: 'num_graphs' must be an int >= 0, got {num_graphs!r}")
+        if validate or num_graphs is None:
+            self._check_batch(batch, num_graphs)
         if num_graphs is None:
-            num_graphs = int(batch.max()) + 1 if batch.numel() > 0 else 0
+            num_graphs = int(batch[-1]) + 1 if batch.numel() > 0 else 0  # sorted: the last id is the largest
+        self._batch0 = batch
         self.num_graphs = int(num_graphs)
         self.records: List[PoolOutput] = []
         self._cluster_cache: Dict[int, Tensor] = {}
@@ -41,9 +53,26 @@ class Hierarchy:
         #: (``localize`` in the model config): how suspicious each input node is; else ``None``.
         self.node_scores: Optional[Tensor] = None
 
+    @staticmethod
+    def _check_batch(batch: Tensor, num_graphs) -> None:
+        """``batch`` sorted and ``>= 0``, ``num_graphs`` an int above its largest id (one synchronisation;
+        the models skip it with ``validate=False``: their input checks did it)."""
+        if batch.numel() == 0:
+            return
+        first, last, descents = torch.stack([batch[0], batch[-1], (batch[1:] < batch[:-1]).sum()]).tolist()
+        if first < 0 or descents:
+            raise ValueError("Hierarchy: 'batch' must be sorted and >= 0 (the nodes of one graph contiguous, graphs "
+                             "in increasing order, as PyG's DataLoader makes it)")
+        if num_graphs is not None and num_graphs <= last:
+            raise ValueError(f"Hierarchy: 'num_graphs' is {num_graphs}, but 'batch' has graph id {last}; it must be "
+                             f"at least {last + 1}")
+
     # -- building ------------------------------------------------------------
     def append(self, record: PoolOutput) -> None:
         """Add the record of the next pooling step; it must start where the last one ended."""
+        if not isinstance(record, PoolOutput):
+            raise ValueError(f"Hierarchy.append: 'record' must be a PoolOutput (what a hipool pooler returns), "
+                             f"got {type(record).__name__}")
         expected = self.num_nodes_at(self.num_levels)
         if record.num_input_nodes != expected:
             raise ValueError(
@@ -66,8 +95,8 @@ class Hierarchy:
 
     def _check_level(self, level: int, allow_zero: bool = True) -> None:
         lo = 0 if allow_zero else 1
-        if not (lo <= level <= self.num_levels):
-            raise ValueError(f"Hierarchy: level must be in [{lo}, {self.num_levels}], got {level}")
+        if isinstance(level, bool) or not isinstance(level, int) or not (lo <= level <= self.num_levels):
+            raise ValueError(f"Hierarchy: level must be an int in [{lo}, {self.num_levels}], got {level!r}")
 
     def num_nodes_at(self, level: int) -> int:
         """Total number of nodes (over all graphs) at ``level``."""
@@ -108,8 +137,8 @@ class Hierarchy:
 
     def graph(self, index: int) -> List[Tensor]:
         """For graph ``index`` of the batch: per level 1..L, its input nodes' local pooled ids."""
-        if not (0 <= index < self.num_graphs):
-            raise ValueError(f"Hierarchy.graph: index must be in [0, {self.num_graphs}), got {index}")
+        if isinstance(index, bool) or not isinstance(index, int) or not (0 <= index < self.num_graphs):
+            raise ValueError(f"Hierarchy.graph: index must be an int in [0, {self.num_graphs}), got {index!r}")
         nodes = (self._batch0 == index).nonzero().view(-1)
         return [self.local_cluster(level)[nodes] for level in range(1, self.num_levels + 1)]
 

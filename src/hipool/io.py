@@ -15,7 +15,8 @@ problem is a ``ValueError`` naming the file (and line, where there is one):
 YAML (model and run configs, grids)   at most :data:`MAX_YAML_BYTES` (1 MiB), UTF-8; a key
                                       may appear once per mapping, keys are text; plain YAML
                                       only (no ``!!timestamp``, ``!!binary``, ``!!set``, ...;
-                                      an unquoted date stays text); aliases may expand the
+                                      an unquoted date stays text, and so do octal ``010``,
+                                      hex ``0x10`` and base-60 ``1:30``); aliases may expand the
                                       document to at most :data:`MAX_YAML_VALUES` (10,000)
                                       values, nested at most :data:`MAX_YAML_DEPTH` (32) deep
 JSON (``run.json``, results, units)   at most :data:`MAX_JSON_BYTES` (64 MiB), UTF-8
@@ -32,6 +33,7 @@ import math
 import os
 import re
 import reprlib
+import stat
 import tempfile
 from contextlib import contextmanager
 from pathlib import Path
@@ -273,16 +275,41 @@ def remove_stale_temps(folder: PathLike, *, recursive: bool = True, legacy: bool
     return removed
 
 
+def as_path(value: Any, what: str) -> Path:
+    """``value`` as a :class:`~pathlib.Path`: a ``ValueError`` naming ``what`` when it is not a
+    non-empty ``str`` or path (``Path(None)`` is a ``TypeError``, ``Path("")`` the current folder)."""
+    if not isinstance(value, (str, os.PathLike)) or not os.fspath(value):
+        raise ValueError(f"{what}: expected a file path (a str or pathlib.Path), got {shown(value, 80)}")
+    return Path(value)
+
+
 # -- bounded reads -----------------------------------------------------------------------------
 def read_bytes(path: PathLike, what: str, max_bytes: int) -> bytes:
     """The bytes of ``path``: a ``ValueError`` naming ``what`` and the file when it cannot be
     read or is larger than ``max_bytes``."""
     path = Path(path)
     try:
-        with open(path, "rb") as f:
+        # O_NONBLOCK: opening a named pipe (FIFO) nobody writes to would wait forever.  Once open,
+        # reading it blocks again: a pipe without a writer reads as empty, one with a writer
+        # (``<(...)``, ``/dev/stdin``) to its end.
+        fd = os.open(path, os.O_RDONLY | getattr(os, "O_NONBLOCK", 0))
+    except OSError as e:
+        raise ValueError(f"{what} {path}: cannot read it ({os_reason(e)})") from None
+    try:
+        mode = os.fstat(fd).st_mode
+        if stat.S_ISDIR(mode) or stat.S_ISSOCK(mode):
+            raise ValueError(f"{what} {path}: cannot read it (is {'a folder' if stat.S_ISDIR(mode) else 'a socket'}, "
+                             f"not a file)")
+        if hasattr(os, "set_blocking"):
+            os.set_blocking(fd, True)
+        with os.fdopen(fd, "rb") as f:
+            fd = -1
             data = f.read(max_bytes + 1)
     except OSError as e:
         raise ValueError(f"{what} {path}: cannot read it ({os_reason(e)})") from None
+    finally:
+        if fd >= 0:
+            os.close(fd)
     if len(data) > max_bytes:
         raise ValueError(f"{what} {path}: larger than {_size(max_bytes)}, the most hipool reads for it")
     return data
@@ -370,11 +397,23 @@ def _loader_class():
 
     for tag in _UNSUPPORTED:
         Loader.add_constructor(tag, unsupported)
-    # an unquoted date is text, as in JSON (no config value of hipool is a date)
+    # An unquoted date is text, as in JSON (no config value of hipool is a date).  Numbers are plain
+    # decimal: YAML 1.1 reads 010 as 8 (octal), 0x10 as 16 and 1:30 as 90 (base 60), which no one
+    # writing "seed: 010" or "hidden: 1:30" means; those stay text, and the key's check names them.
+    numbers = {"tag:yaml.org,2002:int": _DECIMAL_INT, "tag:yaml.org,2002:float": _DECIMAL_FLOAT}
     Loader.yaml_implicit_resolvers = {
-        first: [(tag, rx) for tag, rx in resolvers if tag != "tag:yaml.org,2002:timestamp"]
+        first: [(tag, numbers.get(tag, rx)) for tag, rx in resolvers if tag != "tag:yaml.org,2002:timestamp"]
         for first, resolvers in yaml.SafeLoader.yaml_implicit_resolvers.items()}
     return Loader
+
+
+#: The YAML numbers hipool reads: decimal ints, and decimal floats (with a dot, as YAML 1.1 has them;
+#: ``.inf``/``.nan`` too, which every key then refuses by name).
+_DECIMAL_INT = re.compile(r"^[-+]?(?:0|[1-9][0-9_]*)$")
+_DECIMAL_FLOAT = re.compile(r"""^(?:[-+]?(?:[0-9][0-9_]*)\.[0-9_]*(?:[eE][-+][0-9]+)?
+    |\.[0-9_]+(?:[eE][-+][0-9]+)?
+    |[-+]?\.(?:inf|Inf|INF)
+    |\.(?:nan|NaN|NAN))$""", re.X)
 
 
 _LOADER = None

@@ -111,7 +111,7 @@ def resolve_model(spec: str, mean_nodes: float = 40.0, known_levels: int = 2) ->
     """``(name, config)`` for a preset name or a YAML file path."""
     path = Path(spec)
     if is_model_file(spec):
-        if not path.is_file():
+        if not path.exists():
             raise ValueError(f"model config {clip(spec)}: no such file")
         from .train.settings import load_run_config
         config, train = load_run_config(path)

@@ -184,19 +184,25 @@ class PoolOutput:
         return self.cluster != DROPPED
 
     def unpool(self, x: Tensor) -> Tensor:
-        """Lift features ``[N', F]`` of the output nodes back to the ``N`` input nodes.
+        """Lift floating-point features ``[N', F]`` of the output nodes back to the ``N`` input nodes
+        (a ``ValueError`` for another shape, an integer dtype or another device than the record's).
 
         Dense ``assignment`` (clustering): ``S x'`` within each graph.  Sparse
         ``assignment`` (ASAP): ``S x'``.  Otherwise each input node gets the
         features of the output node it went to (``cluster``), and zeros when
         it was dropped.  Differentiable in ``x`` (and in ``S``).
         """
-        if x.dim() != 2 or x.size(0) != self.num_nodes:
+        if not isinstance(x, Tensor) or x.dim() != 2 or x.size(0) != self.num_nodes:
+            shape = tuple(x.shape) if isinstance(x, Tensor) else type(x).__name__
             raise ValueError(f"PoolOutput.unpool: 'x' must have shape [{self.num_nodes}, F] "
-                             f"(one row per output node), got {tuple(x.shape)}")
+                             f"(one row per output node), got {shape}")
+        if not x.is_floating_point():  # S x' in an integer dtype would round the assignment to 0
+            raise ValueError(f"PoolOutput.unpool: 'x' must be floating point (features), got dtype {x.dtype}")
+        if x.device != self.cluster.device:
+            raise ValueError(f"PoolOutput.unpool: 'x' is on {x.device} but the record is on {self.cluster.device}")
         S = self.assignment
         if S is not None and S.layout != torch.strided:
-            return torch.sparse.mm(S, x)
+            return torch.sparse.mm(S.to(x.dtype), x)
         if S is not None:
             # Graph g's clusters are its k_g output nodes, in slot order; slots past
             # k_g hold zero probability, so padding x' to C slots per graph is exact.

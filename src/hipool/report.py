@@ -12,7 +12,9 @@ two travel together) holds:
   ``hipool explain --metrics``).
 
 The page is static HTML with a few lines of script that, once loaded, list any
-picture that failed to load (e.g. the page was moved without its folder).
+picture that failed to load (e.g. the page was moved without its folder).  An ``--out``
+file that exists must be a report hipool wrote, and its pictures folder hold only
+hipool's pictures; anything else is refused before anything is written.
 """
 from __future__ import annotations
 
@@ -23,7 +25,7 @@ from typing import Any, Dict, List, Optional
 
 import yaml
 
-from .io import atomic_path, atomic_write_text, read_json, read_text, remove_stale_temps, shown
+from .io import atomic_path, atomic_write_text, os_reason, read_json, read_text, remove_stale_temps, shown
 
 _CSS = """
 body { font-family: system-ui, sans-serif; max-width: 1200px; margin: 2em auto; padding: 0 1em; color: #222; }
@@ -68,6 +70,8 @@ def markdown_to_html(text: str, shift: int = 2) -> str:
                 if not all(set(c) <= set("-: ") for c in cells):
                     rows.append(cells)
                 i += 1
+            if not rows:  # a table of separator lines only: nothing to show
+                continue
             head, body = rows[0], rows[1:]
             out.append("<table><thead><tr>" + "".join(f"<th>{_inline(c)}</th>" for c in head) + "</tr></thead><tbody>"
                        + "".join("<tr>" + "".join(f"<td>{_inline(c)}</td>" for c in r) + "</tr>" for r in body)
@@ -181,6 +185,28 @@ def _results_html(folder: Path, manifest: Dict[str, Any], assets: Path) -> str:
     return '<p class="note">No results yet: the run has not finished.</p>'
 
 
+_PAGE_START = "<!DOCTYPE html><html lang=\"en\"><head><meta charset=\"utf-8\"><title>hipool report:"
+
+
+def _check_report_target(out: Path) -> None:
+    """``--out`` of ``hipool report``: a new file, or a report hipool wrote (replaced), with a pictures
+    folder ``<out without .html>/`` that is new or holds hipool's pictures only; anything else is
+    refused before anything is written."""
+    from .explain.command import check_output_folder
+    if out.exists():
+        if not out.is_file():
+            raise ValueError(f"--out {out}: is not a file")
+        try:
+            with open(out, "rb") as f:
+                start = f.read(len(_PAGE_START.encode()))
+        except OSError as e:
+            raise ValueError(f"--out {out}: cannot read it ({os_reason(e)})") from None
+        if start != _PAGE_START.encode():
+            raise ValueError(f"--out {out}: the file exists and is not a report hipool wrote; choose another --out "
+                             f"(nothing was written)")
+    check_output_folder(out.parent / out.stem, "--out")
+
+
 def write_report(folder, *, out=None, graph: Optional[int] = None, model: Optional[str] = None,
                  fold: Optional[int] = None, dataset: Optional[str] = None, data_root: Optional[str] = None,
                  cache_dir: Optional[str] = None, metrics: bool = True, progress: bool = False,
@@ -196,6 +222,8 @@ def write_report(folder, *, out=None, graph: Optional[int] = None, model: Option
     from .explain.run import check_graph_index, history, open_run, read_run
 
     folder = Path(folder)
+    if out is not None:  # a file of the user's: only a report hipool wrote is replaced
+        _check_report_target(Path(out))
     run = opened or open_run(folder, model=model, fold=fold, dataset=dataset, data_root=data_root,
                              cache_dir=cache_dir, progress=progress)
     manifest = run.manifest or read_run(folder)

@@ -10,20 +10,26 @@ configs, epochs, seeds, ...).  Re-running the same command with the same identit
 resumes; anything else is refused with a clear error and nothing is written:
 a folder that ``hipool train`` wrote cannot be reused by ``hipool compare``, a
 compare with other settings cannot mix its results with these, and a folder
-with files hipool did not write is left alone.
+with files hipool did not write is left alone (``hipool demo`` too, which always
+starts afresh).  While a command writes a run folder it holds it
+(:func:`run_folder_lock`): a second command on the same folder at the same time is
+refused.
 """
 from __future__ import annotations
 
 import json
 import os
 import time
+from contextlib import contextmanager
 from pathlib import Path
-from typing import Any, Dict, List, Optional, Sequence
+from typing import Any, Dict, Iterator, List, Optional, Sequence
 
 from .io import (
     MAX_JSON_BYTES,
+    WriteError,
     atomic_write_text,
     is_temp_name,
+    os_reason,
     read_json,
     remove_stale_temps,
     shown,
@@ -57,7 +63,7 @@ _FIELDS = {"command": str, "identity": dict, "argv": (list, type(None)), "starte
            "hipool": str, "versions": dict, "data": dict, "models": (dict, list)}
 
 
-def _check_name(name: Any) -> bool:
+def check_name(name: Any) -> bool:
     """A model name that is a plain folder name (run folders hold ``<model>/`` and ``units/<model>/``)."""
     return isinstance(name, str) and 0 < len(name) <= 200 and name not in (".", "..") \
         and not any(c in name for c in "/\\\0")
@@ -87,7 +93,7 @@ def check_manifest(data: Any, path: Path) -> Dict[str, Any]:
                          f"in a {data['command']} run")
     if models is not None:
         names = list(models)
-        bad = next((n for n in names if not _check_name(n)), None)
+        bad = next((n for n in names if not check_name(n)), None)
         if bad is not None:
             raise ValueError(f"{path}: the run record names a model {shown(bad, 80)}, which is not a folder name")
         if isinstance(models, dict):
@@ -111,6 +117,49 @@ def read_manifest(out: Path, advice: str = "") -> Optional[Dict[str, Any]]:
         raise ValueError(f"{e}; cannot read this run folder's record{advice}") from None
 
 
+def _foreign_files(out: Path) -> None:
+    """Refuse a folder without ``run.json`` that holds files hipool did not write (nothing is written)."""
+    if out.is_dir():
+        stray = sorted(p.name for p in out.iterdir() if not is_temp_name(p.name))  # an interrupted claim's
+        if stray:
+            raise ValueError(f"--out {out}: the folder holds files that hipool did not write "
+                             f"({', '.join(stray[:3])}{', ...' if len(stray) > 3 else ''}); "
+                             f"choose another --out (nothing was written)")
+
+
+@contextmanager
+def run_folder_lock(out: Path) -> Iterator[None]:
+    """Hold the run folder ``out`` (made if missing) for this process while the block runs: a second
+    hipool command on the same folder meanwhile is refused with a ``ValueError`` at once instead of
+    mixing its files with this one's.  The lock is the operating system's (``flock`` on the folder
+    itself: no lock file), so a killed process leaves none behind.  Without ``flock`` (not POSIX, or
+    a file system without locks) the block runs unlocked."""
+    out = Path(out)
+    if out.exists() and not out.is_dir():
+        raise ValueError(f"--out {out}: is a file, not a folder")
+    try:
+        import fcntl
+    except ImportError:  # pragma: no cover - not POSIX
+        yield
+        return
+    try:
+        out.mkdir(parents=True, exist_ok=True)
+        fd = os.open(out, os.O_RDONLY | getattr(os, "O_DIRECTORY", 0))
+    except OSError as e:
+        raise WriteError(e.errno, e.strerror or os_reason(e), str(out)) from None
+    try:
+        try:
+            fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError:
+            raise ValueError(f"--out {out}: another hipool command is writing this run folder now; wait for it to "
+                             f"end, or choose another --out (nothing was written)") from None
+        except OSError:  # e.g. a file system without locks: go on unlocked
+            pass
+        yield
+    finally:
+        os.close(fd)
+
+
 def check_run_folder(out: Path, command: str, identity: Dict[str, Any]) -> bool:
     """Whether ``out`` holds an earlier run of this very ``command`` and ``identity`` (resume);
     ``False`` for a new or empty folder; a ``ValueError`` that names the conflict otherwise.
@@ -120,12 +169,7 @@ def check_run_folder(out: Path, command: str, identity: Dict[str, Any]) -> bool:
         raise ValueError(f"--out {out}: is a file, not a folder")
     manifest = read_manifest(out, advice="; choose another --out")
     if manifest is None:
-        if out.is_dir():
-            stray = sorted(p.name for p in out.iterdir() if not is_temp_name(p.name))  # an interrupted claim's
-            if stray:
-                raise ValueError(f"--out {out}: the folder holds files that hipool did not write "
-                                 f"({', '.join(stray[:3])}{', ...' if len(stray) > 3 else ''}); "
-                                 f"choose another --out (nothing was written)")
+        _foreign_files(out)
         return False
     if manifest.get("command") != command:
         raise ValueError(f"--out {out}: this folder holds a `hipool {manifest.get('command')}` run, "
@@ -157,17 +201,28 @@ def claim_run_folder(out: Path, command: str, identity: Dict[str, Any],
     return resumed
 
 
-def write_manifest(out: Path, command: str, **fields: Any) -> None:
-    """Write ``run.json`` for a command that always starts afresh (``hipool demo``); refuses a folder
-    that holds another command's run, and clears the temporary files an interrupted run left
-    (:func:`~hipool.io.remove_stale_temps`; those of older hipool versions only from a folder that
-    holds a run already)."""
-    if Path(out).exists() and not Path(out).is_dir():
+def check_fresh_folder(out: Path, command: str) -> Optional[Dict[str, Any]]:
+    """The checks of :func:`write_manifest`, which write nothing: ``out`` is a new or empty folder, or
+    holds a run of ``command``; a folder that holds another command's run, or files hipool did not
+    write, is a ``ValueError``.  Returns the run record there (``None`` for a new folder)."""
+    out = Path(out)
+    if out.exists() and not out.is_dir():
         raise ValueError(f"--out {out}: is a file, not a folder")
     manifest = read_manifest(out, advice="; choose another --out")
-    if manifest is not None and manifest.get("command") != command:
+    if manifest is None:
+        _foreign_files(out)
+    elif manifest.get("command") != command:
         raise ValueError(f"--out {out}: this folder holds a `hipool {manifest.get('command')}` run; "
                          f"choose another --out (nothing was written)")
+    return manifest
+
+
+def write_manifest(out: Path, command: str, **fields: Any) -> None:
+    """Write ``run.json`` for a command that always starts afresh (``hipool demo``); refuses a folder
+    that holds another command's run or files hipool did not write (:func:`check_fresh_folder`), and
+    clears the temporary files an interrupted run left (:func:`~hipool.io.remove_stale_temps`; those
+    of older hipool versions only from a folder that holds a run already)."""
+    manifest = check_fresh_folder(out, command)
     remove_stale_temps(out, legacy=manifest is not None)
     from . import __version__
     record = {"format": FORMAT, "command": command, "started": time.strftime("%Y-%m-%dT%H:%M:%S%z"),

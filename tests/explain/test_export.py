@@ -112,7 +112,7 @@ def test_networkx_and_graphml(tmp_path):
     assert [p.name for p in paths] == ["graph.graphml", "level1.graphml", "level2.graphml"]
     back = nx.read_graphml(paths[0], node_type=int)
     assert back.nodes[5]["level2"] == int(h.cluster(2)[5])
-    with pytest.raises(ValueError, match=r"level must be in \[0, 2\], got 3"):
+    with pytest.raises(ValueError, match=r"level must be an int in \[0, 2\], got 3"):
         h.to_networkx(3)
 
 

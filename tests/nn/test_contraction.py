@@ -292,12 +292,37 @@ def test_graclus_is_deterministic_given_a_seed():
 def test_graclus_pooling_equals_pyg_pool_on_its_clusters(reduce, pyg_pool):
     data = Batch.from_data_list([random_graph(n, channels=F, edge_dim=3, seed=n) for n in (25, 9, 40)])
     out = Graclus(reduce=reduce)(data.x, data.edge_index, data.edge_attr, data.batch)
-    ref = pyg_pool(graclus(data.edge_index, num_nodes=data.num_nodes), data.clone())
+    ref = pyg_pool(graclus(data.edge_index, num_nodes=data.num_nodes, batch=data.batch), data.clone())
     torch.testing.assert_close(out.x, ref.x)
     assert torch.equal(out.edge_index, ref.edge_index)
     torch.testing.assert_close(out.edge_attr, ref.edge_attr)
     assert torch.equal(out.batch, ref.batch)
     assert bool((out.batch[1:] >= out.batch[:-1]).all())
+
+
+def test_graclus_matches_a_graph_alone_as_in_any_batch():
+    """Ties are broken by the seed and a pair's place within its own graph: batching (or a gap in
+    the graph ids) changes no graph's matching (before, a batch's random order mixed graphs)."""
+    ring = random_graph(30, channels=F, degree=0)
+    ring.edge_index = torch.stack([torch.arange(30), (torch.arange(30) + 1) % 30])  # every weight ties
+    graphs = [ring, random_graph(12, channels=F, seed=1), ring]
+    data = Batch.from_data_list(graphs)
+    for seed in (0, 3):
+        out = Graclus(seed=seed)(data.x, data.edge_index, batch=data.batch)
+        alone = [Graclus(seed=seed)(g.x, g.edge_index).cluster for g in graphs]
+        local = out.cluster - torch.cat([torch.zeros(1, dtype=torch.long),
+                                         torch.bincount(out.batch).cumsum(0)])[data.batch]
+        assert torch.equal(local, torch.cat(alone))
+    gap = Graclus()(data.x, data.edge_index, batch=data.batch * 2)  # graph ids 0, 2, 4
+    assert torch.equal(gap.cluster, Graclus()(data.x, data.edge_index, batch=data.batch).cluster)
+    for bad, match in ((dict(num_nodes=2), r"'num_nodes' must be an int above every node of 'edge_index' \(which "
+                                           r"ranges over \[0, 29\]\), got 2"),
+                       (dict(seed="1"), "'seed' must be an int or None, got '1'"),
+                       (dict(batch=[0] * 30), "'batch' must be an int64 tensor \\[num_nodes=30\\], got list")):
+        with pytest.raises(ValueError, match=match):
+            graclus(ring.edge_index, **bad)
+    with pytest.raises(ValueError, match="'edge_index' must be an int64 tensor of shape \\[2, E\\], got list"):
+        graclus([[0], [1]])
 
 
 def test_graclus_edge_cases_and_errors():

@@ -113,9 +113,14 @@ def test_train_flags_set_the_schedule_and_clipping(toy, tmp_path, capsys):
         == {"lr_schedule": "step", "lr_step": 2, "lr_factor": 0.5, "min_lr": 0.003, "grad_clip": 1.0,
             "lr_patience": None}  # lr_patience is plateau's: not recorded for a step schedule
     capsys.readouterr()
-    assert main(_train(toy, tmp_path / "bad", "--grad-clip", "nan")) == 2
+    for flag, value in (("--grad-clip", "nan"), ("--grad-clip", "inf"), ("--weight-decay", "1e400"),
+                        ("--lr-factor", "-inf"), ("--min-lr", "nan")):  # named by the flag, not the setting
+        with pytest.raises(SystemExit):
+            main(_train(toy, tmp_path / "bad", f"{flag}={value}"))
+        assert f"argument {flag}: must be a" in capsys.readouterr().err
+    assert main(_train(toy, tmp_path / "bad", "--grad-clip", "-1")) == 2
     assert ("train settings (file and flags): 'grad_clip' must be a finite number > 0, or 0 or null for no "
-            "clipping, got nan") in capsys.readouterr().err
+            "clipping, got -1.0") in capsys.readouterr().err
     assert main(_train(toy, tmp_path / "bad", "--lr-schedule", "plateau", "--min-lr", "0.05")) == 2
     assert "'min_lr' must be below 'lr' (0.01) when 'lr_schedule' is 'plateau', got 0.05" in capsys.readouterr().err
     with pytest.raises(SystemExit):

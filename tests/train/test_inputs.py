@@ -123,6 +123,12 @@ def test_damaged_training_states_are_named(tmp_path):
     assert fails({**state, "best_state": {}}) == ("its best weights do not fit this model; it was written by another "
                                                   "config; delete it to start this run over")
     assert fails({**state, "model": {"x": torch.zeros(1)}}).startswith("does not fit this model (")
+    first = next(iter(state["best_state"]))  # NaN weights resumed unseen before, and trained on as NaN
+    nan = {k: torch.full_like(v, float("nan")) if k == first else v for k, v in state["best_state"].items()}
+    assert fails({**state, "best_state": nan}) == (f"its best weights '{first}' hold NaN or infinite values; delete "
+                                                   f"it to start this run over")
+    assert fails({**state, "model": nan}) == (f"its weights '{first}' hold NaN or infinite values; delete it to "
+                                              f"start this run over")
     assert fails({**state, "format": "x"}) == "not a hipool training state"
     assert fails({**state, "lr_schedule": ["x"]}).startswith("was written with lr_schedule ['x'], this run has 'none'")
     assert fails([1]) == "not a hipool training state"
@@ -146,6 +152,11 @@ def test_unit_records_are_checked(tmp_path):
         ({**good, "result": {**good["result"], "test_groups": [1]}},
          r"the record's 'result.test_groups' is not a mapping"),
         ({**good, "history": [[1, "x"]]}, r"the record's 'history' is not a list of rows of numbers"),
+        # in range: a test accuracy of 5.0 went into the summary's mean as it was
+        ({**good, "result": {**good["result"], "val_acc": 5.0}}, r"the record's 'result.val_acc' is 5.0, outside "
+                                                                 r"\[0, 1\]$"),
+        ({**good, "result": {**good["result"], "seconds": -1}}, r"the record's 'result.seconds' is -1, outside "
+                                                                r"\[0, inf\]$"),
     ]:
         with pytest.raises(ValueError, match=rf"^{tmp_path}: {match}"):
             check_unit_record(record, tmp_path)

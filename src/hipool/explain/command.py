@@ -21,19 +21,41 @@ suspicious components, blocks and subsystems of one failing design (``--graph``,
 as above) and measures the top-1/top-5 component and top-1 block hit rates over the run's
 failing test designs (:mod:`hipool.explain.localize`): ``DIR/suspects.json``,
 ``DIR/suspects.md``.
+
+An existing ``--out`` folder that holds other files than these is refused (nothing is written).
 """
 from __future__ import annotations
 
+import re
 from pathlib import Path
 from typing import Any, Callable, Dict, List, Optional
 
 from torch_geometric.data import Data
 
-from ..io import atomic_write_text, json_text, remove_stale_temps
+from ..io import atomic_write_text, is_temp_name, json_text, remove_stale_temps
 from .export import GraphHierarchy, explain_graph, write_graphml
 from .run import OpenedRun, check_graph_index, open_run
 
 SPLITS = ("test", "all")
+
+#: The names ``hipool explain`` (and ``hipool report``, in its pictures folder) write into an output folder.
+OUTPUT_NAMES = re.compile(r"(original|levels|coarsened|learning_curves|accuracy)\.png|hierarchy\.json|graph\.graphml"
+                          r"|level\d+\.graphml|(metrics|suspects)\.(json|md)|graph\d+")
+
+
+def check_output_folder(folder: Path, flag: str = "--out") -> None:
+    """Refuse a ``folder`` the user named that exists and holds files ``hipool explain``/``report`` do not
+    write (their pictures, exports and metrics would replace files of the same names); writes nothing."""
+    folder = Path(folder)
+    if folder.exists() and not folder.is_dir():
+        raise ValueError(f"{flag} {folder}: is a file, not a folder")
+    if not folder.is_dir():
+        return
+    stray = sorted(p.name for p in folder.iterdir() if not OUTPUT_NAMES.fullmatch(p.name) and not is_temp_name(p.name))
+    if stray:
+        raise ValueError(f"{flag} {folder}: the folder holds files that hipool did not write "
+                         f"({', '.join(stray[:3])}{', ...' if len(stray) > 3 else ''}); choose another {flag} "
+                         f"(nothing was written)")
 
 
 def graph_hierarchy(run: OpenedRun, index: int) -> GraphHierarchy:
@@ -213,6 +235,8 @@ def run_explain(folder, *, graph: Optional[int] = None, out=None, metrics: bool 
     """``hipool explain`` (see the module docstring); returns what it wrote."""
     if split not in SPLITS:
         raise ValueError(f"--split must be one of {', '.join(SPLITS)}, got {split!r}")
+    if out is not None:  # a folder of the user's: only one that holds what explain writes, or nothing
+        check_output_folder(Path(out))
     run = open_run(folder, model=model, fold=fold, dataset=dataset, data_root=data_root,
                    cache_dir=cache_dir, progress=progress)
     if graph is not None:

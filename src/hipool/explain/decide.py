@@ -18,13 +18,16 @@ groups (e.g. circuits' true defect level) × deciding level.
 """
 from __future__ import annotations
 
+import operator
 from typing import Any, Dict, List, Optional, Sequence
 
 import torch
 from torch import Tensor
+from torch_geometric.data import Data
 from torch_geometric.loader import DataLoader
 
 from ..data.base import Breakdown
+from ..io import shown
 
 METHODS = ("ablation", "gradient")
 
@@ -91,8 +94,37 @@ def decisions(model: torch.nn.Module, graphs: Sequence, *, indices: Optional[Seq
     """
     _check_model(model)
     names = level_names(model)
-    indices = list(range(len(graphs))) if indices is None else [int(i) for i in indices]
-    loader = DataLoader(list(graphs), batch_size=batch_size, shuffle=False)
+    given = graphs
+    try:
+        graphs = None if isinstance(given, (Data, str, bytes, Tensor)) else list(given)
+    except TypeError:  # not iterable
+        graphs = None
+    if graphs is None or not all(isinstance(g, Data) for g in graphs):
+        raise ValueError(f"which level decided: 'graphs' must be a list (or dataset) of graphs, torch_geometric "
+                         f"Data, got {shown(given, 80)}")
+    if indices is None:
+        indices = list(range(len(graphs)))
+    else:
+        try:
+            if isinstance(indices, (str, bytes)) or any(isinstance(i, bool) for i in indices):
+                raise TypeError
+            given_indices, indices = indices, [operator.index(i) for i in indices]
+        except TypeError:
+            given_indices, indices = indices, None
+        if indices is None or len(indices) != len(graphs):
+            raise ValueError(f"which level decided: 'indices' must be one int (the graph's index in its dataset) "
+                             f"per graph ({len(graphs)}), got {shown(given_indices, 80)}")
+    if isinstance(batch_size, bool) or not isinstance(batch_size, int) or batch_size < 1:
+        raise ValueError(f"which level decided: 'batch_size' must be an int >= 1, got {batch_size!r}")
+    if breakdown is not None:
+        if not isinstance(breakdown, Breakdown):
+            raise ValueError(f"which level decided: 'breakdown' must be a Breakdown or None, got "
+                             f"{type(breakdown).__name__}")
+        missing = next((i for i, g in zip(indices, graphs) if getattr(g, breakdown.attr, None) is None), None)
+        if missing is not None:
+            raise ValueError(f"which level decided: graph {missing} has no attribute {breakdown.attr!r} (the "
+                             f"breakdown's groups)")
+    loader = DataLoader(graphs, batch_size=batch_size, shuffle=False)
     rows: List[Dict[str, Any]] = []
     it = loader
     if progress:

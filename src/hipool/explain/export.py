@@ -29,6 +29,7 @@ coarsened level as ``level{l}.graphml`` with its members count and score.
 """
 from __future__ import annotations
 
+from collections.abc import Sequence as _Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Dict, List, Optional, Sequence, Union
@@ -37,7 +38,8 @@ import torch
 from torch import Tensor
 from torch_geometric.data import Batch, Data
 
-from ..io import atomic_path, atomic_write_text, json_text
+from ..config import ModelConfig
+from ..io import atomic_path, atomic_write_text, json_text, shown
 from ..record import DROPPED
 
 FORMAT = "hipool-hierarchy/1"
@@ -88,10 +90,13 @@ class GraphHierarchy:
         """Number of pooling steps ``L``."""
         return len(self.step)
 
+    def _check_level(self, level: int, where: str = "GraphHierarchy") -> None:
+        if isinstance(level, bool) or not isinstance(level, int) or not 0 <= level <= self.num_levels:
+            raise ValueError(f"{where}: level must be an int in [0, {self.num_levels}], got {level!r}")
+
     def cluster(self, level: int) -> Tensor:
         """For every original node its node at ``level`` (``-1``: dropped); level 0 is the identity."""
-        if not 0 <= level <= self.num_levels:
-            raise ValueError(f"GraphHierarchy: level must be in [0, {self.num_levels}], got {level}")
+        self._check_level(level)
         out = torch.arange(self.num_nodes[0])
         for step in self.step[:level]:
             alive = out != DROPPED
@@ -109,6 +114,8 @@ class GraphHierarchy:
 
     def truth_name(self, k: int) -> str:
         """Name of truth column ``k`` (``"truth level k+1"`` when the dataset names none)."""
+        if isinstance(k, bool) or not isinstance(k, int) or k < 0:
+            raise ValueError(f"GraphHierarchy.truth_name: 'k' must be an int >= 0, got {k!r}")
         if self.truth_names and k < len(self.truth_names):
             return self.truth_names[k]
         return f"truth level {k + 1}"
@@ -159,8 +166,7 @@ class GraphHierarchy:
             import networkx as nx
         except ImportError as err:
             raise ImportError("GraphHierarchy.to_networkx needs networkx: pip install 'hipool[plot]'") from err
-        if not 0 <= level <= self.num_levels:
-            raise ValueError(f"GraphHierarchy.to_networkx: level must be in [0, {self.num_levels}], got {level}")
+        self._check_level(level, "GraphHierarchy.to_networkx")
         g = nx.Graph(level=level)
         n = self.num_nodes[level]
         if level == 0:
@@ -188,9 +194,11 @@ def write_graphml(h: GraphHierarchy, folder: Union[str, Path]) -> List[Path]:
     """Write ``graph.graphml`` (the original graph with its pooled node at every level) and
     ``level{l}.graphml`` (each coarsened graph) into ``folder``; returns the paths."""
     import networkx as nx
+    if not isinstance(h, GraphHierarchy):
+        raise ValueError(f"write_graphml: 'h' must be a GraphHierarchy (explain_graph's result), got "
+                         f"{type(h).__name__}")
     folder = Path(folder)
-    folder.mkdir(parents=True, exist_ok=True)
-    paths = []
+    paths = []  # atomic_path makes the folder, naming it when it cannot
     for level in range(h.num_levels + 1):
         path = folder / ("graph.graphml" if level == 0 else f"level{level}.graphml")
         with atomic_path(path) as tmp:
@@ -213,6 +221,7 @@ def explain_graph(model: torch.nn.Module, data: Data, *, poolers: Optional[Seque
         class_names: names of the classes.
         group: the graph's group in its dataset's breakdown (recorded in the export).
     """
+    _check_explain_args(model, data, poolers, graph, truth_names, class_names, group)
     if isinstance(data, Batch) and data.num_graphs != 1:
         raise ValueError(f"explain_graph: pass one graph, got a batch of {data.num_graphs}")
     batch = Batch.from_data_list([data]) if not isinstance(data, Batch) else data
@@ -248,6 +257,31 @@ def explain_graph(model: torch.nn.Module, data: Data, *, poolers: Optional[Seque
         label=int(y.view(-1)[0]) if y is not None and y.numel() >= 1 and not y.is_floating_point() else None,
         prediction=int(probs.argmax()), probabilities=[round(float(p), 6) for p in probs],
         class_names=list(class_names) if class_names else None, group=group)
+
+
+def _check_explain_args(model, data, poolers, graph, truth_names, class_names, group) -> None:
+    """:func:`explain_graph`'s arguments, each a ``ValueError`` naming it when it is not what it takes."""
+    if not (isinstance(model, torch.nn.Module) and hasattr(model, "level_readouts")
+            and isinstance(getattr(model, "config", None), ModelConfig)):
+        raise ValueError(f"explain_graph: 'model' must be a hipool graph classifier (build_model of a 'task: graph' "
+                         f"config), got {type(model).__name__}")
+    if not isinstance(data, Data):
+        raise ValueError(f"explain_graph: 'data' must be one graph (a torch_geometric Data), got {type(data).__name__}")
+    for name, value in (("poolers", poolers), ("truth_names", truth_names), ("class_names", class_names)):
+        if value is not None and (isinstance(value, (str, bytes)) or not isinstance(value, _Sequence)
+                                  or not all(isinstance(v, str) for v in value)):
+            raise ValueError(f"explain_graph: '{name}' must be a list of names or None, got {shown(value)}")
+    if graph is not None and (isinstance(graph, bool) or not isinstance(graph, int)):
+        raise ValueError(f"explain_graph: 'graph' must be the graph's index (an int) or None, got {shown(graph)}")
+    if group is not None and not isinstance(group, str):
+        raise ValueError(f"explain_graph: 'group' must be a group's name or None, got {shown(group)}")
+    truth = getattr(data, "level_labels", None)
+    if truth is not None and (not isinstance(truth, Tensor) or truth.dim() not in (1, 2)
+                              or truth.size(0) != data.num_nodes or truth.is_floating_point()
+                              or truth.is_complex() or truth.dtype == torch.bool):
+        got = f"{truth.dtype} {tuple(truth.shape)}" if isinstance(truth, Tensor) else type(truth).__name__
+        raise ValueError(f"explain_graph: the graph's 'level_labels' must be an integer tensor [N={data.num_nodes}, "
+                         f"L], got {got}")
 
 
 def _soft(assignment: Optional[Tensor], n_out: int) -> Optional[Tensor]:

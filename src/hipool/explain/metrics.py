@@ -34,6 +34,7 @@ import numpy as np
 import torch
 from torch import Tensor
 
+from ..io import shown
 from ..record import DROPPED
 from .export import GraphHierarchy
 
@@ -64,9 +65,26 @@ def nearest_fill(cluster: Tensor, edge_index: Tensor) -> Tensor:
         labels[reached] = new[reached]
 
 
+#: Largest seed of the metrics' shuffles (numpy seeds; a level's shuffle takes seed + 1000 * level + k).
+MAX_METRICS_SEED = 2 ** 63 - 1
+
+
+def _check_seed(seed: Any, where: str) -> None:
+    if isinstance(seed, bool) or not isinstance(seed, int) or not 0 <= seed <= MAX_METRICS_SEED - 10 ** 6:
+        raise ValueError(f"{where}: 'seed' must be an int from 0 to {MAX_METRICS_SEED - 10 ** 6}, got {seed!r}")
+
+
 def recovery(cluster: Tensor, truth: Tensor, *, seed: int = 0) -> Dict[str, Optional[float]]:
     """NMI, ARI and the shuffled NMI between ``cluster`` and ``truth`` (both ``[N]``, ``-1`` left
     out), over the nodes that have both; ``None`` values when fewer than two nodes do."""
+    for name, v in (("cluster", cluster), ("truth", truth)):
+        if not isinstance(v, Tensor) or v.dim() != 1 or v.is_floating_point() or v.is_complex() \
+                or v.dtype == torch.bool:
+            got = f"{v.dtype} {tuple(v.shape)}" if isinstance(v, Tensor) else type(v).__name__
+            raise ValueError(f"recovery: '{name}' must be a 1-D integer tensor (a group id per node), got {got}")
+    if cluster.numel() != truth.numel():
+        raise ValueError(f"recovery: 'cluster' has {cluster.numel()} nodes but 'truth' has {truth.numel()}")
+    _check_seed(seed, "recovery")
     nmi, ari = _sklearn_metrics()
     c, t = cluster.detach().cpu().numpy(), truth.detach().cpu().numpy()
     keep = (c != DROPPED) & (t >= 0)
@@ -112,8 +130,12 @@ def hierarchy_metrics(h: GraphHierarchy, *, dropped: str = "ignore", seed: int =
     """The metrics of every pooled level of one graph (see the module docstring), a list of
     ``{"level", "nodes", "represented", "balance", "entropy", "connected", "recovery"}`` with
     ``recovery`` ``{truth name: {"nmi", "ari", "nmi_shuffled", "nodes"}}`` (empty without truth)."""
-    if dropped not in DROPPED_MODES:
+    if not isinstance(h, GraphHierarchy):
+        raise ValueError(f"hierarchy_metrics: 'h' must be a GraphHierarchy (explain_graph's result), got "
+                         f"{type(h).__name__}")
+    if not isinstance(dropped, str) or dropped not in DROPPED_MODES:
         raise ValueError(f"hierarchy_metrics: 'dropped' must be one of {', '.join(DROPPED_MODES)}, got {dropped!r}")
+    _check_seed(seed, "hierarchy_metrics")
     ei = h.edge_index[0]
     rows = []
     for level in range(1, h.num_levels + 1):
@@ -134,6 +156,13 @@ def summarize_metrics(per_graph: List[List[Dict[str, Any]]]) -> List[Dict[str, A
     """Mean and standard deviation (``ddof=0``) over graphs of every metric of every level;
     ``{"level", "graphs", "<metric>": mean, "<metric>_std": std, "recovery": {truth: {...}}}``.
     ``None`` values (too few labelled nodes) are left out of the means."""
+    keys = ("level", "nodes", "represented", "balance", "entropy", "connected", "recovery")
+    if not isinstance(per_graph, (list, tuple)) or not all(
+            isinstance(g, (list, tuple)) and all(isinstance(r, dict) and all(k in r for k in keys)
+                                                 and isinstance(r["recovery"], dict) for r in g)
+            for g in per_graph):
+        raise ValueError("summarize_metrics: 'per_graph' must be a list of hierarchy_metrics results (one list of "
+                         f"level rows with {', '.join(keys)} per graph), got {shown(per_graph, 120)}")
     levels = max((len(g) for g in per_graph), default=0)
     out = []
     for i in range(levels):

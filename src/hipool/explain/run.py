@@ -16,12 +16,15 @@ and checked against the checkpoint: the same number of node features and classes
 """
 from __future__ import annotations
 
+import json
+import re
 from dataclasses import dataclass, field, fields
 from pathlib import Path
 from typing import Any, Dict, List, Optional
 
 import torch
 
+from ..config import ModelConfig
 from ..data.base import GraphDataset
 from ..io import MAX_TEXT_BYTES, read_json, read_text, shown
 from ..runs import read_manifest, read_splits
@@ -89,6 +92,9 @@ def _checkpoint(folder: Path, manifest: Dict[str, Any], model: Optional[str], fo
         return name, path, None
     if command == "compare":
         models = manifest.get("models") or {}
+        if not models:
+            raise ValueError(f"run folder {folder}: its run.json records no models (\"models\" is empty or missing); "
+                             f"the compare has not started, or run.json was changed")
         pooling = [n for n, r in models.items() if r.get("config", {}).get("pool") not in (None, "none")]
         name = model or (pooling or list(models) or [None])[0]
         if name not in models:
@@ -121,6 +127,7 @@ def open_run(folder, *, model: Optional[str] = None, fold: Optional[int] = None,
     manifest = read_run(folder)
     name, path, k = _checkpoint(folder, manifest, model, fold)
     net = load_checkpoint(path)
+    _check_recorded_config(net, manifest, name, path)
     data = manifest.get("data") or {}
     spec = dataset or data.get("spec") or manifest.get("identity", {}).get("dataset")
     if spec is None:
@@ -147,6 +154,45 @@ def open_run(folder, *, model: Optional[str] = None, fold: Optional[int] = None,
         test = None  # another dataset than the run's: its split does not apply
     return OpenedRun(folder=folder, command=manifest.get("command"), model_name=name, checkpoint=path,
                      model=net, dataset=ds, test=test or None, manifest=manifest, fold=k)
+
+
+def _recorded_configs(manifest: Dict[str, Any], name: str, checkpoint: Path) -> Optional[List[Any]]:
+    """The model configs ``run.json`` records for ``checkpoint`` (``None``: it records none to compare)."""
+    command = manifest.get("command")
+    if command == "train":
+        config = (manifest.get("identity") or {}).get("model")
+        return [config] if isinstance(config, dict) else None
+    if command == "compare":
+        grid = ((manifest.get("models") or {}).get(name) or {}).get("grid")
+        m = re.fullmatch(r"final-c(\d+)-r\d+\.pt", checkpoint.name)
+        if not isinstance(grid, list) or m is None:
+            return None
+        k = int(m.group(1))
+        point = grid[k] if k < len(grid) else None
+        return [point.get("config")] if isinstance(point, dict) else []
+    return None
+
+
+def _check_recorded_config(model: torch.nn.Module, manifest: Dict[str, Any], name: str, checkpoint: Path) -> None:
+    """A clear error when the checkpoint holds another model than the one ``run.json`` says the run trained
+    (a checkpoint copied in from another run would otherwise be explained as this run's)."""
+    recorded = _recorded_configs(manifest, name, checkpoint)
+    if recorded is None:
+        return
+    def normalized(config: Any) -> Optional[Dict[str, Any]]:  # keys added since the run wrote it: defaults
+        try:
+            return json.loads(json.dumps(ModelConfig.from_dict(config).to_dict()))
+        except (ValueError, TypeError):
+            return None
+
+    mine = json.loads(json.dumps(model.config.to_dict()))
+    recorded = [normalized(c) for c in recorded]
+    if mine not in recorded:
+        theirs = recorded[0] if recorded and recorded[0] is not None else {}
+        diff = next((f"{k}: {shown(theirs.get(k), 40)} in run.json, {shown(v, 40)} in the checkpoint"
+                     for k, v in mine.items() if theirs and theirs.get(k) != v), "no valid config recorded for it")
+        raise ValueError(f"checkpoint {checkpoint}: holds another model than the one its run folder's run.json "
+                         f"records ({diff}); it was replaced or copied from another run")
 
 
 def check_compatible(model: torch.nn.Module, dataset: GraphDataset, checkpoint) -> None:

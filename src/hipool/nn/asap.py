@@ -66,7 +66,8 @@ from torch_geometric.utils import (
     softmax,
 )
 
-from ..checks import check_bool, check_int, check_number, check_ratio, param_dtype, prepare_pool_input
+from ..checks import (check_bool, check_int, check_number, check_ratio, param_device, param_dtype,
+                      prepare_pool_input)
 from ..record import PoolOutput
 from .convs import degree_normalised
 from .functional import csr_crow, csr_tensor, gather_as
@@ -170,7 +171,7 @@ class ASAPooling(torch.nn.Module):
     def forward(self, x: Tensor, edge_index: Tensor, edge_weight: Optional[Tensor] = None,
                 batch: Optional[Tensor] = None, edge_attr: Optional[Tensor] = None) -> ASAPOutput:
         x, batch = prepare_pool_input(x, edge_index, batch, edge_attr, edge_weight, "ASAPooling",
-                                      self.in_channels, dtype=param_dtype(self),
+                                      self.in_channels, dtype=param_dtype(self), device=param_device(self),
                                       nonnegative_weights=self._nonnegative_weights)
         n = x.size(0)
         input_edges = edge_index

@@ -48,7 +48,7 @@ from torch import Tensor
 from torch_geometric.nn import MLP
 from torch_geometric.utils import to_dense_adj, to_dense_batch
 
-from ..checks import check_bool, check_int, check_number, param_dtype, prepare_pool_input
+from ..checks import check_bool, check_int, check_number, param_device, param_dtype, prepare_pool_input
 from ..record import PoolOutput
 from . import functional as Fn
 from .convs import CONV_NAMES, WEIGHTED_CONVS, degree_normalised, make_conv, run_conv
@@ -173,7 +173,8 @@ class ClusterPooling(torch.nn.Module):
                 batch: Optional[Tensor] = None, edge_weight: Optional[Tensor] = None) -> PoolOutput:
         where = type(self).__name__
         x, batch = prepare_pool_input(x, edge_index, batch, edge_attr, edge_weight, where, self.in_channels,
-                                      dtype=param_dtype(self), nonnegative_weights=self._nonnegative_weights())
+                                      dtype=param_dtype(self), device=param_device(self),
+                                      nonnegative_weights=self._nonnegative_weights())
         n = x.size(0)
         if n == 0:
             return self._empty(x, edge_attr)

@@ -6,6 +6,7 @@ from typing import Optional, Tuple
 import torch
 from torch import Tensor
 
+from ..checks import checks_enabled
 from ..record import DROPPED
 
 
@@ -20,8 +21,31 @@ def filter_edges(
     ``cluster`` maps every input node to its output node or ``DROPPED``
     (one input node per output node, as in node selection): ``A' = A[i, i]``.
     ``edge_attr`` of any width and ``edge_weight`` are carried along with their
-    edges.  Returns ``(edge_index, edge_attr, edge_weight)``.
+    edges.  Returns ``(edge_index, edge_attr, edge_weight)``.  Arguments of another type or
+    shape, or (while checks are on; one synchronisation) edges outside ``cluster``, are a
+    ``ValueError``.
     """
+    if not isinstance(cluster, Tensor) or cluster.dim() != 1 or cluster.dtype != torch.long:
+        got = f"{cluster.dtype} {tuple(cluster.shape)}" if isinstance(cluster, Tensor) else type(cluster).__name__
+        raise ValueError(f"filter_edges: 'cluster' must be an int64 [N] tensor, got {got}")
+    if not isinstance(edge_index, Tensor) or edge_index.dim() != 2 or edge_index.size(0) != 2 \
+            or edge_index.dtype != torch.long:
+        got = f"{edge_index.dtype} {tuple(edge_index.shape)}" if isinstance(edge_index, Tensor) \
+            else type(edge_index).__name__
+        raise ValueError(f"filter_edges: 'edge_index' must be an int64 [2, E] tensor, got {got}")
+    for name, t in (("edge_attr", edge_attr), ("edge_weight", edge_weight)):
+        if t is not None and (not isinstance(t, Tensor) or t.dim() == 0 or t.size(0) != edge_index.size(1)):
+            got = tuple(t.shape) if isinstance(t, Tensor) else type(t).__name__
+            raise ValueError(f"filter_edges: '{name}' must have one row per edge ({edge_index.size(1)}), got {got}")
+    if checks_enabled() and edge_index.numel() and not bool(((edge_index >= 0) & (edge_index < cluster.numel())).all()):
+        raise ValueError(f"filter_edges: 'edge_index' refers to nodes outside [0, {cluster.numel()}) (the nodes "
+                         f"'cluster' maps)")
+    return _filter_edges(edge_index, edge_attr, cluster, edge_weight)
+
+
+def _filter_edges(edge_index: Tensor, edge_attr: Optional[Tensor], cluster: Tensor,
+                  edge_weight: Optional[Tensor] = None) -> Tuple[Tensor, Optional[Tensor], Optional[Tensor]]:
+    """:func:`filter_edges` without its checks (for the poolers, whose input checks did them)."""
     row, col = cluster[edge_index[0]], cluster[edge_index[1]]
     mask = (row != DROPPED) & (col != DROPPED)
     edge_index = torch.stack([row[mask], col[mask]])

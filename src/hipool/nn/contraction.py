@@ -21,7 +21,7 @@ from torch import Tensor
 from torch_geometric.nn.pool.edge_pool import UnpoolInfo
 from torch_geometric.utils import coalesce, scatter, softmax
 
-from ..checks import check_int, check_number, param_dtype, prepare_pool_input
+from ..checks import check_int, check_number, param_device, param_dtype, prepare_pool_input
 from ..record import PoolOutput
 from .matching import clusters_from_matching, greedy_matching, rank_by_score
 
@@ -149,7 +149,8 @@ class EdgePool(torch.nn.Module):
     def forward(self, x: Tensor, edge_index: Tensor, batch: Optional[Tensor] = None,
                 edge_attr: Optional[Tensor] = None, edge_weight: Optional[Tensor] = None) -> EdgePoolOutput:
         x, batch = prepare_pool_input(x, edge_index, batch, edge_attr, edge_weight, "EdgePool",
-                                      self.in_channels, dtype=param_dtype(self))
+                                      self.in_channels, dtype=param_dtype(self),
+                                      device=param_device(self))
         n = x.size(0)
         score = self.edge_score(x, edge_index)
 
@@ -186,8 +187,32 @@ EdgePooling = EdgePool
 # ---------------------------------------------------------------------------
 # Graclus
 # ---------------------------------------------------------------------------
+def _hash32(x: Tensor) -> Tensor:
+    """A bijection of the int64 values ``0 .. 2**32 - 1`` that scatters neighbours (integer hash of
+    xor-shifts and odd multiplications mod 2**32; no product leaves int64)."""
+    for _ in range(3):
+        x = ((x ^ (x >> 16)) * 0x45D9F3B) & 0xFFFFFFFF
+    return x
+
+
+def _tiebreak(pairs: Tensor, batch: Optional[Tensor], seed: Optional[int]) -> Tensor:
+    """A random order of the pairs drawn from ``seed``, each pair's key a function of the seed and of
+    its position among its own graph's pairs only: a graph gets the same ties broken the same way
+    alone and in any batch."""
+    position = torch.arange(pairs.size(1), device=pairs.device)
+    if batch is not None:
+        graph = batch[pairs[0]]  # pairs are sorted, so each graph's pairs are contiguous
+        counts = torch.bincount(graph)
+        position = position - (torch.cumsum(counts, 0) - counts)[graph]
+    if seed is None:
+        seed = int(torch.randint(0, 2 ** 62, (1,)))
+    s = int(seed) % 2 ** 64
+    salt = int(_hash32(torch.tensor((s ^ (s >> 32)) & 0xFFFFFFFF)))
+    return _hash32((position & 0xFFFFFFFF) ^ salt)
+
+
 def graclus(edge_index: Tensor, edge_weight: Optional[Tensor] = None, num_nodes: Optional[int] = None,
-            *, seed: Optional[int] = 0) -> Tensor:
+            *, seed: Optional[int] = 0, batch: Optional[Tensor] = None) -> Tensor:
     r"""Normalized-cut heavy-edge matching (Dhillon, Guan & Kulis, TPAMI 2007), in plain torch.
 
     The graph is read as undirected, :math:`W = (A + A^\top)/2` without self-loops
@@ -198,24 +223,52 @@ def graclus(edge_index: Tensor, edge_weight: Optional[Tensor] = None, num_nodes:
     visit nodes in random order instead, each taking its heaviest free
     neighbour; that has no such bound and cannot be done in parallel rounds.
 
-    Ties are broken by a random order drawn from ``seed`` (the same graph and seed
-    always give the same matching); ``seed=None`` draws from torch's global RNG.
+    Ties are broken by a random order drawn from ``seed``, in which a pair's place depends on
+    the seed and its place among its graph's pairs only: the same graph and seed always give
+    the same matching, alone or in any batch (``batch``: the graph of every node, sorted, as PyG
+    makes it; ``None``: one graph).  ``seed=None`` draws the seed from torch's global RNG.
 
     Returns ``cluster [N]``: for every node, the smallest node index of its pair
     (itself when unmatched) — the convention of PyG's ``graclus``, so the result
     can go to PyG's ``max_pool``/``avg_pool``.
     """
-    if edge_index.dim() != 2 or edge_index.size(0) != 2 or edge_index.dtype != torch.long:
-        raise ValueError(f"graclus: 'edge_index' must be an int64 tensor of shape [2, E], got "
-                         f"{edge_index.dtype} {tuple(edge_index.shape)}")
+    if not isinstance(edge_index, Tensor) or edge_index.dim() != 2 or edge_index.size(0) != 2 \
+            or edge_index.dtype != torch.long:
+        got = f"{edge_index.dtype} {tuple(edge_index.shape)}" if isinstance(edge_index, Tensor) \
+            else type(edge_index).__name__
+        raise ValueError(f"graclus: 'edge_index' must be an int64 tensor of shape [2, E], got {got}")
+    lo, hi = (int(v) for v in torch.aminmax(edge_index)) if edge_index.numel() else (0, -1)
     if num_nodes is None:
-        num_nodes = int(edge_index.max()) + 1 if edge_index.numel() else 0
+        num_nodes = hi + 1
+    if isinstance(num_nodes, bool) or not isinstance(num_nodes, int) or num_nodes < hi + 1 or lo < 0:
+        raise ValueError(f"graclus: 'num_nodes' must be an int above every node of 'edge_index' "
+                         f"(which ranges over [{lo}, {hi}]), got {num_nodes!r}")
+    if seed is not None and (isinstance(seed, bool) or not isinstance(seed, int)):
+        raise ValueError(f"graclus: 'seed' must be an int or None, got {seed!r}")
+    if batch is not None and (not isinstance(batch, Tensor) or batch.dtype != torch.long
+                              or batch.shape != (num_nodes,)):
+        got = f"{batch.dtype} {tuple(batch.shape)}" if isinstance(batch, Tensor) else type(batch).__name__
+        raise ValueError(f"graclus: 'batch' must be an int64 tensor [num_nodes={num_nodes}], got {got}")
     device = edge_index.device
     if edge_weight is None:
         edge_weight = torch.ones(edge_index.size(1), device=device)
-    elif edge_weight.dim() != 1 or edge_weight.numel() != edge_index.size(1):
-        raise ValueError(f"graclus: 'edge_weight' must have shape [{edge_index.size(1)}], "
-                         f"got {list(edge_weight.shape)}")
+    elif not isinstance(edge_weight, Tensor) or edge_weight.dim() != 1 or edge_weight.numel() != edge_index.size(1) \
+            or edge_weight.is_complex() or edge_weight.dtype == torch.bool:
+        got = f"{edge_weight.dtype} {list(edge_weight.shape)}" if isinstance(edge_weight, Tensor) \
+            else type(edge_weight).__name__
+        raise ValueError(f"graclus: 'edge_weight' must be a real tensor of shape [{edge_index.size(1)}], got {got}")
+    for name, t in (("edge_weight", edge_weight), ("batch", batch)):
+        if t is not None and t.device != device:
+            raise ValueError(f"graclus: 'edge_index' is on {device} but '{name}' is on {t.device}")
+    return _graclus(edge_index, edge_weight, num_nodes, seed, batch)
+
+
+def _graclus(edge_index: Tensor, edge_weight: Optional[Tensor], num_nodes: int, seed: Optional[int],
+             batch: Optional[Tensor]) -> Tensor:
+    """:func:`graclus` after its argument checks (the :class:`Graclus` pooler's input checks did them)."""
+    device = edge_index.device
+    if edge_weight is None:
+        edge_weight = torch.ones(edge_index.size(1), device=device)
     w = edge_weight.detach().to(torch.float64)
     bad = ~torch.isfinite(w) | (w < 0)
     if bool(bad.any()):
@@ -234,11 +287,7 @@ def graclus(edge_index: Tensor, edge_weight: Optional[Tensor] = None, num_nodes:
     if pairs.size(1) == 0:
         return cluster
     ncut = pw * (1.0 / deg[pairs[0]] + 1.0 / deg[pairs[1]])
-    gen = None
-    if seed is not None:
-        gen = torch.Generator(device="cpu").manual_seed(int(seed))
-    tiebreak = torch.randperm(pairs.size(1), generator=gen).to(device)
-    taken, _ = greedy_matching(pairs, rank_by_score(ncut, tiebreak), num_nodes)
+    taken, _ = greedy_matching(pairs, rank_by_score(ncut, _tiebreak(pairs, batch, seed)), num_nodes)
     cluster[pairs[1, taken]] = pairs[0, taken]
     return cluster
 
@@ -285,7 +334,7 @@ class Graclus(torch.nn.Module):
                                       self.in_channels,
                                       nonnegative_weights="the normalized cut divides by weighted degrees")
         n = x.size(0)
-        raw = graclus(edge_index, edge_weight, n, seed=self.seed)
+        raw = _graclus(edge_index, edge_weight, n, self.seed, batch)
         # raw[i] is the smallest member of i's pair, so numbering the distinct values in
         # order numbers the pairs by their smallest member.
         first = torch.unique(raw)

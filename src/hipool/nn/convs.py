@@ -28,8 +28,13 @@ def make_conv(kind: str, in_channels: int, out_channels: int,
               edge_dim: Optional[int] = None) -> torch.nn.Module:
     """A PyG message-passing layer by config name; the edge-aware ones (``gine``: GINEConv,
     Hu et al. 2020; ``gatv2``: GATv2Conv, Brody et al. 2022) need ``edge_dim``."""
+    if not isinstance(kind, str):
+        raise ValueError(f"unknown conv {kind!r}; choose from {', '.join(CONV_NAMES + EDGE_CONVS)}")
+    for name, v in (("in_channels", in_channels), ("out_channels", out_channels)):
+        if isinstance(v, bool) or not isinstance(v, int) or v < 1:
+            raise ValueError(f"conv {kind!r}: '{name}' must be an int >= 1, got {v!r}")
     if kind in EDGE_CONVS:  # built with edge_dim=D, they map edge_attr into the messages themselves
-        if edge_dim is None or edge_dim < 1:
+        if isinstance(edge_dim, bool) or not isinstance(edge_dim, int) or edge_dim < 1:
             raise ValueError(f"conv {kind!r} reads edge_attr, so it needs its width (edge_dim), got {edge_dim!r}")
         if kind == "gine":
             return GINEConv(MLP([in_channels, out_channels, out_channels], norm=None), train_eps=True,

@@ -230,7 +230,10 @@ def _sym_normalize(out_adj: Tensor) -> Tensor:
 def _check_s_finite(s: Tensor, where: str, batch: Optional[Tensor] = None) -> None:
     if not checks_enabled() or bool(torch.isfinite(s.sum())):
         return
-    bad = (~torch.isfinite(s)).nonzero()[0].tolist()
+    bad = (~torch.isfinite(s)).nonzero()
+    if bad.numel() == 0:
+        return  # a sum of large finite logits overflowed: nothing is wrong
+    bad = bad[0].tolist()
     if s.dim() == 3:
         g, i = bad[0], bad[1]
     else:
@@ -254,6 +257,12 @@ def _dense_inputs(x: Tensor, adj: Tensor, s: Tensor, mask: Optional[Tensor], whe
         if not t.is_floating_point():
             raise ValueError(f"{where}: '{name}' has dtype {t.dtype}; it must be floating point "
                              f"(call .float())")
+    for name, t in (("adj", adj), ("s", s)):
+        if t.dtype != x.dtype or t.device != x.device:
+            raise ValueError(f"{where}: '{name}' is {t.dtype} on {t.device} but 'x' is {x.dtype} on {x.device}; "
+                             f"give them one dtype and device")
+    if isinstance(mask, Tensor) and mask.device != x.device:
+        raise ValueError(f"{where}: 'mask' is on {mask.device} but 'x' is on {x.device}")
     x = x.unsqueeze(0) if x.dim() == 2 else x
     adj = adj.unsqueeze(0) if adj.dim() == 2 else adj
     s = s.unsqueeze(0) if s.dim() == 2 else s
@@ -328,6 +337,12 @@ def _sparse_inputs(x: Tensor, edge_index: Tensor, s: Tensor, batch: Optional[Ten
     if not isinstance(s, Tensor) or s.dim() != 2 or s.size(0) != n:
         shape = tuple(s.shape) if isinstance(s, Tensor) else type(s).__name__
         raise ValueError(f"{where}: 's' must have shape [num_nodes, C] = [{n}, C], got {shape}")
+    if not s.is_floating_point() or s.dtype != x.dtype or s.device != x.device:
+        raise ValueError(f"{where}: 's' is {s.dtype} on {s.device}; it must be floating point with the dtype and "
+                         f"device of 'x' ({x.dtype} on {x.device})")
+    if isinstance(edge_weight, Tensor) and edge_weight.dtype != x.dtype:
+        raise ValueError(f"{where}: 'edge_weight' has dtype {edge_weight.dtype} but 'x' has {x.dtype}; give them "
+                         f"one dtype (edge_weight.to(x.dtype))")
     if s.size(1) < 1:
         raise ValueError(f"{where}: 's' has 0 clusters; the cluster count must be >= 1")
     if n == 0:

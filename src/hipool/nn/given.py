@@ -31,7 +31,7 @@ import torch
 from torch import Tensor
 from torch_geometric.utils import scatter
 
-from ..checks import check_int, param_dtype, prepare_pool_input
+from ..checks import check_int, param_device, param_dtype, prepare_pool_input
 from ..record import DROPPED, PoolOutput
 from .contraction import _contract_edges
 
@@ -90,14 +90,17 @@ class GivenPool(torch.nn.Module):
                 batch: Optional[Tensor] = None, edge_weight: Optional[Tensor] = None, *,
                 groups: Optional[Tensor] = None) -> PoolOutput:
         x, batch = prepare_pool_input(x, edge_index, batch, edge_attr, edge_weight, "GivenPool",
-                                      self.in_channels, dtype=param_dtype(self))
+                                      self.in_channels, dtype=param_dtype(self),
+                                      device=param_device(self))
         if groups is None:
             raise ValueError("GivenPool: 'groups' (each node's group id within its graph, -1 for none) "
                              "is required")
-        if groups.dim() != 1 or groups.numel() != x.size(0) or groups.is_floating_point() \
-                or groups.dtype == torch.bool:
-            raise ValueError(f"GivenPool: 'groups' must be an integer tensor [N={x.size(0)}], got "
-                             f"{groups.dtype} {tuple(groups.shape)}")
+        if not isinstance(groups, Tensor) or groups.dim() != 1 or groups.numel() != x.size(0) \
+                or groups.is_floating_point() or groups.is_complex() or groups.dtype == torch.bool:
+            got = f"{groups.dtype} {tuple(groups.shape)}" if isinstance(groups, Tensor) else type(groups).__name__
+            raise ValueError(f"GivenPool: 'groups' must be an integer tensor [N={x.size(0)}], got {got}")
+        if groups.device != x.device:
+            raise ValueError(f"GivenPool: 'x' is on {x.device} but 'groups' is on {groups.device}")
         groups = groups.long()
         if groups.numel() and int(groups.min()) < -1:
             raise ValueError(f"GivenPool: 'groups' holds {int(groups.min())}; group ids are >= 0, "

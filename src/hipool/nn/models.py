@@ -47,7 +47,7 @@ from torch_geometric.data import Batch, Data
 from torch_geometric.nn import MLP, BatchNorm, GCNConv, GraphConv, GraphNorm, LayerNorm, SAGEConv
 from torch_geometric.utils import scatter
 
-from ..checks import check_features, check_graph, checks_enabled, param_dtype
+from ..checks import check_device, check_features, check_graph, checks_enabled, param_device, param_dtype
 from ..config import EDGE_CONVS, GIVEN, ModelConfig
 from ..data.base import LEVEL_LABELS, columns
 from ..hierarchy import Hierarchy
@@ -312,6 +312,9 @@ class _Model(torch.nn.Module):
         """The poolers' auxiliary losses of one forward pass, weighted by ``config.aux_weights``,
         plus ``config.localize`` times the node-level localisation loss when the model has a node
         head and ``data`` is given (``None`` when there is no term)."""
+        if not isinstance(hierarchy, Hierarchy):
+            raise ValueError(f"aux_loss: 'hierarchy' must be the Hierarchy of a forward pass (return_hierarchy=True), "
+                             f"got {type(hierarchy).__name__}")
         terms = [self.config.aux_weight(level, name) * value
                  for level, rec in enumerate(hierarchy.records, start=1)
                  for name, value in rec.aux_losses.items()]
@@ -340,9 +343,14 @@ class _Model(torch.nn.Module):
 
     def _prepare(self, x, edge_index, batch, edge_attr):
         x, edge_index, batch, edge_attr, num_graphs, data = _unpack(x, edge_index, batch, edge_attr)
+        check_device(x, type(self).__name__, param_device(self), owner="model")
         check_graph(x, edge_index, batch, edge_attr, where=type(self).__name__)
-        x = check_features(x, type(self).__name__, self.in_channels, param_dtype(self), owner="model")
+        x = check_features(x, type(self).__name__, self.in_channels, param_dtype(self), owner="model",
+                           device=param_device(self))
         if self.edge_channels:
+            if isinstance(edge_attr, Tensor) and edge_attr.dim() > 2:
+                raise ValueError(f"{type(self).__name__}: conv {self.config.conv!r} reads 'edge_attr' as [E, D], "
+                                 f"got shape {tuple(edge_attr.shape)}")
             width = columns(edge_attr)
             if width != self.edge_channels:
                 got = f"edge_attr of width {width}" if width else "no edge_attr"
@@ -361,6 +369,9 @@ def node_target(data: Data, config: ModelConfig) -> Tensor:
     """The node-level target of the localisation loss: ``data.<localize_target>`` as floats ``[N]``."""
     name = config.localize_target
     target = getattr(data, name, None)
+    if target is not None and not isinstance(target, Tensor):  # a method or property of Data, say
+        raise ValueError(f"model config: 'localize_target' {name!r} is not a node attribute of the batch (it is "
+                         f"{type(target).__name__}); name a 0/1 tensor with one value per node")
     if target is None:
         raise ValueError(f"model config: 'localize' trains a node-level loss against the node attribute "
                          f"{name!r}, which this batch does not have (circuits have 'defect_mask'); "
@@ -509,7 +520,7 @@ class HierarchicalGNN(_GraphClassifier):
                        level_labels: Optional[Tensor] = None) -> Tuple[List[Tensor], Hierarchy]:
         x, edge_index, batch, edge_attr, num_graphs, data = self._prepare(x, edge_index, batch, edge_attr)
         labels = _labels_for(self.config, data, level_labels, x.size(0), type(self).__name__)
-        hierarchy = Hierarchy(batch, num_graphs)
+        hierarchy = Hierarchy(batch, num_graphs, validate=False)
         per_level: List[Tensor] = []
         edge_weight: Optional[Tensor] = None
         levels = self.config.levels
@@ -544,7 +555,7 @@ class GlobalGNN(_GraphClassifier):
                        batch: Optional[Tensor] = None, edge_attr: Optional[Tensor] = None, *,
                        level_labels: Optional[Tensor] = None) -> Tuple[List[Tensor], Hierarchy]:
         x, edge_index, batch, edge_attr, num_graphs, _ = self._prepare(x, edge_index, batch, edge_attr)
-        hierarchy = Hierarchy(batch, num_graphs)
+        hierarchy = Hierarchy(batch, num_graphs, validate=False)
         per_level: List[Tensor] = []
         suspects = None
         for i in range(self.num_blocks):
@@ -592,7 +603,7 @@ class GraphUNet(_Model):
                 *, level_labels: Optional[Tensor] = None, return_hierarchy: bool = False):
         x, edge_index, batch, edge_attr, num_graphs, data = self._prepare(x, edge_index, batch, edge_attr)
         labels = _labels_for(self.config, data, level_labels, x.size(0), type(self).__name__)
-        hierarchy = Hierarchy(batch, num_graphs)
+        hierarchy = Hierarchy(batch, num_graphs, validate=False)
         edge_weight: Optional[Tensor] = None
         x = self._conv_with(self.down[0], x, edge_index, None, edge_attr)
         skips: List[Tuple[Tensor, Tensor, Optional[Tensor], Optional[Tensor]]] = []
@@ -642,7 +653,8 @@ def check_model_data(config: ModelConfig, dataset) -> None:
     on graphs without ``edge_attr`` (or of mixed widths), ``pool: given`` at a level the data has
     no ``level_labels`` column for, ``localize`` without its node attribute, a level with more
     clusters than the largest graph can bring to it (the dense ``[graphs, k, k]`` adjacency of a
-    ``schedule`` entry like 100000 would be terabytes, and empty clusters add nothing)."""
+    ``schedule`` entry like 100000 would be terabytes, and empty clusters add nothing), a model of
+    more than :data:`MAX_PARAMETERS` parameters on its features (:func:`check_model_size`)."""
     name = dataset.name
     _check_cluster_counts(config, name, max((g.num_nodes for g in dataset), default=0))
     width = dataset.num_edge_features
@@ -666,18 +678,54 @@ def check_model_data(config: ModelConfig, dataset) -> None:
                                  f"has {have}")
         if config.localize > 0 and config.task == "graph":
             target = getattr(g, config.localize_target, None)
-            if target is None or target.numel() != g.num_nodes:
+            if not isinstance(target, Tensor) or target.numel() != g.num_nodes:
                 raise ValueError(f"dataset {name}: graph {i} has no node attribute {config.localize_target!r} "
                                  f"(one 0/1 value per node), which 'localize' trains against; set localize: 0 "
                                  f"or name another attribute in 'localize_target'")
+    check_model_size(config, dataset.num_features, dataset.num_classes, width or None)
+
+
+#: Most parameters :func:`build_model` builds (4 GiB of float32 weights, 16 GiB with the gradients
+#: and Adam's two moments): the bounds of each config key allow far more in product (hidden 16384
+#: x 32 convs x 32 levels is over a trillion), which would exhaust the memory instead of failing
+#: with a message.
+MAX_PARAMETERS = 2 ** 30
+
+
+def _model_class(config: ModelConfig) -> type:
+    if not isinstance(config, ModelConfig):
+        raise ValueError(f"build_model: 'config' must be a ModelConfig, got {type(config).__name__}")
+    if config.task == "node":
+        return GraphUNet
+    return GlobalGNN if config.is_global else HierarchicalGNN
+
+
+def check_model_size(config: ModelConfig, in_channels: int, num_classes: int,
+                     edge_channels: Optional[int] = None) -> int:
+    """The parameter count of the model :func:`build_model` would build, counted on torch's ``meta``
+    device (no memory); more than :data:`MAX_PARAMETERS` is a ``ValueError`` naming the config keys
+    that set the size (and every argument :func:`build_model` refuses is refused here)."""
+    cls = _model_class(config)
+    with warnings.catch_warnings(), torch.device("meta"):
+        warnings.simplefilter("ignore")  # the real build warns once
+        count = sum(p.numel() for p in cls(config, in_channels, num_classes, edge_channels).parameters())
+    if count > MAX_PARAMETERS:
+        raise ValueError(f"model config: the model would have {count:,} parameters ({count * 4 / 2 ** 30:,.1f} GiB "
+                         f"as float32, before gradients and optimizer state), more than the {MAX_PARAMETERS:,} "
+                         f"hipool builds; lower 'hidden' ({config.hidden}), 'convs_per_level', 'levels' or 'head' "
+                         f"(the data has {in_channels} node features)")
+    return count
 
 
 def build_model(config: ModelConfig, in_channels: int, num_classes: int,
                 edge_channels: Optional[int] = None) -> _Model:
     """:class:`GraphUNet` for ``task: node``; else :class:`GlobalGNN` for ``pool: none``
     and :class:`HierarchicalGNN` otherwise.  ``edge_channels``: the width of the data's
-    ``edge_attr`` (the edge-aware convs need it; :func:`edge_channels_of` reads it off a dataset)."""
-    if config.task == "node":
-        return GraphUNet(config, in_channels, num_classes, edge_channels)
-    cls = GlobalGNN if config.is_global else HierarchicalGNN
+    ``edge_attr`` (the edge-aware convs need it; :func:`edge_channels_of` reads it off a dataset).
+
+    The model is first counted without memory (:func:`check_model_size`): more than
+    :data:`MAX_PARAMETERS` parameters is a ``ValueError`` naming the config keys that set the size."""
+    cls = _model_class(config)
+    if torch.empty(0).device.type != "meta":  # on meta already: nothing is allocated
+        check_model_size(config, in_channels, num_classes, edge_channels)
     return cls(config, in_channels, num_classes, edge_channels)

@@ -55,7 +55,27 @@ class Readout(torch.nn.Module):
     def reset_parameters(self) -> None:
         self.aggr.reset_parameters()
 
-    def forward(self, x: Tensor, batch: Tensor, num_graphs: Optional[int] = None) -> Tensor:
+    def forward(self, x: Tensor, batch: Optional[Tensor], num_graphs: Optional[int] = None) -> Tensor:
+        """``[num_graphs, out_channels]``: one vector per graph of ``batch`` (``None``: one graph).
+        ``x`` must be ``[N, channels]`` floating point (of the gate's dtype and device, for
+        ``attention``), ``batch`` int64 ``[N]``, ``num_graphs`` an int (default: ``batch.max() + 1``);
+        anything else is a ``ValueError``."""
+        if not isinstance(x, Tensor) or x.dim() != 2 or x.size(1) != self.channels or not x.is_floating_point():
+            got = f"{x.dtype} {tuple(x.shape)}" if isinstance(x, Tensor) else type(x).__name__
+            raise ValueError(f"Readout: 'x' must be a floating-point [N, {self.channels}] tensor, got {got}")
+        if batch is not None and (not isinstance(batch, Tensor) or batch.dtype != torch.long
+                                  or batch.shape != (x.size(0),) or batch.device != x.device):
+            got = f"{batch.dtype} {tuple(batch.shape)} on {batch.device}" if isinstance(batch, Tensor) \
+                else type(batch).__name__
+            raise ValueError(f"Readout: 'batch' must be an int64 [N={x.size(0)}] tensor on x's device, got {got}")
+        if num_graphs is not None and (isinstance(num_graphs, bool) or not isinstance(num_graphs, int)
+                                       or num_graphs < 0):
+            raise ValueError(f"Readout: 'num_graphs' must be an int >= 0, got {num_graphs!r}")
+        for p in self.parameters():
+            if p.dtype != x.dtype or p.device != x.device:
+                raise ValueError(f"Readout: 'x' is {x.dtype} on {x.device} but the attention gate is {p.dtype} on "
+                                 f"{p.device}")
+            break
         return self.aggr(x, batch, dim_size=num_graphs)
 
     def __repr__(self) -> str:

@@ -28,8 +28,14 @@ def num_kept(num_nodes: Tensor, ratio: Union[float, int]) -> Tensor:
     ``ceil`` in the score's dtype and treats ``ratio >= 1`` (floats included)
     as an int ``k``: its ``ratio=1.0`` keeps one node per graph.
     """
+    if not isinstance(num_nodes, Tensor) or num_nodes.is_floating_point() or num_nodes.is_complex():
+        got = num_nodes.dtype if isinstance(num_nodes, Tensor) else type(num_nodes).__name__
+        raise ValueError(f"num_kept: 'num_nodes' must be an integer tensor (nodes per graph), got {got}")
+    if ratio is None:
+        raise ValueError("num_kept: 'ratio' must be a float in (0, 1] or an int k >= 1, got None")
+    check_ratio(ratio, "num_kept")
     if isinstance(ratio, int) and not isinstance(ratio, bool):
-        return num_nodes.clamp(max=ratio)
+        return num_nodes.clamp(max=min(ratio, 2 ** 62))  # a larger k keeps every node as well (int64)
     frac = Fraction(repr(float(ratio))).limit_denominator(1_000_000)
     p, q = frac.numerator, frac.denominator
     k = torch.div(num_nodes * p + (q - 1), q, rounding_mode="floor")
@@ -39,7 +45,7 @@ def num_kept(num_nodes: Tensor, ratio: Union[float, int]) -> Tensor:
 def topk(
     score: Tensor,
     ratio: Optional[Union[float, int]],
-    batch: Tensor,
+    batch: Optional[Tensor],
     min_score: Optional[float] = None,
     tol: float = 1e-7,
 ) -> Tensor:
@@ -49,7 +55,7 @@ def topk(
         score: node scores ``[N]``.
         ratio: float in (0, 1] (fraction per graph, rounded up, at least one node) or
             int ``k >= 1`` (``min(k, n)`` nodes per graph).  Ignored when ``min_score`` is set.
-        batch: sorted graph id of every node ``[N]``.
+        batch: sorted graph id of every node ``[N]`` (``None``: one graph).
         min_score: a finite number: keep nodes with ``score > min_score``, but never
             drop every node of a graph (its best node within ``tol`` always stays).
 
@@ -57,6 +63,16 @@ def topk(
         ``perm`` ``[N']``: with ``ratio``, graph by graph, by descending score,
         ties broken by lower node index; with ``min_score``, by node index.
     """
+    if not isinstance(score, Tensor) or score.dim() != 1 or not score.is_floating_point():
+        got = f"{score.dtype} {tuple(score.shape)}" if isinstance(score, Tensor) else type(score).__name__
+        raise ValueError(f"topk: 'score' must be a floating-point [N] tensor, got {got}")
+    if batch is None:
+        batch = torch.zeros(score.size(0), dtype=torch.long, device=score.device)
+    if not isinstance(batch, Tensor) or batch.dtype != torch.long or batch.shape != score.shape \
+            or batch.device != score.device:
+        got = f"{batch.dtype} {tuple(batch.shape)} on {batch.device}" if isinstance(batch, Tensor) \
+            else type(batch).__name__
+        raise ValueError(f"topk: 'batch' must be an int64 [N={score.size(0)}] tensor on score's device, got {got}")
     if min_score is not None:
         check_number(min_score, "topk", "min_score")
         scores_max = scatter(score, batch, reduce="max")[batch] - tol

@@ -28,9 +28,9 @@ from torch_geometric.nn.inits import uniform
 from torch_geometric.nn.resolver import activation_resolver
 from torch_geometric.utils import softmax
 
-from ..checks import check_int, check_number, check_ratio, param_dtype, prepare_pool_input
+from ..checks import check_int, check_number, check_ratio, param_device, param_dtype, prepare_pool_input
 from ..record import PoolOutput, cluster_from_perm
-from .connect import filter_edges
+from .connect import _filter_edges
 from .convs import degree_normalised, run_conv
 from .select import topk
 
@@ -69,7 +69,7 @@ def _select_and_gate(x: Tensor, edge_index: Tensor, edge_attr: Optional[Tensor],
     if multiplier != 1:
         x = multiplier * x
     cluster = cluster_from_perm(perm, batch.size(0))
-    edge_index, edge_attr, edge_weight = filter_edges(edge_index, edge_attr, cluster, edge_weight)
+    edge_index, edge_attr, edge_weight = _filter_edges(edge_index, edge_attr, cluster, edge_weight)
     return PoolOutput(x=x, edge_index=edge_index, edge_attr=edge_attr, batch=batch[perm],
                       perm=perm, score=score, cluster=cluster, edge_weight=edge_weight)
 
@@ -94,7 +94,8 @@ def _prepare(pool: torch.nn.Module, x: Tensor, edge_index: Tensor, edge_attr: Op
     the score reads, so it must have ``in_channels`` columns too."""
     where, dtype = type(pool).__name__, param_dtype(pool)
     x, batch = prepare_pool_input(x, edge_index, batch, edge_attr, edge_weight, where,
-                                  dtype=dtype, nonnegative_weights=nonnegative_weights)
+                                  dtype=dtype, device=param_device(pool),
+                                  nonnegative_weights=nonnegative_weights)
     if attn is None:
         attn = x
     elif not isinstance(attn, Tensor) or attn.dim() not in (1, 2) or attn.size(0) != x.size(0):

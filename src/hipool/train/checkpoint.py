@@ -10,7 +10,7 @@ from typing import Any, Dict, Optional, Union
 import torch
 
 from ..config import ModelConfig
-from ..io import atomic_torch_save, shown, torch_file_damage, torch_load_reason
+from ..io import as_path, atomic_torch_save, shown, torch_file_damage, torch_load_reason
 
 FORMAT = "hipool-checkpoint/1"
 #: Largest ``in_channels``, ``num_classes`` and ``edge_channels`` a checkpoint may record.
@@ -21,6 +21,12 @@ def save_checkpoint(path: Union[str, Path], model: torch.nn.Module,
                     extra: Optional[Dict[str, Any]] = None) -> Path:
     """Write the model's weights, config and shape atomically to ``path``."""
     from .. import __version__
+    path = as_path(path, "checkpoint")
+    if not all(hasattr(model, k) for k in ("config", "in_channels", "num_classes")) \
+            or not isinstance(model, torch.nn.Module):
+        raise ValueError(f"save_checkpoint: 'model' must be a hipool model (build_model's), got {type(model).__name__}")
+    if extra is not None and not isinstance(extra, dict):
+        raise ValueError(f"save_checkpoint: 'extra' must be a mapping or None, got {shown(extra, 60)}")
     payload = {
         "format": FORMAT,
         "hipool_version": __version__,
@@ -72,11 +78,21 @@ def load_checkpoint(path: Union[str, Path], map_location: str = "cpu") -> torch.
     huge model."""
     from ..nn.models import build_model
 
-    path = Path(path)
+    path = as_path(path, "checkpoint")
     if not path.exists():
         raise _fail(path, "no such file")
+    if not isinstance(map_location, (str, torch.device)):
+        raise ValueError(f"checkpoint {path}: 'map_location' must be a device name, got {shown(map_location, 60)}")
+    try:
+        device = torch.device(map_location)
+    except RuntimeError:
+        raise ValueError(f"checkpoint {path}: 'map_location' {shown(map_location, 60)} is not a device") from None
+    if device.type == "cuda" and not torch.cuda.is_available():
+        raise ValueError(f"checkpoint {path}: 'map_location' {shown(map_location, 60)}: no CUDA device here")
     if path.is_dir():
         raise _fail(path, "is a folder, not a file")
+    if not path.is_file():  # a pipe or a device: reading it could wait forever
+        raise _fail(path, "is not a regular file")
     damage = torch_file_damage(path)
     if damage is not None:
         raise _fail(path, f"cannot read it; the file is damaged: {damage}")

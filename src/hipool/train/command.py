@@ -16,6 +16,10 @@ Re-running the same command resumes from ``state.pt`` (the same batches and
 weights as an uninterrupted run) or, when ``result.json`` exists, just reports it; it
 first removes the temporary files a killed run left (``.<file>.pid<PID>.*.tmp``).
 Every file of the folder it reads is checked (a damaged one is an error naming it).
+While it runs it holds the folder: a second ``hipool`` command on the same ``--out``
+meanwhile is refused (:func:`~hipool.runs.run_folder_lock`).  A model the data cannot
+feed (edge features it lacks, more parameters than :data:`~hipool.nn.models.MAX_PARAMETERS`)
+is refused before anything is written.
 
 Under ``torchrun --nproc_per_node=N -m hipool train ...`` the N processes train one
 model with :class:`~torch.nn.parallel.DistributedDataParallel` (gloo on CPU, NCCL
@@ -25,6 +29,7 @@ parameters, which must agree.
 """
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import json
 import os
@@ -39,8 +44,9 @@ from torch import distributed as dist
 from ..data.registry import load_dataset
 from ..data.splits import labels_hash, save_splits, stratified_split
 from ..io import atomic_write_text, read_json, shown
+from ..nn.models import check_model_data
 from ..presets import check_model_names, resolve_model
-from ..runs import check_run_folder, claim_run_folder, data_record, read_splits, versions
+from ..runs import check_run_folder, claim_run_folder, data_record, read_splits, run_folder_lock, versions
 from .checkpoint import save_checkpoint
 from .loop import distributed, is_main_process
 from .runner import check_classification, check_seed, check_workers, resolve_device, train_model
@@ -65,6 +71,33 @@ class TrainRequest:
     cache_dir: Optional[str] = None
     progress: bool = True
     argv: Optional[List[str]] = None
+
+    def __post_init__(self) -> None:
+        """The types of the fields (the values are checked where they are used, naming their flag)."""
+        check_request_fields(self, {"out": "path", "config": "path?", "model": "str?", "train": "mapping",
+                                    "val": "number", "test": "number", "argv": "strings?"})
+
+
+def check_request_fields(obj: Any, kinds: Dict[str, str]) -> None:
+    """A ``ValueError`` naming the first field of ``obj`` that is not of its kind: ``path`` (a non-empty
+    str or path), ``str``, ``number`` (int or float, not bool), ``mapping``, ``strings`` (a list of
+    str); a kind ending in ``?`` takes ``None`` too."""
+    for name, kind in kinds.items():
+        v = getattr(obj, name)
+        if kind.endswith("?"):
+            if v is None:
+                continue
+            kind = kind[:-1]
+        ok = {"path": isinstance(v, (str, os.PathLike)) and str(v) != "",
+              "str": isinstance(v, str),
+              "number": isinstance(v, (int, float)) and not isinstance(v, bool),
+              "mapping": isinstance(v, dict),
+              "strings": isinstance(v, list) and all(isinstance(a, str) for a in v)}[kind]
+        if not ok:
+            wanted = {"path": "a path", "str": "a str", "number": "a number", "mapping": "a mapping",
+                      "strings": "a list of str"}[kind]
+            raise ValueError(f"{type(obj).__name__}: '{name}' must be {wanted}"
+                             f"{' or None' if kinds[name].endswith('?') else ''}, got {shown(v, 80)}")
 
 
 def setup_distributed(device: str) -> bool:
@@ -127,11 +160,33 @@ def _run(req: TrainRequest, device: str, log: Callable[[str], None]) -> Dict[str
                                        source="train settings (file and flags)")
     if config.task != "graph":
         raise ValueError("the model config has 'task: node'; hipool train classifies graphs")
+    check_model_data(config, dataset)  # before the folder is claimed: a model the data cannot feed writes nothing
     labels = dataset.labels()
+    fractions = [1 - req.val - req.test, req.val] + ([req.test] if req.test > 0 else [])
+    fresh = stratified_split(labels, fractions, seed=req.seed)  # checked now: an empty part writes nothing
+    _check_split([fresh[0], fresh[1], fresh[2] if len(fresh) > 2 else None],
+                 f"--val {req.val} and --test {req.test} of {len(labels)} graphs")
     identity = {"dataset": dataset.name, "num_graphs": len(labels), "labels_hash": labels_hash(labels),
                 "model": config.to_dict(), "train": settings.to_dict(), "seed": req.seed,
                 "val": req.val, "test": req.test}
     out = Path(req.out)
+    # Process 0 holds the folder while it writes it: a second `hipool train` on it now is refused.
+    with run_folder_lock(out) if main else contextlib.nullcontext():
+        return _train_in(req, device, say, main, dataset, config, settings, labels, identity, out, fresh)
+
+
+def _check_split(parts: List[Optional[List[int]]], source: str) -> None:
+    """Training and validation graphs, and test graphs when a test part is asked for (``None``: not)."""
+    names = ("train", "validation", "test")
+    empty = next((name for name, part in zip(names, parts) if part is not None and not part), None)
+    if empty is not None:  # torch's sampler said "num_samples should be a positive integer value" mid-run
+        sizes = "/".join(str(len(p)) for p in parts if p is not None)
+        raise ValueError(f"{source}: the {empty} part has no graph (split {sizes}); every part needs at least one")
+
+
+def _train_in(req: TrainRequest, device: str, say: Callable[[str], None], main: bool, dataset, config,
+              settings: TrainSettings, labels: List[int], identity: Dict[str, Any], out: Path,
+              fresh: List[List[int]]) -> Dict[str, Any]:
     world = dist.get_world_size() if distributed() else 1
     # Every process checks the folder before any writes to it, so all fail alike or none does.
     resumed = check_run_folder(out, "train", identity)
@@ -154,9 +209,9 @@ def _run(req: TrainRequest, device: str, log: Callable[[str], None]) -> Dict[str
         train_idx, val_idx, test_idx = (read_splits(split_path, dataset=dataset.name, labels=labels,
                                                     parts=("train", "val", "test"))[0][k]
                                         for k in ("train", "val", "test"))
+        _check_split([train_idx, val_idx, test_idx if req.test > 0 else None], f"splits file {split_path}")
     else:
-        fractions = [1 - req.val - req.test, req.val] + ([req.test] if req.test > 0 else [])
-        parts = stratified_split(labels, fractions, seed=req.seed)
+        parts = fresh
         train_idx, val_idx, test_idx = parts[0], parts[1], parts[2] if len(parts) > 2 else []
         if main:
             save_splits(split_path, [{"train": train_idx, "val": val_idx, "test": test_idx}],

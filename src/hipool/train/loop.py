@@ -21,6 +21,7 @@ from __future__ import annotations
 import copy
 import csv
 import io
+import math
 import time
 import warnings
 from dataclasses import asdict, dataclass, field, fields
@@ -95,24 +96,36 @@ def _epoch_sums(model: torch.nn.Module, loader: Iterable, optimizer: Optional[to
     total_loss, correct, count = 0.0, 0, 0
     attr, num_groups = groups if groups is not None else ("", 0)
     by_group = torch.zeros(2, num_groups, dtype=torch.float64)
+    steps = 0
     with torch.set_grad_enabled(training):
         for data in loader:
             data = data.to(device)
-            logits, hierarchy = model(data, return_hierarchy=True)
+            try:
+                logits, hierarchy = model(data, return_hierarchy=True)
+            except ValueError as e:  # e.g. NaN features at a pooler: the input, or weights gone wild
+                if (steps or not training) and _weights_diverged(model):
+                    what = f"after {steps} optimizer step(s) of this epoch" if training else "in evaluation"
+                    raise Diverged(f"{what} the forward pass failed ({clip(str(e), 200)})", optimizer) from None
+                raise
             y = data.y.view(-1)
             loss = F.cross_entropy(logits, y)
             aux = _aux_loss(_unwrap(model), hierarchy, data)
             if aux is not None and aux_weight:
                 loss = loss + aux_weight * aux
+            loss_value = float(loss.detach())  # (the one synchronisation of a batch, before the step)
+            if training and not math.isfinite(loss_value):
+                raise Diverged(f"the training loss is {loss_value} after {steps} optimizer step(s) of this epoch",
+                               optimizer, loss_terms=aux is not None and bool(aux_weight))
             if training:
                 optimizer.zero_grad()
                 loss.backward()
                 if grad_clip:
                     torch.nn.utils.clip_grad_norm_(model.parameters(), grad_clip)
                 optimizer.step()
+                steps += 1
             n = y.numel()
             hit = logits.detach().argmax(-1) == y
-            total_loss += float(loss.detach()) * n
+            total_loss += loss_value * n
             correct += int(hit.sum())
             count += n
             if num_groups:
@@ -120,6 +133,35 @@ def _epoch_sums(model: torch.nn.Module, loader: Iterable, optimizer: Optional[to
                 by_group[0] += torch.bincount(group, weights=hit.cpu().double(), minlength=num_groups)
                 by_group[1] += torch.bincount(group, minlength=num_groups)
     return torch.cat([torch.tensor([total_loss, correct, count], dtype=torch.float64), by_group.view(-1)])
+
+
+#: Weights larger than this (in absolute value) count as diverged: initial weights are O(1) and
+#: trained ones rarely pass 1e4; a learning rate of 1e23 puts them near 1e23 in one Adam step.
+DIVERGED_WEIGHT = 1e10
+
+
+class Diverged(ValueError):
+    """Training went to NaN/inf or absurd weights: the settings, not the data (the message says which
+    learning rate ran, and what to change)."""
+
+    def __init__(self, what: str, optimizer: Optional[torch.optim.Optimizer] = None, loss_terms: bool = False):
+        group = optimizer.param_groups[0] if optimizer is not None else {}
+        lr = f" (learning rate {group['lr']:g})" if "lr" in group else ""
+        decay = " or 'weight_decay' (--weight-decay)" if group.get("weight_decay") else ""
+        terms = (" (or the weights of the loss terms: 'aux_weight', the model's 'aux_weights' and 'localize')"
+                 if loss_terms else "")
+        super().__init__(f"training diverged: {what}; the weights grew out of range{lr}: lower 'lr' (--lr){decay}"
+                         f"{terms}, or set 'grad_clip' (--grad-clip)")
+
+
+def _weights_diverged(model: torch.nn.Module) -> bool:
+    """Whether a weight is NaN, infinite or beyond :data:`DIVERGED_WEIGHT` (one synchronisation; only
+    asked when a forward pass has failed)."""
+    sizes = [p.detach().abs().max() for p in model.parameters() if p.is_floating_point() and p.numel()]
+    if not sizes:
+        return False
+    largest = float(torch.stack(sizes).max())
+    return not math.isfinite(largest) or largest > DIVERGED_WEIGHT
 
 
 def _all_reduce(sums: torch.Tensor) -> torch.Tensor:
@@ -255,6 +297,13 @@ def _check_state(state, path: Path, model) -> None:
     if set(best) != set(expected) or any(not isinstance(v, torch.Tensor) or tuple(v.shape) != expected[k]
                                          for k, v in best.items()):
         raise bad("its best weights do not fit this model; it was written by another config")
+    for key in ("model", "best_state"):  # a resumed run would train on (or end with) them unseen
+        weights = state[key]
+        name = next((k for k, v in weights.items() if isinstance(v, torch.Tensor) and v.is_floating_point()
+                     and not bool(torch.isfinite(v).all())), None)
+        if name is not None:
+            raise bad(f"its {'best ' if key == 'best_state' else ''}weights {shown(name, 60)} hold NaN or infinite "
+                      f"values")
 
 
 def _load_state(path: Path, model, optimizer, scheduler, schedule: str, result: FitResult, generator) -> int:
@@ -376,9 +425,13 @@ def fit(model: torch.nn.Module, train_loader, val_loader, settings: Optional["Tr
             sampler.set_epoch(epoch)
         epoch_lr = optimizer.param_groups[0]["lr"]
         t0 = time.perf_counter()
-        train_loss, train_acc = run_epoch(model, train_loader, optimizer, aux_weight, device, grad_clip=grad_clip)
-        seconds = time.perf_counter() - t0
-        val_loss, val_acc = run_epoch(model, val_loader, None, aux_weight, device)
+        try:
+            train_loss, train_acc = run_epoch(model, train_loader, optimizer, aux_weight, device, grad_clip=grad_clip)
+            seconds = time.perf_counter() - t0
+            val_loss, val_acc = run_epoch(model, val_loader, None, aux_weight, device)
+        except Diverged as e:
+            lr = f" (learning rate {epoch_lr:g})" if "learning rate" not in str(e) else ""
+            raise ValueError(f"epoch {epoch}: {e}".replace("out of range:", f"out of range{lr}:")) from None
         result.history.append(EpochMetrics(epoch, train_loss, train_acc, val_loss, val_acc, seconds, epoch_lr))
         if (val_acc, -val_loss) > (result.best_val_acc, -result.best_val_loss):
             result.best_epoch, result.best_val_acc, result.best_val_loss = epoch, val_acc, val_loss

@@ -140,7 +140,7 @@ def resolve_device(name: str) -> str:
     ``torchrun`` with CUDA, each process takes the GPU of its ``LOCAL_RANK``."""
     if name == "cpu":
         return "cpu"
-    if not isinstance(name, str) or not re.fullmatch(r"cuda(:\d{1,4})?", name):
+    if not isinstance(name, str) or not re.fullmatch(r"cuda(:[0-9]{1,4})?", name):
         raise ValueError(f"--device: expected cpu, cuda or cuda:N, got {shown(name)}")
     if name == "cuda" or name.startswith("cuda:"):
         if not torch.cuda.is_available():

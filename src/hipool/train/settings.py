@@ -25,7 +25,9 @@ Flags of ``hipool train`` / ``hipool compare`` override the file.
 Every setting is checked for its type (``true`` is not a number; ``1e-3`` unquoted is
 text to YAML 1.1: write ``1.0e-3``), range and finiteness; the counts (``epochs``,
 ``patience``, ``batch_size``, ``lr_patience``, ``lr_step``) are at most
-:data:`MAX_COUNT` (1,000,000).
+:data:`MAX_COUNT` (1,000,000), the other numbers at most :data:`MAX_FLOAT` (float32's
+largest).  A training that goes to NaN or inf anyway stops with an error that says so
+and names the settings to change.
 
 Off is the default for both the schedule and clipping, so runs that do not ask for
 them train exactly as before.  :meth:`TrainSettings.to_dict` (what run folders,
@@ -36,19 +38,19 @@ training, and run folders written before these settings existed still resume.
 """
 from __future__ import annotations
 
-import math
 import os
 from dataclasses import asdict, dataclass, fields, replace
-from pathlib import Path
 from typing import Any, Dict, Optional, Tuple, Union
 
-from ..config import ModelConfig, check_int, from_mapping, text_number_hint
-from ..io import read_yaml, shown, with_line
+from ..config import ModelConfig, check_int, from_mapping, is_finite_number, text_number_hint
+from ..io import as_path, read_yaml, shown, with_line
 
 
 LR_SCHEDULES: Tuple[str, ...] = ("none", "plateau", "step")
 #: Largest ``epochs``, ``patience``, ``batch_size``, ``lr_patience`` and ``lr_step``.
 MAX_COUNT = 1_000_000
+#: Largest ``lr``, ``weight_decay``, ``aux_weight``, ``min_lr`` and ``grad_clip``: float32's largest.
+MAX_FLOAT = 3.4028234663852886e38
 SCHEDULE_OPTIONS: Dict[str, Tuple[str, ...]] = {
     "none": (), "plateau": ("lr_factor", "lr_patience", "min_lr"), "step": ("lr_factor", "lr_step", "min_lr")}
 
@@ -86,9 +88,12 @@ class TrainSettings:
             v = getattr(self, name)
             if name == "grad_clip" and v is None:
                 continue
-            if isinstance(v, bool) or not isinstance(v, (int, float)) or not math.isfinite(v) or not ok(v):
+            if not is_finite_number(v) or not ok(v):
                 raise ValueError(f"train settings: '{name}' must be a finite number {allowed}, got {shown(v)}"
                                  f"{text_number_hint(v)}")
+            if v > MAX_FLOAT:  # torch's optimizer would fail to convert it ("value cannot be converted")
+                raise ValueError(f"train settings: '{name}' must be at most {MAX_FLOAT:.7g} (the largest float32; "
+                                 f"the weights are float32), got {shown(v)}")
             setattr(self, name, float(v))
         if self.lr_schedule is None:
             self.lr_schedule = "none"
@@ -106,6 +111,10 @@ class TrainSettings:
 
     def updated(self, **changes: Any) -> "TrainSettings":
         """A copy with the given settings changed (``None`` values are ignored)."""
+        unknown = sorted(k for k in changes if k not in FIELDS)
+        if unknown:
+            raise ValueError(f"train settings: unknown setting(s) {', '.join(map(shown, unknown))}; "
+                             f"allowed: {', '.join(FIELDS)}")
         return replace(self, **{k: v for k, v in changes.items() if v is not None})
 
     def to_dict(self) -> Dict[str, Any]:
@@ -129,7 +138,7 @@ def load_run_config(path: Union[str, os.PathLike]) -> Tuple[ModelConfig, Dict[st
     that flags can override them before :class:`TrainSettings` is built.  An empty
     file is an error; an empty section (``train:``) is the defaults.
     """
-    path = Path(path)
+    path = as_path(path, "run config")
     data, root = read_yaml(path, "run config", nodes=True)
     if data is None:
         raise ValueError(f"run config {path}: the file is empty; write a model (e.g. pool: topk) or leave the "
