@@ -129,3 +129,10 @@ def test_the_command_settings_of_the_python_api_name_a_field_of_another_type(tmp
     for call, match in cases:
         with pytest.raises(ValueError, match=match):
             call()
+
+
+def test_an_empty_out_is_refused_not_read_as_the_current_folder(capsys):
+    for command in (["train", "--dataset", SPEC], ["compare", "--dataset", SPEC, "--models", "topk"], ["demo"]):
+        with pytest.raises(SystemExit):
+            main([*command, "--out", ""])
+        assert "argument --out: must name a folder, got an empty string" in capsys.readouterr().err

@@ -171,6 +171,13 @@ def _add_run_flags(p: argparse.ArgumentParser) -> None:
     p.add_argument("--dataset", default=None, help="load this dataset instead of the run's")
 
 
+def _folder(text: str) -> str:
+    """``--out``: a path that is not empty (``Path("")`` is the current folder, which nobody means by it)."""
+    if not text.strip():
+        raise argparse.ArgumentTypeError("must name a folder, got an empty string")
+    return text
+
+
 def _positive(text: str) -> int:
     value = _number(text, int)
     if value < 1:
@@ -213,7 +220,7 @@ def build_parser() -> argparse.ArgumentParser:
                                       "accuracy overall and per defect level and write a run folder.")
     demo.add_argument("--dataset", choices=DEMO_DATASETS, default=defaults.dataset,
                       help=f"the benchmark (default: {defaults.dataset})")
-    demo.add_argument("--out", default="runs/demo", help="run folder (default: runs/demo)")
+    demo.add_argument("--out", type=_folder, default="runs/demo", help="run folder (default: runs/demo)")
     demo.add_argument("--graphs", type=_positive, default=None,
                       help=f"number of graphs, {DEMO_GRAPH_RANGE[0]} to {DEMO_GRAPH_RANGE[1]:,} (default: "
                            + ", ".join(f"{k} {v}" for k, v in DEMO_GRAPHS.items()) + ")")
@@ -239,7 +246,7 @@ def build_parser() -> argparse.ArgumentParser:
     train.add_argument("config", nargs="?", type=Path, default=None,
                        help="run config YAML: a 'model' section (a model config) and a 'train' section")
     train.add_argument("--dataset", required=True, help=dataset_help)
-    train.add_argument("--out", required=True,
+    train.add_argument("--out", type=_folder, required=True,
                        help="run folder: new, empty, or this command's earlier run (resumed); one command at a time")
     train.add_argument("--model", default=None,
                        help="a named model instead of a config file (topk, sag, diffpool, global, ...; the "
@@ -265,7 +272,7 @@ def build_parser() -> argparse.ArgumentParser:
                      help="comma-separated model names (the seed model with a pooler: topk, sag, asap, edgepool, "
                           "graclus, diffpool, mincut, dmon, given, global; the recipe: gin-<pooler>, "
                           "gine-<pooler>, e.g. gine-edgepool, gine-given, gine-global) or model config YAML paths")
-    cmp.add_argument("--out", required=True, help="run folder")
+    cmp.add_argument("--out", type=_folder, required=True, help="run folder")
     cmp.add_argument("--folds", type=_positive, default=10, help="outer folds (default 10)")
     cmp.add_argument("--splits", type=Path, default=None,
                      help="reuse the folds of this splits JSON (e.g. another run's folds.json; replaces --folds)")

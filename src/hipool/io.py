@@ -24,6 +24,9 @@ text (``metrics.csv``, ...)           at most :data:`MAX_TEXT_BYTES` (64 MiB), U
 ====================================  =====================================================
 
 Values quoted in error messages are cut to :data:`MAX_SHOWN` (200) characters (:func:`shown`).
+A folder or a socket is refused; a named pipe is opened without waiting for a writer (one
+nobody writes to reads as empty, instead of hanging); a path that is not a ``str`` or
+``pathlib.Path`` is a ``ValueError`` (:func:`as_path`).
 """
 from __future__ import annotations
 
