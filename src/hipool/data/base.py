@@ -28,7 +28,7 @@ import re
 import stat
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Iterator, List, Optional, Sequence, Tuple, Union
+from typing import Any, Callable, Iterator, List, Optional, Sequence, Tuple, Union
 
 import numpy as np
 from torch_geometric.data import Data
@@ -130,6 +130,34 @@ def cache_file_problem(path) -> Optional[str]:
     if bad is not None:
         return f"the stored data of {bad!r} does not match its checksum (a damaged file)"
     return None
+
+
+def load_cache(path: Path, what: str, check: Callable[[Any], Any], again: str) -> Optional[Any]:
+    """``check(contents)`` of the cache file ``path`` (read with ``weights_only=True`` after its zip
+    checksums), or ``None`` when there is none or it is bad: a bad file (any exception on the way) is
+    never unpickled, but deleted with a warning naming it, ``what`` it should be and what happens
+    ``again``."""
+    import warnings
+
+    import torch
+
+    if not path.is_file():
+        return None
+    try:
+        damage = cache_file_problem(path)   # torch checks no CRC: a flipped byte would load as another value
+        if damage is not None:
+            raise ValueError(damage)
+        return check(torch.load(path, map_location="cpu", weights_only=True))   # never runs code from the file
+    except Exception as e:  # whatever the file holds, it is only a cache
+        reason = "it holds more than plain tensors" if "Weights only load failed" in str(e) else \
+            shown(str(e).strip().split("\n")[0] or type(e).__name__, 160)
+        warnings.warn(f"{path}: not a valid hipool {what} ({reason}); it was not unpickled, deleting it and "
+                      f"{again}", stacklevel=4)
+        try:
+            path.unlink()
+        except OSError:
+            pass
+        return None
 
 
 def check_plain_tensor(key: str, t, dtype, dim: int) -> None:

@@ -96,8 +96,8 @@ from torch_geometric.data import Data
 from torch_geometric.utils import coalesce, degree, remove_self_loops
 
 from ..io import atomic_torch_save, decode_text, describe_os_error, os_reason, remove_stale_temps, shown
-from .base import (DECIMAL_PATTERN, INT_PATTERN, GraphDataset, as_path, cache_file_problem, check_int,
-                   check_plain_tensor, decimal_int, path_kind)
+from .base import (DECIMAL_PATTERN, INT_PATTERN, GraphDataset, as_path, check_int,
+                   check_plain_tensor, decimal_int, load_cache, path_kind)
 
 PathLike = Union[str, os.PathLike]
 
@@ -450,25 +450,10 @@ def _check_stored(s: Any) -> None:
 
 def _load_stored(path: Path) -> Optional[Dict[str, Any]]:
     """The checked contents of the cache file ``path``, or ``None`` (a bad one deleted, with a warning)."""
-    if not path.is_file():
-        return None
-    try:
-        damage = cache_file_problem(path)   # torch checks no CRC: a flipped byte would load as another value
-        if damage is not None:
-            raise ValueError(damage)
-        stored = torch.load(path, map_location="cpu", weights_only=True)   # never runs code from the file
+    def checked(stored: Dict[str, Any]) -> Dict[str, Any]:
         _check_stored(stored)
         return stored
-    except Exception as e:  # whatever the file holds, it is only a cache
-        reason = "it holds more than plain tensors" if "Weights only load failed" in str(e) else \
-            shown(str(e).strip().split("\n")[0] or type(e).__name__, 160)
-        warnings.warn(f"{path}: not a valid hipool TU cache ({reason}); it was not unpickled, deleting it and "
-                      f"processing the raw files again", stacklevel=3)
-        try:
-            path.unlink()
-        except OSError:
-            pass
-        return None
+    return load_cache(path, "TU cache", checked, "processing the raw files again")
 
 
 def _graphs(s: Dict[str, Any], use_edge_attr: bool) -> List[Data]:

@@ -28,7 +28,7 @@ import torch
 from torch_geometric.data import Data
 
 from ...io import shown
-from ..base import Breakdown, GraphDataset, as_path, cache_file_problem, check_plain_tensor, spec_number
+from ..base import Breakdown, GraphDataset, as_path, check_plain_tensor, load_cache, spec_number
 from . import (
     CLASS_NAMES,
     DEFECT_LEVEL_NAMES,
@@ -162,25 +162,10 @@ def _unpack(packed: Dict[str, Any]) -> List[Data]:
 
 def _read_cache(path: Path, num_circuits: int) -> Optional[List[Data]]:
     """The graphs in the cache file ``path``, or ``None`` (a bad file deleted, with a warning)."""
-    if not path.is_file():
-        return None
-    try:
-        damage = cache_file_problem(path)   # torch checks no CRC: a flipped byte would load as another value
-        if damage is not None:
-            raise ValueError(damage)
-        packed = torch.load(path, map_location="cpu", weights_only=True)   # never runs code from the file
+    def checked(packed: Dict[str, Any]) -> List[Data]:
         _check_packed(packed, num_circuits)
         return _unpack(packed)
-    except Exception as e:  # whatever the file holds, it is only a cache
-        reason = "it holds more than plain tensors" if "Weights only load failed" in str(e) else \
-            shown(str(e).strip().split("\n")[0] or type(e).__name__, 160)
-        warnings.warn(f"{path}: not a valid hipool circuits cache ({reason}); it was not unpickled, deleting it "
-                      f"and generating the circuits again", stacklevel=3)
-        try:
-            path.unlink()
-        except OSError:
-            pass
-        return None
+    return load_cache(path, "circuits cache", checked, "generating the circuits again")
 
 
 def load_circuits(spec: str = "circuits", cache_dir: Optional[Path] = None, progress: bool = False) -> GraphDataset:
