@@ -132,6 +132,35 @@ def cache_file_problem(path) -> Optional[str]:
     return None
 
 
+def csv_rows(text: str, path: Path, max_field: int) -> Iterator[Tuple[int, List[str]]]:
+    """``(line, fields)`` of every CSV row of ``text`` (read from ``path``): malformed quoting and
+    fields longer than ``max_field`` characters are ValueErrors naming the file and line."""
+    import csv
+    import io
+
+    reader = csv.reader(io.StringIO(text, newline=""), strict=True)
+    while True:
+        start = reader.line_num + 1
+        try:
+            row = next(reader)
+        except StopIteration:
+            return
+        except csv.Error as e:
+            if "field larger than field limit" in str(e):
+                raise ValueError(f"{path}:{reader.line_num}: a field longer than {csv.field_size_limit()} "
+                                 f"characters") from None
+            if "unexpected end of data" in str(e):
+                raise ValueError(f"{path}:{start}: malformed CSV: a quoted field starting on this line "
+                                 f"is never closed") from None
+            raise ValueError(f"{path}:{reader.line_num}: malformed CSV: {e} (a field holding a comma, "
+                             f"a quote or a line break must be quoted, and a quote inside it doubled)") from None
+        long = next((c for c in row if len(c) > max_field), None)
+        if long is not None:
+            raise ValueError(f"{path}:{reader.line_num}: a field of {len(long)} characters, more than "
+                             f"the most hipool reads ({max_field})")
+        yield reader.line_num, row
+
+
 def load_cache(path: Path, what: str, check: Callable[[Any], Any], again: str) -> Optional[Any]:
     """``check(contents)`` of the cache file ``path`` (read with ``weights_only=True`` after its zip
     checksums), or ``None`` when there is none or it is bad: a bad file (any exception on the way) is

@@ -83,8 +83,6 @@ twice, and a file where no row gives a molecule with a label.
 """
 from __future__ import annotations
 
-import csv
-import io
 import math
 import re
 from collections import Counter
@@ -97,7 +95,7 @@ import torch
 from torch_geometric.data import Data
 
 from ..io import PathLike
-from .base import LEVEL_LABELS, GraphDataset, as_path, path_kind
+from .base import LEVEL_LABELS, GraphDataset, as_path, csv_rows, path_kind
 
 __all__ = [
     "ATOM_ELEMENTS",
@@ -397,40 +395,21 @@ def _read_csv(path: Path) -> Tuple[List[str], List[Tuple[int, List[str]]]]:
         line = raw[: e.start].count(b"\n") + 1
         raise ValueError(f"{path}:{line}: not UTF-8 text ({e.reason} at byte {e.start}); save the CSV "
                          f"as UTF-8") from None
-    reader = csv.reader(io.StringIO(text, newline=""), strict=True)
     header: Optional[List[str]] = None
     rows = []
-    while True:
-        start = reader.line_num + 1
-        try:
-            row = next(reader)
-        except StopIteration:
-            break
-        except csv.Error as e:
-            if "field larger than field limit" in str(e):
-                raise ValueError(f"{path}:{reader.line_num}: a field longer than {csv.field_size_limit()} "
-                                 f"characters") from None
-            if "unexpected end of data" in str(e):
-                raise ValueError(f"{path}:{start}: malformed CSV: a quoted field starting on this line "
-                                 f"is never closed") from None
-            raise ValueError(f"{path}:{reader.line_num}: malformed CSV: {e} (a field holding a comma, a "
-                             f"quote or a line break must be quoted, and a quote inside it doubled)") from None
-        long = next((len(cell) for cell in row if len(cell) > MAX_CSV_FIELD), None)
-        if long is not None:
-            raise ValueError(f"{path}:{reader.line_num}: a field of {long} characters, more than "
-                             f"MAX_CSV_FIELD = {MAX_CSV_FIELD}")
+    for line, row in csv_rows(text, path, MAX_CSV_FIELD):
         if not row or all(not cell.strip() for cell in row):
             continue
         if header is None:
             header = [h.strip() for h in row]
             duplicates = sorted(h for h, k in Counter(header).items() if k > 1)
             if duplicates:
-                raise ValueError(f"{path}:{reader.line_num}: duplicate column names {duplicates}")
+                raise ValueError(f"{path}:{line}: duplicate column names {duplicates}")
             continue
         if len(row) != len(header):
-            raise ValueError(f"{path}:{reader.line_num}: {len(row)} fields, "
+            raise ValueError(f"{path}:{line}: {len(row)} fields, "
                              f"the header has {len(header)}")
-        rows.append((reader.line_num, row))
+        rows.append((line, row))
     if header is None:
         raise ValueError(f"{path}: empty file, expected a header line")
     if not rows:

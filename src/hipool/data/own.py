@@ -142,8 +142,6 @@ graph and what is wrong.
 """
 from __future__ import annotations
 
-import csv
-import io
 import json
 import math
 import os
@@ -153,7 +151,7 @@ import sys
 from dataclasses import dataclass, field
 from itertools import chain
 from pathlib import Path
-from typing import Any, Dict, Iterable, Iterator, List, Optional, Sequence, Tuple, Union
+from typing import Any, Dict, Iterable, List, Optional, Sequence, Tuple, Union
 
 import numpy as np
 import torch
@@ -161,7 +159,7 @@ from torch_geometric.data import Data
 from tqdm.auto import tqdm
 
 from ..io import PathLike, atomic_write_text
-from .base import LEVEL_LABELS, GraphDataset, as_path, columns, path_kind
+from .base import LEVEL_LABELS, GraphDataset, as_path, columns, csv_rows, path_kind
 
 __all__ = [
     "DEGREE_CAP",
@@ -368,31 +366,6 @@ def _json_key(value: Any, where: str = "") -> str:
         return json.dumps(value, sort_keys=True)
     except RecursionError:
         raise ValueError(f"{where}: the id {_brief(value)} is nested too deeply") from None
-
-
-def _csv_rows(text: str, path: Path) -> Iterator[Tuple[int, List[str]]]:
-    """``(line, fields)`` of every CSV row, malformed quoting and overlong fields as ValueErrors."""
-    reader = csv.reader(io.StringIO(text, newline=""), strict=True)
-    while True:
-        start = reader.line_num + 1
-        try:
-            row = next(reader)
-        except StopIteration:
-            return
-        except csv.Error as e:
-            if "field larger than field limit" in str(e):
-                raise ValueError(f"{path}:{reader.line_num}: a field longer than {csv.field_size_limit()} "
-                                 f"characters") from None
-            if "unexpected end of data" in str(e):
-                raise ValueError(f"{path}:{start}: malformed CSV: a quoted field starting on this line "
-                                 f"is never closed") from None
-            raise ValueError(f"{path}:{reader.line_num}: malformed CSV: {e} (a field holding a comma, "
-                             f"a quote or a line break must be quoted, and a quote inside it doubled)") from None
-        long = next((c for c in row if len(c) > MAX_CSV_FIELD), None)
-        if long is not None:
-            raise ValueError(f"{path}:{reader.line_num}: a field of {len(long)} characters, more than "
-                             f"MAX_CSV_FIELD = {MAX_CSV_FIELD}")
-        yield reader.line_num, row
 
 
 # -- labels -----------------------------------------------------------------------
@@ -1182,7 +1155,7 @@ def _read_labels(csv_path: Path, files: Dict[str, Path], folder: Path) -> Dict[s
     first_line: Dict[str, int] = {}
     header: Optional[List[str]] = None
     fcol = lcol = 0
-    for line, row in _csv_rows(_read_text(csv_path), csv_path):
+    for line, row in csv_rows(_read_text(csv_path), csv_path, MAX_CSV_FIELD):
         where = f"{csv_path}:{line}"
         if not any(cell.strip() for cell in row):
             continue
