@@ -343,8 +343,8 @@ class ModelConfig:
             if (p == GIVEN) != (r == GIVEN):
                 raise ValueError(
                     f"model config: 'schedule[{i}]' is {r!r}, but level {i + 1} " + (
-                        f"pools along the data's known hierarchy (pool: given), whose groups set its size; "
-                        f"write 'given' there (or leave 'schedule' out when every level is given)"
+                        "pools along the data's known hierarchy (pool: given), whose groups set its size; "
+                        "write 'given' there (or leave 'schedule' out when every level is given)"
                         if p == GIVEN else f"uses {p}; 'given' is the entry of a 'pool: given' level only"))
             if r == GIVEN:
                 continue

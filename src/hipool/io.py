@@ -154,15 +154,20 @@ def torch_load_reason(e: BaseException) -> str:
 
 
 def torch_file_damage(path: PathLike) -> Optional[str]:
-    """Why the file ``torch.save`` wrote at ``path`` is damaged, checked against the CRC-32 of
-    every member of its zip archive (torch does not check them: a changed byte of a weight
-    would load as another weight); ``None`` when it is intact or not a zip archive at all."""
+    """Why the file ``torch.save`` wrote at ``path`` must not be loaded, or ``None`` when it is intact
+    or not a zip archive at all (``torch.load`` then says what it is).  ``torch.save`` writes
+    *stored* (uncompressed) members and torch checks neither their CRC-32 (a changed byte of a
+    weight would load as another weight) nor their compression (a compressed member of a few
+    KiB may inflate to gigabytes): a compressed member or a CRC mismatch is the reason."""
     import zipfile
 
     try:
         if not zipfile.is_zipfile(path):
-            return None  # torch.load says what it is
+            return None
         with zipfile.ZipFile(path) as archive:
+            packed = next((m.filename for m in archive.infolist() if m.compress_type != zipfile.ZIP_STORED), None)
+            if packed is not None:
+                return f"its member {packed!r} is compressed, which torch.save never does"
             bad = archive.testzip()
     except (zipfile.BadZipFile, zipfile.LargeZipFile, OSError, EOFError, ValueError, RuntimeError,
             NotImplementedError, KeyError, IndexError, OverflowError, TypeError) as e:

@@ -33,7 +33,7 @@ from typing import Any, Callable, Iterator, List, Optional, Sequence, Tuple, Uni
 import numpy as np
 from torch_geometric.data import Data
 
-from ..io import shown
+from ..io import shown, torch_file_damage
 
 #: Name of the optional per-node ground-truth hierarchy field (int64 ``[N, L]``, -1 = none).
 LEVEL_LABELS = "level_labels"
@@ -105,33 +105,6 @@ def path_kind(path: Path) -> str:
     return "file" if stat.S_ISREG(st.st_mode) else "folder" if stat.S_ISDIR(st.st_mode) else "other"
 
 
-def cache_file_problem(path) -> Optional[str]:
-    """Why the cache file ``path`` (written by ``torch.save``) must not be loaded, or ``None``.
-
-    ``torch.save`` writes a zip archive of *stored* (uncompressed) members; torch itself
-    checks neither their CRC-32 (a flipped byte of a tensor would load as another value)
-    nor their compression (a compressed member of a few KiB may inflate to gigabytes).
-    So: a member that is compressed, or whose bytes do not match their CRC-32, is a
-    reason; a file that is no zip archive at all is left to ``torch.load`` to refuse."""
-    import zipfile
-
-    try:
-        if not zipfile.is_zipfile(path):
-            return None
-        with zipfile.ZipFile(path) as archive:
-            members = archive.infolist()
-            packed = next((m.filename for m in members if m.compress_type != zipfile.ZIP_STORED), None)
-            if packed is not None:
-                return f"its member {packed!r} is compressed, which torch.save never does"
-            bad = archive.testzip()
-    except (zipfile.BadZipFile, zipfile.LargeZipFile, OSError, EOFError, ValueError, RuntimeError,
-            NotImplementedError, KeyError, IndexError, OverflowError, TypeError) as e:
-        return f"its zip archive is damaged ({shown(str(e) or type(e).__name__, 120)})"
-    if bad is not None:
-        return f"the stored data of {bad!r} does not match its checksum (a damaged file)"
-    return None
-
-
 def csv_rows(text: str, path: Path, max_field: int) -> Iterator[Tuple[int, List[str]]]:
     """``(line, fields)`` of every CSV row of ``text`` (read from ``path``): malformed quoting and
     fields longer than ``max_field`` characters are ValueErrors naming the file and line."""
@@ -173,7 +146,7 @@ def load_cache(path: Path, what: str, check: Callable[[Any], Any], again: str) -
     if not path.is_file():
         return None
     try:
-        damage = cache_file_problem(path)   # torch checks no CRC: a flipped byte would load as another value
+        damage = torch_file_damage(path)   # torch checks no CRC: a flipped byte would load as another value
         if damage is not None:
             raise ValueError(damage)
         return check(torch.load(path, map_location="cpu", weights_only=True))   # never runs code from the file
