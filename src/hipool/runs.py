@@ -164,16 +164,9 @@ def check_run_folder(out: Path, command: str, identity: Dict[str, Any]) -> bool:
     """Whether ``out`` holds an earlier run of this very ``command`` and ``identity`` (resume);
     ``False`` for a new or empty folder; a ``ValueError`` that names the conflict otherwise.
     Writes nothing."""
-    out = Path(out)
-    if out.exists() and not out.is_dir():
-        raise ValueError(f"--out {out}: is a file, not a folder")
-    manifest = read_manifest(out, advice="; choose another --out")
+    manifest = check_fresh_folder(out, command)
     if manifest is None:
-        _foreign_files(out)
         return False
-    if manifest.get("command") != command:
-        raise ValueError(f"--out {out}: this folder holds a `hipool {manifest.get('command')}` run, "
-                         f"not a `hipool {command}` run; choose another --out (nothing was written)")
     old = manifest.get("identity", {})
     normalized = json.loads(json.dumps(identity))
     if old != normalized:
@@ -212,8 +205,8 @@ def check_fresh_folder(out: Path, command: str) -> Optional[Dict[str, Any]]:
     if manifest is None:
         _foreign_files(out)
     elif manifest.get("command") != command:
-        raise ValueError(f"--out {out}: this folder holds a `hipool {manifest.get('command')}` run; "
-                         f"choose another --out (nothing was written)")
+        raise ValueError(f"--out {out}: this folder holds a `hipool {manifest.get('command')}` run, "
+                         f"not a `hipool {command}` run; choose another --out (nothing was written)")
     return manifest
 
 
