@@ -612,9 +612,9 @@ def test_total_nodes_are_bounded(tmp_path, monkeypatch):
 
     path = tmp_path / "d.jsonl"
     path.write_text(_lines(*({"label": 0, "edges": [], "num_nodes": 600} for _ in range(2))))
-    monkeypatch.setattr(own, "MAX_TOTAL_NODES", 1000)
+    monkeypatch.setattr(own.limits, "MAX_TOTAL_NODES", 1000)
     _raises(["d.jsonl: 1200 nodes in all, more than MAX_TOTAL_NODES = 1000"], load_jsonl, path)
-    monkeypatch.setattr(own, "MAX_NODES", 500)
+    monkeypatch.setattr(own.limits, "MAX_NODES", 500)
     _raises(["d.jsonl:1", "'num_nodes' must be a whole number 1 .. 500"], load_jsonl, path)
 
 
