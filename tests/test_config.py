@@ -253,7 +253,7 @@ def test_a_huge_value_gives_a_short_message(tmp_path):
     (dict(pool="mincut", schedule=[10, 5], pool_options={"mincut": {"tmp": 2}}),
      r"'pool_options.mincut' \(mincut, level 1\): 'pool_options' \['tmp'\] do not apply to mincut"),
     (dict(pool="dmon", schedule=[10, 5], pool_options={"dropout": 1.0}), r"DMoNPool: 'dropout' must be"),
-    (dict(pool="sag", pool_options={"gnn": "gat"}), r"\(sag, level 1\): pool_options.gnn must be one of"),
+    (dict(pool="sag", pool_options={"gnn": "gat"}), r"\(sag, level 1\): sag's 'gnn' must be one of"),
     (dict(pool=["topk", "mincut"], schedule=[0.5, 4], pool_options={"topk": {"min_score": 0.1},
                                                                      "mincut": {"temp": -1}}),
      r"'pool_options.mincut' \(mincut, level 2\)"),

@@ -12,8 +12,7 @@ from torch_geometric.data import Batch, Data
 from hipool import Hierarchy, ModelConfig
 from hipool.checks import check_graph
 from hipool.nn import (
-    POOLER_INFO,
-    POOLERS,
+    REGISTRY,
     DiffPool,
     Readout,
     build_model,
@@ -32,11 +31,11 @@ B = torch.tensor([0, 0, 0, 1, 1, 1])
 
 
 def _pooler(name: str, channels: int = 4):
-    info = POOLER_INFO[name]
-    ratio = "given" if name == "given" else 2 if info.needs_count else info.fixed_ratio or 0.5
+    info = REGISTRY[name]
+    ratio = "given" if name == "given" else 2 if info.needs_count else info.fixed_entry or 0.5
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
-        return POOLERS[name](channels, ratio, {})
+        return REGISTRY[name].build(channels, ratio, {})
 
 
 def _call(pool, **kw):
@@ -61,7 +60,7 @@ def test_complex_weights_and_features_and_other_devices_are_named():
         check_graph(torch.empty(6, 4, device="meta"), meta, where="t")
 
 
-@pytest.mark.parametrize("name", sorted(POOLERS))
+@pytest.mark.parametrize("name", sorted(REGISTRY))
 def test_every_pooler_names_an_edge_weight_of_another_dtype_and_data_on_another_device(name):
     pool = _pooler(name)
     _call(pool, edge_weight=torch.rand(6))  # float32, as x: fine
@@ -265,7 +264,7 @@ def test_odd_forward_arguments_raise_value_errors_only():
     escapes (or the call works: float16 x for the poolers without parameters, say)."""
     odd = [None, [1.0], "x", torch.ones(6, dtype=torch.complex64), torch.ones(6, 4, dtype=torch.float16),
            torch.empty(6, 4, device="meta"), torch.ones(2, 6, dtype=torch.int32), torch.zeros(2, 0)]
-    for name in sorted(POOLERS):
+    for name in sorted(REGISTRY):
         pool = _pooler(name)
         for key in ("x", "edge_index", "batch", "edge_attr", "edge_weight"):
             for value in odd:

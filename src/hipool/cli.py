@@ -94,6 +94,19 @@ def _report(args: argparse.Namespace) -> int:
     return 0
 
 
+def _poolers(args: argparse.Namespace) -> int:
+    import json
+
+    from .nn.registry import REGISTRY, markdown_table, text_table
+
+    chosen = {n: s for n, s in REGISTRY.items() if args.family in (None, s.family)}
+    if args.json:
+        print(json.dumps([s.row() for s in chosen.values()], indent=2))
+    else:
+        print(markdown_table(chosen) if args.markdown else text_table(chosen), end="")
+    return 0
+
+
 def _number(text: str, kind: type):
     """``text`` as an int or float, or argparse's error saying what was given."""
     try:
@@ -203,14 +216,20 @@ def _workers(text: str) -> int:
         raise argparse.ArgumentTypeError(str(e)) from None
 
 
-def build_parser() -> argparse.ArgumentParser:
+DATASET_HELP = "a TU name (MUTAG, PROTEINS, ...), 'communities', a molecule CSV, a .jsonl file or a folder"
+
+
+def _model_names_help() -> str:
+    """The named models, from the pooler registry (so a new pooler appears here by itself)."""
+    from .nn.registry import REGISTRY
+    return (f"the seed model with a pooler: {', '.join(REGISTRY)}, global; the recipe: gin-<pooler>, "
+            f"gine-<pooler>, e.g. gine-edgepool, gine-given, gine-global")
+
+
+def add_demo(sub) -> None:
     from .demo import DEMO_DATASETS, DEMO_GRAPH_RANGE, DEMO_GRAPHS, DemoSettings
 
     defaults = DemoSettings()
-    parser = argparse.ArgumentParser(prog="hipool", description="Hierarchical graph pooling for GNNs.")
-    parser.add_argument("--version", action="version", version=f"hipool {__version__}")
-    sub = parser.add_subparsers(dest="command", metavar="COMMAND")
-
     demo = sub.add_parser("demo", help="hierarchical vs global pooling on an embedded benchmark (circuits)",
                           description="Train the recipe with a learned pooler (EdgePool), with the data's own "
                                       "hierarchy (pool: given) and their global twin (the same convs, norms, "
@@ -234,9 +253,9 @@ def build_parser() -> argparse.ArgumentParser:
     demo.add_argument("--no-progress", action="store_true", help="no progress bars")
     demo.set_defaults(func=_demo)
 
+
+def add_train(sub) -> None:
     from .train.settings import TrainSettings
-    tdefaults = TrainSettings()
-    dataset_help = "a TU name (MUTAG, PROTEINS, ...), 'communities', a molecule CSV, a .jsonl file or a folder"
 
     train = sub.add_parser(
         "train", help="train one model on one dataset (resumable; runs under torchrun for several processes)",
@@ -245,12 +264,11 @@ def build_parser() -> argparse.ArgumentParser:
                     "processes train together (DistributedDataParallel; gloo on CPU, NCCL on CUDA).")
     train.add_argument("config", nargs="?", type=Path, default=None,
                        help="run config YAML: a 'model' section (a model config) and a 'train' section")
-    train.add_argument("--dataset", required=True, help=dataset_help)
+    train.add_argument("--dataset", required=True, help=DATASET_HELP)
     train.add_argument("--out", type=_folder, required=True,
                        help="run folder: new, empty, or this command's earlier run (resumed); one command at a time")
     train.add_argument("--model", default=None,
-                       help="a named model instead of a config file (topk, sag, diffpool, global, ...; the "
-                            "recipe: gin-edgepool, gine-given, gine-global, ...; default topk)")
+                       help=f"a named model instead of a config file ({_model_names_help()}; default topk)")
     train.add_argument("--seed", type=_seed, default=0, help="seed for the split, weights and batches (default 0)")
     train.add_argument("--val", type=_fraction, default=0.1, help="validation fraction (default 0.1)")
     train.add_argument("--test", type=_fraction, default=0.1, help="test fraction, 0 for none (default 0.1)")
@@ -258,20 +276,22 @@ def build_parser() -> argparse.ArgumentParser:
     train.add_argument("--threads", type=_workers, default=None,
                        help="torch threads, at most 4 x the CPUs (default: torch's)")
     _add_data_flags(train)
-    _add_training_flags(train, tdefaults)
+    _add_training_flags(train, TrainSettings())
     train.add_argument("--no-progress", action="store_true", help="no progress bar")
-    train.set_defaults(func=_train)
+    train.set_defaults(func=_train, with_argv=True)
+
+
+def add_compare(sub) -> None:
+    from .train.settings import TrainSettings
 
     cmp = sub.add_parser(
         "compare", help="fair k-fold comparison of models on one dataset (resumable, parallel)",
         description="Outer stratified k-fold CV; inside each fold, model selection over the grid on a "
                     "holdout of the training part, then R final runs of the selected config tested on the "
                     "fold. Re-running the same command skips finished runs.")
-    cmp.add_argument("--dataset", required=True, help=dataset_help)
+    cmp.add_argument("--dataset", required=True, help=DATASET_HELP)
     cmp.add_argument("--models", required=True,
-                     help="comma-separated model names (the seed model with a pooler: topk, sag, asap, edgepool, "
-                          "graclus, diffpool, mincut, dmon, given, global; the recipe: gin-<pooler>, "
-                          "gine-<pooler>, e.g. gine-edgepool, gine-given, gine-global) or model config YAML paths")
+                     help=f"comma-separated model names ({_model_names_help()}) or model config YAML paths")
     cmp.add_argument("--out", type=_folder, required=True, help="run folder")
     cmp.add_argument("--folds", type=_positive, default=10, help="outer folds (default 10)")
     cmp.add_argument("--splits", type=Path, default=None,
@@ -286,10 +306,12 @@ def build_parser() -> argparse.ArgumentParser:
                      help="torch threads per process, at most 4 x the CPUs (default: cores / jobs)")
     cmp.add_argument("--device", default="cpu", help="cpu, cuda or cuda:N (default cpu)")
     _add_data_flags(cmp)
-    _add_training_flags(cmp, tdefaults)
+    _add_training_flags(cmp, TrainSettings())
     cmp.add_argument("--no-progress", action="store_true", help="no progress bar")
-    cmp.set_defaults(func=_compare)
+    cmp.set_defaults(func=_compare, with_argv=True)
 
+
+def add_explain(sub) -> None:
     ex = sub.add_parser(
         "explain", help="pictures, export and metrics of the hierarchy a trained model builds",
         description="For a run folder of `hipool train`, `demo` or `compare`: with --graph I, pictures of "
@@ -322,6 +344,8 @@ def build_parser() -> argparse.ArgumentParser:
     ex.add_argument("--no-progress", action="store_true", help="no progress bars")
     ex.set_defaults(func=_explain)
 
+
+def add_report(sub) -> None:
     rep = sub.add_parser(
         "report", help="an HTML report of a run: config, learning curves, results, hierarchy pictures, metrics",
         description="Write RUN/report.html (pictures in RUN/report/): the config, learning curves, the "
@@ -337,6 +361,8 @@ def build_parser() -> argparse.ArgumentParser:
     rep.add_argument("--no-progress", action="store_true", help="no progress bars")
     rep.set_defaults(func=_report)
 
+
+def add_data(sub) -> None:
     data = sub.add_parser("data", help="datasets: summaries", description="Look at datasets.")
     data_sub = data.add_subparsers(dest="data_command", metavar="ACTION")
     summary = data_sub.add_parser(
@@ -348,6 +374,32 @@ def build_parser() -> argparse.ArgumentParser:
     summary.add_argument("--json", action="store_true", help="print JSON instead of a table")
     summary.set_defaults(func=_data_summary)
     data.set_defaults(func=lambda args: (data.print_help(), 2)[1])
+
+
+def add_poolers(sub) -> None:
+    from .nn.registry import FAMILIES
+
+    p = sub.add_parser("poolers", help="the poolers hipool has: family, schedule entry, losses, options, paper",
+                       description="Print the pooler registry: every name a model config's 'pool' takes, its "
+                                   "family, what its schedule entry is, its auxiliary losses and a one-line "
+                                   "summary (--json: everything, options and papers included).")
+    p.add_argument("--family", choices=FAMILIES, default=None, help="only this family")
+    form = p.add_mutually_exclusive_group()
+    form.add_argument("--json", action="store_true", help="print JSON (one object per pooler)")
+    form.add_argument("--markdown", action="store_true", help="print the README's Markdown table")
+    p.set_defaults(func=_poolers)
+
+
+#: The subcommands, in the order ``hipool --help`` lists them.
+COMMANDS = (add_demo, add_train, add_compare, add_explain, add_report, add_data, add_poolers)
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="hipool", description="Hierarchical graph pooling for GNNs.")
+    parser.add_argument("--version", action="version", version=f"hipool {__version__}")
+    sub = parser.add_subparsers(dest="command", metavar="COMMAND")
+    for add in COMMANDS:
+        add(sub)
     return parser
 
 
@@ -358,12 +410,15 @@ def main(argv: Optional[List[str]] = None) -> int:
         parser.print_help()
         return 2
     try:
-        if args.func in (_train, _compare):
+        if getattr(args, "with_argv", False):
             return args.func(args, ["hipool", *(sys.argv[1:] if argv is None else argv)])
         return args.func(args)
     except (ValueError, RuntimeError, ImportError) as e:
         print(f"hipool {args.command}: error: {_one_line(str(e))}", file=sys.stderr)
         return 2
+    except BrokenPipeError:  # `hipool poolers | head`: the reader has gone; nothing more to say
+        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+        return 0
     except OSError as e:  # a full disk, a read-only or missing folder, a file in the way, ...
         from .io import describe_os_error
         print(f"hipool {args.command}: error: {describe_os_error(e)}", file=sys.stderr)

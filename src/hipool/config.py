@@ -11,7 +11,7 @@ classifier head::
     act: relu              # relu | gelu | elu | leaky_relu | tanh
     residual: false        # x + conv(x) where the widths agree
     encoder: false         # a linear layer in_channels -> hidden before the first conv
-    pool: topk             # one name for every level, or a list: [topk, sag]
+    pool: topk             # one name for every level, or a list: [topk, sag] (hipool poolers lists them)
     schedule: [0.5, 0.5]   # per level: float = ratio kept, int = target nodes per graph,
                            # 'given' for pool: given (the data's own groups)
     readout: mean          # mean | sum | max | meanmax | attention
@@ -32,11 +32,11 @@ classifier head::
 
 ``schedule`` may also be a string of target sizes, ``"100→50→25→10"`` (or with
 ``->``): each graph is pooled to ``min(its size, target)`` at each level.
-Clustering poolers (``diffpool``, ``mincut``, ``dmon``) need an int (the number
-of clusters) at their levels; selection poolers (``topk``, ``sag``, ``asap``) take
-either; the contraction poolers (``edgepool``, ``graclus``) merge matched pairs, so
-their entry must be ``0.5`` (each graph ends up with between half and all of
-its nodes).
+The poolers and what their schedule entries are come from the registry
+(:mod:`hipool.nn.registry`; ``hipool poolers`` prints it): clustering poolers need an int
+(the number of clusters) at their levels; selection poolers take either; contraction
+poolers merge matched pairs, so their entry must be ``0.5`` (each graph ends up with
+between half and all of its nodes).
 In YAML, ``1`` is an int (keep one node) and ``1.0`` a float (keep all nodes).
 ``pool: given`` pools along the data's own hierarchy (``level_labels``); its schedule
 entry is the word ``given`` (the data sets the sizes), and ``schedule`` may be left out
@@ -70,16 +70,13 @@ import yaml
 
 from .checks import check_ratio
 from .io import as_path, atomic_write_text, clip, read_yaml, shown, with_line
-
-CONVS = ("gcn", "graphconv", "gin", "sage", "gine", "gatv2")
-#: Convs that read ``edge_attr`` (PyG's ``GINEConv`` and ``GATv2Conv`` with ``edge_dim``).
-EDGE_CONVS = ("gine", "gatv2")
+from .nn.convs import CONVS, EDGE_CONVS
+from .nn.readout import READOUTS
+from .nn.registry import GIVEN, REGISTRY
 COMBINES = ("last", "sum", "concat")
 NORMS = ("none", "batch", "layer", "graph")
 ACTS = ("relu", "gelu", "elu", "leaky_relu", "tanh")
 LEVELS_READ = ("pooled", "all")
-#: The schedule entry of a ``pool: given`` level: the data's groups set its size.
-GIVEN = "given"
 TASKS = ("graph", "node")
 SKIPS = ("sum", "concat")
 GLOBAL = "none"
@@ -240,9 +237,6 @@ class ModelConfig:
     localize_target: str = "defect_mask"
 
     def __post_init__(self) -> None:
-        from .nn.models import POOLER_INFO, POOLERS  # registry lives next to the models
-        from .nn.readout import READOUTS
-
         where = "model config"
         if isinstance(self.pool, tuple):
             self.pool = list(self.pool)
@@ -289,7 +283,7 @@ class ModelConfig:
         if len(pools) != self.levels:
             raise ValueError(f"model config: 'pool' lists {len(pools)} poolers but the schedule has "
                              f"{self.levels} levels")
-        allowed = sorted(POOLERS) + [GLOBAL]
+        allowed = list(REGISTRY) + [GLOBAL]
         for p in pools:
             if p not in allowed:
                 raise ValueError(f"model config: unknown pooler {shown(p)} in 'pool'; choose from {', '.join(allowed)}")
@@ -320,7 +314,7 @@ class ModelConfig:
         if found:
             raise ValueError(f"model config: '{clip(found[0], 80)}' must be a finite number, "
                              f"got {found[1]}")
-        named = [k for k in self.pool_options if k in POOLERS]
+        named = [k for k in self.pool_options if k in REGISTRY]
         if named:
             if len(named) != len(self.pool_options):
                 others = sorted(set(self.pool_options) - set(named))
@@ -348,11 +342,11 @@ class ModelConfig:
                         if p == GIVEN else f"uses {p}; 'given' is the entry of a 'pool: given' level only"))
             if r == GIVEN:
                 continue
-            fixed = POOLER_INFO[p].fixed_ratio if p != GLOBAL else None
+            fixed = REGISTRY[p].fixed_entry if p != GLOBAL else None
             if fixed is not None and r != fixed:
                 raise ValueError(f"model config: 'schedule[{i}]' is {r!r}, but {p} at level {i + 1} merges "
                                  f"matched pairs of nodes, which at most halves a graph; write {fixed}")
-            if p != GLOBAL and POOLER_INFO[p].needs_count and not isinstance(r, int):
+            if p != GLOBAL and REGISTRY[p].needs_count and not isinstance(r, int):
                 raise ValueError(f"model config: 'schedule[{i}]' is {r!r}, but {p} at level {i + 1} needs "
                                  f"an absolute cluster count (an int, e.g. \"100→50→25\")")
         self._check_aux_weights(pools)
@@ -369,20 +363,18 @@ class ModelConfig:
         file and line, not later when the model is built."""
         import torch
 
-        from .nn.models import POOLER_INFO, POOLERS
-
-        sectioned = any(k in POOLERS for k in self.pool_options)
+        sectioned = any(k in REGISTRY for k in self.pool_options)
         for i, (p, r) in enumerate(zip(pools, self.schedule)):
             if p == GLOBAL:
                 continue
             try:
                 with torch.device("meta"):
-                    POOLERS[p](self.hidden, r, self.options_for(p))
+                    REGISTRY[p].build(self.hidden, r, self.options_for(p))
             except (TypeError, ValueError) as e:
                 key = f"pool_options.{p}" if sectioned and p in self.pool_options else "pool_options"
                 message = str(e).removeprefix("model config: ").removeprefix(f"{p}: ")
                 if "allowed:" not in message:
-                    message += f" ({p}'s options: {', '.join(POOLER_INFO[p].options) or 'none'})"
+                    message += f" ({p}'s options: {', '.join(REGISTRY[p].options) or 'none'})"
                 raise ValueError(f"model config: '{key}' ({p}, level {i + 1}): {message}") from None
 
     def _check_block(self) -> None:
@@ -434,11 +426,9 @@ class ModelConfig:
         return list(v) if isinstance(v, list) else [v] * self.num_blocks
 
     def _check_aux_weights(self, pools: List[str]) -> None:
-        from .nn.models import POOLER_INFO
-
         if not isinstance(self.aux_weights, dict):
             raise ValueError(f"model config: 'aux_weights' must be a mapping, got {shown(self.aux_weights)}")
-        per_level = [POOLER_INFO[p].losses if p != GLOBAL else () for p in pools]
+        per_level = [REGISTRY[p].losses if p != GLOBAL else () for p in pools]
         known = sorted({name for losses in per_level for name in losses})
         for key, value in self.aux_weights.items():
             if not isinstance(key, str):
@@ -459,9 +449,7 @@ class ModelConfig:
 
     def options_for(self, pooler: str) -> Dict[str, Any]:
         """The ``pool_options`` that apply to ``pooler`` (flat, or its own section)."""
-        from .nn.models import POOLERS
-
-        if any(k in POOLERS for k in self.pool_options):
+        if any(k in REGISTRY for k in self.pool_options):
             return dict(self.pool_options.get(pooler, {}))
         return dict(self.pool_options)
 

@@ -14,13 +14,14 @@ level 0 (``levels_read: all``) summed into an MLP head.  ``gine`` (GINEConv) rea
 edge features (circuits' pin roles, bonds), ``gin`` is for data without them.  The
 ``-global`` twin has the very same blocks and readouts and no pooling.  Poolers that take
 ratios pool twice by half, ``given`` along the data's own levels (all of them), clustering
-poolers as below.
+poolers as below.  Each pooler's schedule is its registered default
+(:attr:`hipool.nn.registry.PoolerSpec.default_schedule`):
 
 =============================  ==============================================================
-``topk``, ``sag``, ``asap``    keep half the nodes per level: ``schedule [0.5, 0.5]``
-``edgepool``, ``graclus``      merge matched pairs per level: ``schedule [0.5, 0.5]``
-``diffpool``, ``mincut``,      a cluster count per level, from the dataset's mean graph size
-``dmon``                       ``n̄``: ``[ceil(n̄/2), ceil(n̄/4)]`` (PROTEINS: ``[20, 10]``)
+selection (``topk``, …)        keep half the nodes per level: ``schedule [0.5, 0.5]``
+contraction (``edgepool``, …)  merge matched pairs per level: ``schedule [0.5, 0.5]``
+clustering (``diffpool``, …)   a cluster count per level, from the dataset's mean graph size
+                               ``n̄``: ``[ceil(n̄/2), ceil(n̄/4)]`` (PROTEINS: ``[20, 10]``)
 ``given``                      the data's own groups, every level it has (``level_labels``)
 ``global``                     the same convs and readout, no pooling
 =============================  ==============================================================
@@ -32,10 +33,11 @@ from __future__ import annotations
 import difflib
 import math
 from pathlib import Path
-from typing import Dict, List, Tuple
+from typing import Dict, List, Tuple, Union
 
 from .config import ModelConfig
 from .io import clip, shown
+from .nn.registry import GIVEN, REGISTRY, PoolerSpec
 
 GLOBAL_NAME = "global"
 
@@ -51,8 +53,7 @@ RECIPE_CONVS = ("gin", "gine")
 
 def model_names() -> List[str]:
     """Every preset name: the registered poolers and ``global``, then the recipe's."""
-    from .nn.models import POOLERS
-    base = sorted(POOLERS) + [GLOBAL_NAME]
+    base = sorted(REGISTRY) + [GLOBAL_NAME]
     return base + [f"{conv}-{name}" for conv in RECIPE_CONVS for name in base]
 
 
@@ -64,8 +65,6 @@ def cluster_counts(mean_nodes: float, levels: int = 2) -> List[int]:
 def preset(name: str, mean_nodes: float = 40.0, known_levels: int = 2) -> ModelConfig:
     """The model config a name stands for; ``mean_nodes`` sets the clustering poolers' counts,
     ``known_levels`` (the data's ``level_labels`` columns) the levels of ``given``."""
-    from .nn.models import POOLER_INFO, POOLERS
-
     conv, _, pooler = name.partition("-")
     if pooler and conv in RECIPE_CONVS:
         skeleton: Dict[str, object] = {**RECIPE, "conv": conv}
@@ -74,12 +73,21 @@ def preset(name: str, mean_nodes: float = 40.0, known_levels: int = 2) -> ModelC
     if pooler == GLOBAL_NAME:
         # the twin of the two-level models (the same blocks, readouts and head, no pooling)
         return preset(name[:-len(GLOBAL_NAME)] + "topk", mean_nodes, known_levels).global_twin()
-    if pooler not in POOLERS:
+    if pooler not in REGISTRY:
         raise ValueError(unknown_model_message(name))
-    if pooler == "given":
-        return ModelConfig(pool="given", levels=max(1, known_levels), **skeleton)  # type: ignore[arg-type]
-    schedule = cluster_counts(mean_nodes) if POOLER_INFO[pooler].needs_count else [0.5, 0.5]
+    spec = REGISTRY[pooler]
+    if spec.fixed_entry == GIVEN:
+        return ModelConfig(pool=pooler, levels=max(1, known_levels), **skeleton)  # type: ignore[arg-type]
+    schedule = default_schedule(spec, mean_nodes)
     return ModelConfig(pool=pooler, schedule=schedule, **skeleton)  # type: ignore[arg-type]
+
+
+def default_schedule(spec: PoolerSpec, mean_nodes: float) -> List[Union[float, int]]:
+    """A pooler's schedule in the named models: its registered :attr:`~PoolerSpec.default_schedule`,
+    as cluster counts ``ceil(n̄ · f)`` (at least 1) when it needs counts."""
+    if spec.needs_count:
+        return [max(1, math.ceil(mean_nodes * f)) for f in spec.default_schedule]
+    return list(spec.default_schedule)
 
 
 def unknown_model_message(name: str) -> str:

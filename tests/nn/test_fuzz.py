@@ -1,4 +1,4 @@
-"""Fuzz tests: every registered pooler (``POOLERS``, so a new one is fuzzed as soon as it is
+"""Fuzz tests: every registered pooler (``REGISTRY``, so a new one is fuzzed as soon as it is
 registered) and the models, on random small graphs and random arguments.
 
 The contract: the only exception that may escape is a ``ValueError``; when none does, the record
@@ -18,13 +18,13 @@ from hypothesis import HealthCheck, assume, given, settings
 from hypothesis import strategies as st
 
 from hipool import ModelConfig
-from hipool.nn import POOLER_INFO, POOLERS, build_model
+from hipool.nn import REGISTRY, build_model
 from hipool.nn.given import GivenPool
 
 #: ``HIPOOL_FUZZ=20`` runs twenty times the examples (a longer hunt than the test suite's).
 SCALE = max(1, int(os.environ.get("HIPOOL_FUZZ", "1")))
 SETTINGS = dict(deadline=None, database=None, suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large])
-NAMES = sorted(POOLERS)
+NAMES = sorted(REGISTRY)
 CHANNELS = 3
 
 #: Values an option may take.  A key missing here is left at its default in the forward tests
@@ -68,7 +68,7 @@ def _valid(name, key):
 def options(draw, name, junk: bool):
     """Pool options for ``name``: valid values, or (``junk``) anything."""
     out = {}
-    for key in POOLER_INFO[name].options:
+    for key in REGISTRY[name].options:
         choices = _valid(name, key)
         if junk:
             if draw(st.booleans()):
@@ -79,11 +79,11 @@ def options(draw, name, junk: bool):
 
 
 def ratios(name):
-    info = POOLER_INFO[name]
+    info = REGISTRY[name]
     if info.needs_count:
         return st.integers(1, 6)
-    if info.fixed_ratio is not None:
-        return st.just(info.fixed_ratio)
+    if info.fixed_entry is not None:
+        return st.just(info.fixed_entry)
     if name == "given":
         return st.just("given")
     return st.one_of(st.sampled_from([1e-300, 1e-7, 0.01, 0.3, 0.5, 1.0]), st.integers(1, 5),
@@ -93,7 +93,7 @@ def ratios(name):
 def build(name, ratio, opts, channels=CHANNELS):
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
-        return POOLERS[name](channels, ratio, opts)
+        return REGISTRY[name].build(channels, ratio, opts)
 
 
 # ---------------------------------------------------------------------------
@@ -277,7 +277,7 @@ def test_pooler_gradients_are_finite_on_valid_input(name, data):
 # models
 # ---------------------------------------------------------------------------
 def _model(name, conv, task="graph"):
-    info = POOLER_INFO[name]
+    info = REGISTRY[name]
     schedule = [2] if info.needs_count else "given" if name == "given" else [0.5]
     cfg = ModelConfig(pool=name, schedule=schedule, hidden=4, conv=conv, task=task)
     with warnings.catch_warnings():

@@ -16,7 +16,7 @@ from torch_geometric.utils import to_dense_adj, to_dense_batch
 import hipool
 from hipool import ModelConfig
 from hipool.checks import check_graph
-from hipool.nn import (POOLER_INFO, POOLERS, ASAPooling, DiffPool, DMoNPool, EdgePool, Graclus, MinCutPool,
+from hipool.nn import (REGISTRY, ASAPooling, DiffPool, DMoNPool, EdgePool, Graclus, MinCutPool,
                        PoolOutput, SAGPooling, TopKPooling, build_model, num_kept)
 from hipool.nn import functional as HF
 from hipool.nn.functional import gather_as
@@ -126,7 +126,7 @@ def test_nonfinite_edge_attr_is_refused_by_check_graph_in_its_one_sync():
     check_graph(X, E, B, attr.long(), where="t")  # integer features are finite
     check_graph(X, E, B, torch.full((4, 2), 3e38), where="t")  # sum overflows, values are finite
     for name in ("topk", "mincut", "asap", "given"):
-        pool = POOLERS[name](3, 2 if POOLER_INFO[name].needs_count else "given" if name == "given" else 0.5, {})
+        pool = REGISTRY[name].build(3, 2 if REGISTRY[name].needs_count else "given" if name == "given" else 0.5, {})
         with pytest.raises(ValueError, match=rf"^{type(pool).__name__}: 'edge_attr' contains NaN"):
             kw = {"groups": torch.zeros(4, dtype=torch.long)} if name == "given" else {}
             pool(X, E, edge_attr=attr, batch=B, **kw)
@@ -236,14 +236,14 @@ def test_constructor_arguments_are_checked(make, match):
 
 def test_registry_factories_name_the_config_and_check_their_fixed_entry():
     with pytest.raises(ValueError, match=r"^model config: mincut: MinCutPool: 'temp' must be a finite number"):
-        POOLERS["mincut"](8, 4, {"temp": NAN})
+        REGISTRY["mincut"].build(8, 4, {"temp": NAN})
     with pytest.raises(ValueError, match=r"^model config: topk: TopKPooling: 'min_score' must be a finite"):
-        POOLERS["topk"](8, 0.5, {"min_score": NAN})
+        REGISTRY["topk"].build(8, 0.5, {"min_score": NAN})
     with pytest.raises(ValueError, match=r"^model config: edgepool takes the schedule entry 0.5 only, got nan"):
-        POOLERS["edgepool"](8, NAN, {})
+        REGISTRY["edgepool"].build(8, NAN, {})
     with pytest.raises(ValueError, match=r"^model config: given takes the schedule entry 'given' only, got 0.5"):
-        POOLERS["given"](8, 0.5, {})
-    assert set(POOLER_INFO["mincut"].options) >= {"temp", "mode", "assign", "dropout"}
+        REGISTRY["given"].build(8, 0.5, {})
+    assert set(REGISTRY["mincut"].options) >= {"temp", "mode", "assign", "dropout"}
 
 
 # ---------------------------------------------------------------------------
@@ -252,9 +252,9 @@ def test_registry_factories_name_the_config_and_check_their_fixed_entry():
 def _pool(name, channels=3):
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
-        ratio = 2 if POOLER_INFO[name].needs_count else POOLER_INFO[name].fixed_ratio or (
+        ratio = 2 if REGISTRY[name].needs_count else REGISTRY[name].fixed_entry or (
             "given" if name == "given" else 0.5)
-        return POOLERS[name](channels, ratio, {})
+        return REGISTRY[name].build(channels, ratio, {})
 
 
 def _call(pool, x):
@@ -262,7 +262,7 @@ def _call(pool, x):
     return pool(x, E, batch=B, **kw)
 
 
-@pytest.mark.parametrize("name", sorted(POOLERS))
+@pytest.mark.parametrize("name", sorted(REGISTRY))
 def test_every_pooler_names_wrong_width_and_integer_features(name):
     pool = _pool(name)
     where = type(pool).__name__
@@ -352,13 +352,13 @@ def _graphs():
     return [g, empty, single, edgeless]
 
 
-@pytest.mark.parametrize("name", sorted(POOLERS))
+@pytest.mark.parametrize("name", sorted(REGISTRY))
 @pytest.mark.parametrize("task", ["graph", "node"])
 def test_empty_single_node_and_edgeless_graphs_give_what_they_give_alone(name, task):
     """A batch holding an empty graph, a single node and a graph without edges: every graph's
     logits are those it gets on its own, and the empty graph's row (graph task) is finite."""
-    info = POOLER_INFO[name]
-    schedule = [3, 2] if info.needs_count else "given" if name == "given" else [info.fixed_ratio or 0.5] * 2
+    info = REGISTRY[name]
+    schedule = [3, 2] if info.needs_count else "given" if name == "given" else [info.fixed_entry or 0.5] * 2
     cfg = ModelConfig(pool=name, schedule=schedule, levels=2 if name == "given" else None, hidden=8, task=task)
     torch.manual_seed(0)
     with warnings.catch_warnings():

@@ -7,7 +7,7 @@ from torch_geometric.nn import BatchNorm, GATv2Conv, GINEConv, GraphNorm, LayerN
 
 from hipool import ModelConfig
 from hipool.data.base import GraphDataset
-from hipool.nn import POOLER_INFO, POOLERS, build_model
+from hipool.nn import REGISTRY, build_model
 from hipool.nn.models import check_model_data, localize_loss
 from tests.conftest import random_batch
 
@@ -17,7 +17,7 @@ F, D = 6, 3
 def _schedule(name):
     if name == "given":
         return "given"
-    return 3 if POOLER_INFO[name].needs_count else 0.5
+    return 3 if REGISTRY[name].needs_count else 0.5
 
 
 def test_defaults_build_the_seed_model():
@@ -68,7 +68,7 @@ def test_edge_aware_convs_read_edge_attr(conv, cls):
     assert not torch.allclose(model(b2), out)     # the edge features change the prediction
 
 
-@pytest.mark.parametrize("name", sorted(POOLERS))
+@pytest.mark.parametrize("name", sorted(REGISTRY))
 def test_edge_attr_reaches_every_level_through_every_pooler(name):
     """Each pooler carries edge_attr of width D into the next level, where gine reads it: the logits
     have a gradient with respect to the input edge features through the level-2 convs."""

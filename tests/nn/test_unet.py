@@ -12,8 +12,7 @@ from hipool.data.communities import (
     make_community_dataset,
 )
 from hipool.nn import (
-    POOLER_INFO,
-    POOLERS,
+    REGISTRY,
     DiffPool,
     EdgePool,
     Graclus,
@@ -25,13 +24,13 @@ from hipool.train.loop import run_epoch
 from tests.conftest import random_batch
 
 F = 8
-ALL = sorted(POOLERS)
+ALL = sorted(REGISTRY)
 
 
 def schedule_for(name):
     if name == "given":
         return "given"
-    return 4 if POOLER_INFO[name].needs_count else 0.5
+    return 4 if REGISTRY[name].needs_count else 0.5
 
 
 # ---------------------------------------------------------------------------

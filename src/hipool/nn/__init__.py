@@ -1,7 +1,14 @@
 """Building blocks: poolers, readouts and models.
 
 ``from hipool.nn import TopKPooling`` is a drop-in for ``torch_geometric.nn.TopKPooling``.
+Every pooler is on the registry (:mod:`hipool.nn.registry`, ``hipool poolers``).
+
+The models (:mod:`hipool.nn.models`) are imported on first use: they build on
+:mod:`hipool.config`, which reads the registry of this package, so importing them here
+eagerly would make ``hipool.config`` and ``hipool.nn`` import each other.
 """
+from typing import Any
+
 from ..record import DROPPED, PoolOutput
 from . import functional
 from .asap import ASAPooling
@@ -9,23 +16,26 @@ from .clustering import DiffPool, DMoNPool, MinCutPool
 from .connect import filter_edges
 from .contraction import EdgePool, EdgePooling, Graclus, graclus
 from .convs import make_conv
-from .models import (
-    POOLER_INFO,
-    POOLERS,
-    GlobalGNN,
-    GraphUNet,
-    HierarchicalGNN,
-    PoolerInfo,
-    build_model,
-    register_pooler,
-)
+from .given import GivenPool
 from .readout import READOUTS, Readout
+from .registry import REGISTRY, PoolerSpec
 from .select import num_kept, topk
 from .selection import SAGPooling, TopKPooling
+
+#: Names of :mod:`hipool.nn.models` this package exports (imported on first use).
+_MODELS = ("GlobalGNN", "GraphUNet", "HierarchicalGNN", "build_model")
+
+
+def __getattr__(name: str) -> Any:
+    if name in _MODELS:
+        from . import models
+        return getattr(models, name)
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+
 
 __all__ = [
     "DROPPED", "PoolOutput", "TopKPooling", "SAGPooling", "topk", "num_kept", "filter_edges",
     "Readout", "READOUTS", "HierarchicalGNN", "GlobalGNN", "build_model", "make_conv",
-    "POOLERS", "POOLER_INFO", "PoolerInfo", "register_pooler", "DiffPool", "MinCutPool", "DMoNPool",
+    "REGISTRY", "PoolerSpec", "DiffPool", "MinCutPool", "DMoNPool", "GivenPool",
     "functional", "EdgePool", "EdgePooling", "Graclus", "graclus", "ASAPooling", "GraphUNet",
 ]

@@ -7,9 +7,12 @@ import torch
 from torch import Tensor
 from torch_geometric.nn import MLP, GATv2Conv, GCNConv, GINConv, GINEConv, GraphConv, SAGEConv
 
-from ..config import EDGE_CONVS
-
+#: Convs that read only the graph's structure (and ``edge_weight`` where :data:`WEIGHTED_CONVS`).
 CONV_NAMES = ("gcn", "graphconv", "gin", "sage")
+#: Convs that read ``edge_attr`` (PyG's ``GINEConv`` and ``GATv2Conv`` with ``edge_dim``).
+EDGE_CONVS = ("gine", "gatv2")
+#: Every conv a model config may name.
+CONVS = CONV_NAMES + EDGE_CONVS
 #: Attention heads of ``gatv2`` (concatenated to ``out_channels`` when it divides by them).
 GAT_HEADS = 4
 

@@ -35,6 +35,9 @@ from ..checks import check_int, param_device, param_dtype, prepare_pool_input
 from ..record import DROPPED, PoolOutput
 from .contraction import _contract_edges
 
+#: The schedule entry of a ``pool: given`` level: the data's groups set its size.
+GIVEN = "given"
+
 REDUCES = ("sum", "mean", "max", "meanmax")
 
 

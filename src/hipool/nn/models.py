@@ -48,159 +48,13 @@ from torch_geometric.nn import MLP, BatchNorm, GCNConv, GraphConv, GraphNorm, La
 from torch_geometric.utils import scatter
 
 from ..checks import check_device, check_features, check_graph, checks_enabled, param_device, param_dtype
-from ..config import EDGE_CONVS, GIVEN, ModelConfig
+from ..config import ModelConfig
 from ..data.base import LEVEL_LABELS, columns
 from ..hierarchy import Hierarchy
-from .asap import ASAPooling
-from .clustering import DiffPool, DMoNPool, MinCutPool
-from .contraction import EdgePool, Graclus
-from .convs import CONV_NAMES, WEIGHTED_CONVS, make_conv, run_conv
-from .given import GivenPool, carry_labels
+from .convs import CONV_NAMES, EDGE_CONVS, WEIGHTED_CONVS, make_conv, run_conv
+from .given import GIVEN, GivenPool, carry_labels
 from .readout import Readout
-from .selection import SAGPooling, TopKPooling
-
-#: Factories ``(channels, ratio, options) -> pooler`` by config name.
-PoolerFactory = Callable[[int, Union[float, int], dict], torch.nn.Module]
-POOLERS: Dict[str, PoolerFactory] = {}
-
-
-@dataclass(frozen=True)
-class PoolerInfo:
-    """What configs need to know of a registered pooler."""
-
-    needs_count: bool = False       # schedule entry must be an int (number of clusters)
-    losses: Tuple[str, ...] = ()    # names of its auxiliary losses
-    weighted: bool = False          # its pooled graphs carry edge weights
-    fixed_ratio: Optional[float] = None  # the only schedule entry it takes (pair merging: 0.5)
-    options: Tuple[str, ...] = ()   # the 'pool_options' keys it takes
-
-
-POOLER_INFO: Dict[str, PoolerInfo] = {}
-
-_SAG_GNNS = {"graphconv": GraphConv, "gcn": GCNConv, "sage": SAGEConv}
-
-
-def register_pooler(name: str, info: PoolerInfo = PoolerInfo()) -> Callable[[PoolerFactory], PoolerFactory]:
-    """Decorator: make a pooler available to model configs under ``name``."""
-    def deco(factory: PoolerFactory) -> PoolerFactory:
-        POOLERS[name] = factory
-        POOLER_INFO[name] = info
-        return factory
-    return deco
-
-
-def _checked_options(name: str, options: dict, allowed: Optional[Tuple[str, ...]] = None) -> dict:
-    """``options`` as a dict, with every key one of ``allowed`` (default: the registered
-    :attr:`PoolerInfo.options` of ``name``)."""
-    allowed = POOLER_INFO[name].options if allowed is None else allowed
-    unknown = sorted(set(options) - set(allowed))
-    if unknown:
-        raise ValueError(f"model config: 'pool_options' {unknown} do not apply to {name}; "
-                         f"allowed: {', '.join(allowed)}")
-    return dict(options)
-
-
-def _schedule_entry(name: str, ratio, expected) -> None:
-    """A pooler whose size the schedule cannot set takes one entry only (the config says why)."""
-    if isinstance(ratio, bool) or ratio != expected:
-        raise ValueError(f"model config: {name} takes the schedule entry {expected!r} only, got {ratio!r}")
-
-
-@register_pooler("topk", PoolerInfo(options=("min_score", "multiplier", "nonlinearity")))
-def _topk(channels: int, ratio, options: dict) -> torch.nn.Module:
-    opts = _checked_options("topk", options)
-    try:
-        return TopKPooling(channels, ratio=ratio, **opts)
-    except (TypeError, ValueError) as e:
-        raise ValueError(f"model config: topk: {e}") from None
-
-
-@register_pooler("sag", PoolerInfo(options=("min_score", "multiplier", "nonlinearity", "gnn")))
-def _sag(channels: int, ratio, options: dict) -> torch.nn.Module:
-    opts = _checked_options("sag", options)
-    gnn = opts.pop("gnn", "graphconv")
-    if not isinstance(gnn, str) or gnn not in _SAG_GNNS:
-        raise ValueError(f"model config: pool_options.gnn must be one of {', '.join(_SAG_GNNS)}, got {gnn!r}")
-    try:
-        return SAGPooling(channels, ratio=ratio, GNN=_SAG_GNNS[gnn], **opts)
-    except (TypeError, ValueError) as e:
-        raise ValueError(f"model config: sag: {e}") from None
-
-
-_ASAP_GNNS = {"graphconv": GraphConv, "gcn": GCNConv}
-
-
-@register_pooler("asap", PoolerInfo(options=("dropout", "negative_slope", "add_self_loops", "gnn")))
-def _asap(channels: int, ratio, options: dict) -> torch.nn.Module:
-    opts = _checked_options("asap", options)
-    gnn = opts.pop("gnn", None)
-    if gnn is not None and (not isinstance(gnn, str) or gnn not in _ASAP_GNNS):
-        raise ValueError(f"model config: asap's 'gnn' must be one of {', '.join(_ASAP_GNNS)} or "
-                         f"null, got {gnn!r}")
-    try:
-        return ASAPooling(channels, ratio=ratio, GNN=_ASAP_GNNS.get(gnn), **opts)
-    except (TypeError, ValueError) as e:
-        raise ValueError(f"model config: asap: {e}") from None
-
-
-@register_pooler("edgepool", PoolerInfo(fixed_ratio=0.5,
-                                       options=("edge_score_method", "dropout", "add_to_edge_score")))
-def _edgepool(channels: int, ratio, options: dict) -> torch.nn.Module:
-    _schedule_entry("edgepool", ratio, POOLER_INFO["edgepool"].fixed_ratio)
-    opts = _checked_options("edgepool", options)
-    if not isinstance(opts.get("edge_score_method", "softmax"), str):
-        raise ValueError("model config: edgepool's 'edge_score_method' must be softmax, tanh or sigmoid")
-    try:
-        return EdgePool(channels, **opts)
-    except (TypeError, ValueError) as e:
-        raise ValueError(f"model config: edgepool: {e}") from None
-
-
-@register_pooler("graclus", PoolerInfo(fixed_ratio=0.5, options=("reduce", "seed")))
-def _graclus(channels: int, ratio, options: dict) -> torch.nn.Module:
-    _schedule_entry("graclus", ratio, POOLER_INFO["graclus"].fixed_ratio)
-    opts = _checked_options("graclus", options)
-    try:
-        return Graclus(channels, **opts)
-    except (TypeError, ValueError) as e:
-        raise ValueError(f"model config: graclus: {e}") from None
-
-
-def _keyword_options(cls: type) -> Tuple[str, ...]:
-    """The keyword-only arguments of ``cls`` and its bases' ``__init__``: its config options."""
-    names = {p.name for klass in cls.__mro__ if "__init__" in vars(klass)
-             for p in inspect.signature(klass.__init__).parameters.values()
-             if p.kind is inspect.Parameter.KEYWORD_ONLY}
-    return tuple(sorted(names))
-
-
-def _register_clustering(name: str, cls: type) -> None:
-    allowed = _keyword_options(cls)
-
-    def factory(channels: int, clusters, options: dict) -> torch.nn.Module:
-        opts = _checked_options(name, options)
-        try:
-            return cls(channels, clusters, **opts)
-        except (TypeError, ValueError) as e:
-            raise ValueError(f"model config: {name}: {e}") from None
-    register_pooler(name, PoolerInfo(needs_count=True, losses=cls.LOSSES, weighted=True,
-                                     options=allowed))(factory)
-
-
-@register_pooler("given", PoolerInfo(options=("reduce",)))
-def _given(channels: int, ratio, options: dict) -> torch.nn.Module:
-    _schedule_entry("given", ratio, GIVEN)
-    opts = _checked_options("given", options)
-    try:
-        return GivenPool(channels, **opts)
-    except (TypeError, ValueError) as e:
-        raise ValueError(f"model config: given: {e}") from None
-
-
-_register_clustering("diffpool", DiffPool)
-_register_clustering("mincut", MinCutPool)
-_register_clustering("dmon", DMoNPool)
-
+from .registry import REGISTRY
 
 def _head(in_channels: int, hidden: List[int], num_classes: int, dropout: float) -> torch.nn.Module:
     if not hidden:
@@ -285,10 +139,11 @@ class _Model(torch.nn.Module):
         pools = torch.nn.ModuleList()
         for name, ratio in zip(config.poolers, config.schedule):
             options = config.options_for(name)
-            if config.edge_aware and POOLER_INFO[name].needs_count:
+            spec = REGISTRY[name]
+            if config.edge_aware and "pool_edge_attr" in spec.options:
                 options.setdefault("pool_edge_attr", True)  # the next convs read the pooled edge_attr
-            pools.append(POOLERS[name](config.hidden, ratio, options))
-        weighted = [n for n in config.poolers[:-1] if POOLER_INFO[n].weighted]
+            pools.append(spec.build(config.hidden, ratio, options))
+        weighted = [n for n in config.poolers[:-1] if REGISTRY[n].weighted]
         if weighted and config.conv not in WEIGHTED_CONVS + EDGE_CONVS:
             warnings.warn(f"conv {config.conv!r} ignores edge weights, so the convs after "
                           f"{weighted[0]} see its pooled graphs unweighted; use "
@@ -632,9 +487,9 @@ def _check_cluster_counts(config: ModelConfig, name: str, largest: int) -> None:
     pools = [config.pool] * config.levels if isinstance(config.pool, str) else list(config.pool)
     n = largest
     for i, (p, r) in enumerate(zip(pools, config.schedule)):
-        if r == GIVEN or p not in POOLER_INFO:
+        if r == GIVEN or p not in REGISTRY:
             continue
-        if POOLER_INFO[p].needs_count:
+        if REGISTRY[p].needs_count:
             if r > n:
                 at = "the largest graph of the dataset has" if i == 0 else f"level {i} keeps at most"
                 raise ValueError(f"dataset {name}: 'schedule[{i}]' asks {p} for {r} clusters, but {at} {n} "
@@ -643,7 +498,7 @@ def _check_cluster_counts(config: ModelConfig, name: str, largest: int) -> None:
             n = r
         elif isinstance(r, int):
             n = min(n, r)
-        elif POOLER_INFO[p].fixed_ratio is None:
+        elif REGISTRY[p].fixed_entry is None:
             n = max(1, math.ceil(r * n))
 
 

@@ -1,0 +1,307 @@
+"""The pooler registry: one :class:`PoolerSpec` per pooler, read by everything that names one.
+
+The model config (:mod:`hipool.config`) checks ``pool``, ``schedule``, ``pool_options`` and
+``aux_weights`` against it; the models (:mod:`hipool.nn.models`) build their poolers with
+:meth:`PoolerSpec.build`; the named models (:mod:`hipool.presets`) take each pooler's
+default schedule from it; ``hipool poolers`` prints it and the README's pooler table is
+generated from it (:func:`markdown_table`; a test fails when the README is out of date).
+
+Adding a pooler is two files: its module (a ``torch.nn.Module`` returning a
+:class:`~hipool.record.PoolOutput`) and one :class:`PoolerSpec` in :data:`REGISTRY` below.
+The contract test (``tests/nn/test_contract.py``) then runs it, and the config, the
+models, ``hipool compare`` and ``hipool explain`` take it by name.
+
+A spec's config options are read from the class's constructor, one rule for every pooler
+(:meth:`PoolerSpec.options`): every named parameter of the ``__init__`` of the class and
+of its bases up to ``torch.nn.Module``, except ``in_channels`` and the argument the
+schedule fills (:attr:`PoolerSpec.entry_arg`); a parameter that takes a class (``GNN``)
+is offered as a name instead (:attr:`PoolerSpec.choices`).
+"""
+from __future__ import annotations
+
+import difflib
+import inspect
+from dataclasses import dataclass, field
+from typing import Any, Dict, Iterator, List, Mapping, Optional, Tuple, Union
+
+import torch
+from torch_geometric.nn import GCNConv, GraphConv, SAGEConv
+
+from .asap import ASAPooling
+from .clustering import DiffPool, DMoNPool, MinCutPool
+from .contraction import EdgePool, Graclus
+from .given import GIVEN, GivenPool
+from .selection import SAGPooling, TopKPooling
+
+#: The pooler families, in the order the table lists them.
+FAMILIES = ("selection", "clustering", "contraction", "given")
+
+#: What a level's schedule entry is, per kind of entry (:attr:`PoolerSpec.entry`).
+ENTRIES = {
+    "ratio": "a float (fraction kept) or an int (nodes kept per graph)",
+    "count": "an int (clusters per graph)",
+    "pairs": "0.5 (matched pairs merged)",
+    "given": "'given' (the data's groups)",
+}
+
+#: The only schedule entry of the kinds that take one value.
+FIXED_ENTRIES: Dict[str, Union[float, str]] = {"pairs": 0.5, "given": GIVEN}
+
+
+@dataclass(frozen=True)
+class PoolerSpec:
+    """Everything hipool knows of one pooler, in one place.
+
+    Attributes:
+        name: its config name (``pool: <name>``).
+        cls: the pooler class, called as ``cls(in_channels, entry, **options)`` (``entry``
+            only when :attr:`entry_arg` is set).
+        family: ``selection``, ``clustering``, ``contraction`` or ``given``.
+        entry: what a schedule entry is for it: ``ratio`` (a float or an int),
+            ``count`` (an int: clusters), ``pairs`` (``0.5`` only: pair merging) or
+            ``given`` (the word ``given``: the data sets the sizes).
+        summary: one line for tables and help.
+        paper: the paper it implements (authors, title, venue and year).
+        entry_arg: the constructor argument the schedule entry fills (``None``: none).
+        weighted: whether its pooled graphs carry edge weights.
+        deterministic: whether its output depends only on the input graph (not on node
+            order or seeds), so that it is permutation-equivariant in evaluation mode.
+        default_schedule: the named models' schedule for it: ratios for ``ratio``;
+            fractions of the dataset's mean graph size for ``count``
+            (:func:`hipool.presets.cluster_counts`); ignored for ``given``.
+        choices: options that name a class, ``{option: (argument, {name: value})}``.
+    """
+
+    name: str
+    cls: type
+    family: str
+    entry: str
+    summary: str
+    paper: str
+    entry_arg: Optional[str] = None
+    weighted: bool = False
+    deterministic: bool = True
+    default_schedule: Tuple[float, ...] = (0.5, 0.5)
+    choices: Mapping[str, Tuple[str, Mapping[Any, Any]]] = field(default_factory=dict)
+
+    def __post_init__(self) -> None:
+        if self.family not in FAMILIES:
+            raise ValueError(f"PoolerSpec {self.name!r}: 'family' must be one of {', '.join(FAMILIES)}, "
+                             f"got {self.family!r}")
+        if self.entry not in ENTRIES:
+            raise ValueError(f"PoolerSpec {self.name!r}: 'entry' must be one of {', '.join(ENTRIES)}, "
+                             f"got {self.entry!r}")
+        if (self.entry_arg is None) != (self.entry in FIXED_ENTRIES):
+            raise ValueError(f"PoolerSpec {self.name!r}: a {self.entry!r} entry "
+                             f"{'is not' if self.entry in FIXED_ENTRIES else 'is'} passed to the class "
+                             f"(entry_arg={self.entry_arg!r})")
+
+    # -- facts -----------------------------------------------------------------
+    @property
+    def needs_count(self) -> bool:
+        """Whether its schedule entry must be an int (a number of clusters)."""
+        return self.entry == "count"
+
+    @property
+    def fixed_entry(self) -> Optional[Union[float, str]]:
+        """The only schedule entry it takes (``0.5`` for pair merging, ``'given'``), or ``None``."""
+        return FIXED_ENTRIES.get(self.entry)
+
+    @property
+    def losses(self) -> Tuple[str, ...]:
+        """Names of its auxiliary losses (the class's ``LOSSES``; none for most)."""
+        return tuple(getattr(self.cls, "LOSSES", ()))
+
+    @property
+    def options(self) -> Tuple[str, ...]:
+        """The ``pool_options`` keys it takes, sorted (the rule is in the module docstring)."""
+        names = set()
+        for klass in self.cls.__mro__:
+            if klass is torch.nn.Module or not issubclass(klass, torch.nn.Module):
+                break
+            if "__init__" not in vars(klass):
+                continue
+            for p in list(inspect.signature(klass.__init__).parameters.values())[1:]:
+                if p.kind in (inspect.Parameter.VAR_POSITIONAL, inspect.Parameter.VAR_KEYWORD):
+                    continue
+                if p.name != "in_channels" and p.name != self.entry_arg:
+                    names.add(p.name)
+        for option, (argument, _) in self.choices.items():
+            names.discard(argument)
+            names.add(option)
+        return tuple(sorted(names))
+
+    @property
+    def learned(self) -> bool:
+        """Whether it has trainable parameters of its own (built on the meta device to tell)."""
+        entry = self.example_entry()
+        with torch.device("meta"):
+            module = self.build(4, entry, {})
+        return any(p.requires_grad for p in module.parameters())
+
+    def example_entry(self) -> Union[float, int, str]:
+        """A valid schedule entry (for tests and the table)."""
+        return self.fixed_entry if self.fixed_entry is not None else 2 if self.needs_count else 0.5
+
+    # -- building --------------------------------------------------------------
+    def check_entry(self, entry: Any) -> None:
+        """A ``ValueError`` when this pooler takes one fixed entry and ``entry`` is another (the
+        class checks the others: a count must be an int, a ratio in range)."""
+        fixed = self.fixed_entry
+        if fixed is not None and (isinstance(entry, bool) or entry != fixed):
+            raise ValueError(f"model config: {self.name} takes the schedule entry {fixed!r} only, got {entry!r}")
+
+    def check_options(self, options: Mapping[str, Any]) -> Dict[str, Any]:
+        """``options`` as a dict, every key one of :attr:`options`."""
+        if not isinstance(options, Mapping):
+            raise ValueError(f"model config: {self.name}'s 'pool_options' must be a mapping, got {options!r}")
+        unknown = sorted(set(options) - set(self.options), key=str)
+        if unknown:
+            raise ValueError(f"model config: 'pool_options' {unknown} do not apply to {self.name}; "
+                             f"allowed: {', '.join(self.options)}")
+        return dict(options)
+
+    def build(self, in_channels: int, entry: Any, options: Mapping[str, Any]) -> torch.nn.Module:
+        """The pooler for a level of width ``in_channels`` with schedule entry ``entry``.
+
+        Raises:
+            ValueError: naming the pooler, for an entry it does not take, an option it
+                does not have, or a value its constructor refuses.
+        """
+        self.check_entry(entry)
+        kwargs = self.check_options(options)
+        for option, (argument, table) in self.choices.items():
+            if option in kwargs:
+                value = kwargs.pop(option)
+                if not isinstance(value, (str, type(None))) or value not in table:
+                    names = ", ".join("null" if k is None else k for k in table)
+                    raise ValueError(f"model config: {self.name}'s {option!r} must be one of {names}, "
+                                     f"got {value!r}")
+                kwargs[argument] = table[value]
+        args = (in_channels,) if self.entry_arg is None else (in_channels, entry)
+        try:
+            return self.cls(*args, **kwargs)
+        except (TypeError, ValueError) as e:
+            raise ValueError(f"model config: {self.name}: {e}") from None
+
+    def row(self) -> Dict[str, Any]:
+        """The spec as plain data (``hipool poolers --json``)."""
+        return {"name": self.name, "family": self.family, "class": f"{self.cls.__module__}.{self.cls.__qualname__}",
+                "schedule_entry": self.entry, "fixed_entry": self.fixed_entry, "losses": list(self.losses),
+                "weighted": self.weighted, "deterministic": self.deterministic, "options": list(self.options),
+                "default_schedule": list(self.default_schedule), "summary": self.summary, "paper": self.paper}
+
+
+class Registry(Mapping[str, PoolerSpec]):
+    """Pooler specs by name, in registration order (a read-only mapping plus :meth:`register`)."""
+
+    def __init__(self) -> None:
+        self._specs: Dict[str, PoolerSpec] = {}
+
+    def register(self, spec: PoolerSpec) -> PoolerSpec:
+        """Add ``spec``; a name already taken, or one that is not a plain identifier, is refused."""
+        if not isinstance(spec, PoolerSpec):
+            raise TypeError(f"register: expected a PoolerSpec, got {type(spec).__name__}")
+        if not spec.name.isidentifier() or spec.name != spec.name.lower() or spec.name == "none":
+            raise ValueError(f"register: a pooler name is a lower-case identifier other than 'none', "
+                             f"got {spec.name!r}")
+        if spec.name in self._specs:
+            raise ValueError(f"register: a pooler named {spec.name!r} is registered already")
+        self._specs[spec.name] = spec
+        return spec
+
+    def __getitem__(self, name: str) -> PoolerSpec:
+        try:
+            return self._specs[name]
+        except (KeyError, TypeError):
+            raise KeyError(self.unknown_message(name)) from None
+
+    def __iter__(self) -> Iterator[str]:
+        return iter(self._specs)
+
+    def __len__(self) -> int:
+        return len(self._specs)
+
+    def family(self, family: str) -> List[str]:
+        """The names of one family, in registration order."""
+        return [n for n, s in self._specs.items() if s.family == family]
+
+    def unknown_message(self, name: Any) -> str:
+        close = difflib.get_close_matches(str(name)[:100], list(self._specs), n=1)
+        hint = f"did you mean {close[0]!r}? " if close else ""
+        return f"unknown pooler {str(name)[:100]!r}; {hint}choose from {', '.join(self._specs)}"
+
+
+#: Every pooler hipool has, by config name.
+REGISTRY = Registry()
+
+_SAG_GNNS = {"graphconv": GraphConv, "gcn": GCNConv, "sage": SAGEConv}
+_ASAP_GNNS = {"graphconv": GraphConv, "gcn": GCNConv, None: None}
+
+for _spec in (
+    PoolerSpec("topk", TopKPooling, "selection", "ratio", entry_arg="ratio",
+               summary="keep the top nodes by a learned projection score, gated by it",
+               paper="Gao & Ji, Graph U-Nets, ICML 2019; Cangea et al., arXiv:1811.01287, 2018"),
+    PoolerSpec("sag", SAGPooling, "selection", "ratio", entry_arg="ratio",
+               choices={"gnn": ("GNN", _SAG_GNNS)},
+               summary="keep the top nodes by a GNN's self-attention score",
+               paper="Lee, Lee & Kang, Self-Attention Graph Pooling, ICML 2019"),
+    PoolerSpec("asap", ASAPooling, "selection", "ratio", entry_arg="ratio", weighted=True,
+               choices={"gnn": ("GNN", _ASAP_GNNS)},
+               summary="attention clusters of each node's neighbourhood, the best-scored kept",
+               paper="Ranjan, Sanyal & Talukdar, ASAP, AAAI 2020"),
+    PoolerSpec("diffpool", DiffPool, "clustering", "count", entry_arg="num_clusters", weighted=True,
+               default_schedule=(0.5, 0.25),
+               summary="soft assignment by a GNN; link-prediction and entropy losses",
+               paper="Ying et al., Hierarchical Graph Representation Learning with Differentiable "
+                     "Pooling, NeurIPS 2018"),
+    PoolerSpec("mincut", MinCutPool, "clustering", "count", entry_arg="num_clusters", weighted=True,
+               default_schedule=(0.5, 0.25),
+               summary="soft assignment trained by a relaxed normalised min-cut and orthogonality",
+               paper="Bianchi, Grattarola & Alippi, Spectral Clustering with Graph Neural Networks for "
+                     "Graph Pooling, ICML 2020"),
+    PoolerSpec("dmon", DMoNPool, "clustering", "count", entry_arg="num_clusters", weighted=True,
+               default_schedule=(0.5, 0.25),
+               summary="soft assignment trained by modularity with a collapse regulariser",
+               paper="Tsitsulin et al., Graph Clustering with Graph Neural Networks, JMLR 2023"),
+    PoolerSpec("edgepool", EdgePool, "contraction", "pairs",
+               summary="contract a matching of the best-scored edges (learned edge scores)",
+               paper="Diehl, Edge Contraction Pooling for Graph Neural Networks, arXiv:1905.10990, 2019"),
+    PoolerSpec("graclus", Graclus, "contraction", "pairs", deterministic=False,
+               summary="merge heavy-edge matched pairs by normalised cut; not learned",
+               paper="Dhillon, Guan & Kulis, Weighted Graph Cuts without Eigenvectors, TPAMI 2007"),
+    PoolerSpec("given", GivenPool, "given", "given", default_schedule=(),
+               summary="merge the groups the data already knows (level_labels); not learned",
+               paper="(none: the data's own hierarchy, e.g. subcircuits or functional groups)"),
+):
+    REGISTRY.register(_spec)
+
+
+def get(name: Any) -> PoolerSpec:
+    """The spec of ``name``; a ``ValueError`` naming the choices (and a close one) otherwise."""
+    try:
+        return REGISTRY[name]
+    except KeyError:
+        raise ValueError(f"model config: {REGISTRY.unknown_message(name)}") from None
+
+
+def markdown_table(registry: Optional[Mapping[str, PoolerSpec]] = None) -> str:
+    """The pooler table of the README (``hipool poolers --markdown``), one row per pooler."""
+    specs = list((registry if registry is not None else REGISTRY).values())
+    lines = ["| name | family | schedule entry | losses | summary | paper |", "|---|---|---|---|---|---|"]
+    for s in specs:
+        lines.append(f"| `{s.name}` | {s.family} | {ENTRIES[s.entry]} | {', '.join(s.losses) or '—'} | "
+                     f"{s.summary} | {s.paper} |")
+    return "\n".join(lines) + "\n"
+
+
+def text_table(registry: Optional[Mapping[str, PoolerSpec]] = None) -> str:
+    """The pooler table for a terminal (``hipool poolers``)."""
+    specs = list((registry if registry is not None else REGISTRY).values())
+    header = ("name", "family", "entry", "losses", "summary")
+    rows = [header] + [(s.name, s.family, s.entry, ",".join(s.losses) or "-", s.summary) for s in specs]
+    widths = [max(len(r[i]) for r in rows) for i in range(len(header) - 1)]
+    out = ["  ".join(c.ljust(w) for c, w in zip(r[:-1], widths)) + "  " + r[-1] for r in rows]
+    out.append("")
+    out.append("entry: " + "; ".join(f"{k} = {v}" for k, v in ENTRIES.items()))
+    return "\n".join(out) + "\n"
