@@ -64,7 +64,7 @@ import math
 import os
 import re
 from dataclasses import asdict, dataclass, field, fields, replace
-from typing import Any, Dict, List, Optional, Tuple, Union
+from typing import Any, Dict, List, Optional, Tuple, Union, cast
 
 import yaml
 
@@ -82,6 +82,8 @@ SKIPS = ("sum", "concat")
 GLOBAL = "none"
 
 Ratio = Union[float, int]
+#: One level's schedule entry: a ratio, a count, or :data:`GIVEN`.
+Entry = Union[float, int, str]
 
 #: Names of a graph's structure and features, which are not a 0/1 node mark ``localize_target`` can name.
 _NOT_NODE_ATTRIBUTES = frozenset({"x", "edge_index", "edge_attr", "edge_weight", "y", "batch", "ptr", "pos",
@@ -168,17 +170,17 @@ def _non_finite(value: Any, path: str, depth: int = 0) -> Optional[Tuple[str, fl
     return None
 
 
-def parse_schedule(value: Any) -> List[Ratio]:
+def parse_schedule(value: Any) -> List[Entry]:
     """``"100→50→25"`` / ``"0.5,0.5"`` / ``[0.5, 0.5]`` / ``0.5`` → list of ratios or sizes
     (``given`` stays a word: the entry of a ``pool: given`` level)."""
     if isinstance(value, str):
         parts = [p.strip() for p in re.split(r"→|->|,", value) if p.strip()]
         if not parts:
             raise ValueError(f"model config: 'schedule' string {shown(value)} names no level")
-        out: List[Ratio] = []
+        out: List[Entry] = []
         for p in parts:
             if p == GIVEN:
-                out.append(GIVEN)  # type: ignore[arg-type]
+                out.append(GIVEN)
                 continue
             try:
                 out.append(int(p) if re.fullmatch(r"[+-]?\d+", p) else float(p))
@@ -217,7 +219,7 @@ class ModelConfig:
     conv: str = "gcn"
     hidden: int = 64
     pool: Union[str, List[str]] = "topk"
-    schedule: Union[str, Ratio, List[Ratio], None] = None  # None: [0.5, 0.5], or 'given' per level
+    schedule: Union[str, Ratio, List[Entry], None] = None  # None: [0.5, 0.5], or 'given' per level
     levels: Optional[int] = None
     readout: str = "mean"
     combine: str = "last"
@@ -269,7 +271,7 @@ class ModelConfig:
         for i, r in enumerate(sched):
             if r == GIVEN:
                 continue
-            if not _is_number(r):
+            if isinstance(r, str) or not _is_number(r):
                 raise ValueError(f"model config: 'schedule[{i}]' must be a number (a float: the fraction of nodes "
                                  f"kept, an int: nodes kept per graph) or 'given', got {shown(r)}"
                                  f"{text_number_hint(r)}")
@@ -364,7 +366,7 @@ class ModelConfig:
         import torch
 
         sectioned = any(k in REGISTRY for k in self.pool_options)
-        for i, (p, r) in enumerate(zip(pools, self.schedule)):
+        for i, (p, r) in enumerate(zip(pools, self.entries)):
             if p == GLOBAL:
                 continue
             try:
@@ -459,9 +461,19 @@ class ModelConfig:
 
     # -- derived -------------------------------------------------------------
     @property
+    def entries(self) -> List[Entry]:
+        """The schedule as checked: one entry per level (``schedule`` after ``__post_init__``)."""
+        return cast(List[Entry], self.schedule)
+
+    @property
+    def num_levels(self) -> int:
+        """The number of pooling levels (``levels`` after ``__post_init__``)."""
+        return cast(int, self.levels)
+
+    @property
     def poolers(self) -> List[str]:
         """The pooler of every level."""
-        return [self.pool] * self.levels if isinstance(self.pool, str) else list(self.pool)
+        return [self.pool] * self.num_levels if isinstance(self.pool, str) else list(self.pool)
 
     @property
     def is_global(self) -> bool:
@@ -495,7 +507,7 @@ class ModelConfig:
         if data is None:
             raise ValueError(f"model config {path}: the file is empty; write at least one key (e.g. pool: topk), "
                              f"or leave the file out for the default model")
-        if isinstance(data, dict) and "model" in data:
+        if isinstance(data, dict) and "model" in data and node is not None:
             root = node
             key, node = next((k, v) for k, v in root.value if getattr(k, "value", None) == "model")
             if not isinstance(data["model"], dict) or not data["model"]:

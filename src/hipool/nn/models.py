@@ -99,6 +99,8 @@ class _Model(torch.nn.Module):
     ``edge_channels`` is the width ``D`` of the data's ``edge_attr``; the edge-aware
     convs (``gine``, ``gatv2``) need it, the others ignore it."""
 
+    pools: torch.nn.ModuleList
+
     def __init__(self, config: ModelConfig, in_channels: int, num_classes: int,
                  edge_channels: Optional[int] = None):
         super().__init__()
@@ -137,7 +139,7 @@ class _Model(torch.nn.Module):
     def _make_pools(self) -> torch.nn.ModuleList:
         config = self.config
         pools = torch.nn.ModuleList()
-        for name, ratio in zip(config.poolers, config.schedule):
+        for name, ratio in zip(config.poolers, config.entries):
             options = config.options_for(name)
             spec = REGISTRY[name]
             if config.edge_aware and "pool_edge_attr" in spec.options:
@@ -154,8 +156,8 @@ class _Model(torch.nn.Module):
               edge_weight: Optional[Tensor], labels: Optional[Tensor], hierarchy: Hierarchy):
         """Pooling step ``i``: its record (appended to ``hierarchy``) and the ``level_labels`` of the
         pooled nodes (``None`` when no level is ``given``); ``given`` reads column ``i``."""
-        pool = self.pools[i]
-        extra = {"groups": labels[:, i]} if isinstance(pool, GivenPool) else {}
+        pool: torch.nn.Module = self.pools[i]
+        extra = {"groups": labels[:, i]} if isinstance(pool, GivenPool) and labels is not None else {}
         # Keywords: PyG's poolers disagree on the order of batch and edge_weight.
         out = pool(x, edge_index, edge_attr=edge_attr, batch=batch, edge_weight=edge_weight, **extra)
         hierarchy.append(out)
@@ -260,8 +262,9 @@ class _GraphClassifier(_Model):
         self.num_blocks = config.num_blocks
         self._make_convs()
         n_readouts = 1 if config.combine == "last" else self.num_blocks
-        self.readouts = torch.nn.ModuleList(Readout(config.readout, h) for _ in range(n_readouts))
-        out = self.readouts[0].out_channels
+        readouts = [Readout(config.readout, h) for _ in range(n_readouts)]
+        self.readouts = torch.nn.ModuleList(readouts)
+        out = readouts[0].out_channels
         #: Node scores (logits) for the localisation loss, read on the input graph after block 0, and
         #: the "suspects" readout: each graph's highest node score, mapped to a readout's width.
         self.locator = torch.nn.Linear(h, 1) if config.localize > 0 else None
@@ -276,7 +279,7 @@ class _GraphClassifier(_Model):
         the input graph) for a pooling model, ``layer l`` for a global one, and ``suspects`` (the
         highest node score, with ``localize``)."""
         word = "layer" if self.config.is_global else "level"
-        levels = list(range(self.num_blocks)) if self.read_all else list(range(1, self.config.levels + 1))
+        levels = list(range(self.num_blocks)) if self.read_all else list(range(1, self.config.num_levels + 1))
         names = [f"{word} {i}" for i in (levels[-1:] if self.config.combine == "last" else levels)]
         return names + (["suspects"] if self.suspicion is not None else [])
 
@@ -293,7 +296,7 @@ class _GraphClassifier(_Model):
 
     def _node_scores(self, x: Tensor, hierarchy: Hierarchy) -> Optional[Tensor]:
         """With ``localize``: the node scores (kept on ``hierarchy``) and the suspects readout."""
-        if self.locator is None:
+        if self.locator is None or self.suspicion is None:
             return None
         scores = self.locator(x).view(-1)
         hierarchy.node_scores = scores
@@ -378,7 +381,7 @@ class HierarchicalGNN(_GraphClassifier):
         hierarchy = Hierarchy(batch, num_graphs, validate=False)
         per_level: List[Tensor] = []
         edge_weight: Optional[Tensor] = None
-        levels = self.config.levels
+        levels = self.config.num_levels
         suspects = None
         for i in range(self.num_blocks):
             x = self._block(i, x, edge_index, edge_weight, edge_attr, batch, num_graphs)
@@ -445,7 +448,7 @@ class GraphUNet(_Model):
         if config.task != "node":
             raise ValueError("GraphUNet: config has 'task: graph'; use build_model for graph classifiers")
         super().__init__(config, in_channels, num_classes, edge_channels)
-        h, levels, e = config.hidden, config.levels, self.edge_channels
+        h, levels, e = config.hidden, config.num_levels, self.edge_channels
         self.down = torch.nn.ModuleList(
             make_conv(config.conv, in_channels if i == 0 else h, h, e) for i in range(levels + 1))
         up_in = h if config.skip == "sum" else 2 * h
@@ -462,14 +465,14 @@ class GraphUNet(_Model):
         edge_weight: Optional[Tensor] = None
         x = self._conv_with(self.down[0], x, edge_index, None, edge_attr)
         skips: List[Tuple[Tensor, Tensor, Optional[Tensor], Optional[Tensor]]] = []
-        for i in range(self.config.levels):
+        for i in range(self.config.num_levels):
             skips.append((x, edge_index, edge_weight, edge_attr))
             if self.pools:
                 out, labels = self._pool(i, x, edge_index, edge_attr, batch, edge_weight, labels, hierarchy)
                 x, edge_index, edge_attr, batch = out.x, out.edge_index, out.edge_attr, out.batch
                 edge_weight = out.edge_weight
             x = self._conv_with(self.down[i + 1], x, edge_index, edge_weight, edge_attr)
-        for i in reversed(range(self.config.levels)):
+        for i in reversed(range(self.config.num_levels)):
             res, edge_index, edge_weight, edge_attr = skips[i]
             if self.pools:
                 x = hierarchy[i + 1].unpool(x)
@@ -484,10 +487,9 @@ def _check_cluster_counts(config: ModelConfig, name: str, largest: int) -> None:
     can bring to that level (``largest`` nodes at level 0, then what each level keeps at most)."""
     if config.is_global or config.task != "graph":
         return
-    pools = [config.pool] * config.levels if isinstance(config.pool, str) else list(config.pool)
     n = largest
-    for i, (p, r) in enumerate(zip(pools, config.schedule)):
-        if r == GIVEN or p not in REGISTRY:
+    for i, (p, r) in enumerate(zip(config.poolers, config.entries)):
+        if isinstance(r, str) or p not in REGISTRY:  # given: the data sets the sizes
             continue
         if REGISTRY[p].needs_count:
             if r > n:
@@ -495,7 +497,7 @@ def _check_cluster_counts(config: ModelConfig, name: str, largest: int) -> None:
                 raise ValueError(f"dataset {name}: 'schedule[{i}]' asks {p} for {r} clusters, but {at} {n} "
                                  f"nodes; a level cannot use more clusters than it has nodes (the presets "
                                  f"take ceil(mean graph size / 2) at level 1)")
-            n = r
+            n = int(r)
         elif isinstance(r, int):
             n = min(n, r)
         elif REGISTRY[p].fixed_entry is None:
