@@ -172,7 +172,7 @@ def test_missing_optional_dependency_raises_import_error(tmp_path, monkeypatch, 
 # --------------------------------------------------------------------------- layouts and the
 # graph / coarsened-graph pictures
 
-from hipool.explain import plot as plot_module  # noqa: E402
+from hipool.explain.plot import draw as plot_draw  # noqa: E402
 from hipool.explain.plot import layout_positions, plot_coarsened, plot_graph  # noqa: E402
 
 
@@ -385,13 +385,13 @@ def _pooled_edges(edge_index, levels):
 
 def _spy_notes(monkeypatch):
     notes = []
-    real = plot_module._note
+    real = plot_draw._note
 
     def spy(ax, lines):
         notes.append(list(lines))
         real(ax, lines)
 
-    monkeypatch.setattr(plot_module, "_note", spy)
+    monkeypatch.setattr(plot_draw, "_note", spy)
     return notes
 
 
@@ -508,8 +508,8 @@ def test_highlight_rings_nodes_and_names_them(tmp_path, monkeypatch):
     import hipool.explain.plot as plot
 
     notes = []
-    real = plot._note
-    monkeypatch.setattr(plot, "_note", lambda ax, lines: (notes.append(list(lines)), real(ax, lines)))
+    real = plot.draw._note
+    monkeypatch.setattr(plot.draw, "_note", lambda ax, lines: (notes.append(list(lines)), real(ax, lines)))
     mask = torch.zeros(30, dtype=torch.bool)
     mask[[3, 4]] = True
     plot.plot_graph(_graph(), tmp_path / "g.png", highlight=mask, highlight_label="the defect")
