@@ -479,7 +479,7 @@ def _check_nodes(root: Any) -> None:
 
 def parse_yaml(text: str, source: str) -> Tuple[Any, Optional[Any]]:
     """``(data, root node)`` of YAML ``text`` (see the module docstring for what is refused);
-    errors are ``ValueError``s that start with ``source:LINE``."""
+    errors are ``ValueError`` exceptions that start with ``source:LINE``."""
     import yaml
 
     global _LOADER
@@ -517,8 +517,8 @@ def parse_yaml(text: str, source: str) -> Tuple[Any, Optional[Any]]:
 def read_yaml(path: PathLike, what: str, *, nodes: bool = False) -> Tuple[Any, Optional[Any]]:
     """``(data, root node)`` of a YAML file (the node, with line marks, only when ``nodes``).
 
-    Errors are ``ValueError``s that name ``what`` the file is and the file and line; see the
-    module docstring for the bounds and what is refused (duplicate keys among others)."""
+    Errors are ``ValueError`` exceptions that name ``what`` the file is and the file and line;
+    see the module docstring for the bounds and what is refused (duplicate keys among others)."""
     path = Path(path)
     text = decode_text(read_bytes(path, what, MAX_YAML_BYTES), path, what)
     data, node = parse_yaml(text, str(path))

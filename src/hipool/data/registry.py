@@ -14,7 +14,7 @@ a folder of graph files            the user's graphs (GraphML / node-link JSON /
                                    plus ``labels.csv``)
 a TU dataset's folder              ``path/to/MUTAG`` (holding ``raw/MUTAG_A.txt``, ...) or
                                    ``path/to/MUTAG/raw``: that TU dataset, whatever the data root
-a TU benchmark name               ``MUTAG``, ``PROTEINS``, ...: one under the data root, or one
+a TU benchmark name                ``MUTAG``, ``PROTEINS``, ...: one under the data root, or one
                                    of :data:`~hipool.data.tu.TU_STATS` (downloaded when missing)
 ``tu:NAME``                        any other dataset of the TU collection (downloaded)
 =================================  ===========================================================
