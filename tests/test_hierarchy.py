@@ -1,8 +1,11 @@
 """Hierarchy composes pooling records back to the input nodes, per graph."""
+import ast
+from pathlib import Path
+
 import pytest
 import torch
 
-from hipool import DROPPED, Hierarchy, ModelConfig
+from hipool import DROPPED, Hierarchy, ModelConfig, PoolOutput, record
 from hipool.nn import HierarchicalGNN, TopKPooling
 from tests.conftest import random_batch
 
@@ -59,3 +62,38 @@ def test_model_hierarchy_traces_every_graph_and_matches_one_at_a_time():
         torch.testing.assert_close(l1, logits[g:g + 1], rtol=1e-5, atol=1e-6)
         for a, c in zip(h.graph(g), h1.graph(0)):
             assert torch.equal(a, c)
+
+
+def test_record_imports_nothing_from_nn():
+    tree = ast.parse(Path(record.__file__).read_text())
+    modules = [n.module or "" for n in ast.walk(tree) if isinstance(n, ast.ImportFrom)]
+    modules += [a.name for n in ast.walk(tree) if isinstance(n, ast.Import) for a in n.names]
+    assert not [m for m in modules if m == "nn" or m.startswith(("nn.", "hipool.nn"))]
+
+
+@pytest.mark.filterwarnings("ignore:Sparse CSC tensor support is in beta")
+def test_each_assignment_layout_lifts_its_own_way():
+    g = torch.Generator().manual_seed(0)
+    batch = torch.tensor([0] * 6 + [1] * 2)  # graph 1 has 2 nodes: 2 of the 3 cluster slots
+    S = torch.softmax(torch.randn(8, 3, generator=g), -1)
+    S[6:, 2] = 0
+    S[6:] /= S[6:].sum(-1, keepdim=True)
+    cluster = S.argmax(-1) + 3 * batch
+    y = torch.randn(5, 4, generator=g)  # 3 + 2 output nodes
+    none = torch.zeros(2, 0, dtype=torch.long)
+
+    def rec(assignment, cluster=cluster, n_out=5):
+        return PoolOutput(x=torch.zeros(n_out, 4), edge_index=none, edge_attr=None,
+                          batch=torch.tensor([0, 0, 0, 1, 1][:n_out]), perm=None, score=None,
+                          cluster=cluster, assignment=assignment)
+
+    want = torch.cat([S[:6] @ y[:3], S[6:, :2] @ y[3:]])
+    torch.testing.assert_close(rec(S).unpool(y), want)  # dense: S x' within each graph
+    sparse = torch.zeros(8, 5)
+    sparse[:6, :3], sparse[6:, 3:] = S[:6], S[6:, :2]
+    torch.testing.assert_close(rec(sparse.to_sparse()).unpool(y), want)  # sparse: S x'
+    hard = torch.tensor([0, DROPPED, 2, 1, 1, 0, 4, DROPPED])
+    up = rec(None, hard).unpool(y)  # none: the row of the node it went to, zeros if dropped
+    torch.testing.assert_close(up, torch.cat([y[[0]], torch.zeros(1, 4), y[[2, 1, 1, 0, 4]], torch.zeros(1, 4)]))
+    with pytest.raises(ValueError, match="no lift for an assignment of layout torch.sparse_csc"):
+        rec(sparse.to_sparse_csc()).unpool(y)

@@ -51,12 +51,14 @@ record checks these shapes when it is built (while checks are on: free, no synch
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import Dict, Iterator, Optional
+from typing import Callable, Dict, Iterator, Optional
 
 import torch
 from torch import Tensor
+from torch_geometric.utils import to_dense_batch
 
 from .checks import checks_enabled
+from .ops import segment_mm
 
 #: Value of :attr:`PoolOutput.cluster` for an input node that no output node keeps.
 DROPPED: int = -1
@@ -187,10 +189,10 @@ class PoolOutput:
         """Lift floating-point features ``[N', F]`` of the output nodes back to the ``N`` input nodes
         (a ``ValueError`` for another shape, an integer dtype or another device than the record's).
 
-        Dense ``assignment`` (clustering): ``S x'`` within each graph.  Sparse
-        ``assignment`` (ASAP): ``S x'``.  Otherwise each input node gets the
-        features of the output node it went to (``cluster``), and zeros when
-        it was dropped.  Differentiable in ``x`` (and in ``S``).
+        How depends on the record's ``assignment`` (the lift :data:`LIFTS` gives for its
+        layout): dense (clustering) ``S x'`` within each graph; sparse (ASAP) ``S x'``; none
+        (selection, contraction) each input node gets the features of the output node it went
+        to (``cluster``), and zeros when it was dropped.  Differentiable in ``x`` (and in ``S``).
         """
         if not isinstance(x, Tensor) or x.dim() != 2 or x.size(0) != self.num_nodes:
             shape = tuple(x.shape) if isinstance(x, Tensor) else type(x).__name__
@@ -200,24 +202,11 @@ class PoolOutput:
             raise ValueError(f"PoolOutput.unpool: 'x' must be floating point (features), got dtype {x.dtype}")
         if x.device != self.cluster.device:
             raise ValueError(f"PoolOutput.unpool: 'x' is on {x.device} but the record is on {self.cluster.device}")
-        S = self.assignment
-        if S is not None and S.layout != torch.strided:
-            return torch.sparse.mm(S.to(x.dtype), x)
-        if S is not None:
-            # Graph g's clusters are its k_g output nodes, in slot order; slots past
-            # k_g hold zero probability, so padding x' to C slots per graph is exact.
-            from torch_geometric.utils import to_dense_batch
-
-            from .nn.functional import segment_mm
-            if self.num_input_nodes == 0:
-                return x.new_zeros(0, x.size(1))
-            num_graphs = int(self.batch.max()) + 1
-            xd, _ = to_dense_batch(x, self.batch, batch_size=num_graphs, max_num_nodes=S.size(1))
-            return segment_mm(S.to(x.dtype), xd, self.batch[self.cluster], num_graphs)
-        out = x.new_zeros(self.num_input_nodes, x.size(1))
-        kept = self.kept
-        out[kept] = x[self.cluster[kept]]
-        return out
+        layout = None if self.assignment is None else self.assignment.layout
+        if layout not in LIFTS:
+            raise ValueError(f"PoolOutput.unpool: no lift for an assignment of layout {layout}; "
+                             f"the layouts with one: {', '.join(map(str, LIFTS))}")
+        return LIFTS[layout](self, x)
 
     def __repr__(self) -> str:
         parts = [f"nodes={self.num_input_nodes}->{self.num_nodes}",
@@ -231,6 +220,46 @@ class PoolOutput:
         if self.aux_losses:
             parts.append("aux_losses=[" + ", ".join(self.aux_losses) + "]")
         return f"PoolOutput({', '.join(parts)})"
+
+
+# ---------------------------------------------------------------------------
+# lifts: pooled features [N', F] back to the input nodes [N]
+# ---------------------------------------------------------------------------
+def lift_by_cluster(out: PoolOutput, x: Tensor) -> Tensor:
+    """Each input node gets the row of the output node it went to (``cluster``), zeros if dropped."""
+    lifted = x.new_zeros(out.num_input_nodes, x.size(1))
+    kept = out.kept
+    lifted[kept] = x[out.cluster[kept]]
+    return lifted
+
+
+def lift_by_slots(out: PoolOutput, x: Tensor) -> Tensor:
+    """``S x'`` within each graph, for a dense ``assignment`` ``S`` ``[N, C]`` over cluster slots.
+
+    Graph ``g``'s clusters are its ``k_g`` output nodes, in slot order; slots past ``k_g``
+    hold zero probability, so padding ``x'`` to ``C`` slots per graph is exact.
+    """
+    S = out.assignment
+    if out.num_input_nodes == 0:
+        return x.new_zeros(0, x.size(1))
+    num_graphs = int(out.batch.max()) + 1
+    xd, _ = to_dense_batch(x, out.batch, batch_size=num_graphs, max_num_nodes=S.size(1))
+    return segment_mm(S.to(x.dtype), xd, out.batch[out.cluster], num_graphs)
+
+
+def lift_by_sparse_assignment(out: PoolOutput, x: Tensor) -> Tensor:
+    """``S x'`` for a sparse ``assignment`` ``S`` ``[N, N']``."""
+    return torch.sparse.mm(out.assignment.to(x.dtype), x)
+
+
+#: How :meth:`PoolOutput.unpool` lifts, by the layout of the record's ``assignment``
+#: (``None``: no assignment, only the hard map ``cluster``).
+LIFTS: Dict[Optional[torch.layout], Callable[[PoolOutput, Tensor], Tensor]] = {
+    None: lift_by_cluster,
+    torch.strided: lift_by_slots,
+    torch.sparse_coo: lift_by_sparse_assignment,
+    torch.sparse_csr: lift_by_sparse_assignment,
+}
 
 
 def cluster_from_perm(perm: Tensor, num_nodes: int) -> Tensor:

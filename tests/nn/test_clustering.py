@@ -13,6 +13,7 @@ from torch_geometric.utils import to_dense_adj, to_dense_batch
 from hipool import Hierarchy
 from hipool.nn import DiffPool, DMoNPool, MinCutPool, TopKPooling
 from hipool.nn import functional as HF
+from hipool.nn import losses as L
 from tests.conftest import random_graph
 
 POOLERS = [DiffPool, MinCutPool, DMoNPool]
@@ -97,6 +98,98 @@ def test_dense_dmon_equals_pyg_dmonpooling_given_its_assignment():
         one = HF.dense_dmon_pool(X[g:g + 1, :n], A[g:g + 1, :n, :n], pyg.mlp(X[g:g + 1, :n]))
         for ours, theirs in zip(one, singles[g][1:]):
             _close(ours, theirs)
+
+
+# ---------------------------------------------------------------------------
+# named losses (hipool.nn.losses): per graph, on both layouts, against PyG on each graph alone
+# ---------------------------------------------------------------------------
+SIZES = [7, 12, 9]
+LAYOUTS = ["dense", "sparse"]
+
+
+def _coarsening(layout, b, probs):
+    """The assignment ``probs [N, C]`` of batch ``b`` as a Dense- or SparseCoarsening."""
+    if layout == "dense":
+        _, A, S, mask = _dense(b, probs)
+        return L.DenseCoarsening(A, S, mask)
+    return L.SparseCoarsening(b.edge_index, b.edge_weight, probs, b.batch)
+
+
+def _per_graph(b, s):
+    """``(X, A, s)`` of every graph of ``b`` alone, unpadded ``[1, n, ·]``."""
+    X, A, S, _ = _dense(b, s)
+    return [(X[g:g + 1, :n], A[g:g + 1, :n, :n], S[g:g + 1, :n]) for g, n in enumerate(b.batch.bincount().tolist())]
+
+
+@pytest.mark.parametrize("layout", LAYOUTS)
+def test_mincut_and_orthogonality_losses_equal_pyg(layout):
+    b = _batch(SIZES)
+    s = torch.randn(b.num_nodes, C, dtype=torch.float64)
+    c = _coarsening(layout, b, torch.softmax(s, -1))
+    ref = [pyg_mincut(*g) for g in _per_graph(b, s)]
+    _close(L.mincut_loss(c), torch.stack([r[2] for r in ref]))
+    _close(L.orthogonality_loss(c), torch.stack([r[3] for r in ref]))
+
+
+@pytest.mark.parametrize("layout", LAYOUTS)
+def test_diffpool_losses_equal_pyg(layout):
+    b = _batch(SIZES)
+    s = torch.randn(b.num_nodes, C, dtype=torch.float64)
+    c = _coarsening(layout, b, torch.softmax(s, -1))
+    for link_norm, normalize in (("nodes", True), ("none", False)):
+        ref = [pyg_diff(*g, normalize=normalize) for g in _per_graph(b, s)]
+        _close(L.diffpool_link_loss(c, link_norm), torch.stack([r[2] for r in ref]))
+    _close(L.diffpool_entropy_loss(c), torch.stack([r[3] for r in ref]))
+
+
+@pytest.mark.parametrize("layout", LAYOUTS)
+def test_diffpool_loss_options_by_hand(layout):
+    b = _batch(SIZES)
+    s = torch.randn(b.num_nodes, C, dtype=torch.float64)
+    c = _coarsening(layout, b, torch.softmax(s, -1))
+    link, ent = [], []
+    for _, A, sg in _per_graph(b, s):
+        S = torch.softmax(sg[0], -1)
+        link.append(torch.linalg.matrix_norm(A[0] - S @ S.t()) / torch.linalg.matrix_norm(A[0]))
+        ent.append((-S * S.log()).sum(-1).mean() / torch.log(torch.tensor(float(C), dtype=S.dtype)))
+    _close(L.diffpool_link_loss(c, "relative"), torch.stack(link))
+    _close(L.diffpool_entropy_loss(c, entropy_norm=True), torch.stack(ent))
+    with pytest.raises(ValueError, match="'link_norm' must be one of relative, nodes, none, got 'edges'"):
+        L.diffpool_link_loss(c, "edges")
+
+
+@pytest.mark.parametrize("layout", LAYOUTS)
+def test_dmon_losses_equal_pyg(layout):
+    b = _batch(SIZES)
+    torch.manual_seed(0)
+    pyg = DMoNPooling(b.x.size(-1), C).double()
+    s = pyg.mlp(b.x)  # a linear map, row by row: the logits PyG computes for every graph
+    c = _coarsening(layout, b, torch.softmax(s, -1))
+    ref = [pyg(X, A) for X, A, _ in _per_graph(b, s)]
+    _close(L.dmon_spectral_loss(c), torch.stack([r[3] for r in ref]))
+    _close(L.orthogonality_loss(c), torch.stack([r[4] for r in ref]))
+    _close(L.dmon_cluster_loss(c), torch.stack([r[5] for r in ref]))
+
+
+def test_a_new_method_is_one_table_entry_that_both_cores_run():
+    method = HF.ClusterMethod(losses={"cut": L.mincut_loss, "balance": L.dmon_cluster_loss},
+                              connect=HF.normalize_cut)
+    b = _batch(SIZES)
+    s = torch.randn(b.num_nodes, C, dtype=torch.float64)
+    X, A, S, mask = _dense(b, s)
+    every = torch.ones(len(SIZES), C, dtype=torch.bool)
+    counts = b.batch.bincount()
+    dense = HF.dense_core(method, X, A, torch.softmax(S, -1), mask, every)
+    sparse = HF.sparse_core(method, b.x, b.edge_index, b.edge_weight, torch.softmax(s, -1), b.batch,
+                            len(SIZES), counts, every)
+    out, out_adj, cut, _ = HF.dense_mincut_pool(X, A, S, mask)
+    balance = HF.dmon_pool(b.x, b.edge_index, s, b.batch, b.edge_weight)[4]
+    for r in (dense, sparse):
+        assert list(r.losses) == ["cut", "balance"]
+        _close(r.out, out)
+        _close(r.out_adj, out_adj)
+        _close(r.losses["cut"], cut)
+        _close(r.losses["balance"], balance)
 
 
 # ---------------------------------------------------------------------------
@@ -205,6 +298,21 @@ def test_module_dense_equals_sparse(cls, assign):
     assert set(d.aux_losses) == set(cls.LOSSES) == set(s.aux_losses)
     for k in d.aux_losses:
         _close(d.aux_losses[k], s.aux_losses[k])
+
+
+def test_each_pooler_runs_its_method_with_its_options():
+    for cls in POOLERS:
+        assert cls.LOSSES == tuple(cls(5, C).method.losses)
+    assert MinCutPool(5, C).method is HF.MINCUT and DMoNPool(5, C).method is HF.DMON
+    assert DiffPool(5, C).method.nonnegative == HF.ADJ_NORM_WEIGHTS  # adj_norm=True by default
+    assert DiffPool(5, C, adj_norm=False, assign="linear").method.nonnegative is None
+    b = _batch([6, 9], seed=18)
+    w = -b.edge_weight  # negative weights: fine for DiffPool without adj_norm and a linear assignment
+    out = DiffPool(5, C, adj_norm=False, assign="linear").double()(b.x, b.edge_index, None, b.batch,
+                                                                   edge_weight=w)
+    assert set(out.aux_losses) == {"link", "entropy"}
+    with pytest.raises(ValueError, match="adj_norm=True normalises the pooled adjacency"):
+        DiffPool(5, C, assign="linear").double()(b.x, b.edge_index, None, b.batch, edge_weight=w)
 
 
 def test_dmon_module_equals_pyg_with_copied_weights():

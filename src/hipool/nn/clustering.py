@@ -13,7 +13,8 @@ like the selection poolers, and return a :class:`~hipool.record.PoolOutput`:
 * ``edge_attr``: ``SᵀE_cS`` per channel ``c`` with ``pool_edge_attr=True``, else ``None``;
 * ``cluster``: the hard assignment ``argmax S`` of every input node (for hierarchies);
 * ``assignment``: the soft ``S`` per input node ``[N, C]``;
-* ``aux_losses``: the method's losses by name (per graph, averaged over graphs);
+* ``aux_losses``: the method's losses by name (per graph, averaged over graphs): the
+  functions of :mod:`hipool.nn.losses` that the pooler's :attr:`~ClusterPooling.method` names;
 * ``mode``: ``"dense"`` or ``"sparse"``, the path this call took.
 
 **Modes.**  ``mode="dense"`` pads the batch to ``[B, N_max, N_max]`` (fast for
@@ -125,6 +126,7 @@ class ClusterPooling(torch.nn.Module):
     """
 
     kind: str = ""
+    #: The names of the method's losses, the keys of ``aux_losses``.
     LOSSES: Tuple[str, ...] = ()
     keep_self_loops: bool = False
 
@@ -152,6 +154,12 @@ class ClusterPooling(torch.nn.Module):
         self.assign = Assignment(assign, in_channels, num_clusters, assign_hidden)
 
     # -- subclass hooks ----------------------------------------------------
+    @property
+    def method(self) -> Fn.ClusterMethod:
+        """The :class:`~hipool.nn.functional.ClusterMethod` this pooler runs, with its options
+        (losses, pooled adjacency, activation of the pooled features)."""
+        raise NotImplementedError(f"{type(self).__name__} must define 'method'")
+
     def _scaled(self, logits: Tensor) -> Tensor:
         """The logits the softmax reads (MinCut divides by its temperature)."""
         return logits
@@ -161,12 +169,11 @@ class ClusterPooling(torch.nn.Module):
 
     def _nonnegative_weights(self) -> Optional[str]:
         """Why this pooler needs ``edge_weight >= 0``, or ``None`` when negative weights are fine."""
+        if self.method.nonnegative is not None:
+            return self.method.nonnegative
         if self.assign.weighted and degree_normalised(self.assign.net):
             return f"the {self.assign.kind!r} assignment normalises by weighted degrees"
         return None
-
-    def _core_kwargs(self) -> dict:
-        return {"reduce": self.reduce}
 
     # -- forward -------------------------------------------------------------
     def forward(self, x: Tensor, edge_index: Tensor, edge_attr: Optional[Tensor] = None,
@@ -199,10 +206,10 @@ class ClusterPooling(torch.nn.Module):
             xd, mask = to_dense_batch(x, batch, batch_size=num_graphs, max_num_nodes=n_max)
             Sd, _ = to_dense_batch(S, batch, batch_size=num_graphs, max_num_nodes=n_max)
             adj = to_dense_adj(edge_index, batch, edge_weight, max_num_nodes=n_max, batch_size=num_graphs).to(x.dtype)
-            r = Fn.dense_core(self.kind, xd, adj, Sd, mask, cluster_mask, **self._core_kwargs())
+            r = Fn.dense_core(self.method, xd, adj, Sd, mask, cluster_mask, reduce=self.reduce)
         else:
-            r = Fn.sparse_core(self.kind, x, edge_index, edge_weight, S, batch, num_graphs, counts,
-                               cluster_mask, **self._core_kwargs())
+            r = Fn.sparse_core(self.method, x, edge_index, edge_weight, S, batch, num_graphs, counts,
+                               cluster_mask, reduce=self.reduce)
 
         pooled_attr = None
         if self.pool_edge_attr and edge_attr is not None:
@@ -278,7 +285,8 @@ class DiffPool(ClusterPooling):
     Pooling", NeurIPS 2018): ``X' = SᵀX`` (cluster means by default, see ``reduce``),
     ``A' = SᵀAS`` (self-loops kept).
 
-    Losses: ``link`` ``‖A − SSᵀ‖_F`` and ``entropy`` (mean row entropy of ``S``).
+    Losses: ``link`` ``‖A − SSᵀ‖_F`` (:func:`~hipool.nn.losses.diffpool_link_loss`) and
+    ``entropy``, the mean row entropy of ``S`` (:func:`~hipool.nn.losses.diffpool_entropy_loss`).
     The paper's assignment is a GNN; the default here is ``assign="gcn"``
     (edge-weight aware, so it works on pooled graphs).
 
@@ -298,7 +306,7 @@ class DiffPool(ClusterPooling):
     """
 
     kind = "diffpool"
-    LOSSES = ("link", "entropy")
+    LOSSES = tuple(Fn.diffpool_method().losses)
     keep_self_loops = True
 
     def __init__(self, in_channels: int, num_clusters: int, *, assign: str = "gcn",
@@ -309,29 +317,25 @@ class DiffPool(ClusterPooling):
         self.entropy_norm = check_bool(entropy_norm, "DiffPool", "entropy_norm")
         self.adj_norm = check_bool(adj_norm, "DiffPool", "adj_norm")
 
-    def _nonnegative_weights(self) -> Optional[str]:
-        if self.adj_norm:
-            return "adj_norm=True normalises the pooled adjacency by D^-1/2, the weighted degrees"
-        return super()._nonnegative_weights()
-
-    def _core_kwargs(self) -> dict:
-        return {**super()._core_kwargs(), "link_norm": self.link_norm,
-                "entropy_norm": self.entropy_norm, "adj_norm": self.adj_norm}
+    @property
+    def method(self) -> Fn.ClusterMethod:
+        return Fn.diffpool_method(self.link_norm, self.entropy_norm, self.adj_norm)
 
 
 class MinCutPool(ClusterPooling):
     r"""MinCutPool (Bianchi et al., "Spectral Clustering with Graph Neural Networks for Graph
     Pooling", ICML 2020).
 
-    Losses: ``mincut`` ``−tr(SᵀAS)/tr(SᵀDS)`` and ``ortho``
-    ``‖SᵀS/‖SᵀS‖_F − I/√k‖_F``.  The pooled adjacency has a zero diagonal and is
-    normalised ``D^-1/2 A' D^-1/2``.  Assignment: ``"linear"`` by default (the
-    paper's MLP on top of the preceding conv); ``temp`` (a finite number > 0) divides the
-    logits.  ``edge_weight`` must be ``>= 0``.
+    Losses: ``mincut`` ``−tr(SᵀAS)/tr(SᵀDS)`` (:func:`~hipool.nn.losses.mincut_loss`) and ``ortho``
+    ``‖SᵀS/‖SᵀS‖_F − I/√k‖_F`` (:func:`~hipool.nn.losses.orthogonality_loss`).  The pooled
+    adjacency has a zero diagonal and is normalised ``D^-1/2 A' D^-1/2``.  Assignment:
+    ``"linear"`` by default (the paper's MLP on top of the preceding conv); ``temp`` (a finite
+    number > 0) divides the logits.  ``edge_weight`` must be ``>= 0``.
     """
 
     kind = "mincut"
-    LOSSES = ("mincut", "ortho")
+    LOSSES = tuple(Fn.MINCUT.losses)
+    method = Fn.MINCUT
 
     def __init__(self, in_channels: int, num_clusters: int, *, assign: str = "linear",
                  temp: float = 1.0, **kwargs):
@@ -341,25 +345,21 @@ class MinCutPool(ClusterPooling):
     def _scaled(self, logits: Tensor) -> Tensor:
         return logits / self.temp if self.temp != 1.0 else logits
 
-    def _nonnegative_weights(self) -> Optional[str]:
-        return Fn.MINCUT_WEIGHTS
-
 
 class DMoNPool(ClusterPooling):
     r"""DMoN (Tsitsulin et al., "Graph Clustering with Graph Neural Networks", JMLR 2023).
 
     ``X' = selu(SᵀX)`` (of the cluster means by default, as the authors' code; PyG's
-    ``DMoNPooling`` sums: ``reduce="sum"``).  Losses: ``spectral`` (negative modularity), ``ortho``
-    and ``cluster`` (collapse regulariser ``‖Σ_i S_i‖ √k / n − 1``).  With
+    ``DMoNPooling`` sums: ``reduce="sum"``).  Losses: ``spectral`` (negative modularity,
+    :func:`~hipool.nn.losses.dmon_spectral_loss`), ``ortho`` and ``cluster`` (collapse regulariser
+    ``‖Σ_i S_i‖ √k / n − 1``, :func:`~hipool.nn.losses.dmon_cluster_loss`).  With
     ``assign="linear"`` (default) and ``dropout``, the assignment is PyG
     ``DMoNPooling``'s ``mlp``.  ``edge_weight`` must be ``>= 0``.
     """
 
     kind = "dmon"
-    LOSSES = ("spectral", "ortho", "cluster")
-
-    def _nonnegative_weights(self) -> Optional[str]:
-        return Fn.DMON_WEIGHTS
+    LOSSES = tuple(Fn.DMON.losses)
+    method = Fn.DMON
 
 
 CLUSTER_POOLERS: Dict[str, type] = {"diffpool": DiffPool, "mincut": MinCutPool, "dmon": DMoNPool}

@@ -20,9 +20,13 @@ tensor: ``AS`` is gathered over the edges and ``SᵀY`` is taken graph by graph,
 so memory grows with ``edges × clusters`` and ``nodes × clusters``.
 
 ``s`` is always the *logits* of the assignment; the softmax is taken here (as in PyG).
-The public functions compute PyG's definitions; the cores also take the options the
-poolers of :mod:`hipool.nn.clustering` use by default (``reduce="mean"``, DiffPool's
-``link_norm``, ``entropy_norm`` and ``adj_norm``).
+
+**Methods.**  A method is a :class:`ClusterMethod`: its named losses (the functions of
+:mod:`hipool.nn.losses`), how its pooled adjacency is formed from ``SᵀAS`` and the activation
+of its pooled features.  :data:`MINCUT`, :data:`DMON` and :func:`diffpool_method` are PyG's
+definitions; the poolers of :mod:`hipool.nn.clustering` pass their own options (DiffPool's
+``link_norm``, ``entropy_norm`` and ``adj_norm``) and ``reduce="mean"``.  :func:`dense_core`
+and :func:`sparse_core` run any method: a new one is a new :class:`ClusterMethod`.
 
 **Auxiliary losses are per graph, then averaged over the graphs of the batch**
 (graphs with no nodes are left out of the average).  The loss of a batch
@@ -36,26 +40,32 @@ values for each graph alone (PyG issue #8284 is this bug class).
 """
 from __future__ import annotations
 
-import warnings
-from typing import Dict, Optional, Tuple
+from dataclasses import dataclass
+from functools import partial
+from typing import Callable, Dict, Mapping, Optional, Tuple
 
 import torch
 import torch.nn.functional as F
 from torch import Tensor
-from torch_geometric.utils import coalesce, scatter, to_dense_batch
 
 from ..checks import check_graph, checks_enabled
-
-EPS = 1e-15
+# The kernels lived here before hipool.ops; kept importable from this module.
+from ..ops import (csr_crow, csr_tensor, gather_as, segment_gram, segment_mm,  # noqa: F401
+                   segment_sum, segment_tmm)
+from .losses import (EPS, LINK_NORMS, Coarsening, DenseCoarsening, SparseCoarsening,  # noqa: F401
+                     diffpool_entropy_loss, diffpool_link_loss, dmon_cluster_loss, dmon_spectral_loss,
+                     mincut_loss, orthogonality_loss, safe_sqrt)
 
 __all__ = [
     "dense_diff_pool", "dense_mincut_pool", "dense_dmon_pool",
     "diff_pool", "mincut_pool", "dmon_pool",
+    "REDUCES", "ClusterMethod", "diffpool_method", "MINCUT", "DMON",
+    "Pooled", "coarsen", "dense_core", "sparse_core",
 ]
 
 
 # ---------------------------------------------------------------------------
-# small per-graph helpers
+# pooled features and adjacency
 # ---------------------------------------------------------------------------
 def graph_mean(values: Tensor, num_nodes: Tensor) -> Tensor:
     """Mean of per-graph ``values`` over the graphs that have nodes (0 if none); no host sync."""
@@ -63,126 +73,8 @@ def graph_mean(values: Tensor, num_nodes: Tensor) -> Tensor:
     return torch.where(valid, values, 0.0).sum() / valid.sum().clamp_min(1)
 
 
-def segment_sum(y: Tensor, batch: Tensor, num_graphs: int) -> Tensor:
-    """Per-graph sums of the rows of ``y``: ``[B, *y.shape[1:]]``."""
-    return scatter(y, batch, dim=0, dim_size=num_graphs, reduce="sum")
-
-
-def _graph_slices(batch: Tensor, num_graphs: int, rows: int, counts: Optional[Tensor]):
-    """How to run a per-graph product: ``(n_max, None)`` to pad all graphs to ``n_max``
-    (padding at most doubles the work), else ``(None, [(start, end), ...])`` per graph."""
-    if counts is None:
-        counts = torch.bincount(batch, minlength=num_graphs)
-    n_max = int(counts.max()) if counts.numel() else 0
-    if num_graphs * n_max <= 2 * rows + 64:
-        return n_max, None
-    ends = torch.cumsum(counts, 0).tolist()
-    return None, list(zip([0] + ends[:-1], ends))
-
-
-def segment_tmm(a: Tensor, b: Tensor, batch: Tensor, num_graphs: int,
-                counts: Optional[Tensor] = None) -> Tensor:
-    """``a_gᵀ b_g`` for every graph ``g``: ``[B, a.size(1), b.size(1)]`` (``batch`` sorted).
-
-    Graphs of similar size go through one padded batched matmul; batches with
-    very uneven sizes are done graph by graph, so memory stays ``nodes × columns``.
-    """
-    if num_graphs == 1:
-        return (a.t() @ b).unsqueeze(0)
-    n_max, slices = _graph_slices(batch, num_graphs, a.size(0), counts)
-    if slices is None:
-        ad, _ = to_dense_batch(a, batch, batch_size=num_graphs, max_num_nodes=n_max)
-        bd, _ = to_dense_batch(b, batch, batch_size=num_graphs, max_num_nodes=n_max)
-        return ad.transpose(1, 2) @ bd
-    return torch.stack([a[s:e].t() @ b[s:e] for s, e in slices])
-
-
-def segment_mm(a: Tensor, m: Tensor, batch: Tensor, num_graphs: int,
-               counts: Optional[Tensor] = None) -> Tensor:
-    """``a_i @ m[batch[i]]`` for every row ``i``: ``[N, m.size(-1)]`` (``batch`` sorted)."""
-    if num_graphs == 1:
-        return a @ m[0]
-    n_max, slices = _graph_slices(batch, num_graphs, a.size(0), counts)
-    if slices is None:
-        ad, mask = to_dense_batch(a, batch, batch_size=num_graphs, max_num_nodes=n_max)
-        return (ad @ m)[mask]
-    return torch.cat([a[s:e] @ m[g] for g, (s, e) in enumerate(slices)])
-
-
-class _SegmentGram(torch.autograd.Function):
-    """Per-graph ``SᵀS`` whose backward is one product ``S (G + Gᵀ)`` (autograd's takes two)."""
-
-    @staticmethod
-    def forward(ctx, S: Tensor, batch: Tensor, num_graphs: int, counts: Tensor) -> Tensor:
-        ctx.save_for_backward(S, batch, counts)
-        ctx.num_graphs = num_graphs
-        return segment_tmm(S, S, batch, num_graphs, counts)
-
-    @staticmethod
-    def backward(ctx, grad: Tensor):
-        S, batch, counts = ctx.saved_tensors
-        return segment_mm(S, grad + grad.transpose(1, 2), batch, ctx.num_graphs, counts), None, None, None
-
-
-def segment_gram(S: Tensor, batch: Tensor, num_graphs: int, counts: Tensor) -> Tensor:
-    """``S_gᵀ S_g`` for every graph: ``[B, C, C]``."""
-    return _SegmentGram.apply(S, batch, num_graphs, counts)
-
-
-def _ortho_loss(ss: Tensor, cluster_mask: Tensor) -> Tensor:
-    """Per graph ``‖SᵀS/‖SᵀS‖_F − I_k/√k‖_F`` with ``k`` the graph's clusters."""
-    k = cluster_mask.sum(-1).to(ss.dtype)  # [B]
-    eye = torch.diag_embed(cluster_mask.to(ss.dtype)) / k.clamp_min(1).sqrt().view(-1, 1, 1)
-    norm = torch.linalg.matrix_norm(ss, keepdim=True)
-    return torch.linalg.matrix_norm(ss / norm - eye)
-
-
-def _normalize_pooled_adj(out_adj: Tensor) -> Tensor:
-    """MinCut/DMoN: zero the diagonal, then ``D^-1/2 A D^-1/2`` (as PyG)."""
-    c = out_adj.size(-1)
-    return _sym_normalize(out_adj * (1 - torch.eye(c, dtype=out_adj.dtype, device=out_adj.device)))
-
-
-def _safe_sqrt(v: Tensor) -> Tensor:
-    """``sqrt(v)`` whose gradient is 0, not ``0 · inf = NaN``, where ``v = 0``.
-
-    A pooled node with no edges has degree 0: the clusters a small graph cannot use
-    (``k_g < C``), a one-cluster graph (its diagonal is zeroed), a graph with no edges.
-    Its row of ``A'`` is 0, so nothing flows through ``1/√d`` and the value is the same;
-    but ``torch.sqrt``'s backward multiplies that 0 by ``1/(2√0) = inf``, and the NaN
-    spread to every parameter.  Where ``v > 0`` values and gradients equal ``torch.sqrt``'s.
-    """
-    pos = v > 0
-    return torch.where(pos, torch.sqrt(torch.where(pos, v, torch.ones_like(v))), torch.zeros_like(v))
-
-
-def _safe_div(num: Tensor, den: Tensor) -> Tensor:
-    """``num / den`` where ``den > 0``, else 0 (a graph with no edges has no cut to score)."""
-    ok = den > 0
-    return torch.where(ok, num / torch.where(ok, den, torch.ones_like(den)), torch.zeros_like(num))
-
-
-def _spectral_loss(trace: Tensor, ca: Tensor, two_m: Tensor) -> Tensor:
-    """DMoN's negative modularity ``−(tr(SᵀAS) − ‖Sᵀd‖² / 2m) / 2m`` per graph, 0 without edges.
-
-    Written as ``−(tr/2m − ‖Sᵀd / 2m‖²)``: equal, but every quotient is in ``[0, 1]``.  The
-    textbook order squares ``Sᵀd`` first, which underflows to 0 for small weights (1e-30 in
-    float32: the loss came out −1 instead of 0) and whose gradient ``1/(2m)²`` overflows to inf,
-    then NaN at the clusters with ``Sᵀd = 0``.
-    """
-    share = _safe_div(ca, two_m.unsqueeze(-1))
-    return -(_safe_div(trace, two_m) - (share * share).sum(-1))
-
-
-#: Pooled features: ``sum`` ``SᵀX`` (PyG), ``mean`` ``SᵀX`` over the cluster's soft size.
+#: The pooled features, ``sum`` ``SᵀX`` (PyG) or ``mean`` ``SᵀX`` over the cluster's soft size.
 REDUCES = ("sum", "mean")
-#: DiffPool's link loss ``‖A − SSᵀ‖_F`` divided by: ``‖A‖_F`` (``relative``),
-#: ``n²`` (``nodes``, PyG's ``normalize=True``) or nothing (``none``).
-LINK_NORMS = ("relative", "nodes", "none")
-
-
-def _link_norm(link_norm: Optional[str], normalize: bool) -> str:
-    return link_norm if link_norm is not None else ("nodes" if normalize else "none")
 
 
 def cluster_mean(out: Tensor, size: Tensor) -> Tensor:
@@ -201,27 +93,16 @@ def cluster_mean(out: Tensor, size: Tensor) -> Tensor:
     return out / den.unsqueeze(-1)
 
 
-def _scale_link(link: Tensor, link_norm: str, nf: Tensor, adj_norm) -> Tensor:
-    if link_norm == "nodes":
-        return link / nf ** 2
-    if link_norm == "relative":
-        # A graph with no edges: SSᵀ is the whole error, at most n (one cluster).
-        a = adj_norm()
-        return link / torch.where(a > 0, a, nf)
-    return link
-
-
-def _per_log_k(ent: Tensor, cluster_mask: Tensor) -> Tensor:
-    """Mean row entropy over its maximum ``log k`` (so in ``[0, 1]``); 0 stays 0 for ``k = 1``."""
-    log_k = cluster_mask.sum(-1).to(ent.dtype).clamp_min(2).log()
-    return ent / log_k
-
-
-def _sym_normalize(out_adj: Tensor) -> Tensor:
-    """``D^-1/2 A' D^-1/2`` (MinCut and DMoN after zeroing the diagonal; DiffPool with
-    ``adj_norm``, self-loops kept)."""
-    d = _safe_sqrt(out_adj.sum(-1))[:, None] + EPS
+def sym_normalize(out_adj: Tensor) -> Tensor:
+    """``D^-1/2 A' D^-1/2`` (DiffPool with ``adj_norm``, self-loops kept)."""
+    d = safe_sqrt(out_adj.sum(-1))[:, None] + EPS
     return (out_adj / d) / d.transpose(1, 2)
+
+
+def normalize_cut(out_adj: Tensor) -> Tensor:
+    """MinCut/DMoN: zero the diagonal, then ``D^-1/2 A' D^-1/2`` (as PyG)."""
+    c = out_adj.size(-1)
+    return sym_normalize(out_adj * (1 - torch.eye(c, dtype=out_adj.dtype, device=out_adj.device)))
 
 
 # ---------------------------------------------------------------------------
@@ -241,11 +122,6 @@ def _check_s_finite(s: Tensor, where: str, batch: Optional[Tensor] = None) -> No
         g = int(batch[i]) if batch is not None else 0
     raise ValueError(f"{where}: 's' (cluster assignment) contains NaN/inf, first at graph {g}, "
                      f"node {i}; check the assignment network's input")
-
-
-#: Why MinCut and DMoN need non-negative edge weights (the checks' message).
-MINCUT_WEIGHTS = "MinCut's cut loss and D^-1/2 A' D^-1/2 read the weights as degrees"
-DMON_WEIGHTS = "DMoN's modularity and D^-1/2 A' D^-1/2 read the weights as degrees"
 
 
 def _dense_inputs(x: Tensor, adj: Tensor, s: Tensor, mask: Optional[Tensor], where: str,
@@ -359,6 +235,63 @@ def _sparse_inputs(x: Tensor, edge_index: Tensor, s: Tensor, batch: Optional[Ten
 
 
 # ---------------------------------------------------------------------------
+# methods
+# ---------------------------------------------------------------------------
+def _unchanged(t: Tensor) -> Tensor:
+    return t
+
+
+#: Why MinCut and DMoN need non-negative edge weights (the checks' message).
+MINCUT_WEIGHTS = "MinCut's cut loss and D^-1/2 A' D^-1/2 read the weights as degrees"
+DMON_WEIGHTS = "DMoN's modularity and D^-1/2 A' D^-1/2 read the weights as degrees"
+ADJ_NORM_WEIGHTS = "adj_norm=True normalises the pooled adjacency by D^-1/2, the weighted degrees"
+
+
+@dataclass(frozen=True, eq=False)
+class ClusterMethod:
+    """What makes one clustering method, for :func:`dense_core` and :func:`sparse_core`.
+
+    Args:
+        losses: name → loss of a :class:`~hipool.nn.losses.Coarsening`, one value per graph
+            ``[B]`` (the cores average it over the graphs).
+        connect: the pooled adjacency ``A'`` from ``SᵀAS`` ``[B, C, C]`` (default: unchanged).
+        activation: applied to the pooled features ``[B, C, F]`` (default: none).
+        nonnegative: why the method needs ``edge_weight >= 0`` (the checks' message), or
+            ``None`` when negative weights are fine.
+    """
+
+    losses: Mapping[str, Callable[[Coarsening], Tensor]]
+    connect: Callable[[Tensor], Tensor] = _unchanged
+    activation: Callable[[Tensor], Tensor] = _unchanged
+    nonnegative: Optional[str] = None
+
+
+def diffpool_method(link_norm: str = "nodes", entropy_norm: bool = False,
+                    adj_norm: bool = False) -> ClusterMethod:
+    """DiffPool: losses ``link`` (:func:`~hipool.nn.losses.diffpool_link_loss` with ``link_norm``)
+    and ``entropy`` (:func:`~hipool.nn.losses.diffpool_entropy_loss` with ``entropy_norm``);
+    ``A' = SᵀAS``, or ``D^-1/2 A' D^-1/2`` with ``adj_norm`` (self-loops kept).  The defaults
+    are PyG's ``dense_diff_pool``."""
+    return ClusterMethod(
+        losses={"link": partial(diffpool_link_loss, link_norm=link_norm),
+                "entropy": partial(diffpool_entropy_loss, entropy_norm=entropy_norm)},
+        connect=sym_normalize if adj_norm else _unchanged,
+        nonnegative=ADJ_NORM_WEIGHTS if adj_norm else None)
+
+
+#: MinCutPool, with the losses ``mincut`` and ``ortho`` and ``A'`` with a zero diagonal,
+#: ``D^-1/2 A' D^-1/2``.
+MINCUT = ClusterMethod(losses={"mincut": mincut_loss, "ortho": orthogonality_loss},
+                       connect=normalize_cut, nonnegative=MINCUT_WEIGHTS)
+
+#: DMoN, with the losses ``spectral``, ``ortho`` and ``cluster``, MinCut's ``A'`` and ``selu`` on
+#: the pooled features.
+DMON = ClusterMethod(losses={"spectral": dmon_spectral_loss, "ortho": orthogonality_loss,
+                             "cluster": dmon_cluster_loss},
+                     connect=normalize_cut, activation=F.selu, nonnegative=DMON_WEIGHTS)
+
+
+# ---------------------------------------------------------------------------
 # cores: probabilities S in, per-graph losses out
 # ---------------------------------------------------------------------------
 class Pooled:
@@ -370,172 +303,35 @@ class Pooled:
         self.out, self.out_adj, self.losses = out, out_adj, losses
 
 
-def dense_core(kind: str, x: Tensor, adj: Tensor, S: Tensor, mask: Tensor,
-               cluster_mask: Tensor, normalize: bool = True, *, reduce: str = "sum",
-               link_norm: Optional[str] = None, entropy_norm: bool = False,
-               adj_norm: bool = False) -> Pooled:
-    """Dense coarsening and losses.  ``S`` holds probabilities, zero on padded rows.
-
-    ``cluster_mask [B, C]`` marks the clusters each graph may use.  The keywords
-    choose where hipool's poolers leave PyG's definitions; their defaults are PyG's:
-    ``reduce`` (:data:`REDUCES`), DiffPool's ``link_norm`` (:data:`LINK_NORMS`; ``None``
-    follows ``normalize``), ``entropy_norm`` (over ``log k``) and ``adj_norm``
-    (``D^-1/2 A' D^-1/2``, self-loops kept).
-    """
-    link_norm = _link_norm(link_norm, normalize)
-    m = mask.unsqueeze(-1).to(x.dtype)
-    x, S = x * m, S * m
-    n = mask.sum(-1)  # [B]
-    nf = n.to(x.dtype).clamp_min(1)
-    St = S.transpose(1, 2)
-    out = St @ x
+def coarsen(method: ClusterMethod, c: Coarsening, x: Tensor, reduce: str = "sum") -> Pooled:
+    """``method`` on the coarsening ``c`` of node features ``x`` (laid out like ``c.S``'s rows):
+    ``SᵀX`` (over each cluster's soft size with ``reduce="mean"``, see :data:`REDUCES`), the
+    pooled adjacency and every loss averaged over the graphs."""
+    out = c.pool(x)
     if reduce == "mean":
-        out = cluster_mean(out, S.sum(1))
-    out_adj = (St @ adj) @ S
-    losses: Dict[str, Tensor] = {}
-    if kind == "diffpool":
-        link = _scale_link(torch.linalg.matrix_norm(adj - S @ St), link_norm, nf,
-                           lambda: torch.linalg.matrix_norm(adj))
-        ent = (-S * torch.log(S + EPS)).sum((-1, -2)) / nf
-        if entropy_norm:
-            ent = _per_log_k(ent, cluster_mask)
-        losses = {"link": graph_mean(link, n), "entropy": graph_mean(ent, n)}
-        if adj_norm:
-            out_adj = _sym_normalize(out_adj)
-    else:
-        deg = adj.sum(-1) * m.squeeze(-1)  # [B, N]
-        trace = torch.diagonal(out_adj, dim1=-2, dim2=-1).sum(-1)
-        ortho = _ortho_loss(St @ S, cluster_mask)
-        if kind == "mincut":
-            den = (deg.unsqueeze(-1) * S * S).sum((-1, -2))
-            losses = {"mincut": graph_mean(-_safe_div(trace, den), n), "ortho": graph_mean(ortho, n)}
-        else:  # dmon
-            two_m = deg.sum(-1)
-            ca = (St @ deg.unsqueeze(-1)).squeeze(-1)  # [B, C]
-            spectral = _spectral_loss(trace, ca, two_m)
-            k = cluster_mask.sum(-1).to(x.dtype)
-            cluster = torch.linalg.vector_norm(S.sum(1), dim=-1) / nf * k.sqrt() - 1
-            losses = {"spectral": graph_mean(spectral, n), "ortho": graph_mean(ortho, n),
-                      "cluster": graph_mean(cluster, n)}
-            out = F.selu(out)
-        out_adj = _normalize_pooled_adj(out_adj)
-    return Pooled(out, out_adj, losses)
+        out = cluster_mean(out, c.graph_sum(c.S))
+    losses = {name: graph_mean(loss(c), c.num_nodes) for name, loss in method.losses.items()}
+    return Pooled(method.activation(out), method.connect(c.pooled_adj), losses)
 
 
-def csr_crow(row: Tensor, num_rows: int) -> Tensor:
-    """CSR row pointers ``[num_rows + 1]`` for entries whose (sorted) rows are ``row``."""
-    crow = torch.zeros(num_rows + 1, dtype=torch.long, device=row.device)
-    crow[1:] = torch.cumsum(torch.bincount(row, minlength=num_rows), 0)
-    return crow
+def dense_core(method: ClusterMethod, x: Tensor, adj: Tensor, S: Tensor, mask: Tensor,
+               cluster_mask: Tensor, *, reduce: str = "sum") -> Pooled:
+    """Dense coarsening and losses.  ``S`` holds probabilities; padded rows (``mask``) are zeroed.
 
-
-def csr_tensor(crow: Tensor, col: Tensor, val: Tensor, size) -> Tensor:
-    """``torch.sparse_csr_tensor`` without its "CSR support is in beta" warning (sparse @ dense
-    has long been stable) and without invariant checks (callers build valid operands)."""
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore", UserWarning)
-        return torch.sparse_csr_tensor(crow, col, val, size, check_invariants=False)
-
-
-def _csr_order(row: Tensor, col: Tensor, val: Tensor, n: int):
-    """``[n, n]`` CSR matrix with ``M[row[e], col[e]] += val[e]``, and the edge order it stores."""
-    order = torch.argsort(row, stable=True)
-    return csr_tensor(csr_crow(row, n), col[order], val[order], (n, n)), order
-
-
-def _csr(row: Tensor, col: Tensor, val: Tensor, n: int) -> Tensor:
-    """``[n, n]`` CSR matrix with ``M[row[e], col[e]] += val[e]``."""
-    return _csr_order(row, col, val, n)[0]
-
-
-class _AdjMatmul(torch.autograd.Function):
-    """``A @ S`` for ``A`` given by its edges, with gradients for ``S`` and the edge weights.
-
-    Forward and the gradient for ``S`` are CSR sparse-dense products (``A`` and
-    ``Aᵀ``); the gradient of a weight, ``⟨grad[src], S[dst]⟩``, is a sampled dense
-    product at the edges (``torch.sparse.sampled_addmm``: 30x faster than gathering
-    two ``[E, C]`` tensors), formed only when the weights need one.  No ``[N, N]``
-    tensor, and no ``[E, C]`` one.
+    ``cluster_mask [B, C]`` marks the clusters each graph may use; ``reduce`` is one of
+    :data:`REDUCES` (default PyG's ``sum``).
     """
-
-    @staticmethod
-    def forward(ctx, S: Tensor, w: Tensor, src: Tensor, dst: Tensor) -> Tensor:
-        ctx.save_for_backward(S, w, src, dst)
-        return torch.sparse.mm(_csr(src, dst, w, S.size(0)), S)
-
-    @staticmethod
-    def backward(ctx, grad: Tensor):
-        S, w, src, dst = ctx.saved_tensors
-        grad_s = grad_w = None
-        if ctx.needs_input_grad[0]:
-            grad_s = torch.sparse.mm(_csr(dst, src, w, S.size(0)), grad)
-        if ctx.needs_input_grad[1] and src.numel() > S.size(0) ** 2:
-            # More (repeated) edges than entries of A: sampled_addmm refuses such a pattern.
-            grad_w = (grad[src] * S[dst]).sum(-1)
-        elif ctx.needs_input_grad[1]:
-            pattern, order = _csr_order(src, dst, grad.new_zeros(src.numel()), S.size(0))
-            with warnings.catch_warnings():
-                warnings.simplefilter("ignore", UserWarning)
-                sampled = torch.sparse.sampled_addmm(pattern, grad.contiguous(), S.t(), beta=0.0)
-            grad_w = torch.empty_like(w)
-            grad_w[order] = sampled.values()
-        return grad_s, grad_w, None, None
+    x = x * mask.unsqueeze(-1).to(x.dtype)
+    return coarsen(method, DenseCoarsening(adj, S, mask, cluster_mask), x, reduce)
 
 
-def gather_as(edge_index: Tensor, edge_weight: Optional[Tensor], S: Tensor) -> Tensor:
-    """``A S`` over the edges (``A[i, j]`` = weight of edge ``i → j``), never forming ``A``."""
-    w = edge_weight if edge_weight is not None else S.new_ones(edge_index.size(1))
-    return _AdjMatmul.apply(S, w.to(S.dtype), edge_index[0], edge_index[1])
-
-
-def sparse_core(kind: str, x: Tensor, edge_index: Tensor, edge_weight: Optional[Tensor], S: Tensor,
-                batch: Tensor, num_graphs: int, counts: Tensor, cluster_mask: Tensor,
-                normalize: bool = True, *, reduce: str = "sum", link_norm: Optional[str] = None,
-                entropy_norm: bool = False, adj_norm: bool = False) -> Pooled:
+def sparse_core(method: ClusterMethod, x: Tensor, edge_index: Tensor, edge_weight: Optional[Tensor],
+                S: Tensor, batch: Tensor, num_graphs: int, counts: Tensor, cluster_mask: Tensor, *,
+                reduce: str = "sum") -> Pooled:
     """Sparse coarsening and losses: no ``[B, N, N]`` tensor.  ``S`` holds probabilities ``[N, C]``.
     The keywords are :func:`dense_core`'s."""
-    link_norm = _link_norm(link_norm, normalize)
-    nf = counts.to(x.dtype).clamp_min(1)
-    out = segment_tmm(S, x, batch, num_graphs, counts)
-    if reduce == "mean":
-        out = cluster_mean(out, segment_sum(S, batch, num_graphs))
-    AS = gather_as(edge_index, edge_weight, S)
-    out_adj = segment_tmm(S, AS, batch, num_graphs, counts)
-    trace = torch.diagonal(out_adj, dim1=-2, dim2=-1).sum(-1)
-    ss = segment_gram(S, batch, num_graphs, counts)
-    src = edge_index[0]
-    w = edge_weight if edge_weight is not None else x.new_ones(edge_index.size(1))
-    losses: Dict[str, Tensor] = {}
-    if kind == "diffpool":
-        # ‖A − SSᵀ‖² = ‖A‖² − 2 tr(SᵀAS) + ‖SᵀS‖²; ‖A‖² needs duplicate edges summed first.
-        ei, wc = coalesce(edge_index, w, num_nodes=x.size(0), reduce="sum")
-        a2 = segment_sum(wc * wc, batch[ei[0]], num_graphs)
-        link2 = a2 - 2 * trace + (ss * ss).sum((-1, -2))
-        link = _scale_link(torch.sqrt(link2.clamp_min(1e-20)), link_norm, nf, lambda: _safe_sqrt(a2))
-        ent = segment_sum((-S * torch.log(S + EPS)).sum(-1), batch, num_graphs) / nf
-        if entropy_norm:
-            ent = _per_log_k(ent, cluster_mask)
-        losses = {"link": graph_mean(link, counts), "entropy": graph_mean(ent, counts)}
-        if adj_norm:
-            out_adj = _sym_normalize(out_adj)
-    else:
-        deg = torch.zeros(x.size(0), dtype=x.dtype, device=x.device).index_add_(0, src, w)
-        ortho = _ortho_loss(ss, cluster_mask)
-        if kind == "mincut":
-            den = segment_sum(deg * (S * S).sum(-1), batch, num_graphs)
-            losses = {"mincut": graph_mean(-_safe_div(trace, den), counts),
-                      "ortho": graph_mean(ortho, counts)}
-        else:
-            two_m = segment_sum(deg, batch, num_graphs)
-            ca = segment_tmm(S, deg.view(-1, 1), batch, num_graphs, counts).squeeze(-1)  # Sᵀd
-            spectral = _spectral_loss(trace, ca, two_m)
-            k = cluster_mask.sum(-1).to(x.dtype)
-            cluster = torch.linalg.vector_norm(segment_sum(S, batch, num_graphs), dim=-1) / nf * k.sqrt() - 1
-            losses = {"spectral": graph_mean(spectral, counts), "ortho": graph_mean(ortho, counts),
-                      "cluster": graph_mean(cluster, counts)}
-            out = F.selu(out)
-        out_adj = _normalize_pooled_adj(out_adj)
-    return Pooled(out, out_adj, losses)
+    c = SparseCoarsening(edge_index, edge_weight, S, batch, cluster_mask, num_graphs=num_graphs, counts=counts)
+    return coarsen(method, c, x, reduce)
 
 
 # ---------------------------------------------------------------------------
@@ -543,6 +339,11 @@ def sparse_core(kind: str, x: Tensor, edge_index: Tensor, edge_weight: Optional[
 # ---------------------------------------------------------------------------
 def _all_clusters(b: int, c: int, device) -> Tensor:
     return torch.ones(b, c, dtype=torch.bool, device=device)
+
+
+def _pyg_diffpool(normalize: bool) -> ClusterMethod:
+    """PyG's ``dense_diff_pool``: the link loss over ``n²`` with ``normalize``, else undivided."""
+    return diffpool_method(link_norm="nodes" if normalize else "none")
 
 
 def dense_diff_pool(x: Tensor, adj: Tensor, s: Tensor, mask: Optional[Tensor] = None,
@@ -554,8 +355,8 @@ def dense_diff_pool(x: Tensor, adj: Tensor, s: Tensor, mask: Optional[Tensor] = 
     of the node assignments, averaged over graphs.
     """
     x, adj, s, mask = _dense_inputs(x, adj, s, mask, "dense_diff_pool")
-    r = dense_core("diffpool", x, adj, torch.softmax(s, -1), mask,
-                   _all_clusters(x.size(0), s.size(-1), x.device), normalize)
+    r = dense_core(_pyg_diffpool(normalize), x, adj, torch.softmax(s, -1), mask,
+                   _all_clusters(x.size(0), s.size(-1), x.device))
     return r.out, r.out_adj, r.losses["link"], r.losses["entropy"]
 
 
@@ -567,9 +368,9 @@ def dense_mincut_pool(x: Tensor, adj: Tensor, s: Tensor, mask: Optional[Tensor] 
     zero diagonal, symmetrically degree-normalised (as PyG).  ``temp`` divides
     the logits before the softmax (PyG's argument).
     """
-    x, adj, s, mask = _dense_inputs(x, adj, s, mask, "dense_mincut_pool", MINCUT_WEIGHTS)
+    x, adj, s, mask = _dense_inputs(x, adj, s, mask, "dense_mincut_pool", MINCUT.nonnegative)
     S = torch.softmax(s / temp if temp != 1.0 else s, -1)
-    r = dense_core("mincut", x, adj, S, mask, _all_clusters(x.size(0), s.size(-1), x.device))
+    r = dense_core(MINCUT, x, adj, S, mask, _all_clusters(x.size(0), s.size(-1), x.device))
     return r.out, r.out_adj, r.losses["mincut"], r.losses["ortho"]
 
 
@@ -580,8 +381,8 @@ def dense_dmon_pool(x: Tensor, adj: Tensor, s: Tensor, mask: Optional[Tensor] = 
 
     Returns ``(selu(SᵀX), Â', spectral_loss, ortho_loss, cluster_loss)``.
     """
-    x, adj, s, mask = _dense_inputs(x, adj, s, mask, "dense_dmon_pool", DMON_WEIGHTS)
-    r = dense_core("dmon", x, adj, torch.softmax(s, -1), mask,
+    x, adj, s, mask = _dense_inputs(x, adj, s, mask, "dense_dmon_pool", DMON.nonnegative)
+    r = dense_core(DMON, x, adj, torch.softmax(s, -1), mask,
                    _all_clusters(x.size(0), s.size(-1), x.device))
     return r.out, r.out_adj, r.losses["spectral"], r.losses["ortho"], r.losses["cluster"]
 
@@ -589,32 +390,32 @@ def dense_dmon_pool(x: Tensor, adj: Tensor, s: Tensor, mask: Optional[Tensor] = 
 # ---------------------------------------------------------------------------
 # public sparse twins
 # ---------------------------------------------------------------------------
-def _sparse(kind: str, where: str, x, edge_index, s, batch, edge_weight, **kw) -> Pooled:
-    reason = {"mincut": MINCUT_WEIGHTS, "dmon": DMON_WEIGHTS}.get(kind)
-    x, batch, num_graphs, counts = _sparse_inputs(x, edge_index, s, batch, edge_weight, where, reason)
+def _sparse(method: ClusterMethod, where: str, x, edge_index, s, batch, edge_weight) -> Pooled:
+    x, batch, num_graphs, counts = _sparse_inputs(x, edge_index, s, batch, edge_weight, where,
+                                                  method.nonnegative)
     S = torch.softmax(s, -1)
-    return sparse_core(kind, x, edge_index, edge_weight, S, batch, num_graphs, counts,
-                       _all_clusters(num_graphs, s.size(1), x.device), **kw)
+    return sparse_core(method, x, edge_index, edge_weight, S, batch, num_graphs, counts,
+                       _all_clusters(num_graphs, s.size(1), x.device))
 
 
 def diff_pool(x: Tensor, edge_index: Tensor, s: Tensor, batch: Optional[Tensor] = None,
               edge_weight: Optional[Tensor] = None, normalize: bool = True
               ) -> Tuple[Tensor, Tensor, Tensor, Tensor]:
     """Sparse twin of :func:`dense_diff_pool`; ``s`` is ``[N, C]``.  Same return values."""
-    r = _sparse("diffpool", "diff_pool", x, edge_index, s, batch, edge_weight, normalize=normalize)
+    r = _sparse(_pyg_diffpool(normalize), "diff_pool", x, edge_index, s, batch, edge_weight)
     return r.out, r.out_adj, r.losses["link"], r.losses["entropy"]
 
 
 def mincut_pool(x: Tensor, edge_index: Tensor, s: Tensor, batch: Optional[Tensor] = None,
                 edge_weight: Optional[Tensor] = None) -> Tuple[Tensor, Tensor, Tensor, Tensor]:
     """Sparse twin of :func:`dense_mincut_pool`; ``s`` is ``[N, C]``.  Same return values."""
-    r = _sparse("mincut", "mincut_pool", x, edge_index, s, batch, edge_weight)
+    r = _sparse(MINCUT, "mincut_pool", x, edge_index, s, batch, edge_weight)
     return r.out, r.out_adj, r.losses["mincut"], r.losses["ortho"]
 
 
 def dmon_pool(x: Tensor, edge_index: Tensor, s: Tensor, batch: Optional[Tensor] = None,
               edge_weight: Optional[Tensor] = None) -> Tuple[Tensor, Tensor, Tensor, Tensor, Tensor]:
     """Sparse twin of :func:`dense_dmon_pool`; ``s`` is ``[N, C]``.  Same return values."""
-    r = _sparse("dmon", "dmon_pool", x, edge_index, s, batch, edge_weight)
+    r = _sparse(DMON, "dmon_pool", x, edge_index, s, batch, edge_weight)
     return r.out, r.out_adj, r.losses["spectral"], r.losses["ortho"], r.losses["cluster"]
 
