@@ -120,10 +120,10 @@ def make_step(pooler: str, impl: str, features: int, clusters: int):
     from torch_geometric.nn import DMoNPooling, dense_diff_pool, dense_mincut_pool
     from torch_geometric.utils import to_dense_adj, to_dense_batch
 
-    from hipool.nn.clustering import CLUSTER_POOLERS
+    from hipool.nn import REGISTRY
 
     mode = "sparse" if impl == "hipool-sparse" else "dense"
-    pool = CLUSTER_POOLERS[pooler](features, clusters, assign="linear", mode=mode)
+    pool = REGISTRY[pooler].build(features, clusters, {"assign": "linear", "mode": mode})
     linear = pool.assign.net
 
     if impl.startswith("hipool"):

@@ -32,7 +32,7 @@ from __future__ import annotations
 import math
 import os
 from contextlib import contextmanager
-from typing import Iterator, Optional, Tuple, Union
+from typing import Iterator, Literal, Optional, Tuple, Union, overload
 
 import torch
 from torch import Tensor
@@ -68,6 +68,14 @@ def _type_name(value) -> str:
     return type(value).__name__
 
 
+@overload
+def check_number(value, where: str, name: str, *, low: Optional[float] = None,
+                 high: Optional[float] = None, low_open: bool = False, high_open: bool = False,
+                 allow_none: Literal[False] = False) -> float: ...
+@overload
+def check_number(value, where: str, name: str, *, low: Optional[float] = None,
+                 high: Optional[float] = None, low_open: bool = False, high_open: bool = False,
+                 allow_none: bool = ...) -> Optional[float]: ...
 def check_number(value, where: str, name: str, *, low: Optional[float] = None,
                  high: Optional[float] = None, low_open: bool = False, high_open: bool = False,
                  allow_none: bool = False) -> Optional[float]:
@@ -92,6 +100,12 @@ def check_number(value, where: str, name: str, *, low: Optional[float] = None,
     return v
 
 
+@overload
+def check_int(value, where: str, name: str, *, low: int = 1, allow_none: Literal[False] = False,
+              hint: str = "") -> int: ...
+@overload
+def check_int(value, where: str, name: str, *, low: int = 1, allow_none: bool = ...,
+              hint: str = "") -> Optional[int]: ...
 def check_int(value, where: str, name: str, *, low: int = 1, allow_none: bool = False,
               hint: str = "") -> Optional[int]:
     """A constructor's integer argument: an ``int`` (not a bool, not a float) ``>= low``.

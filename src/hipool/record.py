@@ -51,7 +51,7 @@ record checks these shapes when it is built (while checks are on: free, no synch
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import Callable, Dict, Iterator, Optional
+from typing import Callable, Dict, Iterator, Optional, Tuple
 
 import torch
 from torch import Tensor
@@ -63,7 +63,7 @@ from .ops import segment_mm
 #: Value of :attr:`PoolOutput.cluster` for an input node that no output node keeps.
 DROPPED: int = -1
 
-_TUPLE_FIELDS = ("x", "edge_index", "edge_attr", "batch", "perm", "score")
+_TUPLE_FIELDS: Tuple[str, ...] = ("x", "edge_index", "edge_attr", "batch", "perm", "score")
 
 
 @dataclass
@@ -240,6 +240,7 @@ def lift_by_slots(out: PoolOutput, x: Tensor) -> Tensor:
     hold zero probability, so padding ``x'`` to ``C`` slots per graph is exact.
     """
     S = out.assignment
+    assert S is not None  # chosen by the assignment's layout
     if out.num_input_nodes == 0:
         return x.new_zeros(0, x.size(1))
     num_graphs = int(out.batch.max()) + 1
@@ -249,6 +250,7 @@ def lift_by_slots(out: PoolOutput, x: Tensor) -> Tensor:
 
 def lift_by_sparse_assignment(out: PoolOutput, x: Tensor) -> Tensor:
     """``S x'`` for a sparse ``assignment`` ``S`` ``[N, N']``."""
+    assert out.assignment is not None  # chosen by the assignment's layout
     return torch.sparse.mm(out.assignment.to(x.dtype), x)
 
 

@@ -376,7 +376,7 @@ def _coarsen_csr(src: Tensor, dst: Tensor, crow_in: Tensor, weight: Optional[Ten
     kept = (col[dst] >= 0).nonzero().view(-1)
     kept = kept[torch.argsort(src[kept] * max(k, 1) + col[dst[kept]])]
     s_row, s_col, s_val = src[kept], col[dst[kept]], score[kept]
-    if weighted:
+    if weight is not None:
         val_st, val_a, val_s = score[pick], weight[by_src], s_val
     else:  # PyG returns the structure only
         val_st = torch.ones(pick.numel(), device=device)

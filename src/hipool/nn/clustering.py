@@ -42,7 +42,7 @@ entropy_norm=False, adj_norm=False``) gives PyG's values exactly.
 """
 from __future__ import annotations
 
-from typing import Dict, Optional, Tuple
+from typing import Optional, Tuple
 
 import torch
 from torch import Tensor
@@ -75,7 +75,7 @@ class Assignment(torch.nn.Module):
         self.is_conv = kind in CONV_NAMES
         self.weighted = kind in WEIGHTED_CONVS
         if kind == "linear":
-            self.net = torch.nn.Linear(in_channels, num_clusters)
+            self.net: torch.nn.Module = torch.nn.Linear(in_channels, num_clusters)
         elif kind == "mlp":
             self.net = MLP([in_channels, hidden or in_channels, num_clusters], norm=None)
         else:
@@ -361,5 +361,3 @@ class DMoNPool(ClusterPooling):
     LOSSES = tuple(Fn.DMON.losses)
     method = Fn.DMON
 
-
-CLUSTER_POOLERS: Dict[str, type] = {"diffpool": DiffPool, "mincut": MinCutPool, "dmon": DMoNPool}

@@ -35,8 +35,8 @@ def filter_edges(
         raise ValueError(f"filter_edges: 'edge_index' must be an int64 [2, E] tensor, got {got}")
     for name, t in (("edge_attr", edge_attr), ("edge_weight", edge_weight)):
         if t is not None and (not isinstance(t, Tensor) or t.dim() == 0 or t.size(0) != edge_index.size(1)):
-            got = tuple(t.shape) if isinstance(t, Tensor) else type(t).__name__
-            raise ValueError(f"filter_edges: '{name}' must have one row per edge ({edge_index.size(1)}), got {got}")
+            rows = tuple(t.shape) if isinstance(t, Tensor) else type(t).__name__
+            raise ValueError(f"filter_edges: '{name}' must have one row per edge ({edge_index.size(1)}), got {rows}")
     if checks_enabled() and edge_index.numel() and not bool(((edge_index >= 0) & (edge_index < cluster.numel())).all()):
         raise ValueError(f"filter_edges: 'edge_index' refers to nodes outside [0, {cluster.numel()}) (the nodes "
                          f"'cluster' maps)")

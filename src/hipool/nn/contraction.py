@@ -13,7 +13,7 @@ so the pooled ``batch`` stays sorted.
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Callable, Optional, Tuple, Union
+from typing import Callable, Optional, Tuple, Union, cast
 
 import torch
 import torch.nn.functional as F
@@ -113,7 +113,7 @@ class EdgePool(torch.nn.Module):
             raise ValueError(f"EdgePool: 'edge_score_method' must be a name or a callable, "
                              f"got {edge_score_method!r}")
         self.in_channels = in_channels
-        self.compute_edge_score = edge_score_method
+        self.compute_edge_score = cast(Callable[..., Tensor], edge_score_method)
         self.dropout = check_number(dropout, "EdgePool", "dropout", low=0, high=1, high_open=True)
         self.add_to_edge_score = check_number(add_to_edge_score, "EdgePool", "add_to_edge_score")
         self.lin = torch.nn.Linear(2 * in_channels, 1)

@@ -111,10 +111,10 @@ def normalize_cut(out_adj: Tensor) -> Tensor:
 def _check_s_finite(s: Tensor, where: str, batch: Optional[Tensor] = None) -> None:
     if not checks_enabled() or bool(torch.isfinite(s.sum())):
         return
-    bad = (~torch.isfinite(s)).nonzero()
-    if bad.numel() == 0:
+    found = (~torch.isfinite(s)).nonzero()
+    if found.numel() == 0:
         return  # a sum of large finite logits overflowed: nothing is wrong
-    bad = bad[0].tolist()
+    bad = found[0].tolist()
     if s.dim() == 3:
         g, i = bad[0], bad[1]
     else:
@@ -157,8 +157,8 @@ def _dense_inputs(x: Tensor, adj: Tensor, s: Tensor, mask: Optional[Tensor], whe
                          f"use at most {n} clusters")
     if mask is not None:
         if not isinstance(mask, Tensor) or mask.shape != (b, n):
-            shape = list(mask.shape) if isinstance(mask, Tensor) else type(mask).__name__
-            raise ValueError(f"{where}: 'mask' must have shape [B, N] = {[b, n]}, got {shape}")
+            got = list(mask.shape) if isinstance(mask, Tensor) else type(mask).__name__
+            raise ValueError(f"{where}: 'mask' must have shape [B, N] = {[b, n]}, got {got}")
         mask = mask.bool()
     if checks_enabled() and x.numel() > 0:
         _check_dense_values(x, adj, mask, where, nonnegative)

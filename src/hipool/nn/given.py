@@ -112,6 +112,7 @@ class GivenPool(torch.nn.Module):
         if self.reduce == "meanmax":
             mean = scatter(x, cluster, 0, dim_size=k, reduce="mean")
             mx = scatter(x, cluster, 0, dim_size=k, reduce="max")
+            assert self.lin is not None  # built for reduce="meanmax"
             new_x = self.lin(torch.cat([mean, mx], dim=-1))
         else:
             new_x = scatter(x, cluster, 0, dim_size=k, reduce=self.reduce)

@@ -91,6 +91,27 @@ class Coarsening:
     num_nodes: Tensor
     cluster_mask: Tensor
 
+    # Each layout computes these on first use (cached properties of the subclasses).
+    @property
+    def degree(self) -> Tensor:
+        raise NotImplementedError
+
+    @property
+    def pooled_adj(self) -> Tensor:
+        raise NotImplementedError
+
+    @property
+    def gram(self) -> Tensor:
+        raise NotImplementedError
+
+    @property
+    def reconstruction_error(self) -> Tensor:
+        raise NotImplementedError
+
+    @property
+    def adj_frobenius(self) -> Tensor:
+        raise NotImplementedError
+
     def graph_sum(self, v: Tensor) -> Tensor:
         """Per-graph sums over the nodes of a per-node ``v`` (laid out like the rows of ``S``):
         ``[B, *v.shape[node axis + 1:]]``."""

@@ -74,8 +74,8 @@ def greedy_matching(edge_index: Tensor, rank: Tensor, num_nodes: int) -> Tuple[T
         alive = alive[~(matched[s] | matched[d])]
     if not taken:
         return torch.zeros(0, dtype=torch.long, device=src.device), 0
-    taken = torch.cat(taken)
-    return taken[torch.argsort(rank[taken])], rounds
+    edges = torch.cat(taken)
+    return edges[torch.argsort(rank[edges])], rounds
 
 
 def clusters_from_matching(edge_index: Tensor, taken: Tensor, batch: Tensor,
