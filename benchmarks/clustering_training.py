@@ -25,9 +25,8 @@ from pathlib import Path
 
 import torch
 import torch.nn.functional as F
-from torch_geometric.loader import DataLoader
-
 from _bench import fmt_table, write_atomic
+from torch_geometric.loader import DataLoader
 
 POOLERS = ("diffpool", "mincut", "dmon")
 #: The model: conv blocks (``--conv``), a mean‖max readout after every level summed, an MLP head.

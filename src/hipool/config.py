@@ -73,6 +73,7 @@ from .io import as_path, atomic_write_text, clip, read_yaml, shown, with_line
 from .nn.convs import CONVS, EDGE_CONVS
 from .nn.readout import READOUTS
 from .nn.registry import GIVEN, REGISTRY
+
 COMBINES = ("last", "sum", "concat")
 NORMS = ("none", "batch", "layer", "graph")
 ACTS = ("relu", "gelu", "elu", "leaky_relu", "tanh")

@@ -144,8 +144,8 @@ class Hierarchy:
 
     def aux_losses(self) -> Dict[str, Tensor]:
         """All auxiliary losses, named ``"level{l}/{name}"``."""
-        return {f"level{l}/{name}": value
-                for l, rec in enumerate(self.records, start=1)
+        return {f"level{lv}/{name}": value
+                for lv, rec in enumerate(self.records, start=1)
                 for name, value in rec.aux_losses.items()}
 
     def to_dict(self) -> dict:
@@ -163,5 +163,5 @@ class Hierarchy:
         }
 
     def __repr__(self) -> str:
-        sizes = " -> ".join(str(self.num_nodes_at(l)) for l in range(self.num_levels + 1))
+        sizes = " -> ".join(str(self.num_nodes_at(lv)) for lv in range(self.num_levels + 1))
         return f"Hierarchy(graphs={self.num_graphs}, nodes {sizes})"

@@ -11,8 +11,8 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from hipool.data.registry import load_dataset
-from hipool.io import shown
 from hipool.data.tu import MAX_LABEL_COLUMNS, load_tu
+from hipool.io import shown
 
 FUZZ = settings(max_examples=60, deadline=None, database=None,
                 suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow])

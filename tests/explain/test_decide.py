@@ -53,10 +53,10 @@ def test_ablation_is_the_margin_drop_without_a_level():
             c = int(full.argmax())
             assert int(out["prediction"][g]) == c
             assert float(out["margin"][g]) == pytest.approx(_margin(full, c), abs=1e-5)
-            for l in range(3):
-                cut = [torch.zeros_like(r) if j == l else r for j, r in enumerate(per_level)]
+            for lv in range(3):
+                cut = [torch.zeros_like(r) if j == lv else r for j, r in enumerate(per_level)]
                 drop = _margin(full, c) - _margin(model.classify(cut)[0], c)
-                assert float(out["ablation"][g, l]) == pytest.approx(drop, abs=1e-5)
+                assert float(out["ablation"][g, lv]) == pytest.approx(drop, abs=1e-5)
 
 
 @pytest.mark.parametrize("combine", ["sum", "concat"])
@@ -84,7 +84,7 @@ def test_decisions_summary_and_group_table():
     assert r["levels"] == ["level 1", "level 2", "level 3"]
     assert [row["graph"] for row in r["graphs"]] == list(range(10, 17))
     for row in r["graphs"]:
-        assert row["decided"]["ablation"] == max(range(3), key=lambda l: row["ablation"][l])
+        assert row["decided"]["ablation"] == max(range(3), key=lambda lv: row["ablation"][lv])
     for m in ("ablation", "gradient"):
         assert sum(r["summary"][m]["decided"]) == pytest.approx(1.0)
         assert sum(sum(c) for c in r["table"][m].values()) == 7

@@ -55,7 +55,7 @@ def test_clusters_compose_the_models_own_hierarchy(name):
     assert h.num_levels == 2 and h.poolers == [name, name]
     for level, expected in enumerate(hier.graph(0), start=1):
         assert torch.equal(h.cluster(level), expected)
-    assert h.num_nodes == [hier.num_nodes_at(l) for l in range(3)]
+    assert h.num_nodes == [hier.num_nodes_at(lv) for lv in range(3)]
     assert torch.equal(h.cluster(0), torch.arange(24))
     # members count the original nodes at each level
     for level in (1, 2):
@@ -84,7 +84,7 @@ def test_json_export_names_dropped_nodes_scores_and_soft_assignments(tmp_path):
     assert [lv["num_nodes"] for lv in d["levels"]] == [24, 12, 6]
     assert len(d["levels"][1]["score"]) == 12 and d["levels"][1]["assignment"] is None
     for node in d["nodes"]:
-        c = [h.cluster(l)[node["id"]].item() for l in (1, 2)]
+        c = [h.cluster(lv)[node["id"]].item() for lv in (1, 2)]
         assert node["pooled"] == [DROPPED_NAME if v < 0 else v for v in c]
         assert node["truth"] == data.level_labels[node["id"]].tolist()
     assert sum(DROPPED_NAME in n["pooled"] for n in d["nodes"]) == 24 - 6   # 6 survive both levels

@@ -119,7 +119,7 @@ def test_a_unit_record_of_another_training_run_is_named(copies, cache):
     """A unit file copied over another (another model, fold or config) was summarised as that unit."""
     import yaml
 
-    from hipool.compare import Comparison, CompareSettings, Unit
+    from hipool.compare import CompareSettings, Comparison, Unit
     from hipool.data.registry import load_dataset
     from hipool.train.settings import TrainSettings
     _, cmp = copies

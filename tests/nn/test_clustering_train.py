@@ -101,8 +101,8 @@ def test_gradients_equal_pygs_dense_functions():
 
     # MinCut on the padded batch (its values equal PyG's there)
     for temp in (1.0, 0.5):
-        for ours, theirs in zip(grads(lambda x, a, s: HF.dense_mincut_pool(x, a, s, mask, temp), X, A, S),
-                                grads(lambda x, a, s: pyg_mincut(x, a, s, mask, temp), X, A, S)):
+        for ours, theirs in zip(grads(lambda x, a, s, temp=temp: HF.dense_mincut_pool(x, a, s, mask, temp), X, A, S),
+                                grads(lambda x, a, s, temp=temp: pyg_mincut(x, a, s, mask, temp), X, A, S)):
             _close(ours, theirs)
     # DiffPool and DMoN one graph at a time (PyG mixes the graphs of a batch in some losses)
     torch.manual_seed(0)
@@ -110,8 +110,8 @@ def test_gradients_equal_pygs_dense_functions():
     for g, n in enumerate([7, 12, 9]):
         one = (X[g:g + 1, :n], A[g:g + 1, :n, :n], S[g:g + 1, :n])
         for normalize in (True, False):
-            for ours, theirs in zip(grads(lambda x, a, s: HF.dense_diff_pool(x, a, s, None, normalize), *one),
-                                    grads(lambda x, a, s: pyg_diff(x, a, s, None, normalize), *one)):
+            for ours, theirs in zip(grads(lambda x, a, s, normalize=normalize: HF.dense_diff_pool(x, a, s, None, normalize), *one),
+                                    grads(lambda x, a, s, normalize=normalize: pyg_diff(x, a, s, None, normalize), *one)):
                 _close(ours, theirs)
         for ours, theirs in zip(grads(lambda x, a: HF.dense_dmon_pool(x, a, dmon.mlp(x)), *one[:2]),
                                 grads(lambda x, a: dmon(x, a)[1:], *one[:2])):

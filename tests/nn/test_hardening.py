@@ -16,8 +16,20 @@ from torch_geometric.utils import to_dense_adj, to_dense_batch
 import hipool
 from hipool import ModelConfig
 from hipool.checks import check_graph
-from hipool.nn import (REGISTRY, ASAPooling, DiffPool, DMoNPool, EdgePool, Graclus, MinCutPool,
-                       PoolOutput, SAGPooling, TopKPooling, build_model, num_kept)
+from hipool.nn import (
+    REGISTRY,
+    ASAPooling,
+    DiffPool,
+    DMoNPool,
+    EdgePool,
+    Graclus,
+    MinCutPool,
+    PoolOutput,
+    SAGPooling,
+    TopKPooling,
+    build_model,
+    num_kept,
+)
 from hipool.nn import functional as HF
 from hipool.nn.functional import gather_as
 from tests.conftest import random_batch, random_graph

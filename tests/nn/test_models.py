@@ -101,7 +101,9 @@ def test_global_twin_same_convs_no_pooling():
     h = HierarchicalGNN(cfg, 7, 2)
     g = build_model(cfg.global_twin(), 7, 2)
     assert isinstance(g, GlobalGNN)
-    names = lambda m: {n for n, _ in m.named_parameters()}
+
+    def names(m):
+        return {n for n, _ in m.named_parameters()}
     assert names(h) - names(g) == {f"pools.{i}.select.weight" for i in range(3)}
     b = random_batch([5, 9], channels=7)
     logits, hier = g(b, return_hierarchy=True)  # a Batch is accepted too

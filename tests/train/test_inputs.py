@@ -11,7 +11,7 @@ from hipool import ModelConfig
 from hipool.compare import check_unit_record
 from hipool.nn.models import build_model
 from hipool.train.checkpoint import load_checkpoint, save_checkpoint
-from hipool.train.loop import STATE_FORMAT, _load_state, _save_state, FitResult
+from hipool.train.loop import STATE_FORMAT, FitResult, _load_state, _save_state
 
 
 @pytest.fixture

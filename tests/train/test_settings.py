@@ -244,6 +244,7 @@ def test_run_config_files_that_are_refused(tmp_path):
 
 def test_grid_size_is_bounded(tmp_path):
     import time
+
     from hipool.grid import MAX_GRID_POINTS
     text = "hidden: [" + ",".join(map(str, range(1, 21))) + "]\nbatch_size: [" + ",".join(
         map(str, range(1, 101))) + "]\nepochs: [" + ",".join(map(str, range(1, 101))) + "]\n"

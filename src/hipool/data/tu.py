@@ -96,8 +96,17 @@ from torch_geometric.data import Data
 from torch_geometric.utils import coalesce, degree, remove_self_loops
 
 from ..io import atomic_torch_save, decode_text, describe_os_error, os_reason, remove_stale_temps, shown
-from .base import (DECIMAL_PATTERN, INT_PATTERN, GraphDataset, as_path, check_int,
-                   check_plain_tensor, decimal_int, load_cache, path_kind)
+from .base import (
+    DECIMAL_PATTERN,
+    INT_PATTERN,
+    GraphDataset,
+    as_path,
+    check_int,
+    check_plain_tensor,
+    decimal_int,
+    load_cache,
+    path_kind,
+)
 
 PathLike = Union[str, os.PathLike]
 

@@ -157,8 +157,8 @@ def decisions(model: torch.nn.Module, graphs: Sequence, *, indices: Optional[Seq
     result: Dict[str, Any] = {"levels": names, "graphs": rows, "summary": summary}
     if breakdown is not None:
         order = list(breakdown.names) + sorted({r["group"] for r in rows} - set(breakdown.names))
-        result["table"] = {m: {g: [sum(1 for r in rows if r.get("group") == g and r["decided"][m] == l)
-                                   for l in range(L)] for g in order} for m in METHODS}
+        result["table"] = {m: {g: [sum(1 for r in rows if r.get("group") == g and r["decided"][m] == lv)
+                                   for lv in range(L)] for g in order} for m in METHODS}
     return result
 
 

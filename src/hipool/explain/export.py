@@ -170,7 +170,7 @@ class GraphHierarchy:
         g = nx.Graph(level=level)
         n = self.num_nodes[level]
         if level == 0:
-            columns = {f"level{l}": c.tolist() for l, c in enumerate(self.clusters(), start=1)}
+            columns = {f"level{lv}": c.tolist() for lv, c in enumerate(self.clusters(), start=1)}
             if self.truth is not None:
                 for k in range(self.truth.size(1)):
                     columns[f"truth_{_attr_name(self.truth_name(k))}"] = self.truth[:, k].tolist()

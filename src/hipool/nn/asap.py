@@ -66,8 +66,7 @@ from torch_geometric.utils import (
     softmax,
 )
 
-from ..checks import (check_bool, check_int, check_number, check_ratio, param_device, param_dtype,
-                      prepare_pool_input)
+from ..checks import check_bool, check_int, check_number, check_ratio, param_device, param_dtype, prepare_pool_input
 from ..record import PoolOutput
 from .convs import degree_normalised
 from .functional import csr_crow, csr_tensor, gather_as
@@ -354,8 +353,8 @@ def _coarsen_csr(src: Tensor, dst: Tensor, crow_in: Tensor, weight: Optional[Ten
     """``Sᵀ A S`` over the kept clusters as two CSR products.
 
     ``(src, dst)`` are distinct edges sorted by (target, source), every node with a
-    self-loop, ``crow_in`` their row pointers by target; ``score`` is ``S`` on them.  Every CSR operand gets sorted, distinct
-    columns within its rows (torch's sparse backward needs them).  Values and gradients
+    self-loop, ``crow_in`` their row pointers by target; ``score`` is ``S`` on them.  Every CSR
+    operand gets sorted, distinct columns within its rows (torch's sparse backward needs them).  Values and gradients
     only when ``weight`` is given.  Returns the pooled edges, their weights (or
     ``None``) and ``S`` over the kept clusters as ``(row, col, val)`` sorted by (row, col).
     """

@@ -49,12 +49,23 @@ import torch.nn.functional as F
 from torch import Tensor
 
 from ..checks import check_graph, checks_enabled
+
 # The kernels lived here before hipool.ops; kept importable from this module.
-from ..ops import (csr_crow, csr_tensor, gather_as, segment_gram, segment_mm,  # noqa: F401
-                   segment_sum, segment_tmm)
-from .losses import (EPS, LINK_NORMS, Coarsening, DenseCoarsening, SparseCoarsening,  # noqa: F401
-                     diffpool_entropy_loss, diffpool_link_loss, dmon_cluster_loss, dmon_spectral_loss,
-                     mincut_loss, orthogonality_loss, safe_sqrt)
+from ..ops import csr_crow, csr_tensor, gather_as, segment_gram, segment_mm, segment_sum, segment_tmm  # noqa: F401
+from .losses import (  # noqa: F401
+    EPS,
+    LINK_NORMS,
+    Coarsening,
+    DenseCoarsening,
+    SparseCoarsening,
+    diffpool_entropy_loss,
+    diffpool_link_loss,
+    dmon_cluster_loss,
+    dmon_spectral_loss,
+    mincut_loss,
+    orthogonality_loss,
+    safe_sqrt,
+)
 
 __all__ = [
     "dense_diff_pool", "dense_mincut_pool", "dense_dmon_pool",

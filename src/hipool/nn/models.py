@@ -35,16 +35,14 @@ what each level's readout contributed.
 """
 from __future__ import annotations
 
-import inspect
 import math
 import warnings
-from dataclasses import dataclass
 from typing import Callable, Dict, List, Optional, Tuple, Union
 
 import torch
 from torch import Tensor
 from torch_geometric.data import Batch, Data
-from torch_geometric.nn import MLP, BatchNorm, GCNConv, GraphConv, GraphNorm, LayerNorm, SAGEConv
+from torch_geometric.nn import MLP, BatchNorm, GraphNorm, LayerNorm
 from torch_geometric.utils import scatter
 
 from ..checks import check_device, check_features, check_graph, checks_enabled, param_device, param_dtype
@@ -52,9 +50,10 @@ from ..config import ModelConfig
 from ..data.base import LEVEL_LABELS, columns
 from ..hierarchy import Hierarchy
 from .convs import CONV_NAMES, EDGE_CONVS, WEIGHTED_CONVS, make_conv, run_conv
-from .given import GIVEN, GivenPool, carry_labels
+from .given import GivenPool, carry_labels
 from .readout import Readout
 from .registry import REGISTRY
+
 
 def _head(in_channels: int, hidden: List[int], num_classes: int, dropout: float) -> torch.nn.Module:
     if not hidden:

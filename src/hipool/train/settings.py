@@ -45,7 +45,6 @@ from typing import Any, Dict, Optional, Tuple, Union
 from ..config import ModelConfig, check_int, from_mapping, is_finite_number, text_number_hint
 from ..io import as_path, read_yaml, shown, with_line
 
-
 LR_SCHEDULES: Tuple[str, ...] = ("none", "plateau", "step")
 #: Largest ``epochs``, ``patience``, ``batch_size``, ``lr_patience`` and ``lr_step``.
 MAX_COUNT = 1_000_000

@@ -262,7 +262,8 @@ def _component(nl: Netlist, kind: str, rng: np.random.Generator, margin: int) ->
         i = int(_order(rng, cands)[0])
         part = nl.parts[i]
         lo, hi = RATED[part.kind]
-        exp = (lo - margin - 1 - int(rng.integers(0, 2))) if rng.random() < 0.5 else (hi + margin + int(rng.integers(0, 2)))
+        below = rng.random() < 0.5
+        exp = (lo - margin - 1 - int(rng.integers(0, 2))) if below else (hi + margin + int(rng.integers(0, 2)))
         part.value = (exp, int(rng.integers(0, 12)))
         assert not in_rated_range(part.kind, part.value)
         return Defect("component", kind, f"{part.slot} ({part.kind}) of block {part.block}: value out of range",

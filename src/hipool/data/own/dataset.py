@@ -8,8 +8,8 @@ import numpy as np
 import torch
 from torch_geometric.data import Data
 
-from . import limits  # the constants (limits.MAX_TOTAL_NODES, ...), read at call time
 from ..base import LEVEL_LABELS, GraphDataset
+from . import limits  # the constants (limits.MAX_TOTAL_NODES, ...), read at call time
 from .common import _show
 from .graph import _Graph
 from .labels import _classes

@@ -9,8 +9,8 @@ from typing import Any, Dict, List, Optional, Sequence, Tuple, Union
 from tqdm.auto import tqdm
 
 from ...io import PathLike
-from . import limits  # the constants (limits.MAX_CSV_FIELD, ...), read at call time
 from ..base import GraphDataset, as_path, csv_rows, path_kind
+from . import limits  # the constants (limits.MAX_CSV_FIELD, ...), read at call time
 from .common import _brief, _check_name, _natural_key, _read_text, _show
 from .dataset import _dataset
 from .edgelist import _read_edge_list

@@ -13,8 +13,8 @@ from torch_geometric.data import Data
 from tqdm.auto import tqdm
 
 from ...io import PathLike, atomic_write_text
-from . import limits  # the constants (limits.MAX_NODES, ...), read at call time
 from ..base import LEVEL_LABELS, GraphDataset, as_path, columns, path_kind
+from . import limits  # the constants (limits.MAX_NODES, ...), read at call time
 from .common import _brief, _check_float32, _check_name, _check_nodes, _json_type, _load_json, _read_text
 from .dataset import _dataset
 from .graph import _Graph, _levels

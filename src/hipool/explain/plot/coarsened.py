@@ -9,8 +9,21 @@ import numpy as np
 from torch import Tensor
 
 from .checks import _check_inputs, _check_pooled
-from .draw import (_BACKDROP_COLOUR, _POOLED_EDGE_COLOUR, _colours, _count, _figure, _Frame,
-                   _import_plot_libs, _label_panel, _palette, _panel_inches, _save, _segments, _Style)
+from .draw import (
+    _BACKDROP_COLOUR,
+    _POOLED_EDGE_COLOUR,
+    _colours,
+    _count,
+    _figure,
+    _Frame,
+    _import_plot_libs,
+    _label_panel,
+    _palette,
+    _panel_inches,
+    _save,
+    _segments,
+    _Style,
+)
 from .layout import _positions_for, _undirected_pairs
 
 __all__ = ["plot_coarsened"]

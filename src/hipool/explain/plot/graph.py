@@ -9,9 +9,23 @@ import numpy as np
 from torch import Tensor
 
 from .checks import _check_graph_inputs, _has_labels
-from .draw import (_count, _draw_edges, _draw_highlight, _draw_nodes, _figure, _Frame, _group_note,
-                   _highlight_note, _import_plot_libs, _label_panel, _large_panel_inches, _palette, _save,
-                   _segments, _Style)
+from .draw import (
+    _count,
+    _draw_edges,
+    _draw_highlight,
+    _draw_nodes,
+    _figure,
+    _Frame,
+    _group_note,
+    _highlight_note,
+    _import_plot_libs,
+    _label_panel,
+    _large_panel_inches,
+    _palette,
+    _save,
+    _segments,
+    _Style,
+)
 from .layout import _positions_for, _undirected_pairs
 
 __all__ = ["plot_graph"]

@@ -10,9 +10,23 @@ import torch
 from torch import Tensor
 
 from .checks import _check_highlight, _check_inputs, _has_labels
-from .draw import (_count, _draw_edges, _draw_highlight, _draw_nodes, _figure, _Frame, _group_note,
-                   _highlight_note, _import_plot_libs, _label_panel, _palette, _panel_inches, _save,
-                   _segments, _Style)
+from .draw import (
+    _count,
+    _draw_edges,
+    _draw_highlight,
+    _draw_nodes,
+    _figure,
+    _Frame,
+    _group_note,
+    _highlight_note,
+    _import_plot_libs,
+    _label_panel,
+    _palette,
+    _panel_inches,
+    _save,
+    _segments,
+    _Style,
+)
 from .layout import _positions_for, _undirected_pairs
 
 __all__ = ["plot_hierarchy"]

@@ -11,8 +11,15 @@ from typing import Optional
 import numpy as np
 from torch import Tensor
 
-from .checks import (_check_edge_index, _check_groups, _check_layout, _check_num_nodes, _check_per_node,
-                     _has_labels, _resolve_num_nodes)
+from .checks import (
+    _check_edge_index,
+    _check_groups,
+    _check_layout,
+    _check_num_nodes,
+    _check_per_node,
+    _has_labels,
+    _resolve_num_nodes,
+)
 from .engine import _spring_by_component, _structure_layout
 
 __all__ = ["layout_positions"]
