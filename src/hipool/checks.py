@@ -64,6 +64,16 @@ def checks_disabled() -> Iterator[None]:
 
 
 
+def is_int(value) -> bool:
+    """An ``int`` that is not a ``bool`` (``True`` is an int to Python, not to a user)."""
+    return isinstance(value, int) and not isinstance(value, bool)
+
+
+def is_number(value) -> bool:
+    """An ``int`` or ``float`` that is not a ``bool``."""
+    return isinstance(value, (int, float)) and not isinstance(value, bool)
+
+
 def _type_name(value) -> str:
     return type(value).__name__
 
@@ -91,7 +101,7 @@ def check_number(value, where: str, name: str, *, low: Optional[float] = None,
                                    f" in {'(' if low_open or low is None else '['}{lo}, {hi}"
                                    f"{')' if high_open or high is None else ']'}") \
         + (" or None" if allow_none else "")
-    if isinstance(value, bool) or not isinstance(value, (int, float)):
+    if not is_number(value):
         raise ValueError(f"{where}: '{name}' must be {allowed}, got {value!r} of type {_type_name(value)}")
     v = float(value) if not isinstance(value, int) or abs(value) < 2 ** 1023 else math.inf
     if not math.isfinite(v) or (low is not None and (v < low or (low_open and v == low))) \
@@ -112,8 +122,8 @@ def check_int(value, where: str, name: str, *, low: int = 1, allow_none: bool = 
     Returns it (``None`` stays ``None`` with ``allow_none``); ``hint`` is added to the message."""
     if value is None and allow_none:
         return None
-    if isinstance(value, bool) or not isinstance(value, int) or value < low:
-        kind = "" if isinstance(value, int) and not isinstance(value, bool) else f" of type {_type_name(value)}"
+    if not is_int(value) or value < low:
+        kind = "" if is_int(value) else f" of type {_type_name(value)}"
         raise ValueError(f"{where}: '{name}' must be an int >= {low}{' or None' if allow_none else ''}, "
                          f"got {value!r}{kind}{hint}")
     return value
@@ -135,7 +145,7 @@ def check_ratio(ratio: Union[float, int, None], where: str, name: str = "ratio")
     non-empty graph; an int ``k`` keeps ``min(k, n)``."""
     if ratio is None:
         return
-    if isinstance(ratio, bool) or not isinstance(ratio, (int, float)):
+    if not is_number(ratio):
         raise ValueError(f"{where}: '{name}' must be a float in (0, 1] or an int k >= 1, "
                          f"got {ratio!r} of type {type(ratio).__name__}")
     if isinstance(ratio, int):

@@ -68,7 +68,7 @@ from typing import Any, Dict, List, Optional, Tuple, Union, cast
 
 import yaml
 
-from .checks import check_ratio
+from .checks import check_ratio, is_int, is_number
 from .io import as_path, atomic_write_text, clip, read_yaml, shown, with_line
 from .nn.convs import CONVS, EDGE_CONVS
 from .nn.readout import READOUTS
@@ -116,18 +116,10 @@ def text_number_hint(value: Any) -> str:
     return ""
 
 
-def _is_int(v: Any) -> bool:
-    return isinstance(v, int) and not isinstance(v, bool)
-
-
-def _is_number(v: Any) -> bool:
-    return isinstance(v, (int, float)) and not isinstance(v, bool)
-
-
 def is_finite_number(v: Any) -> bool:
     """An int or float (not a bool) that is finite as a float: an int beyond float range (``10**400``)
     is not (``math.isfinite`` would raise ``OverflowError`` on it)."""
-    if not _is_number(v):
+    if not is_number(v):
         return False
     try:
         return math.isfinite(v)
@@ -138,7 +130,7 @@ def is_finite_number(v: Any) -> bool:
 def check_int(v: Any, name: str, where: str, low: int = 1, high: Optional[int] = None,
               extra: str = "") -> int:
     """``v`` if it is an int in ``[low, high]``; else a ``ValueError`` naming ``name``."""
-    if not _is_int(v) or v < low:
+    if not is_int(v) or v < low:
         raise ValueError(f"{where}: '{name}' must be an int >= {low}{extra}, got {shown(v)}{text_number_hint(v)}")
     if high is not None and v > high:
         raise ValueError(f"{where}: '{name}' must be at most {high:,}, got {shown(v)}")
@@ -189,7 +181,7 @@ def parse_schedule(value: Any) -> List[Entry]:
                 raise ValueError(f"model config: 'schedule' entry {shown(p)} in {shown(value)} is not a "
                                  f"number") from None
         return out
-    if isinstance(value, (int, float)) and not isinstance(value, bool):
+    if is_number(value):
         return [value]
     if isinstance(value, (list, tuple)):
         return list(value)
@@ -272,7 +264,7 @@ class ModelConfig:
         for i, r in enumerate(sched):
             if r == GIVEN:
                 continue
-            if isinstance(r, str) or not _is_number(r):
+            if isinstance(r, str) or not is_number(r):
                 raise ValueError(f"model config: 'schedule[{i}]' must be a number (a float: the fraction of nodes "
                                  f"kept, an int: nodes kept per graph) or 'given', got {shown(r)}"
                                  f"{text_number_hint(r)}")
@@ -298,12 +290,12 @@ class ModelConfig:
         if self.combine not in COMBINES:
             raise ValueError(f"model config: 'combine' must be one of {', '.join(COMBINES)}, "
                              f"got {shown(self.combine)}")
-        if not _is_number(self.dropout) or not 0 <= self.dropout < 1:
+        if not is_number(self.dropout) or not 0 <= self.dropout < 1:
             raise ValueError(f"model config: 'dropout' must be a number in [0, 1), got {shown(self.dropout)}"
                              f"{text_number_hint(self.dropout)}")
         if isinstance(self.head, tuple):
             self.head = list(self.head)
-        if not isinstance(self.head, list) or not all(_is_int(h) and h >= 1 for h in self.head):
+        if not isinstance(self.head, list) or not all(is_int(h) and h >= 1 for h in self.head):
             raise ValueError(f"model config: 'head' must be a list of positive ints, got {shown(self.head)}")
         if len(self.head) > MAX_HEAD_LAYERS or any(h > MAX_WIDTH for h in self.head):
             raise ValueError(f"model config: 'head' may have at most {MAX_HEAD_LAYERS} layers of at most "
@@ -384,7 +376,7 @@ class ModelConfig:
         """The options of the conv blocks, readouts and the localisation loss."""
         v = self.convs_per_level
         counts = v if isinstance(v, (list, tuple)) else [v]
-        if not counts or any(not _is_int(c) or c < 1 for c in counts):
+        if not counts or any(not is_int(c) or c < 1 for c in counts):
             raise ValueError(f"model config: 'convs_per_level' must be an int >= 1 or a list of them (one per "
                              f"conv block), got {shown(v)}{text_number_hint(v)}")
         if len(counts) > MAX_LEVELS + 1 or max(counts) > MAX_CONVS:

@@ -14,6 +14,7 @@ from typing import Dict, List, Optional
 import torch
 from torch import Tensor
 
+from .checks import is_int
 from .record import DROPPED, PoolOutput
 
 
@@ -38,7 +39,7 @@ class Hierarchy:
                 else type(batch).__name__
             raise ValueError(f"Hierarchy: 'batch' must be a 1-D int64 tensor (the graph of every input node), "
                              f"got {got}")
-        if num_graphs is not None and (isinstance(num_graphs, bool) or not isinstance(num_graphs, int)
+        if num_graphs is not None and (not is_int(num_graphs)
                                        or num_graphs < 0):
             raise ValueError(f"Hierarchy: 'num_graphs' must be an int >= 0, got {num_graphs!r}")
         if validate or num_graphs is None:
@@ -95,7 +96,7 @@ class Hierarchy:
 
     def _check_level(self, level: int, allow_zero: bool = True) -> None:
         lo = 0 if allow_zero else 1
-        if isinstance(level, bool) or not isinstance(level, int) or not (lo <= level <= self.num_levels):
+        if not is_int(level) or not (lo <= level <= self.num_levels):
             raise ValueError(f"Hierarchy: level must be an int in [{lo}, {self.num_levels}], got {level!r}")
 
     def num_nodes_at(self, level: int) -> int:
@@ -137,7 +138,7 @@ class Hierarchy:
 
     def graph(self, index: int) -> List[Tensor]:
         """For graph ``index`` of the batch: per level 1..L, its input nodes' local pooled ids."""
-        if isinstance(index, bool) or not isinstance(index, int) or not (0 <= index < self.num_graphs):
+        if not is_int(index) or not (0 <= index < self.num_graphs):
             raise ValueError(f"Hierarchy.graph: index must be an int in [0, {self.num_graphs}), got {index!r}")
         nodes = (self._batch0 == index).nonzero().view(-1)
         return [self.local_cluster(level)[nodes] for level in range(1, self.num_levels + 1)]

@@ -11,6 +11,7 @@ from typing import Dict, List, Sequence, Union
 
 import numpy as np
 
+from ..checks import is_int
 from ..io import atomic_write_text
 
 
@@ -55,7 +56,7 @@ def stratified_kfold(labels: Sequence[int], k: int, seed: int = 0) -> List[Dict[
     """``k`` folds, class by class: each class's indices are shuffled with ``seed`` and dealt
     round-robin, so fold sizes and class shares differ by at most one graph per class.
     Returns ``[{"train": [...], "test": [...]}, ...]`` (sorted indices)."""
-    if isinstance(k, bool) or not isinstance(k, int) or k < 2:
+    if not is_int(k) or k < 2:
         raise ValueError(f"stratified_kfold: 'k' must be an int >= 2, got {k!r}")
     labels = np.asarray(labels)
     if labels.size < k:

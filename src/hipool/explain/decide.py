@@ -26,6 +26,7 @@ from torch import Tensor
 from torch_geometric.data import Data
 from torch_geometric.loader import DataLoader
 
+from ..checks import is_int
 from ..data.base import Breakdown
 from ..io import shown
 
@@ -114,7 +115,7 @@ def decisions(model: torch.nn.Module, graphs: Sequence, *, indices: Optional[Seq
         if indices is None or len(indices) != len(graphs):
             raise ValueError(f"which level decided: 'indices' must be one int (the graph's index in its dataset) "
                              f"per graph ({len(graphs)}), got {shown(given_indices, 80)}")
-    if isinstance(batch_size, bool) or not isinstance(batch_size, int) or batch_size < 1:
+    if not is_int(batch_size) or batch_size < 1:
         raise ValueError(f"which level decided: 'batch_size' must be an int >= 1, got {batch_size!r}")
     if breakdown is not None:
         if not isinstance(breakdown, Breakdown):

@@ -38,6 +38,7 @@ import torch
 from torch import Tensor
 from torch_geometric.data import Batch, Data
 
+from ..checks import is_int
 from ..config import ModelConfig
 from ..io import atomic_path, atomic_write_text, json_text, shown
 from ..record import DROPPED
@@ -91,7 +92,7 @@ class GraphHierarchy:
         return len(self.step)
 
     def _check_level(self, level: int, where: str = "GraphHierarchy") -> None:
-        if isinstance(level, bool) or not isinstance(level, int) or not 0 <= level <= self.num_levels:
+        if not is_int(level) or not 0 <= level <= self.num_levels:
             raise ValueError(f"{where}: level must be an int in [0, {self.num_levels}], got {level!r}")
 
     def cluster(self, level: int) -> Tensor:
@@ -114,7 +115,7 @@ class GraphHierarchy:
 
     def truth_name(self, k: int) -> str:
         """Name of truth column ``k`` (``"truth level k+1"`` when the dataset names none)."""
-        if isinstance(k, bool) or not isinstance(k, int) or k < 0:
+        if not is_int(k) or k < 0:
             raise ValueError(f"GraphHierarchy.truth_name: 'k' must be an int >= 0, got {k!r}")
         if self.truth_names and k < len(self.truth_names):
             return self.truth_names[k]
@@ -271,7 +272,7 @@ def _check_explain_args(model, data, poolers, graph, truth_names, class_names, g
         if value is not None and (isinstance(value, (str, bytes)) or not isinstance(value, _Sequence)
                                   or not all(isinstance(v, str) for v in value)):
             raise ValueError(f"explain_graph: '{name}' must be a list of names or None, got {shown(value)}")
-    if graph is not None and (isinstance(graph, bool) or not isinstance(graph, int)):
+    if graph is not None and (not is_int(graph)):
         raise ValueError(f"explain_graph: 'graph' must be the graph's index (an int) or None, got {shown(graph)}")
     if group is not None and not isinstance(group, str):
         raise ValueError(f"explain_graph: 'group' must be a group's name or None, got {shown(group)}")

@@ -34,6 +34,7 @@ import numpy as np
 import torch
 from torch import Tensor
 
+from ..checks import is_int
 from ..io import shown
 from ..record import DROPPED
 from .export import GraphHierarchy
@@ -70,7 +71,7 @@ MAX_METRICS_SEED = 2 ** 63 - 1
 
 
 def _check_seed(seed: Any, where: str) -> None:
-    if isinstance(seed, bool) or not isinstance(seed, int) or not 0 <= seed <= MAX_METRICS_SEED - 10 ** 6:
+    if not is_int(seed) or not 0 <= seed <= MAX_METRICS_SEED - 10 ** 6:
         raise ValueError(f"{where}: 'seed' must be an int from 0 to {MAX_METRICS_SEED - 10 ** 6}, got {seed!r}")
 
 

@@ -21,7 +21,7 @@ from torch import Tensor
 from torch_geometric.nn.pool.edge_pool import UnpoolInfo
 from torch_geometric.utils import coalesce, scatter, softmax
 
-from ..checks import check_int, check_number, param_device, param_dtype, prepare_pool_input
+from ..checks import check_int, check_number, is_int, param_device, param_dtype, prepare_pool_input
 from ..record import PoolOutput
 from .matching import clusters_from_matching, greedy_matching, rank_by_score
 
@@ -240,10 +240,10 @@ def graclus(edge_index: Tensor, edge_weight: Optional[Tensor] = None, num_nodes:
     lo, hi = (int(v) for v in torch.aminmax(edge_index)) if edge_index.numel() else (0, -1)
     if num_nodes is None:
         num_nodes = hi + 1
-    if isinstance(num_nodes, bool) or not isinstance(num_nodes, int) or num_nodes < hi + 1 or lo < 0:
+    if not is_int(num_nodes) or num_nodes < hi + 1 or lo < 0:
         raise ValueError(f"graclus: 'num_nodes' must be an int above every node of 'edge_index' "
                          f"(which ranges over [{lo}, {hi}]), got {num_nodes!r}")
-    if seed is not None and (isinstance(seed, bool) or not isinstance(seed, int)):
+    if seed is not None and (not is_int(seed)):
         raise ValueError(f"graclus: 'seed' must be an int or None, got {seed!r}")
     if batch is not None and (not isinstance(batch, Tensor) or batch.dtype != torch.long
                               or batch.shape != (num_nodes,)):
@@ -318,7 +318,7 @@ class Graclus(torch.nn.Module):
         check_int(in_channels, "Graclus", "in_channels", allow_none=True)
         if reduce not in _REDUCES:
             raise ValueError(f"Graclus: 'reduce' must be one of {', '.join(_REDUCES)}, got {reduce!r}")
-        if seed is not None and (isinstance(seed, bool) or not isinstance(seed, int)
+        if seed is not None and (not is_int(seed)
                                  or not -2 ** 63 <= seed < 2 ** 64):
             raise ValueError(f"Graclus: 'seed' must be an int in [-2**63, 2**64) or None, got {seed!r}")
         self.in_channels = in_channels

@@ -7,6 +7,8 @@ import torch
 from torch import Tensor
 from torch_geometric.nn import MLP, GATv2Conv, GCNConv, GINConv, GINEConv, GraphConv, SAGEConv
 
+from ..checks import is_int
+
 #: Convs that read only the graph's structure (and ``edge_weight`` where :data:`WEIGHTED_CONVS`).
 CONV_NAMES = ("gcn", "graphconv", "gin", "sage")
 #: Convs that read ``edge_attr`` (PyG's ``GINEConv`` and ``GATv2Conv`` with ``edge_dim``).
@@ -34,10 +36,10 @@ def make_conv(kind: str, in_channels: int, out_channels: int,
     if not isinstance(kind, str):
         raise ValueError(f"unknown conv {kind!r}; choose from {', '.join(CONV_NAMES + EDGE_CONVS)}")
     for name, v in (("in_channels", in_channels), ("out_channels", out_channels)):
-        if isinstance(v, bool) or not isinstance(v, int) or v < 1:
+        if not is_int(v) or v < 1:
             raise ValueError(f"conv {kind!r}: '{name}' must be an int >= 1, got {v!r}")
     if kind in EDGE_CONVS:  # built with edge_dim=D, they map edge_attr into the messages themselves
-        if isinstance(edge_dim, bool) or not isinstance(edge_dim, int) or edge_dim < 1:
+        if edge_dim is None or not is_int(edge_dim) or edge_dim < 1:
             raise ValueError(f"conv {kind!r} reads edge_attr, so it needs its width (edge_dim), got {edge_dim!r}")
         if kind == "gine":
             return GINEConv(MLP([in_channels, out_channels, out_channels], norm=None), train_eps=True,

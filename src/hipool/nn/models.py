@@ -45,7 +45,7 @@ from torch_geometric.data import Batch, Data
 from torch_geometric.nn import MLP, BatchNorm, GraphNorm, LayerNorm
 from torch_geometric.utils import scatter
 
-from ..checks import check_device, check_features, check_graph, checks_enabled, param_device, param_dtype
+from ..checks import check_device, check_features, check_graph, checks_enabled, is_int, param_device, param_dtype
 from ..config import ModelConfig
 from ..data.base import LEVEL_LABELS, columns
 from ..hierarchy import Hierarchy
@@ -106,9 +106,9 @@ class _Model(torch.nn.Module):
         if not isinstance(config, ModelConfig):
             raise ValueError(f"{type(self).__name__}: 'config' must be a ModelConfig, got {type(config).__name__}")
         for name, v in (("in_channels", in_channels), ("num_classes", num_classes)):
-            if isinstance(v, bool) or not isinstance(v, int) or v < 1:
+            if not is_int(v) or v < 1:
                 raise ValueError(f"{type(self).__name__}: '{name}' must be a positive int, got {v!r}")
-        if edge_channels is not None and (isinstance(edge_channels, bool) or not isinstance(edge_channels, int)
+        if edge_channels is not None and (not is_int(edge_channels)
                                           or edge_channels < 0):
             raise ValueError(f"{type(self).__name__}: 'edge_channels' must be an int >= 0, got {edge_channels!r}")
         if config.edge_aware and not edge_channels:

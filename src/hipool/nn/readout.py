@@ -11,7 +11,7 @@ import torch
 from torch import Tensor
 from torch_geometric.nn import aggr
 
-from ..checks import check_int
+from ..checks import check_int, is_int
 
 READOUTS = ("mean", "sum", "max", "meanmax", "attention")
 
@@ -68,7 +68,7 @@ class Readout(torch.nn.Module):
             got = f"{batch.dtype} {tuple(batch.shape)} on {batch.device}" if isinstance(batch, Tensor) \
                 else type(batch).__name__
             raise ValueError(f"Readout: 'batch' must be an int64 [N={x.size(0)}] tensor on x's device, got {got}")
-        if num_graphs is not None and (isinstance(num_graphs, bool) or not isinstance(num_graphs, int)
+        if num_graphs is not None and (not is_int(num_graphs)
                                        or num_graphs < 0):
             raise ValueError(f"Readout: 'num_graphs' must be an int >= 0, got {num_graphs!r}")
         for p in self.parameters():

@@ -12,7 +12,7 @@ import torch
 from torch import Tensor
 from torch_geometric.utils import scatter
 
-from ..checks import check_number, check_ratio
+from ..checks import check_number, check_ratio, is_int
 
 
 def num_kept(num_nodes: Tensor, ratio: Union[float, int]) -> Tensor:
@@ -34,7 +34,7 @@ def num_kept(num_nodes: Tensor, ratio: Union[float, int]) -> Tensor:
     if ratio is None:
         raise ValueError("num_kept: 'ratio' must be a float in (0, 1] or an int k >= 1, got None")
     check_ratio(ratio, "num_kept")
-    if isinstance(ratio, int) and not isinstance(ratio, bool):
+    if is_int(ratio):
         return num_nodes.clamp(max=min(ratio, 2 ** 62))  # a larger k keeps every node as well (int64)
     frac = Fraction(repr(float(ratio))).limit_denominator(1_000_000)
     p, q = frac.numerator, frac.denominator

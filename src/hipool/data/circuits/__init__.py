@@ -102,6 +102,7 @@ import numpy as np
 import torch
 from torch_geometric.data import Data
 
+from ...checks import is_number
 from ..base import check_int
 from .generate import (
     ALL_KINDS,
@@ -199,7 +200,7 @@ def check_options(*, num_circuits: int, seed: int, min_components: int, max_comp
     check_int("seed", seed, 0)
     _check_sizes(min_components, max_components)
     check_int("value_margin", value_margin, 0)
-    if isinstance(fail_fraction, bool) or not isinstance(fail_fraction, (int, float)) or not 0 <= fail_fraction <= 1:
+    if not is_number(fail_fraction) or not 0 <= fail_fraction <= 1:
         raise ValueError(f"fail_fraction must be in [0, 1], got {fail_fraction!r}")
     _check_kinds(list(defect_levels), defect_kinds)
 
