@@ -18,9 +18,9 @@ from hypothesis import strategies as st
 from hipool import ModelConfig
 from hipool.compare import check_unit_record
 from hipool.data.splits import labels_hash
-from hipool.explain.run import _checkpoint, read_metrics_csv, read_run
+from hipool.explain.run import read_metrics_csv, read_run
 from hipool.nn.models import build_model
-from hipool.runs import MANIFEST, check_run_folder, claim_run_folder, read_splits
+from hipool.runs import MANIFEST, DataSpec, check_run_folder, claim_run_folder, open_run, read_splits
 from hipool.train.checkpoint import load_checkpoint, save_checkpoint
 from hipool.train.loop import EpochMetrics, FitResult, _load_state, _save_state, metrics_csv
 
@@ -72,7 +72,7 @@ def _read_all(folder: Path):
     manifest = _expect_value_error(lambda: read_run(folder), folder)
     if manifest is not None:
         for model, fold in ((None, None), ("topk", 1)):
-            _expect_value_error(lambda: _checkpoint(folder, manifest, model, fold), folder)
+            _expect_value_error(lambda model=model, fold=fold: open_run(folder, model, fold), folder)
 
 
 def _folder(content: bytes) -> Path:
@@ -85,7 +85,7 @@ def _folder(content: bytes) -> Path:
 
 def test_a_valid_run_record_reads_right():
     assert check_run_folder(_claimed, "train", IDENTITY) is True
-    assert read_run(_claimed)["data"] == {"spec": "toy", "data_root": None}
+    assert read_run(_claimed).data == DataSpec("toy", None)
 
 
 @FUZZ
@@ -105,6 +105,31 @@ def test_run_records_with_a_field_of_another_type(key, value, command):
 @given(edits)
 def test_mutated_run_records(changes):
     _read_all(_folder(_mutate(VALID_MANIFEST, changes)))
+
+
+file_records = st.recursive(
+    st.none() | st.integers(-1, 3) | st.text(max_size=6)
+    | st.sampled_from(["checkpoint.pt", "../x.pt", "/x.pt", "", "a//b", "units/m/fold00/final-c00-r0.pt"]),
+    lambda inner: st.lists(inner, max_size=3) | st.dictionaries(
+        st.sampled_from(["models", "m", "model", "folds", "0", "1", "x", "selected", "selection", "finals",
+                         "checkpoints", "checkpoint", "metrics", "split", "config", "summary"]), inner, max_size=4),
+    max_leaves=20)
+
+
+@FUZZ
+@given(file_records, st.sampled_from(["train", "demo", "compare"]))
+def test_run_records_with_random_records_of_files(files, command):
+    """``files`` of every shape: a ``ValueError`` naming the file, or paths inside the folder."""
+    models = {"train": None, "demo": ["m"], "compare": {"m": {"config": {"pool": "topk"}, "grid": [{"config": {}}]}}}
+    record = {**FIELDS, "command": command, "files": files, **({"models": models[command]} if models[command] else {})}
+    folder = _folder(json.dumps(record).encode())
+    _read_all(folder)
+    for name in ("checkpoint.pt", "units/m/fold00/final-c00-r0.pt", "m/checkpoint.pt"):
+        (folder / name).parent.mkdir(parents=True, exist_ok=True)
+        (folder / name).write_bytes(b"x")
+    found = _expect_value_error(lambda: open_run(folder), folder)
+    if found is not None:
+        assert found.checkpoint.resolve().is_relative_to(folder.resolve()) and found.checkpoint.is_file()
 
 
 # -- metrics.csv -------------------------------------------------------------------------------

@@ -3,7 +3,16 @@ import json
 
 import pytest
 
-from hipool.runs import MANIFEST, check_run_folder, claim_run_folder, update_manifest
+from hipool.runs import (
+    MANIFEST,
+    FoldFiles,
+    ModelFiles,
+    check_run_folder,
+    claim_run_folder,
+    load_manifest,
+    record_files,
+    update_manifest,
+)
 
 
 def _listing(folder):
@@ -103,6 +112,24 @@ def test_a_claim_interrupted_while_writing_run_json_can_be_repeated(tmp_path):
     (b'{"format": "hipool-run/1", "command": "train", "data": {"spec": 5}}',
      r"run.json: the run record's 'data.spec' is 5, not a string"),
     (b'{"format": "hipool-run/2", "command": "train"}', r"run.json: not a hipool run record"),
+    (b'{"format": "hipool-run/1", "command": "train", "files": []}',
+     r"run.json: the run record's 'files' is \[\], not of the type hipool writes there"),
+    (b'{"format": "hipool-run/1", "command": "train", "files": {"config": "../../etc/passwd"}}',
+     r"run.json: the run record's 'files.config' is '../../etc/passwd', not a path inside the run folder"),
+    (b'{"format": "hipool-run/1", "command": "train", "files": {"models": {"model": {"checkpoint": "/x.pt"}}}}',
+     r"the run record's 'files.models.model.checkpoint' is '/x.pt', not a path inside the run folder"),
+    (b'{"format": "hipool-run/1", "command": "compare", "files": {"models": {"m": {"folds": {"x": {}}}}}}',
+     r"the run record's 'files.models.m.folds' is 'x', not a fold number"),
+    (b'{"format": "hipool-run/1", "command": "compare", "files": {"models": {"m": {"folds": {"0": {}}}}}}',
+     r"the run record's 'files.models.m.folds.0.selected' is None, not a config index"),
+    (b'{"format": "hipool-run/1", "command": "compare", "models": {"m": {"config": {}, "grid": [{"config": {}}]}}, '
+     b'"files": {"models": {"m": {"folds": {"0": {"selected": 3}}}}}}',
+     r"the run record's 'files.models.m.folds.0.selected' is 3, but model 'm' has 1 config\(s\)"),
+    (b'{"format": "hipool-run/1", "command": "compare", "files": {"models": {"m": {"folds": {"0": '
+     b'{"selected": 0, "finals": ["a", null]}}}}}}',
+     r"the run record's 'files.models.m.folds.0.finals' is \['a', None\], not a list of paths"),
+    (b'{"format": "hipool-run/1", "command": "compare", "models": {"m": {"config": {}, "grid": 5}}}',
+     r"the run record's 'models.m.grid' is 5, not a list of grid points"),
     (b"", r"run.json:1:1: run record is not valid JSON \(Expecting value\)"),
 ])
 def test_a_damaged_run_record_is_named(tmp_path, content, match):
@@ -189,3 +216,44 @@ def test_splits_files_that_are_not_what_hipool_writes(tmp_path):
     write([{"train": [0, 1], "val": [2], "test": [3]}])
     assert read_splits(path, dataset="d", labels=labels, parts=("train", "val", "test")) == [
         {"train": [0, 1], "val": [2], "test": [3]}]
+
+
+def test_files_are_recorded_model_by_model_and_fold_by_fold(tmp_path):
+    out = tmp_path / "run"
+    models = {"m": {"config": {}, "grid": [{"config": {}}, {"config": {}}]}}
+    claim_run_folder(out, "compare", {"seed": 0}, extra={"models": models}, argv=None)
+    claimed = json.loads((out / MANIFEST).read_text())
+    assert claimed["files"] == {} and load_manifest(out).recorded
+    record_files(out, split="folds.json")
+    record_files(out, models={"m": ModelFiles(folds={0: FoldFiles(1, ("s0.json", "s1.json"), ("f.json",), ("f.pt",))})})
+    record_files(out, models={"m": ModelFiles(folds={1: FoldFiles(0)})}, summary="summary.md")
+    record = json.loads((out / MANIFEST).read_text())
+    assert {k: v for k, v in record.items() if k != "files"} == {k: v for k, v in claimed.items() if k != "files"}
+    assert record["files"] == {"split": "folds.json", "summary": "summary.md", "models": {"m": {"folds": {
+        "0": {"selected": 1, "selection": ["s0.json", "s1.json"], "finals": ["f.json"], "checkpoints": ["f.pt"]},
+        "1": {"selected": 0, "selection": [], "finals": [], "checkpoints": []}}}}}
+    files = load_manifest(out).files
+    assert files.models["m"].folds[0].checkpoints == ("f.pt",) and files.split == "folds.json"
+    stamp = (out / MANIFEST).stat().st_mtime_ns
+    record_files(out, split="folds.json")  # nothing new: run.json is left as it is
+    assert (out / MANIFEST).stat().st_mtime_ns == stamp
+    with pytest.raises(ValueError, match=r"^record_files: no file named 'notes' in a run record"):
+        record_files(out, notes="notes.txt")
+    with pytest.raises(ValueError, match=r"no run.json to record files in"):
+        record_files(tmp_path / "none", split="split.json")
+
+
+def test_open_run_says_what_is_missing(tmp_path):
+    from hipool.runs import open_run
+    out = tmp_path / "run"
+    claim_run_folder(out, "train", {"model": {"pool": "topk"}})
+    with pytest.raises(ValueError, match=rf"^run folder {out}: no checkpoint.pt: the training has not finished"):
+        open_run(out)
+    with pytest.raises(ValueError, match=r"a `hipool train` run holds one model; --model and --fold apply to"):
+        open_run(out, model="x")
+    with pytest.raises(ValueError, match=r"no such folder"):
+        open_run(tmp_path / "nowhere")
+    (out / "checkpoint.pt").write_bytes(b"weights")  # found by the name the record gives it
+    record_files(out, models={"model": ModelFiles(checkpoint="checkpoint.pt")})
+    found = open_run(out)
+    assert found.checkpoint == out / "checkpoint.pt" and found.config == {"pool": "topk"} and found.split is None

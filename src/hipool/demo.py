@@ -8,7 +8,8 @@ with the very same conv blocks, norms, readouts, head, training settings, seed a
 (the recipe of :mod:`hipool.presets`): ``hierarchical``, a learned pooler (EdgePool, two
 levels); ``given``, pooling along the data's own hierarchy (circuits: blocks, then
 subsystems; communities, then super-communities); and ``global``, their twin with no
-pooling.  It writes a run folder::
+pooling.  It writes a run folder (the layout of :mod:`hipool.runs`; ``run.json`` records every
+file as it is written)::
 
     OUT/run.json                   what wrote the folder and how to load its dataset again
     OUT/config.yaml                demo settings and both model configs
@@ -32,11 +33,23 @@ import torch
 import yaml
 
 from .config import ModelConfig
-from .presets import RECIPE
 from .data.base import GraphDataset
 from .data.splits import save_splits, stratified_split
 from .io import atomic_write_text, shown
-from .runs import check_fresh_folder, data_record, run_folder_lock, versions, write_manifest
+from .presets import RECIPE
+from .runs import (
+    CHECKPOINT,
+    CONFIG,
+    METRICS,
+    SPLIT,
+    ModelFiles,
+    check_fresh_folder,
+    data_record,
+    record_files,
+    run_folder_lock,
+    versions,
+    write_manifest,
+)
 from .train.checkpoint import save_checkpoint
 from .train.runner import check_seed, train_model
 from .train.settings import TrainSettings
@@ -162,21 +175,23 @@ def _run_demo(out: Path, s: DemoSettings, progress: bool, log) -> Dict:
     configs = demo_models(s.model, dataset)
     write_manifest(out, "demo", data=data_record(dataset.name, None), models=list(configs),
                    versions=versions())
-    save_splits(out / "split.json", [{"train": train_idx, "val": val_idx, "test": test_idx}],
+    save_splits(out / SPLIT, [{"train": train_idx, "val": val_idx, "test": test_idx}],
                 dataset=dataset.name, labels=labels, seed=s.seed, kind="holdout")
     train = s.train_settings()
-    atomic_write_text(out / "config.yaml", yaml.safe_dump({
+    atomic_write_text(out / CONFIG, yaml.safe_dump({
         "demo": {k: v for k, v in vars(s).items() if k != "model"},
         "models": {name: cfg.to_dict() for name, cfg in configs.items()},
     }, sort_keys=False, allow_unicode=True))
+    record_files(out, split=SPLIT, config=CONFIG)
 
     rows, models = [], {}
     for name, cfg in configs.items():
         model, result, run = train_model(dataset, cfg, train, train_idx, val_idx, test_idx, seed=s.seed,
                                          progress=progress, desc=f"{name:>12}",
-                                         metrics_path=out / name / "metrics.csv")
-        save_checkpoint(out / name / "checkpoint.pt", model,
+                                         metrics_path=out / name / METRICS)
+        save_checkpoint(out / name / CHECKPOINT, model,
                         extra={"best_epoch": result.best_epoch, "test_acc": run.test_acc})
+        record_files(out, models={name: ModelFiles(checkpoint=f"{name}/{CHECKPOINT}", metrics=f"{name}/{METRICS}")})
         row = {"model": name, **run.to_dict()}
         rows.append(row)
         models[name] = model
@@ -192,7 +207,10 @@ def _run_demo(out: Path, s: DemoSettings, progress: bool, log) -> Dict:
             "defect, correctly passed).\n" if groups else "\n")
     atomic_write_text(out / "summary.json", json.dumps(summary, indent=2))
     atomic_write_text(out / "summary.md", f"{title}\n\n{dataset.source}\n\n" + table + note)
+    record_files(out, summary="summary.md", summary_json="summary.json")
     report = _report(out, models["hierarchical"], dataset, test_idx, progress, log)
+    if report is not None:
+        record_files(out, report=report.name)
     log("\n" + table)
     if report is not None:
         log(f"report: {report} (the hierarchy of one test graph, its pictures and metrics)")
@@ -205,7 +223,7 @@ def _report(out: Path, model, dataset: GraphDataset, test_idx: List[int], progre
     from .explain.run import OpenedRun
     from .report import write_report
     run = OpenedRun(folder=out, command="demo", model_name="hierarchical",
-                    checkpoint=out / "hierarchical" / "checkpoint.pt", model=model, dataset=dataset,
+                    checkpoint=out / "hierarchical" / CHECKPOINT, model=model, dataset=dataset,
                     test=list(test_idx))
     try:
         return write_report(out, opened=run, progress=progress, log=lambda *_: None)

@@ -26,6 +26,7 @@ from typing import Any, Dict, List, Optional
 import yaml
 
 from .io import atomic_path, atomic_write_text, os_reason, read_json, read_text, remove_stale_temps, shown
+from .runs import Manifest, run_manifest
 
 _CSS = """
 body { font-family: system-ui, sans-serif; max-width: 1200px; margin: 2em auto; padding: 0 1em; color: #222; }
@@ -132,12 +133,11 @@ def plot_learning_curves(curves: Dict[str, List[Dict[str, float]]], path: Path) 
     return path
 
 
-def _config_text(folder: Path, manifest: Dict[str, Any]) -> str:
-    if (folder / "config.yaml").is_file():
-        return read_text(folder / "config.yaml", "config file")
-    models = manifest.get("models") or {}
-    return yaml.safe_dump({"models": {n: r.get("config") for n, r in models.items()},
-                           "identity": manifest.get("identity")}, sort_keys=False, allow_unicode=True)
+def _config_text(folder: Path, manifest: Manifest) -> str:
+    if manifest.files.config and (folder / manifest.files.config).is_file():
+        return read_text(folder / manifest.files.config, "config file")
+    return yaml.safe_dump({"models": {n: r.config for n, r in manifest.models.items()},
+                           "identity": manifest.identity or None}, sort_keys=False, allow_unicode=True)
 
 
 def _train_result(path: Path) -> Dict[str, Any]:
@@ -159,17 +159,17 @@ def _train_result(path: Path) -> Dict[str, Any]:
     return r
 
 
-def _results_html(folder: Path, manifest: Dict[str, Any], assets: Path) -> str:
-    command = manifest.get("command")
-    if command in ("compare", "demo") and (folder / "summary.md").is_file():
-        text = markdown_to_html(read_text(folder / "summary.md", "summary file"))
-        if (folder / "accuracy.png").is_file():  # the compare's box plot, copied next to the other pictures
+def _results_html(folder: Path, manifest: Manifest, assets: Path) -> str:
+    files = manifest.files
+    if manifest.command in ("compare", "demo") and files.summary and (folder / files.summary).is_file():
+        text = markdown_to_html(read_text(folder / files.summary, "summary file"))
+        if files.picture and (folder / files.picture).is_file():  # the compare's box plot, next to the others
             with atomic_path(assets / "accuracy.png") as tmp:
-                shutil.copyfile(folder / "accuracy.png", tmp)
+                shutil.copyfile(folder / files.picture, tmp)
             text += f'\n<img src="{assets.name}/accuracy.png" alt="fold accuracies per model">'
         return text
-    if command == "train" and (folder / "result.json").is_file():
-        r = _train_result(folder / "result.json")
+    if manifest.command == "train" and files.result and (folder / files.result).is_file():
+        r = _train_result(folder / files.result)
         keys = [("test accuracy", "test_acc"), ("best validation accuracy", "val_acc"), ("best epoch", "best_epoch"),
                 ("epochs run", "epochs_run"), ("seconds per epoch", "seconds_per_epoch"),
                 ("parameters", "parameters")]
@@ -219,14 +219,14 @@ def write_report(folder, *, out=None, graph: Optional[int] = None, model: Option
         explain_one,
         metrics_markdown,
     )
-    from .explain.run import check_graph_index, history, open_run, read_run
+    from .explain.run import check_graph_index, history, open_run
 
     folder = Path(folder)
     if out is not None:  # a file of the user's: only a report hipool wrote is replaced
         _check_report_target(Path(out))
     run = opened or open_run(folder, model=model, fold=fold, dataset=dataset, data_root=data_root,
                              cache_dir=cache_dir, progress=progress)
-    manifest = run.manifest or read_run(folder)
+    manifest = run.manifest or run_manifest(folder)  # the demo's report: read now, with the files it recorded
     out = Path(out) if out is not None else folder / "report.html"
     assets = out.parent / out.stem
     for where, recursive in ((out.parent, False), (assets, True)):  # what an interrupted report left
@@ -235,12 +235,12 @@ def write_report(folder, *, out=None, graph: Optional[int] = None, model: Option
     index = default_graph(run) if graph is None else check_graph_index(graph, run.dataset)
 
     sections: List[str] = []
-    started = manifest.get("started", "")
-    argv = manifest.get("argv")
-    versions = manifest.get("versions") or {}
+    started = manifest.started or ""
+    argv = manifest.argv
+    versions = manifest.versions
     sections.append(
         f"<h1>hipool report: {html.escape(folder.name)}</h1>"
-        f"<p>A <code>hipool {html.escape(str(manifest.get('command')))}</code> run on "
+        f"<p>A <code>hipool {html.escape(manifest.command)}</code> run on "
         f"<code>{html.escape(run.dataset.name)}</code> ({len(run.dataset)} graphs), started {html.escape(started)}."
         + (f"<br>Command: <code>{html.escape(' '.join(argv))}</code>" if argv else "")
         + (f"<br>Versions: {html.escape(', '.join(f'{k} {v}' for k, v in versions.items()))}" if versions else "")
@@ -251,7 +251,7 @@ def write_report(folder, *, out=None, graph: Optional[int] = None, model: Option
     lc = plot_learning_curves(curves, assets / "learning_curves.png")
     sections.append("<h2>Learning curves</h2>" + (
         f'<img src="{rel}/learning_curves.png" alt="learning curves">'
-        + ('<p class="note">Each model\'s first final run of fold 0.</p>' if manifest.get("command") == "compare"
+        + ('<p class="note">Each model\'s first final run of fold 0.</p>' if manifest.command == "compare"
            else "") if lc else '<p class="note">No per-epoch metrics in this run folder.</p>'))
 
     sections.append("<h2>Results</h2>" + _results_html(folder, manifest, assets))

@@ -120,6 +120,11 @@ def test_demo_folder_is_explainable(tmp_path, capsys, monkeypatch):
     capsys.readouterr()
     manifest = json.loads((out / "run.json").read_text())
     assert manifest["command"] == "demo" and manifest["data"]["spec"] == "communities:n=24,seed=0"
+    assert manifest["files"] == {  # every file, recorded as it was written
+        "config": "config.yaml", "split": "split.json", "summary": "summary.md", "summary_json": "summary.json",
+        "report": "report.html",
+        "models": {name: {"checkpoint": f"{name}/checkpoint.pt", "metrics": f"{name}/metrics.csv"}
+                   for name in ("hierarchical", "given", "global")}}
     code, printed, err = _explain(capsys, out, "--metrics", "--graph", 3)
     assert code == 0, err
     assert (out / "explain" / "graph3" / "levels.png").is_file()   # --graph and --metrics: graph in a subfolder

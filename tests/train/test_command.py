@@ -49,6 +49,9 @@ def test_train_writes_a_complete_run_folder(toy, tmp_path, capsys):
     assert model.config.levels == 1
     config = (out / "config.yaml").read_text()
     assert "batch_size: 8" in config and "epochs: 5" in config
+    assert json.loads((out / "run.json").read_text())["files"] == {  # every file, recorded as it was written
+        "config": "config.yaml", "split": "split.json", "result": "result.json",
+        "models": {"model": {"checkpoint": "checkpoint.pt", "metrics": "metrics.csv"}}}
     assert main(["train", str(cfg), "--dataset", str(toy), "--out", str(out), "--no-progress", "--epochs", "5"]) == 0
     assert "already holds a finished run" in capsys.readouterr().out
 

@@ -261,3 +261,33 @@ def test_worker_and_seed_bounds_hold_for_the_api(toy, tmp_path):
     with pytest.raises(ValueError, match=r"^--seed must be an int from 0 to 4294967295, got -5$"):
         compare(s)
     assert not (tmp_path / "o").exists()
+
+
+def test_run_json_records_every_file_the_units_wrote(toy, tmp_path):
+    """Worker processes write their units' files only (each record lists its own); the parent records
+    them in run.json fold by fold, where they are the very files the layout names."""
+    from hipool.runs import FoldFiles, load_manifest
+    grid = tmp_path / "grid.yaml"
+    grid.write_text("topk:\n  hidden: [8, 16]\n")
+    out = tmp_path / "cmp"
+    assert main(_args(toy, out, "--models", "topk,global", "--folds", "2", "--repeats", "2", "--epochs", "1",
+                      "--grid", str(grid), "--jobs", "2", "--threads", "1")) == 0
+    recorded = load_manifest(out)
+    assert recorded.recorded and recorded.files.split == "folds.json" and recorded.files.picture == "accuracy.png"
+    assert (recorded.files.summary, recorded.files.summary_json, recorded.files.summary_csv,
+            recorded.files.folds_csv) == ("summary.md", "summary.json", "summary.csv", "folds.csv")
+    for fold, files in recorded.files.models["topk"].folds.items():
+        c = files.selected
+        base = f"units/topk/fold{fold:02d}"
+        assert files == FoldFiles(c, (f"{base}/select-c00-r0.json", f"{base}/select-c01-r0.json"),
+                                  (f"{base}/final-c{c:02d}-r0.json", f"{base}/final-c{c:02d}-r1.json"),
+                                  (f"{base}/final-c{c:02d}-r0.pt", f"{base}/final-c{c:02d}-r1.pt"))
+        unit = json.loads((out / files.finals[1]).read_text())
+        assert unit["files"] == {"checkpoint": files.checkpoints[1]}
+        assert json.loads((out / files.selection[0]).read_text())["files"] == {}
+    assert sorted(recorded.files.models["global"].folds) == [0, 1]
+    manifest = json.loads((out / "run.json").read_text())
+    del manifest["files"]  # as a hipool that did not record them wrote it: found by their names
+    (out / "run.json").write_text(json.dumps(manifest))
+    found = load_manifest(out)
+    assert not found.recorded and found.files == recorded.files

@@ -1,24 +1,24 @@
 """Open a run folder for ``hipool explain`` and ``hipool report``: its model, dataset and test graphs.
 
-A run folder is what ``hipool train``, ``hipool demo`` or ``hipool compare`` wrote
-(``run.json`` says which):
+A run folder is what ``hipool train``, ``hipool demo`` or ``hipool compare`` wrote; its
+``run.json`` says which, and records where every file lies (the contract: :mod:`hipool.runs`).
+:func:`~hipool.runs.open_run` finds the model's checkpoint there:
 
 =========  =====================================================================
-train      ``checkpoint.pt``; test graphs from ``split.json``
-demo       ``<model>/checkpoint.pt`` (``hierarchical`` by default, or ``global``);
-           test graphs from ``split.json``
-compare    ``units/<model>/fold<k>/final-c<config>-r0.pt`` (the first pooling model
-           and fold 0 by default); test graphs: that fold's test part
+train      its one model; test graphs from its split
+demo       ``--model`` (``hierarchical`` by default); test graphs from its split
+compare    ``--model`` (the first pooling model by default) in ``--fold`` (0 by
+           default): the fold's first final run; test graphs: that fold's test part
 =========  =====================================================================
 
-The dataset is loaded again from the spec the run recorded (or ``--dataset``),
-and checked against the checkpoint: the same number of node features and classes.
+This module loads it: the model from the checkpoint (checked against the config ``run.json``
+records), and the dataset again from the spec the run recorded (or ``--dataset``), checked
+against the checkpoint: the same number of node features and classes.
 """
 from __future__ import annotations
 
 import json
-import re
-from dataclasses import dataclass, field, fields
+from dataclasses import dataclass, fields
 from pathlib import Path
 from typing import Any, Dict, List, Optional
 
@@ -27,9 +27,13 @@ import torch
 from ..config import ModelConfig
 from ..data.base import GraphDataset
 from ..io import MAX_TEXT_BYTES, read_json, read_text, shown
-from ..runs import read_manifest, read_splits
+from ..runs import TRAIN_MODEL, Manifest, ModelFiles, RunModel, read_splits, run_manifest
+from ..runs import open_run as locate_model
 from ..train.checkpoint import load_checkpoint
 from ..train.loop import EpochMetrics
+
+#: The manifest of a run folder, with errors that say what the folder is missing.
+read_run = run_manifest
 
 
 @dataclass
@@ -43,7 +47,7 @@ class OpenedRun:
     model: torch.nn.Module
     dataset: GraphDataset
     test: Optional[List[int]]          # the run's test graphs (dataset indices), when known
-    manifest: Dict[str, Any] = field(default_factory=dict)
+    manifest: Optional[Manifest] = None  # its run.json (None: not read, e.g. while the demo writes it)
     fold: Optional[int] = None
 
     def graphs(self, split: str = "test") -> List[int]:
@@ -56,129 +60,46 @@ class OpenedRun:
         return f"{self.command} run {self.folder} (model {self.model_name}{fold}, {self.checkpoint.name})"
 
 
-def read_run(folder) -> Dict[str, Any]:
-    """The run folder's ``run.json``, with errors that say what the folder is missing."""
-    folder = Path(folder)
-    if not folder.is_dir():
-        raise ValueError(f"run folder {folder}: no such folder")
-    manifest = read_manifest(folder)  # checked: the fields have the types hipool writes
-    if manifest is None:
-        raise ValueError(f"run folder {folder}: not a hipool run (no run.json); give a folder that "
-                         f"`hipool train`, `hipool demo` or `hipool compare` wrote")
-    return manifest
-
-
-def _checkpoint(folder: Path, manifest: Dict[str, Any], model: Optional[str], fold: Optional[int]):
-    """(model name, checkpoint path, fold) the user asked for, with clear errors."""
-    command = manifest.get("command")
-    if command == "train":
-        if model is not None or fold is not None:
-            raise ValueError(f"run folder {folder}: a `hipool train` run holds one model; "
-                             f"--model and --fold apply to demo and compare runs")
-        path = folder / "checkpoint.pt"
-        if not path.is_file():
-            raise ValueError(f"run folder {folder}: no checkpoint.pt: the training has not finished "
-                             f"(repeat the same `hipool train` command to resume it)")
-        return folder.name, path, None
-    if command == "demo":
-        names = list(manifest.get("models") or ["hierarchical", "global"])
-        name = model or names[0]
-        if name not in names:
-            raise ValueError(f"--model {shown(name)}: the demo run {folder} has {', '.join(names)}")
-        path = folder / name / "checkpoint.pt"
-        if not path.is_file():
-            raise ValueError(f"run folder {folder}: no {name}/checkpoint.pt: the demo has not finished "
-                             f"(run `hipool demo` again)")
-        return name, path, None
-    if command == "compare":
-        models = manifest.get("models") or {}
-        if not models:
-            raise ValueError(f"run folder {folder}: its run.json records no models (\"models\" is empty or missing); "
-                             f"the compare has not started, or run.json was changed")
-        pooling = [n for n, r in models.items() if r.get("config", {}).get("pool") not in (None, "none")]
-        name = model or (pooling or list(models) or [None])[0]
-        if name not in models:
-            raise ValueError(f"--model {shown(name)}: the compare run {folder} has "
-                             f"{', '.join(models) or 'no models'}")
-        k = 0 if fold is None else fold
-        if isinstance(k, bool) or not isinstance(k, int) or k < 0:
-            raise ValueError(f"--fold {shown(k)}: folds are numbered from 0")
-        found = sorted((folder / "units" / name / f"fold{k:02d}").glob("final-c*-r0.pt"))
-        if not found:
-            folds = sorted(p.name for p in (folder / "units" / name).glob("fold*")) \
-                if (folder / "units" / name).is_dir() else []
-            raise ValueError(f"run folder {folder}: no checkpoint for model {name!r} in fold {k} "
-                             f"(units/{name}/fold{k:02d}/final-c*-r0.pt); "
-                             + (f"folds there: {', '.join(folds)}; " if folds else "")
-                             + "that fold has not finished, or the compare ran before hipool saved "
-                               "checkpoints (repeat the compare command to finish it)")
-        return name, found[0], k
-    raise ValueError(f"run folder {folder}: a `hipool {shown(command, 40)}` run; explain takes train, demo "
-                     f"and compare runs")
-
-
 def open_run(folder, *, model: Optional[str] = None, fold: Optional[int] = None,
              dataset: Optional[str] = None, data_root: Optional[str] = None,
              cache_dir: Optional[str] = None, progress: bool = False) -> OpenedRun:
     """Open ``folder`` (see the module docstring); ``dataset`` overrides the recorded spec."""
     from ..data.registry import load_dataset
 
-    folder = Path(folder)
-    manifest = read_run(folder)
-    name, path, k = _checkpoint(folder, manifest, model, fold)
-    net = load_checkpoint(path)
-    _check_recorded_config(net, manifest, name, path)
-    data = manifest.get("data") or {}
-    spec = dataset or data.get("spec") or manifest.get("identity", {}).get("dataset")
+    found = locate_model(folder, model=model, fold=fold)
+    manifest = found.manifest
+    net = load_checkpoint(found.checkpoint)
+    _check_recorded_config(net, found)
+    spec = dataset or manifest.dataset_spec()
     if spec is None:
-        raise ValueError(f"run folder {folder}: run.json does not say which dataset it used; pass --dataset")
-    if not isinstance(spec, str):
-        raise ValueError(f"run folder {folder}: run.json names the dataset {shown(spec, 80)}, not a dataset "
-                         f"spec; pass --dataset")
-    ds = load_dataset(spec, data_root if data_root is not None else data.get("data_root"),
+        raise ValueError(f"run folder {found.folder}: run.json does not say which dataset it used; pass --dataset")
+    ds = load_dataset(spec, data_root if data_root is not None else manifest.data.data_root,
                       cache_dir=cache_dir, progress=progress)
-    check_compatible(net, ds, path)
+    check_compatible(net, ds, found.checkpoint)
     test = None
     labels = ds.labels() if ds.num_tasks == 1 else None
     try:
-        if manifest.get("command") in ("train", "demo") and (folder / "split.json").is_file():
-            test = list(read_splits(folder / "split.json", dataset=ds.name, labels=labels)[0].get("test", []))
-        elif manifest.get("command") == "compare" and (folder / "folds.json").is_file():
-            splits = read_splits(folder / "folds.json", dataset=ds.name, labels=labels, parts=("test",))
-            if k >= len(splits):
-                raise ValueError(f"splits file {folder / 'folds.json'}: has {len(splits)} folds, no fold {k}")
-            test = list(splits[k]["test"])
+        if found.split is not None:
+            compare = manifest.command == "compare"
+            splits = read_splits(found.split, dataset=ds.name, labels=labels, parts=("test",) if compare else ())
+            if found.split_index >= len(splits):
+                raise ValueError(f"splits file {found.split}: has {len(splits)} folds, no fold {found.split_index}")
+            test = list(splits[found.split_index].get("test", []))
     except ValueError:
         if dataset is None:
             raise
         test = None  # another dataset than the run's: its split does not apply
-    return OpenedRun(folder=folder, command=manifest.get("command"), model_name=name, checkpoint=path,
-                     model=net, dataset=ds, test=test or None, manifest=manifest, fold=k)
+    return OpenedRun(folder=found.folder, command=manifest.command, model_name=found.name,
+                     checkpoint=found.checkpoint, model=net, dataset=ds, test=test or None, manifest=manifest,
+                     fold=found.fold)
 
 
-def _recorded_configs(manifest: Dict[str, Any], name: str, checkpoint: Path) -> Optional[List[Any]]:
-    """The model configs ``run.json`` records for ``checkpoint`` (``None``: it records none to compare)."""
-    command = manifest.get("command")
-    if command == "train":
-        config = (manifest.get("identity") or {}).get("model")
-        return [config] if isinstance(config, dict) else None
-    if command == "compare":
-        grid = ((manifest.get("models") or {}).get(name) or {}).get("grid")
-        m = re.fullmatch(r"final-c(\d+)-r\d+\.pt", checkpoint.name)
-        if not isinstance(grid, list) or m is None:
-            return None
-        k = int(m.group(1))
-        point = grid[k] if k < len(grid) else None
-        return [point.get("config")] if isinstance(point, dict) else []
-    return None
-
-
-def _check_recorded_config(model: torch.nn.Module, manifest: Dict[str, Any], name: str, checkpoint: Path) -> None:
+def _check_recorded_config(model: torch.nn.Module, found: RunModel) -> None:
     """A clear error when the checkpoint holds another model than the one ``run.json`` says the run trained
     (a checkpoint copied in from another run would otherwise be explained as this run's)."""
-    recorded = _recorded_configs(manifest, name, checkpoint)
-    if recorded is None:
+    if found.config is None:
         return
+
     def normalized(config: Any) -> Optional[Dict[str, Any]]:  # keys added since the run wrote it: defaults
         try:
             return json.loads(json.dumps(ModelConfig.from_dict(config).to_dict()))
@@ -186,12 +107,11 @@ def _check_recorded_config(model: torch.nn.Module, manifest: Dict[str, Any], nam
             return None
 
     mine = json.loads(json.dumps(model.config.to_dict()))
-    recorded = [normalized(c) for c in recorded]
-    if mine not in recorded:
-        theirs = recorded[0] if recorded and recorded[0] is not None else {}
+    theirs = normalized(found.config)
+    if mine != theirs:
         diff = next((f"{k}: {shown(theirs.get(k), 40)} in run.json, {shown(v, 40)} in the checkpoint"
                      for k, v in mine.items() if theirs and theirs.get(k) != v), "no valid config recorded for it")
-        raise ValueError(f"checkpoint {checkpoint}: holds another model than the one its run folder's run.json "
+        raise ValueError(f"checkpoint {found.checkpoint}: holds another model than the one its run folder's run.json "
                          f"records ({diff}); it was replaced or copied from another run")
 
 
@@ -216,28 +136,27 @@ def check_graph_index(index: int, dataset: GraphDataset) -> int:
     return index
 
 
-def history(folder: Path, manifest: Dict[str, Any]) -> Dict[str, List[Dict[str, float]]]:
+def history(folder: Path, manifest: Manifest) -> Dict[str, List[Dict[str, float]]]:
     """Per model, the learning curve of the run: rows ``{epoch, train_loss, train_acc, val_loss,
-    val_acc}`` (train, demo: ``metrics.csv``; compare: each model's fold-0 repeat-0 final unit).
+    val_acc}`` (train, demo: its ``metrics.csv``; compare: each model's first final run of fold 0).
     A file that is not what hipool writes is a ``ValueError`` naming it (and the line)."""
+    from ..compare import check_unit_record
+
+    folder = Path(folder)
     out: Dict[str, List[Dict[str, float]]] = {}
-    command = manifest.get("command")
-    sources = []
-    if command == "train":
-        sources = [("model", folder / "metrics.csv")]
-    elif command == "demo":
-        sources = [(m, folder / m / "metrics.csv") for m in manifest.get("models") or []]
-    for name, path in sources:
-        if path.is_file():
-            out[name] = read_metrics_csv(path)
-    if command == "compare":
-        from ..compare import check_unit_record
-        keys = [f.name for f in fields(EpochMetrics)]  # a unit's history rows are in this order
-        for name in manifest.get("models") or {}:
-            units = sorted((folder / "units" / name / "fold00").glob("final-c*-r0.json"))
-            if units:
-                rec = check_unit_record(read_json(units[0], "training run record"), units[0])
-                out[name] = [dict(zip(keys, map(float, row))) for row in rec.get("history", [])]
+    files = manifest.files
+    names = [TRAIN_MODEL] if manifest.command == "train" else list(manifest.models)
+    keys = [f.name for f in fields(EpochMetrics)]  # a unit's history rows are in this order
+    for name in names:
+        model = files.models.get(name, ModelFiles())
+        fold0 = model.folds.get(0)
+        if manifest.command in ("train", "demo") and model.metrics and (folder / model.metrics).is_file():
+            out[name] = read_metrics_csv(folder / model.metrics)
+        elif manifest.command == "compare" and fold0 is not None and fold0.finals \
+                and (folder / fold0.finals[0]).is_file():
+            path = folder / fold0.finals[0]
+            rec = check_unit_record(read_json(path, "training run record"), path)
+            out[name] = [dict(zip(keys, map(float, row))) for row in rec.get("history", [])]
     return out
 
 

@@ -1,7 +1,8 @@
 """``hipool train``: one model on one dataset, into a resumable run folder.
 
 The dataset is split once, class by class (seeded): ``1 - val - test`` for training,
-``val`` for early stopping, ``test`` for the final score.  Output::
+``val`` for early stopping, ``test`` for the final score.  Output (the layout of
+:mod:`hipool.runs`; ``run.json`` records every file as it is written)::
 
     OUT/run.json        what wrote the folder (command, identity, versions)
     OUT/config.yaml     the model config and train settings used
@@ -46,7 +47,22 @@ from ..data.splits import labels_hash, save_splits, stratified_split
 from ..io import atomic_write_text, read_json, shown
 from ..nn.models import check_model_data
 from ..presets import check_model_names, resolve_model
-from ..runs import check_run_folder, claim_run_folder, data_record, read_splits, run_folder_lock, versions
+from ..runs import (
+    CHECKPOINT,
+    CONFIG,
+    METRICS,
+    RESULT,
+    SPLIT,
+    TRAIN_MODEL,
+    ModelFiles,
+    check_run_folder,
+    claim_run_folder,
+    data_record,
+    read_splits,
+    record_files,
+    run_folder_lock,
+    versions,
+)
 from .checkpoint import save_checkpoint
 from .loop import distributed, is_main_process
 from .runner import check_classification, check_seed, check_workers, resolve_device, train_model
@@ -195,7 +211,7 @@ def _train_in(req: TrainRequest, device: str, say: Callable[[str], None], main: 
     if main:
         claim_run_folder(out, "train", identity, argv=req.argv,
                          extra={"versions": versions(), "data": data_record(req.dataset, req.data_root)})
-    result_path = out / "result.json"
+    result_path = out / RESULT
     if result_path.is_file():
         result = read_json(result_path, "result file")
         if not isinstance(result, dict):
@@ -204,7 +220,7 @@ def _train_in(req: TrainRequest, device: str, say: Callable[[str], None], main: 
         say(f"train: {out} already holds a finished run (test acc {shown(result.get('test_acc'), 40)}); "
             f"nothing to do")
         return result
-    split_path = out / "split.json"
+    split_path = out / SPLIT
     if split_path.is_file():
         train_idx, val_idx, test_idx = (read_splits(split_path, dataset=dataset.name, labels=labels,
                                                     parts=("train", "val", "test"))[0][k]
@@ -217,15 +233,16 @@ def _train_in(req: TrainRequest, device: str, say: Callable[[str], None], main: 
             save_splits(split_path, [{"train": train_idx, "val": val_idx, "test": test_idx}],
                         dataset=dataset.name, labels=labels, seed=req.seed, kind="holdout")
     if main:
-        atomic_write_text(out / "config.yaml", yaml.safe_dump(
+        atomic_write_text(out / CONFIG, yaml.safe_dump(
             {"model": config.to_dict(), "train": settings.to_dict()}, sort_keys=False, allow_unicode=True))
+        record_files(out, split=SPLIT, config=CONFIG, models={TRAIN_MODEL: ModelFiles(metrics=METRICS)})
     say(f"train: {dataset.name} ({len(labels)} graphs, split {len(train_idx)}/{len(val_idx)}/{len(test_idx)}), "
         f"model {config.poolers[0] if not config.is_global else 'global'} x{config.levels}, "
         f"{settings.epochs} epochs max on {device}"
         + (f", {world} processes" if world > 1 else "") + (" (resuming)" if resumed else ""))
     model, fit_result, run = train_model(
         dataset, config, settings, train_idx, val_idx, test_idx or None, seed=req.seed, device=device,
-        progress=req.progress, desc="train", metrics_path=out / "metrics.csv", state_path=out / "state.pt")
+        progress=req.progress, desc="train", metrics_path=out / METRICS, state_path=out / "state.pt")
     checksum = param_checksum(model)
     checksums = [checksum]
     if distributed():
@@ -236,8 +253,10 @@ def _train_in(req: TrainRequest, device: str, say: Callable[[str], None], main: 
               "device": device, "threads": torch.get_num_threads(), "seed": req.seed,
               "versions": versions(), "argv": req.argv}
     if main:
-        save_checkpoint(out / "checkpoint.pt", model, extra={"best_epoch": run.best_epoch,
-                                                            "val_acc": run.val_acc, "test_acc": run.test_acc})
+        save_checkpoint(out / CHECKPOINT, model, extra={"best_epoch": run.best_epoch,
+                                                       "val_acc": run.val_acc, "test_acc": run.test_acc})
+        # recorded before result.json, which marks the run finished: a kill in between trains again
+        record_files(out, result=RESULT, models={TRAIN_MODEL: ModelFiles(checkpoint=CHECKPOINT)})
         atomic_write_text(result_path, json.dumps(result, indent=1))
         (out / "state.pt").unlink(missing_ok=True)
         test = f", test acc {run.test_acc:.3f}" if run.test_acc is not None else ""
