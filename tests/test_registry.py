@@ -96,6 +96,16 @@ def test_a_pooler_registered_in_one_place_reaches_config_models_presets_and_cli(
     assert "halftopk" in [row["name"] for row in json.loads(capsys.readouterr().out)]
 
 
+def test_a_config_holds_plain_options_only():
+    """The API's pooler classes take functions (EdgePool's edge_score_method); a config, which
+    run folders store as YAML and read back, takes what YAML holds."""
+    with pytest.raises(ValueError, match=r"'pool_options.edge_score_method' must be plain data .* got "):
+        ModelConfig(pool="edgepool", pool_options={"edge_score_method": torch.tanh})
+    with pytest.raises(ValueError, match=r"'pool_options.topk.nonlinearity' must be plain data"):
+        ModelConfig(pool="topk", pool_options={"topk": {"nonlinearity": torch.sigmoid}})
+    assert ModelConfig(pool="edgepool", pool_options={"edge_score_method": "tanh"}).pool == "edgepool"
+
+
 def test_hipool_poolers_prints_the_registry(capsys):
     assert main(["poolers"]) == 0
     out = capsys.readouterr().out

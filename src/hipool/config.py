@@ -150,16 +150,20 @@ def _non_finite(value: Any, path: str, depth: int = 0) -> Optional[Tuple[str, fl
         if found:
             return found
     return None
-    if isinstance(value, dict):
-        for k, v in value.items():
-            found = _non_finite(v, f"{path}.{k}", depth + 1)
-            if found:
-                return found
-    elif isinstance(value, (list, tuple)):
-        for i, v in enumerate(value):
-            found = _non_finite(v, f"{path}[{i}]", depth + 1)
-            if found:
-                return found
+
+
+def _not_plain(value: Any, path: str, depth: int = 0) -> Optional[Tuple[str, Any]]:
+    """``(dotted path, value)`` of the first value in nested options that a YAML file cannot hold
+    (a function, a class, a tensor), else ``None``: a config is written to run folders and read back."""
+    if value is None or isinstance(value, (bool, int, float, str)):
+        return None
+    if not isinstance(value, (dict, list, tuple)) or depth > 16:
+        return path, value
+    items = value.items() if isinstance(value, dict) else ((f"[{i}]", v) for i, v in enumerate(value))
+    for k, v in items:
+        found = _not_plain(v, f"{path}{k}" if str(k).startswith("[") else f"{path}.{k}", depth + 1)
+        if found:
+            return found
     return None
 
 
@@ -305,6 +309,11 @@ class ModelConfig:
         bad = [k for k in self.pool_options if not isinstance(k, str)]
         if bad:
             raise ValueError(f"model config: 'pool_options' keys must be option or pooler names, got {shown(bad[0])}")
+        odd = _not_plain(self.pool_options, "pool_options")
+        if odd:
+            raise ValueError(f"model config: '{clip(odd[0], 80)}' must be plain data (text, a number, "
+                             f"true/false, null, a list or a mapping: what a YAML file holds), got "
+                             f"{shown(odd[1])}")
         found = _non_finite(self.pool_options, "pool_options")
         if found:
             raise ValueError(f"model config: '{clip(found[0], 80)}' must be a finite number, "
