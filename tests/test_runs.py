@@ -139,8 +139,8 @@ def test_a_damaged_run_record_is_named(tmp_path, content, match):
 
 
 def test_run_json_larger_than_the_bound_is_refused(tmp_path, monkeypatch):
-    import hipool.runs
-    monkeypatch.setattr(hipool.runs, "MAX_JSON_BYTES", 100)
+    import hipool.runs.store
+    monkeypatch.setattr(hipool.runs.store, "MAX_JSON_BYTES", 100)
     (tmp_path / MANIFEST).write_text(json.dumps({"format": "hipool-run/1", "command": "train", "pad": "x" * 200}))
     with pytest.raises(ValueError, match=r"run record .*run.json: larger than 100 bytes, the most hipool reads"):
         check_run_folder(tmp_path, "train", {})

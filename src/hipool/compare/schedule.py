@@ -6,7 +6,7 @@ already (each checked to be this unit's), and runs the rest: the model-selection
 first, and a fold's final runs as soon as its config is selected.  Units run in this
 process or, with ``--jobs N``, in ``N`` spawned worker processes; a worker writes its unit's
 files only, and this process, the only writer of ``run.json``, records them there fold by
-fold (:func:`~hipool.runs.record_files`).  At the end it writes the summary
+fold (:func:`~hipool.runs.store.record_files`).  At the end it writes the summary
 (:mod:`hipool.compare.summary`).
 """
 from __future__ import annotations

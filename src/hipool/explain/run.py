@@ -2,7 +2,7 @@
 
 A run folder is what ``hipool train``, ``hipool demo`` or ``hipool compare`` wrote; its
 ``run.json`` says which, and records where every file lies (the contract: :mod:`hipool.runs`).
-:func:`~hipool.runs.open_run` finds the model's checkpoint there:
+:func:`~hipool.runs.open.open_run` finds the model's checkpoint there:
 
 =========  =====================================================================
 train      its one model; test graphs from its split

@@ -18,7 +18,7 @@ weights as an uninterrupted run) or, when ``result.json`` exists, just reports i
 first removes the temporary files a killed run left (``.<file>.pid<PID>.*.tmp``).
 Every file of the folder it reads is checked (a damaged one is an error naming it).
 While it runs it holds the folder: a second ``hipool`` command on the same ``--out``
-meanwhile is refused (:func:`~hipool.runs.run_folder_lock`).  A model the data cannot
+meanwhile is refused (:func:`~hipool.runs.folder.run_folder_lock`).  A model the data cannot
 feed (edge features it lacks, more parameters than :data:`~hipool.nn.models.MAX_PARAMETERS`)
 is refused before anything is written.
 
