@@ -1,4 +1,5 @@
 """Helpers shared by the benchmark scripts (run as scripts: ``benchmarks/`` is on sys.path)."""
+
 from __future__ import annotations
 
 import argparse
@@ -41,8 +42,7 @@ def fmt_table(header, rows) -> str:
     widths = [max(len(r[i]) for r in cells) for i in range(len(header))]
 
     def line(r):
-        return "  ".join(c.ljust(w) if i < 3 else c.rjust(w)
-                         for i, (c, w) in enumerate(zip(r, widths))).rstrip()
+        return "  ".join(c.ljust(w) if i < 3 else c.rjust(w) for i, (c, w) in enumerate(zip(r, widths))).rstrip()
 
     return "\n".join([line(cells[0]), line(["-" * w for w in widths])] + [line(r) for r in cells[1:]])
 
@@ -97,12 +97,22 @@ def time_cell(args, make_step, backward_of, describe) -> dict:
     times = [run_once()[0] for _ in range(repeats)]
     peak_kb = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss  # KB on Linux
     return {
-        "pooler": args.pooler, "n": n, "impl": args.impl, "status": "ok",
-        "edges": edge_index.size(1), "time_ms": 1e3 * statistics.median(times),
-        "times_ms": [1e3 * t for t in times], "warmup_ms": 1e3 * warmup_s, "repeats": repeats,
-        "peak_MB": (peak_kb - baseline_kb) * 1024 / 1e6, "abs_peak_MB": peak_kb * 1024 / 1e6,
-        "baseline_MB": baseline_kb * 1024 / 1e6, **extra, "threads": torch.get_num_threads(),
-        "torch": torch.__version__, "torch_geometric": torch_geometric.__version__,
+        "pooler": args.pooler,
+        "n": n,
+        "impl": args.impl,
+        "status": "ok",
+        "edges": edge_index.size(1),
+        "time_ms": 1e3 * statistics.median(times),
+        "times_ms": [1e3 * t for t in times],
+        "warmup_ms": 1e3 * warmup_s,
+        "repeats": repeats,
+        "peak_MB": (peak_kb - baseline_kb) * 1024 / 1e6,
+        "abs_peak_MB": peak_kb * 1024 / 1e6,
+        "baseline_MB": baseline_kb * 1024 / 1e6,
+        **extra,
+        "threads": torch.get_num_threads(),
+        "torch": torch.__version__,
+        "torch_geometric": torch_geometric.__version__,
     }
 
 
@@ -110,17 +120,20 @@ def cell_parser(doc: str, poolers, impls, default_pooler: str, threads: int) -> 
     """The options every one-graph benchmark takes: what to run (``--pooler``, ``--sizes``,
     ``--degree``, ``--features``, ``--seed``), how to time it (``--repeats``, ``--slow-s``,
     ``--threads``), and the internal ``--worker``/``--impl`` of a worker process."""
-    p = argparse.ArgumentParser(description=doc.split("\n", 1)[0],
-                                formatter_class=argparse.ArgumentDefaultsHelpFormatter)
-    p.add_argument("--pooler", choices=tuple(poolers) + ("all",), default=default_pooler,
-                   help="pooler(s) to run")
-    p.add_argument("--sizes", type=int, nargs="+", default=[1_000, 10_000, 100_000],
-                   help="graph sizes N (nodes)")
+    p = argparse.ArgumentParser(
+        description=doc.split("\n", 1)[0], formatter_class=argparse.ArgumentDefaultsHelpFormatter
+    )
+    p.add_argument("--pooler", choices=tuple(poolers) + ("all",), default=default_pooler, help="pooler(s) to run")
+    p.add_argument("--sizes", type=int, nargs="+", default=[1_000, 10_000, 100_000], help="graph sizes N (nodes)")
     p.add_argument("--degree", type=int, default=8, help="average degree (directed edges per node)")
     p.add_argument("--features", type=int, default=64, help="node features F")
     p.add_argument("--repeats", type=int, default=3, help="timed runs per measurement (after 1 warm-up)")
-    p.add_argument("--slow-s", type=float, default=20.0,
-                   help="if the warm-up run takes longer than this, time one run instead of --repeats")
+    p.add_argument(
+        "--slow-s",
+        type=float,
+        default=20.0,
+        help="if the warm-up run takes longer than this, time one run instead of --repeats",
+    )
     p.add_argument("--threads", type=int, default=threads, help="torch.set_num_threads in every worker")
     p.add_argument("--seed", type=int, default=0, help="seed of the graph, features and weights")
     # Internal: run one measurement in a worker process and print it as JSON lines.
@@ -176,6 +189,12 @@ def table_cells(r: dict, mem_digits: int = 3) -> list:
     if r["status"] != "ok":
         return [r["pooler"], size, r["impl"], r["note"], "-", "", ""]
     time_ms = f"{r['time_ms']:.1f}" + ("" if r["repeats"] > 1 else " (1 run)")
-    return [r["pooler"], size, r["impl"], time_ms, f"{r['peak_MB']:.1f}",
-            f"{r['speedup']:.1f}x" if "speedup" in r else "",
-            f"{r['mem_ratio']:.{mem_digits}f}" if "mem_ratio" in r else ""]
+    return [
+        r["pooler"],
+        size,
+        r["impl"],
+        time_ms,
+        f"{r['peak_MB']:.1f}",
+        f"{r['speedup']:.1f}x" if "speedup" in r else "",
+        f"{r['mem_ratio']:.{mem_digits}f}" if "mem_ratio" in r else "",
+    ]

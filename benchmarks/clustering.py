@@ -62,6 +62,7 @@ Run (from the repository root)
     .venv/bin/python benchmarks/clustering.py --quick         # smoke test: N = 1k, 2k, one run
     .venv/bin/python benchmarks/clustering.py --help          # all options
 """
+
 from __future__ import annotations
 
 import json
@@ -127,9 +128,11 @@ def make_step(pooler: str, impl: str, features: int, clusters: int):
     linear = pool.assign.net
 
     if impl.startswith("hipool"):
+
         def step(x, edge_index, batch):
             out = pool(x, edge_index, None, batch)
             return out.x, list(out.aux_losses.values())
+
         return step, [pool]
 
     if pooler == "dmon":
@@ -141,6 +144,7 @@ def make_step(pooler: str, impl: str, features: int, clusters: int):
             adj = to_dense_adj(edge_index, batch)
             _, out, _, *losses = peer(xd, adj, mask)
             return out, losses
+
         return step, [peer]
 
     peer = torch.nn.Linear(features, clusters)
@@ -152,14 +156,17 @@ def make_step(pooler: str, impl: str, features: int, clusters: int):
         adj = to_dense_adj(edge_index, batch)
         out, _, *losses = dense_pool(xd, adj, peer(xd), mask)
         return out, losses
+
     return step, [peer]
 
 
 def worker(args) -> dict:
     return time_cell(
-        args, lambda: make_step(args.pooler, args.impl, args.features, args.clusters),
+        args,
+        lambda: make_step(args.pooler, args.impl, args.features, args.clusters),
         backward_of=lambda out: out[0].sum() + sum(out[1]),
-        describe=lambda out: {"aux_losses": [loss.item() for loss in out[1]]})
+        describe=lambda out: {"aux_losses": [loss.item() for loss in out[1]]},
+    )
 
 
 # ---------------------------------------------------------------------------
@@ -180,11 +187,31 @@ def measure(args, pooler: str, n: int, impl: str) -> dict:
         need = DENSE_BYTES_PER_ENTRY * n * n  # one graph: B = 1
         if need > mem_available_bytes():
             return {**row, "status": "skipped", "note": f"skipped: needs ≥ {need / 1e9:.0f} GB"}
-    cmd = [sys.executable, str(Path(__file__).resolve()), "--worker", "--impl", impl,
-           "--pooler", pooler, "--sizes", str(n), "--degree", str(args.degree),
-           "--features", str(args.features), "--clusters", str(args.clusters),
-           "--repeats", str(args.repeats), "--slow-s", str(args.slow_s),
-           "--threads", str(args.threads), "--seed", str(args.seed)]
+    cmd = [
+        sys.executable,
+        str(Path(__file__).resolve()),
+        "--worker",
+        "--impl",
+        impl,
+        "--pooler",
+        pooler,
+        "--sizes",
+        str(n),
+        "--degree",
+        str(args.degree),
+        "--features",
+        str(args.features),
+        "--clusters",
+        str(args.clusters),
+        "--repeats",
+        str(args.repeats),
+        "--slow-s",
+        str(args.slow_s),
+        "--threads",
+        str(args.threads),
+        "--seed",
+        str(args.seed),
+    ]
     try:
         proc = subprocess.run(cmd, check=False, capture_output=True, text=True, timeout=args.timeout)
     except subprocess.TimeoutExpired:
@@ -192,8 +219,12 @@ def measure(args, pooler: str, n: int, impl: str) -> dict:
     if proc.returncode != 0:
         killed = " killed, out of memory?" if proc.returncode == -9 else ""
         stderr = proc.stderr.strip().splitlines()
-        return {**row, "status": "failed", "note": f"failed (exit code {proc.returncode}{killed})",
-                "stderr": stderr[-1] if stderr else ""}
+        return {
+            **row,
+            "status": "failed",
+            "note": f"failed (exit code {proc.returncode}{killed})",
+            "stderr": stderr[-1] if stderr else "",
+        }
     return json.loads(proc.stdout.strip().splitlines()[-1])
 
 
@@ -203,8 +234,9 @@ def loss_spread(results: list) -> float:
     for r in results:
         if r["status"] == "ok":
             by_case.setdefault((r["pooler"], r["n"]), []).append(r["aux_losses"])
-    return max((abs(a[i] - b[i]) for runs in by_case.values() for a in runs for b in runs
-                for i in range(len(a))), default=0.0)
+    return max(
+        (abs(a[i] - b[i]) for runs in by_case.values() for a in runs for b in runs for i in range(len(a))), default=0.0
+    )
 
 
 def check_goals(results: list, poolers) -> list:
@@ -213,8 +245,10 @@ def check_goals(results: list, poolers) -> list:
     goals = []
     for pooler in poolers:
         sparse = at.get((pooler, GOAL_SPEEDUP_N, "hipool-sparse"))
-        text = (f"at N={GOAL_SPEEDUP_N // 1000}k, hipool sparse >= {GOAL_SPEEDUP:g}x faster than "
-                f"PyG dense with <= 1/{1 / GOAL_MEM_RATIO:g} of its peak memory")
+        text = (
+            f"at N={GOAL_SPEEDUP_N // 1000}k, hipool sparse >= {GOAL_SPEEDUP:g}x faster than "
+            f"PyG dense with <= 1/{1 / GOAL_MEM_RATIO:g} of its peak memory"
+        )
         if sparse is None:
             met, detail = None, f"not measured (N={GOAL_SPEEDUP_N} not in --sizes)"
         elif "speedup" not in sparse:
@@ -225,8 +259,10 @@ def check_goals(results: list, poolers) -> list:
         goals.append({"goal": text, "pooler": pooler, "met": met, "detail": detail})
 
         sparse = at.get((pooler, GOAL_SCALE_N, "hipool-sparse"))
-        text = (f"at N={GOAL_SCALE_N // 1000}k, hipool sparse completes under "
-                f"{GOAL_SCALE_BYTES / 1e9:g} GB where dense cannot")
+        text = (
+            f"at N={GOAL_SCALE_N // 1000}k, hipool sparse completes under "
+            f"{GOAL_SCALE_BYTES / 1e9:g} GB where dense cannot"
+        )
         if sparse is None:
             met, detail = None, f"not measured (N={GOAL_SCALE_N} not in --sizes)"
         else:
@@ -237,9 +273,11 @@ def check_goals(results: list, poolers) -> list:
             else:
                 peak = sparse["abs_peak_MB"] * 1e6
                 met = peak < GOAL_SCALE_BYTES and not dense_ok
-                detail = (f"hipool sparse peak {peak / 1e9:.2f} GB (torch included), "
-                          f"{sparse['time_ms'] / 1e3:.1f} s; dense: "
-                          + "; ".join(f"{d['impl']} {d.get('note', 'completed')}" for d in dense))
+                detail = (
+                    f"hipool sparse peak {peak / 1e9:.2f} GB (torch included), "
+                    f"{sparse['time_ms'] / 1e3:.1f} s; dense: "
+                    + "; ".join(f"{d['impl']} {d.get('note', 'completed')}" for d in dense)
+                )
         goals.append({"goal": text, "pooler": pooler, "met": met, "detail": detail})
     return goals
 
@@ -266,8 +304,7 @@ def main(argv=None) -> int:
     add_ratios(results, "pyg-dense")
     goals = check_goals(results, poolers)
 
-    print(fmt_table(["pooler", "N", "impl", "time_ms", "peak_MB", "speedup", "mem_ratio"],
-                    table_rows(results)))
+    print(fmt_table(["pooler", "N", "impl", "time_ms", "peak_MB", "speedup", "mem_ratio"], table_rows(results)))
     print()
     print("speedup = PyG dense time / time, mem_ratio = peak / PyG dense peak (same pooler and N);")
     print("time_ms: median forward+backward; peak_MB: ru_maxrss minus the RSS before the graph was built")
@@ -277,25 +314,33 @@ def main(argv=None) -> int:
         verdict = {True: "met", False: "NOT met", None: "not checked"}[g["met"]]
         print(f"- [{g['pooler']}] {g['goal']}: {verdict} ({g['detail']})")
     print()
-    print(f"- sanity: largest difference of an auxiliary loss between implementations: "
-          f"{loss_spread(results):.2e}")
+    print(f"- sanity: largest difference of an auxiliary loss between implementations: {loss_spread(results):.2e}")
     ok = next((r for r in results if r["status"] == "ok"), {})
     failed = [r for r in results if r["status"] == "failed" and r.get("stderr")]
     for r in failed:
         print(f"- {r['pooler']} N={r['n']} {r['impl']}: {r['stderr']}")
-    print(f"- torch {ok.get('torch', '?')}, torch_geometric {ok.get('torch_geometric', '?')}, "
-          f"python {sys.version.split()[0]}, threads {args.threads}, F={args.features}, "
-          f"C={args.clusters}, degree {args.degree}, repeats {args.repeats}, seed {args.seed}")
-    print(f"- load average (1 min) before / after: {load_before:.2f} / {os.getloadavg()[0]:.2f} "
-          f"on {os.cpu_count()} cores (other processes competing for the cores inflate the times)")
+    print(
+        f"- torch {ok.get('torch', '?')}, torch_geometric {ok.get('torch_geometric', '?')}, "
+        f"python {sys.version.split()[0]}, threads {args.threads}, F={args.features}, "
+        f"C={args.clusters}, degree {args.degree}, repeats {args.repeats}, seed {args.seed}"
+    )
+    print(
+        f"- load average (1 min) before / after: {load_before:.2f} / {os.getloadavg()[0]:.2f} "
+        f"on {os.cpu_count()} cores (other processes competing for the cores inflate the times)"
+    )
     print(f"- wall time {wall_s:.1f} s; command: `{command}`")
 
     if args.out is not None:
-        write_json(args.out, {
-            "command": command, "wall_s": wall_s,
-            "config": {k: v for k, v in vars(args).items() if k not in ("worker", "impl", "out")},
-            "results": results, "goals": goals,
-        })
+        write_json(
+            args.out,
+            {
+                "command": command,
+                "wall_s": wall_s,
+                "config": {k: v for k, v in vars(args).items() if k not in ("worker", "impl", "out")},
+                "results": results,
+                "goals": goals,
+            },
+        )
         print(f"- results written to {args.out}")
     return 0
 

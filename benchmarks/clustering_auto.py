@@ -7,6 +7,7 @@ process. Prints dense and sparse times, their ratio, and what ``mode="auto"`` pi
 
     .venv/bin/python benchmarks/clustering_auto.py
 """
+
 from __future__ import annotations
 
 import argparse
@@ -65,8 +66,10 @@ def main() -> None:
             sparse = time_mode(pool, b, args.repeats)
             pick = "dense" if n <= default_dense_max_nodes(c) else "sparse"
             best = "dense" if dense <= sparse else "sparse"
-            print(f"{c:>4} {n:>6} {b.num_graphs:>4} {dense:>9.1f} {sparse:>10.1f} {dense / sparse:>13.2f}  "
-                  f"{pick}{'' if pick == best else ' (slower here)'}")
+            print(
+                f"{c:>4} {n:>6} {b.num_graphs:>4} {dense:>9.1f} {sparse:>10.1f} {dense / sparse:>13.2f}  "
+                f"{pick}{'' if pick == best else ' (slower here)'}"
+            )
 
 
 if __name__ == "__main__":

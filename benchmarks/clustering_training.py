@@ -13,6 +13,7 @@ number of epochs: Adam, the weights of the best validation epoch tested.  The lo
 out here, so that both versions train exactly alike and the loss splits into cross-entropy and
 the weighted auxiliary losses (``model.aux_loss``).
 """
+
 from __future__ import annotations
 
 import argparse
@@ -83,8 +84,15 @@ def train_one(graphs, split, num_features, num_classes, pool, conv, epochs, lr, 
     model.load_state_dict(best[2])
     _, _, test_acc = _pass(model, test_loader)
     ys = torch.tensor([int(g.y) for g in test])
-    return {"test_acc": test_acc, "majority": float(torch.bincount(ys).max()) / len(ys), "best_epoch": best[1],
-            "epochs_run": epoch, "train_loss": loss, "train_aux": aux, "s_per_epoch": seconds}
+    return {
+        "test_acc": test_acc,
+        "majority": float(torch.bincount(ys).max()) / len(ys),
+        "best_epoch": best[1],
+        "epochs_run": epoch,
+        "train_loss": loss,
+        "train_aux": aux,
+        "s_per_epoch": seconds,
+    }
 
 
 def _key(r: dict) -> tuple:
@@ -98,14 +106,21 @@ def main(argv=None) -> int:
     p.add_argument("--quick", action="store_true", help="300 graphs per dataset, 15 epochs")
     p.add_argument("--epochs", type=int, default=None, help="default 30 (15 with --quick)")
     p.add_argument("--lr", type=float, default=0.005)
-    p.add_argument("--conv", default="gcn", help="gcn normalises the pooled weights itself; graphconv "
-                                                  "sums them as they come (the demo's circuits model)")
+    p.add_argument(
+        "--conv",
+        default="gcn",
+        help="gcn normalises the pooled weights itself; graphconv sums them as they come (the demo's circuits model)",
+    )
     p.add_argument("--seed", type=int, default=0)
     p.add_argument("--poolers", default=",".join(POOLERS))
     p.add_argument("--datasets", default="communities,circuits")
     p.add_argument("--threads", type=int, default=1)
-    p.add_argument("--out", type=Path, default=Path("runs/clustering_training.json"),
-                   help="results file; rows of other labels in it stay and are tabled too")
+    p.add_argument(
+        "--out",
+        type=Path,
+        default=Path("runs/clustering_training.json"),
+        help="results file; rows of other labels in it stay and are tabled too",
+    )
     args = p.parse_args(argv)
     epochs = args.epochs or (15 if args.quick else 30)
     torch.set_num_threads(args.threads)
@@ -122,23 +137,64 @@ def main(argv=None) -> int:
         graphs = list(ds)
         split = stratified_split([int(g.y) for g in graphs], [0.7, 0.15, 0.15], seed=0)
         for pool in args.poolers.split(","):
-            r = train_one(graphs, split, ds.num_features, ds.num_classes, pool, args.conv, epochs, args.lr,
-                          args.seed)
-            r.update(label=args.label, dataset=name, graphs=len(graphs), pooler=pool, conv=args.conv,
-                     epochs=epochs, lr=args.lr)
-            print(f"{args.label} {name} {pool} {args.conv}: test {r['test_acc']:.3f} (majority {r['majority']:.3f}), "
-                  f"loss {r['train_loss']:.3g} of which aux {r['train_aux']:.3g}, "
-                  f"{r['s_per_epoch']:.2f} s/epoch", file=sys.stderr, flush=True)
+            r = train_one(graphs, split, ds.num_features, ds.num_classes, pool, args.conv, epochs, args.lr, args.seed)
+            r.update(
+                label=args.label,
+                dataset=name,
+                graphs=len(graphs),
+                pooler=pool,
+                conv=args.conv,
+                epochs=epochs,
+                lr=args.lr,
+            )
+            print(
+                f"{args.label} {name} {pool} {args.conv}: test {r['test_acc']:.3f} (majority {r['majority']:.3f}), "
+                f"loss {r['train_loss']:.3g} of which aux {r['train_aux']:.3g}, "
+                f"{r['s_per_epoch']:.2f} s/epoch",
+                file=sys.stderr,
+                flush=True,
+            )
             results = [o for o in results if _key(o) != _key(r)] + [r]
             args.out.parent.mkdir(parents=True, exist_ok=True)
             write_atomic(args.out, json.dumps(results, indent=1))
-    rows = [(r["dataset"], r["pooler"], r["label"], r.get("conv", "gcn"), r["graphs"], r["epochs"],
-             f"{r['test_acc']:.3f}", f"{r['majority']:.3f}", f"{r['best_epoch']}/{r['epochs_run']}", f"{r['train_loss']:.3g}",
-             f"{r['train_aux']:.3g}", f"{r['s_per_epoch']:.2f}")
-            for r in sorted(results, key=lambda r: (r.get("conv", "gcn"), r["dataset"], r["pooler"], r["graphs"],
-                                                    r["label"]))]
-    print(fmt_table(("dataset", "pooler", "code", "conv", "graphs", "epochs", "test acc", "majority", "best/run",
-                     "train loss", "aux part", "s/epoch"), rows))
+    rows = [
+        (
+            r["dataset"],
+            r["pooler"],
+            r["label"],
+            r.get("conv", "gcn"),
+            r["graphs"],
+            r["epochs"],
+            f"{r['test_acc']:.3f}",
+            f"{r['majority']:.3f}",
+            f"{r['best_epoch']}/{r['epochs_run']}",
+            f"{r['train_loss']:.3g}",
+            f"{r['train_aux']:.3g}",
+            f"{r['s_per_epoch']:.2f}",
+        )
+        for r in sorted(
+            results, key=lambda r: (r.get("conv", "gcn"), r["dataset"], r["pooler"], r["graphs"], r["label"])
+        )
+    ]
+    print(
+        fmt_table(
+            (
+                "dataset",
+                "pooler",
+                "code",
+                "conv",
+                "graphs",
+                "epochs",
+                "test acc",
+                "majority",
+                "best/run",
+                "train loss",
+                "aux part",
+                "s/epoch",
+            ),
+            rows,
+        )
+    )
     return 0
 
 

@@ -66,6 +66,7 @@ Run (from the repository root)
     .venv/bin/python benchmarks/contraction.py --out results.csv # also write a CSV
     .venv/bin/python benchmarks/contraction.py --help            # all options
 """
+
 from __future__ import annotations
 
 import csv
@@ -99,16 +100,40 @@ POOLER_IMPLS = {"edgepool": IMPLS, "asap": IMPLS, "graclus": ("hipool",)}
 GOAL_N = 10_000
 GOAL_SPEEDUP = {"edgepool": 20.0, "asap": 5.0}
 GOAL_NAMES = {"edgepool": "EdgePool vs PyG EdgePooling", "asap": "ASAPooling vs PyG ASAPooling"}
-CSV_FIELDS = ("pooler", "n", "impl", "status", "note", "edges", "time_ms", "times_ms", "warmup_ms",
-              "repeats", "peak_MB", "abs_peak_MB", "baseline_MB", "speedup", "mem_ratio", "rounds",
-              "out_nodes", "out_sum", "threads", "torch", "torch_geometric")
+CSV_FIELDS = (
+    "pooler",
+    "n",
+    "impl",
+    "status",
+    "note",
+    "edges",
+    "time_ms",
+    "times_ms",
+    "warmup_ms",
+    "repeats",
+    "peak_MB",
+    "abs_peak_MB",
+    "baseline_MB",
+    "speedup",
+    "mem_ratio",
+    "rounds",
+    "out_nodes",
+    "out_sum",
+    "threads",
+    "torch",
+    "torch_geometric",
+)
 
 
 def parse_args(argv=None):
     p = cell_parser(__doc__, POOLERS, IMPLS, "all", threads=2)
     p.add_argument("--ratio", type=float, default=0.5, help="ASAPooling's ratio")
-    p.add_argument("--pyg-timeout", type=float, default=300.0,
-                   help="seconds before a PyG worker is killed (shown as 'skipped (timeout)')")
+    p.add_argument(
+        "--pyg-timeout",
+        type=float,
+        default=300.0,
+        help="seconds before a PyG worker is killed (shown as 'skipped (timeout)')",
+    )
     p.add_argument("--timeout", type=float, default=3600.0, help="seconds before a hipool worker is killed")
     p.add_argument("--quick", action="store_true", help="smoke test: sizes 1000 and 10000, --repeats 1")
     p.add_argument("--out", type=Path, help="also write the results as CSV to this file")
@@ -147,6 +172,7 @@ def make_step(pooler: str, impl: str, features: int, ratio: float):
 
         def step(x, edge_index, batch):
             return pool(x, edge_index, batch=batch).x, None
+
         return step, [pool]
 
     # PyG's module first, then its weights into ours: the same weights in both workers.
@@ -160,29 +186,40 @@ def make_step(pooler: str, impl: str, features: int, ratio: float):
 
     if impl == "pyg":
         if pooler == "edgepool":
+
             def step(x, edge_index, batch):
                 return peer(x, edge_index, batch)[0], None
         else:
+
             def step(x, edge_index, batch):
                 return peer(x, edge_index, batch=batch)[0], None
+
         return step, [peer]
 
     if pooler == "edgepool":
+
         def step(x, edge_index, batch):
             out = ours(x, edge_index, batch)
             return out.x, out.rounds
     else:
+
         def step(x, edge_index, batch):
             return ours(x, edge_index, batch=batch).x, None
+
     return step, [ours]
 
 
 def worker(args) -> dict:
     return time_cell(
-        args, lambda: make_step(args.pooler, args.impl, args.features, args.ratio),
+        args,
+        lambda: make_step(args.pooler, args.impl, args.features, args.ratio),
         backward_of=lambda out: out[0].sum(),
-        describe=lambda out: {"rounds": out[1], "out_nodes": out[0].size(0),
-                              "out_sum": float(out[0].detach().double().sum())})
+        describe=lambda out: {
+            "rounds": out[1],
+            "out_nodes": out[0].size(0),
+            "out_sum": float(out[0].detach().double().sum()),
+        },
+    )
 
 
 # ---------------------------------------------------------------------------
@@ -204,27 +241,55 @@ def json_lines(text) -> list:
 def measure(args, pooler: str, n: int, impl: str) -> dict:
     """Run one measurement in a fresh worker process; never raises."""
     row = {"pooler": pooler, "n": n, "impl": impl}
-    cmd = [sys.executable, str(Path(__file__).resolve()), "--worker", "--impl", impl,
-           "--pooler", pooler, "--sizes", str(n), "--degree", str(args.degree),
-           "--features", str(args.features), "--ratio", str(args.ratio),
-           "--repeats", str(args.repeats), "--slow-s", str(args.slow_s),
-           "--threads", str(args.threads), "--seed", str(args.seed)]
+    cmd = [
+        sys.executable,
+        str(Path(__file__).resolve()),
+        "--worker",
+        "--impl",
+        impl,
+        "--pooler",
+        pooler,
+        "--sizes",
+        str(n),
+        "--degree",
+        str(args.degree),
+        "--features",
+        str(args.features),
+        "--ratio",
+        str(args.ratio),
+        "--repeats",
+        str(args.repeats),
+        "--slow-s",
+        str(args.slow_s),
+        "--threads",
+        str(args.threads),
+        "--seed",
+        str(args.seed),
+    ]
     timeout = args.pyg_timeout if impl == "pyg" else args.timeout
     try:
         proc = subprocess.run(cmd, check=False, capture_output=True, text=True, timeout=timeout)
     except subprocess.TimeoutExpired as e:
         warmup = [o["warmup_ms"] for o in json_lines(e.stdout) if o.get("progress") == "warmup"]
         status = "skipped" if impl == "pyg" else "failed"
-        out = {**row, "status": status, "timeout_s": timeout,
-               "note": "skipped (timeout)" if impl == "pyg" else f"failed (timed out after {timeout:g} s)"}
+        out = {
+            **row,
+            "status": status,
+            "timeout_s": timeout,
+            "note": "skipped (timeout)" if impl == "pyg" else f"failed (timed out after {timeout:g} s)",
+        }
         if warmup:
             out["warmup_ms"] = warmup[0]
         return out
     if proc.returncode != 0:
         killed = " killed, out of memory?" if proc.returncode == -9 else ""
         stderr = proc.stderr.strip().splitlines()
-        return {**row, "status": "failed", "note": f"failed (exit code {proc.returncode}{killed})",
-                "stderr": stderr[-1] if stderr else ""}
+        return {
+            **row,
+            "status": "failed",
+            "note": f"failed (exit code {proc.returncode}{killed})",
+            "stderr": stderr[-1] if stderr else "",
+        }
     return json_lines(proc.stdout)[-1]
 
 
@@ -259,8 +324,7 @@ def check_goals(results: list, poolers) -> list:
             met, detail = None, "not measured (" + ("; ".join(why) or "no PyG time") + ")"
         else:
             met = ours["speedup"] >= GOAL_SPEEDUP[pooler]
-            detail = (f"speedup {ours['speedup']:.1f}x: hipool {ours['time_ms']:.1f} ms, "
-                      f"PyG {ref['time_ms']:.1f} ms")
+            detail = f"speedup {ours['speedup']:.1f}x: hipool {ours['time_ms']:.1f} ms, PyG {ref['time_ms']:.1f} ms"
         goals.append({"goal": text, "pooler": pooler, "met": met, "detail": detail})
     return goals
 
@@ -268,8 +332,7 @@ def check_goals(results: list, poolers) -> list:
 def table_rows(results: list) -> list:
     rows = []
     for r in results:
-        extra = (["", ""] if r["status"] != "ok" else
-                 ["" if r.get("rounds") is None else r["rounds"], r["out_nodes"]])
+        extra = ["", ""] if r["status"] != "ok" else ["" if r.get("rounds") is None else r["rounds"], r["out_nodes"]]
         rows.append(table_cells(r) + extra)
     return rows
 
@@ -297,18 +360,24 @@ def main(argv=None) -> int:
     add_ratios(results, "pyg")
     goals = check_goals(results, poolers)
 
-    print(fmt_table(["pooler", "N", "impl", "time_ms", "peak_MB", "speedup", "mem_ratio", "rounds",
-                     "out_nodes"], table_rows(results)))
+    print(
+        fmt_table(
+            ["pooler", "N", "impl", "time_ms", "peak_MB", "speedup", "mem_ratio", "rounds", "out_nodes"],
+            table_rows(results),
+        )
+    )
     print()
     print("speedup = PyG time / hipool time, mem_ratio = hipool peak / PyG peak (same pooler and N);")
     print("time_ms: median forward+backward; peak_MB: ru_maxrss minus the RSS before the graph was built;")
     print("rounds: parallel matching rounds of hipool's EdgePool; out_nodes: pooled node count")
     for r in results:
         if r["status"] == "skipped" and "timeout_s" in r:
-            done = (f"its warm-up pass took {r['warmup_ms'] / 1e3:.1f} s" if "warmup_ms" in r
-                    else "its warm-up pass had not finished")
-            print(f"- {r['pooler']} N={r['n']} {r['impl']}: killed after {r['timeout_s']:g} s "
-                  f"(--pyg-timeout); {done}")
+            done = (
+                f"its warm-up pass took {r['warmup_ms'] / 1e3:.1f} s"
+                if "warmup_ms" in r
+                else "its warm-up pass had not finished"
+            )
+            print(f"- {r['pooler']} N={r['n']} {r['impl']}: killed after {r['timeout_s']:g} s (--pyg-timeout); {done}")
     print()
     print("Goals (from the issue):")
     for g in goals:
@@ -317,21 +386,29 @@ def main(argv=None) -> int:
     print()
     if "graclus" in poolers:
         have = importlib.util.find_spec("torch_cluster") is not None
-        print(f"- graclus: hipool only; PyG's graclus needs torch_cluster, which is "
-              f"{'installed (not measured by this script)' if have else 'not installed here'}")
+        print(
+            f"- graclus: hipool only; PyG's graclus needs torch_cluster, which is "
+            f"{'installed (not measured by this script)' if have else 'not installed here'}"
+        )
     mismatches, spread = sanity(results)
-    print(f"- sanity: output node counts hipool vs PyG: "
-          f"{'all equal' if not mismatches else 'DIFFER: ' + '; '.join(mismatches)}; "
-          f"largest relative difference of sum(out.x): {spread:.2e}")
+    print(
+        f"- sanity: output node counts hipool vs PyG: "
+        f"{'all equal' if not mismatches else 'DIFFER: ' + '; '.join(mismatches)}; "
+        f"largest relative difference of sum(out.x): {spread:.2e}"
+    )
     ok = next((r for r in results if r["status"] == "ok"), {})
     for r in results:
         if r["status"] == "failed" and r.get("stderr"):
             print(f"- {r['pooler']} N={r['n']} {r['impl']}: {r['stderr']}")
-    print(f"- torch {ok.get('torch', '?')}, torch_geometric {ok.get('torch_geometric', '?')}, "
-          f"python {sys.version.split()[0]}, threads {args.threads}, F={args.features}, "
-          f"ASAP ratio {args.ratio:g}, degree {args.degree}, repeats {args.repeats}, seed {args.seed}")
-    print(f"- load average (1 min) before / after: {load_before:.2f} / {os.getloadavg()[0]:.2f} "
-          f"on {os.cpu_count()} cores (other processes competing for the cores inflate the times)")
+    print(
+        f"- torch {ok.get('torch', '?')}, torch_geometric {ok.get('torch_geometric', '?')}, "
+        f"python {sys.version.split()[0]}, threads {args.threads}, F={args.features}, "
+        f"ASAP ratio {args.ratio:g}, degree {args.degree}, repeats {args.repeats}, seed {args.seed}"
+    )
+    print(
+        f"- load average (1 min) before / after: {load_before:.2f} / {os.getloadavg()[0]:.2f} "
+        f"on {os.cpu_count()} cores (other processes competing for the cores inflate the times)"
+    )
     print(f"- wall time {wall_s:.1f} s; command: `{command}`")
 
     if args.out is not None:

@@ -26,6 +26,7 @@ Data
 Run (from the repository root)
     .venv/bin/python benchmarks/ddp.py [--dataset DD] [--model topk] [--epochs 4] [--procs 2]
 """
+
 from __future__ import annotations
 
 import argparse
@@ -70,17 +71,44 @@ def main() -> None:
     env = {**os.environ, "PYTHONPATH": str(REPO / "src"), "OMP_NUM_THREADS": "1"}
     with tempfile.TemporaryDirectory(prefix="hipool-ddp-") as tmp:
         tmp = Path(tmp)
-        common = ["--dataset", args.dataset, "--data-root", args.data_root, "--cache-dir", str(tmp / "cache"),
-                  "--model", args.model, "--epochs", str(args.epochs), "--no-patience", "--test", "0",
-                  "--no-progress"]
+        common = [
+            "--dataset",
+            args.dataset,
+            "--data-root",
+            args.data_root,
+            "--cache-dir",
+            str(tmp / "cache"),
+            "--model",
+            args.model,
+            "--epochs",
+            str(args.epochs),
+            "--no-patience",
+            "--test",
+            "0",
+            "--no-progress",
+        ]
         hipool = [sys.executable, "-m", "hipool", "train"]
         runs = [
             ("1 proc x 1 thread", hipool + common + ["--threads", "1", "--batch-size", str(args.batch_size)]),
-            (f"1 proc x {args.procs} threads",
-             hipool + common + ["--threads", str(args.procs), "--batch-size", str(args.batch_size)]),
-            (f"{args.procs} procs x 1 thread",
-             [sys.executable, "-m", "torch.distributed.run", "--standalone", f"--nproc_per_node={args.procs}",
-              "-m", "hipool", "train"] + common + ["--threads", "1", "--batch-size", str(args.batch_size // args.procs)]),
+            (
+                f"1 proc x {args.procs} threads",
+                hipool + common + ["--threads", str(args.procs), "--batch-size", str(args.batch_size)],
+            ),
+            (
+                f"{args.procs} procs x 1 thread",
+                [
+                    sys.executable,
+                    "-m",
+                    "torch.distributed.run",
+                    "--standalone",
+                    f"--nproc_per_node={args.procs}",
+                    "-m",
+                    "hipool",
+                    "train",
+                ]
+                + common
+                + ["--threads", "1", "--batch-size", str(args.batch_size // args.procs)],
+            ),
         ]
         results = []
         for i, (label, cmd) in enumerate(runs):
@@ -92,13 +120,23 @@ def main() -> None:
     ddp = results[-1]["seconds_per_epoch"]
     for r in results:
         r["ddp_speedup"] = r["seconds_per_epoch"] / ddp
-    print(f"\n{args.dataset}, model {args.model}, global batch {args.batch_size}, {args.epochs} epochs "
-          f"(median of epochs 2..{args.epochs}); torch threads as shown\n")
-    print(fmt_table(["setup", "s/epoch", "DDP speed-up", "last loss"],
-                    [[r["setup"], f"{r['seconds_per_epoch']:.2f}", f"{r['ddp_speedup']:.2f}x",
-                      f"{r['last_train_loss']:.4f}"] for r in results]))
-    print(f"\nspeed-up of {args.procs} DDP processes: {results[0]['ddp_speedup']:.2f}x over one process with one "
-          f"thread, {results[1]['ddp_speedup']:.2f}x over one process with {args.procs} threads")
+    print(
+        f"\n{args.dataset}, model {args.model}, global batch {args.batch_size}, {args.epochs} epochs "
+        f"(median of epochs 2..{args.epochs}); torch threads as shown\n"
+    )
+    print(
+        fmt_table(
+            ["setup", "s/epoch", "DDP speed-up", "last loss"],
+            [
+                [r["setup"], f"{r['seconds_per_epoch']:.2f}", f"{r['ddp_speedup']:.2f}x", f"{r['last_train_loss']:.4f}"]
+                for r in results
+            ],
+        )
+    )
+    print(
+        f"\nspeed-up of {args.procs} DDP processes: {results[0]['ddp_speedup']:.2f}x over one process with one "
+        f"thread, {results[1]['ddp_speedup']:.2f}x over one process with {args.procs} threads"
+    )
     if args.out:
         write_atomic(Path(args.out), json.dumps(results, indent=1))
 

@@ -10,6 +10,7 @@ the speed-up, plus the structure layout hipool uses for graphs with known groups
 Graphs: a random graph of average degree 4 (``_bench.random_graph``) and a synthetic circuit
 of about that many nodes (components and nets, with its blocks and subsystems as groups).
 """
+
 from __future__ import annotations
 
 import argparse
@@ -54,12 +55,17 @@ def main(argv=None) -> int:
             g.add_edges_from(ei.t().tolist())
             t_nx = _time(args.repeats, nx.spring_layout, g, seed=0)
             t_ours = _time(args.repeats, layout_positions, ei, nodes, method="spring", seed=0)
-            t_struct = (_time(args.repeats, layout_positions, ei, nodes, groups=groups, method="structure")
-                        if groups is not None else None)
+            t_struct = (
+                _time(args.repeats, layout_positions, ei, nodes, groups=groups, method="structure")
+                if groups is not None
+                else None
+            )
             rows.append((name, nodes, t_nx, t_ours, t_struct))
-            print(f"{name:>18} {nodes:6d} nodes: networkx spring {t_nx:7.3f} s, hipool spring {t_ours:7.3f} s "
-                  f"({t_nx / t_ours:5.1f}x)" + (f", hipool structure {t_struct:6.3f} s" if t_struct else ""),
-                  flush=True)
+            print(
+                f"{name:>18} {nodes:6d} nodes: networkx spring {t_nx:7.3f} s, hipool spring {t_ours:7.3f} s "
+                f"({t_nx / t_ours:5.1f}x)" + (f", hipool structure {t_struct:6.3f} s" if t_struct else ""),
+                flush=True,
+            )
     print("\n| graph | nodes | networkx spring_layout | hipool spring | speed-up | hipool structure |")
     print("|---|---|---|---|---|---|")
     for name, nodes, a, b, s in rows:

@@ -15,6 +15,7 @@ per defect level) is printed and written to ``OUT/sample_efficiency.md``, the cu
     .venv/bin/python benchmarks/sample_efficiency.py                        # the figures in the README
     .venv/bin/python benchmarks/sample_efficiency.py --sizes 100,200 --pool 900 --test 300 --epochs 5  # smoke
 """
+
 from __future__ import annotations
 
 import argparse
@@ -45,8 +46,9 @@ def _order(labels, indices, seed):
     total = len(indices)
     while len(out) < total:
         # the class furthest below its share goes next (an exhausted class never)
-        c = min(by_class, key=lambda k: (taken[k] + 1) / len(by_class[k]) if taken[k] < len(by_class[k])
-                else float("inf"))
+        c = min(
+            by_class, key=lambda k: (taken[k] + 1) / len(by_class[k]) if taken[k] < len(by_class[k]) else float("inf")
+        )
         out.append(by_class[c][taken[c]])
         taken[c] += 1
     return out
@@ -74,16 +76,15 @@ def main(argv=None) -> int:
     labels = ds.labels()
     n = len(ds)
     if max(sizes) + args.test + args.val > n:
-        raise SystemExit(f"--pool {n} is too small for {max(sizes)} training + {args.test} test + {args.val} "
-                         f"validation designs")
+        raise SystemExit(
+            f"--pool {n} is too small for {max(sizes)} training + {args.test} test + {args.val} validation designs"
+        )
     rest, test = stratified_split(labels, [1 - args.test / n, args.test / n], seed=args.seed)
     rest_labels = [labels[i] for i in rest]
-    train_pool, val = stratified_split(rest_labels, [1 - args.val / len(rest), args.val / len(rest)],
-                                       seed=args.seed)
+    train_pool, val = stratified_split(rest_labels, [1 - args.val / len(rest), args.val / len(rest)], seed=args.seed)
     train_pool, val = [rest[i] for i in train_pool], [rest[i] for i in val]
     order = _order(labels, train_pool, args.seed)
-    settings = TrainSettings(epochs=args.epochs, patience=args.patience, lr=args.lr,
-                             lr_schedule=args.lr_schedule)
+    settings = TrainSettings(epochs=args.epochs, patience=args.patience, lr=args.lr, lr_schedule=args.lr_schedule)
     args.out.mkdir(parents=True, exist_ok=True)
     results = {}
     for spec in args.models.split(","):
@@ -92,30 +93,51 @@ def main(argv=None) -> int:
             path = args.out / f"{name}-{size}.json"
             if path.is_file():
                 rec = json.loads(path.read_text())
-                same = (rec["config"] == config.to_dict() and rec["train_settings"] == settings.to_dict()
-                        and (rec["test"], rec["val"], rec.get("pool")) == (len(test), len(val), n))
+                same = (
+                    rec["config"] == config.to_dict()
+                    and rec["train_settings"] == settings.to_dict()
+                    and (rec["test"], rec["val"], rec.get("pool")) == (len(test), len(val), n)
+                )
                 if not same:
-                    raise SystemExit(f"{path} was trained with other settings (model, training, pool or split "
-                                     f"sizes) than this command's; give the same options, another --out, or "
-                                     f"delete it")
+                    raise SystemExit(
+                        f"{path} was trained with other settings (model, training, pool or split "
+                        f"sizes) than this command's; give the same options, another --out, or "
+                        f"delete it"
+                    )
                 results[(name, size)] = rec
                 continue
             t0 = time.perf_counter()
-            _, _, run = train_model(ds, config, settings, order[:size], val, test, seed=args.seed,
-                                    progress=True, desc=f"{name} n={size}")
-            rec = {"model": name, "train": size, "test": len(test), "val": len(val), "pool": n,
-                   "config": config.to_dict(), "train_settings": settings.to_dict(), **run.to_dict(),
-                   "wall_s": time.perf_counter() - t0, "torch_threads": torch.get_num_threads()}
+            _, _, run = train_model(
+                ds, config, settings, order[:size], val, test, seed=args.seed, progress=True, desc=f"{name} n={size}"
+            )
+            rec = {
+                "model": name,
+                "train": size,
+                "test": len(test),
+                "val": len(val),
+                "pool": n,
+                "config": config.to_dict(),
+                "train_settings": settings.to_dict(),
+                **run.to_dict(),
+                "wall_s": time.perf_counter() - t0,
+                "torch_threads": torch.get_num_threads(),
+            }
             atomic_write_text(path, json_text(rec))
             results[(name, size)] = rec
-            print(f"{name} n={size}: test {run.test_acc:.3f} "
-                  + " ".join(f"{k} {v['acc']:.3f}" for k, v in (run.test_groups or {}).items()), flush=True)
+            print(
+                f"{name} n={size}: test {run.test_acc:.3f} "
+                + " ".join(f"{k} {v['acc']:.3f}" for k, v in (run.test_groups or {}).items()),
+                flush=True,
+            )
     names = list(dict.fromkeys(k[0] for k in results))
     groups = list(next(iter(results.values()))["test_groups"] or {})
-    lines = [f"# Sample efficiency on circuits (60-300 components; test {args.test}, validation {args.val}, "
-             f"{args.epochs} epochs, patience {args.patience}, lr {args.lr}, {args.lr_schedule})", "",
-             "| model | train designs | test acc | " + " | ".join(groups) + " |",
-             "|---" * (3 + len(groups)) + "|"]
+    lines = [
+        f"# Sample efficiency on circuits (60-300 components; test {args.test}, validation {args.val}, "
+        f"{args.epochs} epochs, patience {args.patience}, lr {args.lr}, {args.lr_schedule})",
+        "",
+        "| model | train designs | test acc | " + " | ".join(groups) + " |",
+        "|---" * (3 + len(groups)) + "|",
+    ]
     for name in names:
         for size in sizes:
             r = results[(name, size)]
@@ -126,6 +148,7 @@ def main(argv=None) -> int:
     print(text)
     try:
         import matplotlib
+
         matplotlib.use("Agg")
         import matplotlib.pyplot as plt
     except ImportError:
@@ -134,8 +157,10 @@ def main(argv=None) -> int:
     fig, axes = plt.subplots(1, 1 + len(groups), figsize=(4 * (1 + len(groups)), 3.6), sharey=True)
     for ax, key in zip(axes, ["overall"] + groups):
         for name in names:
-            ys = [results[(name, s)]["test_acc"] if key == "overall" else results[(name, s)]["test_groups"][key]["acc"]
-                  for s in sizes]
+            ys = [
+                results[(name, s)]["test_acc"] if key == "overall" else results[(name, s)]["test_groups"][key]["acc"]
+                for s in sizes
+            ]
             ax.plot(sizes, ys, marker="o", label=name)
         ax.set_xscale("log")
         ax.minorticks_off()

@@ -38,6 +38,7 @@ Run (from the repository root)
     ``--impl-b pyg`` puts PyG's class on both sides (a control run: its ratio
     shows the noise floor of the measurement).
 """
+
 from __future__ import annotations
 
 import argparse
@@ -72,22 +73,27 @@ def parse_args(argv=None):
         description=__doc__.split("\n", 1)[0],
         formatter_class=argparse.ArgumentDefaultsHelpFormatter,
     )
-    p.add_argument("--epochs", type=int, default=10,
-                   help="training epochs per implementation (the first is warm-up)")
+    p.add_argument("--epochs", type=int, default=10, help="training epochs per implementation (the first is warm-up)")
     p.add_argument("--batch-size", type=int, default=64, help="graphs per batch")
     p.add_argument("--hidden", type=int, default=64, help="hidden channels")
     p.add_argument("--lr", type=float, default=0.01, help="Adam learning rate")
-    p.add_argument("--seed", type=int, default=0,
-                   help="seed for the initial weights and the batch order")
+    p.add_argument("--seed", type=int, default=0, help="seed for the initial weights and the batch order")
     p.add_argument("--threads", type=int, default=1, help="torch.set_num_threads")
-    p.add_argument("--data-root", type=Path, default=DEFAULT_DATA_ROOT,
-                   help="read-only folder holding PROTEINS/raw")
-    p.add_argument("--cache", type=Path, default=DEFAULT_CACHE,
-                   help="writable folder where PROTEINS/raw is copied and processed")
-    p.add_argument("--use-node-attr", action="store_true",
-                   help="also use PROTEINS' continuous node attribute (4 features instead of 3)")
-    p.add_argument("--impl-b", choices=("hipool", "pyg"), default="hipool",
-                   help="pooling class of side B; 'pyg' is a PyG-vs-PyG control run")
+    p.add_argument("--data-root", type=Path, default=DEFAULT_DATA_ROOT, help="read-only folder holding PROTEINS/raw")
+    p.add_argument(
+        "--cache", type=Path, default=DEFAULT_CACHE, help="writable folder where PROTEINS/raw is copied and processed"
+    )
+    p.add_argument(
+        "--use-node-attr",
+        action="store_true",
+        help="also use PROTEINS' continuous node attribute (4 features instead of 3)",
+    )
+    p.add_argument(
+        "--impl-b",
+        choices=("hipool", "pyg"),
+        default="hipool",
+        help="pooling class of side B; 'pyg' is a PyG-vs-PyG control run",
+    )
     args = p.parse_args(argv)
     if args.epochs < 2:
         p.error("--epochs must be >= 2 (epoch 1 is a warm-up)")
@@ -121,8 +127,7 @@ def impl_b_class(name: str):
     try:
         from hipool.nn import TopKPooling
     except ImportError as exc:
-        sys.exit(f"error: cannot import hipool.nn.TopKPooling ({exc}); "
-                 "use --impl-b pyg for a PyG-vs-PyG control run")
+        sys.exit(f"error: cannot import hipool.nn.TopKPooling ({exc}); use --impl-b pyg for a PyG-vs-PyG control run")
     return TopKPooling
 
 
@@ -135,6 +140,7 @@ def hipool_version() -> str:
     if version is None:
         from importlib.metadata import PackageNotFoundError
         from importlib.metadata import version as dist_version
+
         try:
             version = dist_version("hipool")
         except PackageNotFoundError:
@@ -166,13 +172,11 @@ def fmt_table(header, rows, align=None) -> str:
     widths = [max(len(r[i]) for r in cells) for i in range(len(header))]
 
     def line(r):
-        return "| " + " | ".join(
-            c.ljust(w) if a == "l" else c.rjust(w) for c, w, a in zip(r, widths, align)
-        ) + " |"
+        return "| " + " | ".join(c.ljust(w) if a == "l" else c.rjust(w) for c, w, a in zip(r, widths, align)) + " |"
 
-    sep = "|" + "|".join(
-        ("-" * (w + 1) + ":" if a == "r" else ":" + "-" * (w + 1)) for w, a in zip(widths, align)
-    ) + "|"
+    sep = (
+        "|" + "|".join(("-" * (w + 1) + ":" if a == "r" else ":" + "-" * (w + 1)) for w, a in zip(widths, align)) + "|"
+    )
     return "\n".join([line(cells[0]), sep] + [line(r) for r in cells[1:]])
 
 
@@ -182,13 +186,18 @@ def main(argv=None) -> int:
     torch.set_num_threads(args.threads)
 
     dataset = load_dataset(args.data_root, args.cache, args.use_node_attr)
-    features = ("node attribute + one-hot node labels, use_node_attr=True" if args.use_node_attr
-                else "one-hot node labels, use_node_attr=False")
+    features = (
+        "node attribute + one-hot node labels, use_node_attr=True"
+        if args.use_node_attr
+        else "one-hot node labels, use_node_attr=False"
+    )
     cls_b = impl_b_class(args.impl_b)
     label_a = "PyG"
     label_b = "hipool" if args.impl_b == "hipool" else "PyG (control)"
-    print(f"dataset: {dataset} in {dataset.root}: {dataset.num_node_features} node features "
-          f"({features}), {dataset.num_classes} classes")
+    print(
+        f"dataset: {dataset} in {dataset.root}: {dataset.num_node_features} node features "
+        f"({features}), {dataset.num_classes} classes"
+    )
     print(f"side A: {PygTopKPooling.__module__}.{PygTopKPooling.__qualname__}")
     print(f"side B: {cls_b.__module__}.{cls_b.__qualname__}")
 
@@ -241,41 +250,71 @@ def main(argv=None) -> int:
     print()
     print("### Per epoch")
     print()
-    print(fmt_table(
-        ["epoch", "first", f"{label_a} s", f"{label_b} s", f"{label_b}/{label_a}",
-         f"{label_a} loss", f"{label_b} loss", "abs loss diff"],
-        [(f"{e}" + (" (warm-up)" if e == 1 else ""), first, f"{a:.3f}", f"{b:.3f}",
-          f"{b / a:.3f}", f"{la:.6f}", f"{lb:.6f}", f"{abs(la - lb):.2e}")
-         for e, first, a, b, la, lb in records],
-        align=["l", "l", "r", "r", "r", "r", "r", "r"],
-    ))
+    print(
+        fmt_table(
+            [
+                "epoch",
+                "first",
+                f"{label_a} s",
+                f"{label_b} s",
+                f"{label_b}/{label_a}",
+                f"{label_a} loss",
+                f"{label_b} loss",
+                "abs loss diff",
+            ],
+            [
+                (
+                    f"{e}" + (" (warm-up)" if e == 1 else ""),
+                    first,
+                    f"{a:.3f}",
+                    f"{b:.3f}",
+                    f"{b / a:.3f}",
+                    f"{la:.6f}",
+                    f"{lb:.6f}",
+                    f"{abs(la - lb):.2e}",
+                )
+                for e, first, a, b, la, lb in records
+            ],
+            align=["l", "l", "r", "r", "r", "r", "r", "r"],
+        )
+    )
     print()
     print(f"### Summary (epochs 2-{args.epochs}, {len(timed)} timed epochs each)")
     print()
-    print(fmt_table(
-        ["side", "TopKPooling", "median s/epoch", "mean s/epoch", "final mean loss"],
-        [("A", label_a, f"{med_a:.3f}", f"{mean_a:.3f}", f"{records[-1][4]:.6f}"),
-         ("B", label_b, f"{med_b:.3f}", f"{mean_b:.3f}", f"{records[-1][5]:.6f}"),
-         ("B/A", f"{label_b} / {label_a}", f"{med_b / med_a:.3f}", f"{mean_b / mean_a:.3f}",
-          "")],
-        align=["l", "l", "r", "r", "r"],
-    ))
+    print(
+        fmt_table(
+            ["side", "TopKPooling", "median s/epoch", "mean s/epoch", "final mean loss"],
+            [
+                ("A", label_a, f"{med_a:.3f}", f"{mean_a:.3f}", f"{records[-1][4]:.6f}"),
+                ("B", label_b, f"{med_b:.3f}", f"{mean_b:.3f}", f"{records[-1][5]:.6f}"),
+                ("B/A", f"{label_b} / {label_a}", f"{med_b / med_a:.3f}", f"{mean_b / mean_a:.3f}", ""),
+            ],
+            align=["l", "l", "r", "r", "r"],
+        )
+    )
     print()
-    print(f"- max abs difference of the per-epoch mean training loss: {max(loss_diffs):.3g} "
-          f"(logits at init: {init_diff:.3g})")
+    print(
+        f"- max abs difference of the per-epoch mean training loss: {max(loss_diffs):.3g} "
+        f"(logits at init: {init_diff:.3g})"
+    )
     paired = statistics.median(r[3] / r[2] for r in timed)
     print(f"- median of the per-epoch ratios {label_b}/{label_a}: {paired:.3f}")
     if args.impl_b == "hipool":
-        print(f"- goal: hipool/PyG median ratio <= 1.0: "
-              f"{'met' if med_b / med_a <= 1.0 else 'not met'} ({med_b / med_a:.3f})")
+        print(
+            f"- goal: hipool/PyG median ratio <= 1.0: "
+            f"{'met' if med_b / med_a <= 1.0 else 'not met'} ({med_b / med_a:.3f})"
+        )
     else:
-        print("- control run (PyG on both sides): the ratio's distance from 1.0 is "
-              "measurement noise")
-    print(f"- torch {torch.__version__}, torch_geometric {torch_geometric.__version__}, "
-          f"hipool {hipool_version()}, python {sys.version.split()[0]}")
-    print(f"- threads {torch.get_num_threads()}, epochs {args.epochs}, batch size "
-          f"{args.batch_size}, hidden {args.hidden}, lr {args.lr}, seed {args.seed}, "
-          f"{len(dataset)} graphs, use_node_attr={args.use_node_attr}")
+        print("- control run (PyG on both sides): the ratio's distance from 1.0 is measurement noise")
+    print(
+        f"- torch {torch.__version__}, torch_geometric {torch_geometric.__version__}, "
+        f"hipool {hipool_version()}, python {sys.version.split()[0]}"
+    )
+    print(
+        f"- threads {torch.get_num_threads()}, epochs {args.epochs}, batch size "
+        f"{args.batch_size}, hidden {args.hidden}, lr {args.lr}, seed {args.seed}, "
+        f"{len(dataset)} graphs, use_node_attr={args.use_node_attr}"
+    )
     print(f"- command: `{command}`")
     return 0
 

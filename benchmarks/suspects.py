@@ -8,6 +8,7 @@ rates as mean ± std over folds, and the top-1 component rate per true defect le
 
     .venv/bin/python benchmarks/suspects.py runs/circuits-recipe
 """
+
 from __future__ import annotations
 
 import argparse
@@ -26,8 +27,7 @@ def _ms(values):
     values = [v for v in values if v is not None]
     if not values:
         return "–"
-    return f"{statistics.fmean(values):.3f} ± {statistics.stdev(values):.3f}" if len(values) > 1 \
-        else f"{values[0]:.3f}"
+    return f"{statistics.fmean(values):.3f} ± {statistics.stdev(values):.3f}" if len(values) > 1 else f"{values[0]:.3f}"
 
 
 def main(argv=None) -> int:
@@ -38,15 +38,18 @@ def main(argv=None) -> int:
     manifest = json.loads((args.run / "run.json").read_text())
     models = args.models.split(",") if args.models else list(manifest["models"])
     folds = len(json.loads((args.run / "folds.json").read_text())["splits"])
-    lines = ["| model | " + " | ".join(KEYS) + " | " + " | ".join(f"component top-1, {lv} defects" for lv in LEVELS)
-             + " |", "|---" * (1 + len(KEYS) + len(LEVELS)) + "|"]
+    lines = [
+        "| model | " + " | ".join(KEYS) + " | " + " | ".join(f"component top-1, {lv} defects" for lv in LEVELS) + " |",
+        "|---" * (1 + len(KEYS) + len(LEVELS)) + "|",
+    ]
     for model in models:
         rates = []
         for fold in range(folds):
             out = args.run / "suspects" / f"{model}-fold{fold}"
             if not (out / "suspects.json").is_file():
-                run_explain(args.run, model=model, fold=fold, suspects=True, out=out, progress=False,
-                            log=lambda *_: None)
+                run_explain(
+                    args.run, model=model, fold=fold, suspects=True, out=out, progress=False, log=lambda *_: None
+                )
             rates.append(json.loads((out / "suspects.json").read_text())["rates"])
         cells = [_ms([r["all"].get(k, {}).get("rate") for r in rates]) for k in KEYS]
         cells += [_ms([r.get(lv, {}).get("component top-1", {}).get("rate") for r in rates]) for lv in LEVELS]

@@ -3,6 +3,7 @@
 The guides are Markdown (MyST), readable on GitHub as they are; the API reference is
 generated from the docstrings (reStructuredText, Google-style ``Args:`` sections).
 """
+
 import os
 import sys
 

@@ -7,12 +7,14 @@ Only the import changes from the PyG original: ``from hipool.nn import TopKPooli
 Run it: ``.venv/bin/python examples/seed_model.py`` trains it for a few epochs on the
 embedded community graphs and prints the hierarchy of one batch.
 """
+
 import torch
 from torch_geometric.nn import GCNConv, global_mean_pool
 
 
 def seed_model_class(TopKPooling):
     """The seed model (``../shared/seeds/000_*.txt``) over the given ``TopKPooling`` class."""
+
     class HierarchicalGNN(torch.nn.Module):
         def __init__(self, in_dim, hidden_dim, out_dim):
             super().__init__()
@@ -34,6 +36,7 @@ def seed_model_class(TopKPooling):
             # Final global readout
             graph_emb = global_mean_pool(x, batch)
             return self.classifier(graph_emb)
+
     return HierarchicalGNN
 
 

@@ -1,4 +1,5 @@
 """Shared test helpers: random batches of graphs and local copies of the shared datasets."""
+
 from __future__ import annotations
 
 import shutil
@@ -22,8 +23,9 @@ def random_graph(n: int, channels: int = 16, degree: int = 3, edge_dim: int = 0,
     return data
 
 
-def random_batch(sizes: Sequence[int], channels: int = 16, edge_dim: int = 0, seed: int = 0,
-                 level_labels: bool = False) -> Batch:
+def random_batch(
+    sizes: Sequence[int], channels: int = 16, edge_dim: int = 0, seed: int = 0, level_labels: bool = False
+) -> Batch:
     """Random graphs of ``sizes`` nodes in one batch.  With ``level_labels`` each has a nested
     two-level ``level_labels`` (level 1: groups of 3 consecutive nodes, level 2: groups of 6; the
     last node of every graph in no group, -1), so ``pool: given`` runs on it."""

@@ -1,4 +1,5 @@
 """Bad input gets a clear ValueError naming the argument; checks can be switched off."""
+
 import pytest
 import torch
 
@@ -11,19 +12,31 @@ E = torch.tensor([[0, 1, 2], [1, 2, 3]])
 
 
 @pytest.mark.parametrize("cls", [TopKPooling, SAGPooling])
-@pytest.mark.parametrize("kwargs,match", [
-    (dict(edge_index=torch.tensor([[0, 1], [1, 5]])), r"'edge_index' refers to nodes outside \[0, 5\).*column 1: \(1, 5\)"),
-    (dict(edge_index=torch.tensor([[0, -1], [1, 2]])), r"'edge_index' refers to nodes outside"),
-    (dict(edge_index=torch.tensor([0, 1, 2])), r"'edge_index' must have shape \[2, num_edges\], got shape \(3,\)"),
-    (dict(edge_index=torch.tensor([[0, 1], [1, 2], [2, 3]])), r"'edge_index' must have shape \[2, num_edges\]"),
-    (dict(edge_index=E.float()), r"'edge_index' must have dtype torch.long"),
-    (dict(batch=torch.zeros(4, dtype=torch.long)), r"'x' has 5 nodes but 'batch' has 4 entries"),
-    (dict(batch=torch.tensor([0, 1, 1, 0, 2])), r"'batch' must be sorted.*batch\[2\] = 1 > batch\[3\] = 0"),
-    (dict(batch=torch.zeros(5)), r"'batch' must have dtype torch.long"),
-    (dict(x=torch.tensor([[1.0] * 4] * 4 + [[float("nan")] * 4])), r"'x' contains NaN values in 1 node\(s\), first at node 4"),
-    (dict(x=torch.tensor([[1.0] * 4] * 2 + [[float("inf")] * 4] * 3)), r"'x' contains inf values in 3 node\(s\), first at node 2"),
-    (dict(edge_attr=torch.randn(2, 3)), r"'edge_attr' must have one row per edge \(3\)"),
-])
+@pytest.mark.parametrize(
+    "kwargs,match",
+    [
+        (
+            dict(edge_index=torch.tensor([[0, 1], [1, 5]])),
+            r"'edge_index' refers to nodes outside \[0, 5\).*column 1: \(1, 5\)",
+        ),
+        (dict(edge_index=torch.tensor([[0, -1], [1, 2]])), r"'edge_index' refers to nodes outside"),
+        (dict(edge_index=torch.tensor([0, 1, 2])), r"'edge_index' must have shape \[2, num_edges\], got shape \(3,\)"),
+        (dict(edge_index=torch.tensor([[0, 1], [1, 2], [2, 3]])), r"'edge_index' must have shape \[2, num_edges\]"),
+        (dict(edge_index=E.float()), r"'edge_index' must have dtype torch.long"),
+        (dict(batch=torch.zeros(4, dtype=torch.long)), r"'x' has 5 nodes but 'batch' has 4 entries"),
+        (dict(batch=torch.tensor([0, 1, 1, 0, 2])), r"'batch' must be sorted.*batch\[2\] = 1 > batch\[3\] = 0"),
+        (dict(batch=torch.zeros(5)), r"'batch' must have dtype torch.long"),
+        (
+            dict(x=torch.tensor([[1.0] * 4] * 4 + [[float("nan")] * 4])),
+            r"'x' contains NaN values in 1 node\(s\), first at node 4",
+        ),
+        (
+            dict(x=torch.tensor([[1.0] * 4] * 2 + [[float("inf")] * 4] * 3)),
+            r"'x' contains inf values in 3 node\(s\), first at node 2",
+        ),
+        (dict(edge_attr=torch.randn(2, 3)), r"'edge_attr' must have one row per edge \(3\)"),
+    ],
+)
 def test_bad_graph_input(cls, kwargs, match):
     args = dict(x=X, edge_index=E, edge_attr=None, batch=None)
     args.update(kwargs)
@@ -32,15 +45,18 @@ def test_bad_graph_input(cls, kwargs, match):
     assert cls.__name__ in str(info.value)  # says which component complained
 
 
-@pytest.mark.parametrize("ratio,match", [
-    (0.0, r"'ratio' as a float .* must be in \(0, 1\], got 0.0"),
-    (1.5, r"must be in \(0, 1\], got 1.5"),
-    (-0.2, r"got -0.2"),
-    (0, r"'ratio' as an int .* must be >= 1, got 0"),
-    (-3, r"got -3"),
-    ("half", r"'ratio' must be a float in \(0, 1\] or an int k >= 1, got 'half'"),
-    (True, r"got True"),
-])
+@pytest.mark.parametrize(
+    "ratio,match",
+    [
+        (0.0, r"'ratio' as a float .* must be in \(0, 1\], got 0.0"),
+        (1.5, r"must be in \(0, 1\], got 1.5"),
+        (-0.2, r"got -0.2"),
+        (0, r"'ratio' as an int .* must be >= 1, got 0"),
+        (-3, r"got -3"),
+        ("half", r"'ratio' must be a float in \(0, 1\] or an int k >= 1, got 'half'"),
+        (True, r"got True"),
+    ],
+)
 @pytest.mark.parametrize("cls", [TopKPooling, SAGPooling])
 def test_bad_ratio(cls, ratio, match):
     with pytest.raises(ValueError, match=match):
@@ -88,10 +104,11 @@ def test_negative_batch_id():
 def test_edge_joining_two_graphs_is_named_by_check_graph_and_every_pooler():
     from hipool.checks import check_graph
     from hipool.nn import EdgePool, Graclus, MinCutPool, SAGPooling, TopKPooling
+
     x = torch.randn(4, 3)
     ei = torch.tensor([[0, 1, 2], [1, 0, 3]])
     batch = torch.tensor([0, 0, 1, 1])
-    check_graph(x, ei, batch, where="t")                      # edges within graphs: fine
+    check_graph(x, ei, batch, where="t")  # edges within graphs: fine
     bad = torch.tensor([[0, 1, 1], [1, 0, 3]])
     with pytest.raises(ValueError, match=r"t: edge 2 \(1 -> 3\) joins graph 0 and graph 1"):
         check_graph(x, bad, batch, where="t")
@@ -102,9 +119,10 @@ def test_edge_joining_two_graphs_is_named_by_check_graph_and_every_pooler():
 
 def test_number_int_and_flag_helpers_name_the_argument_and_the_range():
     from hipool.checks import check_bool, check_int, check_number
+
     assert check_number(2, "P", "a", low=0) == 2.0 and isinstance(check_number(2, "P", "a"), float)
     assert check_number(None, "P", "a", allow_none=True) is None
-    for bad, shown in ((float("nan"), "nan"), (float("inf"), "inf"), (10 ** 400, str(10 ** 400)), (0, "0")):
+    for bad, shown in ((float("nan"), "nan"), (float("inf"), "inf"), (10**400, str(10**400)), (0, "0")):
         with pytest.raises(ValueError, match=rf"^P: 'a' must be a finite number in \(0, 1\], got {shown}$"):
             check_number(bad, "P", "a", low=0, low_open=True, high=1)
     with pytest.raises(ValueError, match=r"^P: 'a' must be a finite number in \[0, 1\), got 1$"):
@@ -123,11 +141,15 @@ def test_number_int_and_flag_helpers_name_the_argument_and_the_range():
 
 def test_edge_weight_checks():
     from hipool.checks import check_graph
+
     w = torch.tensor([1.0, 2.0, 0.5])
     check_graph(X, E, edge_weight=w, where="t")
     check_graph(X, E, edge_weight=-w, where="t")  # negative weights are fine unless a reason is given
-    with pytest.raises(ValueError, match=r"^t: 'edge_weight' must be >= 0 \(why\); edge 1 \(1 -> 2\) has -2.0 "
-                                         r"\(1 negative weight\(s\)\)$"):
+    with pytest.raises(
+        ValueError,
+        match=r"^t: 'edge_weight' must be >= 0 \(why\); edge 1 \(1 -> 2\) has -2.0 "
+        r"\(1 negative weight\(s\)\)$",
+    ):
         check_graph(X, E, edge_weight=torch.tensor([1.0, -2.0, 0.5]), where="t", nonnegative_weights="why")
     with pytest.raises(ValueError, match=r"^t: 'edge_weight' must be >= 0 \(why\); edge 2 \(2 -> 3\) has -1.0"):
         check_graph(X, E, edge_weight=torch.tensor([1, 2, -1]), where="t", nonnegative_weights="why")
@@ -145,6 +167,7 @@ def test_what_switching_checks_off_gives_up():
     """Off: the per-call value checks (NaN weights reach MinCut unchecked).  On regardless: the
     constructor arguments and the width and dtype of x, which cost no synchronisation."""
     from hipool.nn import MinCutPool
+
     nan_w = torch.tensor([1.0, float("nan"), 1.0])
     with hipool.checks_disabled():
         out = MinCutPool(4, 2)(X, E, edge_weight=nan_w)  # garbage in, garbage out: issue 17's

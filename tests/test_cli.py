@@ -1,4 +1,5 @@
 """`hipool demo` end to end on a small setting, and CLI error handling."""
+
 import csv
 import json
 
@@ -30,7 +31,7 @@ def test_demo_writes_a_complete_run_folder(tmp_path, capsys, monkeypatch):
     assert [r["model"] for r in summary["rows"]] == ["hierarchical", "given", "global"]
     configs = yaml.safe_load((out / "config.yaml").read_text())["models"]
     same = {k: v for k, v in configs["hierarchical"].items() if k not in ("pool", "schedule", "levels")}
-    for name in ("given", "global"):   # the very same blocks, readouts and head
+    for name in ("given", "global"):  # the very same blocks, readouts and head
         assert {k: v for k, v in configs[name].items() if k in same} == same, name
     assert all(0 <= r["test_acc"] <= 1 and r["parameters"] > 0 for r in summary["rows"])
     for r in summary["rows"]:  # the per-level accuracies add up to the overall one
@@ -51,8 +52,12 @@ def test_demo_writes_a_complete_run_folder(tmp_path, capsys, monkeypatch):
 
 def test_demo_on_communities(tmp_path, capsys):
     out = tmp_path / "run"
-    assert main(["demo", "--dataset", "communities", "--out", str(out), "--graphs", "24", "--epochs", "1",
-                 "--no-progress"]) == 0
+    assert (
+        main(
+            ["demo", "--dataset", "communities", "--out", str(out), "--graphs", "24", "--epochs", "1", "--no-progress"]
+        )
+        == 0
+    )
     printed = capsys.readouterr().out
     assert "24 communities:n=24,seed=0 graphs" in printed and "component acc" not in printed
     summary = json.loads((out / "summary.json").read_text())
@@ -75,8 +80,10 @@ def test_no_command_prints_help(capsys):
 
 def test_data_summary_of_a_tu_dataset(tmp_path, capsys):
     from tests.conftest import SHARED
+
     if not (SHARED / "TU" / "MUTAG" / "raw").is_dir():
         import pytest
+
         pytest.skip("shared MUTAG missing")
     args = ["data", "summary", "MUTAG", "--data-root", str(SHARED / "TU"), "--cache-dir", str(tmp_path)]
     assert main(args) == 0
@@ -114,9 +121,11 @@ def test_data_summary_unknown_name_is_a_clear_error(tmp_path, capsys):
 
 def test_data_summary_of_own_graphs_and_molecules(tmp_path, capsys):
     import pytest
+
     jsonl = tmp_path / "g.jsonl"
-    jsonl.write_text('{"label": "a", "edges": [[0, 1], [1, 2]], "levels": [[0], [0], [1]]}\n'
-                     '{"label": "b", "edges": [[0, 1]]}\n')
+    jsonl.write_text(
+        '{"label": "a", "edges": [[0, 1], [1, 2]], "levels": [[0], [0], [1]]}\n{"label": "b", "edges": [[0, 1]]}\n'
+    )
     assert main(["data", "summary", str(jsonl)]) == 0
     out = capsys.readouterr().out
     assert "graphs              2" in out and "a: 1, b: 1" in out and "1 known level(s)" in out
@@ -131,6 +140,7 @@ def test_data_summary_of_own_graphs_and_molecules(tmp_path, capsys):
 
 def _toy(tmp_path):
     from tests.train.harness_data import write_toy
+
     return write_toy(tmp_path / "toy.jsonl", n=24)
 
 
@@ -145,6 +155,7 @@ def test_a_full_disk_is_one_line_and_the_rerun_resumes_clean(tmp_path, capsys, m
     def full(obj, f, *args, **kwargs):  # torch's message when the disk fills up mid-file
         real(obj, f, *args, **kwargs)
         raise RuntimeError("[enforce fail at inline_container.cc:672] . unexpected pos 2368 vs 2262")
+
     monkeypatch.setattr(torch, "save", full)
     assert main(_train(toy, out)) == 2
     assert capsys.readouterr().err == f"hipool train: error: cannot write {out / 'state.pt'}: no space left on device\n"
@@ -162,28 +173,33 @@ def test_os_errors_are_one_line_naming_the_path(tmp_path, capsys, monkeypatch):
     assert main(_train(toy, tmp_path / "file")) == 2
     assert capsys.readouterr().err == f"hipool train: error: --out {tmp_path / 'file'}: is a file, not a folder\n"
     assert main(_train(toy, tmp_path / "file" / "run")) == 2
-    assert capsys.readouterr().err == (f"hipool train: error: cannot write {tmp_path / 'file' / 'run'}: a part of "
-                                       f"the path is a file, not a folder\n")
+    assert capsys.readouterr().err == (
+        f"hipool train: error: cannot write {tmp_path / 'file' / 'run'}: a part of the path is a file, not a folder\n"
+    )
     long = tmp_path / ("n" * 300)
     assert main(_train(toy, long)) == 2
     assert capsys.readouterr().err.endswith(": file name too long\n")
 
     def read_only(*args, **kwargs):
         raise OSError(errno.EROFS, "Read-only file system")
+
     monkeypatch.setattr("hipool.io.tempfile.mkstemp", read_only)
     assert main(_train(toy, tmp_path / "ro")) == 2
-    assert capsys.readouterr().err == (f"hipool train: error: cannot write {tmp_path / 'ro' / 'run.json'}: read-only "
-                                       f"file system\n")
+    assert capsys.readouterr().err == (
+        f"hipool train: error: cannot write {tmp_path / 'ro' / 'run.json'}: read-only file system\n"
+    )
     monkeypatch.undo()
 
     def denied(*args, **kwargs):
         raise PermissionError(errno.EACCES, "Permission denied", str(tmp_path / "x"))
+
     monkeypatch.setattr("hipool.train.command.run_train", denied)
     assert main(_train(toy, tmp_path / "x")) == 2
     assert capsys.readouterr().err == f"hipool train: error: {tmp_path / 'x'}: permission denied\n"
 
     def no_memory(*args, **kwargs):
         raise MemoryError()
+
     monkeypatch.setattr("hipool.train.command.run_train", no_memory)
     assert main(_train(toy, tmp_path / "x")) == 2
     assert capsys.readouterr().err.startswith("hipool train: error: out of memory")
@@ -193,26 +209,36 @@ def test_thread_job_and_seed_flags_are_bounded(tmp_path, capsys):
     import pytest
 
     from hipool.train.runner import PER_CPU, cpu_count
+
     most = PER_CPU * cpu_count()
     for args, message in [
-        (["train", "--dataset", "x", "--out", "o", "--threads", "100000"],
-         f"argument --threads: 100000: at most 4 x the {cpu_count()} CPU(s) this process may use ({most})"),
-        (["compare", "--dataset", "x", "--models", "topk", "--out", "o", "--jobs", str(most + 1)],
-         f"argument --jobs: {most + 1}: at most 4 x the"),
-        (["train", "--dataset", "x", "--out", "o", "--seed", "-1"],
-         "argument --seed: must be an int from 0 to 4294967295, got -1"),
-        (["demo", "--seed", str(2 ** 40)], "argument --seed: must be an int from 0 to 4294967295"),
+        (
+            ["train", "--dataset", "x", "--out", "o", "--threads", "100000"],
+            f"argument --threads: 100000: at most 4 x the {cpu_count()} CPU(s) this process may use ({most})",
+        ),
+        (
+            ["compare", "--dataset", "x", "--models", "topk", "--out", "o", "--jobs", str(most + 1)],
+            f"argument --jobs: {most + 1}: at most 4 x the",
+        ),
+        (
+            ["train", "--dataset", "x", "--out", "o", "--seed", "-1"],
+            "argument --seed: must be an int from 0 to 4294967295, got -1",
+        ),
+        (["demo", "--seed", str(2**40)], "argument --seed: must be an int from 0 to 4294967295"),
         (["demo", "--graphs", "3"], None),
     ]:
         if message is None:
             assert main(args + ["--out", str(tmp_path / "d")]) == 2
-            assert "hipool demo: error: --graphs must be an int from 20 (a test split with graphs of every class) " \
-                   "to 100,000, got 3" in capsys.readouterr().err
+            assert (
+                "hipool demo: error: --graphs must be an int from 20 (a test split with graphs of every class) "
+                "to 100,000, got 3" in capsys.readouterr().err
+            )
             continue
         with pytest.raises(SystemExit) as info:
             main(args)
         assert info.value.code == 2 and message in capsys.readouterr().err
     from hipool.train.command import TrainRequest, run_train
+
     with pytest.raises(ValueError, match=rf"^--threads 100000: at most 4 x the {cpu_count()} CPU"):
         run_train(TrainRequest(dataset="x", out=tmp_path / "o", threads=100000))
     assert not (tmp_path / "o").exists()
@@ -225,17 +251,21 @@ def test_damaged_run_folder_files_on_resume_are_named(tmp_path, capsys):
     result = (out / "result.json").read_bytes()
     (out / "result.json").write_bytes(b"\xff")
     assert main(_train(toy, out)) == 2
-    assert capsys.readouterr().err == (f"hipool train: error: {out / 'result.json'}:1: result file is not UTF-8 text "
-                                       f"(byte 0 is ff: invalid start byte)\n")
+    assert capsys.readouterr().err == (
+        f"hipool train: error: {out / 'result.json'}:1: result file is not UTF-8 text "
+        f"(byte 0 is ff: invalid start byte)\n"
+    )
     (out / "result.json").write_text("[1, 2]")
     assert main(_train(toy, out)) == 2
     assert f"result file {out / 'result.json'}: not the record hipool writes" in capsys.readouterr().err
     (out / "result.json").write_bytes(result)
     (out / "run.json").write_text('{"format": "hipool-run/1", "command": "train", "identity": "x"}')
     assert main(_train(toy, out)) == 2
-    assert capsys.readouterr().err == (f"hipool train: error: {out / 'run.json'}: the run record's 'identity' is 'x', "
-                                       f"not of the type hipool writes there; cannot read this run folder's record; "
-                                       f"choose another --out\n")
+    assert capsys.readouterr().err == (
+        f"hipool train: error: {out / 'run.json'}: the run record's 'identity' is 'x', "
+        f"not of the type hipool writes there; cannot read this run folder's record; "
+        f"choose another --out\n"
+    )
 
 
 def test_an_interrupted_train_with_a_damaged_state_is_named(tmp_path, capsys):
@@ -246,9 +276,11 @@ def test_an_interrupted_train_with_a_damaged_state_is_named(tmp_path, capsys):
     state = {"format": "hipool-train-state/1", "model": {}, "optimizer": {}}
     torch.save(state, out / "state.pt")
     assert main(_train(toy, out)) == 2
-    assert capsys.readouterr().err == (f"hipool train: error: training state {out / 'state.pt'}: damaged: it has no "
-                                       f"'history', 'best_epoch', 'best_val_acc', 'best_val_loss', 'best_state', "
-                                       f"'since_best', 'rng'; delete it to start this run over\n")
+    assert capsys.readouterr().err == (
+        f"hipool train: error: training state {out / 'state.pt'}: damaged: it has no "
+        f"'history', 'best_epoch', 'best_val_acc', 'best_val_loss', 'best_state', "
+        f"'since_best', 'rng'; delete it to start this run over\n"
+    )
     (out / "state.pt").write_bytes(b"PK\x03\x04 truncated")
     assert main(_train(toy, out)) == 2
     assert f"training state {out / 'state.pt'}: cannot read it (" in capsys.readouterr().err

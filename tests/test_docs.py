@@ -4,6 +4,7 @@
 with warnings as errors, so a docstring that stops being valid reStructuredText, a guide
 with a broken cross-reference or a page left out of the table of contents fails the suite.
 """
+
 import pkgutil
 import re
 import subprocess
@@ -47,10 +48,23 @@ def test_docs_build_without_warnings(tmp_path):
     pytest.importorskip("sphinx")
     pytest.importorskip("myst_parser")
     out = tmp_path / "html"
-    cmd = [sys.executable, "-m", "sphinx", "-W", "--keep-going", "-q", "-j", "auto",
-           "-b", "html", "-d", str(tmp_path / "doctrees"), str(DOCS), str(out)]
-    proc = subprocess.run(cmd, cwd=ROOT, capture_output=True, text=True, timeout=600,
-                          check=False)
+    cmd = [
+        sys.executable,
+        "-m",
+        "sphinx",
+        "-W",
+        "--keep-going",
+        "-q",
+        "-j",
+        "auto",
+        "-b",
+        "html",
+        "-d",
+        str(tmp_path / "doctrees"),
+        str(DOCS),
+        str(out),
+    ]
+    proc = subprocess.run(cmd, cwd=ROOT, capture_output=True, text=True, timeout=600, check=False)
     assert proc.returncode == 0, f"sphinx-build failed:\n{proc.stdout}\n{proc.stderr}"
     for page in ("index", "quickstart", "api/index", "api/nn"):
         assert (out / f"{page}.html").is_file()

@@ -2,6 +2,7 @@
 training states) fed to what reads them (the run loader of explain and report, the checkpoint
 loader, the resume checks of train and compare): only ``ValueError`` may escape, each naming
 the file; valid files load right."""
+
 from __future__ import annotations
 
 import json
@@ -25,14 +26,16 @@ from hipool.train.checkpoint import load_checkpoint, save_checkpoint
 from hipool.train.loop import EpochMetrics, FitResult, _load_state, _save_state, metrics_csv
 
 # HIPOOL_FUZZ=5000 for a longer search
-FUZZ = settings(max_examples=int(os.environ.get("HIPOOL_FUZZ", 60)), deadline=None,
-                suppress_health_check=[HealthCheck.too_slow])
+FUZZ = settings(
+    max_examples=int(os.environ.get("HIPOOL_FUZZ", 60)), deadline=None, suppress_health_check=[HealthCheck.too_slow]
+)
 DIR = Path(tempfile.mkdtemp(prefix="hipool-fuzz-runs-"))
 
 json_values = st.recursive(
     st.none() | st.booleans() | st.integers() | st.floats() | st.text(max_size=10),
     lambda inner: st.lists(inner, max_size=4) | st.dictionaries(st.text(max_size=8), inner, max_size=4),
-    max_leaves=15)
+    max_leaves=15,
+)
 
 
 def _expect_value_error(call, path):
@@ -47,19 +50,19 @@ def _expect_value_error(call, path):
 def _mutate(data: bytes, edits) -> bytes:
     for at, cut, insert in edits:
         at = at % (len(data) + 1)
-        data = data[:at] + insert + data[at + cut:]
+        data = data[:at] + insert + data[at + cut :]
     return data
 
 
-edits = st.lists(st.tuples(st.integers(0, 10 ** 6), st.integers(0, 8), st.binary(max_size=4)), min_size=1,
-                 max_size=4)
+edits = st.lists(st.tuples(st.integers(0, 10**6), st.integers(0, 8), st.binary(max_size=4)), min_size=1, max_size=4)
 
 
 # -- run.json ----------------------------------------------------------------------------------
 IDENTITY = {"dataset": "toy", "seed": 0, "train": {"epochs": 5}}
 _claimed = DIR / "claimed"
-claim_run_folder(_claimed, "train", IDENTITY, extra={"data": {"spec": "toy", "data_root": None}},
-                 argv=["hipool", "train"])
+claim_run_folder(
+    _claimed, "train", IDENTITY, extra={"data": {"spec": "toy", "data_root": None}}, argv=["hipool", "train"]
+)
 VALID_MANIFEST = (_claimed / MANIFEST).read_bytes()
 FIELDS = json.loads(VALID_MANIFEST)
 
@@ -108,12 +111,39 @@ def test_mutated_run_records(changes):
 
 
 file_records = st.recursive(
-    st.none() | st.integers(-1, 3) | st.text(max_size=6)
+    st.none()
+    | st.integers(-1, 3)
+    | st.text(max_size=6)
     | st.sampled_from(["checkpoint.pt", "../x.pt", "/x.pt", "", "a//b", "units/m/fold00/final-c00-r0.pt"]),
-    lambda inner: st.lists(inner, max_size=3) | st.dictionaries(
-        st.sampled_from(["models", "m", "model", "folds", "0", "1", "x", "selected", "selection", "finals",
-                         "checkpoints", "checkpoint", "metrics", "split", "config", "summary"]), inner, max_size=4),
-    max_leaves=20)
+    lambda inner: (
+        st.lists(inner, max_size=3)
+        | st.dictionaries(
+            st.sampled_from(
+                [
+                    "models",
+                    "m",
+                    "model",
+                    "folds",
+                    "0",
+                    "1",
+                    "x",
+                    "selected",
+                    "selection",
+                    "finals",
+                    "checkpoints",
+                    "checkpoint",
+                    "metrics",
+                    "split",
+                    "config",
+                    "summary",
+                ]
+            ),
+            inner,
+            max_size=4,
+        )
+    ),
+    max_leaves=20,
+)
 
 
 @FUZZ
@@ -133,8 +163,19 @@ def test_run_records_with_random_records_of_files(files, command):
 
 
 # -- metrics.csv -------------------------------------------------------------------------------
-history = st.lists(st.builds(EpochMetrics, st.integers(1, 500), st.floats(0, 10), st.floats(0, 1), st.floats(0, 10),
-                             st.floats(0, 1), st.floats(0, 5), st.floats(1e-6, 1)), max_size=6)
+history = st.lists(
+    st.builds(
+        EpochMetrics,
+        st.integers(1, 500),
+        st.floats(0, 10),
+        st.floats(0, 1),
+        st.floats(0, 10),
+        st.floats(0, 1),
+        st.floats(0, 5),
+        st.floats(1e-6, 1),
+    ),
+    max_size=6,
+)
 
 
 @FUZZ
@@ -148,8 +189,11 @@ def test_valid_metrics_read_right(rows):
 
 
 @FUZZ
-@given(st.binary(max_size=200) | st.text(max_size=200).map(lambda t: t.encode("utf-8", "surrogatepass"))
-       | st.tuples(history, edits).map(lambda h: _mutate(metrics_csv(h[0]).encode(), h[1])))
+@given(
+    st.binary(max_size=200)
+    | st.text(max_size=200).map(lambda t: t.encode("utf-8", "surrogatepass"))
+    | st.tuples(history, edits).map(lambda h: _mutate(metrics_csv(h[0]).encode(), h[1]))
+)
 def test_random_metrics_files(content):
     path = DIR / "metrics.csv"
     path.write_bytes(content)
@@ -163,13 +207,20 @@ LABELS = [0, 1, 0, 1, 1]
 
 
 @FUZZ
-@given(json_values | st.lists(st.dictionaries(st.sampled_from(["train", "val", "test", "holdout"]),
-                                              st.lists(st.integers(-2, 6) | st.booleans(), max_size=5)),
-                              max_size=3), st.booleans())
+@given(
+    json_values
+    | st.lists(
+        st.dictionaries(
+            st.sampled_from(["train", "val", "test", "holdout"]),
+            st.lists(st.integers(-2, 6) | st.booleans(), max_size=5),
+        ),
+        max_size=3,
+    ),
+    st.booleans(),
+)
 def test_random_split_files(splits, raw):
     path = DIR / "split.json"
-    payload = splits if raw else {"dataset": "d", "num_graphs": 5, "labels_hash": labels_hash(LABELS),
-                                  "splits": splits}
+    payload = splits if raw else {"dataset": "d", "num_graphs": 5, "labels_hash": labels_hash(LABELS), "splits": splits}
     path.write_text(json.dumps(payload))
     read = _expect_value_error(lambda: read_splits(path, dataset="d", labels=LABELS, parts=("train", "test")), path)
     if read is not None:
@@ -180,15 +231,31 @@ def test_random_split_files(splits, raw):
             assert not set(split["train"]) & set(split["test"])
 
 
-UNIT = {"format": "hipool-unit/1", "result": {"val_acc": 0.5, "val_loss": 0.7, "test_acc": 0.5, "best_epoch": 1,
-                                             "epochs_run": 2, "seconds_per_epoch": 0.1, "peak_mb": 1.0,
-                                             "parameters": 10, "seconds": 1.0, "test_groups": None},
-        "history": [[1, 0.5, 0.5, 0.6, 0.5, 0.1, 0.01]]}
+UNIT = {
+    "format": "hipool-unit/1",
+    "result": {
+        "val_acc": 0.5,
+        "val_loss": 0.7,
+        "test_acc": 0.5,
+        "best_epoch": 1,
+        "epochs_run": 2,
+        "seconds_per_epoch": 0.1,
+        "peak_mb": 1.0,
+        "parameters": 10,
+        "seconds": 1.0,
+        "test_groups": None,
+    },
+    "history": [[1, 0.5, 0.5, 0.6, 0.5, 0.1, 0.01]],
+}
 
 
 @FUZZ
-@given(st.sampled_from(["format", "result", "history", "result.val_acc", "result.test_acc", "result.test_groups",
-                        "result.parameters"]), json_values)
+@given(
+    st.sampled_from(
+        ["format", "result", "history", "result.val_acc", "result.test_acc", "result.test_groups", "result.parameters"]
+    ),
+    json_values,
+)
 def test_unit_records_with_a_field_of_another_type(key, value):
     record = json.loads(json.dumps(UNIT))
     if "." in key:
@@ -207,8 +274,12 @@ CHECKPOINT = save_checkpoint(DIR / "checkpoint.pt", MODEL)
 PAYLOAD = torch.load(CHECKPOINT, weights_only=True)
 CHECKPOINT_BYTES = CHECKPOINT.read_bytes()
 
-replacements = st.one_of(json_values, st.builds(torch.zeros, st.lists(st.integers(0, 3), max_size=3).map(tuple)),
-                         st.just(torch.tensor([float("nan")])), st.just({"x": torch.zeros(1)}))
+replacements = st.one_of(
+    json_values,
+    st.builds(torch.zeros, st.lists(st.integers(0, 3), max_size=3).map(tuple)),
+    st.just(torch.tensor([float("nan")])),
+    st.just({"x": torch.zeros(1)}),
+)
 
 
 def test_the_valid_checkpoint_loads_its_weights():
@@ -218,8 +289,11 @@ def test_the_valid_checkpoint_loads_its_weights():
 
 
 @FUZZ
-@given(st.binary(max_size=300) | st.integers(1, len(CHECKPOINT_BYTES) - 1).map(lambda n: CHECKPOINT_BYTES[:n])
-       | edits.map(lambda e: _mutate(CHECKPOINT_BYTES, e)))
+@given(
+    st.binary(max_size=300)
+    | st.integers(1, len(CHECKPOINT_BYTES) - 1).map(lambda n: CHECKPOINT_BYTES[:n])
+    | edits.map(lambda e: _mutate(CHECKPOINT_BYTES, e))
+)
 def test_damaged_checkpoint_files(content):
     path = DIR / "damaged.pt"
     path.write_bytes(content)
@@ -244,8 +318,16 @@ def test_checkpoints_with_a_field_of_another_value(key, value, weight, in_weight
 
 
 _optimizer = torch.optim.Adam(MODEL.parameters())
-_save_state(DIR / "state.pt", MODEL, _optimizer, None, "none",
-            FitResult(best_state={k: v.clone() for k, v in MODEL.state_dict().items()}), 0, None)
+_save_state(
+    DIR / "state.pt",
+    MODEL,
+    _optimizer,
+    None,
+    "none",
+    FitResult(best_state={k: v.clone() for k, v in MODEL.state_dict().items()}),
+    0,
+    None,
+)
 STATE = torch.load(DIR / "state.pt", weights_only=True)
 STATE_BYTES = (DIR / "state.pt").read_bytes()
 
@@ -270,8 +352,9 @@ def test_training_states_with_a_field_of_another_value(key, value):
 
 
 @FUZZ
-@given(st.integers(1, len(STATE_BYTES) - 1).map(lambda n: STATE_BYTES[:n])
-       | edits.map(lambda e: _mutate(STATE_BYTES, e)))
+@given(
+    st.integers(1, len(STATE_BYTES) - 1).map(lambda n: STATE_BYTES[:n]) | edits.map(lambda e: _mutate(STATE_BYTES, e))
+)
 def test_damaged_training_state_files(content):
     path = DIR / "state-damaged.pt"
     path.write_bytes(content)

@@ -1,5 +1,6 @@
 """Bad inputs of the Python API that slipped through the first hardening pass (issue 17, held-out
 round): each is a ``ValueError`` naming the argument, or, where the input is valid, the right result."""
+
 from __future__ import annotations
 
 import os
@@ -65,13 +66,19 @@ def test_every_pooler_names_an_edge_weight_of_another_dtype_and_data_on_another_
     pool = _pooler(name)
     _call(pool, edge_weight=torch.rand(6))  # float32, as x: fine
     for dtype in (torch.float64, torch.float16, torch.long):  # RuntimeError in asap, diffpool, sag before
-        with pytest.raises(ValueError, match=rf"'edge_weight' has dtype {dtype} but 'x' has torch.float32; give "
-                                             rf"them one dtype \(edge_weight.to\(x.dtype\)\)"):
+        with pytest.raises(
+            ValueError,
+            match=rf"'edge_weight' has dtype {dtype} but 'x' has torch.float32; give "
+            rf"them one dtype \(edge_weight.to\(x.dtype\)\)",
+        ):
             _call(pool, edge_weight=torch.ones(6, dtype=dtype))
     meta = dict(x=torch.empty(6, 4, device="meta"), edge_index=E.to("meta"), batch=B.to("meta"))
     params = list(pool.parameters())
-    match = (r"'x' is on meta but the pooler's parameters are on cpu" if params
-             else r"'x' is on the meta device, which holds shapes but no values")
+    match = (
+        r"'x' is on meta but the pooler's parameters are on cpu"
+        if params
+        else r"'x' is on the meta device, which holds shapes but no values"
+    )
     with pytest.raises(ValueError, match=match):
         _call(pool, **meta)
 
@@ -93,14 +100,20 @@ def test_large_finite_assignment_logits_are_not_an_error():
 def test_functional_forms_name_dtype_and_device_mismatches():
     s = torch.randn(6, 2)
     for fn in (Fn.diff_pool, Fn.mincut_pool, Fn.dmon_pool):
-        with pytest.raises(ValueError, match=r"'s' is torch.float64 on cpu; it must be floating point with the "
-                                             r"dtype and device of 'x' \(torch.float32 on cpu\)"):
+        with pytest.raises(
+            ValueError,
+            match=r"'s' is torch.float64 on cpu; it must be floating point with the "
+            r"dtype and device of 'x' \(torch.float32 on cpu\)",
+        ):
             fn(X, E, s.double(), B)
         with pytest.raises(ValueError, match=r"'edge_weight' has dtype torch.int64 but 'x' has torch.float32"):
             fn(X, E, s, B, edge_weight=torch.ones(6, dtype=torch.long))
     xd, adj, sd = torch.randn(2, 3, 4), torch.rand(2, 3, 3), torch.randn(2, 3, 2)
-    with pytest.raises(ValueError, match=r"^dense_mincut_pool: 'adj' is torch.float64 on cpu but 'x' is "
-                                         r"torch.float32 on cpu; give them one dtype and device$"):
+    with pytest.raises(
+        ValueError,
+        match=r"^dense_mincut_pool: 'adj' is torch.float64 on cpu but 'x' is "
+        r"torch.float32 on cpu; give them one dtype and device$",
+    ):
         Fn.dense_mincut_pool(xd, adj.double(), sd)
 
 
@@ -111,14 +124,20 @@ def test_a_gap_in_the_graph_ids_is_a_graph_without_nodes(pool):
     an empty graph's (as a Batch with an empty Data gives it)."""
     torch.manual_seed(0)
     schedule = [2] if pool == "mincut" else [0.5]
-    model = build_model(ModelConfig(pool=pool, schedule=schedule, hidden=8, readout="meanmax", norm="graph",
-                                    levels_read="all", combine="concat"), 4, 3).eval()
+    model = build_model(
+        ModelConfig(
+            pool=pool, schedule=schedule, hidden=8, readout="meanmax", norm="graph", levels_read="all", combine="concat"
+        ),
+        4,
+        3,
+    ).eval()
     out = model(X, E, torch.tensor([0, 0, 0, 2, 2, 2]))
     assert out.shape == (3, 3)
     torch.testing.assert_close(out[0], model(X[:3], E[:, :4])[0])
     torch.testing.assert_close(out[2], model(X[3:], E[:, 4:] - 3)[0])
-    empty = Batch.from_data_list([Data(x=X[:3], edge_index=E[:, :4]), Data(x=X[:0], edge_index=E[:, :0]),
-                                  Data(x=X[3:], edge_index=E[:, 4:] - 3)])
+    empty = Batch.from_data_list(
+        [Data(x=X[:3], edge_index=E[:, :4]), Data(x=X[:0], edge_index=E[:, :0]), Data(x=X[3:], edge_index=E[:, 4:] - 3)]
+    )
     torch.testing.assert_close(out, model(empty))
 
 
@@ -128,8 +147,11 @@ def test_hierarchy_arguments_are_checked():
         Hierarchy([0, 0, 1])
     with pytest.raises(ValueError, match=r"^Hierarchy: 'num_graphs' must be an int >= 0, got '3'$"):
         Hierarchy(B, "3")
-    with pytest.raises(ValueError, match=r"^Hierarchy: 'num_graphs' is 1, but 'batch' has graph id 1; it must be "
-                                         r"at least 2$"):
+    with pytest.raises(
+        ValueError,
+        match=r"^Hierarchy: 'num_graphs' is 1, but 'batch' has graph id 1; it must be "
+        r"at least 2$",
+    ):
         Hierarchy(B, 1)  # sizes() had a row per graph id past num_graphs
     with pytest.raises(ValueError, match=r"^Hierarchy: 'batch' must be sorted and >= 0"):
         Hierarchy(torch.tensor([1, 0, 1]))  # local_cluster() numbered nodes wrongly
@@ -145,12 +167,16 @@ def test_unpool_refuses_integer_features_and_casts_the_sparse_assignment():
     torch.manual_seed(0)
     out = DiffPool(4, 2)(X, E, batch=B)
     # S x' in int64 rounded every assignment entry to 0: zeros for every node, silently
-    with pytest.raises(ValueError, match=r"^PoolOutput.unpool: 'x' must be floating point \(features\), got dtype "
-                                         r"torch.int64$"):
+    with pytest.raises(
+        ValueError,
+        match=r"^PoolOutput.unpool: 'x' must be floating point \(features\), got dtype "
+        r"torch.int64$",
+    ):
         out.unpool(torch.ones(out.num_nodes, 3, dtype=torch.long))
     with pytest.raises(ValueError, match=r"^PoolOutput.unpool: 'x' must have shape \[4, F\] .*got list$"):
         out.unpool([[0.0]])
     from hipool.nn import ASAPooling
+
     rec = ASAPooling(4)(X, E, batch=B)
     up = torch.randn(rec.num_nodes, 3)
     torch.testing.assert_close(rec.unpool(up.double()), rec.unpool(up).double())  # was a RuntimeError
@@ -159,11 +185,17 @@ def test_unpool_refuses_integer_features_and_casts_the_sparse_assignment():
 # -- the small public helpers --------------------------------------------------------------------------
 def test_readout_conv_topk_and_filter_edges_name_their_arguments():
     r = Readout("attention", 4)
-    with pytest.raises(ValueError, match=r"^Readout: 'x' must be a floating-point \[N, 4\] tensor, got torch.float32 "
-                                         r"\(6, 3\)$"):
+    with pytest.raises(
+        ValueError,
+        match=r"^Readout: 'x' must be a floating-point \[N, 4\] tensor, got torch.float32 "
+        r"\(6, 3\)$",
+    ):
         r(torch.randn(6, 3), B)
-    with pytest.raises(ValueError, match=r"^Readout: 'x' is torch.float64 on cpu but the attention gate is "
-                                         r"torch.float32 on cpu$"):
+    with pytest.raises(
+        ValueError,
+        match=r"^Readout: 'x' is torch.float64 on cpu but the attention gate is "
+        r"torch.float32 on cpu$",
+    ):
         r(X.double(), B)
     with pytest.raises(ValueError, match=r"^Readout: 'num_graphs' must be an int >= 0, got '2'$"):
         r(X, B, "2")
@@ -173,8 +205,11 @@ def test_readout_conv_topk_and_filter_edges_name_their_arguments():
         make_conv("gine", 4, 8, "x")
     with pytest.raises(ValueError, match=r"^topk: 'score' must be a floating-point \[N\] tensor, got list$"):
         topk([0.1] * 6, 0.5, B)
-    with pytest.raises(ValueError, match=r"^topk: 'batch' must be an int64 \[N=6\] tensor on score's device, got "
-                                         r"torch.int64 \(3,\) on cpu$"):
+    with pytest.raises(
+        ValueError,
+        match=r"^topk: 'batch' must be an int64 \[N=6\] tensor on score's device, got "
+        r"torch.int64 \(3,\) on cpu$",
+    ):
         topk(torch.rand(6), 0.5, B[:3])
     assert topk(torch.tensor([0.1, 0.9, 0.5]), 1, None).tolist() == [1]  # batch None: one graph
     with pytest.raises(ValueError, match=r"^num_kept: 'num_nodes' must be an integer tensor"):
@@ -186,15 +221,18 @@ def test_readout_conv_topk_and_filter_edges_name_their_arguments():
 def test_a_huge_int_ratio_keeps_every_node():
     """k = 2**70 overflowed int64 in torch's clamp (OverflowError in forward)."""
     for pool in ("topk", "sag", "asap"):
-        model = build_model(ModelConfig(pool=pool, schedule=[2 ** 70], hidden=8), 4, 2)
+        model = build_model(ModelConfig(pool=pool, schedule=[2**70], hidden=8), 4, 2)
         _, h = model(X, E, B, return_hierarchy=True)
         assert h.sizes(1).tolist() == [3, 3]
 
 
 def test_an_edge_aware_model_names_edge_attr_of_three_dimensions():
     model = build_model(ModelConfig(conv="gine", pool="topk", hidden=8), 4, 2, edge_channels=2)
-    with pytest.raises(ValueError, match=r"^HierarchicalGNN: conv 'gine' reads 'edge_attr' as \[E, D\], got shape "
-                                         r"\(6, 2, 1\)$"):
+    with pytest.raises(
+        ValueError,
+        match=r"^HierarchicalGNN: conv 'gine' reads 'edge_attr' as \[E, D\], got shape "
+        r"\(6, 2, 1\)$",
+    ):
         model(X, E, B, torch.ones(6, 2, 1))
 
 
@@ -202,8 +240,11 @@ def test_a_model_too_large_to_build_is_refused_without_memory():
     """Each key is within its bound, the product is a trillion parameters: a ValueError, not an
     allocation of 1 TB."""
     cfg = ModelConfig(hidden=16384, convs_per_level=32, levels=32, schedule=0.5)
-    with pytest.raises(ValueError, match=r"^model config: the model would have 274,626,920,450 parameters "
-                                         r"\(1,023.1 GiB as float32.* lower 'hidden' \(16384\)"):
+    with pytest.raises(
+        ValueError,
+        match=r"^model config: the model would have 274,626,920,450 parameters "
+        r"\(1,023.1 GiB as float32.* lower 'hidden' \(16384\)",
+    ):
         build_model(cfg, 7, 2)
 
 
@@ -211,22 +252,35 @@ def test_a_model_too_large_to_build_is_refused_without_memory():
 def test_numbers_beyond_float_range_and_attribute_names_that_are_not_node_marks():
     for key in ("lr", "weight_decay", "aux_weight", "lr_factor", "min_lr", "grad_clip"):  # OverflowError before
         with pytest.raises(ValueError, match=rf"^train settings: '{key}' must be a finite number"):
-            TrainSettings(**{key: 10 ** 400})
-    with pytest.raises(ValueError, match=r"^train settings: 'weight_decay' must be at most 3.402823e\+38 \(the largest "
-                                         r"float32; the weights are float32\), got 1e\+308$"):
+            TrainSettings(**{key: 10**400})
+    with pytest.raises(
+        ValueError,
+        match=r"^train settings: 'weight_decay' must be at most 3.402823e\+38 \(the largest "
+        r"float32; the weights are float32\), got 1e\+308$",
+    ):
         TrainSettings(weight_decay=1e308)  # torch's Adam: "value cannot be converted to type float without overflow"
-    with pytest.raises(ValueError, match=r"^model config: 'localize' \(weight of the node-level loss\) must be a "
-                                         r"finite number >= 0"):
-        ModelConfig(localize=10 ** 400)
+    with pytest.raises(
+        ValueError,
+        match=r"^model config: 'localize' \(weight of the node-level loss\) must be a "
+        r"finite number >= 0",
+    ):
+        ModelConfig(localize=10**400)
     with pytest.raises(ValueError, match=r"^model config: 'aux_weights.link' must be a finite number >= 0"):
-        ModelConfig(pool="diffpool", schedule=[2], aux_weights={"link": -10 ** 400})
+        ModelConfig(pool="diffpool", schedule=[2], aux_weights={"link": -(10**400)})
     for name in ("__class__", "_private", "x", "edge_index", "batch"):
-        with pytest.raises(ValueError, match=rf"^model config: 'localize_target' must name a node attribute, got "
-                                             rf"'{name}'$"):
+        with pytest.raises(
+            ValueError,
+            match=rf"^model config: 'localize_target' must name a node attribute, got "
+            rf"'{name}'$",
+        ):
             ModelConfig(localize=1.0, localize_target=name)
     from hipool.nn.models import node_target
-    with pytest.raises(ValueError, match=r"'localize_target' 'to' is not a node attribute of the batch \(it is "
-                                         r"method\)"):
+
+    with pytest.raises(
+        ValueError,
+        match=r"'localize_target' 'to' is not a node attribute of the batch \(it is "
+        r"method\)",
+    ):
         node_target(Data(x=X, edge_index=E), ModelConfig(localize=1.0, localize_target="to"))
     with pytest.raises(ValueError, match=r"^train settings: unknown setting\(s\) 'epoch'; allowed: epochs"):
         TrainSettings().updated(epoch=3)
@@ -237,9 +291,12 @@ def test_yaml_numbers_are_plain_decimal(tmp_path):
     for text in ("010", "0x10", "1:30", "0o10"):
         p = tmp_path / "m.yaml"
         p.write_text(f"conv: gcn\nhidden: {text}\n")
-        with pytest.raises(ValueError, match=rf"^{p}:2: 'hidden' must be an int >= 1, got '{text}' \(text: hipool "
-                                             r"reads numbers in plain decimal; an octal 010, a hex 0x10 or a base-60 "
-                                             r"1:30 is not read as a number\)$"):
+        with pytest.raises(
+            ValueError,
+            match=rf"^{p}:2: 'hidden' must be an int >= 1, got '{text}' \(text: hipool "
+            r"reads numbers in plain decimal; an octal 010, a hex 0x10 or a base-60 "
+            r"1:30 is not read as a number\)$",
+        ):
             ModelConfig.from_yaml(p)
     p.write_text("hidden: 1_024\ndropout: .5\nschedule: [-0.0e+0, 1.0]\n")
     with pytest.raises(ValueError, match=r"'schedule\[0\]' as a float .* must be in \(0, 1\], got -0.0"):
@@ -255,6 +312,7 @@ def test_a_named_pipe_without_a_writer_reads_as_empty_instead_of_hanging(tmp_pat
     with pytest.raises(ValueError, match=rf"^model config {fifo}: the file is empty"):
         ModelConfig.from_yaml(fifo)  # open() waited for a writer forever before
     from hipool.train.checkpoint import load_checkpoint
+
     with pytest.raises(ValueError, match=rf"^checkpoint {fifo}: is not a regular file$"):
         load_checkpoint(fifo)
 
@@ -262,8 +320,16 @@ def test_a_named_pipe_without_a_writer_reads_as_empty_instead_of_hanging(tmp_pat
 def test_odd_forward_arguments_raise_value_errors_only():
     """A sweep over odd values of every forward argument of every pooler: nothing but a ValueError
     escapes (or the call works: float16 x for the poolers without parameters, say)."""
-    odd = [None, [1.0], "x", torch.ones(6, dtype=torch.complex64), torch.ones(6, 4, dtype=torch.float16),
-           torch.empty(6, 4, device="meta"), torch.ones(2, 6, dtype=torch.int32), torch.zeros(2, 0)]
+    odd = [
+        None,
+        [1.0],
+        "x",
+        torch.ones(6, dtype=torch.complex64),
+        torch.ones(6, 4, dtype=torch.float16),
+        torch.empty(6, 4, device="meta"),
+        torch.ones(2, 6, dtype=torch.int32),
+        torch.zeros(2, 0),
+    ]
     for name in sorted(REGISTRY):
         pool = _pooler(name)
         for key in ("x", "edge_index", "batch", "edge_attr", "edge_weight"):
@@ -278,15 +344,23 @@ def test_file_arguments_of_another_type_and_devices_that_are_not_there(tmp_path)
     from hipool.grid import load_grid
     from hipool.train.checkpoint import load_checkpoint, save_checkpoint
     from hipool.train.settings import load_run_config
-    for call, what in ((lambda: ModelConfig.from_yaml(None), "model config"),
-                       (lambda: load_run_config(5), "run config"), (lambda: load_grid(5, ["topk"]), "grid"),
-                       (lambda: load_checkpoint(None), "checkpoint"),
-                       (lambda: ModelConfig().to_yaml(5), "ModelConfig.to_yaml")):
+
+    for call, what in (
+        (lambda: ModelConfig.from_yaml(None), "model config"),
+        (lambda: load_run_config(5), "run config"),
+        (lambda: load_grid(5, ["topk"]), "grid"),
+        (lambda: load_checkpoint(None), "checkpoint"),
+        (lambda: ModelConfig().to_yaml(5), "ModelConfig.to_yaml"),
+    ):
         with pytest.raises(ValueError, match=rf"^{what}: expected a file path \(a str or pathlib.Path\), got"):
             call()
-    with pytest.raises(ValueError, match=r"^save_checkpoint: 'model' must be a hipool model \(build_model's\), got "
-                                         r"TopKPooling$"):
+    with pytest.raises(
+        ValueError,
+        match=r"^save_checkpoint: 'model' must be a hipool model \(build_model's\), got "
+        r"TopKPooling$",
+    ):
         from hipool.nn import TopKPooling
+
         save_checkpoint(tmp_path / "c.pt", TopKPooling(4))
     path = tmp_path / "c.pt"
     save_checkpoint(path, build_model(ModelConfig(hidden=8), 4, 2))

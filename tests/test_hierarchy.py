@@ -1,4 +1,5 @@
 """Hierarchy composes pooling records back to the input nodes, per graph."""
+
 import ast
 from pathlib import Path
 
@@ -59,7 +60,7 @@ def test_model_hierarchy_traces_every_graph_and_matches_one_at_a_time():
     assert h.sizes(3).tolist() == [1, 1, 1, 1]
     for g, data in enumerate(b.to_data_list()):
         l1, h1 = model(data.x, data.edge_index, return_hierarchy=True)
-        torch.testing.assert_close(l1, logits[g:g + 1], rtol=1e-5, atol=1e-6)
+        torch.testing.assert_close(l1, logits[g : g + 1], rtol=1e-5, atol=1e-6)
         for a, c in zip(h.graph(g), h1.graph(0)):
             assert torch.equal(a, c)
 
@@ -83,9 +84,16 @@ def test_each_assignment_layout_lifts_its_own_way():
     none = torch.zeros(2, 0, dtype=torch.long)
 
     def rec(assignment, cluster=cluster, n_out=5):
-        return PoolOutput(x=torch.zeros(n_out, 4), edge_index=none, edge_attr=None,
-                          batch=torch.tensor([0, 0, 0, 1, 1][:n_out]), perm=None, score=None,
-                          cluster=cluster, assignment=assignment)
+        return PoolOutput(
+            x=torch.zeros(n_out, 4),
+            edge_index=none,
+            edge_attr=None,
+            batch=torch.tensor([0, 0, 0, 1, 1][:n_out]),
+            perm=None,
+            score=None,
+            cluster=cluster,
+            assignment=assignment,
+        )
 
     want = torch.cat([S[:6] @ y[:3], S[6:, :2] @ y[3:]])
     torch.testing.assert_close(rec(S).unpool(y), want)  # dense: S x' within each graph

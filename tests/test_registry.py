@@ -1,6 +1,7 @@
 """The pooler registry (hipool.nn.registry): its rules, the README table generated from it, the
 CLI that prints it, a pooler added in one place reaching the config, models and presets, and
 the package's import graph without circles."""
+
 from __future__ import annotations
 
 import ast
@@ -27,9 +28,10 @@ def test_the_readme_pooler_table_is_the_registrys():
     text = (ROOT / "README.md").read_text(encoding="utf-8")
     begin, end = BEGIN.search(text), END.search(text)
     assert begin and end, "README.md lost its <!-- poolers:begin ... --> / <!-- poolers:end --> markers"
-    table = text[begin.end():end.start()].strip()
+    table = text[begin.end() : end.start()].strip()
     assert table == markdown_table().strip(), (
-        "README.md's pooler table is out of date: replace it with the output of `hipool poolers --markdown`")
+        "README.md's pooler table is out of date: replace it with the output of `hipool poolers --markdown`"
+    )
 
 
 def test_every_spec_is_complete_and_consistent():
@@ -73,18 +75,19 @@ def test_bad_specs_and_names_are_refused():
 
 def test_a_pooler_registered_in_one_place_reaches_config_models_presets_and_cli(monkeypatch, capsys):
     """What 'adding a pooler is two files' means: a spec on the registry is all the rest needs."""
+
     class HalfTopK(TopKPooling):
         """A new selection pooler: top-k with a fixed multiplier."""
 
         def __init__(self, in_channels, ratio=0.5, *, gain: float = 2.0):
             super().__init__(in_channels, ratio, multiplier=gain)
 
-    spec = PoolerSpec("halftopk", HalfTopK, "selection", "ratio", "top-k with a gain", "(a test)",
-                      entry_arg="ratio")
+    spec = PoolerSpec("halftopk", HalfTopK, "selection", "ratio", "top-k with a gain", "(a test)", entry_arg="ratio")
     monkeypatch.setitem(REGISTRY._specs, "halftopk", spec)
     assert spec.options == ("gain", "min_score", "multiplier", "nonlinearity")  # its bases' too
-    config = ModelConfig.from_dict({"pool": "halftopk", "schedule": [0.5, 0.5], "hidden": 8,
-                                    "pool_options": {"gain": 3.0}})
+    config = ModelConfig.from_dict(
+        {"pool": "halftopk", "schedule": [0.5, 0.5], "hidden": 8, "pool_options": {"gain": 3.0}}
+    )
     model = build_model(config, 4, 2)
     assert isinstance(model.pools[0], HalfTopK) and model.pools[0].multiplier == 3.0
     x, e = torch.randn(6, 4), torch.tensor([[0, 1, 2, 3, 4], [1, 2, 3, 4, 5]])
@@ -125,8 +128,12 @@ def _module_imports(path: Path, package: str, modules) -> set:
     ``from X import name`` counts ``X.name`` when that is a module, else ``X``.  ``if TYPE_CHECKING``
     blocks do not count."""
     tree = ast.parse(path.read_text(encoding="utf-8"))
-    skip = {id(n) for node in ast.walk(tree) if isinstance(node, ast.If) and "TYPE_CHECKING" in ast.unparse(node.test)
-            for n in ast.walk(node)}
+    skip = {
+        id(n)
+        for node in ast.walk(tree)
+        if isinstance(node, ast.If) and "TYPE_CHECKING" in ast.unparse(node.test)
+        for n in ast.walk(node)
+    }
     found = set()
     for node in ast.walk(tree):
         if id(node) in skip:
@@ -136,7 +143,7 @@ def _module_imports(path: Path, package: str, modules) -> set:
         elif isinstance(node, ast.ImportFrom):
             base = node.module or ""
             if node.level:
-                parts = package.split(".")[:len(package.split(".")) - node.level + 1]
+                parts = package.split(".")[: len(package.split(".")) - node.level + 1]
                 base = ".".join(parts + ([base] if base else []))
             found.update(f"{base}.{a.name}" if f"{base}.{a.name}" in modules else base for a in node.names)
     return {m for m in found if m.startswith("hipool")}
@@ -160,7 +167,7 @@ def test_the_package_imports_without_circles():
         stack.append(node)
         for dep in sorted(graph[node]):
             if state.get(dep) == "open":
-                cycle = stack[stack.index(dep):] + [dep]
+                cycle = stack[stack.index(dep) :] + [dep]
                 pytest.fail("import circle: " + " -> ".join(cycle))
             if dep not in state:
                 walk(dep)

@@ -1,6 +1,7 @@
 """Run folders that hipool wrote before ``run.json`` recorded their files (``tests/fixtures/runs-v1``,
 written by commit ba0c1b7; see its README) open with today's readers: ``hipool.runs.open_run``,
 ``hipool explain`` and ``hipool report``; and a command that resumes one records its files."""
+
 from __future__ import annotations
 
 import json
@@ -17,31 +18,51 @@ SPEC = "communities:n=24"
 
 
 def _folds(model, selected):
-    return {k: FoldFiles(c, tuple(f"units/{model}/fold{k:02d}/select-c{i:02d}-r0.json" for i in range(2))
-                         if model == "topk" else (),
-                         (f"units/{model}/fold{k:02d}/final-c{c:02d}-r0.json",),
-                         (f"units/{model}/fold{k:02d}/final-c{c:02d}-r0.pt",)) for k, c in enumerate(selected)}
+    return {
+        k: FoldFiles(
+            c,
+            tuple(f"units/{model}/fold{k:02d}/select-c{i:02d}-r0.json" for i in range(2)) if model == "topk" else (),
+            (f"units/{model}/fold{k:02d}/final-c{c:02d}-r0.json",),
+            (f"units/{model}/fold{k:02d}/final-c{c:02d}-r0.pt",),
+        )
+        for k, c in enumerate(selected)
+    }
 
 
 #: What their run.json does not say, found by the names each command gave its files.
 FILES = {
-    "train": RunFiles(config="config.yaml", split="split.json", result="result.json",
-                      models={"model": ModelFiles("checkpoint.pt", "metrics.csv")}),
-    "demo": RunFiles(config="config.yaml", split="split.json", summary="summary.md", summary_json="summary.json",
-                     models={m: ModelFiles(f"{m}/checkpoint.pt", f"{m}/metrics.csv")
-                             for m in ("hierarchical", "given", "global")}),
-    "compare": RunFiles(split="folds.json", summary="summary.md", summary_json="summary.json",
-                        summary_csv="summary.csv", folds_csv="folds.csv", picture="accuracy.png",
-                        models={"topk": ModelFiles(folds=_folds("topk", [1, 0])),
-                                "global": ModelFiles(folds=_folds("global", [0, 0]))}),
+    "train": RunFiles(
+        config="config.yaml",
+        split="split.json",
+        result="result.json",
+        models={"model": ModelFiles("checkpoint.pt", "metrics.csv")},
+    ),
+    "demo": RunFiles(
+        config="config.yaml",
+        split="split.json",
+        summary="summary.md",
+        summary_json="summary.json",
+        models={m: ModelFiles(f"{m}/checkpoint.pt", f"{m}/metrics.csv") for m in ("hierarchical", "given", "global")},
+    ),
+    "compare": RunFiles(
+        split="folds.json",
+        summary="summary.md",
+        summary_json="summary.json",
+        summary_csv="summary.csv",
+        folds_csv="folds.csv",
+        picture="accuracy.png",
+        models={"topk": ModelFiles(folds=_folds("topk", [1, 0])), "global": ModelFiles(folds=_folds("global", [0, 0]))},
+    ),
 }
 
 
 @pytest.fixture
 def copy(tmp_path):
     """A copy of one fixture folder (the readers write into it: explain/, report.html)."""
+
     def make(name: str) -> Path:
         return Path(shutil.copytree(FIXTURES / name, tmp_path / name))
+
     return make
 
 
@@ -61,8 +82,12 @@ def test_their_files_are_found_by_name(name, copy):
 def test_open_run_finds_every_model(copy):
     train = copy("train")
     run = open_run(train)
-    assert (run.name, run.checkpoint, run.split, run.fold) == ("train", train / "checkpoint.pt",
-                                                                train / "split.json", None)
+    assert (run.name, run.checkpoint, run.split, run.fold) == (
+        "train",
+        train / "checkpoint.pt",
+        train / "split.json",
+        None,
+    )
     assert run.config["pool"] == "topk" and run.data == DataSpec(SPEC, None)
     demo = copy("demo")
     assert open_run(demo).checkpoint == demo / "hierarchical" / "checkpoint.pt"
@@ -80,8 +105,9 @@ def test_open_run_finds_every_model(copy):
         open_run(cmp, fold=2)
 
 
-@pytest.mark.parametrize("name,args", [("train", []), ("demo", ["--model", "given"]),
-                                       ("compare", ["--model", "topk", "--fold", "1"])])
+@pytest.mark.parametrize(
+    "name,args", [("train", []), ("demo", ["--model", "given"]), ("compare", ["--model", "topk", "--fold", "1"])]
+)
 def test_explain_and_report_open_them(name, args, copy, capsys):
     pytest.importorskip("sklearn")
     pytest.importorskip("matplotlib")
@@ -94,15 +120,22 @@ def test_explain_and_report_open_them(name, args, copy, capsys):
     page = (folder / "report.html").read_text()
     assert '<img src="report/learning_curves.png"' in page and "<h2>Results</h2>" in page
     results = page.split("<h2>Results</h2>")[1].split("<h2>")[0]
-    expected = {"train": ["test accuracy"], "demo": ["<td>given</td>"],
-                "compare": ["<td>topk</td>", '<img src="report/accuracy.png"']}[name]
+    expected = {
+        "train": ["test accuracy"],
+        "demo": ["<td>given</td>"],
+        "compare": ["<td>topk</td>", '<img src="report/accuracy.png"'],
+    }[name]
     assert all(text in results for text in expected), results
 
 
 def test_their_learning_curves_are_read(copy):
     from hipool.explain.run import history
-    for name, models in (("train", ["model"]), ("demo", ["hierarchical", "given", "global"]),
-                         ("compare", ["topk", "global"])):
+
+    for name, models in (
+        ("train", ["model"]),
+        ("demo", ["hierarchical", "given", "global"]),
+        ("compare", ["topk", "global"]),
+    ):
         folder = copy(name)
         curves = history(folder, load_manifest(folder))
         assert list(curves) == models and all(rows and rows[0]["epoch"] == 1 for rows in curves.values())
@@ -111,13 +144,25 @@ def test_their_learning_curves_are_read(copy):
 def test_a_resumed_old_compare_records_its_files_and_trains_nothing(copy, tmp_path):
     from hipool.compare import CompareSettings, compare
     from hipool.train.settings import TrainSettings
+
     folder = copy("compare")
     grid = tmp_path / "grid.yaml"
     grid.write_text("topk:\n  hidden: [8, 16]\n")
     units = {p: p.stat().st_mtime_ns for p in (folder / "units").rglob("*")}
-    summary = compare(CompareSettings(dataset=SPEC, models=["topk", "global"], out=folder, folds=2, repeats=1,
-                                      holdout=0.3, grid=grid, train=TrainSettings(epochs=2), progress=False),
-                      log=lambda *_: None)
+    summary = compare(
+        CompareSettings(
+            dataset=SPEC,
+            models=["topk", "global"],
+            out=folder,
+            folds=2,
+            repeats=1,
+            holdout=0.3,
+            grid=grid,
+            train=TrainSettings(epochs=2),
+            progress=False,
+        ),
+        log=lambda *_: None,
+    )
     assert [r["model"] for r in summary["rows"]] == ["topk", "global"]
     assert {p: p.stat().st_mtime_ns for p in (folder / "units").rglob("*")} == units
     manifest = load_manifest(folder)
@@ -126,9 +171,11 @@ def test_a_resumed_old_compare_records_its_files_and_trains_nothing(copy, tmp_pa
 
 def test_a_resumed_old_train_run_reports_it(copy):
     from hipool.train.command import TrainRequest, run_train
+
     folder = copy("train")
     before = (folder / "run.json").read_bytes()
-    result = run_train(TrainRequest(dataset=SPEC, out=folder, model="topk", train={"epochs": 2}, progress=False),
-                       log=lambda *_: None)
+    result = run_train(
+        TrainRequest(dataset=SPEC, out=folder, model="topk", train={"epochs": 2}, progress=False), log=lambda *_: None
+    )
     assert result == json.loads((folder / "result.json").read_text())
     assert (folder / "run.json").read_bytes() == before and open_run(folder).checkpoint == folder / "checkpoint.pt"

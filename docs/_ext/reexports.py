@@ -4,6 +4,7 @@ Every object is documented once, in the module that defines it; a package page l
 the package re-exports (name, where it is documented, the first line of its docstring), so
 nothing is listed twice by hand and a new export appears by itself.
 """
+
 import ast
 import importlib
 import inspect
@@ -30,7 +31,7 @@ def _top_level(modname):
             assigned.update(t.id for t in targets if isinstance(t, ast.Name))
         elif isinstance(node, ast.ImportFrom):
             base = package.split(".")
-            base = base[:len(base) - node.level + 1] if node.level else []
+            base = base[: len(base) - node.level + 1] if node.level else []
             source = ".".join(base + ([node.module] if node.module else []))
             for alias in node.names:
                 imported[alias.asname or alias.name] = (source, alias.name)
@@ -87,8 +88,9 @@ class ReExports(Directive):
         for name in names:
             obj = getattr(mod, name)
             role, target = _home(package, name, obj)
-            ref = addnodes.pending_xref("", refdomain="py", reftype=role, reftarget=target,
-                                        refexplicit=True, refwarn=False)
+            ref = addnodes.pending_xref(
+                "", refdomain="py", reftype=role, reftarget=target, refexplicit=True, refwarn=False
+            )
             ref += nodes.literal(name, name, classes=["xref", "py", f"py-{role}"])
             row = nodes.row()
             row += nodes.entry("", nodes.paragraph("", "", ref))

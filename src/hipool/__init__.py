@@ -1,4 +1,5 @@
 """hipool: hierarchical graph pooling for graph neural networks."""
+
 from .checks import checks_disabled, checks_enabled, set_checks
 from .config import ModelConfig
 from .hierarchy import Hierarchy
@@ -6,5 +7,13 @@ from .record import DROPPED, PoolOutput
 
 __version__ = "0.1.0"
 
-__all__ = ["ModelConfig", "Hierarchy", "PoolOutput", "DROPPED", "set_checks",
-           "checks_enabled", "checks_disabled", "__version__"]
+__all__ = [
+    "ModelConfig",
+    "Hierarchy",
+    "PoolOutput",
+    "DROPPED",
+    "set_checks",
+    "checks_enabled",
+    "checks_disabled",
+    "__version__",
+]

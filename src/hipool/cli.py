@@ -1,4 +1,5 @@
 """The ``hipool`` command line."""
+
 from __future__ import annotations
 
 import argparse
@@ -15,8 +16,9 @@ def _demo(args: argparse.Namespace) -> int:
     from .demo import DemoSettings, run_demo
 
     model = ModelConfig.from_yaml(args.config) if args.config is not None else None
-    settings = DemoSettings(dataset=args.dataset, num_graphs=args.graphs, epochs=args.epochs, seed=args.seed,
-                            model=model)
+    settings = DemoSettings(
+        dataset=args.dataset, num_graphs=args.graphs, epochs=args.epochs, seed=args.seed, model=model
+    )
     run_demo(Path(args.out), settings, progress=not args.no_progress)
     return 0
 
@@ -38,10 +40,23 @@ def _data_summary(args: argparse.Namespace) -> int:
 
 def _train_overrides(args: argparse.Namespace) -> dict:
     """The training flags the user gave (``--no-patience``: patience ``None``)."""
-    overrides = {k: getattr(args, k) for k in ("epochs", "patience", "lr", "weight_decay", "batch_size",
-                                               "lr_schedule", "lr_factor", "lr_patience", "lr_step", "min_lr",
-                                               "grad_clip")
-                 if getattr(args, k) is not None}
+    overrides = {
+        k: getattr(args, k)
+        for k in (
+            "epochs",
+            "patience",
+            "lr",
+            "weight_decay",
+            "batch_size",
+            "lr_schedule",
+            "lr_factor",
+            "lr_patience",
+            "lr_step",
+            "min_lr",
+            "grad_clip",
+        )
+        if getattr(args, k) is not None
+    }
     if args.no_patience:
         overrides["patience"] = None
     return overrides
@@ -51,10 +66,21 @@ def _train(args: argparse.Namespace, argv: List[str]) -> int:
     from .train.command import TrainRequest, run_train
 
     request = TrainRequest(
-        dataset=args.dataset, out=Path(args.out), config=args.config, model=args.model,
+        dataset=args.dataset,
+        out=Path(args.out),
+        config=args.config,
+        model=args.model,
         train=_train_overrides(args),
-        seed=args.seed, val=args.val, test=args.test, device=args.device, threads=args.threads,
-        data_root=args.data_root, cache_dir=args.cache_dir, progress=not args.no_progress, argv=argv)
+        seed=args.seed,
+        val=args.val,
+        test=args.test,
+        device=args.device,
+        threads=args.threads,
+        data_root=args.data_root,
+        cache_dir=args.cache_dir,
+        progress=not args.no_progress,
+        argv=argv,
+    )
     run_train(request)
     return 0
 
@@ -66,10 +92,24 @@ def _compare(args: argparse.Namespace, argv: List[str]) -> int:
     train = TrainSettings.from_dict(_train_overrides(args), source="training flags")
     models = [m.strip() for m in args.models.split(",") if m.strip()]
     settings = CompareSettings(
-        dataset=args.dataset, models=models, out=Path(args.out), folds=args.folds, repeats=args.repeats,
-        holdout=args.holdout, seed=args.seed, grid=args.grid, splits=args.splits, train=train, jobs=args.jobs,
-        threads=args.threads, device=args.device, data_root=args.data_root, cache_dir=args.cache_dir,
-        progress=not args.no_progress, argv=argv)
+        dataset=args.dataset,
+        models=models,
+        out=Path(args.out),
+        folds=args.folds,
+        repeats=args.repeats,
+        holdout=args.holdout,
+        seed=args.seed,
+        grid=args.grid,
+        splits=args.splits,
+        train=train,
+        jobs=args.jobs,
+        threads=args.threads,
+        device=args.device,
+        data_root=args.data_root,
+        cache_dir=args.cache_dir,
+        progress=not args.no_progress,
+        argv=argv,
+    )
     compare(settings)
     return 0
 
@@ -77,19 +117,40 @@ def _compare(args: argparse.Namespace, argv: List[str]) -> int:
 def _explain(args: argparse.Namespace) -> int:
     from .explain.command import run_explain
 
-    run_explain(args.run, graph=args.graph, out=args.out, metrics=args.metrics, suspects=args.suspects,
-                model=args.model,
-                fold=args.fold, dataset=args.dataset, data_root=args.data_root, cache_dir=args.cache_dir,
-                split=args.split, dropped=args.dropped, layout=args.layout, progress=not args.no_progress)
+    run_explain(
+        args.run,
+        graph=args.graph,
+        out=args.out,
+        metrics=args.metrics,
+        suspects=args.suspects,
+        model=args.model,
+        fold=args.fold,
+        dataset=args.dataset,
+        data_root=args.data_root,
+        cache_dir=args.cache_dir,
+        split=args.split,
+        dropped=args.dropped,
+        layout=args.layout,
+        progress=not args.no_progress,
+    )
     return 0
 
 
 def _report(args: argparse.Namespace) -> int:
     from .report import write_report
 
-    path = write_report(args.run, out=args.out, graph=args.graph, model=args.model, fold=args.fold,
-                        dataset=args.dataset, data_root=args.data_root, cache_dir=args.cache_dir,
-                        metrics=not args.no_metrics, progress=not args.no_progress)
+    path = write_report(
+        args.run,
+        out=args.out,
+        graph=args.graph,
+        model=args.model,
+        fold=args.fold,
+        dataset=args.dataset,
+        data_root=args.data_root,
+        cache_dir=args.cache_dir,
+        metrics=not args.no_metrics,
+        progress=not args.no_progress,
+    )
     print(f"report: {path}")
     return 0
 
@@ -145,41 +206,75 @@ def _add_training_flags(p: argparse.ArgumentParser, defaults) -> None:
 
     g = p.add_argument_group("training (override the config file; defaults in brackets)")
     g.add_argument("--epochs", type=_positive, default=None, help=f"most epochs per run [{defaults.epochs}]")
-    g.add_argument("--patience", type=_positive, default=None,
-                   help=f"stop after this many epochs without a better validation score [{defaults.patience}]")
+    g.add_argument(
+        "--patience",
+        type=_positive,
+        default=None,
+        help=f"stop after this many epochs without a better validation score [{defaults.patience}]",
+    )
     g.add_argument("--no-patience", action="store_true", help="no early stopping: train every epoch")
     g.add_argument("--lr", type=_positive_float, default=None, help=f"Adam learning rate [{defaults.lr}]")
     g.add_argument("--weight-decay", type=_finite, default=None, help=f"Adam weight decay [{defaults.weight_decay}]")
     g.add_argument("--batch-size", type=_positive, default=None, help=f"graphs per batch [{defaults.batch_size}]")
     # the numbers are checked by TrainSettings, whose errors name the setting and what it allows
-    g.add_argument("--lr-schedule", choices=LR_SCHEDULES, default=None,
-                   help="learning-rate schedule, stepped once per epoch: plateau (lower it when the validation "
-                        f"loss stops falling) or step (lower it every --lr-step epochs) [{defaults.lr_schedule}]")
-    g.add_argument("--lr-factor", type=_finite, default=None,
-                   help=f"plateau, step: multiply the learning rate by this, in (0, 1) [{defaults.lr_factor}]")
-    g.add_argument("--lr-patience", type=_positive, default=None,
-                   help="plateau: lower the learning rate after this many epochs without a lower validation "
-                        f"loss [{defaults.lr_patience}]")
-    g.add_argument("--lr-step", type=_positive, default=None,
-                   help=f"step: lower the learning rate every this many epochs [{defaults.lr_step}]")
-    g.add_argument("--min-lr", type=_finite, default=None,
-                   help=f"plateau, step: never lower the learning rate below this [{defaults.min_lr}]")
-    g.add_argument("--grad-clip", type=_finite, default=None,
-                   help="clip the global gradient norm to this before every step; 0: off [off]")
+    g.add_argument(
+        "--lr-schedule",
+        choices=LR_SCHEDULES,
+        default=None,
+        help="learning-rate schedule, stepped once per epoch: plateau (lower it when the validation "
+        f"loss stops falling) or step (lower it every --lr-step epochs) [{defaults.lr_schedule}]",
+    )
+    g.add_argument(
+        "--lr-factor",
+        type=_finite,
+        default=None,
+        help=f"plateau, step: multiply the learning rate by this, in (0, 1) [{defaults.lr_factor}]",
+    )
+    g.add_argument(
+        "--lr-patience",
+        type=_positive,
+        default=None,
+        help="plateau: lower the learning rate after this many epochs without a lower validation "
+        f"loss [{defaults.lr_patience}]",
+    )
+    g.add_argument(
+        "--lr-step",
+        type=_positive,
+        default=None,
+        help=f"step: lower the learning rate every this many epochs [{defaults.lr_step}]",
+    )
+    g.add_argument(
+        "--min-lr",
+        type=_finite,
+        default=None,
+        help=f"plateau, step: never lower the learning rate below this [{defaults.min_lr}]",
+    )
+    g.add_argument(
+        "--grad-clip",
+        type=_finite,
+        default=None,
+        help="clip the global gradient norm to this before every step; 0: off [off]",
+    )
 
 
 def _add_data_flags(p: argparse.ArgumentParser) -> None:
-    p.add_argument("--data-root", default=None,
-                   help="folder holding <NAME>/raw/ for TU datasets (default: $HIPOOL_DATA, "
-                        "else hipool's download folder)")
-    p.add_argument("--cache-dir", default=None,
-                   help="where processed files go (default: $HIPOOL_CACHE, else ~/.cache/hipool/processed)")
+    p.add_argument(
+        "--data-root",
+        default=None,
+        help="folder holding <NAME>/raw/ for TU datasets (default: $HIPOOL_DATA, else hipool's download folder)",
+    )
+    p.add_argument(
+        "--cache-dir",
+        default=None,
+        help="where processed files go (default: $HIPOOL_CACHE, else ~/.cache/hipool/processed)",
+    )
 
 
 def _add_run_flags(p: argparse.ArgumentParser) -> None:
     """Which model of a run folder ``hipool explain`` / ``report`` look at, and on which data."""
-    p.add_argument("--model", default=None,
-                   help="which model of a demo or compare run (default: the first pooling model)")
+    p.add_argument(
+        "--model", default=None, help="which model of a demo or compare run (default: the first pooling model)"
+    )
     p.add_argument("--fold", type=int, default=None, help="which fold of a compare run (default 0)")
     p.add_argument("--dataset", default=None, help="load this dataset instead of the run's")
 
@@ -200,6 +295,7 @@ def _positive(text: str) -> int:
 
 def _seed(text: str) -> int:
     from .train.runner import MAX_SEED
+
     value = _number(text, int)
     if not 0 <= value <= MAX_SEED:
         raise argparse.ArgumentTypeError(f"must be an int from 0 to {MAX_SEED}, got {value}")
@@ -209,6 +305,7 @@ def _seed(text: str) -> int:
 def _workers(text: str) -> int:
     """``--threads``, ``--jobs``: 1 .. 4 x the CPUs (see hipool.train.runner.check_workers)."""
     from .train.runner import check_workers
+
     value = _number(text, int)
     try:
         return check_workers(value, "")
@@ -222,34 +319,58 @@ DATASET_HELP = "a TU name (MUTAG, PROTEINS, ...), 'communities', a molecule CSV,
 def _model_names_help() -> str:
     """The named models, from the pooler registry (so a new pooler appears here by itself)."""
     from .nn.registry import REGISTRY
-    return (f"the seed model with a pooler: {', '.join(REGISTRY)}, global; the recipe: gin-<pooler>, "
-            f"gine-<pooler>, e.g. gine-edgepool, gine-given, gine-global")
+
+    return (
+        f"the seed model with a pooler: {', '.join(REGISTRY)}, global; the recipe: gin-<pooler>, "
+        f"gine-<pooler>, e.g. gine-edgepool, gine-given, gine-global"
+    )
 
 
 def add_demo(sub) -> None:
     from .demo import DEMO_DATASETS, DEMO_GRAPH_RANGE, DEMO_GRAPHS, DemoSettings
 
     defaults = DemoSettings()
-    demo = sub.add_parser("demo", help="hierarchical vs global pooling on an embedded benchmark (circuits)",
-                          description="Train the recipe with a learned pooler (EdgePool), with the data's own "
-                                      "hierarchy (pool: given) and their global twin (the same convs, norms, "
-                                      "readouts and training) on an embedded, generated benchmark (offline): "
-                                      "synthetic circuits that pass or fail, with defects at the component, block "
-                                      "and subsystem levels (default), or hierarchical community graphs; print "
-                                      "accuracy overall and per defect level and write a run folder.")
-    demo.add_argument("--dataset", choices=DEMO_DATASETS, default=defaults.dataset,
-                      help=f"the benchmark (default: {defaults.dataset})")
+    demo = sub.add_parser(
+        "demo",
+        help="hierarchical vs global pooling on an embedded benchmark (circuits)",
+        description="Train the recipe with a learned pooler (EdgePool), with the data's own "
+        "hierarchy (pool: given) and their global twin (the same convs, norms, "
+        "readouts and training) on an embedded, generated benchmark (offline): "
+        "synthetic circuits that pass or fail, with defects at the component, block "
+        "and subsystem levels (default), or hierarchical community graphs; print "
+        "accuracy overall and per defect level and write a run folder.",
+    )
+    demo.add_argument(
+        "--dataset",
+        choices=DEMO_DATASETS,
+        default=defaults.dataset,
+        help=f"the benchmark (default: {defaults.dataset})",
+    )
     demo.add_argument("--out", type=_folder, default="runs/demo", help="run folder (default: runs/demo)")
-    demo.add_argument("--graphs", type=_positive, default=None,
-                      help=f"number of graphs, {DEMO_GRAPH_RANGE[0]} to {DEMO_GRAPH_RANGE[1]:,} (default: "
-                           + ", ".join(f"{k} {v}" for k, v in DEMO_GRAPHS.items()) + ")")
-    demo.add_argument("--epochs", type=_positive, default=defaults.epochs,
-                      help=f"maximum epochs per model (default: {defaults.epochs})")
-    demo.add_argument("--seed", type=_seed, default=defaults.seed,
-                      help=f"seed for data, split and weights (default: {defaults.seed})")
-    demo.add_argument("--config", type=Path, default=None,
-                      help="model config YAML for the hierarchical model (default: the built-in one for "
-                           "the dataset); the given model and the twin are derived from it")
+    demo.add_argument(
+        "--graphs",
+        type=_positive,
+        default=None,
+        help=f"number of graphs, {DEMO_GRAPH_RANGE[0]} to {DEMO_GRAPH_RANGE[1]:,} (default: "
+        + ", ".join(f"{k} {v}" for k, v in DEMO_GRAPHS.items())
+        + ")",
+    )
+    demo.add_argument(
+        "--epochs",
+        type=_positive,
+        default=defaults.epochs,
+        help=f"maximum epochs per model (default: {defaults.epochs})",
+    )
+    demo.add_argument(
+        "--seed", type=_seed, default=defaults.seed, help=f"seed for data, split and weights (default: {defaults.seed})"
+    )
+    demo.add_argument(
+        "--config",
+        type=Path,
+        default=None,
+        help="model config YAML for the hierarchical model (default: the built-in one for "
+        "the dataset); the given model and the twin are derived from it",
+    )
     demo.add_argument("--no-progress", action="store_true", help="no progress bars")
     demo.set_defaults(func=_demo)
 
@@ -258,23 +379,36 @@ def add_train(sub) -> None:
     from .train.settings import TrainSettings
 
     train = sub.add_parser(
-        "train", help="train one model on one dataset (resumable; runs under torchrun for several processes)",
+        "train",
+        help="train one model on one dataset (resumable; runs under torchrun for several processes)",
         description="Train one model with early stopping on a validation split and test it. Re-running the "
-                    "same command resumes. Under `torchrun --nproc_per_node=N -m hipool train ...` the N "
-                    "processes train together (DistributedDataParallel; gloo on CPU, NCCL on CUDA).")
-    train.add_argument("config", nargs="?", type=Path, default=None,
-                       help="run config YAML: a 'model' section (a model config) and a 'train' section")
+        "same command resumes. Under `torchrun --nproc_per_node=N -m hipool train ...` the N "
+        "processes train together (DistributedDataParallel; gloo on CPU, NCCL on CUDA).",
+    )
+    train.add_argument(
+        "config",
+        nargs="?",
+        type=Path,
+        default=None,
+        help="run config YAML: a 'model' section (a model config) and a 'train' section",
+    )
     train.add_argument("--dataset", required=True, help=DATASET_HELP)
-    train.add_argument("--out", type=_folder, required=True,
-                       help="run folder: new, empty, or this command's earlier run (resumed); one command at a time")
-    train.add_argument("--model", default=None,
-                       help=f"a named model instead of a config file ({_model_names_help()}; default topk)")
+    train.add_argument(
+        "--out",
+        type=_folder,
+        required=True,
+        help="run folder: new, empty, or this command's earlier run (resumed); one command at a time",
+    )
+    train.add_argument(
+        "--model", default=None, help=f"a named model instead of a config file ({_model_names_help()}; default topk)"
+    )
     train.add_argument("--seed", type=_seed, default=0, help="seed for the split, weights and batches (default 0)")
     train.add_argument("--val", type=_fraction, default=0.1, help="validation fraction (default 0.1)")
     train.add_argument("--test", type=_fraction, default=0.1, help="test fraction, 0 for none (default 0.1)")
     train.add_argument("--device", default="cpu", help="cpu, cuda or cuda:N (default cpu)")
-    train.add_argument("--threads", type=_workers, default=None,
-                       help="torch threads, at most 4 x the CPUs (default: torch's)")
+    train.add_argument(
+        "--threads", type=_workers, default=None, help="torch threads, at most 4 x the CPUs (default: torch's)"
+    )
     _add_data_flags(train)
     _add_training_flags(train, TrainSettings())
     train.add_argument("--no-progress", action="store_true", help="no progress bar")
@@ -285,25 +419,42 @@ def add_compare(sub) -> None:
     from .train.settings import TrainSettings
 
     cmp = sub.add_parser(
-        "compare", help="fair k-fold comparison of models on one dataset (resumable, parallel)",
+        "compare",
+        help="fair k-fold comparison of models on one dataset (resumable, parallel)",
         description="Outer stratified k-fold CV; inside each fold, model selection over the grid on a "
-                    "holdout of the training part, then R final runs of the selected config tested on the "
-                    "fold. Re-running the same command skips finished runs.")
+        "holdout of the training part, then R final runs of the selected config tested on the "
+        "fold. Re-running the same command skips finished runs.",
+    )
     cmp.add_argument("--dataset", required=True, help=DATASET_HELP)
-    cmp.add_argument("--models", required=True,
-                     help=f"comma-separated model names ({_model_names_help()}) or model config YAML paths")
+    cmp.add_argument(
+        "--models",
+        required=True,
+        help=f"comma-separated model names ({_model_names_help()}) or model config YAML paths",
+    )
     cmp.add_argument("--out", type=_folder, required=True, help="run folder")
     cmp.add_argument("--folds", type=_positive, default=10, help="outer folds (default 10)")
-    cmp.add_argument("--splits", type=Path, default=None,
-                     help="reuse the folds of this splits JSON (e.g. another run's folds.json; replaces --folds)")
+    cmp.add_argument(
+        "--splits",
+        type=Path,
+        default=None,
+        help="reuse the folds of this splits JSON (e.g. another run's folds.json; replaces --folds)",
+    )
     cmp.add_argument("--grid", type=Path, default=None, help="hyperparameter grid YAML (default: none)")
     cmp.add_argument("--repeats", type=_positive, default=3, help="final runs per fold (default 3)")
-    cmp.add_argument("--holdout", type=_positive_float, default=0.1,
-                     help="holdout fraction of each training fold for model selection (default 0.1)")
+    cmp.add_argument(
+        "--holdout",
+        type=_positive_float,
+        default=0.1,
+        help="holdout fraction of each training fold for model selection (default 0.1)",
+    )
     cmp.add_argument("--seed", type=_seed, default=0, help="seed for folds, weights and batches (default 0)")
     cmp.add_argument("--jobs", type=_workers, default=1, help="worker processes, at most 4 x the CPUs (default 1)")
-    cmp.add_argument("--threads", type=_workers, default=None,
-                     help="torch threads per process, at most 4 x the CPUs (default: cores / jobs)")
+    cmp.add_argument(
+        "--threads",
+        type=_workers,
+        default=None,
+        help="torch threads per process, at most 4 x the CPUs (default: cores / jobs)",
+    )
     cmp.add_argument("--device", default="cpu", help="cpu, cuda or cuda:N (default cpu)")
     _add_data_flags(cmp)
     _add_training_flags(cmp, TrainSettings())
@@ -313,33 +464,57 @@ def add_compare(sub) -> None:
 
 def add_explain(sub) -> None:
     ex = sub.add_parser(
-        "explain", help="pictures, export and metrics of the hierarchy a trained model builds",
+        "explain",
+        help="pictures, export and metrics of the hierarchy a trained model builds",
         description="For a run folder of `hipool train`, `demo` or `compare`: with --graph I, pictures of "
-                    "graph I's hierarchy (original graph, every level coloured by pooled node, the "
-                    "coarsened graphs) and its export (JSON, GraphML); with --metrics, recovery of the "
-                    "known hierarchy (NMI, ARI), balance, connectedness and coverage per level and which "
-                    "level decided, over the run's test graphs.")
+        "graph I's hierarchy (original graph, every level coloured by pooled node, the "
+        "coarsened graphs) and its export (JSON, GraphML); with --metrics, recovery of the "
+        "known hierarchy (NMI, ARI), balance, connectedness and coverage per level and which "
+        "level decided, over the run's test graphs.",
+    )
     ex.add_argument("run", type=Path, help="run folder")
-    ex.add_argument("--graph", type=int, default=None,
-                    help="index of the graph in the run's dataset (default without --metrics: the first "
-                         "test graph not of class 0)")
+    ex.add_argument(
+        "--graph",
+        type=int,
+        default=None,
+        help="index of the graph in the run's dataset (default without --metrics: the first test graph not of class 0)",
+    )
     ex.add_argument("--metrics", action="store_true", help="metrics over the run's test graphs (--split)")
-    ex.add_argument("--suspects", action="store_true",
-                    help="where is the defect (a model trained with 'localize'): the most suspicious "
-                         "components, blocks and subsystems of one failing design, and the top-1/top-5 "
-                         "hit rates over the run's failing test designs")
-    ex.add_argument("--out", type=Path, default=None,
-                    help="output folder, new or holding only what explain writes (default: RUN/explain, graphs in "
-                         "RUN/explain/graph<I>)")
+    ex.add_argument(
+        "--suspects",
+        action="store_true",
+        help="where is the defect (a model trained with 'localize'): the most suspicious "
+        "components, blocks and subsystems of one failing design, and the top-1/top-5 "
+        "hit rates over the run's failing test designs",
+    )
+    ex.add_argument(
+        "--out",
+        type=Path,
+        default=None,
+        help="output folder, new or holding only what explain writes (default: RUN/explain, graphs in "
+        "RUN/explain/graph<I>)",
+    )
     _add_run_flags(ex)
-    ex.add_argument("--split", choices=("test", "all"), default="test",
-                    help="graphs --metrics measures (default: the run's test graphs)")
-    ex.add_argument("--dropped", choices=("ignore", "nearest"), default="ignore",
-                    help="NMI/ARI: leave out nodes a selection pooler dropped, or give each its nearest "
-                         "kept node's cluster (default ignore)")
-    ex.add_argument("--layout", choices=("auto", "structure", "spring", "kamada_kawai"), default="auto",
-                    help="layout of the pictures (default auto: the known structure when the graph has "
-                         "one, else Kamada-Kawai up to 300 nodes, else spring)")
+    ex.add_argument(
+        "--split",
+        choices=("test", "all"),
+        default="test",
+        help="graphs --metrics measures (default: the run's test graphs)",
+    )
+    ex.add_argument(
+        "--dropped",
+        choices=("ignore", "nearest"),
+        default="ignore",
+        help="NMI/ARI: leave out nodes a selection pooler dropped, or give each its nearest "
+        "kept node's cluster (default ignore)",
+    )
+    ex.add_argument(
+        "--layout",
+        choices=("auto", "structure", "spring", "kamada_kawai"),
+        default="auto",
+        help="layout of the pictures (default auto: the known structure when the graph has "
+        "one, else Kamada-Kawai up to 300 nodes, else spring)",
+    )
     _add_data_flags(ex)
     ex.add_argument("--no-progress", action="store_true", help="no progress bars")
     ex.set_defaults(func=_explain)
@@ -347,13 +522,16 @@ def add_explain(sub) -> None:
 
 def add_report(sub) -> None:
     rep = sub.add_parser(
-        "report", help="an HTML report of a run: config, learning curves, results, hierarchy pictures, metrics",
+        "report",
+        help="an HTML report of a run: config, learning curves, results, hierarchy pictures, metrics",
         description="Write RUN/report.html (pictures in RUN/report/): the config, learning curves, the "
-                    "comparison table of a compare or demo run, pictures of one graph's hierarchy and "
-                    "the hierarchy metrics over the test graphs.")
+        "comparison table of a compare or demo run, pictures of one graph's hierarchy and "
+        "the hierarchy metrics over the test graphs.",
+    )
     rep.add_argument("run", type=Path, help="run folder")
-    rep.add_argument("--out", type=Path, default=None,
-                     help="the HTML file, new or a report hipool wrote (default RUN/report.html)")
+    rep.add_argument(
+        "--out", type=Path, default=None, help="the HTML file, new or a report hipool wrote (default RUN/report.html)"
+    )
     rep.add_argument("--graph", type=int, default=None, help="graph to picture (default as hipool explain)")
     _add_run_flags(rep)
     rep.add_argument("--no-metrics", action="store_true", help="leave out the metrics over the test graphs")
@@ -366,9 +544,11 @@ def add_data(sub) -> None:
     data = sub.add_parser("data", help="datasets: summaries", description="Look at datasets.")
     data_sub = data.add_subparsers(dest="data_command", metavar="ACTION")
     summary = data_sub.add_parser(
-        "summary", help="graphs, classes, nodes, edges and features of a dataset",
+        "summary",
+        help="graphs, classes, nodes, edges and features of a dataset",
         description="Summarize a dataset: a TU name (MUTAG, PROTEINS, ...), 'communities', a molecule "
-                    "CSV, a JSON Lines file or a folder of graph files.")
+        "CSV, a JSON Lines file or a folder of graph files.",
+    )
     summary.add_argument("name", help="TU name, 'communities', or a path (.csv, .jsonl, folder)")
     _add_data_flags(summary)
     summary.add_argument("--json", action="store_true", help="print JSON instead of a table")
@@ -379,10 +559,13 @@ def add_data(sub) -> None:
 def add_poolers(sub) -> None:
     from .nn.registry import FAMILIES
 
-    p = sub.add_parser("poolers", help="the poolers hipool has: family, schedule entry, losses, options, paper",
-                       description="Print the pooler registry: every name a model config's 'pool' takes, its "
-                                   "family, what its schedule entry is, its auxiliary losses and a one-line "
-                                   "summary (--json: everything, options and papers included).")
+    p = sub.add_parser(
+        "poolers",
+        help="the poolers hipool has: family, schedule entry, losses, options, paper",
+        description="Print the pooler registry: every name a model config's 'pool' takes, its "
+        "family, what its schedule entry is, its auxiliary losses and a one-line "
+        "summary (--json: everything, options and papers included).",
+    )
     p.add_argument("--family", choices=FAMILIES, default=None, help="only this family")
     form = p.add_mutually_exclusive_group()
     form.add_argument("--json", action="store_true", help="print JSON (one object per pooler)")
@@ -421,11 +604,15 @@ def main(argv: Optional[List[str]] = None) -> int:
         return 0
     except OSError as e:  # a full disk, a read-only or missing folder, a file in the way, ...
         from .io import describe_os_error
+
         print(f"hipool {args.command}: error: {describe_os_error(e)}", file=sys.stderr)
         return 2
     except MemoryError:
-        print(f"hipool {args.command}: error: out of memory (a smaller model, --batch-size or dataset needs "
-              f"less); files written so far are complete", file=sys.stderr)
+        print(
+            f"hipool {args.command}: error: out of memory (a smaller model, --batch-size or dataset needs "
+            f"less); files written so far are complete",
+            file=sys.stderr,
+        )
         return 2
     except KeyboardInterrupt:
         print(f"hipool {args.command}: interrupted; files written so far are complete", file=sys.stderr)
@@ -433,15 +620,18 @@ def main(argv: Optional[List[str]] = None) -> int:
     except Exception as e:  # a bug of hipool's: one line rather than a traceback, unless asked for
         if os.environ.get("HIPOOL_TRACEBACK", "").strip() not in ("", "0"):
             raise
-        print(f"hipool {args.command}: internal error: {type(e).__name__}: {_one_line(str(e), 500)} (a bug of "
-              f"hipool's; HIPOOL_TRACEBACK=1 shows where; files written so far are complete)", file=sys.stderr)
+        print(
+            f"hipool {args.command}: internal error: {type(e).__name__}: {_one_line(str(e), 500)} (a bug of "
+            f"hipool's; HIPOOL_TRACEBACK=1 shows where; files written so far are complete)",
+            file=sys.stderr,
+        )
         return 3
 
 
 def _one_line(message: str, limit: int = 1000) -> str:
     """An error message as one line of at most ``limit`` characters (torch's run to many lines)."""
     text = " ".join(line.strip() for line in message.strip().splitlines() if line.strip()) or message
-    return text if len(text) <= limit else text[:limit - 3] + "..."
+    return text if len(text) <= limit else text[: limit - 3] + "..."
 
 
 if __name__ == "__main__":  # pragma: no cover

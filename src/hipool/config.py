@@ -58,6 +58,7 @@ data's features (checked before any training: :func:`hipool.nn.models.check_mode
 In YAML, numbers are plain decimal: ``010``, ``0x10`` and ``1:30`` are text (YAML 1.1
 would read them as 8, 16 and 90), and the key's check says so.
 """
+
 from __future__ import annotations
 
 import math
@@ -87,8 +88,9 @@ Ratio = Union[float, int]
 Entry = Union[float, int, str]
 
 #: Names of a graph's structure and features, which are not a 0/1 node mark ``localize_target`` can name.
-_NOT_NODE_ATTRIBUTES = frozenset({"x", "edge_index", "edge_attr", "edge_weight", "y", "batch", "ptr", "pos",
-                                  "level_labels"})
+_NOT_NODE_ATTRIBUTES = frozenset(
+    {"x", "edge_index", "edge_attr", "edge_weight", "y", "batch", "ptr", "pos", "level_labels"}
+)
 
 #: Most pooling levels of a model.
 MAX_LEVELS = 32
@@ -104,10 +106,13 @@ def text_number_hint(value: Any) -> str:
     """For a string that reads as a number (``'1e-3'``: YAML 1.1 reads exponents without a
     dot as text), a hint on how to write it as a number; else ``''``."""
     if isinstance(value, str):
-        if re.fullmatch(r"[-+]?(?:0[0-9_]+|0[xXoObB][0-9a-fA-F_]+|[0-9][0-9_]*(?::[0-5]?[0-9])+(?:\.[0-9_]*)?)",
-                        value.strip()):
-            return (" (text: hipool reads numbers in plain decimal; an octal 010, a hex 0x10 or a base-60 1:30 "
-                    "is not read as a number)")
+        if re.fullmatch(
+            r"[-+]?(?:0[0-9_]+|0[xXoObB][0-9a-fA-F_]+|[0-9][0-9_]*(?::[0-5]?[0-9])+(?:\.[0-9_]*)?)", value.strip()
+        ):
+            return (
+                " (text: hipool reads numbers in plain decimal; an octal 010, a hex 0x10 or a base-60 1:30 "
+                "is not read as a number)"
+            )
         try:
             float(value)
         except ValueError:
@@ -127,8 +132,7 @@ def is_finite_number(v: Any) -> bool:
         return False
 
 
-def check_int(v: Any, name: str, where: str, low: int = 1, high: Optional[int] = None,
-              extra: str = "") -> int:
+def check_int(v: Any, name: str, where: str, low: int = 1, high: Optional[int] = None, extra: str = "") -> int:
     """``v`` if it is an int in ``[low, high]``; else a ``ValueError`` naming ``name``."""
     if not is_int(v) or v < low:
         raise ValueError(f"{where}: '{name}' must be an int >= {low}{extra}, got {shown(v)}{text_number_hint(v)}")
@@ -143,8 +147,13 @@ def _non_finite(value: Any, path: str, depth: int = 0) -> Optional[Tuple[str, fl
         return path, value
     if depth > 16:
         return None
-    items = value.items() if isinstance(value, dict) else \
-        ((f"[{i}]", v) for i, v in enumerate(value)) if isinstance(value, (list, tuple)) else ()
+    items = (
+        value.items()
+        if isinstance(value, dict)
+        else ((f"[{i}]", v) for i, v in enumerate(value))
+        if isinstance(value, (list, tuple))
+        else ()
+    )
     for k, v in items:
         found = _non_finite(v, f"{path}{k}" if str(k).startswith("[") else f"{path}.{k}", depth + 1)
         if found:
@@ -182,19 +191,29 @@ def parse_schedule(value: Any) -> List[Entry]:
             try:
                 out.append(int(p) if re.fullmatch(r"[+-]?\d+", p) else float(p))
             except ValueError:
-                raise ValueError(f"model config: 'schedule' entry {shown(p)} in {shown(value)} is not a "
-                                 f"number") from None
+                raise ValueError(
+                    f"model config: 'schedule' entry {shown(p)} in {shown(value)} is not a number"
+                ) from None
         return out
     if is_number(value):
         return [value]
     if isinstance(value, (list, tuple)):
         return list(value)
-    raise ValueError(f"model config: 'schedule' must be a list, a number or a string like "
-                     f"'100→50→25', got {shown(value)}")
+    raise ValueError(
+        f"model config: 'schedule' must be a list, a number or a string like '100→50→25', got {shown(value)}"
+    )
 
 
-def from_mapping(cls, data: Any, source: str, *, allowed: List[str], unknown: str, prefix: str,
-                 not_mapping: str = "expected a mapping of settings"):
+def from_mapping(
+    cls,
+    data: Any,
+    source: str,
+    *,
+    allowed: List[str],
+    unknown: str,
+    prefix: str,
+    not_mapping: str = "expected a mapping of settings",
+):
     """``cls(**data)`` for a settings dataclass, with errors that start with ``source``: a key
     not in ``allowed`` (listed), or the class's own check (its ``prefix`` replaced by ``source``)."""
     if not isinstance(data, dict):
@@ -239,10 +258,14 @@ class ModelConfig:
         where = "model config"
         if isinstance(self.pool, tuple):
             self.pool = list(self.pool)
-        if not (isinstance(self.pool, str) or (isinstance(self.pool, list) and self.pool
-                                               and all(isinstance(p, str) for p in self.pool))):
-            raise ValueError(f"model config: 'pool' must be a pooler's name or a list of them (one per level), "
-                             f"got {shown(self.pool)}")
+        if not (
+            isinstance(self.pool, str)
+            or (isinstance(self.pool, list) and self.pool and all(isinstance(p, str) for p in self.pool))
+        ):
+            raise ValueError(
+                f"model config: 'pool' must be a pooler's name or a list of them (one per level), "
+                f"got {shown(self.pool)}"
+            )
         if self.levels is not None:
             check_int(self.levels, "levels", where, high=MAX_LEVELS)
         if self.schedule is None:
@@ -261,17 +284,20 @@ class ModelConfig:
             if len(sched) == 1:
                 sched = sched * self.levels
             elif len(sched) != self.levels:
-                raise ValueError(f"model config: 'levels' is {self.levels} but 'schedule' has "
-                                 f"{len(sched)} entries {shown(sched)}")
+                raise ValueError(
+                    f"model config: 'levels' is {self.levels} but 'schedule' has {len(sched)} entries {shown(sched)}"
+                )
         self.schedule = sched
         self.levels = len(sched)
         for i, r in enumerate(sched):
             if r == GIVEN:
                 continue
             if isinstance(r, str) or not is_number(r):
-                raise ValueError(f"model config: 'schedule[{i}]' must be a number (a float: the fraction of nodes "
-                                 f"kept, an int: nodes kept per graph) or 'given', got {shown(r)}"
-                                 f"{text_number_hint(r)}")
+                raise ValueError(
+                    f"model config: 'schedule[{i}]' must be a number (a float: the fraction of nodes "
+                    f"kept, an int: nodes kept per graph) or 'given', got {shown(r)}"
+                    f"{text_number_hint(r)}"
+                )
             check_ratio(r, "model config", name=f"schedule[{i}]")
 
         if self.conv not in CONVS:
@@ -280,8 +306,9 @@ class ModelConfig:
         check_int(self.hidden, "hidden", where, high=MAX_WIDTH)
         pools = [self.pool] * self.levels if isinstance(self.pool, str) else list(self.pool)
         if len(pools) != self.levels:
-            raise ValueError(f"model config: 'pool' lists {len(pools)} poolers but the schedule has "
-                             f"{self.levels} levels")
+            raise ValueError(
+                f"model config: 'pool' lists {len(pools)} poolers but the schedule has {self.levels} levels"
+            )
         allowed = list(REGISTRY) + [GLOBAL]
         for p in pools:
             if p not in allowed:
@@ -289,21 +316,23 @@ class ModelConfig:
         if GLOBAL in pools and any(p != GLOBAL for p in pools):
             raise ValueError("model config: 'pool: none' (global baseline) cannot be mixed with poolers")
         if self.readout not in READOUTS:
-            raise ValueError(f"model config: 'readout' must be one of {', '.join(READOUTS)}, "
-                             f"got {shown(self.readout)}")
+            raise ValueError(f"model config: 'readout' must be one of {', '.join(READOUTS)}, got {shown(self.readout)}")
         if self.combine not in COMBINES:
-            raise ValueError(f"model config: 'combine' must be one of {', '.join(COMBINES)}, "
-                             f"got {shown(self.combine)}")
+            raise ValueError(f"model config: 'combine' must be one of {', '.join(COMBINES)}, got {shown(self.combine)}")
         if not is_number(self.dropout) or not 0 <= self.dropout < 1:
-            raise ValueError(f"model config: 'dropout' must be a number in [0, 1), got {shown(self.dropout)}"
-                             f"{text_number_hint(self.dropout)}")
+            raise ValueError(
+                f"model config: 'dropout' must be a number in [0, 1), got {shown(self.dropout)}"
+                f"{text_number_hint(self.dropout)}"
+            )
         if isinstance(self.head, tuple):
             self.head = list(self.head)
         if not isinstance(self.head, list) or not all(is_int(h) and h >= 1 for h in self.head):
             raise ValueError(f"model config: 'head' must be a list of positive ints, got {shown(self.head)}")
         if len(self.head) > MAX_HEAD_LAYERS or any(h > MAX_WIDTH for h in self.head):
-            raise ValueError(f"model config: 'head' may have at most {MAX_HEAD_LAYERS} layers of at most "
-                             f"{MAX_WIDTH:,} units, got {shown(self.head)}")
+            raise ValueError(
+                f"model config: 'head' may have at most {MAX_HEAD_LAYERS} layers of at most "
+                f"{MAX_WIDTH:,} units, got {shown(self.head)}"
+            )
         if not isinstance(self.pool_options, dict):
             raise ValueError(f"model config: 'pool_options' must be a mapping, got {shown(self.pool_options)}")
         bad = [k for k in self.pool_options if not isinstance(k, str)]
@@ -311,55 +340,74 @@ class ModelConfig:
             raise ValueError(f"model config: 'pool_options' keys must be option or pooler names, got {shown(bad[0])}")
         odd = _not_plain(self.pool_options, "pool_options")
         if odd:
-            raise ValueError(f"model config: '{clip(odd[0], 80)}' must be plain data (text, a number, "
-                             f"true/false, null, a list or a mapping: what a YAML file holds), got "
-                             f"{shown(odd[1])}")
+            raise ValueError(
+                f"model config: '{clip(odd[0], 80)}' must be plain data (text, a number, "
+                f"true/false, null, a list or a mapping: what a YAML file holds), got "
+                f"{shown(odd[1])}"
+            )
         found = _non_finite(self.pool_options, "pool_options")
         if found:
-            raise ValueError(f"model config: '{clip(found[0], 80)}' must be a finite number, "
-                             f"got {found[1]}")
+            raise ValueError(f"model config: '{clip(found[0], 80)}' must be a finite number, got {found[1]}")
         named = [k for k in self.pool_options if k in REGISTRY]
         if named:
             if len(named) != len(self.pool_options):
                 others = sorted(set(self.pool_options) - set(named))
-                raise ValueError(f"model config: 'pool_options' mixes per-pooler sections {named} with "
-                                 f"flat options {shown(others)}; put every option under its pooler's name")
+                raise ValueError(
+                    f"model config: 'pool_options' mixes per-pooler sections {named} with "
+                    f"flat options {shown(others)}; put every option under its pooler's name"
+                )
             for name, opts in self.pool_options.items():
                 if not isinstance(opts, dict):
                     raise ValueError(f"model config: 'pool_options.{name}' must be a mapping, got {shown(opts)}")
                 if name not in pools:
-                    raise ValueError(f"model config: 'pool_options' has a section for {name!r}, which no "
-                                     f"level uses (pool: {pools})")
+                    raise ValueError(
+                        f"model config: 'pool_options' has a section for {name!r}, which no level uses (pool: {pools})"
+                    )
         if self.task not in TASKS:
             raise ValueError(f"model config: 'task' must be one of {', '.join(TASKS)}, got {shown(self.task)}")
         if self.skip not in SKIPS:
             raise ValueError(f"model config: 'skip' must be one of {', '.join(SKIPS)}, got {shown(self.skip)}")
         if self.task == "node" and self.combine != "last":
-            raise ValueError("model config: 'combine' joins per-level graph readouts; a node model "
-                             "('task: node') has none, so leave it at 'last'")
+            raise ValueError(
+                "model config: 'combine' joins per-level graph readouts; a node model "
+                "('task: node') has none, so leave it at 'last'"
+            )
         for i, (p, r) in enumerate(zip(pools, sched)):
             if (p == GIVEN) != (r == GIVEN):
                 raise ValueError(
-                    f"model config: 'schedule[{i}]' is {r!r}, but level {i + 1} " + (
+                    f"model config: 'schedule[{i}]' is {r!r}, but level {i + 1} "
+                    + (
                         "pools along the data's known hierarchy (pool: given), whose groups set its size; "
                         "write 'given' there (or leave 'schedule' out when every level is given)"
-                        if p == GIVEN else f"uses {p}; 'given' is the entry of a 'pool: given' level only"))
+                        if p == GIVEN
+                        else f"uses {p}; 'given' is the entry of a 'pool: given' level only"
+                    )
+                )
             if r == GIVEN:
                 continue
             fixed = REGISTRY[p].fixed_entry if p != GLOBAL else None
             if fixed is not None and r != fixed:
-                raise ValueError(f"model config: 'schedule[{i}]' is {r!r}, but {p} at level {i + 1} merges "
-                                 f"matched pairs of nodes, which at most halves a graph; write {fixed}")
+                raise ValueError(
+                    f"model config: 'schedule[{i}]' is {r!r}, but {p} at level {i + 1} merges "
+                    f"matched pairs of nodes, which at most halves a graph; write {fixed}"
+                )
             if p != GLOBAL and REGISTRY[p].needs_count and not isinstance(r, int):
-                raise ValueError(f"model config: 'schedule[{i}]' is {r!r}, but {p} at level {i + 1} needs "
-                                 f"an absolute cluster count (an int, e.g. \"100→50→25\")")
+                raise ValueError(
+                    f"model config: 'schedule[{i}]' is {r!r}, but {p} at level {i + 1} needs "
+                    f'an absolute cluster count (an int, e.g. "100→50→25")'
+                )
         self._check_aux_weights(pools)
         self._check_poolers(pools)
-        if isinstance(self.convs_per_level, list) and self.task == "graph" \
-                and len(self.convs_per_level) != self.num_blocks:
-            raise ValueError(f"model config: 'convs_per_level' lists {len(self.convs_per_level)} counts, but the "
-                             f"model has {self.num_blocks} conv blocks ({self.levels} levels"
-                             f"{' + level 0, levels_read: all' if self.levels_read == 'all' else ''})")
+        if (
+            isinstance(self.convs_per_level, list)
+            and self.task == "graph"
+            and len(self.convs_per_level) != self.num_blocks
+        ):
+            raise ValueError(
+                f"model config: 'convs_per_level' lists {len(self.convs_per_level)} counts, but the "
+                f"model has {self.num_blocks} conv blocks ({self.levels} levels"
+                f"{' + level 0, levels_read: all' if self.levels_read == 'all' else ''})"
+            )
 
     def _check_poolers(self, pools: List[str]) -> None:
         """Build every level's pooler on torch's meta device (no memory, no data), so that a
@@ -386,38 +434,60 @@ class ModelConfig:
         v = self.convs_per_level
         counts = v if isinstance(v, (list, tuple)) else [v]
         if not counts or any(not is_int(c) or c < 1 for c in counts):
-            raise ValueError(f"model config: 'convs_per_level' must be an int >= 1 or a list of them (one per "
-                             f"conv block), got {shown(v)}{text_number_hint(v)}")
+            raise ValueError(
+                f"model config: 'convs_per_level' must be an int >= 1 or a list of them (one per "
+                f"conv block), got {shown(v)}{text_number_hint(v)}"
+            )
         if len(counts) > MAX_LEVELS + 1 or max(counts) > MAX_CONVS:
-            raise ValueError(f"model config: 'convs_per_level' may give at most {MAX_CONVS} convs per block, "
-                             f"got {shown(v)}")
+            raise ValueError(
+                f"model config: 'convs_per_level' may give at most {MAX_CONVS} convs per block, got {shown(v)}"
+            )
         if isinstance(v, (list, tuple)):
             self.convs_per_level = list(v)
         for key, allowed in (("norm", NORMS), ("act", ACTS), ("levels_read", LEVELS_READ)):
             if getattr(self, key) not in allowed:
-                raise ValueError(f"model config: '{key}' must be one of {', '.join(allowed)}, "
-                                 f"got {shown(getattr(self, key))}")
+                raise ValueError(
+                    f"model config: '{key}' must be one of {', '.join(allowed)}, got {shown(getattr(self, key))}"
+                )
         for key in ("residual", "encoder"):
             if not isinstance(getattr(self, key), bool):
                 raise ValueError(f"model config: '{key}' must be true or false, got {shown(getattr(self, key))}")
         w = self.localize
         if not is_finite_number(w) or w < 0:
-            raise ValueError(f"model config: 'localize' (weight of the node-level loss) must be a finite "
-                             f"number >= 0, got {shown(w)}{text_number_hint(w)}")
+            raise ValueError(
+                f"model config: 'localize' (weight of the node-level loss) must be a finite "
+                f"number >= 0, got {shown(w)}{text_number_hint(w)}"
+            )
         self.localize = float(w)
-        if not isinstance(self.localize_target, str) or not self.localize_target.isidentifier() \
-                or len(self.localize_target) > 100 or self.localize_target.startswith("_") \
-                or self.localize_target in _NOT_NODE_ATTRIBUTES:
-            raise ValueError(f"model config: 'localize_target' must name a node attribute, got "
-                             f"{shown(self.localize_target)}")
+        if (
+            not isinstance(self.localize_target, str)
+            or not self.localize_target.isidentifier()
+            or len(self.localize_target) > 100
+            or self.localize_target.startswith("_")
+            or self.localize_target in _NOT_NODE_ATTRIBUTES
+        ):
+            raise ValueError(
+                f"model config: 'localize_target' must name a node attribute, got {shown(self.localize_target)}"
+            )
         if self.task == "node":
-            used = [k for k, default in (("localize", 0.0), ("levels_read", "pooled"), ("convs_per_level", 1),
-                                         ("norm", "none"), ("residual", False), ("encoder", False))
-                    if getattr(self, k) != default]
+            used = [
+                k
+                for k, default in (
+                    ("localize", 0.0),
+                    ("levels_read", "pooled"),
+                    ("convs_per_level", 1),
+                    ("norm", "none"),
+                    ("residual", False),
+                    ("encoder", False),
+                )
+                if getattr(self, k) != default
+            ]
             if used:
-                raise ValueError(f"model config: {', '.join(map(repr, used))} apply to graph classifiers "
-                                 f"('task: graph'); the Graph U-Net ('task: node') has one conv per level "
-                                 f"and predicts per node already")
+                raise ValueError(
+                    f"model config: {', '.join(map(repr, used))} apply to graph classifiers "
+                    f"('task: graph'); the Graph U-Net ('task: node') has one conv per level "
+                    f"and predicts per node already"
+                )
 
     @property
     def num_blocks(self) -> int:
@@ -438,18 +508,25 @@ class ModelConfig:
             if not isinstance(key, str):
                 raise ValueError(f"model config: 'aux_weights' keys must be loss names, got {shown(key)}")
             if not is_finite_number(value) or value < 0:
-                raise ValueError(f"model config: 'aux_weights.{clip(key, 60)}' must be a finite number "
-                                 f">= 0, got {shown(value)}{text_number_hint(value)}")
+                raise ValueError(
+                    f"model config: 'aux_weights.{clip(key, 60)}' must be a finite number "
+                    f">= 0, got {shown(value)}{text_number_hint(value)}"
+                )
             m = re.fullmatch(r"level(\d{1,6})/(\w+)", key)
             if m:
                 level, name = int(m.group(1)), m.group(2)
                 if not 1 <= level <= len(pools) or name not in per_level[level - 1]:
-                    at = (f"level {level} ({pools[level - 1]}) has losses {list(per_level[level - 1])}"
-                          if 1 <= level <= len(pools) else f"levels are 1..{len(pools)}")
+                    at = (
+                        f"level {level} ({pools[level - 1]}) has losses {list(per_level[level - 1])}"
+                        if 1 <= level <= len(pools)
+                        else f"levels are 1..{len(pools)}"
+                    )
                     raise ValueError(f"model config: 'aux_weights' key {shown(key)} names no loss: {at}")
             elif key not in known:
-                raise ValueError(f"model config: 'aux_weights' key {shown(key)} is not a loss of the configured "
-                                 f"poolers; known: {', '.join(known) or 'none (selection poolers have none)'}")
+                raise ValueError(
+                    f"model config: 'aux_weights' key {shown(key)} is not a loss of the configured "
+                    f"poolers; known: {', '.join(known) or 'none (selection poolers have none)'}"
+                )
 
     def options_for(self, pooler: str) -> Dict[str, Any]:
         """The ``pool_options`` that apply to ``pooler`` (flat, or its own section)."""
@@ -499,28 +576,41 @@ class ModelConfig:
     # -- (de)serialisation ---------------------------------------------------
     @classmethod
     def from_dict(cls, data: Dict[str, Any], source: str = "model config") -> "ModelConfig":
-        return from_mapping(cls, data, source, allowed=sorted(f.name for f in fields(cls)),
-                            unknown="unknown key(s)", prefix="model config: ")
+        return from_mapping(
+            cls,
+            data,
+            source,
+            allowed=sorted(f.name for f in fields(cls)),
+            unknown="unknown key(s)",
+            prefix="model config: ",
+        )
 
     @classmethod
     def from_yaml(cls, path: Union[str, os.PathLike]) -> "ModelConfig":
         path = as_path(path, "model config")
         data, node = read_yaml(path, "model config", nodes=True)
         if data is None:
-            raise ValueError(f"model config {path}: the file is empty; write at least one key (e.g. pool: topk), "
-                             f"or leave the file out for the default model")
+            raise ValueError(
+                f"model config {path}: the file is empty; write at least one key (e.g. pool: topk), "
+                f"or leave the file out for the default model"
+            )
         if isinstance(data, dict) and "model" in data and node is not None:
             root = node
             key, node = next((k, v) for k, v in root.value if getattr(k, "value", None) == "model")
             if not isinstance(data["model"], dict) or not data["model"]:
-                raise ValueError(f"{path}:{key.start_mark.line + 1}: the 'model' section must be a mapping of "
-                                 f"settings (e.g. pool: topk), got {shown(data['model'])}")
+                raise ValueError(
+                    f"{path}:{key.start_mark.line + 1}: the 'model' section must be a mapping of "
+                    f"settings (e.g. pool: topk), got {shown(data['model'])}"
+                )
             other = next((k for k, _ in root.value if getattr(k, "value", None) != "model"), None)
             if other is not None:
-                note = " (training settings are read by `hipool train CONFIG`, not here)" \
-                    if other.value == "train" else ""
-                raise ValueError(f"{path}:{other.start_mark.line + 1}: unknown section {shown(other.value)}{note}; "
-                                 f"a model config has its keys at the top level or under 'model' only")
+                note = (
+                    " (training settings are read by `hipool train CONFIG`, not here)" if other.value == "train" else ""
+                )
+                raise ValueError(
+                    f"{path}:{other.start_mark.line + 1}: unknown section {shown(other.value)}{note}; "
+                    f"a model config has its keys at the top level or under 'model' only"
+                )
             data = data["model"]
         try:
             return cls.from_dict(data, source=str(path))
@@ -535,4 +625,3 @@ class ModelConfig:
         if path is not None:
             atomic_write_text(as_path(path, "ModelConfig.to_yaml"), text)
         return text
-

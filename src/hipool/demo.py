@@ -20,6 +20,7 @@ file as it is written)::
     OUT/report.html, OUT/report/   the report (hipool report): learning curves, the table, the
                                    hierarchical model's hierarchy of one test graph, its metrics
 """
+
 from __future__ import annotations
 
 import json
@@ -63,8 +64,7 @@ DEMO_MODELS: Dict[str, ModelConfig] = {
     # graph, merging connected parts), GINE reading the pins' roles, and a node head trained on the
     # defect's nodes (localize) whose top score joins the readouts; examples/circuits/hierarchical.yaml
     # at hidden 32
-    "circuits": ModelConfig(conv="gine", pool="edgepool", schedule=[0.5, 0.5], localize=1.0,
-                            **_RECIPE),  # type: ignore[arg-type]
+    "circuits": ModelConfig(conv="gine", pool="edgepool", schedule=[0.5, 0.5], localize=1.0, **_RECIPE),  # type: ignore[arg-type]
     "communities": ModelConfig(conv="gin", pool="edgepool", schedule=[0.5, 0.5], **_RECIPE),  # type: ignore[arg-type]
 }
 #: Default number of graphs per demo dataset.
@@ -78,14 +78,14 @@ DEMO_CIRCUIT_SIZES = (60, 300)
 @dataclass
 class DemoSettings:
     dataset: str = "circuits"
-    num_graphs: Optional[int] = None       # None: DEMO_GRAPHS[dataset]
+    num_graphs: Optional[int] = None  # None: DEMO_GRAPHS[dataset]
     epochs: int = 40
     patience: int = 20
     batch_size: int = 32
     lr: float = 0.003
     lr_schedule: str = "plateau"
     seed: int = 0
-    model: Optional[ModelConfig] = None    # None: DEMO_MODELS[dataset]
+    model: Optional[ModelConfig] = None  # None: DEMO_MODELS[dataset]
 
     def __post_init__(self) -> None:
         if self.dataset not in DEMO_DATASETS:
@@ -94,8 +94,10 @@ class DemoSettings:
             self.num_graphs = DEMO_GRAPHS[self.dataset]
         lo, hi = DEMO_GRAPH_RANGE
         if isinstance(self.num_graphs, bool) or not isinstance(self.num_graphs, int) or not lo <= self.num_graphs <= hi:
-            raise ValueError(f"--graphs must be an int from {lo} (a test split with graphs of every class) to "
-                             f"{hi:,}, got {shown(self.num_graphs)}")
+            raise ValueError(
+                f"--graphs must be an int from {lo} (a test split with graphs of every class) to "
+                f"{hi:,}, got {shown(self.num_graphs)}"
+            )
         check_seed(self.seed)
         if self.model is None:
             self.model = DEMO_MODELS[self.dataset]
@@ -105,17 +107,24 @@ class DemoSettings:
 
     def train_settings(self) -> TrainSettings:
         """How every model of the demo is trained."""
-        return TrainSettings(epochs=self.epochs, patience=self.patience, lr=self.lr, batch_size=self.batch_size,
-                             lr_schedule=self.lr_schedule)
+        return TrainSettings(
+            epochs=self.epochs,
+            patience=self.patience,
+            lr=self.lr,
+            batch_size=self.batch_size,
+            lr_schedule=self.lr_schedule,
+        )
 
 
 def demo_dataset(s: DemoSettings, progress: bool = False) -> GraphDataset:
     """The dataset the demo trains on."""
     if s.dataset == "circuits":
         from .data.circuits.dataset import load_circuits
+
         lo, hi = DEMO_CIRCUIT_SIZES
         return load_circuits(f"circuits:n={s.num_graphs},seed={s.seed},min={lo},max={hi}", progress=progress)
     from .data.communities import community_dataset
+
     return community_dataset(s.num_graphs, s.seed)
 
 
@@ -125,8 +134,14 @@ def demo_models(model: ModelConfig, dataset: GraphDataset) -> Dict[str, ModelCon
     configs = {"hierarchical": model}
     levels = dataset.num_known_levels
     if levels and model.given_levels != list(range(1, model.levels + 1)):
-        given = {**model.to_dict(), "pool": "given", "schedule": None, "levels": levels,
-                 "pool_options": {}, "aux_weights": {}}
+        given = {
+            **model.to_dict(),
+            "pool": "given",
+            "schedule": None,
+            "levels": levels,
+            "pool_options": {},
+            "aux_weights": {},
+        }
         configs["given"] = ModelConfig.from_dict(given)
     configs["global"] = model.global_twin()
     return configs
@@ -134,21 +149,27 @@ def demo_models(model: ModelConfig, dataset: GraphDataset) -> Dict[str, ModelCon
 
 def _table(rows: List[Dict], groups: Optional[List[str]]) -> str:
     extra = [f"{g} acc" for g in groups or []]
-    head = "| model | test acc | " + "".join(f"{e} | " for e in extra) + \
-        "best val acc | best epoch | s / epoch | parameters |\n"
+    head = (
+        "| model | test acc | "
+        + "".join(f"{e} | " for e in extra)
+        + "best val acc | best epoch | s / epoch | parameters |\n"
+    )
     head += "|---" * (6 + len(extra)) + "|\n"
     lines = []
     for r in rows:
-        cells = [f"{r['test_groups'][g]['acc']:.3f}" if r["test_groups"][g]["acc"] is not None else "–"
-                 for g in groups or []]
-        lines.append(f"| {r['model']} | {r['test_acc']:.3f} | " + "".join(f"{c} | " for c in cells)
-                     + f"{r['val_acc']:.3f} | {r['best_epoch']} | {r['seconds_per_epoch']:.2f} | "
-                     f"{r['parameters']:,} |\n")
+        cells = [
+            f"{r['test_groups'][g]['acc']:.3f}" if r["test_groups"][g]["acc"] is not None else "–" for g in groups or []
+        ]
+        lines.append(
+            f"| {r['model']} | {r['test_acc']:.3f} | "
+            + "".join(f"{c} | " for c in cells)
+            + f"{r['val_acc']:.3f} | {r['best_epoch']} | {r['seconds_per_epoch']:.2f} | "
+            f"{r['parameters']:,} |\n"
+        )
     return head + "".join(lines)
 
 
-def run_demo(out: Path, settings: Optional[DemoSettings] = None, progress: bool = True,
-             log=print) -> Dict:
+def run_demo(out: Path, settings: Optional[DemoSettings] = None, progress: bool = True, log=print) -> Dict:
     """Run the demo into ``out``; return the summary (also written to ``out``)."""
     s = settings or DemoSettings()
     if not isinstance(out, (str, os.PathLike)) or str(out) == "":
@@ -167,44 +188,80 @@ def _run_demo(out: Path, s: DemoSettings, progress: bool, log) -> Dict:
     labels = dataset.labels()
     train_idx, val_idx, test_idx = stratified_split(labels, [0.7, 0.15, 0.15], seed=s.seed)
     groups = list(dataset.breakdown.names) if dataset.breakdown else None
-    log(f"data: {len(dataset)} {dataset.name} graphs ({min(d.num_nodes for d in dataset)}-"
+    log(
+        f"data: {len(dataset)} {dataset.name} graphs ({min(d.num_nodes for d in dataset)}-"
         f"{max(d.num_nodes for d in dataset)} nodes), {dataset.num_classes} classes "
         f"({', '.join(dataset.class_names or [])}); split {len(train_idx)}/{len(val_idx)}/{len(test_idx)} "
-        f"[{time.perf_counter() - t0:.1f}s]")
+        f"[{time.perf_counter() - t0:.1f}s]"
+    )
 
     configs = demo_models(s.model, dataset)
-    write_manifest(out, "demo", data=data_record(dataset.name, None), models=list(configs),
-                   versions=versions())
-    save_splits(out / SPLIT, [{"train": train_idx, "val": val_idx, "test": test_idx}],
-                dataset=dataset.name, labels=labels, seed=s.seed, kind="holdout")
+    write_manifest(out, "demo", data=data_record(dataset.name, None), models=list(configs), versions=versions())
+    save_splits(
+        out / SPLIT,
+        [{"train": train_idx, "val": val_idx, "test": test_idx}],
+        dataset=dataset.name,
+        labels=labels,
+        seed=s.seed,
+        kind="holdout",
+    )
     train = s.train_settings()
-    atomic_write_text(out / CONFIG, yaml.safe_dump({
-        "demo": {k: v for k, v in vars(s).items() if k != "model"},
-        "models": {name: cfg.to_dict() for name, cfg in configs.items()},
-    }, sort_keys=False, allow_unicode=True))
+    atomic_write_text(
+        out / CONFIG,
+        yaml.safe_dump(
+            {
+                "demo": {k: v for k, v in vars(s).items() if k != "model"},
+                "models": {name: cfg.to_dict() for name, cfg in configs.items()},
+            },
+            sort_keys=False,
+            allow_unicode=True,
+        ),
+    )
     record_files(out, split=SPLIT, config=CONFIG)
 
     rows, models = [], {}
     for name, cfg in configs.items():
-        model, result, run = train_model(dataset, cfg, train, train_idx, val_idx, test_idx, seed=s.seed,
-                                         progress=progress, desc=f"{name:>12}",
-                                         metrics_path=out / name / METRICS)
-        save_checkpoint(out / name / CHECKPOINT, model,
-                        extra={"best_epoch": result.best_epoch, "test_acc": run.test_acc})
+        model, result, run = train_model(
+            dataset,
+            cfg,
+            train,
+            train_idx,
+            val_idx,
+            test_idx,
+            seed=s.seed,
+            progress=progress,
+            desc=f"{name:>12}",
+            metrics_path=out / name / METRICS,
+        )
+        save_checkpoint(
+            out / name / CHECKPOINT, model, extra={"best_epoch": result.best_epoch, "test_acc": run.test_acc}
+        )
         record_files(out, models={name: ModelFiles(checkpoint=f"{name}/{CHECKPOINT}", metrics=f"{name}/{METRICS}")})
         row = {"model": name, **run.to_dict()}
         rows.append(row)
         models[name] = model
         per = "".join(f", {g} {v['acc']:.3f}" for g, v in (run.test_groups or {}).items() if v["acc"] is not None)
-        log(f"{name}: test acc {run.test_acc:.3f}{per} (best val {run.val_acc:.3f} at epoch "
-            f"{run.best_epoch}), {run.seconds_per_epoch:.2f} s/epoch")
+        log(
+            f"{name}: test acc {run.test_acc:.3f}{per} (best val {run.val_acc:.3f} at epoch "
+            f"{run.best_epoch}), {run.seconds_per_epoch:.2f} s/epoch"
+        )
 
     table = _table(rows, groups)
-    summary = {"dataset": dataset.name, "source": dataset.source, "rows": rows,
-               "seconds_total": time.perf_counter() - t0, "torch": torch.__version__, "seed": s.seed}
+    summary = {
+        "dataset": dataset.name,
+        "source": dataset.source,
+        "rows": rows,
+        "seconds_total": time.perf_counter() - t0,
+        "torch": torch.__version__,
+        "seed": s.seed,
+    }
     title = "# hipool demo: hierarchical vs global pooling on " + dataset.name
-    note = ("\n\nPer defect level: accuracy on the test circuits of that level (pass: circuits without a "
-            "defect, correctly passed).\n" if groups else "\n")
+    note = (
+        "\n\nPer defect level: accuracy on the test circuits of that level (pass: circuits without a "
+        "defect, correctly passed).\n"
+        if groups
+        else "\n"
+    )
     atomic_write_text(out / "summary.json", json.dumps(summary, indent=2))
     atomic_write_text(out / "summary.md", f"{title}\n\n{dataset.source}\n\n" + table + note)
     record_files(out, summary="summary.md", summary_json="summary.json")
@@ -222,9 +279,16 @@ def _report(out: Path, model, dataset: GraphDataset, test_idx: List[int], progre
     """``report.html`` (pictures in ``report/``) of the hierarchical model; ``None`` without the extras."""
     from .explain.run import OpenedRun
     from .report import write_report
-    run = OpenedRun(folder=out, command="demo", model_name="hierarchical",
-                    checkpoint=out / "hierarchical" / CHECKPOINT, model=model, dataset=dataset,
-                    test=list(test_idx))
+
+    run = OpenedRun(
+        folder=out,
+        command="demo",
+        model_name="hierarchical",
+        checkpoint=out / "hierarchical" / CHECKPOINT,
+        model=model,
+        dataset=dataset,
+        test=list(test_idx),
+    )
     try:
         return write_report(out, opened=run, progress=progress, log=lambda *_: None)
     except ImportError as e:  # pragma: no cover - the plot/explain extras missing

@@ -17,6 +17,7 @@ Model config fields: see :mod:`hipool.config` (all but ``pool``, ``task`` and
 :mod:`hipool.train.settings`.  The ``global`` model ignores ``pool_options`` and
 ``aux_weights``, which belong to poolers.
 """
+
 from __future__ import annotations
 
 import difflib
@@ -62,7 +63,7 @@ class Grid:
     common: Dict[str, List[Any]]
     per_model: Dict[str, Dict[str, List[Any]]]
     source: str = "grid"
-    lines: Dict[str, int] = field(default_factory=dict)                   # common key -> its file line
+    lines: Dict[str, int] = field(default_factory=dict)  # common key -> its file line
     model_lines: Dict[str, Dict[str, int]] = field(default_factory=dict)  # model -> key -> its file line
 
     def to_dict(self) -> Dict[str, Any]:
@@ -78,8 +79,10 @@ class Grid:
         count = math.prod(len(lists[k]) for k in keys)
         if count > MAX_GRID_POINTS:
             sizes = " x ".join(f"{k} {len(lists[k])}" for k in keys if len(lists[k]) > 1)
-            raise ValueError(f"{self.source}: model {model!r} has {count:,} configs ({sizes}); a grid may give a "
-                             f"model at most {MAX_GRID_POINTS:,}")
+            raise ValueError(
+                f"{self.source}: model {model!r} has {count:,} configs ({sizes}); a grid may give a "
+                f"model at most {MAX_GRID_POINTS:,}"
+            )
         seen, out = set(), []
         for values in itertools.product(*(lists[k] for k in keys)):
             overrides = dict(zip(keys, values))
@@ -101,18 +104,18 @@ class Grid:
     def _located(self, error: ValueError, where: str, model: str, overrides: Dict[str, Any]) -> ValueError:
         """``error`` (starting with ``where``) pointed at the grid line of the parameter it names."""
         message = str(error)
-        rest = message[len(where):] if message.startswith(where) else message
+        rest = message[len(where) :] if message.startswith(where) else message
         lines = {**self.lines, **self.model_lines.get(model, {})}
         for m in re.finditer(r"'([A-Za-z_]\w*)", rest):
             if m.group(1) in overrides and m.group(1) in lines:
-                return ValueError(f"{self.source}:{lines[m.group(1)]}{where[len(self.source):]}{rest}")
+                return ValueError(f"{self.source}:{lines[m.group(1)]}{where[len(self.source) :]}{rest}")
         return error
 
 
 def shown_json(value: Any, limit: int = 200) -> str:
     """``value`` as JSON for an error message, cut to ``limit`` characters."""
     text = json.dumps(value)
-    return text if len(text) <= limit else text[:limit - 3] + "..."
+    return text if len(text) <= limit else text[: limit - 3] + "..."
 
 
 def _values(value: Any, where: str, key: str) -> List[Any]:
@@ -126,8 +129,10 @@ def _values(value: Any, where: str, key: str) -> List[Any]:
 def _unknown(key: str, where: str, models: Sequence[str]) -> ValueError:
     close = difflib.get_close_matches(key[:100], list(PARAMETERS) + list(models), n=1)
     hint = f"did you mean {close[0]!r}? " if close else ""
-    return ValueError(f"{where}: unknown grid parameter {shown(key)}; {hint}parameters: {', '.join(PARAMETERS)}; "
-                      f"or a section named after a model of this comparison ({', '.join(models)})")
+    return ValueError(
+        f"{where}: unknown grid parameter {shown(key)}; {hint}parameters: {', '.join(PARAMETERS)}; "
+        f"or a section named after a model of this comparison ({', '.join(models)})"
+    )
 
 
 def load_grid(path: Optional[Union[str, os.PathLike]], models: Sequence[str]) -> Grid:
@@ -138,8 +143,10 @@ def load_grid(path: Optional[Union[str, os.PathLike]], models: Sequence[str]) ->
     path = as_path(path, "grid")
     data, root = read_yaml(path, "grid", nodes=True)
     if data is None:
-        raise ValueError(f"grid {path}: the file is empty; write parameter: [values] lines, or leave --grid out "
-                         f"for one config per model")
+        raise ValueError(
+            f"grid {path}: the file is empty; write parameter: [values] lines, or leave --grid out "
+            f"for one config per model"
+        )
     if not isinstance(data, dict) or not isinstance(root, yaml.MappingNode):
         raise ValueError(f"grid {path}: expected a mapping of parameter: [values], got {type(data).__name__}")
     common: Dict[str, List[Any]] = {}

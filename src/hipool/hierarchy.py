@@ -7,6 +7,7 @@ every original node and every level we know which pooled node it ended up in,
 or that it was dropped on the way (:data:`~hipool.record.DROPPED`), both as a
 global index into that level's nodes and as an index local to its graph.
 """
+
 from __future__ import annotations
 
 from typing import Dict, List, Optional
@@ -35,12 +36,11 @@ class Hierarchy:
 
     def __init__(self, batch: Tensor, num_graphs: Optional[int] = None, *, validate: bool = True):
         if not isinstance(batch, Tensor) or batch.dim() != 1 or batch.dtype != torch.long:
-            got = f"{batch.dtype} of shape {tuple(batch.shape)}" if isinstance(batch, Tensor) \
-                else type(batch).__name__
-            raise ValueError(f"Hierarchy: 'batch' must be a 1-D int64 tensor (the graph of every input node), "
-                             f"got {got}")
-        if num_graphs is not None and (not is_int(num_graphs)
-                                       or num_graphs < 0):
+            got = f"{batch.dtype} of shape {tuple(batch.shape)}" if isinstance(batch, Tensor) else type(batch).__name__
+            raise ValueError(
+                f"Hierarchy: 'batch' must be a 1-D int64 tensor (the graph of every input node), got {got}"
+            )
+        if num_graphs is not None and (not is_int(num_graphs) or num_graphs < 0):
             raise ValueError(f"Hierarchy: 'num_graphs' must be an int >= 0, got {num_graphs!r}")
         if validate or num_graphs is None:
             self._check_batch(batch, num_graphs)
@@ -62,23 +62,30 @@ class Hierarchy:
             return
         first, last, descents = torch.stack([batch[0], batch[-1], (batch[1:] < batch[:-1]).sum()]).tolist()
         if first < 0 or descents:
-            raise ValueError("Hierarchy: 'batch' must be sorted and >= 0 (the nodes of one graph contiguous, graphs "
-                             "in increasing order, as PyG's DataLoader makes it)")
+            raise ValueError(
+                "Hierarchy: 'batch' must be sorted and >= 0 (the nodes of one graph contiguous, graphs "
+                "in increasing order, as PyG's DataLoader makes it)"
+            )
         if num_graphs is not None and num_graphs <= last:
-            raise ValueError(f"Hierarchy: 'num_graphs' is {num_graphs}, but 'batch' has graph id {last}; it must be "
-                             f"at least {last + 1}")
+            raise ValueError(
+                f"Hierarchy: 'num_graphs' is {num_graphs}, but 'batch' has graph id {last}; it must be "
+                f"at least {last + 1}"
+            )
 
     # -- building ------------------------------------------------------------
     def append(self, record: PoolOutput) -> None:
         """Add the record of the next pooling step; it must start where the last one ended."""
         if not isinstance(record, PoolOutput):
-            raise ValueError(f"Hierarchy.append: 'record' must be a PoolOutput (what a hipool pooler returns), "
-                             f"got {type(record).__name__}")
+            raise ValueError(
+                f"Hierarchy.append: 'record' must be a PoolOutput (what a hipool pooler returns), "
+                f"got {type(record).__name__}"
+            )
         expected = self.num_nodes_at(self.num_levels)
         if record.num_input_nodes != expected:
             raise ValueError(
                 f"Hierarchy.append: record for level {self.num_levels + 1} maps "
-                f"{record.num_input_nodes} input nodes, but level {self.num_levels} has {expected}")
+                f"{record.num_input_nodes} input nodes, but level {self.num_levels} has {expected}"
+            )
         self.records.append(record)
 
     # -- reading -------------------------------------------------------------
@@ -145,9 +152,11 @@ class Hierarchy:
 
     def aux_losses(self) -> Dict[str, Tensor]:
         """All auxiliary losses, named ``"level{l}/{name}"``."""
-        return {f"level{lv}/{name}": value
-                for lv, rec in enumerate(self.records, start=1)
-                for name, value in rec.aux_losses.items()}
+        return {
+            f"level{lv}/{name}": value
+            for lv, rec in enumerate(self.records, start=1)
+            for name, value in rec.aux_losses.items()
+        }
 
     def to_dict(self) -> dict:
         """A JSON-ready summary: per level, nodes per graph and each input node's local pooled id."""
@@ -155,9 +164,11 @@ class Hierarchy:
             "num_graphs": self.num_graphs,
             "num_levels": self.num_levels,
             "levels": [
-                {"level": level,
-                 "nodes_per_graph": self.sizes(level).tolist(),
-                 "cluster": self.local_cluster(level).tolist()}
+                {
+                    "level": level,
+                    "nodes_per_graph": self.sizes(level).tolist(),
+                    "cluster": self.local_cluster(level).tolist(),
+                }
                 for level in range(0, self.num_levels + 1)
             ],
             "batch": self._batch0.tolist(),

@@ -28,6 +28,7 @@ A folder or a socket is refused; a named pipe is opened without waiting for a wr
 nobody writes to reads as empty, instead of hanging); a path that is not a ``str`` or
 ``pathlib.Path`` is a ``ValueError`` (:func:`as_path`).
 """
+
 from __future__ import annotations
 
 import errno
@@ -77,18 +78,18 @@ def shown(value: Any, limit: int = MAX_SHOWN) -> str:
         text = f"<{type(value).__name__} too large to show>"
     if "\n" in text:  # an object's repr over several lines (a str's repr has none)
         text = " ".join(text.split())
-    return text if len(text) <= limit else text[:limit - 3] + "..."
+    return text if len(text) <= limit else text[: limit - 3] + "..."
 
 
 def clip(text: str, limit: int = MAX_SHOWN) -> str:
     """``text`` on one line (runs of white space as one space), cut to at most ``limit``
     characters (``...`` at the end when cut): for quoting another error's message."""
-    text = " ".join(text[:limit * 4].split())
-    return text if len(text) <= limit else text[:limit - 3] + "..."
+    text = " ".join(text[: limit * 4].split())
+    return text if len(text) <= limit else text[: limit - 3] + "..."
 
 
 def _cut(text: str, limit: int = 1000) -> str:
-    return text if len(text) <= limit else text[:limit - 3] + "..."
+    return text if len(text) <= limit else text[: limit - 3] + "..."
 
 
 def _size(n: int) -> str:
@@ -169,8 +170,19 @@ def torch_file_damage(path: PathLike) -> Optional[str]:
             if packed is not None:
                 return f"its member {packed!r} is compressed, which torch.save never does"
             bad = archive.testzip()
-    except (zipfile.BadZipFile, zipfile.LargeZipFile, OSError, EOFError, ValueError, RuntimeError,
-            NotImplementedError, KeyError, IndexError, OverflowError, TypeError) as e:
+    except (
+        zipfile.BadZipFile,
+        zipfile.LargeZipFile,
+        OSError,
+        EOFError,
+        ValueError,
+        RuntimeError,
+        NotImplementedError,
+        KeyError,
+        IndexError,
+        OverflowError,
+        TypeError,
+    ) as e:
         return f"its zip archive is damaged ({clip(str(e) or type(e).__name__, 120)})"
     if bad is not None:
         return f"the stored data of {bad!r} does not match its checksum"
@@ -189,12 +201,12 @@ def atomic_path(path: PathLike) -> Iterator[Path]:
     try:
         path.parent.mkdir(parents=True, exist_ok=True)
         # the target's name, cut so that the temporary name stays within the 255 bytes of a name
-        fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name[:120]}.pid{os.getpid()}.",
-                                   suffix=".tmp")
+        fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name[:120]}.pid{os.getpid()}.", suffix=".tmp")
         os.close(fd)
     except OSError as e:  # the folder: name the part that failed (a file in the way, a read-only folder)
-        raise _write_error(e, Path(e.filename) if e.filename and not str(e.filename).endswith(".tmp")
-                           else path) from None
+        raise _write_error(
+            e, Path(e.filename) if e.filename and not str(e.filename).endswith(".tmp") else path
+        ) from None
     try:
         yield Path(tmp)
         os.replace(tmp, path)
@@ -306,8 +318,9 @@ def read_bytes(path: PathLike, what: str, max_bytes: int) -> bytes:
     try:
         mode = os.fstat(fd).st_mode
         if stat.S_ISDIR(mode) or stat.S_ISSOCK(mode):
-            raise ValueError(f"{what} {path}: cannot read it (is {'a folder' if stat.S_ISDIR(mode) else 'a socket'}, "
-                             f"not a file)")
+            raise ValueError(
+                f"{what} {path}: cannot read it (is {'a folder' if stat.S_ISDIR(mode) else 'a socket'}, not a file)"
+            )
         if hasattr(os, "set_blocking"):
             os.set_blocking(fd, True)
         with os.fdopen(fd, "rb") as f:
@@ -329,9 +342,11 @@ def decode_text(data: bytes, path: PathLike, what: str) -> str:
     try:
         return data.decode("utf-8-sig")
     except UnicodeDecodeError as e:
-        line = data[:e.start].count(b"\n") + 1
-        raise ValueError(f"{path}:{line}: {what} is not UTF-8 text (byte {e.start} is "
-                         f"{data[e.start:e.start + 1].hex()}: {e.reason})") from None
+        line = data[: e.start].count(b"\n") + 1
+        raise ValueError(
+            f"{path}:{line}: {what} is not UTF-8 text (byte {e.start} is "
+            f"{data[e.start : e.start + 1].hex()}: {e.reason})"
+        ) from None
 
 
 def read_text(path: PathLike, what: str, max_bytes: int = MAX_TEXT_BYTES) -> str:
@@ -360,9 +375,13 @@ class _Limit(Exception):
 
 _STR_TAG = "tag:yaml.org,2002:str"
 _MERGE_TAG = "tag:yaml.org,2002:merge"
-_UNSUPPORTED = {"tag:yaml.org,2002:timestamp": "a date or time", "tag:yaml.org,2002:binary": "binary data",
-                "tag:yaml.org,2002:set": "a set", "tag:yaml.org,2002:omap": "an ordered mapping",
-                "tag:yaml.org,2002:pairs": "a list of pairs"}
+_UNSUPPORTED = {
+    "tag:yaml.org,2002:timestamp": "a date or time",
+    "tag:yaml.org,2002:binary": "binary data",
+    "tag:yaml.org,2002:set": "a set",
+    "tag:yaml.org,2002:omap": "an ordered mapping",
+    "tag:yaml.org,2002:pairs": "a list of pairs",
+}
 
 
 def _loader_class():
@@ -380,8 +399,10 @@ def _loader_class():
             self._depth += 1
             try:
                 if self._depth > MAX_YAML_DEPTH:
-                    raise _Limit(self.peek_event().start_mark.line + 1,
-                                 f"nested deeper than {MAX_YAML_DEPTH} levels, the most hipool reads")
+                    raise _Limit(
+                        self.peek_event().start_mark.line + 1,
+                        f"nested deeper than {MAX_YAML_DEPTH} levels, the most hipool reads",
+                    )
                 return super().compose_node(parent, index)
             finally:
                 self._depth -= 1
@@ -395,13 +416,17 @@ def _loader_class():
                 value = f" {shown(node.value, 60)}" if isinstance(node, yaml.ScalarNode) else ""
                 why = clip(str(e), 120)
                 raise yaml.constructor.ConstructorError(
-                    None, None, f"cannot read the value{value} ({why})",
-                    node.start_mark) from None
+                    None, None, f"cannot read the value{value} ({why})", node.start_mark
+                ) from None
 
     def unsupported(loader, node):
         raise yaml.constructor.ConstructorError(
-            None, None, f"{_UNSUPPORTED[node.tag]} ({node.tag.rsplit(':', 1)[-1]}) is not a value hipool reads; "
-                        f"write it as text, a number, a list or a mapping", node.start_mark)
+            None,
+            None,
+            f"{_UNSUPPORTED[node.tag]} ({node.tag.rsplit(':', 1)[-1]}) is not a value hipool reads; "
+            f"write it as text, a number, a list or a mapping",
+            node.start_mark,
+        )
 
     for tag in _UNSUPPORTED:
         Loader.add_constructor(tag, unsupported)
@@ -411,17 +436,21 @@ def _loader_class():
     numbers = {"tag:yaml.org,2002:int": _DECIMAL_INT, "tag:yaml.org,2002:float": _DECIMAL_FLOAT}
     Loader.yaml_implicit_resolvers = {
         first: [(tag, numbers.get(tag, rx)) for tag, rx in resolvers if tag != "tag:yaml.org,2002:timestamp"]
-        for first, resolvers in yaml.SafeLoader.yaml_implicit_resolvers.items()}
+        for first, resolvers in yaml.SafeLoader.yaml_implicit_resolvers.items()
+    }
     return Loader
 
 
 #: The YAML numbers hipool reads: decimal ints, and decimal floats (with a dot, as YAML 1.1 has them;
 #: ``.inf``/``.nan`` too, which every key then refuses by name).
 _DECIMAL_INT = re.compile(r"^[-+]?(?:0|[1-9][0-9_]*)$")
-_DECIMAL_FLOAT = re.compile(r"""^(?:[-+]?(?:[0-9][0-9_]*)\.[0-9_]*(?:[eE][-+][0-9]+)?
+_DECIMAL_FLOAT = re.compile(
+    r"""^(?:[-+]?(?:[0-9][0-9_]*)\.[0-9_]*(?:[eE][-+][0-9]+)?
     |\.[0-9_]+(?:[eE][-+][0-9]+)?
     |[-+]?\.(?:inf|Inf|INF)
-    |\.(?:nan|NaN|NAN))$""", re.X)
+    |\.(?:nan|NaN|NAN))$""",
+    re.X,
+)
 
 
 _LOADER = None
@@ -432,26 +461,34 @@ def _check_nodes(root: Any) -> None:
     aliases) to more than :data:`MAX_YAML_VALUES` values or :data:`MAX_YAML_DEPTH` levels."""
     import yaml
 
-    done: dict = {}        # id(node) -> (values, depth) of its expansion
-    open_: set = set()     # nodes whose expansion is being counted (an alias back to one: a cycle)
+    done: dict = {}  # id(node) -> (values, depth) of its expansion
+    open_: set = set()  # nodes whose expansion is being counted (an alias back to one: a cycle)
     stack: List[Tuple[Any, bool]] = [(root, False)]
     while stack:
         node, finished = stack.pop()
         key = id(node)
-        children = ([c for pair in node.value for c in pair] if isinstance(node, yaml.MappingNode) else
-                    list(node.value) if isinstance(node, yaml.SequenceNode) else [])
+        children = (
+            [c for pair in node.value for c in pair]
+            if isinstance(node, yaml.MappingNode)
+            else list(node.value)
+            if isinstance(node, yaml.SequenceNode)
+            else []
+        )
         if finished:
             open_.discard(key)
             values = 1 + sum(done[id(c)][0] for c in children)
             depth = 1 + max((done[id(c)][1] for c in children), default=0)
             if values > MAX_YAML_VALUES:
-                raise _Limit(node.start_mark.line + 1,
-                             f"the YAML expands to more than {MAX_YAML_VALUES:,} values (aliases repeat what "
-                             f"their anchor holds), the most hipool reads")
+                raise _Limit(
+                    node.start_mark.line + 1,
+                    f"the YAML expands to more than {MAX_YAML_VALUES:,} values (aliases repeat what "
+                    f"their anchor holds), the most hipool reads",
+                )
             if depth > MAX_YAML_DEPTH:
-                raise _Limit(node.start_mark.line + 1,
-                             f"the YAML (with its aliases) nests deeper than {MAX_YAML_DEPTH} levels, the most "
-                             f"hipool reads")
+                raise _Limit(
+                    node.start_mark.line + 1,
+                    f"the YAML (with its aliases) nests deeper than {MAX_YAML_DEPTH} levels, the most hipool reads",
+                )
             done[key] = (values, depth)
             continue
         if key in done:
@@ -468,11 +505,17 @@ def _check_nodes(root: Any) -> None:
                 if not isinstance(k, yaml.ScalarNode):
                     raise _Limit(k.start_mark.line + 1, "a key here is a list or mapping; keys are names")
                 if k.tag != _STR_TAG:
-                    raise _Limit(k.start_mark.line + 1, f"the key {shown(k.value)} is not text (YAML reads it "
-                                                        f"as {k.tag.rsplit(':', 1)[-1]}); write it in quotes")
+                    raise _Limit(
+                        k.start_mark.line + 1,
+                        f"the key {shown(k.value)} is not text (YAML reads it "
+                        f"as {k.tag.rsplit(':', 1)[-1]}); write it in quotes",
+                    )
                 if k.value in first:
-                    raise _Limit(k.start_mark.line + 1, f"duplicate key {shown(k.value)} (first at line "
-                                                        f"{first[k.value]}); a key may appear once per mapping")
+                    raise _Limit(
+                        k.start_mark.line + 1,
+                        f"duplicate key {shown(k.value)} (first at line "
+                        f"{first[k.value]}); a key may appear once per mapping",
+                    )
                 first[k.value] = k.start_mark.line + 1
         stack.extend((c, False) for c in children if id(c) not in done)
 
@@ -496,7 +539,7 @@ def parse_yaml(text: str, source: str) -> Tuple[Any, Optional[Any]]:
     except _Limit as e:
         raise ValueError(f"{source}:{e.line}: {e}" if e.line else f"{source}: {e}") from None
     except yaml.reader.ReaderError as e:
-        line = text[:e.position].count("\n") + 1 if isinstance(e.position, int) else None
+        line = text[: e.position].count("\n") + 1 if isinstance(e.position, int) else None
         char = f"#x{e.character:04x}" if isinstance(e.character, int) else repr(e.character)
         raise ValueError(f"{source}:{line}: invalid YAML: unacceptable character {char} ({e.reason})") from None
     except yaml.YAMLError as e:
@@ -566,12 +609,12 @@ def key_line(node: Any, message: str) -> Optional[int]:
 def with_line(error: ValueError, source: str, node: Any) -> ValueError:
     """``error`` (a message starting with ``source``) pointed at ``source:LINE`` of the key it names."""
     message = str(error)
-    line = key_line(node, message[len(source):] if message.startswith(source) else message)
+    line = key_line(node, message[len(source) :] if message.startswith(source) else message)
     if line is None:
         return error
     path = source.split(" (")[0]
-    rest = message[len(source):].lstrip(": ") if message.startswith(source) else message
-    tail = source[len(path):]
+    rest = message[len(source) :].lstrip(": ") if message.startswith(source) else message
+    tail = source[len(path) :]
     return ValueError(f"{path}:{line}{tail}: {rest}")
 
 

@@ -9,6 +9,7 @@ graph, ``batch[i]`` the graph of row ``i``, and edges ``edge_index`` between row
 * :func:`gather_as`: ``A S`` for ``A`` given by its weighted edges, never forming ``A``;
 * :func:`csr_crow`, :func:`csr_tensor`: CSR operands for ``torch.sparse.mm``.
 """
+
 from __future__ import annotations
 
 import warnings
@@ -41,8 +42,7 @@ def _graph_slices(batch: Tensor, num_graphs: int, rows: int, counts: Optional[Te
     return None, list(zip([0] + ends[:-1], ends))
 
 
-def segment_tmm(a: Tensor, b: Tensor, batch: Tensor, num_graphs: int,
-                counts: Optional[Tensor] = None) -> Tensor:
+def segment_tmm(a: Tensor, b: Tensor, batch: Tensor, num_graphs: int, counts: Optional[Tensor] = None) -> Tensor:
     """``a_gᵀ b_g`` for every graph ``g``: ``[B, a.size(1), b.size(1)]`` (``batch`` sorted).
 
     Graphs of similar size go through one padded batched matmul; batches with
@@ -58,8 +58,7 @@ def segment_tmm(a: Tensor, b: Tensor, batch: Tensor, num_graphs: int,
     return torch.stack([a[s:e].t() @ b[s:e] for s, e in slices])
 
 
-def segment_mm(a: Tensor, m: Tensor, batch: Tensor, num_graphs: int,
-               counts: Optional[Tensor] = None) -> Tensor:
+def segment_mm(a: Tensor, m: Tensor, batch: Tensor, num_graphs: int, counts: Optional[Tensor] = None) -> Tensor:
     """``a_i @ m[batch[i]]`` for every row ``i``: ``[N, m.size(-1)]`` (``batch`` sorted)."""
     if num_graphs == 1:
         return a @ m[0]

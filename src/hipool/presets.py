@@ -28,6 +28,7 @@ clustering (``diffpool``, …)   a cluster count per level, from the dataset's m
 
 A path to a model YAML file also names a model (its file stem is its name).
 """
+
 from __future__ import annotations
 
 import difflib
@@ -41,12 +42,28 @@ from .nn.registry import GIVEN, REGISTRY, PoolerSpec
 
 GLOBAL_NAME = "global"
 
-SKELETON: Dict[str, object] = {"conv": "gcn", "hidden": 64, "readout": "mean", "combine": "last",
-                               "head": [], "dropout": 0.0}
+SKELETON: Dict[str, object] = {
+    "conv": "gcn",
+    "hidden": 64,
+    "readout": "mean",
+    "combine": "last",
+    "head": [],
+    "dropout": 0.0,
+}
 #: The recipe's skeleton (its ``conv`` is the name's prefix).
-RECIPE: Dict[str, object] = {"hidden": 64, "encoder": True, "convs_per_level": 2, "norm": "batch",
-                             "residual": True, "act": "relu", "readout": "meanmax", "combine": "sum",
-                             "levels_read": "all", "head": [64], "dropout": 0.0}
+RECIPE: Dict[str, object] = {
+    "hidden": 64,
+    "encoder": True,
+    "convs_per_level": 2,
+    "norm": "batch",
+    "residual": True,
+    "act": "relu",
+    "readout": "meanmax",
+    "combine": "sum",
+    "levels_read": "all",
+    "head": [64],
+    "dropout": 0.0,
+}
 #: The convs of the recipe's names: ``gine-topk``, ``gin-global``, ...
 RECIPE_CONVS = ("gin", "gine")
 
@@ -59,7 +76,7 @@ def model_names() -> List[str]:
 
 def cluster_counts(mean_nodes: float, levels: int = 2) -> List[int]:
     """The clustering presets' schedule: ``ceil(n̄ / 2**l)`` clusters at level ``l`` (at least 1)."""
-    return [max(1, math.ceil(mean_nodes / 2 ** level)) for level in range(1, levels + 1)]
+    return [max(1, math.ceil(mean_nodes / 2**level)) for level in range(1, levels + 1)]
 
 
 def preset(name: str, mean_nodes: float = 40.0, known_levels: int = 2) -> ModelConfig:
@@ -72,7 +89,7 @@ def preset(name: str, mean_nodes: float = 40.0, known_levels: int = 2) -> ModelC
         pooler, skeleton = name, SKELETON
     if pooler == GLOBAL_NAME:
         # the twin of the two-level models (the same blocks, readouts and head, no pooling)
-        return preset(name[:-len(GLOBAL_NAME)] + "topk", mean_nodes, known_levels).global_twin()
+        return preset(name[: -len(GLOBAL_NAME)] + "topk", mean_nodes, known_levels).global_twin()
     if pooler not in REGISTRY:
         raise ValueError(unknown_model_message(name))
     spec = REGISTRY[pooler]
@@ -95,8 +112,7 @@ def unknown_model_message(name: str) -> str:
     stem = name.lower().removesuffix("pooling").removesuffix("pool").removesuffix("_").removesuffix("-")
     close = [stem] if stem in names else difflib.get_close_matches(name[:100], names, n=1)
     hint = f"did you mean {close[0]!r}? " if close else ""
-    return (f"unknown model {shown(name)}; {hint}available: {', '.join(names)}, or a path to a model "
-            f"config YAML file")
+    return f"unknown model {shown(name)}; {hint}available: {', '.join(names)}, or a path to a model config YAML file"
 
 
 def is_model_file(spec: str) -> bool:
@@ -122,10 +138,13 @@ def resolve_model(spec: str, mean_nodes: float = 40.0, known_levels: int = 2) ->
         if not path.exists():
             raise ValueError(f"model config {clip(spec)}: no such file")
         from .train.settings import load_run_config
+
         config, train = load_run_config(path)
         if train:
-            raise ValueError(f"{path}: has a 'train' section, which a model named by --models or --model does "
-                             f"not use (its training settings come from the flags and the grid); remove it, "
-                             f"or give the file as `hipool train {path} ...`")
+            raise ValueError(
+                f"{path}: has a 'train' section, which a model named by --models or --model does "
+                f"not use (its training settings come from the flags and the grid); remove it, "
+                f"or give the file as `hipool train {path} ...`"
+            )
         return path.stem, config
     return spec, preset(spec, mean_nodes, known_levels)

@@ -48,6 +48,7 @@ record checks these shapes when it is built (while checks are on: free, no synch
 :meth:`PoolOutput.validate` also checks the values (indices in range, edges inside one graph,
 ``batch`` sorted, finite features and weights), for tests and debugging.
 """
+
 from __future__ import annotations
 
 from dataclasses import dataclass, field
@@ -107,15 +108,19 @@ class PoolOutput:
             if t is not None and (t.dim() != 1 or t.size(0) != length):
                 self._fail(f"'{name}' must have shape [{length}], got {list(t.shape)}")
         if self.edge_attr is not None and (self.edge_attr.dim() == 0 or self.edge_attr.size(0) != e_out):
-            self._fail(f"'edge_attr' must have {e_out} rows (one per pooled edge), got "
-                       f"{list(self.edge_attr.shape)}")
+            self._fail(f"'edge_attr' must have {e_out} rows (one per pooled edge), got {list(self.edge_attr.shape)}")
         if self.batch.dtype != torch.long or self.cluster.dtype != torch.long or self.cluster.dim() != 1:
-            self._fail(f"'batch' and 'cluster' must be 1-D int64, got {self.batch.dtype} and "
-                       f"{self.cluster.dtype} {list(self.cluster.shape)}")
-        if self.assignment is not None and (self.assignment.dim() != 2
-                                            or self.assignment.size(0) != self.cluster.size(0)):
-            self._fail(f"'assignment' must have one row per input node ({self.cluster.size(0)}), got "
-                       f"{list(self.assignment.shape)}")
+            self._fail(
+                f"'batch' and 'cluster' must be 1-D int64, got {self.batch.dtype} and "
+                f"{self.cluster.dtype} {list(self.cluster.shape)}"
+            )
+        if self.assignment is not None and (
+            self.assignment.dim() != 2 or self.assignment.size(0) != self.cluster.size(0)
+        ):
+            self._fail(
+                f"'assignment' must have one row per input node ({self.cluster.size(0)}), got "
+                f"{list(self.assignment.shape)}"
+            )
 
     def validate(self, input_batch: Optional[Tensor] = None) -> "PoolOutput":
         """Check every invariant, values included (a few synchronisations: for tests and debugging).
@@ -137,20 +142,24 @@ class PoolOutput:
         if ei.numel() and bool((batch[ei[0]] != batch[ei[1]]).any()):
             self._fail("a pooled edge joins two graphs")
         if cluster.numel() and (int(cluster.min()) < DROPPED or int(cluster.max()) >= n_out):
-            self._fail(f"'cluster' must lie in [{DROPPED}, {n_out}), got [{int(cluster.min())}, "
-                       f"{int(cluster.max())}]")
-        if self.perm is not None and self.perm.numel() and (int(self.perm.min()) < 0
-                                                            or int(self.perm.max()) >= n_in):
+            self._fail(f"'cluster' must lie in [{DROPPED}, {n_out}), got [{int(cluster.min())}, {int(cluster.max())}]")
+        if self.perm is not None and self.perm.numel() and (int(self.perm.min()) < 0 or int(self.perm.max()) >= n_in):
             self._fail(f"'perm' must lie in [0, {n_in})")
-        finite = {"x": self.x, "score": self.score, "edge_weight": self.edge_weight,
-                  "edge_attr": self.edge_attr, **{f"aux_losses[{k!r}]": v for k, v in self.aux_losses.items()}}
+        finite = {
+            "x": self.x,
+            "score": self.score,
+            "edge_weight": self.edge_weight,
+            "edge_attr": self.edge_attr,
+            **{f"aux_losses[{k!r}]": v for k, v in self.aux_losses.items()},
+        }
         for name, t in finite.items():
             if t is not None and t.is_floating_point() and not bool(torch.isfinite(t).all()):
                 self._fail(f"'{name}' is not finite")
         if input_batch is not None:
             if input_batch.numel() != n_in:
-                raise ValueError(f"PoolOutput.validate: 'input_batch' has {input_batch.numel()} entries "
-                                 f"for {n_in} input nodes")
+                raise ValueError(
+                    f"PoolOutput.validate: 'input_batch' has {input_batch.numel()} entries for {n_in} input nodes"
+                )
             kept = self.kept
             if bool((batch[cluster[kept]] != input_batch[kept]).any()):
                 self._fail("an input node went to an output node of another graph")
@@ -196,21 +205,23 @@ class PoolOutput:
         """
         if not isinstance(x, Tensor) or x.dim() != 2 or x.size(0) != self.num_nodes:
             shape = tuple(x.shape) if isinstance(x, Tensor) else type(x).__name__
-            raise ValueError(f"PoolOutput.unpool: 'x' must have shape [{self.num_nodes}, F] "
-                             f"(one row per output node), got {shape}")
+            raise ValueError(
+                f"PoolOutput.unpool: 'x' must have shape [{self.num_nodes}, F] (one row per output node), got {shape}"
+            )
         if not x.is_floating_point():  # S x' in an integer dtype would round the assignment to 0
             raise ValueError(f"PoolOutput.unpool: 'x' must be floating point (features), got dtype {x.dtype}")
         if x.device != self.cluster.device:
             raise ValueError(f"PoolOutput.unpool: 'x' is on {x.device} but the record is on {self.cluster.device}")
         layout = None if self.assignment is None else self.assignment.layout
         if layout not in LIFTS:
-            raise ValueError(f"PoolOutput.unpool: no lift for an assignment of layout {layout}; "
-                             f"the layouts with one: {', '.join(map(str, LIFTS))}")
+            raise ValueError(
+                f"PoolOutput.unpool: no lift for an assignment of layout {layout}; "
+                f"the layouts with one: {', '.join(map(str, LIFTS))}"
+            )
         return LIFTS[layout](self, x)
 
     def __repr__(self) -> str:
-        parts = [f"nodes={self.num_input_nodes}->{self.num_nodes}",
-                 f"edges={self.edge_index.size(1)}"]
+        parts = [f"nodes={self.num_input_nodes}->{self.num_nodes}", f"edges={self.edge_index.size(1)}"]
         if self.edge_attr is not None:
             parts.append(f"edge_attr={tuple(self.edge_attr.shape)}")
         if self.assignment is not None:

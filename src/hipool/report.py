@@ -16,6 +16,7 @@ picture that failed to load (e.g. the page was moved without its folder).  An ``
 file that exists must be a report hipool wrote, and its pictures folder hold only
 hipool's pictures; anything else is refused before anything is written.
 """
+
 from __future__ import annotations
 
 import html
@@ -74,9 +75,13 @@ def markdown_to_html(text: str, shift: int = 2) -> str:
             if not rows:  # a table of separator lines only: nothing to show
                 continue
             head, body = rows[0], rows[1:]
-            out.append("<table><thead><tr>" + "".join(f"<th>{_inline(c)}</th>" for c in head) + "</tr></thead><tbody>"
-                       + "".join("<tr>" + "".join(f"<td>{_inline(c)}</td>" for c in r) + "</tr>" for r in body)
-                       + "</tbody></table>")
+            out.append(
+                "<table><thead><tr>"
+                + "".join(f"<th>{_inline(c)}</th>" for c in head)
+                + "</tr></thead><tbody>"
+                + "".join("<tr>" + "".join(f"<td>{_inline(c)}</td>" for c in r) + "</tr>" for r in body)
+                + "</tbody></table>"
+            )
             continue
         if line.startswith("#"):
             level = min(len(line) - len(line.lstrip("#")) + shift, 6)
@@ -126,7 +131,7 @@ def plot_learning_curves(curves: Dict[str, List[Dict[str, float]]], path: Path) 
     ax_loss.set(xlabel="epoch", ylabel="loss", title="loss")
     ax_acc.set(xlabel="epoch", ylabel="accuracy", title="accuracy")
     for ax in (ax_loss, ax_acc):
-        ax.grid(alpha=.3)
+        ax.grid(alpha=0.3)
     ax_acc.legend(fontsize=8, loc="lower right")
     with atomic_path(path) as tmp:
         fig.savefig(tmp, format="png", dpi=100, metadata={"Software": None})
@@ -136,8 +141,11 @@ def plot_learning_curves(curves: Dict[str, List[Dict[str, float]]], path: Path) 
 def _config_text(folder: Path, manifest: Manifest) -> str:
     if manifest.files.config and (folder / manifest.files.config).is_file():
         return read_text(folder / manifest.files.config, "config file")
-    return yaml.safe_dump({"models": {n: r.config for n, r in manifest.models.items()},
-                           "identity": manifest.identity or None}, sort_keys=False, allow_unicode=True)
+    return yaml.safe_dump(
+        {"models": {n: r.config for n, r in manifest.models.items()}, "identity": manifest.identity or None},
+        sort_keys=False,
+        allow_unicode=True,
+    )
 
 
 def _train_result(path: Path) -> Dict[str, Any]:
@@ -151,10 +159,16 @@ def _train_result(path: Path) -> Dict[str, Any]:
         if v is not None and (isinstance(v, bool) or not isinstance(v, (int, float))):
             raise ValueError(f"result file {path}: its {key!r} is {shown(v, 60)}, not a number")
     groups = r.get("test_groups")
-    if groups is not None and not (isinstance(groups, dict) and all(
-            isinstance(v, dict) and isinstance(v.get("count"), int) and not isinstance(v.get("count"), bool)
+    if groups is not None and not (
+        isinstance(groups, dict)
+        and all(
+            isinstance(v, dict)
+            and isinstance(v.get("count"), int)
+            and not isinstance(v.get("count"), bool)
             and (v.get("acc") is None or (isinstance(v.get("acc"), (int, float)) and not isinstance(v["acc"], bool)))
-            for v in groups.values())):
+            for v in groups.values()
+        )
+    ):
         raise ValueError(f"result file {path}: its 'test_groups' is not a mapping of {{acc, count}} per group")
     return r
 
@@ -170,22 +184,33 @@ def _results_html(folder: Path, manifest: Manifest, assets: Path) -> str:
         return text
     if manifest.command == "train" and files.result and (folder / files.result).is_file():
         r = _train_result(folder / files.result)
-        keys = [("test accuracy", "test_acc"), ("best validation accuracy", "val_acc"), ("best epoch", "best_epoch"),
-                ("epochs run", "epochs_run"), ("seconds per epoch", "seconds_per_epoch"),
-                ("parameters", "parameters")]
+        keys = [
+            ("test accuracy", "test_acc"),
+            ("best validation accuracy", "val_acc"),
+            ("best epoch", "best_epoch"),
+            ("epochs run", "epochs_run"),
+            ("seconds per epoch", "seconds_per_epoch"),
+            ("parameters", "parameters"),
+        ]
         rows = [(label, r.get(k)) for label, k in keys if r.get(k) is not None]
-        body = "".join(f"<tr><td>{label}</td><td>{v:.3f}</td></tr>" if isinstance(v, float)
-                       else f"<tr><td>{label}</td><td>{v}</td></tr>" for label, v in rows)
+        body = "".join(
+            f"<tr><td>{label}</td><td>{v:.3f}</td></tr>"
+            if isinstance(v, float)
+            else f"<tr><td>{label}</td><td>{v}</td></tr>"
+            for label, v in rows
+        )
         groups = r.get("test_groups") or {}
         if groups:
-            body += "".join(f"<tr><td>test accuracy, {html.escape(g)} (n={v['count']})</td><td>"
-                            f"{'–' if v['acc'] is None else format(v['acc'], '.3f')}</td></tr>"
-                            for g, v in groups.items())
+            body += "".join(
+                f"<tr><td>test accuracy, {html.escape(g)} (n={v['count']})</td><td>"
+                f"{'–' if v['acc'] is None else format(v['acc'], '.3f')}</td></tr>"
+                for g, v in groups.items()
+            )
         return f"<table><tbody>{body}</tbody></table>"
     return '<p class="note">No results yet: the run has not finished.</p>'
 
 
-_PAGE_START = "<!DOCTYPE html><html lang=\"en\"><head><meta charset=\"utf-8\"><title>hipool report:"
+_PAGE_START = '<!DOCTYPE html><html lang="en"><head><meta charset="utf-8"><title>hipool report:'
 
 
 def _check_report_target(out: Path) -> None:
@@ -193,6 +218,7 @@ def _check_report_target(out: Path) -> None:
     folder ``<out without .html>/`` that is new or holds hipool's pictures only; anything else is
     refused before anything is written."""
     from .explain.command import check_output_folder
+
     if out.exists():
         if not out.is_file():
             raise ValueError(f"--out {out}: is not a file")
@@ -202,15 +228,28 @@ def _check_report_target(out: Path) -> None:
         except OSError as e:
             raise ValueError(f"--out {out}: cannot read it ({os_reason(e)})") from None
         if start != _PAGE_START.encode():
-            raise ValueError(f"--out {out}: the file exists and is not a report hipool wrote; choose another --out "
-                             f"(nothing was written)")
+            raise ValueError(
+                f"--out {out}: the file exists and is not a report hipool wrote; choose another --out "
+                f"(nothing was written)"
+            )
     check_output_folder(out.parent / out.stem, "--out")
 
 
-def write_report(folder, *, out=None, graph: Optional[int] = None, model: Optional[str] = None,
-                 fold: Optional[int] = None, dataset: Optional[str] = None, data_root: Optional[str] = None,
-                 cache_dir: Optional[str] = None, metrics: bool = True, progress: bool = False,
-                 log=print, opened=None) -> Path:
+def write_report(
+    folder,
+    *,
+    out=None,
+    graph: Optional[int] = None,
+    model: Optional[str] = None,
+    fold: Optional[int] = None,
+    dataset: Optional[str] = None,
+    data_root: Optional[str] = None,
+    cache_dir: Optional[str] = None,
+    metrics: bool = True,
+    progress: bool = False,
+    log=print,
+    opened=None,
+) -> Path:
     """Write the report of run ``folder`` (see the module docstring); returns the HTML path.
     ``opened``: the run already opened (:class:`~hipool.explain.run.OpenedRun`), e.g. by the demo."""
     from .explain.command import (
@@ -224,8 +263,9 @@ def write_report(folder, *, out=None, graph: Optional[int] = None, model: Option
     folder = Path(folder)
     if out is not None:  # a file of the user's: only a report hipool wrote is replaced
         _check_report_target(Path(out))
-    run = opened or open_run(folder, model=model, fold=fold, dataset=dataset, data_root=data_root,
-                             cache_dir=cache_dir, progress=progress)
+    run = opened or open_run(
+        folder, model=model, fold=fold, dataset=dataset, data_root=data_root, cache_dir=cache_dir, progress=progress
+    )
     manifest = run.manifest or run_manifest(folder)  # the demo's report: read now, with the files it recorded
     out = Path(out) if out is not None else folder / "report.html"
     assets = out.parent / out.stem
@@ -244,33 +284,45 @@ def write_report(folder, *, out=None, graph: Optional[int] = None, model: Option
         f"<code>{html.escape(run.dataset.name)}</code> ({len(run.dataset)} graphs), started {html.escape(started)}."
         + (f"<br>Command: <code>{html.escape(' '.join(argv))}</code>" if argv else "")
         + (f"<br>Versions: {html.escape(', '.join(f'{k} {v}' for k, v in versions.items()))}" if versions else "")
-        + "</p>")
+        + "</p>"
+    )
     sections.append("<h2>Config</h2><pre>" + html.escape(_config_text(folder, manifest)) + "</pre>")
 
     curves = history(folder, manifest)
     lc = plot_learning_curves(curves, assets / "learning_curves.png")
-    sections.append("<h2>Learning curves</h2>" + (
-        f'<img src="{rel}/learning_curves.png" alt="learning curves">'
-        + ('<p class="note">Each model\'s first final run of fold 0.</p>' if manifest.command == "compare"
-           else "") if lc else '<p class="note">No per-epoch metrics in this run folder.</p>'))
+    sections.append(
+        "<h2>Learning curves</h2>"
+        + (
+            f'<img src="{rel}/learning_curves.png" alt="learning curves">'
+            + ('<p class="note">Each model\'s first final run of fold 0.</p>' if manifest.command == "compare" else "")
+            if lc
+            else '<p class="note">No per-epoch metrics in this run folder.</p>'
+        )
+    )
 
     sections.append("<h2>Results</h2>" + _results_html(folder, manifest, assets))
 
     log(f"report: explaining graph {index} with {run.describe()}")
     record = explain_one(run, index, assets / f"graph{index}")
     pics = record.get("pictures")
-    captions = {"original.png": "the input graph", "levels.png": "every input node coloured by its pooled "
-                "node at each level (grey: dropped)", "coarsened.png": "the coarsened graph of every level, "
-                "each pooled node at the centre of its members"}
-    part = (f"<h2>Hierarchy of graph {index}</h2><p>Model <code>{html.escape(run.model_name)}</code>; "
-            f"nodes per level {' → '.join(map(str, record['nodes']))}; class {record['label']}"
-            + (f" ({html.escape(record['group'])})" if record.get("group") else "")
-            + f", predicted {record['prediction']}. Export: <code>{rel}/graph{index}/hierarchy.json</code>, "
-            f"GraphML next to it.</p>")
+    captions = {
+        "original.png": "the input graph",
+        "levels.png": "every input node coloured by its pooled node at each level (grey: dropped)",
+        "coarsened.png": "the coarsened graph of every level, each pooled node at the centre of its members",
+    }
+    part = (
+        f"<h2>Hierarchy of graph {index}</h2><p>Model <code>{html.escape(run.model_name)}</code>; "
+        f"nodes per level {' → '.join(map(str, record['nodes']))}; class {record['label']}"
+        + (f" ({html.escape(record['group'])})" if record.get("group") else "")
+        + f", predicted {record['prediction']}. Export: <code>{rel}/graph{index}/hierarchy.json</code>, "
+        f"GraphML next to it.</p>"
+    )
     if isinstance(pics, list):
-        part += "".join(f'<figure><img src="{rel}/graph{index}/{p}" alt="{html.escape(captions.get(p, p))}">'
-                        f"<figcaption class=\"note\">{html.escape(captions.get(p, p))}</figcaption></figure>"
-                        for p in pics)
+        part += "".join(
+            f'<figure><img src="{rel}/graph{index}/{p}" alt="{html.escape(captions.get(p, p))}">'
+            f'<figcaption class="note">{html.escape(captions.get(p, p))}</figcaption></figure>'
+            for p in pics
+        )
     else:
         part += f'<p class="note">{html.escape(str(pics))}</p>'
     sections.append(part)
@@ -279,8 +331,11 @@ def write_report(folder, *, out=None, graph: Optional[int] = None, model: Option
         result = dataset_metrics(run, run.graphs(), progress=progress)
         sections.append(markdown_to_html(metrics_markdown(result, title="Metrics"), shift=1))
 
-    page = ("<!DOCTYPE html><html lang=\"en\"><head><meta charset=\"utf-8\">"
-            f"<title>hipool report: {html.escape(folder.name)}</title><style>{_CSS}</style></head><body>\n"
-            + "\n".join(sections) + f"\n<script>{_SCRIPT}</script>\n</body></html>\n")
+    page = (
+        '<!DOCTYPE html><html lang="en"><head><meta charset="utf-8">'
+        f"<title>hipool report: {html.escape(folder.name)}</title><style>{_CSS}</style></head><body>\n"
+        + "\n".join(sections)
+        + f"\n<script>{_SCRIPT}</script>\n</body></html>\n"
+    )
     atomic_write_text(out, page)
     return out

@@ -1,4 +1,5 @@
 """The synthetic circuit benchmark: structure, rules, defects, determinism, no size/degree leak."""
+
 import hashlib
 
 import numpy as np
@@ -162,8 +163,9 @@ def test_dataset_balance_and_options():
     assert sum(y) == 15
     levels = [int(g.defect_level) for g in graphs]
     assert [levels.count(i) for i in range(4)] == [15, 5, 5, 5]
-    only = make_circuit_dataset(6, seed=3, defect_levels=["block"], defect_kinds=["miswired"], fail_fraction=1.0,
-                                **SMALL)
+    only = make_circuit_dataset(
+        6, seed=3, defect_levels=["block"], defect_kinds=["miswired"], fail_fraction=1.0, **SMALL
+    )
     assert {ALL_KINDS[int(g.defect_kind)] for g in only} == {"miswired"}
 
 
@@ -187,14 +189,14 @@ DIGEST = "44438ce2fae0fc3bb34dd448378ef79f6b397d67dd42ac565067b8c5db3fe7ee"
 
 
 # -- no label in sizes and degrees -------------------------------------------------------------------
-_BINS = [1, 2, 3, 4, 5, 6, 7, 9, 13, 17, 33, 65, 129, 10 ** 9]
+_BINS = [1, 2, 3, 4, 5, 6, 7, 9, 13, 17, 33, 65, 129, 10**9]
 
 
 def _size_degree_features(g):
     deg = torch.bincount(g.edge_index[0], minlength=g.num_nodes).numpy()
     hist = np.histogram(deg, bins=_BINS)[0]
     n, e = g.num_nodes, g.edge_index.size(1)
-    return np.concatenate([[np.log(n), np.log(e), deg.max(), deg.mean(), (deg ** 2).mean()], hist, hist / n])
+    return np.concatenate([[np.log(n), np.log(e), deg.max(), deg.mean(), (deg**2).mean()], hist, hist / n])
 
 
 def _logistic(xtr, ytr, xte):
@@ -208,9 +210,10 @@ def _logistic(xtr, ytr, xte):
 
     def closure():
         opt.zero_grad()
-        loss = torch.nn.functional.binary_cross_entropy_with_logits(a @ w + c, target) + 1e-3 * (w ** 2).sum()
+        loss = torch.nn.functional.binary_cross_entropy_with_logits(a @ w + c, target) + 1e-3 * (w**2).sum()
         loss.backward()
         return loss
+
     opt.step(closure)
     return ((b @ w + c) > 0).numpy().astype(int)
 
@@ -230,8 +233,9 @@ def test_size_and_degree_statistics_stay_near_chance():
         acc = (predict(x[tr], y[tr], x[te]) == y[te]).mean()
         assert acc < 0.58, (predict.__name__, acc)  # chance is 0.5; 300 test circuits: sd ~0.03
     # the same classifier does find a label that is in its features (the test can fail)
-    control = make_circuit_dataset(200, seed=12, defect_levels=["component"], defect_kinds=["value_out_of_range"],
-                                   **SMALL)
+    control = make_circuit_dataset(
+        200, seed=12, defect_levels=["component"], defect_kinds=["value_out_of_range"], **SMALL
+    )
     xc = np.stack([np.concatenate([_size_degree_features(g), [_out_of_range_values(g)]]) for g in control])
     yc = np.array([int(g.y) for g in control])
     assert (_logistic(xc[:140], yc[:140], xc[140:]) == yc[140:]).mean() > 0.95
@@ -245,15 +249,18 @@ def _out_of_range_values(g):
 
 
 # -- errors --------------------------------------------------------------------------------------------
-@pytest.mark.parametrize("kwargs, message", [
-    (dict(min_components=10), "min_components must be >= 50"),
-    (dict(min_components=100, max_components=105), "max_components must be >= min_components + 10"),
-    (dict(fail_fraction=1.5), "fail_fraction must be in [0, 1]"),
-    (dict(defect_levels=["circuit"]), "defect_levels must be a non-empty subset"),
-    (dict(defect_kinds=["short"]), "unknown defect kind(s) 'short'"),
-    (dict(defect_levels=["block"], defect_kinds=["unpowered"]), "leaves no kind for level(s) block"),
-    (dict(num_circuits=0), "num_circuits must be >= 1"),
-])
+@pytest.mark.parametrize(
+    "kwargs, message",
+    [
+        (dict(min_components=10), "min_components must be >= 50"),
+        (dict(min_components=100, max_components=105), "max_components must be >= min_components + 10"),
+        (dict(fail_fraction=1.5), "fail_fraction must be in [0, 1]"),
+        (dict(defect_levels=["circuit"]), "defect_levels must be a non-empty subset"),
+        (dict(defect_kinds=["short"]), "unknown defect kind(s) 'short'"),
+        (dict(defect_levels=["block"], defect_kinds=["unpowered"]), "leaves no kind for level(s) block"),
+        (dict(num_circuits=0), "num_circuits must be >= 1"),
+    ],
+)
 def test_bad_options_are_clear_errors(kwargs, message):
     with pytest.raises(ValueError) as e:
         make_circuit_dataset(**{"num_circuits": 2, **kwargs})
@@ -269,13 +276,17 @@ def test_registry_spec_cache_and_breakdown(tmp_path, monkeypatch):
     assert ds.breakdown.attr == "defect_level" and ds.breakdown.names == ("pass", "component", "block", "subsystem")
     fresh = make_circuit_dataset(8, seed=4, max_components=200)
     from hipool.data import summarize
+
     assert summarize(ds)["groups"] == {"defect_level": {"pass": 4, "component": 2, "block": 1, "subsystem": 1}}
     assert _digest(ds.graphs) == _digest(fresh)
     monkeypatch.setattr(module, "make_circuit_dataset", lambda **kw: pytest.fail("cache not used"))
     again = load_dataset("circuits:n=8,max=200,seed=4", cache_dir=tmp_path)
     assert _digest(again.graphs) == _digest(fresh)
-    for spec, message in [("circuits:n=x", "n='x' is not an int"), ("circuits:size=3", "'size=3' is not key=value"),
-                          ("circuits:levels=board", "defect_levels must be")]:
+    for spec, message in [
+        ("circuits:n=x", "n='x' is not an int"),
+        ("circuits:size=3", "'size=3' is not key=value"),
+        ("circuits:levels=board", "defect_levels must be"),
+    ]:
         with pytest.raises(ValueError, match=message.replace("(", r"\(").replace("[", r"\[")):
             load_dataset(spec, cache_dir=tmp_path)
 
@@ -290,8 +301,9 @@ class _Evil:
         return (open, (self.marker, "w"))
 
 
-@pytest.mark.parametrize("content", ["pickle", "torch_save", "truncated", "garbage", "wrong_sizes", "flipped_byte",
-                                     "zero_stride"])
+@pytest.mark.parametrize(
+    "content", ["pickle", "torch_save", "truncated", "garbage", "wrong_sizes", "flipped_byte", "zero_stride"]
+)
 def test_a_bad_circuits_cache_is_never_unpickled_but_regenerated(tmp_path, content):
     import pickle
     import re
@@ -311,13 +323,13 @@ def test_a_bad_circuits_cache_is_never_unpickled_but_regenerated(tmp_path, conte
         path.write_bytes(path.read_bytes()[: path.stat().st_size // 2])
     elif content == "garbage":
         path.write_bytes(b"not a torch file")
-    elif content == "flipped_byte":   # torch checks no CRC: x would load with another value
+    elif content == "flipped_byte":  # torch checks no CRC: x would load with another value
         data = bytearray(path.read_bytes())
         at = data.find(good.graphs[0].x[0].numpy().tobytes())
         assert at > 0
         data[at + 2] ^= 0x40
         path.write_bytes(bytes(data))
-    elif content == "zero_stride":    # one stored value posing as a whole tensor
+    elif content == "zero_stride":  # one stored value posing as a whole tensor
         packed = torch.load(path, weights_only=True)
         packed["x"] = packed["x"][:1, :1].expand(packed["x"].shape)
         torch.save(packed, path)
@@ -331,7 +343,7 @@ def test_a_bad_circuits_cache_is_never_unpickled_but_regenerated(tmp_path, conte
     assert not marker.exists()
     assert _digest(again.graphs) == _digest(good.graphs)
     with warnings.catch_warnings():
-        warnings.simplefilter("error")                       # regenerated and cached again: read quietly
+        warnings.simplefilter("error")  # regenerated and cached again: read quietly
         assert _digest(load_dataset(spec, cache_dir=tmp_path).graphs) == _digest(good.graphs)
 
 
@@ -349,24 +361,27 @@ def test_a_failed_circuits_cache_write_is_a_warning_and_leaves_nothing(tmp_path,
     assert len(ds) == 2 and [p for p in tmp_path.rglob("*") if p.is_file()] == []
 
 
-@pytest.mark.parametrize("spec,message", [
-    ("circuits:n=0", r"n='0' is out of range; n must be in \[1, 100000\]"),
-    ("circuits:n=100001", r"n='100001' is out of range"),
-    ("circuits:n=" + "9" * 5000, r"is out of range; n must be in \[1, 100000\]"),
-    ("circuits:n=1e3", r"n='1e3' is not an int"),
-    ("circuits:seed=-1", r"seed='-1' is out of range"),
-    ("circuits:min=49", r"min='49' is out of range; min must be in \[50, 100000\]"),
-    ("circuits:max=100001", r"max='100001' is out of range"),
-    ("circuits:min=100,max=105", r"max=105 with min=100; max must be at least min \+ 10"),
-    ("circuits:fail=nan", r"fail='nan' is not a number"),
-    ("circuits:fail=inf", r"fail='inf' is not a number"),
-    ("circuits:fail=-0.1", r"fail='-0.1' is out of range; fail must be in \[0.0, 1.0\]"),
-    ("circuits:margin=101", r"margin='101' is out of range; margin must be in \[0, 100\]"),
-    ("circuits:levels=block+block", r"levels='block\+block' names block twice"),
-    ("circuits:levels=", r"defect_levels must be a non-empty subset"),
-    ("circuits:seed=1,seed=2", r"seed is given twice"),
-    ("circuits:n", r"'n' is not key=value"),
-])
+@pytest.mark.parametrize(
+    "spec,message",
+    [
+        ("circuits:n=0", r"n='0' is out of range; n must be in \[1, 100000\]"),
+        ("circuits:n=100001", r"n='100001' is out of range"),
+        ("circuits:n=" + "9" * 5000, r"is out of range; n must be in \[1, 100000\]"),
+        ("circuits:n=1e3", r"n='1e3' is not an int"),
+        ("circuits:seed=-1", r"seed='-1' is out of range"),
+        ("circuits:min=49", r"min='49' is out of range; min must be in \[50, 100000\]"),
+        ("circuits:max=100001", r"max='100001' is out of range"),
+        ("circuits:min=100,max=105", r"max=105 with min=100; max must be at least min \+ 10"),
+        ("circuits:fail=nan", r"fail='nan' is not a number"),
+        ("circuits:fail=inf", r"fail='inf' is not a number"),
+        ("circuits:fail=-0.1", r"fail='-0.1' is out of range; fail must be in \[0.0, 1.0\]"),
+        ("circuits:margin=101", r"margin='101' is out of range; margin must be in \[0, 100\]"),
+        ("circuits:levels=block+block", r"levels='block\+block' names block twice"),
+        ("circuits:levels=", r"defect_levels must be a non-empty subset"),
+        ("circuits:seed=1,seed=2", r"seed is given twice"),
+        ("circuits:n", r"'n' is not key=value"),
+    ],
+)
 def test_circuit_spec_options_are_checked_before_generating(spec, message, monkeypatch):
     from hipool.data import load_dataset
     from hipool.data.circuits import dataset as module
@@ -380,7 +395,15 @@ def test_circuit_spec_accepts_the_edges_of_every_range():
     from hipool.data.circuits.dataset import parse_spec
 
     assert parse_spec("circuits: n = 1 , fail=0, margin=0,seed=0,min=50,max=60") == {
-        "n": 1, "seed": 0, "min": 50, "max": 60, "fail": 0.0, "margin": 0, "levels": "component+block+subsystem"}
-    assert parse_spec("circuits:n=100000,fail=1.0,margin=100,seed=9223372036854775807,min=99990,max=100000")["n"] \
-        == 100000
+        "n": 1,
+        "seed": 0,
+        "min": 50,
+        "max": 60,
+        "fail": 0.0,
+        "margin": 0,
+        "levels": "component+block+subsystem",
+    }
+    assert (
+        parse_spec("circuits:n=100000,fail=1.0,margin=100,seed=9223372036854775807,min=99990,max=100000")["n"] == 100000
+    )
     assert parse_spec("circuits:fail=.25,n=0007")["fail"] == 0.25

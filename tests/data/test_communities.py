@@ -1,4 +1,5 @@
 """Tests of the hierarchical community graph generator (hipool.data.communities)."""
+
 from collections import Counter
 
 import networkx as nx
@@ -234,26 +235,36 @@ def test_dataset_argument_errors(kwargs, name, value):
     assert value in str(info.value)
 
 
-@pytest.mark.parametrize("spec,expected", [
-    ("communities", (400, 0)), ("communities:", (400, 0)), ("communities: n = 12 , seed=3", (12, 3)),
-    ("communities:n=100000,seed=9223372036854775807", (100000, 2 ** 63 - 1)),
-])
+@pytest.mark.parametrize(
+    "spec,expected",
+    [
+        ("communities", (400, 0)),
+        ("communities:", (400, 0)),
+        ("communities: n = 12 , seed=3", (12, 3)),
+        ("communities:n=100000,seed=9223372036854775807", (100000, 2**63 - 1)),
+    ],
+)
 def test_community_spec(spec, expected):
     from hipool.data.communities import parse_community_spec
+
     assert parse_community_spec(spec) == expected
 
 
-@pytest.mark.parametrize("spec,message", [
-    ("communities:n=0", r"n='0' is out of range; n must be in \[1, 100000\]"),
-    ("communities:n=100001", r"n='100001' is out of range"),
-    ("communities:n=" + "9" * 5000, r"is out of range"),
-    ("communities:n=abc", r"n='abc' is not an int"),
-    ("communities:n=1_000", r"n='1_000' is not an int"),
-    ("communities:seed=-1", r"seed='-1' is out of range; seed must be in \[0, 9223372036854775807\]"),
-    ("communities:n=3,n=4", r"n is given twice"),
-    ("communities:size=3", r"'size=3' is not key=value with a key among n, seed"),
-])
+@pytest.mark.parametrize(
+    "spec,message",
+    [
+        ("communities:n=0", r"n='0' is out of range; n must be in \[1, 100000\]"),
+        ("communities:n=100001", r"n='100001' is out of range"),
+        ("communities:n=" + "9" * 5000, r"is out of range"),
+        ("communities:n=abc", r"n='abc' is not an int"),
+        ("communities:n=1_000", r"n='1_000' is not an int"),
+        ("communities:seed=-1", r"seed='-1' is out of range; seed must be in \[0, 9223372036854775807\]"),
+        ("communities:n=3,n=4", r"n is given twice"),
+        ("communities:size=3", r"'size=3' is not key=value with a key among n, seed"),
+    ],
+)
 def test_community_spec_errors(spec, message):
     from hipool.data.communities import parse_community_spec
+
     with pytest.raises(ValueError, match=r"dataset 'communities:.*" + message):
         parse_community_spec(spec)

@@ -1,4 +1,5 @@
 """Tests of the SMILES loader, functional groups and scaffold split (hipool.data.molecules)."""
+
 import csv
 import math
 from pathlib import Path
@@ -46,14 +47,17 @@ def _groups(smiles):
 # -- graphs and features ------------------------------------------------------------
 
 
-@pytest.mark.parametrize("smiles, atoms, bonds", [
-    ("CCO", 3, 2),
-    ("c1ccccc1", 6, 6),
-    ("c1ccc2ccccc2c1", 10, 11),
-    ("CC(=O)O", 4, 3),
-    ("c1ccccc1[N+](=O)[O-]", 9, 9),
-    ("[Na+].[Cl-]", 2, 0),
-])
+@pytest.mark.parametrize(
+    "smiles, atoms, bonds",
+    [
+        ("CCO", 3, 2),
+        ("c1ccccc1", 6, 6),
+        ("c1ccc2ccccc2c1", 10, 11),
+        ("CC(=O)O", 4, 3),
+        ("c1ccccc1[N+](=O)[O-]", 9, 9),
+        ("[Na+].[Cl-]", 2, 0),
+    ],
+)
 def test_atom_and_bond_counts(smiles, atoms, bonds):
     data = smiles_to_graph(smiles)
     assert data.num_nodes == atoms
@@ -105,26 +109,29 @@ def test_feature_values():
 # -- functional groups ---------------------------------------------------------------
 
 
-@pytest.mark.parametrize("smiles, expected", [
-    ("CC(=O)O", {"carboxyl": [[1, 2, 3]]}),
-    ("CC(=O)OC", {"ester": [[1, 2, 3]]}),
-    ("CCO", {"hydroxyl": [[2]]}),
-    ("CCOCC", {"ether": [[2]]}),
-    ("c1ccccc1[N+](=O)[O-]", {"aromatic ring": [[0, 1, 2, 3, 4, 5]], "nitro": [[6, 7, 8]]}),
-    ("c1ccc2ccccc2c1", {"aromatic ring": [list(range(10))]}),
-    ("Clc1ccccc1", {"aromatic ring": [[1, 2, 3, 4, 5, 6]], "halide": [[0]]}),
-    ("Nc1ccccc1", {"aromatic ring": [[1, 2, 3, 4, 5, 6]], "amine": [[0]]}),
-    ("CC(=O)N", {"amide": [[1, 2, 3]]}),
-    ("CC(C)=O", {"carbonyl": [[1, 3]]}),
-    ("CC#N", {"nitrile": [[1, 2]]}),
-    ("CS(=O)(=O)C", {"sulfonyl": [[1, 2, 3]]}),
-    ("CS(=O)(=O)N", {"sulfonamide": [[1, 2, 3, 4]]}),  # not split again as a sulfonyl
-    ("NC(=O)N", {"amide": [[0, 1, 2, 3]]}),  # urea: two amide matches, one group
-    ("C1CCNCC1", {"aliphatic ring": [list(range(6))]}),  # ring atoms stay with the ring
-    ("O=C1CCCCC1", {"aliphatic ring": [list(range(7))]}),  # exocyclic C=O joins the ring
-    ("C1CCC2(CC1)CC2", {"aliphatic ring": [list(range(8))]}),  # spiro: one system
-    ("c1ccccc1-c1ccccc1", {"aromatic ring": [list(range(6)), list(range(6, 12))]}),
-])
+@pytest.mark.parametrize(
+    "smiles, expected",
+    [
+        ("CC(=O)O", {"carboxyl": [[1, 2, 3]]}),
+        ("CC(=O)OC", {"ester": [[1, 2, 3]]}),
+        ("CCO", {"hydroxyl": [[2]]}),
+        ("CCOCC", {"ether": [[2]]}),
+        ("c1ccccc1[N+](=O)[O-]", {"aromatic ring": [[0, 1, 2, 3, 4, 5]], "nitro": [[6, 7, 8]]}),
+        ("c1ccc2ccccc2c1", {"aromatic ring": [list(range(10))]}),
+        ("Clc1ccccc1", {"aromatic ring": [[1, 2, 3, 4, 5, 6]], "halide": [[0]]}),
+        ("Nc1ccccc1", {"aromatic ring": [[1, 2, 3, 4, 5, 6]], "amine": [[0]]}),
+        ("CC(=O)N", {"amide": [[1, 2, 3]]}),
+        ("CC(C)=O", {"carbonyl": [[1, 3]]}),
+        ("CC#N", {"nitrile": [[1, 2]]}),
+        ("CS(=O)(=O)C", {"sulfonyl": [[1, 2, 3]]}),
+        ("CS(=O)(=O)N", {"sulfonamide": [[1, 2, 3, 4]]}),  # not split again as a sulfonyl
+        ("NC(=O)N", {"amide": [[0, 1, 2, 3]]}),  # urea: two amide matches, one group
+        ("C1CCNCC1", {"aliphatic ring": [list(range(6))]}),  # ring atoms stay with the ring
+        ("O=C1CCCCC1", {"aliphatic ring": [list(range(7))]}),  # exocyclic C=O joins the ring
+        ("C1CCC2(CC1)CC2", {"aliphatic ring": [list(range(8))]}),  # spiro: one system
+        ("c1ccccc1-c1ccccc1", {"aromatic ring": [list(range(6)), list(range(6, 12))]}),
+    ],
+)
 def test_functional_groups(smiles, expected):
     assert _groups(smiles) == expected
 
@@ -156,14 +163,16 @@ def test_invalid_smiles_gives_none():
 
 
 def test_load_single_label_and_invalid_rows(tmp_path, capfd):
-    path = _write(tmp_path / "mini.csv",
-                  "Name,SMILES,active\n"
-                  "a,CCO,1\n"
-                  "b,C1CC,0\n"          # line 3: unclosed ring
-                  "c,c1ccccc1,0\n"
-                  "d,C(C)(C)(C)(C)C,1\n"  # line 5: five-valent carbon
-                  "e,CC(=O)O,\n"        # line 6: no label
-                  "f,CC#N,1\n")
+    path = _write(
+        tmp_path / "mini.csv",
+        "Name,SMILES,active\n"
+        "a,CCO,1\n"
+        "b,C1CC,0\n"  # line 3: unclosed ring
+        "c,c1ccccc1,0\n"
+        "d,C(C)(C)(C)(C)C,1\n"  # line 5: five-valent carbon
+        "e,CC(=O)O,\n"  # line 6: no label
+        "f,CC#N,1\n",
+    )
     ds = load_molecules(path)
     assert len(ds) == 3 and ds.name == "mini" and ds.source == str(path)
     assert [g.smiles for g in ds] == ["CCO", "c1ccccc1", "CC#N"]
@@ -186,11 +195,9 @@ def test_load_classes_are_mapped(tmp_path):
 
 
 def test_load_multi_label_nan(tmp_path):
-    path = _write(tmp_path / "tox.csv",
-                  "smiles,NR-AR,NR-AhR,SR-p53\n"
-                  "CCO,0,1,\n"
-                  "c1ccccc1,,,1\n"
-                  "CC(=O)O,,,\n")  # nothing known: skipped
+    path = _write(
+        tmp_path / "tox.csv", "smiles,NR-AR,NR-AhR,SR-p53\nCCO,0,1,\nc1ccccc1,,,1\nCC(=O)O,,,\n"
+    )  # nothing known: skipped
     ds = load_molecules(path)
     assert ds.task_names == ["NR-AR", "NR-AhR", "SR-p53"] and ds.num_tasks == 3
     assert ds.num_classes == 2 and ds.class_names is None
@@ -307,8 +314,9 @@ def _invalid(notes):
     return 0
 
 
-@pytest.mark.parametrize("file, smiles_column, expected_rows", [("BBBP.csv", "smiles", 2039),
-                                                                 ("bace.csv", "mol", 1513)])
+@pytest.mark.parametrize(
+    "file, smiles_column, expected_rows", [("BBBP.csv", "smiles", 2039), ("bace.csv", "mol", 1513)]
+)
 def test_shared_moleculenet(file, smiles_column, expected_rows):
     path = MOLECULES / file
     if not path.is_file():
@@ -317,8 +325,7 @@ def test_shared_moleculenet(file, smiles_column, expected_rows):
     assert _rows(path) == expected_rows
     assert len(ds) + _invalid(ds.notes) == expected_rows
     assert ds.num_classes == 2 and ds.class_names == ["0", "1"]
-    assert all(g.x.shape[1] == NUM_ATOM_FEATURES and g[LEVEL_LABELS].shape == (g.num_nodes, 1)
-               for g in ds)
+    assert all(g.x.shape[1] == NUM_ATOM_FEATURES and g[LEVEL_LABELS].shape == (g.num_nodes, 1) for g in ds)
     # almost every drug-like molecule has a ring and some functional group
     assert sum(int(g[LEVEL_LABELS].max()) >= 1 for g in ds) > 0.9 * len(ds)
     if file == "bace.csv":
@@ -332,8 +339,10 @@ def test_shared_moleculenet(file, smiles_column, expected_rows):
 # -- hardening: bad files are ValueErrors naming the file and line ----------------------
 
 BAD_CSV = {
-    "no molecule readable": ("smiles,y\nC1CC,1\nxx,0\n",
-                             r"m\.csv: no molecule with a label \(skipped 2 invalid SMILES at rows 2, 3"),
+    "no molecule readable": (
+        "smiles,y\nC1CC,1\nxx,0\n",
+        r"m\.csv: no molecule with a label \(skipped 2 invalid SMILES at rows 2, 3",
+    ),
     "SMILES column empty": ("smiles,y\n,1\n ,0\n", r"m\.csv: no molecule with a label"),
     "every label blank": ("smiles,y\nCCO,\nCC,nan\n", r"m\.csv: no numeric label column"),
     "header only": ("smiles,y\n", r"m\.csv: no molecules, only the header line"),
@@ -341,20 +350,28 @@ BAD_CSV = {
     "only blank lines": ("\n\r\n\n", r"m\.csv: empty file"),
     "not UTF-8": (b"smiles,y\nCCO,1\nC\xe9,0\n", r"m\.csv:3: not UTF-8 text"),
     "field over the limit": ("smiles,y\nCCO,1\n" + "C" * 140_000 + ",1\n", r"m\.csv:3: a field longer than 131072"),
-    "one huge line": ("smiles,y," + ",".join(f"t{i}" for i in range(30_000)) + "\n" + "C" * 140_000 + "\n",
-                      r"m\.csv:2: a field longer than 131072"),
-    "unclosed quote": ('smiles,y\n"CCO,1\nCC,0\n',
-                       r"m\.csv:2: malformed CSV: a quoted field starting on this line is never closed"),
+    "one huge line": (
+        "smiles,y," + ",".join(f"t{i}" for i in range(30_000)) + "\n" + "C" * 140_000 + "\n",
+        r"m\.csv:2: a field longer than 131072",
+    ),
+    "unclosed quote": (
+        'smiles,y\n"CCO,1\nCC,0\n',
+        r"m\.csv:2: malformed CSV: a quoted field starting on this line is never closed",
+    ),
     "text after a quote": ('smiles,y\n"CCO"x,1\n', r"m\.csv:2: malformed CSV: ',' expected after '\"'"),
     "duplicate header": ("smiles,y,y\nCCO,1,0\n", r"m\.csv:1: duplicate column names \['y'\]"),
     "short row": ("smiles,y\nCCO,1\nCCO\n", r"m\.csv:3: 1 fields, the header has 2"),
-    "class beyond 2**53": ("smiles,y\nCCO,12345678901234567891\nCC,12345678901234567892\n",
-                           r"m\.csv:2: label '12345678901234567891' in column 'y' is too large for an exact "
-                           r"class number"),
+    "class beyond 2**53": (
+        "smiles,y\nCCO,12345678901234567891\nCC,12345678901234567892\n",
+        r"m\.csv:2: label '12345678901234567891' in column 'y' is too large for an exact "
+        r"class number",
+    ),
     # float64 reads 2**53 + 1 as 2**53: two classes would silently become one
-    "class 2**53 + 1 next to 2**53": (f"smiles,y\nCCO,{2 ** 53 + 1}\nCC,{2 ** 53}\n",
-                                      r"m\.csv:2: label '9007199254740993' in column 'y' is too large "
-                                      r".*\(below 2\*\*53\)"),
+    "class 2**53 + 1 next to 2**53": (
+        f"smiles,y\nCCO,{2**53 + 1}\nCC,{2**53}\n",
+        r"m\.csv:2: label '9007199254740993' in column 'y' is too large "
+        r".*\(below 2\*\*53\)",
+    ),
 }
 
 
@@ -367,12 +384,15 @@ def test_bad_csv_is_refused_naming_the_file(tmp_path, case):
         load_molecules(path)
 
 
-@pytest.mark.parametrize("cell, message", [
-    ("inf", "holds 'inf', not a number"),
-    ("1_0", "holds '1_0', not a number"),
-    ("1e39", "holds '1e39', not a finite number within float32 range"),
-    ("true", "holds 'true', not a number"),
-])
+@pytest.mark.parametrize(
+    "cell, message",
+    [
+        ("inf", "holds 'inf', not a number"),
+        ("1_0", "holds '1_0', not a number"),
+        ("1e39", "holds '1e39', not a finite number within float32 range"),
+        ("true", "holds 'true', not a number"),
+    ],
+)
 def test_named_label_columns_hold_numbers_only(tmp_path, cell, message):
     path = _write(tmp_path / "m.csv", f"smiles,y\nCC,1\nCCO,{cell}\n")
     with pytest.raises(ValueError, match=rf"m\.csv:3: label column 'y' {message}"):
@@ -428,13 +448,16 @@ def test_a_task_labelled_only_on_skipped_rows_is_named(tmp_path):
     assert "label columns ['b'] have no label on a molecule read (only on skipped rows)" in ds.notes
 
 
-@pytest.mark.parametrize("kwargs, message", [
-    ({"label_columns": 5}, r"m\.csv: label_columns must be a column name or a list of column names, got 5"),
-    ({"label_columns": ["y", 1]}, r"label_columns must be a column name or a list"),
-    ({"label_columns": ["y", "y"]}, r"m\.csv: label_columns names 'y' twice"),
-    ({"smiles_column": 0}, r"m\.csv: smiles_column must be a column name, got 0"),
-    ({"name": 5}, r"load_molecules: name must be a non-empty string or None, got 5"),
-])
+@pytest.mark.parametrize(
+    "kwargs, message",
+    [
+        ({"label_columns": 5}, r"m\.csv: label_columns must be a column name or a list of column names, got 5"),
+        ({"label_columns": ["y", 1]}, r"label_columns must be a column name or a list"),
+        ({"label_columns": ["y", "y"]}, r"m\.csv: label_columns names 'y' twice"),
+        ({"smiles_column": 0}, r"m\.csv: smiles_column must be a column name, got 0"),
+        ({"name": 5}, r"load_molecules: name must be a non-empty string or None, got 5"),
+    ],
+)
 def test_bad_load_molecules_arguments_are_value_errors(tmp_path, kwargs, message):
     path = _write(tmp_path / "m.csv", "smiles,y\nCC,1\nCCO,0\n")
     with pytest.raises(ValueError, match=message):

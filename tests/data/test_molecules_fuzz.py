@@ -3,6 +3,7 @@
 Every CSV either loads, and then holds exactly the rows written (for generated-valid files:
 the molecules, their labels, the skipped lines), or raises a ValueError that names the file.
 Any other exception fails the test.  RDKit work is kept small: a handful of tiny molecules."""
+
 import csv
 import io
 import math
@@ -19,8 +20,13 @@ pytest.importorskip("rdkit")
 
 from hipool.data.molecules import NUM_ATOM_FEATURES, load_molecules  # noqa: E402
 
-FUZZ = settings(max_examples=60, deadline=None, derandomize=True, database=None,
-                suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large])
+FUZZ = settings(
+    max_examples=60,
+    deadline=None,
+    derandomize=True,
+    database=None,
+    suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large],
+)
 
 VALID = ["C", "CC", "CCO", "c1ccccc1", "CC(=O)O", "[Na+].[Cl-]", "N#N"]
 INVALID = ["", "C1CC", "xx", "CCO ethanol", "C(C)(C)(C)(C)C"]
@@ -59,8 +65,9 @@ def _write(path: Path, content) -> Path:
     return path
 
 
-label_cells = st.one_of(st.integers(-3, 3).map(str), st.sampled_from(["", " ", "nan", "NaN", "0.5", "-2.25", "1e3",
-                                                                       "1.0", "+1"]))
+label_cells = st.one_of(
+    st.integers(-3, 3).map(str), st.sampled_from(["", " ", "nan", "NaN", "0.5", "-2.25", "1e3", "1.0", "+1"])
+)
 
 
 @st.composite
@@ -125,20 +132,27 @@ def test_valid_csvs_load_exactly(table):
         expected = torch.tensor([v for _, v in want], dtype=torch.float32)
         assert torch.equal(torch.isnan(y), torch.isnan(expected))
         assert torch.equal(y.nan_to_num(7.0), expected.nan_to_num(7.0))
-    invalid = [i + 2 for i, r in enumerate(rows) if r[header.index("smiles")].strip() not in VALID
-               and not all(math.isnan(_value(r[header.index(t)])) for t in kept)]
+    invalid = [
+        i + 2
+        for i, r in enumerate(rows)
+        if r[header.index("smiles")].strip() not in VALID
+        and not all(math.isnan(_value(r[header.index(t)])) for t in kept)
+    ]
     if invalid:
-        assert any(f"skipped {len(invalid)} invalid SMILES at rows {', '.join(map(str, invalid))} " in n
-                   for n in ds.notes)
+        assert any(
+            f"skipped {len(invalid)} invalid SMILES at rows {', '.join(map(str, invalid))} " in n for n in ds.notes
+        )
 
 
 cells = st.text(alphabet='CcO1()=#[]+-.,"\n\r \t0123456789naNe\x00é', max_size=8)
 
 
 @FUZZ
-@given(header=st.lists(st.sampled_from(["smiles", "y", "z", "", "SMILES", "y "]), min_size=1, max_size=3),
-       rows=st.lists(st.lists(cells, min_size=0, max_size=4), max_size=4),
-       label_columns=st.sampled_from([None, "y", ["y", "z"]]))
+@given(
+    header=st.lists(st.sampled_from(["smiles", "y", "z", "", "SMILES", "y "]), min_size=1, max_size=3),
+    rows=st.lists(st.lists(cells, min_size=0, max_size=4), max_size=4),
+    label_columns=st.sampled_from([None, "y", ["y", "z"]]),
+)
 def test_random_cells(header, rows, label_columns):
     with tempfile.TemporaryDirectory() as tmp:
         path = _write(Path(tmp) / "m.csv", _csv_text([header] + rows))
@@ -157,17 +171,25 @@ def test_random_bytes(content):
 
 
 @FUZZ
-@given(table=molecule_csvs(),
-       edits=st.lists(st.tuples(st.integers(0, 10 ** 6), st.sampled_from(["insert", "delete", "replace"]),
-                                st.sampled_from(list(',"\n\r 01.-eCcO()=#nN\x00') + ["é", "\ufeff"])),
-                      min_size=1, max_size=5),
-       label_columns=st.sampled_from([None, "t0"]))
+@given(
+    table=molecule_csvs(),
+    edits=st.lists(
+        st.tuples(
+            st.integers(0, 10**6),
+            st.sampled_from(["insert", "delete", "replace"]),
+            st.sampled_from(list(',"\n\r 01.-eCcO()=#nN\x00') + ["é", "\ufeff"]),
+        ),
+        min_size=1,
+        max_size=5,
+    ),
+    label_columns=st.sampled_from([None, "t0"]),
+)
 def test_mutated_csvs(table, edits, label_columns):
     header, rows = table
     text = _csv_text([header] + rows)
     for pos, op, ch in edits:
         i = pos % (len(text) + 1)
-        text = text[:i] + ("" if op == "delete" else ch) + text[i + (op != "insert"):]
+        text = text[:i] + ("" if op == "delete" else ch) + text[i + (op != "insert") :]
     with tempfile.TemporaryDirectory() as tmp:
         ds = _load_or_refuse(_write(Path(tmp) / "m.csv", text), label_columns=label_columns)
     if ds is not None:
@@ -179,8 +201,10 @@ def test_fuzz_helpers_catch_what_they_should(tmp_path, monkeypatch):
     path = _write(tmp_path / "ok.csv", "smiles,y\nCCO,1\nCC,0\n")
     assert [g.smiles for g in _load_or_refuse(path)] == ["CCO", "CC"]
     for exc, match in ((KeyError("k"), "KeyError escaped"), (ValueError("no file here"), "does not name")):
+
         def load(path, exc=exc, **kwargs):
             raise exc
+
         monkeypatch.setitem(globals(), "load_molecules", load)
         with pytest.raises((AssertionError, pytest.fail.Exception), match=match):
             _load_or_refuse(path)

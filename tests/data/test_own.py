@@ -1,5 +1,6 @@
 """Tests of the user's own graphs (hipool.data.own): folders of GraphML / node-link JSON /
 edge lists with a labels CSV, and JSONL files."""
+
 import json
 import math
 import os
@@ -87,13 +88,15 @@ def _society():
 
 # -- folders: formats --------------------------------------------------------------------------
 
+
 def test_graphml_round_trip(tmp_path):
     directed = nx.DiGraph()
     for i, v in enumerate(["x", "y", "z"]):
         directed.add_node(v, f2=float(i), f10=i * 10, flag=bool(i % 2), level1=i % 2)
     directed.add_edges_from([("x", "y"), ("y", "z"), ("z", "x"), ("x", "z")])
-    folder = _folder(tmp_path / "in", {"g1.graphml": _society(), "g2.graphml": directed},
-                     "file,label\ng1.graphml,1\ng2.graphml,0\n")
+    folder = _folder(
+        tmp_path / "in", {"g1.graphml": _society(), "g2.graphml": directed}, "file,label\ng1.graphml,1\ng2.graphml,0\n"
+    )
     before = _snapshot(folder)
     ds = load_graph_folder(folder, progress=True)
     assert _snapshot(folder) == before
@@ -135,8 +138,11 @@ def test_node_link_json(tmp_path):
     u.add_edge(0, 1)
     links = nx.node_link_data(u)
     links["links"] = links.pop("edges")  # the older key
-    folder = _folder(tmp_path, {"d.json": json.dumps(nx.node_link_data(g)), "u.json": json.dumps(links)},
-                     "file,label\nd.json,0\nu.json,1\n")
+    folder = _folder(
+        tmp_path,
+        {"d.json": json.dumps(nx.node_link_data(g)), "u.json": json.dumps(links)},
+        "file,label\nd.json,0\nu.json,1\n",
+    )
     ds = load_graph_folder(folder, name="mine")
     assert ds.name == "mine" and ds.num_features == 3
     d, und = ds[0], ds[1]
@@ -155,12 +161,16 @@ def test_node_link_json(tmp_path):
 
 def test_edge_lists_get_degree_features(tmp_path):
     star = "\n".join(f"hub leaf{i}" for i in range(DEGREE_CAP + 2))
-    folder = _folder(tmp_path, {
-        "a.edgelist": "# a comment\nb a 2.0\n\na c   # trailing comment\nc c\na b 9\n",
-        "b.txt": star,
-        "c.edges": "1 2\n2 3\n",
-        "README.md": "not a graph",
-    }, "file,label\na.edgelist,ring\nb.txt,star\nc.edges,chain\n")
+    folder = _folder(
+        tmp_path,
+        {
+            "a.edgelist": "# a comment\nb a 2.0\n\na c   # trailing comment\nc c\na b 9\n",
+            "b.txt": star,
+            "c.edges": "1 2\n2 3\n",
+            "README.md": "not a graph",
+        },
+        "file,label\na.edgelist,ring\nb.txt,star\nc.edges,chain\n",
+    )
     before = _snapshot(folder)
     ds = load_graph_folder(folder)
     assert _snapshot(folder) == before
@@ -191,12 +201,25 @@ def test_int_labels_and_a_missing_class(tmp_path):
 
 # -- JSONL ---------------------------------------------------------------------------------------
 
+
 def test_jsonl_round_trip(tmp_path):
     lines = [
-        {"id": "first", "label": "b", "edges": [[0, 1], [1, 2]], "x": [[1, 0.5], [2, 1.5], [3, 2.5]],
-         "levels": [["east", 0], ["west", 0], [None, -1]], "edge_attr": [[0.5], [2.0]]},
-        {"id": "seventh", "label": "a", "num_nodes": 4, "directed": True, "edges": [[0, 1], [1, 0], [3, 2]],
-         "x": [[0, 0], [1, 1], [2, 2], [3, 3]]},
+        {
+            "id": "first",
+            "label": "b",
+            "edges": [[0, 1], [1, 2]],
+            "x": [[1, 0.5], [2, 1.5], [3, 2.5]],
+            "levels": [["east", 0], ["west", 0], [None, -1]],
+            "edge_attr": [[0.5], [2.0]],
+        },
+        {
+            "id": "seventh",
+            "label": "a",
+            "num_nodes": 4,
+            "directed": True,
+            "edges": [[0, 1], [1, 0], [3, 2]],
+            "x": [[0, 0], [1, 1], [2, 2], [3, 3]],
+        },
     ]
     path = tmp_path / "graphs.jsonl"
     path.write_text("\n".join(json.dumps(o) for o in lines) + "\n\n")
@@ -222,8 +245,13 @@ def test_jsonl_round_trip_of_generated_graphs(tmp_path):
     graphs = make_community_dataset(num_graphs=6, seed=3, min_nodes=48, max_nodes=70)
     for i, g in enumerate(graphs):
         g.graph_id = f"society-{i}"
-    ds = GraphDataset(name="communities", graphs=graphs, num_features=NUM_FEATURES,
-                      num_classes=len(CLASS_NAMES), class_names=list(CLASS_NAMES))
+    ds = GraphDataset(
+        name="communities",
+        graphs=graphs,
+        num_features=NUM_FEATURES,
+        num_classes=len(CLASS_NAMES),
+        class_names=list(CLASS_NAMES),
+    )
     back = load_jsonl(save_jsonl(ds, tmp_path / "c.jsonl"))
     _same_dataset(ds, back)
 
@@ -248,60 +276,111 @@ def test_save_jsonl_refuses_what_it_cannot_store(tmp_path):
 
 BAD_FOLDERS = {
     "labels row naming a missing file": (
-        {"g1.edgelist": "a b\n"}, "file,label\ng1.edgelist,0\nnope.json,1\n", ["labels.csv:3", "'nope.json'", "not found"]),
+        {"g1.edgelist": "a b\n"},
+        "file,label\ng1.edgelist,0\nnope.json,1\n",
+        ["labels.csv:3", "'nope.json'", "not found"],
+    ),
     "labels row naming a non-graph file": (
-        {"g1.edgelist": "a b\n", "notes.md": "x"}, "file,label\ng1.edgelist,0\nnotes.md,1\n",
-        ["labels.csv:3", "'notes.md' is not a graph file"]),
+        {"g1.edgelist": "a b\n", "notes.md": "x"},
+        "file,label\ng1.edgelist,0\nnotes.md,1\n",
+        ["labels.csv:3", "'notes.md' is not a graph file"],
+    ),
     "duplicate file entry": (
-        {"g1.edgelist": "a b\n", "g2.edgelist": "a b\n"}, "file,label\ng1.edgelist,0\ng2.edgelist,1\ng1.edgelist,1\n",
-        ["labels.csv:4", "'g1.edgelist' is listed twice (also at line 2)"]),
+        {"g1.edgelist": "a b\n", "g2.edgelist": "a b\n"},
+        "file,label\ng1.edgelist,0\ng2.edgelist,1\ng1.edgelist,1\n",
+        ["labels.csv:4", "'g1.edgelist' is listed twice (also at line 2)"],
+    ),
     "unlabelled file": (
-        {"g1.edgelist": "a b\n", "g2.edgelist": "a b\n"}, "file,label\ng1.edgelist,0\n",
-        ["1 graph files have no row in labels.csv: g2.edgelist"]),
+        {"g1.edgelist": "a b\n", "g2.edgelist": "a b\n"},
+        "file,label\ng1.edgelist,0\n",
+        ["1 graph files have no row in labels.csv: g2.edgelist"],
+    ),
     "numbers mixed with names": (
-        {"g1.edgelist": "a b\n", "g2.edgelist": "a b\n"}, "file,label\ng1.edgelist,1\ng2.edgelist,cat\n",
-        ["mix class numbers and class names", "labels.csv:2: 1", "labels.csv:3: 'cat'"]),
+        {"g1.edgelist": "a b\n", "g2.edgelist": "a b\n"},
+        "file,label\ng1.edgelist,1\ng2.edgelist,cat\n",
+        ["mix class numbers and class names", "labels.csv:2: 1", "labels.csv:3: 'cat'"],
+    ),
     "fractional label": (
-        {"g1.edgelist": "a b\n"}, "file,label\ng1.edgelist,1.5\n", ["labels.csv:2", "'1.5' is not a whole number"]),
+        {"g1.edgelist": "a b\n"},
+        "file,label\ng1.edgelist,1.5\n",
+        ["labels.csv:2", "'1.5' is not a whole number"],
+    ),
     "negative label": (
-        {"g1.edgelist": "a b\n"}, "file,label\ng1.edgelist,-1\n", ["labels.csv:2", "label -1 is negative"]),
-    "empty label": (
-        {"g1.edgelist": "a b\n"}, "file,label\ng1.edgelist,\n", ["labels.csv:2", "empty label"]),
+        {"g1.edgelist": "a b\n"},
+        "file,label\ng1.edgelist,-1\n",
+        ["labels.csv:2", "label -1 is negative"],
+    ),
+    "empty label": ({"g1.edgelist": "a b\n"}, "file,label\ng1.edgelist,\n", ["labels.csv:2", "empty label"]),
     "header without label": (
-        {"g1.edgelist": "a b\n"}, "name,class\ng1.edgelist,0\n", ["labels.csv:1", "'file' and 'label'"]),
+        {"g1.edgelist": "a b\n"},
+        "name,class\ng1.edgelist,0\n",
+        ["labels.csv:1", "'file' and 'label'"],
+    ),
     "edge-list line that is not u v [w]": (
-        {"g1.edgelist": "a b\n# fine\na b c d\n"}, "file,label\ng1.edgelist,0\n",
-        ["g1.edgelist:3", "expected 'u v' or 'u v weight', got 'a b c d'"]),
+        {"g1.edgelist": "a b\n# fine\na b c d\n"},
+        "file,label\ng1.edgelist,0\n",
+        ["g1.edgelist:3", "expected 'u v' or 'u v weight', got 'a b c d'"],
+    ),
     "edge-list weight that is not a number": (
-        {"g1.edgelist": "a b heavy\n"}, "file,label\ng1.edgelist,0\n", ["g1.edgelist:1", "weight 'heavy'"]),
+        {"g1.edgelist": "a b heavy\n"},
+        "file,label\ng1.edgelist,0\n",
+        ["g1.edgelist:1", "weight 'heavy'"],
+    ),
     "edge list without edges": (
-        {"g1.edgelist": "# nothing\n"}, "file,label\ng1.edgelist,0\n", ["g1.edgelist", "no edges"]),
+        {"g1.edgelist": "# nothing\n"},
+        "file,label\ng1.edgelist,0\n",
+        ["g1.edgelist", "no edges"],
+    ),
     "JSON without nodes/links": (
-        {"g1.json": '{"vertices": [], "arcs": []}'}, "file,label\ng1.json,0\n",
-        ["g1.json", "not a node-link graph", "'nodes' and 'links'"]),
+        {"g1.json": '{"vertices": [], "arcs": []}'},
+        "file,label\ng1.json,0\n",
+        ["g1.json", "not a node-link graph", "'nodes' and 'links'"],
+    ),
     "malformed JSON": (
-        {"g1.json": '{\n  "nodes": [{"id": 1}],\n  "links": [}\n'}, "file,label\ng1.json,0\n",
-        ["g1.json:3:13", "malformed JSON"]),
+        {"g1.json": '{\n  "nodes": [{"id": 1}],\n  "links": [}\n'},
+        "file,label\ng1.json,0\n",
+        ["g1.json:3:13", "malformed JSON"],
+    ),
     "link to an absent node": (
-        {"g1.json": json.dumps({"nodes": [{"id": "x"}, {"id": "y"}],
-                                "links": [{"source": "x", "target": "y"}, {"source": "y", "target": "z"}]})},
-        "file,label\ng1.json,0\n", ["g1.json", "links[1]: target 'z' is not among the nodes"]),
+        {
+            "g1.json": json.dumps(
+                {
+                    "nodes": [{"id": "x"}, {"id": "y"}],
+                    "links": [{"source": "x", "target": "y"}, {"source": "y", "target": "z"}],
+                }
+            )
+        },
+        "file,label\ng1.json,0\n",
+        ["g1.json", "links[1]: target 'z' is not among the nodes"],
+    ),
     "repeated node id": (
-        {"g1.json": json.dumps({"nodes": [{"id": 1}, {"id": 1}], "links": []})}, "file,label\ng1.json,0\n",
-        ["g1.json", "nodes[1]: node id 1 repeats nodes[0]"]),
+        {"g1.json": json.dumps({"nodes": [{"id": 1}, {"id": 1}], "links": []})},
+        "file,label\ng1.json,0\n",
+        ["g1.json", "nodes[1]: node id 1 repeats nodes[0]"],
+    ),
     "malformed GraphML": (
-        {"g1.graphml": '<?xml version="1.0"?>\n<graphml>\n<graph>\n</graphml>\n'}, "file,label\ng1.graphml,0\n",
-        ["g1.graphml:4:", "malformed GraphML"]),
+        {"g1.graphml": '<?xml version="1.0"?>\n<graphml>\n<graph>\n</graphml>\n'},
+        "file,label\ng1.graphml,0\n",
+        ["g1.graphml:4:", "malformed GraphML"],
+    ),
     "level0 attribute": (
-        {"g1.json": json.dumps({"nodes": [{"id": 1, "level0": 1}], "links": []})}, "file,label\ng1.json,0\n",
-        ["g1.json", "'level0'", "levels start at level1"]),
+        {"g1.json": json.dumps({"nodes": [{"id": 1, "level0": 1}], "links": []})},
+        "file,label\ng1.json,0\n",
+        ["g1.json", "'level0'", "levels start at level1"],
+    ),
     "different feature widths": (
-        {"g1.json": json.dumps({"nodes": [{"id": 1, "a": 1, "b": 2}], "links": []}),
-         "g2.json": json.dumps({"nodes": [{"id": 1, "a": 1}], "links": []})},
-        "file,label\ng1.json,0\ng2.json,1\n", ["g2.json: 1 node feature columns (a)", "g1.json has 2 node feature columns (a, b)"]),
+        {
+            "g1.json": json.dumps({"nodes": [{"id": 1, "a": 1, "b": 2}], "links": []}),
+            "g2.json": json.dumps({"nodes": [{"id": 1, "a": 1}], "links": []}),
+        },
+        "file,label\ng1.json,0\ng2.json,1\n",
+        ["g2.json: 1 node feature columns (a)", "g1.json has 2 node feature columns (a, b)"],
+    ),
     "attributes against degree features": (
         {"g1.json": json.dumps({"nodes": [{"id": 1, "a": 1}], "links": []}), "g2.edgelist": "a b\n"},
-        "file,label\ng1.json,0\ng2.edgelist,1\n", ["g2.edgelist: no numeric node attributes", "g1.json has 1 node feature columns (a)"]),
+        "file,label\ng1.json,0\ng2.edgelist,1\n",
+        ["g2.edgelist: no numeric node attributes", "g1.json has 1 node feature columns (a)"],
+    ),
 }
 
 
@@ -330,28 +409,50 @@ def _jsonl(*objs):
 
 
 BAD_JSONL = {
-    "duplicate ids": (_jsonl({"id": "a", "label": 0, "edges": [[0, 1]]}, {"id": "b", "label": 0, "edges": [[0, 1]]},
-                             {"id": "a", "label": 1, "edges": [[0, 1]]}), ["d.jsonl:3", "graph id 'a' repeats line 1"]),
-    "malformed line": (_jsonl({"label": 0, "edges": [[0, 1]]}, '{"label": 0, "edges": [[0, 1]'),
-                       ["d.jsonl:2:30", "malformed JSON"]),
+    "duplicate ids": (
+        _jsonl(
+            {"id": "a", "label": 0, "edges": [[0, 1]]},
+            {"id": "b", "label": 0, "edges": [[0, 1]]},
+            {"id": "a", "label": 1, "edges": [[0, 1]]},
+        ),
+        ["d.jsonl:3", "graph id 'a' repeats line 1"],
+    ),
+    "malformed line": (
+        _jsonl({"label": 0, "edges": [[0, 1]]}, '{"label": 0, "edges": [[0, 1]'),
+        ["d.jsonl:2:30", "malformed JSON"],
+    ),
     "not an object": (_jsonl("[1, 2]"), ["d.jsonl:1", "expected a JSON object"]),
     "no label": (_jsonl({"edges": [[0, 1]]}), ["d.jsonl:1", "no 'label'"]),
     "fractional label": (_jsonl({"label": 1.5, "edges": [[0, 1]]}), ["d.jsonl:1", "label 1.5 is neither"]),
-    "numbers mixed with names": (_jsonl({"label": 0, "edges": [[0, 1]]}, {"label": "cat", "edges": [[0, 1]]}),
-                                 ["mix class numbers and class names", "d.jsonl:1: 0", "d.jsonl:2: 'cat'"]),
-    "edge out of range": (_jsonl({"label": 0, "num_nodes": 3, "edges": [[0, 1], [0, 5]]}),
-                          ["d.jsonl:1", "edges[1] = [0, 5] is out of range for 3 nodes"]),
+    "numbers mixed with names": (
+        _jsonl({"label": 0, "edges": [[0, 1]]}, {"label": "cat", "edges": [[0, 1]]}),
+        ["mix class numbers and class names", "d.jsonl:1: 0", "d.jsonl:2: 'cat'"],
+    ),
+    "edge out of range": (
+        _jsonl({"label": 0, "num_nodes": 3, "edges": [[0, 1], [0, 5]]}),
+        ["d.jsonl:1", "edges[1] = [0, 5] is out of range for 3 nodes"],
+    ),
     "edge that is not a pair": (_jsonl({"label": 0, "edges": [[0]]}), ["d.jsonl:1", "edges[0] is [0], not a pair"]),
-    "x with the wrong number of rows": (_jsonl({"label": 0, "num_nodes": 3, "edges": [], "x": [[1], [2]]}),
-                                        ["d.jsonl:1", "'x' must be a list of 3 rows"]),
-    "x that is not numbers": (_jsonl({"label": 0, "edges": [], "x": [["a"]]}),
-                              ["d.jsonl:1", "'x'[0][0] is 'a', not a number"]),
-    "x of different widths": (_jsonl({"label": 0, "edges": [], "x": [[1, 2]]}, {"label": 0, "edges": [], "x": [[1, 2, 3]]}),
-                              ["d.jsonl:2: 3 node feature columns", "d.jsonl:1 has 2"]),
-    "x in some graphs only": (_jsonl({"label": 0, "edges": [], "x": [[1]]}, {"label": 0, "edges": [[0, 1]]}),
-                              ["d.jsonl:2: no 'x'", "d.jsonl:1 has one"]),
-    "levels of the wrong shape": (_jsonl({"label": 0, "edges": [[0, 1]], "levels": [[0], [0, 1]]}),
-                                  ["d.jsonl:1", "'levels' must be 2 rows"]),
+    "x with the wrong number of rows": (
+        _jsonl({"label": 0, "num_nodes": 3, "edges": [], "x": [[1], [2]]}),
+        ["d.jsonl:1", "'x' must be a list of 3 rows"],
+    ),
+    "x that is not numbers": (
+        _jsonl({"label": 0, "edges": [], "x": [["a"]]}),
+        ["d.jsonl:1", "'x'[0][0] is 'a', not a number"],
+    ),
+    "x of different widths": (
+        _jsonl({"label": 0, "edges": [], "x": [[1, 2]]}, {"label": 0, "edges": [], "x": [[1, 2, 3]]}),
+        ["d.jsonl:2: 3 node feature columns", "d.jsonl:1 has 2"],
+    ),
+    "x in some graphs only": (
+        _jsonl({"label": 0, "edges": [], "x": [[1]]}, {"label": 0, "edges": [[0, 1]]}),
+        ["d.jsonl:2: no 'x'", "d.jsonl:1 has one"],
+    ),
+    "levels of the wrong shape": (
+        _jsonl({"label": 0, "edges": [[0, 1]], "levels": [[0], [0, 1]]}),
+        ["d.jsonl:1", "'levels' must be 2 rows"],
+    ),
     "no nodes": (_jsonl({"label": 0, "edges": []}), ["d.jsonl:1", "no nodes"]),
     "empty file": ("\n\n", ["d.jsonl", "no graphs"]),
 }
@@ -370,6 +471,7 @@ def test_jsonl_missing_file(tmp_path):
 
 def test_readme_is_not_read_as_a_graph_and_nan_features_are_named(tmp_path):
     import json as _json
+
     folder = tmp_path / "g"
     folder.mkdir()
     (folder / "README.txt").write_text("These are my graphs.\n")
@@ -385,9 +487,9 @@ def test_readme_is_not_read_as_a_graph_and_nan_features_are_named(tmp_path):
 
 # -- hardening: every bad input a ValueError naming the file, nothing silently wrong, bounded --------
 
+
 def _gml(body: str, keys: str = "") -> str:
-    return ('<?xml version="1.0"?><graphml xmlns="http://graphml.graphdrawing.org/xmlns">' + keys
-            + body + "</graphml>")
+    return '<?xml version="1.0"?><graphml xmlns="http://graphml.graphdrawing.org/xmlns">' + keys + body + "</graphml>"
 
 
 _GML_NODE_ATTR = '<key id="d0" for="node" attr.name="{name}" attr.type="{type}"/>'
@@ -399,72 +501,133 @@ BAD_FOLDERS_MORE = {
     "edge-list weight beyond float32": ({"g.edges": "a b\nb c 1e39\n"}, ["g.edges:2", "weight 1e39", "float32"]),
     "edge list not UTF-8": ({"g.edges": b"a b\n\xe9 c\n"}, ["g.edges:2", "not UTF-8"]),
     "node-link weight true": (
-        {"g.json": json.dumps({"nodes": [{"id": 1}, {"id": 2}],
-                               "links": [{"source": 1, "target": 2, "weight": True}]})},
-        ["g.json", "links[0]: weight true is not a number"]),
+        {
+            "g.json": json.dumps(
+                {"nodes": [{"id": 1}, {"id": 2}], "links": [{"source": 1, "target": 2, "weight": True}]}
+            )
+        },
+        ["g.json", "links[0]: weight true is not a number"],
+    ),
     "node-link weight string": (
         {"g.json": json.dumps({"nodes": [{"id": 1}, {"id": 2}], "links": [{"source": 1, "target": 2, "weight": "2"}]})},
-        ["g.json", "links[0]: weight '2' is not a number"]),
+        ["g.json", "links[0]: weight '2' is not a number"],
+    ),
     "node-link weight NaN": (
         {"g.json": '{"nodes": [{"id": 1}, {"id": 2}], "links": [{"source": 1, "target": 2, "weight": NaN}]}'},
-        ["g.json", "links[0]: weight nan", "must be finite"]),
+        ["g.json", "links[0]: weight nan", "must be finite"],
+    ),
     "node-link attribute NaN": (
         {"g.json": '{"nodes": [{"id": "p", "a": 1}, {"id": "q", "a": NaN}], "links": []}'},
-        ["g.json", "node 'q' has nan for 'a'", "must be finite"]),
+        ["g.json", "node 'q' has nan for 'a'", "must be finite"],
+    ),
     "node-link attribute beyond float32": (
         {"g.json": json.dumps({"nodes": [{"id": "p", "a": 1e39}], "links": []})},
-        ["g.json", "node 'p' has 1e+39 for 'a'", "float32"]),
+        ["g.json", "node 'p' has 1e+39 for 'a'", "float32"],
+    ),
     "node-link attribute beyond float64": (
-        {"g.json": json.dumps({"nodes": [{"id": "p", "a": 10 ** 400}], "links": []})},
-        ["g.json", "node 'p' has 1000", "for 'a'", "float32"]),
+        {"g.json": json.dumps({"nodes": [{"id": "p", "a": 10**400}], "links": []})},
+        ["g.json", "node 'p' has 1000", "for 'a'", "float32"],
+    ),
     "node-link level true": (
         {"g.json": json.dumps({"nodes": [{"id": 1, "level1": True}], "links": []})},
-        ["g.json", "level 1 group true of node 0 is neither a number nor a name"]),
+        ["g.json", "level 1 group true of node 0 is neither a number nor a name"],
+    ),
     "node-link links and edges": (
         {"g.json": json.dumps({"nodes": [{"id": 1}], "links": [], "edges": []})},
-        ["g.json", "both 'links' and 'edges'"]),
-    "node-link key twice": ({"g.json": '{"nodes": [{"id": 1, "id": 2}], "links": []}'},
-                            ["g.json", "an object has the key 'id' twice"]),
-    "node-link nested too deeply": ({"g.json": '{"nodes": ' + "[" * 5000 + "]" * 5000 + ', "links": []}'},
-                                    ["g.json", "JSON nested too deeply"]),
+        ["g.json", "both 'links' and 'edges'"],
+    ),
+    "node-link key twice": (
+        {"g.json": '{"nodes": [{"id": 1, "id": 2}], "links": []}'},
+        ["g.json", "an object has the key 'id' twice"],
+    ),
+    "node-link nested too deeply": (
+        {"g.json": '{"nodes": ' + "[" * 5000 + "]" * 5000 + ', "links": []}'},
+        ["g.json", "JSON nested too deeply"],
+    ),
     "node-link 1.0 is not the id 1": (
         {"g.json": json.dumps({"nodes": [{"id": 1}, {"id": 2}], "links": [{"source": 1.0, "target": 2}]})},
-        ["g.json", "links[0]: source 1.0 is not among the nodes"]),
+        ["g.json", "links[0]: source 1.0 is not among the nodes"],
+    ),
     "GraphML long beyond float64": (
-        {"g.graphml": _gml('<graph edgedefault="undirected"><node id="n0"><data key="d0">' + "9" * 400
-                           + "</data></node></graph>", _GML_NODE_ATTR.format(name="a", type="long"))},
-        ["g.graphml", "node 'n0' has 9999", "for 'a'", "float32"]),
+        {
+            "g.graphml": _gml(
+                '<graph edgedefault="undirected"><node id="n0"><data key="d0">' + "9" * 400 + "</data></node></graph>",
+                _GML_NODE_ATTR.format(name="a", type="long"),
+            )
+        },
+        ["g.graphml", "node 'n0' has 9999", "for 'a'", "float32"],
+    ),
     "GraphML int that is not one": (
-        {"g.graphml": _gml('<graph edgedefault="undirected"><node id="n0"><data key="d0">abc</data></node></graph>',
-                           _GML_NODE_ATTR.format(name="a", type="int"))},
-        ["g.graphml:1: node 'n0': 'a' (int) is 'abc', not an integer (decimal digits)"]),
+        {
+            "g.graphml": _gml(
+                '<graph edgedefault="undirected"><node id="n0"><data key="d0">abc</data></node></graph>',
+                _GML_NODE_ATTR.format(name="a", type="int"),
+            )
+        },
+        ["g.graphml:1: node 'n0': 'a' (int) is 'abc', not an integer (decimal digits)"],
+    ),
     "GraphML unknown attribute type": (
-        {"g.graphml": _gml('<graph edgedefault="undirected"><node id="n0"><data key="d0">1</data></node></graph>',
-                           _GML_NODE_ATTR.format(name="a", type="complex"))},
-        ["g.graphml:1: key 'd0' has attr.type 'complex'; GraphML types are boolean, int, long"]),
+        {
+            "g.graphml": _gml(
+                '<graph edgedefault="undirected"><node id="n0"><data key="d0">1</data></node></graph>',
+                _GML_NODE_ATTR.format(name="a", type="complex"),
+            )
+        },
+        ["g.graphml:1: key 'd0' has attr.type 'complex'; GraphML types are boolean, int, long"],
+    ),
     "GraphML double NaN": (
-        {"g.graphml": _gml('<graph edgedefault="undirected"><node id="n0"><data key="d0">NaN</data></node></graph>',
-                           _GML_NODE_ATTR.format(name="a", type="double"))},
-        ["g.graphml", "node 'n0' has nan for 'a'"]),
+        {
+            "g.graphml": _gml(
+                '<graph edgedefault="undirected"><node id="n0"><data key="d0">NaN</data></node></graph>',
+                _GML_NODE_ATTR.format(name="a", type="double"),
+            )
+        },
+        ["g.graphml", "node 'n0' has nan for 'a'"],
+    ),
     "GraphML level NaN": (
-        {"g.graphml": _gml('<graph edgedefault="undirected"><node id="n0"><data key="d0">NaN</data></node></graph>',
-                           _GML_NODE_ATTR.format(name="level1", type="double"))},
-        ["g.graphml", "level 1 group of node 0 is nan"]),
+        {
+            "g.graphml": _gml(
+                '<graph edgedefault="undirected"><node id="n0"><data key="d0">NaN</data></node></graph>',
+                _GML_NODE_ATTR.format(name="level1", type="double"),
+            )
+        },
+        ["g.graphml", "level 1 group of node 0 is nan"],
+    ),
     "GraphML boolean weight": (
-        {"g.graphml": _gml(_TWO_NODES.format('<edge source="n0" target="n1"><data key="d0">true</data></edge>'),
-                           '<key id="d0" for="edge" attr.name="weight" attr.type="boolean"/>')},
-        ["g.graphml", "edges[0]: weight true is not a number"]),
+        {
+            "g.graphml": _gml(
+                _TWO_NODES.format('<edge source="n0" target="n1"><data key="d0">true</data></edge>'),
+                '<key id="d0" for="edge" attr.name="weight" attr.type="boolean"/>',
+            )
+        },
+        ["g.graphml", "edges[0]: weight true is not a number"],
+    ),
     "GraphML string weight": (
-        {"g.graphml": _gml(_TWO_NODES.format('<edge source="n0" target="n1"><data key="d0">2.5</data></edge>'),
-                           '<key id="d0" for="edge" attr.name="weight" attr.type="string"/>')},
-        ["g.graphml", "edges[0]: weight '2.5' is not a number"]),
+        {
+            "g.graphml": _gml(
+                _TWO_NODES.format('<edge source="n0" target="n1"><data key="d0">2.5</data></edge>'),
+                '<key id="d0" for="edge" attr.name="weight" attr.type="string"/>',
+            )
+        },
+        ["g.graphml", "edges[0]: weight '2.5' is not a number"],
+    ),
     "GraphML hyperedge": (
-        {"g.graphml": _gml('<graph edgedefault="undirected"><node id="n0"/><hyperedge><endpoint node="n0"/>'
-                           '</hyperedge></graph>')}, ["g.graphml", "cannot read GraphML", "hyperedges"]),
+        {
+            "g.graphml": _gml(
+                '<graph edgedefault="undirected"><node id="n0"/><hyperedge><endpoint node="n0"/></hyperedge></graph>'
+            )
+        },
+        ["g.graphml", "cannot read GraphML", "hyperedges"],
+    ),
     "GraphML with two graphs": (
-        {"g.graphml": _gml('<graph edgedefault="undirected"><node id="a"/></graph>'
-                           '<graph edgedefault="undirected"><node id="b"/></graph>')},
-        ["g.graphml", "2 GraphML <graph> elements; one graph per file"]),
+        {
+            "g.graphml": _gml(
+                '<graph edgedefault="undirected"><node id="a"/></graph>'
+                '<graph edgedefault="undirected"><node id="b"/></graph>'
+            )
+        },
+        ["g.graphml", "2 GraphML <graph> elements; one graph per file"],
+    ),
     "GraphML without a graph": ({"g.graphml": _gml("")}, ["g.graphml", "no GraphML <graph> elements"]),
 }
 
@@ -481,26 +644,36 @@ def test_bad_graph_files_are_refused_with_file_and_line(tmp_path, case):
 
 
 BAD_LABELS = {
-    "header naming label twice": ("file,label,label\ng.edges,0,1\n",
-        ["labels.csv:1", "names 2 times the column 'label'"]),
+    "header naming label twice": (
+        "file,label,label\ng.edges,0,1\n",
+        ["labels.csv:1", "names 2 times the column 'label'"],
+    ),
     "header naming file twice": ("file,file,label\ng.edges,x,1\n", ["labels.csv:1", "names 2 times the column 'file'"]),
     "header without label": ("file\ng.edges\n", ["labels.csv:1", "does not name the column 'label'"]),
-    "row with a field too many": ("file,label\ng.edges,big, red\n",
-                                  ["labels.csv:2", "3 fields but the header names 2 columns", "quote"]),
+    "row with a field too many": (
+        "file,label\ng.edges,big, red\n",
+        ["labels.csv:2", "3 fields but the header names 2 columns", "quote"],
+    ),
     "row too short": ("file,label\ng.edges\n", ["labels.csv:2", "expected the columns 'file,label'"]),
-    "unclosed quote": ('file,label\ng.edges,"0\nh.edges,1\n',
-        ["labels.csv:2", "a quoted field starting on this line is never closed"]),
+    "unclosed quote": (
+        'file,label\ng.edges,"0\nh.edges,1\n',
+        ["labels.csv:2", "a quoted field starting on this line is never closed"],
+    ),
     "text after a quote": ('file,label\ng.edges,"0"x\n', ["labels.csv:2", "malformed CSV", "',' expected"]),
     "NUL in a file name": ("file,label\ng.edges\x00,0\n", ["labels.csv:2", "holds a NUL character"]),
     "NUL in a label": ("file,label\ng.edges,a\x00b\n", ["labels.csv:2", "holds a control character"]),
-    "field over the limit": ("file,label\ng.edges," + "x" * 140_000 + "\n",
-        ["labels.csv:2", "a field longer than 131072"]),
+    "field over the limit": (
+        "file,label\ng.edges," + "x" * 140_000 + "\n",
+        ["labels.csv:2", "a field longer than 131072"],
+    ),
     "label nan": ("file,label\ng.edges,NaN\n", ["labels.csv:2", "label 'NaN'", "missing value?"]),
     "label inf": ("file,label\ng.edges,-inf\n", ["labels.csv:2", "label '-inf'"]),
     "label 1e400": ("file,label\ng.edges,1e400\n", ["labels.csv:2", "'1e400' is too large"]),
     "label of 5000 digits": ("file,label\ng.edges," + "9" * 5000 + "\n", ["labels.csv:2", "is too large"]),
-    "label beyond MAX_CLASSES": ("file,label\ng.edges,100000\n",
-        ["labels.csv:2", "label 100000 is too large", "0 .. 99999"]),
+    "label beyond MAX_CLASSES": (
+        "file,label\ng.edges,100000\n",
+        ["labels.csv:2", "label 100000 is too large", "0 .. 99999"],
+    ),
     "label as a float beyond MAX_CLASSES": ("file,label\ng.edges,1e20\n", ["labels.csv:2", "is too large"]),
     "empty file name": ("file,label\n,0\ng.edges,0\n", ["labels.csv:2", "empty file name"]),
     "a path, not a file name": ("file,label\ng.edges,0\nsub/h.edges,1\n", ["labels.csv:3", "'sub/h.edges' is a path"]),
@@ -528,70 +701,104 @@ def _lines(*objs) -> str:
 
 E = [[0, 1]]
 BAD_JSONL_MORE = {
-    "edge index beyond int64": ('{"label": 0, "edges": [[0, 99999999999999999999999]]}',
-                                ["d.jsonl:2", "edges[0] = [0, 99999999999999999999999]",
-                                 "beyond MAX_NODES = 10000000"]),
+    "edge index beyond int64": (
+        '{"label": 0, "edges": [[0, 99999999999999999999999]]}',
+        ["d.jsonl:2", "edges[0] = [0, 99999999999999999999999]", "beyond MAX_NODES = 10000000"],
+    ),
     "edge index beyond MAX_NODES": ({"label": 0, "edges": [[0, 10_000_000]]}, ["d.jsonl:1", "beyond MAX_NODES"]),
-    "negative edge index": ({"label": 0, "edges": [[0, -1]]},
-        ["d.jsonl:1", "edges[0] = [0, -1] has a negative node index"]),
+    "negative edge index": (
+        {"label": 0, "edges": [[0, -1]]},
+        ["d.jsonl:1", "edges[0] = [0, -1] has a negative node index"],
+    ),
     "fractional edge index": ({"label": 0, "edges": [[0, 1.5]]}, ["d.jsonl:1", "edges[0] is [0, 1.5], not a pair"]),
     "edge index 1e20": ({"label": 0, "edges": [[0, 1e20]]}, ["d.jsonl:1", "edges[0] is [0, 1e+20], not a pair"]),
     "edge index 1.0": ({"label": 0, "edges": [[0, 1.0]]}, ["d.jsonl:1", "edges[0] is [0, 1.0]", "without a fraction"]),
     "edge index true": ({"label": 0, "edges": [[0, True]]}, ["d.jsonl:1", "edges[0] is [0, true], not a pair"]),
     "edge index strings": ({"label": 0, "edges": [["0", "1"]]}, ["d.jsonl:1", "edges[0] is ['0', '1'], not a pair"]),
-    "num_nodes of 2e13": ({"label": 0, "edges": [], "num_nodes": 20_000_000_000_000},
-                          ["d.jsonl:1", "'num_nodes' must be a whole number 1 .. 10000000 (MAX_NODES)",
-                           "got 20000000000000"]),
+    "num_nodes of 2e13": (
+        {"label": 0, "edges": [], "num_nodes": 20_000_000_000_000},
+        ["d.jsonl:1", "'num_nodes' must be a whole number 1 .. 10000000 (MAX_NODES)", "got 20000000000000"],
+    ),
     "num_nodes true": ({"label": 0, "edges": [], "num_nodes": True}, ["d.jsonl:1", "'num_nodes'", "got true"]),
     "num_nodes 2.0": ({"label": 0, "edges": [], "num_nodes": 2.0}, ["d.jsonl:1", "'num_nodes'", "got 2.0"]),
-    "integer of 5000 digits": ('{"label": 0, "edges": [], "num_nodes": ' + "1" * 5000 + "}",
-                               ["d.jsonl:2", "an integer with too many digits"]),
-    "nested 100k deep": ('{"label": 0, "edges": ' + "[" * 100_000 + "]" * 100_000 + "}",
-                         ["d.jsonl:2", "JSON nested too deeply"]),
-    "a key twice": ('{"label": 0, "label": 1, "edges": [[0, 1]]}',
-        ["d.jsonl:2", "an object has the key 'label' twice"]),
+    "integer of 5000 digits": (
+        '{"label": 0, "edges": [], "num_nodes": ' + "1" * 5000 + "}",
+        ["d.jsonl:2", "an integer with too many digits"],
+    ),
+    "nested 100k deep": (
+        '{"label": 0, "edges": ' + "[" * 100_000 + "]" * 100_000 + "}",
+        ["d.jsonl:2", "JSON nested too deeply"],
+    ),
+    "a key twice": (
+        '{"label": 0, "label": 1, "edges": [[0, 1]]}',
+        ["d.jsonl:2", "an object has the key 'label' twice"],
+    ),
     "x NaN": ('{"label": 0, "edges": [], "x": [[1.0], [NaN]]}', ["d.jsonl:2", "node 1 has nan in 'x' (column 0)"]),
     "x Infinity": ('{"label": 0, "edges": [], "x": [[-Infinity]]}', ["d.jsonl:2", "node 0 has -inf in 'x'"]),
-    "x beyond float32": ({"label": 0, "edges": [], "x": [[1, 2], [3, 1e39]]},
-        ["d.jsonl:1", "node 1 has 1e+39 in 'x' (column 1)"]),
-    "x beyond float64": ('{"label": 0, "edges": [], "x": [[' + "9" * 400 + "]]}",
-        ["d.jsonl:2", "'x'[0][0] is 9999", "float32"]),
+    "x beyond float32": (
+        {"label": 0, "edges": [], "x": [[1, 2], [3, 1e39]]},
+        ["d.jsonl:1", "node 1 has 1e+39 in 'x' (column 1)"],
+    ),
+    "x beyond float64": (
+        '{"label": 0, "edges": [], "x": [[' + "9" * 400 + "]]}",
+        ["d.jsonl:2", "'x'[0][0] is 9999", "float32"],
+    ),
     "x true": ({"label": 0, "edges": [], "x": [[1], [True]]}, ["d.jsonl:1", "'x'[1][0] is true, not a number"]),
-    "x string of a number": ({"label": 0, "edges": [], "x": [["1.5"]]},
-        ["d.jsonl:1", "'x'[0][0] is '1.5', not a number"]),
+    "x string of a number": (
+        {"label": 0, "edges": [], "x": [["1.5"]]},
+        ["d.jsonl:1", "'x'[0][0] is '1.5', not a number"],
+    ),
     "x null": ({"label": 0, "edges": [], "x": [[None]]}, ["d.jsonl:1", "'x'[0][0] is null, not a number"]),
     "x ragged": ({"label": 0, "edges": [], "x": [[1, 2], [3]]}, ["d.jsonl:1", "'x'[1] has 1 numbers but 'x'[0] has 2"]),
     "x nested": ({"label": 0, "edges": [], "x": [[1, [2]], [3, 4]]}, ["d.jsonl:1", "'x'[0][1] is [2], not a number"]),
     "x rows empty": ({"label": 0, "edges": [], "x": [[], []]}, ["d.jsonl:1", "the rows of 'x' are empty"]),
     "x an object": ({"label": 0, "edges": [], "x": {"a": 1}}, ["d.jsonl:1", "'x' must be a list", "got object"]),
-    "edge_attr NaN": ('{"label": 0, "edges": [[0, 1]], "edge_attr": [[NaN]]}',
-        ["d.jsonl:2", "edge 0 has nan in 'edge_attr'"]),
+    "edge_attr NaN": (
+        '{"label": 0, "edges": [[0, 1]], "edge_attr": [[NaN]]}',
+        ["d.jsonl:2", "edge 0 has nan in 'edge_attr'"],
+    ),
     "edge_attr Infinity": ('{"label": 0, "edges": [[0, 1]], "edge_attr": [Infinity]}', ["d.jsonl:2", "edge 0 has inf"]),
-    "edge_attr empty for an edge": ({"label": 0, "edges": E, "edge_attr": []},
-        ["d.jsonl:1", "'edge_attr' must be", "got 0 rows"]),
-    "edge_attr ragged": ({"label": 0, "edges": [[0, 1], [1, 2]], "edge_attr": [[1], [1, 2]]},
-                         ["d.jsonl:1", "'edge_attr'[1] has 2 numbers but 'edge_attr'[0] has 1"]),
+    "edge_attr empty for an edge": (
+        {"label": 0, "edges": E, "edge_attr": []},
+        ["d.jsonl:1", "'edge_attr' must be", "got 0 rows"],
+    ),
+    "edge_attr ragged": (
+        {"label": 0, "edges": [[0, 1], [1, 2]], "edge_attr": [[1], [1, 2]]},
+        ["d.jsonl:1", "'edge_attr'[1] has 2 numbers but 'edge_attr'[0] has 1"],
+    ),
     "levels true": ({"label": 0, "edges": E, "levels": [[True], [1]]}, ["d.jsonl:1", "level 1 group true of node 0"]),
-    "levels NaN": ('{"label": 0, "edges": [[0, 1]], "levels": [[NaN], [1]]}',
-        ["d.jsonl:2", "level 1 group of node 0 is nan"]),
+    "levels NaN": (
+        '{"label": 0, "edges": [[0, 1]], "levels": [[NaN], [1]]}',
+        ["d.jsonl:2", "level 1 group of node 0 is nan"],
+    ),
     "levels a list of numbers": ({"label": 0, "edges": E, "levels": [0, 1]}, ["d.jsonl:1", "'levels' must be 2 rows"]),
     "label true": ({"label": True, "edges": E}, ["d.jsonl:1", "label true is neither"]),
     "label null": ({"label": None, "edges": E}, ["d.jsonl:1", "label null is neither"]),
-    "label beyond MAX_CLASSES": ({"label": 10 ** 20, "edges": E},
-        ["d.jsonl:1", "label 100000000000000000000 is too large"]),
+    "label beyond MAX_CLASSES": (
+        {"label": 10**20, "edges": E},
+        ["d.jsonl:1", "label 100000000000000000000 is too large"],
+    ),
     "label 1e300": ({"label": 1e300, "edges": E}, ["d.jsonl:1", "is too large", "MAX_CLASSES"]),
-    "id a float": ({"id": 1.5, "label": 0, "edges": E},
-        ["d.jsonl:1", "'id' must be a string or a whole number", "got 1.5"]),
+    "id a float": (
+        {"id": 1.5, "label": 0, "edges": E},
+        ["d.jsonl:1", "'id' must be a string or a whole number", "got 1.5"],
+    ),
     "id a list": ({"id": [1], "label": 0, "edges": E}, ["d.jsonl:1", "'id' must be", "got [1]"]),
     "id null": ({"id": None, "label": 0, "edges": E}, ["d.jsonl:1", "'id' must be", "got null"]),
-    "id beyond int64": ({"id": 2 ** 63, "label": 0, "edges": E}, ["d.jsonl:1", "'id' must be"]),
-    "ids of two kinds": (_lines({"id": 1, "label": 0, "edges": E}, {"id": "b", "label": 0, "edges": E}),
-                         ["d.jsonl:2", "id 'b' but line 1 has the id 1", "all strings or all whole numbers"]),
-    "ids on some lines": (_lines({"id": "a", "label": 0, "edges": E}, "", {"label": 0, "edges": E}),
-                          ["d.jsonl:3", "line 1 has an 'id' but line 3 has none"]),
+    "id beyond int64": ({"id": 2**63, "label": 0, "edges": E}, ["d.jsonl:1", "'id' must be"]),
+    "ids of two kinds": (
+        _lines({"id": 1, "label": 0, "edges": E}, {"id": "b", "label": 0, "edges": E}),
+        ["d.jsonl:2", "id 'b' but line 1 has the id 1", "all strings or all whole numbers"],
+    ),
+    "ids on some lines": (
+        _lines({"id": "a", "label": 0, "edges": E}, "", {"label": 0, "edges": E}),
+        ["d.jsonl:3", "line 1 has an 'id' but line 3 has none"],
+    ),
     "only blank lines": ("\n  \n\t\r\n", ["d.jsonl", "no graphs"]),
-    "not UTF-8": (b'{"label": 0, "edges": [[0, 1]]}\n{"label": "\xff", "edges": [[0, 1]]}\n',
-        ["d.jsonl:2", "not UTF-8"]),
+    "not UTF-8": (
+        b'{"label": 0, "edges": [[0, 1]]}\n{"label": "\xff", "edges": [[0, 1]]}\n',
+        ["d.jsonl:2", "not UTF-8"],
+    ),
 }
 
 
@@ -657,8 +864,10 @@ def test_sub_folders_links_and_odd_entries_are_listed_not_read(tmp_path):
 
 
 def test_node_link_ids_may_be_lists_and_objects(tmp_path):
-    doc = {"nodes": [{"id": [1, 2]}, {"id": {"a": 1}}, {"id": 1}], "links": [{"source": [1, 2], "target": {"a": 1}},
-                                                                            {"source": {"a": 1}, "target": 1}]}
+    doc = {
+        "nodes": [{"id": [1, 2]}, {"id": {"a": 1}}, {"id": 1}],
+        "links": [{"source": [1, 2], "target": {"a": 1}}, {"source": {"a": 1}, "target": 1}],
+    }
     folder = _folder(tmp_path, {"g.json": json.dumps(doc)}, "file,label\ng.json,0\n")
     g = load_graph_folder(folder)[0]
     assert g.num_nodes == 3 and _edges(g) == _both([(0, 1), (1, 2)])
@@ -669,8 +878,12 @@ def test_save_jsonl_refuses_what_load_jsonl_would_refuse(tmp_path):
     graphs[0].graph_id, graphs[1].graph_id, graphs[2].graph_id = "a", 1, "c"
     _raises(["save_jsonl: graph 1: graph_id 1 but graph 0 has 'a'"], save_jsonl, graphs, tmp_path / "x.jsonl")
     graphs[1].graph_id = (1, 2)
-    _raises(["save_jsonl: graph 1: graph_id (1, 2) is not a string nor a whole number"], save_jsonl, graphs,
-            tmp_path / "x.jsonl")
+    _raises(
+        ["save_jsonl: graph 1: graph_id (1, 2) is not a string nor a whole number"],
+        save_jsonl,
+        graphs,
+        tmp_path / "x.jsonl",
+    )
     del graphs[1].graph_id
     _raises(["save_jsonl: graph 1: graph_id null"], save_jsonl, graphs, tmp_path / "x.jsonl")
     graphs[1].graph_id = "b"
@@ -687,7 +900,7 @@ def test_save_jsonl_refuses_what_load_jsonl_would_refuse(tmp_path):
 def test_group_ids_may_be_any_whole_number(tmp_path):
     path = tmp_path / "d.jsonl"
     big = "9" * 400
-    path.write_text('{"label": 0, "edges": [[0, 1], [1, 2]], "levels": [[' + big + '], [1], [-' + big + ']]}\n')
+    path.write_text('{"label": 0, "edges": [[0, 1], [1, 2]], "levels": [[' + big + "], [1], [-" + big + "]]}\n")
     assert load_jsonl(path)[0][LEVEL_LABELS].tolist() == [[1], [0], [-1]]
 
 
@@ -697,53 +910,82 @@ BAD_GRAPHML = {
     "a DOCTYPE with an external entity (XXE)": (
         '<?xml version="1.0"?>\n<!DOCTYPE graphml [<!ENTITY x SYSTEM "file:///etc/passwd">]>\n'
         '<graphml xmlns="http://graphml.graphdrawing.org/xmlns"><graph><node id="&x;"/></graph></graphml>',
-        ["g.graphml:2: a <!DOCTYPE> declaration", "without a DTD or entities"]),
+        ["g.graphml:2: a <!DOCTYPE> declaration", "without a DTD or entities"],
+    ),
     "a DOCTYPE with an internal entity": (
         '<?xml version="1.0"?>\n<!DOCTYPE graphml [<!ENTITY v "5">]>\n'
         + _gml('<graph><node id="n0"><data key="d0">&v;</data></node></graph>', _KEY_D0)[21:],
-        ["g.graphml:2: a <!DOCTYPE> declaration"]),
+        ["g.graphml:2: a <!DOCTYPE> declaration"],
+    ),
     "an edge to an undeclared node": (
         _gml('<graph edgedefault="undirected"><node id="n0"/>\n<edge source="n0" target="zz"/></graph>'),
-        ["g.graphml:2: edge target 'zz' is not a node of the graph"]),
+        ["g.graphml:2: edge target 'zz' is not a node of the graph"],
+    ),
     "a node declared twice": (_gml(_TWO_NODES.format('<node id="n0"/>')), ["g.graphml:1: node 'n0' is declared twice"]),
-    "a node without an id": (_gml('<graph><node/></graph>'), ["g.graphml:1: a <node> without an id"]),
-    "an edge without a source": (_gml(_TWO_NODES.format('<edge target="n0"/>')),
-                                 ["g.graphml:1: an <edge> without a source"]),
+    "a node without an id": (_gml("<graph><node/></graph>"), ["g.graphml:1: a <node> without an id"]),
+    "an edge without a source": (
+        _gml(_TWO_NODES.format('<edge target="n0"/>')),
+        ["g.graphml:1: an <edge> without a source"],
+    ),
     "a key id declared twice": (
-        _gml('<graph><node id="n0"><data key="d0">1</data></node></graph>',
-             _KEY_D0 + '\n' + _GML_NODE_ATTR.format(name="b", type="int")),
-        ["g.graphml:2: key 'd0' is declared twice (also at line 1)"]),
+        _gml(
+            '<graph><node id="n0"><data key="d0">1</data></node></graph>',
+            _KEY_D0 + "\n" + _GML_NODE_ATTR.format(name="b", type="int"),
+        ),
+        ["g.graphml:2: key 'd0' is declared twice (also at line 1)"],
+    ),
     "two keys for one attribute": (
-        _gml('<graph><node id="n0"><data key="d0">1</data><data key="d1">2</data></node></graph>',
-             _KEY_D0 + '<key id="d1" for="node" attr.name="a" attr.type="double"/>'),
-        ["g.graphml:1: key 'd1' declares the attribute 'a' for node elements again"]),
+        _gml(
+            '<graph><node id="n0"><data key="d0">1</data><data key="d1">2</data></node></graph>',
+            _KEY_D0 + '<key id="d1" for="node" attr.name="a" attr.type="double"/>',
+        ),
+        ["g.graphml:1: key 'd1' declares the attribute 'a' for node elements again"],
+    ),
     "data twice on a node": (
         _gml('<graph><node id="n0"><data key="d0">1</data>\n<data key="d0">7</data></node></graph>', _KEY_D0),
-        ["g.graphml:2: node 'n0' has data for key 'd0' twice (also at line 1)"]),
-    "data for an undeclared key": (_gml('<graph><node id="n0"><data key="zz">1</data></node></graph>'),
-                                   ["g.graphml:1: node 'n0': data for key 'zz', which no <key> declares"]),
+        ["g.graphml:2: node 'n0' has data for key 'd0' twice (also at line 1)"],
+    ),
+    "data for an undeclared key": (
+        _gml('<graph><node id="n0"><data key="zz">1</data></node></graph>'),
+        ["g.graphml:1: node 'n0': data for key 'zz', which no <key> declares"],
+    ),
     "a boolean that is not one": (
-        _gml('<graph><node id="n0"><data key="d0">yes</data></node></graph>',
-             _GML_NODE_ATTR.format(name="a", type="boolean")),
-        ["g.graphml:1: node 'n0': 'a' (boolean) is 'yes', not a GraphML boolean (true, false, 1 or 0)"]),
+        _gml(
+            '<graph><node id="n0"><data key="d0">yes</data></node></graph>',
+            _GML_NODE_ATTR.format(name="a", type="boolean"),
+        ),
+        ["g.graphml:1: node 'n0': 'a' (boolean) is 'yes', not a GraphML boolean (true, false, 1 or 0)"],
+    ),
     "a double with an underscore": (
         _gml('<graph><node id="n0"><data key="d0">1_000</data></node></graph>', _KEY_D0),
-        ["g.graphml:1: node 'n0': 'a' (double) is '1_000', not a number"]),
+        ["g.graphml:1: node 'n0': 'a' (double) is '1_000', not a number"],
+    ),
     "an int in Arabic-Indic digits": (
-        _gml('<graph><node id="n0"><data key="d0">\u0663</data></node></graph>',
-             _GML_NODE_ATTR.format(name="a", type="int")),
-        ["g.graphml:1: node 'n0': 'a' (int) is", "not an integer (decimal digits)"]),
-    "an unknown edgedefault": (_gml('<graph edgedefault="sideways"><node id="n0"/></graph>'),
-                               ["g.graphml:1: edgedefault='sideways'; it is 'directed' or 'undirected'"]),
-    "a nested graph": (_gml('<graph><node id="n0"><graph><node id="n0::a"/></graph></node></graph>'),
-                       ["g.graphml:1: a <graph> inside a node"]),
+        _gml(
+            '<graph><node id="n0"><data key="d0">\u0663</data></node></graph>',
+            _GML_NODE_ATTR.format(name="a", type="int"),
+        ),
+        ["g.graphml:1: node 'n0': 'a' (int) is", "not an integer (decimal digits)"],
+    ),
+    "an unknown edgedefault": (
+        _gml('<graph edgedefault="sideways"><node id="n0"/></graph>'),
+        ["g.graphml:1: edgedefault='sideways'; it is 'directed' or 'undirected'"],
+    ),
+    "a nested graph": (
+        _gml('<graph><node id="n0"><graph><node id="n0::a"/></graph></node></graph>'),
+        ["g.graphml:1: a <graph> inside a node"],
+    ),
     "an edge id repeated between the same nodes": (
         _gml(_TWO_NODES.format('<edge id="e" source="n0" target="n1"/>\n<edge id="e" source="n1" target="n0"/>')),
-        ["g.graphml:2: edge id 'e' between 'n1' and 'n0' repeats the edge at line 1"]),
+        ["g.graphml:2: edge id 'e' between 'n1' and 'n0' repeats the edge at line 1"],
+    ),
     "a level attribute beyond MAX_LEVELS": (
-        _gml('<graph><node id="n0"><data key="d0">1</data></node></graph>',
-             _GML_NODE_ATTR.format(name="level99999999999", type="int")),
-        ["g.graphml", "node attribute 'level99999999999': at most 32 levels (MAX_LEVELS)"]),
+        _gml(
+            '<graph><node id="n0"><data key="d0">1</data></node></graph>',
+            _GML_NODE_ATTR.format(name="level99999999999", type="int"),
+        ),
+        ["g.graphml", "node attribute 'level99999999999': at most 32 levels (MAX_LEVELS)"],
+    ),
 }
 
 
@@ -757,20 +999,28 @@ def test_graphml_is_checked_before_networkx_reads_it(tmp_path, case):
 
 
 def test_graphml_key_defaults_hold_where_data_is_missing(tmp_path):
-    keys = ('<key id="d0" for="node" attr.name="a" attr.type="double"><default>2.5</default></key>'
-            '<key id="w" for="edge" attr.name="weight" attr.type="double"><default>3</default></key>')
+    keys = (
+        '<key id="d0" for="node" attr.name="a" attr.type="double"><default>2.5</default></key>'
+        '<key id="w" for="edge" attr.name="weight" attr.type="double"><default>3</default></key>'
+    )
     body = _TWO_NODES.format('<edge source="n0" target="n1"/>').replace(
-        '<node id="n0"/>', '<node id="n0"><data key="d0">1</data></node>')
+        '<node id="n0"/>', '<node id="n0"><data key="d0">1</data></node>'
+    )
     ds = load_graph_folder(_folder(tmp_path / "in", {"g.graphml": _gml(body, keys)}, "file,label\ng.graphml,0\n"))
     assert ds[0].x.view(-1).tolist() == [1.0, 2.5] and ds[0].edge_attr.view(-1).tolist() == [3.0, 3.0]
 
 
-@pytest.mark.parametrize("attrs,message", [
-    ({"level1": 0, "level01": 1},
-     "node attribute 'level01': a level is named level1, level2, ... without a leading zero"),
-    ({"level1000000": 0}, "node attribute 'level1000000': at most 32 levels (MAX_LEVELS): level1 .. level32"),
-    ({"level33": 0}, "node attribute 'level33': at most 32 levels"),
-])
+@pytest.mark.parametrize(
+    "attrs,message",
+    [
+        (
+            {"level1": 0, "level01": 1},
+            "node attribute 'level01': a level is named level1, level2, ... without a leading zero",
+        ),
+        ({"level1000000": 0}, "node attribute 'level1000000': at most 32 levels (MAX_LEVELS): level1 .. level32"),
+        ({"level33": 0}, "node attribute 'level33': at most 32 levels"),
+    ],
+)
 def test_level_attributes_are_bounded_and_unambiguous(tmp_path, attrs, message):
     """level1000000 padded every node of the dataset to a million columns (level99999999999 hung);
     level01 next to level1 silently hid one of them."""
@@ -785,12 +1035,18 @@ def test_level32_is_the_deepest_level(tmp_path):
     assert ds[0][LEVEL_LABELS].shape == (2, 32) and ds[0][LEVEL_LABELS][0, 31] == 0
 
 
-@pytest.mark.parametrize("node_features,message", [
-    (5, "node_features must be None, 'degree' or a list of attribute names, got 5"),
-    ([5], "node_features: 5 is not an attribute name (a string)"),
-    (["a", "a"], "node_features names 'a' twice"),
-    (["level1"], "node_features: 'level1' is a level attribute (the known hierarchy, level_labels), never a feature"),
-])
+@pytest.mark.parametrize(
+    "node_features,message",
+    [
+        (5, "node_features must be None, 'degree' or a list of attribute names, got 5"),
+        ([5], "node_features: 5 is not an attribute name (a string)"),
+        (["a", "a"], "node_features names 'a' twice"),
+        (
+            ["level1"],
+            "node_features: 'level1' is a level attribute (the known hierarchy, level_labels), never a feature",
+        ),
+    ],
+)
 def test_node_features_argument_is_checked(tmp_path, node_features, message):
     doc = json.dumps({"nodes": [{"id": 0, "a": 1, "level1": 0}], "links": []})
     root = _folder(tmp_path / "in", {"g.json": doc}, "file,label\ng.json,0\n")
@@ -798,14 +1054,22 @@ def test_node_features_argument_is_checked(tmp_path, node_features, message):
 
 
 BAD_JSONL_HELD_OUT = {
-    "a lone surrogate in a label": ('{"label": "\\ud800", "edges": [[0, 1]]}',
-                                    ["d.jsonl:2: the string '\\ud800' holds a lone UTF-16 surrogate"]),
-    "a lone surrogate in a key": ('{"label": 0, "edges": [[0, 1]], "\\udc00x": 1}',
-                                  ["d.jsonl:2: the string '\\udc00x' holds a lone UTF-16 surrogate"]),
-    "a control character in a label": ('{"label": "a\\u0000b", "edges": [[0, 1]]}',
-                                       ["d.jsonl:2: label 'a\\x00b' holds a control character"]),
-    "levels deeper than MAX_LEVELS": ({"label": 0, "edges": E, "levels": [[0] * 33, [0] * 33]},
-                                      ["d.jsonl:1: 'levels' rows of 33 groups; at most 32 levels (MAX_LEVELS)"]),
+    "a lone surrogate in a label": (
+        '{"label": "\\ud800", "edges": [[0, 1]]}',
+        ["d.jsonl:2: the string '\\ud800' holds a lone UTF-16 surrogate"],
+    ),
+    "a lone surrogate in a key": (
+        '{"label": 0, "edges": [[0, 1]], "\\udc00x": 1}',
+        ["d.jsonl:2: the string '\\udc00x' holds a lone UTF-16 surrogate"],
+    ),
+    "a control character in a label": (
+        '{"label": "a\\u0000b", "edges": [[0, 1]]}',
+        ["d.jsonl:2: label 'a\\x00b' holds a control character"],
+    ),
+    "levels deeper than MAX_LEVELS": (
+        {"label": 0, "edges": E, "levels": [[0] * 33, [0] * 33]},
+        ["d.jsonl:1: 'levels' rows of 33 groups; at most 32 levels (MAX_LEVELS)"],
+    ),
 }
 
 
@@ -815,7 +1079,7 @@ def test_more_bad_jsonl_is_refused_with_the_line(tmp_path, case):
     path = tmp_path / "d.jsonl"
     if isinstance(content, dict):
         content = json.dumps(content) + "\n"
-    else:   # the bad graph is on line 2
+    else:  # the bad graph is on line 2
         content = '{"label": 1, "edges": [[0, 1]]}\n' + content + "\n"
     path.write_text(content)
     _raises(message, load_jsonl, path)
@@ -824,19 +1088,22 @@ def test_more_bad_jsonl_is_refused_with_the_line(tmp_path, case):
 def test_a_surrogate_pair_is_text(tmp_path):
     path = tmp_path / "d.jsonl"
     path.write_text('{"label": "\\ud83d\\ude00", "edges": [[0, 1]]}\n')
-    assert load_jsonl(path).class_names == ["\U0001F600"]
+    assert load_jsonl(path).class_names == ["\U0001f600"]
 
 
-@pytest.mark.parametrize("call,message", [
-    (lambda tmp: load_jsonl(5), "load_jsonl: path must be a path (a str or pathlib.Path), got 5"),
-    (lambda tmp: load_jsonl(""), "load_jsonl: path is empty"),
-    (lambda tmp: load_jsonl(tmp / ("x" * 300 + ".jsonl")), "cannot read it (file name too long)"),
-    (lambda tmp: load_jsonl(tmp), "a folder, not a file"),
-    (lambda tmp: load_graph_folder(None), "load_graph_folder: folder must be a path"),
-    (lambda tmp: load_graph_folder(tmp, labels_csv=5), "load_graph_folder: labels_csv must be a path"),
-    (lambda tmp: load_graph_folder(tmp, labels_csv=tmp), "a folder, not a labels file"),
-    (lambda tmp: load_jsonl(tmp / "d.jsonl", name=5), "name must be a non-empty string"),
-])
+@pytest.mark.parametrize(
+    "call,message",
+    [
+        (lambda tmp: load_jsonl(5), "load_jsonl: path must be a path (a str or pathlib.Path), got 5"),
+        (lambda tmp: load_jsonl(""), "load_jsonl: path is empty"),
+        (lambda tmp: load_jsonl(tmp / ("x" * 300 + ".jsonl")), "cannot read it (file name too long)"),
+        (lambda tmp: load_jsonl(tmp), "a folder, not a file"),
+        (lambda tmp: load_graph_folder(None), "load_graph_folder: folder must be a path"),
+        (lambda tmp: load_graph_folder(tmp, labels_csv=5), "load_graph_folder: labels_csv must be a path"),
+        (lambda tmp: load_graph_folder(tmp, labels_csv=tmp), "a folder, not a labels file"),
+        (lambda tmp: load_jsonl(tmp / "d.jsonl", name=5), "name must be a non-empty string"),
+    ],
+)
 def test_bad_path_arguments_are_value_errors(tmp_path, call, message):
     (tmp_path / "g.edges").write_text("a b\n")
     (tmp_path / "d.jsonl").write_text('{"label": 0, "edges": [[0, 1]]}\n')

@@ -4,6 +4,7 @@ node-link JSON and GraphML with a labels CSV.
 Every input either loads, and then gives exactly what was written (for generated-valid input)
 and survives ``save_jsonl`` -> ``load_jsonl`` unchanged, or raises a ValueError that names the
 file.  Any other exception fails the test."""
+
 import json
 import math
 import tempfile
@@ -19,8 +20,13 @@ from hypothesis import strategies as st
 from hipool.data.base import LEVEL_LABELS
 from hipool.data.own import NUM_DEGREE_FEATURES, load_graph_folder, load_jsonl, save_jsonl
 
-FUZZ = settings(max_examples=50, deadline=None, derandomize=True, database=None,
-                suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large])
+FUZZ = settings(
+    max_examples=50,
+    deadline=None,
+    derandomize=True,
+    database=None,
+    suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large],
+)
 FIELDS = ("x", "edge_index", "edge_attr", "y", LEVEL_LABELS)
 
 
@@ -78,17 +84,26 @@ def _write(path: Path, content) -> Path:
 # -- strategies ------------------------------------------------------------------------
 
 json_scalars = st.one_of(
-    st.none(), st.booleans(),
-    st.integers(-5, 12), st.sampled_from([10 ** 7, 2 ** 63, -(2 ** 63) - 1, 10 ** 30, 10 ** 400]),
-    st.floats(allow_nan=True, allow_infinity=True), st.sampled_from([1.0, 1.5, 1e20, 1e39, -0.0]),
-    st.text(max_size=4), st.sampled_from(["1", "1.5", "nan", ""]),
+    st.none(),
+    st.booleans(),
+    st.integers(-5, 12),
+    st.sampled_from([10**7, 2**63, -(2**63) - 1, 10**30, 10**400]),
+    st.floats(allow_nan=True, allow_infinity=True),
+    st.sampled_from([1.0, 1.5, 1e20, 1e39, -0.0]),
+    st.text(max_size=4),
+    st.sampled_from(["1", "1.5", "nan", ""]),
 )
-json_values = st.recursive(json_scalars, lambda inner: st.lists(inner, max_size=4)
-                           | st.dictionaries(st.text(max_size=3), inner, max_size=3), max_leaves=10)
-finite32 = st.one_of(st.integers(-1000, 1000), st.floats(min_value=-3e38, max_value=3e38, allow_nan=False),
-                     st.sampled_from([0.1, -2.5, 1e-45, 3.4028234663852886e38]))
-group_ids = st.one_of(st.none(), st.integers(-2, 4),
-                      st.sampled_from([1.5, "north", "south", "b", 10 ** 400, -(10 ** 30)]))
+json_values = st.recursive(
+    json_scalars,
+    lambda inner: st.lists(inner, max_size=4) | st.dictionaries(st.text(max_size=3), inner, max_size=3),
+    max_leaves=10,
+)
+finite32 = st.one_of(
+    st.integers(-1000, 1000),
+    st.floats(min_value=-3e38, max_value=3e38, allow_nan=False),
+    st.sampled_from([0.1, -2.5, 1e-45, 3.4028234663852886e38]),
+)
+group_ids = st.one_of(st.none(), st.integers(-2, 4), st.sampled_from([1.5, "north", "south", "b", 10**400, -(10**30)]))
 
 
 def _jsonl_text(objs: List[Dict[str, Any]]) -> str:
@@ -104,7 +119,7 @@ def jsonl_datasets(draw):
     x_width = draw(st.sampled_from([None, 1, 3]))
     attr_width = draw(st.sampled_from([None, 1, 2]))
     if id_kind == "number":
-        ids = draw(st.lists(st.integers(-(2 ** 63), 2 ** 63 - 1), min_size=k, max_size=k, unique=True))
+        ids = draw(st.lists(st.integers(-(2**63), 2**63 - 1), min_size=k, max_size=k, unique=True))
     else:
         ids = draw(st.lists(st.text(max_size=4), min_size=k, max_size=k, unique=True))
     objs = []
@@ -201,6 +216,7 @@ def _check_jsonl(ds, objs: List[Dict[str, Any]]) -> None:
 
 # -- JSONL --------------------------------------------------------------------------------
 
+
 @FUZZ
 @given(objs=jsonl_datasets())
 def test_valid_jsonl_loads_exactly_and_round_trips(objs):
@@ -212,9 +228,12 @@ def test_valid_jsonl_loads_exactly_and_round_trips(objs):
 
 
 @FUZZ
-@given(objs=jsonl_datasets(), line=st.integers(0, 3),
-       key=st.sampled_from(["id", "label", "num_nodes", "directed", "edges", "edge_attr", "x", "levels", "other"]),
-       value=json_values)
+@given(
+    objs=jsonl_datasets(),
+    line=st.integers(0, 3),
+    key=st.sampled_from(["id", "label", "num_nodes", "directed", "edges", "edge_attr", "x", "levels", "other"]),
+    value=json_values,
+)
 def test_any_json_value_at_any_key(objs, line, key, value):
     objs[line % len(objs)][key] = value
     with tempfile.TemporaryDirectory() as tmp:
@@ -226,8 +245,14 @@ def test_any_json_value_at_any_key(objs, line, key, value):
 
 
 @FUZZ
-@given(objs=jsonl_datasets(), line=st.integers(0, 3), value=json_values,
-       where=st.sampled_from(["edges", "x", "levels", "edge_attr"]), row=st.integers(0, 7), col=st.integers(0, 2))
+@given(
+    objs=jsonl_datasets(),
+    line=st.integers(0, 3),
+    value=json_values,
+    where=st.sampled_from(["edges", "x", "levels", "edge_attr"]),
+    row=st.integers(0, 7),
+    col=st.integers(0, 2),
+)
 def test_any_json_value_inside_a_list(objs, line, value, where, row, col):
     obj = objs[line % len(objs)]
     rows = obj.get(where)
@@ -244,9 +269,15 @@ def test_any_json_value_inside_a_list(objs, line, value, where, row, col):
         _round_trip(ds)
 
 
-mutations = st.lists(st.tuples(st.integers(0, 10 ** 6), st.sampled_from(["insert", "delete", "replace"]),
-                               st.sampled_from(list('[]{}",:0123456789.-eE \n\r\ttrufalsnNIy\x00\ufeff\\') + ["é"])),
-                     min_size=1, max_size=6)
+mutations = st.lists(
+    st.tuples(
+        st.integers(0, 10**6),
+        st.sampled_from(["insert", "delete", "replace"]),
+        st.sampled_from(list('[]{}",:0123456789.-eE \n\r\ttrufalsnNIy\x00\ufeff\\') + ["é"]),
+    ),
+    min_size=1,
+    max_size=6,
+)
 
 
 def _mutate(text: str, edits) -> str:
@@ -255,9 +286,9 @@ def _mutate(text: str, edits) -> str:
         if op == "insert":
             text = text[:i] + ch + text[i:]
         elif op == "delete":
-            text = text[:i] + text[i + 1:]
+            text = text[:i] + text[i + 1 :]
         else:
-            text = text[:i] + ch + text[i + 1:]
+            text = text[:i] + ch + text[i + 1 :]
     return text
 
 
@@ -272,8 +303,11 @@ def test_mutated_jsonl(objs, edits):
 
 
 @FUZZ
-@given(content=st.one_of(st.binary(max_size=200),
-                         st.text(alphabet='[]{}",:0123456789.-eE \n\r\tlabedgsx\x00', max_size=120)))
+@given(
+    content=st.one_of(
+        st.binary(max_size=200), st.text(alphabet='[]{}",:0123456789.-eE \n\r\tlabedgsx\x00', max_size=120)
+    )
+)
 def test_random_bytes_as_jsonl(content):
     with tempfile.TemporaryDirectory() as tmp:
         ds = _load_or_refuse(load_jsonl, _write(Path(tmp) / "g.jsonl", content))
@@ -293,8 +327,10 @@ def edge_list_folders(draw):
     k = draw(st.integers(1, 3))
     weighted = draw(st.booleans())
     weight = st.one_of(st.none(), finite32) if weighted else st.none()
-    files = {f"g{i}.edges": draw(st.lists(st.tuples(node_names, node_names, weight), min_size=1, max_size=6))
-             for i in range(k)}
+    files = {
+        f"g{i}.edges": draw(st.lists(st.tuples(node_names, node_names, weight), min_size=1, max_size=6))
+        for i in range(k)
+    }
     kind = draw(st.sampled_from(["number", "name"]))
     labels = {f: draw(st.integers(0, 2) if kind == "number" else st.sampled_from(["ring", "star"])) for f in files}
     return files, labels
@@ -326,8 +362,9 @@ def test_valid_edge_list_folders_load_exactly(folder):
         ds = load_graph_folder(root)
     _check_loaded(ds)
     assert [g.graph_id for g in ds] == list(files)
-    with_attr = any(w is not None for e in files.values() for _, _, w in e) \
-        and any(u != v for e in files.values() for u, v, _ in e)
+    with_attr = any(w is not None for e in files.values() for _, _, w in e) and any(
+        u != v for e in files.values() for u, v, _ in e
+    )
     for g, edges in zip(ds, files.values()):
         order = list(dict.fromkeys(name for u, v, _ in edges for name in (u, v)))
         assert g.num_nodes == len(order)
@@ -349,12 +386,15 @@ def test_valid_edge_list_folders_load_exactly(folder):
 
 
 csv_text = st.text(alphabet=' \t\n\r,"abfilentx01.-#é\x00', max_size=60)
-edge_text = st.text(alphabet=' \t\n\rab01.-e+#naif\x00é', max_size=60)
+edge_text = st.text(alphabet=" \t\n\rab01.-e+#naif\x00é", max_size=60)
 
 
 @FUZZ
-@given(edge_files=st.lists(edge_text, min_size=1, max_size=3), labels=st.one_of(csv_text, st.binary(max_size=40)),
-       prefix=st.sampled_from(["", "file,label\n", "file,label\ng0.edges,"]))
+@given(
+    edge_files=st.lists(edge_text, min_size=1, max_size=3),
+    labels=st.one_of(csv_text, st.binary(max_size=40)),
+    prefix=st.sampled_from(["", "file,label\n", "file,label\ng0.edges,"]),
+)
 def test_random_text_in_a_folder(edge_files, labels, prefix):
     files = {f"g{i}.edges": text for i, text in enumerate(edge_files)}
     labels = prefix.encode() + labels if isinstance(labels, bytes) else prefix + labels
@@ -384,8 +424,12 @@ def test_mutated_edge_lists_and_labels(folder, target, edits):
         _round_trip(ds)
 
 
-node_ids = st.one_of(st.integers(-3, 20), st.text(max_size=3), st.lists(st.integers(0, 3), max_size=2),
-                     st.sampled_from([1.0, True, None]))
+node_ids = st.one_of(
+    st.integers(-3, 20),
+    st.text(max_size=3),
+    st.lists(st.integers(0, 3), max_size=2),
+    st.sampled_from([1.0, True, None]),
+)
 
 
 @st.composite
@@ -411,8 +455,13 @@ def node_link_docs(draw):
             link["weight"] = draw(finite32)
         links.append(link)
     directed = draw(st.booleans())
-    doc = {"directed": directed, "multigraph": False, "graph": {}, "nodes": nodes,
-           draw(st.sampled_from(["links", "edges"])): links}
+    doc = {
+        "directed": directed,
+        "multigraph": False,
+        "graph": {},
+        "nodes": nodes,
+        draw(st.sampled_from(["links", "edges"])): links,
+    }
     return doc
 
 
@@ -441,15 +490,23 @@ def test_valid_node_link_loads_exactly(doc):
 
 
 def _has(spot: Any, step: Any) -> bool:
-    return (isinstance(spot, dict) and step in spot
-            or isinstance(spot, list) and isinstance(step, int) and step < len(spot))
+    return (
+        isinstance(spot, dict) and step in spot or isinstance(spot, list) and isinstance(step, int) and step < len(spot)
+    )
 
 
 @FUZZ
-@given(doc=node_link_docs(), path=st.lists(st.sampled_from(["nodes", "links", "edges", 0, 1, "id", "emb", "size",
-                                                            "source", "target", "weight", "directed", "level1"]),
-                                           min_size=1, max_size=3),
-       value=json_values)
+@given(
+    doc=node_link_docs(),
+    path=st.lists(
+        st.sampled_from(
+            ["nodes", "links", "edges", 0, 1, "id", "emb", "size", "source", "target", "weight", "directed", "level1"]
+        ),
+        min_size=1,
+        max_size=3,
+    ),
+    value=json_values,
+)
 def test_node_link_with_any_json_value_anywhere(doc, path, value):
     spot: Any = doc
     for step in path[:-1]:  # walk as far as the document goes, then set the last step there
@@ -485,8 +542,9 @@ def _graphml(doc) -> str:
 def test_mutated_graphml(doc, edits):
     text = _mutate(_graphml(doc), edits)
     with tempfile.TemporaryDirectory() as tmp:
-        ds = _load_or_refuse(load_graph_folder, _make_folder(Path(tmp) / "f", {"g.graphml": text},
-                                                             "file,label\ng.graphml,1\n"))
+        ds = _load_or_refuse(
+            load_graph_folder, _make_folder(Path(tmp) / "f", {"g.graphml": text}, "file,label\ng.graphml,1\n")
+        )
     if ds is not None:
         _check_loaded(ds)
         _round_trip(ds)
@@ -494,9 +552,11 @@ def test_mutated_graphml(doc, edits):
 
 def test_fuzz_helpers_catch_what_they_should(tmp_path):
     """The harness itself: another exception type fails, a message without the file fails."""
+
     def raises(exc):
         def load(path):
             raise exc
+
         return load
 
     with pytest.raises(pytest.fail.Exception, match="KeyError escaped"):

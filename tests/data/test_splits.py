@@ -1,4 +1,5 @@
 """Stratified k-fold and holdout splits, saved to and read from JSON, tied to their dataset."""
+
 import json
 
 import numpy as np
@@ -18,7 +19,7 @@ LABELS = [0] * 37 + [1] * 63 + [2] * 11
 def test_kfold_partitions_and_stratifies():
     folds = stratified_kfold(LABELS, 10, seed=3)
     tests = [f["test"] for f in folds]
-    assert sorted(i for t in tests for i in t) == list(range(len(LABELS)))      # a partition
+    assert sorted(i for t in tests for i in t) == list(range(len(LABELS)))  # a partition
     for f in folds:
         assert set(f["train"]).isdisjoint(f["test"])
         assert len(f["train"]) + len(f["test"]) == len(LABELS)
@@ -60,7 +61,7 @@ def test_json_round_trip_and_dataset_check(tmp_path):
     assert payload["num_graphs"] == len(LABELS) and payload["labels_hash"] == labels_hash(LABELS)
     with pytest.raises(ValueError, match=r"made for 'toy' with 111 graphs, not for 'other' with 110"):
         load_splits(path, dataset="other", labels=LABELS[:-1])
-    shuffled = LABELS[::-1]                       # same count, other labels: the hash tells
+    shuffled = LABELS[::-1]  # same count, other labels: the hash tells
     with pytest.raises(ValueError, match="graph count or labels differ"):
         load_splits(path, dataset="toy", labels=shuffled)
 
@@ -81,14 +82,17 @@ def test_broken_files(tmp_path):
         load_splits(other, dataset="toy", labels=LABELS)
 
 
-@pytest.mark.parametrize("content, message", [
-    (b"\xff\xfe", "not UTF-8 text"),
-    (b"[" * 100_000, "nested too deeply"),
-    (b"{", "not valid JSON"),
-    ("splits-3", "is not a mapping of part names"),
-    ("bool-index", "not graph indices 0..2"),
-    ("part-not-list", "is not a list of indices"),
-])
+@pytest.mark.parametrize(
+    "content, message",
+    [
+        (b"\xff\xfe", "not UTF-8 text"),
+        (b"[" * 100_000, "nested too deeply"),
+        (b"{", "not valid JSON"),
+        ("splits-3", "is not a mapping of part names"),
+        ("bool-index", "not graph indices 0..2"),
+        ("part-not-list", "is not a list of indices"),
+    ],
+)
 def test_load_splits_damaged_file_is_a_clear_error(tmp_path, content, message):
     labels = [0, 1, 0]
     body = {"splits-3": [3], "bool-index": [{"train": [True, 1]}], "part-not-list": [{"train": 5}]}
@@ -102,12 +106,18 @@ def test_load_splits_damaged_file_is_a_clear_error(tmp_path, content, message):
     assert str(path) in str(info.value)
 
 
-@pytest.mark.parametrize("fractions, message", [
-    ([float("nan"), 1.0], r"stratified_split: 'fractions' must be non-negative and sum to 1 \(finite numbers\), "
-                          r"got \[nan, 1.0\]"),
-    (None, r"stratified_split: 'fractions' must be a list of numbers, got None"),
-    (["a", "b"], r"'fractions' must be a list of numbers"),
-])
+@pytest.mark.parametrize(
+    "fractions, message",
+    [
+        (
+            [float("nan"), 1.0],
+            r"stratified_split: 'fractions' must be non-negative and sum to 1 \(finite numbers\), "
+            r"got \[nan, 1.0\]",
+        ),
+        (None, r"stratified_split: 'fractions' must be a list of numbers, got None"),
+        (["a", "b"], r"'fractions' must be a list of numbers"),
+    ],
+)
 def test_nan_or_non_numeric_fractions_are_refused(fractions, message):
     """NaN compares False to every bound: it passed the check and cut the parts at nonsense."""
     from hipool.data.splits import stratified_split

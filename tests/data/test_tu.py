@@ -1,6 +1,7 @@
 """TU benchmarks read in place from ../shared (processed files to a temp cache), checked
 against their published statistics; malformed raw folders give errors naming file and line;
 bad cache files are never unpickled; bad dataset specs are clear errors."""
+
 import os
 import pickle
 import re
@@ -35,7 +36,7 @@ def test_every_shared_tu_dataset_matches_its_published_statistics(name, tmp_path
     assert set(labels.tolist()) == set(range(classes))
     g = ds[0]
     assert g.x.dtype == torch.float32 and g.x.size(1) == ds.num_features and g.y.shape == (1,)
-    assert listing(TU / name) == before                       # nothing written into the data root
+    assert listing(TU / name) == before  # nothing written into the data root
     assert any(p.name == "data.pt" for p in tmp_path.rglob("*"))  # it went to the cache
 
 
@@ -43,12 +44,12 @@ def test_features_as_the_field_builds_them(tmp_path):
     if not (TU / "PROTEINS" / "raw").is_dir() or not (TU / "IMDB-BINARY" / "raw").is_dir():
         pytest.skip("shared TU datasets missing")
     mutag = load_tu("MUTAG", TU, cache_dir=tmp_path)
-    assert mutag.num_features == 7 and bool((mutag[0].x.sum(1) == 1).all())   # one-hot atom types
+    assert mutag.num_features == 7 and bool((mutag[0].x.sum(1) == 1).all())  # one-hot atom types
     assert mutag.class_names == ["-1", "1"]
     proteins = load_tu("PROTEINS", TU, cache_dir=tmp_path)
-    assert proteins.num_features == 1 + 3                       # 1 attribute + 3 label one-hot
+    assert proteins.num_features == 1 + 3  # 1 attribute + 3 label one-hot
     imdb = load_tu("IMDB-BINARY", TU, cache_dir=tmp_path)
-    assert imdb.num_features == 136                             # one-hot degree 0..135 (max degree 135)
+    assert imdb.num_features == 136  # one-hot degree 0..135 (max degree 135)
     g = imdb[0]
     deg = torch.bincount(g.edge_index[0], minlength=g.num_nodes)
     assert torch.equal(g.x.argmax(1), deg) and imdb.notes
@@ -56,9 +57,10 @@ def test_features_as_the_field_builds_them(tmp_path):
 
 def test_degree_features_beyond_the_cap():
     from torch_geometric.data import Data
+
     star = Data(edge_index=torch.tensor([[0] * 5 + [1, 2, 3, 4, 5], [1, 2, 3, 4, 5] + [0] * 5]), num_nodes=6)
     (g,) = degree_features([star], cap=3)
-    assert g.x.shape == (6, 4 + 1)                             # one-hot 0..3, then log(1 + degree)
+    assert g.x.shape == (6, 4 + 1)  # one-hot 0..3, then log(1 + degree)
     assert g.x[0, 3] == 1 and torch.isclose(g.x[0, 4], torch.log1p(torch.tensor(5.0)))
     (g,) = degree_features([star], cap=10)
     assert g.x.shape == (6, 6) and g.x[0, 5] == 1
@@ -94,16 +96,19 @@ def drop_last_line(path):
     path.write_text("\n".join(lines[:-1]) + "\n")
 
 
-@pytest.mark.parametrize("case,match", [
-    ("node_labels_short", r"MUTAG_node_labels.txt: 3370 lines, but MUTAG_graph_indicator.txt has 3371"),
-    ("graph_labels_short", r"MUTAG_graph_labels.txt: 187 lines, but .* describes 188 graphs"),
-    ("A_not_ints", r"MUTAG_A.txt:5: expected 2 integers separated by commas, got 'two, 3'"),
-    ("A_out_of_range", r"MUTAG_A.txt:7: node id out of range 1..3371"),
-    ("A_cross_graph", r"MUTAG_A.txt:1: edge 1, 3371 joins graph 1 and graph 188"),
-    ("indicator_unsorted", r"MUTAG_graph_indicator.txt:2: graph ids must not decrease"),
-    ("missing_A", r"missing .*MUTAG_A.txt"),
-    ("edge_labels_short", r"MUTAG_edge_labels.txt: 7441 lines, but MUTAG_A.txt has 7442"),
-])
+@pytest.mark.parametrize(
+    "case,match",
+    [
+        ("node_labels_short", r"MUTAG_node_labels.txt: 3370 lines, but MUTAG_graph_indicator.txt has 3371"),
+        ("graph_labels_short", r"MUTAG_graph_labels.txt: 187 lines, but .* describes 188 graphs"),
+        ("A_not_ints", r"MUTAG_A.txt:5: expected 2 integers separated by commas, got 'two, 3'"),
+        ("A_out_of_range", r"MUTAG_A.txt:7: node id out of range 1..3371"),
+        ("A_cross_graph", r"MUTAG_A.txt:1: edge 1, 3371 joins graph 1 and graph 188"),
+        ("indicator_unsorted", r"MUTAG_graph_indicator.txt:2: graph ids must not decrease"),
+        ("missing_A", r"missing .*MUTAG_A.txt"),
+        ("edge_labels_short", r"MUTAG_edge_labels.txt: 7441 lines, but MUTAG_A.txt has 7442"),
+    ],
+)
 def test_inconsistent_raw_files_name_file_and_line(mutag_copy, tmp_path, case, match):
     root, raw = mutag_copy
     if case == "node_labels_short":
@@ -129,7 +134,7 @@ def test_inconsistent_raw_files_name_file_and_line(mutag_copy, tmp_path, case, m
 
 def test_unsorted_indicator_is_named(mutag_copy):
     _, raw = mutag_copy
-    edit_line(raw / "MUTAG_graph_indicator.txt", 2, "2")   # graph 2, then graph 1 again on line 3
+    edit_line(raw / "MUTAG_graph_indicator.txt", 2, "2")  # graph 2, then graph 1 again on line 3
     with pytest.raises(ValueError, match=r"graph_indicator.txt:3: graph ids must not decrease"):
         check_tu_raw(raw, "MUTAG")
 
@@ -156,7 +161,7 @@ def test_summary_of_a_tu_dataset(tmp_path):
 def test_raw_files_changed_after_processing_are_checked_again(mutag_copy, tmp_path):
     root, raw = mutag_copy
     load_tu("MUTAG", root, cache_dir=tmp_path / "cache")
-    drop_last_line(raw / "MUTAG_graph_labels.txt")          # the fingerprint changes with the files
+    drop_last_line(raw / "MUTAG_graph_labels.txt")  # the fingerprint changes with the files
     with pytest.raises(ValueError, match="MUTAG_graph_labels.txt: 187 lines"):
         load_tu("MUTAG", root, cache_dir=tmp_path / "cache")
 
@@ -213,10 +218,11 @@ def test_tiny_dataset_features_and_edges(tmp_path):
 @pytest.mark.parametrize("name", ["MUTAG", "PTC_MR", "PROTEINS", "ENZYMES", "AIDS"])
 def test_graphs_equal_pygs_reader_on_the_shared_data(name, tmp_path):
     from torch_geometric.io import read_tu_data
+
     raw = TU / name / "raw"
     if not raw.is_dir():
         pytest.skip(f"shared dataset missing: {raw}")
-    data, slices, sizes = read_tu_data(str(raw), name)   # reads only
+    data, slices, sizes = read_tu_data(str(raw), name)  # reads only
     for use_edge_attr in (True, False):
         ds = load_tu(name, TU, cache_dir=tmp_path, use_edge_attr=use_edge_attr)
         skip = 0 if use_edge_attr else sizes["num_edge_attributes"]
@@ -248,8 +254,9 @@ def cache_file(tmp_path):
     return path
 
 
-@pytest.mark.parametrize("content", ["pickle", "torch_save", "truncated", "garbage", "empty", "wrong_dict",
-                                     "out_of_range_edge"])
+@pytest.mark.parametrize(
+    "content", ["pickle", "torch_save", "truncated", "garbage", "empty", "wrong_dict", "out_of_range_edge"]
+)
 def test_a_bad_cache_is_never_unpickled_but_deleted_and_rebuilt(tmp_path, content):
     root = tmp_path / "root"
     write_tu(root, TINY)
@@ -276,10 +283,10 @@ def test_a_bad_cache_is_never_unpickled_but_deleted_and_rebuilt(tmp_path, conten
         again = load_tu("T", root, cache_dir=tmp_path / "cache")
     assert not marker.exists()
     same_graphs(again.graphs, good.graphs)
-    tu_module._check_stored(torch.load(path, weights_only=True))     # rebuilt, and valid
+    tu_module._check_stored(torch.load(path, weights_only=True))  # rebuilt, and valid
     with warnings.catch_warnings():
         warnings.simplefilter("error")
-        load_tu("T", root, cache_dir=tmp_path / "cache")              # and read quietly next time
+        load_tu("T", root, cache_dir=tmp_path / "cache")  # and read quietly next time
 
 
 def test_a_failed_cache_write_leaves_no_file_and_the_next_load_works(tmp_path, monkeypatch):
@@ -297,7 +304,7 @@ def test_a_failed_cache_write_leaves_no_file_and_the_next_load_works(tmp_path, m
     with pytest.warns(UserWarning, match=r"TU T: the processed graphs were not cached \(.*no space left on device"):
         first = load_tu("T", root, cache_dir=tmp_path / "cache")
     assert len(first) == 2
-    assert [p.name for p in (tmp_path / "cache").rglob("*") if p.is_file()] == []   # no data.pt, no temp file
+    assert [p.name for p in (tmp_path / "cache").rglob("*") if p.is_file()] == []  # no data.pt, no temp file
     monkeypatch.setattr(torch, "save", real_save)
     again = load_tu("T", root, cache_dir=tmp_path / "cache")
     same_graphs(again.graphs, first.graphs)
@@ -309,8 +316,8 @@ def test_a_killed_writers_temp_file_is_removed_on_the_next_load(tmp_path):
     write_tu(root, TINY)
     load_tu("T", root, cache_dir=tmp_path / "cache")
     folder = cache_file(tmp_path).parent
-    dead = folder / f".data.pt.pid{2 ** 30}.abcd1234.tmp"            # no process has that id
-    alive = folder / f".data.pt.pid{os.getpid()}.efgh5678.tmp"         # a write in progress
+    dead = folder / f".data.pt.pid{2**30}.abcd1234.tmp"  # no process has that id
+    alive = folder / f".data.pt.pid{os.getpid()}.efgh5678.tmp"  # a write in progress
     dead.write_bytes(b"half a file")
     alive.write_bytes(b"half a file")
     load_tu("T", root, cache_dir=tmp_path / "cache")
@@ -331,17 +338,19 @@ def test_a_last_line_without_newline_is_read(tmp_path):
 
 def test_crlf_bom_spaces_and_trailing_blank_lines_read_the_same(tmp_path):
     expected = tiny_graphs(tmp_path)
-    variants = {kind: "\ufeff" + text.replace(", ", " ,\t").replace("\n", "\r\n") + "\r\n  \n\n"
-                for kind, text in TINY.items()}
+    variants = {
+        kind: "\ufeff" + text.replace(", ", " ,\t").replace("\n", "\r\n") + "\r\n  \n\n" for kind, text in TINY.items()
+    }
     same_graphs(tiny_graphs(tmp_path, variants).graphs, expected.graphs)
 
 
 def test_a_single_graph_loads(tmp_path):
     ds = tiny_graphs(tmp_path, {"A": "1, 2\n2, 1", "graph_indicator": "1\n1", "graph_labels": "3"})
     assert len(ds) == 1 and ds.num_classes == 1 and ds[0].edge_index.tolist() == [[0, 1], [1, 0]]
-    assert ds[0].x.tolist() == [[0.0, 1.0], [0.0, 1.0]]       # degree features
-    one_node = tiny_graphs(tmp_path, {"A": "", "graph_indicator": "1\n", "graph_labels": "0\n",
-                                      "node_attributes": "1.5, 2, 3\n"})
+    assert ds[0].x.tolist() == [[0.0, 1.0], [0.0, 1.0]]  # degree features
+    one_node = tiny_graphs(
+        tmp_path, {"A": "", "graph_indicator": "1\n", "graph_labels": "0\n", "node_attributes": "1.5, 2, 3\n"}
+    )
     assert one_node[0].x.tolist() == [[1.5, 2.0, 3.0]] and one_node[0].edge_index.shape == (2, 0)
 
 
@@ -350,7 +359,7 @@ def test_self_loops_dropped_and_repeated_edges_merged_as_pyg_does(tmp_path):
     files["edge_labels"] = "0\n1\n1\n0\n2\n2\n"
     ds = tiny_graphs(tmp_path, files)
     assert ds[0].edge_index.tolist() == [[0, 1], [1, 0]]
-    assert ds[0].edge_attr.tolist() == [[0, 2, 0], [1, 0, 0]]   # the two 1,2 lines added up
+    assert ds[0].edge_attr.tolist() == [[0, 2, 0], [1, 0, 0]]  # the two 1,2 lines added up
 
 
 def test_negative_labels_are_shifted_as_pyg_does(tmp_path):
@@ -371,47 +380,80 @@ def test_graph_attributes_are_not_read(tmp_path):
     assert [int(g.y) for g in ds] == [0, 1] and any("T_graph_attributes.txt not read" in n for n in ds.notes)
 
 
-@pytest.mark.parametrize("kind,text,message", [
-    ("A", "1, 2\n\n2, 1\n4, 5\n", r"T_A.txt:2: blank line"),
-    ("A", "1, 2\n2, 1\r4, 5\n", r"T_A.txt:2: a carriage return"),
-    ("A", "1, 2\n2, 1, 3\n", r"T_A.txt:2: expected 2 integers separated by commas, got '2, 1, 3'"),
-    ("A", "1, 2\n2,\n", r"T_A.txt:2: expected 2 integers separated by commas, got '2,'"),
-    ("A", "1, 2\n2, 1_0\n", r"T_A.txt:2: expected 2 integers separated by commas"),
-    ("A", "1, 2\n2, ٣\n", r"T_A.txt:2: expected 2 integers separated by commas"),
-    ("A", "1, 99999999999999999999\n", r"T_A.txt:1: '99999999999999999999' does not fit in a 64-bit integer"),
-    ("A", "1, " + "9" * 5000 + "\n", r"T_A.txt:1: '9999.*' does not fit in a 64-bit integer"),
-    ("A", "1, 1000000000000\n", r"T_A.txt:1: node id out of range 1..5: \[1, 1000000000000\]"),
-    ("A", b"1, 2\n2, \xff1\n", r"T_A.txt:2: TU file is not UTF-8 text"),
-    ("graph_indicator", "1\n1\n1000000000000\n", r"T_graph_indicator.txt:3: graph id 1000000000000 is larger than the "
-                                                 r"number of nodes \(3\)"),
-    ("graph_indicator", "1\n1\n3\n3\n3\n", r"T_graph_indicator.txt:3: graph id jumps from 1 to 3, so graph 2 has no"),
-    ("graph_indicator", "2\n2\n2\n2\n2\n", r"T_graph_indicator.txt:1: graph ids start at 1, got 2"),
-    ("graph_indicator", "1\n1\n-9223372036854775808\n2\n2\n", r"T_graph_indicator.txt:3: graph ids start at 1"),
-    ("graph_indicator", "", r"T_graph_indicator.txt: empty"),
-    ("graph_indicator", "\n\n", r"T_graph_indicator.txt: empty"),
-    ("graph_labels", "", r"T_graph_labels.txt: 0 lines, but T_graph_indicator.txt describes 2 graphs"),
-    ("graph_labels", "1\n2\n3", r"T_graph_labels.txt: 3 lines, but T_graph_indicator.txt describes 2 graphs"),
-    ("node_labels", "0\nx\n1\n0\n0\n", r"T_node_labels.txt:2: 'x' is not an integer"),
-    ("node_labels", "0\n2\n200000\n0\n0\n", r"T_node_labels.txt:3: label 200000 makes the one-hot encoding of the "
-                                            r"labels 200001 columns wide \(labels from 0 to 200000\)"),
-    ("node_labels", "0\n-20000\n1\n0\n0\n", r"T_node_labels.txt:2: label -20000 makes .* 20002 columns wide"),
-    ("node_labels", "0, 5000\n0, 0\n0, 0\n6000, 0\n0, 0\n",
-     r"T_node_labels.txt:1: label 5000 in column 2 makes the one-hot .* 11002 columns wide"),   # 6001 + 5001
-    ("node_labels", "0\n1\n", r"T_node_labels.txt: 2 lines, but T_graph_indicator.txt has 5 lines"),
-    ("node_attributes", "0.5, 1\n1.5, nan\n2.5, 3\n3.5, 4\n4.5, 5\n",
-     r"T_node_attributes.txt:2: 'nan' is not a finite number \(NaN and infinity are not allowed\)"),
-    ("node_attributes", "0.5, 1\n1.5, 2\n-inf, 3\n3.5, 4\n4.5, 5\n",
-     r"T_node_attributes.txt:3: '-inf' is not a finite"),
-    ("node_attributes", "0.5, 1\n1.5, 2\n2.5, 1e39\n3.5, 4\n4.5, 5\n",
-     r"T_node_attributes.txt:3: '1e39' is outside the float32 range"),
-    ("node_attributes", "0.5, 1\n1.5, 2\n2.5, 3, 7\n3.5, 4\n4.5, 5\n",
-     r"T_node_attributes.txt:3: 3 value\(s\), but line 1 has 2; every line needs the same number"),
-    ("node_attributes", "0.5, 1\n1.5, 2\n2.5, 0x3\n3.5, 4\n4.5, 5\n",
-     r"T_node_attributes.txt:3: '0x3' is not a decimal"),
-    ("edge_labels", "0\n0\n0\n0\n0\n", r"T_edge_labels.txt: 5 lines, but T_A.txt has 6"),
-    ("edge_labels", "0\n0\n0\n0\n0\n123456\n", r"T_edge_labels.txt:6: label 123456 makes"),
-    ("edge_attributes", "1\n1\n1\n1\n1\nNaN\n", r"T_edge_attributes.txt:6: 'NaN' is not a finite number"),
-])
+@pytest.mark.parametrize(
+    "kind,text,message",
+    [
+        ("A", "1, 2\n\n2, 1\n4, 5\n", r"T_A.txt:2: blank line"),
+        ("A", "1, 2\n2, 1\r4, 5\n", r"T_A.txt:2: a carriage return"),
+        ("A", "1, 2\n2, 1, 3\n", r"T_A.txt:2: expected 2 integers separated by commas, got '2, 1, 3'"),
+        ("A", "1, 2\n2,\n", r"T_A.txt:2: expected 2 integers separated by commas, got '2,'"),
+        ("A", "1, 2\n2, 1_0\n", r"T_A.txt:2: expected 2 integers separated by commas"),
+        ("A", "1, 2\n2, ٣\n", r"T_A.txt:2: expected 2 integers separated by commas"),
+        ("A", "1, 99999999999999999999\n", r"T_A.txt:1: '99999999999999999999' does not fit in a 64-bit integer"),
+        ("A", "1, " + "9" * 5000 + "\n", r"T_A.txt:1: '9999.*' does not fit in a 64-bit integer"),
+        ("A", "1, 1000000000000\n", r"T_A.txt:1: node id out of range 1..5: \[1, 1000000000000\]"),
+        ("A", b"1, 2\n2, \xff1\n", r"T_A.txt:2: TU file is not UTF-8 text"),
+        (
+            "graph_indicator",
+            "1\n1\n1000000000000\n",
+            r"T_graph_indicator.txt:3: graph id 1000000000000 is larger than the "
+            r"number of nodes \(3\)",
+        ),
+        (
+            "graph_indicator",
+            "1\n1\n3\n3\n3\n",
+            r"T_graph_indicator.txt:3: graph id jumps from 1 to 3, so graph 2 has no",
+        ),
+        ("graph_indicator", "2\n2\n2\n2\n2\n", r"T_graph_indicator.txt:1: graph ids start at 1, got 2"),
+        ("graph_indicator", "1\n1\n-9223372036854775808\n2\n2\n", r"T_graph_indicator.txt:3: graph ids start at 1"),
+        ("graph_indicator", "", r"T_graph_indicator.txt: empty"),
+        ("graph_indicator", "\n\n", r"T_graph_indicator.txt: empty"),
+        ("graph_labels", "", r"T_graph_labels.txt: 0 lines, but T_graph_indicator.txt describes 2 graphs"),
+        ("graph_labels", "1\n2\n3", r"T_graph_labels.txt: 3 lines, but T_graph_indicator.txt describes 2 graphs"),
+        ("node_labels", "0\nx\n1\n0\n0\n", r"T_node_labels.txt:2: 'x' is not an integer"),
+        (
+            "node_labels",
+            "0\n2\n200000\n0\n0\n",
+            r"T_node_labels.txt:3: label 200000 makes the one-hot encoding of the "
+            r"labels 200001 columns wide \(labels from 0 to 200000\)",
+        ),
+        ("node_labels", "0\n-20000\n1\n0\n0\n", r"T_node_labels.txt:2: label -20000 makes .* 20002 columns wide"),
+        (
+            "node_labels",
+            "0, 5000\n0, 0\n0, 0\n6000, 0\n0, 0\n",
+            r"T_node_labels.txt:1: label 5000 in column 2 makes the one-hot .* 11002 columns wide",
+        ),  # 6001 + 5001
+        ("node_labels", "0\n1\n", r"T_node_labels.txt: 2 lines, but T_graph_indicator.txt has 5 lines"),
+        (
+            "node_attributes",
+            "0.5, 1\n1.5, nan\n2.5, 3\n3.5, 4\n4.5, 5\n",
+            r"T_node_attributes.txt:2: 'nan' is not a finite number \(NaN and infinity are not allowed\)",
+        ),
+        (
+            "node_attributes",
+            "0.5, 1\n1.5, 2\n-inf, 3\n3.5, 4\n4.5, 5\n",
+            r"T_node_attributes.txt:3: '-inf' is not a finite",
+        ),
+        (
+            "node_attributes",
+            "0.5, 1\n1.5, 2\n2.5, 1e39\n3.5, 4\n4.5, 5\n",
+            r"T_node_attributes.txt:3: '1e39' is outside the float32 range",
+        ),
+        (
+            "node_attributes",
+            "0.5, 1\n1.5, 2\n2.5, 3, 7\n3.5, 4\n4.5, 5\n",
+            r"T_node_attributes.txt:3: 3 value\(s\), but line 1 has 2; every line needs the same number",
+        ),
+        (
+            "node_attributes",
+            "0.5, 1\n1.5, 2\n2.5, 0x3\n3.5, 4\n4.5, 5\n",
+            r"T_node_attributes.txt:3: '0x3' is not a decimal",
+        ),
+        ("edge_labels", "0\n0\n0\n0\n0\n", r"T_edge_labels.txt: 5 lines, but T_A.txt has 6"),
+        ("edge_labels", "0\n0\n0\n0\n0\n123456\n", r"T_edge_labels.txt:6: label 123456 makes"),
+        ("edge_attributes", "1\n1\n1\n1\n1\nNaN\n", r"T_edge_attributes.txt:6: 'NaN' is not a finite number"),
+    ],
+)
 def test_raw_file_problems_name_file_line_and_reason(tmp_path, kind, text, message):
     write_tu(tmp_path / "root", with_(kind, text))
     with pytest.raises(ValueError, match=message):
@@ -420,30 +462,33 @@ def test_raw_file_problems_name_file_line_and_reason(tmp_path, kind, text, messa
 
 
 # -- specs ------------------------------------------------------------------------------
-@pytest.mark.parametrize("spec,message", [
-    ("", r"dataset '': give a dataset name"),
-    ("   ", r"give a dataset name"),
-    (None, r"dataset None: give a dataset name"),
-    ("tu:", r"dataset 'tu:': give a TU name after 'tu:'"),
-    ("TU:", r"give a TU name after 'tu:'"),
-    ("tu:../etc", r"TU: '../etc' is not a TU dataset name"),
-    ("tu:.hidden", r"is not a TU dataset name"),
-    ("MUT\nAG", r"contains a control character"),
-    ("x" * 5000, r"cannot read \(file name too long\)"),
-    ("nope.csv", r"dataset nope.csv: no such file or folder"),
-    ("NOPE", r"unknown dataset 'NOPE'"),
-    ("circuits:n=abc", r"n='abc' is not an int"),
-    ("circuits:n=10**20", r"n='10\*\*20' is not an int"),
-    ("circuits:n=100000000000000000000", r"n='100000000000000000000' is out of range; n must be in \[1, 100000\]"),
-    ("circuits:n=-1", r"n='-1' is out of range; n must be in \[1, 100000\]"),
-    ("circuits:fail=nan", r"fail='nan' is not a number"),
-    ("circuits:fail=1.5", r"fail='1.5' is out of range; fail must be in \[0.0, 1.0\]"),
-    ("circuits:min=500,max=200", r"max=200 with min=500; max must be at least min \+ 10"),
-    ("circuits:n=2,n=3", r"n is given twice"),
-    ("communities:...", r"'...' is not key=value"),
-    ("communities:n=0", r"n='0' is out of range; n must be in \[1, 100000\]"),
-    ("communities:seed=-1", r"seed='-1' is out of range"),
-])
+@pytest.mark.parametrize(
+    "spec,message",
+    [
+        ("", r"dataset '': give a dataset name"),
+        ("   ", r"give a dataset name"),
+        (None, r"dataset None: give a dataset name"),
+        ("tu:", r"dataset 'tu:': give a TU name after 'tu:'"),
+        ("TU:", r"give a TU name after 'tu:'"),
+        ("tu:../etc", r"TU: '../etc' is not a TU dataset name"),
+        ("tu:.hidden", r"is not a TU dataset name"),
+        ("MUT\nAG", r"contains a control character"),
+        ("x" * 5000, r"cannot read \(file name too long\)"),
+        ("nope.csv", r"dataset nope.csv: no such file or folder"),
+        ("NOPE", r"unknown dataset 'NOPE'"),
+        ("circuits:n=abc", r"n='abc' is not an int"),
+        ("circuits:n=10**20", r"n='10\*\*20' is not an int"),
+        ("circuits:n=100000000000000000000", r"n='100000000000000000000' is out of range; n must be in \[1, 100000\]"),
+        ("circuits:n=-1", r"n='-1' is out of range; n must be in \[1, 100000\]"),
+        ("circuits:fail=nan", r"fail='nan' is not a number"),
+        ("circuits:fail=1.5", r"fail='1.5' is out of range; fail must be in \[0.0, 1.0\]"),
+        ("circuits:min=500,max=200", r"max=200 with min=500; max must be at least min \+ 10"),
+        ("circuits:n=2,n=3", r"n is given twice"),
+        ("communities:...", r"'...' is not key=value"),
+        ("communities:n=0", r"n='0' is out of range; n must be in \[1, 100000\]"),
+        ("communities:seed=-1", r"seed='-1' is out of range"),
+    ],
+)
 def test_bad_specs_are_clear_value_errors(tmp_path, spec, message):
     with pytest.raises(ValueError, match=message):
         load_dataset(spec, tmp_path, cache_dir=tmp_path)
@@ -466,18 +511,24 @@ def test_one_hot_labels_bounded_in_values_too(tmp_path):
     labels = ["0"] * n
     labels[5] = "9999"
     files = {"A": "", "graph_indicator": "1\n" * n, "graph_labels": "0\n", "node_labels": "\n".join(labels)}
-    with pytest.raises(ValueError, match=r"T_node_labels.txt:6: label 9999 makes the one-hot encoding of the labels "
-                                         r"10000 columns wide .* for 27000 lines that is 270,000,000 values, and "
-                                         r"hipool builds at most 268,435,456 \(1 GiB\) — number the labels 0 .. K-1 "
-                                         r"with K <= 9942"):
+    with pytest.raises(
+        ValueError,
+        match=r"T_node_labels.txt:6: label 9999 makes the one-hot encoding of the labels "
+        r"10000 columns wide .* for 27000 lines that is 270,000,000 values, and "
+        r"hipool builds at most 268,435,456 \(1 GiB\) — number the labels 0 .. K-1 "
+        r"with K <= 9942",
+    ):
         tiny_graphs(tmp_path, files)
     few = tiny_graphs(tmp_path, {**files, "graph_indicator": "1\n" * 6, "node_labels": "\n".join(labels[:6])})
     assert few.num_features == 10_000
 
 
 def test_integers_with_signs_and_leading_zeros_read(tmp_path):
-    files = {**TINY, "A": "+1, 0002\n" + "0" * 5000 + "2, 1\n2, 3\n3, 2\n4, 5\n5, 4\n",
-             "node_labels": "-00\n+2\n1\n0\n0\n"}
+    files = {
+        **TINY,
+        "A": "+1, 0002\n" + "0" * 5000 + "2, 1\n2, 3\n3, 2\n4, 5\n5, 4\n",
+        "node_labels": "-00\n+2\n1\n0\n0\n",
+    }
     same_graphs(tiny_graphs(tmp_path, files).graphs, tiny_graphs(tmp_path).graphs)
 
 
@@ -488,7 +539,7 @@ def test_a_download_lands_whole_or_not_at_all(tmp_path, monkeypatch):
 
     monkeypatch.setenv("HIPOOL_DATA", str(tmp_path / "data"))
 
-    def fake_cp(url, folder, extract=False, **kwargs):   # the TU server's zip, unpacked: T/T_A.txt, ...
+    def fake_cp(url, folder, extract=False, **kwargs):  # the TU server's zip, unpacked: T/T_A.txt, ...
         assert url.endswith("/T.zip") and extract
         (Path(folder) / "T").mkdir(parents=True)
         for kind, text in TINY.items():
@@ -511,12 +562,15 @@ def test_a_download_lands_whole_or_not_at_all(tmp_path, monkeypatch):
 
 # -- held-out bad inputs (issue 17, second pass) --------------------------------------------
 @pytest.mark.parametrize("kind", ["A", "node_labels", "node_attributes", "edge_labels"])
-@pytest.mark.parametrize("entry,message", [
-    ("folder", r"a folder, not a file"),
-    ("fifo", r"a named pipe \(FIFO\), not a file"),
-    ("dev_zero", r"a device, not a file"),
-    ("broken_link", r"a broken symbolic link \(to '.*nowhere'\)"),
-])
+@pytest.mark.parametrize(
+    "entry,message",
+    [
+        ("folder", r"a folder, not a file"),
+        ("fifo", r"a named pipe \(FIFO\), not a file"),
+        ("dev_zero", r"a device, not a file"),
+        ("broken_link", r"a broken symbolic link \(to '.*nowhere'\)"),
+    ],
+)
 def test_a_tu_file_that_is_not_a_regular_file_is_named_never_skipped_or_read(tmp_path, kind, entry, message):
     """An optional file (node labels, ...) that is a folder or a pipe used to be skipped in
     silence (graphs without its features); a pipe read would hang, /dev/zero never end."""
@@ -547,7 +601,7 @@ def test_a_damaged_cache_that_torch_would_load_is_refused(tmp_path, damage):
     path = cache_file(tmp_path)
     if damage == "flipped_byte":
         data = bytearray(path.read_bytes())
-        at = data.find(torch.tensor([2.5, 3.0]).numpy().tobytes())   # node 3's attributes
+        at = data.find(torch.tensor([2.5, 3.0]).numpy().tobytes())  # node 3's attributes
         assert at > 0
         data[at + 2] ^= 0x10
         path.write_bytes(bytes(data))
@@ -562,7 +616,7 @@ def test_a_damaged_cache_that_torch_would_load_is_refused(tmp_path, damage):
     else:
         stored = torch.load(path, weights_only=True)
         if damage == "zero_stride":
-            stored["x"] = stored["x"][:1, :1].expand(stored["x"].shape)   # one value posing as [5, F]
+            stored["x"] = stored["x"][:1, :1].expand(stored["x"].shape)  # one value posing as [5, F]
             reason = "x is not a contiguous 2-d torch.float32 tensor"
         else:
             stored["classes"] = stored["classes"].flip(0)
@@ -574,14 +628,17 @@ def test_a_damaged_cache_that_torch_would_load_is_refused(tmp_path, damage):
     same_graphs(again.graphs, good.graphs)
 
 
-@pytest.mark.parametrize("kwargs,message", [
-    ({"cache_dir": 5}, r"TU T: cache_dir must be a path \(a str or pathlib.Path\), got 5"),
-    ({"cache_dir": ""}, r"TU T: cache_dir is empty"),
-    ({"cache_dir": "a\0b"}, r"TU T: cache_dir 'a\\x00b' holds a NUL character"),
-    ({"degree_cap": -1}, r"TU T: degree_cap must be >= 0, got -1"),
-    ({"degree_cap": 2.5}, r"TU T: degree_cap must be an integer, got 2.5"),
-    ({"use_edge_attr": "no"}, r"TU T: use_edge_attr must be True or False, got 'no'"),
-])
+@pytest.mark.parametrize(
+    "kwargs,message",
+    [
+        ({"cache_dir": 5}, r"TU T: cache_dir must be a path \(a str or pathlib.Path\), got 5"),
+        ({"cache_dir": ""}, r"TU T: cache_dir is empty"),
+        ({"cache_dir": "a\0b"}, r"TU T: cache_dir 'a\\x00b' holds a NUL character"),
+        ({"degree_cap": -1}, r"TU T: degree_cap must be >= 0, got -1"),
+        ({"degree_cap": 2.5}, r"TU T: degree_cap must be an integer, got 2.5"),
+        ({"use_edge_attr": "no"}, r"TU T: use_edge_attr must be True or False, got 'no'"),
+    ],
+)
 def test_bad_load_tu_arguments_are_value_errors_naming_them(tmp_path, kwargs, message):
     write_tu(tmp_path / "root", TINY)
     with pytest.raises(ValueError, match=message):
@@ -595,19 +652,25 @@ def test_an_unusable_cache_folder_is_a_warning_and_the_graphs_load(tmp_path):
     assert len(ds) == 2
 
 
-@pytest.mark.parametrize("spec,message", [
-    ("circuits:levels=+", r"levels='\+' has an empty level name"),
-    ("circuits:levels=block++component", r"has an empty level name"),
-])
+@pytest.mark.parametrize(
+    "spec,message",
+    [
+        ("circuits:levels=+", r"levels='\+' has an empty level name"),
+        ("circuits:levels=block++component", r"has an empty level name"),
+    ],
+)
 def test_more_bad_specs(tmp_path, spec, message):
     with pytest.raises(ValueError, match=message):
         load_dataset(spec, tmp_path, cache_dir=tmp_path)
 
 
-@pytest.mark.parametrize("where,message", [
-    ("data_root", r"dataset 'T': data_root must be a path \(a str or pathlib.Path\), got 5"),
-    ("cache_dir", r"dataset 'T': cache_dir is empty"),
-])
+@pytest.mark.parametrize(
+    "where,message",
+    [
+        ("data_root", r"dataset 'T': data_root must be a path \(a str or pathlib.Path\), got 5"),
+        ("cache_dir", r"dataset 'T': cache_dir is empty"),
+    ],
+)
 def test_load_dataset_checks_its_folders(tmp_path, where, message):
     kwargs = {"data_root": 5} if where == "data_root" else {"data_root": tmp_path, "cache_dir": ""}
     with pytest.raises(ValueError, match=message):

@@ -1,6 +1,7 @@
 """Fuzzing what users hand to the dataset loaders: TU raw folders (valid ones written in every
 accepted way, corrupted ones, arbitrary bytes) and generator specs.  A valid folder loads exactly
 the graphs written; anything else is a ``ValueError`` naming the file; nothing else escapes."""
+
 import tempfile
 from pathlib import Path
 
@@ -14,8 +15,12 @@ from hipool.data.registry import load_dataset
 from hipool.data.tu import MAX_LABEL_COLUMNS, load_tu
 from hipool.io import shown
 
-FUZZ = settings(max_examples=60, deadline=None, database=None,
-                suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow])
+FUZZ = settings(
+    max_examples=60,
+    deadline=None,
+    database=None,
+    suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow],
+)
 NAME = "F"
 
 
@@ -31,17 +36,22 @@ def tu_models(draw):
         pairs = draw(st.lists(st.tuples(st.integers(0, n - 1), st.integers(0, n - 1)), max_size=5))
         edges += [(int(start[g]) + u, int(start[g]) + v) for u, v in pairs]
     num_nodes = int(start[-1])
-    m = {"sizes": sizes, "edges": edges,
-         "graph_labels": draw(st.lists(st.integers(-3, 3), min_size=len(sizes), max_size=len(sizes)))}
+    m = {
+        "sizes": sizes,
+        "edges": edges,
+        "graph_labels": draw(st.lists(st.integers(-3, 3), min_size=len(sizes), max_size=len(sizes))),
+    }
     if draw(st.booleans()):
         cols = draw(st.integers(1, 2))
-        m["node_labels"] = draw(st.lists(st.lists(st.integers(-4, 4), min_size=cols, max_size=cols),
-                                         min_size=num_nodes, max_size=num_nodes))
+        m["node_labels"] = draw(
+            st.lists(st.lists(st.integers(-4, 4), min_size=cols, max_size=cols), min_size=num_nodes, max_size=num_nodes)
+        )
     if draw(st.booleans()):
         cols = draw(st.integers(1, 3))
         value = st.floats(-1e6, 1e6, allow_nan=False, width=32)
-        m["node_attributes"] = draw(st.lists(st.lists(value, min_size=cols, max_size=cols),
-                                             min_size=num_nodes, max_size=num_nodes))
+        m["node_attributes"] = draw(
+            st.lists(st.lists(value, min_size=cols, max_size=cols), min_size=num_nodes, max_size=num_nodes)
+        )
     if edges and draw(st.booleans()):
         m["edge_labels"] = draw(st.lists(st.integers(0, 2), min_size=len(edges), max_size=len(edges)))
     return m
@@ -49,9 +59,11 @@ def tu_models(draw):
 
 def rows(m):
     """Every file of the model as rows of value strings."""
-    out = {"A": [[str(u + 1), str(v + 1)] for u, v in m["edges"]],
-           "graph_indicator": [[str(g + 1)] for g, n in enumerate(m["sizes"]) for _ in range(n)],
-           "graph_labels": [[str(y)] for y in m["graph_labels"]]}
+    out = {
+        "A": [[str(u + 1), str(v + 1)] for u, v in m["edges"]],
+        "graph_indicator": [[str(g + 1)] for g, n in enumerate(m["sizes"]) for _ in range(n)],
+        "graph_labels": [[str(y)] for y in m["graph_labels"]],
+    }
     if "node_labels" in m:
         out["node_labels"] = [[str(v) for v in r] for r in m["node_labels"]]
     if "node_attributes" in m:
@@ -64,17 +76,27 @@ def rows(m):
 @st.composite
 def styles(draw):
     """One of the ways a valid TU file may be written."""
-    return {"sep": draw(st.sampled_from([",", ", ", " , ", ",\t", "\t,  "])),
-            "newline": draw(st.sampled_from(["\n", "\r\n"])),
-            "final_newline": draw(st.booleans()),
-            "trailing_blank": draw(st.sampled_from(["", "\n", "\n\n", "  \n"])),
-            "bom": draw(st.booleans()), "indent": draw(st.sampled_from(["", " ", "\t"])),
-            "plus_and_zeros": draw(st.booleans())}
+    return {
+        "sep": draw(st.sampled_from([",", ", ", " , ", ",\t", "\t,  "])),
+        "newline": draw(st.sampled_from(["\n", "\r\n"])),
+        "final_newline": draw(st.booleans()),
+        "trailing_blank": draw(st.sampled_from(["", "\n", "\n\n", "  \n"])),
+        "bom": draw(st.booleans()),
+        "indent": draw(st.sampled_from(["", " ", "\t"])),
+        "plus_and_zeros": draw(st.booleans()),
+    }
 
 
 def render(file_rows, style=None):
-    style = style or {"sep": ", ", "newline": "\n", "final_newline": True, "trailing_blank": "", "bom": False,
-                      "indent": "", "plus_and_zeros": False}
+    style = style or {
+        "sep": ", ",
+        "newline": "\n",
+        "final_newline": True,
+        "trailing_blank": "",
+        "bom": False,
+        "indent": "",
+        "plus_and_zeros": False,
+    }
 
     def value(v):
         if style["plus_and_zeros"] and v.lstrip("-").isdigit():
@@ -125,7 +147,7 @@ def check_graphs(ds, m):
     for g, graph in enumerate(ds):
         assert graph.num_nodes == sizes[g]
         assert int(graph.y) == classes.index(m["graph_labels"][g])
-        merged = {}   # self-loops dropped, repeated edges merged (labels added up)
+        merged = {}  # self-loops dropped, repeated edges merged (labels added up)
         for i, (u, v) in enumerate(m["edges"]):
             if u != v and start[g] <= u < start[g + 1]:
                 key = (u - start[g], v - start[g])
@@ -138,8 +160,8 @@ def check_graphs(ds, m):
         else:
             assert np.array_equal(graph.edge_attr.numpy(), np.stack([merged[p] for p in pairs]))
         if x is not None:
-            assert np.array_equal(graph.x.numpy(), x[start[g]:start[g + 1]])
-        else:   # degree features: one-hot out-degree
+            assert np.array_equal(graph.x.numpy(), x[start[g] : start[g + 1]])
+        else:  # degree features: one-hot out-degree
             deg = np.bincount([u for u, _ in pairs], minlength=sizes[g])
             assert graph.x.argmax(1).tolist() == deg.tolist()
 
@@ -151,7 +173,7 @@ def check_graphs(ds, m):
 @given(m=tu_models(), style=styles(), data=st.data())
 def test_a_valid_folder_loads_exactly_its_graphs(m, style, data):
     files = {}
-    for kind, file_rows in rows(m).items():   # each file may be written its own way
+    for kind, file_rows in rows(m).items():  # each file may be written its own way
         files[kind] = render(file_rows, style if data.draw(st.booleans()) else None)
     check_graphs(load(files), m)
 
@@ -168,8 +190,19 @@ def corruptions(draw):
     """A valid model, and one corruption of one of its files: ``(files, the file named)``."""
     m = draw(tu_models())
     r = rows(m)
-    kinds = ["junk", "huge_int", "not_utf8", "extra_column", "label_too_wide", "out_of_range", "drop_line",
-             "blank_line", "lone_cr", "truncated_edge", "cross_graph"]
+    kinds = [
+        "junk",
+        "huge_int",
+        "not_utf8",
+        "extra_column",
+        "label_too_wide",
+        "out_of_range",
+        "drop_line",
+        "blank_line",
+        "lone_cr",
+        "truncated_edge",
+        "cross_graph",
+    ]
     if "node_attributes" in m:
         kinds.append("not_finite")
     kind = draw(st.sampled_from(kinds))
@@ -184,29 +217,31 @@ def corruptions(draw):
     elif kind == "huge_int":
         target = draw(st.sampled_from(_token_files(r, floats=False)))
         i = draw(st.integers(0, len(r[target]) - 1))
-        r[target][i][0] = draw(st.sampled_from(["9223372036854775808", "-9223372036854775809", "1" * 30,
-                                                "9" * 5000]))
+        r[target][i][0] = draw(st.sampled_from(["9223372036854775808", "-9223372036854775809", "1" * 30, "9" * 5000]))
     elif kind == "not_finite":
         target = "node_attributes"
         i = draw(st.integers(0, len(r[target]) - 1))
         r[target][i][0] = draw(st.sampled_from(["nan", "NaN", "inf", "-inf", "Infinity", "1e39", "-3.5e38"]))
     elif kind == "extra_column":
-        target = draw(st.sampled_from([k for k, v in r.items() if len(v) >= 2 or k in ("A", "graph_indicator",
-                                                                                      "graph_labels") and v]))
+        target = draw(
+            st.sampled_from(
+                [k for k, v in r.items() if len(v) >= 2 or k in ("A", "graph_indicator", "graph_labels") and v]
+            )
+        )
         i = draw(st.integers(0, len(r[target]) - 1))
         r[target][i].append("1")
-    elif kind == "label_too_wide" and len(r.get("node_labels", ())) >= 2:   # (one label alone is one column)
+    elif kind == "label_too_wide" and len(r.get("node_labels", ())) >= 2:  # (one label alone is one column)
         target = "node_labels"
         i = draw(st.integers(0, len(r[target]) - 1))
-        r[target][i][0] = str(draw(st.sampled_from([MAX_LABEL_COLUMNS + 10, -MAX_LABEL_COLUMNS - 10, 200000,
-                                                    10 ** 15])))
+        r[target][i][0] = str(draw(st.sampled_from([MAX_LABEL_COLUMNS + 10, -MAX_LABEL_COLUMNS - 10, 200000, 10**15])))
     elif kind == "out_of_range" and r["A"]:
         target = "A"
         i = draw(st.integers(0, len(r["A"]) - 1))
-        r["A"][i][draw(st.integers(0, 1))] = str(draw(st.sampled_from([0, -1, sum(m["sizes"]) + 1, 10 ** 12])))
+        r["A"][i][draw(st.integers(0, 1))] = str(draw(st.sampled_from([0, -1, sum(m["sizes"]) + 1, 10**12])))
     elif kind == "drop_line":
-        target = draw(st.sampled_from(["graph_labels"] + [k for k in ("node_labels", "node_attributes",
-                                                                      "edge_labels") if k in r]))
+        target = draw(
+            st.sampled_from(["graph_labels"] + [k for k in ("node_labels", "node_attributes", "edge_labels") if k in r])
+        )
         del r[target][draw(st.integers(0, len(r[target]) - 1))]
     elif kind == "truncated_edge" and r["A"]:
         target = "A"
@@ -233,8 +268,8 @@ def corruptions(draw):
                 lines.insert(i, draw(st.sampled_from(["", " ", "\t"])))
                 files[target] = "\n".join(lines)
             else:
-                files[target] = "\n".join(lines[:i - 1] + [lines[i - 1] + "\r" + lines[i]] + lines[i + 1:])
-    if target is None:   # the drawn corruption does not apply to this model: a plain one that does
+                files[target] = "\n".join(lines[: i - 1] + [lines[i - 1] + "\r" + lines[i]] + lines[i + 1 :])
+    if target is None:  # the drawn corruption does not apply to this model: a plain one that does
         target = "graph_labels"
         files[target] = render(r[target] + [["0"]])
     return files, target
@@ -252,14 +287,43 @@ def test_a_corrupted_file_is_a_value_error_naming_it(case):
 # ---------------------------------------------------------------------------
 # arbitrary bytes: a ValueError naming a file, or graphs that hold together
 # ---------------------------------------------------------------------------
-_BYTES = st.lists(st.sampled_from([b"0", b"1", b"2", b"3", b"9", b"-", b"+", b",", b" ", b"\t", b"\n", b"\r\n",
-                                   b"\r", b".", b"e", b"nan", b"\xff", b"\xc3\xa9", b"99999999999999999999",
-                                   b"1000000000000"]), max_size=40).map(b"".join)
+_BYTES = st.lists(
+    st.sampled_from(
+        [
+            b"0",
+            b"1",
+            b"2",
+            b"3",
+            b"9",
+            b"-",
+            b"+",
+            b",",
+            b" ",
+            b"\t",
+            b"\n",
+            b"\r\n",
+            b"\r",
+            b".",
+            b"e",
+            b"nan",
+            b"\xff",
+            b"\xc3\xa9",
+            b"99999999999999999999",
+            b"1000000000000",
+        ]
+    ),
+    max_size=40,
+).map(b"".join)
 
 
 @FUZZ
-@given(m=tu_models(), kind=st.sampled_from(["A", "graph_indicator", "graph_labels", "node_labels",
-                                            "node_attributes", "edge_labels", "edge_attributes"]), content=_BYTES)
+@given(
+    m=tu_models(),
+    kind=st.sampled_from(
+        ["A", "graph_indicator", "graph_labels", "node_labels", "node_attributes", "edge_labels", "edge_attributes"]
+    ),
+    content=_BYTES,
+)
 def test_arbitrary_bytes_in_any_file_are_a_value_error_or_consistent_graphs(m, kind, content):
     files = {k: render(v) for k, v in rows(m).items()}
     files[kind] = content
@@ -278,12 +342,43 @@ def test_arbitrary_bytes_in_any_file_are_a_value_error_or_consistent_graphs(m, k
 # ---------------------------------------------------------------------------
 # generator specs: checked before anything is generated
 # ---------------------------------------------------------------------------
-_VALUES = st.one_of(st.integers(-3, 3).map(str),
-                    st.sampled_from(["", "0", "-0", "+2", "007", "1e3", "10**20", "1" * 40, "9" * 5000, "nan", "NaN",
-                                     "inf", "-inf", "0.5", ".5", "1.", "1_0", "\u0663", "abc", "component", "block",
-                                     "block+block", "subsystem+component", "+", "50", "60", "100000", "100001",
-                                     "9223372036854775808"]),
-                    st.text(max_size=6))
+_VALUES = st.one_of(
+    st.integers(-3, 3).map(str),
+    st.sampled_from(
+        [
+            "",
+            "0",
+            "-0",
+            "+2",
+            "007",
+            "1e3",
+            "10**20",
+            "1" * 40,
+            "9" * 5000,
+            "nan",
+            "NaN",
+            "inf",
+            "-inf",
+            "0.5",
+            ".5",
+            "1.",
+            "1_0",
+            "\u0663",
+            "abc",
+            "component",
+            "block",
+            "block+block",
+            "subsystem+component",
+            "+",
+            "50",
+            "60",
+            "100000",
+            "100001",
+            "9223372036854775808",
+        ]
+    ),
+    st.text(max_size=6),
+)
 _KEYS = st.sampled_from(["n", "seed", "min", "max", "fail", "margin", "levels", "size", "", " n", "N"])
 
 
@@ -305,11 +400,11 @@ def test_generator_specs_are_checked_before_generating(spec, monkeypatch, tmp_pa
     def fake_circuits(**kw):
         assert 1 <= kw["num_circuits"] <= 100_000 and 0 <= kw["fail_fraction"] <= 1
         assert 50 <= kw["min_components"] <= kw["max_components"] - 10 <= 100_000 - 10
-        assert 0 <= kw["value_margin"] <= 100 and 0 <= kw["seed"] < 2 ** 63
+        assert 0 <= kw["value_margin"] <= 100 and 0 <= kw["seed"] < 2**63
         return _TINY_CIRCUITS
 
     def fake_communities(num_graphs, seed, **kw):
-        assert 1 <= num_graphs <= 100_000 and 0 <= seed < 2 ** 63
+        assert 1 <= num_graphs <= 100_000 and 0 <= seed < 2**63
         return _TINY_COMMUNITIES
 
     monkeypatch.setattr(circuits, "make_circuit_dataset", fake_circuits)
@@ -317,7 +412,7 @@ def test_generator_specs_are_checked_before_generating(spec, monkeypatch, tmp_pa
     try:
         ds = load_dataset(spec, cache_dir=tmp_path_factory.mktemp("cache"))
     except ValueError as e:
-        assert str(e).startswith(f"dataset {shown(spec)}: ")   # names the spec
+        assert str(e).startswith(f"dataset {shown(spec)}: ")  # names the spec
         return
     assert len(ds) >= 1
 
@@ -325,8 +420,10 @@ def test_generator_specs_are_checked_before_generating(spec, monkeypatch, tmp_pa
 def _tiny():
     from hipool.data.circuits import make_circuit_dataset
     from hipool.data.communities import make_community_dataset
-    return make_circuit_dataset(1, min_components=50, max_components=60), make_community_dataset(1, seed=0,
-                                                                                                 max_nodes=60)
+
+    return make_circuit_dataset(1, min_components=50, max_components=60), make_community_dataset(
+        1, seed=0, max_nodes=60
+    )
 
 
 _TINY_CIRCUITS, _TINY_COMMUNITIES = _tiny()

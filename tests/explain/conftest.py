@@ -1,4 +1,5 @@
 """Small run folders (train, compare) shared by the explain and report tests: trained once per session."""
+
 from __future__ import annotations
 
 import pytest
@@ -33,15 +34,29 @@ def model_file(tmp_path_factory):
 @pytest.fixture(scope="package")
 def train_run(tmp_path_factory, cache, model_file):
     out = tmp_path_factory.mktemp("runs") / "train"
-    run_train(TrainRequest(dataset=SPEC, out=out, config=model_file, train={"epochs": 2}, cache_dir=str(cache),
-                           progress=False), log=lambda *_: None)
+    run_train(
+        TrainRequest(
+            dataset=SPEC, out=out, config=model_file, train={"epochs": 2}, cache_dir=str(cache), progress=False
+        ),
+        log=lambda *_: None,
+    )
     return out
 
 
 @pytest.fixture(scope="package")
 def compare_run(tmp_path_factory, cache, model_file):
     out = tmp_path_factory.mktemp("runs") / "compare"
-    compare(CompareSettings(dataset=SPEC, models=[str(model_file), "global"], out=out, folds=2, repeats=1,
-                            train=TrainSettings(epochs=1), cache_dir=str(cache), progress=False),
-            log=lambda *_: None)
+    compare(
+        CompareSettings(
+            dataset=SPEC,
+            models=[str(model_file), "global"],
+            out=out,
+            folds=2,
+            repeats=1,
+            train=TrainSettings(epochs=1),
+            cache_dir=str(cache),
+            progress=False,
+        ),
+        log=lambda *_: None,
+    )
     return out

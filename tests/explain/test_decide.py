@@ -1,4 +1,5 @@
 """hipool.explain.decide: each level's contribution to a prediction."""
+
 from __future__ import annotations
 
 import pytest
@@ -15,8 +16,16 @@ from .test_export import _graph
 
 def _model(head, combine="sum", pool="topk", **kw):
     torch.manual_seed(0)
-    cfg = ModelConfig(conv="graphconv", hidden=8, pool=pool, schedule=[0.5, 0.5, 0.5], readout="meanmax",
-                      combine=combine, head=head, **kw)
+    cfg = ModelConfig(
+        conv="graphconv",
+        hidden=8,
+        pool=pool,
+        schedule=[0.5, 0.5, 0.5],
+        readout="meanmax",
+        combine=combine,
+        head=head,
+        **kw,
+    )
     return build_model(cfg, 5, 3).eval()
 
 
@@ -79,8 +88,9 @@ def test_a_batch_gives_what_one_graph_at_a_time_gives():
 def test_decisions_summary_and_group_table():
     model = _model([16])
     graphs = _graphs(7)
-    r = decisions(model, graphs, indices=list(range(10, 17)), breakdown=Breakdown("kind", ("even", "odd")),
-                  batch_size=3)
+    r = decisions(
+        model, graphs, indices=list(range(10, 17)), breakdown=Breakdown("kind", ("even", "odd")), batch_size=3
+    )
     assert r["levels"] == ["level 1", "level 2", "level 3"]
     assert [row["graph"] for row in r["graphs"]] == list(range(10, 17))
     for row in r["graphs"]:

@@ -1,4 +1,5 @@
 """hipool.explain.export: one graph's hierarchy as data, JSON, networkx and GraphML."""
+
 from __future__ import annotations
 
 import json
@@ -32,8 +33,7 @@ def _graph(n=24, seed=0, groups=4):
 
 def _model(pool, schedule, **kw):
     torch.manual_seed(0)
-    cfg = ModelConfig(conv="graphconv", hidden=8, pool=pool, schedule=schedule, readout="meanmax",
-                      combine="sum", **kw)
+    cfg = ModelConfig(conv="graphconv", hidden=8, pool=pool, schedule=schedule, readout="meanmax", combine="sum", **kw)
     return build_model(cfg, 5, 2).eval()
 
 
@@ -87,16 +87,18 @@ def test_json_export_names_dropped_nodes_scores_and_soft_assignments(tmp_path):
         c = [h.cluster(lv)[node["id"]].item() for lv in (1, 2)]
         assert node["pooled"] == [DROPPED_NAME if v < 0 else v for v in c]
         assert node["truth"] == data.level_labels[node["id"]].tolist()
-    assert sum(DROPPED_NAME in n["pooled"] for n in d["nodes"]) == 24 - 6   # 6 survive both levels
+    assert sum(DROPPED_NAME in n["pooled"] for n in d["nodes"]) == 24 - 6  # 6 survive both levels
     # each undirected edge once
     pairs = d["levels"][0]["edges"]
-    assert all(u <= v for u, v in pairs) and len(pairs) == len({tuple(p) for p in pairs}) == data.edge_index.size(1) // 2
+    assert (
+        all(u <= v for u, v in pairs) and len(pairs) == len({tuple(p) for p in pairs}) == data.edge_index.size(1) // 2
+    )
 
     hd = explain_graph(MODELS["diffpool"](), data).to_dict()
     a = torch.tensor(hd["levels"][1]["assignment"])
     assert a.shape == (24, 6) and torch.allclose(a.sum(1), torch.ones(24), atol=1e-5)
     assert hd["levels"][1]["score"] is None and len(hd["levels"][1]["edge_weight"]) == len(hd["levels"][1]["edges"])
-    assert all(DROPPED_NAME not in n["pooled"] for n in hd["nodes"])   # clustering keeps every node
+    assert all(DROPPED_NAME not in n["pooled"] for n in hd["nodes"])  # clustering keeps every node
 
 
 def test_networkx_and_graphml(tmp_path):

@@ -1,4 +1,5 @@
 """Where is the defect: suspects pooled along the known hierarchy, hit rates, and hipool explain --suspects."""
+
 import json
 
 import pytest
@@ -29,9 +30,14 @@ class Oracle(torch.nn.Module):
 def _graph(scores, blocks, subsystems, defect, level):
     n = len(scores)
     x = torch.tensor(scores, dtype=torch.float).view(n, 1)
-    return Data(x=x, edge_index=torch.empty(2, 0, dtype=torch.long), y=torch.tensor([int(any(defect))]),
-                level_labels=torch.tensor([blocks, subsystems]).t(), defect_mask=torch.tensor(defect),
-                defect_level=torch.tensor([level]))
+    return Data(
+        x=x,
+        edge_index=torch.empty(2, 0, dtype=torch.long),
+        y=torch.tensor([int(any(defect))]),
+        level_labels=torch.tensor([blocks, subsystems]).t(),
+        defect_mask=torch.tensor(defect),
+        defect_level=torch.tensor([level]),
+    )
 
 
 def _dataset():
@@ -43,8 +49,14 @@ def _dataset():
         # a passing graph: not counted
         _graph([9.0, 0.0], [0, 0], [0, 0], [False, False], 0),
     ]
-    return GraphDataset("mine", graphs, 1, 2, breakdown=Breakdown("defect_level", ("pass", "component", "block")),
-                        level_names=("block", "subsystem"))
+    return GraphDataset(
+        "mine",
+        graphs,
+        1,
+        2,
+        breakdown=Breakdown("defect_level", ("pass", "component", "block")),
+        level_names=("block", "subsystem"),
+    )
 
 
 def test_suspects_rank_nodes_and_groups_by_their_worst_member():
@@ -77,6 +89,7 @@ def test_a_model_without_a_node_head_is_a_clear_error():
 
 def test_circuit_components_leave_out_the_nets():
     from hipool.data.circuits import FEATURE_NAMES, make_circuit
+
     data = make_circuit(0, "component", min_components=50, max_components=60).data
     ds = GraphDataset("circuits:n=1", [data], data.num_features, 2)
     comp = component_mask(ds, data)
@@ -88,12 +101,20 @@ def test_trained_model_on_tiny_circuits_finds_suspects(tmp_path):
     from hipool.data.circuits import DEFECT_LEVEL_NAMES, NUM_CLASSES, NUM_FEATURES, make_circuit_dataset
     from hipool.train.runner import train_model
     from hipool.train.settings import TrainSettings
+
     graphs = make_circuit_dataset(12, seed=3, min_components=50, max_components=60)
-    ds = GraphDataset("circuits:n=12", graphs, NUM_FEATURES, NUM_CLASSES,
-                      breakdown=Breakdown("defect_level", DEFECT_LEVEL_NAMES), level_names=("block", "subsystem"))
+    ds = GraphDataset(
+        "circuits:n=12",
+        graphs,
+        NUM_FEATURES,
+        NUM_CLASSES,
+        breakdown=Breakdown("defect_level", DEFECT_LEVEL_NAMES),
+        level_names=("block", "subsystem"),
+    )
     cfg = ModelConfig(conv="gine", hidden=8, pool="given", localize=1.0, levels_read="all", combine="sum")
-    model, result, run = train_model(ds, cfg, TrainSettings(epochs=2, patience=None), range(8), range(8, 10),
-                                     range(10, 12))
+    model, result, run = train_model(
+        ds, cfg, TrainSettings(epochs=2, patience=None), range(8), range(8, 10), range(10, 12)
+    )
     assert len(result.history) == 2 and run.test_acc is not None
     rates = hit_rates(model, ds, range(12))
     assert rates["rates"]["all"]["component top-1"]["count"] == sum(int(g.y) for g in graphs)
@@ -102,14 +123,44 @@ def test_trained_model_on_tiny_circuits_finds_suspects(tmp_path):
 def test_explain_suspects_end_to_end(tmp_path, capsys):
     pytest.importorskip("matplotlib")
     from hipool.cli import main
+
     model = tmp_path / "loc.yaml"
     model.write_text("conv: gine\nhidden: 8\npool: given\nlevels_read: all\ncombine: sum\nlocalize: 1.0\n")
     run, cache = tmp_path / "run", tmp_path / "cache"
-    assert main(["train", str(model), "--dataset", "circuits:n=30,min=50,max=60", "--out", str(run),
-                 "--epochs", "2", "--cache-dir", str(cache), "--no-progress"]) == 0
+    assert (
+        main(
+            [
+                "train",
+                str(model),
+                "--dataset",
+                "circuits:n=30,min=50,max=60",
+                "--out",
+                str(run),
+                "--epochs",
+                "2",
+                "--cache-dir",
+                str(cache),
+                "--no-progress",
+            ]
+        )
+        == 0
+    )
     capsys.readouterr()
-    assert main(["explain", str(run), "--suspects", "--out", str(tmp_path / "s"), "--cache-dir", str(cache),
-                 "--no-progress"]) == 0
+    assert (
+        main(
+            [
+                "explain",
+                str(run),
+                "--suspects",
+                "--out",
+                str(tmp_path / "s"),
+                "--cache-dir",
+                str(cache),
+                "--no-progress",
+            ]
+        )
+        == 0
+    )
     printed = capsys.readouterr().out
     assert "most suspicious" in printed and "component top-1" in printed and "block top-1" in printed
     result = json.loads((tmp_path / "s" / "suspects.json").read_text())
@@ -117,8 +168,25 @@ def test_explain_suspects_end_to_end(tmp_path, capsys):
     assert (tmp_path / "s" / "suspects.md").read_text().startswith("# Where is the defect")
     # a model without a node head: a clear error, not a traceback
     plain = tmp_path / "plain"
-    assert main(["train", "--model", "topk", "--dataset", "circuits:n=30,min=50,max=60", "--out", str(plain),
-                 "--epochs", "1", "--cache-dir", str(cache), "--no-progress"]) == 0
+    assert (
+        main(
+            [
+                "train",
+                "--model",
+                "topk",
+                "--dataset",
+                "circuits:n=30,min=50,max=60",
+                "--out",
+                str(plain),
+                "--epochs",
+                "1",
+                "--cache-dir",
+                str(cache),
+                "--no-progress",
+            ]
+        )
+        == 0
+    )
     capsys.readouterr()
     assert main(["explain", str(plain), "--suspects", "--cache-dir", str(cache), "--no-progress"]) == 2
     assert "trained without a localisation loss" in capsys.readouterr().err

@@ -1,4 +1,5 @@
 """hipool.explain.metrics: recovery, balance, connectedness, coverage (exact values)."""
+
 from __future__ import annotations
 
 import math
@@ -53,17 +54,17 @@ def test_recovery_is_one_for_the_truth_relabelled_and_matches_the_definition():
 
 def test_recovery_leaves_out_dropped_and_unlabelled_nodes():
     truth = torch.tensor([0, 0, 1, 1, -1, 1])
-    c = torch.tensor([3, 3, 4, -1, 7, 4])       # node 3 dropped, node 4 unlabelled
+    c = torch.tensor([3, 3, 4, -1, 7, 4])  # node 3 dropped, node 4 unlabelled
     r = recovery(c, truth)
     assert r["nodes"] == 4 and r["nmi"] == pytest.approx(1.0) and r["ari"] == pytest.approx(1.0)
-    assert recovery(torch.tensor([-1, -1, 0, -1, 0, -1]), truth)["nmi"] is None   # one node left
+    assert recovery(torch.tensor([-1, -1, 0, -1, 0, -1]), truth)["nmi"] is None  # one node left
 
 
 def test_shuffled_nmi_is_the_chance_level():
     g = torch.Generator().manual_seed(0)
     truth = torch.arange(400) // 20
     r = recovery(truth.clone(), truth)
-    assert r["nmi"] == pytest.approx(1.0) and r["nmi_shuffled"] < 0.6   # 20 groups of 20: shuffled is far lower
+    assert r["nmi"] == pytest.approx(1.0) and r["nmi_shuffled"] < 0.6  # 20 groups of 20: shuffled is far lower
     singletons = recovery(torch.randperm(400, generator=g), truth)
     # every node its own cluster: a high NMI that says nothing, and the shuffled level equals it
     assert singletons["nmi"] == pytest.approx(singletons["nmi_shuffled"]) and singletons["ari"] == pytest.approx(0)
@@ -74,8 +75,8 @@ def test_nearest_fill_takes_the_closest_kept_node():
     ei = torch.tensor([[0, 1, 2, 3, 4, 5], [1, 2, 3, 4, 5, 6]])
     ei = torch.cat([ei, ei.flip(0)], dim=1)
     c = torch.tensor([8, -1, -1, -1, -1, 2, -1])
-    assert nearest_fill(c, ei).tolist() == [8, 8, 8, 2, 2, 2, 2]   # node 3: 3 steps from 0, 2 from 5
-    tie = torch.tensor([8, -1, -1, -1, 2, -1, -1])                 # node 2: 2 steps from both
+    assert nearest_fill(c, ei).tolist() == [8, 8, 8, 2, 2, 2, 2]  # node 3: 3 steps from 0, 2 from 5
+    tie = torch.tensor([8, -1, -1, -1, 2, -1, -1])  # node 2: 2 steps from both
     assert nearest_fill(tie, ei).tolist() == [8, 8, 2, 2, 2, 2, 2]  # ties go to the smaller label
     isolated = torch.tensor([[0], [1]])
     assert nearest_fill(torch.tensor([1, -1, -1]), torch.cat([isolated, isolated.flip(0)], 1)).tolist() == [1, 1, -1]
@@ -85,15 +86,17 @@ def test_balance_is_the_normalized_entropy_of_cluster_sizes():
     b = balance(torch.tensor([0, 0, 1, 1]), 2)
     assert b["balance"] == pytest.approx(1.0) and b["entropy"] == pytest.approx(math.log(2))
     b = balance(torch.tensor([0, 0, 0, 1, -1]), 2)
-    assert b["entropy"] == pytest.approx(_entropy([3, 1])) and b["balance"] == pytest.approx(_entropy([3, 1]) / math.log(2))
-    b = balance(torch.tensor([0, 0, 1, 1]), 4)     # two empty clusters lower the balance
+    assert b["entropy"] == pytest.approx(_entropy([3, 1])) and b["balance"] == pytest.approx(
+        _entropy([3, 1]) / math.log(2)
+    )
+    b = balance(torch.tensor([0, 0, 1, 1]), 4)  # two empty clusters lower the balance
     assert b["balance"] == pytest.approx(0.5)
     assert balance(torch.tensor([0, 0]), 1)["balance"] == 1.0
 
 
 def test_connected_share_counts_clusters_whose_members_touch():
     ei = torch.tensor([[0, 1, 2], [1, 2, 3]])
-    ei = torch.cat([ei, ei.flip(0)], dim=1)      # path 0-1-2-3
+    ei = torch.cat([ei, ei.flip(0)], dim=1)  # path 0-1-2-3
     assert connected_share(torch.tensor([0, 0, 1, 1]), ei) == 1.0
     assert connected_share(torch.tensor([0, 1, 0, 1]), ei) == 0.0
     assert connected_share(torch.tensor([0, 1, 1, 0]), ei) == 0.5
@@ -106,7 +109,7 @@ def test_hierarchy_metrics_of_a_model():
     rows = hierarchy_metrics(h)
     assert [r["level"] for r in rows] == [1, 2] and [r["nodes"] for r in rows] == [12, 6]
     assert rows[0]["represented"] == pytest.approx(12 / 24) and rows[1]["represented"] == pytest.approx(6 / 24)
-    assert rows[0]["connected"] == 1.0 and rows[0]["balance"] == pytest.approx(1.0)   # singletons
+    assert rows[0]["connected"] == 1.0 and rows[0]["balance"] == pytest.approx(1.0)  # singletons
     assert set(rows[0]["recovery"]) == {"ring", "pair"}
     filled = hierarchy_metrics(h, dropped="nearest")
     assert filled[0]["recovery"]["ring"]["nodes"] == 24 and rows[0]["recovery"]["ring"]["nodes"] == 12
@@ -156,8 +159,9 @@ def test_functional_groups_of_molecules_are_a_truth_level(tmp_path):
     ds = load_dataset(str(csv))
     assert ds.level_names == ("functional group",)
     torch.manual_seed(0)
-    model = build_model(ModelConfig(conv="gcn", hidden=8, pool="edgepool", schedule=[0.5, 0.5]),
-                        ds.num_features, ds.num_classes)
+    model = build_model(
+        ModelConfig(conv="gcn", hidden=8, pool="edgepool", schedule=[0.5, 0.5]), ds.num_features, ds.num_classes
+    )
     h = explain_graph(model, ds[0], truth_names=ds.level_names)
     rows = hierarchy_metrics(h)
     rec = rows[0]["recovery"]["functional group"]

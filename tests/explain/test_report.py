@@ -1,4 +1,5 @@
 """`hipool report`: the HTML page, rendered in headless Chromium where it is installed."""
+
 from __future__ import annotations
 
 import re
@@ -30,9 +31,22 @@ def _render(page):
     probe = page.with_name("probe_" + page.name)
     probe.write_text(page.read_text().replace("</body>", _PROBE + "</body>"))
     try:
-        done = subprocess.run([CHROMIUM, "--headless", "--no-sandbox", "--disable-gpu", "--no-first-run",
-                               "--allow-file-access-from-files", "--virtual-time-budget=10000", "--dump-dom",
-                               probe.as_uri()], capture_output=True, text=True, timeout=120)
+        done = subprocess.run(
+            [
+                CHROMIUM,
+                "--headless",
+                "--no-sandbox",
+                "--disable-gpu",
+                "--no-first-run",
+                "--allow-file-access-from-files",
+                "--virtual-time-budget=10000",
+                "--dump-dom",
+                probe.as_uri(),
+            ],
+            capture_output=True,
+            text=True,
+            timeout=120,
+        )
     finally:
         probe.unlink()
     assert done.returncode == 0, done.stderr[-2000:]
@@ -62,8 +76,12 @@ def test_report_of_a_train_run_has_every_section(train_run, cache, capsys):
     assert "<h2>Metrics: train on circuits" in html
     assert ">Per level</h3>" in html and ">Which level decided</h3>" in html
     srcs = re.findall(r'<img src="([^"]+)"', html)
-    assert srcs == ["report/learning_curves.png", "report/graph2/original.png", "report/graph2/levels.png",
-                    "report/graph2/coarsened.png"]
+    assert srcs == [
+        "report/learning_curves.png",
+        "report/graph2/original.png",
+        "report/graph2/levels.png",
+        "report/graph2/coarsened.png",
+    ]
     assert all((train_run / s).is_file() for s in srcs)
     assert "pool: edgepool" in html and "test accuracy" in html and "NMI block" in html
 

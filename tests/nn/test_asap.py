@@ -13,6 +13,7 @@ forward written with dense ``[N, N]`` matrices, and with ``gradcheck``.
 Repeated input edges are summed in ``S`` and ``A`` (as PyG's sparse tensors do), and every CSR
 operand has sorted, distinct columns (torch's sparse backward silently needs that).
 """
+
 import warnings
 
 import pytest
@@ -106,9 +107,18 @@ def assert_same(theirs, ours: ASAPOutput, weighted: bool):
 
 # -- 1. PyG parity -------------------------------------------------------------------------
 
-KWARGS = [dict(), dict(ratio=0.25), dict(ratio=0.75), dict(ratio=3), dict(ratio=100),
-          dict(GNN=pyg.GraphConv), dict(GNN=pyg.GCNConv), dict(add_self_loops=True),
-          dict(negative_slope=0.01), dict(ratio=0.5, GNN=pyg.GCNConv, add_self_loops=True)]
+KWARGS = [
+    dict(),
+    dict(ratio=0.25),
+    dict(ratio=0.75),
+    dict(ratio=3),
+    dict(ratio=100),
+    dict(GNN=pyg.GraphConv),
+    dict(GNN=pyg.GCNConv),
+    dict(add_self_loops=True),
+    dict(negative_slope=0.01),
+    dict(ratio=0.5, GNN=pyg.GCNConv, add_self_loops=True),
+]
 
 
 def kw_id(kw):
@@ -126,8 +136,9 @@ def test_equals_pyg_one_graph(kw, weighted):
 
 
 @pytest.mark.parametrize("weighted", [False, True], ids=["unweighted", "weighted"])
-@pytest.mark.parametrize("kw", [dict(), dict(ratio=2), dict(GNN=pyg.GraphConv), dict(GNN=pyg.GCNConv),
-                                dict(add_self_loops=True)], ids=kw_id)
+@pytest.mark.parametrize(
+    "kw", [dict(), dict(ratio=2), dict(GNN=pyg.GraphConv), dict(GNN=pyg.GCNConv), dict(add_self_loops=True)], ids=kw_id
+)
 def test_equals_pyg_batch(kw, weighted):
     b = simple_batch(SIZES)
     ew = weights(b.edge_index.size(1), seed=2) if weighted else None
@@ -140,8 +151,7 @@ def test_equals_pyg_batch(kw, weighted):
 
 
 @pytest.mark.parametrize("weighted", [False, True], ids=["unweighted", "weighted"])
-@pytest.mark.parametrize("kw", [dict(), dict(GNN=pyg.GCNConv), dict(GNN=pyg.GraphConv), dict(ratio=4)],
-                         ids=kw_id)
+@pytest.mark.parametrize("kw", [dict(), dict(GNN=pyg.GCNConv), dict(GNN=pyg.GraphConv), dict(ratio=4)], ids=kw_id)
 def test_equals_pyg_with_self_loops_and_duplicate_edges(kw, weighted):
     data = with_loops_and_duplicates(random_graph(50, seed=4), seed=5)
     ew = weights(data.edge_index.size(1), seed=6) if weighted else None
@@ -186,8 +196,9 @@ def test_sparse_tensors_satisfy_torch_invariants(dups):
         out = ours(data.x, data.edge_index, weights(data.edge_index.size(1)))
     # the assignment is built unchecked, as coalesced: its entries must be distinct and sorted
     S = out.assignment
-    assert torch.equal(S.indices(), torch.sparse_coo_tensor(S.indices(), S.values().detach(), S.shape)
-                       .coalesce().indices())
+    assert torch.equal(
+        S.indices(), torch.sparse_coo_tensor(S.indices(), S.values().detach(), S.shape).coalesce().indices()
+    )
 
 
 def test_existing_self_loop_weight_is_kept_as_in_pyg():
@@ -257,12 +268,18 @@ def test_reset_parameters_redraws_weights():
     torch.manual_seed(123)
     pool.reset_parameters()
     after = pool.state_dict()
-    for name in ("lin.weight", "att.weight", "gnn_score.lin1.weight", "gnn_intra_cluster.lin_rel.weight",
-                 "select.weight"):
+    for name in (
+        "lin.weight",
+        "att.weight",
+        "gnn_score.lin1.weight",
+        "gnn_intra_cluster.lin_rel.weight",
+        "select.weight",
+    ):
         assert not torch.equal(before[name], after[name]), name
 
 
 # -- 2. gradients --------------------------------------------------------------------------
+
 
 def dense_reference(m, x, edge_index, edge_weight=None, batch=None, edge_attr=None):
     """PyG's forward with the coarsening written densely (differentiable end to end), on the
@@ -297,7 +314,7 @@ def edge_weights_to_dense(out):
 
 def x_scalar(x_out, seed=0):
     r = torch.randn(x_out.shape, generator=torch.Generator().manual_seed(seed), dtype=x_out.dtype)
-    return (x_out * r).sum() + (x_out ** 2).sum()
+    return (x_out * r).sum() + (x_out**2).sum()
 
 
 def edge_scalar(dense_adj, add_self_loops):
@@ -307,11 +324,12 @@ def edge_scalar(dense_adj, add_self_loops):
     h = torch.cos(0.37 * i.view(-1, 1) + 1.1 * i.view(1, -1))
     if not add_self_loops:
         h = h * (1 - torch.eye(k, dtype=dense_adj.dtype))
-    return (dense_adj * h).sum() + (dense_adj ** 2 * h.abs()).sum()
+    return (dense_adj * h).sum() + (dense_adj**2 * h.abs()).sum()
 
 
-@pytest.mark.parametrize("kw", [dict(), dict(GNN=pyg.GraphConv), dict(GNN=pyg.GCNConv),
-                                dict(add_self_loops=True)], ids=kw_id)
+@pytest.mark.parametrize(
+    "kw", [dict(), dict(GNN=pyg.GraphConv), dict(GNN=pyg.GCNConv), dict(add_self_loops=True)], ids=kw_id
+)
 def test_dense_reference_equals_pyg(kw):
     # the reference used for the edge-weight gradients is PyG's forward
     b = simple_batch([30, 5, 1, 25], seed=3)
@@ -329,8 +347,9 @@ def test_dense_reference_equals_pyg(kw):
 
 
 @pytest.mark.parametrize("weighted", [False, True], ids=["unweighted", "weighted"])
-@pytest.mark.parametrize("kw", [dict(), dict(GNN=pyg.GraphConv), dict(GNN=pyg.GCNConv), dict(add_self_loops=True),
-                                dict(ratio=3)], ids=kw_id)
+@pytest.mark.parametrize(
+    "kw", [dict(), dict(GNN=pyg.GraphConv), dict(GNN=pyg.GCNConv), dict(add_self_loops=True), dict(ratio=3)], ids=kw_id
+)
 def test_gradients_through_x_equal_pyg(kw, weighted):
     b = random_batch([30, 5, 1, 45], seed=3)  # with a few repeated edges and self-loops
     theirs, ours = pair(**kw)
@@ -339,8 +358,7 @@ def test_gradients_through_x_equal_pyg(kw, weighted):
         x = b.x.clone().requires_grad_()
         ew = weights(b.edge_index.size(1), seed=1).requires_grad_() if weighted else None
         x_scalar(model(x, b.edge_index, ew, b.batch)[0]).backward()
-        grads.append((x.grad, None if ew is None else ew.grad,
-                      {n: p.grad for n, p in model.named_parameters()}))
+        grads.append((x.grad, None if ew is None else ew.grad, {n: p.grad for n, p in model.named_parameters()}))
     (gx1, gw1, gp1), (gx2, gw2, gp2) = grads
     torch.testing.assert_close(gx2, gx1, rtol=1e-4, atol=1e-5)
     assert gx2.abs().sum() > 0
@@ -443,7 +461,7 @@ def test_tied_neighbourhood_max_gives_the_gradient_to_one_neighbour():
     for model in (theirs, ours):
         xr = x.clone().requires_grad_()
         x_out = model(xr, ei)[0]
-        ((x_out ** 2).sum() + (x_out.sum(0) * r).sum()).backward()  # symmetric in the output rows
+        ((x_out**2).sum() + (x_out.sum(0) * r).sum()).backward()  # symmetric in the output rows
         grads.append(xr.grad)
     g_theirs, g_ours = grads
     torch.testing.assert_close(g_ours[0], g_theirs[0], rtol=1e-4, atol=1e-5)
@@ -453,6 +471,7 @@ def test_tied_neighbourhood_max_gives_the_gradient_to_one_neighbour():
 
 
 # -- 3. the documented difference: ranking by fitness, whatever the sign of select.weight ---
+
 
 def fitness_of_all(ours, x, edge_index, edge_weight=None, batch=None):
     """Fitness of every node: with ratio 1.0 every cluster is kept and out.score = fitness[perm]."""
@@ -512,6 +531,7 @@ def test_float_ratio_one_keeps_every_cluster():
 
 
 # -- 4. the record -------------------------------------------------------------------------
+
 
 @pytest.mark.parametrize("dups", [False, True], ids=["simple", "duplicates"])
 def test_assignment_columns_are_the_kept_neighbourhoods(dups):
@@ -617,9 +637,11 @@ def test_tuple_unpacking_is_pygs_five_tuple():
 
 # -- 5. batching invariance ----------------------------------------------------------------
 
+
 @pytest.mark.parametrize("weighted", [False, True], ids=["unweighted", "weighted"])
-@pytest.mark.parametrize("kw", [dict(), dict(GNN=pyg.GCNConv, add_self_loops=True), dict(ratio=4)],
-                         ids=["default", "GCN_loops", "int"])
+@pytest.mark.parametrize(
+    "kw", [dict(), dict(GNN=pyg.GCNConv, add_self_loops=True), dict(ratio=4)], ids=["default", "GCN_loops", "int"]
+)
 def test_batch_equals_graphs_one_at_a_time(kw, weighted):
     sizes = [12, 1, 40]
     graphs = [random_graph(n, seed=i) for i, n in enumerate(sizes)]
@@ -651,8 +673,9 @@ def test_batch_equals_graphs_one_at_a_time(kw, weighted):
         cl = whole.cluster[nodes]
         expect = torch.where(one.cluster >= 0, one.cluster + offset, one.cluster)
         assert torch.equal(cl, expect)
-        torch.testing.assert_close(whole.assignment.to_dense()[nodes][:, offset:offset + k],
-                                   one.assignment.to_dense(), rtol=1e-5, atol=1e-6)
+        torch.testing.assert_close(
+            whole.assignment.to_dense()[nodes][:, offset : offset + k], one.assignment.to_dense(), rtol=1e-5, atol=1e-6
+        )
         offset += k
     assert offset == whole.num_nodes
 
@@ -675,6 +698,7 @@ def test_permutation_equivariance():
 
 
 # -- 6. bad input and edge cases -----------------------------------------------------------
+
 
 def test_wrong_feature_width():
     data = random_graph(10, channels=F + 1)
@@ -718,13 +742,18 @@ def test_bad_edge_weight_and_batch():
         ASAPooling(F)(x, b.edge_index, batch=b.batch)
 
 
-@pytest.mark.parametrize("ratio,msg", [(0, r"'ratio' as an int .* must be >= 1, got 0"),
-                                       (-1, r"'ratio' as an int .* must be >= 1, got -1"),
-                                       (1.5, r"'ratio' as a float .* \(0, 1\], got 1.5"),
-                                       (0.0, r"'ratio' as a float .* \(0, 1\], got 0.0"),
-                                       (-0.5, r"'ratio' as a float"),
-                                       ("0.5", r"'ratio' must be a float in \(0, 1\] or an int"),
-                                       (True, r"'ratio' must be a float in \(0, 1\] or an int")])
+@pytest.mark.parametrize(
+    "ratio,msg",
+    [
+        (0, r"'ratio' as an int .* must be >= 1, got 0"),
+        (-1, r"'ratio' as an int .* must be >= 1, got -1"),
+        (1.5, r"'ratio' as a float .* \(0, 1\], got 1.5"),
+        (0.0, r"'ratio' as a float .* \(0, 1\], got 0.0"),
+        (-0.5, r"'ratio' as a float"),
+        ("0.5", r"'ratio' must be a float in \(0, 1\] or an int"),
+        (True, r"'ratio' must be a float in \(0, 1\] or an int"),
+    ],
+)
 def test_bad_ratio(ratio, msg):
     with pytest.raises(ValueError, match=msg):
         ASAPooling(F, ratio=ratio)
@@ -830,6 +859,7 @@ def test_float64_input():
 
 # -- 7. gradcheck --------------------------------------------------------------------------
 
+
 def tiny(kw, seed=0):
     """A tiny simple graph with distinct random features, and a float64 pooler: no ties in
     the neighbourhood max, fitness gaps far above the perturbation, so the top-k and the
@@ -838,8 +868,7 @@ def tiny(kw, seed=0):
     pool = ASAPooling(4, ratio=0.6, **kw).double().eval()
     g = torch.Generator().manual_seed(1)
     x = torch.randn(6, 4, generator=g, dtype=torch.float64, requires_grad=True)
-    ei = torch.tensor([[0, 1, 1, 2, 2, 3, 3, 4, 4, 5, 0, 3],
-                       [1, 0, 2, 1, 3, 2, 4, 3, 5, 4, 3, 0]])
+    ei = torch.tensor([[0, 1, 1, 2, 2, 3, 3, 4, 4, 5, 0, 3], [1, 0, 2, 1, 3, 2, 4, 3, 5, 4, 3, 0]])
     ew = (torch.rand(ei.size(1), generator=g, dtype=torch.float64) + 0.5).requires_grad_()
     ref = pool(x, ei, ew)
     fit = fitness_of_all(pool, x.detach(), ei, ew.detach())
@@ -855,8 +884,7 @@ def tiny(kw, seed=0):
     return run, x, ew
 
 
-@pytest.mark.parametrize("kw", [dict(), dict(GNN=pyg.GCNConv), dict(GNN=pyg.GraphConv, add_self_loops=True)],
-                         ids=kw_id)
+@pytest.mark.parametrize("kw", [dict(), dict(GNN=pyg.GCNConv), dict(GNN=pyg.GraphConv, add_self_loops=True)], ids=kw_id)
 def test_gradcheck_x_and_score(kw):
     run, x, ew = tiny(kw)
 
@@ -883,6 +911,7 @@ def test_gradcheck_edge_weight_wrt_x(kw):
 
 # -- 8. edge_attr: E'_c = Sᵀ E_c S at the pooled edges -------------------------------------
 
+
 def edge_attr_of(num_edges, d=3, seed=0, dtype=torch.float32):
     g = torch.Generator().manual_seed(seed)
     return torch.randn(num_edges, d, generator=g).to(dtype)
@@ -901,8 +930,7 @@ def pooled_mask(out):
 
 @pytest.mark.parametrize("dups", [False, True], ids=["simple", "loops_duplicates"])
 @pytest.mark.parametrize("weighted", [False, True], ids=["unweighted", "weighted"])
-@pytest.mark.parametrize("kw", [dict(), dict(add_self_loops=True), dict(GNN=pyg.GCNConv), dict(ratio=3)],
-                         ids=kw_id)
+@pytest.mark.parametrize("kw", [dict(), dict(add_self_loops=True), dict(GNN=pyg.GCNConv), dict(ratio=3)], ids=kw_id)
 def test_edge_attr_equals_dense_reference(kw, weighted, dups):
     b = Batch.from_data_list([random_graph(n, seed=n) for n in (25, 1, 12, 2)])
     data = with_loops_and_duplicates(b, seed=1) if dups else simple(b)
@@ -997,8 +1025,9 @@ def test_edge_attr_of_added_input_self_loops_is_zero():
         torch.testing.assert_close(out.edge_attr, out2.edge_attr)
 
 
-@pytest.mark.parametrize("kw", [dict(), dict(GNN=pyg.GCNConv, add_self_loops=True), dict(ratio=4)],
-                         ids=["default", "GCN_loops", "int"])
+@pytest.mark.parametrize(
+    "kw", [dict(), dict(GNN=pyg.GCNConv, add_self_loops=True), dict(ratio=4)], ids=["default", "GCN_loops", "int"]
+)
 def test_edge_attr_batch_equals_graphs_one_at_a_time(kw):
     graphs = [random_graph(n, seed=i, edge_dim=3) for i, n in enumerate([12, 1, 40, 7])]
     b = Batch.from_data_list(graphs)
@@ -1036,7 +1065,7 @@ def test_edge_attr_gradients_equal_dense_reference(kw):
         else:
             dense = edge_attr_to_dense(ours(x, data.edge_index, ew, edge_attr=ea))
         h = torch.cos(torch.arange(k * k * 3, dtype=torch.float32) * 0.37).view(k, k, 3)
-        ((dense * h).sum() + (dense ** 2).sum()).backward()
+        ((dense * h).sum() + (dense**2).sum()).backward()
         grads.append((x.grad, ea.grad, ew.grad, {n: p.grad for n, p in ours.named_parameters()}))
     (gx1, ga1, gw1, gp1), (gx2, ga2, gw2, gp2) = grads
     torch.testing.assert_close(ga2, ga1, rtol=1e-4, atol=1e-5)
@@ -1052,9 +1081,9 @@ def test_edge_attr_gradients_equal_dense_reference(kw):
 @pytest.mark.parametrize("kw", [dict(), dict(GNN=pyg.GraphConv, add_self_loops=True)], ids=kw_id)
 def test_gradcheck_edge_attr(kw):
     run, x, ew = tiny(kw)
-    ea = torch.randn(ew.numel(), 2, generator=torch.Generator().manual_seed(3), dtype=torch.float64,
-                     requires_grad=True)
+    ea = torch.randn(ew.numel(), 2, generator=torch.Generator().manual_seed(3), dtype=torch.float64, requires_grad=True)
     # x and the input weights reach the edge features through S (the weights only through the GNN).
     # Fast mode (random projections of the Jacobian): the full one costs one backward per output.
-    assert torch.autograd.gradcheck(lambda x, ea, ew: run(x, ew, ea).edge_attr, (x, ea, ew), eps=1e-6,
-                                    atol=1e-6, rtol=1e-4, fast_mode=True)
+    assert torch.autograd.gradcheck(
+        lambda x, ea, ew: run(x, ew, ea).edge_attr, (x, ea, ew), eps=1e-6, atol=1e-6, rtol=1e-4, fast_mode=True
+    )

@@ -1,4 +1,5 @@
 """Clustering poolers: PyG parity (dense), sparse = dense, per-graph losses, no N² in sparse mode."""
+
 from __future__ import annotations
 
 import pytest
@@ -67,8 +68,8 @@ def test_dense_diff_pool_equals_pyg_on_one_graph_and_is_the_mean_of_graphs_on_a_
     _close(out_adj, theirs_adj)
     singles = []
     for g, n in enumerate([7, 12, 9]):
-        one = pyg_diff(X[g:g + 1, :n], A[g:g + 1, :n, :n], S[g:g + 1, :n])
-        mine = HF.dense_diff_pool(X[g:g + 1, :n], A[g:g + 1, :n, :n], S[g:g + 1, :n])
+        one = pyg_diff(X[g : g + 1, :n], A[g : g + 1, :n, :n], S[g : g + 1, :n])
+        mine = HF.dense_diff_pool(X[g : g + 1, :n], A[g : g + 1, :n, :n], S[g : g + 1, :n])
         for ours, theirs in zip(mine, one):
             _close(ours, theirs)
         singles.append(one)
@@ -76,9 +77,15 @@ def test_dense_diff_pool_equals_pyg_on_one_graph_and_is_the_mean_of_graphs_on_a_
     _close(ent, torch.stack([o[3] for o in singles]).mean())
     # PyG's own batched value depends on the padding (issue #8284); ours does not.
     assert not torch.isclose(pyg_diff(X, A, S, mask)[2], link)
-    _close(HF.dense_diff_pool(X, A, S, mask, normalize=False)[2],
-           torch.stack([pyg_diff(X[g:g + 1, :n], A[g:g + 1, :n, :n], S[g:g + 1, :n], normalize=False)[2]
-                        for g, n in enumerate([7, 12, 9])]).mean())
+    _close(
+        HF.dense_diff_pool(X, A, S, mask, normalize=False)[2],
+        torch.stack(
+            [
+                pyg_diff(X[g : g + 1, :n], A[g : g + 1, :n, :n], S[g : g + 1, :n], normalize=False)[2]
+                for g, n in enumerate([7, 12, 9])
+            ]
+        ).mean(),
+    )
 
 
 def test_dense_dmon_equals_pyg_dmonpooling_given_its_assignment():
@@ -92,10 +99,10 @@ def test_dense_dmon_equals_pyg_dmonpooling_given_its_assignment():
         _close(ours, theirs)
     # PyG's batched cluster loss divides a [B] tensor by a [B, 1] one and so mixes graphs;
     # ours is the mean over graphs of PyG's single-graph value.
-    singles = [pyg(X[g:g + 1, :n], A[g:g + 1, :n, :n]) for g, n in enumerate([7, 12, 9])]
+    singles = [pyg(X[g : g + 1, :n], A[g : g + 1, :n, :n]) for g, n in enumerate([7, 12, 9])]
     _close(mine[4], torch.stack([o[5] for o in singles]).mean())
     for g, n in enumerate([7, 12, 9]):
-        one = HF.dense_dmon_pool(X[g:g + 1, :n], A[g:g + 1, :n, :n], pyg.mlp(X[g:g + 1, :n]))
+        one = HF.dense_dmon_pool(X[g : g + 1, :n], A[g : g + 1, :n, :n], pyg.mlp(X[g : g + 1, :n]))
         for ours, theirs in zip(one, singles[g][1:]):
             _close(ours, theirs)
 
@@ -118,7 +125,9 @@ def _coarsening(layout, b, probs):
 def _per_graph(b, s):
     """``(X, A, s)`` of every graph of ``b`` alone, unpadded ``[1, n, ·]``."""
     X, A, S, _ = _dense(b, s)
-    return [(X[g:g + 1, :n], A[g:g + 1, :n, :n], S[g:g + 1, :n]) for g, n in enumerate(b.batch.bincount().tolist())]
+    return [
+        (X[g : g + 1, :n], A[g : g + 1, :n, :n], S[g : g + 1, :n]) for g, n in enumerate(b.batch.bincount().tolist())
+    ]
 
 
 @pytest.mark.parametrize("layout", LAYOUTS)
@@ -172,16 +181,16 @@ def test_dmon_losses_equal_pyg(layout):
 
 
 def test_a_new_method_is_one_table_entry_that_both_cores_run():
-    method = HF.ClusterMethod(losses={"cut": L.mincut_loss, "balance": L.dmon_cluster_loss},
-                              connect=HF.normalize_cut)
+    method = HF.ClusterMethod(losses={"cut": L.mincut_loss, "balance": L.dmon_cluster_loss}, connect=HF.normalize_cut)
     b = _batch(SIZES)
     s = torch.randn(b.num_nodes, C, dtype=torch.float64)
     X, A, S, mask = _dense(b, s)
     every = torch.ones(len(SIZES), C, dtype=torch.bool)
     counts = b.batch.bincount()
     dense = HF.dense_core(method, X, A, torch.softmax(S, -1), mask, every)
-    sparse = HF.sparse_core(method, b.x, b.edge_index, b.edge_weight, torch.softmax(s, -1), b.batch,
-                            len(SIZES), counts, every)
+    sparse = HF.sparse_core(
+        method, b.x, b.edge_index, b.edge_weight, torch.softmax(s, -1), b.batch, len(SIZES), counts, every
+    )
     out, out_adj, cut, _ = HF.dense_mincut_pool(X, A, S, mask)
     balance = HF.dmon_pool(b.x, b.edge_index, s, b.batch, b.edge_weight)[4]
     for r in (dense, sparse):
@@ -227,12 +236,12 @@ def test_segment_tmm_paths_agree():
         ref = torch.stack([a[batch == i].t() @ b[batch == i] for i in range(len(sizes))])
         torch.testing.assert_close(HF.segment_tmm(a, b, batch, len(sizes)), ref)
         m = torch.randn(len(sizes), 3, 2, generator=g)
-        torch.testing.assert_close(HF.segment_mm(a, m, batch, len(sizes)),
-                                   torch.cat([a[batch == i] @ m[i] for i in range(len(sizes))]))
+        torch.testing.assert_close(
+            HF.segment_mm(a, m, batch, len(sizes)), torch.cat([a[batch == i] @ m[i] for i in range(len(sizes))])
+        )
         s = a.double().requires_grad_()
         counts, k = torch.bincount(batch), len(sizes)
-        assert torch.autograd.gradcheck(
-            lambda s, b=batch, k=k, c=counts: HF.segment_gram(s, b, k, c), (s,))
+        assert torch.autograd.gradcheck(lambda s, b=batch, k=k, c=counts: HF.segment_gram(s, b, k, c), (s,))
 
 
 def test_sparse_functional_gradcheck():
@@ -241,8 +250,10 @@ def test_sparse_functional_gradcheck():
     s = torch.randn(b.num_nodes, 3, dtype=torch.float64, requires_grad=True)
     w = b.edge_weight.clone().requires_grad_()
     for fn in (HF.diff_pool, HF.mincut_pool, HF.dmon_pool):
+
         def f(x, s, w, fn=fn):
             return fn(x, b.edge_index, s, b.batch, w)
+
         assert torch.autograd.gradcheck(f, (x, s, w))
 
 
@@ -308,8 +319,7 @@ def test_each_pooler_runs_its_method_with_its_options():
     assert DiffPool(5, C, adj_norm=False, assign="linear").method.nonnegative is None
     b = _batch([6, 9], seed=18)
     w = -b.edge_weight  # negative weights: fine for DiffPool without adj_norm and a linear assignment
-    out = DiffPool(5, C, adj_norm=False, assign="linear").double()(b.x, b.edge_index, None, b.batch,
-                                                                   edge_weight=w)
+    out = DiffPool(5, C, adj_norm=False, assign="linear").double()(b.x, b.edge_index, None, b.batch, edge_weight=w)
     assert set(out.aux_losses) == {"link", "entropy"}
     with pytest.raises(ValueError, match="adj_norm=True normalises the pooled adjacency"):
         DiffPool(5, C, assign="linear").double()(b.x, b.edge_index, None, b.batch, edge_weight=w)
@@ -551,8 +561,11 @@ def test_bad_options():
         DiffPool(5, 2, mode="fast")
     with pytest.raises(ValueError, match="'assign' must be one of"):
         DiffPool(5, 2, assign="transformer")
-    with pytest.raises(ValueError, match=r"DiffPool: 'edge_threshold' must be a finite number in \[0, inf\) "
-                                         r"or None, got -1"):
+    with pytest.raises(
+        ValueError,
+        match=r"DiffPool: 'edge_threshold' must be a finite number in \[0, inf\) "
+        r"or None, got -1",
+    ):
         DiffPool(5, 2, edge_threshold=-1)
     b = _batch([4])
     with pytest.raises(ValueError, match=r"'edge_weight' must have shape \[num_edges\]"):

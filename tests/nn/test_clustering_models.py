@@ -1,4 +1,5 @@
 """Clustering poolers inside models: configs, schedules in cluster counts, weighted losses, training."""
+
 from __future__ import annotations
 
 import warnings
@@ -31,16 +32,18 @@ def test_schedule_in_cluster_counts_builds_the_hierarchy(pool):
     assert logits.shape == (3, 3)
     assert [h.sizes(level).tolist() for level in (1, 2, 3)] == [[10, 8, 10], [4, 4, 4], [1, 1, 1]]
     assert all(r.mode == "dense" for r in h.records)
-    assert set(h.aux_losses()) == {f"level{level}/{name}" for level in (1, 2, 3)
-                                   for name in model.pools[0].LOSSES}
+    assert set(h.aux_losses()) == {f"level{level}/{name}" for level in (1, 2, 3) for name in model.pools[0].LOSSES}
     # every input node reaches the single top node of its graph
     assert torch.equal(h.cluster(3), batch.batch)
 
 
 def test_mixed_poolers_and_per_pooler_options():
-    cfg = ModelConfig(pool=["diffpool", "topk", "mincut"], schedule="20→10→3", hidden=8,
-                      pool_options={"diffpool": {"assign": "sage", "mode": "sparse"},
-                                    "topk": {"min_score": None}})
+    cfg = ModelConfig(
+        pool=["diffpool", "topk", "mincut"],
+        schedule="20→10→3",
+        hidden=8,
+        pool_options={"diffpool": {"assign": "sage", "mode": "sparse"}, "topk": {"min_score": None}},
+    )
     model = build_model(cfg, 6, 2)
     assert model.pools[0].assign.kind == "sage" and model.pools[0].mode == "sparse"
     assert model.pools[2].assign.kind == "linear"
@@ -70,15 +73,21 @@ def test_weighted_pooled_graph_reaches_the_next_conv():
 
 
 def test_config_errors_for_clustering():
-    with pytest.raises(ValueError, match=r"'schedule\[0\]' is 0.5, but diffpool at level 1 needs an absolute "
-                                         r"cluster count"):
+    with pytest.raises(
+        ValueError,
+        match=r"'schedule\[0\]' is 0.5, but diffpool at level 1 needs an absolute "
+        r"cluster count",
+    ):
         ModelConfig(pool="diffpool", schedule=[0.5])
     with pytest.raises(ValueError, match="mixes per-pooler sections"):
         ModelConfig(pool="diffpool", schedule=[4], pool_options={"diffpool": {}, "assign": "gcn"})
     with pytest.raises(ValueError, match="has a section for 'mincut', which no level uses"):
         ModelConfig(pool="diffpool", schedule=[4], pool_options={"mincut": {}})
-    with pytest.raises(ValueError, match=r"'aux_weights' key 'ortho' is not a loss of the configured poolers; "
-                                         r"known: entropy, link"):
+    with pytest.raises(
+        ValueError,
+        match=r"'aux_weights' key 'ortho' is not a loss of the configured poolers; "
+        r"known: entropy, link",
+    ):
         ModelConfig(pool="diffpool", schedule=[4], aux_weights={"ortho": 1.0})
     with pytest.raises(ValueError, match=r"key 'level2/link' names no loss: level 2 \(topk\) has losses \[\]"):
         ModelConfig(pool=["diffpool", "topk"], schedule=[4, 2], aux_weights={"level2/link": 1.0})
@@ -102,8 +111,12 @@ def test_conv_that_ignores_weights_is_warned_about():
 
 
 def test_config_round_trips_through_yaml(tmp_path):
-    cfg = ModelConfig(pool=["dmon", "sag"], schedule="16→4", pool_options={"dmon": {"dropout": 0.1}},
-                      aux_weights={"cluster": 0.5, "level1/spectral": 2.0})
+    cfg = ModelConfig(
+        pool=["dmon", "sag"],
+        schedule="16→4",
+        pool_options={"dmon": {"dropout": 0.1}},
+        aux_weights={"cluster": 0.5, "level1/spectral": 2.0},
+    )
     path = tmp_path / "m.yaml"
     cfg.to_yaml(path)
     assert ModelConfig.from_yaml(path) == cfg
@@ -111,8 +124,12 @@ def test_config_round_trips_through_yaml(tmp_path):
 
 def test_training_loss_adds_weighted_aux_losses():
     data = _dataset()
-    cfg = ModelConfig(pool=["diffpool", "mincut"], schedule=[6, 2], hidden=8,
-                      aux_weights={"entropy": 0.0, "level2/ortho": 3.0, "mincut": 0.5})
+    cfg = ModelConfig(
+        pool=["diffpool", "mincut"],
+        schedule=[6, 2],
+        hidden=8,
+        aux_weights={"entropy": 0.0, "level2/ortho": 3.0, "mincut": 0.5},
+    )
     torch.manual_seed(0)
     model = build_model(cfg, 6, 2).eval()
     batch = next(iter(DataLoader(data, batch_size=len(data))))
@@ -135,8 +152,14 @@ def test_clustering_model_trains_and_checkpoints(pool, tmp_path):
     torch.manual_seed(0)
     model = build_model(ModelConfig(pool=pool, schedule=[6, 2], hidden=16), 6, 2)
     before = [p.detach().clone() for p in model.parameters()]
-    result = fit(model, DataLoader(data[:24], batch_size=8, shuffle=True), DataLoader(data[24:], batch_size=8),
-                 epochs=3, lr=0.01, progress=False)
+    result = fit(
+        model,
+        DataLoader(data[:24], batch_size=8, shuffle=True),
+        DataLoader(data[24:], batch_size=8),
+        epochs=3,
+        lr=0.01,
+        progress=False,
+    )
     assert len(result.history) == 3
     assert all(torch.isfinite(torch.tensor([m.train_loss for m in result.history])))
     changed = [not torch.equal(a, b) for a, b in zip(before, model.parameters())]

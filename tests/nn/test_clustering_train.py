@@ -1,6 +1,7 @@
 """Clustering poolers that train: finite gradients when graphs have fewer nodes than clusters,
 PyG's gradients where we compute PyG's function, an O(1) scale by default, and each pooler
 learning the community graphs inside a model."""
+
 from __future__ import annotations
 
 import pytest
@@ -21,8 +22,11 @@ from tests.conftest import random_batch, random_graph
 
 POOLERS = [DiffPool, MinCutPool, DMoNPool]
 #: The options that give PyG's definitions exactly.
-PYG_OPTIONS = {DiffPool: {"reduce": "sum", "link_norm": "nodes", "entropy_norm": False, "adj_norm": False},
-               MinCutPool: {"reduce": "sum"}, DMoNPool: {"reduce": "sum"}}
+PYG_OPTIONS = {
+    DiffPool: {"reduce": "sum", "link_norm": "nodes", "entropy_norm": False, "adj_norm": False},
+    MinCutPool: {"reduce": "sum"},
+    DMoNPool: {"reduce": "sum"},
+}
 
 
 def _batch(sizes, seed=0):
@@ -92,8 +96,9 @@ def test_gradients_equal_pygs_dense_functions():
     b = _batch([7, 12, 9], seed=21)
     X, mask = to_dense_batch(b.x, b.batch)
     A = to_dense_adj(b.edge_index, b.batch, b.edge_weight)
-    S, _ = to_dense_batch(torch.randn(b.num_nodes, 4, dtype=torch.float64, generator=torch.Generator().manual_seed(1)),
-                          b.batch)
+    S, _ = to_dense_batch(
+        torch.randn(b.num_nodes, 4, dtype=torch.float64, generator=torch.Generator().manual_seed(1)), b.batch
+    )
 
     def grads(fn, *inputs):
         leaves = _leaves(*inputs)
@@ -101,20 +106,26 @@ def test_gradients_equal_pygs_dense_functions():
 
     # MinCut on the padded batch (its values equal PyG's there)
     for temp in (1.0, 0.5):
-        for ours, theirs in zip(grads(lambda x, a, s, temp=temp: HF.dense_mincut_pool(x, a, s, mask, temp), X, A, S),
-                                grads(lambda x, a, s, temp=temp: pyg_mincut(x, a, s, mask, temp), X, A, S)):
+        for ours, theirs in zip(
+            grads(lambda x, a, s, temp=temp: HF.dense_mincut_pool(x, a, s, mask, temp), X, A, S),
+            grads(lambda x, a, s, temp=temp: pyg_mincut(x, a, s, mask, temp), X, A, S),
+        ):
             _close(ours, theirs)
     # DiffPool and DMoN one graph at a time (PyG mixes the graphs of a batch in some losses)
     torch.manual_seed(0)
     dmon = DMoNPooling(5, 4).double()
     for g, n in enumerate([7, 12, 9]):
-        one = (X[g:g + 1, :n], A[g:g + 1, :n, :n], S[g:g + 1, :n])
+        one = (X[g : g + 1, :n], A[g : g + 1, :n, :n], S[g : g + 1, :n])
         for normalize in (True, False):
-            for ours, theirs in zip(grads(lambda x, a, s, normalize=normalize: HF.dense_diff_pool(x, a, s, None, normalize), *one),
-                                    grads(lambda x, a, s, normalize=normalize: pyg_diff(x, a, s, None, normalize), *one)):
+            for ours, theirs in zip(
+                grads(lambda x, a, s, normalize=normalize: HF.dense_diff_pool(x, a, s, None, normalize), *one),
+                grads(lambda x, a, s, normalize=normalize: pyg_diff(x, a, s, None, normalize), *one),
+            ):
                 _close(ours, theirs)
-        for ours, theirs in zip(grads(lambda x, a: HF.dense_dmon_pool(x, a, dmon.mlp(x)), *one[:2]),
-                                grads(lambda x, a: dmon(x, a)[1:], *one[:2])):
+        for ours, theirs in zip(
+            grads(lambda x, a: HF.dense_dmon_pool(x, a, dmon.mlp(x)), *one[:2]),
+            grads(lambda x, a: dmon(x, a)[1:], *one[:2]),
+        ):
             _close(ours, theirs)
 
 
@@ -146,8 +157,7 @@ def test_pooled_features_are_cluster_means_by_default(cls, mode):
     one = torch.ones((), dtype=torch.float64)
     _close(mean.x, (torch.nn.functional.selu(one) if cls is DMoNPool else one).expand_as(mean.x))
     torch.manual_seed(0)
-    total = cls(5, 6, mode=mode, reduce="sum").double()(ones, b.edge_index, None, b.batch,
-                                                       edge_weight=b.edge_weight)
+    total = cls(5, 6, mode=mode, reduce="sum").double()(ones, b.edge_index, None, b.batch, edge_weight=b.edge_weight)
     assert total.x.max() > 20  # 200 nodes over 6 clusters
 
 
@@ -202,11 +212,16 @@ def test_each_clustering_pooler_beats_the_majority_class_on_communities(pool, co
     train, val, test = communities
     majority = torch.bincount(torch.tensor([int(g.y) for g in test])).max().item() / len(test)
     torch.manual_seed(0)
-    cfg = ModelConfig(pool=pool, schedule=[16, 4], conv="gcn", hidden=32, readout="meanmax", combine="sum",
-                      head=[32])
+    cfg = ModelConfig(pool=pool, schedule=[16, 4], conv="gcn", hidden=32, readout="meanmax", combine="sum", head=[32])
     model = build_model(cfg, NUM_FEATURES, NUM_CLASSES)
-    fit(model, DataLoader(train, batch_size=32, shuffle=True, generator=torch.Generator().manual_seed(0)),
-        DataLoader(val, batch_size=256), epochs=30, lr=0.01, progress=False)
+    fit(
+        model,
+        DataLoader(train, batch_size=32, shuffle=True, generator=torch.Generator().manual_seed(0)),
+        DataLoader(val, batch_size=256),
+        epochs=30,
+        lr=0.01,
+        progress=False,
+    )
     _, acc, _ = evaluate(model, DataLoader(test, batch_size=256))
     # with HEAD's poolers all three predicted one class (0.24 here)
     assert acc >= majority + 0.10, f"{pool}: test accuracy {acc:.3f}, majority class {majority:.3f}"

@@ -2,6 +2,7 @@
 by registering) on the same small batch returns a valid record whose ``cluster`` map chains
 through two levels, gives a batch what it gives each graph alone, is permutation-equivariant
 where the registry says it is deterministic, and passes gradients to its parameters."""
+
 from __future__ import annotations
 
 import warnings
@@ -26,8 +27,12 @@ def _graph(n: int, seed: int):
     chords = chords[:, chords[0] != chords[1]]
     e = torch.cat([torch.stack([src, (src + 1) % n]), chords], dim=1)
     e = torch.unique(torch.cat([e, e.flip(0)], dim=1), dim=1)
-    return (torch.randn(n, F, generator=g), e, torch.randn(e.size(1), D, generator=g),
-            torch.div(src, 2, rounding_mode="floor"))
+    return (
+        torch.randn(n, F, generator=g),
+        e,
+        torch.randn(e.size(1), D, generator=g),
+        torch.div(src, 2, rounding_mode="floor"),
+    )
 
 
 def _batch(graphs):
@@ -99,7 +104,7 @@ def test_a_batch_gives_what_each_graph_gives_alone(name):
         alone = _run(pool, x, e, ea, torch.zeros(x.size(0), dtype=torch.long), groups)
         mine = whole.batch == g
         torch.testing.assert_close(whole.x[mine], alone.x, atol=1e-5, rtol=1e-4)
-        cluster = whole.cluster[start:start + x.size(0)]
+        cluster = whole.cluster[start : start + x.size(0)]
         offset = int(mine.nonzero()[0]) if mine.any() else 0
         assert torch.equal(torch.where(cluster == DROPPED, cluster, cluster - offset), alone.cluster)
         edges = (whole.batch[whole.edge_index[0]] == g).sum()
@@ -113,8 +118,9 @@ def test_permuting_the_nodes_permutes_the_output(name):
     dropped, the output sizes and the pooled edge weights do not change."""
     pool = _pooler(name).eval()
     x, e, ea, batch, groups = _batch(GRAPHS)
-    perm = torch.cat([torch.randperm(n, generator=torch.Generator().manual_seed(7)) + sum(SIZES[:i])
-                      for i, n in enumerate(SIZES)])
+    perm = torch.cat(
+        [torch.randperm(n, generator=torch.Generator().manual_seed(7)) + sum(SIZES[:i]) for i, n in enumerate(SIZES)]
+    )
     inv = torch.empty_like(perm)
     inv[perm] = torch.arange(perm.numel())
     out = _run(pool, x, e, ea, batch, groups)
@@ -125,8 +131,7 @@ def test_permuting_the_nodes_permutes_the_output(name):
     kept = c != DROPPED
     torch.testing.assert_close(outp.x[cp[kept]], out.x[c[kept]], atol=1e-5, rtol=1e-4)
     if out.edge_weight is not None:
-        torch.testing.assert_close(outp.edge_weight.sort().values, out.edge_weight.sort().values,
-                                   atol=1e-5, rtol=1e-4)
+        torch.testing.assert_close(outp.edge_weight.sort().values, out.edge_weight.sort().values, atol=1e-5, rtol=1e-4)
 
 
 @pytest.mark.parametrize("name", NAMES)

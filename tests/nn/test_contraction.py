@@ -1,5 +1,6 @@
 """EdgePool against PyG's EdgePooling, the parallel greedy matching against a sequential
 reference, and Graclus (normalized-cut heavy-edge matching) against its definition."""
+
 import pytest
 import torch
 import torch_geometric.nn as pyg
@@ -33,10 +34,10 @@ def sequential_greedy(edge_index, rank, num_nodes):
 @pytest.mark.parametrize("n,m", [(10, 30), (60, 300), (200, 400)])
 def test_parallel_matching_equals_sequential_greedy(seed, n, m):
     g = torch.Generator().manual_seed(seed)
-    ei = torch.randint(0, n, (2, m), generator=g)   # with self-loops and duplicates
+    ei = torch.randint(0, n, (2, m), generator=g)  # with self-loops and duplicates
     score = torch.rand(m, generator=g)
     q = m // 4
-    score[:q] = score[q: 2 * q]                      # many exact ties, broken by edge order
+    score[:q] = score[q : 2 * q]  # many exact ties, broken by edge order
     rank = rank_by_score(score)
     taken, rounds = greedy_matching(ei, rank, n)
     assert taken.tolist() == sequential_greedy(ei, rank, n)
@@ -47,7 +48,7 @@ def test_matching_is_valid_and_maximal():
     ei = random_graph(300, degree=4, seed=3).edge_index
     taken, _ = greedy_matching(ei, rank_by_score(torch.rand(ei.size(1))), 300)
     ends = torch.cat([ei[0, taken], ei[1, taken][ei[0, taken] != ei[1, taken]]])
-    assert ends.unique().numel() == ends.numel()     # no node in two taken edges
+    assert ends.unique().numel() == ends.numel()  # no node in two taken edges
     matched = torch.zeros(300, dtype=torch.bool)
     matched[ends] = True
     assert bool((matched[ei[0]] | matched[ei[1]]).all())  # every edge touches a matched node
@@ -61,8 +62,12 @@ def test_rank_ties_follow_the_tiebreak():
 
 def test_float_keys_order_like_a_stable_descending_sort():
     g = torch.Generator().manual_seed(0)
-    score = torch.cat([torch.randn(500, generator=g) * 1e3, torch.tensor([0.0, -0.0, 1e-40, -1e-40,
-                       float("inf"), -float("inf"), 3.0, 3.0, -3.0, -3.0])])
+    score = torch.cat(
+        [
+            torch.randn(500, generator=g) * 1e3,
+            torch.tensor([0.0, -0.0, 1e-40, -1e-40, float("inf"), -float("inf"), 3.0, 3.0, -3.0, -3.0]),
+        ]
+    )
     score = score[torch.randperm(score.numel(), generator=g)]
     expected = torch.sort(score, descending=True, stable=True).indices
     assert torch.equal(torch.argsort(rank_by_score(score)), expected)
@@ -87,8 +92,11 @@ def untied_graph(n=120, m=700, seed=0):
     return torch.randn(n, F, generator=g), ei
 
 
-SCORES = {"softmax": None, "tanh": pyg.EdgePooling.compute_edge_score_tanh,
-          "sigmoid": pyg.EdgePooling.compute_edge_score_sigmoid}
+SCORES = {
+    "softmax": None,
+    "tanh": pyg.EdgePooling.compute_edge_score_tanh,
+    "sigmoid": pyg.EdgePooling.compute_edge_score_sigmoid,
+}
 
 
 def pair(method="softmax", **kw):
@@ -108,7 +116,7 @@ def test_equals_pyg_on_one_graph(method, add, seed):
     batch = torch.zeros(x.size(0), dtype=torch.long)
     px, pei, pb, pinfo = theirs(x, ei, batch)
     out = ours(x, ei, batch)
-    ox, oei, ob, oinfo = out                       # PyG's 4-tuple
+    ox, oei, ob, oinfo = out  # PyG's 4-tuple
     assert torch.equal(oinfo.cluster, pinfo.cluster)
     assert torch.equal(out.cluster, pinfo.cluster)
     torch.testing.assert_close(oinfo.new_edge_score, pinfo.new_edge_score, rtol=1e-5, atol=1e-6)
@@ -138,7 +146,7 @@ def test_batch_equals_graph_by_graph():
     data = Batch.from_data_list([Data(x=x, edge_index=ei) for x, ei in graphs])
     theirs, ours = pair("tanh")
     out = ours(data.x, data.edge_index, data.batch)
-    assert bool((out.batch[1:] >= out.batch[:-1]).all())   # per graph, unlike PyG's
+    assert bool((out.batch[1:] >= out.batch[:-1]).all())  # per graph, unlike PyG's
     for g, (x, ei) in enumerate(graphs):
         px, pei, _, pinfo = theirs(x, ei, torch.zeros(x.size(0), dtype=torch.long))
         rows = (out.batch == g).nonzero().view(-1)
@@ -155,8 +163,9 @@ def test_pyg_name_and_state_dict_both_ways():
     theirs.load_state_dict(ours.state_dict())
     assert set(ours.state_dict()) == {"lin.weight", "lin.bias"}
     assert repr(ours) == f"EdgePool({F})"
-    ours2 = EdgePool(in_channels=F, edge_score_method=pyg.EdgePooling.compute_edge_score_tanh,
-                     dropout=0.2, add_to_edge_score=0.0)   # PyG's callables work too
+    ours2 = EdgePool(
+        in_channels=F, edge_score_method=pyg.EdgePooling.compute_edge_score_tanh, dropout=0.2, add_to_edge_score=0.0
+    )  # PyG's callables work too
     assert ours2.dropout == 0.2 and ours2.add_to_edge_score == 0.0
 
 
@@ -171,10 +180,12 @@ def test_edge_attr_and_weights_are_summed_over_merged_edges():
     attr = torch.arange(6, dtype=torch.float).view(-1, 1)
     w = torch.ones(6)
     out = pool(x, ei, edge_attr=attr, edge_weight=w)
-    assert out.cluster.tolist() == [1, 0, 0, 2]   # pair {1,2} first, then 0 and 3
-    got = {tuple(e): (float(a), float(b)) for e, a, b in
-           zip(out.edge_index.t().tolist(), out.edge_attr.view(-1), out.edge_weight)}
-    assert got[(0, 0)] == (2.0 + 3.0, 2.0)         # edges 1->2 and 2->1 became a self-loop
+    assert out.cluster.tolist() == [1, 0, 0, 2]  # pair {1,2} first, then 0 and 3
+    got = {
+        tuple(e): (float(a), float(b))
+        for e, a, b in zip(out.edge_index.t().tolist(), out.edge_attr.view(-1), out.edge_weight)
+    }
+    assert got[(0, 0)] == (2.0 + 3.0, 2.0)  # edges 1->2 and 2->1 became a self-loop
     assert got[(0, 1)] == (1.0, 1.0) and got[(0, 2)] == (4.0, 1.0)
     torch.testing.assert_close(out.x[0], torch.tanh(torch.tensor(5.0)) * torch.tensor([5.0]))
 
@@ -183,11 +194,13 @@ def test_edge_attr_and_weights_are_summed_over_merged_edges():
 def test_edge_cases(case):
     pool = EdgePool(F)
     x = torch.randn(6, F)
-    ei = {"no_edges": torch.empty(2, 0, dtype=torch.long),
-          "self_loops": torch.tensor([[0, 1, 2], [0, 1, 2]]),
-          "one_node": torch.empty(2, 0, dtype=torch.long),
-          "isolated": torch.tensor([[0, 1], [1, 0]]),
-          "duplicates": torch.tensor([[0, 0, 0, 1], [1, 1, 1, 0]])}[case]
+    ei = {
+        "no_edges": torch.empty(2, 0, dtype=torch.long),
+        "self_loops": torch.tensor([[0, 1, 2], [0, 1, 2]]),
+        "one_node": torch.empty(2, 0, dtype=torch.long),
+        "isolated": torch.tensor([[0, 1], [1, 0]]),
+        "duplicates": torch.tensor([[0, 0, 0, 1], [1, 1, 1, 0]]),
+    }[case]
     if case == "one_node":
         x = x[:1]
     out = pool(x, ei)
@@ -198,7 +211,7 @@ def test_edge_cases(case):
     if case in ("no_edges", "one_node"):
         assert torch.equal(out.cluster, torch.arange(x.size(0)))
         torch.testing.assert_close(out.x, x)
-    if case == "self_loops":   # a taken self-loop keeps its node alone, scaled by its score
+    if case == "self_loops":  # a taken self-loop keeps its node alone, scaled by its score
         assert out.num_nodes == 6
     if case in ("isolated", "duplicates"):
         assert out.cluster[0] == out.cluster[1] and out.num_nodes == 5
@@ -245,8 +258,7 @@ def reference_graclus(ei, w, n):
             W[u, v] += x / 2
             W[v, u] += x / 2
     d = W.sum(1)
-    pairs = [(float(W[u, v] * (1 / d[u] + 1 / d[v])), u, v)
-             for u in range(n) for v in range(u + 1, n) if W[u, v] > 0]
+    pairs = [(float(W[u, v] * (1 / d[u] + 1 / d[v])), u, v) for u in range(n) for v in range(u + 1, n) if W[u, v] > 0]
     cluster = list(range(n))
     free = [True] * n
     for _, u, v in sorted(pairs, key=lambda t: -t[0]):
@@ -261,7 +273,7 @@ def test_graclus_is_normalized_cut_greedy(seed):
     g = torch.Generator().manual_seed(seed)
     n = 40
     ei = torch.randint(0, n, (2, 120), generator=g)
-    w = torch.rand(120, generator=g) + 0.1          # distinct weights: no ties
+    w = torch.rand(120, generator=g) + 0.1  # distinct weights: no ties
     assert graclus(ei, w, n).tolist() == reference_graclus(ei, w, n)
 
 
@@ -275,11 +287,11 @@ def test_graclus_normalizes_by_degree():
 
 
 def test_graclus_is_deterministic_given_a_seed():
-    ring = torch.stack([torch.arange(30), (torch.arange(30) + 1) % 30])   # every pair ties
+    ring = torch.stack([torch.arange(30), (torch.arange(30) + 1) % 30])  # every pair ties
     a = graclus(ring, num_nodes=30, seed=1)
     assert torch.equal(a, graclus(ring, num_nodes=30, seed=1))
     others = {tuple(graclus(ring, num_nodes=30, seed=s).tolist()) for s in range(2, 8)}
-    assert len(others | {tuple(a.tolist())}) > 1   # the seed decides the ties
+    assert len(others | {tuple(a.tolist())}) > 1  # the seed decides the ties
     # a valid matching: pairs are ring neighbours, every node in at most one pair
     sizes = torch.bincount(a, minlength=30)
     assert int(sizes.max()) <= 2
@@ -310,15 +322,21 @@ def test_graclus_matches_a_graph_alone_as_in_any_batch():
     for seed in (0, 3):
         out = Graclus(seed=seed)(data.x, data.edge_index, batch=data.batch)
         alone = [Graclus(seed=seed)(g.x, g.edge_index).cluster for g in graphs]
-        local = out.cluster - torch.cat([torch.zeros(1, dtype=torch.long),
-                                         torch.bincount(out.batch).cumsum(0)])[data.batch]
+        local = (
+            out.cluster - torch.cat([torch.zeros(1, dtype=torch.long), torch.bincount(out.batch).cumsum(0)])[data.batch]
+        )
         assert torch.equal(local, torch.cat(alone))
     gap = Graclus()(data.x, data.edge_index, batch=data.batch * 2)  # graph ids 0, 2, 4
     assert torch.equal(gap.cluster, Graclus()(data.x, data.edge_index, batch=data.batch).cluster)
-    for bad, match in ((dict(num_nodes=2), r"'num_nodes' must be an int above every node of 'edge_index' \(which "
-                                           r"ranges over \[0, 29\]\), got 2"),
-                       (dict(seed="1"), "'seed' must be an int or None, got '1'"),
-                       (dict(batch=[0] * 30), "'batch' must be an int64 tensor \\[num_nodes=30\\], got list")):
+    for bad, match in (
+        (
+            dict(num_nodes=2),
+            r"'num_nodes' must be an int above every node of 'edge_index' \(which "
+            r"ranges over \[0, 29\]\), got 2",
+        ),
+        (dict(seed="1"), "'seed' must be an int or None, got '1'"),
+        (dict(batch=[0] * 30), "'batch' must be an int64 tensor \\[num_nodes=30\\], got list"),
+    ):
         with pytest.raises(ValueError, match=match):
             graclus(ring.edge_index, **bad)
     with pytest.raises(ValueError, match="'edge_index' must be an int64 tensor of shape \\[2, E\\], got list"):
@@ -329,7 +347,7 @@ def test_graclus_edge_cases_and_errors():
     x = torch.randn(5, 4)
     out = Graclus()(x, torch.empty(2, 0, dtype=torch.long))
     assert torch.equal(out.cluster, torch.arange(5)) and torch.equal(out.x, x)
-    out = Graclus()(x[:1], torch.tensor([[0], [0]]))   # one node with a self-loop
+    out = Graclus()(x[:1], torch.tensor([[0], [0]]))  # one node with a self-loop
     assert out.num_nodes == 1 and out.edge_index.numel() == 0
     with pytest.raises(ValueError, match="edge 1 has -1.0"):
         graclus(torch.tensor([[0, 1], [1, 2]]), torch.tensor([1.0, -1.0]), 3)

@@ -6,6 +6,7 @@ keeps every invariant (:meth:`~hipool.record.PoolOutput.validate`: shapes, indic
 and every non-empty input graph keeps at least one node; valid input is never refused; and on
 valid input, backward gives finite gradients.
 """
+
 from __future__ import annotations
 
 import math
@@ -56,8 +57,26 @@ VALID = {
     ("graclus", "reduce"): ["max", "mean", "sum"],
     ("given", "reduce"): ["sum", "mean", "max", "meanmax"],
 }
-JUNK = [float("nan"), float("inf"), -float("inf"), 0, -1, 0.0, -0.5, 1e-300, 1e300, 10 ** 400, 2.5,
-        True, False, None, "x", "", [1], {}]
+JUNK = [
+    float("nan"),
+    float("inf"),
+    -float("inf"),
+    0,
+    -1,
+    0.0,
+    -0.5,
+    1e-300,
+    1e300,
+    10**400,
+    2.5,
+    True,
+    False,
+    None,
+    "x",
+    "",
+    [1],
+    {},
+]
 
 
 def _valid(name, key):
@@ -86,8 +105,11 @@ def ratios(name):
         return st.just(info.fixed_entry)
     if name == "given":
         return st.just("given")
-    return st.one_of(st.sampled_from([1e-300, 1e-7, 0.01, 0.3, 0.5, 1.0]), st.integers(1, 5),
-                     st.floats(min_value=1e-9, max_value=1.0))
+    return st.one_of(
+        st.sampled_from([1e-300, 1e-7, 0.01, 0.3, 0.5, 1.0]),
+        st.integers(1, 5),
+        st.floats(min_value=1e-9, max_value=1.0),
+    )
 
 
 def build(name, ratio, opts, channels=CHANNELS):
@@ -106,10 +128,22 @@ NON_FINITE = {"nan": float("nan"), "inf": float("inf")}
 #: raise ``ValueError``, ``None`` depends on the pooler (negative weights are fine where the
 #: weights are not degrees; float64 ``x`` is fine for a pooler without parameters; ``groups``
 #: matter to ``given`` only).
-FAULTS = {"x nan": True, "x inf": True, "x int64": True, "x bool": True, "x width": True,
-          "x float64": None, "edge_index out of range": True, "batch unsorted": True,
-          "edge_weight nan": True, "edge_weight inf": True, "edge_weight negative": None,
-          "edge_attr nan": True, "edge_attr inf": True, "groups < -1": None}
+FAULTS = {
+    "x nan": True,
+    "x inf": True,
+    "x int64": True,
+    "x bool": True,
+    "x width": True,
+    "x float64": None,
+    "edge_index out of range": True,
+    "batch unsorted": True,
+    "edge_weight nan": True,
+    "edge_weight inf": True,
+    "edge_weight negative": None,
+    "edge_attr nan": True,
+    "edge_attr inf": True,
+    "groups < -1": None,
+}
 
 
 @st.composite
@@ -126,10 +160,18 @@ def graphs(draw, clean: bool = False, undirected: bool = False, max_nodes: int =
     batch = torch.repeat_interleave(torch.arange(len(sizes)), torch.tensor(sizes, dtype=torch.long))
     offsets = [sum(sizes[:i]) for i in range(len(sizes))]
     filled = [g for g, k in enumerate(sizes) if k > 0]
-    picks = draw(st.lists(st.tuples(st.integers(0, 99), st.integers(0, 99), st.integers(0, 99)),
-                          max_size=3 * n)) if filled else []
-    edges = [(offsets[filled[g % len(filled)]] + a % sizes[filled[g % len(filled)]],
-              offsets[filled[g % len(filled)]] + b % sizes[filled[g % len(filled)]]) for g, a, b in picks]
+    picks = (
+        draw(st.lists(st.tuples(st.integers(0, 99), st.integers(0, 99), st.integers(0, 99)), max_size=3 * n))
+        if filled
+        else []
+    )
+    edges = [
+        (
+            offsets[filled[g % len(filled)]] + a % sizes[filled[g % len(filled)]],
+            offsets[filled[g % len(filled)]] + b % sizes[filled[g % len(filled)]],
+        )
+        for g, a, b in picks
+    ]
     if undirected:
         edges += [(b, a) for a, b in edges]
     edge_index = torch.tensor(edges, dtype=torch.long).t().reshape(2, -1)
@@ -139,24 +181,34 @@ def graphs(draw, clean: bool = False, undirected: bool = False, max_nodes: int =
     edge_weight = None
     if draw(st.booleans()):
         low = 0.125 if undirected else 0.0  # a 0-weight self-loop gives GCN a degree of 0
-        edge_weight = torch.tensor(draw(st.lists(st.floats(low, 3.0, width=32), min_size=num_edges,
-                                                 max_size=num_edges)), dtype=torch.float32)
+        edge_weight = torch.tensor(
+            draw(st.lists(st.floats(low, 3.0, width=32), min_size=num_edges, max_size=num_edges)), dtype=torch.float32
+        )
         if undirected:
-            edge_weight[num_edges // 2:] = edge_weight[:num_edges // 2]
+            edge_weight[num_edges // 2 :] = edge_weight[: num_edges // 2]
     edge_attr = None
     if draw(st.booleans()):
         d = draw(st.integers(1, 2))
-        edge_attr = torch.tensor(draw(st.lists(GOOD, min_size=num_edges * d, max_size=num_edges * d)),
-                                 dtype=torch.float32).view(num_edges, d)
+        edge_attr = torch.tensor(
+            draw(st.lists(GOOD, min_size=num_edges * d, max_size=num_edges * d)), dtype=torch.float32
+        ).view(num_edges, d)
         if d == 1 and draw(st.booleans()):
             edge_attr = edge_attr.view(-1)
     groups = torch.tensor(draw(st.lists(st.integers(-1, 3), min_size=n, max_size=n)), dtype=torch.long)
 
     fault = None if clean or draw(st.booleans()) else draw(st.sampled_from(sorted(FAULTS)))
-    where = draw(st.integers(0, 10 ** 6))
+    where = draw(st.integers(0, 10**6))
     target = fault.split()[0] if fault else None
-    if target == "x" and n == 0 or target in ("edge_weight", "edge_attr", "edge_index") and num_edges == 0 \
-            or fault == "batch unsorted" and len(filled) < 2 or target == "groups" and n == 0:
+    if (
+        target == "x"
+        and n == 0
+        or target in ("edge_weight", "edge_attr", "edge_index")
+        and num_edges == 0
+        or fault == "batch unsorted"
+        and len(filled) < 2
+        or target == "groups"
+        and n == 0
+    ):
         fault = target = None  # nowhere to put it
     if fault in ("x nan", "x inf"):
         x.view(-1)[where % x.numel()] = NON_FINITE[fault.split()[1]]
@@ -178,14 +230,22 @@ def graphs(draw, clean: bool = False, undirected: bool = False, max_nodes: int =
     elif fault == "groups < -1":
         groups[where % n] = -2
     accept = True if fault is None else (False if FAULTS[fault] else None)
-    return dict(x=x, edge_index=edge_index, batch=batch, edge_weight=edge_weight, edge_attr=edge_attr,
-                groups=groups, fault=fault), accept
+    return dict(
+        x=x,
+        edge_index=edge_index,
+        batch=batch,
+        edge_weight=edge_weight,
+        edge_attr=edge_attr,
+        groups=groups,
+        fault=fault,
+    ), accept
 
 
 def call(pool, g):
     extra = {"groups": g["groups"]} if isinstance(pool, GivenPool) else {}
-    return pool(g["x"], g["edge_index"], edge_attr=g["edge_attr"], batch=g["batch"],
-                edge_weight=g["edge_weight"], **extra)
+    return pool(
+        g["x"], g["edge_index"], edge_attr=g["edge_attr"], batch=g["batch"], edge_weight=g["edge_weight"], **extra
+    )
 
 
 def check_record(out, g):
@@ -263,8 +323,11 @@ def test_pooler_gradients_are_finite_on_valid_input(name, data):
     check_record(out, g)
     gen = torch.Generator().manual_seed(1)
     terms = [out.x, out.edge_weight, out.edge_attr, out.score, *out.aux_losses.values()]
-    loss = sum((t * torch.rand(t.shape, generator=gen)).sum() for t in terms
-               if t is not None and t.is_floating_point() and t.requires_grad)
+    loss = sum(
+        (t * torch.rand(t.shape, generator=gen)).sum()
+        for t in terms
+        if t is not None and t.is_floating_point() and t.requires_grad
+    )
     if not isinstance(loss, torch.Tensor):
         return  # nothing differentiable (Graclus on its own)
     leaves = [x] + ([w] if w is not None else []) + [p for p in pool.parameters() if p.requires_grad]

@@ -1,4 +1,5 @@
 """pool: given — pooling along the data's own hierarchy (level_labels)."""
+
 import pytest
 import torch
 from torch_geometric.data import Batch, Data
@@ -26,11 +27,11 @@ def test_given_pools_exactly_along_the_groups():
     out = GivenPool(2, reduce="sum")(x, e, edge_attr=attr, edge_weight=torch.ones(9), groups=groups)
     assert out.cluster.tolist() == [0, 0, 0, 1, 1, 2]
     torch.testing.assert_close(out.x, torch.stack([x[:3].sum(0), x[3:5].sum(0), x[5]]))
-    mean = GivenPool(2)(x, e, groups=groups)      # the default: a group's mean
+    mean = GivenPool(2)(x, e, groups=groups)  # the default: a group's mean
     torch.testing.assert_close(mean.x, torch.stack([x[:3].mean(0), x[3:5].mean(0), x[5]]))
     # group 0 - group 1: edges 1-3 and 2-4 (both directions), summed; group 1 - node 5: 4-5
     pairs = {tuple(p): i for i, p in enumerate(out.edge_index.t().tolist())}
-    assert set(pairs) == {(0, 1), (1, 0), (1, 2), (2, 1)}   # inner edges and the loop 3-3 are gone
+    assert set(pairs) == {(0, 1), (1, 0), (1, 2), (2, 1)}  # inner edges and the loop 3-3 are gone
     torch.testing.assert_close(out.edge_attr[pairs[(0, 1)]], attr[2] + attr[4])
     torch.testing.assert_close(out.edge_attr[pairs[(1, 0)]], attr[3] + attr[5])
     torch.testing.assert_close(out.edge_attr[pairs[(1, 2)]], attr[6])
@@ -64,7 +65,7 @@ def test_batched_equals_one_graph_at_a_time():
         one = pool(g.x, g.edge_index, edge_attr=g.edge_attr, groups=g.level_labels[:, 0])
         mine = out.batch == i
         torch.testing.assert_close(out.x[mine], one.x)
-        sub = (out.batch[out.edge_index[0]] == i)
+        sub = out.batch[out.edge_index[0]] == i
         torch.testing.assert_close(out.edge_index[:, sub] - start, one.edge_index)
         torch.testing.assert_close(out.edge_attr[sub], one.edge_attr)
         start += one.num_nodes
@@ -92,7 +93,7 @@ def test_given_model_recovers_the_truth_exactly():
     for level, col in ((1, "fine"), (2, "coarse")):
         rec = rows[level - 1]["recovery"][col]
         assert rec["nmi"] == pytest.approx(1.0) and rec["ari"] == pytest.approx(1.0)
-    assert h.num_nodes == [30, 11, 6]   # 29 grouped nodes in 10 groups of 3 (+1 alone), then 5 of 6
+    assert h.num_nodes == [30, 11, 6]  # 29 grouped nodes in 10 groups of 3 (+1 alone), then 5 of 6
 
 
 def test_given_after_a_learned_pooler_reads_the_carried_labels():
@@ -106,12 +107,18 @@ def test_schedule_and_pool_given_must_agree():
     assert ModelConfig(pool="given").schedule == ["given", "given"]
     assert ModelConfig(pool="given", levels=1).schedule == ["given"]
     assert ModelConfig(pool="given", schedule="given→given").levels == 2
-    with pytest.raises(ValueError, match=r"'schedule\[0\]' is 0.5, but level 1 pools along the data's known "
-                                         r"hierarchy \(pool: given\).*write 'given'"):
+    with pytest.raises(
+        ValueError,
+        match=r"'schedule\[0\]' is 0.5, but level 1 pools along the data's known "
+        r"hierarchy \(pool: given\).*write 'given'",
+    ):
         ModelConfig(pool="given", schedule=[0.5, 0.5])
     with pytest.raises(ValueError, match=r"'schedule\[1\]' is 'given', but level 2 uses topk"):
         ModelConfig(pool=["given", "topk"], schedule=["given", "given"])
-    with pytest.raises(ValueError, match=r"'pool_options' \(given, level 1\): GivenPool: 'reduce' must be one of sum, mean, max, meanmax"):
+    with pytest.raises(
+        ValueError,
+        match=r"'pool_options' \(given, level 1\): GivenPool: 'reduce' must be one of sum, mean, max, meanmax",
+    ):
         ModelConfig(pool="given", pool_options={"reduce": "median"})
     twin = ModelConfig(pool="given").global_twin()
     assert twin.is_global and twin.levels == 2
@@ -120,16 +127,25 @@ def test_schedule_and_pool_given_must_agree():
 def test_data_without_level_labels_is_a_clear_error():
     g = Data(x=torch.randn(5, 4), edge_index=torch.tensor([[0, 1], [1, 0]]), y=torch.tensor([0]))
     model = build_model(ModelConfig(hidden=8, pool="given"), 4, 2)
-    with pytest.raises(ValueError, match=r"level 1 pools along the data's known hierarchy \(pool: given\), but "
-                                         r"the graph has no 'level_labels'"):
+    with pytest.raises(
+        ValueError,
+        match=r"level 1 pools along the data's known hierarchy \(pool: given\), but "
+        r"the graph has no 'level_labels'",
+    ):
         model(Batch.from_data_list([g]))
     ds = GraphDataset("mine", [g], 4, 2)
-    with pytest.raises(ValueError, match=r"dataset mine: level 2 of the model pools along column 1 .* but graph 0 "
-                                         r"has no 'level_labels'"):
+    with pytest.raises(
+        ValueError,
+        match=r"dataset mine: level 2 of the model pools along column 1 .* but graph 0 "
+        r"has no 'level_labels'",
+    ):
         check_model_data(ModelConfig(pool="given"), ds)
     g.level_labels = torch.zeros(5, 1, dtype=torch.long)
     with pytest.raises(ValueError, match=r"graph 0 has 1 'level_labels' column\(s\) \(block\)"):
         check_model_data(ModelConfig(pool="given"), GraphDataset("mine", [g], 4, 2, level_names=("block",)))
-    with pytest.raises(ValueError, match=r"level 2 pools along column 1 of 'level_labels' \(pool: given\), but "
-                                         r"the data has 1 column"):
+    with pytest.raises(
+        ValueError,
+        match=r"level 2 pools along column 1 of 'level_labels' \(pool: given\), but "
+        r"the data has 1 column",
+    ):
         model(next(iter(DataLoader([g], batch_size=1))))

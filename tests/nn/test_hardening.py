@@ -1,6 +1,7 @@
 """Nothing silently wrong (issue 17): bad input to the poolers and models is a ValueError naming the
 pooler or model, the argument and the problem; the corner cases that are valid give the right
 result; no NaN gradient where the values are defined."""
+
 from __future__ import annotations
 
 import math
@@ -53,11 +54,17 @@ def test_spectral_poolers_refuse_nonfinite_and_negative_weights(cls, reason, mod
     """They returned a NaN adjacency with a loss of exactly 0.0."""
     pool = cls(3, 2, mode=mode)
     name = cls.__name__
-    with pytest.raises(ValueError, match=rf"^{name}: 'edge_weight' must be finite; edge 1 \(1 -> 0\) has nan "
-                                         rf"\(2 non-finite weight\(s\)\)$"):
+    with pytest.raises(
+        ValueError,
+        match=rf"^{name}: 'edge_weight' must be finite; edge 1 \(1 -> 0\) has nan "
+        rf"\(2 non-finite weight\(s\)\)$",
+    ):
         pool(X, E, batch=B, edge_weight=_weights(1, NAN, 1, INF))
-    with pytest.raises(ValueError, match=rf"^{name}: 'edge_weight' must be >= 0 \({reason}.*degrees\); "
-                                         rf"edge 2 \(2 -> 3\) has -2.0 \(1 negative weight\(s\)\)$"):
+    with pytest.raises(
+        ValueError,
+        match=rf"^{name}: 'edge_weight' must be >= 0 \({reason}.*degrees\); "
+        rf"edge 2 \(2 -> 3\) has -2.0 \(1 negative weight\(s\)\)$",
+    ):
         pool(X, E, batch=B, edge_weight=_weights(1, 1, -2, 1))
     pool(X, E, batch=B, edge_weight=_weights(1, 0, 2, 1))  # zero is a weight like any other
 
@@ -72,8 +79,11 @@ def test_functional_forms_refuse_nonfinite_and_negative_adjacency():
     bad = adj.clone()
     bad[0, 1, 0] = -1.0
     x, logits = torch.randn(1, 2, 3), torch.randn(1, 2, 2)
-    with pytest.raises(ValueError, match=r"^dense_dmon_pool: 'adj' must be >= 0 \(DMoN's.*\); graph 0 has -1.0 "
-                                         r"at edge \(1, 0\)$"):
+    with pytest.raises(
+        ValueError,
+        match=r"^dense_dmon_pool: 'adj' must be >= 0 \(DMoN's.*\); graph 0 has -1.0 "
+        r"at edge \(1, 0\)$",
+    ):
         HF.dense_dmon_pool(x, bad, logits)
     with pytest.raises(ValueError, match=r"^dense_mincut_pool: 'adj' must be >= 0"):
         HF.dense_mincut_pool(x, bad, logits)
@@ -109,8 +119,11 @@ def test_diffpool_takes_negative_weights_where_it_reads_no_degrees():
 
 def test_sag_refuses_negative_weights_only_with_a_degree_normalising_gnn():
     w = _weights(1, 1, -2, 1)
-    with pytest.raises(ValueError, match=r"^SAGPooling: 'edge_weight' must be >= 0 \(GCNConv normalises by "
-                                         r"weighted degrees\); edge 2 \(2 -> 3\) has -2.0"):
+    with pytest.raises(
+        ValueError,
+        match=r"^SAGPooling: 'edge_weight' must be >= 0 \(GCNConv normalises by "
+        r"weighted degrees\); edge 2 \(2 -> 3\) has -2.0",
+    ):
         SAGPooling(3, GNN=pyg.GCNConv)(X, E, batch=B, edge_weight=w)
     torch.manual_seed(0)
     theirs = pyg.SAGPooling(3, GNN=pyg.GraphConv)
@@ -123,8 +136,11 @@ def test_sag_refuses_negative_weights_only_with_a_degree_normalising_gnn():
 
 
 def test_graclus_names_the_negative_weight():
-    with pytest.raises(ValueError, match=r"^Graclus: 'edge_weight' must be >= 0 \(the normalized cut divides by "
-                                         r"weighted degrees\); edge 2 \(2 -> 3\) has -2.0"):
+    with pytest.raises(
+        ValueError,
+        match=r"^Graclus: 'edge_weight' must be >= 0 \(the normalized cut divides by "
+        r"weighted degrees\); edge 2 \(2 -> 3\) has -2.0",
+    ):
         Graclus()(X, E, batch=B, edge_weight=_weights(1, 1, -2, 1))
 
 
@@ -132,8 +148,11 @@ def test_nonfinite_edge_attr_is_refused_by_check_graph_in_its_one_sync():
     attr = torch.zeros(4, 2)
     attr[3, 1] = NAN
     attr[1, 0] = INF
-    with pytest.raises(ValueError, match=r"^t: 'edge_attr' contains NaN values in 2 edge\(s\), first at "
-                                         r"edge 1 \(1 -> 0\)$"):
+    with pytest.raises(
+        ValueError,
+        match=r"^t: 'edge_attr' contains NaN values in 2 edge\(s\), first at "
+        r"edge 1 \(1 -> 0\)$",
+    ):
         check_graph(X, E, B, attr, where="t")
     check_graph(X, E, B, attr.long(), where="t")  # integer features are finite
     check_graph(X, E, B, torch.full((4, 2), 3e38), where="t")  # sum overflows, values are finite
@@ -157,8 +176,9 @@ def test_checks_are_one_synchronisation():
 
     torch.Tensor.__bool__ = counting
     try:
-        check_graph(X, E, B, torch.randn(4, 2), where="t", edge_weight=_weights(1, 1, 2, 1),
-                    nonnegative_weights="degrees")
+        check_graph(
+            X, E, B, torch.randn(4, 2), where="t", edge_weight=_weights(1, 1, 2, 1), nonnegative_weights="degrees"
+        )
     finally:
         torch.Tensor.__bool__ = original
     assert len(calls) == 1
@@ -211,14 +231,20 @@ CONSTRUCTORS = [
     (lambda: MinCutPool(3, 2, temp=NAN), r"MinCutPool: 'temp' must be a finite number in \(0, inf\), got nan"),
     (lambda: MinCutPool(3, 2, temp=INF), r"MinCutPool: 'temp' must be a finite number in \(0, inf\), got inf"),
     (lambda: MinCutPool(3, 2, temp=0), r"MinCutPool: 'temp' .* got 0"),
-    (lambda: MinCutPool(3, 2, edge_threshold=NAN), r"MinCutPool: 'edge_threshold' must be a finite number in "
-                                                  r"\[0, inf\) or None, got nan"),
+    (
+        lambda: MinCutPool(3, 2, edge_threshold=NAN),
+        r"MinCutPool: 'edge_threshold' must be a finite number in "
+        r"\[0, inf\) or None, got nan",
+    ),
     (lambda: DMoNPool(3, 2, edge_threshold=INF), r"DMoNPool: 'edge_threshold' .* got inf"),
     (lambda: DMoNPool(3, 2, dropout=1.0), r"DMoNPool: 'dropout' must be a finite number in \[0, 1\), got 1.0"),
     (lambda: DMoNPool(3, 2, dropout=NAN), r"DMoNPool: 'dropout' .* got nan"),
     (lambda: DiffPool(3, 0), r"DiffPool: 'num_clusters' must be an int >= 1, got 0$"),
-    (lambda: DiffPool(3, 2.0), r"DiffPool: 'num_clusters' must be an int >= 1, got 2.0 of type float \(clustering "
-                               r"poolers need an absolute cluster count, not a ratio\)"),
+    (
+        lambda: DiffPool(3, 2.0),
+        r"DiffPool: 'num_clusters' must be an int >= 1, got 2.0 of type float \(clustering "
+        r"poolers need an absolute cluster count, not a ratio\)",
+    ),
     (lambda: DiffPool(3, True), r"DiffPool: 'num_clusters' must be an int >= 1, got True of type bool"),
     (lambda: DiffPool(-1, 2), r"DiffPool: 'in_channels' must be an int >= 1, got -1"),
     (lambda: DiffPool(3, 2, assign_hidden=0), r"DiffPool: 'assign_hidden' must be an int >= 1 or None, got 0"),
@@ -234,7 +260,7 @@ CONSTRUCTORS = [
     (lambda: EdgePool(3, dropout=-0.1), r"EdgePool: 'dropout' must be a finite number in \[0, 1\), got -0.1"),
     (lambda: EdgePool(True), r"EdgePool: 'in_channels' must be an int >= 1, got True of type bool"),
     (lambda: Graclus(0), r"Graclus: 'in_channels' must be an int >= 1 or None, got 0"),
-    (lambda: Graclus(seed=2 ** 70), r"Graclus: 'seed' must be an int in \[-2\*\*63, 2\*\*64\) or None"),
+    (lambda: Graclus(seed=2**70), r"Graclus: 'seed' must be an int in \[-2\*\*63, 2\*\*64\) or None"),
 ]
 
 
@@ -264,8 +290,7 @@ def test_registry_factories_name_the_config_and_check_their_fixed_entry():
 def _pool(name, channels=3):
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
-        ratio = 2 if REGISTRY[name].needs_count else REGISTRY[name].fixed_entry or (
-            "given" if name == "given" else 0.5)
+        ratio = 2 if REGISTRY[name].needs_count else REGISTRY[name].fixed_entry or ("given" if name == "given" else 0.5)
         return REGISTRY[name].build(channels, ratio, {})
 
 
@@ -280,12 +305,18 @@ def test_every_pooler_names_wrong_width_and_integer_features(name):
     where = type(pool).__name__
     with pytest.raises(ValueError, match=rf"^{where}: 'x' has 5 features but the pooler was built for in_channels=3$"):
         _call(pool, torch.randn(4, 5))
-    with pytest.raises(ValueError, match=rf"^{where}: 'x' has dtype torch.int64, but node features must be floating "
-                                         rf"point \(call x.float\(\) on integer or boolean features\)$"):
+    with pytest.raises(
+        ValueError,
+        match=rf"^{where}: 'x' has dtype torch.int64, but node features must be floating "
+        rf"point \(call x.float\(\) on integer or boolean features\)$",
+    ):
         _call(pool, torch.ones(4, 3, dtype=torch.long))
     if any(True for _ in pool.parameters()):
-        with pytest.raises(ValueError, match=rf"^{where}: 'x' has dtype torch.float64 but the parameters are "
-                                             rf"torch.float32; call x.float\(\)"):
+        with pytest.raises(
+            ValueError,
+            match=rf"^{where}: 'x' has dtype torch.float64 but the parameters are "
+            rf"torch.float32; call x.float\(\)",
+        ):
             _call(pool, X.double())
         _call(pool.double(), X.double())  # a double pooler takes double features
     else:
@@ -293,8 +324,11 @@ def test_every_pooler_names_wrong_width_and_integer_features(name):
 
 
 def test_attn_is_checked_like_x():
-    with pytest.raises(ValueError, match=r"^TopKPooling: 'attn' has 2 features but the pooler was built for "
-                                         r"in_channels=3$"):
+    with pytest.raises(
+        ValueError,
+        match=r"^TopKPooling: 'attn' has 2 features but the pooler was built for "
+        r"in_channels=3$",
+    ):
         TopKPooling(3)(X, E, batch=B, attn=torch.randn(4, 2))
     with pytest.raises(ValueError, match=r"^SAGPooling: 'attn' must have one row per node \(4\), got \(3, 3\)$"):
         SAGPooling(3)(X, E, batch=B, attn=torch.randn(3, 3))
@@ -306,11 +340,17 @@ def test_attn_is_checked_like_x():
 def test_model_input_errors_name_the_model_and_argument():
     model = build_model(ModelConfig(hidden=4), 16, 2)
     b = random_batch([5, 4])
-    with pytest.raises(ValueError, match=r"^HierarchicalGNN: 'x' has dtype torch.int64, but node features must "
-                                         r"be floating point \(call x.float\(\)"):
+    with pytest.raises(
+        ValueError,
+        match=r"^HierarchicalGNN: 'x' has dtype torch.int64, but node features must "
+        r"be floating point \(call x.float\(\)",
+    ):
         model(b.x.long(), b.edge_index, b.batch)
-    with pytest.raises(ValueError, match=r"^HierarchicalGNN: 'x' has dtype torch.float64 but the parameters are "
-                                         r"torch.float32"):
+    with pytest.raises(
+        ValueError,
+        match=r"^HierarchicalGNN: 'x' has dtype torch.float64 but the parameters are "
+        r"torch.float32",
+    ):
         model(b.x.double(), b.edge_index, b.batch)
     with pytest.raises(ValueError, match=r"^HierarchicalGNN: 'x' has 15 features but the model was built"):
         model(b.x[:, :15], b.edge_index, b.batch)
@@ -323,8 +363,11 @@ def test_model_input_errors_name_the_model_and_argument():
         unet(b.x[:, :15], b.edge_index, b.batch)
     gine = build_model(ModelConfig(hidden=4, conv="gine"), 16, 2, edge_channels=3)
     e = b.edge_index.size(1)
-    with pytest.raises(ValueError, match=r"^HierarchicalGNN: conv 'gine' reads edge features of width 3 "
-                                         r"\(edge_channels\), but the graph has no edge_attr$"):
+    with pytest.raises(
+        ValueError,
+        match=r"^HierarchicalGNN: conv 'gine' reads edge features of width 3 "
+        r"\(edge_channels\), but the graph has no edge_attr$",
+    ):
         gine(b.x, b.edge_index, b.batch)
     with pytest.raises(ValueError, match=r"but the graph has edge_attr of width 2$"):
         gine(b.x, b.edge_index, b.batch, torch.randn(e, 2))
@@ -335,8 +378,11 @@ def test_level_labels_are_checked():
     model = build_model(ModelConfig(pool="given", hidden=4, levels=2), 16, 2)
     b = random_batch([5, 4], level_labels=True)
     labels = b.level_labels
-    with pytest.raises(ValueError, match=r"^HierarchicalGNN: 'level_labels' must be an integer tensor \[N=9, L\], "
-                                         r"got torch.int64 \(9, 2, 1\)$"):
+    with pytest.raises(
+        ValueError,
+        match=r"^HierarchicalGNN: 'level_labels' must be an integer tensor \[N=9, L\], "
+        r"got torch.int64 \(9, 2, 1\)$",
+    ):
         model(b.x, b.edge_index, b.batch, level_labels=labels.unsqueeze(-1))
     with pytest.raises(ValueError, match=r"got torch.bool \(9, 2\)$"):
         model(b.x, b.edge_index, b.batch, level_labels=labels > 0)
@@ -344,8 +390,11 @@ def test_level_labels_are_checked():
         model(b.x, b.edge_index, b.batch, level_labels=labels[:-1])
     bad = labels.clone()
     bad[3, 1] = -4
-    with pytest.raises(ValueError, match=r"^HierarchicalGNN: 'level_labels' holds -4 at node 3, column 1; group "
-                                         r"ids are >= 0, -1 for a node in no group$"):
+    with pytest.raises(
+        ValueError,
+        match=r"^HierarchicalGNN: 'level_labels' holds -4 at node 3, column 1; group "
+        r"ids are >= 0, -1 for a node in no group$",
+    ):
         model(b.x, b.edge_index, b.batch, level_labels=bad)
     with pytest.raises(ValueError, match=r"level 2 pools along column 1 .* but the data has 1 column"):
         model(b.x, b.edge_index, b.batch, level_labels=labels[:, :1])
@@ -355,12 +404,19 @@ def _graphs():
     """A graph, an empty one, a single node and a graph without edges: all valid input."""
     g = random_graph(6, 16, seed=3)
     g.level_labels = torch.tensor([[0, 0], [0, 0], [1, 0], [1, 0], [2, 1], [-1, -1]])
-    empty = Data(x=torch.empty(0, 16), edge_index=torch.empty(2, 0, dtype=torch.long),
-                 level_labels=torch.empty(0, 2, dtype=torch.long))
-    single = Data(x=torch.randn(1, 16), edge_index=torch.empty(2, 0, dtype=torch.long),
-                  level_labels=torch.tensor([[0, 0]]))
-    edgeless = Data(x=torch.randn(4, 16), edge_index=torch.empty(2, 0, dtype=torch.long),
-                    level_labels=torch.tensor([[0, 0], [0, 0], [1, 0], [-1, -1]]))
+    empty = Data(
+        x=torch.empty(0, 16),
+        edge_index=torch.empty(2, 0, dtype=torch.long),
+        level_labels=torch.empty(0, 2, dtype=torch.long),
+    )
+    single = Data(
+        x=torch.randn(1, 16), edge_index=torch.empty(2, 0, dtype=torch.long), level_labels=torch.tensor([[0, 0]])
+    )
+    edgeless = Data(
+        x=torch.randn(4, 16),
+        edge_index=torch.empty(2, 0, dtype=torch.long),
+        level_labels=torch.tensor([[0, 0], [0, 0], [1, 0], [-1, -1]]),
+    )
     return [g, empty, single, edgeless]
 
 
@@ -386,7 +442,7 @@ def test_empty_single_node_and_edgeless_graphs_give_what_they_give_alone(name, t
             continue
         alone = model(Batch.from_data_list([g]))
         k = alone.size(0)
-        torch.testing.assert_close(together[rows:rows + k], alone, rtol=1e-4, atol=1e-5)
+        torch.testing.assert_close(together[rows : rows + k], alone, rtol=1e-4, atol=1e-5)
         rows += k
     assert rows == together.size(0)
 
@@ -417,7 +473,7 @@ def test_saturated_assignment_keeps_finite_gradients(cls, mode):
     for g in range(2):
         rows = slice(3 * g, 3 * g + 3)
         mean = (S[rows].t() @ xd[rows]) / S[rows].sum(0).unsqueeze(-1)
-        pooled = out.x[3 * g:3 * g + 3].detach().double()
+        pooled = out.x[3 * g : 3 * g + 3].detach().double()
         y = torch.nn.functional.selu(mean) if cls is DMoNPool else mean
         torch.testing.assert_close(pooled[:2], y[:2], rtol=1e-5, atol=1e-6)
         assert float(pooled[2].abs().max()) < 1e-10  # the empty-ish one shrinks to 0
@@ -453,8 +509,9 @@ def test_edge_weight_gradient_with_more_edges_than_matrix_entries():
 
 def test_clustering_batch_without_nodes_gives_an_empty_record():
     for cls in (MinCutPool, DMoNPool, DiffPool):
-        out = cls(3, 4, pool_edge_attr=True)(torch.empty(0, 3), torch.empty(2, 0, dtype=torch.long),
-                                             edge_attr=torch.empty(0, 2))
+        out = cls(3, 4, pool_edge_attr=True)(
+            torch.empty(0, 3), torch.empty(2, 0, dtype=torch.long), edge_attr=torch.empty(0, 2)
+        )
         assert out.x.shape == (0, 3) and out.edge_index.shape == (2, 0) and out.edge_attr.shape == (0, 2)
         assert out.assignment.shape == (0, 4) and out.cluster.numel() == 0
         assert {k: float(v) for k, v in out.aux_losses.items()} == {k: 0.0 for k in cls.LOSSES}
@@ -465,16 +522,25 @@ def test_clustering_batch_without_nodes_gives_an_empty_record():
 # the record checks itself
 # ---------------------------------------------------------------------------
 def _record(**changes):
-    fields = dict(x=torch.randn(2, 3), edge_index=torch.tensor([[0], [1]]), edge_attr=None,
-                  batch=torch.tensor([0, 0]), perm=torch.tensor([0, 2]), score=torch.rand(2),
-                  cluster=torch.tensor([0, -1, 1]))
+    fields = dict(
+        x=torch.randn(2, 3),
+        edge_index=torch.tensor([[0], [1]]),
+        edge_attr=None,
+        batch=torch.tensor([0, 0]),
+        perm=torch.tensor([0, 2]),
+        score=torch.rand(2),
+        cluster=torch.tensor([0, -1, 1]),
+    )
     fields.update(changes)
     return PoolOutput(**fields)
 
 
 def test_record_checks_its_shapes_when_built():
-    with pytest.raises(ValueError, match=r"^PoolOutput: 'batch' must have shape \[2\], got \[3\] \(a pooler built "
-                                         r"an inconsistent record\)$"):
+    with pytest.raises(
+        ValueError,
+        match=r"^PoolOutput: 'batch' must have shape \[2\], got \[3\] \(a pooler built "
+        r"an inconsistent record\)$",
+    ):
         _record(batch=torch.tensor([0, 0, 1]))
     with pytest.raises(ValueError, match=r"'edge_weight' must have shape \[1\], got \[2\]"):
         _record(edge_weight=torch.rand(2))
@@ -503,12 +569,17 @@ def test_more_clusters_than_a_level_can_have_nodes_is_refused_before_training():
     from hipool.data.base import GraphDataset
     from hipool.nn.models import check_model_data
 
-    graphs = [Data(x=torch.ones(n, 2), edge_index=torch.empty(2, 0, dtype=torch.long), y=torch.tensor([n % 2]))
-              for n in (5, 12, 7)]
+    graphs = [
+        Data(x=torch.ones(n, 2), edge_index=torch.empty(2, 0, dtype=torch.long), y=torch.tensor([n % 2]))
+        for n in (5, 12, 7)
+    ]
     ds = GraphDataset(name="toy", graphs=graphs, num_features=2, num_classes=2)
     check_model_data(ModelConfig(pool="mincut", schedule=[12, 6]), ds)  # the largest graph has 12 nodes
-    with pytest.raises(ValueError, match=r"^dataset toy: 'schedule\[0\]' asks mincut for 13 clusters, but the "
-                                         r"largest graph of the dataset has 12 nodes"):
+    with pytest.raises(
+        ValueError,
+        match=r"^dataset toy: 'schedule\[0\]' asks mincut for 13 clusters, but the "
+        r"largest graph of the dataset has 12 nodes",
+    ):
         check_model_data(ModelConfig(pool="mincut", schedule=[13, 6]), ds)
     with pytest.raises(ValueError, match=r"'schedule\[1\]' asks dmon for 7 clusters, but level 1 keeps at most 6"):
         check_model_data(ModelConfig(pool="dmon", schedule=[6, 7]), ds)

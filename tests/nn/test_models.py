@@ -1,4 +1,5 @@
 """HierarchicalGNN / GlobalGNN, and the seed model running unchanged on hipool's TopKPooling."""
+
 import pytest
 import torch
 import torch_geometric.nn as pyg
@@ -57,7 +58,7 @@ def test_ties_on_real_data_keep_lowest_index(tu_root):
         kept = out.perm[out.batch == g]
         # expected: sort by (-score, index) and take the first k
         order = sorted(nodes.tolist(), key=lambda i: (-float(score[i]), i))
-        assert kept.tolist() == order[:kept.numel()]
+        assert kept.tolist() == order[: kept.numel()]
     again = pool(x, data.edge_index, batch=data.batch)
     assert torch.equal(again.perm, out.perm)
 
@@ -67,32 +68,44 @@ def test_config_model_equals_seed_model():
     torch.manual_seed(0)
     ours = HierarchicalGNN(cfg, in_channels=16, num_classes=3).eval()
     seed = seed_model_class(HipoolTopK)(16, 32, 3).eval()
-    mapping = {"conv1": "convs.0", "conv2": "convs.1", "pool1": "pools.0", "pool2": "pools.1",
-               "classifier": "head"}
+    mapping = {"conv1": "convs.0", "conv2": "convs.1", "pool1": "pools.0", "pool2": "pools.1", "classifier": "head"}
     state = {}
     for k, v in ours.state_dict().items():
         for a, b in mapping.items():
             if k.startswith(b + "."):
-                state[a + k[len(b):]] = v
+                state[a + k[len(b) :]] = v
     seed.load_state_dict(state)
     b = random_batch([30, 12, 50])
     torch.testing.assert_close(ours(b.x, b.edge_index, b.batch), seed(b.x, b.edge_index, b.batch))
 
 
 @pytest.mark.parametrize("conv", ["gcn", "graphconv", "gin", "sage"])
-@pytest.mark.parametrize("readout,combine", [("mean", "last"), ("sum", "sum"), ("max", "concat"),
-                                             ("meanmax", "sum"), ("attention", "concat")])
+@pytest.mark.parametrize(
+    "readout,combine",
+    [("mean", "last"), ("sum", "sum"), ("max", "concat"), ("meanmax", "sum"), ("attention", "concat")],
+)
 def test_every_conv_readout_combine_trains(conv, readout, combine):
-    cfg = ModelConfig(conv=conv, hidden=8, pool=["topk", "sag"], schedule="10→4",
-                      readout=readout, combine=combine, dropout=0.1, head=[8])
+    cfg = ModelConfig(
+        conv=conv,
+        hidden=8,
+        pool=["topk", "sag"],
+        schedule="10→4",
+        readout=readout,
+        combine=combine,
+        dropout=0.1,
+        head=[8],
+    )
     torch.manual_seed(0)
     for model in (HierarchicalGNN(cfg, 16, 3), build_model(cfg.global_twin(), 16, 3)):
         b = random_batch([25, 3, 14])
         out = model(b.x, b.edge_index, b.batch)
         assert out.shape == (3, 3)
         torch.nn.functional.cross_entropy(out, torch.tensor([0, 1, 2])).backward()
-        no_grad = [n for n, p in model.named_parameters()
-                   if (p.grad is None or p.grad.abs().sum() == 0) and not n.endswith("select.weight")]
+        no_grad = [
+            n
+            for n, p in model.named_parameters()
+            if (p.grad is None or p.grad.abs().sum() == 0) and not n.endswith("select.weight")
+        ]
         assert no_grad == []
 
 
@@ -104,6 +117,7 @@ def test_global_twin_same_convs_no_pooling():
 
     def names(m):
         return {n for n, _ in m.named_parameters()}
+
     assert names(h) - names(g) == {f"pools.{i}.select.weight" for i in range(3)}
     b = random_batch([5, 9], channels=7)
     logits, hier = g(b, return_hierarchy=True)  # a Batch is accepted too
@@ -125,7 +139,12 @@ def test_model_input_errors():
 
 def test_batch_with_empty_last_graph_gets_a_row_of_logits():
     from torch_geometric.data import Batch, Data
-    b = Batch.from_data_list([random_batch([6]).to_data_list()[0],
-                              Data(x=torch.empty(0, 16), edge_index=torch.empty(2, 0, dtype=torch.long))])
+
+    b = Batch.from_data_list(
+        [
+            random_batch([6]).to_data_list()[0],
+            Data(x=torch.empty(0, 16), edge_index=torch.empty(2, 0, dtype=torch.long)),
+        ]
+    )
     for cfg in (ModelConfig(hidden=4), ModelConfig(hidden=4, pool="none")):
         assert build_model(cfg, 16, 2)(b).shape == (2, 2)

@@ -1,5 +1,6 @@
 """The model options of the edge-aware recipe: convs per level, edge-aware convs, norms, residuals,
 activations, the input encoder, readouts from level 0, and the localisation loss."""
+
 import pytest
 import torch
 from torch_geometric.data import Batch, Data
@@ -29,12 +30,13 @@ def test_defaults_build_the_seed_model():
 
 
 def test_convs_per_level_and_levels_read_all_set_the_blocks():
-    cfg = ModelConfig(hidden=8, schedule=[0.5, 0.5], convs_per_level=3, levels_read="all", combine="concat",
-                      readout="meanmax")
+    cfg = ModelConfig(
+        hidden=8, schedule=[0.5, 0.5], convs_per_level=3, levels_read="all", combine="concat", readout="meanmax"
+    )
     model = build_model(cfg, F, 2)
-    assert len(model.convs) == 9                  # 3 blocks (levels + 1) of 3 convs
+    assert len(model.convs) == 9  # 3 blocks (levels + 1) of 3 convs
     assert model.readout_names == ["level 0", "level 1", "level 2"]
-    assert model.head.in_features == 3 * 16       # three meanmax readouts, concatenated
+    assert model.head.in_features == 3 * 16  # three meanmax readouts, concatenated
     twin = build_model(cfg.global_twin(), F, 2)
     assert len(twin.convs) == 9 and twin.readout_names == ["layer 0", "layer 1", "layer 2"]
     per_level, h = model.level_readouts(random_batch([7, 9], channels=F))
@@ -43,8 +45,17 @@ def test_convs_per_level_and_levels_read_all_set_the_blocks():
 
 def test_level_zero_readout_is_the_global_twins_first_readout():
     """With levels_read: all the hierarchical model reads the full-resolution graph its twin reads."""
-    cfg = ModelConfig(hidden=8, pool="topk", schedule=[0.5, 0.5], levels_read="all", combine="sum",
-                      convs_per_level=2, norm="graph", residual=True, encoder=True)
+    cfg = ModelConfig(
+        hidden=8,
+        pool="topk",
+        schedule=[0.5, 0.5],
+        levels_read="all",
+        combine="sum",
+        convs_per_level=2,
+        norm="graph",
+        residual=True,
+        encoder=True,
+    )
     torch.manual_seed(0)
     model = build_model(cfg, F, 2).eval()
     twin = build_model(cfg.global_twin(), F, 2).eval()
@@ -65,7 +76,7 @@ def test_edge_aware_convs_read_edge_attr(conv, cls):
     out = model(b)
     b2 = b.clone()
     b2.edge_attr = b.edge_attr * 3 + 1
-    assert not torch.allclose(model(b2), out)     # the edge features change the prediction
+    assert not torch.allclose(model(b2), out)  # the edge features change the prediction
 
 
 @pytest.mark.parametrize("name", sorted(REGISTRY))
@@ -88,14 +99,25 @@ def test_edge_attr_reaches_every_level_through_every_pooler(name):
 
 @pytest.mark.parametrize("norm,cls", [("batch", BatchNorm), ("layer", LayerNorm), ("graph", GraphNorm)])
 def test_norms_and_batching_equals_one_graph_at_a_time(norm, cls):
-    cfg = ModelConfig(conv="gine", hidden=8, pool="given", levels=2, norm=norm, residual=True, encoder=True,
-                      convs_per_level=2, levels_read="all", combine="sum", act="gelu")
+    cfg = ModelConfig(
+        conv="gine",
+        hidden=8,
+        pool="given",
+        levels=2,
+        norm=norm,
+        residual=True,
+        encoder=True,
+        convs_per_level=2,
+        levels_read="all",
+        combine="sum",
+        act="gelu",
+    )
     torch.manual_seed(0)
     model = build_model(cfg, F, 3, edge_channels=D)
     assert isinstance(model.norms[0], cls) and len(model.norms) == len(model.convs) == 6
     b = random_batch([10, 7, 13], channels=F, edge_dim=D, level_labels=True)
     model.train()
-    model(b).sum().backward()            # batch statistics in training: runs, and trains the norms
+    model(b).sum().backward()  # batch statistics in training: runs, and trains the norms
     model.eval()
     together = model(b)
     alone = torch.cat([model(Batch.from_data_list([g])) for g in b.to_data_list()])
@@ -103,8 +125,19 @@ def test_norms_and_batching_equals_one_graph_at_a_time(norm, cls):
 
 
 def test_recipe_is_permutation_invariant():
-    cfg = ModelConfig(conv="gine", hidden=8, pool="given", levels=2, norm="graph", residual=True, encoder=True,
-                      convs_per_level=2, levels_read="all", combine="sum", readout="meanmax")
+    cfg = ModelConfig(
+        conv="gine",
+        hidden=8,
+        pool="given",
+        levels=2,
+        norm="graph",
+        residual=True,
+        encoder=True,
+        convs_per_level=2,
+        levels_read="all",
+        combine="sum",
+        readout="meanmax",
+    )
     torch.manual_seed(0)
     model = build_model(cfg, F, 3, edge_channels=D).eval()
     g = random_batch([14], channels=F, edge_dim=D, level_labels=True).to_data_list()[0]
@@ -138,19 +171,19 @@ def test_localisation_loss_trains_the_node_head():
     assert model.locator.weight.grad is not None and bool(model.locator.weight.grad.abs().sum() > 0)
     # positives weighted by negatives / positives (12 / 2 = 6)
     ref = torch.nn.functional.binary_cross_entropy_with_logits(
-        h.node_scores, b.defect_mask.float(), pos_weight=torch.tensor(6.0))
+        h.node_scores, b.defect_mask.float(), pos_weight=torch.tensor(6.0)
+    )
     torch.testing.assert_close(localize_loss(h.node_scores, b.defect_mask.float()), ref)
-    assert model.aux_loss(h) is None     # no data, no target: no term
+    assert model.aux_loss(h) is None  # no data, no target: no term
     del b.defect_mask
     with pytest.raises(ValueError, match="node attribute 'defect_mask'"):
         model.aux_loss(h, b)
     twin = build_model(cfg.global_twin(), F, 2)
-    assert twin.locator is not None       # the twin has the same node head
+    assert twin.locator is not None  # the twin has the same node head
 
 
 def test_suspects_readout_is_the_highest_node_score_per_graph():
-    cfg = ModelConfig(hidden=8, pool="topk", schedule=[0.5], localize=1.0, combine="concat",
-                      levels_read="all")
+    cfg = ModelConfig(hidden=8, pool="topk", schedule=[0.5], localize=1.0, combine="concat", levels_read="all")
     model = build_model(cfg, F, 2).eval()
     assert model.readout_names == ["level 0", "level 1", "suspects"]
     assert model.head.in_features == 3 * 8
@@ -159,7 +192,7 @@ def test_suspects_readout_is_the_highest_node_score_per_graph():
     top = torch.stack([h.node_scores[:8].max(), h.node_scores[8:].max()]).view(2, 1)
     torch.testing.assert_close(per_level[-1], model.suspicion(top))
     last = build_model(ModelConfig(hidden=8, schedule=[0.5], localize=1.0), F, 2).eval()
-    per_level, _ = last.level_readouts(b)     # combine: last -> the last level plus the suspects
+    per_level, _ = last.level_readouts(b)  # combine: last -> the last level plus the suspects
     torch.testing.assert_close(last._graph_vector(per_level), per_level[0] + per_level[1])
 
 
@@ -171,22 +204,31 @@ def test_convs_per_level_per_block():
     assert model(random_batch([7, 9], channels=F)).shape == (2, 2)
 
 
-@pytest.mark.parametrize("kwargs,message", [
-    ({"convs_per_level": 0}, r"'convs_per_level' must be an int >= 1 or a list of them \(one per conv block\), got 0"),
-    ({"convs_per_level": [2, 0, 1], "levels_read": "all"}, r"'convs_per_level' must be an int >= 1 or a list"),
-    ({"convs_per_level": [2, 2], "levels_read": "all"}, r"'convs_per_level' lists 2 counts, but the model has 3 conv blocks \(2 levels "
-                                  r"\+ level 0, levels_read: all\)"),
-    ({"norm": "instance"}, r"'norm' must be one of none, batch, layer, graph, got 'instance'"),
-    ({"act": "swish"}, r"'act' must be one of relu, gelu, elu, leaky_relu, tanh, got 'swish'"),
-    ({"levels_read": "some"}, r"'levels_read' must be one of pooled, all, got 'some'"),
-    ({"residual": "yes"}, r"'residual' must be true or false, got 'yes'"),
-    ({"encoder": 1}, r"'encoder' must be true or false, got 1"),
-    ({"localize": -1}, r"'localize' \(weight of the node-level loss\) must be a finite number >= 0, got -1"),
-    ({"localize": float("nan")}, r"'localize' .* got nan"),
-    ({"localize_target": "no such"}, r"'localize_target' must name a node attribute, got 'no such'"),
-    ({"conv": "gat"}, r"'conv' must be one of gcn, graphconv, gin, sage, gine, gatv2, got 'gat'"),
-    ({"task": "node", "convs_per_level": 2}, r"'convs_per_level' apply to graph classifiers"),
-])
+@pytest.mark.parametrize(
+    "kwargs,message",
+    [
+        (
+            {"convs_per_level": 0},
+            r"'convs_per_level' must be an int >= 1 or a list of them \(one per conv block\), got 0",
+        ),
+        ({"convs_per_level": [2, 0, 1], "levels_read": "all"}, r"'convs_per_level' must be an int >= 1 or a list"),
+        (
+            {"convs_per_level": [2, 2], "levels_read": "all"},
+            r"'convs_per_level' lists 2 counts, but the model has 3 conv blocks \(2 levels "
+            r"\+ level 0, levels_read: all\)",
+        ),
+        ({"norm": "instance"}, r"'norm' must be one of none, batch, layer, graph, got 'instance'"),
+        ({"act": "swish"}, r"'act' must be one of relu, gelu, elu, leaky_relu, tanh, got 'swish'"),
+        ({"levels_read": "some"}, r"'levels_read' must be one of pooled, all, got 'some'"),
+        ({"residual": "yes"}, r"'residual' must be true or false, got 'yes'"),
+        ({"encoder": 1}, r"'encoder' must be true or false, got 1"),
+        ({"localize": -1}, r"'localize' \(weight of the node-level loss\) must be a finite number >= 0, got -1"),
+        ({"localize": float("nan")}, r"'localize' .* got nan"),
+        ({"localize_target": "no such"}, r"'localize_target' must name a node attribute, got 'no such'"),
+        ({"conv": "gat"}, r"'conv' must be one of gcn, graphconv, gin, sage, gine, gatv2, got 'gat'"),
+        ({"task": "node", "convs_per_level": 2}, r"'convs_per_level' apply to graph classifiers"),
+    ],
+)
 def test_bad_options_name_key_value_and_allowed(kwargs, message):
     with pytest.raises(ValueError, match=message):
         ModelConfig(**kwargs)
@@ -211,17 +253,24 @@ def test_yaml_errors_name_file_and_line(tmp_path):
 
 def test_edge_aware_conv_on_data_without_edge_attr_names_the_dataset():
     g = Data(x=torch.randn(4, F), edge_index=torch.tensor([[0, 1], [1, 0]]), y=torch.tensor([0]))
-    with pytest.raises(ValueError, match=r"dataset PROTEINS: graph 0 has no edge_attr, but conv 'gine' reads edge "
-                                         r"features \(dataset PROTEINS has no edge features: use one of gcn"):
+    with pytest.raises(
+        ValueError,
+        match=r"dataset PROTEINS: graph 0 has no edge_attr, but conv 'gine' reads edge "
+        r"features \(dataset PROTEINS has no edge features: use one of gcn",
+    ):
         check_model_data(ModelConfig(conv="gine"), GraphDataset("PROTEINS", [g], F, 2))
     with pytest.raises(ValueError, match="conv 'gatv2' reads edge features, so the model needs their width"):
         build_model(ModelConfig(conv="gatv2"), F, 2)
     model = build_model(ModelConfig(conv="gine", hidden=8, schedule=[0.5]), F, 2, edge_channels=D)
-    with pytest.raises(ValueError, match=r"reads edge features of width 3 \(edge_channels\), but the graph has "
-                                         r"no edge_attr"):
+    with pytest.raises(
+        ValueError,
+        match=r"reads edge features of width 3 \(edge_channels\), but the graph has "
+        r"no edge_attr",
+    ):
         model(Batch.from_data_list([g]))
-    bad = Data(x=torch.randn(4, F), edge_index=torch.tensor([[0, 1], [1, 0]]), y=torch.tensor([0]),
-               edge_attr=torch.randn(2, 2))
+    bad = Data(
+        x=torch.randn(4, F), edge_index=torch.tensor([[0, 1], [1, 0]]), y=torch.tensor([0]), edge_attr=torch.randn(2, 2)
+    )
     with pytest.raises(ValueError, match=r"graph 1 has edge_attr of width 2, graph 0 of width 3"):
         g.edge_attr = torch.randn(2, 3)
         check_model_data(ModelConfig(conv="gine"), GraphDataset("mine", [g, bad], F, 2))

@@ -1,4 +1,5 @@
 """TopKPooling / SAGPooling against PyG's, same weights and input; invariances; edge cases."""
+
 import pytest
 import torch
 import torch_geometric.nn as pyg
@@ -34,9 +35,20 @@ def assert_same(theirs, ours):
 
 
 @pytest.mark.parametrize("pyg_cls,our_cls", PAIRS)
-@pytest.mark.parametrize("kw", [dict(ratio=0.5), dict(ratio=0.8), dict(ratio=0.25), dict(ratio=5),
-                                dict(ratio=1), dict(min_score=0.01), dict(min_score=0.2),
-                                dict(ratio=0.5, multiplier=2.0), dict(ratio=0.5, nonlinearity="sigmoid")])
+@pytest.mark.parametrize(
+    "kw",
+    [
+        dict(ratio=0.5),
+        dict(ratio=0.8),
+        dict(ratio=0.25),
+        dict(ratio=5),
+        dict(ratio=1),
+        dict(min_score=0.01),
+        dict(min_score=0.2),
+        dict(ratio=0.5, multiplier=2.0),
+        dict(ratio=0.5, nonlinearity="sigmoid"),
+    ],
+)
 def test_equals_pyg(pyg_cls, our_cls, kw):
     b = random_batch(SIZES, edge_dim=3)
     theirs, ours = pair(pyg_cls, our_cls, **kw)
@@ -137,10 +149,12 @@ def test_permutation_equivariance():
     # the same original nodes are kept, in the same (score) order, with the same features
     assert torch.equal(perm[out_p.perm], out.perm)
     torch.testing.assert_close(out_p.x, out.x)
+
     # edges: the same set of original-node pairs
     def pairs(o, relabel):
         orig = relabel[o.perm]
         return sorted(map(tuple, orig[o.edge_index].t().tolist()))
+
     assert pairs(out_p, perm) == pairs(out, torch.arange(60))
 
 
@@ -191,5 +205,5 @@ def test_topk_order_matches_reference_sort(dtype):
         for gid in range(30):
             nodes = (batch == gid).nonzero().view(-1).tolist()
             nodes.sort(key=lambda i: (-float(score[i]), i))
-            expect += nodes[:int(num_kept(torch.tensor([len(nodes)]), ratio))]
+            expect += nodes[: int(num_kept(torch.tensor([len(nodes)]), ratio))]
         assert kept == expect

@@ -1,4 +1,5 @@
 """Unpooling by every pooler's record, the Graph U-Net node model, and the config keys of issue 4."""
+
 import pytest
 import torch
 from torch_geometric.data import Batch
@@ -49,11 +50,11 @@ def test_unpool_selection_copies_kept_and_zeros_dropped():
 
 @pytest.mark.parametrize("mode", ["dense", "sparse"])
 def test_unpool_clustering_is_s_times_x(mode):
-    b = random_batch([12, 3, 9], channels=F)     # the 3-node graph has fewer nodes than clusters
+    b = random_batch([12, 3, 9], channels=F)  # the 3-node graph has fewer nodes than clusters
     out = DiffPool(F, 5, mode=mode)(b.x, b.edge_index, batch=b.batch)
     y = torch.randn(out.num_nodes, 2, requires_grad=True)
     up = out.unpool(y)
-    yd, _ = to_dense_batch(y, out.batch, max_num_nodes=5)       # [B, 5, 2], zero padded
+    yd, _ = to_dense_batch(y, out.batch, max_num_nodes=5)  # [B, 5, 2], zero padded
     ref = torch.einsum("nc,ncf->nf", out.assignment, yd[b.batch])
     torch.testing.assert_close(up, ref)
     up.sum().backward()
@@ -88,13 +89,12 @@ def test_every_pooler_in_both_tasks(name, task):
     logits, h = model(b, return_hierarchy=True)
     assert logits.shape == ((3, 3) if task == "graph" else (b.num_nodes, 3))
     assert h.num_levels == 2
-    for level in (1, 2):   # the input→output map composes back to the input nodes
+    for level in (1, 2):  # the input→output map composes back to the input nodes
         c = h.cluster(level)
         assert c.shape == (b.num_nodes,) and int(c.max()) < h.num_nodes_at(level)
     loss = logits.sum() + (model.aux_loss(h) or 0)
     loss.backward()
-    assert all(p.grad is not None for n, p in model.named_parameters()
-               if p.requires_grad and "select.weight" not in n)
+    assert all(p.grad is not None for n, p in model.named_parameters() if p.requires_grad and "select.weight" not in n)
 
 
 def test_unet_structure_and_global_twin():
@@ -102,7 +102,7 @@ def test_unet_structure_and_global_twin():
     model = build_model(cfg, F, 4)
     assert isinstance(model, GraphUNet)
     assert len(model.down) == 3 and len(model.up) == 2
-    assert model.up[0].in_channels == 16          # concat skip doubles the width
+    assert model.up[0].in_channels == 16  # concat skip doubles the width
     twin = build_model(cfg.global_twin(), F, 4)
     assert isinstance(twin, GraphUNet) and len(twin.pools) == 0
     b = random_batch([10, 5], channels=F)
@@ -153,37 +153,44 @@ def test_community_link_degree_by_class():
     graphs = make_community_dataset(3, seed=0)
     for g in graphs:
         c = torch.bincount(community_link_degree(g), minlength=3)
-        if g.y.item() == 1:      # ring: every community has two links
+        if g.y.item() == 1:  # ring: every community has two links
             assert c[0] == 0 and c[2] == 0
-        if g.y.item() == 0:      # chain: ends one link, middles two, never three
+        if g.y.item() == 0:  # chain: ends one link, middles two, never three
             assert c[0] > 0 and c[1] > 0 and c[2] == 0
-        if g.y.item() == 2:      # star: leaves one, centre three or more
+        if g.y.item() == 2:  # star: leaves one, centre three or more
             assert c[0] > 0 and c[1] == 0 and c[2] > 0
 
 
 # ---------------------------------------------------------------------------
 # config errors
 # ---------------------------------------------------------------------------
-@pytest.mark.parametrize("kw,match", [
-    (dict(pool="edgepool", schedule=[0.4]), r"schedule\[0\]' is 0.4, but edgepool .* write 0.5"),
-    (dict(pool="graclus", schedule="100→50"), "graclus at level 1 merges matched pairs"),
-    (dict(task="nodes"), "'task' must be one of graph, node"),
-    (dict(task="node", skip="max"), "'skip' must be one of sum, concat"),
-    (dict(task="node", combine="sum"), "a node model"),
-    (dict(pool="asap", pool_options={"gnn": "gin"}), None),
-    (dict(pool="edgepool", pool_options={"edge_score_method": "relu"}), "edge_score_method"),
-    (dict(pool="graclus", pool_options={"reduce": "median"}), "reduce"),
-    (dict(pool="graclus", pool_options={"ratio": 2}), r"\['ratio'\] do not apply to graclus"),
-])
+@pytest.mark.parametrize(
+    "kw,match",
+    [
+        (dict(pool="edgepool", schedule=[0.4]), r"schedule\[0\]' is 0.4, but edgepool .* write 0.5"),
+        (dict(pool="graclus", schedule="100→50"), "graclus at level 1 merges matched pairs"),
+        (dict(task="nodes"), "'task' must be one of graph, node"),
+        (dict(task="node", skip="max"), "'skip' must be one of sum, concat"),
+        (dict(task="node", combine="sum"), "a node model"),
+        (dict(pool="asap", pool_options={"gnn": "gin"}), None),
+        (dict(pool="edgepool", pool_options={"edge_score_method": "relu"}), "edge_score_method"),
+        (dict(pool="graclus", pool_options={"reduce": "median"}), "reduce"),
+        (dict(pool="graclus", pool_options={"ratio": 2}), r"\['ratio'\] do not apply to graclus"),
+    ],
+)
 def test_config_errors(kw, match):
     with pytest.raises(ValueError, match=match or "asap's 'gnn' must be one of graphconv, gcn"):
         build_model(ModelConfig(**kw), F, 2)
 
 
 def test_config_yaml_round_trip(tmp_path):
-    cfg = ModelConfig(pool=["asap", "edgepool", "graclus"], schedule=[0.5, 0.5, 0.5], task="node",
-                      skip="concat", pool_options={"edgepool": {"edge_score_method": "tanh"},
-                                                   "graclus": {"reduce": "mean"}})
+    cfg = ModelConfig(
+        pool=["asap", "edgepool", "graclus"],
+        schedule=[0.5, 0.5, 0.5],
+        task="node",
+        skip="concat",
+        pool_options={"edgepool": {"edge_score_method": "tanh"}, "graclus": {"reduce": "mean"}},
+    )
     cfg.to_yaml(tmp_path / "m.yaml")
     again = ModelConfig.from_yaml(tmp_path / "m.yaml")
     assert again == cfg

@@ -1,4 +1,5 @@
 """A tiny learnable dataset for the harness tests, written as JSON Lines (no shared data needed)."""
+
 from pathlib import Path
 
 import torch

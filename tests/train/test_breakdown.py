@@ -1,4 +1,5 @@
 """Test accuracy per group of graphs (a dataset's Breakdown): counting, train_model, compare, train."""
+
 import csv
 import json
 
@@ -18,8 +19,20 @@ from hipool.train.settings import TrainSettings
 from tests.train.harness_data import toy_graphs
 
 NAMES = ("a", "b", "c", "d")  # "c": two graphs only, so some test folds lack it; "d": no graph at all
-COLUMNS = ["model", "folds", "test_acc_mean", "test_acc_std", "holdout_acc_mean", "selected", "epochs_mean",
-           "best_epoch_mean", "parameters", "seconds_per_epoch", "peak_mb", "unit_seconds"]  # before breakdowns
+COLUMNS = [
+    "model",
+    "folds",
+    "test_acc_mean",
+    "test_acc_std",
+    "holdout_acc_mean",
+    "selected",
+    "epochs_mean",
+    "best_epoch_mean",
+    "parameters",
+    "seconds_per_epoch",
+    "peak_mb",
+    "unit_seconds",
+]  # before breakdowns
 
 
 def grouped(n: int = 48, breakdown: bool = True) -> GraphDataset:
@@ -27,8 +40,9 @@ def grouped(n: int = 48, breakdown: bool = True) -> GraphDataset:
     graphs = toy_graphs(n)
     for i, g in enumerate(graphs):
         g.group = torch.tensor([2 if i < 2 else (i // 2) % 2])
-    return GraphDataset("grouped", graphs, num_features=4, num_classes=2,
-                        breakdown=Breakdown("group", NAMES) if breakdown else None)
+    return GraphDataset(
+        "grouped", graphs, num_features=4, num_classes=2, breakdown=Breakdown("group", NAMES) if breakdown else None
+    )
 
 
 class FirstNodeSign(torch.nn.Module):
@@ -46,8 +60,15 @@ class FirstNodeSign(torch.nn.Module):
 def test_group_accuracy_counts_against_a_hand_computed_reference():
     # (first feature, class, group): predictions 1, 0, 1 | 0, 1, 0, 1 against classes 1, 0, 0 | 0, 1, 1, 1
     specs = [(1.0, 1, 0), (-1.0, 0, 0), (2.0, 0, 0), (-1.0, 0, 1), (3.0, 1, 1), (-2.0, 1, 1), (1.0, 1, 1)]
-    graphs = [Data(x=torch.tensor([[v], [0.0]]), edge_index=torch.tensor([[0, 1], [1, 0]]),
-                   y=torch.tensor([y]), group=torch.tensor([g])) for v, y, g in specs]
+    graphs = [
+        Data(
+            x=torch.tensor([[v], [0.0]]),
+            edge_index=torch.tensor([[0, 1], [1, 0]]),
+            y=torch.tensor([y]),
+            group=torch.tensor([g]),
+        )
+        for v, y, g in specs
+    ]
     loader = DataLoader(graphs, batch_size=3)  # groups spread over batches
     model = FirstNodeSign()
     assert group_accuracy(model, loader, "group", 3) == [(2, 3), (3, 4), (0, 0)]
@@ -74,8 +95,7 @@ def test_train_model_reports_accuracy_per_group():
     weighted = sum(r["acc"] * r["count"] for r in groups.values() if r["count"]) / len(test_idx)
     assert weighted == pytest.approx(run.test_acc, abs=1e-12)
     assert run.to_dict()["test_groups"] == groups
-    _, _, plain = train_model(grouped(breakdown=False), config, TrainSettings(epochs=1), rest[:28], rest[28:],
-                              test_idx)
+    _, _, plain = train_model(grouped(breakdown=False), config, TrainSettings(epochs=1), rest[:28], rest[28:], test_idx)
     assert plain.test_groups is None
 
 
@@ -96,8 +116,9 @@ def test_bad_group_attributes_are_named():
 
 
 def _compare(ds, out):
-    s = CompareSettings("grouped", ["global"], out, folds=3, repeats=2, progress=False,
-                        train=TrainSettings(epochs=1, batch_size=16))
+    s = CompareSettings(
+        "grouped", ["global"], out, folds=3, repeats=2, progress=False, train=TrainSettings(epochs=1, batch_size=16)
+    )
     return Comparison(s, ds, log=lambda *_: None).run()
 
 
@@ -109,8 +130,10 @@ def test_compare_summarizes_accuracy_per_group(tmp_path):
     fold_rows = list(csv.DictReader(open(out / "folds.csv")))
     assert [r["fold"] for r in fold_rows] == ["0", "1", "2"]
     for fold, r in zip(folds, fold_rows):
-        units = [json.loads((out / f"units/global/fold{int(r['fold']):02d}/final-c00-r{k}.json").read_text())
-                 for k in range(2)]
+        units = [
+            json.loads((out / f"units/global/fold{int(r['fold']):02d}/final-c00-r{k}.json").read_text())
+            for k in range(2)
+        ]
         for g in NAMES:
             accs = [u["result"]["test_groups"][g]["acc"] for u in units]
             has = any(ds[i].group.item() == NAMES.index(g) for i in fold["test"])
@@ -153,8 +176,10 @@ def test_compare_without_breakdown_has_no_group_columns(tmp_path):
 def test_hipool_train_reports_groups(tmp_path, monkeypatch):
     monkeypatch.setattr(command, "load_dataset", lambda *a, **k: grouped())
     lines = []
-    result = run_train(TrainRequest("grouped", tmp_path / "run", model="global", train={"epochs": 1},
-                                    test=0.25, progress=False), log=lines.append)
+    result = run_train(
+        TrainRequest("grouped", tmp_path / "run", model="global", train={"epochs": 1}, test=0.25, progress=False),
+        log=lines.append,
+    )
     groups = json.loads((tmp_path / "run" / "result.json").read_text())["test_groups"]
     assert groups == result["test_groups"] and sum(r["count"] for r in groups.values()) == 12
     assert f"(a {groups['a']['acc']:.3f} n={groups['a']['count']}, b " in lines[-1] and "d – n=0)" in lines[-1]
@@ -164,6 +189,7 @@ def _ddp_worker(rank: int, world: int, init: str, out: str) -> None:
     from torch import distributed as dist
 
     from hipool.train.runner import make_loader
+
     torch.set_num_threads(1)
     dist.init_process_group("gloo", init_method=init, rank=rank, world_size=world)
     try:

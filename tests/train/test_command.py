@@ -1,4 +1,5 @@
 """`hipool train`: run folder, resume after an interruption, errors, and 2-process DDP."""
+
 import csv
 import json
 import os
@@ -33,8 +34,14 @@ def test_train_writes_a_complete_run_folder(toy, tmp_path, capsys):
     out = tmp_path / "run"
     assert main(["train", str(cfg), "--dataset", str(toy), "--out", str(out), "--no-progress", "--epochs", "5"]) == 0
     assert "train: best val acc" in capsys.readouterr().out
-    assert sorted(p.name for p in out.iterdir()) == ["checkpoint.pt", "config.yaml", "metrics.csv", "result.json",
-                                                     "run.json", "split.json"]
+    assert sorted(p.name for p in out.iterdir()) == [
+        "checkpoint.pt",
+        "config.yaml",
+        "metrics.csv",
+        "result.json",
+        "run.json",
+        "split.json",
+    ]
     result = json.loads((out / "result.json").read_text())
     rows = list(csv.DictReader(open(out / "metrics.csv")))
     assert len(rows) == result["epochs_run"] == 5  # the flag overrides the file
@@ -50,8 +57,11 @@ def test_train_writes_a_complete_run_folder(toy, tmp_path, capsys):
     config = (out / "config.yaml").read_text()
     assert "batch_size: 8" in config and "epochs: 5" in config
     assert json.loads((out / "run.json").read_text())["files"] == {  # every file, recorded as it was written
-        "config": "config.yaml", "split": "split.json", "result": "result.json",
-        "models": {"model": {"checkpoint": "checkpoint.pt", "metrics": "metrics.csv"}}}
+        "config": "config.yaml",
+        "split": "split.json",
+        "result": "result.json",
+        "models": {"model": {"checkpoint": "checkpoint.pt", "metrics": "metrics.csv"}},
+    }
     assert main(["train", str(cfg), "--dataset", str(toy), "--out", str(out), "--no-progress", "--epochs", "5"]) == 0
     assert "already holds a finished run" in capsys.readouterr().out
 
@@ -82,8 +92,9 @@ def test_interrupted_train_resumes_to_the_same_result(toy, tmp_path, monkeypatch
         return [{k: v for k, v in r.items() if k != "seconds"} for r in csv.DictReader(open(d / "metrics.csv"))]
 
     assert metrics(tmp_path / "cut") == metrics(tmp_path / "whole")
-    a, b = (torch.load(d / "checkpoint.pt", weights_only=True)["state_dict"]
-            for d in (tmp_path / "cut", tmp_path / "whole"))
+    a, b = (
+        torch.load(d / "checkpoint.pt", weights_only=True)["state_dict"] for d in (tmp_path / "cut", tmp_path / "whole")
+    )
     assert a.keys() == b.keys() and all(torch.equal(a[k], b[k]) for k in a)
 
 
@@ -106,24 +117,59 @@ def test_train_errors(toy, tmp_path, capsys):
 
 def test_train_flags_set_the_schedule_and_clipping(toy, tmp_path, capsys):
     out = tmp_path / "run"
-    assert main(_train(toy, out, "--model", "topk", "--epochs", "5", "--no-patience", "--batch-size", "8",
-                       "--lr-schedule", "step", "--lr-step", "2", "--lr-factor", "0.5", "--min-lr", "0.003",
-                       "--grad-clip", "1")) == 0
+    assert (
+        main(
+            _train(
+                toy,
+                out,
+                "--model",
+                "topk",
+                "--epochs",
+                "5",
+                "--no-patience",
+                "--batch-size",
+                "8",
+                "--lr-schedule",
+                "step",
+                "--lr-step",
+                "2",
+                "--lr-factor",
+                "0.5",
+                "--min-lr",
+                "0.003",
+                "--grad-clip",
+                "1",
+            )
+        )
+        == 0
+    )
     rows = list(csv.DictReader(open(out / "metrics.csv")))
     assert [float(r["lr"]) for r in rows] == pytest.approx([0.01, 0.01, 0.005, 0.005, 0.003], rel=1e-12)
     train = yaml.safe_load((out / "config.yaml").read_text())["train"]
-    assert {k: train.get(k) for k in ("lr_schedule", "lr_step", "lr_factor", "min_lr", "grad_clip", "lr_patience")} \
-        == {"lr_schedule": "step", "lr_step": 2, "lr_factor": 0.5, "min_lr": 0.003, "grad_clip": 1.0,
-            "lr_patience": None}  # lr_patience is plateau's: not recorded for a step schedule
+    assert {k: train.get(k) for k in ("lr_schedule", "lr_step", "lr_factor", "min_lr", "grad_clip", "lr_patience")} == {
+        "lr_schedule": "step",
+        "lr_step": 2,
+        "lr_factor": 0.5,
+        "min_lr": 0.003,
+        "grad_clip": 1.0,
+        "lr_patience": None,
+    }  # lr_patience is plateau's: not recorded for a step schedule
     capsys.readouterr()
-    for flag, value in (("--grad-clip", "nan"), ("--grad-clip", "inf"), ("--weight-decay", "1e400"),
-                        ("--lr-factor", "-inf"), ("--min-lr", "nan")):  # named by the flag, not the setting
+    for flag, value in (
+        ("--grad-clip", "nan"),
+        ("--grad-clip", "inf"),
+        ("--weight-decay", "1e400"),
+        ("--lr-factor", "-inf"),
+        ("--min-lr", "nan"),
+    ):  # named by the flag, not the setting
         with pytest.raises(SystemExit):
             main(_train(toy, tmp_path / "bad", f"{flag}={value}"))
         assert f"argument {flag}: must be a" in capsys.readouterr().err
     assert main(_train(toy, tmp_path / "bad", "--grad-clip", "-1")) == 2
-    assert ("train settings (file and flags): 'grad_clip' must be a finite number > 0, or 0 or null for no "
-            "clipping, got -1.0") in capsys.readouterr().err
+    assert (
+        "train settings (file and flags): 'grad_clip' must be a finite number > 0, or 0 or null for no "
+        "clipping, got -1.0"
+    ) in capsys.readouterr().err
     assert main(_train(toy, tmp_path / "bad", "--lr-schedule", "plateau", "--min-lr", "0.05")) == 2
     assert "'min_lr' must be below 'lr' (0.01) when 'lr_schedule' is 'plateau', got 0.05" in capsys.readouterr().err
     with pytest.raises(SystemExit):
@@ -138,11 +184,35 @@ def test_compare_flags_reach_the_train_settings(tmp_path, monkeypatch, capsys):
     seen = []
     monkeypatch.setattr(hipool.compare, "compare", seen.append)
     base = ["compare", "--dataset", "toy", "--models", "topk", "--out", str(tmp_path / "cmp"), "--no-progress"]
-    assert main(base + ["--lr-schedule", "plateau", "--lr-patience", "3", "--lr-factor", "0.2", "--min-lr", "1e-5",
-                        "--grad-clip", "0.5", "--weight-decay", "0.01"]) == 0
+    assert (
+        main(
+            base
+            + [
+                "--lr-schedule",
+                "plateau",
+                "--lr-patience",
+                "3",
+                "--lr-factor",
+                "0.2",
+                "--min-lr",
+                "1e-5",
+                "--grad-clip",
+                "0.5",
+                "--weight-decay",
+                "0.01",
+            ]
+        )
+        == 0
+    )
     train = seen[0].train
-    assert (train.lr_schedule, train.lr_patience, train.lr_factor, train.min_lr, train.grad_clip,
-            train.weight_decay) == ("plateau", 3, 0.2, 1e-5, 0.5, 0.01)
+    assert (
+        train.lr_schedule,
+        train.lr_patience,
+        train.lr_factor,
+        train.min_lr,
+        train.grad_clip,
+        train.weight_decay,
+    ) == ("plateau", 3, 0.2, 1e-5, 0.5, 0.01)
     assert main(base + ["--lr-schedule", "step", "--lr-step", "4", "--grad-clip", "0"]) == 0
     assert (seen[1].train.lr_schedule, seen[1].train.lr_step, seen[1].train.grad_clip) == ("step", 4, None)
     assert main(base + ["--lr-factor", "1.5"]) == 2
@@ -152,9 +222,16 @@ def test_compare_flags_reach_the_train_settings(tmp_path, monkeypatch, capsys):
 
 def test_two_process_ddp_training_keeps_replicas_identical(toy, tmp_path):
     out = tmp_path / "ddp"
-    cmd = [sys.executable, "-m", "torch.distributed.run", "--standalone", "--nproc_per_node=2",
-           "-m", "hipool", *_train(toy, out, "--epochs", "8", "--no-patience", "--batch-size", "8",
-                                   "--threads", "1")]
+    cmd = [
+        sys.executable,
+        "-m",
+        "torch.distributed.run",
+        "--standalone",
+        "--nproc_per_node=2",
+        "-m",
+        "hipool",
+        *_train(toy, out, "--epochs", "8", "--no-patience", "--batch-size", "8", "--threads", "1"),
+    ]
     env = {**os.environ, "PYTHONPATH": SRC, "OMP_NUM_THREADS": "1"}
     proc = subprocess.run(cmd, env=env, capture_output=True, text=True, timeout=300)
     assert proc.returncode == 0, proc.stderr[-3000:]

@@ -1,4 +1,5 @@
 """`hipool compare`: the fair protocol, its files, resume after a kill, worker processes, bad input."""
+
 import csv
 import json
 import os
@@ -34,8 +35,14 @@ def _rows(path, drop=TIMING):
 
 def test_compare_writes_folds_units_summary_and_plot(toy, tmp_path, capsys):
     out = tmp_path / "cmp"
-    assert main(_args(toy, out, "--models", "topk,global", "--folds", "3", "--repeats", "2",
-                      "--epochs", "3", "--lr", "0.01")) == 0
+    assert (
+        main(
+            _args(
+                toy, out, "--models", "topk,global", "--folds", "3", "--repeats", "2", "--epochs", "3", "--lr", "0.01"
+            )
+        )
+        == 0
+    )
     printed = capsys.readouterr().out
     assert "| topk |" in printed and "| global |" in printed
     folds = json.loads((out / "folds.json").read_text())
@@ -49,8 +56,9 @@ def test_compare_writes_folds_units_summary_and_plot(toy, tmp_path, capsys):
         assert set().union(*parts) == set(range(48))
         assert sorted(labels[i] for i in f["test"]).count(1) == 8  # stratified: 8 of each class per fold
     units = sorted(str(p.relative_to(out)) for p in (out / "units").rglob("*.json"))
-    assert units == sorted(f"units/{m}/fold{k:02d}/final-c00-r{r}.json"
-                           for m in ("topk", "global") for k in range(3) for r in range(2))
+    assert units == sorted(
+        f"units/{m}/fold{k:02d}/final-c00-r{r}.json" for m in ("topk", "global") for k in range(3) for r in range(2)
+    )
     unit = json.loads((out / "units/topk/fold01/final-c00-r1.json").read_text())
     assert unit["seed"] == Unit("topk", 1, "final", 0, 1).seed(0) and len(unit["history"]) == 3
     assert unit["config"]["pool"] == "topk" and unit["train"]["epochs"] == 3
@@ -77,8 +85,12 @@ def test_model_selection_picks_the_best_holdout_config(toy, tmp_path):
     grid = tmp_path / "grid.yaml"
     grid.write_text("lr: [0.00001, 0.02]\nhidden: [8]\n")
     out = tmp_path / "cmp"
-    assert main(_args(toy, out, "--models", "topk", "--folds", "2", "--repeats", "1", "--epochs", "4",
-                      "--grid", str(grid))) == 0
+    assert (
+        main(
+            _args(toy, out, "--models", "topk", "--folds", "2", "--repeats", "1", "--epochs", "4", "--grid", str(grid))
+        )
+        == 0
+    )
     for fold in range(2):
         scores = []
         for c in range(2):
@@ -119,8 +131,19 @@ def test_resume_runs_only_missing_units(toy, tmp_path):
 
 
 def test_kill_mid_run_then_rerun_equals_uninterrupted_run(toy, tmp_path):
-    common = ["--models", "topk,global", "--folds", "3", "--repeats", "2", "--epochs", "25", "--no-patience",
-              "--threads", "1"]
+    common = [
+        "--models",
+        "topk,global",
+        "--folds",
+        "3",
+        "--repeats",
+        "2",
+        "--epochs",
+        "25",
+        "--no-patience",
+        "--threads",
+        "1",
+    ]
     cmd = [sys.executable, "-m", "hipool", *_args(toy, tmp_path / "killed", *common)]
     env = {**os.environ, "PYTHONPATH": str(Path(__file__).resolve().parents[2] / "src")}
     proc = subprocess.Popen(cmd, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
@@ -156,8 +179,10 @@ def test_bad_input_is_refused_and_nothing_is_written(toy, tmp_path, capsys):
     out = tmp_path / "cmp"
     assert main(_args(toy, out, "--models", "topk,sagpool")) == 2
     assert "unknown model 'sagpool'; did you mean 'sag'? available: asap" in capsys.readouterr().err
-    assert main(["compare", "--dataset", "PROTIENS", "--data-root", str(tmp_path), "--models", "topk",
-                 "--out", str(out)]) == 2
+    assert (
+        main(["compare", "--dataset", "PROTIENS", "--data-root", str(tmp_path), "--models", "topk", "--out", str(out)])
+        == 2
+    )
     err = capsys.readouterr().err
     assert "unknown dataset 'PROTIENS'; did you mean 'PROTEINS'? available: circuits, communities" in err
     grid = tmp_path / "g.yaml"
@@ -167,8 +192,9 @@ def test_bad_input_is_refused_and_nothing_is_written(toy, tmp_path, capsys):
     assert not out.exists()
 
     other = write_toy(tmp_path / "other.jsonl", n=40, seed=1)
-    assert main(_args(other, tmp_path / "o", "--models", "global", "--folds", "2", "--repeats", "1",
-                      "--epochs", "1")) == 0
+    assert (
+        main(_args(other, tmp_path / "o", "--models", "global", "--folds", "2", "--repeats", "1", "--epochs", "1")) == 0
+    )
     assert main(_args(toy, out, "--models", "topk", "--splits", str(tmp_path / "o" / "folds.json"))) == 2
     assert "made for 'other' with 40 graphs, not for 'toy' with 48 graphs" in capsys.readouterr().err
     assert not out.exists()
@@ -179,8 +205,9 @@ def test_bad_input_is_refused_and_nothing_is_written(toy, tmp_path, capsys):
     assert "holds a `hipool train` run, not a `hipool compare` run" in capsys.readouterr().err
     assert sorted(p.name for p in (tmp_path / "t").iterdir()) == before
 
-    assert main(_args(other, tmp_path / "o", "--models", "global", "--folds", "2", "--repeats", "1",
-                      "--epochs", "2")) == 2
+    assert (
+        main(_args(other, tmp_path / "o", "--models", "global", "--folds", "2", "--repeats", "1", "--epochs", "2")) == 2
+    )
     assert "with other settings (train.epochs: 1 there, 2 now)" in capsys.readouterr().err
 
 
@@ -188,8 +215,23 @@ def test_splits_file_is_reused_and_regression_is_refused(toy, tmp_path, capsys):
     first = tmp_path / "a"
     assert main(_args(toy, first, "--models", "global", "--folds", "2", "--repeats", "1", "--epochs", "1")) == 0
     second = tmp_path / "b"
-    assert main(_args(toy, second, "--models", "global", "--splits", str(first / "folds.json"), "--repeats", "1",
-                      "--epochs", "1")) == 0
+    assert (
+        main(
+            _args(
+                toy,
+                second,
+                "--models",
+                "global",
+                "--splits",
+                str(first / "folds.json"),
+                "--repeats",
+                "1",
+                "--epochs",
+                "1",
+            )
+        )
+        == 0
+    )
     a, b = (json.loads((d / "folds.json").read_text())["splits"] for d in (first, second))
     assert a == b
     ds = load_dataset(str(toy))
@@ -223,8 +265,9 @@ def test_models_can_be_added_to_a_comparison_but_not_changed(toy, tmp_path, caps
 def test_a_failing_run_is_named(toy, tmp_path):
     ds = load_dataset(str(toy))
     ds.graphs[5].x[0, 0] = float("nan")
-    s = CompareSettings("toy", ["global"], tmp_path / "r", folds=2, repeats=1, progress=False,
-                        train=TrainSettings(epochs=1))
+    s = CompareSettings(
+        "toy", ["global"], tmp_path / "r", folds=2, repeats=1, progress=False, train=TrainSettings(epochs=1)
+    )
     with pytest.raises(ValueError, match=r"training run global fold \d final c0 r0: GlobalGNN: .x. contains NaN"):
         Comparison(s, ds, log=lambda *_: None).run()
 
@@ -237,23 +280,30 @@ def test_a_damaged_unit_record_is_named_on_resume(toy, tmp_path, capsys):
     unit.write_text('{"format": "hipool-unit/1", "result": {"val_acc": "high"}}')
     capsys.readouterr()
     assert main(args) == 2
-    assert capsys.readouterr().err == (f"hipool compare: error: {unit}: the record's 'result.val_acc' is 'high', not a "
-                                       f"number; delete it to run that training run again\n")
+    assert capsys.readouterr().err == (
+        f"hipool compare: error: {unit}: the record's 'result.val_acc' is 'high', not a "
+        f"number; delete it to run that training run again\n"
+    )
     unit.write_bytes(b"\xff")
     assert main(args) == 2
-    assert capsys.readouterr().err == (f"hipool compare: error: {unit}:1: training run record is not UTF-8 text "
-                                       f"(byte 0 is ff: invalid start byte); delete it to run that training run "
-                                       f"again\n")
+    assert capsys.readouterr().err == (
+        f"hipool compare: error: {unit}:1: training run record is not UTF-8 text "
+        f"(byte 0 is ff: invalid start byte); delete it to run that training run "
+        f"again\n"
+    )
     (out / "folds.json").write_text('{"splits": [1, 2]}')
     assert main(args) == 2
-    assert capsys.readouterr().err == (f"hipool compare: error: splits file {out / 'folds.json'} was made for None "
-                                       f"with None graphs, not for 'toy' with 48 graphs (graph count or labels "
-                                       f"differ); delete it or use another folder\n")
+    assert capsys.readouterr().err == (
+        f"hipool compare: error: splits file {out / 'folds.json'} was made for None "
+        f"with None graphs, not for 'toy' with 48 graphs (graph count or labels "
+        f"differ); delete it or use another folder\n"
+    )
 
 
 def test_worker_and_seed_bounds_hold_for_the_api(toy, tmp_path):
     from hipool.compare import compare
     from hipool.train.runner import cpu_count
+
     s = CompareSettings(str(toy), ["topk"], tmp_path / "o", jobs=10_000)
     with pytest.raises(ValueError, match=rf"^--jobs 10000: at most 4 x the {cpu_count()} CPU\(s\)"):
         compare(s)
@@ -267,21 +317,50 @@ def test_run_json_records_every_file_the_units_wrote(toy, tmp_path):
     """Worker processes write their units' files only (each record lists its own); the parent records
     them in run.json fold by fold, where they are the very files the layout names."""
     from hipool.runs import FoldFiles, load_manifest
+
     grid = tmp_path / "grid.yaml"
     grid.write_text("topk:\n  hidden: [8, 16]\n")
     out = tmp_path / "cmp"
-    assert main(_args(toy, out, "--models", "topk,global", "--folds", "2", "--repeats", "2", "--epochs", "1",
-                      "--grid", str(grid), "--jobs", "2", "--threads", "1")) == 0
+    assert (
+        main(
+            _args(
+                toy,
+                out,
+                "--models",
+                "topk,global",
+                "--folds",
+                "2",
+                "--repeats",
+                "2",
+                "--epochs",
+                "1",
+                "--grid",
+                str(grid),
+                "--jobs",
+                "2",
+                "--threads",
+                "1",
+            )
+        )
+        == 0
+    )
     recorded = load_manifest(out)
     assert recorded.recorded and recorded.files.split == "folds.json" and recorded.files.picture == "accuracy.png"
-    assert (recorded.files.summary, recorded.files.summary_json, recorded.files.summary_csv,
-            recorded.files.folds_csv) == ("summary.md", "summary.json", "summary.csv", "folds.csv")
+    assert (
+        recorded.files.summary,
+        recorded.files.summary_json,
+        recorded.files.summary_csv,
+        recorded.files.folds_csv,
+    ) == ("summary.md", "summary.json", "summary.csv", "folds.csv")
     for fold, files in recorded.files.models["topk"].folds.items():
         c = files.selected
         base = f"units/topk/fold{fold:02d}"
-        assert files == FoldFiles(c, (f"{base}/select-c00-r0.json", f"{base}/select-c01-r0.json"),
-                                  (f"{base}/final-c{c:02d}-r0.json", f"{base}/final-c{c:02d}-r1.json"),
-                                  (f"{base}/final-c{c:02d}-r0.pt", f"{base}/final-c{c:02d}-r1.pt"))
+        assert files == FoldFiles(
+            c,
+            (f"{base}/select-c00-r0.json", f"{base}/select-c01-r0.json"),
+            (f"{base}/final-c{c:02d}-r0.json", f"{base}/final-c{c:02d}-r1.json"),
+            (f"{base}/final-c{c:02d}-r0.pt", f"{base}/final-c{c:02d}-r1.pt"),
+        )
         unit = json.loads((out / files.finals[1]).read_text())
         assert unit["files"] == {"checkpoint": files.checkpoints[1]}
         assert json.loads((out / files.selection[0]).read_text())["files"] == {}

@@ -1,4 +1,5 @@
 """Training loop, checkpoints, splits, atomic writes."""
+
 import csv
 
 import pytest
@@ -57,8 +58,9 @@ def test_fit_early_stopping():
 
 
 def test_checkpoint_round_trip_weights_only(tmp_path):
-    cfg = ModelConfig(conv="gin", hidden=8, pool=["sag", "topk"], schedule="5→2", readout="attention",
-                      combine="concat", head=[4])
+    cfg = ModelConfig(
+        conv="gin", hidden=8, pool=["sag", "topk"], schedule="5→2", readout="attention", combine="concat", head=[4]
+    )
     torch.manual_seed(0)
     model = build_model(cfg, 4, 3).eval()
     path = save_checkpoint(tmp_path / "ck" / "model.pt", model, extra={"epoch": 3})
@@ -101,9 +103,11 @@ def test_stratified_split():
 
 # plateau: the holdout's labels are flipped, so its loss rises as the model learns and the lr drops at
 # after epochs 4 and 7; at the cut after epoch 3 the state file holds the scheduler's 2 bad epochs so far
-SCHEDULES = {"none": None,
-             "plateau": dict(lr_schedule="plateau", lr_patience=2, grad_clip=0.5),
-             "step": dict(lr_schedule="step", lr_step=2, lr_factor=0.5, min_lr=0.004)}
+SCHEDULES = {
+    "none": None,
+    "plateau": dict(lr_schedule="plateau", lr_patience=2, grad_clip=0.5),
+    "step": dict(lr_schedule="step", lr_step=2, lr_factor=0.5, min_lr=0.004),
+}
 
 
 @pytest.mark.parametrize("schedule", list(SCHEDULES))
@@ -119,20 +123,24 @@ def test_fit_resumes_from_its_state_file_exactly(tmp_path, schedule):
         model = build_model(ModelConfig(hidden=8, schedule=[0.5], dropout=0.2), 4, 2)
         train = DataLoader(data[:40], batch_size=8, shuffle=True, generator=torch.Generator().manual_seed(1))
         if SCHEDULES[schedule] is None:  # the keyword form of fit
-            result = fit(model, train, DataLoader(val, batch_size=20), epochs=epochs, lr=0.01,
-                         progress=False, state_path=state)
+            result = fit(
+                model, train, DataLoader(val, batch_size=20), epochs=epochs, lr=0.01, progress=False, state_path=state
+            )
         else:
             settings = TrainSettings(epochs=epochs, lr=0.01, patience=None, **SCHEDULES[schedule])
             result = fit(model, train, DataLoader(val, batch_size=20), settings, progress=False, state_path=state)
         return model, result
 
     whole, whole_result = run(8, None)
-    run(3, tmp_path / "state.pt")           # "killed" after epoch 3: its state file stays
+    run(3, tmp_path / "state.pt")  # "killed" after epoch 3: its state file stays
     resumed, result = run(8, tmp_path / "state.pt")
     assert result.resumed_at == 3 and [m.epoch for m in result.history] == list(range(1, 9))
     lrs = [m.lr for m in whole_result.history]
-    expected = {"none": [0.01] * 8, "plateau": [0.01] * 4 + [0.005] * 3 + [0.0025],
-                "step": [0.01, 0.01, 0.005, 0.005, 0.004, 0.004, 0.004, 0.004]}[schedule]
+    expected = {
+        "none": [0.01] * 8,
+        "plateau": [0.01] * 4 + [0.005] * 3 + [0.0025],
+        "step": [0.01, 0.01, 0.005, 0.005, 0.004, 0.004, 0.004, 0.004],
+    }[schedule]
     assert lrs == pytest.approx(expected, rel=1e-12)
     assert [m.lr for m in result.history] == lrs
     assert [m.train_loss for m in result.history] == [m.train_loss for m in whole_result.history]
@@ -160,19 +168,27 @@ class Constant(torch.nn.Module):
         return None
 
 
-@pytest.mark.parametrize("options, expected", [
-    (dict(), [0.1] * 7),
-    (dict(lr_schedule="plateau", lr_patience=1), [0.1, 0.1, 0.1, 0.05, 0.05, 0.025, 0.025]),
-    (dict(lr_schedule="plateau", lr_patience=1, lr_factor=0.1, min_lr=0.005), [0.1] * 3 + [0.01] * 2 + [0.005] * 2),
-    (dict(lr_schedule="step", lr_step=2), [0.1, 0.1, 0.05, 0.05, 0.025, 0.025, 0.0125]),
-    (dict(lr_schedule="step", lr_step=3, lr_factor=0.2, min_lr=0.01), [0.1] * 3 + [0.02] * 3 + [0.01]),
-])
+@pytest.mark.parametrize(
+    "options, expected",
+    [
+        (dict(), [0.1] * 7),
+        (dict(lr_schedule="plateau", lr_patience=1), [0.1, 0.1, 0.1, 0.05, 0.05, 0.025, 0.025]),
+        (dict(lr_schedule="plateau", lr_patience=1, lr_factor=0.1, min_lr=0.005), [0.1] * 3 + [0.01] * 2 + [0.005] * 2),
+        (dict(lr_schedule="step", lr_step=2), [0.1, 0.1, 0.05, 0.05, 0.025, 0.025, 0.0125]),
+        (dict(lr_schedule="step", lr_step=3, lr_factor=0.2, min_lr=0.01), [0.1] * 3 + [0.02] * 3 + [0.01]),
+    ],
+)
 def test_lr_schedule_lowers_the_lr_of_later_epochs(tmp_path, options, expected):
     data = toy_dataset(8)
     model = Constant()
-    result = fit(model, DataLoader(data, batch_size=4), DataLoader(data, batch_size=8),
-                 TrainSettings(epochs=7, lr=0.1, patience=None, **options), progress=False,
-                 metrics_path=tmp_path / "m.csv")
+    result = fit(
+        model,
+        DataLoader(data, batch_size=4),
+        DataLoader(data, batch_size=8),
+        TrainSettings(epochs=7, lr=0.1, patience=None, **options),
+        progress=False,
+        metrics_path=tmp_path / "m.csv",
+    )
     rows = list(csv.DictReader(open(tmp_path / "m.csv")))
     assert [float(r["lr"]) for r in rows] == pytest.approx(expected, rel=1e-12)
     assert [m.lr for m in result.history] == pytest.approx(expected, rel=1e-12)
@@ -192,8 +208,13 @@ def _grad_norms(model, data, **settings):
 
     handle = register_optimizer_step_pre_hook(hook)
     try:
-        fit(model, DataLoader(data[:20], batch_size=5), DataLoader(data[20:], batch_size=10),
-            TrainSettings(epochs=2, lr=0.01, **settings), progress=False)
+        fit(
+            model,
+            DataLoader(data[:20], batch_size=5),
+            DataLoader(data[20:], batch_size=10),
+            TrainSettings(epochs=2, lr=0.01, **settings),
+            progress=False,
+        )
     finally:
         handle.remove()
     return norms
@@ -233,14 +254,24 @@ def test_state_without_a_schedule_resumes_only_a_run_without_one(tmp_path):
     torch.save(old, state)
     result = fit(Constant(), loader, loader, TrainSettings(epochs=3, lr=0.1), progress=False, state_path=state)
     assert result.resumed_at == 2 and [m.lr for m in result.history] == [0.1] * 3
-    with pytest.raises(ValueError, match=r"state.pt: was written with lr_schedule 'none', this run has 'plateau'; "
-                                         r"delete it to start this run over"):
-        fit(Constant(), loader, loader, TrainSettings(epochs=4, lr=0.1, lr_schedule="plateau"), progress=False,
-            state_path=state)
+    with pytest.raises(
+        ValueError,
+        match=r"state.pt: was written with lr_schedule 'none', this run has 'plateau'; "
+        r"delete it to start this run over",
+    ):
+        fit(
+            Constant(),
+            loader,
+            loader,
+            TrainSettings(epochs=4, lr=0.1, lr_schedule="plateau"),
+            progress=False,
+            state_path=state,
+        )
 
 
 def test_peak_memory_sees_a_large_allocation():
     from hipool.train.measure import PeakMemory
+
     with PeakMemory("cpu") as m:
         big = torch.ones(25_000_000)  # 100 MB, written, then freed
         del big

@@ -38,6 +38,7 @@ units), :mod:`~hipool.compare.unit` (one training run and its record),
 :mod:`~hipool.compare.schedule` (claim, resume, the two schedulers) and
 :mod:`~hipool.compare.summary` (the tables and the box plot).
 """
+
 from __future__ import annotations
 
 from typing import Any, Callable, Dict
@@ -51,16 +52,35 @@ from .schedule import Comparison
 from .summary import collect, table, write_summary
 from .unit import FINAL, SELECT, UNIT_FORMAT, Unit, check_unit_record, checkpoint_path, run_unit
 
-__all__ = ["compare", "CompareSettings", "Comparison", "Plan", "Unit", "make_folds", "check_unit_record",
-           "checkpoint_path", "run_unit", "collect", "write_summary", "SELECT", "FINAL", "UNIT_FORMAT",
-           "MAX_REPEATS", "MAX_UNITS"]
+__all__ = [
+    "compare",
+    "CompareSettings",
+    "Comparison",
+    "Plan",
+    "Unit",
+    "make_folds",
+    "check_unit_record",
+    "checkpoint_path",
+    "run_unit",
+    "collect",
+    "write_summary",
+    "SELECT",
+    "FINAL",
+    "UNIT_FORMAT",
+    "MAX_REPEATS",
+    "MAX_UNITS",
+]
 
 
 def compare(settings: CompareSettings, log: Callable[[str], None] = print) -> Dict[str, Any]:
     """Run (or resume) a comparison; returns the summary (also written to ``settings.out``)."""
     from ..data.registry import load_dataset
-    if isinstance(settings.repeats, bool) or not isinstance(settings.repeats, int) \
-            or not 1 <= settings.repeats <= MAX_REPEATS:
+
+    if (
+        isinstance(settings.repeats, bool)
+        or not isinstance(settings.repeats, int)
+        or not 1 <= settings.repeats <= MAX_REPEATS
+    ):
         raise ValueError(f"--repeats must be an int from 1 to {MAX_REPEATS:,}, got {shown(settings.repeats)}")
     if isinstance(settings.folds, bool) or not isinstance(settings.folds, int) or settings.folds < 2:
         raise ValueError(f"--folds must be an int >= 2, got {shown(settings.folds)}")
@@ -72,8 +92,9 @@ def compare(settings: CompareSettings, log: Callable[[str], None] = print) -> Di
         raise ValueError(f"holdout fraction must be in (0, 1), got {settings.holdout}")
     settings.device = resolve_device(settings.device)
     check_model_names(settings.models)
-    dataset = load_dataset(settings.dataset, settings.data_root, cache_dir=settings.cache_dir,
-                           progress=settings.progress)
+    dataset = load_dataset(
+        settings.dataset, settings.data_root, cache_dir=settings.cache_dir, progress=settings.progress
+    )
     cmp = Comparison(settings, dataset, log)
     with run_folder_lock(cmp.out):  # a second compare on this folder now is refused
         summary = cmp.run()
@@ -81,4 +102,3 @@ def compare(settings: CompareSettings, log: Callable[[str], None] = print) -> Di
         log("\n" + "\n".join(table(summary["rows"], len(cmp.folds))))
     log(f"run folder: {cmp.out}  [{summary['wall_seconds']:.0f}s]")
     return summary
-

@@ -9,6 +9,7 @@ files only, and this process, the only writer of ``run.json``, records them ther
 fold (:func:`~hipool.runs.store.record_files`).  At the end it writes the summary
 (:mod:`hipool.compare.summary`).
 """
+
 from __future__ import annotations
 
 import concurrent.futures as cf
@@ -54,20 +55,35 @@ class Comparison(Plan):
     def claim(self) -> bool:
         """Claim the run folder (or check the earlier claim) and write the folds."""
         manifest = read_manifest(self.out, advice="; choose another --out") if self.out.is_dir() else None
-        resumed = claim_run_folder(self.out, "compare", self.identity(),
-                                   extra={"models": self.model_records(), "versions": versions(),
-                                          "data": data_record(self.s.dataset, self.s.data_root)},
-                                   argv=self.s.argv)
+        resumed = claim_run_folder(
+            self.out,
+            "compare",
+            self.identity(),
+            extra={
+                "models": self.model_records(),
+                "versions": versions(),
+                "data": data_record(self.s.dataset, self.s.data_root),
+            },
+            argv=self.s.argv,
+        )
         if resumed:
             known = manifest.get("models", {}) if manifest else {}
             for name, record in self.model_records().items():
                 if name in known and json.dumps(known[name], sort_keys=True) != json.dumps(record, sort_keys=True):
-                    raise ValueError(f"--out {self.out}: model {name!r} there has another config or grid than "
-                                     f"now; rename it or choose another --out (nothing was written)")
+                    raise ValueError(
+                        f"--out {self.out}: model {name!r} there has another config or grid than "
+                        f"now; rename it or choose another --out (nothing was written)"
+                    )
             update_manifest(self.out, models={**known, **self.model_records()})
         labels = self.dataset.labels()
-        save_splits(self.out / FOLDS, self.folds, dataset=self.dataset.name, labels=labels,
-                    seed=self.s.seed, kind=f"{len(self.folds)}-fold, inner holdout {self.s.holdout}")
+        save_splits(
+            self.out / FOLDS,
+            self.folds,
+            dataset=self.dataset.name,
+            labels=labels,
+            seed=self.s.seed,
+            kind=f"{len(self.folds)}-fold, inner holdout {self.s.holdout}",
+        )
         files = record_files(self.out, split=FOLDS)
         self._recorded = {(name, k): fold for name, model in files.models.items() for k, fold in model.folds.items()}
         return resumed
@@ -92,10 +108,20 @@ class Comparison(Plan):
         """A unit file is this unit's: the same model, fold, phase, config, repeat, seed and settings
         (a file copied from another unit, or another comparison, would be summarised as this one)."""
         job = self.job(unit)
-        expected = {"model": unit.model, "fold": unit.fold, "phase": unit.phase, "config_index": unit.config,
-                    "repeat": unit.repeat, "seed": job["seed"], "config": job["config"], "train": job["train"]}
-        rebuild = {"config": lambda d: ModelConfig.from_dict(d).to_dict(),  # keys added since: their defaults
-                   "train": lambda d: TrainSettings.from_dict(d).to_dict()}
+        expected = {
+            "model": unit.model,
+            "fold": unit.fold,
+            "phase": unit.phase,
+            "config_index": unit.config,
+            "repeat": unit.repeat,
+            "seed": job["seed"],
+            "config": job["config"],
+            "train": job["train"],
+        }
+        rebuild = {
+            "config": lambda d: ModelConfig.from_dict(d).to_dict(),  # keys added since: their defaults
+            "train": lambda d: TrainSettings.from_dict(d).to_dict(),
+        }
         for key, value in expected.items():
             if key not in record:
                 continue
@@ -106,8 +132,10 @@ class Comparison(Plan):
                 except (ValueError, TypeError):
                     pass  # then it differs below
             if json.loads(json.dumps(mine)) != json.loads(json.dumps(value)):
-                raise ValueError(f"{path}: a training run record of another run ({key} {shown(record[key], 60)} "
-                                 f"there, {shown(value, 60)} here)")
+                raise ValueError(
+                    f"{path}: a training run record of another run ({key} {shown(record[key], 60)} "
+                    f"there, {shown(value, 60)} here)"
+                )
 
     def selected(self, name: str, fold: int) -> Optional[int]:
         """The selected config of ``name`` in ``fold``, once all its selection units are done."""
@@ -171,8 +199,10 @@ class Comparison(Plan):
         threads = self.s.threads or max(1, cpu_count() // jobs)
         pending: List[Unit] = []
         waiting: Set[Tuple[str, int]] = {(name, fold) for fold in range(len(self.folds)) for name in self.configs}
-        total = sum(len(self.points[n]) if len(self.points[n]) > 1 else 0 for n in self.configs) * len(self.folds) \
+        total = (
+            sum(len(self.points[n]) if len(self.points[n]) > 1 else 0 for n in self.configs) * len(self.folds)
             + len(self.configs) * len(self.folds) * self.s.repeats
+        )
 
         def release() -> None:
             """Queue the final runs of every fold whose config is selected now."""
@@ -185,13 +215,17 @@ class Comparison(Plan):
         pending.extend(u for u in self.selection_units() if self.done(u) is None)
         release()
         self._record((name, fold) for fold in range(len(self.folds)) for name in self.configs)  # a killed run's
-        finished = total - len(pending) - sum(
-            self.s.repeats for key in waiting)  # finals not yet known are not done either
-        self.log(f"compare: {self.dataset.name}, {len(self.folds)} folds, models {', '.join(self.configs)}; "
-                 f"{total} training runs, {finished} done already{' (resumed)' if resumed else ''}; "
-                 f"{jobs} process(es) x {threads} thread(s)")
-        bar = tqdm(total=total, initial=finished, desc="compare", unit="run", disable=not self.s.progress,
-                   dynamic_ncols=True)
+        finished = (
+            total - len(pending) - sum(self.s.repeats for key in waiting)
+        )  # finals not yet known are not done either
+        self.log(
+            f"compare: {self.dataset.name}, {len(self.folds)} folds, models {', '.join(self.configs)}; "
+            f"{total} training runs, {finished} done already{' (resumed)' if resumed else ''}; "
+            f"{jobs} process(es) x {threads} thread(s)"
+        )
+        bar = tqdm(
+            total=total, initial=finished, desc="compare", unit="run", disable=not self.s.progress, dynamic_ncols=True
+        )
         try:
             if jobs == 1:
                 self._run_here(pending, release, threads, bar)
@@ -221,8 +255,12 @@ class Comparison(Plan):
     def _run_pool(self, pending: List[Unit], release: Callable[[], None], jobs: int, threads: int, bar) -> None:
         """Run the units in ``jobs`` worker processes; a failure stops them all (done units stay done)."""
         ctx = multiprocessing.get_context("spawn")  # a clean torch in every worker (no forked threads)
-        pool = cf.ProcessPoolExecutor(jobs, mp_context=ctx, initializer=init_worker,
-                                      initargs=(self.s.dataset, self.s.data_root, self.s.cache_dir, threads))
+        pool = cf.ProcessPoolExecutor(
+            jobs,
+            mp_context=ctx,
+            initializer=init_worker,
+            initargs=(self.s.dataset, self.s.data_root, self.s.cache_dir, threads),
+        )
         running: Dict[cf.Future, Unit] = {}
         try:
             while pending or running:

@@ -7,6 +7,7 @@ the parent process or in a worker, and writes the unit's record atomically; the 
 lists the files the unit wrote (``"files": {"checkpoint": ...}``), which the parent then
 records in ``run.json`` (:mod:`hipool.runs`).
 """
+
 from __future__ import annotations
 
 import json
@@ -54,7 +55,7 @@ class Unit:
 
 def checkpoint_path(unit_path: str) -> str:
     """Where a final unit's checkpoint lies, next to its result file."""
-    return unit_path[:-len(".json")] + ".pt"
+    return unit_path[: -len(".json")] + ".pt"
 
 
 _WORKER: Dict[str, Any] = {}
@@ -63,6 +64,7 @@ _WORKER: Dict[str, Any] = {}
 def init_worker(dataset_spec: str, data_root: Optional[str], cache_dir: Optional[str], threads: int) -> None:
     """Set up a worker process of ``--jobs N``: its threads and its copy of the dataset."""
     from ..data.registry import load_dataset
+
     torch.set_num_threads(threads)
     _WORKER["dataset"] = load_dataset(dataset_spec, data_root, cache_dir=cache_dir)
 
@@ -73,36 +75,69 @@ def run_unit(job: Dict[str, Any], dataset: Optional[GraphDataset] = None) -> Dic
     config = ModelConfig.from_dict(job["config"], source=f"unit {job['path']}")
     settings = TrainSettings.from_dict(job["train"], source=f"unit {job['path']}")
     model, fit_result, run = train_model(
-        dataset, config, settings, job["train_idx"], job["holdout_idx"],
+        dataset,
+        config,
+        settings,
+        job["train_idx"],
+        job["holdout_idx"],
         job["test_idx"] if job["phase"] == FINAL else None,
-        seed=job["seed"], device=job["device"], progress=False)
+        seed=job["seed"],
+        device=job["device"],
+        progress=False,
+    )
     files = {}
     if job["phase"] == FINAL:  # for `hipool explain` / `report`; before the record that marks the unit done
         files["checkpoint"] = checkpoint_path(job["path"])
-        save_checkpoint(Path(job["out"]) / files["checkpoint"], model,
-                        extra={"best_epoch": run.best_epoch, "val_acc": run.val_acc, "test_acc": run.test_acc})
+        save_checkpoint(
+            Path(job["out"]) / files["checkpoint"],
+            model,
+            extra={"best_epoch": run.best_epoch, "val_acc": run.val_acc, "test_acc": run.test_acc},
+        )
     record = {
-        "format": UNIT_FORMAT, **{k: job[k] for k in ("model", "fold", "phase", "config_index", "repeat", "seed")},
-        "overrides": job["overrides"], "config": job["config"], "train": job["train"],
+        "format": UNIT_FORMAT,
+        **{k: job[k] for k in ("model", "fold", "phase", "config_index", "repeat", "seed")},
+        "overrides": job["overrides"],
+        "config": job["config"],
+        "train": job["train"],
         "result": run.to_dict(),
-        "history": [[m.epoch, round(m.train_loss, 6), round(m.train_acc, 6), round(m.val_loss, 6),
-                     round(m.val_acc, 6), round(m.seconds, 4)] for m in fit_result.history],
-        "threads": torch.get_num_threads(), "device": job["device"], "files": files,
+        "history": [
+            [
+                m.epoch,
+                round(m.train_loss, 6),
+                round(m.train_acc, 6),
+                round(m.val_loss, 6),
+                round(m.val_acc, 6),
+                round(m.seconds, 4),
+            ]
+            for m in fit_result.history
+        ],
+        "threads": torch.get_num_threads(),
+        "device": job["device"],
+        "files": files,
     }
     atomic_write_text(Path(job["out"]) / job["path"], json.dumps(record, indent=1))
     return record
 
 
 #: The result fields of a unit record that the summary reads, and whether they may be null.
-_UNIT_RESULT = {"val_acc": False, "val_loss": False, "test_acc": True, "best_epoch": False, "epochs_run": False,
-                "seconds_per_epoch": False, "peak_mb": False, "parameters": False, "seconds": False}
+_UNIT_RESULT = {
+    "val_acc": False,
+    "val_loss": False,
+    "test_acc": True,
+    "best_epoch": False,
+    "epochs_run": False,
+    "seconds_per_epoch": False,
+    "peak_mb": False,
+    "parameters": False,
+    "seconds": False,
+}
 
 
 def check_unit_record(record: Any, path: Path) -> Dict[str, Any]:
     """``record`` if it is a unit's result record as :func:`run_unit` writes it (the fields the
     summary and ``hipool report`` read, with their types); a ``ValueError`` naming ``path`` otherwise."""
     if not isinstance(record, dict) or record.get("format") != UNIT_FORMAT:
-        raise ValueError(f"{path}: not a training run record of hipool compare (no \"format\": \"{UNIT_FORMAT}\")")
+        raise ValueError(f'{path}: not a training run record of hipool compare (no "format": "{UNIT_FORMAT}")')
     result = record.get("result")
     if not isinstance(result, dict):
         raise ValueError(f"{path}: the record has no 'result' mapping")
@@ -117,14 +152,21 @@ def check_unit_record(record: Any, path: Path) -> Dict[str, Any]:
         if not (low <= v <= high) or (key == "val_loss" and not math.isfinite(v)):
             raise ValueError(f"{path}: the record's 'result.{key}' is {shown(v, 60)}, outside [{low}, {high}]")
     groups = result.get("test_groups")
-    if groups is not None and not (isinstance(groups, dict) and all(
+    if groups is not None and not (
+        isinstance(groups, dict)
+        and all(
             isinstance(g, dict) and (g.get("acc") is None or isinstance(g.get("acc"), (int, float)))
-            for g in groups.values())):
+            for g in groups.values()
+        )
+    ):
         raise ValueError(f"{path}: the record's 'result.test_groups' is not a mapping of group results")
     history = record.get("history", [])
     if not isinstance(history, list) or not all(
-            isinstance(row, list) and len(row) >= 6
-            and all(isinstance(v, (int, float)) and not isinstance(v, bool) for v in row) for row in history):
+        isinstance(row, list)
+        and len(row) >= 6
+        and all(isinstance(v, (int, float)) and not isinstance(v, bool) for v in row)
+        for row in history
+    ):
         raise ValueError(f"{path}: the record's 'history' is not a list of rows of numbers")
     files = record.get("files", {})
     if not isinstance(files, dict) or not isinstance(files.get("checkpoint", ""), str):

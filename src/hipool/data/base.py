@@ -21,6 +21,7 @@ Every ``Data`` has:
   ``group_matches`` (every functional-group match before precedence);
 * optionally the group attribute a dataset's :class:`Breakdown` names: int64 ``[1]``.
 """
+
 from __future__ import annotations
 
 import os
@@ -59,7 +60,7 @@ def decimal_int(text: str) -> int:
     beyond 30 significant digits, more than any bound hipool checks, it is ``±10**30`` (Python's
     ``int()`` refuses thousands of digits)."""
     digits = text.lstrip("+-").lstrip("0") or "0"
-    number = int(digits) if len(digits) <= 30 else 10 ** 30
+    number = int(digits) if len(digits) <= 30 else 10**30
     return -number if text.startswith("-") else number
 
 
@@ -72,8 +73,7 @@ def spec_number(spec: str, key: str, value: str, lo, hi, kind: type = int):
         raise ValueError(f"dataset {shown(spec)}: {key}={shown(value)} is not {what}")
     number = decimal_int(value) if kind is int else float(value)
     if not lo <= number <= hi:
-        raise ValueError(f"dataset {shown(spec)}: {key}={shown(value)} is out of range; {key} must be in "
-                         f"[{lo}, {hi}]")
+        raise ValueError(f"dataset {shown(spec)}: {key}={shown(value)} is out of range; {key} must be in [{lo}, {hi}]")
     return number
 
 
@@ -101,6 +101,7 @@ def path_kind(path: Path) -> str:
         return "missing"
     except OSError as e:
         from ..io import os_reason
+
         raise ValueError(f"{path}: cannot read it ({os_reason(e)})") from None
     return "file" if stat.S_ISREG(st.st_mode) else "folder" if stat.S_ISDIR(st.st_mode) else "other"
 
@@ -120,17 +121,23 @@ def csv_rows(text: str, path: Path, max_field: int) -> Iterator[Tuple[int, List[
             return
         except csv.Error as e:
             if "field larger than field limit" in str(e):
-                raise ValueError(f"{path}:{reader.line_num}: a field longer than {csv.field_size_limit()} "
-                                 f"characters") from None
+                raise ValueError(
+                    f"{path}:{reader.line_num}: a field longer than {csv.field_size_limit()} characters"
+                ) from None
             if "unexpected end of data" in str(e):
-                raise ValueError(f"{path}:{start}: malformed CSV: a quoted field starting on this line "
-                                 f"is never closed") from None
-            raise ValueError(f"{path}:{reader.line_num}: malformed CSV: {e} (a field holding a comma, "
-                             f"a quote or a line break must be quoted, and a quote inside it doubled)") from None
+                raise ValueError(
+                    f"{path}:{start}: malformed CSV: a quoted field starting on this line is never closed"
+                ) from None
+            raise ValueError(
+                f"{path}:{reader.line_num}: malformed CSV: {e} (a field holding a comma, "
+                f"a quote or a line break must be quoted, and a quote inside it doubled)"
+            ) from None
         long = next((c for c in row if len(c) > max_field), None)
         if long is not None:
-            raise ValueError(f"{path}:{reader.line_num}: a field of {len(long)} characters, more than "
-                             f"the most hipool reads ({max_field})")
+            raise ValueError(
+                f"{path}:{reader.line_num}: a field of {len(long)} characters, more than "
+                f"the most hipool reads ({max_field})"
+            )
         yield reader.line_num, row
 
 
@@ -146,15 +153,19 @@ def load_cache(path: Path, what: str, check: Callable[[Any], Any], again: str) -
     if not path.is_file():
         return None
     try:
-        damage = torch_file_damage(path)   # torch checks no CRC: a flipped byte would load as another value
+        damage = torch_file_damage(path)  # torch checks no CRC: a flipped byte would load as another value
         if damage is not None:
             raise ValueError(damage)
-        return check(torch.load(path, map_location="cpu", weights_only=True))   # never runs code from the file
+        return check(torch.load(path, map_location="cpu", weights_only=True))  # never runs code from the file
     except Exception as e:  # whatever the file holds, it is only a cache
-        reason = "it holds more than plain tensors" if "Weights only load failed" in str(e) else \
-            shown(str(e).strip().split("\n")[0] or type(e).__name__, 160)
-        warnings.warn(f"{path}: not a valid hipool {what} ({reason}); it was not unpickled, deleting it and "
-                      f"{again}", stacklevel=4)
+        reason = (
+            "it holds more than plain tensors"
+            if "Weights only load failed" in str(e)
+            else shown(str(e).strip().split("\n")[0] or type(e).__name__, 160)
+        )
+        warnings.warn(
+            f"{path}: not a valid hipool {what} ({reason}); it was not unpickled, deleting it and {again}", stacklevel=4
+        )
         try:
             path.unlink()
         except OSError:
@@ -168,8 +179,13 @@ def check_plain_tensor(key: str, t, dtype, dim: int) -> None:
     for one of any size and blow up memory in the first operation that reads it."""
     import torch
 
-    if not isinstance(t, torch.Tensor) or t.dtype != dtype or t.dim() != dim or t.layout != torch.strided \
-            or not t.is_contiguous():
+    if (
+        not isinstance(t, torch.Tensor)
+        or t.dtype != dtype
+        or t.dim() != dim
+        or t.layout != torch.strided
+        or not t.is_contiguous()
+    ):
         raise ValueError(f"{key} is not a contiguous {dim}-d {dtype} tensor")
 
 
@@ -268,6 +284,8 @@ class GraphDataset:
     def labels(self) -> List[int]:
         """The class of every graph (single-task data), for stratified splits."""
         if self.num_tasks != 1:
-            raise ValueError(f"{self.name}: has {self.num_tasks} label columns; stratified splits "
-                             f"need one (pick a column when loading)")
+            raise ValueError(
+                f"{self.name}: has {self.num_tasks} label columns; stratified splits "
+                f"need one (pick a column when loading)"
+            )
         return [int(g.y.view(-1)[0]) for g in self]

@@ -68,6 +68,7 @@ column 0 the community of each node, ``0..C-1``; column 1 its super-community,
 Everything is drawn from ``numpy.random.default_rng(seed)``: the same arguments
 give bit-identical graphs, offline.
 """
+
 from __future__ import annotations
 
 import math
@@ -124,15 +125,11 @@ def _check_sizes(min_nodes, max_nodes) -> Tuple[int, int]:
     min_nodes = check_int("min_nodes", min_nodes, MIN_NODES)
     max_nodes = check_int("max_nodes", max_nodes, MIN_NODES)
     if min_nodes > max_nodes:
-        raise ValueError(
-            f"min_nodes must be <= max_nodes, got min_nodes={min_nodes}, max_nodes={max_nodes}"
-        )
+        raise ValueError(f"min_nodes must be <= max_nodes, got min_nodes={min_nodes}, max_nodes={max_nodes}")
     return min_nodes, max_nodes
 
 
-def _split(
-    rng: np.random.Generator, total: int, parts: int, minimum: int, concentration: float
-) -> np.ndarray:
+def _split(rng: np.random.Generator, total: int, parts: int, minimum: int, concentration: float) -> np.ndarray:
     """``parts`` integers ``>= minimum`` summing to ``total``, with uneven random shares."""
     extra = total - parts * minimum
     weights = rng.dirichlet(np.full(parts, concentration))
@@ -160,9 +157,7 @@ def _community_pairs(label: int, order: np.ndarray) -> List[Tuple[int, int]]:
     return [(int(a), int(b)) for a, b in pairs]
 
 
-def make_community_graph(
-    label: int, seed: int, min_nodes: int = 50, max_nodes: int = 500
-) -> Data:
+def make_community_graph(label: int, seed: int, min_nodes: int = 50, max_nodes: int = 500) -> Data:
     """One hierarchical community graph of class ``label`` (see the module docstring).
 
     Args:
@@ -171,9 +166,7 @@ def make_community_graph(
         min_nodes, max_nodes: inclusive range of the number of nodes
             (``MIN_NODES <= min_nodes <= max_nodes``).
     """
-    if isinstance(label, bool) or not isinstance(label, (int, np.integer)) or not (
-        0 <= label < NUM_CLASSES
-    ):
+    if isinstance(label, bool) or not isinstance(label, (int, np.integer)) or not (0 <= label < NUM_CLASSES):
         raise ValueError(f"label must be an integer in [0, {NUM_CLASSES - 1}], got {label!r}")
     label = int(label)
     seed = check_int("seed", seed, 0)
@@ -310,15 +303,22 @@ def community_dataset(num_graphs: int = 400, seed: int = 0):
     """:func:`make_community_dataset` as a :class:`~hipool.data.base.GraphDataset`, named by the spec
     that loads it again (``communities``, or ``communities:n=600,seed=1`` for other arguments)."""
     from .base import GraphDataset
+
     graphs = make_community_dataset(num_graphs=num_graphs, seed=seed)
     name = "communities" if (num_graphs, seed) == (400, 0) else f"communities:n={num_graphs},seed={seed}"
-    return GraphDataset(name=name, graphs=graphs,
-                        num_features=NUM_FEATURES, num_classes=NUM_CLASSES, class_names=list(CLASS_NAMES),
-                        source=f"generated (seed {seed})", level_names=("community", "super-community"))
+    return GraphDataset(
+        name=name,
+        graphs=graphs,
+        num_features=NUM_FEATURES,
+        num_classes=NUM_CLASSES,
+        class_names=list(CLASS_NAMES),
+        source=f"generated (seed {seed})",
+        level_names=("community", "super-community"),
+    )
 
 
 #: Inclusive range of the ``communities:`` spec options (about 0.03 s a graph).
-SPEC_LIMITS = {"n": (1, 100_000), "seed": (0, 2 ** 63 - 1)}
+SPEC_LIMITS = {"n": (1, 100_000), "seed": (0, 2**63 - 1)}
 
 
 def parse_community_spec(spec: str) -> Tuple[int, int]:
@@ -332,8 +332,10 @@ def parse_community_spec(spec: str) -> Tuple[int, int]:
     for item in filter(None, (p.strip() for p in rest.split(","))):
         key, eq, value = (t.strip() for t in item.partition("="))
         if not eq or key not in options:
-            raise ValueError(f"dataset {shown(spec)}: {shown(item)} is not key=value with a key among n, seed "
-                             f"(e.g. communities:n=600,seed=1)")
+            raise ValueError(
+                f"dataset {shown(spec)}: {shown(item)} is not key=value with a key among n, seed "
+                f"(e.g. communities:n=600,seed=1)"
+            )
         if key in given:
             raise ValueError(f"dataset {shown(spec)}: {key} is given twice; give it once")
         given.add(key)

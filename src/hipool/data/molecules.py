@@ -81,6 +81,7 @@ twice, and a file where no row gives a molecule with a label.
 (DeepChem / OGB deterministic, chemprop's balanced one with a seed);
 :func:`random_split` a plain random one.
 """
+
 from __future__ import annotations
 
 import math
@@ -118,8 +119,29 @@ __all__ = [
 
 #: Elements with their own one-hot column (anything else, ``*`` included, is ``other``).
 ATOM_ELEMENTS: Tuple[str, ...] = (
-    "C", "N", "O", "S", "F", "Cl", "Br", "I", "P", "B", "Si", "Se",
-    "Na", "K", "Li", "Ca", "Mg", "Zn", "Fe", "Cu", "Pt", "As", "Sn",
+    "C",
+    "N",
+    "O",
+    "S",
+    "F",
+    "Cl",
+    "Br",
+    "I",
+    "P",
+    "B",
+    "Si",
+    "Se",
+    "Na",
+    "K",
+    "Li",
+    "Ca",
+    "Mg",
+    "Zn",
+    "Fe",
+    "Cu",
+    "Pt",
+    "As",
+    "Sn",
 )
 #: Number of heavy-atom neighbours.
 ATOM_DEGREES: Tuple[int, ...] = (0, 1, 2, 3, 4, 5)
@@ -181,7 +203,13 @@ FUNCTIONAL_GROUPS: Tuple[Tuple[str, Tuple[str, ...]], ...] = (
 
 #: Names a SMILES column is looked up by (case-insensitive, first hit wins).
 SMILES_COLUMN_NAMES: Tuple[str, ...] = (
-    "smiles", "mol", "canonical_smiles", "smiles_string", "smi", "molecule", "structure",
+    "smiles",
+    "mol",
+    "canonical_smiles",
+    "smiles_string",
+    "smi",
+    "molecule",
+    "structure",
 )
 
 #: Longest field of the CSV, in characters (the default of Python's csv module).
@@ -192,7 +220,7 @@ _MAX_LISTED = 50
 _NUMBER = re.compile(r"[+-]?(\d+\.?\d*|\.\d+)([eE][+-]?\d+)?", re.ASCII)
 _MISSING = re.compile(r"[+-]?nan", re.IGNORECASE)
 _NOT_SMILES = re.compile(r"[\s\x00-\x1f\x7f]")  # whitespace or control characters inside
-_EXACT = 2 ** 53  # floats are exact whole numbers up to here
+_EXACT = 2**53  # floats are exact whole numbers up to here
 _FLOAT32_MAX = float(np.finfo(np.float32).max)
 
 
@@ -200,9 +228,7 @@ def _import_rdkit():
     try:
         from rdkit import Chem, rdBase
     except ImportError as exc:  # pragma: no cover - depends on the environment
-        raise ImportError(
-            "hipool.data.molecules needs RDKit: pip install 'hipool[chem]'"
-        ) from exc
+        raise ImportError("hipool.data.molecules needs RDKit: pip install 'hipool[chem]'") from exc
     return Chem, rdBase
 
 
@@ -235,8 +261,7 @@ def _one_hot(value, values: Sequence) -> int:
 
 
 def _atom_features(mol) -> torch.Tensor:
-    blocks = (ATOM_ELEMENTS, ATOM_DEGREES, ATOM_FORMAL_CHARGES, ATOM_HYBRIDIZATIONS, None,
-              ATOM_NUM_HS, None)
+    blocks = (ATOM_ELEMENTS, ATOM_DEGREES, ATOM_FORMAL_CHARGES, ATOM_HYBRIDIZATIONS, None, ATOM_NUM_HS, None)
     offsets = []
     start = 0
     for values in blocks:
@@ -326,8 +351,7 @@ def mol_to_graph(mol, smiles: str = "") -> Data:
     """A ``Data`` for an RDKit molecule (no ``y``): features, bonds and groups."""
     edge_index, edge_attr = _bond_graph(mol)
     group, names, matches = functional_groups(mol)
-    data = Data(x=_atom_features(mol), edge_index=edge_index, edge_attr=edge_attr,
-                num_nodes=mol.GetNumAtoms())
+    data = Data(x=_atom_features(mol), edge_index=edge_index, edge_attr=edge_attr, num_nodes=mol.GetNumAtoms())
     data[LEVEL_LABELS] = group.view(-1, 1)
     data.group_names = names
     data.group_matches = matches
@@ -393,8 +417,9 @@ def _read_csv(path: Path) -> Tuple[List[str], List[Tuple[int, List[str]]]]:
         text = raw.decode("utf-8-sig")
     except UnicodeDecodeError as e:
         line = raw[: e.start].count(b"\n") + 1
-        raise ValueError(f"{path}:{line}: not UTF-8 text ({e.reason} at byte {e.start}); save the CSV "
-                         f"as UTF-8") from None
+        raise ValueError(
+            f"{path}:{line}: not UTF-8 text ({e.reason} at byte {e.start}); save the CSV as UTF-8"
+        ) from None
     header: Optional[List[str]] = None
     rows = []
     for line, row in csv_rows(text, path, MAX_CSV_FIELD):
@@ -407,8 +432,7 @@ def _read_csv(path: Path) -> Tuple[List[str], List[Tuple[int, List[str]]]]:
                 raise ValueError(f"{path}:{line}: duplicate column names {duplicates}")
             continue
         if len(row) != len(header):
-            raise ValueError(f"{path}:{line}: {len(row)} fields, "
-                             f"the header has {len(header)}")
+            raise ValueError(f"{path}:{line}: {len(row)} fields, the header has {len(header)}")
         rows.append((line, row))
     if header is None:
         raise ValueError(f"{path}: empty file, expected a header line")
@@ -428,19 +452,23 @@ def _find_smiles_column(path: Path, header: List[str], smiles_column: Optional[s
     for name in SMILES_COLUMN_NAMES:
         if name in lowered:
             return lowered.index(name)
-    raise ValueError(f"{path}: no SMILES column found (looked for {list(SMILES_COLUMN_NAMES)}, "
-                     f"any case); the header is {_names(header)}; pass smiles_column=")
+    raise ValueError(
+        f"{path}: no SMILES column found (looked for {list(SMILES_COLUMN_NAMES)}, "
+        f"any case); the header is {_names(header)}; pass smiles_column="
+    )
 
 
-def _label_matrix(path: Path, header: List[str], rows, smiles_index: int,
-                  label_columns: Optional[Sequence[str]], notes: List[str]) -> Tuple[List[str], np.ndarray]:
+def _label_matrix(
+    path: Path, header: List[str], rows, smiles_index: int, label_columns: Optional[Sequence[str]], notes: List[str]
+) -> Tuple[List[str], np.ndarray]:
     """The label column names and their values ``[rows, T]`` (NaN = blank)."""
     if label_columns is not None:
-        if not isinstance(label_columns, (str, list, tuple)) or \
-                not all(isinstance(c, str) for c in ([label_columns] if isinstance(label_columns, str)
-                                                     else label_columns)):
-            raise ValueError(f"{path}: label_columns must be a column name or a list of column names, "
-                             f"got {label_columns!r:.200}")
+        if not isinstance(label_columns, (str, list, tuple)) or not all(
+            isinstance(c, str) for c in ([label_columns] if isinstance(label_columns, str) else label_columns)
+        ):
+            raise ValueError(
+                f"{path}: label_columns must be a column name or a list of column names, got {label_columns!r:.200}"
+            )
         names = [label_columns] if isinstance(label_columns, str) else list(label_columns)
         if not names:
             raise ValueError(f"{path}: label_columns is empty")
@@ -468,8 +496,7 @@ def _label_matrix(path: Path, header: List[str], rows, smiles_index: int,
             except ValueError as e:
                 if strict:
                     cell = row[j] if len(row[j]) <= 60 else row[j][:60] + "..."
-                    raise ValueError(f"{path}:{line}: label column {col!r} holds "
-                                     f"{cell!r}, {e}") from None
+                    raise ValueError(f"{path}:{line}: label column {col!r} holds {cell!r}, {e}") from None
                 values = None
                 break
         if values is None or (not strict and np.isnan(values).all()):
@@ -479,8 +506,7 @@ def _label_matrix(path: Path, header: List[str], rows, smiles_index: int,
     if ignored:
         notes.append(f"ignored columns that are not numeric labels: {ignored}")
     if not columns:
-        raise ValueError(f"{path}: no numeric label column besides the SMILES column; "
-                         f"the header is {_names(header)}")
+        raise ValueError(f"{path}: no numeric label column besides the SMILES column; the header is {_names(header)}")
     return [c for c, _ in columns], np.stack([v for _, v in columns], axis=1)
 
 
@@ -534,9 +560,16 @@ def load_molecules(
     path = as_path(path, "load_molecules: path")
     kind = path_kind(path)
     if kind != "file":
-        raise ValueError(f"load_molecules: {path}: " + ("no such file" if kind == "missing" else "a folder, not a "
-                                                        "file" if kind == "folder" else "not a regular file (a "
-                                                        "pipe or a device)"))
+        raise ValueError(
+            f"load_molecules: {path}: "
+            + (
+                "no such file"
+                if kind == "missing"
+                else "a folder, not a file"
+                if kind == "folder"
+                else "not a regular file (a pipe or a device)"
+            )
+        )
     if name is not None and not (isinstance(name, str) and name.strip()):
         raise ValueError(f"load_molecules: name must be a non-empty string or None, got {name!r:.200}")
     Chem, rdBase = _import_rdkit()
@@ -556,8 +589,10 @@ def load_molecules(
         if too_big.size:
             line = rows[too_big[0]][0]
             cell = rows[too_big[0]][1][header.index(tasks[0])].strip()
-            raise ValueError(f"{path}:{line}: label {cell[:60]!r} in column {tasks[0]!r} is too large for an "
-                             f"exact class number (below 2**53); a column of whole numbers is read as classes")
+            raise ValueError(
+                f"{path}:{line}: label {cell[:60]!r} in column {tasks[0]!r} is too large for an "
+                f"exact class number (below 2**53); a column of whole numbers is read as classes"
+            )
         keep = known[:, 0]
         what = "a blank label"
     else:
@@ -586,8 +621,7 @@ def load_molecules(
             graphs.append(mol_to_graph(mol, smiles))
             read.append(r)
     if invalid:
-        notes.append(f"skipped {len(invalid)} invalid SMILES at rows {_lines(invalid)} "
-                     f"(file line numbers)")
+        notes.append(f"skipped {len(invalid)} invalid SMILES at rows {_lines(invalid)} (file line numbers)")
     if not graphs:
         why = "; ".join(n for n in notes if n.startswith("skipped"))
         raise ValueError(f"{path}: no molecule with a label ({why})")
@@ -630,6 +664,7 @@ def load_molecules(
 
 def _check_fractions(fractions: Sequence[float], who: str) -> List[float]:
     from .splits import check_fractions
+
     return check_fractions(fractions, who)
 
 
@@ -638,8 +673,9 @@ def _smiles_of(dataset_or_smiles) -> List[str]:
     for i, item in enumerate(dataset_or_smiles):
         smiles = item if isinstance(item, str) else getattr(item, "smiles", None)
         if not isinstance(smiles, str):
-            raise ValueError(f"scaffold_split: item {i} has no SMILES (a str or a Data with "
-                             f".smiles, as load_molecules makes)")
+            raise ValueError(
+                f"scaffold_split: item {i} has no SMILES (a str or a Data with .smiles, as load_molecules makes)"
+            )
         out.append(smiles)
     return out
 
@@ -701,8 +737,7 @@ def scaffold_split(
         big = min(later) / 2 if later else math.inf
         large = [s for s in sets if len(s) > big]
         small = [s for s in sets if len(s) <= big]
-        sets = [large[i] for i in rng.permutation(len(large))] + \
-               [small[i] for i in rng.permutation(len(small))]
+        sets = [large[i] for i in rng.permutation(len(large))] + [small[i] for i in rng.permutation(len(small))]
 
     cuts = np.cumsum(fractions) * n
     parts: List[List[int]] = [[] for _ in fractions]

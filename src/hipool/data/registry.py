@@ -24,6 +24,7 @@ Any other name is an error that lists what is available.  Every bad spec is a
 given twice or out of its range (``circuits:n=-1``, ``circuits:fail=nan``), a file
 or folder that cannot be read.
 """
+
 from __future__ import annotations
 
 import difflib
@@ -40,54 +41,73 @@ from .base import LEVEL_LABELS, GraphDataset
 PathLike = Union[str, os.PathLike]
 
 
-def load_dataset(spec: Union[str, "os.PathLike[str]"], data_root: Optional[PathLike] = None, *,
-                 cache_dir: Optional[PathLike] = None, progress: bool = False) -> GraphDataset:
+def load_dataset(
+    spec: Union[str, "os.PathLike[str]"],
+    data_root: Optional[PathLike] = None,
+    *,
+    cache_dir: Optional[PathLike] = None,
+    progress: bool = False,
+) -> GraphDataset:
     """The dataset ``spec`` names (see the module docstring; a ``pathlib.Path`` is taken as its
     text); a spec that names none, or a file or folder that cannot be read, is a ``ValueError``
     naming the spec."""
-    if isinstance(spec, os.PathLike):   # a pathlib.Path of a file or folder
+    if isinstance(spec, os.PathLike):  # a pathlib.Path of a file or folder
         spec = os.fspath(spec)
     if not isinstance(spec, str) or not spec.strip():
-        raise ValueError(f"dataset {shown(spec)}: give a dataset name, e.g. 'MUTAG', 'communities', "
-                         f"'circuits:n=600', a .csv or .jsonl file or a folder of graph files")
+        raise ValueError(
+            f"dataset {shown(spec)}: give a dataset name, e.g. 'MUTAG', 'communities', "
+            f"'circuits:n=600', a .csv or .jsonl file or a folder of graph files"
+        )
     if any(ord(c) < 32 or ord(c) == 127 for c in spec):
-        raise ValueError(f"dataset {shown(spec)}: contains a control character (a tab, a newline, ...); "
-                         f"give the name or path as it is")
+        raise ValueError(
+            f"dataset {shown(spec)}: contains a control character (a tab, a newline, ...); "
+            f"give the name or path as it is"
+        )
     from .base import as_path
+
     data_root = None if data_root is None else as_path(data_root, f"dataset {shown(spec)}: data_root")
     cache_dir = None if cache_dir is None else as_path(cache_dir, f"dataset {shown(spec)}: cache_dir")
     if spec == "communities" or spec.startswith("communities:"):
         from .communities import community_dataset, parse_community_spec
+
         return community_dataset(*parse_community_spec(spec))
     if spec == "circuits" or spec.startswith("circuits:"):
         from .circuits.dataset import load_circuits
+
         return load_circuits(spec, cache_dir, progress=progress)
     try:
         return _load_file_or_tu(spec, data_root, cache_dir, progress)
-    except OSError as e:   # e.g. a folder without read permission, a name too long for the file system
+    except OSError as e:  # e.g. a folder without read permission, a name too long for the file system
         where = f" {shown(str(e.filename))}" if e.filename is not None and str(e.filename) != spec else ""
         raise ValueError(f"dataset {shown(spec)}: cannot read{where} ({os_reason(e)})") from None
 
 
-def _load_file_or_tu(spec: str, data_root: Optional[PathLike], cache_dir: Optional[PathLike],
-                     progress: bool) -> GraphDataset:
+def _load_file_or_tu(
+    spec: str, data_root: Optional[PathLike], cache_dir: Optional[PathLike], progress: bool
+) -> GraphDataset:
     path = Path(spec)
     tu_folder = _tu_folder(path)
-    if tu_folder is not None:   # a TU dataset's own folder (NAME/ or NAME/raw/), given as a path
+    if tu_folder is not None:  # a TU dataset's own folder (NAME/ or NAME/raw/), given as a path
         from .tu import load_tu
+
         return load_tu(tu_folder.name, tu_folder.parent, cache_dir=cache_dir)
     if path.suffix.lower() == ".csv" or path.suffix.lower() == ".jsonl" or path.is_dir():
         if not path.exists():
             raise ValueError(f"dataset {spec}: no such file or folder")
         if path.suffix.lower() == ".csv":
             from .molecules import load_molecules
+
             return load_molecules(path, progress=progress)
         from .own import load_graph_folder, load_jsonl
+
         return load_jsonl(path, progress=progress) if path.is_file() else load_graph_folder(path, progress=progress)
     if path.is_file():
-        raise ValueError(f"dataset {spec}: a file, but neither a molecule CSV (.csv) nor JSON Lines "
-                         f"(.jsonl); a folder of graph files is given as the folder")
+        raise ValueError(
+            f"dataset {spec}: a file, but neither a molecule CSV (.csv) nor JSON Lines "
+            f"(.jsonl); a folder of graph files is given as the folder"
+        )
     from .tu import TU_STATS, load_tu
+
     if spec.lower().startswith("tu:"):
         if not spec[3:]:
             raise ValueError(f"dataset {spec!r}: give a TU name after 'tu:' (e.g. tu:MUTAG)")
@@ -112,6 +132,7 @@ def _tu_folder(path: Path) -> Optional[Path]:
 
 def _root(data_root: Optional[PathLike]) -> Path:
     from .tu import default_data_root
+
     return Path(data_root) if data_root is not None else default_data_root()
 
 
@@ -119,6 +140,7 @@ def available_datasets(data_root: Optional[PathLike] = None) -> Dict[str, List[s
     """Names :func:`load_dataset` takes: ``builtin``, ``local`` (TU folders under the data root)
     and ``tu`` (the TU datasets hipool knows, downloaded when missing)."""
     from .tu import TU_STATS
+
     root = _root(data_root)
     local = sorted(p.name for p in root.iterdir() if (p / "raw").is_dir()) if root.is_dir() else []
     return {"builtin": ["circuits", "communities"], "local": local, "tu": sorted(TU_STATS)}
@@ -127,15 +149,18 @@ def available_datasets(data_root: Optional[PathLike] = None) -> Dict[str, List[s
 def unknown_dataset_message(spec: str, data_root: Optional[PathLike] = None) -> str:
     names = available_datasets(data_root)
     every = names["builtin"] + sorted(set(names["local"]) | set(names["tu"]))
-    close = [n for n in every if n.lower() == spec.lower()][:1] or \
-        difflib.get_close_matches(spec, every, n=1, cutoff=0.6)
+    close = [n for n in every if n.lower() == spec.lower()][:1] or difflib.get_close_matches(
+        spec, every, n=1, cutoff=0.6
+    )
     hint = f"did you mean {close[0]!r}? " if close else ""
     root = _root(data_root)
     local = f"{', '.join(names['local'])} (under {root})" if names["local"] else f"none under {root}"
-    return (f"unknown dataset {shown(spec)}; {hint}available: {', '.join(names['builtin'])}; TU datasets "
-            f"{', '.join(names['tu'])} (downloaded when missing); local TU folders: {local}; "
-            f"or a molecule .csv, a .jsonl file or a folder of graph files; any other TU dataset as "
-            f"'tu:NAME' (downloaded from the TU collection)")
+    return (
+        f"unknown dataset {shown(spec)}; {hint}available: {', '.join(names['builtin'])}; TU datasets "
+        f"{', '.join(names['tu'])} (downloaded when missing); local TU folders: {local}; "
+        f"or a molecule .csv, a .jsonl file or a folder of graph files; any other TU dataset as "
+        f"'tu:NAME' (downloaded from the TU collection)"
+    )
 
 
 def _stats(values: List[float]) -> Dict[str, float]:
@@ -178,11 +203,18 @@ def summarize(dataset: GraphDataset) -> Dict[str, object]:
             col = y[:, t]
             known = col[~torch.isnan(col)]
             values = torch.unique(known)
-            if bool((values == values.round()).all()) and values.numel() <= 20:   # classes
+            if bool((values == values.round()).all()) and values.numel() <= 20:  # classes
                 counts = {str(int(v)): int((known == v).sum()) for v in values}
-            else:                                                              # a regression target
-                counts = {"min": round(float(known.min()), 4), "mean": round(float(known.mean()), 4),
-                          "max": round(float(known.max()), 4)} if known.numel() else {}
+            else:  # a regression target
+                counts = (
+                    {
+                        "min": round(float(known.min()), 4),
+                        "mean": round(float(known.mean()), 4),
+                        "max": round(float(known.max()), 4),
+                    }
+                    if known.numel()
+                    else {}
+                )
             counts["missing"] = int(torch.isnan(col).sum())
             classes[name] = counts
     groups: Dict[str, Dict[str, int]] = {}
@@ -191,24 +223,35 @@ def summarize(dataset: GraphDataset) -> Dict[str, object]:
         values = [int(getattr(g, b.attr).view(-1)[0]) for g in dataset]
         groups[b.attr] = {name: values.count(i) for i, name in enumerate(b.names)}
     first = dataset.graphs[0] if len(dataset) else None
-    edge_dim = int(first.edge_attr.size(1)) if first is not None and getattr(first, "edge_attr", None) is not None \
-        and first.edge_attr.dim() == 2 else 0
+    edge_dim = (
+        int(first.edge_attr.size(1))
+        if first is not None and getattr(first, "edge_attr", None) is not None and first.edge_attr.dim() == 2
+        else 0
+    )
     return {
-        "name": dataset.name, "source": dataset.source, "graphs": len(dataset),
-        "num_classes": dataset.num_classes, "classes": classes, "groups": groups,
-        "nodes": _stats(nodes), "edges": _stats(edges), "undirected": undirected,
-        "node_features": dataset.num_features, "edge_features": edge_dim,
-        "hierarchy_levels": levels, "notes": list(dataset.notes),
+        "name": dataset.name,
+        "source": dataset.source,
+        "graphs": len(dataset),
+        "num_classes": dataset.num_classes,
+        "classes": classes,
+        "groups": groups,
+        "nodes": _stats(nodes),
+        "edges": _stats(edges),
+        "undirected": undirected,
+        "node_features": dataset.num_features,
+        "edge_features": edge_dim,
+        "hierarchy_levels": levels,
+        "notes": list(dataset.notes),
     }
 
 
 def format_summary(s: Dict[str, object]) -> str:
     """The summary as the lines ``hipool data summary`` prints."""
+
     def row(label: str, st: Dict[str, float]) -> str:
         return f"{label:<20}mean {st['mean']:.1f}, median {st['median']:g}, max {st['max']:g}"
 
-    lines = [f"{s['name']}  ({s['source']})" if s["source"] else str(s["name"]),
-             f"{'graphs':<20}{s['graphs']}"]
+    lines = [f"{s['name']}  ({s['source']})" if s["source"] else str(s["name"]), f"{'graphs':<20}{s['graphs']}"]
     for task, counts in s["classes"].items():
         label = "classes" if task == "label" else f"task {task}"
         lines.append(f"{label:<20}" + ", ".join(f"{k}: {v}" for k, v in counts.items()))
@@ -218,7 +261,9 @@ def format_summary(s: Dict[str, object]) -> str:
     lines.append(row("edges" + (" (undirected)" if s["undirected"] else ""), s["edges"]))
     lines.append(f"{'node features':<20}{s['node_features']}")
     lines.append(f"{'edge features':<20}{s['edge_features']}")
-    lines.append(f"{'hierarchy':<20}" + (f"{s['hierarchy_levels']} known level(s) ({LEVEL_LABELS})"
-                                          if s["hierarchy_levels"] else "none known"))
+    lines.append(
+        f"{'hierarchy':<20}"
+        + (f"{s['hierarchy_levels']} known level(s) ({LEVEL_LABELS})" if s["hierarchy_levels"] else "none known")
+    )
     lines += [f"{'note':<20}{n}" for n in s["notes"]]
     return "\n".join(lines)

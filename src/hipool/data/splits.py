@@ -1,5 +1,6 @@
 """Stratified splits of a labelled dataset, deterministic given a seed, saved to and read
 from JSON so that every model of a comparison sees the same folds."""
+
 from __future__ import annotations
 
 import hashlib
@@ -87,16 +88,28 @@ def labels_hash(labels: Sequence[int]) -> str:
     return hashlib.sha256(",".join(str(int(v)) for v in labels).encode()).hexdigest()[:16]
 
 
-def save_splits(path: Union[str, os.PathLike], splits: List[Dict[str, List[int]]], *, dataset: str,
-                labels: Sequence[int], seed: int, kind: str = "kfold") -> None:
+def save_splits(
+    path: Union[str, os.PathLike],
+    splits: List[Dict[str, List[int]]],
+    *,
+    dataset: str,
+    labels: Sequence[int],
+    seed: int,
+    kind: str = "kfold",
+) -> None:
     """Write splits as JSON (atomically) with what identifies their dataset."""
-    payload = {"dataset": dataset, "num_graphs": len(labels), "labels_hash": labels_hash(labels),
-               "kind": kind, "seed": seed, "splits": splits}
+    payload = {
+        "dataset": dataset,
+        "num_graphs": len(labels),
+        "labels_hash": labels_hash(labels),
+        "kind": kind,
+        "seed": seed,
+        "splits": splits,
+    }
     atomic_write_text(Path(path), json.dumps(payload, indent=1))
 
 
-def load_splits(path: Union[str, os.PathLike], *, dataset: str,
-                labels: Sequence[int]) -> List[Dict[str, List[int]]]:
+def load_splits(path: Union[str, os.PathLike], *, dataset: str, labels: Sequence[int]) -> List[Dict[str, List[int]]]:
     """Read splits written by :func:`save_splits`, checking they were made for this dataset
     (graph count and label hash); a clear error otherwise."""
     from ..io import read_json, shown
@@ -106,9 +119,11 @@ def load_splits(path: Union[str, os.PathLike], *, dataset: str,
     if not isinstance(payload, dict) or not isinstance(payload.get("splits"), list):
         raise ValueError(f"splits file {path}: not a hipool splits file (no 'splits' list)")
     if payload.get("num_graphs") != len(labels) or payload.get("labels_hash") != labels_hash(labels):
-        raise ValueError(f"splits file {path} was made for {shown(payload.get('dataset'))} with "
-                         f"{shown(payload.get('num_graphs'))} graphs, not for {dataset!r} with {len(labels)} "
-                         f"graphs (graph count or labels differ); delete it or use another folder")
+        raise ValueError(
+            f"splits file {path} was made for {shown(payload.get('dataset'))} with "
+            f"{shown(payload.get('num_graphs'))} graphs, not for {dataset!r} with {len(labels)} "
+            f"graphs (graph count or labels differ); delete it or use another folder"
+        )
     n = len(labels)
     for i, split in enumerate(payload["splits"]):
         if not isinstance(split, dict):
@@ -117,9 +132,11 @@ def load_splits(path: Union[str, os.PathLike], *, dataset: str,
             if not isinstance(idx, list):
                 raise ValueError(f"splits file {path}: split {i} part {shown(part)} is not a list of indices")
             if not all(type(j) is int and 0 <= j < n for j in idx):
-                raise ValueError(f"splits file {path}: split {i} part {shown(part)} has entries that are not "
-                                 f"graph indices 0..{n - 1}")
-            if len(set(idx)) != len(idx):   # a graph counted twice in a part weighs twice in its accuracy
+                raise ValueError(
+                    f"splits file {path}: split {i} part {shown(part)} has entries that are not "
+                    f"graph indices 0..{n - 1}"
+                )
+            if len(set(idx)) != len(idx):  # a graph counted twice in a part weighs twice in its accuracy
                 twice = next(j for j in idx if idx.count(j) > 1)
                 raise ValueError(f"splits file {path}: split {i} part {shown(part)} lists graph {twice} twice")
     return payload["splits"]

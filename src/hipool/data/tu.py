@@ -76,6 +76,7 @@ labels, preceded by the edge attributes with ``use_edge_attr=True`` (as PyG's
 ``TUDataset``).  Graph labels are mapped to ``0 .. C-1`` in sorted order
 (``-1/1`` → ``0/1``), as PyG does; the original values are the class names.
 """
+
 from __future__ import annotations
 
 import hashlib
@@ -113,9 +114,16 @@ PathLike = Union[str, os.PathLike]
 #: The TU datasets the tests check against their published statistics (any TU name loads).
 #: name: (graphs, classes)
 TU_STATS: Dict[str, tuple] = {
-    "MUTAG": (188, 2), "PROTEINS": (1113, 2), "ENZYMES": (600, 6), "NCI1": (4110, 2),
-    "DD": (1178, 2), "PTC_MR": (344, 2), "AIDS": (2000, 2), "IMDB-BINARY": (1000, 2),
-    "IMDB-MULTI": (1500, 3), "REDDIT-BINARY": (2000, 2),
+    "MUTAG": (188, 2),
+    "PROTEINS": (1113, 2),
+    "ENZYMES": (600, 6),
+    "NCI1": (4110, 2),
+    "DD": (1178, 2),
+    "PTC_MR": (344, 2),
+    "AIDS": (2000, 2),
+    "IMDB-BINARY": (1000, 2),
+    "IMDB-MULTI": (1500, 3),
+    "REDDIT-BINARY": (2000, 2),
 }
 
 DEFAULT_DEGREE_CAP = 150
@@ -189,11 +197,11 @@ def _read_table(path: Path, floats: bool, columns: Optional[int] = None) -> np.n
     fixed = columns is not None
     if columns is None:
         columns = text.split("\n", 1)[0].count(",") + 1
-    if _table_pattern(floats, columns).fullmatch(text):   # the quick path: one check of the whole file
+    if _table_pattern(floats, columns).fullmatch(text):  # the quick path: one check of the whole file
         tokens = text.replace(",", " ").split()
         try:
             values = np.array(tokens, dtype=dtype)
-        except (OverflowError, ValueError):   # beyond 64 bits, or thousands of (leading zero) digits
+        except (OverflowError, ValueError):  # beyond 64 bits, or thousands of (leading zero) digits
             _diagnose(path, text, floats, columns, fixed)
             values = np.array([decimal_int(t) for t in tokens], dtype=np.int64)
         if not floats or bool((np.abs(values) <= _FLOAT32_MAX).all()):
@@ -206,7 +214,7 @@ def _diagnose(path: Path, text: str, floats: bool, columns: int, fixed: bool) ->
     """Raise the ``ValueError`` for the first bad line of ``text``."""
     number = DECIMAL_PATTERN if floats else INT_PATTERN
     kind = "number" if floats else "integer"
-    want = (f"one {kind}" if columns == 1 else f"{columns} {kind}s separated by commas")
+    want = f"one {kind}" if columns == 1 else f"{columns} {kind}s separated by commas"
     for i, line in enumerate(text.split("\n"), start=1):
         where = f"{path}:{i}"
         if not line.strip(" \t"):
@@ -217,13 +225,16 @@ def _diagnose(path: Path, text: str, floats: bool, columns: int, fixed: bool) ->
         if len(parts) != columns:
             if fixed:
                 raise ValueError(f"{where}: expected {want}, got {shown(line)}")
-            raise ValueError(f"{where}: {len(parts)} value(s), but line 1 has {columns}; every line needs the "
-                             f"same number of comma-separated values")
+            raise ValueError(
+                f"{where}: {len(parts)} value(s), but line 1 has {columns}; every line needs the "
+                f"same number of comma-separated values"
+            )
         for token in parts:
             if not number.fullmatch(token):
                 if floats and token.lower().lstrip("+-") in ("nan", "inf", "infinity"):
-                    raise ValueError(f"{where}: {shown(token)} is not a finite number (NaN and infinity "
-                                     f"are not allowed)")
+                    raise ValueError(
+                        f"{where}: {shown(token)} is not a finite number (NaN and infinity are not allowed)"
+                    )
                 if fixed:
                     raise ValueError(f"{where}: expected {want}, got {shown(line)}")
                 raise ValueError(f"{where}: {shown(token)} is not {'a decimal number' if floats else 'an integer'}")
@@ -237,12 +248,12 @@ def _diagnose(path: Path, text: str, floats: bool, columns: int, fixed: bool) ->
 class _Raw:
     """The arrays of a checked TU folder, ids and labels as written (1-based ids)."""
 
-    graph_indicator: np.ndarray            # [N]
-    graph_labels: np.ndarray               # [G]
-    edges: np.ndarray                      # [E, 2]
-    node_labels: Optional[np.ndarray]      # [N, L]
+    graph_indicator: np.ndarray  # [N]
+    graph_labels: np.ndarray  # [G]
+    edges: np.ndarray  # [E, 2]
+    node_labels: Optional[np.ndarray]  # [N, L]
     node_attributes: Optional[np.ndarray]  # [N, C]
-    edge_labels: Optional[np.ndarray]      # [E, L]
+    edge_labels: Optional[np.ndarray]  # [E, L]
     edge_attributes: Optional[np.ndarray]  # [E, C]
     has_graph_attributes: bool
 
@@ -266,16 +277,29 @@ def _check_label_width(path: Path, labels: np.ndarray) -> None:
             far = hi if hi - middle >= middle - lo else lo
             line = int(np.argmax(col == far)) + 1
             column = f" in column {c + 1}" if labels.shape[1] > 1 else ""
-            bound = (f"hipool builds at most {MAX_LABEL_COLUMNS} columns" if limit == MAX_LABEL_COLUMNS else
-                     f"for {rows} lines that is {total * rows:,} values, and hipool builds at most "
-                     f"{MAX_ONE_HOT_VALUES:,} (1 GiB)")
-            raise ValueError(f"{path}:{line}: label {far}{column} makes the one-hot encoding of the labels "
-                             f"{total} columns wide (labels from {lo} to {hi}); {bound} — number the labels "
-                             f"0 .. K-1 with K <= {limit}")
+            bound = (
+                f"hipool builds at most {MAX_LABEL_COLUMNS} columns"
+                if limit == MAX_LABEL_COLUMNS
+                else f"for {rows} lines that is {total * rows:,} values, and hipool builds at most "
+                f"{MAX_ONE_HOT_VALUES:,} (1 GiB)"
+            )
+            raise ValueError(
+                f"{path}:{line}: label {far}{column} makes the one-hot encoding of the labels "
+                f"{total} columns wide (labels from {lo} to {hi}); {bound} — number the labels "
+                f"0 .. K-1 with K <= {limit}"
+            )
 
 
-_KINDS = ("A", "graph_indicator", "graph_labels", "node_labels", "node_attributes", "edge_labels",
-          "edge_attributes", "graph_attributes")
+_KINDS = (
+    "A",
+    "graph_indicator",
+    "graph_labels",
+    "node_labels",
+    "node_attributes",
+    "edge_labels",
+    "edge_attributes",
+    "graph_attributes",
+)
 _REQUIRED = ("A", "graph_indicator", "graph_labels")
 
 
@@ -291,18 +315,27 @@ def _raw_files(raw_dir: Path, name: str) -> Dict[str, Path]:
             st = p.stat()
         except FileNotFoundError:
             if os.path.islink(p):
-                raise ValueError(f"{p}: a broken symbolic link (to {shown(os.readlink(p))}); "
-                                 f"remove it or point it at the file") from None
+                raise ValueError(
+                    f"{p}: a broken symbolic link (to {shown(os.readlink(p))}); remove it or point it at the file"
+                ) from None
             if kind in _REQUIRED:
-                raise ValueError(f"TU {name}: missing {p} (a TU folder needs {name}_A.txt, "
-                                 f"{name}_graph_indicator.txt and {name}_graph_labels.txt)") from None
+                raise ValueError(
+                    f"TU {name}: missing {p} (a TU folder needs {name}_A.txt, "
+                    f"{name}_graph_indicator.txt and {name}_graph_labels.txt)"
+                ) from None
             continue
         except OSError as e:
             raise ValueError(f"{p}: cannot read it ({os_reason(e)})") from None
         if not stat.S_ISREG(st.st_mode):
-            what = "a folder" if stat.S_ISDIR(st.st_mode) else \
-                "a named pipe (FIFO)" if stat.S_ISFIFO(st.st_mode) else \
-                "a device" if stat.S_ISCHR(st.st_mode) or stat.S_ISBLK(st.st_mode) else "not a regular file"
+            what = (
+                "a folder"
+                if stat.S_ISDIR(st.st_mode)
+                else "a named pipe (FIFO)"
+                if stat.S_ISFIFO(st.st_mode)
+                else "a device"
+                if stat.S_ISCHR(st.st_mode) or stat.S_ISBLK(st.st_mode)
+                else "not a regular file"
+            )
             raise ValueError(f"{p}: {what}, not a file; a TU file is a regular text file")
         files[kind] = p
     return files
@@ -319,35 +352,45 @@ def _read_raw(raw_dir: Path, name: str) -> _Raw:
     if indicator.min() < 1:
         line = int(np.argmax(indicator < 1)) + 1
         raise ValueError(f"{path}:{line}: graph ids start at 1, got {indicator[line - 1]}")
-    if indicator.max() > n:   # checked before any difference is taken: no overflow, no huge range
+    if indicator.max() > n:  # checked before any difference is taken: no overflow, no huge range
         line = int(np.argmax(indicator > n)) + 1
-        raise ValueError(f"{path}:{line}: graph id {indicator[line - 1]} is larger than the number of nodes "
-                         f"({n}); graph ids run 1, 2, 3, ... and every graph needs a node")
+        raise ValueError(
+            f"{path}:{line}: graph id {indicator[line - 1]} is larger than the number of nodes "
+            f"({n}); graph ids run 1, 2, 3, ... and every graph needs a node"
+        )
     if indicator[0] != 1:
-        raise ValueError(f"{path}:1: graph ids start at 1, got {indicator[0]} (graphs 1 .. {indicator[0] - 1} "
-                         f"would have no nodes)")
+        raise ValueError(
+            f"{path}:1: graph ids start at 1, got {indicator[0]} (graphs 1 .. {indicator[0] - 1} would have no nodes)"
+        )
     steps = np.diff(indicator)
     bad = np.flatnonzero((steps < 0) | (steps > 1))
     if bad.size:
         line = int(bad[0]) + 2
         a, b = indicator[line - 2], indicator[line - 1]
         if b < a:
-            raise ValueError(f"{path}:{line}: graph ids must not decrease (nodes of a graph are contiguous): "
-                             f"{a} then {b}")
-        raise ValueError(f"{path}:{line}: graph id jumps from {a} to {b}, so graph {a + 1} has no nodes "
-                         f"(graph ids run 1, 2, 3, ... without gaps)")
+            raise ValueError(
+                f"{path}:{line}: graph ids must not decrease (nodes of a graph are contiguous): {a} then {b}"
+            )
+        raise ValueError(
+            f"{path}:{line}: graph id jumps from {a} to {b}, so graph {a + 1} has no nodes "
+            f"(graph ids run 1, 2, 3, ... without gaps)"
+        )
     num_graphs = int(indicator[-1])
     graph_labels = _read_table(f["graph_labels"], False, 1)[:, 0]
     if graph_labels.size != num_graphs:
-        raise ValueError(f"{f['graph_labels']}: {_lines(graph_labels.size)}, but {path.name} describes "
-                         f"{num_graphs} graphs; they must agree (one label per graph)")
+        raise ValueError(
+            f"{f['graph_labels']}: {_lines(graph_labels.size)}, but {path.name} describes "
+            f"{num_graphs} graphs; they must agree (one label per graph)"
+        )
     per_node = {}
     for kind in ("node_labels", "node_attributes"):
         if kind in present:
             values = _read_table(f[kind], kind == "node_attributes")
             if values.shape[0] != n:
-                raise ValueError(f"{f[kind]}: {_lines(values.shape[0])}, but {path.name} has {_lines(n)} "
-                                 f"(one per node); they must agree")
+                raise ValueError(
+                    f"{f[kind]}: {_lines(values.shape[0])}, but {path.name} has {_lines(n)} "
+                    f"(one per node); they must agree"
+                )
             if kind == "node_labels":
                 _check_label_width(f[kind], values)
             per_node[kind] = values
@@ -360,20 +403,29 @@ def _read_raw(raw_dir: Path, name: str) -> _Raw:
     if cross.size:
         line = int(cross[0]) + 1
         u, v = edges[line - 1].tolist()
-        raise ValueError(f"{f['A']}:{line}: edge {u}, {v} joins graph {indicator[u - 1]} and graph "
-                         f"{indicator[v - 1]}")
+        raise ValueError(f"{f['A']}:{line}: edge {u}, {v} joins graph {indicator[u - 1]} and graph {indicator[v - 1]}")
     per_edge = {}
     for kind in ("edge_labels", "edge_attributes"):
         if kind in present:
             values = _read_table(f[kind], kind == "edge_attributes")
             if values.shape[0] != edges.shape[0]:
-                raise ValueError(f"{f[kind]}: {_lines(values.shape[0])}, but {f['A'].name} has {edges.shape[0]} "
-                                 f"(one per edge); they must agree")
+                raise ValueError(
+                    f"{f[kind]}: {_lines(values.shape[0])}, but {f['A'].name} has {edges.shape[0]} "
+                    f"(one per edge); they must agree"
+                )
             if kind == "edge_labels" and values.shape[0]:
                 _check_label_width(f[kind], values)
             per_edge[kind] = values if values.shape[0] else None
-    return _Raw(indicator, graph_labels, edges, per_node.get("node_labels"), per_node.get("node_attributes"),
-                per_edge.get("edge_labels"), per_edge.get("edge_attributes"), "graph_attributes" in present)
+    return _Raw(
+        indicator,
+        graph_labels,
+        edges,
+        per_node.get("node_labels"),
+        per_node.get("node_attributes"),
+        per_edge.get("edge_labels"),
+        per_edge.get("edge_attributes"),
+        "graph_attributes" in present,
+    )
 
 
 def check_tu_raw(raw_dir: PathLike, name: str) -> None:
@@ -410,23 +462,36 @@ def _process(raw: _Raw) -> Dict[str, Any]:
         eas.append(_one_hot(raw.edge_labels))
     edge_attr = torch.cat(eas, dim=1) if eas else None
     edge_index, edge_attr = remove_self_loops(edge_index, edge_attr)
-    edge_index, edge_attr = coalesce(edge_index, edge_attr, n)   # sorted by source: graph by graph
+    edge_index, edge_attr = coalesce(edge_index, edge_attr, n)  # sorted by source: graph by graph
     if edge_attr is None:
         edge_attr = torch.zeros(edge_index.size(1), 0)
     classes, y = np.unique(raw.graph_labels, return_inverse=True)
     num_nodes = torch.bincount(batch, minlength=num_graphs)
     edge_graph = batch[edge_index[0]]
     start = torch.cumsum(num_nodes, 0) - num_nodes
-    return {"format": CACHE_FORMAT, "x": x, "edge_index": edge_index - start[edge_graph], "edge_attr": edge_attr,
-            "num_edge_attributes": 0 if raw.edge_attributes is None else int(raw.edge_attributes.shape[1]),
-            "y": torch.from_numpy(y.reshape(-1).astype(np.int64)), "classes": torch.from_numpy(classes),
-            "num_nodes": num_nodes, "num_edges": torch.bincount(edge_graph, minlength=num_graphs),
-            "graph_attributes": raw.has_graph_attributes}
+    return {
+        "format": CACHE_FORMAT,
+        "x": x,
+        "edge_index": edge_index - start[edge_graph],
+        "edge_attr": edge_attr,
+        "num_edge_attributes": 0 if raw.edge_attributes is None else int(raw.edge_attributes.shape[1]),
+        "y": torch.from_numpy(y.reshape(-1).astype(np.int64)),
+        "classes": torch.from_numpy(classes),
+        "num_nodes": num_nodes,
+        "num_edges": torch.bincount(edge_graph, minlength=num_graphs),
+        "graph_attributes": raw.has_graph_attributes,
+    }
 
 
-_STORED = {"x": (torch.float32, 2), "edge_index": (torch.int64, 2), "edge_attr": (torch.float32, 2),
-           "y": (torch.int64, 1), "classes": (torch.int64, 1), "num_nodes": (torch.int64, 1),
-           "num_edges": (torch.int64, 1)}
+_STORED = {
+    "x": (torch.float32, 2),
+    "edge_index": (torch.int64, 2),
+    "edge_attr": (torch.float32, 2),
+    "y": (torch.int64, 1),
+    "classes": (torch.int64, 1),
+    "num_nodes": (torch.int64, 1),
+    "num_edges": (torch.int64, 1),
+}
 
 
 def _check_stored(s: Any) -> None:
@@ -441,10 +506,19 @@ def _check_stored(s: Any) -> None:
     if type(k) is not int or not 0 <= k <= ea.size(1) or not isinstance(s["graph_attributes"], bool):
         raise ValueError("bad num_edge_attributes or graph_attributes")
     g = nodes.numel()
-    if not (g >= 1 and edges.numel() == g and s["y"].numel() == g and s["classes"].numel() >= 1
-            and bool((nodes >= 1).all()) and bool((nodes <= x.size(0)).all()) and bool((edges >= 0).all())
-            and bool((edges <= ei.size(-1)).all()) and int(nodes.sum()) == x.size(0) and ei.size(0) == 2
-            and int(edges.sum()) == ei.size(1) == ea.size(0)):
+    if not (
+        g >= 1
+        and edges.numel() == g
+        and s["y"].numel() == g
+        and s["classes"].numel() >= 1
+        and bool((nodes >= 1).all())
+        and bool((nodes <= x.size(0)).all())
+        and bool((edges >= 0).all())
+        and bool((edges <= ei.size(-1)).all())
+        and int(nodes.sum()) == x.size(0)
+        and ei.size(0) == 2
+        and int(edges.sum()) == ei.size(1) == ea.size(0)
+    ):
         raise ValueError("sizes do not agree")
     y, classes = s["y"], s["classes"]
     if not bool(((y >= 0) & (y < classes.numel())).all()):
@@ -459,21 +533,27 @@ def _check_stored(s: Any) -> None:
 
 def _load_stored(path: Path) -> Optional[Dict[str, Any]]:
     """The checked contents of the cache file ``path``, or ``None`` (a bad one deleted, with a warning)."""
+
     def checked(stored: Dict[str, Any]) -> Dict[str, Any]:
         _check_stored(stored)
         return stored
+
     return load_cache(path, "TU cache", checked, "processing the raw files again")
 
 
 def _graphs(s: Dict[str, Any], use_edge_attr: bool) -> List[Data]:
     x, nodes, edges = s["x"], s["num_nodes"].tolist(), s["num_edges"].tolist()
-    edge_attr = s["edge_attr"] if use_edge_attr else s["edge_attr"][:, s["num_edge_attributes"]:]
+    edge_attr = s["edge_attr"] if use_edge_attr else s["edge_attr"][:, s["num_edge_attributes"] :]
     has_x, has_edge_attr = x.size(1) > 0, edge_attr.size(1) > 0
     xs, eis, eas = x.split(nodes), s["edge_index"].split(edges, dim=1), edge_attr.split(edges)
     graphs = []
     for i, n in enumerate(nodes):
-        g = Data(x=xs[i] if has_x else None, edge_index=eis[i], edge_attr=eas[i] if has_edge_attr else None,
-                 y=s["y"][i:i + 1])
+        g = Data(
+            x=xs[i] if has_x else None,
+            edge_index=eis[i],
+            edge_attr=eas[i] if has_edge_attr else None,
+            y=s["y"][i : i + 1],
+        )
         if not has_x:
             g.num_nodes = n
         graphs.append(g)
@@ -499,15 +579,18 @@ def _download(raw_dir: Path, name: str) -> None:
 
     from torch_geometric.datasets import TUDataset
 
-    raw_dir.parent.mkdir(parents=True, exist_ok=True)   # hipool's own download folder
+    raw_dir.parent.mkdir(parents=True, exist_ok=True)  # hipool's own download folder
     tmp = Path(tempfile.mkdtemp(dir=raw_dir.parent, prefix=".raw.", suffix=".tmp"))
     try:
-        TUDataset.download(SimpleNamespace(name=name, cleaned=False, url=TUDataset.url,
-                                           cleaned_url=TUDataset.cleaned_url, raw_dir=str(tmp)))
+        TUDataset.download(
+            SimpleNamespace(
+                name=name, cleaned=False, url=TUDataset.url, cleaned_url=TUDataset.cleaned_url, raw_dir=str(tmp)
+            )
+        )
         try:
             os.replace(tmp, raw_dir)
         except OSError:
-            if not raw_dir.is_dir():   # else another process finished the same download first
+            if not raw_dir.is_dir():  # else another process finished the same download first
                 raise
     finally:
         shutil.rmtree(tmp, ignore_errors=True)
@@ -532,8 +615,14 @@ def degree_features(graphs: List[Data], cap: int = DEFAULT_DEGREE_CAP) -> List[D
     return out
 
 
-def load_tu(name: str, data_root: Optional[PathLike] = None, *, cache_dir: Optional[PathLike] = None,
-            degree_cap: int = DEFAULT_DEGREE_CAP, use_edge_attr: bool = False) -> GraphDataset:
+def load_tu(
+    name: str,
+    data_root: Optional[PathLike] = None,
+    *,
+    cache_dir: Optional[PathLike] = None,
+    degree_cap: int = DEFAULT_DEGREE_CAP,
+    use_edge_attr: bool = False,
+) -> GraphDataset:
     """A TU dataset by name, as a :class:`~hipool.data.base.GraphDataset` (see the module docstring).
 
     Args:
@@ -546,8 +635,10 @@ def load_tu(name: str, data_root: Optional[PathLike] = None, *, cache_dir: Optio
             in ``edge_attr`` (without it, ``edge_attr`` holds the edge labels only).
     """
     if not isinstance(name, str) or not _NAME.fullmatch(name):
-        raise ValueError(f"TU: {shown(name)} is not a TU dataset name (letters, digits, '_', '-' and '.', "
-                         f"not starting with '.', e.g. 'MUTAG')")
+        raise ValueError(
+            f"TU: {shown(name)} is not a TU dataset name (letters, digits, '_', '-' and '.', "
+            f"not starting with '.', e.g. 'MUTAG')"
+        )
     root = as_path(data_root, f"TU {name}: data_root") if data_root is not None else default_data_root()
     cache = as_path(cache_dir, f"TU {name}: cache_dir") if cache_dir is not None else default_cache_dir()
     degree_cap = check_int(f"TU {name}: degree_cap", degree_cap, 0)
@@ -556,40 +647,53 @@ def load_tu(name: str, data_root: Optional[PathLike] = None, *, cache_dir: Optio
     raw_dir = root / name / "raw"
     if path_kind(raw_dir) != "folder":
         if data_root is not None and root != default_data_root():
-            raise ValueError(f"TU {name}: no raw files at {raw_dir}; give the folder that holds "
-                             f"'{name}/raw/', or leave out --data-root to download it "
-                             f"(into {default_data_root()})")
+            raise ValueError(
+                f"TU {name}: no raw files at {raw_dir}; give the folder that holds "
+                f"'{name}/raw/', or leave out --data-root to download it "
+                f"(into {default_data_root()})"
+            )
         try:  # PyG's own download code, from the TU server
             _download(raw_dir, name)
         except Exception as e:  # no network, or a name the TU server does not know
-            raise ValueError(f"TU {name}: not at {raw_dir} and the download failed ({type(e).__name__}: "
-                             f"{e}); check the name against https://chrsmrrs.github.io/datasets/docs/datasets/ "
-                             f"or give --data-root") from None
+            raise ValueError(
+                f"TU {name}: not at {raw_dir} and the download failed ({type(e).__name__}: "
+                f"{e}); check the name against https://chrsmrrs.github.io/datasets/docs/datasets/ "
+                f"or give --data-root"
+            ) from None
         if not raw_dir.is_dir():
             raise ValueError(f"TU {name}: the download left no raw folder at {raw_dir}")
     path = cache / "TU" / name / _fingerprint(raw_dir, name) / "data.pt"
     try:
-        remove_stale_temps(path.parent)   # what a killed writer left
+        remove_stale_temps(path.parent)  # what a killed writer left
         stored = _load_stored(path)
-    except OSError:   # a cache folder that cannot even be looked at (a name too long, ...): writing says so
+    except OSError:  # a cache folder that cannot even be looked at (a name too long, ...): writing says so
         stored = None
     if stored is None:
         stored = _process(_read_raw(raw_dir, name))
         try:
             atomic_torch_save(stored, path)
         except OSError as e:
-            warnings.warn(f"TU {name}: the processed graphs were not cached ({describe_os_error(e)}); the raw "
-                          f"files will be read again next time", stacklevel=2)
+            warnings.warn(
+                f"TU {name}: the processed graphs were not cached ({describe_os_error(e)}); the raw "
+                f"files will be read again next time",
+                stacklevel=2,
+            )
     graphs = _graphs(stored, use_edge_attr)
     notes: List[str] = []
     if graphs[0].x is None:
         graphs = degree_features(graphs, degree_cap)
-        notes.append(f"no node labels or attributes: degree features ({graphs[0].x.size(1)} columns, "
-                     f"cap {degree_cap})")
+        notes.append(f"no node labels or attributes: degree features ({graphs[0].x.size(1)} columns, cap {degree_cap})")
     if stored["graph_attributes"]:
         notes.append(f"{name}_graph_attributes.txt not read: hipool classifies by {name}_graph_labels.txt")
     classes = stored["classes"].tolist()
-    if len(classes) == 1:   # as the other loaders say: it loads, but no model can learn from it
+    if len(classes) == 1:  # as the other loaders say: it loads, but no model can learn from it
         notes.append(f"a single class ({classes[0]}): nothing to tell apart")
-    return GraphDataset(name=name, graphs=graphs, num_features=graphs[0].x.size(1), num_classes=len(classes),
-                        class_names=[str(v) for v in classes], source=str(raw_dir), notes=notes)
+    return GraphDataset(
+        name=name,
+        graphs=graphs,
+        num_features=graphs[0].x.size(1),
+        num_classes=len(classes),
+        class_names=[str(v) for v in classes],
+        source=str(raw_dir),
+        notes=notes,
+    )

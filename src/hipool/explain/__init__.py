@@ -5,9 +5,18 @@
 :mod:`.decide` (each level's contribution to a prediction), :mod:`.plot` (pictures; needs
 matplotlib and networkx), :mod:`.run` (open a run folder), :mod:`.command` (``hipool explain``).
 """
+
 from .decide import decisions, level_contributions
 from .export import GraphHierarchy, explain_graph, write_graphml
 from .metrics import hierarchy_metrics, recovery, summarize_metrics
 
-__all__ = ["GraphHierarchy", "explain_graph", "write_graphml", "hierarchy_metrics", "recovery",
-           "summarize_metrics", "level_contributions", "decisions"]
+__all__ = [
+    "GraphHierarchy",
+    "explain_graph",
+    "write_graphml",
+    "hierarchy_metrics",
+    "recovery",
+    "summarize_metrics",
+    "level_contributions",
+    "decisions",
+]

@@ -24,6 +24,7 @@ failing test designs (:mod:`hipool.explain.localize`): ``DIR/suspects.json``,
 
 An existing ``--out`` folder that holds other files than these is refused (nothing is written).
 """
+
 from __future__ import annotations
 
 import re
@@ -39,8 +40,10 @@ from .run import OpenedRun, check_graph_index, open_run
 SPLITS = ("test", "all")
 
 #: The names ``hipool explain`` (and ``hipool report``, in its pictures folder) write into an output folder.
-OUTPUT_NAMES = re.compile(r"(original|levels|coarsened|learning_curves|accuracy)\.png|hierarchy\.json|graph\.graphml"
-                          r"|level\d+\.graphml|(metrics|suspects)\.(json|md)|graph\d+")
+OUTPUT_NAMES = re.compile(
+    r"(original|levels|coarsened|learning_curves|accuracy)\.png|hierarchy\.json|graph\.graphml"
+    r"|level\d+\.graphml|(metrics|suspects)\.(json|md)|graph\d+"
+)
 
 
 def check_output_folder(folder: Path, flag: str = "--out") -> None:
@@ -53,9 +56,11 @@ def check_output_folder(folder: Path, flag: str = "--out") -> None:
         return
     stray = sorted(p.name for p in folder.iterdir() if not OUTPUT_NAMES.fullmatch(p.name) and not is_temp_name(p.name))
     if stray:
-        raise ValueError(f"{flag} {folder}: the folder holds files that hipool did not write "
-                         f"({', '.join(stray[:3])}{', ...' if len(stray) > 3 else ''}); choose another {flag} "
-                         f"(nothing was written)")
+        raise ValueError(
+            f"{flag} {folder}: the folder holds files that hipool did not write "
+            f"({', '.join(stray[:3])}{', ...' if len(stray) > 3 else ''}); choose another {flag} "
+            f"(nothing was written)"
+        )
 
 
 def graph_hierarchy(run: OpenedRun, index: int) -> GraphHierarchy:
@@ -63,8 +68,14 @@ def graph_hierarchy(run: OpenedRun, index: int) -> GraphHierarchy:
     ds = run.dataset
     index = check_graph_index(index, ds)
     data: Data = ds[index]
-    return explain_graph(run.model, data, graph=index, truth_names=ds.level_names, class_names=ds.class_names,
-                         group=ds.breakdown.of(data) if ds.breakdown is not None else None)
+    return explain_graph(
+        run.model,
+        data,
+        graph=index,
+        truth_names=ds.level_names,
+        class_names=ds.class_names,
+        group=ds.breakdown.of(data) if ds.breakdown is not None else None,
+    )
 
 
 def default_graph(run: OpenedRun) -> int:
@@ -83,14 +94,25 @@ def _title(h: GraphHierarchy, run: OpenedRun) -> str:
 
     def cls(v):
         return names[v] if v is not None and 0 <= v < len(names) else str(v)
+
     group = f" ({h.group})" if h.group and h.group != cls(h.label) else ""
-    return (f"{run.dataset.name.split(':')[0]} graph {h.graph}: class {cls(h.label)}{group}, predicted "
-            f"{cls(h.prediction)} (p={max(h.probabilities or [0]):.2f})\n"
-            f"{run.model_name}: {' → '.join(str(n) for n in h.num_nodes)} nodes")
+    return (
+        f"{run.dataset.name.split(':')[0]} graph {h.graph}: class {cls(h.label)}{group}, predicted "
+        f"{cls(h.prediction)} (p={max(h.probabilities or [0]):.2f})\n"
+        f"{run.model_name}: {' → '.join(str(n) for n in h.num_nodes)} nodes"
+    )
 
 
-def draw(h: GraphHierarchy, out: Path, *, title: str = "", layout: str = "auto", seed: int = 0,
-         highlight=None, highlight_label: str = "highlighted") -> List[Path]:
+def draw(
+    h: GraphHierarchy,
+    out: Path,
+    *,
+    title: str = "",
+    layout: str = "auto",
+    seed: int = 0,
+    highlight=None,
+    highlight_label: str = "highlighted",
+) -> List[Path]:
     """The three pictures of one graph's hierarchy (see the module docstring); ``highlight``: a
     bool mask of input nodes ringed in red in the first two (a circuit's defect)."""
     from .plot import layout_positions, plot_coarsened, plot_graph, plot_hierarchy
@@ -98,33 +120,62 @@ def draw(h: GraphHierarchy, out: Path, *, title: str = "", layout: str = "auto",
     ei, n = h.edge_index[0], h.num_nodes[0]
     groups = h.truth if h.truth is not None and bool((h.truth >= 0).any()) else None
     pos = layout_positions(ei, n, groups=groups, method=layout, seed=seed)
-    note = (f"coloured by {h.truth_name(0)}" if groups is not None else None)
+    note = f"coloured by {h.truth_name(0)}" if groups is not None else None
     ring = dict(highlight=highlight, highlight_label=highlight_label)
-    paths = [plot_graph(ei, out / "original.png", num_nodes=n, positions=pos, groups=groups,
-                        title=title, note=note, **ring)]
+    paths = [
+        plot_graph(ei, out / "original.png", num_nodes=n, positions=pos, groups=groups, title=title, note=note, **ring)
+    ]
     if h.num_levels:
         clusters = h.clusters()
         gt = groups[:, 0] if groups is not None else None
         dropped = "; grey = dropped" if any(bool((c < 0).any()) for c in clusters) else ""
-        paths.append(plot_hierarchy(ei, clusters, out / "levels.png", num_nodes=n, positions=pos,
-                                    ground_truth=gt, title=f"{title}\ncoloured by pooled node{dropped}", **ring))
-        paths.append(plot_coarsened(ei, clusters, h.edge_index[1:], out / "coarsened.png", num_nodes=n,
-                                    pooled_sizes=h.num_nodes[1:], pooled_weights=h.edge_weight[1:],
-                                    positions=pos, title=title + "\ncoarsened graph of every level"))
+        paths.append(
+            plot_hierarchy(
+                ei,
+                clusters,
+                out / "levels.png",
+                num_nodes=n,
+                positions=pos,
+                ground_truth=gt,
+                title=f"{title}\ncoloured by pooled node{dropped}",
+                **ring,
+            )
+        )
+        paths.append(
+            plot_coarsened(
+                ei,
+                clusters,
+                h.edge_index[1:],
+                out / "coarsened.png",
+                num_nodes=n,
+                pooled_sizes=h.num_nodes[1:],
+                pooled_weights=h.edge_weight[1:],
+                positions=pos,
+                title=title + "\ncoarsened graph of every level",
+            )
+        )
     return paths
 
 
-def explain_one(run: OpenedRun, index: int, out: Path, *, layout: str = "auto", dropped: str = "ignore",
-                pictures: bool = True) -> Dict[str, Any]:
+def explain_one(
+    run: OpenedRun, index: int, out: Path, *, layout: str = "auto", dropped: str = "ignore", pictures: bool = True
+) -> Dict[str, Any]:
     """Everything ``hipool explain --graph`` writes for one graph; returns its metrics record."""
     from .metrics import hierarchy_metrics
+
     out = Path(out)
     remove_stale_temps(out, recursive=False, legacy=False)  # what an interrupted explain left
     h = graph_hierarchy(run, index)
     h.write_json(out / "hierarchy.json")
-    record: Dict[str, Any] = {"graph": index, "label": h.label, "prediction": h.prediction,
-                              "probabilities": h.probabilities, "group": h.group,
-                              "nodes": h.num_nodes, "poolers": h.poolers}
+    record: Dict[str, Any] = {
+        "graph": index,
+        "label": h.label,
+        "prediction": h.prediction,
+        "probabilities": h.probabilities,
+        "group": h.group,
+        "nodes": h.num_nodes,
+        "poolers": h.poolers,
+    }
     try:
         write_graphml(h, out)
     except ImportError as e:
@@ -137,8 +188,11 @@ def explain_one(run: OpenedRun, index: int, out: Path, *, layout: str = "auto", 
     if pictures:
         # a circuit's defect: the parts and nets it touches, ringed in the pictures
         mask = getattr(run.dataset[index], "defect_mask", None)
-        ring = {"highlight": mask, "highlight_label": "the defect's parts and nets"} \
-            if mask is not None and bool(mask.any()) else {}
+        ring = (
+            {"highlight": mask, "highlight_label": "the defect's parts and nets"}
+            if mask is not None and bool(mask.any())
+            else {}
+        )
         try:
             record["pictures"] = [p.name for p in draw(h, out, title=_title(h, run), layout=layout, **ring)]
         except ImportError as e:
@@ -149,42 +203,56 @@ def explain_one(run: OpenedRun, index: int, out: Path, *, layout: str = "auto", 
 
 def _decision_or_reason(run: OpenedRun, indices: List[int], progress: bool = False):
     from .decide import decisions
+
     ds = run.dataset
     try:
-        return decisions(run.model, [ds[i] for i in indices], indices=indices, breakdown=ds.breakdown,
-                         progress=progress)
+        return decisions(
+            run.model, [ds[i] for i in indices], indices=indices, breakdown=ds.breakdown, progress=progress
+        )
     except ValueError as e:
         return f"not computed: {e}"
 
 
-def dataset_metrics(run: OpenedRun, indices: List[int], *, dropped: str = "ignore",
-                    progress: bool = False) -> Dict[str, Any]:
+def dataset_metrics(
+    run: OpenedRun, indices: List[int], *, dropped: str = "ignore", progress: bool = False
+) -> Dict[str, Any]:
     """The metrics of every pooled level, summarised over ``indices``, and which level decided."""
     from .metrics import hierarchy_metrics, summarize_metrics
+
     per_graph = []
     it = indices
     if progress:
         from tqdm.auto import tqdm
+
         it = tqdm(indices, desc="hierarchy metrics", unit="graph", leave=False)
     for i in it:
         per_graph.append(hierarchy_metrics(graph_hierarchy(run, i), dropped=dropped))
     ds, config = run.dataset, run.model.config
-    return {"run": str(run.folder), "model": run.model_name, "fold": run.fold, "dataset": ds.name,
-            "group_attr": ds.breakdown.attr if ds.breakdown is not None else None,
-            "graphs": len(indices), "dropped": dropped,
-            "poolers": [] if config.is_global else list(config.poolers),
-            "levels": summarize_metrics(per_graph),
-            "per_graph": [{"graph": i, "levels": rows} for i, rows in zip(indices, per_graph)],
-            "decided": _decision_or_reason(run, indices, progress)}
+    return {
+        "run": str(run.folder),
+        "model": run.model_name,
+        "fold": run.fold,
+        "dataset": ds.name,
+        "group_attr": ds.breakdown.attr if ds.breakdown is not None else None,
+        "graphs": len(indices),
+        "dropped": dropped,
+        "poolers": [] if config.is_global else list(config.poolers),
+        "levels": summarize_metrics(per_graph),
+        "per_graph": [{"graph": i, "levels": rows} for i, rows in zip(indices, per_graph)],
+        "decided": _decision_or_reason(run, indices, progress),
+    }
 
 
 def metrics_markdown(result: Dict[str, Any], title: str = "Hierarchy metrics") -> str:
     """``metrics.md``: the two tables of a :func:`dataset_metrics` result, under ``# {title}: ...``."""
     from .decide import decision_tables
     from .metrics import metrics_table
-    text = (f"# {title}: {result['model']} on {result['dataset']}\n\n"
-            f"{result['graphs']} graphs; poolers {', '.join(result['poolers']) or 'none'}; "
-            f"dropped nodes: {result['dropped']}; mean ± std over graphs.\n\n")
+
+    text = (
+        f"# {title}: {result['model']} on {result['dataset']}\n\n"
+        f"{result['graphs']} graphs; poolers {', '.join(result['poolers']) or 'none'}; "
+        f"dropped nodes: {result['dropped']}; mean ± std over graphs.\n\n"
+    )
     if result["levels"]:
         text += "## Per level\n\n" + metrics_table(result["levels"]) + "\n"
     else:
@@ -193,17 +261,21 @@ def metrics_markdown(result: Dict[str, Any], title: str = "Hierarchy metrics") -
     text += "## Which level decided\n\n"
     if isinstance(decided, dict):
         title = "true defect level" if result.get("group_attr") == "defect_level" else "group"
-        text += ("Contribution of each level's readout to the predicted class's margin "
-                 "(ablation: margin drop without it; gradient × input).\n\n" + decision_tables(decided, title))
+        text += (
+            "Contribution of each level's readout to the predicted class's margin "
+            "(ablation: margin drop without it; gradient × input).\n\n" + decision_tables(decided, title)
+        )
     else:
         text += decided + "\n"
     return text
 
 
-def _suspects(run: OpenedRun, graph: Optional[int], split: str, target: Path, progress: bool,
-              log: Callable[[str], None]) -> Dict[str, Any]:
+def _suspects(
+    run: OpenedRun, graph: Optional[int], split: str, target: Path, progress: bool, log: Callable[[str], None]
+) -> Dict[str, Any]:
     """``--suspects``: one design's suspects and the hit rates over ``split``; writes suspects.json/.md."""
     from .localize import hit_rates, hit_rates_markdown, suspects
+
     index = default_graph(run) if graph is None else graph
     one = suspects(run.model, run.dataset, index)
     lines = [f"graph {index}: most suspicious"]
@@ -227,25 +299,40 @@ def _suspects(run: OpenedRun, graph: Optional[int], split: str, target: Path, pr
     return result
 
 
-def run_explain(folder, *, graph: Optional[int] = None, out=None, metrics: bool = False,
-                model: Optional[str] = None, fold: Optional[int] = None, dataset: Optional[str] = None,
-                data_root: Optional[str] = None, cache_dir: Optional[str] = None, split: str = "test",
-                dropped: str = "ignore", layout: str = "auto", progress: bool = True,
-                suspects: bool = False, log: Callable[[str], None] = print) -> Dict[str, Any]:
+def run_explain(
+    folder,
+    *,
+    graph: Optional[int] = None,
+    out=None,
+    metrics: bool = False,
+    model: Optional[str] = None,
+    fold: Optional[int] = None,
+    dataset: Optional[str] = None,
+    data_root: Optional[str] = None,
+    cache_dir: Optional[str] = None,
+    split: str = "test",
+    dropped: str = "ignore",
+    layout: str = "auto",
+    progress: bool = True,
+    suspects: bool = False,
+    log: Callable[[str], None] = print,
+) -> Dict[str, Any]:
     """``hipool explain`` (see the module docstring); returns what it wrote."""
     if split not in SPLITS:
         raise ValueError(f"--split must be one of {', '.join(SPLITS)}, got {split!r}")
     if out is not None:  # a folder of the user's: only one that holds what explain writes, or nothing
         check_output_folder(Path(out))
-    run = open_run(folder, model=model, fold=fold, dataset=dataset, data_root=data_root,
-                   cache_dir=cache_dir, progress=progress)
+    run = open_run(
+        folder, model=model, fold=fold, dataset=dataset, data_root=data_root, cache_dir=cache_dir, progress=progress
+    )
     if graph is not None:
         check_graph_index(graph, run.dataset)
     log(f"explain: {run.describe()}, dataset {run.dataset.name} ({len(run.dataset)} graphs)")
     done: Dict[str, Any] = {}
     if suspects:
-        done["suspects"] = _suspects(run, graph, split, Path(out) if out is not None else Path(folder) / "explain",
-                                     progress, log)
+        done["suspects"] = _suspects(
+            run, graph, split, Path(out) if out is not None else Path(folder) / "explain", progress, log
+        )
         if graph is None and not metrics:
             return done
     if graph is not None or not metrics:
@@ -254,9 +341,12 @@ def run_explain(folder, *, graph: Optional[int] = None, out=None, metrics: bool 
         target = base / f"graph{index}" if (out is None or metrics) else base
         record = explain_one(run, index, target, layout=layout, dropped=dropped)
         pics = record.get("pictures")
-        log(f"graph {index}: nodes per level {' → '.join(map(str, record['nodes']))}; "
+        log(
+            f"graph {index}: nodes per level {' → '.join(map(str, record['nodes']))}; "
             f"label {record['label']}, predicted {record['prediction']}; wrote {target}/"
-            + (", ".join(pics) if isinstance(pics, list) else "") + ", hierarchy.json, metrics.json")
+            + (", ".join(pics) if isinstance(pics, list) else "")
+            + ", hierarchy.json, metrics.json"
+        )
         done["graph"] = {"index": index, "folder": str(target), **record}
     if metrics:
         indices = run.graphs(split)

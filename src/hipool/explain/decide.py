@@ -16,6 +16,7 @@ the one with the largest contribution.  :func:`level_contributions` gives them p
 graph of a batch; :func:`decisions` over a dataset, with the table of a dataset's
 groups (e.g. circuits' true defect level) × deciding level.
 """
+
 from __future__ import annotations
 
 import operator
@@ -35,12 +36,15 @@ METHODS = ("ablation", "gradient")
 
 def _check_model(model: torch.nn.Module) -> None:
     if not hasattr(model, "level_readouts") or not hasattr(model, "classify"):
-        raise ValueError(f"which level decided: {type(model).__name__} is not a graph classifier with "
-                         f"per-level readouts")
+        raise ValueError(
+            f"which level decided: {type(model).__name__} is not a graph classifier with per-level readouts"
+        )
     if model.config.combine == "last":
-        raise ValueError("which level decided: the model reads out only after its last level "
-                         "(combine: last), so no level but the last reaches the head; train with "
-                         "combine: sum or concat to compare levels")
+        raise ValueError(
+            "which level decided: the model reads out only after its last level "
+            "(combine: last), so no level but the last reaches the head; train with "
+            "combine: sum or concat to compare levels"
+        )
 
 
 def level_names(model: torch.nn.Module) -> List[str]:
@@ -80,13 +84,23 @@ def level_contributions(model: torch.nn.Module, batch) -> Dict[str, Tensor]:
                 ablation.append(margin - _margin(model.classify(cut), pred))
     finally:
         model.train(was_training)
-    return {"prediction": pred.detach(), "margin": margin.detach(),
-            "ablation": torch.stack(ablation, dim=1).detach(), "gradient": gradient.detach()}
+    return {
+        "prediction": pred.detach(),
+        "margin": margin.detach(),
+        "ablation": torch.stack(ablation, dim=1).detach(),
+        "gradient": gradient.detach(),
+    }
 
 
-def decisions(model: torch.nn.Module, graphs: Sequence, *, indices: Optional[Sequence[int]] = None,
-              breakdown: Optional[Breakdown] = None, batch_size: int = 64,
-              progress: bool = False) -> Dict[str, Any]:
+def decisions(
+    model: torch.nn.Module,
+    graphs: Sequence,
+    *,
+    indices: Optional[Sequence[int]] = None,
+    breakdown: Optional[Breakdown] = None,
+    batch_size: int = 64,
+    progress: bool = False,
+) -> Dict[str, Any]:
     """:func:`level_contributions` over ``graphs`` (with their dataset ``indices``), summarised.
 
     Returns ``{"levels", "graphs": [per-graph rows], "summary": {method: {"mean": [L],
@@ -101,8 +115,10 @@ def decisions(model: torch.nn.Module, graphs: Sequence, *, indices: Optional[Seq
     except TypeError:  # not iterable
         graphs = None
     if graphs is None or not all(isinstance(g, Data) for g in graphs):
-        raise ValueError(f"which level decided: 'graphs' must be a list (or dataset) of graphs, torch_geometric "
-                         f"Data, got {shown(given, 80)}")
+        raise ValueError(
+            f"which level decided: 'graphs' must be a list (or dataset) of graphs, torch_geometric "
+            f"Data, got {shown(given, 80)}"
+        )
     if indices is None:
         indices = list(range(len(graphs)))
     else:
@@ -113,23 +129,28 @@ def decisions(model: torch.nn.Module, graphs: Sequence, *, indices: Optional[Seq
         except TypeError:
             given_indices, indices = indices, None
         if indices is None or len(indices) != len(graphs):
-            raise ValueError(f"which level decided: 'indices' must be one int (the graph's index in its dataset) "
-                             f"per graph ({len(graphs)}), got {shown(given_indices, 80)}")
+            raise ValueError(
+                f"which level decided: 'indices' must be one int (the graph's index in its dataset) "
+                f"per graph ({len(graphs)}), got {shown(given_indices, 80)}"
+            )
     if not is_int(batch_size) or batch_size < 1:
         raise ValueError(f"which level decided: 'batch_size' must be an int >= 1, got {batch_size!r}")
     if breakdown is not None:
         if not isinstance(breakdown, Breakdown):
-            raise ValueError(f"which level decided: 'breakdown' must be a Breakdown or None, got "
-                             f"{type(breakdown).__name__}")
+            raise ValueError(
+                f"which level decided: 'breakdown' must be a Breakdown or None, got {type(breakdown).__name__}"
+            )
         missing = next((i for i, g in zip(indices, graphs) if getattr(g, breakdown.attr, None) is None), None)
         if missing is not None:
-            raise ValueError(f"which level decided: graph {missing} has no attribute {breakdown.attr!r} (the "
-                             f"breakdown's groups)")
+            raise ValueError(
+                f"which level decided: graph {missing} has no attribute {breakdown.attr!r} (the breakdown's groups)"
+            )
     loader = DataLoader(graphs, batch_size=batch_size, shuffle=False)
     rows: List[Dict[str, Any]] = []
     it = loader
     if progress:
         from tqdm.auto import tqdm
+
         it = tqdm(loader, desc="which level decided", unit="batch", leave=False)
     pos = 0
     for batch in it:
@@ -138,10 +159,14 @@ def decisions(model: torch.nn.Module, graphs: Sequence, *, indices: Optional[Seq
         groups = getattr(batch, breakdown.attr).view(-1) if breakdown is not None else None
         for g in range(out["prediction"].numel()):
             ab, gr = out["ablation"][g], out["gradient"][g]
-            row = {"graph": indices[pos], "prediction": int(out["prediction"][g]),
-                   "margin": round(float(out["margin"][g]), 6),
-                   "ablation": [round(float(v), 6) for v in ab], "gradient": [round(float(v), 6) for v in gr],
-                   "decided": {"ablation": int(ab.argmax()), "gradient": int(gr.argmax())}}
+            row = {
+                "graph": indices[pos],
+                "prediction": int(out["prediction"][g]),
+                "margin": round(float(out["margin"][g]), 6),
+                "ablation": [round(float(v), 6) for v in ab],
+                "gradient": [round(float(v), 6) for v in gr],
+                "decided": {"ablation": int(ab.argmax()), "gradient": int(gr.argmax())},
+            }
             if y is not None and not y.is_floating_point():
                 row["label"] = int(y[g])
             if groups is not None:
@@ -153,13 +178,20 @@ def decisions(model: torch.nn.Module, graphs: Sequence, *, indices: Optional[Seq
     for m in METHODS:
         vals = torch.tensor([r[m] for r in rows], dtype=torch.float64).view(-1, L)
         decided = torch.bincount(torch.tensor([r["decided"][m] for r in rows], dtype=torch.long), minlength=L)
-        summary[m] = {"mean": [round(float(v), 6) for v in vals.mean(0)] if rows else [None] * L,
-                      "decided": [round(float(v), 6) for v in decided.double() / max(len(rows), 1)]}
+        summary[m] = {
+            "mean": [round(float(v), 6) for v in vals.mean(0)] if rows else [None] * L,
+            "decided": [round(float(v), 6) for v in decided.double() / max(len(rows), 1)],
+        }
     result: Dict[str, Any] = {"levels": names, "graphs": rows, "summary": summary}
     if breakdown is not None:
         order = list(breakdown.names) + sorted({r["group"] for r in rows} - set(breakdown.names))
-        result["table"] = {m: {g: [sum(1 for r in rows if r.get("group") == g and r["decided"][m] == lv)
-                                   for lv in range(L)] for g in order} for m in METHODS}
+        result["table"] = {
+            m: {
+                g: [sum(1 for r in rows if r.get("group") == g and r["decided"][m] == lv) for lv in range(L)]
+                for g in order
+            }
+            for m in METHODS
+        }
     return result
 
 
@@ -174,8 +206,10 @@ def decision_tables(result: Dict[str, Any], group_title: str = "group") -> str:
     text = "\n".join(lines) + "\n"
     for m in METHODS if "table" in result else ():
         table = result["table"][m]
-        text += (f"\n{group_title} × deciding level ({m}; graphs, share of the row):\n\n"
-                 f"| {group_title} | " + " | ".join(names) + " | graphs |\n" + "|---" * (len(names) + 2) + "|\n")
+        text += (
+            f"\n{group_title} × deciding level ({m}; graphs, share of the row):\n\n"
+            f"| {group_title} | " + " | ".join(names) + " | graphs |\n" + "|---" * (len(names) + 2) + "|\n"
+        )
         for g, counts in table.items():
             n = sum(counts)
             cells = [f"{c} ({c / n:.0%})" if n else "–" for c in counts]

@@ -27,6 +27,7 @@ level (``level1``, ``level2``, ...: the pooled node, ``-1`` = dropped) and the
 ground truth (``truth_block``, ...), for Gephi, Cytoscape or yEd; and each
 coarsened level as ``level{l}.graphml`` with its members count and score.
 """
+
 from __future__ import annotations
 
 from collections.abc import Sequence as _Sequence
@@ -126,8 +127,11 @@ class GraphHierarchy:
         """The JSON form (see the module docstring)."""
         levels: List[Dict[str, Any]] = []
         for level in range(self.num_levels + 1):
-            entry: Dict[str, Any] = {"level": level, "num_nodes": self.num_nodes[level],
-                                     "edges": _pairs(self.edge_index[level])}
+            entry: Dict[str, Any] = {
+                "level": level,
+                "num_nodes": self.num_nodes[level],
+                "edges": _pairs(self.edge_index[level]),
+            }
             if level > 0:
                 s = level - 1
                 entry["pooler"] = self.poolers[s]
@@ -138,18 +142,33 @@ class GraphHierarchy:
                 entry["assignment"] = None if a is None else [_floats(row) for row in a]
                 entry["members"] = self.members(level).tolist()
             levels.append(entry)
-        pooled = torch.stack(self.clusters(), dim=1).tolist() if self.num_levels else \
-            [[] for _ in range(self.num_nodes[0])]
+        pooled = (
+            torch.stack(self.clusters(), dim=1).tolist() if self.num_levels else [[] for _ in range(self.num_nodes[0])]
+        )
         truth = self.truth.tolist() if self.truth is not None else None
-        nodes = [{"id": i, "pooled": [DROPPED_NAME if v == DROPPED else v for v in row],
-                  **({"truth": truth[i]} if truth is not None else {})}
-                 for i, row in enumerate(pooled)]
-        return {"format": FORMAT, "graph": self.graph, "group": self.group,
-                "label": self.label, "prediction": self.prediction,
-                "probabilities": self.probabilities, "class_names": self.class_names,
-                "truth_levels": ([self.truth_name(k) for k in range(self.truth.size(1))]
-                                 if self.truth is not None else None),
-                "poolers": list(self.poolers), "levels": levels, "nodes": nodes}
+        nodes = [
+            {
+                "id": i,
+                "pooled": [DROPPED_NAME if v == DROPPED else v for v in row],
+                **({"truth": truth[i]} if truth is not None else {}),
+            }
+            for i, row in enumerate(pooled)
+        ]
+        return {
+            "format": FORMAT,
+            "graph": self.graph,
+            "group": self.group,
+            "label": self.label,
+            "prediction": self.prediction,
+            "probabilities": self.probabilities,
+            "class_names": self.class_names,
+            "truth_levels": (
+                [self.truth_name(k) for k in range(self.truth.size(1))] if self.truth is not None else None
+            ),
+            "poolers": list(self.poolers),
+            "levels": levels,
+            "nodes": nodes,
+        }
 
     def write_json(self, path: Union[str, Path]) -> Path:
         """Write :meth:`to_dict` atomically to ``path``."""
@@ -179,9 +198,10 @@ class GraphHierarchy:
         else:
             members = self.members(level).tolist()
             score = self.score[level - 1]
-            g.add_nodes_from((i, {"members": members[i],
-                                  **({"score": float(score[i])} if score is not None else {})})
-                             for i in range(n))
+            g.add_nodes_from(
+                (i, {"members": members[i], **({"score": float(score[i])} if score is not None else {})})
+                for i in range(n)
+            )
         ei, ew = self.edge_index[level], self.edge_weight[level]
         if ew is None:
             g.add_edges_from(_pairs(ei))
@@ -195,9 +215,11 @@ def write_graphml(h: GraphHierarchy, folder: Union[str, Path]) -> List[Path]:
     """Write ``graph.graphml`` (the original graph with its pooled node at every level) and
     ``level{l}.graphml`` (each coarsened graph) into ``folder``; returns the paths."""
     import networkx as nx
+
     if not isinstance(h, GraphHierarchy):
-        raise ValueError(f"write_graphml: 'h' must be a GraphHierarchy (explain_graph's result), got "
-                         f"{type(h).__name__}")
+        raise ValueError(
+            f"write_graphml: 'h' must be a GraphHierarchy (explain_graph's result), got {type(h).__name__}"
+        )
     folder = Path(folder)
     paths = []  # atomic_path makes the folder, naming it when it cannot
     for level in range(h.num_levels + 1):
@@ -208,9 +230,16 @@ def write_graphml(h: GraphHierarchy, folder: Union[str, Path]) -> List[Path]:
     return paths
 
 
-def explain_graph(model: torch.nn.Module, data: Data, *, poolers: Optional[Sequence[str]] = None,
-                  graph: Optional[int] = None, truth_names: Optional[Sequence[str]] = None,
-                  class_names: Optional[Sequence[str]] = None, group: Optional[str] = None) -> GraphHierarchy:
+def explain_graph(
+    model: torch.nn.Module,
+    data: Data,
+    *,
+    poolers: Optional[Sequence[str]] = None,
+    graph: Optional[int] = None,
+    truth_names: Optional[Sequence[str]] = None,
+    class_names: Optional[Sequence[str]] = None,
+    group: Optional[str] = None,
+) -> GraphHierarchy:
     """Run ``model`` (in eval mode, no gradients) on one graph and record its hierarchy.
 
     Args:
@@ -251,38 +280,61 @@ def explain_graph(model: torch.nn.Module, data: Data, *, poolers: Optional[Seque
     y = getattr(data, "y", None)
     truth = getattr(data, "level_labels", None)
     return GraphHierarchy(
-        num_nodes=num_nodes, edge_index=edge_index, edge_weight=edge_weight, step=step, score=score,
-        assignment=assignment, poolers=list(poolers)[:len(step)] or ["?"] * len(step),
+        num_nodes=num_nodes,
+        edge_index=edge_index,
+        edge_weight=edge_weight,
+        step=step,
+        score=score,
+        assignment=assignment,
+        poolers=list(poolers)[: len(step)] or ["?"] * len(step),
         truth=None if truth is None else truth.detach().cpu().view(n0, -1).long(),
-        truth_names=list(truth_names) if truth_names else None, graph=graph,
+        truth_names=list(truth_names) if truth_names else None,
+        graph=graph,
         label=int(y.view(-1)[0]) if y is not None and y.numel() >= 1 and not y.is_floating_point() else None,
-        prediction=int(probs.argmax()), probabilities=[round(float(p), 6) for p in probs],
-        class_names=list(class_names) if class_names else None, group=group)
+        prediction=int(probs.argmax()),
+        probabilities=[round(float(p), 6) for p in probs],
+        class_names=list(class_names) if class_names else None,
+        group=group,
+    )
 
 
 def _check_explain_args(model, data, poolers, graph, truth_names, class_names, group) -> None:
     """:func:`explain_graph`'s arguments, each a ``ValueError`` naming it when it is not what it takes."""
-    if not (isinstance(model, torch.nn.Module) and hasattr(model, "level_readouts")
-            and isinstance(getattr(model, "config", None), ModelConfig)):
-        raise ValueError(f"explain_graph: 'model' must be a hipool graph classifier (build_model of a 'task: graph' "
-                         f"config), got {type(model).__name__}")
+    if not (
+        isinstance(model, torch.nn.Module)
+        and hasattr(model, "level_readouts")
+        and isinstance(getattr(model, "config", None), ModelConfig)
+    ):
+        raise ValueError(
+            f"explain_graph: 'model' must be a hipool graph classifier (build_model of a 'task: graph' "
+            f"config), got {type(model).__name__}"
+        )
     if not isinstance(data, Data):
         raise ValueError(f"explain_graph: 'data' must be one graph (a torch_geometric Data), got {type(data).__name__}")
     for name, value in (("poolers", poolers), ("truth_names", truth_names), ("class_names", class_names)):
-        if value is not None and (isinstance(value, (str, bytes)) or not isinstance(value, _Sequence)
-                                  or not all(isinstance(v, str) for v in value)):
+        if value is not None and (
+            isinstance(value, (str, bytes))
+            or not isinstance(value, _Sequence)
+            or not all(isinstance(v, str) for v in value)
+        ):
             raise ValueError(f"explain_graph: '{name}' must be a list of names or None, got {shown(value)}")
     if graph is not None and (not is_int(graph)):
         raise ValueError(f"explain_graph: 'graph' must be the graph's index (an int) or None, got {shown(graph)}")
     if group is not None and not isinstance(group, str):
         raise ValueError(f"explain_graph: 'group' must be a group's name or None, got {shown(group)}")
     truth = getattr(data, "level_labels", None)
-    if truth is not None and (not isinstance(truth, Tensor) or truth.dim() not in (1, 2)
-                              or truth.size(0) != data.num_nodes or truth.is_floating_point()
-                              or truth.is_complex() or truth.dtype == torch.bool):
+    if truth is not None and (
+        not isinstance(truth, Tensor)
+        or truth.dim() not in (1, 2)
+        or truth.size(0) != data.num_nodes
+        or truth.is_floating_point()
+        or truth.is_complex()
+        or truth.dtype == torch.bool
+    ):
         got = f"{truth.dtype} {tuple(truth.shape)}" if isinstance(truth, Tensor) else type(truth).__name__
-        raise ValueError(f"explain_graph: the graph's 'level_labels' must be an integer tensor [N={data.num_nodes}, "
-                         f"L], got {got}")
+        raise ValueError(
+            f"explain_graph: the graph's 'level_labels' must be an integer tensor [N={data.num_nodes}, L], got {got}"
+        )
 
 
 def _soft(assignment: Optional[Tensor], n_out: int) -> Optional[Tensor]:

@@ -16,6 +16,7 @@ known level) holds a node of the defect, overall and per group of the dataset's 
 (circuits: the defect level).  A design counts for a level's rate only when its defect
 touches a group at that level.
 """
+
 from __future__ import annotations
 
 from typing import Any, Dict, List, Optional, Sequence
@@ -32,9 +33,11 @@ TOP = 5
 def node_scores(model: torch.nn.Module, data: Data) -> Tensor:
     """The model's node scores (probabilities in ``[0, 1]``, ``[N]``) for one graph, in eval mode."""
     if getattr(model, "locator", None) is None:
-        raise ValueError("where is the defect: the model has no node scores; it was trained without a "
-                         "localisation loss (model config 'localize: 0'); train it with e.g. localize: 1.0 "
-                         "on data that marks the defect's nodes (circuits' defect_mask)")
+        raise ValueError(
+            "where is the defect: the model has no node scores; it was trained without a "
+            "localisation loss (model config 'localize: 0'); train it with e.g. localize: 1.0 "
+            "on data that marks the defect's nodes (circuits' defect_mask)"
+        )
     was_training = model.training
     model.eval()
     try:
@@ -49,6 +52,7 @@ def component_mask(dataset: GraphDataset, data: Data) -> Tensor:
     """Which nodes are components: for circuits every node but the nets (``is_NET``), else all."""
     if dataset.name.startswith("circuits"):
         from ..data.circuits import FEATURE_NAMES
+
         return data.x[:, FEATURE_NAMES.index("is_NET")] == 0
     return torch.ones(data.num_nodes, dtype=torch.bool)
 
@@ -56,7 +60,8 @@ def component_mask(dataset: GraphDataset, data: Data) -> Tensor:
 def _node_name(dataset: GraphDataset, data: Data, i: int) -> str:
     if dataset.name.startswith("circuits"):
         from ..data.circuits import NODE_KINDS
-        return f"node {i} ({NODE_KINDS[int(data.x[i, :len(NODE_KINDS)].argmax())]})"
+
+        return f"node {i} ({NODE_KINDS[int(data.x[i, : len(NODE_KINDS)].argmax())]})"
     return f"node {i}"
 
 
@@ -82,9 +87,18 @@ def suspects(model: torch.nn.Module, dataset: GraphDataset, index: int, top: int
     comp = component_mask(dataset, data)
     idx = comp.nonzero().view(-1)
     order = idx[torch.argsort(scores[idx], descending=True, stable=True)][:top]
-    out: Dict[str, Any] = {"graph": index, "components": [
-        {"node": int(i), "name": _node_name(dataset, data, int(i)), "score": float(scores[i]),
-         "defect": None if truth is None else bool(truth[i])} for i in order]}
+    out: Dict[str, Any] = {
+        "graph": index,
+        "components": [
+            {
+                "node": int(i),
+                "name": _node_name(dataset, data, int(i)),
+                "score": float(scores[i]),
+                "defect": None if truth is None else bool(truth[i]),
+            }
+            for i in order
+        ],
+    }
     labels = getattr(data, LEVEL_LABELS, None)
     names = list(dataset.level_names or [])
     if labels is not None:
@@ -92,13 +106,16 @@ def suspects(model: torch.nn.Module, dataset: GraphDataset, index: int, top: int
         for col in range(labels.size(1)):
             name = names[col] if col < len(names) else f"level{col + 1}"
             hit = set(labels[truth, col].tolist()) - {-1} if truth is not None else set()
-            out[name] = [{"group": g, "score": s, "defect": (g in hit) if truth is not None else None}
-                         for g, s in _group_scores(scores, labels[:, col])[:top]]
+            out[name] = [
+                {"group": g, "score": s, "defect": (g in hit) if truth is not None else None}
+                for g, s in _group_scores(scores, labels[:, col])[:top]
+            ]
     return out
 
 
-def hit_rates(model: torch.nn.Module, dataset: GraphDataset, indices: Sequence[int],
-              progress: bool = False) -> Dict[str, Any]:
+def hit_rates(
+    model: torch.nn.Module, dataset: GraphDataset, indices: Sequence[int], progress: bool = False
+) -> Dict[str, Any]:
     """Top-1 / top-5 component and top-1 group hit rates over the failing graphs of ``indices``
     (graphs with at least one node of the truth), overall and per breakdown group."""
     target = model.config.localize_target
@@ -114,13 +131,16 @@ def hit_rates(model: torch.nn.Module, dataset: GraphDataset, indices: Sequence[i
     it = indices
     if progress:
         from tqdm.auto import tqdm
+
         it = tqdm(indices, desc="suspects", unit="graph", leave=False)
     for i in it:
         data = dataset[int(i)]
         truth = getattr(data, target, None)
         if truth is None:
-            raise ValueError(f"where is the defect: graph {i} of {dataset.name} has no node attribute "
-                             f"{target!r} to check the suspects against")
+            raise ValueError(
+                f"where is the defect: graph {i} of {dataset.name} has no node attribute "
+                f"{target!r} to check the suspects against"
+            )
         truth = truth.view(-1).bool()
         if not bool(truth.any()):
             continue
@@ -141,9 +161,14 @@ def hit_rates(model: torch.nn.Module, dataset: GraphDataset, indices: Sequence[i
                 if hit and ranked_groups:
                     name = names[col] if col < len(names) else f"level{col + 1}"
                     count(group, f"{name} top-1", ranked_groups[0][0] in hit)
-    return {"target": target, "graphs": len(indices),
-            "rates": {g: {k: {"hit": h, "count": n, "rate": h / n if n else None} for k, (h, n) in cells.items()}
-                      for g, cells in metrics.items()}}
+    return {
+        "target": target,
+        "graphs": len(indices),
+        "rates": {
+            g: {k: {"hit": h, "count": n, "rate": h / n if n else None} for k, (h, n) in cells.items()}
+            for g, cells in metrics.items()
+        },
+    }
 
 
 def hit_rates_markdown(result: Dict[str, Any], title: Optional[str] = None) -> str:
@@ -153,11 +178,12 @@ def hit_rates_markdown(result: Dict[str, Any], title: Optional[str] = None) -> s
     for cells in rates.values():
         keys += [k for k in cells if k not in keys]
     head = f"# {title}\n\n" if title else ""
-    text = (head + f"Failing designs among {result['graphs']} graphs; a hit: the top-ranked item holds a node "
-            f"of the truth ({result['target']}). Rate (hits / designs).\n\n")
+    text = (
+        head + f"Failing designs among {result['graphs']} graphs; a hit: the top-ranked item holds a node "
+        f"of the truth ({result['target']}). Rate (hits / designs).\n\n"
+    )
     text += "| group | " + " | ".join(keys) + " |\n" + "|---" * (len(keys) + 1) + "|\n"
     for g, cells in rates.items():
-        row = [f"{cells[k]['rate']:.3f} ({cells[k]['hit']}/{cells[k]['count']})" if k in cells else "–"
-               for k in keys]
+        row = [f"{cells[k]['rate']:.3f} ({cells[k]['hit']}/{cells[k]['count']})" if k in cells else "–" for k in keys]
         text += f"| {g} | " + " | ".join(row) + " |\n"
     return text

@@ -25,6 +25,7 @@ For one graph's :class:`~hipool.explain.export.GraphHierarchy`, at every pooled 
 averages them over graphs.  NMI and ARI come from scikit-learn
 (``pip install 'hipool[explain]'``).
 """
+
 from __future__ import annotations
 
 import math
@@ -67,20 +68,25 @@ def nearest_fill(cluster: Tensor, edge_index: Tensor) -> Tensor:
 
 
 #: Largest seed of the metrics' shuffles (numpy seeds; a level's shuffle takes seed + 1000 * level + k).
-MAX_METRICS_SEED = 2 ** 63 - 1
+MAX_METRICS_SEED = 2**63 - 1
 
 
 def _check_seed(seed: Any, where: str) -> None:
-    if not is_int(seed) or not 0 <= seed <= MAX_METRICS_SEED - 10 ** 6:
-        raise ValueError(f"{where}: 'seed' must be an int from 0 to {MAX_METRICS_SEED - 10 ** 6}, got {seed!r}")
+    if not is_int(seed) or not 0 <= seed <= MAX_METRICS_SEED - 10**6:
+        raise ValueError(f"{where}: 'seed' must be an int from 0 to {MAX_METRICS_SEED - 10**6}, got {seed!r}")
 
 
 def recovery(cluster: Tensor, truth: Tensor, *, seed: int = 0) -> Dict[str, Optional[float]]:
     """NMI, ARI and the shuffled NMI between ``cluster`` and ``truth`` (both ``[N]``, ``-1`` left
     out), over the nodes that have both; ``None`` values when fewer than two nodes do."""
     for name, v in (("cluster", cluster), ("truth", truth)):
-        if not isinstance(v, Tensor) or v.dim() != 1 or v.is_floating_point() or v.is_complex() \
-                or v.dtype == torch.bool:
+        if (
+            not isinstance(v, Tensor)
+            or v.dim() != 1
+            or v.is_floating_point()
+            or v.is_complex()
+            or v.dtype == torch.bool
+        ):
             got = f"{v.dtype} {tuple(v.shape)}" if isinstance(v, Tensor) else type(v).__name__
             raise ValueError(f"recovery: '{name}' must be a 1-D integer tensor (a group id per node), got {got}")
     if cluster.numel() != truth.numel():
@@ -94,8 +100,7 @@ def recovery(cluster: Tensor, truth: Tensor, *, seed: int = 0) -> Dict[str, Opti
         return {"nmi": None, "ari": None, "nmi_shuffled": None, "nodes": n}
     c, t = c[keep], t[keep]
     shuffled = np.random.default_rng(seed).permutation(c)
-    return {"nmi": float(nmi(t, c)), "ari": float(ari(t, c)), "nmi_shuffled": float(nmi(t, shuffled)),
-            "nodes": n}
+    return {"nmi": float(nmi(t, c)), "ari": float(ari(t, c)), "nmi_shuffled": float(nmi(t, shuffled)), "nodes": n}
 
 
 def balance(cluster: Tensor, num_clusters: int) -> Dict[str, float]:
@@ -104,8 +109,7 @@ def balance(cluster: Tensor, num_clusters: int) -> Dict[str, float]:
     sizes = torch.bincount(c, minlength=num_clusters).double()
     p = sizes[sizes > 0] / sizes.sum() if sizes.sum() > 0 else sizes[:0]
     entropy = float(-(p * p.log()).sum())
-    return {"entropy": entropy,
-            "balance": entropy / math.log(num_clusters) if num_clusters > 1 else 1.0}
+    return {"entropy": entropy, "balance": entropy / math.log(num_clusters) if num_clusters > 1 else 1.0}
 
 
 def connected_share(cluster: Tensor, edge_index: Tensor) -> float:
@@ -122,7 +126,7 @@ def connected_share(cluster: Tensor, edge_index: Tensor) -> float:
     alive = c != DROPPED
     if not alive.any():
         return float("nan")
-    pairs = np.unique(np.stack([c[alive], comp[alive]]), axis=1)   # (cluster, component) pairs
+    pairs = np.unique(np.stack([c[alive], comp[alive]]), axis=1)  # (cluster, component) pairs
     clusters, parts = np.unique(pairs[0], return_counts=True)
     return float((parts == 1).sum() / clusters.size)
 
@@ -132,8 +136,9 @@ def hierarchy_metrics(h: GraphHierarchy, *, dropped: str = "ignore", seed: int =
     ``{"level", "nodes", "represented", "balance", "entropy", "connected", "recovery"}`` with
     ``recovery`` ``{truth name: {"nmi", "ari", "nmi_shuffled", "nodes"}}`` (empty without truth)."""
     if not isinstance(h, GraphHierarchy):
-        raise ValueError(f"hierarchy_metrics: 'h' must be a GraphHierarchy (explain_graph's result), got "
-                         f"{type(h).__name__}")
+        raise ValueError(
+            f"hierarchy_metrics: 'h' must be a GraphHierarchy (explain_graph's result), got {type(h).__name__}"
+        )
     if not isinstance(dropped, str) or dropped not in DROPPED_MODES:
         raise ValueError(f"hierarchy_metrics: 'dropped' must be one of {', '.join(DROPPED_MODES)}, got {dropped!r}")
     _check_seed(seed, "hierarchy_metrics")
@@ -146,10 +151,16 @@ def hierarchy_metrics(h: GraphHierarchy, *, dropped: str = "ignore", seed: int =
         if h.truth is not None:
             for k in range(h.truth.size(1)):
                 rec[h.truth_name(k)] = recovery(filled, h.truth[:, k], seed=seed + 1000 * level + k)
-        rows.append({"level": level, "nodes": h.num_nodes[level],
-                     "represented": float((c != DROPPED).double().mean()) if c.numel() else float("nan"),
-                     **balance(c, h.num_nodes[level]),
-                     "connected": connected_share(c, ei), "recovery": rec})
+        rows.append(
+            {
+                "level": level,
+                "nodes": h.num_nodes[level],
+                "represented": float((c != DROPPED).double().mean()) if c.numel() else float("nan"),
+                **balance(c, h.num_nodes[level]),
+                "connected": connected_share(c, ei),
+                "recovery": rec,
+            }
+        )
     return rows
 
 
@@ -159,11 +170,14 @@ def summarize_metrics(per_graph: List[List[Dict[str, Any]]]) -> List[Dict[str, A
     ``None`` values (too few labelled nodes) are left out of the means."""
     keys = ("level", "nodes", "represented", "balance", "entropy", "connected", "recovery")
     if not isinstance(per_graph, (list, tuple)) or not all(
-            isinstance(g, (list, tuple)) and all(isinstance(r, dict) and all(k in r for k in keys)
-                                                 and isinstance(r["recovery"], dict) for r in g)
-            for g in per_graph):
-        raise ValueError("summarize_metrics: 'per_graph' must be a list of hierarchy_metrics results (one list of "
-                         f"level rows with {', '.join(keys)} per graph), got {shown(per_graph, 120)}")
+        isinstance(g, (list, tuple))
+        and all(isinstance(r, dict) and all(k in r for k in keys) and isinstance(r["recovery"], dict) for r in g)
+        for g in per_graph
+    ):
+        raise ValueError(
+            "summarize_metrics: 'per_graph' must be a list of hierarchy_metrics results (one list of "
+            f"level rows with {', '.join(keys)} per graph), got {shown(per_graph, 120)}"
+        )
     levels = max((len(g) for g in per_graph), default=0)
     out = []
     for i in range(levels):

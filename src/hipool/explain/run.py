@@ -15,6 +15,7 @@ This module loads it: the model from the checkpoint (checked against the config 
 records), and the dataset again from the spec the run recorded (or ``--dataset``), checked
 against the checkpoint: the same number of node features and classes.
 """
+
 from __future__ import annotations
 
 import json
@@ -41,12 +42,12 @@ class OpenedRun:
     """A run folder opened for explaining: the model to explain and its data."""
 
     folder: Path
-    command: str                       # train | demo | compare
+    command: str  # train | demo | compare
     model_name: str
     checkpoint: Path
     model: torch.nn.Module
     dataset: GraphDataset
-    test: Optional[List[int]]          # the run's test graphs (dataset indices), when known
+    test: Optional[List[int]]  # the run's test graphs (dataset indices), when known
     manifest: Optional[Manifest] = None  # its run.json (None: not read, e.g. while the demo writes it)
     fold: Optional[int] = None
 
@@ -60,9 +61,16 @@ class OpenedRun:
         return f"{self.command} run {self.folder} (model {self.model_name}{fold}, {self.checkpoint.name})"
 
 
-def open_run(folder, *, model: Optional[str] = None, fold: Optional[int] = None,
-             dataset: Optional[str] = None, data_root: Optional[str] = None,
-             cache_dir: Optional[str] = None, progress: bool = False) -> OpenedRun:
+def open_run(
+    folder,
+    *,
+    model: Optional[str] = None,
+    fold: Optional[int] = None,
+    dataset: Optional[str] = None,
+    data_root: Optional[str] = None,
+    cache_dir: Optional[str] = None,
+    progress: bool = False,
+) -> OpenedRun:
     """Open ``folder`` (see the module docstring); ``dataset`` overrides the recorded spec."""
     from ..data.registry import load_dataset
 
@@ -73,8 +81,9 @@ def open_run(folder, *, model: Optional[str] = None, fold: Optional[int] = None,
     spec = dataset or manifest.dataset_spec()
     if spec is None:
         raise ValueError(f"run folder {found.folder}: run.json does not say which dataset it used; pass --dataset")
-    ds = load_dataset(spec, data_root if data_root is not None else manifest.data.data_root,
-                      cache_dir=cache_dir, progress=progress)
+    ds = load_dataset(
+        spec, data_root if data_root is not None else manifest.data.data_root, cache_dir=cache_dir, progress=progress
+    )
     check_compatible(net, ds, found.checkpoint)
     test = None
     labels = ds.labels() if ds.num_tasks == 1 else None
@@ -89,9 +98,17 @@ def open_run(folder, *, model: Optional[str] = None, fold: Optional[int] = None,
         if dataset is None:
             raise
         test = None  # another dataset than the run's: its split does not apply
-    return OpenedRun(folder=found.folder, command=manifest.command, model_name=found.name,
-                     checkpoint=found.checkpoint, model=net, dataset=ds, test=test or None, manifest=manifest,
-                     fold=found.fold)
+    return OpenedRun(
+        folder=found.folder,
+        command=manifest.command,
+        model_name=found.name,
+        checkpoint=found.checkpoint,
+        model=net,
+        dataset=ds,
+        test=test or None,
+        manifest=manifest,
+        fold=found.fold,
+    )
 
 
 def _check_recorded_config(model: torch.nn.Module, found: RunModel) -> None:
@@ -109,30 +126,41 @@ def _check_recorded_config(model: torch.nn.Module, found: RunModel) -> None:
     mine = json.loads(json.dumps(model.config.to_dict()))
     theirs = normalized(found.config)
     if mine != theirs:
-        diff = next((f"{k}: {shown(theirs.get(k), 40)} in run.json, {shown(v, 40)} in the checkpoint"
-                     for k, v in mine.items() if theirs and theirs.get(k) != v), "no valid config recorded for it")
-        raise ValueError(f"checkpoint {found.checkpoint}: holds another model than the one its run folder's run.json "
-                         f"records ({diff}); it was replaced or copied from another run")
+        diff = next(
+            (
+                f"{k}: {shown(theirs.get(k), 40)} in run.json, {shown(v, 40)} in the checkpoint"
+                for k, v in mine.items()
+                if theirs and theirs.get(k) != v
+            ),
+            "no valid config recorded for it",
+        )
+        raise ValueError(
+            f"checkpoint {found.checkpoint}: holds another model than the one its run folder's run.json "
+            f"records ({diff}); it was replaced or copied from another run"
+        )
 
 
 def check_compatible(model: torch.nn.Module, dataset: GraphDataset, checkpoint) -> None:
     """A clear error when ``dataset`` is not what the checkpoint's model was built for."""
     if model.in_channels != dataset.num_features:
-        raise ValueError(f"checkpoint {checkpoint}: the model was built for {model.in_channels} node "
-                         f"features, but dataset {dataset.name} has {dataset.num_features}; pass the "
-                         f"dataset it was trained on (--dataset)")
+        raise ValueError(
+            f"checkpoint {checkpoint}: the model was built for {model.in_channels} node "
+            f"features, but dataset {dataset.name} has {dataset.num_features}; pass the "
+            f"dataset it was trained on (--dataset)"
+        )
     if dataset.num_tasks == 1 and model.num_classes != dataset.num_classes:
-        raise ValueError(f"checkpoint {checkpoint}: the model predicts {model.num_classes} classes, but "
-                         f"dataset {dataset.name} has {dataset.num_classes}; pass the dataset it was "
-                         f"trained on (--dataset)")
+        raise ValueError(
+            f"checkpoint {checkpoint}: the model predicts {model.num_classes} classes, but "
+            f"dataset {dataset.name} has {dataset.num_classes}; pass the dataset it was "
+            f"trained on (--dataset)"
+        )
 
 
 def check_graph_index(index: int, dataset: GraphDataset) -> int:
     """``index`` if it names a graph of ``dataset``, else a clear error."""
     n = len(dataset)
     if isinstance(index, bool) or not isinstance(index, int) or not 0 <= index < n:
-        raise ValueError(f"--graph {index}: out of range; dataset {dataset.name} has {n} graphs "
-                         f"(0..{n - 1})")
+        raise ValueError(f"--graph {index}: out of range; dataset {dataset.name} has {n} graphs (0..{n - 1})")
     return index
 
 
@@ -152,8 +180,12 @@ def history(folder: Path, manifest: Manifest) -> Dict[str, List[Dict[str, float]
         fold0 = model.folds.get(0)
         if manifest.command in ("train", "demo") and model.metrics and (folder / model.metrics).is_file():
             out[name] = read_metrics_csv(folder / model.metrics)
-        elif manifest.command == "compare" and fold0 is not None and fold0.finals \
-                and (folder / fold0.finals[0]).is_file():
+        elif (
+            manifest.command == "compare"
+            and fold0 is not None
+            and fold0.finals
+            and (folder / fold0.finals[0]).is_file()
+        ):
             path = folder / fold0.finals[0]
             rec = check_unit_record(read_json(path, "training run record"), path)
             out[name] = [dict(zip(keys, map(float, row))) for row in rec.get("history", [])]
@@ -173,12 +205,15 @@ def read_metrics_csv(path: Path) -> List[Dict[str, float]]:
         reader = csv.DictReader(io.StringIO(text, newline=""))
         header = reader.fieldnames or []
         if "epoch" not in header or not set(header) <= known:
-            raise ValueError(f"{path}:1: not a metrics file of hipool (columns {shown(header, 120)}; "
-                             f"expected {', '.join(known)})")
+            raise ValueError(
+                f"{path}:1: not a metrics file of hipool (columns {shown(header, 120)}; expected {', '.join(known)})"
+            )
         for row in reader:
             if None in row or any(v is None for v in row.values()):
-                raise ValueError(f"{path}:{reader.line_num}: the row has {len(row.get(None) or [])} more or "
-                                 f"fewer fields than the header")
+                raise ValueError(
+                    f"{path}:{reader.line_num}: the row has {len(row.get(None) or [])} more or "
+                    f"fewer fields than the header"
+                )
             if row.get("epoch") in ("", None):
                 raise ValueError(f"{path}:{reader.line_num}: the row has no epoch")
             try:

@@ -7,6 +7,7 @@ The models (:mod:`hipool.nn.models`) are imported on first use: they build on
 :mod:`hipool.config`, which reads the registry of this package, so importing them here
 eagerly would make ``hipool.config`` and ``hipool.nn`` import each other.
 """
+
 from typing import Any
 
 from ..record import DROPPED, PoolOutput
@@ -29,13 +30,36 @@ _MODELS = ("GlobalGNN", "GraphUNet", "HierarchicalGNN", "build_model")
 def __getattr__(name: str) -> Any:
     if name in _MODELS:
         from . import models
+
         return getattr(models, name)
     raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
 
 
 __all__ = [
-    "DROPPED", "PoolOutput", "TopKPooling", "SAGPooling", "topk", "num_kept", "filter_edges",
-    "Readout", "READOUTS", "HierarchicalGNN", "GlobalGNN", "build_model", "make_conv",
-    "REGISTRY", "PoolerSpec", "DiffPool", "MinCutPool", "DMoNPool", "GivenPool",
-    "functional", "EdgePool", "EdgePooling", "Graclus", "graclus", "ASAPooling", "GraphUNet",
+    "DROPPED",
+    "PoolOutput",
+    "TopKPooling",
+    "SAGPooling",
+    "topk",
+    "num_kept",
+    "filter_edges",
+    "Readout",
+    "READOUTS",
+    "HierarchicalGNN",
+    "GlobalGNN",
+    "build_model",
+    "make_conv",
+    "REGISTRY",
+    "PoolerSpec",
+    "DiffPool",
+    "MinCutPool",
+    "DMoNPool",
+    "GivenPool",
+    "functional",
+    "EdgePool",
+    "EdgePooling",
+    "Graclus",
+    "graclus",
+    "ASAPooling",
+    "GraphUNet",
 ]

@@ -47,6 +47,7 @@ drawn once, from U(-1, 1), so half of PyG's models keep the *least* fit clusters
 for good.  We rank by ``φ`` as the paper does, and keep ``select.weight`` only so
 PyG ``state_dict`` s load; with ``select.weight > 0`` both agree.
 """
+
 from __future__ import annotations
 
 import math
@@ -122,9 +123,16 @@ class ASAPooling(torch.nn.Module):
     (``DROPPED`` if it is in none).
     """
 
-    def __init__(self, in_channels: int, ratio: Union[float, int] = 0.5, GNN: Optional[Callable] = None,
-                 dropout: float = 0.0, negative_slope: float = 0.2, add_self_loops: bool = False,
-                 **kwargs):
+    def __init__(
+        self,
+        in_channels: int,
+        ratio: Union[float, int] = 0.5,
+        GNN: Optional[Callable] = None,
+        dropout: float = 0.0,
+        negative_slope: float = 0.2,
+        add_self_loops: bool = False,
+        **kwargs,
+    ):
         super().__init__()
         where = "ASAPooling"
         check_int(in_channels, where, "in_channels")
@@ -147,9 +155,11 @@ class ASAPooling(torch.nn.Module):
         self.gnn_score = LEConv(in_channels, 1)
         self.gnn_intra_cluster = GNN(in_channels, in_channels, **kwargs) if GNN is not None else None
         #: Why edge weights must be >= 0 (a degree-normalising intra-cluster GNN), or None.
-        self._nonnegative_weights = (f"{type(self.gnn_intra_cluster).__name__} normalises by weighted degrees"
-                                     if self.gnn_intra_cluster is not None
-                                     and degree_normalised(self.gnn_intra_cluster) else None)
+        self._nonnegative_weights = (
+            f"{type(self.gnn_intra_cluster).__name__} normalises by weighted degrees"
+            if self.gnn_intra_cluster is not None and degree_normalised(self.gnn_intra_cluster)
+            else None
+        )
         self.select = _SelectWeight()
 
     def reset_parameters(self) -> None:
@@ -167,15 +177,29 @@ class ASAPooling(torch.nn.Module):
         out = torch.zeros_like(a).index_add_(0, dst, a[src])
         return torch.sigmoid(out - indeg * b + c)
 
-    def forward(self, x: Tensor, edge_index: Tensor, edge_weight: Optional[Tensor] = None,
-                batch: Optional[Tensor] = None, edge_attr: Optional[Tensor] = None) -> ASAPOutput:
-        x, batch = prepare_pool_input(x, edge_index, batch, edge_attr, edge_weight, "ASAPooling",
-                                      self.in_channels, dtype=param_dtype(self), device=param_device(self),
-                                      nonnegative_weights=self._nonnegative_weights)
+    def forward(
+        self,
+        x: Tensor,
+        edge_index: Tensor,
+        edge_weight: Optional[Tensor] = None,
+        batch: Optional[Tensor] = None,
+        edge_attr: Optional[Tensor] = None,
+    ) -> ASAPOutput:
+        x, batch = prepare_pool_input(
+            x,
+            edge_index,
+            batch,
+            edge_attr,
+            edge_weight,
+            "ASAPooling",
+            self.in_channels,
+            dtype=param_dtype(self),
+            device=param_device(self),
+            nonnegative_weights=self._nonnegative_weights,
+        )
         n = x.size(0)
         input_edges = edge_index
-        edge_index, edge_weight = add_remaining_self_loops(edge_index, edge_weight, fill_value=1.0,
-                                                           num_nodes=n)
+        edge_index, edge_weight = add_remaining_self_loops(edge_index, edge_weight, fill_value=1.0, num_nodes=n)
         # Edges sorted by (target, source): rows of CSR matrices by target, and repeated
         # edges side by side.
         order = torch.argsort(edge_index[1] * max(n, 1) + edge_index[0])
@@ -216,8 +240,7 @@ class ASAPooling(torch.nn.Module):
         p_weight = None
         if edge_weight is not None:
             p_weight = edge_weight.new_zeros(p_src.numel()).index_add(0, pair, edge_weight)
-        new_ei, new_ew, (s_row, s_col, s_val) = _coarsen_csr(p_src, p_dst, crow_in, p_weight, p_score,
-                                                             perm, n)
+        new_ei, new_ew, (s_row, s_col, s_val) = _coarsen_csr(p_src, p_dst, crow_in, p_weight, p_score, perm, n)
         if self.add_self_loops:
             new_ei, new_ew = add_remaining_self_loops(new_ei, new_ew, num_nodes=k)
             new_ei, new_ew = coalesce(new_ei, new_ew, num_nodes=k)  # loops into sorted order
@@ -231,12 +254,21 @@ class ASAPooling(torch.nn.Module):
 
         # Distinct entries sorted by (row, col) by construction (tested under torch's invariant
         # checks): no coalesce, and no invariant check either.
-        assignment = torch.sparse_coo_tensor(torch.stack([s_row, s_col]), s_val, (n, k),
-                                             is_coalesced=True, check_invariants=False)
+        assignment = torch.sparse_coo_tensor(
+            torch.stack([s_row, s_col]), s_val, (n, k), is_coalesced=True, check_invariants=False
+        )
         cluster = _strongest_cluster(s_row, s_col, s_val.detach(), n, k)
-        return ASAPOutput(x=x_out, edge_index=new_ei, edge_attr=new_ea, batch=batch[perm], perm=perm,
-                          score=fitness[perm], cluster=cluster, assignment=assignment,
-                          edge_weight=new_ew)
+        return ASAPOutput(
+            x=x_out,
+            edge_index=new_ei,
+            edge_attr=new_ea,
+            batch=batch[perm],
+            perm=perm,
+            score=fitness[perm],
+            cluster=cluster,
+            assignment=assignment,
+            edge_weight=new_ew,
+        )
 
     def __repr__(self) -> str:
         return f"{type(self).__name__}({self.in_channels}, ratio={self.ratio})"
@@ -255,8 +287,9 @@ def _strongest_cluster(s_row: Tensor, s_col: Tensor, s_val: Tensor, n: int, k: i
     return torch.where(cluster == k, -1, cluster)
 
 
-def _attr_on_pairs(edge_attr: Tensor, edge_index: Tensor, p_src: Tensor, p_dst: Tensor, n: int,
-                   dtype: torch.dtype) -> Tensor:
+def _attr_on_pairs(
+    edge_attr: Tensor, edge_index: Tensor, p_src: Tensor, p_dst: Tensor, n: int, dtype: torch.dtype
+) -> Tensor:
     """``edge_attr`` ``[E, *]`` of the input edges summed onto the distinct pairs ``(p_src, p_dst)``
     (sorted by (target, source)) as ``[P, D]``; pairs no input edge has (added self-loops) get 0."""
     flat = edge_attr.reshape(edge_attr.size(0), math.prod(edge_attr.shape[1:])).to(dtype)
@@ -265,8 +298,17 @@ def _attr_on_pairs(edge_attr: Tensor, edge_index: Tensor, p_src: Tensor, p_dst: 
     return flat.new_zeros(p_key.numel(), flat.size(1)).index_add(0, at, flat)
 
 
-def _pool_edge_attr(attr: Tensor, src: Tensor, dst: Tensor, s_row: Tensor, s_col: Tensor, s_val: Tensor,
-                    edge_index: Tensor, n: int, k: int) -> Tensor:
+def _pool_edge_attr(
+    attr: Tensor,
+    src: Tensor,
+    dst: Tensor,
+    s_row: Tensor,
+    s_col: Tensor,
+    s_val: Tensor,
+    edge_index: Tensor,
+    n: int,
+    k: int,
+) -> Tensor:
     """``(Sᵀ E_c S)_ij`` for every channel ``c`` at the pooled edges ``i → j``: ``[E', D]``.
 
     ``attr`` ``[P, D]`` is ``E`` on the distinct pairs ``(src, dst)``; ``S`` is given by its
@@ -343,13 +385,13 @@ class _PathProduct(torch.autograd.Function):
                 grad_attr = torch.sparse.mm(m_t, grad_m)
             if ctx.needs_input_grad[1]:
                 pattern = csr_tensor(crow, col, torch.zeros_like(w), (r, p))
-                grad_w = torch.sparse.sampled_addmm(pattern, grad_m.contiguous(), attr.t(),
-                                                    beta=0.0).values()
+                grad_w = torch.sparse.sampled_addmm(pattern, grad_m.contiguous(), attr.t(), beta=0.0).values()
         return grad_attr, grad_w, None, None, None
 
 
-def _coarsen_csr(src: Tensor, dst: Tensor, crow_in: Tensor, weight: Optional[Tensor], score: Tensor,
-                 perm: Tensor, n: int):
+def _coarsen_csr(
+    src: Tensor, dst: Tensor, crow_in: Tensor, weight: Optional[Tensor], score: Tensor, perm: Tensor, n: int
+):
     """``Sᵀ A S`` over the kept clusters as two CSR products.
 
     ``(src, dst)`` are distinct edges sorted by (target, source), every node with a
@@ -366,8 +408,7 @@ def _coarsen_csr(src: Tensor, dst: Tensor, crow_in: Tensor, weight: Optional[Ten
     run = (crow_in[1:] - ptr)[perm]
     crow_st = torch.zeros(k + 1, dtype=torch.long, device=device)
     crow_st[1:] = torch.cumsum(run, 0)
-    pick = torch.repeat_interleave(ptr[perm] - crow_st[:-1], run) + torch.arange(
-        int(crow_st[-1]), device=device)
+    pick = torch.repeat_interleave(ptr[perm] - crow_st[:-1], run) + torch.arange(int(crow_st[-1]), device=device)
     # A with rows by source, columns sorted; S likewise, its columns the cluster numbers.
     by_src = torch.argsort(src * max(n, 1) + dst)
     col = torch.full((n,), -1, dtype=torch.long, device=device)

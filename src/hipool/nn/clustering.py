@@ -40,6 +40,7 @@ level), and DiffPool's losses and pooled adjacency are normalised (see
 :class:`DiffPool`).  ``reduce="sum"`` (and DiffPool's ``link_norm="nodes",
 entropy_norm=False, adj_norm=False``) gives PyG's values exactly.
 """
+
 from __future__ import annotations
 
 from typing import Optional, Tuple
@@ -94,8 +95,7 @@ def _one_of(value, name: str, allowed: Tuple[str, ...], where: str) -> str:
 
 
 def _positive_int(value, name: str, where: str) -> int:
-    hint = (" (clustering poolers need an absolute cluster count, not a ratio)"
-            if isinstance(value, float) else "")
+    hint = " (clustering poolers need an absolute cluster count, not a ratio)" if isinstance(value, float) else ""
     return check_int(value, where, name, hint=hint)
 
 
@@ -130,11 +130,21 @@ class ClusterPooling(torch.nn.Module):
     LOSSES: Tuple[str, ...] = ()
     keep_self_loops: bool = False
 
-    def __init__(self, in_channels: int, num_clusters: int, *, assign: str = "linear",
-                 assign_hidden: Optional[int] = None, mode: str = "auto",
-                 dense_max_nodes: Optional[int] = None, dropout: float = 0.0,
-                 edge_topk: Optional[int] = None, edge_threshold: Optional[float] = None,
-                 pool_edge_attr: bool = False, reduce: str = "mean"):
+    def __init__(
+        self,
+        in_channels: int,
+        num_clusters: int,
+        *,
+        assign: str = "linear",
+        assign_hidden: Optional[int] = None,
+        mode: str = "auto",
+        dense_max_nodes: Optional[int] = None,
+        dropout: float = 0.0,
+        edge_topk: Optional[int] = None,
+        edge_threshold: Optional[float] = None,
+        pool_edge_attr: bool = False,
+        reduce: str = "mean",
+    ):
         super().__init__()
         where = type(self).__name__
         self.in_channels = _positive_int(in_channels, "in_channels", where)
@@ -143,8 +153,11 @@ class ClusterPooling(torch.nn.Module):
             raise ValueError(f"{where}: 'assign' must be one of {', '.join(ASSIGNERS)}, got {assign!r}")
         assign_hidden = check_int(assign_hidden, where, "assign_hidden", allow_none=True)
         self.mode = _one_of(mode, "mode", MODES, where)
-        self.dense_max_nodes = (default_dense_max_nodes(self.num_clusters) if dense_max_nodes is None
-                                else _positive_int(dense_max_nodes, "dense_max_nodes", where))
+        self.dense_max_nodes = (
+            default_dense_max_nodes(self.num_clusters)
+            if dense_max_nodes is None
+            else _positive_int(dense_max_nodes, "dense_max_nodes", where)
+        )
         self.dropout = check_number(dropout, where, "dropout", low=0, high=1, high_open=True)
         self.edge_topk = check_int(edge_topk, where, "edge_topk", allow_none=True)
         # inf would keep no pooled edge at all; NaN compares false with everything.
@@ -176,12 +189,27 @@ class ClusterPooling(torch.nn.Module):
         return None
 
     # -- forward -------------------------------------------------------------
-    def forward(self, x: Tensor, edge_index: Tensor, edge_attr: Optional[Tensor] = None,
-                batch: Optional[Tensor] = None, edge_weight: Optional[Tensor] = None) -> PoolOutput:
+    def forward(
+        self,
+        x: Tensor,
+        edge_index: Tensor,
+        edge_attr: Optional[Tensor] = None,
+        batch: Optional[Tensor] = None,
+        edge_weight: Optional[Tensor] = None,
+    ) -> PoolOutput:
         where = type(self).__name__
-        x, batch = prepare_pool_input(x, edge_index, batch, edge_attr, edge_weight, where, self.in_channels,
-                                      dtype=param_dtype(self), device=param_device(self),
-                                      nonnegative_weights=self._nonnegative_weights())
+        x, batch = prepare_pool_input(
+            x,
+            edge_index,
+            batch,
+            edge_attr,
+            edge_weight,
+            where,
+            self.in_channels,
+            dtype=param_dtype(self),
+            device=param_device(self),
+            nonnegative_weights=self._nonnegative_weights(),
+        )
         n = x.size(0)
         if n == 0:
             return self._empty(x, edge_attr)
@@ -208,8 +236,9 @@ class ClusterPooling(torch.nn.Module):
             adj = to_dense_adj(edge_index, batch, edge_weight, max_num_nodes=n_max, batch_size=num_graphs).to(x.dtype)
             r = Fn.dense_core(self.method, xd, adj, Sd, mask, cluster_mask, reduce=self.reduce)
         else:
-            r = Fn.sparse_core(self.method, x, edge_index, edge_weight, S, batch, num_graphs, counts,
-                               cluster_mask, reduce=self.reduce)
+            r = Fn.sparse_core(
+                self.method, x, edge_index, edge_weight, S, batch, num_graphs, counts, cluster_mask, reduce=self.reduce
+            )
 
         pooled_attr = None
         if self.pool_edge_attr and edge_attr is not None:
@@ -220,11 +249,22 @@ class ClusterPooling(torch.nn.Module):
         cluster = offset[batch] + S.argmax(dim=-1)
         out_x = r.out[cluster_mask]
         out_batch = torch.repeat_interleave(torch.arange(num_graphs, device=x.device), k)
-        ei, ew, ea = _pooled_edges(r.out_adj, pooled_attr, cluster_mask, offset, self.keep_self_loops,
-                                   self.edge_topk, self.edge_threshold)
-        return PoolOutput(x=out_x, edge_index=ei, edge_attr=ea, batch=out_batch, perm=None, score=None,
-                          cluster=cluster, assignment=S, aux_losses=dict(r.losses), edge_weight=ew,
-                          mode=mode)
+        ei, ew, ea = _pooled_edges(
+            r.out_adj, pooled_attr, cluster_mask, offset, self.keep_self_loops, self.edge_topk, self.edge_threshold
+        )
+        return PoolOutput(
+            x=out_x,
+            edge_index=ei,
+            edge_attr=ea,
+            batch=out_batch,
+            perm=None,
+            score=None,
+            cluster=cluster,
+            assignment=S,
+            aux_losses=dict(r.losses),
+            edge_weight=ew,
+            mode=mode,
+        )
 
     def _empty(self, x: Tensor, edge_attr: Optional[Tensor]) -> PoolOutput:
         """The record of a batch with no nodes: no clusters, no edges, every loss 0 (the mean
@@ -234,19 +274,30 @@ class ClusterPooling(torch.nn.Module):
             width = 1 if edge_attr.dim() == 1 else edge_attr[0:0].flatten(1).size(1)
             ea = x.new_zeros(0, width)
         none = x.new_zeros(0, dtype=torch.long)
-        return PoolOutput(x=x.new_zeros(0, x.size(1)), edge_index=x.new_zeros(2, 0, dtype=torch.long),
-                          edge_attr=ea, batch=none, perm=None, score=None, cluster=none,
-                          assignment=x.new_zeros(0, self.num_clusters),
-                          aux_losses={name: x.new_zeros(()) for name in self.LOSSES},
-                          edge_weight=x.new_zeros(0), mode="dense" if self.mode == "auto" else self.mode)
+        return PoolOutput(
+            x=x.new_zeros(0, x.size(1)),
+            edge_index=x.new_zeros(2, 0, dtype=torch.long),
+            edge_attr=ea,
+            batch=none,
+            perm=None,
+            score=None,
+            cluster=none,
+            assignment=x.new_zeros(0, self.num_clusters),
+            aux_losses={name: x.new_zeros(()) for name in self.LOSSES},
+            edge_weight=x.new_zeros(0),
+            mode="dense" if self.mode == "auto" else self.mode,
+        )
 
     def extra_repr(self) -> str:
-        return (f"{self.in_channels}, num_clusters={self.num_clusters}, assign={self.assign.kind!r}, "
-                f"mode={self.mode!r}, reduce={self.reduce!r}")
+        return (
+            f"{self.in_channels}, num_clusters={self.num_clusters}, assign={self.assign.kind!r}, "
+            f"mode={self.mode!r}, reduce={self.reduce!r}"
+        )
 
 
-def _pool_edge_attr(edge_index: Tensor, edge_attr: Tensor, S: Tensor, batch: Tensor,
-                    num_graphs: int, counts: Tensor) -> Tensor:
+def _pool_edge_attr(
+    edge_index: Tensor, edge_attr: Tensor, S: Tensor, batch: Tensor, num_graphs: int, counts: Tensor
+) -> Tensor:
     """``SᵀE_cS`` for every channel ``c`` of ``edge_attr``: ``[B, C, C, D]``.
 
     One path for both modes: ``E_c S`` over the edges, then ``Sᵀ(E_c S)`` per graph
@@ -260,8 +311,15 @@ def _pool_edge_attr(edge_index: Tensor, edge_attr: Tensor, S: Tensor, batch: Ten
     return out.view(num_graphs, C, D, C).permute(0, 1, 3, 2)
 
 
-def _pooled_edges(out_adj: Tensor, pooled_attr: Optional[Tensor], cluster_mask: Tensor, offset: Tensor,
-                  keep_self_loops: bool, topk: Optional[int], threshold: Optional[float]):
+def _pooled_edges(
+    out_adj: Tensor,
+    pooled_attr: Optional[Tensor],
+    cluster_mask: Tensor,
+    offset: Tensor,
+    keep_self_loops: bool,
+    topk: Optional[int],
+    threshold: Optional[float],
+):
     """The pooled ``[B, C, C]`` adjacency as a weighted edge list over the valid clusters."""
     C = out_adj.size(-1)
     a = out_adj.detach()
@@ -309,9 +367,17 @@ class DiffPool(ClusterPooling):
     LOSSES = tuple(Fn.diffpool_method().losses)
     keep_self_loops = True
 
-    def __init__(self, in_channels: int, num_clusters: int, *, assign: str = "gcn",
-                 link_norm: str = "relative", entropy_norm: bool = True, adj_norm: bool = True,
-                 **kwargs):
+    def __init__(
+        self,
+        in_channels: int,
+        num_clusters: int,
+        *,
+        assign: str = "gcn",
+        link_norm: str = "relative",
+        entropy_norm: bool = True,
+        adj_norm: bool = True,
+        **kwargs,
+    ):
         super().__init__(in_channels, num_clusters, assign=assign, **kwargs)
         self.link_norm = _one_of(link_norm, "link_norm", Fn.LINK_NORMS, "DiffPool")
         self.entropy_norm = check_bool(entropy_norm, "DiffPool", "entropy_norm")
@@ -337,8 +403,7 @@ class MinCutPool(ClusterPooling):
     LOSSES = tuple(Fn.MINCUT.losses)
     method = Fn.MINCUT
 
-    def __init__(self, in_channels: int, num_clusters: int, *, assign: str = "linear",
-                 temp: float = 1.0, **kwargs):
+    def __init__(self, in_channels: int, num_clusters: int, *, assign: str = "linear", temp: float = 1.0, **kwargs):
         super().__init__(in_channels, num_clusters, assign=assign, **kwargs)
         self.temp = check_number(temp, "MinCutPool", "temp", low=0, low_open=True)
 
@@ -360,4 +425,3 @@ class DMoNPool(ClusterPooling):
     kind = "dmon"
     LOSSES = tuple(Fn.DMON.losses)
     method = Fn.DMON
-

@@ -1,4 +1,5 @@
 """Connect: the edges of a pooled graph."""
+
 from __future__ import annotations
 
 from typing import Optional, Tuple
@@ -28,23 +29,32 @@ def filter_edges(
     if not isinstance(cluster, Tensor) or cluster.dim() != 1 or cluster.dtype != torch.long:
         got = f"{cluster.dtype} {tuple(cluster.shape)}" if isinstance(cluster, Tensor) else type(cluster).__name__
         raise ValueError(f"filter_edges: 'cluster' must be an int64 [N] tensor, got {got}")
-    if not isinstance(edge_index, Tensor) or edge_index.dim() != 2 or edge_index.size(0) != 2 \
-            or edge_index.dtype != torch.long:
-        got = f"{edge_index.dtype} {tuple(edge_index.shape)}" if isinstance(edge_index, Tensor) \
+    if (
+        not isinstance(edge_index, Tensor)
+        or edge_index.dim() != 2
+        or edge_index.size(0) != 2
+        or edge_index.dtype != torch.long
+    ):
+        got = (
+            f"{edge_index.dtype} {tuple(edge_index.shape)}"
+            if isinstance(edge_index, Tensor)
             else type(edge_index).__name__
+        )
         raise ValueError(f"filter_edges: 'edge_index' must be an int64 [2, E] tensor, got {got}")
     for name, t in (("edge_attr", edge_attr), ("edge_weight", edge_weight)):
         if t is not None and (not isinstance(t, Tensor) or t.dim() == 0 or t.size(0) != edge_index.size(1)):
             rows = tuple(t.shape) if isinstance(t, Tensor) else type(t).__name__
             raise ValueError(f"filter_edges: '{name}' must have one row per edge ({edge_index.size(1)}), got {rows}")
     if checks_enabled() and edge_index.numel() and not bool(((edge_index >= 0) & (edge_index < cluster.numel())).all()):
-        raise ValueError(f"filter_edges: 'edge_index' refers to nodes outside [0, {cluster.numel()}) (the nodes "
-                         f"'cluster' maps)")
+        raise ValueError(
+            f"filter_edges: 'edge_index' refers to nodes outside [0, {cluster.numel()}) (the nodes 'cluster' maps)"
+        )
     return _filter_edges(edge_index, edge_attr, cluster, edge_weight)
 
 
-def _filter_edges(edge_index: Tensor, edge_attr: Optional[Tensor], cluster: Tensor,
-                  edge_weight: Optional[Tensor] = None) -> Tuple[Tensor, Optional[Tensor], Optional[Tensor]]:
+def _filter_edges(
+    edge_index: Tensor, edge_attr: Optional[Tensor], cluster: Tensor, edge_weight: Optional[Tensor] = None
+) -> Tuple[Tensor, Optional[Tensor], Optional[Tensor]]:
     """:func:`filter_edges` without its checks (for the poolers, whose input checks did them)."""
     row, col = cluster[edge_index[0]], cluster[edge_index[1]]
     mask = (row != DROPPED) & (col != DROPPED)

@@ -10,6 +10,7 @@ merged node (``cluster``; nobody is dropped), and ``unpool`` copies a merged
 node's features back to both members.  Output nodes are numbered graph by graph,
 so the pooled ``batch`` stays sorted.
 """
+
 from __future__ import annotations
 
 from dataclasses import dataclass
@@ -26,9 +27,14 @@ from ..record import PoolOutput
 from .matching import clusters_from_matching, greedy_matching, rank_by_score
 
 
-def _contract_edges(edge_index: Tensor, cluster: Tensor, num_clusters: int,
-                    edge_attr: Optional[Tensor], edge_weight: Optional[Tensor],
-                    keep_self_loops: bool) -> Tuple[Tensor, Optional[Tensor], Optional[Tensor]]:
+def _contract_edges(
+    edge_index: Tensor,
+    cluster: Tensor,
+    num_clusters: int,
+    edge_attr: Optional[Tensor],
+    edge_weight: Optional[Tensor],
+    keep_self_loops: bool,
+) -> Tuple[Tensor, Optional[Tensor], Optional[Tensor]]:
     """Edges between clusters, duplicates merged; their ``edge_attr``/``edge_weight`` summed."""
     ei = cluster[edge_index]
     if not keep_self_loops:
@@ -58,7 +64,7 @@ class EdgePoolOutput(PoolOutput):
     (1 for an unmatched node)."""
 
     unpool_info: Optional[UnpoolInfo] = None
-    rounds: int = 0   # parallel matching rounds this call took
+    rounds: int = 0  # parallel matching rounds this call took
 
     _tuple_fields = ("x", "edge_index", "batch", "unpool_info")
 
@@ -98,20 +104,26 @@ class EdgePool(torch.nn.Module):
     Self-loops made by merging are kept (as PyG does).
     """
 
-    def __init__(self, in_channels: int, edge_score_method: Union[str, Callable, None] = None,
-                 dropout: float = 0.0, add_to_edge_score: float = 0.5):
+    def __init__(
+        self,
+        in_channels: int,
+        edge_score_method: Union[str, Callable, None] = None,
+        dropout: float = 0.0,
+        add_to_edge_score: float = 0.5,
+    ):
         super().__init__()
         check_int(in_channels, "EdgePool", "in_channels")
         if edge_score_method is None:
             edge_score_method = "softmax"
         if isinstance(edge_score_method, str):
             if edge_score_method not in _SCORE_METHODS:
-                raise ValueError(f"EdgePool: 'edge_score_method' must be one of "
-                                 f"{', '.join(_SCORE_METHODS)} or a callable, got {edge_score_method!r}")
+                raise ValueError(
+                    f"EdgePool: 'edge_score_method' must be one of "
+                    f"{', '.join(_SCORE_METHODS)} or a callable, got {edge_score_method!r}"
+                )
             edge_score_method = getattr(self, f"compute_edge_score_{edge_score_method}")
         elif not callable(edge_score_method):
-            raise ValueError(f"EdgePool: 'edge_score_method' must be a name or a callable, "
-                             f"got {edge_score_method!r}")
+            raise ValueError(f"EdgePool: 'edge_score_method' must be a name or a callable, got {edge_score_method!r}")
         self.in_channels = in_channels
         self.compute_edge_score = cast(Callable[..., Tensor], edge_score_method)
         self.dropout = check_number(dropout, "EdgePool", "dropout", low=0, high=1, high_open=True)
@@ -127,13 +139,15 @@ class EdgePool(torch.nn.Module):
         return softmax(raw_edge_score, edge_index[1], num_nodes=num_nodes)
 
     @staticmethod
-    def compute_edge_score_tanh(raw_edge_score: Tensor, edge_index: Optional[Tensor] = None,
-                                num_nodes: Optional[int] = None) -> Tensor:
+    def compute_edge_score_tanh(
+        raw_edge_score: Tensor, edge_index: Optional[Tensor] = None, num_nodes: Optional[int] = None
+    ) -> Tensor:
         return torch.tanh(raw_edge_score)
 
     @staticmethod
-    def compute_edge_score_sigmoid(raw_edge_score: Tensor, edge_index: Optional[Tensor] = None,
-                                   num_nodes: Optional[int] = None) -> Tensor:
+    def compute_edge_score_sigmoid(
+        raw_edge_score: Tensor, edge_index: Optional[Tensor] = None, num_nodes: Optional[int] = None
+    ) -> Tensor:
         return torch.sigmoid(raw_edge_score)
 
     def edge_score(self, x: Tensor, edge_index: Tensor) -> Tensor:
@@ -146,11 +160,25 @@ class EdgePool(torch.nn.Module):
         e = F.dropout(e, p=self.dropout, training=self.training)
         return self.compute_edge_score(e, edge_index, x.size(0)) + self.add_to_edge_score
 
-    def forward(self, x: Tensor, edge_index: Tensor, batch: Optional[Tensor] = None,
-                edge_attr: Optional[Tensor] = None, edge_weight: Optional[Tensor] = None) -> EdgePoolOutput:
-        x, batch = prepare_pool_input(x, edge_index, batch, edge_attr, edge_weight, "EdgePool",
-                                      self.in_channels, dtype=param_dtype(self),
-                                      device=param_device(self))
+    def forward(
+        self,
+        x: Tensor,
+        edge_index: Tensor,
+        batch: Optional[Tensor] = None,
+        edge_attr: Optional[Tensor] = None,
+        edge_weight: Optional[Tensor] = None,
+    ) -> EdgePoolOutput:
+        x, batch = prepare_pool_input(
+            x,
+            edge_index,
+            batch,
+            edge_attr,
+            edge_weight,
+            "EdgePool",
+            self.in_channels,
+            dtype=param_dtype(self),
+            device=param_device(self),
+        )
         n = x.size(0)
         score = self.edge_score(x, edge_index)
 
@@ -163,12 +191,22 @@ class EdgePool(torch.nn.Module):
         else:  # no edges: every node stays as it is
             new_score = x.new_ones(num_clusters)
         new_x = x.new_zeros(num_clusters, x.size(1)).index_add_(0, cluster, x) * new_score.view(-1, 1)
-        new_ei, new_ea, new_ew = _contract_edges(edge_index, cluster, num_clusters, edge_attr,
-                                                 edge_weight, keep_self_loops=True)
+        new_ei, new_ea, new_ew = _contract_edges(
+            edge_index, cluster, num_clusters, edge_attr, edge_weight, keep_self_loops=True
+        )
         info = UnpoolInfo(edge_index=edge_index, cluster=cluster, batch=batch, new_edge_score=new_score)
-        return EdgePoolOutput(x=new_x, edge_index=new_ei, edge_attr=new_ea, batch=batch_out, perm=None,
-                              score=new_score, cluster=cluster, edge_weight=new_ew,
-                              unpool_info=info, rounds=rounds)
+        return EdgePoolOutput(
+            x=new_x,
+            edge_index=new_ei,
+            edge_attr=new_ea,
+            batch=batch_out,
+            perm=None,
+            score=new_score,
+            cluster=cluster,
+            edge_weight=new_ew,
+            unpool_info=info,
+            rounds=rounds,
+        )
 
     def unpool(self, x: Tensor, unpool_info: UnpoolInfo) -> Tuple[Tensor, Tensor, Tensor]:
         """PyG's unpooling: divide by the merge score and copy to both members.
@@ -205,14 +243,20 @@ def _tiebreak(pairs: Tensor, batch: Optional[Tensor], seed: Optional[int]) -> Te
         counts = torch.bincount(graph)
         position = position - (torch.cumsum(counts, 0) - counts)[graph]
     if seed is None:
-        seed = int(torch.randint(0, 2 ** 62, (1,)))
-    s = int(seed) % 2 ** 64
+        seed = int(torch.randint(0, 2**62, (1,)))
+    s = int(seed) % 2**64
     salt = int(_hash32(torch.tensor((s ^ (s >> 32)) & 0xFFFFFFFF)))
     return _hash32((position & 0xFFFFFFFF) ^ salt)
 
 
-def graclus(edge_index: Tensor, edge_weight: Optional[Tensor] = None, num_nodes: Optional[int] = None,
-            *, seed: Optional[int] = 0, batch: Optional[Tensor] = None) -> Tensor:
+def graclus(
+    edge_index: Tensor,
+    edge_weight: Optional[Tensor] = None,
+    num_nodes: Optional[int] = None,
+    *,
+    seed: Optional[int] = 0,
+    batch: Optional[Tensor] = None,
+) -> Tensor:
     r"""Normalized-cut heavy-edge matching (Dhillon, Guan & Kulis, TPAMI 2007), in plain torch.
 
     The graph is read as undirected, :math:`W = (A + A^\top)/2` without self-loops
@@ -232,30 +276,48 @@ def graclus(edge_index: Tensor, edge_weight: Optional[Tensor] = None, num_nodes:
     (itself when unmatched) — the convention of PyG's ``graclus``, so the result
     can go to PyG's ``max_pool``/``avg_pool``.
     """
-    if not isinstance(edge_index, Tensor) or edge_index.dim() != 2 or edge_index.size(0) != 2 \
-            or edge_index.dtype != torch.long:
-        got = f"{edge_index.dtype} {tuple(edge_index.shape)}" if isinstance(edge_index, Tensor) \
+    if (
+        not isinstance(edge_index, Tensor)
+        or edge_index.dim() != 2
+        or edge_index.size(0) != 2
+        or edge_index.dtype != torch.long
+    ):
+        got = (
+            f"{edge_index.dtype} {tuple(edge_index.shape)}"
+            if isinstance(edge_index, Tensor)
             else type(edge_index).__name__
+        )
         raise ValueError(f"graclus: 'edge_index' must be an int64 tensor of shape [2, E], got {got}")
     lo, hi = (int(v) for v in torch.aminmax(edge_index)) if edge_index.numel() else (0, -1)
     if num_nodes is None:
         num_nodes = hi + 1
     if not is_int(num_nodes) or num_nodes < hi + 1 or lo < 0:
-        raise ValueError(f"graclus: 'num_nodes' must be an int above every node of 'edge_index' "
-                         f"(which ranges over [{lo}, {hi}]), got {num_nodes!r}")
+        raise ValueError(
+            f"graclus: 'num_nodes' must be an int above every node of 'edge_index' "
+            f"(which ranges over [{lo}, {hi}]), got {num_nodes!r}"
+        )
     if seed is not None and (not is_int(seed)):
         raise ValueError(f"graclus: 'seed' must be an int or None, got {seed!r}")
-    if batch is not None and (not isinstance(batch, Tensor) or batch.dtype != torch.long
-                              or batch.shape != (num_nodes,)):
+    if batch is not None and (
+        not isinstance(batch, Tensor) or batch.dtype != torch.long or batch.shape != (num_nodes,)
+    ):
         got = f"{batch.dtype} {tuple(batch.shape)}" if isinstance(batch, Tensor) else type(batch).__name__
         raise ValueError(f"graclus: 'batch' must be an int64 tensor [num_nodes={num_nodes}], got {got}")
     device = edge_index.device
     if edge_weight is None:
         edge_weight = torch.ones(edge_index.size(1), device=device)
-    elif not isinstance(edge_weight, Tensor) or edge_weight.dim() != 1 or edge_weight.numel() != edge_index.size(1) \
-            or edge_weight.is_complex() or edge_weight.dtype == torch.bool:
-        got = f"{edge_weight.dtype} {list(edge_weight.shape)}" if isinstance(edge_weight, Tensor) \
+    elif (
+        not isinstance(edge_weight, Tensor)
+        or edge_weight.dim() != 1
+        or edge_weight.numel() != edge_index.size(1)
+        or edge_weight.is_complex()
+        or edge_weight.dtype == torch.bool
+    ):
+        got = (
+            f"{edge_weight.dtype} {list(edge_weight.shape)}"
+            if isinstance(edge_weight, Tensor)
             else type(edge_weight).__name__
+        )
         raise ValueError(f"graclus: 'edge_weight' must be a real tensor of shape [{edge_index.size(1)}], got {got}")
     for name, t in (("edge_weight", edge_weight), ("batch", batch)):
         if t is not None and t.device != device:
@@ -263,8 +325,9 @@ def graclus(edge_index: Tensor, edge_weight: Optional[Tensor] = None, num_nodes:
     return _graclus(edge_index, edge_weight, num_nodes, seed, batch)
 
 
-def _graclus(edge_index: Tensor, edge_weight: Optional[Tensor], num_nodes: int, seed: Optional[int],
-             batch: Optional[Tensor]) -> Tensor:
+def _graclus(
+    edge_index: Tensor, edge_weight: Optional[Tensor], num_nodes: int, seed: Optional[int], batch: Optional[Tensor]
+) -> Tensor:
     """:func:`graclus` after its argument checks (the :class:`Graclus` pooler's input checks did them)."""
     device = edge_index.device
     if edge_weight is None:
@@ -279,8 +342,9 @@ def _graclus(edge_index: Tensor, edge_weight: Optional[Tensor], num_nodes: int, 
     src, dst, w = src[off], dst[off], w[off] / 2
     deg = torch.zeros(num_nodes, dtype=torch.float64, device=device)
     deg.index_add_(0, src, w).index_add_(0, dst, w)
-    pairs, pw = coalesce(torch.stack([torch.minimum(src, dst), torch.maximum(src, dst)]), w,
-                         num_nodes=num_nodes, reduce="sum")
+    pairs, pw = coalesce(
+        torch.stack([torch.minimum(src, dst), torch.maximum(src, dst)]), w, num_nodes=num_nodes, reduce="sum"
+    )
     keep = pw > 0
     pairs, pw = pairs[:, keep], pw[keep]
     cluster = torch.arange(num_nodes, device=device)
@@ -318,8 +382,7 @@ class Graclus(torch.nn.Module):
         check_int(in_channels, "Graclus", "in_channels", allow_none=True)
         if reduce not in _REDUCES:
             raise ValueError(f"Graclus: 'reduce' must be one of {', '.join(_REDUCES)}, got {reduce!r}")
-        if seed is not None and (not is_int(seed)
-                                 or not -2 ** 63 <= seed < 2 ** 64):
+        if seed is not None and (not is_int(seed) or not -(2**63) <= seed < 2**64):
             raise ValueError(f"Graclus: 'seed' must be an int in [-2**63, 2**64) or None, got {seed!r}")
         self.in_channels = in_channels
         self.reduce = reduce
@@ -328,11 +391,24 @@ class Graclus(torch.nn.Module):
     def reset_parameters(self) -> None:
         pass
 
-    def forward(self, x: Tensor, edge_index: Tensor, edge_attr: Optional[Tensor] = None,
-                batch: Optional[Tensor] = None, edge_weight: Optional[Tensor] = None) -> PoolOutput:
-        x, batch = prepare_pool_input(x, edge_index, batch, edge_attr, edge_weight, "Graclus",
-                                      self.in_channels,
-                                      nonnegative_weights="the normalized cut divides by weighted degrees")
+    def forward(
+        self,
+        x: Tensor,
+        edge_index: Tensor,
+        edge_attr: Optional[Tensor] = None,
+        batch: Optional[Tensor] = None,
+        edge_weight: Optional[Tensor] = None,
+    ) -> PoolOutput:
+        x, batch = prepare_pool_input(
+            x,
+            edge_index,
+            batch,
+            edge_attr,
+            edge_weight,
+            "Graclus",
+            self.in_channels,
+            nonnegative_weights="the normalized cut divides by weighted degrees",
+        )
         n = x.size(0)
         raw = _graclus(edge_index, edge_weight, n, self.seed, batch)
         # raw[i] is the smallest member of i's pair, so numbering the distinct values in
@@ -342,10 +418,19 @@ class Graclus(torch.nn.Module):
         cluster[first] = torch.arange(first.numel(), device=x.device)
         cluster = cluster[raw]
         new_x = scatter(x, cluster, dim=0, dim_size=first.numel(), reduce=self.reduce)
-        new_ei, new_ea, new_ew = _contract_edges(edge_index, cluster, first.numel(), edge_attr,
-                                                 edge_weight, keep_self_loops=False)
-        return PoolOutput(x=new_x, edge_index=new_ei, edge_attr=new_ea, batch=batch[first],
-                          perm=None, score=None, cluster=cluster, edge_weight=new_ew)
+        new_ei, new_ea, new_ew = _contract_edges(
+            edge_index, cluster, first.numel(), edge_attr, edge_weight, keep_self_loops=False
+        )
+        return PoolOutput(
+            x=new_x,
+            edge_index=new_ei,
+            edge_attr=new_ea,
+            batch=batch[first],
+            perm=None,
+            score=None,
+            cluster=cluster,
+            edge_weight=new_ew,
+        )
 
     def __repr__(self) -> str:
         return f"{type(self).__name__}(reduce={self.reduce!r}, seed={self.seed})"

@@ -1,4 +1,5 @@
 """PyG message-passing layers by config name, and whether they read edge weights or features."""
+
 from __future__ import annotations
 
 from typing import Optional
@@ -29,8 +30,7 @@ def degree_normalised(conv: torch.nn.Module) -> bool:
     return isinstance(conv, GCNConv) and bool(getattr(conv, "normalize", True))
 
 
-def make_conv(kind: str, in_channels: int, out_channels: int,
-              edge_dim: Optional[int] = None) -> torch.nn.Module:
+def make_conv(kind: str, in_channels: int, out_channels: int, edge_dim: Optional[int] = None) -> torch.nn.Module:
     """A PyG message-passing layer by config name; the edge-aware ones (``gine``: GINEConv,
     Hu et al. 2020; ``gatv2``: GATv2Conv, Brody et al. 2022) need ``edge_dim``."""
     if not isinstance(kind, str):
@@ -42,8 +42,9 @@ def make_conv(kind: str, in_channels: int, out_channels: int,
         if edge_dim is None or not is_int(edge_dim) or edge_dim < 1:
             raise ValueError(f"conv {kind!r} reads edge_attr, so it needs its width (edge_dim), got {edge_dim!r}")
         if kind == "gine":
-            return GINEConv(MLP([in_channels, out_channels, out_channels], norm=None), train_eps=True,
-                            edge_dim=edge_dim)
+            return GINEConv(
+                MLP([in_channels, out_channels, out_channels], norm=None), train_eps=True, edge_dim=edge_dim
+            )
         heads = GAT_HEADS if out_channels % GAT_HEADS == 0 else 1
         return GATv2Conv(in_channels, out_channels // heads, heads=heads, edge_dim=edge_dim)
     if kind == "gcn":
@@ -57,8 +58,14 @@ def make_conv(kind: str, in_channels: int, out_channels: int,
     raise ValueError(f"unknown conv {kind!r}; choose from {', '.join(CONV_NAMES)}")
 
 
-def run_conv(conv: torch.nn.Module, weighted: bool, x: Tensor, edge_index: Tensor,
-             edge_weight: Optional[Tensor], edge_attr: Optional[Tensor] = None) -> Tensor:
+def run_conv(
+    conv: torch.nn.Module,
+    weighted: bool,
+    x: Tensor,
+    edge_index: Tensor,
+    edge_weight: Optional[Tensor],
+    edge_attr: Optional[Tensor] = None,
+) -> Tensor:
     """``conv(x, edge_index[, edge_weight])``, passing weights only to a conv that reads them,
     and ``edge_attr`` (as ``[E, D]``) to an edge-aware one."""
     if isinstance(conv, (GINEConv, GATv2Conv)):

@@ -38,6 +38,7 @@ batch divided by ``B·N_max²``, and an entropy averaged over padded rows; ours
 equals PyG's for one unpadded graph, and for a batch it equals the mean of PyG's
 values for each graph alone (PyG issue #8284 is this bug class).
 """
+
 from __future__ import annotations
 
 from dataclasses import dataclass
@@ -68,10 +69,21 @@ from .losses import (  # noqa: F401
 )
 
 __all__ = [
-    "dense_diff_pool", "dense_mincut_pool", "dense_dmon_pool",
-    "diff_pool", "mincut_pool", "dmon_pool",
-    "REDUCES", "ClusterMethod", "diffpool_method", "MINCUT", "DMON",
-    "Pooled", "coarsen", "dense_core", "sparse_core",
+    "dense_diff_pool",
+    "dense_mincut_pool",
+    "dense_dmon_pool",
+    "diff_pool",
+    "mincut_pool",
+    "dmon_pool",
+    "REDUCES",
+    "ClusterMethod",
+    "diffpool_method",
+    "MINCUT",
+    "DMON",
+    "Pooled",
+    "coarsen",
+    "dense_core",
+    "sparse_core",
 ]
 
 
@@ -131,23 +143,27 @@ def _check_s_finite(s: Tensor, where: str, batch: Optional[Tensor] = None) -> No
     else:
         i = bad[0]
         g = int(batch[i]) if batch is not None else 0
-    raise ValueError(f"{where}: 's' (cluster assignment) contains NaN/inf, first at graph {g}, "
-                     f"node {i}; check the assignment network's input")
+    raise ValueError(
+        f"{where}: 's' (cluster assignment) contains NaN/inf, first at graph {g}, "
+        f"node {i}; check the assignment network's input"
+    )
 
 
-def _dense_inputs(x: Tensor, adj: Tensor, s: Tensor, mask: Optional[Tensor], where: str,
-                  nonnegative: Optional[str] = None):
+def _dense_inputs(
+    x: Tensor, adj: Tensor, s: Tensor, mask: Optional[Tensor], where: str, nonnegative: Optional[str] = None
+):
     for name, t in (("x", x), ("adj", adj), ("s", s)):
         if not isinstance(t, Tensor) or t.dim() not in (2, 3):
             shape = tuple(t.shape) if isinstance(t, Tensor) else type(t).__name__
             raise ValueError(f"{where}: '{name}' must be a [B, N, ·] (or [N, ·]) tensor, got {shape}")
         if not t.is_floating_point():
-            raise ValueError(f"{where}: '{name}' has dtype {t.dtype}; it must be floating point "
-                             f"(call .float())")
+            raise ValueError(f"{where}: '{name}' has dtype {t.dtype}; it must be floating point (call .float())")
     for name, t in (("adj", adj), ("s", s)):
         if t.dtype != x.dtype or t.device != x.device:
-            raise ValueError(f"{where}: '{name}' is {t.dtype} on {t.device} but 'x' is {x.dtype} on {x.device}; "
-                             f"give them one dtype and device")
+            raise ValueError(
+                f"{where}: '{name}' is {t.dtype} on {t.device} but 'x' is {x.dtype} on {x.device}; "
+                f"give them one dtype and device"
+            )
     if isinstance(mask, Tensor) and mask.device != x.device:
         raise ValueError(f"{where}: 'mask' is on {mask.device} but 'x' is on {x.device}")
     x = x.unsqueeze(0) if x.dim() == 2 else x
@@ -155,17 +171,19 @@ def _dense_inputs(x: Tensor, adj: Tensor, s: Tensor, mask: Optional[Tensor], whe
     s = s.unsqueeze(0) if s.dim() == 2 else s
     b, n, _ = x.shape
     if adj.shape != (b, n, n):
-        raise ValueError(f"{where}: 'adj' must have shape [B, N, N] = {[b, n, n]} to match 'x' "
-                         f"{list(x.shape)}, got {list(adj.shape)}")
+        raise ValueError(
+            f"{where}: 'adj' must have shape [B, N, N] = {[b, n, n]} to match 'x' "
+            f"{list(x.shape)}, got {list(adj.shape)}"
+        )
     if s.shape[:2] != (b, n):
-        raise ValueError(f"{where}: 's' must have shape [B, N, C] with B, N = {b}, {n} as 'x', "
-                         f"got {list(s.shape)}")
+        raise ValueError(f"{where}: 's' must have shape [B, N, C] with B, N = {b}, {n} as 'x', got {list(s.shape)}")
     c = s.size(-1)
     if c < 1:
         raise ValueError(f"{where}: 's' has 0 clusters; the cluster count must be >= 1")
     if c > n:
-        raise ValueError(f"{where}: 's' has {c} clusters but the graphs have at most {n} nodes; "
-                         f"use at most {n} clusters")
+        raise ValueError(
+            f"{where}: 's' has {c} clusters but the graphs have at most {n} nodes; use at most {n} clusters"
+        )
     if mask is not None:
         if not isinstance(mask, Tensor) or mask.shape != (b, n):
             got = list(mask.shape) if isinstance(mask, Tensor) else type(mask).__name__
@@ -179,8 +197,7 @@ def _dense_inputs(x: Tensor, adj: Tensor, s: Tensor, mask: Optional[Tensor], whe
     return x, adj, s, mask
 
 
-def _check_dense_values(x: Tensor, adj: Tensor, mask: Optional[Tensor], where: str,
-                        nonnegative: Optional[str]) -> None:
+def _check_dense_values(x: Tensor, adj: Tensor, mask: Optional[Tensor], where: str, nonnegative: Optional[str]) -> None:
     """Finite ``x`` and ``adj`` (``adj >= 0`` with ``nonnegative``, the reason), no edge at a padded
     node: one synchronisation, details only on failure."""
     x, adj = x.detach(), adj.detach()
@@ -201,35 +218,46 @@ def _check_dense_values(x: Tensor, adj: Tensor, mask: Optional[Tensor], where: s
     bad = ~torch.isfinite(adj)
     if bool(bad.any()):
         g, i, j = bad.nonzero()[0].tolist()
-        raise ValueError(f"{where}: 'adj' must be finite; graph {g} has {float(adj[g, i, j])} at edge "
-                         f"({i}, {j})")
+        raise ValueError(f"{where}: 'adj' must be finite; graph {g} has {float(adj[g, i, j])} at edge ({i}, {j})")
     if nonnegative is not None and bool((adj < 0).any()):
         g, i, j = (adj < 0).nonzero()[0].tolist()
-        raise ValueError(f"{where}: 'adj' must be >= 0 ({nonnegative}); graph {g} has "
-                         f"{float(adj[g, i, j])} at edge ({i}, {j})")
+        raise ValueError(
+            f"{where}: 'adj' must be >= 0 ({nonnegative}); graph {g} has {float(adj[g, i, j])} at edge ({i}, {j})"
+        )
     if stray is not None and bool(stray.any()):
         g, i, j = stray.nonzero()[0].tolist()
         raise ValueError(
             f"{where}: 'mask' disagrees with 'adj': graph {g} has an edge ({i}, {j}) at a "
-            f"node the mask marks as padding")
+            f"node the mask marks as padding"
+        )
     # Otherwise a sum of finite values overflowed: nothing is wrong.
 
 
-def _sparse_inputs(x: Tensor, edge_index: Tensor, s: Tensor, batch: Optional[Tensor],
-                   edge_weight: Optional[Tensor], where: str, nonnegative: Optional[str] = None):
+def _sparse_inputs(
+    x: Tensor,
+    edge_index: Tensor,
+    s: Tensor,
+    batch: Optional[Tensor],
+    edge_weight: Optional[Tensor],
+    where: str,
+    nonnegative: Optional[str] = None,
+):
     x = x.view(-1, 1) if isinstance(x, Tensor) and x.dim() == 1 else x
-    check_graph(x, edge_index, batch, None, where=where, edge_weight=edge_weight,
-                nonnegative_weights=nonnegative)
+    check_graph(x, edge_index, batch, None, where=where, edge_weight=edge_weight, nonnegative_weights=nonnegative)
     n = x.size(0)
     if not isinstance(s, Tensor) or s.dim() != 2 or s.size(0) != n:
         shape = tuple(s.shape) if isinstance(s, Tensor) else type(s).__name__
         raise ValueError(f"{where}: 's' must have shape [num_nodes, C] = [{n}, C], got {shape}")
     if not s.is_floating_point() or s.dtype != x.dtype or s.device != x.device:
-        raise ValueError(f"{where}: 's' is {s.dtype} on {s.device}; it must be floating point with the dtype and "
-                         f"device of 'x' ({x.dtype} on {x.device})")
+        raise ValueError(
+            f"{where}: 's' is {s.dtype} on {s.device}; it must be floating point with the dtype and "
+            f"device of 'x' ({x.dtype} on {x.device})"
+        )
     if isinstance(edge_weight, Tensor) and edge_weight.dtype != x.dtype:
-        raise ValueError(f"{where}: 'edge_weight' has dtype {edge_weight.dtype} but 'x' has {x.dtype}; give them "
-                         f"one dtype (edge_weight.to(x.dtype))")
+        raise ValueError(
+            f"{where}: 'edge_weight' has dtype {edge_weight.dtype} but 'x' has {x.dtype}; give them "
+            f"one dtype (edge_weight.to(x.dtype))"
+        )
     if s.size(1) < 1:
         raise ValueError(f"{where}: 's' has 0 clusters; the cluster count must be >= 1")
     if n == 0:
@@ -239,8 +267,10 @@ def _sparse_inputs(x: Tensor, edge_index: Tensor, s: Tensor, batch: Optional[Ten
     num_graphs = int(batch[-1]) + 1
     counts = torch.bincount(batch, minlength=num_graphs)
     if s.size(1) > int(counts.max()):
-        raise ValueError(f"{where}: 's' has {s.size(1)} clusters but the largest graph has "
-                         f"{int(counts.max())} nodes; use at most that many clusters")
+        raise ValueError(
+            f"{where}: 's' has {s.size(1)} clusters but the largest graph has "
+            f"{int(counts.max())} nodes; use at most that many clusters"
+        )
     _check_s_finite(s, where, batch)
     return x, batch, num_graphs, counts
 
@@ -277,29 +307,35 @@ class ClusterMethod:
     nonnegative: Optional[str] = None
 
 
-def diffpool_method(link_norm: str = "nodes", entropy_norm: bool = False,
-                    adj_norm: bool = False) -> ClusterMethod:
+def diffpool_method(link_norm: str = "nodes", entropy_norm: bool = False, adj_norm: bool = False) -> ClusterMethod:
     """DiffPool: losses ``link`` (:func:`~hipool.nn.losses.diffpool_link_loss` with ``link_norm``)
     and ``entropy`` (:func:`~hipool.nn.losses.diffpool_entropy_loss` with ``entropy_norm``);
     ``A' = SᵀAS``, or ``D^-1/2 A' D^-1/2`` with ``adj_norm`` (self-loops kept).  The defaults
     are PyG's ``dense_diff_pool``."""
     return ClusterMethod(
-        losses={"link": partial(diffpool_link_loss, link_norm=link_norm),
-                "entropy": partial(diffpool_entropy_loss, entropy_norm=entropy_norm)},
+        losses={
+            "link": partial(diffpool_link_loss, link_norm=link_norm),
+            "entropy": partial(diffpool_entropy_loss, entropy_norm=entropy_norm),
+        },
         connect=sym_normalize if adj_norm else _unchanged,
-        nonnegative=ADJ_NORM_WEIGHTS if adj_norm else None)
+        nonnegative=ADJ_NORM_WEIGHTS if adj_norm else None,
+    )
 
 
 #: MinCutPool, with the losses ``mincut`` and ``ortho`` and ``A'`` with a zero diagonal,
 #: ``D^-1/2 A' D^-1/2``.
-MINCUT = ClusterMethod(losses={"mincut": mincut_loss, "ortho": orthogonality_loss},
-                       connect=normalize_cut, nonnegative=MINCUT_WEIGHTS)
+MINCUT = ClusterMethod(
+    losses={"mincut": mincut_loss, "ortho": orthogonality_loss}, connect=normalize_cut, nonnegative=MINCUT_WEIGHTS
+)
 
 #: DMoN, with the losses ``spectral``, ``ortho`` and ``cluster``, MinCut's ``A'`` and ``selu`` on
 #: the pooled features.
-DMON = ClusterMethod(losses={"spectral": dmon_spectral_loss, "ortho": orthogonality_loss,
-                             "cluster": dmon_cluster_loss},
-                     connect=normalize_cut, activation=F.selu, nonnegative=DMON_WEIGHTS)
+DMON = ClusterMethod(
+    losses={"spectral": dmon_spectral_loss, "ortho": orthogonality_loss, "cluster": dmon_cluster_loss},
+    connect=normalize_cut,
+    activation=F.selu,
+    nonnegative=DMON_WEIGHTS,
+)
 
 
 # ---------------------------------------------------------------------------
@@ -325,8 +361,9 @@ def coarsen(method: ClusterMethod, c: Coarsening, x: Tensor, reduce: str = "sum"
     return Pooled(method.activation(out), method.connect(c.pooled_adj), losses)
 
 
-def dense_core(method: ClusterMethod, x: Tensor, adj: Tensor, S: Tensor, mask: Tensor,
-               cluster_mask: Tensor, *, reduce: str = "sum") -> Pooled:
+def dense_core(
+    method: ClusterMethod, x: Tensor, adj: Tensor, S: Tensor, mask: Tensor, cluster_mask: Tensor, *, reduce: str = "sum"
+) -> Pooled:
     """Dense coarsening and losses.  ``S`` holds probabilities; padded rows (``mask``) are zeroed.
 
     ``cluster_mask [B, C]`` marks the clusters each graph may use; ``reduce`` is one of
@@ -336,9 +373,19 @@ def dense_core(method: ClusterMethod, x: Tensor, adj: Tensor, S: Tensor, mask: T
     return coarsen(method, DenseCoarsening(adj, S, mask, cluster_mask), x, reduce)
 
 
-def sparse_core(method: ClusterMethod, x: Tensor, edge_index: Tensor, edge_weight: Optional[Tensor],
-                S: Tensor, batch: Tensor, num_graphs: int, counts: Tensor, cluster_mask: Tensor, *,
-                reduce: str = "sum") -> Pooled:
+def sparse_core(
+    method: ClusterMethod,
+    x: Tensor,
+    edge_index: Tensor,
+    edge_weight: Optional[Tensor],
+    S: Tensor,
+    batch: Tensor,
+    num_graphs: int,
+    counts: Tensor,
+    cluster_mask: Tensor,
+    *,
+    reduce: str = "sum",
+) -> Pooled:
     """Sparse coarsening and losses: no ``[B, N, N]`` tensor.  ``S`` holds probabilities ``[N, C]``.
     The keywords are :func:`dense_core`'s."""
     c = SparseCoarsening(edge_index, edge_weight, S, batch, cluster_mask, num_graphs=num_graphs, counts=counts)
@@ -357,8 +404,9 @@ def _pyg_diffpool(normalize: bool) -> ClusterMethod:
     return diffpool_method(link_norm="nodes" if normalize else "none")
 
 
-def dense_diff_pool(x: Tensor, adj: Tensor, s: Tensor, mask: Optional[Tensor] = None,
-                    normalize: bool = True) -> Tuple[Tensor, Tensor, Tensor, Tensor]:
+def dense_diff_pool(
+    x: Tensor, adj: Tensor, s: Tensor, mask: Optional[Tensor] = None, normalize: bool = True
+) -> Tuple[Tensor, Tensor, Tensor, Tensor]:
     r"""DiffPool (Ying et al., NeurIPS 2018) on padded tensors.
 
     Returns ``(SᵀX, SᵀAS, link_loss, entropy_loss)``: per graph
@@ -366,13 +414,15 @@ def dense_diff_pool(x: Tensor, adj: Tensor, s: Tensor, mask: Optional[Tensor] = 
     of the node assignments, averaged over graphs.
     """
     x, adj, s, mask = _dense_inputs(x, adj, s, mask, "dense_diff_pool")
-    r = dense_core(_pyg_diffpool(normalize), x, adj, torch.softmax(s, -1), mask,
-                   _all_clusters(x.size(0), s.size(-1), x.device))
+    r = dense_core(
+        _pyg_diffpool(normalize), x, adj, torch.softmax(s, -1), mask, _all_clusters(x.size(0), s.size(-1), x.device)
+    )
     return r.out, r.out_adj, r.losses["link"], r.losses["entropy"]
 
 
-def dense_mincut_pool(x: Tensor, adj: Tensor, s: Tensor, mask: Optional[Tensor] = None,
-                      temp: float = 1.0) -> Tuple[Tensor, Tensor, Tensor, Tensor]:
+def dense_mincut_pool(
+    x: Tensor, adj: Tensor, s: Tensor, mask: Optional[Tensor] = None, temp: float = 1.0
+) -> Tuple[Tensor, Tensor, Tensor, Tensor]:
     r"""MinCutPool (Bianchi et al., ICML 2020) on padded tensors.
 
     Returns ``(SᵀX, Â', mincut_loss, ortho_loss)`` where ``Â'`` is ``SᵀAS`` with a
@@ -385,16 +435,16 @@ def dense_mincut_pool(x: Tensor, adj: Tensor, s: Tensor, mask: Optional[Tensor] 
     return r.out, r.out_adj, r.losses["mincut"], r.losses["ortho"]
 
 
-def dense_dmon_pool(x: Tensor, adj: Tensor, s: Tensor, mask: Optional[Tensor] = None
-                    ) -> Tuple[Tensor, Tensor, Tensor, Tensor, Tensor]:
+def dense_dmon_pool(
+    x: Tensor, adj: Tensor, s: Tensor, mask: Optional[Tensor] = None
+) -> Tuple[Tensor, Tensor, Tensor, Tensor, Tensor]:
     r"""DMoN (Tsitsulin et al., JMLR 2023) on padded tensors: the pooling of PyG's ``DMoNPooling``
     given its assignment logits.
 
     Returns ``(selu(SᵀX), Â', spectral_loss, ortho_loss, cluster_loss)``.
     """
     x, adj, s, mask = _dense_inputs(x, adj, s, mask, "dense_dmon_pool", DMON.nonnegative)
-    r = dense_core(DMON, x, adj, torch.softmax(s, -1), mask,
-                   _all_clusters(x.size(0), s.size(-1), x.device))
+    r = dense_core(DMON, x, adj, torch.softmax(s, -1), mask, _all_clusters(x.size(0), s.size(-1), x.device))
     return r.out, r.out_adj, r.losses["spectral"], r.losses["ortho"], r.losses["cluster"]
 
 
@@ -402,31 +452,37 @@ def dense_dmon_pool(x: Tensor, adj: Tensor, s: Tensor, mask: Optional[Tensor] = 
 # public sparse twins
 # ---------------------------------------------------------------------------
 def _sparse(method: ClusterMethod, where: str, x, edge_index, s, batch, edge_weight) -> Pooled:
-    x, batch, num_graphs, counts = _sparse_inputs(x, edge_index, s, batch, edge_weight, where,
-                                                  method.nonnegative)
+    x, batch, num_graphs, counts = _sparse_inputs(x, edge_index, s, batch, edge_weight, where, method.nonnegative)
     S = torch.softmax(s, -1)
-    return sparse_core(method, x, edge_index, edge_weight, S, batch, num_graphs, counts,
-                       _all_clusters(num_graphs, s.size(1), x.device))
+    return sparse_core(
+        method, x, edge_index, edge_weight, S, batch, num_graphs, counts, _all_clusters(num_graphs, s.size(1), x.device)
+    )
 
 
-def diff_pool(x: Tensor, edge_index: Tensor, s: Tensor, batch: Optional[Tensor] = None,
-              edge_weight: Optional[Tensor] = None, normalize: bool = True
-              ) -> Tuple[Tensor, Tensor, Tensor, Tensor]:
+def diff_pool(
+    x: Tensor,
+    edge_index: Tensor,
+    s: Tensor,
+    batch: Optional[Tensor] = None,
+    edge_weight: Optional[Tensor] = None,
+    normalize: bool = True,
+) -> Tuple[Tensor, Tensor, Tensor, Tensor]:
     """Sparse twin of :func:`dense_diff_pool`; ``s`` is ``[N, C]``.  Same return values."""
     r = _sparse(_pyg_diffpool(normalize), "diff_pool", x, edge_index, s, batch, edge_weight)
     return r.out, r.out_adj, r.losses["link"], r.losses["entropy"]
 
 
-def mincut_pool(x: Tensor, edge_index: Tensor, s: Tensor, batch: Optional[Tensor] = None,
-                edge_weight: Optional[Tensor] = None) -> Tuple[Tensor, Tensor, Tensor, Tensor]:
+def mincut_pool(
+    x: Tensor, edge_index: Tensor, s: Tensor, batch: Optional[Tensor] = None, edge_weight: Optional[Tensor] = None
+) -> Tuple[Tensor, Tensor, Tensor, Tensor]:
     """Sparse twin of :func:`dense_mincut_pool`; ``s`` is ``[N, C]``.  Same return values."""
     r = _sparse(MINCUT, "mincut_pool", x, edge_index, s, batch, edge_weight)
     return r.out, r.out_adj, r.losses["mincut"], r.losses["ortho"]
 
 
-def dmon_pool(x: Tensor, edge_index: Tensor, s: Tensor, batch: Optional[Tensor] = None,
-              edge_weight: Optional[Tensor] = None) -> Tuple[Tensor, Tensor, Tensor, Tensor, Tensor]:
+def dmon_pool(
+    x: Tensor, edge_index: Tensor, s: Tensor, batch: Optional[Tensor] = None, edge_weight: Optional[Tensor] = None
+) -> Tuple[Tensor, Tensor, Tensor, Tensor, Tensor]:
     """Sparse twin of :func:`dense_dmon_pool`; ``s`` is ``[N, C]``.  Same return values."""
     r = _sparse(DMON, "dmon_pool", x, edge_index, s, batch, edge_weight)
     return r.out, r.out_adj, r.losses["spectral"], r.losses["ortho"], r.losses["cluster"]
-

@@ -23,6 +23,7 @@ In a model, level ``l`` of ``pool: given`` reads column ``l - 1`` of the batch's
 ``level_labels`` (``[N, L]``), carried through the levels before it (every pooled node
 takes the labels its members share; see :func:`carry_labels`).
 """
+
 from __future__ import annotations
 
 from typing import Optional
@@ -89,25 +90,46 @@ class GivenPool(torch.nn.Module):
         if self.lin is not None:
             self.lin.reset_parameters()
 
-    def forward(self, x: Tensor, edge_index: Tensor, edge_attr: Optional[Tensor] = None,
-                batch: Optional[Tensor] = None, edge_weight: Optional[Tensor] = None, *,
-                groups: Optional[Tensor] = None) -> PoolOutput:
-        x, batch = prepare_pool_input(x, edge_index, batch, edge_attr, edge_weight, "GivenPool",
-                                      self.in_channels, dtype=param_dtype(self),
-                                      device=param_device(self))
+    def forward(
+        self,
+        x: Tensor,
+        edge_index: Tensor,
+        edge_attr: Optional[Tensor] = None,
+        batch: Optional[Tensor] = None,
+        edge_weight: Optional[Tensor] = None,
+        *,
+        groups: Optional[Tensor] = None,
+    ) -> PoolOutput:
+        x, batch = prepare_pool_input(
+            x,
+            edge_index,
+            batch,
+            edge_attr,
+            edge_weight,
+            "GivenPool",
+            self.in_channels,
+            dtype=param_dtype(self),
+            device=param_device(self),
+        )
         if groups is None:
-            raise ValueError("GivenPool: 'groups' (each node's group id within its graph, -1 for none) "
-                             "is required")
-        if not isinstance(groups, Tensor) or groups.dim() != 1 or groups.numel() != x.size(0) \
-                or groups.is_floating_point() or groups.is_complex() or groups.dtype == torch.bool:
+            raise ValueError("GivenPool: 'groups' (each node's group id within its graph, -1 for none) is required")
+        if (
+            not isinstance(groups, Tensor)
+            or groups.dim() != 1
+            or groups.numel() != x.size(0)
+            or groups.is_floating_point()
+            or groups.is_complex()
+            or groups.dtype == torch.bool
+        ):
             got = f"{groups.dtype} {tuple(groups.shape)}" if isinstance(groups, Tensor) else type(groups).__name__
             raise ValueError(f"GivenPool: 'groups' must be an integer tensor [N={x.size(0)}], got {got}")
         if groups.device != x.device:
             raise ValueError(f"GivenPool: 'x' is on {x.device} but 'groups' is on {groups.device}")
         groups = groups.long()
         if groups.numel() and int(groups.min()) < -1:
-            raise ValueError(f"GivenPool: 'groups' holds {int(groups.min())}; group ids are >= 0, "
-                             f"-1 for a node in no group")
+            raise ValueError(
+                f"GivenPool: 'groups' holds {int(groups.min())}; group ids are >= 0, -1 for a node in no group"
+            )
         cluster, k, batch_out = given_clusters(groups, batch)
         if self.reduce == "meanmax":
             mean = scatter(x, cluster, 0, dim_size=k, reduce="mean")
@@ -117,8 +139,16 @@ class GivenPool(torch.nn.Module):
         else:
             new_x = scatter(x, cluster, 0, dim_size=k, reduce=self.reduce)
         ei, ea, ew = _contract_edges(edge_index, cluster, k, edge_attr, edge_weight, keep_self_loops=False)
-        return PoolOutput(x=new_x, edge_index=ei, edge_attr=ea, batch=batch_out, perm=None, score=None,
-                          cluster=cluster, edge_weight=ew)
+        return PoolOutput(
+            x=new_x,
+            edge_index=ei,
+            edge_attr=ea,
+            batch=batch_out,
+            perm=None,
+            score=None,
+            cluster=cluster,
+            edge_weight=ew,
+        )
 
     def extra_repr(self) -> str:
         return f"{self.in_channels}, reduce={self.reduce!r}"

@@ -20,6 +20,7 @@ unless the graph has fewer than ``C`` nodes), ``D = diag(d)`` with ``d = A 1`` t
 degrees and ``2m = Σ_i d_i``.  The pooled quantities (``SᵀAS``, ``SᵀS``) are computed once
 per coarsening and shared by the losses that read them.
 """
+
 from __future__ import annotations
 
 from functools import cached_property
@@ -39,9 +40,16 @@ EPS = 1e-15
 LINK_NORMS = ("relative", "nodes", "none")
 
 __all__ = [
-    "LINK_NORMS", "Coarsening", "DenseCoarsening", "SparseCoarsening",
-    "diffpool_link_loss", "diffpool_entropy_loss", "mincut_loss", "orthogonality_loss",
-    "dmon_spectral_loss", "dmon_cluster_loss",
+    "LINK_NORMS",
+    "Coarsening",
+    "DenseCoarsening",
+    "SparseCoarsening",
+    "diffpool_link_loss",
+    "diffpool_entropy_loss",
+    "mincut_loss",
+    "orthogonality_loss",
+    "dmon_spectral_loss",
+    "dmon_cluster_loss",
 ]
 
 
@@ -147,8 +155,7 @@ class DenseCoarsening(Coarsening):
         cluster_mask: the clusters each graph may use ``[B, C]`` (default: all).
     """
 
-    def __init__(self, adj: Tensor, S: Tensor, mask: Optional[Tensor] = None,
-                 cluster_mask: Optional[Tensor] = None):
+    def __init__(self, adj: Tensor, S: Tensor, mask: Optional[Tensor] = None, cluster_mask: Optional[Tensor] = None):
         b, n, c = S.shape
         if mask is None:
             mask = torch.ones(b, n, dtype=torch.bool, device=S.device)
@@ -199,9 +206,17 @@ class SparseCoarsening(Coarsening):
         counts: nodes per graph ``[B]`` (default: counted from ``batch``).
     """
 
-    def __init__(self, edge_index: Tensor, edge_weight: Optional[Tensor], S: Tensor,
-                 batch: Optional[Tensor] = None, cluster_mask: Optional[Tensor] = None, *,
-                 num_graphs: Optional[int] = None, counts: Optional[Tensor] = None):
+    def __init__(
+        self,
+        edge_index: Tensor,
+        edge_weight: Optional[Tensor],
+        S: Tensor,
+        batch: Optional[Tensor] = None,
+        cluster_mask: Optional[Tensor] = None,
+        *,
+        num_graphs: Optional[int] = None,
+        counts: Optional[Tensor] = None,
+    ):
         if batch is None:
             batch = torch.zeros(S.size(0), dtype=torch.long, device=S.device)
         if num_graphs is None:
@@ -269,11 +284,10 @@ def diffpool_link_loss(c: Coarsening, link_norm: str = "nodes") -> Tensor:
     graph without edges, whose whole error is :math:`\mathbf{S}\mathbf{S}^{\top}`), ``"none"`` 1.
     """
     if link_norm not in LINK_NORMS:
-        raise ValueError(f"diffpool_link_loss: 'link_norm' must be one of {', '.join(LINK_NORMS)}, "
-                         f"got {link_norm!r}")
+        raise ValueError(f"diffpool_link_loss: 'link_norm' must be one of {', '.join(LINK_NORMS)}, got {link_norm!r}")
     link = c.reconstruction_error
     if link_norm == "nodes":
-        return link / c.sizes ** 2
+        return link / c.sizes**2
     if link_norm == "relative":
         a = c.adj_frobenius
         return link / torch.where(a > 0, a, c.sizes)

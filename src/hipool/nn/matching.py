@@ -14,6 +14,7 @@ along the chain, where a round takes one edge per chain.)
 Edges are ranked by a strict total order (``rank``, lower is better), so ties
 are impossible and the result is deterministic.
 """
+
 from __future__ import annotations
 
 from typing import Optional, Tuple
@@ -33,11 +34,11 @@ def rank_by_score(score: Tensor, tiebreak: Optional[Tensor] = None) -> Tensor:
     and the edge position: no sort, the same order as a stable descending sort.
     """
     score = score.detach()
-    if tiebreak is None and score.dtype == torch.float32 and score.numel() < 2 ** 31:
-        bits = (score + 0.0).view(torch.int32).long()          # + 0.0 turns -0.0 into 0.0
+    if tiebreak is None and score.dtype == torch.float32 and score.numel() < 2**31:
+        bits = (score + 0.0).view(torch.int32).long()  # + 0.0 turns -0.0 into 0.0
         ordered = torch.where(bits < 0, bits ^ 0x7FFFFFFF, bits)  # increasing with the score
         position = torch.arange(score.numel(), device=score.device)
-        return (2 ** 31 - 1 - ordered) * 2 ** 31 + position
+        return (2**31 - 1 - ordered) * 2**31 + position
     order = torch.arange(score.numel(), device=score.device)
     if tiebreak is not None:
         order = torch.argsort(tiebreak, stable=True)
@@ -78,8 +79,9 @@ def greedy_matching(edge_index: Tensor, rank: Tensor, num_nodes: int) -> Tuple[T
     return edges[torch.argsort(rank[edges])], rounds
 
 
-def clusters_from_matching(edge_index: Tensor, taken: Tensor, batch: Tensor,
-                           num_nodes: int) -> Tuple[Tensor, Tensor, Tensor]:
+def clusters_from_matching(
+    edge_index: Tensor, taken: Tensor, batch: Tensor, num_nodes: int
+) -> Tuple[Tensor, Tensor, Tensor]:
     """Number the clusters of a matching, graph by graph.
 
     Within a graph: first the matched pairs in the order of ``taken``, then the
@@ -96,8 +98,12 @@ def clusters_from_matching(edge_index: Tensor, taken: Tensor, batch: Tensor,
     graph = torch.cat([batch[edge_index[0, taken]], batch[single]])
     # Pairs before singles within a graph; the concatenation is already in the wanted
     # order inside each group, so a stable sort by graph keeps it.
-    kind = torch.cat([torch.zeros(num_pairs, dtype=torch.long, device=device),
-                      torch.ones(single.numel(), dtype=torch.long, device=device)])
+    kind = torch.cat(
+        [
+            torch.zeros(num_pairs, dtype=torch.long, device=device),
+            torch.ones(single.numel(), dtype=torch.long, device=device),
+        ]
+    )
     order = torch.argsort(graph * 2 + kind, stable=True)
     new_id = torch.empty_like(order)
     new_id[order] = torch.arange(order.numel(), device=device)

@@ -33,6 +33,7 @@ split their forward pass in two, ``level_readouts`` (the per-level graph vectors
 ``classify`` (combine and head), so that :mod:`hipool.explain.decide` can ask
 what each level's readout contributed.
 """
+
 from __future__ import annotations
 
 import math
@@ -62,8 +63,12 @@ def _head(in_channels: int, hidden: List[int], num_classes: int, dropout: float)
 
 
 _ACTS: Dict[str, Callable[[Tensor], Tensor]] = {
-    "relu": torch.relu, "gelu": torch.nn.functional.gelu, "elu": torch.nn.functional.elu,
-    "leaky_relu": torch.nn.functional.leaky_relu, "tanh": torch.tanh}
+    "relu": torch.relu,
+    "gelu": torch.nn.functional.gelu,
+    "elu": torch.nn.functional.elu,
+    "leaky_relu": torch.nn.functional.leaky_relu,
+    "tanh": torch.tanh,
+}
 
 
 def _make_norm(kind: str, channels: int) -> torch.nn.Module:
@@ -85,8 +90,14 @@ def _unpack(x, edge_index, batch, edge_attr):
     if isinstance(x, Data):
         data = x
         num_graphs = data.num_graphs if isinstance(data, Batch) else None
-        return (data.x, data.edge_index, getattr(data, "batch", None), getattr(data, "edge_attr", None),
-                num_graphs, data)
+        return (
+            data.x,
+            data.edge_index,
+            getattr(data, "batch", None),
+            getattr(data, "edge_attr", None),
+            num_graphs,
+            data,
+        )
     if edge_index is None:
         raise ValueError("forward: pass (x, edge_index, batch) or a torch_geometric Data/Batch")
     return x, edge_index, batch, edge_attr, None, None
@@ -100,22 +111,22 @@ class _Model(torch.nn.Module):
 
     pools: torch.nn.ModuleList
 
-    def __init__(self, config: ModelConfig, in_channels: int, num_classes: int,
-                 edge_channels: Optional[int] = None):
+    def __init__(self, config: ModelConfig, in_channels: int, num_classes: int, edge_channels: Optional[int] = None):
         super().__init__()
         if not isinstance(config, ModelConfig):
             raise ValueError(f"{type(self).__name__}: 'config' must be a ModelConfig, got {type(config).__name__}")
         for name, v in (("in_channels", in_channels), ("num_classes", num_classes)):
             if not is_int(v) or v < 1:
                 raise ValueError(f"{type(self).__name__}: '{name}' must be a positive int, got {v!r}")
-        if edge_channels is not None and (not is_int(edge_channels)
-                                          or edge_channels < 0):
+        if edge_channels is not None and (not is_int(edge_channels) or edge_channels < 0):
             raise ValueError(f"{type(self).__name__}: 'edge_channels' must be an int >= 0, got {edge_channels!r}")
         if config.edge_aware and not edge_channels:
-            raise ValueError(f"{type(self).__name__}: conv {config.conv!r} reads edge features, so the model "
-                             f"needs their width: build it with edge_channels=D for data whose edge_attr is "
-                             f"[E, D] (data without edge_attr needs another conv: "
-                             f"{', '.join(CONV_NAMES)})")
+            raise ValueError(
+                f"{type(self).__name__}: conv {config.conv!r} reads edge features, so the model "
+                f"needs their width: build it with edge_channels=D for data whose edge_attr is "
+                f"[E, D] (data without edge_attr needs another conv: "
+                f"{', '.join(CONV_NAMES)})"
+            )
         self.config = config
         self.in_channels = in_channels
         self.num_classes = num_classes
@@ -131,9 +142,9 @@ class _Model(torch.nn.Module):
         self._block_start = [sum(counts[:b]) for b in range(len(counts) + 1)]
         count = self._block_start[-1]
         self.convs = torch.nn.ModuleList(
-            make_conv(cfg.conv, first if i == 0 else h, h, self.edge_channels) for i in range(count))
-        self.norms = torch.nn.ModuleList(
-            _make_norm(cfg.norm, h) for _ in range(count if cfg.norm != "none" else 0))
+            make_conv(cfg.conv, first if i == 0 else h, h, self.edge_channels) for i in range(count)
+        )
+        self.norms = torch.nn.ModuleList(_make_norm(cfg.norm, h) for _ in range(count if cfg.norm != "none" else 0))
 
     def _make_pools(self) -> torch.nn.ModuleList:
         config = self.config
@@ -146,13 +157,25 @@ class _Model(torch.nn.Module):
             pools.append(spec.build(config.hidden, ratio, options))
         weighted = [n for n in config.poolers[:-1] if REGISTRY[n].weighted]
         if weighted and config.conv not in WEIGHTED_CONVS + EDGE_CONVS:
-            warnings.warn(f"conv {config.conv!r} ignores edge weights, so the convs after "
-                          f"{weighted[0]} see its pooled graphs unweighted; use "
-                          f"{' or '.join(WEIGHTED_CONVS)} to use them", stacklevel=3)
+            warnings.warn(
+                f"conv {config.conv!r} ignores edge weights, so the convs after "
+                f"{weighted[0]} see its pooled graphs unweighted; use "
+                f"{' or '.join(WEIGHTED_CONVS)} to use them",
+                stacklevel=3,
+            )
         return pools
 
-    def _pool(self, i: int, x: Tensor, edge_index: Tensor, edge_attr: Optional[Tensor], batch: Tensor,
-              edge_weight: Optional[Tensor], labels: Optional[Tensor], hierarchy: Hierarchy):
+    def _pool(
+        self,
+        i: int,
+        x: Tensor,
+        edge_index: Tensor,
+        edge_attr: Optional[Tensor],
+        batch: Tensor,
+        edge_weight: Optional[Tensor],
+        labels: Optional[Tensor],
+        hierarchy: Hierarchy,
+    ):
         """Pooling step ``i``: its record (appended to ``hierarchy``) and the ``level_labels`` of the
         pooled nodes (``None`` when no level is ``given``); ``given`` reads column ``i``."""
         pool: torch.nn.Module = self.pools[i]
@@ -169,18 +192,30 @@ class _Model(torch.nn.Module):
         plus ``config.localize`` times the node-level localisation loss when the model has a node
         head and ``data`` is given (``None`` when there is no term)."""
         if not isinstance(hierarchy, Hierarchy):
-            raise ValueError(f"aux_loss: 'hierarchy' must be the Hierarchy of a forward pass (return_hierarchy=True), "
-                             f"got {type(hierarchy).__name__}")
-        terms = [self.config.aux_weight(level, name) * value
-                 for level, rec in enumerate(hierarchy.records, start=1)
-                 for name, value in rec.aux_losses.items()]
+            raise ValueError(
+                f"aux_loss: 'hierarchy' must be the Hierarchy of a forward pass (return_hierarchy=True), "
+                f"got {type(hierarchy).__name__}"
+            )
+        terms = [
+            self.config.aux_weight(level, name) * value
+            for level, rec in enumerate(hierarchy.records, start=1)
+            for name, value in rec.aux_losses.items()
+        ]
         scores = getattr(hierarchy, "node_scores", None)
         if scores is not None and data is not None:
             terms.append(self.config.localize * localize_loss(scores, node_target(data, self.config)))
         return torch.stack(terms).sum() if terms else None
 
-    def _block(self, b: int, x: Tensor, edge_index: Tensor, edge_weight: Optional[Tensor],
-               edge_attr: Optional[Tensor], batch: Tensor, num_graphs: int) -> Tensor:
+    def _block(
+        self,
+        b: int,
+        x: Tensor,
+        edge_index: Tensor,
+        edge_weight: Optional[Tensor],
+        edge_attr: Optional[Tensor],
+        batch: Tensor,
+        num_graphs: int,
+    ) -> Tensor:
         """Conv block ``b``: its convs, each conv → norm → act → dropout (+ x if residual)."""
         cfg = self.config
         weighted = cfg.conv in WEIGHTED_CONVS
@@ -192,8 +227,14 @@ class _Model(torch.nn.Module):
             x = x + h if cfg.residual and x.shape == h.shape else h
         return x
 
-    def _conv_with(self, conv: torch.nn.Module, x: Tensor, edge_index: Tensor,
-                   edge_weight: Optional[Tensor] = None, edge_attr: Optional[Tensor] = None) -> Tensor:
+    def _conv_with(
+        self,
+        conv: torch.nn.Module,
+        x: Tensor,
+        edge_index: Tensor,
+        edge_weight: Optional[Tensor] = None,
+        edge_attr: Optional[Tensor] = None,
+    ) -> Tensor:
         x = self._act(run_conv(conv, self.config.conv in WEIGHTED_CONVS, x, edge_index, edge_weight, edge_attr))
         return torch.nn.functional.dropout(x, p=self.config.dropout, training=self.training)
 
@@ -201,17 +242,22 @@ class _Model(torch.nn.Module):
         x, edge_index, batch, edge_attr, num_graphs, data = _unpack(x, edge_index, batch, edge_attr)
         check_device(x, type(self).__name__, param_device(self), owner="model")
         check_graph(x, edge_index, batch, edge_attr, where=type(self).__name__)
-        x = check_features(x, type(self).__name__, self.in_channels, param_dtype(self), owner="model",
-                           device=param_device(self))
+        x = check_features(
+            x, type(self).__name__, self.in_channels, param_dtype(self), owner="model", device=param_device(self)
+        )
         if self.edge_channels:
             if isinstance(edge_attr, Tensor) and edge_attr.dim() > 2:
-                raise ValueError(f"{type(self).__name__}: conv {self.config.conv!r} reads 'edge_attr' as [E, D], "
-                                 f"got shape {tuple(edge_attr.shape)}")
+                raise ValueError(
+                    f"{type(self).__name__}: conv {self.config.conv!r} reads 'edge_attr' as [E, D], "
+                    f"got shape {tuple(edge_attr.shape)}"
+                )
             width = columns(edge_attr)
             if width != self.edge_channels:
                 got = f"edge_attr of width {width}" if width else "no edge_attr"
-                raise ValueError(f"{type(self).__name__}: conv {self.config.conv!r} reads edge features of "
-                                 f"width {self.edge_channels} (edge_channels), but the graph has {got}")
+                raise ValueError(
+                    f"{type(self).__name__}: conv {self.config.conv!r} reads edge features of "
+                    f"width {self.edge_channels} (edge_channels), but the graph has {got}"
+                )
         if batch is None:
             batch = edge_index.new_zeros(x.size(0))
         if num_graphs is None:  # graphs with no nodes can only be known from a Batch
@@ -226,15 +272,21 @@ def node_target(data: Data, config: ModelConfig) -> Tensor:
     name = config.localize_target
     target = getattr(data, name, None)
     if target is not None and not isinstance(target, Tensor):  # a method or property of Data, say
-        raise ValueError(f"model config: 'localize_target' {name!r} is not a node attribute of the batch (it is "
-                         f"{type(target).__name__}); name a 0/1 tensor with one value per node")
+        raise ValueError(
+            f"model config: 'localize_target' {name!r} is not a node attribute of the batch (it is "
+            f"{type(target).__name__}); name a 0/1 tensor with one value per node"
+        )
     if target is None:
-        raise ValueError(f"model config: 'localize' trains a node-level loss against the node attribute "
-                         f"{name!r}, which this batch does not have (circuits have 'defect_mask'); "
-                         f"set localize: 0 or name another attribute in 'localize_target'")
+        raise ValueError(
+            f"model config: 'localize' trains a node-level loss against the node attribute "
+            f"{name!r}, which this batch does not have (circuits have 'defect_mask'); "
+            f"set localize: 0 or name another attribute in 'localize_target'"
+        )
     if target.numel() != data.num_nodes:
-        raise ValueError(f"model config: 'localize_target' {name!r} has {target.numel()} values for "
-                         f"{data.num_nodes} nodes; it must be one 0/1 value per node")
+        raise ValueError(
+            f"model config: 'localize_target' {name!r} has {target.numel()} values for "
+            f"{data.num_nodes} nodes; it must be one 0/1 value per node"
+        )
     return target.view(-1).float()
 
 
@@ -253,8 +305,7 @@ class _GraphClassifier(_Model):
     ``levels_read: all``: ``levels + 1`` blocks, conv block → readout → pool → … → conv block →
     readout, so level 0 (the input graph) is read too and the last pooled graph is convolved."""
 
-    def __init__(self, config: ModelConfig, in_channels: int, num_classes: int,
-                 edge_channels: Optional[int] = None):
+    def __init__(self, config: ModelConfig, in_channels: int, num_classes: int, edge_channels: Optional[int] = None):
         super().__init__(config, in_channels, num_classes, edge_channels)
         h = config.hidden
         self.read_all = config.levels_read == "all"
@@ -302,9 +353,15 @@ class _GraphClassifier(_Model):
         top = scatter(scores.view(-1, 1), hierarchy.batch(0), 0, dim_size=hierarchy.num_graphs, reduce="max")
         return self.suspicion(top)
 
-    def level_readouts(self, x: Union[Tensor, Data], edge_index: Optional[Tensor] = None,
-                       batch: Optional[Tensor] = None, edge_attr: Optional[Tensor] = None, *,
-                       level_labels: Optional[Tensor] = None) -> Tuple[List[Tensor], Hierarchy]:
+    def level_readouts(
+        self,
+        x: Union[Tensor, Data],
+        edge_index: Optional[Tensor] = None,
+        batch: Optional[Tensor] = None,
+        edge_attr: Optional[Tensor] = None,
+        *,
+        level_labels: Optional[Tensor] = None,
+    ) -> Tuple[List[Tensor], Hierarchy]:
         """The graph vectors ``[num_graphs, width]`` the head combines (one per readout with
         ``combine: sum``/``concat``, see :attr:`readout_names`; the last one only with
         ``combine: last``; then the suspects readout with ``localize``) and the hierarchy of
@@ -315,16 +372,24 @@ class _GraphClassifier(_Model):
         """Logits from the per-level graph vectors :meth:`level_readouts` returns."""
         return self.head(self._graph_vector(per_level))
 
-    def forward(self, x: Union[Tensor, Data], edge_index: Optional[Tensor] = None,
-                batch: Optional[Tensor] = None, edge_attr: Optional[Tensor] = None,
-                *, level_labels: Optional[Tensor] = None, return_hierarchy: bool = False):
+    def forward(
+        self,
+        x: Union[Tensor, Data],
+        edge_index: Optional[Tensor] = None,
+        batch: Optional[Tensor] = None,
+        edge_attr: Optional[Tensor] = None,
+        *,
+        level_labels: Optional[Tensor] = None,
+        return_hierarchy: bool = False,
+    ):
         per_level, hierarchy = self.level_readouts(x, edge_index, batch, edge_attr, level_labels=level_labels)
         logits = self.classify(per_level)
         return (logits, hierarchy) if return_hierarchy else logits
 
 
-def _labels_for(config: ModelConfig, data: Optional[Data], level_labels: Optional[Tensor],
-                num_nodes: int, where: str) -> Optional[Tensor]:
+def _labels_for(
+    config: ModelConfig, data: Optional[Data], level_labels: Optional[Tensor], num_nodes: int, where: str
+) -> Optional[Tensor]:
     """The ``level_labels`` ``[N, L]`` a model with ``pool: given`` levels needs, checked."""
     given = config.given_levels
     if not given:
@@ -332,26 +397,40 @@ def _labels_for(config: ModelConfig, data: Optional[Data], level_labels: Optiona
     if level_labels is None and data is not None:
         level_labels = getattr(data, LEVEL_LABELS, None)
     if level_labels is None:
-        raise ValueError(f"{where}: level {given[0]} pools along the data's known hierarchy (pool: given), "
-                         f"but the graph has no {LEVEL_LABELS!r}; use data that carries its groups "
-                         f"(circuits, communities, molecules, your graphs' level1.. attributes) or a learned "
-                         f"pooler")
-    if not isinstance(level_labels, Tensor) or level_labels.dim() not in (1, 2) \
-            or level_labels.size(0) != num_nodes or level_labels.is_floating_point() \
-            or level_labels.is_complex() or level_labels.dtype == torch.bool:
-        got = (f"{level_labels.dtype} {tuple(level_labels.shape)}" if isinstance(level_labels, Tensor)
-               else type(level_labels).__name__)
+        raise ValueError(
+            f"{where}: level {given[0]} pools along the data's known hierarchy (pool: given), "
+            f"but the graph has no {LEVEL_LABELS!r}; use data that carries its groups "
+            f"(circuits, communities, molecules, your graphs' level1.. attributes) or a learned "
+            f"pooler"
+        )
+    if (
+        not isinstance(level_labels, Tensor)
+        or level_labels.dim() not in (1, 2)
+        or level_labels.size(0) != num_nodes
+        or level_labels.is_floating_point()
+        or level_labels.is_complex()
+        or level_labels.dtype == torch.bool
+    ):
+        got = (
+            f"{level_labels.dtype} {tuple(level_labels.shape)}"
+            if isinstance(level_labels, Tensor)
+            else type(level_labels).__name__
+        )
         raise ValueError(f"{where}: {LEVEL_LABELS!r} must be an integer tensor [N={num_nodes}, L], got {got}")
     if level_labels.dim() == 1:
         level_labels = level_labels.view(-1, 1)
     if level_labels.size(1) < given[-1]:
-        raise ValueError(f"{where}: level {given[-1]} pools along column {given[-1] - 1} of {LEVEL_LABELS!r} "
-                         f"(pool: given), but the data has {level_labels.size(1)} column(s)")
+        raise ValueError(
+            f"{where}: level {given[-1]} pools along column {given[-1] - 1} of {LEVEL_LABELS!r} "
+            f"(pool: given), but the data has {level_labels.size(1)} column(s)"
+        )
     level_labels = level_labels.long()
     if checks_enabled() and level_labels.numel() and int(level_labels.min()) < -1:
         node, col = (level_labels < -1).nonzero()[0].tolist()
-        raise ValueError(f"{where}: {LEVEL_LABELS!r} holds {int(level_labels[node, col])} at node {node}, "
-                         f"column {col}; group ids are >= 0, -1 for a node in no group")
+        raise ValueError(
+            f"{where}: {LEVEL_LABELS!r} holds {int(level_labels[node, col])} at node {node}, "
+            f"column {col}; group ids are >= 0, -1 for a node in no group"
+        )
     return level_labels
 
 
@@ -365,16 +444,21 @@ class HierarchicalGNN(_GraphClassifier):
         edge_channels: width of ``edge_attr`` (needed by the edge-aware convs).
     """
 
-    def __init__(self, config: ModelConfig, in_channels: int, num_classes: int,
-                 edge_channels: Optional[int] = None):
+    def __init__(self, config: ModelConfig, in_channels: int, num_classes: int, edge_channels: Optional[int] = None):
         if config.is_global:
             raise ValueError("HierarchicalGNN: config has 'pool: none'; use GlobalGNN or build_model")
         super().__init__(config, in_channels, num_classes, edge_channels)
         self.pools = self._make_pools()
 
-    def level_readouts(self, x: Union[Tensor, Data], edge_index: Optional[Tensor] = None,
-                       batch: Optional[Tensor] = None, edge_attr: Optional[Tensor] = None, *,
-                       level_labels: Optional[Tensor] = None) -> Tuple[List[Tensor], Hierarchy]:
+    def level_readouts(
+        self,
+        x: Union[Tensor, Data],
+        edge_index: Optional[Tensor] = None,
+        batch: Optional[Tensor] = None,
+        edge_attr: Optional[Tensor] = None,
+        *,
+        level_labels: Optional[Tensor] = None,
+    ) -> Tuple[List[Tensor], Hierarchy]:
         x, edge_index, batch, edge_attr, num_graphs, data = self._prepare(x, edge_index, batch, edge_attr)
         labels = _labels_for(self.config, data, level_labels, x.size(0), type(self).__name__)
         hierarchy = Hierarchy(batch, num_graphs, validate=False)
@@ -408,9 +492,15 @@ class GlobalGNN(_GraphClassifier):
     """The global-pooling twin of a :class:`HierarchicalGNN`: same conv blocks, readouts and head,
     no pooling.  With ``return_hierarchy=True`` the hierarchy has no levels."""
 
-    def level_readouts(self, x: Union[Tensor, Data], edge_index: Optional[Tensor] = None,
-                       batch: Optional[Tensor] = None, edge_attr: Optional[Tensor] = None, *,
-                       level_labels: Optional[Tensor] = None) -> Tuple[List[Tensor], Hierarchy]:
+    def level_readouts(
+        self,
+        x: Union[Tensor, Data],
+        edge_index: Optional[Tensor] = None,
+        batch: Optional[Tensor] = None,
+        edge_attr: Optional[Tensor] = None,
+        *,
+        level_labels: Optional[Tensor] = None,
+    ) -> Tuple[List[Tensor], Hierarchy]:
         x, edge_index, batch, edge_attr, num_graphs, _ = self._prepare(x, edge_index, batch, edge_attr)
         hierarchy = Hierarchy(batch, num_graphs, validate=False)
         per_level: List[Tensor] = []
@@ -442,22 +532,29 @@ class GraphUNet(_Model):
         edge_channels: width of ``edge_attr`` (needed by the edge-aware convs).
     """
 
-    def __init__(self, config: ModelConfig, in_channels: int, num_classes: int,
-                 edge_channels: Optional[int] = None):
+    def __init__(self, config: ModelConfig, in_channels: int, num_classes: int, edge_channels: Optional[int] = None):
         if config.task != "node":
             raise ValueError("GraphUNet: config has 'task: graph'; use build_model for graph classifiers")
         super().__init__(config, in_channels, num_classes, edge_channels)
         h, levels, e = config.hidden, config.num_levels, self.edge_channels
         self.down = torch.nn.ModuleList(
-            make_conv(config.conv, in_channels if i == 0 else h, h, e) for i in range(levels + 1))
+            make_conv(config.conv, in_channels if i == 0 else h, h, e) for i in range(levels + 1)
+        )
         up_in = h if config.skip == "sum" else 2 * h
         self.up = torch.nn.ModuleList(make_conv(config.conv, up_in, h, e) for _ in range(levels))
         self.pools = torch.nn.ModuleList() if config.is_global else self._make_pools()
         self.head = _head(h, config.head, num_classes, config.dropout)
 
-    def forward(self, x: Union[Tensor, Data], edge_index: Optional[Tensor] = None,
-                batch: Optional[Tensor] = None, edge_attr: Optional[Tensor] = None,
-                *, level_labels: Optional[Tensor] = None, return_hierarchy: bool = False):
+    def forward(
+        self,
+        x: Union[Tensor, Data],
+        edge_index: Optional[Tensor] = None,
+        batch: Optional[Tensor] = None,
+        edge_attr: Optional[Tensor] = None,
+        *,
+        level_labels: Optional[Tensor] = None,
+        return_hierarchy: bool = False,
+    ):
         x, edge_index, batch, edge_attr, num_graphs, data = self._prepare(x, edge_index, batch, edge_attr)
         labels = _labels_for(self.config, data, level_labels, x.size(0), type(self).__name__)
         hierarchy = Hierarchy(batch, num_graphs, validate=False)
@@ -493,9 +590,11 @@ def _check_cluster_counts(config: ModelConfig, name: str, largest: int) -> None:
         if REGISTRY[p].needs_count:
             if r > n:
                 at = "the largest graph of the dataset has" if i == 0 else f"level {i} keeps at most"
-                raise ValueError(f"dataset {name}: 'schedule[{i}]' asks {p} for {r} clusters, but {at} {n} "
-                                 f"nodes; a level cannot use more clusters than it has nodes (the presets "
-                                 f"take ceil(mean graph size / 2) at level 1)")
+                raise ValueError(
+                    f"dataset {name}: 'schedule[{i}]' asks {p} for {r} clusters, but {at} {n} "
+                    f"nodes; a level cannot use more clusters than it has nodes (the presets "
+                    f"take ceil(mean graph size / 2) at level 1)"
+                )
             n = int(r)
         elif isinstance(r, int):
             n = min(n, r)
@@ -520,24 +619,36 @@ def check_model_data(config: ModelConfig, dataset) -> None:
             w = columns(getattr(g, "edge_attr", None))
             if not w or w != width:
                 has = f"edge_attr of width {w}, graph 0 of width {width}" if w else "no edge_attr"
-                hint = (f"dataset {name} has no edge features: use one of {', '.join(CONV_NAMES)}"
-                        if width == 0 else "every graph needs edge_attr of one width")
-                raise ValueError(f"dataset {name}: graph {i} has {has}, but conv {config.conv!r} reads edge "
-                                 f"features ({hint})")
+                hint = (
+                    f"dataset {name} has no edge features: use one of {', '.join(CONV_NAMES)}"
+                    if width == 0
+                    else "every graph needs edge_attr of one width"
+                )
+                raise ValueError(
+                    f"dataset {name}: graph {i} has {has}, but conv {config.conv!r} reads edge features ({hint})"
+                )
         if given:
             cols = columns(getattr(g, LEVEL_LABELS, None))
             if cols < given[-1]:
-                have = (f"no {LEVEL_LABELS!r}" if not cols else f"{cols} {LEVEL_LABELS!r} column(s)"
-                        + (f" ({', '.join(dataset.level_names)})" if dataset.level_names else ""))
-                raise ValueError(f"dataset {name}: level {given[-1]} of the model pools along column "
-                                 f"{given[-1] - 1} of the data's known hierarchy (pool: given), but graph {i} "
-                                 f"has {have}")
+                have = (
+                    f"no {LEVEL_LABELS!r}"
+                    if not cols
+                    else f"{cols} {LEVEL_LABELS!r} column(s)"
+                    + (f" ({', '.join(dataset.level_names)})" if dataset.level_names else "")
+                )
+                raise ValueError(
+                    f"dataset {name}: level {given[-1]} of the model pools along column "
+                    f"{given[-1] - 1} of the data's known hierarchy (pool: given), but graph {i} "
+                    f"has {have}"
+                )
         if config.localize > 0 and config.task == "graph":
             target = getattr(g, config.localize_target, None)
             if not isinstance(target, Tensor) or target.numel() != g.num_nodes:
-                raise ValueError(f"dataset {name}: graph {i} has no node attribute {config.localize_target!r} "
-                                 f"(one 0/1 value per node), which 'localize' trains against; set localize: 0 "
-                                 f"or name another attribute in 'localize_target'")
+                raise ValueError(
+                    f"dataset {name}: graph {i} has no node attribute {config.localize_target!r} "
+                    f"(one 0/1 value per node), which 'localize' trains against; set localize: 0 "
+                    f"or name another attribute in 'localize_target'"
+                )
     check_model_size(config, dataset.num_features, dataset.num_classes, width or None)
 
 
@@ -545,7 +656,7 @@ def check_model_data(config: ModelConfig, dataset) -> None:
 #: and Adam's two moments): the bounds of each config key allow far more in product (hidden 16384
 #: x 32 convs x 32 levels is over a trillion), which would exhaust the memory instead of failing
 #: with a message.
-MAX_PARAMETERS = 2 ** 30
+MAX_PARAMETERS = 2**30
 
 
 def _model_class(config: ModelConfig) -> type:
@@ -556,8 +667,9 @@ def _model_class(config: ModelConfig) -> type:
     return GlobalGNN if config.is_global else HierarchicalGNN
 
 
-def check_model_size(config: ModelConfig, in_channels: int, num_classes: int,
-                     edge_channels: Optional[int] = None) -> int:
+def check_model_size(
+    config: ModelConfig, in_channels: int, num_classes: int, edge_channels: Optional[int] = None
+) -> int:
     """The parameter count of the model :func:`build_model` would build, counted on torch's ``meta``
     device (no memory); more than :data:`MAX_PARAMETERS` is a ``ValueError`` naming the config keys
     that set the size (and every argument :func:`build_model` refuses is refused here)."""
@@ -566,15 +678,16 @@ def check_model_size(config: ModelConfig, in_channels: int, num_classes: int,
         warnings.simplefilter("ignore")  # the real build warns once
         count = sum(p.numel() for p in cls(config, in_channels, num_classes, edge_channels).parameters())
     if count > MAX_PARAMETERS:
-        raise ValueError(f"model config: the model would have {count:,} parameters ({count * 4 / 2 ** 30:,.1f} GiB "
-                         f"as float32, before gradients and optimizer state), more than the {MAX_PARAMETERS:,} "
-                         f"hipool builds; lower 'hidden' ({config.hidden}), 'convs_per_level', 'levels' or 'head' "
-                         f"(the data has {in_channels} node features)")
+        raise ValueError(
+            f"model config: the model would have {count:,} parameters ({count * 4 / 2**30:,.1f} GiB "
+            f"as float32, before gradients and optimizer state), more than the {MAX_PARAMETERS:,} "
+            f"hipool builds; lower 'hidden' ({config.hidden}), 'convs_per_level', 'levels' or 'head' "
+            f"(the data has {in_channels} node features)"
+        )
     return count
 
 
-def build_model(config: ModelConfig, in_channels: int, num_classes: int,
-                edge_channels: Optional[int] = None) -> _Model:
+def build_model(config: ModelConfig, in_channels: int, num_classes: int, edge_channels: Optional[int] = None) -> _Model:
     """:class:`GraphUNet` for ``task: node``; else :class:`GlobalGNN` for ``pool: none``
     and :class:`HierarchicalGNN` otherwise.  ``edge_channels``: the width of the data's
     ``edge_attr`` (the edge-aware convs need it; :func:`edge_channels_of` reads it off a dataset).

@@ -3,6 +3,7 @@
 Thin wrappers over PyG's aggregations (``torch_geometric.nn.aggr``), chosen by
 name so a model config can say ``readout: mean``.
 """
+
 from __future__ import annotations
 
 from typing import Optional
@@ -63,18 +64,25 @@ class Readout(torch.nn.Module):
         if not isinstance(x, Tensor) or x.dim() != 2 or x.size(1) != self.channels or not x.is_floating_point():
             got = f"{x.dtype} {tuple(x.shape)}" if isinstance(x, Tensor) else type(x).__name__
             raise ValueError(f"Readout: 'x' must be a floating-point [N, {self.channels}] tensor, got {got}")
-        if batch is not None and (not isinstance(batch, Tensor) or batch.dtype != torch.long
-                                  or batch.shape != (x.size(0),) or batch.device != x.device):
-            got = f"{batch.dtype} {tuple(batch.shape)} on {batch.device}" if isinstance(batch, Tensor) \
+        if batch is not None and (
+            not isinstance(batch, Tensor)
+            or batch.dtype != torch.long
+            or batch.shape != (x.size(0),)
+            or batch.device != x.device
+        ):
+            got = (
+                f"{batch.dtype} {tuple(batch.shape)} on {batch.device}"
+                if isinstance(batch, Tensor)
                 else type(batch).__name__
+            )
             raise ValueError(f"Readout: 'batch' must be an int64 [N={x.size(0)}] tensor on x's device, got {got}")
-        if num_graphs is not None and (not is_int(num_graphs)
-                                       or num_graphs < 0):
+        if num_graphs is not None and (not is_int(num_graphs) or num_graphs < 0):
             raise ValueError(f"Readout: 'num_graphs' must be an int >= 0, got {num_graphs!r}")
         for p in self.parameters():
             if p.dtype != x.dtype or p.device != x.device:
-                raise ValueError(f"Readout: 'x' is {x.dtype} on {x.device} but the attention gate is {p.dtype} on "
-                                 f"{p.device}")
+                raise ValueError(
+                    f"Readout: 'x' is {x.dtype} on {x.device} but the attention gate is {p.dtype} on {p.device}"
+                )
             break
         return self.aggr(x, batch, dim_size=num_graphs)
 

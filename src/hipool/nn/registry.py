@@ -17,6 +17,7 @@ of its bases up to ``torch.nn.Module``, except ``in_channels`` and the argument 
 schedule fills (:attr:`PoolerSpec.entry_arg`); a parameter that takes a class (``GNN``)
 is offered as a name instead (:attr:`PoolerSpec.choices`).
 """
+
 from __future__ import annotations
 
 import difflib
@@ -86,15 +87,19 @@ class PoolerSpec:
 
     def __post_init__(self) -> None:
         if self.family not in FAMILIES:
-            raise ValueError(f"PoolerSpec {self.name!r}: 'family' must be one of {', '.join(FAMILIES)}, "
-                             f"got {self.family!r}")
+            raise ValueError(
+                f"PoolerSpec {self.name!r}: 'family' must be one of {', '.join(FAMILIES)}, got {self.family!r}"
+            )
         if self.entry not in ENTRIES:
-            raise ValueError(f"PoolerSpec {self.name!r}: 'entry' must be one of {', '.join(ENTRIES)}, "
-                             f"got {self.entry!r}")
+            raise ValueError(
+                f"PoolerSpec {self.name!r}: 'entry' must be one of {', '.join(ENTRIES)}, got {self.entry!r}"
+            )
         if (self.entry_arg is None) != (self.entry in FIXED_ENTRIES):
-            raise ValueError(f"PoolerSpec {self.name!r}: a {self.entry!r} entry "
-                             f"{'is not' if self.entry in FIXED_ENTRIES else 'is'} passed to the class "
-                             f"(entry_arg={self.entry_arg!r})")
+            raise ValueError(
+                f"PoolerSpec {self.name!r}: a {self.entry!r} entry "
+                f"{'is not' if self.entry in FIXED_ENTRIES else 'is'} passed to the class "
+                f"(entry_arg={self.entry_arg!r})"
+            )
 
     # -- facts -----------------------------------------------------------------
     @property
@@ -157,8 +162,10 @@ class PoolerSpec:
             raise ValueError(f"model config: {self.name}'s 'pool_options' must be a mapping, got {options!r}")
         unknown = sorted(set(options) - set(self.options), key=str)
         if unknown:
-            raise ValueError(f"model config: 'pool_options' {unknown} do not apply to {self.name}; "
-                             f"allowed: {', '.join(self.options)}")
+            raise ValueError(
+                f"model config: 'pool_options' {unknown} do not apply to {self.name}; "
+                f"allowed: {', '.join(self.options)}"
+            )
         return dict(options)
 
     def build(self, in_channels: int, entry: Any, options: Mapping[str, Any]) -> torch.nn.Module:
@@ -175,8 +182,7 @@ class PoolerSpec:
                 value = kwargs.pop(option)
                 if not isinstance(value, (str, type(None))) or value not in table:
                     names = ", ".join("null" if k is None else k for k in table)
-                    raise ValueError(f"model config: {self.name}'s {option!r} must be one of {names}, "
-                                     f"got {value!r}")
+                    raise ValueError(f"model config: {self.name}'s {option!r} must be one of {names}, got {value!r}")
                 kwargs[argument] = table[value]
         args = (in_channels,) if self.entry_arg is None else (in_channels, entry)
         try:
@@ -186,10 +192,20 @@ class PoolerSpec:
 
     def row(self) -> Dict[str, Any]:
         """The spec as plain data (``hipool poolers --json``)."""
-        return {"name": self.name, "family": self.family, "class": f"{self.cls.__module__}.{self.cls.__qualname__}",
-                "schedule_entry": self.entry, "fixed_entry": self.fixed_entry, "losses": list(self.losses),
-                "weighted": self.weighted, "deterministic": self.deterministic, "options": list(self.options),
-                "default_schedule": list(self.default_schedule), "summary": self.summary, "paper": self.paper}
+        return {
+            "name": self.name,
+            "family": self.family,
+            "class": f"{self.cls.__module__}.{self.cls.__qualname__}",
+            "schedule_entry": self.entry,
+            "fixed_entry": self.fixed_entry,
+            "losses": list(self.losses),
+            "weighted": self.weighted,
+            "deterministic": self.deterministic,
+            "options": list(self.options),
+            "default_schedule": list(self.default_schedule),
+            "summary": self.summary,
+            "paper": self.paper,
+        }
 
 
 class Registry(Mapping[str, PoolerSpec]):
@@ -203,8 +219,7 @@ class Registry(Mapping[str, PoolerSpec]):
         if not isinstance(spec, PoolerSpec):
             raise TypeError(f"register: expected a PoolerSpec, got {type(spec).__name__}")
         if not spec.name.isidentifier() or spec.name != spec.name.lower() or spec.name == "none":
-            raise ValueError(f"register: a pooler name is a lower-case identifier other than 'none', "
-                             f"got {spec.name!r}")
+            raise ValueError(f"register: a pooler name is a lower-case identifier other than 'none', got {spec.name!r}")
         if spec.name in self._specs:
             raise ValueError(f"register: a pooler named {spec.name!r} is registered already")
         self._specs[spec.name] = spec
@@ -239,40 +254,96 @@ _SAG_GNNS = {"graphconv": GraphConv, "gcn": GCNConv, "sage": SAGEConv}
 _ASAP_GNNS = {"graphconv": GraphConv, "gcn": GCNConv, None: None}
 
 for _spec in (
-    PoolerSpec("topk", TopKPooling, "selection", "ratio", entry_arg="ratio",
-               summary="keep the top nodes by a learned projection score, gated by it",
-               paper="Gao & Ji, Graph U-Nets, ICML 2019; Cangea et al., arXiv:1811.01287, 2018"),
-    PoolerSpec("sag", SAGPooling, "selection", "ratio", entry_arg="ratio",
-               choices={"gnn": ("GNN", _SAG_GNNS)},
-               summary="keep the top nodes by a GNN's self-attention score",
-               paper="Lee, Lee & Kang, Self-Attention Graph Pooling, ICML 2019"),
-    PoolerSpec("asap", ASAPooling, "selection", "ratio", entry_arg="ratio", weighted=True,
-               choices={"gnn": ("GNN", _ASAP_GNNS)},
-               summary="attention clusters of each node's neighbourhood, the best-scored kept",
-               paper="Ranjan, Sanyal & Talukdar, ASAP, AAAI 2020"),
-    PoolerSpec("diffpool", DiffPool, "clustering", "count", entry_arg="num_clusters", weighted=True,
-               default_schedule=(0.5, 0.25),
-               summary="soft assignment by a GNN; link-prediction and entropy losses",
-               paper="Ying et al., Hierarchical Graph Representation Learning with Differentiable "
-                     "Pooling, NeurIPS 2018"),
-    PoolerSpec("mincut", MinCutPool, "clustering", "count", entry_arg="num_clusters", weighted=True,
-               default_schedule=(0.5, 0.25),
-               summary="soft assignment trained by a relaxed normalised min-cut and orthogonality",
-               paper="Bianchi, Grattarola & Alippi, Spectral Clustering with Graph Neural Networks for "
-                     "Graph Pooling, ICML 2020"),
-    PoolerSpec("dmon", DMoNPool, "clustering", "count", entry_arg="num_clusters", weighted=True,
-               default_schedule=(0.5, 0.25),
-               summary="soft assignment trained by modularity with a collapse regulariser",
-               paper="Tsitsulin et al., Graph Clustering with Graph Neural Networks, JMLR 2023"),
-    PoolerSpec("edgepool", EdgePool, "contraction", "pairs",
-               summary="contract a matching of the best-scored edges (learned edge scores)",
-               paper="Diehl, Edge Contraction Pooling for Graph Neural Networks, arXiv:1905.10990, 2019"),
-    PoolerSpec("graclus", Graclus, "contraction", "pairs", deterministic=False,
-               summary="merge heavy-edge matched pairs by normalised cut; not learned",
-               paper="Dhillon, Guan & Kulis, Weighted Graph Cuts without Eigenvectors, TPAMI 2007"),
-    PoolerSpec("given", GivenPool, "given", "given", default_schedule=(),
-               summary="merge the groups the data already knows (level_labels); not learned",
-               paper="(none: the data's own hierarchy, e.g. subcircuits or functional groups)"),
+    PoolerSpec(
+        "topk",
+        TopKPooling,
+        "selection",
+        "ratio",
+        entry_arg="ratio",
+        summary="keep the top nodes by a learned projection score, gated by it",
+        paper="Gao & Ji, Graph U-Nets, ICML 2019; Cangea et al., arXiv:1811.01287, 2018",
+    ),
+    PoolerSpec(
+        "sag",
+        SAGPooling,
+        "selection",
+        "ratio",
+        entry_arg="ratio",
+        choices={"gnn": ("GNN", _SAG_GNNS)},
+        summary="keep the top nodes by a GNN's self-attention score",
+        paper="Lee, Lee & Kang, Self-Attention Graph Pooling, ICML 2019",
+    ),
+    PoolerSpec(
+        "asap",
+        ASAPooling,
+        "selection",
+        "ratio",
+        entry_arg="ratio",
+        weighted=True,
+        choices={"gnn": ("GNN", _ASAP_GNNS)},
+        summary="attention clusters of each node's neighbourhood, the best-scored kept",
+        paper="Ranjan, Sanyal & Talukdar, ASAP, AAAI 2020",
+    ),
+    PoolerSpec(
+        "diffpool",
+        DiffPool,
+        "clustering",
+        "count",
+        entry_arg="num_clusters",
+        weighted=True,
+        default_schedule=(0.5, 0.25),
+        summary="soft assignment by a GNN; link-prediction and entropy losses",
+        paper="Ying et al., Hierarchical Graph Representation Learning with Differentiable Pooling, NeurIPS 2018",
+    ),
+    PoolerSpec(
+        "mincut",
+        MinCutPool,
+        "clustering",
+        "count",
+        entry_arg="num_clusters",
+        weighted=True,
+        default_schedule=(0.5, 0.25),
+        summary="soft assignment trained by a relaxed normalised min-cut and orthogonality",
+        paper="Bianchi, Grattarola & Alippi, Spectral Clustering with Graph Neural Networks for "
+        "Graph Pooling, ICML 2020",
+    ),
+    PoolerSpec(
+        "dmon",
+        DMoNPool,
+        "clustering",
+        "count",
+        entry_arg="num_clusters",
+        weighted=True,
+        default_schedule=(0.5, 0.25),
+        summary="soft assignment trained by modularity with a collapse regulariser",
+        paper="Tsitsulin et al., Graph Clustering with Graph Neural Networks, JMLR 2023",
+    ),
+    PoolerSpec(
+        "edgepool",
+        EdgePool,
+        "contraction",
+        "pairs",
+        summary="contract a matching of the best-scored edges (learned edge scores)",
+        paper="Diehl, Edge Contraction Pooling for Graph Neural Networks, arXiv:1905.10990, 2019",
+    ),
+    PoolerSpec(
+        "graclus",
+        Graclus,
+        "contraction",
+        "pairs",
+        deterministic=False,
+        summary="merge heavy-edge matched pairs by normalised cut; not learned",
+        paper="Dhillon, Guan & Kulis, Weighted Graph Cuts without Eigenvectors, TPAMI 2007",
+    ),
+    PoolerSpec(
+        "given",
+        GivenPool,
+        "given",
+        "given",
+        default_schedule=(),
+        summary="merge the groups the data already knows (level_labels); not learned",
+        paper="(none: the data's own hierarchy, e.g. subcircuits or functional groups)",
+    ),
 ):
     REGISTRY.register(_spec)
 
@@ -290,8 +361,9 @@ def markdown_table(registry: Optional[Mapping[str, PoolerSpec]] = None) -> str:
     specs = list((registry if registry is not None else REGISTRY).values())
     lines = ["| name | family | schedule entry | losses | summary | paper |", "|---|---|---|---|---|---|"]
     for s in specs:
-        lines.append(f"| `{s.name}` | {s.family} | {ENTRIES[s.entry]} | {', '.join(s.losses) or '—'} | "
-                     f"{s.summary} | {s.paper} |")
+        lines.append(
+            f"| `{s.name}` | {s.family} | {ENTRIES[s.entry]} | {', '.join(s.losses) or '—'} | {s.summary} | {s.paper} |"
+        )
     return "\n".join(lines) + "\n"
 
 

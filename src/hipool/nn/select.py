@@ -3,6 +3,7 @@
 :func:`topk` is a pure function over a score vector and a ``batch`` vector: the
 per-graph top-``k`` without padding to ``[B, N_max]``.
 """
+
 from __future__ import annotations
 
 from fractions import Fraction
@@ -35,7 +36,7 @@ def num_kept(num_nodes: Tensor, ratio: Union[float, int]) -> Tensor:
         raise ValueError("num_kept: 'ratio' must be a float in (0, 1] or an int k >= 1, got None")
     check_ratio(ratio, "num_kept")
     if is_int(ratio):
-        return num_nodes.clamp(max=min(ratio, 2 ** 62))  # a larger k keeps every node as well (int64)
+        return num_nodes.clamp(max=min(ratio, 2**62))  # a larger k keeps every node as well (int64)
     frac = Fraction(repr(float(ratio))).limit_denominator(1_000_000)
     p, q = frac.numerator, frac.denominator
     k = torch.div(num_nodes * p + (q - 1), q, rounding_mode="floor")
@@ -68,10 +69,17 @@ def topk(
         raise ValueError(f"topk: 'score' must be a floating-point [N] tensor, got {got}")
     if batch is None:
         batch = torch.zeros(score.size(0), dtype=torch.long, device=score.device)
-    if not isinstance(batch, Tensor) or batch.dtype != torch.long or batch.shape != score.shape \
-            or batch.device != score.device:
-        got = f"{batch.dtype} {tuple(batch.shape)} on {batch.device}" if isinstance(batch, Tensor) \
+    if (
+        not isinstance(batch, Tensor)
+        or batch.dtype != torch.long
+        or batch.shape != score.shape
+        or batch.device != score.device
+    ):
+        got = (
+            f"{batch.dtype} {tuple(batch.shape)} on {batch.device}"
+            if isinstance(batch, Tensor)
             else type(batch).__name__
+        )
         raise ValueError(f"topk: 'batch' must be an int64 [N={score.size(0)}] tensor on score's device, got {got}")
     if min_score is not None:
         check_number(min_score, "topk", "min_score")

@@ -16,6 +16,7 @@ Differences from PyG, on purpose:
 * bad input raises a ``ValueError`` naming the argument (:mod:`hipool.checks`);
 * the result is a :class:`~hipool.record.PoolOutput` (which unpacks as PyG's 6-tuple).
 """
+
 from __future__ import annotations
 
 import inspect
@@ -39,8 +40,9 @@ class ScoreProjection(torch.nn.Module):
     r"""Node score :math:`y = \sigma(Xp / \|p\|)`, or :math:`\mathrm{softmax}(Xp)` per
     graph when ``min_score`` is set.  Its parameter is PyG's ``select.weight``."""
 
-    def __init__(self, in_channels: int, min_score: Optional[float] = None,
-                 nonlinearity: Union[str, Callable] = "tanh"):
+    def __init__(
+        self, in_channels: int, min_score: Optional[float] = None, nonlinearity: Union[str, Callable] = "tanh"
+    ):
         super().__init__()
         self.in_channels = in_channels
         self.min_score = min_score
@@ -60,9 +62,17 @@ class ScoreProjection(torch.nn.Module):
         return softmax(torch.mv(x, self.weight.view(-1)), batch)
 
 
-def _select_and_gate(x: Tensor, edge_index: Tensor, edge_attr: Optional[Tensor], batch: Tensor,
-                     score: Tensor, ratio, min_score, multiplier: float,
-                     edge_weight: Optional[Tensor] = None) -> PoolOutput:
+def _select_and_gate(
+    x: Tensor,
+    edge_index: Tensor,
+    edge_attr: Optional[Tensor],
+    batch: Tensor,
+    score: Tensor,
+    ratio,
+    min_score,
+    multiplier: float,
+    edge_weight: Optional[Tensor] = None,
+) -> PoolOutput:
     perm = topk(score, ratio, batch, min_score)
     score = score[perm]
     x = x[perm] * score.view(-1, 1)
@@ -70,8 +80,16 @@ def _select_and_gate(x: Tensor, edge_index: Tensor, edge_attr: Optional[Tensor],
         x = multiplier * x
     cluster = cluster_from_perm(perm, batch.size(0))
     edge_index, edge_attr, edge_weight = _filter_edges(edge_index, edge_attr, cluster, edge_weight)
-    return PoolOutput(x=x, edge_index=edge_index, edge_attr=edge_attr, batch=batch[perm],
-                      perm=perm, score=score, cluster=cluster, edge_weight=edge_weight)
+    return PoolOutput(
+        x=x,
+        edge_index=edge_index,
+        edge_attr=edge_attr,
+        batch=batch[perm],
+        perm=perm,
+        score=score,
+        cluster=cluster,
+        edge_weight=edge_weight,
+    )
 
 
 def _check_pool_args(name: str, in_channels, ratio, min_score, multiplier, nonlinearity) -> None:
@@ -83,19 +101,35 @@ def _check_pool_args(name: str, in_channels, ratio, min_score, multiplier, nonli
     check_number(min_score, name, "min_score", allow_none=True)
     check_number(multiplier, name, "multiplier")
     if not (isinstance(nonlinearity, str) or callable(nonlinearity)):
-        raise ValueError(f"{name}: 'nonlinearity' must be an activation's name (e.g. 'tanh') or a "
-                         f"callable, got {nonlinearity!r}")
+        raise ValueError(
+            f"{name}: 'nonlinearity' must be an activation's name (e.g. 'tanh') or a callable, got {nonlinearity!r}"
+        )
 
 
-def _prepare(pool: torch.nn.Module, x: Tensor, edge_index: Tensor, edge_attr: Optional[Tensor],
-             batch: Optional[Tensor], attn: Optional[Tensor], edge_weight: Optional[Tensor],
-             nonnegative_weights: Optional[str] = None):
+def _prepare(
+    pool: torch.nn.Module,
+    x: Tensor,
+    edge_index: Tensor,
+    edge_attr: Optional[Tensor],
+    batch: Optional[Tensor],
+    attn: Optional[Tensor],
+    edge_weight: Optional[Tensor],
+    nonnegative_weights: Optional[str] = None,
+):
     """Checked ``(x, batch, attn)`` of a selection pooler's call; ``attn`` (default ``x``) is what
     the score reads, so it must have ``in_channels`` columns too."""
     where, dtype = type(pool).__name__, param_dtype(pool)
-    x, batch = prepare_pool_input(x, edge_index, batch, edge_attr, edge_weight, where,
-                                  dtype=dtype, device=param_device(pool),
-                                  nonnegative_weights=nonnegative_weights)
+    x, batch = prepare_pool_input(
+        x,
+        edge_index,
+        batch,
+        edge_attr,
+        edge_weight,
+        where,
+        dtype=dtype,
+        device=param_device(pool),
+        nonnegative_weights=nonnegative_weights,
+    )
     if attn is None:
         attn = x
     elif not isinstance(attn, Tensor) or attn.dim() not in (1, 2) or attn.size(0) != x.size(0):
@@ -104,8 +138,9 @@ def _prepare(pool: torch.nn.Module, x: Tensor, edge_index: Tensor, edge_attr: Op
     attn = attn.view(-1, 1) if attn.dim() == 1 else attn
     if attn.size(1) != pool.in_channels:
         which = "'x'" if attn is x else "'attn'"
-        raise ValueError(f"{where}: {which} has {attn.size(1)} features but the pooler was built for "
-                         f"in_channels={pool.in_channels}")
+        raise ValueError(
+            f"{where}: {which} has {attn.size(1)} features but the pooler was built for in_channels={pool.in_channels}"
+        )
     if attn is not x and attn.dtype != dtype:
         raise ValueError(f"{where}: 'attn' has dtype {attn.dtype} but the parameters are {dtype}")
     return x, batch, attn
@@ -141,9 +176,14 @@ class TopKPooling(torch.nn.Module):
     ``(x, edge_index, edge_attr, batch, perm, score)``.
     """
 
-    def __init__(self, in_channels: int, ratio: Union[float, int] = 0.5,
-                 min_score: Optional[float] = None, multiplier: float = 1.0,
-                 nonlinearity: Union[str, Callable] = "tanh"):
+    def __init__(
+        self,
+        in_channels: int,
+        ratio: Union[float, int] = 0.5,
+        min_score: Optional[float] = None,
+        multiplier: float = 1.0,
+        nonlinearity: Union[str, Callable] = "tanh",
+    ):
         super().__init__()
         _check_pool_args(type(self).__name__, in_channels, ratio, min_score, multiplier, nonlinearity)
         self.in_channels = in_channels
@@ -155,13 +195,20 @@ class TopKPooling(torch.nn.Module):
     def reset_parameters(self) -> None:
         self.select.reset_parameters()
 
-    def forward(self, x: Tensor, edge_index: Tensor, edge_attr: Optional[Tensor] = None,
-                batch: Optional[Tensor] = None, attn: Optional[Tensor] = None,
-                edge_weight: Optional[Tensor] = None) -> PoolOutput:
+    def forward(
+        self,
+        x: Tensor,
+        edge_index: Tensor,
+        edge_attr: Optional[Tensor] = None,
+        batch: Optional[Tensor] = None,
+        attn: Optional[Tensor] = None,
+        edge_weight: Optional[Tensor] = None,
+    ) -> PoolOutput:
         x, batch, attn = _prepare(self, x, edge_index, edge_attr, batch, attn, edge_weight)
         score = self.select(attn, batch)
-        return _select_and_gate(x, edge_index, edge_attr, batch, score,
-                                self.ratio, self.min_score, self.multiplier, edge_weight)
+        return _select_and_gate(
+            x, edge_index, edge_attr, batch, score, self.ratio, self.min_score, self.multiplier, edge_weight
+        )
 
     def __repr__(self) -> str:
         arg = f"ratio={self.ratio}" if self.min_score is None else f"min_score={self.min_score}"
@@ -187,10 +234,16 @@ class SAGPooling(torch.nn.Module):
     ``ValueError`` (its :math:`D^{-1/2}` would be NaN).
     """
 
-    def __init__(self, in_channels: int, ratio: Union[float, int] = 0.5,
-                 GNN: type = GraphConv, min_score: Optional[float] = None,
-                 multiplier: float = 1.0, nonlinearity: Union[str, Callable] = "tanh",
-                 **kwargs):
+    def __init__(
+        self,
+        in_channels: int,
+        ratio: Union[float, int] = 0.5,
+        GNN: type = GraphConv,
+        min_score: Optional[float] = None,
+        multiplier: float = 1.0,
+        nonlinearity: Union[str, Callable] = "tanh",
+        **kwargs,
+    ):
         super().__init__()
         where = type(self).__name__
         _check_pool_args(where, in_channels, ratio, min_score, multiplier, nonlinearity)
@@ -203,24 +256,34 @@ class SAGPooling(torch.nn.Module):
         self.gnn = GNN(in_channels, 1, **kwargs)
         self._gnn_takes_weight = "edge_weight" in inspect.signature(self.gnn.forward).parameters
         #: Why edge weights must be >= 0 (a degree-normalising scorer), or None.
-        self._nonnegative_weights = (f"{type(self.gnn).__name__} normalises by weighted degrees"
-                                     if self._gnn_takes_weight and degree_normalised(self.gnn) else None)
+        self._nonnegative_weights = (
+            f"{type(self.gnn).__name__} normalises by weighted degrees"
+            if self._gnn_takes_weight and degree_normalised(self.gnn)
+            else None
+        )
         self.select = ScoreProjection(1, min_score, nonlinearity)
 
     def reset_parameters(self) -> None:
         self.gnn.reset_parameters()
         self.select.reset_parameters()
 
-    def forward(self, x: Tensor, edge_index: Tensor, edge_attr: Optional[Tensor] = None,
-                batch: Optional[Tensor] = None, attn: Optional[Tensor] = None,
-                edge_weight: Optional[Tensor] = None) -> PoolOutput:
-        x, batch, attn = _prepare(self, x, edge_index, edge_attr, batch, attn, edge_weight,
-                                  self._nonnegative_weights)
+    def forward(
+        self,
+        x: Tensor,
+        edge_index: Tensor,
+        edge_attr: Optional[Tensor] = None,
+        batch: Optional[Tensor] = None,
+        attn: Optional[Tensor] = None,
+        edge_weight: Optional[Tensor] = None,
+    ) -> PoolOutput:
+        x, batch, attn = _prepare(self, x, edge_index, edge_attr, batch, attn, edge_weight, self._nonnegative_weights)
         score = self.select(run_conv(self.gnn, self._gnn_takes_weight, attn, edge_index, edge_weight), batch)
-        return _select_and_gate(x, edge_index, edge_attr, batch, score,
-                                self.ratio, self.min_score, self.multiplier, edge_weight)
+        return _select_and_gate(
+            x, edge_index, edge_attr, batch, score, self.ratio, self.min_score, self.multiplier, edge_weight
+        )
 
     def __repr__(self) -> str:
         arg = f"ratio={self.ratio}" if self.min_score is None else f"min_score={self.min_score}"
-        return (f"{type(self).__name__}({type(self.gnn).__name__}, {self.in_channels}, {arg}, "
-                f"multiplier={self.multiplier})")
+        return (
+            f"{type(self).__name__}({type(self.gnn).__name__}, {self.in_channels}, {arg}, multiplier={self.multiplier})"
+        )

@@ -89,6 +89,7 @@ the files), :mod:`~hipool.runs.store` (``run.json`` read, checked, recorded into
 :mod:`~hipool.runs.folder` (claims and locks), :mod:`~hipool.runs.open` (a model of a run, opened
 for the readers) and :mod:`~hipool.runs.splits` (a splits file read back).
 """
+
 from __future__ import annotations
 
 from .folder import check_fresh_folder, check_run_folder, claim_run_folder, run_folder_lock, write_manifest
@@ -116,8 +117,38 @@ from .open import RunModel, open_run, run_manifest
 from .splits import read_splits
 from .store import data_record, load_manifest, read_manifest, record_files, update_manifest, versions
 
-__all__ = ["Manifest", "DataSpec", "ModelRecord", "RunFiles", "ModelFiles", "FoldFiles", "check_name",
-           "check_manifest", "read_manifest", "load_manifest", "record_files", "update_manifest", "data_record",
-           "versions", "check_fresh_folder", "check_run_folder", "claim_run_folder", "write_manifest",
-           "run_folder_lock", "RunModel", "run_manifest", "open_run", "read_splits", "MANIFEST", "FORMAT", "CONFIG",
-           "SPLIT", "FOLDS", "METRICS", "CHECKPOINT", "RESULT", "TRAIN_MODEL", "DEMO_MODELS_UNNAMED"]
+__all__ = [
+    "Manifest",
+    "DataSpec",
+    "ModelRecord",
+    "RunFiles",
+    "ModelFiles",
+    "FoldFiles",
+    "check_name",
+    "check_manifest",
+    "read_manifest",
+    "load_manifest",
+    "record_files",
+    "update_manifest",
+    "data_record",
+    "versions",
+    "check_fresh_folder",
+    "check_run_folder",
+    "claim_run_folder",
+    "write_manifest",
+    "run_folder_lock",
+    "RunModel",
+    "run_manifest",
+    "open_run",
+    "read_splits",
+    "MANIFEST",
+    "FORMAT",
+    "CONFIG",
+    "SPLIT",
+    "FOLDS",
+    "METRICS",
+    "CHECKPOINT",
+    "RESULT",
+    "TRAIN_MODEL",
+    "DEMO_MODELS_UNNAMED",
+]

@@ -2,6 +2,7 @@
 (:func:`check_fresh_folder`, :func:`check_run_folder`), the claim that writes its ``run.json``
 (:func:`claim_run_folder`, :func:`write_manifest`) and the lock a command holds while it writes
 the folder (:func:`run_folder_lock`).  A refusal writes nothing."""
+
 from __future__ import annotations
 
 import json
@@ -29,9 +30,12 @@ def _flat(d: Dict[str, Any], prefix: str = "") -> Dict[str, Any]:
 def _differences(old: Dict[str, Any], new: Dict[str, Any]) -> str:
     old, new = _flat(old), _flat(new)
     keys = sorted(set(old) | set(new))
-    diffs = [f"{k if k.isprintable() else shown(k)}: {json.dumps(old.get(k), sort_keys=True)} there, "
-             f"{json.dumps(new.get(k), sort_keys=True)} now"
-             for k in keys if json.dumps(old.get(k), sort_keys=True) != json.dumps(new.get(k), sort_keys=True)]
+    diffs = [
+        f"{k if k.isprintable() else shown(k)}: {json.dumps(old.get(k), sort_keys=True)} there, "
+        f"{json.dumps(new.get(k), sort_keys=True)} now"
+        for k in keys
+        if json.dumps(old.get(k), sort_keys=True) != json.dumps(new.get(k), sort_keys=True)
+    ]
     cut = [d if len(d) <= 300 else d[:297] + "..." for d in diffs[:4]]
     return "; ".join(cut) + (f"; and {len(diffs) - 4} more" if len(diffs) > 4 else "")
 
@@ -41,9 +45,11 @@ def _foreign_files(out: Path) -> None:
     if out.is_dir():
         stray = sorted(p.name for p in out.iterdir() if not is_temp_name(p.name))  # an interrupted claim's
         if stray:
-            raise ValueError(f"--out {out}: the folder holds files that hipool did not write "
-                             f"({', '.join(stray[:3])}{', ...' if len(stray) > 3 else ''}); "
-                             f"choose another --out (nothing was written)")
+            raise ValueError(
+                f"--out {out}: the folder holds files that hipool did not write "
+                f"({', '.join(stray[:3])}{', ...' if len(stray) > 3 else ''}); "
+                f"choose another --out (nothing was written)"
+            )
 
 
 @contextmanager
@@ -70,8 +76,10 @@ def run_folder_lock(out: Path) -> Iterator[None]:
         try:
             fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
         except BlockingIOError:
-            raise ValueError(f"--out {out}: another hipool command is writing this run folder now; wait for it to "
-                             f"end, or choose another --out (nothing was written)") from None
+            raise ValueError(
+                f"--out {out}: another hipool command is writing this run folder now; wait for it to "
+                f"end, or choose another --out (nothing was written)"
+            ) from None
         except OSError:  # e.g. a file system without locks: go on unlocked
             pass
         yield
@@ -89,14 +97,21 @@ def check_run_folder(out: Path, command: str, identity: Dict[str, Any]) -> bool:
     old = manifest.get("identity", {})
     normalized = json.loads(json.dumps(identity))
     if old != normalized:
-        raise ValueError(f"--out {out}: this folder holds a `hipool {command}` run with other settings "
-                         f"({_differences(old, normalized)}); repeat that command to resume it, or choose "
-                         f"another --out (nothing was written)")
+        raise ValueError(
+            f"--out {out}: this folder holds a `hipool {command}` run with other settings "
+            f"({_differences(old, normalized)}); repeat that command to resume it, or choose "
+            f"another --out (nothing was written)"
+        )
     return True
 
 
-def claim_run_folder(out: Path, command: str, identity: Dict[str, Any],
-                     extra: Optional[Dict[str, Any]] = None, argv: Optional[List[str]] = None) -> bool:
+def claim_run_folder(
+    out: Path,
+    command: str,
+    identity: Dict[str, Any],
+    extra: Optional[Dict[str, Any]] = None,
+    argv: Optional[List[str]] = None,
+) -> bool:
     """Check ``out`` (:func:`check_run_folder`) and, for a new run, write its ``run.json``.
     ``argv`` is the command line, recorded for the summary.  Returns whether this is a
     resumed run.  The folder is cleared of the temporary files that an interrupted run
@@ -105,10 +120,18 @@ def claim_run_folder(out: Path, command: str, identity: Dict[str, Any],
     remove_stale_temps(out)
     if not resumed:
         from .. import __version__
-        record = {"format": FORMAT, "command": command, "identity": identity,
-                  "argv": argv,
-                  "cwd": os.getcwd(), "started": time.strftime("%Y-%m-%dT%H:%M:%S%z"),
-                  "hipool": __version__, **(extra or {}), "files": {}}
+
+        record = {
+            "format": FORMAT,
+            "command": command,
+            "identity": identity,
+            "argv": argv,
+            "cwd": os.getcwd(),
+            "started": time.strftime("%Y-%m-%dT%H:%M:%S%z"),
+            "hipool": __version__,
+            **(extra or {}),
+            "files": {},
+        }
         atomic_write_text(Path(out) / MANIFEST, json.dumps(record, indent=1, sort_keys=False))
     return resumed
 
@@ -125,8 +148,10 @@ def check_fresh_folder(out: Path, command: str) -> Optional[Dict[str, Any]]:
         _foreign_files(out)
     elif manifest["command"] != command:
         there = manifest["command"] if manifest["command"].isprintable() else shown(manifest["command"], 40)
-        raise ValueError(f"--out {out}: this folder holds a `hipool {there}` run, "
-                         f"not a `hipool {command}` run; choose another --out (nothing was written)")
+        raise ValueError(
+            f"--out {out}: this folder holds a `hipool {there}` run, "
+            f"not a `hipool {command}` run; choose another --out (nothing was written)"
+        )
     return manifest
 
 
@@ -138,7 +163,14 @@ def write_manifest(out: Path, command: str, **fields: Any) -> None:
     manifest = check_fresh_folder(out, command)
     remove_stale_temps(out, legacy=manifest is not None)
     from .. import __version__
-    record = {"format": FORMAT, "command": command, "started": time.strftime("%Y-%m-%dT%H:%M:%S%z"),
-              "hipool": __version__, **fields, "files": {}}
+
+    record = {
+        "format": FORMAT,
+        "command": command,
+        "started": time.strftime("%Y-%m-%dT%H:%M:%S%z"),
+        "hipool": __version__,
+        **fields,
+        "files": {},
+    }
     Path(out).mkdir(parents=True, exist_ok=True)
     atomic_write_text(Path(out) / MANIFEST, json.dumps(record, indent=1))

@@ -1,6 +1,7 @@
 """The typed run manifest: what a run folder's ``run.json`` holds (:class:`Manifest`), each part
 checked as it is read (:meth:`Manifest.from_dict`), and the names the commands give their files.
 The layouts these records describe are the package's (:mod:`hipool.runs`)."""
+
 from __future__ import annotations
 
 import re
@@ -14,7 +15,13 @@ MANIFEST = "run.json"
 FORMAT = "hipool-run/1"
 #: The names the commands give their files (the layouts of :mod:`hipool.runs`).
 CONFIG, SPLIT, FOLDS, METRICS, CHECKPOINT, RESULT = (
-    "config.yaml", "split.json", "folds.json", "metrics.csv", "checkpoint.pt", "result.json")
+    "config.yaml",
+    "split.json",
+    "folds.json",
+    "metrics.csv",
+    "checkpoint.pt",
+    "result.json",
+)
 #: The name of ``hipool train``'s one model in ``files.models``.
 TRAIN_MODEL = "model"
 #: The models of a demo whose ``run.json`` does not name them (hipool before it did).
@@ -23,8 +30,12 @@ DEMO_MODELS_UNNAMED = ("hierarchical", "global")
 
 def check_name(name: Any) -> bool:
     """A model name that is a plain folder name (run folders hold ``<model>/`` and ``units/<model>/``)."""
-    return isinstance(name, str) and 0 < len(name) <= 200 and name not in (".", "..") \
+    return (
+        isinstance(name, str)
+        and 0 < len(name) <= 200
+        and name not in (".", "..")
         and not any(c in name for c in "/\\\0")
+    )
 
 
 # -- the typed manifest -------------------------------------------------------------------------
@@ -84,8 +95,9 @@ class ModelRecord:
         if not isinstance(value, dict) or not isinstance(value.get("config", {}), dict):
             raise ValueError(f"{path}: the run record's {where!r} must be a mapping with a 'config' mapping")
         grid = value.get("grid")
-        if grid is not None and not (isinstance(grid, list) and all(
-                isinstance(p, dict) and isinstance(p.get("config"), dict) for p in grid)):
+        if grid is not None and not (
+            isinstance(grid, list) and all(isinstance(p, dict) and isinstance(p.get("config"), dict) for p in grid)
+        ):
             raise _bad(path, f"{where}.grid", grid, "a list of grid points ({'config': {...}, ...})")
         return cls(value.get("config"), None if grid is None else tuple(grid))
 
@@ -107,8 +119,12 @@ class FoldFiles:
     checkpoints: Tuple[str, ...] = ()
 
     def to_dict(self) -> Dict[str, Any]:
-        return {"selected": self.selected, "selection": list(self.selection), "finals": list(self.finals),
-                "checkpoints": list(self.checkpoints)}
+        return {
+            "selected": self.selected,
+            "selection": list(self.selection),
+            "finals": list(self.finals),
+            "checkpoints": list(self.checkpoints),
+        }
 
     @classmethod
     def from_dict(cls, value: Any, where: str, path: Path) -> "FoldFiles":
@@ -116,8 +132,9 @@ class FoldFiles:
         selected = value.get("selected")
         if isinstance(selected, bool) or not isinstance(selected, int) or selected < 0:
             raise _bad(path, f"{where}.selected", selected, "a config index (an int >= 0)")
-        return cls(selected, *(_paths(value.get(k, []), f"{where}.{k}", path)
-                               for k in ("selection", "finals", "checkpoints")))
+        return cls(
+            selected, *(_paths(value.get(k, []), f"{where}.{k}", path) for k in ("selection", "finals", "checkpoints"))
+        )
 
 
 @dataclass(frozen=True)
@@ -131,8 +148,9 @@ class ModelFiles:
 
     def merge(self, other: "ModelFiles") -> "ModelFiles":
         """These files, with those ``other`` records added or replaced."""
-        return ModelFiles(other.checkpoint or self.checkpoint, other.metrics or self.metrics,
-                          {**self.folds, **other.folds})
+        return ModelFiles(
+            other.checkpoint or self.checkpoint, other.metrics or self.metrics, {**self.folds, **other.folds}
+        )
 
     def to_dict(self) -> Dict[str, Any]:
         out: Dict[str, Any] = {k: v for k, v in (("checkpoint", self.checkpoint), ("metrics", self.metrics)) if v}
@@ -148,8 +166,11 @@ class ModelFiles:
             if not re.fullmatch(r"[0-9]{1,6}", key):
                 raise _bad(path, f"{where}.folds", key, "a fold number")
             folds[int(key)] = FoldFiles.from_dict(fold, f"{where}.folds.{key}", path)
-        return cls(_path(value.get("checkpoint"), f"{where}.checkpoint", path),
-                   _path(value.get("metrics"), f"{where}.metrics", path), folds)
+        return cls(
+            _path(value.get("checkpoint"), f"{where}.checkpoint", path),
+            _path(value.get("metrics"), f"{where}.metrics", path),
+            folds,
+        )
 
 
 #: The files of :class:`RunFiles` that are one path each (:func:`~hipool.runs.store.record_files` takes them).
@@ -205,16 +226,26 @@ class RunFiles:
         models = {}
         for name, files in _mapping(value.get("models", {}), "files.models", path).items():
             if not check_name(name):
-                raise ValueError(f"{path}: the run record's 'files' names a model {shown(name, 80)}, which is "
-                                 f"not a folder name")
+                raise ValueError(
+                    f"{path}: the run record's 'files' names a model {shown(name, 80)}, which is not a folder name"
+                )
             models[name] = ModelFiles.from_dict(files, f"files.models.{name}", path)
         return cls(**{k: _path(value.get(k), f"files.{k}", path) for k in PATHS}, models=models)
 
 
 #: The top-level fields of ``run.json`` that :class:`Manifest` reads, and their types.
 _FIELDS: Dict[str, Union[type, Tuple[type, ...]]] = {
-    "command": str, "identity": dict, "argv": (list, type(None)), "started": str, "cwd": str, "hipool": str,
-    "versions": dict, "data": dict, "models": (dict, list), "files": dict}
+    "command": str,
+    "identity": dict,
+    "argv": (list, type(None)),
+    "started": str,
+    "cwd": str,
+    "hipool": str,
+    "versions": dict,
+    "data": dict,
+    "models": (dict, list),
+    "files": dict,
+}
 
 
 @dataclass
@@ -255,8 +286,10 @@ class Manifest:
         """The dataset spec to load the run's data again (``None``: the run does not say)."""
         spec = self.data.spec or self.identity.get("dataset")
         if spec is not None and not isinstance(spec, str):
-            raise ValueError(f"run folder {self.folder}: run.json names the dataset {shown(spec, 80)}, not a dataset "
-                             f"spec; pass --dataset")
+            raise ValueError(
+                f"run folder {self.folder}: run.json names the dataset {shown(spec, 80)}, not a dataset "
+                f"spec; pass --dataset"
+            )
         return spec
 
     @classmethod
@@ -264,13 +297,14 @@ class Manifest:
         """The manifest ``data`` (``run.json`` at ``path``) holds; a ``ValueError`` naming the file
         and the field for anything that is not what hipool writes."""
         if not isinstance(data, dict) or data.get("format") != FORMAT:
-            raise ValueError(f"{path}: not a hipool run record (no \"format\": \"{FORMAT}\")")
+            raise ValueError(f'{path}: not a hipool run record (no "format": "{FORMAT}")')
         if "command" not in data:
             raise ValueError(f"{path}: the run record has no 'command'")
         for key, types in _FIELDS.items():
             if key in data and not isinstance(data[key], types):
-                raise ValueError(f"{path}: the run record's {key!r} is {shown(data[key], 80)}, not of the type "
-                                 f"hipool writes there")
+                raise ValueError(
+                    f"{path}: the run record's {key!r} is {shown(data[key], 80)}, not of the type hipool writes there"
+                )
         if isinstance(data.get("argv"), list) and not all(isinstance(a, str) for a in data["argv"]):
             raise ValueError(f"{path}: the run record's 'argv' must be a list of strings")
         spec = data.get("data", {})
@@ -280,24 +314,42 @@ class Manifest:
         command, models = data["command"], data.get("models")
         expected = {"compare": dict, "demo": list}.get(command)
         if models is not None and expected is not None and not isinstance(models, expected):
-            raise ValueError(f"{path}: the run record's 'models' must be a {'mapping' if expected is dict else 'list'} "
-                             f"in a {command} run")
+            raise ValueError(
+                f"{path}: the run record's 'models' must be a {'mapping' if expected is dict else 'list'} "
+                f"in a {command} run"
+            )
         bad = next((n for n in models or [] if not check_name(n)), None)
         if bad is not None:
             raise ValueError(f"{path}: the run record names a model {shown(bad, 80)}, which is not a folder name")
-        records = {name: ModelRecord.from_dict(models[name], f"models.{name}", path) if isinstance(models, dict)
-                   else ModelRecord() for name in models or []}
+        records = {
+            name: ModelRecord.from_dict(models[name], f"models.{name}", path)
+            if isinstance(models, dict)
+            else ModelRecord()
+            for name in models or []
+        }
         files = RunFiles.from_dict(data.get("files", {}), path)
         for name, model_files in files.models.items():
             grid = records[name].grid if name in records else None
             for k, fold in model_files.folds.items():
                 if grid is not None and fold.selected >= len(grid):
-                    raise ValueError(f"{path}: the run record's 'files.models.{name}.folds.{k}.selected' is "
-                                     f"{fold.selected}, but model {name!r} has {len(grid)} config(s)")
-        return cls(folder=Path(path).parent, command=command, identity=data.get("identity", {}),
-                   data=DataSpec(spec.get("spec"), spec.get("data_root")), models=records, files=files,
-                   argv=data.get("argv"), started=data.get("started"), cwd=data.get("cwd"),
-                   hipool=data.get("hipool"), versions=data.get("versions", {}), recorded="files" in data)
+                    raise ValueError(
+                        f"{path}: the run record's 'files.models.{name}.folds.{k}.selected' is "
+                        f"{fold.selected}, but model {name!r} has {len(grid)} config(s)"
+                    )
+        return cls(
+            folder=Path(path).parent,
+            command=command,
+            identity=data.get("identity", {}),
+            data=DataSpec(spec.get("spec"), spec.get("data_root")),
+            models=records,
+            files=files,
+            argv=data.get("argv"),
+            started=data.get("started"),
+            cwd=data.get("cwd"),
+            hipool=data.get("hipool"),
+            versions=data.get("versions", {}),
+            recorded="files" in data,
+        )
 
 
 def check_manifest(data: Any, path: Path) -> Dict[str, Any]:
@@ -305,4 +357,3 @@ def check_manifest(data: Any, path: Path) -> Dict[str, Any]:
     (:meth:`Manifest.from_dict`); a ``ValueError`` naming the file and the field otherwise."""
     Manifest.from_dict(data, path)
     return data
-

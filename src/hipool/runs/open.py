@@ -1,5 +1,6 @@
 """Opening a model of a run folder (:func:`open_run`): what ``hipool explain``, ``hipool report``
 and ``hipool predict`` read, found through the folder's ``run.json`` alone."""
+
 from __future__ import annotations
 
 from dataclasses import dataclass, field
@@ -52,8 +53,10 @@ def run_manifest(folder: Path) -> Manifest:
         raise ValueError(f"run folder {folder}: no such folder")
     manifest = load_manifest(folder)  # checked: the fields have the types hipool writes
     if manifest is None:
-        raise ValueError(f"run folder {folder}: not a hipool run (no run.json); give a folder that "
-                         f"`hipool train`, `hipool demo` or `hipool compare` wrote")
+        raise ValueError(
+            f"run folder {folder}: not a hipool run (no run.json); give a folder that "
+            f"`hipool train`, `hipool demo` or `hipool compare` wrote"
+        )
     return manifest
 
 
@@ -68,17 +71,23 @@ def open_run(folder: Path, model: Optional[str] = None, fold: Optional[int] = No
 
     def split() -> Optional[Path]:
         return folder / files.split if files.split and (folder / files.split).is_file() else None
+
     if command == "train":
         if model is not None or fold is not None:
-            raise ValueError(f"run folder {folder}: a `hipool train` run holds one model; "
-                             f"--model and --fold apply to demo and compare runs")
+            raise ValueError(
+                f"run folder {folder}: a `hipool train` run holds one model; "
+                f"--model and --fold apply to demo and compare runs"
+            )
         path = files.models.get(TRAIN_MODEL, ModelFiles()).checkpoint or CHECKPOINT
         if not (folder / path).is_file():
-            raise ValueError(f"run folder {folder}: no {path}: the training has not finished "
-                             f"(repeat the same `hipool train` command to resume it)")
+            raise ValueError(
+                f"run folder {folder}: no {path}: the training has not finished "
+                f"(repeat the same `hipool train` command to resume it)"
+            )
         config = manifest.identity.get("model")
-        return RunModel(manifest, folder.name, folder / path, config if isinstance(config, dict) else None,
-                        split=split())
+        return RunModel(
+            manifest, folder.name, folder / path, config if isinstance(config, dict) else None, split=split()
+        )
     if command == "demo":
         names = list(manifest.models) or list(DEMO_MODELS_UNNAMED)
         name = model or names[0]
@@ -90,15 +99,18 @@ def open_run(folder: Path, model: Optional[str] = None, fold: Optional[int] = No
         return RunModel(manifest, name, folder / path, split=split())
     if command == "compare":
         return _open_compare(manifest, model, fold, split())
-    raise ValueError(f"run folder {folder}: a `hipool {shown(command, 40)}` run; explain takes train, demo "
-                     f"and compare runs")
+    raise ValueError(
+        f"run folder {folder}: a `hipool {shown(command, 40)}` run; explain takes train, demo and compare runs"
+    )
 
 
 def _open_compare(manifest: Manifest, model: Optional[str], fold: Optional[int], split: Optional[Path]) -> RunModel:
     folder, models = manifest.folder, manifest.models
     if not models:
-        raise ValueError(f"run folder {folder}: its run.json records no models (\"models\" is empty or missing); "
-                         f"the compare has not started, or run.json was changed")
+        raise ValueError(
+            f'run folder {folder}: its run.json records no models ("models" is empty or missing); '
+            f"the compare has not started, or run.json was changed"
+        )
     pooling = [n for n, r in models.items() if r.pools]
     name = model or (pooling or list(models))[0]
     if name not in models:
@@ -110,11 +122,13 @@ def _open_compare(manifest: Manifest, model: Optional[str], fold: Optional[int],
     found = folds[k].checkpoints[:1] if k in folds else ()
     if not found or not (folder / found[0]).is_file():
         there = [f"fold{f:02d}" for f in sorted(folds) if folds[f].checkpoints]
-        raise ValueError(f"run folder {folder}: no checkpoint for model {name!r} in fold {k} "
-                         f"(units/{name}/fold{k:02d}/final-c*-r0.pt); "
-                         + (f"folds there: {', '.join(there)}; " if there else "")
-                         + "that fold has not finished, or the compare ran before hipool saved "
-                           "checkpoints (repeat the compare command to finish it)")
+        raise ValueError(
+            f"run folder {folder}: no checkpoint for model {name!r} in fold {k} "
+            f"(units/{name}/fold{k:02d}/final-c*-r0.pt); "
+            + (f"folds there: {', '.join(there)}; " if there else "")
+            + "that fold has not finished, or the compare ran before hipool saved "
+            "checkpoints (repeat the compare command to finish it)"
+        )
     grid = models[name].grid
     config = grid[folds[k].selected]["config"] if grid is not None else None
     return RunModel(manifest, name, folder / found[0], config, fold=k, split=split, split_index=k)

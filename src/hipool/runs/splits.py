@@ -1,4 +1,5 @@
 """The splits file of a run folder (or ``--splits``), read back and checked (:func:`read_splits`)."""
+
 from __future__ import annotations
 
 from pathlib import Path
@@ -7,8 +8,9 @@ from typing import Dict, List, Sequence
 from ..io import shown
 
 
-def read_splits(path: Path, *, dataset: str, labels: List[int],
-                parts: Sequence[str] = ()) -> List[Dict[str, List[int]]]:
+def read_splits(
+    path: Path, *, dataset: str, labels: List[int], parts: Sequence[str] = ()
+) -> List[Dict[str, List[int]]]:
     """:func:`~hipool.data.splits.load_splits` for a file of a run folder (or ``--splits``): every
     problem a ``ValueError`` naming the file; each split a mapping of index lists with (at least)
     ``parts``, each index a graph of the dataset, in no two parts of one split."""
@@ -21,8 +23,10 @@ def read_splits(path: Path, *, dataset: str, labels: List[int],
     for i, split in enumerate(splits):
         missing = [p for p in parts if p not in split]
         if missing:
-            raise ValueError(f"splits file {path}: split {i} has no {', '.join(map(repr, missing))} part "
-                             f"(it has {', '.join(map(shown, split)) or 'none'})")
+            raise ValueError(
+                f"splits file {path}: split {i} has no {', '.join(map(repr, missing))} part "
+                f"(it has {', '.join(map(shown, split)) or 'none'})"
+            )
         seen: Dict[int, str] = {}
         for part, idx in split.items():
             for j in idx:

@@ -2,6 +2,7 @@
 recording the files a command wrote (:func:`record_files`), updating its fields, and what the
 writers put there besides files (:func:`data_record`, :func:`versions`).  Claiming a folder, which
 writes ``run.json`` first, is :mod:`hipool.runs.folder`'s."""
+
 from __future__ import annotations
 
 import json
@@ -49,8 +50,9 @@ def record_files(out: Path, *, models: Optional[Dict[str, ModelFiles]] = None, *
     this (a compare's parent process, process 0 of ``torchrun``).  Returns every file recorded now."""
     unknown = sorted(set(paths) - set(PATHS))
     if unknown:
-        raise ValueError(f"record_files: no file named {', '.join(map(repr, unknown))} in a run record "
-                         f"(known: {', '.join(PATHS)})")
+        raise ValueError(
+            f"record_files: no file named {', '.join(map(repr, unknown))} in a run record (known: {', '.join(PATHS)})"
+        )
     data = read_manifest(out)
     if data is None:
         raise ValueError(f"--out {out}: no {MANIFEST} to record files in")
@@ -85,5 +87,11 @@ def versions() -> Dict[str, str]:
     import torch_geometric
 
     from .. import __version__
-    return {"hipool": __version__, "torch": torch.__version__, "torch_geometric": torch_geometric.__version__,
-            "numpy": numpy.__version__, "python": platform.python_version()}
+
+    return {
+        "hipool": __version__,
+        "torch": torch.__version__,
+        "torch_geometric": torch_geometric.__version__,
+        "numpy": numpy.__version__,
+        "python": platform.python_version(),
+    }

@@ -1,5 +1,6 @@
 """The files of a run folder whose ``run.json`` does not record them (written by a hipool that did
 not record them yet), found by the names of the layouts (:mod:`hipool.runs`)."""
+
 from __future__ import annotations
 
 import re
@@ -29,19 +30,36 @@ def unrecorded_files(m: Manifest) -> RunFiles:
 
     def have(name: str) -> Optional[str]:
         return name if (folder / name).is_file() else None
+
     if m.command == "train":
-        return RunFiles(config=have(CONFIG), split=have(SPLIT), result=have(RESULT),
-                        models={TRAIN_MODEL: ModelFiles(checkpoint=have(CHECKPOINT), metrics=have(METRICS))})
+        return RunFiles(
+            config=have(CONFIG),
+            split=have(SPLIT),
+            result=have(RESULT),
+            models={TRAIN_MODEL: ModelFiles(checkpoint=have(CHECKPOINT), metrics=have(METRICS))},
+        )
     if m.command == "demo":
-        return RunFiles(config=have(CONFIG), split=have(SPLIT), summary=have("summary.md"),
-                        summary_json=have("summary.json"), report=have("report.html"),
-                        models={n: ModelFiles(checkpoint=have(f"{n}/{CHECKPOINT}"), metrics=have(f"{n}/{METRICS}"))
-                                for n in list(m.models) or DEMO_MODELS_UNNAMED})
+        return RunFiles(
+            config=have(CONFIG),
+            split=have(SPLIT),
+            summary=have("summary.md"),
+            summary_json=have("summary.json"),
+            report=have("report.html"),
+            models={
+                n: ModelFiles(checkpoint=have(f"{n}/{CHECKPOINT}"), metrics=have(f"{n}/{METRICS}"))
+                for n in list(m.models) or DEMO_MODELS_UNNAMED
+            },
+        )
     if m.command == "compare":
-        return RunFiles(split=have(FOLDS), summary=have("summary.md"), summary_json=have("summary.json"),
-                        summary_csv=have("summary.csv"), folds_csv=have("folds.csv"), picture=have("accuracy.png"),
-                        models={name: ModelFiles(folds=_unit_files(folder, name, record))
-                                for name, record in m.models.items()})
+        return RunFiles(
+            split=have(FOLDS),
+            summary=have("summary.md"),
+            summary_json=have("summary.json"),
+            summary_csv=have("summary.csv"),
+            folds_csv=have("folds.csv"),
+            picture=have("accuracy.png"),
+            models={name: ModelFiles(folds=_unit_files(folder, name, record)) for name, record in m.models.items()},
+        )
     return RunFiles()
 
 
@@ -67,8 +85,10 @@ def _unit_files(folder: Path, name: str, record: ModelRecord) -> Dict[int, FoldF
         if not finals:
             continue
         c, prefix = finals[0], f"units/{name}/{sub.name}/"
-        selection = tuple(f"{prefix}select-c{i:02d}-r0.json"
-                          for i in sorted(i for kind, i, _, ext in units if kind == "select" and ext == "json"))
+        selection = tuple(
+            f"{prefix}select-c{i:02d}-r0.json"
+            for i in sorted(i for kind, i, _, ext in units if kind == "select" and ext == "json")
+        )
         records = tuple(f"{prefix}final-c{c:02d}-r{r}.json" for r in range(_repeats(units, c, "json")))
         checkpoints = tuple(f"{prefix}final-c{c:02d}-r{r}.pt" for r in range(_repeats(units, c, "pt")))
         folds[int(number.group(1))] = FoldFiles(c, selection, records, checkpoints)

@@ -1,6 +1,7 @@
 """Checkpoints that load with ``torch.load(path, weights_only=True)``: tensors and plain types only.
 
 A checkpoint is untrusted input: :func:`load_checkpoint` checks every field it reads."""
+
 from __future__ import annotations
 
 import warnings
@@ -17,13 +18,14 @@ FORMAT = "hipool-checkpoint/1"
 MAX_CHANNELS = 1 << 20
 
 
-def save_checkpoint(path: Union[str, Path], model: torch.nn.Module,
-                    extra: Optional[Dict[str, Any]] = None) -> Path:
+def save_checkpoint(path: Union[str, Path], model: torch.nn.Module, extra: Optional[Dict[str, Any]] = None) -> Path:
     """Write the model's weights, config and shape atomically to ``path``."""
     from .. import __version__
+
     path = as_path(path, "checkpoint")
-    if not all(hasattr(model, k) for k in ("config", "in_channels", "num_classes")) \
-            or not isinstance(model, torch.nn.Module):
+    if not all(hasattr(model, k) for k in ("config", "in_channels", "num_classes")) or not isinstance(
+        model, torch.nn.Module
+    ):
         raise ValueError(f"save_checkpoint: 'model' must be a hipool model (build_model's), got {type(model).__name__}")
     if extra is not None and not isinstance(extra, dict):
         raise ValueError(f"save_checkpoint: 'extra' must be a mapping or None, got {shown(extra, 60)}")
@@ -61,8 +63,9 @@ def _check_payload(payload: Any, path: Path) -> Dict[str, Any]:
         if isinstance(v, bool) or not isinstance(v, int) or not 1 <= v <= MAX_CHANNELS:
             raise _fail(path, f"damaged: its {key!r} is {shown(v, 60)}, not an int from 1 to {MAX_CHANNELS:,}")
     state = payload["state_dict"]
-    if not isinstance(state, dict) or not all(isinstance(k, str) and isinstance(v, torch.Tensor)
-                                              for k, v in state.items()):
+    if not isinstance(state, dict) or not all(
+        isinstance(k, str) and isinstance(v, torch.Tensor) for k, v in state.items()
+    ):
         raise _fail(path, "damaged: its 'state_dict' is not a mapping of names to tensors")
     return payload
 
@@ -114,18 +117,23 @@ def load_checkpoint(path: Union[str, Path], map_location: str = "cpu") -> torch.
     state = payload["state_dict"]
     missing = [k for k in expected if k not in state]
     extra = [k for k in state if k not in expected]
-    wrong = [f"{k} {tuple(state[k].shape)} instead of {expected[k]}" for k in expected
-             if k in state and tuple(state[k].shape) != expected[k]]
+    wrong = [
+        f"{k} {tuple(state[k].shape)} instead of {expected[k]}"
+        for k in expected
+        if k in state and tuple(state[k].shape) != expected[k]
+    ]
     if missing or extra or wrong:
-        parts = [f"missing {', '.join(missing[:3])}" if missing else "",
-                 f"unexpected {', '.join(shown(k, 60) for k in extra[:3])}" if extra else "",
-                 f"shapes {'; '.join(wrong[:3])}" if wrong else ""]
-        raise _fail(path, "its weights do not fit its config (" + "; ".join(p for p in parts if p)
-                    + "); the file is damaged")
+        parts = [
+            f"missing {', '.join(missing[:3])}" if missing else "",
+            f"unexpected {', '.join(shown(k, 60) for k in extra[:3])}" if extra else "",
+            f"shapes {'; '.join(wrong[:3])}" if wrong else "",
+        ]
+        raise _fail(
+            path, "its weights do not fit its config (" + "; ".join(p for p in parts if p) + "); the file is damaged"
+        )
     bad = next((k for k, v in state.items() if v.is_floating_point() and not bool(torch.isfinite(v).all())), None)
     if bad is not None:
-        raise _fail(path, f"the weights {bad!r} hold NaN or infinite values (a diverged training, or a damaged "
-                          f"file)")
+        raise _fail(path, f"the weights {bad!r} hold NaN or infinite values (a diverged training, or a damaged file)")
     model = build_model(*shape)
     try:
         model.load_state_dict(state)

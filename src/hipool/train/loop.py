@@ -16,6 +16,7 @@ learning rate held at ``min_lr`` or above.  A state file written without a
 schedule (also every state file from before schedules existed) resumes only a
 run without one; any other mismatch of the schedule is a clear error.
 """
+
 from __future__ import annotations
 
 import copy
@@ -81,9 +82,15 @@ def _unwrap(model: torch.nn.Module) -> torch.nn.Module:
     return model.module if isinstance(model, torch.nn.parallel.DistributedDataParallel) else model
 
 
-def _epoch_sums(model: torch.nn.Module, loader: Iterable, optimizer: Optional[torch.optim.Optimizer] = None,
-                aux_weight: float = 1.0, device: str = "cpu",
-                groups: Optional[Tuple[str, int]] = None, grad_clip: Optional[float] = None) -> torch.Tensor:
+def _epoch_sums(
+    model: torch.nn.Module,
+    loader: Iterable,
+    optimizer: Optional[torch.optim.Optimizer] = None,
+    aux_weight: float = 1.0,
+    device: str = "cpu",
+    groups: Optional[Tuple[str, int]] = None,
+    grad_clip: Optional[float] = None,
+) -> torch.Tensor:
     """One pass over ``loader`` (training when ``optimizer`` is given; ``grad_clip``: clip the
     global gradient norm to it before every step); returns the float64
     tensor ``[sum of loss x targets, correct, targets]`` of this process.
@@ -114,8 +121,11 @@ def _epoch_sums(model: torch.nn.Module, loader: Iterable, optimizer: Optional[to
                 loss = loss + aux_weight * aux
             loss_value = float(loss.detach())  # (the one synchronisation of a batch, before the step)
             if training and not math.isfinite(loss_value):
-                raise Diverged(f"the training loss is {loss_value} after {steps} optimizer step(s) of this epoch",
-                               optimizer, loss_terms=aux is not None and bool(aux_weight))
+                raise Diverged(
+                    f"the training loss is {loss_value} after {steps} optimizer step(s) of this epoch",
+                    optimizer,
+                    loss_terms=aux is not None and bool(aux_weight),
+                )
             if training:
                 optimizer.zero_grad()
                 loss.backward()
@@ -148,10 +158,15 @@ class Diverged(ValueError):
         group = optimizer.param_groups[0] if optimizer is not None else {}
         lr = f" (learning rate {group['lr']:g})" if "lr" in group else ""
         decay = " or 'weight_decay' (--weight-decay)" if group.get("weight_decay") else ""
-        terms = (" (or the weights of the loss terms: 'aux_weight', the model's 'aux_weights' and 'localize')"
-                 if loss_terms else "")
-        super().__init__(f"training diverged: {what}; the weights grew out of range{lr}: lower 'lr' (--lr){decay}"
-                         f"{terms}, or set 'grad_clip' (--grad-clip)")
+        terms = (
+            " (or the weights of the loss terms: 'aux_weight', the model's 'aux_weights' and 'localize')"
+            if loss_terms
+            else ""
+        )
+        super().__init__(
+            f"training diverged: {what}; the weights grew out of range{lr}: lower 'lr' (--lr){decay}"
+            f"{terms}, or set 'grad_clip' (--grad-clip)"
+        )
 
 
 def _weights_diverged(model: torch.nn.Module) -> bool:
@@ -179,9 +194,15 @@ def _means(sums: torch.Tensor) -> Tuple[float, float]:
     return float(sums[0]) / count, float(sums[1]) / count
 
 
-def run_epoch(model: torch.nn.Module, loader: Iterable, optimizer: Optional[torch.optim.Optimizer] = None,
-              aux_weight: float = 1.0, device: str = "cpu", *, grad_clip: Optional[float] = None
-              ) -> Tuple[float, float]:
+def run_epoch(
+    model: torch.nn.Module,
+    loader: Iterable,
+    optimizer: Optional[torch.optim.Optimizer] = None,
+    aux_weight: float = 1.0,
+    device: str = "cpu",
+    *,
+    grad_clip: Optional[float] = None,
+) -> Tuple[float, float]:
     """One pass over ``loader``; trains when ``optimizer`` is given, clipping the global
     gradient norm to ``grad_clip`` (``None``: no clipping).  Returns (mean loss, accuracy).
 
@@ -195,8 +216,13 @@ def run_epoch(model: torch.nn.Module, loader: Iterable, optimizer: Optional[torc
     return _means(_all_reduce(_epoch_sums(model, loader, optimizer, aux_weight, device, grad_clip=grad_clip)))
 
 
-def evaluate(model: torch.nn.Module, loader: Iterable, aux_weight: float = 1.0, device: str = "cpu",
-             groups: Optional[Tuple[str, int]] = None) -> Tuple[float, float, List[Tuple[int, int]]]:
+def evaluate(
+    model: torch.nn.Module,
+    loader: Iterable,
+    aux_weight: float = 1.0,
+    device: str = "cpu",
+    groups: Optional[Tuple[str, int]] = None,
+) -> Tuple[float, float, List[Tuple[int, int]]]:
     """One evaluation pass: (mean loss, accuracy, per-group ``(correct, count)``).
 
     ``groups = (attr, G)`` names a per-graph batch attribute with values ``0 .. G-1``
@@ -207,12 +233,13 @@ def evaluate(model: torch.nn.Module, loader: Iterable, aux_weight: float = 1.0, 
     sums = _all_reduce(_epoch_sums(model, loader, None, aux_weight, device, groups))
     loss, acc = _means(sums)
     num_groups = groups[1] if groups is not None else 0
-    correct, count = sums[3:3 + num_groups], sums[3 + num_groups:]
+    correct, count = sums[3 : 3 + num_groups], sums[3 + num_groups :]
     return loss, acc, [(int(c), int(n)) for c, n in zip(correct.tolist(), count.tolist())]
 
 
-def group_accuracy(model: torch.nn.Module, loader: Iterable, attr: str, num_groups: int,
-                   device: str = "cpu") -> List[Tuple[int, int]]:
+def group_accuracy(
+    model: torch.nn.Module, loader: Iterable, attr: str, num_groups: int, device: str = "cpu"
+) -> List[Tuple[int, int]]:
     """Per group ``0 .. num_groups-1`` of the graph attribute ``attr``: ``(correct, count)``
     of the model's predictions (argmax of the logits) over ``loader``, in eval mode,
     summed over the processes of a distributed run."""
@@ -231,8 +258,7 @@ def metrics_csv(history: List[EpochMetrics]) -> str:
     writer = csv.DictWriter(buf, fieldnames=list(EpochMetrics.__dataclass_fields__))
     writer.writeheader()
     for m in history:  # the lr in full: rounding would turn 1e-7 into 0
-        writer.writerow({k: (round(v, 6) if isinstance(v, float) and k != "lr" else v)
-                         for k, v in asdict(m).items()})
+        writer.writerow({k: (round(v, 6) if isinstance(v, float) and k != "lr" else v) for k, v in asdict(m).items()})
     return buf.getvalue()
 
 
@@ -240,8 +266,9 @@ def _make_scheduler(optimizer: torch.optim.Optimizer, settings: Optional["TrainS
     """The settings' learning-rate scheduler on ``optimizer`` (``None``: constant learning rate)."""
     schedule = "none" if settings is None else settings.lr_schedule
     if schedule == "plateau":
-        return torch.optim.lr_scheduler.ReduceLROnPlateau(optimizer, mode="min", factor=settings.lr_factor,
-                                                          patience=settings.lr_patience, min_lr=settings.min_lr)
+        return torch.optim.lr_scheduler.ReduceLROnPlateau(
+            optimizer, mode="min", factor=settings.lr_factor, patience=settings.lr_patience, min_lr=settings.min_lr
+        )
     if schedule == "step":
         return torch.optim.lr_scheduler.StepLR(optimizer, step_size=settings.lr_step, gamma=settings.lr_factor)
     return None
@@ -265,13 +292,27 @@ def _is_number(v) -> bool:
 def _check_state(state, path: Path, model) -> None:
     """The fields of a training state file that :func:`_load_state` reads, with their types; the
     best weights with the model's names and shapes."""
+
     def bad(problem: str) -> ValueError:
         return ValueError(f"training state {path}: {problem}; delete it to start this run over")
 
     if not isinstance(state, dict) or state.get("format") != STATE_FORMAT:
         raise bad("not a hipool training state")
-    missing = [k for k in ("model", "optimizer", "history", "best_epoch", "best_val_acc", "best_val_loss",
-                           "best_state", "since_best", "rng") if k not in state]
+    missing = [
+        k
+        for k in (
+            "model",
+            "optimizer",
+            "history",
+            "best_epoch",
+            "best_val_acc",
+            "best_val_loss",
+            "best_state",
+            "since_best",
+            "rng",
+        )
+        if k not in state
+    ]
     if missing:
         raise bad(f"damaged: it has no {', '.join(map(repr, missing))}")
     for key in ("model", "optimizer", "best_state"):
@@ -286,44 +327,57 @@ def _check_state(state, path: Path, model) -> None:
     names = {f.name for f in fields(EpochMetrics)}
     history = state["history"]
     if not isinstance(history, list) or not all(
-            isinstance(m, dict) and set(m) <= names and names - {"lr"} <= set(m)
-            and all(_is_number(v) for v in m.values()) for m in history):
+        isinstance(m, dict) and set(m) <= names and names - {"lr"} <= set(m) and all(_is_number(v) for v in m.values())
+        for m in history
+    ):
         raise bad("damaged: its 'history' is not a list of epoch records")
     for key in ("rng", "loader_rng"):
         if not isinstance(state.get(key), torch.Tensor) and not (key == "loader_rng" and state.get(key) is None):
             raise bad(f"damaged: its {key!r} is not a random generator state")
     expected = {k: tuple(v.shape) for k, v in _unwrap(model).state_dict().items()}
     best = state["best_state"]
-    if set(best) != set(expected) or any(not isinstance(v, torch.Tensor) or tuple(v.shape) != expected[k]
-                                         for k, v in best.items()):
+    if set(best) != set(expected) or any(
+        not isinstance(v, torch.Tensor) or tuple(v.shape) != expected[k] for k, v in best.items()
+    ):
         raise bad("its best weights do not fit this model; it was written by another config")
     for key in ("model", "best_state"):  # a resumed run would train on (or end with) them unseen
         weights = state[key]
-        name = next((k for k, v in weights.items() if isinstance(v, torch.Tensor) and v.is_floating_point()
-                     and not bool(torch.isfinite(v).all())), None)
+        name = next(
+            (
+                k
+                for k, v in weights.items()
+                if isinstance(v, torch.Tensor) and v.is_floating_point() and not bool(torch.isfinite(v).all())
+            ),
+            None,
+        )
         if name is not None:
-            raise bad(f"its {'best ' if key == 'best_state' else ''}weights {shown(name, 60)} hold NaN or infinite "
-                      f"values")
+            raise bad(
+                f"its {'best ' if key == 'best_state' else ''}weights {shown(name, 60)} hold NaN or infinite values"
+            )
 
 
 def _load_state(path: Path, model, optimizer, scheduler, schedule: str, result: FitResult, generator) -> int:
     damage = torch_file_damage(path)
     if damage is not None:
-        raise ValueError(f"training state {path}: cannot read it; the file is damaged: {damage}; delete it to start "
-                         f"this run over")
+        raise ValueError(
+            f"training state {path}: cannot read it; the file is damaged: {damage}; delete it to start this run over"
+        )
     try:
         with warnings.catch_warnings():  # torch's warnings about a damaged file's pickle: the error says it
             warnings.simplefilter("ignore")
             state = torch.load(path, map_location="cpu", weights_only=True)
     except Exception as e:  # a truncated file cannot exist (atomic writes), but say what it was
-        raise ValueError(f"training state {path}: cannot read it ({torch_load_reason(e)}); "
-                         f"delete it to start this run over") from None
+        raise ValueError(
+            f"training state {path}: cannot read it ({torch_load_reason(e)}); delete it to start this run over"
+        ) from None
     if not isinstance(state, dict) or state.get("format") != STATE_FORMAT:
         raise ValueError(f"training state {path}: not a hipool training state")
     saved_schedule = state.get("lr_schedule", "none")  # states from before schedules existed had none
     if saved_schedule != schedule:
-        raise ValueError(f"training state {path}: was written with lr_schedule {shown(saved_schedule, 40)}, this "
-                         f"run has {schedule!r}; delete it to start this run over, or use another folder")
+        raise ValueError(
+            f"training state {path}: was written with lr_schedule {shown(saved_schedule, 40)}, this "
+            f"run has {schedule!r}; delete it to start this run over, or use another folder"
+        )
     _check_state(state, path, model)
     try:
         _unwrap(model).load_state_dict(state["model"])
@@ -331,8 +385,10 @@ def _load_state(path: Path, model, optimizer, scheduler, schedule: str, result: 
         if scheduler is not None:
             scheduler.load_state_dict(state["scheduler"])
     except (RuntimeError, ValueError, KeyError, TypeError, IndexError, AttributeError) as e:
-        raise ValueError(f"training state {path}: does not fit this model ({clip(str(e), 160)}); it was "
-                         f"written by another config; delete it or use another folder") from None
+        raise ValueError(
+            f"training state {path}: does not fit this model ({clip(str(e), 160)}); it was "
+            f"written by another config; delete it or use another folder"
+        ) from None
     # rows from before the lr column: without a schedule, every epoch ran at the optimizer's lr
     lr = optimizer.param_groups[0]["lr"]
     result.history = [EpochMetrics(**{"lr": lr, **m}) for m in state["history"]]
@@ -345,32 +401,53 @@ def _load_state(path: Path, model, optimizer, scheduler, schedule: str, result: 
         if generator is not None and state.get("loader_rng") is not None:
             generator.set_state(state["loader_rng"])
     except (RuntimeError, TypeError, ValueError) as e:
-        raise ValueError(f"training state {path}: damaged random generator state ({clip(str(e), 120)}); "
-                         f"delete it to start this run over") from None
+        raise ValueError(
+            f"training state {path}: damaged random generator state ({clip(str(e), 120)}); "
+            f"delete it to start this run over"
+        ) from None
     return int(state["since_best"])
 
 
-def _save_state(path: Path, model, optimizer, scheduler, schedule: str, result: FitResult, since_best: int,
-                generator) -> None:
-    atomic_torch_save({
-        "format": STATE_FORMAT,
-        "model": _unwrap(model).state_dict(),
-        "optimizer": optimizer.state_dict(),
-        "lr_schedule": schedule,
-        "scheduler": scheduler.state_dict() if scheduler is not None else None,
-        "history": [asdict(m) for m in result.history],
-        "best_epoch": result.best_epoch, "best_val_acc": result.best_val_acc,
-        "best_val_loss": result.best_val_loss, "best_state": result.best_state,
-        "since_best": since_best, "rng": torch.get_rng_state(),
-        "loader_rng": generator.get_state() if generator is not None else None,
-    }, path)
+def _save_state(
+    path: Path, model, optimizer, scheduler, schedule: str, result: FitResult, since_best: int, generator
+) -> None:
+    atomic_torch_save(
+        {
+            "format": STATE_FORMAT,
+            "model": _unwrap(model).state_dict(),
+            "optimizer": optimizer.state_dict(),
+            "lr_schedule": schedule,
+            "scheduler": scheduler.state_dict() if scheduler is not None else None,
+            "history": [asdict(m) for m in result.history],
+            "best_epoch": result.best_epoch,
+            "best_val_acc": result.best_val_acc,
+            "best_val_loss": result.best_val_loss,
+            "best_state": result.best_state,
+            "since_best": since_best,
+            "rng": torch.get_rng_state(),
+            "loader_rng": generator.get_state() if generator is not None else None,
+        },
+        path,
+    )
 
 
-def fit(model: torch.nn.Module, train_loader, val_loader, settings: Optional["TrainSettings"] = None, *,
-        epochs: Optional[int] = None, lr: Optional[float] = None, weight_decay: Optional[float] = None,
-        patience: Optional[int] = None, aux_weight: Optional[float] = None,
-        device: str = "cpu", progress: bool = True, desc: str = "train",
-        metrics_path: Optional[Path] = None, state_path: Optional[Path] = None) -> FitResult:
+def fit(
+    model: torch.nn.Module,
+    train_loader,
+    val_loader,
+    settings: Optional["TrainSettings"] = None,
+    *,
+    epochs: Optional[int] = None,
+    lr: Optional[float] = None,
+    weight_decay: Optional[float] = None,
+    patience: Optional[int] = None,
+    aux_weight: Optional[float] = None,
+    device: str = "cpu",
+    progress: bool = True,
+    desc: str = "train",
+    metrics_path: Optional[Path] = None,
+    state_path: Optional[Path] = None,
+) -> FitResult:
     """Train with Adam; keep the weights of the best validation epoch (accuracy, then loss).
 
     How is said by ``settings`` (a :class:`~hipool.train.settings.TrainSettings`: epochs,
@@ -395,8 +472,17 @@ def fit(model: torch.nn.Module, train_loader, val_loader, settings: Optional["Tr
         aux_weight = 1.0 if aux_weight is None else aux_weight
         grad_clip, schedule, min_lr = None, "none", 0.0
     else:
-        given = [k for k, v in (("epochs", epochs), ("lr", lr), ("weight_decay", weight_decay),
-                                ("patience", patience), ("aux_weight", aux_weight)) if v is not None]
+        given = [
+            k
+            for k, v in (
+                ("epochs", epochs),
+                ("lr", lr),
+                ("weight_decay", weight_decay),
+                ("patience", patience),
+                ("aux_weight", aux_weight),
+            )
+            if v is not None
+        ]
         if given:
             raise TypeError(f"fit: give 'settings' or the keywords {', '.join(given)}, not both")
         epochs, lr, weight_decay = settings.epochs, settings.lr, settings.weight_decay
@@ -418,8 +504,7 @@ def fit(model: torch.nn.Module, train_loader, val_loader, settings: Optional["Tr
     writer = is_main_process()
     if patience is not None and since_best >= patience:  # the saved run had stopped early
         start = epochs + 1
-    bar = tqdm(range(start, epochs + 1), desc=desc, disable=not progress or not writer, leave=False,
-               dynamic_ncols=True)
+    bar = tqdm(range(start, epochs + 1), desc=desc, disable=not progress or not writer, leave=False, dynamic_ncols=True)
     for epoch in bar:
         if hasattr(sampler, "set_epoch"):  # DistributedSampler: a new shuffle every epoch
             sampler.set_epoch(epoch)

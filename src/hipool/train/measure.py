@@ -16,6 +16,7 @@ the resident memory at the start: the memory the work added.
 
 One measurement at a time per process: the high-water mark is the process's own.
 """
+
 from __future__ import annotations
 
 import os
@@ -64,6 +65,7 @@ def _trim() -> None:
     if _LIBC is None:
         try:
             import ctypes
+
             _LIBC = ctypes.CDLL("libc.so.6")
             _LIBC.malloc_trim.argtypes = [ctypes.c_size_t]
         except (OSError, AttributeError):
@@ -126,4 +128,4 @@ class PeakMemory:
             self._stop.set()
             self._thread.join()
             peak = max(self._peak, _rss_bytes() or 0)
-        self.peak_mb = max(peak - self._start, 0) / 2 ** 20
+        self.peak_mb = max(peak - self._start, 0) / 2**20

@@ -8,6 +8,7 @@ measures time per epoch, peak memory and parameter count.  Under ``torchrun`` it
 model in :class:`~torch.nn.parallel.DistributedDataParallel` and gives every process its
 share of the data (:func:`make_loader`).
 """
+
 from __future__ import annotations
 
 import os
@@ -23,8 +24,8 @@ from torch.utils.data import DistributedSampler
 from torch_geometric.loader import DataLoader
 
 from ..config import ModelConfig
-from ..io import shown
 from ..data.base import GraphDataset
+from ..io import shown
 from ..nn.models import build_model, check_model_data
 from .loop import FitResult, distributed, evaluate, fit
 from .measure import PeakMemory
@@ -57,23 +58,30 @@ def check_classification(dataset: GraphDataset) -> None:
     if len(dataset) == 0:
         raise ValueError(f"dataset {dataset.name}: has no graphs")
     if dataset.num_tasks != 1:
-        raise ValueError(f"dataset {dataset.name}: has {dataset.num_tasks} label columns "
-                         f"({', '.join(dataset.task_names or [])}); hipool train/compare classify graphs "
-                         f"by one class: load it with one integer label column")
+        raise ValueError(
+            f"dataset {dataset.name}: has {dataset.num_tasks} label columns "
+            f"({', '.join(dataset.task_names or [])}); hipool train/compare classify graphs "
+            f"by one class: load it with one integer label column"
+        )
     for i, g in enumerate(dataset):
         y = getattr(g, "y", None)
         if y is None:
             raise ValueError(f"dataset {dataset.name}: graph {i} has no label 'y'")
         if y.is_floating_point():
-            raise ValueError(f"dataset {dataset.name}: graph {i} has a float label {y.view(-1)[:3].tolist()}; "
-                             f"hipool train/compare classify graphs (integer classes), and regression "
-                             f"targets are not supported")
+            raise ValueError(
+                f"dataset {dataset.name}: graph {i} has a float label {y.view(-1)[:3].tolist()}; "
+                f"hipool train/compare classify graphs (integer classes), and regression "
+                f"targets are not supported"
+            )
         if y.numel() != 1:
-            raise ValueError(f"dataset {dataset.name}: graph {i} has {y.numel()} labels; graph "
-                             f"classification needs one per graph (node labels need a node model)")
+            raise ValueError(
+                f"dataset {dataset.name}: graph {i} has {y.numel()} labels; graph "
+                f"classification needs one per graph (node labels need a node model)"
+            )
         if not 0 <= int(y) < dataset.num_classes:
-            raise ValueError(f"dataset {dataset.name}: graph {i} has class {int(y)}, outside "
-                             f"0..{dataset.num_classes - 1}")
+            raise ValueError(
+                f"dataset {dataset.name}: graph {i} has class {int(y)}, outside 0..{dataset.num_classes - 1}"
+            )
     check_breakdown(dataset)
 
 
@@ -88,15 +96,25 @@ def check_breakdown(dataset: GraphDataset, indices: Optional[Iterable[int]] = No
     for i in range(len(dataset)) if indices is None else indices:
         value = getattr(dataset[int(i)], attr, None)
         if value is None:
-            raise ValueError(f"dataset {dataset.name}: graph {i} has no attribute {attr!r} (its breakdown "
-                             f"groups {', '.join(breakdown.names)})")
-        if not (torch.is_tensor(value) and value.numel() == 1 and not value.is_floating_point()
-                and value.dtype != torch.bool):
-            raise ValueError(f"dataset {dataset.name}: graph {i} has attribute {attr!r} = {value!r}; "
-                             f"expected one integer in a tensor of shape [1]")
+            raise ValueError(
+                f"dataset {dataset.name}: graph {i} has no attribute {attr!r} (its breakdown "
+                f"groups {', '.join(breakdown.names)})"
+            )
+        if not (
+            torch.is_tensor(value)
+            and value.numel() == 1
+            and not value.is_floating_point()
+            and value.dtype != torch.bool
+        ):
+            raise ValueError(
+                f"dataset {dataset.name}: graph {i} has attribute {attr!r} = {value!r}; "
+                f"expected one integer in a tensor of shape [1]"
+            )
         if not 0 <= int(value) < size:
-            raise ValueError(f"dataset {dataset.name}: graph {i} has attribute {attr!r} = {int(value)}, "
-                             f"outside 0..{size - 1} ({', '.join(breakdown.names)})")
+            raise ValueError(
+                f"dataset {dataset.name}: graph {i} has attribute {attr!r} = {int(value)}, "
+                f"outside 0..{size - 1} ({', '.join(breakdown.names)})"
+            )
 
 
 #: ``--threads`` and ``--jobs`` may be at most this many times the CPUs a process may use (more
@@ -119,13 +137,15 @@ def check_workers(value: Any, flag: str) -> int:
     if isinstance(value, bool) or not isinstance(value, int) or value < 1:
         raise ValueError(f"{flag + ' ' if flag else ''}must be an int >= 1, got {shown(value)}")
     if value > PER_CPU * cpus:
-        raise ValueError(f"{flag + ' ' if flag else ''}{value}: at most {PER_CPU} x the {cpus} CPU(s) this process "
-                         f"may use ({PER_CPU * cpus})")
+        raise ValueError(
+            f"{flag + ' ' if flag else ''}{value}: at most {PER_CPU} x the {cpus} CPU(s) this process "
+            f"may use ({PER_CPU * cpus})"
+        )
     return value
 
 
 #: Largest seed: numpy's generators and every seed hipool derives take 32-bit seeds.
-MAX_SEED = 2 ** 32 - 1
+MAX_SEED = 2**32 - 1
 
 
 def check_seed(value: Any, flag: str = "--seed") -> int:
@@ -144,9 +164,11 @@ def resolve_device(name: str) -> str:
         raise ValueError(f"--device: expected cpu, cuda or cuda:N, got {shown(name)}")
     if name == "cuda" or name.startswith("cuda:"):
         if not torch.cuda.is_available():
-            raise ValueError(f"--device {name}: no CUDA device here (torch {torch.__version__}"
-                             f"{' is a CPU build' if torch.version.cuda is None else ' sees no GPU'}); "
-                             f"use --device cpu")
+            raise ValueError(
+                f"--device {name}: no CUDA device here (torch {torch.__version__}"
+                f"{' is a CPU build' if torch.version.cuda is None else ' sees no GPU'}); "
+                f"use --device cpu"
+            )
         if name == "cuda" and "LOCAL_RANK" in os.environ:
             return f"cuda:{int(os.environ['LOCAL_RANK'])}"
         index = int(name.split(":")[1]) if ":" in name else 0
@@ -188,11 +210,21 @@ def _ddp(model: torch.nn.Module, probe_batch, device: str) -> torch.nn.Module:
     return torch.nn.parallel.DistributedDataParallel(model, device_ids=ids, find_unused_parameters=unused)
 
 
-def train_model(dataset: GraphDataset, config: ModelConfig, settings: TrainSettings,
-                train_idx: Sequence[int], val_idx: Sequence[int], test_idx: Optional[Sequence[int]] = None,
-                *, seed: int = 0, device: str = "cpu", progress: bool = False, desc: str = "train",
-                metrics_path: Optional[Path] = None,
-                state_path: Optional[Path] = None) -> Tuple[torch.nn.Module, FitResult, RunResult]:
+def train_model(
+    dataset: GraphDataset,
+    config: ModelConfig,
+    settings: TrainSettings,
+    train_idx: Sequence[int],
+    val_idx: Sequence[int],
+    test_idx: Optional[Sequence[int]] = None,
+    *,
+    seed: int = 0,
+    device: str = "cpu",
+    progress: bool = False,
+    desc: str = "train",
+    metrics_path: Optional[Path] = None,
+    state_path: Optional[Path] = None,
+) -> Tuple[torch.nn.Module, FitResult, RunResult]:
     """Train ``config`` on ``train_idx``, stop early on ``val_idx``, test on ``test_idx``.
 
     ``seed`` fixes the initial weights, dropout and the batch order.  Returns the
@@ -212,23 +244,45 @@ def train_model(dataset: GraphDataset, config: ModelConfig, settings: TrainSetti
     model = build_model(config, dataset.num_features, dataset.num_classes, dataset.num_edge_features or None)
     train_loader = make_loader(dataset[list(train_idx)], settings.batch_size, shuffle=True, seed=seed)
     val_loader = make_loader(dataset[list(val_idx)], 256, shuffle=False)
-    wrapped = _ddp(model, next(iter(DataLoader(dataset[list(train_idx)[:2]], batch_size=2))), device) \
-        if distributed() else model
+    wrapped = (
+        _ddp(model, next(iter(DataLoader(dataset[list(train_idx)[:2]], batch_size=2))), device)
+        if distributed()
+        else model
+    )
     with PeakMemory(device) as memory:
-        result = fit(wrapped, train_loader, val_loader, settings, device=device, progress=progress, desc=desc,
-                     metrics_path=metrics_path, state_path=state_path)
+        result = fit(
+            wrapped,
+            train_loader,
+            val_loader,
+            settings,
+            device=device,
+            progress=progress,
+            desc=desc,
+            metrics_path=metrics_path,
+            state_path=state_path,
+        )
     test_loss = test_acc = test_groups = None
     if test_idx is not None and len(test_idx):
         groups = (breakdown.attr, len(breakdown.names)) if breakdown is not None else None
-        test_loss, test_acc, counts = evaluate(wrapped, make_loader(dataset[list(test_idx)], 256, shuffle=False),
-                                               settings.aux_weight, device, groups)
+        test_loss, test_acc, counts = evaluate(
+            wrapped, make_loader(dataset[list(test_idx)], 256, shuffle=False), settings.aux_weight, device, groups
+        )
         if breakdown is not None:
-            test_groups = {name: {"acc": correct / n if n else None, "count": n}
-                           for name, (correct, n) in zip(breakdown.names, counts)}
-    run = RunResult(val_acc=result.best_val_acc, val_loss=result.best_val_loss, test_acc=test_acc,
-                    test_loss=test_loss, best_epoch=result.best_epoch, epochs_run=len(result.history),
-                    seconds_per_epoch=result.seconds_per_epoch, peak_mb=memory.peak_mb,
-                    parameters=count_parameters(model), seconds=time.perf_counter() - t0,
-                    test_groups=test_groups)
+            test_groups = {
+                name: {"acc": correct / n if n else None, "count": n}
+                for name, (correct, n) in zip(breakdown.names, counts)
+            }
+    run = RunResult(
+        val_acc=result.best_val_acc,
+        val_loss=result.best_val_loss,
+        test_acc=test_acc,
+        test_loss=test_loss,
+        best_epoch=result.best_epoch,
+        epochs_run=len(result.history),
+        seconds_per_epoch=result.seconds_per_epoch,
+        peak_mb=memory.peak_mb,
+        parameters=count_parameters(model),
+        seconds=time.perf_counter() - t0,
+        test_groups=test_groups,
+    )
     return model, result, run
-

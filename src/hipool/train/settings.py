@@ -36,6 +36,7 @@ options when ``lr_schedule`` is ``none`` (and the other schedule's option), and
 ``grad_clip`` when it is off.  A run's record then holds only what changes its
 training, and run folders written before these settings existed still resume.
 """
+
 from __future__ import annotations
 
 import os
@@ -51,7 +52,10 @@ MAX_COUNT = 1_000_000
 #: Largest ``lr``, ``weight_decay``, ``aux_weight``, ``min_lr`` and ``grad_clip``: float32's largest.
 MAX_FLOAT = 3.4028234663852886e38
 SCHEDULE_OPTIONS: Dict[str, Tuple[str, ...]] = {
-    "none": (), "plateau": ("lr_factor", "lr_patience", "min_lr"), "step": ("lr_factor", "lr_step", "min_lr")}
+    "none": (),
+    "plateau": ("lr_factor", "lr_patience", "min_lr"),
+    "step": ("lr_factor", "lr_step", "min_lr"),
+}
 
 
 @dataclass
@@ -80,40 +84,58 @@ class TrainSettings:
             check_int(v, name, "train settings", high=MAX_COUNT, extra=" or null" if name == "patience" else "")
         if type(self.grad_clip) in (int, float) and self.grad_clip == 0:
             self.grad_clip = None  # 0 and null both mean off; one spelling keeps run records equal
-        for name, ok, allowed in (("lr", lambda v: v > 0, "> 0"), ("weight_decay", lambda v: v >= 0, ">= 0"),
-                                  ("aux_weight", lambda v: v >= 0, ">= 0"),
-                                  ("lr_factor", lambda v: 0 < v < 1, "in (0, 1)"), ("min_lr", lambda v: v >= 0, ">= 0"),
-                                  ("grad_clip", lambda v: v > 0, "> 0, or 0 or null for no clipping")):
+        for name, ok, allowed in (
+            ("lr", lambda v: v > 0, "> 0"),
+            ("weight_decay", lambda v: v >= 0, ">= 0"),
+            ("aux_weight", lambda v: v >= 0, ">= 0"),
+            ("lr_factor", lambda v: 0 < v < 1, "in (0, 1)"),
+            ("min_lr", lambda v: v >= 0, ">= 0"),
+            ("grad_clip", lambda v: v > 0, "> 0, or 0 or null for no clipping"),
+        ):
             v = getattr(self, name)
             if name == "grad_clip" and v is None:
                 continue
             if not is_finite_number(v) or not ok(v):
-                raise ValueError(f"train settings: '{name}' must be a finite number {allowed}, got {shown(v)}"
-                                 f"{text_number_hint(v)}")
+                raise ValueError(
+                    f"train settings: '{name}' must be a finite number {allowed}, got {shown(v)}{text_number_hint(v)}"
+                )
             if v > MAX_FLOAT:  # torch's optimizer would fail to convert it ("value cannot be converted")
-                raise ValueError(f"train settings: '{name}' must be at most {MAX_FLOAT:.7g} (the largest float32; "
-                                 f"the weights are float32), got {shown(v)}")
+                raise ValueError(
+                    f"train settings: '{name}' must be at most {MAX_FLOAT:.7g} (the largest float32; "
+                    f"the weights are float32), got {shown(v)}"
+                )
             setattr(self, name, float(v))
         if self.lr_schedule is None:
             self.lr_schedule = "none"
         if self.lr_schedule not in LR_SCHEDULES:
-            raise ValueError(f"train settings: 'lr_schedule' must be one of {', '.join(LR_SCHEDULES)}, "
-                             f"got {shown(self.lr_schedule)}")
+            raise ValueError(
+                f"train settings: 'lr_schedule' must be one of {', '.join(LR_SCHEDULES)}, got {shown(self.lr_schedule)}"
+            )
         if self.lr_schedule != "none" and self.min_lr >= self.lr:
-            raise ValueError(f"train settings: 'min_lr' must be below 'lr' ({self.lr!r}) when 'lr_schedule' is "
-                             f"{self.lr_schedule!r}, got {self.min_lr!r}")
+            raise ValueError(
+                f"train settings: 'min_lr' must be below 'lr' ({self.lr!r}) when 'lr_schedule' is "
+                f"{self.lr_schedule!r}, got {self.min_lr!r}"
+            )
 
     @classmethod
     def from_dict(cls, data: Dict[str, Any], source: str = "train settings") -> "TrainSettings":
-        return from_mapping(cls, data, source, allowed=list(FIELDS), unknown="unknown train setting(s)",
-                            prefix="train settings: ", not_mapping="'train' must be a mapping of settings")
+        return from_mapping(
+            cls,
+            data,
+            source,
+            allowed=list(FIELDS),
+            unknown="unknown train setting(s)",
+            prefix="train settings: ",
+            not_mapping="'train' must be a mapping of settings",
+        )
 
     def updated(self, **changes: Any) -> "TrainSettings":
         """A copy with the given settings changed (``None`` values are ignored)."""
         unknown = sorted(k for k in changes if k not in FIELDS)
         if unknown:
-            raise ValueError(f"train settings: unknown setting(s) {', '.join(map(shown, unknown))}; "
-                             f"allowed: {', '.join(FIELDS)}")
+            raise ValueError(
+                f"train settings: unknown setting(s) {', '.join(map(shown, unknown))}; allowed: {', '.join(FIELDS)}"
+            )
         return replace(self, **{k: v for k, v in changes.items() if v is not None})
 
     def to_dict(self) -> Dict[str, Any]:
@@ -140,8 +162,10 @@ def load_run_config(path: Union[str, os.PathLike]) -> Tuple[ModelConfig, Dict[st
     path = as_path(path, "run config")
     data, root = read_yaml(path, "run config", nodes=True)
     if data is None:
-        raise ValueError(f"run config {path}: the file is empty; write a model (e.g. pool: topk) or leave the "
-                         f"file out for the default model")
+        raise ValueError(
+            f"run config {path}: the file is empty; write a model (e.g. pool: topk) or leave the "
+            f"file out for the default model"
+        )
     if not isinstance(data, dict):
         raise ValueError(f"run config {path}: expected a mapping, got {type(data).__name__}")
     keys = {k.value: k for k, _ in root.value}
@@ -149,12 +173,16 @@ def load_run_config(path: Union[str, os.PathLike]) -> Tuple[ModelConfig, Dict[st
     if "model" in data or "train" in data:
         unknown = [k for k in data if k not in ("model", "train")]
         if unknown:
-            raise ValueError(f"{path}:{keys[unknown[0]].start_mark.line + 1}: unknown section(s) "
-                             f"{', '.join(map(shown, unknown))}; a run config has 'model' and 'train'")
+            raise ValueError(
+                f"{path}:{keys[unknown[0]].start_mark.line + 1}: unknown section(s) "
+                f"{', '.join(map(shown, unknown))}; a run config has 'model' and 'train'"
+            )
         for name in ("model", "train"):
             if data.get(name) is not None and not isinstance(data[name], dict):
-                raise ValueError(f"{path}:{keys[name].start_mark.line + 1}: the {name!r} section must be a "
-                                 f"mapping of settings, got {shown(data[name])}")
+                raise ValueError(
+                    f"{path}:{keys[name].start_mark.line + 1}: the {name!r} section must be a "
+                    f"mapping of settings, got {shown(data[name])}"
+                )
         model_part, train_part = data.get("model") or {}, data.get("train") or {}
         model_node, train_node = sections.get("model"), sections.get("train")
     else:

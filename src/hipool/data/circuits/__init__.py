@@ -93,6 +93,7 @@ Determinism: everything is drawn from NumPy's PCG64 seeded by ``(seed, i)``, val
 integers (E12 index, exponent) and their logarithms a fixed table, so a seed gives the
 same dataset on every machine (tested with a hash).
 """
+
 from __future__ import annotations
 
 from dataclasses import dataclass
@@ -141,8 +142,10 @@ def _check_sizes(min_components, max_components):
     lo = check_int("min_components", min_components, MIN_COMPONENTS)
     hi = check_int("max_components", max_components, MIN_COMPONENTS)
     if hi < lo + 10:
-        raise ValueError(f"max_components must be >= min_components + 10 (blocks come in sizes of 2-9 parts), "
-                         f"got min_components={lo}, max_components={hi}")
+        raise ValueError(
+            f"max_components must be >= min_components + 10 (blocks come in sizes of 2-9 parts), "
+            f"got min_components={lo}, max_components={hi}"
+        )
     return lo, hi
 
 
@@ -159,9 +162,16 @@ def _check_kinds(levels: Sequence[str], kinds: Optional[Sequence[str]]) -> None:
             raise ValueError(f"defect_kinds leaves no kind for level(s) {', '.join(empty)}")
 
 
-def make_circuit(seed: int, defect: Optional[str] = None, *, kinds: Optional[Sequence[str]] = None,
-                 min_components: int = 100, max_components: int = 2000, value_margin: int = 1,
-                 certify: bool = True) -> Circuit:
+def make_circuit(
+    seed: int,
+    defect: Optional[str] = None,
+    *,
+    kinds: Optional[Sequence[str]] = None,
+    min_components: int = 100,
+    max_components: int = 2000,
+    value_margin: int = 1,
+    certify: bool = True,
+) -> Circuit:
     """One circuit from ``seed``; with ``defect`` (a level: ``component``, ``block`` or
     ``subsystem``) one defect of that level, of a kind drawn among ``kinds`` (default all).
 
@@ -192,9 +202,17 @@ def make_circuit(seed: int, defect: Optional[str] = None, *, kinds: Optional[Seq
     return Circuit(nl, data, found)
 
 
-def check_options(*, num_circuits: int, seed: int, min_components: int, max_components: int,
-                  fail_fraction: float, defect_levels: Sequence[str], defect_kinds: Optional[Sequence[str]],
-                  value_margin: int) -> None:
+def check_options(
+    *,
+    num_circuits: int,
+    seed: int,
+    min_components: int,
+    max_components: int,
+    fail_fraction: float,
+    defect_levels: Sequence[str],
+    defect_kinds: Optional[Sequence[str]],
+    value_margin: int,
+) -> None:
     """The options of :func:`make_circuit_dataset`, checked: a ``ValueError`` naming the bad one."""
     check_int("num_circuits", num_circuits, 1)
     check_int("seed", seed, 0)
@@ -205,10 +223,19 @@ def check_options(*, num_circuits: int, seed: int, min_components: int, max_comp
     _check_kinds(list(defect_levels), defect_kinds)
 
 
-def make_circuit_dataset(num_circuits: int = 2000, seed: int = 0, *, min_components: int = 100,
-                         max_components: int = 2000, fail_fraction: float = 0.5,
-                         defect_levels: Sequence[str] = LEVELS, defect_kinds: Optional[Sequence[str]] = None,
-                         value_margin: int = 1, certify: bool = True, progress: bool = False) -> List[Data]:
+def make_circuit_dataset(
+    num_circuits: int = 2000,
+    seed: int = 0,
+    *,
+    min_components: int = 100,
+    max_components: int = 2000,
+    fail_fraction: float = 0.5,
+    defect_levels: Sequence[str] = LEVELS,
+    defect_kinds: Optional[Sequence[str]] = None,
+    value_margin: int = 1,
+    certify: bool = True,
+    progress: bool = False,
+) -> List[Data]:
     """``num_circuits`` circuits: ``round(num_circuits * fail_fraction)`` fail, their defect
     levels cycling through ``defect_levels`` (balanced), in an order shuffled by ``seed``.
 
@@ -218,9 +245,16 @@ def make_circuit_dataset(num_circuits: int = 2000, seed: int = 0, *, min_compone
     ``defect_levels`` and ``defect_kinds`` (which defects occur).  ``certify`` (default on,
     under a tenth of the time) checks every circuit against the rules.
     """
-    check_options(num_circuits=num_circuits, seed=seed, min_components=min_components,
-                  max_components=max_components, fail_fraction=fail_fraction, defect_levels=defect_levels,
-                  defect_kinds=defect_kinds, value_margin=value_margin)
+    check_options(
+        num_circuits=num_circuits,
+        seed=seed,
+        min_components=min_components,
+        max_components=max_components,
+        fail_fraction=fail_fraction,
+        defect_levels=defect_levels,
+        defect_kinds=defect_kinds,
+        value_margin=value_margin,
+    )
     levels = list(defect_levels)
     num_fail = int(round(num_circuits * fail_fraction))
     plan: List[Optional[str]] = [levels[i % len(levels)] for i in range(num_fail)]
@@ -230,17 +264,44 @@ def make_circuit_dataset(num_circuits: int = 2000, seed: int = 0, *, min_compone
     items = range(num_circuits)
     if progress:
         from tqdm.auto import tqdm
+
         items = tqdm(items, desc="circuits", unit="circuit")
     for i in items:
         circuit_seed = int(np.random.SeedSequence([seed, i]).generate_state(1, np.uint32)[0])
-        graphs.append(make_circuit(circuit_seed, plan[i], kinds=defect_kinds, min_components=min_components,
-                                   max_components=max_components, value_margin=value_margin,
-                                   certify=certify).data)
+        graphs.append(
+            make_circuit(
+                circuit_seed,
+                plan[i],
+                kinds=defect_kinds,
+                min_components=min_components,
+                max_components=max_components,
+                value_margin=value_margin,
+                certify=certify,
+            ).data
+        )
     return graphs
 
 
 __all__ = [
-    "CLASS_NAMES", "NUM_CLASSES", "NUM_FEATURES", "FEATURE_NAMES", "NODE_KINDS", "DEFECT_LEVEL_NAMES",
-    "DEFECT_KINDS", "ALL_KINDS", "LEVELS", "LIBRARY", "TEMPLATES", "ROLES", "TYPES", "MIN_COMPONENTS",
-    "Circuit", "Defect", "Netlist", "make_circuit", "make_circuit_dataset", "check_options", "faults",
+    "CLASS_NAMES",
+    "NUM_CLASSES",
+    "NUM_FEATURES",
+    "FEATURE_NAMES",
+    "NODE_KINDS",
+    "DEFECT_LEVEL_NAMES",
+    "DEFECT_KINDS",
+    "ALL_KINDS",
+    "LEVELS",
+    "LIBRARY",
+    "TEMPLATES",
+    "ROLES",
+    "TYPES",
+    "MIN_COMPONENTS",
+    "Circuit",
+    "Defect",
+    "Netlist",
+    "make_circuit",
+    "make_circuit_dataset",
+    "check_options",
+    "faults",
 ]

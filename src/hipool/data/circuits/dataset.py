@@ -16,6 +16,7 @@ that fails, a decimal in [0, 1]), ``margin`` (decades beyond the rated range of 
 out-of-range value, 0 .. 100), ``levels`` (defect levels joined by ``+``, each once).
 Integers are decimal digits (``n=600``; not ``6e2`` or ``10**3``).
 """
+
 from __future__ import annotations
 
 import hashlib
@@ -56,8 +57,12 @@ OPTIONS: Dict[str, tuple] = {
 }
 #: Inclusive range of every numeric spec option (the generator takes about 20 ms a circuit).
 LIMITS: Dict[str, tuple] = {
-    "n": (1, 100_000), "seed": (0, 2 ** 63 - 1), "min": (MIN_COMPONENTS, 100_000),
-    "max": (MIN_COMPONENTS, 100_000), "fail": (0.0, 1.0), "margin": (0, 100),
+    "n": (1, 100_000),
+    "seed": (0, 2**63 - 1),
+    "min": (MIN_COMPONENTS, 100_000),
+    "max": (MIN_COMPONENTS, 100_000),
+    "fail": (0.0, 1.0),
+    "margin": (0, 100),
 }
 _FIELDS = ("x", "y", "level_labels", "defect_level", "defect_kind", "defect_mask")
 
@@ -67,12 +72,16 @@ def _option(spec: str, key: str, value: str) -> Any:
     if kind is str:
         levels = value.split("+")
         if len(levels) > 1 and not all(levels):
-            raise ValueError(f"dataset {shown(spec)}: levels={shown(value)} has an empty level name; join "
-                             f"levels with a single '+' (e.g. levels=component+block)")
+            raise ValueError(
+                f"dataset {shown(spec)}: levels={shown(value)} has an empty level name; join "
+                f"levels with a single '+' (e.g. levels=component+block)"
+            )
         twice = sorted({lv for lv in levels if levels.count(lv) > 1})
         if twice:
-            raise ValueError(f"dataset {shown(spec)}: levels={shown(value)} names {', '.join(twice)} twice; "
-                             f"give each level once (e.g. levels=component+block)")
+            raise ValueError(
+                f"dataset {shown(spec)}: levels={shown(value)} names {', '.join(twice)} twice; "
+                f"give each level once (e.g. levels=component+block)"
+            )
         return value
     return spec_number(spec, key, value, *LIMITS[key], kind=kind)
 
@@ -87,15 +96,19 @@ def parse_spec(spec: str) -> Dict[str, Any]:
     for item in filter(None, (p.strip() for p in rest.split(","))):
         key, eq, value = (t.strip() for t in item.partition("="))
         if not eq or key not in OPTIONS:
-            raise ValueError(f"dataset {shown(spec)}: {shown(item)} is not key=value with a key among "
-                             f"{', '.join(OPTIONS)} (e.g. circuits:n=600,max=400)")
+            raise ValueError(
+                f"dataset {shown(spec)}: {shown(item)} is not key=value with a key among "
+                f"{', '.join(OPTIONS)} (e.g. circuits:n=600,max=400)"
+            )
         if key in given:
             raise ValueError(f"dataset {shown(spec)}: {key} is given twice; give it once")
         given.add(key)
         options[key] = _option(spec, key, value)
     if options["max"] < options["min"] + 10:
-        raise ValueError(f"dataset {shown(spec)}: max={options['max']} with min={options['min']}; max must be at "
-                         f"least min + 10 (blocks come in sizes of 2-9 parts)")
+        raise ValueError(
+            f"dataset {shown(spec)}: max={options['max']} with min={options['min']}; max must be at "
+            f"least min + 10 (blocks come in sizes of 2-9 parts)"
+        )
     return options
 
 
@@ -115,10 +128,18 @@ def _pack(graphs: List[Data]) -> Dict[str, Any]:
     return out
 
 
-_PACKED = {"x": (torch.float32, 2), "y": (torch.int64, 1), "level_labels": (torch.int64, 2),
-           "defect_level": (torch.int64, 1), "defect_kind": (torch.int64, 1), "defect_mask": (torch.bool, 1),
-           "edge_index": (torch.int32, 2), "edge_role": (torch.uint8, 1), "num_nodes": (torch.int64, 1),
-           "num_edges": (torch.int64, 1)}
+_PACKED = {
+    "x": (torch.float32, 2),
+    "y": (torch.int64, 1),
+    "level_labels": (torch.int64, 2),
+    "defect_level": (torch.int64, 1),
+    "defect_kind": (torch.int64, 1),
+    "defect_mask": (torch.bool, 1),
+    "edge_index": (torch.int32, 2),
+    "edge_role": (torch.uint8, 1),
+    "num_nodes": (torch.int64, 1),
+    "num_edges": (torch.int64, 1),
+}
 
 
 def _check_packed(packed: Any, num_circuits: int) -> None:
@@ -130,11 +151,20 @@ def _check_packed(packed: Any, num_circuits: int) -> None:
     nodes, edges, ei = packed["num_nodes"], packed["num_edges"], packed["edge_index"]
     n, e = packed["x"].size(0), ei.size(-1)
     per_graph = ("y", "defect_level", "defect_kind", "num_nodes", "num_edges")
-    if not (all(packed[k].numel() == num_circuits for k in per_graph) and bool((nodes >= 1).all())
-            and bool((nodes <= n).all()) and bool((edges >= 0).all()) and bool((edges <= e).all())
-            and int(nodes.sum()) == n and int(edges.sum()) == e and ei.size(0) == 2
-            and packed["x"].size(1) == NUM_FEATURES and packed["level_labels"].size(0) == n
-            and packed["defect_mask"].numel() == n and packed["edge_role"].numel() == e):
+    if not (
+        all(packed[k].numel() == num_circuits for k in per_graph)
+        and bool((nodes >= 1).all())
+        and bool((nodes <= n).all())
+        and bool((edges >= 0).all())
+        and bool((edges <= e).all())
+        and int(nodes.sum()) == n
+        and int(edges.sum()) == e
+        and ei.size(0) == 2
+        and packed["x"].size(1) == NUM_FEATURES
+        and packed["level_labels"].size(0) == n
+        and packed["defect_mask"].numel() == n
+        and packed["edge_role"].numel() == e
+    ):
         raise ValueError("sizes do not agree")
     if e and not bool(((ei >= 0) & (ei < nodes.repeat_interleave(edges))).all()):
         raise ValueError("a node id out of range")
@@ -150,11 +180,17 @@ def _unpack(packed: Dict[str, Any]) -> List[Data]:
     edge_attr = torch.nn.functional.one_hot(packed["edge_role"].long(), len(ROLES)).to(torch.float32)
     graphs, n0, e0 = [], 0, 0
     for i, (n, e) in enumerate(zip(nodes, edges)):
-        g = Data(x=packed["x"][n0:n0 + n], edge_index=edge_index[:, e0:e0 + e],
-                 edge_attr=edge_attr[e0:e0 + e], y=packed["y"][i:i + 1],
-                 level_labels=packed["level_labels"][n0:n0 + n], defect_level=packed["defect_level"][i:i + 1],
-                 defect_kind=packed["defect_kind"][i:i + 1], defect_mask=packed["defect_mask"][n0:n0 + n],
-                 num_nodes=n)
+        g = Data(
+            x=packed["x"][n0 : n0 + n],
+            edge_index=edge_index[:, e0 : e0 + e],
+            edge_attr=edge_attr[e0 : e0 + e],
+            y=packed["y"][i : i + 1],
+            level_labels=packed["level_labels"][n0 : n0 + n],
+            defect_level=packed["defect_level"][i : i + 1],
+            defect_kind=packed["defect_kind"][i : i + 1],
+            defect_mask=packed["defect_mask"][n0 : n0 + n],
+            num_nodes=n,
+        )
         graphs.append(g)
         n0, e0 = n0 + n, e0 + e
     return graphs
@@ -162,9 +198,11 @@ def _unpack(packed: Dict[str, Any]) -> List[Data]:
 
 def _read_cache(path: Path, num_circuits: int) -> Optional[List[Data]]:
     """The graphs in the cache file ``path``, or ``None`` (a bad file deleted, with a warning)."""
+
     def checked(packed: Dict[str, Any]) -> List[Data]:
         _check_packed(packed, num_circuits)
         return _unpack(packed)
+
     return load_cache(path, "circuits cache", checked, "generating the circuits again")
 
 
@@ -184,18 +222,25 @@ def load_circuits(spec: str = "circuits", cache_dir: Optional[Path] = None, prog
     cache = as_path(cache_dir, "circuits: cache_dir") if cache_dir is not None else default_cache_dir()
     path = cache / "circuits" / f"{key}.pt"
     try:
-        remove_stale_temps(path.parent)   # what a killed writer left
+        remove_stale_temps(path.parent)  # what a killed writer left
         graphs = _read_cache(path, options["n"])
-    except OSError:   # a cache folder that cannot even be looked at (a name too long, ...): writing says so
+    except OSError:  # a cache folder that cannot even be looked at (a name too long, ...): writing says so
         graphs = None
     if graphs is None:
         graphs = make_circuit_dataset(**kwargs, progress=progress)
         try:
             atomic_torch_save(_pack(graphs), path)
         except OSError as e:
-            warnings.warn(f"circuits: not cached ({describe_os_error(e)}); they will be generated again next time",
-                          stacklevel=2)
+            warnings.warn(
+                f"circuits: not cached ({describe_os_error(e)}); they will be generated again next time", stacklevel=2
+            )
     return GraphDataset(
-        name=spec, graphs=graphs, num_features=NUM_FEATURES, num_classes=NUM_CLASSES, class_names=list(CLASS_NAMES),
+        name=spec,
+        graphs=graphs,
+        num_features=NUM_FEATURES,
+        num_classes=NUM_CLASSES,
+        class_names=list(CLASS_NAMES),
         source=f"generated ({', '.join(f'{k}={v}' for k, v in options.items())})",
-        breakdown=Breakdown("defect_level", DEFECT_LEVEL_NAMES), level_names=("block", "subsystem"))
+        breakdown=Breakdown("defect_level", DEFECT_LEVEL_NAMES),
+        level_names=("block", "subsystem"),
+    )

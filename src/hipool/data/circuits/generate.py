@@ -1,4 +1,5 @@
 """Building circuits from the block library, injecting defects, and turning netlists into graphs."""
+
 from __future__ import annotations
 
 import math
@@ -35,15 +36,18 @@ ALL_KINDS: Tuple[str, ...] = tuple(k for level in LEVELS for k in DEFECT_KINDS[l
 _ANALOG_BLOCKS = ("inverting_amp", "noninverting_amp", "rc_filter", "lc_filter", "divider", "ce_stage")
 _DRIVER_FIRST = ("ce_stage", "rc_filter", "lc_filter", "divider")  # blocks that take logic levels
 #: Channel patterns (subsystem kinds in signal order) by length.
-_CHANNELS = {2: (("signal", "control"), ("oscillator", "driver"), ("signal", "signal")),
-             3: (("signal", "control", "driver"), ("signal", "signal", "control")),
-             4: (("signal", "signal", "control", "driver"),)}
+_CHANNELS = {
+    2: (("signal", "control"), ("oscillator", "driver"), ("signal", "signal")),
+    3: (("signal", "control", "driver"), ("signal", "signal", "control")),
+    4: (("signal", "signal", "control", "driver"),),
+}
 
 #: Node features: node kind one-hot (net + component types), value, ground, power, pin-role counts.
 NODE_KINDS: Tuple[str, ...] = ("NET",) + TYPES
 NUM_FEATURES: int = len(NODE_KINDS) + 3 + len(ROLES)
-FEATURE_NAMES: Tuple[str, ...] = (tuple(f"is_{k}" for k in NODE_KINDS) + ("value", "is_ground", "is_power")
-                                  + tuple(f"pins_{r}" for r in ROLES))
+FEATURE_NAMES: Tuple[str, ...] = (
+    tuple(f"is_{k}" for k in NODE_KINDS) + ("value", "is_ground", "is_power") + tuple(f"pins_{r}" for r in ROLES)
+)
 
 
 # -- building a passing circuit ---------------------------------------------------------------------
@@ -86,7 +90,8 @@ class _Builder:
             kinds += list(pattern)
         regulators = -(-(len(kinds) - 1) // 4)
         chains: List[List[Tuple[str, Variant]]] = [
-            [("linear_regulator", _variant(rng, "linear_regulator")) for _ in range(regulators)]]
+            [("linear_regulator", _variant(rng, "linear_regulator")) for _ in range(regulators)]
+        ]
         for kind in kinds[1:]:
             if kind == "signal":
                 start = "reference" if rng.random() < 0.2 else str(rng.choice(_ANALOG_BLOCKS))
@@ -244,8 +249,13 @@ def _swap_ok(nl: Netlist, a: Tuple[int, int], b: Tuple[int, int]) -> bool:
 
 def _block_pins(nl: Netlist, b: int, exclude: Sequence[int]) -> List[Tuple[int, int]]:
     """Pins of the block's R/C/L parts, except those on the nets in ``exclude``."""
-    return [(p, k) for p in nl.blocks[b].parts if is_two_pin_swappable(nl.parts[p])
-            for k, n in enumerate(nl.parts[p].nets) if n not in exclude]
+    return [
+        (p, k)
+        for p in nl.blocks[b].parts
+        if is_two_pin_swappable(nl.parts[p])
+        for k, n in enumerate(nl.parts[p].nets)
+        if n not in exclude
+    ]
 
 
 def _io_nets(nl: Netlist, b: int) -> List[int]:
@@ -266,8 +276,9 @@ def _component(nl: Netlist, kind: str, rng: np.random.Generator, margin: int) ->
         exp = (lo - margin - 1 - int(rng.integers(0, 2))) if below else (hi + margin + int(rng.integers(0, 2)))
         part.value = (exp, int(rng.integers(0, 12)))
         assert not in_rated_range(part.kind, part.value)
-        return Defect("component", kind, f"{part.slot} ({part.kind}) of block {part.block}: value out of range",
-                      [i], [])
+        return Defect(
+            "component", kind, f"{part.slot} ({part.kind}) of block {part.block}: value out of range", [i], []
+        )
     if kind == "wrong_type":
         cands = [i for i, p in enumerate(nl.parts) if p.block >= 0 and p.kind in NON_POLAR]
         for i in _order(rng, cands):
@@ -276,8 +287,13 @@ def _component(nl: Netlist, kind: str, rng: np.random.Generator, margin: int) ->
                 old = (part.kind, part.value)
                 part.kind, part.value = new, _draw_value(rng, RATED[new])
                 if not nl.block_is_design(part.block, observed=True):  # visible: matches no design
-                    return Defect("component", kind, f"{part.slot} of block {part.block}: a {new} where the "
-                                  f"design needs a {part.nominal}", [i], [])
+                    return Defect(
+                        "component",
+                        kind,
+                        f"{part.slot} of block {part.block}: a {new} where the design needs a {part.nominal}",
+                        [i],
+                        [],
+                    )
                 part.kind, part.value = old
         return None
     if kind == "reversed_polarity":
@@ -287,8 +303,7 @@ def _component(nl: Netlist, kind: str, rng: np.random.Generator, margin: int) ->
         i = int(_order(rng, cands)[0])
         nl.parts[i].reversed = True
         part = nl.parts[i]
-        return Defect("component", kind, f"{part.slot} ({part.kind}) of block {part.block}: polarity reversed",
-                      [i], [])
+        return Defect("component", kind, f"{part.slot} ({part.kind}) of block {part.block}: polarity reversed", [i], [])
     raise ValueError(kind)
 
 
@@ -300,13 +315,23 @@ def _block(nl: Netlist, kind: str, rng: np.random.Generator) -> Optional[Defect]
         pairs: List[Tuple[Tuple[int, int], Tuple[int, int]]] = []
         if kind == "missing_feedback" and t.feedback is not None and nl.has_feedback(b):
             out, inp = block.nets[t.feedback[0]], block.nets[t.feedback[1]]
-            fb = [(p, k) for p in block.parts if is_two_pin_swappable(nl.parts[p])
-                  and sorted(nl.parts[p].nets) == sorted((out, inp)) for k in range(2) if nl.parts[p].nets[k] == out]
+            fb = [
+                (p, k)
+                for p in block.parts
+                if is_two_pin_swappable(nl.parts[p]) and sorted(nl.parts[p].nets) == sorted((out, inp))
+                for k in range(2)
+                if nl.parts[p].nets[k] == out
+            ]
             pairs = [(f, g) for f in fb for g in _block_pins(nl, b, io + [out, inp])]
         elif kind == "missing_bypass" and t.bypass and nl.has_bypass(b):
             vcc, gnd = block.nets["VCC"], block.nets["GND"]
-            byp = [(p, k) for p in block.parts if nl.parts[p].nominal == "C"
-                   and sorted(nl.parts[p].nets) == sorted((vcc, gnd)) for k in range(2) if nl.parts[p].nets[k] == vcc]
+            byp = [
+                (p, k)
+                for p in block.parts
+                if nl.parts[p].nominal == "C" and sorted(nl.parts[p].nets) == sorted((vcc, gnd))
+                for k in range(2)
+                if nl.parts[p].nets[k] == vcc
+            ]
             ports = list(block.port_names())
             pairs = [(c, g) for c in byp for g in _block_pins(nl, b, ports)]  # partners on internal nets
         elif kind == "miswired":
@@ -322,13 +347,23 @@ def _block(nl: Netlist, kind: str, rng: np.random.Generator) -> Optional[Defect]
             if kind == "miswired":
                 good = not any(broken.values()) and not nl.block_is_design(b)
             else:
-                good = broken[kind] and not broken[("missing_bypass" if kind == "missing_feedback"
-                                                   else "missing_feedback")]
+                good = (
+                    broken[kind]
+                    and not broken[("missing_bypass" if kind == "missing_feedback" else "missing_feedback")]
+                )
             if good and not nl.block_is_design(b, observed=True):
-                text = {"missing_feedback": "no feedback path", "missing_bypass": "no supply bypass",
-                        "miswired": "wiring matches no design"}[kind]
-                return Defect("block", kind, f"block {b} ({block.template}): {text}", [x[0], y[0]],
-                              [nl.parts[x[0]].nets[x[1]], nl.parts[y[0]].nets[y[1]]])
+                text = {
+                    "missing_feedback": "no feedback path",
+                    "missing_bypass": "no supply bypass",
+                    "miswired": "wiring matches no design",
+                }[kind]
+                return Defect(
+                    "block",
+                    kind,
+                    f"block {b} ({block.template}): {text}",
+                    [x[0], y[0]],
+                    [nl.parts[x[0]].nets[x[1]], nl.parts[y[0]].nets[y[1]]],
+                )
             _swap_pins(nl, x, y)
     return None
 
@@ -340,8 +375,13 @@ def _subsystem(nl: Netlist, kind: str, rng: np.random.Generator) -> Optional[Def
         bead = nl.parts[sub.bead]
         k = bead.nets.index(sub.source)
         bead.nets[k] = nl.ground
-        return Defect("subsystem", kind, f"subsystem {s} ({sub.kind}): its supply bead is fed from ground",
-                      [sub.bead], [sub.rail, sub.source, nl.ground])
+        return Defect(
+            "subsystem",
+            kind,
+            f"subsystem {s} ({sub.kind}): its supply bead is fed from ground",
+            [sub.bead],
+            [sub.rail, sub.source, nl.ground],
+        )
     if kind == "missing_decoupling":
         s = int(rng.integers(len(nl.subsystems)))
         sub = nl.subsystems[s]
@@ -351,8 +391,13 @@ def _subsystem(nl: Netlist, kind: str, rng: np.random.Generator) -> Optional[Def
             part = nl.parts[p]
             part.nets = [sub.source if n == sub.rail else n for n in part.nets]
         block.nets["VCC"] = sub.source
-        return Defect("subsystem", kind, f"subsystem {s} ({sub.kind}): its decoupling network sits on the supply "
-                      f"before its bead, not on its rail", list(block.parts), [sub.rail, sub.source])
+        return Defect(
+            "subsystem",
+            kind,
+            f"subsystem {s} ({sub.kind}): its decoupling network sits on the supply before its bead, not on its rail",
+            list(block.parts),
+            [sub.rail, sub.source],
+        )
     pins = nl.signal_pins()
     out_pins = [(b, nl.blocks[b].out_pin) for b in range(len(nl.blocks)) if nl.blocks[b].out_pin]
     in_pins = [(b, nl.blocks[b].in_pin) for b in range(len(nl.blocks)) if nl.blocks[b].in_pin]
@@ -360,15 +405,24 @@ def _subsystem(nl: Netlist, kind: str, rng: np.random.Generator) -> Optional[Def
     if kind == "output_contention":
         pairs = [(("OUT", b1, o), ("IN", b2, i)) for b1, o in out_pins for b2, i in in_pins if b1 != b2]
     elif kind == "interface_mismatch":
+
         def interface(pin) -> bool:
             net = nl.parts[pin[0]].nets[pin[1]]
             drivers, _ = pins[net]
-            return len(drivers) == 1 and drivers[0][1] >= 0 and \
-                nl.blocks[drivers[0][1]].subsystem != nl.parts[pin[0]].subsystem
+            return (
+                len(drivers) == 1
+                and drivers[0][1] >= 0
+                and nl.blocks[drivers[0][1]].subsystem != nl.parts[pin[0]].subsystem
+            )
+
         cands = [(b, i) for b, i in in_pins if interface(i)]
-        pairs = [(("IN", b1, i1), ("IN", b2, i2)) for b1, i1 in cands for b2, i2 in cands
-                 if TEMPLATES[nl.blocks[b1].template].accepts == "any"
-                 and TEMPLATES[nl.blocks[b2].template].accepts == "analog"]
+        pairs = [
+            (("IN", b1, i1), ("IN", b2, i2))
+            for b1, i1 in cands
+            for b2, i2 in cands
+            if TEMPLATES[nl.blocks[b1].template].accepts == "any"
+            and TEMPLATES[nl.blocks[b2].template].accepts == "analog"
+        ]
     for (ra, ba, pa), (rb, bb, pb) in _order(rng, pairs):
         if not _swap_ok(nl, pa, pb):
             continue
@@ -376,18 +430,25 @@ def _subsystem(nl: Netlist, kind: str, rng: np.random.Generator) -> Optional[Def
         _swap_pins(nl, pa, pb)
         nl.blocks[ba].nets[ra], nl.blocks[bb].nets[rb] = nb, na
         found = faults(nl)
-        if found["subsystem"] and not found["block"] and (
-                kind != "interface_mismatch" or all("logic output" in f for f in found["subsystem"])):
-            what = ("two outputs drive one net" if kind == "output_contention"
-                    else "a logic output drives an analog-only input")
+        if (
+            found["subsystem"]
+            and not found["block"]
+            and (kind != "interface_mismatch" or all("logic output" in f for f in found["subsystem"]))
+        ):
+            what = (
+                "two outputs drive one net"
+                if kind == "output_contention"
+                else "a logic output drives an analog-only input"
+            )
             return Defect("subsystem", kind, f"blocks {ba} and {bb}: {what}", [pa[0], pb[0]], [na, nb])
         _swap_pins(nl, pa, pb)
         nl.blocks[ba].nets[ra], nl.blocks[bb].nets[rb] = na, nb
     return None
 
 
-def inject_defect(nl: Netlist, level: str, rng: np.random.Generator, *, kinds: Optional[Sequence[str]] = None,
-                  value_margin: int = 1) -> Defect:
+def inject_defect(
+    nl: Netlist, level: str, rng: np.random.Generator, *, kinds: Optional[Sequence[str]] = None, value_margin: int = 1
+) -> Defect:
     """Put one defect of ``level`` into ``nl`` (in place): a kind drawn uniformly among those of
     ``kinds`` (default: all of the level) that this circuit allows."""
     if level not in LEVELS:
@@ -431,7 +492,7 @@ def to_data(nl: Netlist, rng: np.random.Generator) -> Tuple[Data, np.ndarray]:
         x[i, 0] = 1.0
         x[i, len(NODE_KINDS) + 1] = float(net.kind == "ground")
         x[i, len(NODE_KINDS) + 2] = float(net.kind == "power")
-        x[i, len(NODE_KINDS) + 3:] = np.log1p(counts[j]).astype(np.float32)
+        x[i, len(NODE_KINDS) + 3 :] = np.log1p(counts[j]).astype(np.float32)
         levels[i] = (net.block, net.subsystem)
     src_t = torch.from_numpy(perm[np.asarray(src, dtype=np.int64)])
     dst_t = torch.from_numpy(perm[np.asarray(dst, dtype=np.int64)])
@@ -443,8 +504,13 @@ def to_data(nl: Netlist, rng: np.random.Generator) -> Tuple[Data, np.ndarray]:
     x_out[perm] = x
     lv = np.empty_like(levels)
     lv[perm] = levels
-    return Data(x=torch.from_numpy(x_out), edge_index=edge_index[:, order], edge_attr=edge_attr[order],
-                level_labels=torch.from_numpy(lv), num_nodes=n), perm
+    return Data(
+        x=torch.from_numpy(x_out),
+        edge_index=edge_index[:, order],
+        edge_attr=edge_attr[order],
+        level_labels=torch.from_numpy(lv),
+        num_nodes=n,
+    ), perm
 
 
 def check_levels(found: Dict[str, List[str]], level: Optional[str]) -> None:
@@ -454,5 +520,17 @@ def check_levels(found: Dict[str, List[str]], level: Optional[str]) -> None:
         raise AssertionError(f"circuit with defect level {level}: rules broken at {broken}: {found}")
 
 
-__all__ = ["build_circuit", "inject_defect", "to_data", "Defect", "DEFECT_KINDS", "ALL_KINDS", "NUM_FEATURES",
-           "FEATURE_NAMES", "NODE_KINDS", "MIN_COMPONENTS", "check_levels", "faults"]
+__all__ = [
+    "build_circuit",
+    "inject_defect",
+    "to_data",
+    "Defect",
+    "DEFECT_KINDS",
+    "ALL_KINDS",
+    "NUM_FEATURES",
+    "FEATURE_NAMES",
+    "NODE_KINDS",
+    "MIN_COMPONENTS",
+    "check_levels",
+    "faults",
+]

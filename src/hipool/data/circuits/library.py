@@ -11,6 +11,7 @@ types and which net every pin goes to, with the pins of ``R``/``C``/``L`` unorde
 internal nets up to renaming - is one of the designs below (:func:`is_library_design`).
 Component values are not part of the design (they are the component rule's business).
 """
+
 from __future__ import annotations
 
 import itertools
@@ -102,77 +103,255 @@ def _options(base: Sequence[Slot], *options: Slot, prefix: str = "") -> Tuple[Va
 _BYPASS = _c("Cbyp", "VCC", "GND", -8, -6)
 
 LIBRARY: Tuple[Template, ...] = (
-    Template("inverting_amp", "processing", "analog", "analog", _options(
-        [Slot("U", "OPAMP", ("nref", "nsum", "no", "VCC", "GND")),
-         _r("Rin", "IN", "nsum", 3, 5), _r("Rf", "nsum", "no", 4, 6), _r("Riso", "no", "OUT", 1, 3),
-         _r("Ra", "VCC", "nref", 3, 6), _r("Rb", "nref", "GND", 3, 6), _BYPASS],
-        _c("Cf", "nsum", "no", -11, -9), _c("Cref", "nref", "GND", -8, -6)),
-        feedback=("no", "nsum"), bypass=True),
-    Template("noninverting_amp", "processing", "analog", "analog", _options(
-        [_r("Rin", "IN", "nin", 2, 4), Slot("U", "OPAMP", ("nin", "nfb", "no", "VCC", "GND")),
-         _r("Rf", "no", "nfb", 3, 6), _r("Rg", "nfb", "GND", 3, 5), _r("Riso", "no", "OUT", 1, 3), _BYPASS],
-        _c("Cin", "nin", "GND", -11, -8), _c("Cf", "no", "nfb", -11, -9)),
-        feedback=("no", "nfb"), bypass=True),
-    Template("rc_filter", "processing", "any", "analog", (
-        Variant("lowpass", (_r("R1", "IN", "n1", 2, 5), _c("C1", "n1", "GND", -10, -6),
-                            _r("Ro", "n1", "OUT", 1, 3))),
-        Variant("lowpass2", (_r("R1", "IN", "n1", 2, 5), _c("C1", "n1", "GND", -10, -6),
-                             _r("R2", "n1", "n2", 2, 5), _c("C2", "n2", "GND", -10, -6),
-                             _r("Ro", "n2", "OUT", 1, 3))),
-        Variant("highpass", (_c("C1", "IN", "n1", -9, -6), _r("R1", "n1", "GND", 3, 6),
-                             _r("Ro", "n1", "OUT", 1, 3))),
-        Variant("highpass2", (_c("C1", "IN", "n1", -9, -6), _r("R1", "n1", "GND", 3, 6),
-                              _c("C2", "n1", "n2", -9, -6), _r("R2", "n2", "GND", 3, 6),
-                              _r("Ro", "n2", "OUT", 1, 3))),
-        Variant("bandpass", (_c("C1", "IN", "n1", -9, -6), _r("R1", "n1", "GND", 3, 6),
-                             _r("R2", "n1", "n2", 2, 5), _c("C2", "n2", "GND", -10, -6),
-                             _r("Ro", "n2", "OUT", 1, 3))),
-    )),
-    Template("lc_filter", "processing", "any", "analog", (
-        Variant("lc", (_l("L1", "IN", "n1", -6, -3), _c("C1", "n1", "GND", -9, -6),
-                       _r("Ro", "n1", "OUT", 1, 3))),
-        Variant("lc2", (_l("L1", "IN", "n1", -6, -3), _c("C1", "n1", "GND", -9, -6),
-                        _l("L2", "n1", "n2", -6, -3), _c("C2", "n2", "GND", -9, -6),
-                        _r("Ro", "n2", "OUT", 1, 3))),
-        Variant("damped", (_l("L1", "IN", "n1", -6, -3), _r("Rd", "n1", "n2", 0, 2),
-                           _c("C1", "n2", "GND", -9, -6), _r("Ro", "n1", "OUT", 1, 3))),
-    )),
-    Template("divider", "processing", "any", "analog", _options(
-        [_r("Rt", "IN", "nm", 3, 6), _r("Rb", "nm", "GND", 3, 6), _r("Ro", "nm", "OUT", 1, 3)],
-        _c("Cf", "nm", "GND", -9, -6), prefix="attenuator")),
-    Template("reference", "source", None, "analog", _options(
-        [_r("Rt", "VCC", "nm", 3, 6), _r("Rb", "nm", "GND", 3, 6), _r("Ro", "nm", "OUT", 1, 3)],
-        _c("Cf", "nm", "GND", -8, -6))),
-    Template("ce_stage", "processing", "any", "analog", _options(
-        [Slot("Q", "Q", ("nc", "nb", "ne")), _r("Rc", "VCC", "nc", 3, 5), _r("Re", "ne", "GND", 1, 3),
-         _r("R1", "VCC", "nb", 4, 6), _r("R2", "nb", "GND", 3, 5), _c("Cin", "IN", "nb", -8, -6),
-         _c("Cout", "nc", "OUT", -8, -6), _BYPASS],
-        _ce("Ce", "ne", "GND", -6, -4)), bypass=True),
-    Template("oscillator", "source", None, "logic", (
-        _options([Slot("U", "CMP", ("np", "nn", "no", "VCC", "GND")), _r("R1", "no", "np", 4, 6),
-                  _r("R2", "np", "GND", 4, 6), _r("R3", "VCC", "np", 4, 6), _r("Rt", "no", "nn", 3, 6),
-                  _c("Ct", "nn", "GND", -10, -7), _r("Rpu", "VCC", "no", 3, 4), _r("Riso", "no", "OUT", 1, 3),
-                  _BYPASS], prefix="cmp")
-        + _options([Slot("U", "OPAMP", ("np", "nn", "no", "VCC", "GND")), _r("R1", "no", "np", 4, 6),
-                    _r("R2", "np", "GND", 4, 6), _r("R3", "VCC", "np", 4, 6), _r("Rt", "no", "nn", 3, 6),
-                    _c("Ct", "nn", "GND", -10, -7), _r("Riso", "no", "OUT", 1, 3), _BYPASS], prefix="opamp")),
-        feedback=("no", "np"), bypass=True),
-    Template("comparator", "processing", "analog", "logic", _options(
-        [_r("Rin", "IN", "np", 3, 5), Slot("U", "CMP", ("np", "nref", "no", "VCC", "GND")),
-         _r("Rh", "no", "np", 5, 7), _r("Ra", "VCC", "nref", 3, 6), _r("Rb", "nref", "GND", 3, 6),
-         _r("Rpu", "VCC", "no", 3, 4), _r("Riso", "no", "OUT", 1, 3), _BYPASS],
-        _c("Cref", "nref", "GND", -8, -6)), feedback=("no", "np"), bypass=True),
-    Template("linear_regulator", "regulator", None, None, _options(
-        [Slot("U", "REG", ("VCC", "VOUT", "GND")), _ce("Cin", "VCC", "GND", -6, -4),
-         _ce("Cout", "VOUT", "GND", -6, -4)],
-        _c("Cc", "VOUT", "GND", -8, -6), Slot("D", "D", ("VOUT", "VCC")))),
-    Template("decoupling", "decoupling", None, None, (
-        Variant("bulk+1", (_ce("Cb", "VCC", "GND", -5, -3), _c("C1", "VCC", "GND", -8, -6))),
-        Variant("bulk+2", (_ce("Cb", "VCC", "GND", -5, -3), _c("C1", "VCC", "GND", -8, -6),
-                           _c("C2", "VCC", "GND", -9, -7))),
-        Variant("bulk+3", (_ce("Cb", "VCC", "GND", -5, -3), _c("C1", "VCC", "GND", -8, -6),
-                           _c("C2", "VCC", "GND", -9, -7), _c("C3", "VCC", "GND", -10, -8))),
-    )),
+    Template(
+        "inverting_amp",
+        "processing",
+        "analog",
+        "analog",
+        _options(
+            [
+                Slot("U", "OPAMP", ("nref", "nsum", "no", "VCC", "GND")),
+                _r("Rin", "IN", "nsum", 3, 5),
+                _r("Rf", "nsum", "no", 4, 6),
+                _r("Riso", "no", "OUT", 1, 3),
+                _r("Ra", "VCC", "nref", 3, 6),
+                _r("Rb", "nref", "GND", 3, 6),
+                _BYPASS,
+            ],
+            _c("Cf", "nsum", "no", -11, -9),
+            _c("Cref", "nref", "GND", -8, -6),
+        ),
+        feedback=("no", "nsum"),
+        bypass=True,
+    ),
+    Template(
+        "noninverting_amp",
+        "processing",
+        "analog",
+        "analog",
+        _options(
+            [
+                _r("Rin", "IN", "nin", 2, 4),
+                Slot("U", "OPAMP", ("nin", "nfb", "no", "VCC", "GND")),
+                _r("Rf", "no", "nfb", 3, 6),
+                _r("Rg", "nfb", "GND", 3, 5),
+                _r("Riso", "no", "OUT", 1, 3),
+                _BYPASS,
+            ],
+            _c("Cin", "nin", "GND", -11, -8),
+            _c("Cf", "no", "nfb", -11, -9),
+        ),
+        feedback=("no", "nfb"),
+        bypass=True,
+    ),
+    Template(
+        "rc_filter",
+        "processing",
+        "any",
+        "analog",
+        (
+            Variant(
+                "lowpass", (_r("R1", "IN", "n1", 2, 5), _c("C1", "n1", "GND", -10, -6), _r("Ro", "n1", "OUT", 1, 3))
+            ),
+            Variant(
+                "lowpass2",
+                (
+                    _r("R1", "IN", "n1", 2, 5),
+                    _c("C1", "n1", "GND", -10, -6),
+                    _r("R2", "n1", "n2", 2, 5),
+                    _c("C2", "n2", "GND", -10, -6),
+                    _r("Ro", "n2", "OUT", 1, 3),
+                ),
+            ),
+            Variant(
+                "highpass", (_c("C1", "IN", "n1", -9, -6), _r("R1", "n1", "GND", 3, 6), _r("Ro", "n1", "OUT", 1, 3))
+            ),
+            Variant(
+                "highpass2",
+                (
+                    _c("C1", "IN", "n1", -9, -6),
+                    _r("R1", "n1", "GND", 3, 6),
+                    _c("C2", "n1", "n2", -9, -6),
+                    _r("R2", "n2", "GND", 3, 6),
+                    _r("Ro", "n2", "OUT", 1, 3),
+                ),
+            ),
+            Variant(
+                "bandpass",
+                (
+                    _c("C1", "IN", "n1", -9, -6),
+                    _r("R1", "n1", "GND", 3, 6),
+                    _r("R2", "n1", "n2", 2, 5),
+                    _c("C2", "n2", "GND", -10, -6),
+                    _r("Ro", "n2", "OUT", 1, 3),
+                ),
+            ),
+        ),
+    ),
+    Template(
+        "lc_filter",
+        "processing",
+        "any",
+        "analog",
+        (
+            Variant("lc", (_l("L1", "IN", "n1", -6, -3), _c("C1", "n1", "GND", -9, -6), _r("Ro", "n1", "OUT", 1, 3))),
+            Variant(
+                "lc2",
+                (
+                    _l("L1", "IN", "n1", -6, -3),
+                    _c("C1", "n1", "GND", -9, -6),
+                    _l("L2", "n1", "n2", -6, -3),
+                    _c("C2", "n2", "GND", -9, -6),
+                    _r("Ro", "n2", "OUT", 1, 3),
+                ),
+            ),
+            Variant(
+                "damped",
+                (
+                    _l("L1", "IN", "n1", -6, -3),
+                    _r("Rd", "n1", "n2", 0, 2),
+                    _c("C1", "n2", "GND", -9, -6),
+                    _r("Ro", "n1", "OUT", 1, 3),
+                ),
+            ),
+        ),
+    ),
+    Template(
+        "divider",
+        "processing",
+        "any",
+        "analog",
+        _options(
+            [_r("Rt", "IN", "nm", 3, 6), _r("Rb", "nm", "GND", 3, 6), _r("Ro", "nm", "OUT", 1, 3)],
+            _c("Cf", "nm", "GND", -9, -6),
+            prefix="attenuator",
+        ),
+    ),
+    Template(
+        "reference",
+        "source",
+        None,
+        "analog",
+        _options(
+            [_r("Rt", "VCC", "nm", 3, 6), _r("Rb", "nm", "GND", 3, 6), _r("Ro", "nm", "OUT", 1, 3)],
+            _c("Cf", "nm", "GND", -8, -6),
+        ),
+    ),
+    Template(
+        "ce_stage",
+        "processing",
+        "any",
+        "analog",
+        _options(
+            [
+                Slot("Q", "Q", ("nc", "nb", "ne")),
+                _r("Rc", "VCC", "nc", 3, 5),
+                _r("Re", "ne", "GND", 1, 3),
+                _r("R1", "VCC", "nb", 4, 6),
+                _r("R2", "nb", "GND", 3, 5),
+                _c("Cin", "IN", "nb", -8, -6),
+                _c("Cout", "nc", "OUT", -8, -6),
+                _BYPASS,
+            ],
+            _ce("Ce", "ne", "GND", -6, -4),
+        ),
+        bypass=True,
+    ),
+    Template(
+        "oscillator",
+        "source",
+        None,
+        "logic",
+        (
+            _options(
+                [
+                    Slot("U", "CMP", ("np", "nn", "no", "VCC", "GND")),
+                    _r("R1", "no", "np", 4, 6),
+                    _r("R2", "np", "GND", 4, 6),
+                    _r("R3", "VCC", "np", 4, 6),
+                    _r("Rt", "no", "nn", 3, 6),
+                    _c("Ct", "nn", "GND", -10, -7),
+                    _r("Rpu", "VCC", "no", 3, 4),
+                    _r("Riso", "no", "OUT", 1, 3),
+                    _BYPASS,
+                ],
+                prefix="cmp",
+            )
+            + _options(
+                [
+                    Slot("U", "OPAMP", ("np", "nn", "no", "VCC", "GND")),
+                    _r("R1", "no", "np", 4, 6),
+                    _r("R2", "np", "GND", 4, 6),
+                    _r("R3", "VCC", "np", 4, 6),
+                    _r("Rt", "no", "nn", 3, 6),
+                    _c("Ct", "nn", "GND", -10, -7),
+                    _r("Riso", "no", "OUT", 1, 3),
+                    _BYPASS,
+                ],
+                prefix="opamp",
+            )
+        ),
+        feedback=("no", "np"),
+        bypass=True,
+    ),
+    Template(
+        "comparator",
+        "processing",
+        "analog",
+        "logic",
+        _options(
+            [
+                _r("Rin", "IN", "np", 3, 5),
+                Slot("U", "CMP", ("np", "nref", "no", "VCC", "GND")),
+                _r("Rh", "no", "np", 5, 7),
+                _r("Ra", "VCC", "nref", 3, 6),
+                _r("Rb", "nref", "GND", 3, 6),
+                _r("Rpu", "VCC", "no", 3, 4),
+                _r("Riso", "no", "OUT", 1, 3),
+                _BYPASS,
+            ],
+            _c("Cref", "nref", "GND", -8, -6),
+        ),
+        feedback=("no", "np"),
+        bypass=True,
+    ),
+    Template(
+        "linear_regulator",
+        "regulator",
+        None,
+        None,
+        _options(
+            [
+                Slot("U", "REG", ("VCC", "VOUT", "GND")),
+                _ce("Cin", "VCC", "GND", -6, -4),
+                _ce("Cout", "VOUT", "GND", -6, -4),
+            ],
+            _c("Cc", "VOUT", "GND", -8, -6),
+            Slot("D", "D", ("VOUT", "VCC")),
+        ),
+    ),
+    Template(
+        "decoupling",
+        "decoupling",
+        None,
+        None,
+        (
+            Variant("bulk+1", (_ce("Cb", "VCC", "GND", -5, -3), _c("C1", "VCC", "GND", -8, -6))),
+            Variant(
+                "bulk+2",
+                (_ce("Cb", "VCC", "GND", -5, -3), _c("C1", "VCC", "GND", -8, -6), _c("C2", "VCC", "GND", -9, -7)),
+            ),
+            Variant(
+                "bulk+3",
+                (
+                    _ce("Cb", "VCC", "GND", -5, -3),
+                    _c("C1", "VCC", "GND", -8, -6),
+                    _c("C2", "VCC", "GND", -9, -7),
+                    _c("C3", "VCC", "GND", -10, -8),
+                ),
+            ),
+        ),
+    ),
 )
 TEMPLATES: Dict[str, Template] = {t.name: t for t in LIBRARY}
 
@@ -189,8 +368,12 @@ def canonical(wires: Iterable[Wire], ports: Dict[Hashable, str]) -> Tuple:
     for perm in itertools.permutations(range(len(internal))):
         names = dict(ports)
         names.update({n: f"~{perm[i]}" for i, n in enumerate(internal)})
-        sig = tuple(sorted((k, tuple(sorted(names[n] for n in nets)) if k in NON_POLAR
-                            else tuple(names[n] for n in nets)) for k, nets in wires))
+        sig = tuple(
+            sorted(
+                (k, tuple(sorted(names[n] for n in nets)) if k in NON_POLAR else tuple(names[n] for n in nets))
+                for k, nets in wires
+            )
+        )
         if best is None or sig < best:
             best = sig
     return best if best is not None else ()
@@ -199,8 +382,9 @@ def canonical(wires: Iterable[Wire], ports: Dict[Hashable, str]) -> Tuple:
 @lru_cache(maxsize=None)
 def library_designs() -> FrozenSet[Tuple]:
     """The canonical forms of every variant of every template."""
-    return frozenset(canonical([(s.kind, s.nets) for s in v.slots], {p: p for p in PORTS})
-                     for t in LIBRARY for v in t.variants)
+    return frozenset(
+        canonical([(s.kind, s.nets) for s in v.slots], {p: p for p in PORTS}) for t in LIBRARY for v in t.variants
+    )
 
 
 def is_library_design(wires: Iterable[Wire], ports: Dict[Hashable, str]) -> bool:

@@ -3,6 +3,7 @@
 :func:`faults` checks a netlist against the documented rules (see :mod:`hipool.data.circuits`)
 and returns what is wrong at each level; the generator uses it to certify its labels.
 """
+
 from __future__ import annotations
 
 from dataclasses import dataclass, field
@@ -25,7 +26,7 @@ class Part:
     block: int = -1
     subsystem: int = -1
     slot: str = ""
-    nominal: str = ""      # the type the design asks for (differs only for a wrong-type defect)
+    nominal: str = ""  # the type the design asks for (differs only for a wrong-type defect)
     reversed: bool = False
     roles_override: Optional[Tuple[str, ...]] = None  # the connector's pins
 
@@ -36,7 +37,7 @@ class Part:
 
 @dataclass
 class Net:
-    kind: str              # ground | power | signal
+    kind: str  # ground | power | signal
     name: str
     block: int = -1
     subsystem: int = -1
@@ -47,9 +48,9 @@ class Block:
     template: str
     variant: str
     subsystem: int
-    nets: Dict[str, int]                    # template net name -> net id (ports and internal nets)
+    nets: Dict[str, int]  # template net name -> net id (ports and internal nets)
     parts: List[int] = field(default_factory=list)
-    in_pin: Optional[Tuple[int, int]] = None   # (part, pin) on the IN port
+    in_pin: Optional[Tuple[int, int]] = None  # (part, pin) on the IN port
     out_pin: Optional[Tuple[int, int]] = None  # (part, pin) on the OUT port
 
     def port_names(self) -> Dict[int, str]:
@@ -58,10 +59,10 @@ class Block:
 
 @dataclass
 class Subsystem:
-    kind: str              # power | signal | control | driver
-    rail: int              # its supply rail net
-    source: int            # the power net its bead feeds from
-    bead: int = -1         # part id of the bead (source -> rail)
+    kind: str  # power | signal | control | driver
+    rail: int  # its supply rail net
+    source: int  # the power net its bead feeds from
+    bead: int = -1  # part id of the bead (source -> rail)
     blocks: List[int] = field(default_factory=list)
 
 
@@ -72,9 +73,9 @@ class Netlist:
     blocks: List[Block] = field(default_factory=list)
     subsystems: List[Subsystem] = field(default_factory=list)
     ground: int = -1
-    sources: List[int] = field(default_factory=list)   # nets that supply power: VIN, regulator outputs
+    sources: List[int] = field(default_factory=list)  # nets that supply power: VIN, regulator outputs
     connector: int = -1
-    connector_inputs: List[int] = field(default_factory=list)   # connector pins driving a net (analog)
+    connector_inputs: List[int] = field(default_factory=list)  # connector pins driving a net (analog)
     connector_outputs: List[int] = field(default_factory=list)  # connector pins loading a net
 
     def add_net(self, kind: str, name: str, block: int = -1, subsystem: int = -1) -> int:
@@ -106,8 +107,10 @@ class Netlist:
 
     def joins(self, block: int, a: int, b: int, kinds=("R", "C")) -> bool:
         """Whether a part of ``block`` of one of ``kinds`` has its two pins on nets ``a`` and ``b``."""
-        return any(self.parts[p].nominal in kinds and sorted(self.parts[p].nets) == sorted((a, b))
-                   for p in self.blocks[block].parts)
+        return any(
+            self.parts[p].nominal in kinds and sorted(self.parts[p].nets) == sorted((a, b))
+            for p in self.blocks[block].parts
+        )
 
     def has_feedback(self, block: int) -> bool:
         t = TEMPLATES[self.blocks[block].template]
@@ -154,8 +157,9 @@ def faults(nl: Netlist) -> Dict[str, List[str]]:
         if part.kind != part.nominal:
             found["component"].append(f"{where}: a {part.kind} where the design needs a {part.nominal}")
         if part.kind in RATED and not in_rated_range(part.kind, part.value):
-            found["component"].append(f"{where}: value {format_value(part.kind, part.value)} outside the "
-                                      f"rated range of a {part.kind}")
+            found["component"].append(
+                f"{where}: value {format_value(part.kind, part.value)} outside the rated range of a {part.kind}"
+            )
         if part.reversed:
             found["component"].append(f"{where}: polarity reversed")
     # block: a library design with its feedback and bypass paths

@@ -140,6 +140,7 @@ Every problem is a :class:`ValueError` naming the file, the line where there is 
 (edge lists, JSONL, the labels CSV, GraphML; JSON syntax errors with line and column), the
 graph and what is wrong.
 """
+
 from __future__ import annotations
 
 from . import limits

@@ -1,5 +1,6 @@
 """What the readers of :mod:`hipool.data.own` share: values shown short in messages, UTF-8
 text, strict JSON, and the checks of node counts and float32 values."""
+
 from __future__ import annotations
 
 import json
@@ -20,6 +21,7 @@ _SHOW = 8  # names listed in a message before "..."
 
 # -- names in order, values in messages -----------------------------------------
 
+
 class _Repr(reprlib.Repr):
     """Short reprs, with JSON's spelling of ``true``, ``false`` and ``null``."""
 
@@ -39,8 +41,7 @@ _repr.maxlevel = 3
 def _natural_key(name: str) -> list:
     """``name`` with its digit runs compared as numbers (``f2`` before ``f10``); a run is compared by
     its length and digits without leading zeros, never turned into an int (5000 digits would fail)."""
-    return [(len(t.lstrip("0")), t.lstrip("0")) if i % 2 else t
-            for i, t in enumerate(re.split(r"([0-9]+)", name))]
+    return [(len(t.lstrip("0")), t.lstrip("0")) if i % 2 else t for i, t in enumerate(re.split(r"([0-9]+)", name))]
 
 
 def _show(names: Iterable[Any]) -> str:
@@ -55,6 +56,7 @@ def _brief(value: Any) -> str:
 
 
 # -- checks ---------------------------------------------------------------------
+
 
 def _is_number(value: Any) -> bool:
     return isinstance(value, (int, float, np.integer, np.floating))
@@ -71,11 +73,11 @@ def _check_float32(arr: np.ndarray, where: str, say) -> None:
     bad = ~(np.abs(arr) <= _FLOAT32_MAX)  # NaN compares False
     if bad.any():
         at = tuple(int(i) for i in np.argwhere(bad)[0])
-        raise ValueError(f"{where}: {say(at, float(arr[at]))}; must be finite, within float32 range "
-                         f"(|v| <= 3.4e38)")
+        raise ValueError(f"{where}: {say(at, float(arr[at]))}; must be finite, within float32 range (|v| <= 3.4e38)")
 
 
 # -- text and JSON --------------------------------------------------------------
+
 
 def _read_text(path: Path) -> str:
     try:
@@ -133,16 +135,19 @@ def _load_json(text: str, where: str, *, one_line: bool = False) -> Any:
     except _RepeatedKey as e:
         raise ValueError(f"{where}: an object has the key {_brief(e.args[0])} twice") from None
     except RecursionError:
-        raise ValueError(f"{where}: JSON nested too deeply (Python's parser stops at about "
-                         f"{sys.getrecursionlimit()} levels)") from None
+        raise ValueError(
+            f"{where}: JSON nested too deeply (Python's parser stops at about {sys.getrecursionlimit()} levels)"
+        ) from None
     except ValueError as e:  # an integer of more than 4300 digits
         what = "an integer with too many digits (at most 4300)" if "digits" in str(e) else str(e)
         raise ValueError(f"{where}: cannot read JSON: {what}") from None
-    if _SURROGATE_ESCAPE.search(text):   # rare: only then walk the parsed value
+    if _SURROGATE_ESCAPE.search(text):  # rare: only then walk the parsed value
         bad = _lone_surrogate(value)
         if bad is not None:
-            raise ValueError(f"{where}: the string {_brief(bad)} holds a lone UTF-16 surrogate (a \\ud800-"
-                             f"\\udfff escape without its pair), which is not text")
+            raise ValueError(
+                f"{where}: the string {_brief(bad)} holds a lone UTF-16 surrogate (a \\ud800-"
+                f"\\udfff escape without its pair), which is not text"
+            )
     return value
 
 

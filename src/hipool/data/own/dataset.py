@@ -1,5 +1,6 @@
 """From the graphs as read to a :class:`~hipool.data.base.GraphDataset`: the dataset-wide checks
 and choices (features, edge attribute width, level padding), edges cleaned, degree features."""
+
 from __future__ import annotations
 
 from typing import Any, Dict, List, Optional, Tuple
@@ -45,8 +46,15 @@ def _edge_index(g: _Graph, width: int) -> Tuple[torch.Tensor, Optional[torch.Ten
     return edge_index, edge_attr, torch.from_numpy(degree), loops, repeats
 
 
-def _dataset(graphs: List[_Graph], labels: List[Tuple[Any, str]], *, name: str, source: str,
-             notes: List[str], degree_only: bool = False) -> GraphDataset:
+def _dataset(
+    graphs: List[_Graph],
+    labels: List[Tuple[Any, str]],
+    *,
+    name: str,
+    source: str,
+    notes: List[str],
+    degree_only: bool = False,
+) -> GraphDataset:
     y, num_classes, class_names, label_notes = _classes(labels)
     first = graphs[0]
 
@@ -56,18 +64,24 @@ def _dataset(graphs: List[_Graph], labels: List[Tuple[Any, str]], *, name: str, 
 
     total = sum(g.num_nodes for g in graphs)
     if total > limits.MAX_TOTAL_NODES:
-        raise ValueError(f"{source}: {total} nodes in all, more than MAX_TOTAL_NODES = {limits.MAX_TOTAL_NODES} "
-                         f"in one dataset; split it")
+        raise ValueError(
+            f"{source}: {total} nodes in all, more than MAX_TOTAL_NODES = {limits.MAX_TOTAL_NODES} "
+            f"in one dataset; split it"
+        )
     for g in graphs:  # x is checked finite and within float32 where it is read
         if g.x_names != first.x_names:
-            raise ValueError(f"{g.where}: {columns(g)} but {first.where} has {columns(first)}; every graph "
-                             f"of a dataset must give the same node features")
+            raise ValueError(
+                f"{g.where}: {columns(g)} but {first.where} has {columns(first)}; every graph "
+                f"of a dataset must give the same node features"
+            )
     widths = {g.edge_attr.shape[1] for g in graphs if g.edge_attr is not None}
     if len(widths) > 1:
         g0 = next(g for g in graphs if g.edge_attr is not None)
         g1 = next(g for g in graphs if g.edge_attr is not None and g.edge_attr.shape[1] != g0.edge_attr.shape[1])
-        raise ValueError(f"{g1.where}: edge attributes of width {g1.edge_attr.shape[1]} but {g0.where} "
-                         f"has width {g0.edge_attr.shape[1]}")
+        raise ValueError(
+            f"{g1.where}: edge attributes of width {g1.edge_attr.shape[1]} but {g0.where} "
+            f"has width {g0.edge_attr.shape[1]}"
+        )
     width = widths.pop() if widths else 0
     depth = max((g.levels.shape[1] for g in graphs if g.levels is not None), default=0)
 
@@ -94,8 +108,10 @@ def _dataset(graphs: List[_Graph], labels: List[Tuple[Any, str]], *, name: str, 
 
     if first.x is None:
         why = "node_features='degree'" if degree_only else "no numeric node attributes"
-        notes.append(f"x: degree features ({why}): one-hot degree 0..{limits.DEGREE_CAP - 1}, >={limits.DEGREE_CAP}, "
-                     f"then log(1 + degree)")
+        notes.append(
+            f"x: degree features ({why}): one-hot degree 0..{limits.DEGREE_CAP - 1}, >={limits.DEGREE_CAP}, "
+            f"then log(1 + degree)"
+        )
     else:
         notes.append(f"x: {len(first.x_names)} columns: {_show(first.x_names)}")
     ignored: Dict[str, int] = {}
@@ -103,16 +119,24 @@ def _dataset(graphs: List[_Graph], labels: List[Tuple[Any, str]], *, name: str, 
         for k in g.ignored:
             ignored[k] = ignored.get(k, 0) + 1
     if ignored:
-        notes.append("ignored (not a number on every node, or not read): "
-                     + _show(f"{k} (in {c} of {len(graphs)} graphs)" for k, c in ignored.items()))
+        notes.append(
+            "ignored (not a number on every node, or not read): "
+            + _show(f"{k} (in {c} of {len(graphs)} graphs)" for k, c in ignored.items())
+        )
     if width:
-        notes.append(f"edge_attr: {width} column(s): edge weights or attributes, 1.0 where an edge "
-                     f"or a graph has none")
+        notes.append(f"edge_attr: {width} column(s): edge weights or attributes, 1.0 where an edge or a graph has none")
     if depth:
         notes.append(f"{LEVEL_LABELS}: {depth} levels, groups renumbered 0..G-1 per graph, -1 = none")
     if loops:
         notes.append(f"dropped {loops} self-loops")
     if repeats:
         notes.append(f"merged {repeats} repeated edges (kept the first)")
-    return GraphDataset(name=name, graphs=out, num_features=out[0].x.size(1), num_classes=num_classes,
-                        class_names=class_names, source=source, notes=notes + label_notes)
+    return GraphDataset(
+        name=name,
+        graphs=out,
+        num_features=out[0].x.size(1),
+        num_classes=num_classes,
+        class_names=class_names,
+        source=source,
+        notes=notes + label_notes,
+    )

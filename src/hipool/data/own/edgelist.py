@@ -1,4 +1,5 @@
 """Edge list files of :mod:`hipool.data.own`: one edge ``u v`` or ``u v weight`` per line."""
+
 from __future__ import annotations
 
 from pathlib import Path
@@ -24,17 +25,27 @@ def _read_edge_list(path: Path) -> _Graph:
         weight = None
         if len(parts) == 3:
             if not _NUMBER.fullmatch(parts[2]):
-                raise ValueError(f"{path}:{lineno}: weight {_brief(parts[2])} is not a number (a decimal "
-                                 f"number such as 2, -0.5 or 1e-3)")
+                raise ValueError(
+                    f"{path}:{lineno}: weight {_brief(parts[2])} is not a number (a decimal "
+                    f"number such as 2, -0.5 or 1e-3)"
+                )
             weight = float(parts[2])
             if not abs(weight) <= _FLOAT32_MAX:
-                raise ValueError(f"{path}:{lineno}: weight {parts[2]}; must be finite, within float32 range "
-                                 f"(|v| <= 3.4e38)")
+                raise ValueError(
+                    f"{path}:{lineno}: weight {parts[2]}; must be finite, within float32 range (|v| <= 3.4e38)"
+                )
         src.append(index.setdefault(parts[0], len(index)))
         dst.append(index.setdefault(parts[1], len(index)))
         weights.append(weight)
     if not src:
         raise ValueError(f"{path}: no edges (an edge list holds a graph through its edges)")
     _check_nodes(len(index), str(path))
-    return _Graph(where=str(path), graph_id=path.name, num_nodes=len(index), src=np.asarray(src),
-                  dst=np.asarray(dst), directed=False, edge_attr=_edge_weights(weights, str(path), "edges"))
+    return _Graph(
+        where=str(path),
+        graph_id=path.name,
+        num_nodes=len(index),
+        src=np.asarray(src),
+        dst=np.asarray(dst),
+        directed=False,
+        edge_attr=_edge_weights(weights, str(path), "edges"),
+    )

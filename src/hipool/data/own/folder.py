@@ -1,5 +1,6 @@
 """A folder of graph files with a labels CSV (:func:`load_graph_folder`): which files are
 graphs, the labels CSV, and the reader for each file ending."""
+
 from __future__ import annotations
 
 import os
@@ -30,8 +31,7 @@ def _read_file(path: Path, wanted) -> _Graph:
     if suffix == ".json":
         return _read_node_link(path, wanted)
     if wanted not in (None, "degree"):
-        raise ValueError(f"{path}: node_features={list(wanted)!r} asks for node attributes, "
-                         f"but an edge list has none")
+        raise ValueError(f"{path}: node_features={list(wanted)!r} asks for node attributes, but an edge list has none")
     return _read_edge_list(path)
 
 
@@ -40,8 +40,7 @@ def _why_not_read(folder: Path, fname: str, csv_path: Path) -> str:
     if "\0" in fname:
         return f"{_brief(fname)} holds a NUL character; not a file name"
     if "/" in fname or "\\" in fname or fname in (".", ".."):
-        return (f"{_brief(fname)} is a path; name a file of the folder itself (sub-folders are "
-                f"not read)")
+        return f"{_brief(fname)} is a path; name a file of the folder itself (sub-folders are not read)"
     p = folder / fname
     if p.is_symlink() and not p.exists():
         return f"{_brief(fname)} is a broken symbolic link"
@@ -57,8 +56,7 @@ def _why_not_read(folder: Path, fname: str, csv_path: Path) -> str:
         return f"{_brief(fname)} is not a graph file (endings read: {', '.join(limits.GRAPH_SUFFIXES)})"
     if fname.startswith("."):
         return f"{_brief(fname)} is hidden (a name starting with '.'); hidden files are not read"
-    return (f"{_brief(fname)} is not read as a graph ({', '.join(_NOT_GRAPHS)} files never are, "
-            f"whatever their ending)")
+    return f"{_brief(fname)} is not read as a graph ({', '.join(_NOT_GRAPHS)} files never are, whatever their ending)"
 
 
 def _read_labels(csv_path: Path, files: Dict[str, Path], folder: Path) -> Dict[str, Tuple[Any, str]]:
@@ -76,13 +74,17 @@ def _read_labels(csv_path: Path, files: Dict[str, Path], folder: Path) -> Dict[s
             for col in ("file", "label"):
                 if header.count(col) != 1:
                     how = "does not name" if col not in header else f"names {header.count(col)} times"
-                    raise ValueError(f"{where}: the header {how} the column {col!r}; it must name the columns "
-                                     f"'file' and 'label' once each, got {_brief(row)}")
+                    raise ValueError(
+                        f"{where}: the header {how} the column {col!r}; it must name the columns "
+                        f"'file' and 'label' once each, got {_brief(row)}"
+                    )
             fcol, lcol = header.index("file"), header.index("label")
             continue
-        if any(cell.strip() for cell in row[len(header):]):
-            raise ValueError(f"{where}: {len(row)} fields but the header names {len(header)} columns "
-                             f"({_brief(','.join(header))}); quote a file name or label that holds a comma")
+        if any(cell.strip() for cell in row[len(header) :]):
+            raise ValueError(
+                f"{where}: {len(row)} fields but the header names {len(header)} columns "
+                f"({_brief(','.join(header))}); quote a file name or label that holds a comma"
+            )
         if len(row) <= max(fcol, lcol):
             raise ValueError(f"{where}: expected the columns {_brief(','.join(header))}, got {_brief(row)}")
         fname = row[fcol].strip()
@@ -105,15 +107,17 @@ def _wanted_features(node_features: Any) -> Union[None, str, List[str]]:
     if node_features is None or node_features == "degree":
         return node_features
     if isinstance(node_features, (str, bytes)) or not isinstance(node_features, (list, tuple)):
-        raise ValueError(f"node_features must be None, 'degree' or a list of attribute names, "
-                         f"got {_brief(node_features)}")
+        raise ValueError(
+            f"node_features must be None, 'degree' or a list of attribute names, got {_brief(node_features)}"
+        )
     names = list(node_features)
     for name in names:
         if not isinstance(name, str):
             raise ValueError(f"node_features: {_brief(name)} is not an attribute name (a string)")
         if _LEVEL_KEY.fullmatch(name):
-            raise ValueError(f"node_features: {name!r} is a level attribute (the known hierarchy, "
-                             f"level_labels), never a feature")
+            raise ValueError(
+                f"node_features: {name!r} is a level attribute (the known hierarchy, level_labels), never a feature"
+            )
         if names.count(name) > 1:
             raise ValueError(f"node_features names {name!r} twice")
     return names
@@ -167,20 +171,37 @@ def load_graph_folder(
         raise ValueError(f"{folder}: no graph files (endings read: {', '.join(limits.GRAPH_SUFFIXES)})")
     kind = path_kind(csv_path)
     if kind != "file":
-        raise ValueError(f"{csv_path}: " + ("labels file not found" if kind == "missing" else
-                                            "a folder, not a labels file" if kind == "folder" else
-                                            "not a regular file (a pipe or a device), not a labels file")
-                         + " (a CSV with the columns file,label, one row per graph file)")
+        raise ValueError(
+            f"{csv_path}: "
+            + (
+                "labels file not found"
+                if kind == "missing"
+                else "a folder, not a labels file"
+                if kind == "folder"
+                else "not a regular file (a pipe or a device), not a labels file"
+            )
+            + " (a CSV with the columns file,label, one row per graph file)"
+        )
     rows = _read_labels(csv_path, files, folder)
     unlabelled = [f for f in files if f not in rows]
     if unlabelled:
-        raise ValueError(f"{folder}: {len(unlabelled)} graph files have no row in {csv_path.name}: "
-                         f"{_show(unlabelled)} (add them, or move them out of the folder)")
+        raise ValueError(
+            f"{folder}: {len(unlabelled)} graph files have no row in {csv_path.name}: "
+            f"{_show(unlabelled)} (add them, or move them out of the folder)"
+        )
 
-    graphs = [_read_file(p, wanted) for p in tqdm(files.values(), desc=f"reading {folder.name}",
-                                                   disable=not progress, leave=False, unit="graph")]
+    graphs = [
+        _read_file(p, wanted)
+        for p in tqdm(files.values(), desc=f"reading {folder.name}", disable=not progress, leave=False, unit="graph")
+    ]
     notes = [f"ignored files that are not graphs: {_show(others)}"] if others else []
     if not_files:
         notes.append(f"ignored sub-folders and other entries that are not files: {_show(not_files)}")
-    return _dataset(graphs, [rows[f] for f in files], name=name or folder.resolve().name,
-                    source=str(folder), notes=notes, degree_only=wanted == "degree")
+    return _dataset(
+        graphs,
+        [rows[f] for f in files],
+        name=name or folder.resolve().name,
+        source=str(folder),
+        notes=notes,
+        degree_only=wanted == "degree",
+    )

@@ -1,5 +1,6 @@
 """GraphML files of :mod:`hipool.data.own`: checked by a strict scan of the document, then read
 with networkx."""
+
 from __future__ import annotations
 
 import re
@@ -14,10 +15,13 @@ from .graph import _edge_weights, _Graph, _node_attributes
 _GRAPHML_NS = "http://graphml.graphdrawing.org/xmlns"
 #: GraphML ``attr.type`` values and how their data must read (what networkx then converts).
 _GRAPHML_TYPES = ("boolean", "int", "long", "float", "double", "string")
-_GRAPHML_BOOL = ("true", "false", "0", "1")   # networkx: any case
+_GRAPHML_BOOL = ("true", "false", "0", "1")  # networkx: any case
 _INT_TEXT = re.compile(r"[ \t\r\n]*[+-]?[0-9]+[ \t\r\n]*")
-_FLOAT_TEXT = re.compile(r"[ \t\r\n]*(?:[+-]?(?:[0-9]+(?:\.[0-9]*)?|\.[0-9]+)(?:[eE][+-]?[0-9]+)?"
-                         r"|[+-]?(?:nan|inf|infinity))[ \t\r\n]*", re.IGNORECASE)
+_FLOAT_TEXT = re.compile(
+    r"[ \t\r\n]*(?:[+-]?(?:[0-9]+(?:\.[0-9]*)?|\.[0-9]+)(?:[eE][+-]?[0-9]+)?"
+    r"|[+-]?(?:nan|inf|infinity))[ \t\r\n]*",
+    re.IGNORECASE,
+)
 
 
 class _GraphMLError(Exception):
@@ -68,12 +72,12 @@ def _scan_graphml(raw: bytes, path: Path) -> Dict[str, Dict[str, Any]]:
 
     parser = expat.ParserCreate(namespace_separator=" ")
     parser.SetParamEntityParsing(expat.XML_PARAM_ENTITY_PARSING_NEVER)
-    keys: Dict[str, Dict[str, Any]] = {}          # id -> type, for, name, line
-    names: Dict[str, Dict[str, int]] = {}         # attr.name -> {for: line}
-    nodes: Dict[str, int] = {}                    # node id -> line
-    edges: List[Tuple[int, str, str]] = []        # line, source, target
+    keys: Dict[str, Dict[str, Any]] = {}  # id -> type, for, name, line
+    names: Dict[str, Dict[str, int]] = {}  # attr.name -> {for: line}
+    nodes: Dict[str, int] = {}  # node id -> line
+    edges: List[Tuple[int, str, str]] = []  # line, source, target
     edge_ids: Dict[Tuple[Any, str], int] = {}
-    datas: List[Tuple[int, str, str, str]] = []   # line, key, owner, text
+    datas: List[Tuple[int, str, str, str]] = []  # line, key, owner, text
     stack: List[Tuple[str, Dict[str, Any]]] = []  # (local name, state)
     directed = [False]
 
@@ -85,8 +89,10 @@ def _scan_graphml(raw: bytes, path: Path) -> Dict[str, Dict[str, Any]]:
         raise _GraphMLError(parser.CurrentLineNumber, message)
 
     def doctype(*_):
-        fail("a <!DOCTYPE> declaration; hipool reads GraphML without a DTD or entities (nothing is fetched "
-             "or expanded): remove it")
+        fail(
+            "a <!DOCTYPE> declaration; hipool reads GraphML without a DTD or entities (nothing is fetched "
+            "or expanded): remove it"
+        )
 
     def start(name: str, attrs: Dict[str, str]):
         tag = local(name)
@@ -101,17 +107,18 @@ def _scan_graphml(raw: bytes, path: Path) -> Dict[str, Dict[str, Any]]:
                 fail(f"key {_brief(kid)} is declared twice (also at line {keys[kid]['line']})")
             kind = "yfiles" if attrs.get("yfiles.type") is not None else attrs.get("attr.type", "string")
             if kind not in _GRAPHML_TYPES + ("yfiles",):
-                fail(f"key {_brief(kid)} has attr.type {_brief(kind)}; GraphML types are "
-                     f"{', '.join(_GRAPHML_TYPES)}")
+                fail(f"key {_brief(kid)} has attr.type {_brief(kind)}; GraphML types are {', '.join(_GRAPHML_TYPES)}")
             for_ = attrs.get("for", "all")
             name_ = attrs.get("yfiles.type") or attrs.get("attr.name")
             if name_ is None:
                 fail(f"key {_brief(kid)} has no attr.name")
-            declared = names.setdefault(name_, {})   # for -> line
+            declared = names.setdefault(name_, {})  # for -> line
             clash = declared.get(for_, declared.get("all")) if for_ != "all" else next(iter(declared.values()), None)
-            if clash is not None:   # networkx would keep one of the two values in silence
-                fail(f"key {_brief(kid)} declares the attribute {_brief(name_)} for {for_} elements again "
-                     f"(also at line {clash}); one key per attribute")
+            if clash is not None:  # networkx would keep one of the two values in silence
+                fail(
+                    f"key {_brief(kid)} declares the attribute {_brief(name_)} for {for_} elements again "
+                    f"(also at line {clash}); one key per attribute"
+                )
             declared[for_] = line
             keys[kid] = {"type": kind, "for": for_, "name": name_, "line": line, "default": None}
             state["key"] = kid
@@ -141,8 +148,10 @@ def _scan_graphml(raw: bytes, path: Path) -> Dict[str, Dict[str, Any]]:
             if eid:
                 pair = (u, v) if directed[0] or attrs.get("directed") == "true" else tuple(sorted((u, v)))
                 if (pair, eid) in edge_ids:
-                    fail(f"edge id {_brief(eid)} between {_brief(u)} and {_brief(v)} repeats the edge at line "
-                         f"{edge_ids[(pair, eid)]}, which it would replace")
+                    fail(
+                        f"edge id {_brief(eid)} between {_brief(u)} and {_brief(v)} repeats the edge at line "
+                        f"{edge_ids[(pair, eid)]}, which it would replace"
+                    )
                 edge_ids[(pair, eid)] = line
             state.update(owner=f"edge {_brief(u)} - {_brief(v)}", data={})
         elif tag == "data" and parent[0] in ("node", "edge", "graph"):
@@ -151,12 +160,14 @@ def _scan_graphml(raw: bytes, path: Path) -> Dict[str, Dict[str, Any]]:
                 fail("a <data> without a key")
             seen = parent[1].setdefault("data", {})
             if key in seen:
-                fail(f"{parent[1].get('owner', 'the graph')} has data for key {_brief(key)} twice (also at line "
-                     f"{seen[key]})")
+                fail(
+                    f"{parent[1].get('owner', 'the graph')} has data for key {_brief(key)} twice (also at line "
+                    f"{seen[key]})"
+                )
             seen[key] = line
             state.update(key=key, text=[], owner=parent[1].get("owner", "the graph"), line=line)
         elif parent[0] == "data" or parent[1].get("nested"):
-            parent[1]["nested"] = True   # yFiles and other markup inside <data>: not a typed value
+            parent[1]["nested"] = True  # yFiles and other markup inside <data>: not a typed value
             state["nested"] = True
         stack.append((tag, state))
 
@@ -187,8 +198,10 @@ def _scan_graphml(raw: bytes, path: Path) -> Dict[str, Dict[str, Any]]:
     for line, u, v in edges:
         for end_, node in (("source", u), ("target", v)):
             if node not in nodes:
-                raise ValueError(f"{path}:{line}: edge {end_} {_brief(node)} is not a node of the graph (no "
-                                 f"<node id={_brief(node)}>)")
+                raise ValueError(
+                    f"{path}:{line}: edge {end_} {_brief(node)} is not a node of the graph (no "
+                    f"<node id={_brief(node)}>)"
+                )
     for line, key, owner, value in datas:
         if key not in keys:
             raise ValueError(f"{path}:{line}: {owner}: data for key {_brief(key)}, which no <key> declares")
@@ -196,8 +209,7 @@ def _scan_graphml(raw: bytes, path: Path) -> Dict[str, Dict[str, Any]]:
         try:
             _graphml_value(value, k["type"])
         except ValueError as e:
-            raise ValueError(f"{path}:{line}: {owner}: {k['name']!r} ({k['type']}) is {_brief(value)}, "
-                             f"{e}") from None
+            raise ValueError(f"{path}:{line}: {owner}: {k['name']!r} ({k['type']}) is {_brief(value)}, {e}") from None
     defaults: Dict[str, Dict[str, Any]] = {"node": {}, "edge": {}}
     for k in keys.values():
         if k["default"] is None or k["type"] == "yfiles":
@@ -206,8 +218,9 @@ def _scan_graphml(raw: bytes, path: Path) -> Dict[str, Dict[str, Any]]:
         try:
             typed = _graphml_value(value, k["type"])
         except ValueError as e:
-            raise ValueError(f"{path}:{line}: the default of {k['name']!r} ({k['type']}) is {_brief(value)}, "
-                             f"{e}") from None
+            raise ValueError(
+                f"{path}:{line}: the default of {k['name']!r} ({k['type']}) is {_brief(value)}, {e}"
+            ) from None
         for for_ in ("node", "edge"):
             if k["for"] in (for_, "all"):
                 defaults[for_][k["name"]] = typed
@@ -247,7 +260,7 @@ def _read_graphml(path: Path, wanted) -> _Graph:
     if not ids:
         raise ValueError(f"{path}: no nodes")
     for kind, items in (("node", (G.nodes[v] for v in ids)), ("edge", (d for _, _, d in G.edges(data=True)))):
-        if defaults[kind]:   # GraphML: a key's <default> holds where an element has no data for it
+        if defaults[kind]:  # GraphML: a key's <default> holds where an element has no data for it
             for attrs in items:
                 for name, value in defaults[kind].items():
                     attrs.setdefault(name, value)
@@ -255,11 +268,15 @@ def _read_graphml(path: Path, wanted) -> _Graph:
     index = {v: i for i, v in enumerate(ids)}
     edges = list(G.edges(data=True))
     ignored = {k for _, _, d in edges for k in d if k != "weight"}
-    g = _Graph(where=str(path), graph_id=path.name, num_nodes=len(ids),
-               src=np.asarray([index[u] for u, _, _ in edges], dtype=np.int64),
-               dst=np.asarray([index[v] for _, v, _ in edges], dtype=np.int64),
-               directed=G.is_directed(),
-               edge_attr=_edge_weights([d.get("weight") for _, _, d in edges], str(path), "edges"))
+    g = _Graph(
+        where=str(path),
+        graph_id=path.name,
+        num_nodes=len(ids),
+        src=np.asarray([index[u] for u, _, _ in edges], dtype=np.int64),
+        dst=np.asarray([index[v] for _, v, _ in edges], dtype=np.int64),
+        directed=G.is_directed(),
+        edge_attr=_edge_weights([d.get("weight") for _, _, d in edges], str(path), "edges"),
+    )
     _node_attributes(g, ids, [G.nodes[v] for v in ids], wanted)
     g.ignored += [f"edge {k}" for k in sorted(ignored)]
     return g

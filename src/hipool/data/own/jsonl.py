@@ -1,5 +1,6 @@
 """JSON Lines files of :mod:`hipool.data.own`, one graph per line: :func:`load_jsonl` reads them,
 :func:`save_jsonl` writes them."""
+
 from __future__ import annotations
 
 import json
@@ -21,10 +22,11 @@ from .graph import _Graph, _levels
 from .labels import _json_label
 
 _JSONL_KEYS = ("id", "label", "num_nodes", "directed", "edges", "edge_attr", "x", "levels")
-_INT64 = (-(2 ** 63), 2 ** 63)
+_INT64 = (-(2**63), 2**63)
 
 
 # -- reading --------------------------------------------------------------------
+
 
 def _first(items: Iterable[Any], bad) -> int:
     """Index of the first item for which ``bad(item)``."""
@@ -46,8 +48,10 @@ def _matrix(value: Any, where: str, what: str, rows: int, unit: str, vector_ok: 
     widths = set(map(len, value))
     if len(widths) > 1:
         i = _first(value, lambda r: len(r) != len(value[0]))
-        raise ValueError(f"{where}: {what}[{i}] has {len(value[i])} numbers but {what}[0] has "
-                         f"{len(value[0])}; {what} must be {shape}")
+        raise ValueError(
+            f"{where}: {what}[{i}] has {len(value[i])} numbers but {what}[0] has "
+            f"{len(value[0])}; {what} must be {shape}"
+        )
     if widths == {0}:
         raise ValueError(f"{where}: the rows of {what} are empty; give at least one number per {unit}")
     if not set(map(type, chain.from_iterable(value))) <= {int, float}:
@@ -57,10 +61,11 @@ def _matrix(value: Any, where: str, what: str, rows: int, unit: str, vector_ok: 
     try:
         arr = np.array(value, dtype=np.float64)
     except OverflowError:
-        i = _first(value, lambda r: any(type(v) is int and abs(v) >= 2 ** 1024 for v in r))
-        j = _first(value[i], lambda v: type(v) is int and abs(v) >= 2 ** 1024)
-        raise ValueError(f"{where}: {what}[{i}][{j}] is {_brief(value[i][j])}; must be finite, "
-                         f"within float32 range (|v| <= 3.4e38)") from None
+        i = _first(value, lambda r: any(type(v) is int and abs(v) >= 2**1024 for v in r))
+        j = _first(value[i], lambda v: type(v) is int and abs(v) >= 2**1024)
+        raise ValueError(
+            f"{where}: {what}[{i}][{j}] is {_brief(value[i][j])}; must be finite, within float32 range (|v| <= 3.4e38)"
+        ) from None
     _check_float32(arr, where, lambda at, v: f"{unit} {at[0]} has {v} in {what} (column {at[1]})")
     return arr
 
@@ -68,19 +73,23 @@ def _matrix(value: Any, where: str, what: str, rows: int, unit: str, vector_ok: 
 def _node_pairs(edges: Any, where: str) -> np.ndarray:
     """JSONL ``edges`` as int64 ``[E, 2]`` of indices ``0 .. MAX_NODES - 1``."""
     if not isinstance(edges, list):
-        raise ValueError(f"{where}: 'edges' must be a list of [u, v] pairs of node indices, got "
-                         f"{_json_type(edges)}")
+        raise ValueError(f"{where}: 'edges' must be a list of [u, v] pairs of node indices, got {_json_type(edges)}")
     if not edges:
         return np.zeros((0, 2), dtype=np.int64)
 
     def bad(e):
         return not (type(e) is list and len(e) == 2 and type(e[0]) is int and type(e[1]) is int)
 
-    if set(map(type, edges)) != {list} or set(map(len, edges)) != {2} \
-            or set(map(type, chain.from_iterable(edges))) != {int}:
+    if (
+        set(map(type, edges)) != {list}
+        or set(map(len, edges)) != {2}
+        or set(map(type, chain.from_iterable(edges))) != {int}
+    ):
         j = _first(edges, bad)
-        raise ValueError(f"{where}: edges[{j}] is {_brief(edges[j])}, not a pair [u, v] of node indices "
-                         f"(whole numbers 0, 1, ..., written without a fraction)")
+        raise ValueError(
+            f"{where}: edges[{j}] is {_brief(edges[j])}, not a pair [u, v] of node indices "
+            f"(whole numbers 0, 1, ..., written without a fraction)"
+        )
     try:
         ei = np.array(edges, dtype=np.int64)
     except OverflowError:
@@ -105,8 +114,9 @@ def _jsonl_graph(obj: Any, where: str, graph_id: Any) -> Tuple[_Graph, Any]:
     ei = _node_pairs(edges, where)
     n = obj.get("num_nodes")
     if n is not None and (type(n) is not int or not 1 <= n <= limits.MAX_NODES):
-        raise ValueError(f"{where}: 'num_nodes' must be a whole number 1 .. {limits.MAX_NODES} (MAX_NODES), "
-                         f"got {_brief(n)}")
+        raise ValueError(
+            f"{where}: 'num_nodes' must be a whole number 1 .. {limits.MAX_NODES} (MAX_NODES), got {_brief(n)}"
+        )
     for key, value in (("x", x), ("levels", levels)):
         if value is not None and not isinstance(value, list):
             raise ValueError(f"{where}: {key!r} must be a list with one row per node, got {_json_type(value)}")
@@ -128,8 +138,9 @@ def _jsonl_graph(obj: Any, where: str, graph_id: Any) -> Tuple[_Graph, Any]:
         if len(levels) != n or set(map(type, levels)) != {list} or len(set(map(len, levels))) != 1:
             raise ValueError(f"{where}: 'levels' must be {n} rows (one per node) of the same length")
         if len(levels[0]) > limits.MAX_LEVELS:
-            raise ValueError(f"{where}: 'levels' rows of {len(levels[0])} groups; at most {limits.MAX_LEVELS} levels "
-                             f"(MAX_LEVELS)")
+            raise ValueError(
+                f"{where}: 'levels' rows of {len(levels[0])} groups; at most {limits.MAX_LEVELS} levels (MAX_LEVELS)"
+            )
         g.levels = _levels(list(zip(*levels)), where)
     edge_attr = obj.get("edge_attr")
     if edge_attr is not None and not (edge_attr == [] and not len(ei)):
@@ -156,16 +167,30 @@ def load_jsonl(path: PathLike, *, name: Optional[str] = None, progress: bool = F
     path = as_path(path, "load_jsonl: path")
     kind = path_kind(path)
     if kind != "file":
-        raise ValueError(f"{path}: " + ("no such file" if kind == "missing" else "a folder, not a file"
-                                        if kind == "folder" else "not a regular file (a pipe or a device)"))
+        raise ValueError(
+            f"{path}: "
+            + (
+                "no such file"
+                if kind == "missing"
+                else "a folder, not a file"
+                if kind == "folder"
+                else "not a regular file (a pipe or a device)"
+            )
+        )
     _check_name(name)
     lines = _read_text(path).split("\n")
     graphs: List[_Graph] = []
     labels: List[Tuple[Any, str]] = []
     seen: Dict[Any, int] = {}
     first: Optional[Tuple[Any, int]] = None  # (id or None, line) of the first graph
-    for lineno, line in tqdm(enumerate(lines, 1), total=len(lines), desc=f"reading {path.name}",
-                             disable=not progress, leave=False, unit="line"):
+    for lineno, line in tqdm(
+        enumerate(lines, 1),
+        total=len(lines),
+        desc=f"reading {path.name}",
+        disable=not progress,
+        leave=False,
+        unit="line",
+    ):
         if not line.strip():
             continue
         where = f"{path}:{lineno}"
@@ -175,11 +200,14 @@ def load_jsonl(path: PathLike, *, name: Optional[str] = None, progress: bool = F
             first = (graph_id, lineno)
         elif (graph_id is None) != (first[0] is None):
             has, lacks = (lineno, first[1]) if first[0] is None else (first[1], lineno)
-            raise ValueError(f"{where}: line {has} has an 'id' but line {lacks} has none; give every "
-                             f"graph an id, or none")
+            raise ValueError(
+                f"{where}: line {has} has an 'id' but line {lacks} has none; give every graph an id, or none"
+            )
         elif graph_id is not None and type(graph_id) is not type(first[0]):
-            raise ValueError(f"{where}: id {_brief(graph_id)} but line {first[1]} has the id {_brief(first[0])}; "
-                             f"ids are all strings or all whole numbers")
+            raise ValueError(
+                f"{where}: id {_brief(graph_id)} but line {first[1]} has the id {_brief(first[0])}; "
+                f"ids are all strings or all whole numbers"
+            )
         if graph_id is not None:
             if graph_id in seen:
                 raise ValueError(f"{where}: graph id {_brief(graph_id)} repeats line {seen[graph_id]}")
@@ -197,6 +225,7 @@ def load_jsonl(path: PathLike, *, name: Optional[str] = None, progress: bool = F
 
 
 # -- writing --------------------------------------------------------------------
+
 
 def _edge_rows(data: Data) -> Optional[np.ndarray]:
     """``edge_attr`` as ``[E, D]`` (``[E]`` read as one column), or None."""
@@ -236,14 +265,17 @@ def _save_ids(graphs: Sequence[Data]) -> List[Union[str, int]]:
         if isinstance(graph_id, np.integer):
             graph_id = ids[i] = int(graph_id)
         if not (isinstance(graph_id, str) or (type(graph_id) is int and _INT64[0] <= graph_id < _INT64[1])):
-            raise ValueError(f"save_jsonl: graph {i}: graph_id {_brief(graph_id)} is not a string nor a whole "
-                             f"number (every graph needs one once a graph has one)")
+            raise ValueError(
+                f"save_jsonl: graph {i}: graph_id {_brief(graph_id)} is not a string nor a whole "
+                f"number (every graph needs one once a graph has one)"
+            )
         if type(graph_id) is not type(ids[0]):
-            raise ValueError(f"save_jsonl: graph {i}: graph_id {_brief(graph_id)} but graph 0 has "
-                             f"{_brief(ids[0])}; graph ids must be all strings or all whole numbers")
+            raise ValueError(
+                f"save_jsonl: graph {i}: graph_id {_brief(graph_id)} but graph 0 has "
+                f"{_brief(ids[0])}; graph ids must be all strings or all whole numbers"
+            )
         if graph_id in seen:
-            raise ValueError(f"save_jsonl: graphs {seen[graph_id]} and {i} have the same graph_id "
-                             f"{_brief(graph_id)}")
+            raise ValueError(f"save_jsonl: graphs {seen[graph_id]} and {i} have the same graph_id {_brief(graph_id)}")
         seen[graph_id] = i
     return ids
 
@@ -266,18 +298,23 @@ def save_jsonl(dataset: Union[GraphDataset, Sequence[Data]], path: PathLike) -> 
     for i, data in enumerate(graphs):
         y = data.get("y")
         if y is None or y.numel() != 1 or y.is_floating_point():
-            raise ValueError(f"save_jsonl: graph {i}: y must be one class number per graph, got "
-                             f"{None if y is None else tuple(y.shape)} {'' if y is None else y.dtype}")
+            raise ValueError(
+                f"save_jsonl: graph {i}: y must be one class number per graph, got "
+                f"{None if y is None else tuple(y.shape)} {'' if y is None else y.dtype}"
+            )
         ys.append(int(y.view(-1)[0]))
         if not 0 <= ys[-1] < limits.MAX_CLASSES:
             raise ValueError(f"save_jsonl: graph {i}: class {ys[-1]} is not one of 0 .. {limits.MAX_CLASSES - 1}")
         for key in ("x", "edge_attr"):
             value = data.get(key)
             if value is not None and value.is_floating_point() and not torch.isfinite(value).all():
-                raise ValueError(f"save_jsonl: graph {i}: {key} holds NaN or infinite values, which "
-                                 f"load_jsonl refuses")
-    use_names = bool(class_names) and all(isinstance(c, str) and c.strip() for c in class_names) \
-        and list(class_names) == sorted(set(class_names)) and set(ys) == set(range(len(class_names)))
+                raise ValueError(f"save_jsonl: graph {i}: {key} holds NaN or infinite values, which load_jsonl refuses")
+    use_names = (
+        bool(class_names)
+        and all(isinstance(c, str) and c.strip() for c in class_names)
+        and list(class_names) == sorted(set(class_names))
+        and set(ys) == set(range(len(class_names)))
+    )
     ids = _save_ids(graphs)
     lines = []
     for data, y, graph_id in zip(graphs, ys, ids):

@@ -3,6 +3,7 @@
 The readers read them from this module at each call (``limits.MAX_NODES``), so a caller may
 change one: ``hipool.data.own.limits.MAX_NODES = 20_000_000``.
 """
+
 from __future__ import annotations
 
 from typing import Tuple

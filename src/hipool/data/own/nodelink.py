@@ -1,5 +1,6 @@
 """Node-link JSON files of :mod:`hipool.data.own`, as ``json.dumps(networkx.node_link_data(G))``
 writes them."""
+
 from __future__ import annotations
 
 from pathlib import Path
@@ -15,8 +16,7 @@ def _read_node_link(path: Path, wanted) -> _Graph:
     data = _load_json(_read_text(path), str(path))
     if not isinstance(data, dict) or "nodes" not in data or not ({"links", "edges"} & set(data)):
         got = _show(sorted(data)) if isinstance(data, dict) else _json_type(data)
-        raise ValueError(f"{path}: not a node-link graph: needs the keys 'nodes' and 'links' "
-                         f"(or 'edges'), got {got}")
+        raise ValueError(f"{path}: not a node-link graph: needs the keys 'nodes' and 'links' (or 'edges'), got {got}")
     if "links" in data and "edges" in data:
         raise ValueError(f"{path}: both 'links' and 'edges'; give the edges once")
     links_key = "links" if "links" in data else "edges"
@@ -49,9 +49,15 @@ def _read_node_link(path: Path, wanted) -> _Graph:
             out.append(k)
         weights.append(link.get("weight"))
         ignored.update(k for k in link if k not in ("source", "target", "weight", "key"))
-    g = _Graph(where=str(path), graph_id=path.name, num_nodes=len(nodes), src=np.asarray(src, dtype=np.int64),
-               dst=np.asarray(dst, dtype=np.int64), directed=directed,
-               edge_attr=_edge_weights(weights, str(path), links_key))
+    g = _Graph(
+        where=str(path),
+        graph_id=path.name,
+        num_nodes=len(nodes),
+        src=np.asarray(src, dtype=np.int64),
+        dst=np.asarray(dst, dtype=np.int64),
+        directed=directed,
+        edge_attr=_edge_weights(weights, str(path), links_key),
+    )
     _node_attributes(g, [n["id"] for n in nodes], attrs, wanted)
     g.ignored += [f"edge {k}" for k in sorted(ignored)]
     return g

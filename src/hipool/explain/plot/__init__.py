@@ -30,6 +30,7 @@ The package, one job a module:
 * ``draw.py``: what the pictures share (colours, sizes, panels, notes, saving);
 * ``checks.py``: the argument checks, with messages that name the argument.
 """
+
 from .coarsened import plot_coarsened
 from .graph import plot_graph
 from .hierarchy import plot_hierarchy

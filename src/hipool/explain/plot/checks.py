@@ -4,6 +4,7 @@ Every check names the function (``fn``), the argument and what is allowed, and
 returns the argument in the one form the rest of the package works with (int64
 tensors on the CPU, float64 numpy positions, bool numpy masks).
 """
+
 from __future__ import annotations
 
 from typing import List, Optional, Tuple
@@ -68,8 +69,9 @@ def _resolve_num_nodes(num_nodes, ei: Tensor, candidates, fn: str) -> Tuple[int,
     if ei.numel() > 0:
         lo, hi = int(ei.min()), int(ei.max())
         if lo < 0 or hi >= n:
-            raise ValueError(f"{fn}: 'edge_index' ids must be in [0, {n - 1}] "
-                             f"(num_nodes={n}, from {origin}), got range [{lo}, {hi}]")
+            raise ValueError(
+                f"{fn}: 'edge_index' ids must be in [0, {n - 1}] (num_nodes={n}, from {origin}), got range [{lo}, {hi}]"
+            )
     return n, origin
 
 
@@ -83,8 +85,7 @@ def _check_groups(groups, fn: str) -> Optional[Tensor]:
     if g.dim() == 1:
         g = g[:, None]
     if g.dim() != 2 or g.size(1) < 1:
-        raise ValueError(f"{fn}: 'groups' must have shape [num_nodes, K] (finest level first), "
-                         f"got {tuple(g.shape)}")
+        raise ValueError(f"{fn}: 'groups' must have shape [num_nodes, K] (finest level first), got {tuple(g.shape)}")
     g = g.detach().cpu().to(torch.int64)
     if g.numel() > 0 and int(g.min()) < -1:
         raise ValueError(f"{fn}: 'groups' labels must be >= 0 (or -1 for no group), got {int(g.min())}")
@@ -97,14 +98,14 @@ def _has_labels(groups: Optional[Tensor]) -> bool:
 
 def _check_per_node(t: Optional[Tensor], name: str, n: int, origin: str, fn: str) -> None:
     if t is not None and t.shape[0] != n:
-        raise ValueError(f"{fn}: '{name}' must have one entry (row) per original node "
-                         f"({n}, from {origin}), got {t.shape[0]}")
+        raise ValueError(
+            f"{fn}: '{name}' must have one entry (row) per original node ({n}, from {origin}), got {t.shape[0]}"
+        )
 
 
 def _check_labels(t: Optional[Tensor], name: str, fn: str) -> None:
     if t is not None and t.numel() > 0 and int(t.min()) < -1:
-        raise ValueError(f"{fn}: '{name}' labels must be >= 0 (or -1 for unlabelled), "
-                         f"got {int(t.min())}")
+        raise ValueError(f"{fn}: '{name}' labels must be >= 0 (or -1 for unlabelled), got {int(t.min())}")
 
 
 def _check_positions(positions, n: int, fn: str) -> Optional[np.ndarray]:
@@ -115,11 +116,9 @@ def _check_positions(positions, n: int, fn: str) -> Optional[np.ndarray]:
     try:
         xy = np.array(positions, dtype=np.float64)
     except (TypeError, ValueError) as err:
-        raise ValueError(f"{fn}: 'positions' must be a float array [N, 2], got {type(positions).__name__}"
-                         ) from err
+        raise ValueError(f"{fn}: 'positions' must be a float array [N, 2], got {type(positions).__name__}") from err
     if xy.shape != (n, 2):
-        raise ValueError(f"{fn}: 'positions' must have shape [{n}, 2] (one row per node), "
-                         f"got {tuple(xy.shape)}")
+        raise ValueError(f"{fn}: 'positions' must have shape [{n}, 2] (one row per node), got {tuple(xy.shape)}")
     if not np.isfinite(xy).all():
         raise ValueError(f"{fn}: 'positions' must be finite (no NaN or inf)")
     return xy
@@ -128,8 +127,9 @@ def _check_positions(positions, n: int, fn: str) -> Optional[np.ndarray]:
 def _check_structure_groups(layout: str, grp: Optional[Tensor], xy: Optional[np.ndarray], fn: str) -> None:
     """The ``"structure"`` layout needs groups, unless the positions are given."""
     if xy is None and layout == "structure" and not _has_labels(grp):
-        raise ValueError(f"{fn}: layout 'structure' needs 'groups' with at least one "
-                         "non-negative label (or pass 'positions')")
+        raise ValueError(
+            f"{fn}: layout 'structure' needs 'groups' with at least one non-negative label (or pass 'positions')"
+        )
 
 
 def _check_highlight(highlight, n: int, fn: str) -> Optional[np.ndarray]:
@@ -138,8 +138,9 @@ def _check_highlight(highlight, n: int, fn: str) -> Optional[np.ndarray]:
         return None
     t = torch.as_tensor(highlight)
     if t.dim() != 1 or t.numel() != n:
-        raise ValueError(f"{fn}: 'highlight' must be a bool mask with one entry per node ({n}), "
-                         f"got shape {tuple(t.shape)}")
+        raise ValueError(
+            f"{fn}: 'highlight' must be a bool mask with one entry per node ({n}), got shape {tuple(t.shape)}"
+        )
     if t.dtype != torch.bool:
         if t.dtype not in _INT_DTYPES or bool(((t != 0) & (t != 1)).any()):
             raise ValueError(f"{fn}: 'highlight' must be a bool (or 0/1) mask, got dtype {t.dtype}")
@@ -149,19 +150,25 @@ def _check_highlight(highlight, n: int, fn: str) -> Optional[np.ndarray]:
 
 def _check_assignments(assignments, fn: str) -> List[Tensor]:
     if isinstance(assignments, Tensor) and assignments.dim() == 1:
-        raise ValueError(f"{fn}: 'assignments' must be a sequence of 1-D tensors "
-                         "(one per level), got a single 1-D tensor; wrap it in a list")
+        raise ValueError(
+            f"{fn}: 'assignments' must be a sequence of 1-D tensors "
+            "(one per level), got a single 1-D tensor; wrap it in a list"
+        )
     return [_as_int_vector(a, f"assignments[{i}]", fn) for i, a in enumerate(assignments)]
 
 
 def _check_levels(levels: List[Tensor], n: int, origin: str, fn: str) -> None:
     for i, a in enumerate(levels):
         if a.numel() != n:
-            raise ValueError(f"{fn}: 'assignments[{i}]' (level {i + 1}) must have one "
-                             f"entry per original node ({n}, from {origin}), got {a.numel()}")
+            raise ValueError(
+                f"{fn}: 'assignments[{i}]' (level {i + 1}) must have one "
+                f"entry per original node ({n}, from {origin}), got {a.numel()}"
+            )
         if a.numel() > 0 and int(a.min()) < -1:
-            raise ValueError(f"{fn}: 'assignments[{i}]' (level {i + 1}) ids must be "
-                             f">= 0, or -1 for a dropped node; got {int(a.min())}")
+            raise ValueError(
+                f"{fn}: 'assignments[{i}]' (level {i + 1}) ids must be "
+                f">= 0, or -1 for a dropped node; got {int(a.min())}"
+            )
 
 
 def _check_inputs(edge_index, assignments, num_nodes, ground_truth, layout, groups, positions, fn: str):
@@ -172,8 +179,9 @@ def _check_inputs(edge_index, assignments, num_nodes, ground_truth, layout, grou
     levels = _check_assignments(assignments, fn)
     gt = None if ground_truth is None else _as_int_vector(ground_truth, "ground_truth", fn)
     grp = _check_groups(groups, fn)
-    n, origin = _resolve_num_nodes(num_nodes, ei, [("assignments[0]", levels[0] if levels else None),
-                                                   ("ground_truth", gt), ("groups", grp)], fn)
+    n, origin = _resolve_num_nodes(
+        num_nodes, ei, [("assignments[0]", levels[0] if levels else None), ("ground_truth", gt), ("groups", grp)], fn
+    )
     _check_levels(levels, n, origin, fn)
     _check_per_node(gt, "ground_truth", n, origin, fn)
     _check_labels(gt, "ground_truth", fn)
@@ -213,32 +221,38 @@ def _check_pooled(levels: List[Tensor], pooled_edges, pooled_sizes, pooled_weigh
 
 def _check_pooled_edges(pooled_edges, num_levels: int, fn: str) -> List[Tensor]:
     if isinstance(pooled_edges, Tensor):
-        raise ValueError(f"{fn}: 'pooled_edges' must be a sequence of [2, E_l] tensors "
-                         "(one per level), got a single tensor; wrap it in a list")
+        raise ValueError(
+            f"{fn}: 'pooled_edges' must be a sequence of [2, E_l] tensors "
+            "(one per level), got a single tensor; wrap it in a list"
+        )
     pooled_edges = list(pooled_edges)
     if len(pooled_edges) != num_levels:
-        raise ValueError(f"{fn}: 'pooled_edges' must have one edge_index per level "
-                         f"({num_levels}, as assignments), got {len(pooled_edges)}")
+        raise ValueError(
+            f"{fn}: 'pooled_edges' must have one edge_index per level "
+            f"({num_levels}, as assignments), got {len(pooled_edges)}"
+        )
     edges = [_check_edge_index(e, fn, f"pooled_edges[{i}]") for i, e in enumerate(pooled_edges)]
     for i, e in enumerate(edges):
         if e.numel() and int(e.min()) < 0:
-            raise ValueError(f"{fn}: 'pooled_edges[{i}]' (level {i + 1}) ids must be >= 0, "
-                             f"got {int(e.min())}")
+            raise ValueError(f"{fn}: 'pooled_edges[{i}]' (level {i + 1}) ids must be >= 0, got {int(e.min())}")
     return edges
 
 
 def _check_pooled_sizes(pooled_sizes, levels: List[Tensor], edges: List[Tensor], fn: str) -> List[int]:
     """``n_l`` per level: ``pooled_sizes`` checked against the ids, else the largest id plus one."""
     if pooled_sizes is None:
-        sizes = [max(int(a.max()) + 1 if a.numel() else 0, int(e.max()) + 1 if e.numel() else 0)
-                 for a, e in zip(levels, edges)]
+        sizes = [
+            max(int(a.max()) + 1 if a.numel() else 0, int(e.max()) + 1 if e.numel() else 0)
+            for a, e in zip(levels, edges)
+        ]
     else:
         if isinstance(pooled_sizes, Tensor):
             pooled_sizes = pooled_sizes.tolist()
         pooled_sizes = list(pooled_sizes)
         if len(pooled_sizes) != len(levels):
-            raise ValueError(f"{fn}: 'pooled_sizes' must have one size per level ({len(levels)}), "
-                             f"got {len(pooled_sizes)}")
+            raise ValueError(
+                f"{fn}: 'pooled_sizes' must have one size per level ({len(levels)}), got {len(pooled_sizes)}"
+            )
         sizes = []
         for i, s in enumerate(pooled_sizes):
             try:
@@ -246,17 +260,19 @@ def _check_pooled_sizes(pooled_sizes, levels: List[Tensor], edges: List[Tensor],
             except (TypeError, ValueError):
                 ok = False
             if not ok:
-                raise ValueError(f"{fn}: 'pooled_sizes[{i}]' (level {i + 1}) must be a "
-                                 f"non-negative integer, got {s!r}")
+                raise ValueError(f"{fn}: 'pooled_sizes[{i}]' (level {i + 1}) must be a non-negative integer, got {s!r}")
             sizes.append(int(s))
         for i, (a, s) in enumerate(zip(levels, sizes)):
             if a.numel() and int(a.max()) >= s:
-                raise ValueError(f"{fn}: 'assignments[{i}]' (level {i + 1}) ids must be < "
-                                 f"pooled_sizes[{i}]={s}, got {int(a.max())}")
+                raise ValueError(
+                    f"{fn}: 'assignments[{i}]' (level {i + 1}) ids must be < pooled_sizes[{i}]={s}, got {int(a.max())}"
+                )
     for i, (e, s) in enumerate(zip(edges, sizes)):
         if e.numel() and int(e.max()) >= s:
-            raise ValueError(f"{fn}: 'pooled_edges[{i}]' (level {i + 1}) ids must be in "
-                             f"[0, {s - 1}] (pooled_sizes[{i}]={s}), got {int(e.max())}")
+            raise ValueError(
+                f"{fn}: 'pooled_edges[{i}]' (level {i + 1}) ids must be in "
+                f"[0, {s - 1}] (pooled_sizes[{i}]={s}), got {int(e.max())}"
+            )
     return sizes
 
 
@@ -264,12 +280,15 @@ def _check_pooled_weights(pooled_weights, edges: List[Tensor], fn: str) -> List[
     if pooled_weights is None:
         return [None] * len(edges)
     if isinstance(pooled_weights, Tensor):
-        raise ValueError(f"{fn}: 'pooled_weights' must be a sequence (one [E_l] tensor or "
-                         "None per level), got a single tensor; wrap it in a list")
+        raise ValueError(
+            f"{fn}: 'pooled_weights' must be a sequence (one [E_l] tensor or "
+            "None per level), got a single tensor; wrap it in a list"
+        )
     pooled_weights = list(pooled_weights)
     if len(pooled_weights) != len(edges):
-        raise ValueError(f"{fn}: 'pooled_weights' must have one entry per level ({len(edges)}), "
-                         f"got {len(pooled_weights)}")
+        raise ValueError(
+            f"{fn}: 'pooled_weights' must have one entry per level ({len(edges)}), got {len(pooled_weights)}"
+        )
     weights = []
     for i, (w, e) in enumerate(zip(pooled_weights, edges)):
         if w is None:
@@ -277,12 +296,15 @@ def _check_pooled_weights(pooled_weights, edges: List[Tensor], fn: str) -> List[
             continue
         w = torch.as_tensor(w).detach().cpu()
         if not (w.is_floating_point() or w.dtype in _INT_DTYPES):
-            raise ValueError(f"{fn}: 'pooled_weights[{i}]' (level {i + 1}) must be a "
-                             f"numeric tensor, got dtype {w.dtype}")
+            raise ValueError(
+                f"{fn}: 'pooled_weights[{i}]' (level {i + 1}) must be a numeric tensor, got dtype {w.dtype}"
+            )
         w = w.to(torch.float64).reshape(-1) if w.dim() == 2 and w.size(-1) == 1 else w.to(torch.float64)
         if w.dim() != 1 or w.numel() != e.size(1):
-            raise ValueError(f"{fn}: 'pooled_weights[{i}]' (level {i + 1}) must have shape "
-                             f"[{e.size(1)}] (one weight per pooled edge), got {tuple(w.shape)}")
+            raise ValueError(
+                f"{fn}: 'pooled_weights[{i}]' (level {i + 1}) must have shape "
+                f"[{e.size(1)}] (one weight per pooled edge), got {tuple(w.shape)}"
+            )
         if not bool(torch.isfinite(w).all()):
             raise ValueError(f"{fn}: 'pooled_weights[{i}]' (level {i + 1}) must be finite")
         weights.append(w.numpy())

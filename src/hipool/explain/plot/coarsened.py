@@ -1,4 +1,5 @@
 """The coarsened graphs: every pooled level's nodes and edges, drawn where their members are."""
+
 from __future__ import annotations
 
 import os
@@ -32,11 +33,11 @@ __all__ = ["plot_coarsened"]
 class _Panel(NamedTuple):
     title: str
     notes: List[str]
-    centres: np.ndarray              # [n_l, 2]: the mean position of every pooled node's members
-    ids: np.ndarray                  # [k]: the pooled nodes drawn (those with members)
-    members: np.ndarray              # [k]: how many original nodes each of them has
-    pairs: np.ndarray                # [M, 2]: the pooled edges drawn
-    weights: Optional[np.ndarray]    # [M]: their weights, or None
+    centres: np.ndarray  # [n_l, 2]: the mean position of every pooled node's members
+    ids: np.ndarray  # [k]: the pooled nodes drawn (those with members)
+    members: np.ndarray  # [k]: how many original nodes each of them has
+    pairs: np.ndarray  # [M, 2]: the pooled edges drawn
+    weights: Optional[np.ndarray]  # [M]: their weights, or None
 
 
 def plot_coarsened(
@@ -90,8 +91,7 @@ def plot_coarsened(
         ImportError: matplotlib or networkx missing (``pip install 'hipool[plot]'``).
     """
     fn = "plot_coarsened"
-    ei, levels, n, _, grp, xy = _check_inputs(edge_index, assignments, num_nodes, None, layout,
-                                              groups, positions, fn)
+    ei, levels, n, _, grp, xy = _check_inputs(edge_index, assignments, num_nodes, None, layout, groups, positions, fn)
     if not levels:
         raise ValueError(f"{fn}: 'assignments' must have at least one level")
     edges, sizes, weights = _check_pooled(levels, pooled_edges, pooled_sizes, pooled_weights, fn)
@@ -99,8 +99,10 @@ def plot_coarsened(
 
     pairs = _undirected_pairs(ei, n)
     xy = _positions_for(xy, n, pairs, grp, layout, int(seed), fn)
-    panels = [_level_panel(lvl, a.numpy(), e, n_l, w, xy)
-              for lvl, (a, e, n_l, w) in enumerate(zip(levels, edges, sizes, weights), start=1)]
+    panels = [
+        _level_panel(lvl, a.numpy(), e, n_l, w, xy)
+        for lvl, (a, e, n_l, w) in enumerate(zip(levels, edges, sizes, weights), start=1)
+    ]
 
     has_title = title is None or title != ""
     style = _Style(n, len(pairs), _panel_inches(n))
@@ -120,8 +122,7 @@ def plot_coarsened(
     return _save(fig, FigureCanvasAgg, path, title, style.dpi)
 
 
-def _level_panel(lvl: int, a: np.ndarray, e: Tensor, n_l: int, w: Optional[np.ndarray],
-                 xy: np.ndarray) -> _Panel:
+def _level_panel(lvl: int, a: np.ndarray, e: Tensor, n_l: int, w: Optional[np.ndarray], xy: np.ndarray) -> _Panel:
     """Pooled level ``lvl``: where its nodes go, which of its edges are drawn, and the notes."""
     n = len(a)
     kept = a >= 0
@@ -137,8 +138,10 @@ def _level_panel(lvl: int, a: np.ndarray, e: Tensor, n_l: int, w: Optional[np.nd
     visible = (members[pp[:, 0]] > 0) & (members[pp[:, 1]] > 0) if m_l else np.zeros(0, bool)
     if empty:
         hidden = int((~visible).sum())
-        notes.append(f"{empty} empty cluster{'s' if empty != 1 else ''} not drawn"
-                     + (f" (nor {_count(hidden, 'edge')})" if hidden else ""))
+        notes.append(
+            f"{empty} empty cluster{'s' if empty != 1 else ''} not drawn"
+            + (f" (nor {_count(hidden, 'edge')})" if hidden else "")
+        )
     pp = pp[visible]
     pw = None if pw is None else pw[visible]
     cap = 4 * max(len(ids), 1)
@@ -149,8 +152,9 @@ def _level_panel(lvl: int, a: np.ndarray, e: Tensor, n_l: int, w: Optional[np.nd
     dropped = n - int(kept.sum())
     if dropped:
         notes.append(f"{dropped} of {n} original nodes dropped")
-    return _Panel(f"level {lvl}: {_count(n_l, 'node')}, {_count(m_l, 'edge')}", notes,
-                  centres, ids, members[ids], pp, pw)
+    return _Panel(
+        f"level {lvl}: {_count(n_l, 'node')}, {_count(m_l, 'edge')}", notes, centres, ids, members[ids], pp, pw
+    )
 
 
 def _pooled_pairs(e: Tensor, w: Optional[np.ndarray], n_l: int) -> Tuple[np.ndarray, Optional[np.ndarray]]:
@@ -176,13 +180,21 @@ def _pooled_pairs(e: Tensor, w: Optional[np.ndarray], n_l: int) -> Tuple[np.ndar
 def _draw_backdrop(ax, xy: np.ndarray, segments: np.ndarray, style: _Style, LineCollection) -> None:
     """The original graph, very faint, for orientation."""
     if len(segments):
-        ax.add_collection(LineCollection(segments, colors=_BACKDROP_COLOUR, alpha=style.edge_alpha * 0.45,
-                                         linewidths=style.edge_width * 0.8, zorder=1))
+        ax.add_collection(
+            LineCollection(
+                segments,
+                colors=_BACKDROP_COLOUR,
+                alpha=style.edge_alpha * 0.45,
+                linewidths=style.edge_width * 0.8,
+                zorder=1,
+            )
+        )
     ax.scatter(xy[:, 0], xy[:, 1], s=style.node * 0.3, c=_BACKDROP_COLOUR, linewidths=0, zorder=1)
 
 
-def _draw_pooled_edges(ax, centres: np.ndarray, pairs: np.ndarray, weights: Optional[np.ndarray],
-                       LineCollection) -> None:
+def _draw_pooled_edges(
+    ax, centres: np.ndarray, pairs: np.ndarray, weights: Optional[np.ndarray], LineCollection
+) -> None:
     """Pooled edges between the centres, wider and more opaque the heavier they are."""
     if not len(pairs):
         return
@@ -196,14 +208,16 @@ def _draw_pooled_edges(ax, centres: np.ndarray, pairs: np.ndarray, weights: Opti
     else:
         widths = np.full(len(pairs), 1.2 * thin)
         alphas = np.full(len(pairs), 0.75 * faint)
-    rgba = np.tile(np.array([int(_POOLED_EDGE_COLOUR[i:i + 2], 16) / 255 for i in (1, 3, 5)] + [1.0]),
-                   (len(pairs), 1))
+    rgba = np.tile(
+        np.array([int(_POOLED_EDGE_COLOUR[i : i + 2], 16) / 255 for i in (1, 3, 5)] + [1.0]), (len(pairs), 1)
+    )
     rgba[:, 3] = alphas
     ax.add_collection(LineCollection(centres[pairs], colors=rgba, linewidths=widths, zorder=3))
 
 
-def _draw_pooled_nodes(ax, centres: np.ndarray, ids: np.ndarray, members: np.ndarray, style: _Style,
-                       palette: np.ndarray) -> None:
+def _draw_pooled_nodes(
+    ax, centres: np.ndarray, ids: np.ndarray, members: np.ndarray, style: _Style, palette: np.ndarray
+) -> None:
     """Pooled nodes in their hierarchy-picture colour, with an area growing with the square
     root of their number of members; the small ones on top."""
     if not len(ids):
@@ -212,5 +226,12 @@ def _draw_pooled_nodes(ax, centres: np.ndarray, ids: np.ndarray, members: np.nda
     cap_size = 0.012 * (style.panel_in * 72) ** 2
     sizes_pt = np.clip(base * np.sqrt(members), base, cap_size)
     order = np.argsort(-sizes_pt, kind="stable")
-    ax.scatter(centres[order, 0], centres[order, 1], s=sizes_pt[order],
-               c=_colours(ids[order], palette), linewidths=0.5, edgecolors="white", zorder=4)
+    ax.scatter(
+        centres[order, 0],
+        centres[order, 1],
+        s=sizes_pt[order],
+        c=_colours(ids[order], palette),
+        linewidths=0.5,
+        edgecolors="white",
+        zorder=4,
+    )

@@ -4,6 +4,7 @@ matplotlib is imported only inside these functions, after ``_import_plot_libs``
 has checked that it is installed; the figure is rendered with the Agg canvas
 directly (no pyplot, no GUI, no global backend change).
 """
+
 from __future__ import annotations
 
 import math
@@ -19,13 +20,13 @@ from ...io import atomic_path
 _TAB20_ORDER = [0, 2, 4, 6, 8, 10, 12, 16, 18, 1, 3, 5, 7, 9, 11, 13, 17, 19]
 _DROPPED_COLOUR = "#b8b8b8"
 _EDGE_COLOUR = "#c8c8c8"
-_BIG_EDGE_COLOUR = "#a0a0a0"      # thin faint edges of large graphs need a darker grey
+_BIG_EDGE_COLOUR = "#a0a0a0"  # thin faint edges of large graphs need a darker grey
 _POOLED_EDGE_COLOUR = "#505050"
 _BACKDROP_COLOUR = "#d8d8d8"
 _NOTE_COLOUR = "#666666"
 _HIGHLIGHT_COLOUR = "#d62728"
 
-_MAX_COLUMNS = 4                  # panels a row
+_MAX_COLUMNS = 4  # panels a row
 
 
 def _import_plot_libs(fn: str):
@@ -62,7 +63,7 @@ class _Style:
         grow = (panel_in / 3.4) ** 2
         damp = float(np.clip(1.0 - 0.4 * math.log10(max(n, 1) / 200.0), 0.55, 1.0))
         self.node = float(np.clip(4000.0 / n * grow * damp, 2.0, 90.0 * panel_in / 3.4))
-        self.node_edge = 0.4 if n <= 300 else 0.0             # white rims only while they show
+        self.node_edge = 0.4 if n <= 300 else 0.0  # white rims only while they show
         self.edge_width = float(np.clip(0.6 * math.sqrt(500.0 / max(n, 1)), 0.3, 0.6)) if n > 150 else 0.8
         self.edge_alpha = float(np.clip((400.0 / max(m, 1)) ** 0.5, 0.22, 1.0))
         self.edge_colour = _EDGE_COLOUR if n <= 500 else _BIG_EDGE_COLOUR
@@ -83,10 +84,11 @@ def _large_panel_inches(n: int) -> float:
 
 
 def _figure(Figure, panels: int, panel_in: float, has_title: bool):
-    nrows = -(-panels // _MAX_COLUMNS)                 # rows balanced
+    nrows = -(-panels // _MAX_COLUMNS)  # rows balanced
     ncols = -(-panels // nrows)
-    fig = Figure(figsize=(panel_in * ncols, (panel_in + 0.3) * nrows + (0.4 if has_title else 0.1)),
-                 layout="constrained")
+    fig = Figure(
+        figsize=(panel_in * ncols, (panel_in + 0.3) * nrows + (0.4 if has_title else 0.1)), layout="constrained"
+    )
     axes = fig.subplots(nrows, ncols, squeeze=False).ravel()
     for ax in axes[panels:]:
         ax.set_visible(False)
@@ -108,7 +110,7 @@ class _Frame:
         ax.set_axis_off()
         ax.set_aspect("equal")
         ax.set_xlim(c[0] - half, c[0] + half)
-        ax.set_ylim(c[1] - half - self.strip, c[1] + half)   # the strip is inside the axes
+        ax.set_ylim(c[1] - half - self.strip, c[1] + half)  # the strip is inside the axes
 
 
 def _label_panel(ax, title: Optional[str], lines: Sequence[str]) -> None:
@@ -120,8 +122,17 @@ def _label_panel(ax, title: Optional[str], lines: Sequence[str]) -> None:
 
 def _note(ax, lines: Sequence[str]) -> None:
     if lines:
-        ax.text(0.5, 0.0, "\n".join(lines), transform=ax.transAxes, ha="center", va="bottom",
-                fontsize=8.5, color=_NOTE_COLOUR, linespacing=1.25)
+        ax.text(
+            0.5,
+            0.0,
+            "\n".join(lines),
+            transform=ax.transAxes,
+            ha="center",
+            va="bottom",
+            fontsize=8.5,
+            color=_NOTE_COLOUR,
+            linespacing=1.25,
+        )
 
 
 def _save(fig, canvas_cls, path, title: str, dpi: int) -> pathlib.Path:
@@ -151,30 +162,47 @@ def _segments(xy: np.ndarray, pairs: np.ndarray) -> np.ndarray:
 
 def _draw_edges(ax, segments: np.ndarray, style: _Style, LineCollection) -> None:
     if len(segments):
-        ax.add_collection(LineCollection(segments, colors=style.edge_colour, alpha=style.edge_alpha,
-                                         linewidths=style.edge_width, zorder=1))
+        ax.add_collection(
+            LineCollection(
+                segments, colors=style.edge_colour, alpha=style.edge_alpha, linewidths=style.edge_width, zorder=1
+            )
+        )
 
 
 def _draw_nodes(ax, xy: np.ndarray, ids: Optional[np.ndarray], style: _Style, palette) -> None:
     """Original nodes: one colour (``ids`` None), else by id with ``-1`` small and grey."""
     if ids is None:
-        ax.scatter(xy[:, 0], xy[:, 1], s=style.node, c=[palette[0]], linewidths=style.node_edge,
-                   edgecolors="white", zorder=3)
+        ax.scatter(
+            xy[:, 0], xy[:, 1], s=style.node, c=[palette[0]], linewidths=style.node_edge, edgecolors="white", zorder=3
+        )
         return
     kept = ids >= 0
     if (~kept).any():
-        ax.scatter(xy[~kept, 0], xy[~kept, 1], s=style.node * 0.35, c=_DROPPED_COLOUR,
-                   linewidths=0, zorder=2)
+        ax.scatter(xy[~kept, 0], xy[~kept, 1], s=style.node * 0.35, c=_DROPPED_COLOUR, linewidths=0, zorder=2)
     if kept.any():
-        ax.scatter(xy[kept, 0], xy[kept, 1], s=style.node, c=_colours(ids[kept], palette),
-                   linewidths=style.node_edge, edgecolors="white", zorder=3)
+        ax.scatter(
+            xy[kept, 0],
+            xy[kept, 1],
+            s=style.node,
+            c=_colours(ids[kept], palette),
+            linewidths=style.node_edge,
+            edgecolors="white",
+            zorder=3,
+        )
 
 
 def _draw_highlight(ax, xy: np.ndarray, mask: Optional[np.ndarray], style: _Style) -> None:
     """Red rings around the highlighted nodes (e.g. a circuit's defect)."""
     if mask is not None and mask.any():
-        ax.scatter(xy[mask, 0], xy[mask, 1], s=style.node * 4.0, facecolors="none",
-                   edgecolors=_HIGHLIGHT_COLOUR, linewidths=max(1.0, 2 * style.node_edge), zorder=4)
+        ax.scatter(
+            xy[mask, 0],
+            xy[mask, 1],
+            s=style.node * 4.0,
+            facecolors="none",
+            edgecolors=_HIGHLIGHT_COLOUR,
+            linewidths=max(1.0, 2 * style.node_edge),
+            zorder=4,
+        )
 
 
 # --------------------------------------------------------------------------- notes

@@ -10,6 +10,7 @@
 Everything here is numpy on the undirected pairs ``[M, 2]`` of the graph, seeded by
 a :class:`numpy.random.Generator`; no networkx, no matplotlib.
 """
+
 from __future__ import annotations
 
 import math
@@ -18,8 +19,7 @@ from typing import Tuple
 import numpy as np
 
 
-def _fruchterman_reingold(n: int, pairs: np.ndarray, rng: np.random.Generator,
-                          iterations: int = 50) -> np.ndarray:
+def _fruchterman_reingold(n: int, pairs: np.ndarray, rng: np.random.Generator, iterations: int = 50) -> np.ndarray:
     """Fruchterman-Reingold spring layout, as networkx's dense one, vectorised in row blocks.
 
     Repulsion between all pairs (``k^2 / d``), attraction along the edges (``d^2 / k``),
@@ -40,7 +40,7 @@ def _fruchterman_reingold(n: int, pairs: np.ndarray, rng: np.random.Generator,
             dx = pos[s:e, 0, None] - pos[None, :, 0]
             dy = pos[s:e, 1, None] - pos[None, :, 1]
             f = dx * dx + dy * dy
-            np.maximum(f, 1e-4, out=f)               # distances below 0.01 count as 0.01
+            np.maximum(f, 1e-4, out=f)  # distances below 0.01 count as 0.01
             np.divide(k * k, f, out=f)
             disp[s:e, 0] = (dx * f).sum(axis=1)
             disp[s:e, 1] = (dy * f).sum(axis=1)
@@ -95,7 +95,7 @@ def _pack_circles(radii: np.ndarray) -> np.ndarray:
     c = np.stack([dist * np.cos(angle), dist * np.sin(angle)], axis=1)
     rounds = 60 if k <= 300 else (12 if k <= 1500 else 0)
     need = r[:, None] + r[None, :]
-    weight = (r * r)[None, :] / ((r * r)[:, None] + (r * r)[None, :])   # the smaller moves more
+    weight = (r * r)[None, :] / ((r * r)[:, None] + (r * r)[None, :])  # the smaller moves more
     np.fill_diagonal(need, 0.0)
     for it in range(rounds):
         if it < rounds * 2 // 3:
@@ -133,7 +133,7 @@ class _Pieces:
         radius = math.sqrt(m)
         if m == 1:
             return np.zeros((1, 2)), 0.6
-        if m <= 4:                                    # tiny: a polygon
+        if m <= 4:  # tiny: a polygon
             a = np.arange(m) * (2 * math.pi / m) + rng.random() * 2 * math.pi
             return np.stack([np.cos(a), np.sin(a)], axis=1) * 0.75 * radius, radius
         k = self.key[idx[0]]
@@ -160,12 +160,12 @@ def _spring_by_component(n: int, pairs: np.ndarray, seed: int) -> np.ndarray:
     pieces = _Pieces(n, pairs, comp)
     order = np.argsort(comp, kind="stable")
     bounds = np.searchsorted(comp[order], np.arange(k + 1))
-    parts = [pieces.layout(order[bounds[c]:bounds[c + 1]], rng) for c in range(k)]
+    parts = [pieces.layout(order[bounds[c] : bounds[c + 1]], rng) for c in range(k)]
     radii = np.array([r for _, r in parts])
     centres = _pack_circles(radii + 0.6)
     xy = np.zeros((n, 2))
     for c, ((p, _), cen) in enumerate(zip(parts, centres)):
-        xy[order[bounds[c]:bounds[c + 1]]] = p + cen
+        xy[order[bounds[c] : bounds[c + 1]]] = p + cen
     return xy
 
 
@@ -195,7 +195,7 @@ def _structure_layout(n: int, pairs: np.ndarray, groups: np.ndarray, seed: int) 
         if len(parts) == 1:
             return parts[0][1], parts[0][2]
         radii = np.array([r for _, _, r in parts])
-        gap = (0.8 + 0.18 * float(np.median(radii))) * (1.0 + col)   # wider between coarser groups
+        gap = (0.8 + 0.18 * float(np.median(radii))) * (1.0 + col)  # wider between coarser groups
         centres = _pack_circles(radii + gap / 2)
         out = np.zeros((len(idx), 2))
         where = {int(i): j for j, i in enumerate(idx)}

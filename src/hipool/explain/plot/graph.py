@@ -1,4 +1,5 @@
 """The picture of one graph alone, in one large panel."""
+
 from __future__ import annotations
 
 import os
@@ -77,8 +78,9 @@ def plot_graph(
         ImportError: matplotlib or networkx missing (``pip install 'hipool[plot]'``).
     """
     fn = "plot_graph"
-    ei, n, col, grp, xy, ring = _check_graph_inputs(edge_index, num_nodes, colour_by, layout, groups,
-                                                    positions, highlight, fn)
+    ei, n, col, grp, xy, ring = _check_graph_inputs(
+        edge_index, num_nodes, colour_by, layout, groups, positions, highlight, fn
+    )
     Figure, FigureCanvasAgg, LineCollection = _import_plot_libs(fn)
 
     pairs = _undirected_pairs(ei, n)

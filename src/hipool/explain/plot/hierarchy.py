@@ -1,4 +1,5 @@
 """The hierarchy picture: one panel per level, every level on the layout of the original graph."""
+
 from __future__ import annotations
 
 import os
@@ -35,7 +36,7 @@ __all__ = ["plot_hierarchy"]
 class _Panel(NamedTuple):
     title: str
     notes: List[str]
-    ids: Optional[np.ndarray]      # the colour id of every original node; None: one colour
+    ids: Optional[np.ndarray]  # the colour id of every original node; None: one colour
 
 
 def plot_hierarchy(
@@ -99,8 +100,9 @@ def plot_hierarchy(
         ImportError: matplotlib or networkx missing (``pip install 'hipool[plot]'``).
     """
     fn = "plot_hierarchy"
-    ei, levels, n, gt, grp, xy = _check_inputs(edge_index, assignments, num_nodes, ground_truth,
-                                               layout, groups, positions, fn)
+    ei, levels, n, gt, grp, xy = _check_inputs(
+        edge_index, assignments, num_nodes, ground_truth, layout, groups, positions, fn
+    )
     ring = _check_highlight(highlight, n, fn)
     Figure, FigureCanvasAgg, LineCollection = _import_plot_libs(fn)
 

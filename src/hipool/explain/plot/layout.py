@@ -4,6 +4,7 @@ and the layouts it picks from.
 networkx (and scipy) are imported only when a layout needs them; the layouts of
 large graphs and of known groups are hipool's own (``engine.py``).
 """
+
 from __future__ import annotations
 
 from typing import Optional
@@ -24,8 +25,8 @@ from .engine import _spring_by_component, _structure_layout
 
 __all__ = ["layout_positions"]
 
-_SMALL_SPRING = 500    # below this many nodes "spring" is networkx's own spring_layout
-_KK_AUTO_MAX = 300     # "auto" uses kamada_kawai up to this many nodes
+_SMALL_SPRING = 500  # below this many nodes "spring" is networkx's own spring_layout
+_KK_AUTO_MAX = 300  # "auto" uses kamada_kawai up to this many nodes
 
 
 def layout_positions(
@@ -89,14 +90,14 @@ def _undirected_pairs(ei: Tensor, n: int) -> np.ndarray:
     return np.stack([key // n, key % n], axis=1)
 
 
-def _positions_for(xy: Optional[np.ndarray], n: int, pairs: np.ndarray, grp: Optional[Tensor],
-                   layout: str, seed: int, fn: str) -> np.ndarray:
+def _positions_for(
+    xy: Optional[np.ndarray], n: int, pairs: np.ndarray, grp: Optional[Tensor], layout: str, seed: int, fn: str
+) -> np.ndarray:
     """The positions a picture was given, else those of its ``layout``."""
     return xy if xy is not None else _compute_layout(n, pairs, grp, layout, seed, fn)
 
 
-def _compute_layout(n: int, pairs: np.ndarray, groups: Optional[Tensor], method: str,
-                    seed: int, fn: str) -> np.ndarray:
+def _compute_layout(n: int, pairs: np.ndarray, groups: Optional[Tensor], method: str, seed: int, fn: str) -> np.ndarray:
     """The layout ``method`` of checked inputs (``"structure"`` only with labelled ``groups``)."""
     if method == "auto":
         if _has_labels(groups):
@@ -122,7 +123,7 @@ def _normalise(xy: np.ndarray) -> np.ndarray:
 
 
 def _spring(n: int, pairs: np.ndarray, seed: int, fn: str) -> np.ndarray:
-    if n >= _SMALL_SPRING:      # networkx's sparse variant is several times slower
+    if n >= _SMALL_SPRING:  # networkx's sparse variant is several times slower
         return _spring_by_component(n, pairs, seed)
     nx = _import_networkx(fn)
     try:  # networkx may need scipy here
