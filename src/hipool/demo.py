@@ -33,6 +33,7 @@ from typing import Dict, List, Optional
 import torch
 import yaml
 
+from .checks import is_int
 from .config import ModelConfig
 from .data.base import GraphDataset
 from .data.splits import save_splits, stratified_split
@@ -93,7 +94,7 @@ class DemoSettings:
         if self.num_graphs is None:
             self.num_graphs = DEMO_GRAPHS[self.dataset]
         lo, hi = DEMO_GRAPH_RANGE
-        if isinstance(self.num_graphs, bool) or not isinstance(self.num_graphs, int) or not lo <= self.num_graphs <= hi:
+        if not is_int(self.num_graphs) or not lo <= self.num_graphs <= hi:
             raise ValueError(
                 f"--graphs must be an int from {lo} (a test split with graphs of every class) to "
                 f"{hi:,}, got {shown(self.num_graphs)}"

@@ -26,6 +26,7 @@ from typing import Any, Dict, List, Optional
 
 import yaml
 
+from .checks import is_number
 from .io import atomic_path, atomic_write_text, os_reason, read_json, read_text, remove_stale_temps, shown
 from .runs import Manifest, run_manifest
 
@@ -156,7 +157,7 @@ def _train_result(path: Path) -> Dict[str, Any]:
         raise ValueError(f"result file {path}: not the record hipool writes (a mapping)")
     for key in ("test_acc", "val_acc", "best_epoch", "epochs_run", "seconds_per_epoch", "parameters"):
         v = r.get(key)
-        if v is not None and (isinstance(v, bool) or not isinstance(v, (int, float))):
+        if v is not None and (not is_number(v)):
             raise ValueError(f"result file {path}: its {key!r} is {shown(v, 60)}, not a number")
     groups = r.get("test_groups")
     if groups is not None and not (

@@ -43,6 +43,7 @@ from __future__ import annotations
 
 from typing import Any, Callable, Dict
 
+from ..checks import is_int
 from ..io import shown
 from ..presets import check_model_names
 from ..runs import run_folder_lock
@@ -82,7 +83,7 @@ def compare(settings: CompareSettings, log: Callable[[str], None] = print) -> Di
         or not 1 <= settings.repeats <= MAX_REPEATS
     ):
         raise ValueError(f"--repeats must be an int from 1 to {MAX_REPEATS:,}, got {shown(settings.repeats)}")
-    if isinstance(settings.folds, bool) or not isinstance(settings.folds, int) or settings.folds < 2:
+    if not is_int(settings.folds) or settings.folds < 2:
         raise ValueError(f"--folds must be an int >= 2, got {shown(settings.folds)}")
     check_seed(settings.seed)
     check_workers(settings.jobs, "--jobs")

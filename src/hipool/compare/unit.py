@@ -19,6 +19,7 @@ from typing import Any, Dict, Optional
 
 import torch
 
+from ..checks import is_number
 from ..config import ModelConfig
 from ..data.base import GraphDataset
 from ..io import atomic_write_text, shown
@@ -146,7 +147,7 @@ def check_unit_record(record: Any, path: Path) -> Dict[str, Any]:
         v = result.get(key)
         if v is None and nullable and not final:
             continue
-        if isinstance(v, bool) or not isinstance(v, (int, float)):
+        if not is_number(v):
             raise ValueError(f"{path}: the record's 'result.{key}' is {shown(v, 60)}, not a number")
         low, high = (0, 1) if key.endswith("_acc") else (0, math.inf)
         if not (low <= v <= high) or (key == "val_loss" and not math.isfinite(v)):
@@ -162,10 +163,7 @@ def check_unit_record(record: Any, path: Path) -> Dict[str, Any]:
         raise ValueError(f"{path}: the record's 'result.test_groups' is not a mapping of group results")
     history = record.get("history", [])
     if not isinstance(history, list) or not all(
-        isinstance(row, list)
-        and len(row) >= 6
-        and all(isinstance(v, (int, float)) and not isinstance(v, bool) for v in row)
-        for row in history
+        isinstance(row, list) and len(row) >= 6 and all(is_number(v) for v in row) for row in history
     ):
         raise ValueError(f"{path}: the record's 'history' is not a list of rows of numbers")
     files = record.get("files", {})

@@ -25,6 +25,7 @@ from typing import Any, Dict, List, Optional
 
 import torch
 
+from ..checks import is_int
 from ..config import ModelConfig
 from ..data.base import GraphDataset
 from ..io import MAX_TEXT_BYTES, read_json, read_text, shown
@@ -159,7 +160,7 @@ def check_compatible(model: torch.nn.Module, dataset: GraphDataset, checkpoint) 
 def check_graph_index(index: int, dataset: GraphDataset) -> int:
     """``index`` if it names a graph of ``dataset``, else a clear error."""
     n = len(dataset)
-    if isinstance(index, bool) or not isinstance(index, int) or not 0 <= index < n:
+    if not is_int(index) or not 0 <= index < n:
         raise ValueError(f"--graph {index}: out of range; dataset {dataset.name} has {n} graphs (0..{n - 1})")
     return index
 

@@ -9,6 +9,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Dict, List, Optional, Tuple, Union
 
+from ..checks import is_int
 from ..io import shown
 
 MANIFEST = "run.json"
@@ -130,7 +131,7 @@ class FoldFiles:
     def from_dict(cls, value: Any, where: str, path: Path) -> "FoldFiles":
         value = _mapping(value, where, path)
         selected = value.get("selected")
-        if isinstance(selected, bool) or not isinstance(selected, int) or selected < 0:
+        if not is_int(selected) or selected < 0:
             raise _bad(path, f"{where}.selected", selected, "a config index (an int >= 0)")
         return cls(
             selected, *(_paths(value.get(k, []), f"{where}.{k}", path) for k in ("selection", "finals", "checkpoints"))

@@ -7,6 +7,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Dict, Optional
 
+from ..checks import is_int
 from ..io import shown
 from .manifest import CHECKPOINT, DEMO_MODELS_UNNAMED, TRAIN_MODEL, DataSpec, Manifest, ModelFiles
 from .store import load_manifest
@@ -116,7 +117,7 @@ def _open_compare(manifest: Manifest, model: Optional[str], fold: Optional[int],
     if name not in models:
         raise ValueError(f"--model {shown(name)}: the compare run {folder} has {', '.join(models)}")
     k = 0 if fold is None else fold
-    if isinstance(k, bool) or not isinstance(k, int) or k < 0:
+    if not is_int(k) or k < 0:
         raise ValueError(f"--fold {shown(k)}: folds are numbered from 0")
     folds = manifest.files.models.get(name, ModelFiles()).folds
     found = folds[k].checkpoints[:1] if k in folds else ()

@@ -10,6 +10,7 @@ from typing import Any, Dict, Optional, Union
 
 import torch
 
+from ..checks import is_int
 from ..config import ModelConfig
 from ..io import as_path, atomic_torch_save, shown, torch_file_damage, torch_load_reason
 
@@ -60,7 +61,7 @@ def _check_payload(payload: Any, path: Path) -> Dict[str, Any]:
         v = payload.get(key)
         if key == "edge_channels" and v is None:
             continue
-        if isinstance(v, bool) or not isinstance(v, int) or not 1 <= v <= MAX_CHANNELS:
+        if not is_int(v) or not 1 <= v <= MAX_CHANNELS:
             raise _fail(path, f"damaged: its {key!r} is {shown(v, 60)}, not an int from 1 to {MAX_CHANNELS:,}")
     state = payload["state_dict"]
     if not isinstance(state, dict) or not all(

@@ -43,6 +43,7 @@ import torch
 import yaml
 from torch import distributed as dist
 
+from ..checks import is_number
 from ..data.registry import load_dataset
 from ..data.splits import labels_hash, save_splits, stratified_split
 from ..io import atomic_write_text, read_json, shown
@@ -118,7 +119,7 @@ def check_request_fields(obj: Any, kinds: Dict[str, str]) -> None:
         ok = {
             "path": isinstance(v, (str, os.PathLike)) and str(v) != "",
             "str": isinstance(v, str),
-            "number": isinstance(v, (int, float)) and not isinstance(v, bool),
+            "number": is_number(v),
             "mapping": isinstance(v, dict),
             "strings": isinstance(v, list) and all(isinstance(a, str) for a in v),
         }[kind]

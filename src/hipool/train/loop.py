@@ -34,6 +34,7 @@ from torch import distributed as dist
 from torch.nn import functional as F
 from tqdm.auto import tqdm
 
+from ..checks import is_int, is_number
 from ..io import atomic_torch_save, atomic_write_text, clip, shown, torch_file_damage, torch_load_reason
 
 if TYPE_CHECKING:
@@ -285,10 +286,6 @@ def _step_scheduler(scheduler, val_loss: float, min_lr: float) -> None:
         group["lr"] = max(group["lr"], min_lr)
 
 
-def _is_number(v) -> bool:
-    return isinstance(v, (int, float)) and not isinstance(v, bool)
-
-
 def _check_state(state, path: Path, model) -> None:
     """The fields of a training state file that :func:`_load_state` reads, with their types; the
     best weights with the model's names and shapes."""
@@ -319,15 +316,15 @@ def _check_state(state, path: Path, model) -> None:
         if not isinstance(state[key], dict):
             raise bad(f"damaged: its {key!r} is not a mapping")
     for key in ("best_epoch", "since_best"):
-        if isinstance(state[key], bool) or not isinstance(state[key], int) or state[key] < 0:
+        if not is_int(state[key]) or state[key] < 0:
             raise bad(f"damaged: its {key!r} is {shown(state[key], 60)}, not an int >= 0")
     for key in ("best_val_acc", "best_val_loss"):
-        if not _is_number(state[key]):
+        if not is_number(state[key]):
             raise bad(f"damaged: its {key!r} is {shown(state[key], 60)}, not a number")
     names = {f.name for f in fields(EpochMetrics)}
     history = state["history"]
     if not isinstance(history, list) or not all(
-        isinstance(m, dict) and set(m) <= names and names - {"lr"} <= set(m) and all(_is_number(v) for v in m.values())
+        isinstance(m, dict) and set(m) <= names and names - {"lr"} <= set(m) and all(is_number(v) for v in m.values())
         for m in history
     ):
         raise bad("damaged: its 'history' is not a list of epoch records")

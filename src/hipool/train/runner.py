@@ -23,6 +23,7 @@ from torch import distributed as dist
 from torch.utils.data import DistributedSampler
 from torch_geometric.loader import DataLoader
 
+from ..checks import is_int
 from ..config import ModelConfig
 from ..data.base import GraphDataset
 from ..io import shown
@@ -134,7 +135,7 @@ def check_workers(value: Any, flag: str) -> int:
     """``value`` if it is a thread or process count from 1 to :data:`PER_CPU` × :func:`cpu_count`;
     else a ``ValueError`` naming ``flag`` (when given)."""
     cpus = cpu_count()
-    if isinstance(value, bool) or not isinstance(value, int) or value < 1:
+    if not is_int(value) or value < 1:
         raise ValueError(f"{flag + ' ' if flag else ''}must be an int >= 1, got {shown(value)}")
     if value > PER_CPU * cpus:
         raise ValueError(
@@ -150,7 +151,7 @@ MAX_SEED = 2**32 - 1
 
 def check_seed(value: Any, flag: str = "--seed") -> int:
     """``value`` if it is an int from 0 to :data:`MAX_SEED`; else a ``ValueError`` naming ``flag``."""
-    if isinstance(value, bool) or not isinstance(value, int) or not 0 <= value <= MAX_SEED:
+    if not is_int(value) or not 0 <= value <= MAX_SEED:
         raise ValueError(f"{flag} must be an int from 0 to {MAX_SEED}, got {value!r}")
     return value
 
