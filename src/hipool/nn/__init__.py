@@ -35,6 +35,10 @@ def __getattr__(name: str) -> Any:
     raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
 
 
+def __dir__() -> list:
+    return sorted(set(globals()) | set(_MODELS))
+
+
 __all__ = [
     "DROPPED",
     "PoolOutput",
