@@ -18,6 +18,7 @@ import sys
 from pathlib import Path
 
 from hipool.explain.command import run_explain
+from hipool.runs import load_manifest
 
 KEYS = ("component top-1", "component top-5", "block top-1", "subsystem top-1")
 LEVELS = ("component", "block", "subsystem")
@@ -35,9 +36,11 @@ def main(argv=None) -> int:
     p.add_argument("run", type=Path)
     p.add_argument("--models", default=None, help="comma-separated (default: every model of the run)")
     args = p.parse_args(argv)
-    manifest = json.loads((args.run / "run.json").read_text())
-    models = args.models.split(",") if args.models else list(manifest["models"])
-    folds = len(json.loads((args.run / "folds.json").read_text())["splits"])
+    manifest = load_manifest(args.run)  # the run folder's contract (hipool.runs)
+    if manifest is None or manifest.command != "compare" or manifest.files.split is None:
+        p.error(f"{args.run} is not a finished hipool compare run folder")
+    models = args.models.split(",") if args.models else list(manifest.models)
+    folds = len(json.loads((args.run / manifest.files.split).read_text())["splits"])
     lines = [
         "| model | " + " | ".join(KEYS) + " | " + " | ".join(f"component top-1, {lv} defects" for lv in LEVELS) + " |",
         "|---" * (1 + len(KEYS) + len(LEVELS)) + "|",

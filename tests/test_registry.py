@@ -15,7 +15,7 @@ import torch
 from hipool import ModelConfig
 from hipool.cli import main
 from hipool.nn import REGISTRY, PoolerSpec, TopKPooling, build_model
-from hipool.nn.registry import FAMILIES, Registry, get, markdown_table
+from hipool.nn.registry import FAMILIES, Registry, markdown_table
 from hipool.presets import model_names, preset
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -47,6 +47,8 @@ def test_every_spec_is_complete_and_consistent():
     assert REGISTRY["sag"].options == ("gnn", "min_score", "multiplier", "nonlinearity")
     assert REGISTRY["graclus"].options == ("reduce", "seed")
     assert {"temp", "assign", "mode", "edge_topk"} <= set(REGISTRY["mincut"].options)
+    # weighted: the pooler computes edge weights (ASAP only carries the ones it is given)
+    assert [n for n, s in REGISTRY.items() if s.weighted] == ["diffpool", "mincut", "dmon"]
     assert "link_norm" in REGISTRY["diffpool"].options and "link_norm" not in REGISTRY["dmon"].options
 
 
@@ -63,8 +65,8 @@ def test_bad_specs_and_names_are_refused():
     for bad in ("none", "Top-K", ""):
         with pytest.raises(ValueError, match=r"a pooler name is a lower-case identifier"):
             reg.register(PoolerSpec(bad, TopKPooling, "selection", "ratio", "s", "p", entry_arg="ratio"))
-    with pytest.raises(ValueError, match=r"unknown pooler 'topK'; did you mean 'topk'\?"):
-        get("topK")
+    with pytest.raises(KeyError, match=r"unknown pooler 'topK'; did you mean 'topk'\?"):
+        REGISTRY["topK"]
     with pytest.raises(ValueError, match=r"'pool_options' \['bogus'\] do not apply to topk; allowed: min_score"):
         REGISTRY["topk"].build(4, 0.5, {"bogus": 1})
     with pytest.raises(ValueError, match=r"asap's 'gnn' must be one of graphconv, gcn, null, got 'gat'"):
@@ -107,6 +109,9 @@ def test_a_config_holds_plain_options_only():
     with pytest.raises(ValueError, match=r"'pool_options.topk.nonlinearity' must be plain data"):
         ModelConfig(pool="topk", pool_options={"topk": {"nonlinearity": torch.sigmoid}})
     assert ModelConfig(pool="edgepool", pool_options={"edge_score_method": "tanh"}).pool == "edgepool"
+    for bad in (None, 5, "relu"):  # a config names one of EdgePool's score functions
+        with pytest.raises(ValueError, match=r"edgepool's 'edge_score_method' must be one of softmax, tanh, sigmoid"):
+            ModelConfig(pool="edgepool", pool_options={"edge_score_method": bad})
 
 
 def test_hipool_poolers_prints_the_registry(capsys):
@@ -147,6 +152,32 @@ def _module_imports(path: Path, package: str, modules) -> set:
                 base = ".".join(parts + ([base] if base else []))
             found.update(f"{base}.{a.name}" if f"{base}.{a.name}" in modules else base for a in node.names)
     return {m for m in found if m.startswith("hipool")}
+
+
+def test_a_model_after_a_pooler_without_weights_does_not_warn_about_them():
+    import warnings
+
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        build_model(preset("gin-asap"), 4, 2)
+        build_model(preset("gin-edgepool"), 4, 2)
+    with pytest.warns(UserWarning, match="conv 'gin' ignores edge weights, so the convs after mincut"):
+        build_model(preset("gin-mincut"), 4, 2)
+
+
+def test_import_hipool_does_not_load_the_poolers_or_pyg():
+    """The record and the hierarchy need torch only; PyG (about 2 s to import) and the poolers
+    load with the config or hipool.nn."""
+    import subprocess
+    import sys
+
+    code = (
+        "import sys, hipool; from hipool import Hierarchy, PoolOutput; "
+        "assert 'torch_geometric' not in sys.modules and 'hipool.config' not in sys.modules; "
+        "hipool.ModelConfig; assert 'hipool.nn.registry' in sys.modules; "
+        "import hipool.nn; hipool.nn.models.build_model"
+    )
+    subprocess.run([sys.executable, "-c", code], check=True)
 
 
 def test_the_package_imports_without_circles():

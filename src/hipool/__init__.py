@@ -1,7 +1,13 @@
-"""hipool: hierarchical graph pooling for graph neural networks."""
+"""hipool: hierarchical graph pooling for graph neural networks.
+
+:class:`~hipool.config.ModelConfig` is imported on first use: it checks configs against the
+pooler registry, which loads every pooler (and PyTorch Geometric); ``import hipool`` alone
+does not need them.
+"""
+
+from typing import Any
 
 from .checks import checks_disabled, checks_enabled, set_checks
-from .config import ModelConfig
 from .hierarchy import Hierarchy
 from .record import DROPPED, PoolOutput
 
@@ -17,3 +23,15 @@ __all__ = [
     "checks_disabled",
     "__version__",
 ]
+
+
+def __getattr__(name: str) -> Any:
+    if name == "ModelConfig":
+        from .config import ModelConfig
+
+        return ModelConfig
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+
+
+def __dir__() -> list:
+    return sorted(set(globals()) | {"ModelConfig"})

@@ -309,7 +309,7 @@ class ModelConfig:
             raise ValueError(
                 f"model config: 'pool' lists {len(pools)} poolers but the schedule has {self.levels} levels"
             )
-        allowed = list(REGISTRY) + [GLOBAL]
+        allowed = sorted(REGISTRY) + [GLOBAL]
         for p in pools:
             if p not in allowed:
                 raise ValueError(f"model config: unknown pooler {shown(p)} in 'pool'; choose from {', '.join(allowed)}")

@@ -17,7 +17,9 @@ from typing import Optional
 
 import torch
 from torch import Tensor
-from torch_geometric.utils import scatter, to_dense_batch
+
+# torch_geometric.utils is imported where it is used: importing PyG takes about 2 s, which
+# `import hipool` (the record, the hierarchy) does not need to pay.
 
 __all__ = ["segment_sum", "segment_tmm", "segment_mm", "segment_gram", "csr_crow", "csr_tensor", "gather_as"]
 
@@ -27,6 +29,8 @@ __all__ = ["segment_sum", "segment_tmm", "segment_mm", "segment_gram", "csr_crow
 # ---------------------------------------------------------------------------
 def segment_sum(y: Tensor, batch: Tensor, num_graphs: int) -> Tensor:
     """Per-graph sums of the rows of ``y``: ``[B, *y.shape[1:]]``."""
+    from torch_geometric.utils import scatter
+
     return scatter(y, batch, dim=0, dim_size=num_graphs, reduce="sum")
 
 
@@ -52,6 +56,8 @@ def segment_tmm(a: Tensor, b: Tensor, batch: Tensor, num_graphs: int, counts: Op
         return (a.t() @ b).unsqueeze(0)
     n_max, slices = _graph_slices(batch, num_graphs, a.size(0), counts)
     if slices is None:
+        from torch_geometric.utils import to_dense_batch
+
         ad, _ = to_dense_batch(a, batch, batch_size=num_graphs, max_num_nodes=n_max)
         bd, _ = to_dense_batch(b, batch, batch_size=num_graphs, max_num_nodes=n_max)
         return ad.transpose(1, 2) @ bd
@@ -64,6 +70,8 @@ def segment_mm(a: Tensor, m: Tensor, batch: Tensor, num_graphs: int, counts: Opt
         return a @ m[0]
     n_max, slices = _graph_slices(batch, num_graphs, a.size(0), counts)
     if slices is None:
+        from torch_geometric.utils import to_dense_batch
+
         ad, mask = to_dense_batch(a, batch, batch_size=num_graphs, max_num_nodes=n_max)
         return (ad @ m)[mask]
     return torch.cat([a[s:e] @ m[g] for g, (s, e) in enumerate(slices)])

@@ -56,7 +56,6 @@ from typing import Callable, Dict, Iterator, Optional, Tuple
 
 import torch
 from torch import Tensor
-from torch_geometric.utils import to_dense_batch
 
 from .checks import checks_enabled
 from .ops import segment_mm
@@ -213,12 +212,7 @@ class PoolOutput:
         if x.device != self.cluster.device:
             raise ValueError(f"PoolOutput.unpool: 'x' is on {x.device} but the record is on {self.cluster.device}")
         layout = None if self.assignment is None else self.assignment.layout
-        if layout not in LIFTS:
-            raise ValueError(
-                f"PoolOutput.unpool: no lift for an assignment of layout {layout}; "
-                f"the layouts with one: {', '.join(map(str, LIFTS))}"
-            )
-        return LIFTS[layout](self, x)
+        return LIFTS.get(layout, lift_by_sparse_assignment)(self, x)
 
     def __repr__(self) -> str:
         parts = [f"nodes={self.num_input_nodes}->{self.num_nodes}", f"edges={self.edge_index.size(1)}"]
@@ -255,6 +249,8 @@ def lift_by_slots(out: PoolOutput, x: Tensor) -> Tensor:
     if out.num_input_nodes == 0:
         return x.new_zeros(0, x.size(1))
     num_graphs = int(out.batch.max()) + 1
+    from torch_geometric.utils import to_dense_batch
+
     xd, _ = to_dense_batch(x, out.batch, batch_size=num_graphs, max_num_nodes=S.size(1))
     return segment_mm(S.to(x.dtype), xd, out.batch[out.cluster], num_graphs)
 
@@ -266,7 +262,8 @@ def lift_by_sparse_assignment(out: PoolOutput, x: Tensor) -> Tensor:
 
 
 #: How :meth:`PoolOutput.unpool` lifts, by the layout of the record's ``assignment``
-#: (``None``: no assignment, only the hard map ``cluster``).
+#: (``None``: no assignment, only the hard map ``cluster``; a layout not listed is sparse:
+#: :func:`lift_by_sparse_assignment`).
 LIFTS: Dict[Optional[torch.layout], Callable[[PoolOutput, Tensor], Tensor]] = {
     None: lift_by_cluster,
     torch.strided: lift_by_slots,

@@ -26,7 +26,7 @@ from typing import Any, Dict, List, Optional
 
 import yaml
 
-from .checks import is_number
+from .checks import is_int, is_number
 from .io import atomic_path, atomic_write_text, os_reason, read_json, read_text, remove_stale_temps, shown
 from .runs import Manifest, run_manifest
 
@@ -157,16 +157,13 @@ def _train_result(path: Path) -> Dict[str, Any]:
         raise ValueError(f"result file {path}: not the record hipool writes (a mapping)")
     for key in ("test_acc", "val_acc", "best_epoch", "epochs_run", "seconds_per_epoch", "parameters"):
         v = r.get(key)
-        if v is not None and (not is_number(v)):
+        if v is not None and not is_number(v):
             raise ValueError(f"result file {path}: its {key!r} is {shown(v, 60)}, not a number")
     groups = r.get("test_groups")
     if groups is not None and not (
         isinstance(groups, dict)
         and all(
-            isinstance(v, dict)
-            and isinstance(v.get("count"), int)
-            and not isinstance(v.get("count"), bool)
-            and (v.get("acc") is None or (isinstance(v.get("acc"), (int, float)) and not isinstance(v["acc"], bool)))
+            isinstance(v, dict) and is_int(v.get("count")) and (v.get("acc") is None or is_number(v.get("acc")))
             for v in groups.values()
         )
     ):

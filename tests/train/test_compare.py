@@ -262,6 +262,26 @@ def test_models_can_be_added_to_a_comparison_but_not_changed(toy, tmp_path, caps
     assert "model 'topk' there has another config or grid than now" in capsys.readouterr().err
 
 
+def test_a_unit_record_naming_another_checkpoint_is_refused_and_not_recorded(toy, tmp_path, capsys):
+    """A unit writes its checkpoint next to its record; a record naming another file (an absolute
+    path, another folder's) must not reach run.json, which the readers would then refuse."""
+    out = tmp_path / "cmp"
+    args = _args(toy, out, "--models", "global", "--folds", "2", "--repeats", "1", "--epochs", "1")
+    assert main(args) == 0
+    before = (out / "run.json").read_text()
+    unit = out / "units" / "global" / "fold00" / "final-c00-r0.json"
+    record = json.loads(unit.read_text())
+    record["files"] = {"checkpoint": str(tmp_path / "elsewhere.pt")}
+    (tmp_path / "elsewhere.pt").write_bytes(b"")
+    unit.write_text(json.dumps(record))
+    capsys.readouterr()
+    assert main(args) == 2
+    err = capsys.readouterr().err
+    assert "units/global/fold00/final-c00-r0.json: the record's 'files.checkpoint' is" in err
+    assert "a unit writes its checkpoint next to its record, units/global/fold00/final-c00-r0.pt" in err
+    assert (out / "run.json").read_text() == before
+
+
 def test_a_failing_run_is_named(toy, tmp_path):
     ds = load_dataset(str(toy))
     ds.graphs[5].x[0, 0] = float("nan")

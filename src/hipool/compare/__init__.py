@@ -77,11 +77,7 @@ def compare(settings: CompareSettings, log: Callable[[str], None] = print) -> Di
     """Run (or resume) a comparison; returns the summary (also written to ``settings.out``)."""
     from ..data.registry import load_dataset
 
-    if (
-        isinstance(settings.repeats, bool)
-        or not isinstance(settings.repeats, int)
-        or not 1 <= settings.repeats <= MAX_REPEATS
-    ):
+    if not is_int(settings.repeats) or not 1 <= settings.repeats <= MAX_REPEATS:
         raise ValueError(f"--repeats must be an int from 1 to {MAX_REPEATS:,}, got {shown(settings.repeats)}")
     if not is_int(settings.folds) or settings.folds < 2:
         raise ValueError(f"--folds must be an int >= 2, got {shown(settings.folds)}")

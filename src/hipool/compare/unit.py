@@ -174,5 +174,15 @@ def check_unit_record(record: Any, path: Path) -> Dict[str, Any]:
 
 def unit_checkpoint(record: Dict[str, Any], unit: Unit) -> str:
     """The checkpoint a final unit's (checked) record says it wrote; a record of a hipool that did
-    not list its files: the name it gave it (which may not exist: older still did not write one)."""
-    return record.get("files", {}).get("checkpoint") or checkpoint_path(unit.path)
+    not list its files: the name it gave it (which may not exist: older still did not write one).
+    A unit writes its checkpoint next to its record, so a record naming any other file (another
+    folder's, an absolute path) is refused, naming the record."""
+    expected = checkpoint_path(unit.path)
+    named = record.get("files", {}).get("checkpoint")
+    if named is not None and named != expected:
+        raise ValueError(
+            f"{unit.path}: the record's 'files.checkpoint' is {shown(named, 80)}, but a unit writes its "
+            f"checkpoint next to its record, {expected}; the record was changed by hand or belongs to "
+            f"another run (delete it and run the command again to train this unit anew)"
+        )
+    return expected

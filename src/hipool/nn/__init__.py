@@ -8,6 +8,7 @@ The models (:mod:`hipool.nn.models`) are imported on first use: they build on
 eagerly would make ``hipool.config`` and ``hipool.nn`` import each other.
 """
 
+import importlib
 from typing import Any
 
 from ..record import DROPPED, PoolOutput
@@ -28,10 +29,9 @@ _MODELS = ("GlobalGNN", "GraphUNet", "HierarchicalGNN", "build_model")
 
 
 def __getattr__(name: str) -> Any:
-    if name in _MODELS:
-        from . import models
-
-        return getattr(models, name)
+    if name in _MODELS or name == "models":
+        models = importlib.import_module(f"{__name__}.models")
+        return models if name == "models" else getattr(models, name)
     raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
 
 

@@ -64,13 +64,15 @@ class PoolerSpec:
         summary: one line for tables and help.
         paper: the paper it implements (authors, title, venue and year).
         entry_arg: the constructor argument the schedule entry fills (``None``: none).
-        weighted: whether its pooled graphs carry edge weights.
+        weighted: whether its pooled graphs carry edge weights it computes (not only the ones it
+            is given: building a model warns when the conv after it ignores them).
         deterministic: whether its output depends only on the input graph (not on node
             order or seeds), so that it is permutation-equivariant in evaluation mode.
         default_schedule: the named models' schedule for it: ratios for ``ratio``;
             fractions of the dataset's mean graph size for ``count``
-            (:func:`hipool.presets.cluster_counts`); ignored for ``given``.
-        choices: options that name a class, ``{option: (argument, {name: value})}``.
+            (:func:`hipool.presets.default_schedule`); ignored for ``given``.
+        choices: options a config gives by name, each one of a table: a class (SAG's ``gnn``) or a
+            value of a closed set (EdgePool's ``edge_score_method``), ``{option: (argument, {name: value})}``.
     """
 
     name: str
@@ -251,6 +253,8 @@ class Registry(Mapping[str, PoolerSpec]):
 REGISTRY = Registry()
 
 _SAG_GNNS = {"graphconv": GraphConv, "gcn": GCNConv, "sage": SAGEConv}
+#: A config names EdgePool's score function (the class also takes a callable, which YAML cannot hold).
+_EDGE_SCORES = {"softmax": "softmax", "tanh": "tanh", "sigmoid": "sigmoid"}
 _ASAP_GNNS = {"graphconv": GraphConv, "gcn": GCNConv, None: None}
 
 for _spec in (
@@ -279,7 +283,6 @@ for _spec in (
         "selection",
         "ratio",
         entry_arg="ratio",
-        weighted=True,
         choices={"gnn": ("GNN", _ASAP_GNNS)},
         summary="attention clusters of each node's neighbourhood, the best-scored kept",
         paper="Ranjan, Sanyal & Talukdar, ASAP, AAAI 2020",
@@ -323,6 +326,7 @@ for _spec in (
         EdgePool,
         "contraction",
         "pairs",
+        choices={"edge_score_method": ("edge_score_method", _EDGE_SCORES)},
         summary="contract a matching of the best-scored edges (learned edge scores)",
         paper="Diehl, Edge Contraction Pooling for Graph Neural Networks, arXiv:1905.10990, 2019",
     ),
@@ -346,14 +350,6 @@ for _spec in (
     ),
 ):
     REGISTRY.register(_spec)
-
-
-def get(name: Any) -> PoolerSpec:
-    """The spec of ``name``; a ``ValueError`` naming the choices (and a close one) otherwise."""
-    try:
-        return REGISTRY[name]
-    except KeyError:
-        raise ValueError(f"model config: {REGISTRY.unknown_message(name)}") from None
 
 
 def markdown_table(registry: Optional[Mapping[str, PoolerSpec]] = None) -> str:

@@ -58,6 +58,8 @@ def record_files(out: Path, *, models: Optional[Dict[str, ModelFiles]] = None, *
         raise ValueError(f"--out {out}: no {MANIFEST} to record files in")
     manifest = _manifest(data, out)
     files = manifest.files.merge(RunFiles(**paths, models=models or {}))
+    # what is written must read back: every path inside the folder (a ValueError naming it, before writing)
+    RunFiles.from_dict(files.to_dict(), Path(out) / MANIFEST)
     if files != manifest.files or not manifest.recorded:
         atomic_write_text(Path(out) / MANIFEST, json.dumps({**data, "files": files.to_dict()}, indent=1))
     return files
