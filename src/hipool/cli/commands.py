@@ -1,19 +1,37 @@
-"""The ``hipool`` command line."""
+"""The subcommands: one ``add_<command>(sub)`` function each, which adds its parser and
+sets its handler (``func``); :data:`COMMANDS` lists them in the order ``hipool --help`` shows.
+
+A handler takes the parsed arguments (and, for ``train`` and ``compare``, which record it in
+their run folder, the command line) and returns the exit status.  Imports of the heavier
+modules happen in the handlers, so ``hipool --help`` stays quick.
+"""
 
 from __future__ import annotations
 
 import argparse
-import os
 import sys
 from pathlib import Path
-from typing import List, Optional
+from typing import List
 
-from . import __version__
+from .args import (
+    DATASET_HELP,
+    add_data_flags,
+    add_run_flags,
+    add_training_flags,
+    folder_arg,
+    fraction_arg,
+    model_names_help,
+    positive_arg,
+    positive_float_arg,
+    seed_arg,
+    train_overrides,
+    workers_arg,
+)
 
 
 def _demo(args: argparse.Namespace) -> int:
-    from .config import ModelConfig
-    from .demo import DemoSettings, run_demo
+    from ..config import ModelConfig
+    from ..demo import DemoSettings, run_demo
 
     model = ModelConfig.from_yaml(args.config) if args.config is not None else None
     settings = DemoSettings(
@@ -26,7 +44,7 @@ def _demo(args: argparse.Namespace) -> int:
 def _data_summary(args: argparse.Namespace) -> int:
     import json
 
-    from .data.registry import format_summary, load_dataset, summarize
+    from ..data.registry import format_summary, load_dataset, summarize
 
     try:
         dataset = load_dataset(args.name, args.data_root, cache_dir=args.cache_dir, progress=not args.json)
@@ -38,39 +56,15 @@ def _data_summary(args: argparse.Namespace) -> int:
     return 0
 
 
-def _train_overrides(args: argparse.Namespace) -> dict:
-    """The training flags the user gave (``--no-patience``: patience ``None``)."""
-    overrides = {
-        k: getattr(args, k)
-        for k in (
-            "epochs",
-            "patience",
-            "lr",
-            "weight_decay",
-            "batch_size",
-            "lr_schedule",
-            "lr_factor",
-            "lr_patience",
-            "lr_step",
-            "min_lr",
-            "grad_clip",
-        )
-        if getattr(args, k) is not None
-    }
-    if args.no_patience:
-        overrides["patience"] = None
-    return overrides
-
-
 def _train(args: argparse.Namespace, argv: List[str]) -> int:
-    from .train.command import TrainRequest, run_train
+    from ..train.command import TrainRequest, run_train
 
     request = TrainRequest(
         dataset=args.dataset,
         out=Path(args.out),
         config=args.config,
         model=args.model,
-        train=_train_overrides(args),
+        train=train_overrides(args),
         seed=args.seed,
         val=args.val,
         test=args.test,
@@ -86,10 +80,10 @@ def _train(args: argparse.Namespace, argv: List[str]) -> int:
 
 
 def _compare(args: argparse.Namespace, argv: List[str]) -> int:
-    from .compare import CompareSettings, compare
-    from .train.settings import TrainSettings
+    from ..compare import CompareSettings, compare
+    from ..train.settings import TrainSettings
 
-    train = TrainSettings.from_dict(_train_overrides(args), source="training flags")
+    train = TrainSettings.from_dict(train_overrides(args), source="training flags")
     models = [m.strip() for m in args.models.split(",") if m.strip()]
     settings = CompareSettings(
         dataset=args.dataset,
@@ -115,7 +109,7 @@ def _compare(args: argparse.Namespace, argv: List[str]) -> int:
 
 
 def _explain(args: argparse.Namespace) -> int:
-    from .explain.command import run_explain
+    from ..explain.command import run_explain
 
     run_explain(
         args.run,
@@ -137,7 +131,7 @@ def _explain(args: argparse.Namespace) -> int:
 
 
 def _report(args: argparse.Namespace) -> int:
-    from .report import write_report
+    from ..report import write_report
 
     path = write_report(
         args.run,
@@ -158,7 +152,7 @@ def _report(args: argparse.Namespace) -> int:
 def _poolers(args: argparse.Namespace) -> int:
     import json
 
-    from .nn.registry import REGISTRY, markdown_table, text_table
+    from ..nn.registry import REGISTRY, markdown_table, text_table
 
     chosen = {n: s for n, s in REGISTRY.items() if args.family in (None, s.family)}
     if args.json:
@@ -168,166 +162,8 @@ def _poolers(args: argparse.Namespace) -> int:
     return 0
 
 
-def _number(text: str, kind: type):
-    """``text`` as an int or float, or argparse's error saying what was given."""
-    try:
-        value = kind(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"must be {'an int' if kind is int else 'a number'}, got {text!r}") from None
-    if kind is float and value != value:
-        raise argparse.ArgumentTypeError(f"must be a number, got {text!r}")
-    return value
-
-
-def _finite(text: str) -> float:
-    """A float flag: a finite number (``nan``, ``inf`` and ``1e400`` are refused, naming the flag)."""
-    value = _number(text, float)
-    if value in (float("inf"), float("-inf")):
-        raise argparse.ArgumentTypeError(f"must be a finite number, got {text!r}")
-    return value
-
-
-def _fraction(text: str) -> float:
-    value = _number(text, float)
-    if not 0 <= value < 1:
-        raise argparse.ArgumentTypeError(f"must be in [0, 1), got {value}")
-    return value
-
-
-def _positive_float(text: str) -> float:
-    value = _finite(text)
-    if not value > 0:
-        raise argparse.ArgumentTypeError(f"must be > 0, got {value}")
-    return value
-
-
-def _add_training_flags(p: argparse.ArgumentParser, defaults) -> None:
-    from .train.settings import LR_SCHEDULES
-
-    g = p.add_argument_group("training (override the config file; defaults in brackets)")
-    g.add_argument("--epochs", type=_positive, default=None, help=f"most epochs per run [{defaults.epochs}]")
-    g.add_argument(
-        "--patience",
-        type=_positive,
-        default=None,
-        help=f"stop after this many epochs without a better validation score [{defaults.patience}]",
-    )
-    g.add_argument("--no-patience", action="store_true", help="no early stopping: train every epoch")
-    g.add_argument("--lr", type=_positive_float, default=None, help=f"Adam learning rate [{defaults.lr}]")
-    g.add_argument("--weight-decay", type=_finite, default=None, help=f"Adam weight decay [{defaults.weight_decay}]")
-    g.add_argument("--batch-size", type=_positive, default=None, help=f"graphs per batch [{defaults.batch_size}]")
-    # the numbers are checked by TrainSettings, whose errors name the setting and what it allows
-    g.add_argument(
-        "--lr-schedule",
-        choices=LR_SCHEDULES,
-        default=None,
-        help="learning-rate schedule, stepped once per epoch: plateau (lower it when the validation "
-        f"loss stops falling) or step (lower it every --lr-step epochs) [{defaults.lr_schedule}]",
-    )
-    g.add_argument(
-        "--lr-factor",
-        type=_finite,
-        default=None,
-        help=f"plateau, step: multiply the learning rate by this, in (0, 1) [{defaults.lr_factor}]",
-    )
-    g.add_argument(
-        "--lr-patience",
-        type=_positive,
-        default=None,
-        help="plateau: lower the learning rate after this many epochs without a lower validation "
-        f"loss [{defaults.lr_patience}]",
-    )
-    g.add_argument(
-        "--lr-step",
-        type=_positive,
-        default=None,
-        help=f"step: lower the learning rate every this many epochs [{defaults.lr_step}]",
-    )
-    g.add_argument(
-        "--min-lr",
-        type=_finite,
-        default=None,
-        help=f"plateau, step: never lower the learning rate below this [{defaults.min_lr}]",
-    )
-    g.add_argument(
-        "--grad-clip",
-        type=_finite,
-        default=None,
-        help="clip the global gradient norm to this before every step; 0: off [off]",
-    )
-
-
-def _add_data_flags(p: argparse.ArgumentParser) -> None:
-    p.add_argument(
-        "--data-root",
-        default=None,
-        help="folder holding <NAME>/raw/ for TU datasets (default: $HIPOOL_DATA, else hipool's download folder)",
-    )
-    p.add_argument(
-        "--cache-dir",
-        default=None,
-        help="where processed files go (default: $HIPOOL_CACHE, else ~/.cache/hipool/processed)",
-    )
-
-
-def _add_run_flags(p: argparse.ArgumentParser) -> None:
-    """Which model of a run folder ``hipool explain`` / ``report`` look at, and on which data."""
-    p.add_argument(
-        "--model", default=None, help="which model of a demo or compare run (default: the first pooling model)"
-    )
-    p.add_argument("--fold", type=int, default=None, help="which fold of a compare run (default 0)")
-    p.add_argument("--dataset", default=None, help="load this dataset instead of the run's")
-
-
-def _folder(text: str) -> str:
-    """``--out``: a path that is not empty (``Path("")`` is the current folder, which nobody means by it)."""
-    if not text.strip():
-        raise argparse.ArgumentTypeError("must name a folder, got an empty string")
-    return text
-
-
-def _positive(text: str) -> int:
-    value = _number(text, int)
-    if value < 1:
-        raise argparse.ArgumentTypeError(f"must be >= 1, got {value}")
-    return value
-
-
-def _seed(text: str) -> int:
-    from .train.runner import MAX_SEED
-
-    value = _number(text, int)
-    if not 0 <= value <= MAX_SEED:
-        raise argparse.ArgumentTypeError(f"must be an int from 0 to {MAX_SEED}, got {value}")
-    return value
-
-
-def _workers(text: str) -> int:
-    """``--threads``, ``--jobs``: 1 .. 4 x the CPUs (see hipool.train.runner.check_workers)."""
-    from .train.runner import check_workers
-
-    value = _number(text, int)
-    try:
-        return check_workers(value, "")
-    except ValueError as e:
-        raise argparse.ArgumentTypeError(str(e)) from None
-
-
-DATASET_HELP = "a TU name (MUTAG, PROTEINS, ...), 'communities', a molecule CSV, a .jsonl file or a folder"
-
-
-def _model_names_help() -> str:
-    """The named models, from the pooler registry (so a new pooler appears here by itself)."""
-    from .nn.registry import REGISTRY
-
-    return (
-        f"the seed model with a pooler: {', '.join(REGISTRY)}, global; the recipe: gin-<pooler>, "
-        f"gine-<pooler>, e.g. gine-edgepool, gine-given, gine-global"
-    )
-
-
 def add_demo(sub) -> None:
-    from .demo import DEMO_DATASETS, DEMO_GRAPH_RANGE, DEMO_GRAPHS, DemoSettings
+    from ..demo import DEMO_DATASETS, DEMO_GRAPH_RANGE, DEMO_GRAPHS, DemoSettings
 
     defaults = DemoSettings()
     demo = sub.add_parser(
@@ -346,10 +182,10 @@ def add_demo(sub) -> None:
         default=defaults.dataset,
         help=f"the benchmark (default: {defaults.dataset})",
     )
-    demo.add_argument("--out", type=_folder, default="runs/demo", help="run folder (default: runs/demo)")
+    demo.add_argument("--out", type=folder_arg, default="runs/demo", help="run folder (default: runs/demo)")
     demo.add_argument(
         "--graphs",
-        type=_positive,
+        type=positive_arg,
         default=None,
         help=f"number of graphs, {DEMO_GRAPH_RANGE[0]} to {DEMO_GRAPH_RANGE[1]:,} (default: "
         + ", ".join(f"{k} {v}" for k, v in DEMO_GRAPHS.items())
@@ -357,12 +193,15 @@ def add_demo(sub) -> None:
     )
     demo.add_argument(
         "--epochs",
-        type=_positive,
+        type=positive_arg,
         default=defaults.epochs,
         help=f"maximum epochs per model (default: {defaults.epochs})",
     )
     demo.add_argument(
-        "--seed", type=_seed, default=defaults.seed, help=f"seed for data, split and weights (default: {defaults.seed})"
+        "--seed",
+        type=seed_arg,
+        default=defaults.seed,
+        help=f"seed for data, split and weights (default: {defaults.seed})",
     )
     demo.add_argument(
         "--config",
@@ -376,7 +215,7 @@ def add_demo(sub) -> None:
 
 
 def add_train(sub) -> None:
-    from .train.settings import TrainSettings
+    from ..train.settings import TrainSettings
 
     train = sub.add_parser(
         "train",
@@ -395,28 +234,28 @@ def add_train(sub) -> None:
     train.add_argument("--dataset", required=True, help=DATASET_HELP)
     train.add_argument(
         "--out",
-        type=_folder,
+        type=folder_arg,
         required=True,
         help="run folder: new, empty, or this command's earlier run (resumed); one command at a time",
     )
     train.add_argument(
-        "--model", default=None, help=f"a named model instead of a config file ({_model_names_help()}; default topk)"
+        "--model", default=None, help=f"a named model instead of a config file ({model_names_help()}; default topk)"
     )
-    train.add_argument("--seed", type=_seed, default=0, help="seed for the split, weights and batches (default 0)")
-    train.add_argument("--val", type=_fraction, default=0.1, help="validation fraction (default 0.1)")
-    train.add_argument("--test", type=_fraction, default=0.1, help="test fraction, 0 for none (default 0.1)")
+    train.add_argument("--seed", type=seed_arg, default=0, help="seed for the split, weights and batches (default 0)")
+    train.add_argument("--val", type=fraction_arg, default=0.1, help="validation fraction (default 0.1)")
+    train.add_argument("--test", type=fraction_arg, default=0.1, help="test fraction, 0 for none (default 0.1)")
     train.add_argument("--device", default="cpu", help="cpu, cuda or cuda:N (default cpu)")
     train.add_argument(
-        "--threads", type=_workers, default=None, help="torch threads, at most 4 x the CPUs (default: torch's)"
+        "--threads", type=workers_arg, default=None, help="torch threads, at most 4 x the CPUs (default: torch's)"
     )
-    _add_data_flags(train)
-    _add_training_flags(train, TrainSettings())
+    add_data_flags(train)
+    add_training_flags(train, TrainSettings())
     train.add_argument("--no-progress", action="store_true", help="no progress bar")
     train.set_defaults(func=_train, with_argv=True)
 
 
 def add_compare(sub) -> None:
-    from .train.settings import TrainSettings
+    from ..train.settings import TrainSettings
 
     cmp = sub.add_parser(
         "compare",
@@ -429,10 +268,10 @@ def add_compare(sub) -> None:
     cmp.add_argument(
         "--models",
         required=True,
-        help=f"comma-separated model names ({_model_names_help()}) or model config YAML paths",
+        help=f"comma-separated model names ({model_names_help()}) or model config YAML paths",
     )
-    cmp.add_argument("--out", type=_folder, required=True, help="run folder")
-    cmp.add_argument("--folds", type=_positive, default=10, help="outer folds (default 10)")
+    cmp.add_argument("--out", type=folder_arg, required=True, help="run folder")
+    cmp.add_argument("--folds", type=positive_arg, default=10, help="outer folds (default 10)")
     cmp.add_argument(
         "--splits",
         type=Path,
@@ -440,24 +279,24 @@ def add_compare(sub) -> None:
         help="reuse the folds of this splits JSON (e.g. another run's folds.json; replaces --folds)",
     )
     cmp.add_argument("--grid", type=Path, default=None, help="hyperparameter grid YAML (default: none)")
-    cmp.add_argument("--repeats", type=_positive, default=3, help="final runs per fold (default 3)")
+    cmp.add_argument("--repeats", type=positive_arg, default=3, help="final runs per fold (default 3)")
     cmp.add_argument(
         "--holdout",
-        type=_positive_float,
+        type=positive_float_arg,
         default=0.1,
         help="holdout fraction of each training fold for model selection (default 0.1)",
     )
-    cmp.add_argument("--seed", type=_seed, default=0, help="seed for folds, weights and batches (default 0)")
-    cmp.add_argument("--jobs", type=_workers, default=1, help="worker processes, at most 4 x the CPUs (default 1)")
+    cmp.add_argument("--seed", type=seed_arg, default=0, help="seed for folds, weights and batches (default 0)")
+    cmp.add_argument("--jobs", type=workers_arg, default=1, help="worker processes, at most 4 x the CPUs (default 1)")
     cmp.add_argument(
         "--threads",
-        type=_workers,
+        type=workers_arg,
         default=None,
         help="torch threads per process, at most 4 x the CPUs (default: cores / jobs)",
     )
     cmp.add_argument("--device", default="cpu", help="cpu, cuda or cuda:N (default cpu)")
-    _add_data_flags(cmp)
-    _add_training_flags(cmp, TrainSettings())
+    add_data_flags(cmp)
+    add_training_flags(cmp, TrainSettings())
     cmp.add_argument("--no-progress", action="store_true", help="no progress bar")
     cmp.set_defaults(func=_compare, with_argv=True)
 
@@ -494,7 +333,7 @@ def add_explain(sub) -> None:
         help="output folder, new or holding only what explain writes (default: RUN/explain, graphs in "
         "RUN/explain/graph<I>)",
     )
-    _add_run_flags(ex)
+    add_run_flags(ex)
     ex.add_argument(
         "--split",
         choices=("test", "all"),
@@ -515,7 +354,7 @@ def add_explain(sub) -> None:
         help="layout of the pictures (default auto: the known structure when the graph has "
         "one, else Kamada-Kawai up to 300 nodes, else spring)",
     )
-    _add_data_flags(ex)
+    add_data_flags(ex)
     ex.add_argument("--no-progress", action="store_true", help="no progress bars")
     ex.set_defaults(func=_explain)
 
@@ -533,9 +372,9 @@ def add_report(sub) -> None:
         "--out", type=Path, default=None, help="the HTML file, new or a report hipool wrote (default RUN/report.html)"
     )
     rep.add_argument("--graph", type=int, default=None, help="graph to picture (default as hipool explain)")
-    _add_run_flags(rep)
+    add_run_flags(rep)
     rep.add_argument("--no-metrics", action="store_true", help="leave out the metrics over the test graphs")
-    _add_data_flags(rep)
+    add_data_flags(rep)
     rep.add_argument("--no-progress", action="store_true", help="no progress bars")
     rep.set_defaults(func=_report)
 
@@ -550,14 +389,14 @@ def add_data(sub) -> None:
         "CSV, a JSON Lines file or a folder of graph files.",
     )
     summary.add_argument("name", help="TU name, 'communities', or a path (.csv, .jsonl, folder)")
-    _add_data_flags(summary)
+    add_data_flags(summary)
     summary.add_argument("--json", action="store_true", help="print JSON instead of a table")
     summary.set_defaults(func=_data_summary)
     data.set_defaults(func=lambda args: (data.print_help(), 2)[1])
 
 
 def add_poolers(sub) -> None:
-    from .nn.registry import FAMILIES
+    from ..nn.registry import FAMILIES
 
     p = sub.add_parser(
         "poolers",
@@ -575,64 +414,3 @@ def add_poolers(sub) -> None:
 
 #: The subcommands, in the order ``hipool --help`` lists them.
 COMMANDS = (add_demo, add_train, add_compare, add_explain, add_report, add_data, add_poolers)
-
-
-def build_parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(prog="hipool", description="Hierarchical graph pooling for GNNs.")
-    parser.add_argument("--version", action="version", version=f"hipool {__version__}")
-    sub = parser.add_subparsers(dest="command", metavar="COMMAND")
-    for add in COMMANDS:
-        add(sub)
-    return parser
-
-
-def main(argv: Optional[List[str]] = None) -> int:
-    parser = build_parser()
-    args = parser.parse_args(argv)
-    if getattr(args, "func", None) is None:
-        parser.print_help()
-        return 2
-    try:
-        if getattr(args, "with_argv", False):
-            return args.func(args, ["hipool", *(sys.argv[1:] if argv is None else argv)])
-        return args.func(args)
-    except (ValueError, RuntimeError, ImportError) as e:
-        print(f"hipool {args.command}: error: {_one_line(str(e))}", file=sys.stderr)
-        return 2
-    except BrokenPipeError:  # `hipool poolers | head`: the reader has gone; nothing more to say
-        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
-        return 0
-    except OSError as e:  # a full disk, a read-only or missing folder, a file in the way, ...
-        from .io import describe_os_error
-
-        print(f"hipool {args.command}: error: {describe_os_error(e)}", file=sys.stderr)
-        return 2
-    except MemoryError:
-        print(
-            f"hipool {args.command}: error: out of memory (a smaller model, --batch-size or dataset needs "
-            f"less); files written so far are complete",
-            file=sys.stderr,
-        )
-        return 2
-    except KeyboardInterrupt:
-        print(f"hipool {args.command}: interrupted; files written so far are complete", file=sys.stderr)
-        return 130
-    except Exception as e:  # a bug of hipool's: one line rather than a traceback, unless asked for
-        if os.environ.get("HIPOOL_TRACEBACK", "").strip() not in ("", "0"):
-            raise
-        print(
-            f"hipool {args.command}: internal error: {type(e).__name__}: {_one_line(str(e), 500)} (a bug of "
-            f"hipool's; HIPOOL_TRACEBACK=1 shows where; files written so far are complete)",
-            file=sys.stderr,
-        )
-        return 3
-
-
-def _one_line(message: str, limit: int = 1000) -> str:
-    """An error message as one line of at most ``limit`` characters (torch's run to many lines)."""
-    text = " ".join(line.strip() for line in message.strip().splitlines() if line.strip()) or message
-    return text if len(text) <= limit else text[: limit - 3] + "..."
-
-
-if __name__ == "__main__":  # pragma: no cover
-    sys.exit(main())
