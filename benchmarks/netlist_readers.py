@@ -1,0 +1,115 @@
+"""Netlist reader throughput: seconds, lines (or AIGER gates) per minute and peak memory of
+hipool's gate-level readers on the shared ISCAS and EPFL circuits, each file in a fresh
+subprocess so that its peak RSS is its own.
+
+    .venv/bin/python benchmarks/netlist_readers.py                 # ISCAS-89 all, the largest, EPFL hyp
+    .venv/bin/python benchmarks/netlist_readers.py --repeats 3     # best of 3 per file
+
+Goal (issue 19): at least 1M netlist lines per minute on one core.  ``parse`` is the
+reader alone (file to :class:`~hipool.data.netlists.gates.GateNetlist`), ``graph`` adds
+:func:`~hipool.data.netlists.gates.to_data`.  One torch thread.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[1]
+CIRCUITS = ROOT.parent / "shared" / "datasets" / "circuits"
+
+_WORKER = r"""
+import json, resource, sys, time
+import torch
+torch.set_num_threads(1)
+from hipool.data.netlists.gates import to_data
+path, kind, repeats = sys.argv[1], sys.argv[2], int(sys.argv[3])
+if kind == "bench":
+    from hipool.data.netlists.bench import read_bench as read
+else:
+    from hipool.data.netlists.aiger import read_aiger as read
+before = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
+best_parse = best_graph = float("inf")
+for _ in range(repeats):
+    t = time.perf_counter(); nl = read(path); parse = time.perf_counter() - t
+    data = to_data(nl); graph = time.perf_counter() - t
+    best_parse, best_graph = min(best_parse, parse), min(best_graph, graph)
+peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
+print(json.dumps({"parse_s": best_parse, "graph_s": best_graph, "peak_MB": (peak - before) / 1024,
+                  "nodes": data.num_nodes, "edges": data.edge_index.size(1) // 2}))
+"""
+
+
+def _run(path: Path, kind: str, repeats: int) -> dict:
+    env = {**os.environ, "PYTHONPATH": str(ROOT / "src") + os.pathsep + os.environ.get("PYTHONPATH", "")}
+    out = subprocess.run(
+        [sys.executable, "-c", _WORKER, str(path), kind, str(repeats)], capture_output=True, text=True, env=env
+    )
+    if out.returncode:
+        return {"error": out.stderr.strip().splitlines()[-1] if out.stderr.strip() else f"exit {out.returncode}"}
+    return json.loads(out.stdout)
+
+
+def main(argv=None) -> int:
+    p = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    p.add_argument("--circuits", type=Path, default=CIRCUITS, help=f"the shared circuits folder (default {CIRCUITS})")
+    p.add_argument("--repeats", type=int, default=1, help="runs per file; the best counts (default 1)")
+    args = p.parse_args(argv)
+    if not args.circuits.is_dir():
+        print(f"skipped: no circuits folder at {args.circuits}")
+        return 0
+    rows = []
+    iscas = sorted((args.circuits / "iscas89").glob("*.bench"))
+    if iscas:
+        largest = max(iscas, key=lambda q: q.stat().st_size)
+        lines = len(largest.read_text().splitlines())
+        r = _run(largest, "bench", args.repeats)
+        rows.append((f"iscas89/{largest.name}", "bench", lines, r))
+    hyp = args.circuits / "epfl" / "arithmetic" / "hyp.aig"
+    if hyp.is_file():
+        try:
+            import hipool.data.netlists.aiger  # noqa: F401
+        except ImportError:
+            print("skipped hyp.aig: no AIGER reader in this version")
+        else:
+            rows.append(("epfl/hyp.aig", "aiger", None, _run(hyp, "aiger", args.repeats)))
+    print("| file | format | lines | nodes | edges | parse s | parse+graph s | M lines/min | peak MB |")
+    print("|---|---|---|---|---|---|---|---|---|")
+    for name, kind, lines, r in rows:
+        if "error" in r:
+            print(f"| {name} | {kind} | {lines or ''} | failed: {r['error']} | | | | | |")
+            continue
+        rate = f"{lines / r['parse_s'] * 60 / 1e6:.1f}" if lines else ""
+        print(
+            f"| {name} | {kind} | {lines or ''} | {r['nodes']:,} | {r['edges']:,} | {r['parse_s']:.3f} | "
+            f"{r['graph_s']:.3f} | {rate} | {r['peak_MB']:.0f} |"
+        )
+    total_lines = sum(len(q.read_text().splitlines()) for q in iscas)
+    if iscas:
+        import time
+
+        sys.path.insert(0, str(ROOT / "src"))
+        from hipool.data.netlists.bench import read_bench
+        from hipool.data.netlists.gates import NetlistError
+
+        t = time.perf_counter()
+        for q in iscas:
+            try:
+                read_bench(q)
+            except NetlistError:
+                pass
+        s = time.perf_counter() - t
+        print(
+            f"\nall {len(iscas)} ISCAS-89 files: {total_lines:,} lines parsed in {s:.2f} s = "
+            f"{total_lines / s * 60 / 1e6:.1f} M lines/min (goal >= 1)"
+        )
+    print(f"load average (1 min): {os.getloadavg()[0]:.2f} on {os.cpu_count()} cores")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,24 @@
+"""Real netlists as graphs: one reader per format, one representation per level of design.
+
+Gate-level (logic) netlists become the graph of :mod:`hipool.data.netlists.gates`
+(drivers as nodes, wires as edges in both directions with their pin and direction):
+
+* ISCAS ``.bench`` (:mod:`hipool.data.netlists.bench`);
+* AIGER, ``.aag`` (ASCII) and ``.aig`` (binary) (:mod:`hipool.data.netlists.aiger`).
+
+Still to come (issue 19): BLIF with its ``.subckt`` hierarchy, SPICE/CDL and Spectre
+(analog, the synthetic circuits' component-net representation), loading folders of
+netlists by path, and ``hipool predict``.  Reading a netlist never runs anything from it.
+"""
+
+from .gates import EDGE_FEATURES, GATE_FEATURE_NAMES, GATE_KINDS, NUM_GATE_FEATURES, GateNetlist, NetlistError, to_data
+
+__all__ = [
+    "EDGE_FEATURES",
+    "GATE_FEATURE_NAMES",
+    "GATE_KINDS",
+    "NUM_GATE_FEATURES",
+    "GateNetlist",
+    "NetlistError",
+    "to_data",
+]
