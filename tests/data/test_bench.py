@@ -186,3 +186,24 @@ def test_a_gate_netlist_with_an_unknown_kind_is_refused():
     nl = GateNetlist("x", "x.txt", [Gate("a", "INPUT", line=1), Gate("b", "LUT", [("a", False)], line=2)])
     with pytest.raises(NetlistError, match=r"x.txt:2: gate 'b' has kind 'LUT', which hipool does not know"):
         to_data(nl)
+
+
+def test_flattened_instances_become_level_labels_finest_first():
+    """A gate's instance path (outermost first) gives level_labels, finest column first: column 0
+    groups by the whole path of the deepest nodes, the last by the top-level instance."""
+    gates = [
+        Gate("a", "INPUT", line=1),
+        Gate("x", "NOT", [("a", False)], line=2, instance=("u1",)),
+        Gate("y", "NOT", [("x", False)], line=3, instance=("u1", "inv")),
+        Gate("z", "NOT", [("y", False)], line=4, instance=("u1", "inv")),
+        Gate("w", "BUF", [("z", False)], line=5, instance=("u2", "inv")),
+    ]
+    d = to_data(GateNetlist("h", "h.blif", gates, outputs=[("w", False, 6)]))
+    assert d.level_labels.tolist() == [[-1, -1], [-1, 0], [0, 0], [0, 0], [1, 1], [-1, -1]]
+    assert d.instance_paths == [["u1/inv", "u2/inv"], ["u1", "u2"]]
+    from hipool.nn import GivenPool
+
+    out = GivenPool(NUM_GATE_FEATURES)(d.x, d.edge_index, batch=None, groups=d.level_labels[:, 0])
+    assert out.num_nodes == 3 + 2  # a, x and the output node alone; the two innermost instances
+    flat = to_data(parse_bench(C17, "c17.bench", "c17"))
+    assert "level_labels" not in flat  # no instances, no hierarchy

@@ -27,6 +27,17 @@ then ``log(1 + fan-in)`` and ``log(1 + fan-out)``.  ``edge_attr`` (float32
 ``pin2``, ``pin3+`` (pins from 3 up share a column: wide gates are commutative).
 ``graph_id`` is the design's name.
 
+**The designer's hierarchy.**  A reader that flattens subcircuit instances (BLIF
+``.subckt``) gives each gate the path of instances it came from (:attr:`Gate.instance`).
+:func:`to_data` then adds ``level_labels`` (int64 ``[N, D]``, ``D`` the deepest nesting), in
+hipool's convention of finest level first: column ``c`` groups the nodes by their path's
+first ``D - c`` instances, so the last column holds the top's instances and column 0 the
+deepest ones; a node whose path is shorter than ``D - c`` (a gate of an outer level, a
+primary input or output) has no group there (``-1``).  So ``pool: given`` pools a design
+along its own hierarchy: gates → innermost instances → … → top-level instances.  Group ids
+are numbered from 0 in order of first appearance, per column.  ``instance_paths`` lists the
+group names of every column (``"u1/u3"``), in id order.
+
 Errors name the file and line (``file:line: what is wrong``): a signal read but never
 driven, a signal driven twice, an output naming an undriven signal, a fan-in count its
 kind does not take.  A combinational loop is not an error here: the graph holds it as it
@@ -91,12 +102,15 @@ class Gate:
         kind: one of :data:`GATE_KINDS` (not ``OUTPUT``: outputs are :attr:`GateNetlist.outputs`).
         inputs: its fan-in in pin order: ``(signal, inverted)`` pairs.
         line: the line of the file that defined it (1-based).
+        instance: the path of subcircuit instances it was flattened from, outermost first
+            (``()``: the top level); see :func:`level_labels`.
     """
 
     name: str
     kind: str
     inputs: List[Tuple[str, bool]] = field(default_factory=list)
     line: int = 0
+    instance: Tuple[str, ...] = ()
 
 
 @dataclass
@@ -184,7 +198,28 @@ def to_data(netlist: GateNetlist) -> Data:
     attr[rows, cols] = 1.0
     attr[rows + e, cols] = 1.0
     edge_index = torch.cat([torch.stack([s, d]), torch.stack([d, s])], dim=1)
-    return Data(x=x, edge_index=edge_index, edge_attr=attr, graph_id=netlist.name, num_nodes=n)
+    data = Data(x=x, edge_index=edge_index, edge_attr=attr, graph_id=netlist.name, num_nodes=n)
+    paths = [g.instance for g in netlist.gates] + [()] * len(netlist.outputs)
+    if any(paths):
+        data.level_labels, data.instance_paths = level_labels(paths)
+    return data
+
+
+def level_labels(paths: List[Tuple[str, ...]]) -> Tuple[torch.Tensor, List[List[str]]]:
+    """``(level_labels [N, D], names)`` of nodes whose instance paths are ``paths`` (see the
+    module docstring): column ``c`` groups by the first ``D - c`` instances (``-1``: a shorter
+    path), and ``names[c]`` names the groups of column ``c`` (``"u1/u3"``) in id order."""
+    depth = max((len(p) for p in paths), default=0)
+    labels = torch.full((len(paths), depth), -1, dtype=torch.long)
+    names: List[List[str]] = []
+    for c in range(depth):
+        k = depth - c
+        ids: Dict[Tuple[str, ...], int] = {}
+        for i, p in enumerate(paths):
+            if len(p) >= k:
+                labels[i, c] = ids.setdefault(p[:k], len(ids))
+        names.append(["/".join(p) for p in ids])
+    return labels, names
 
 
 def gate_counts(netlist: GateNetlist) -> Dict[str, int]:
