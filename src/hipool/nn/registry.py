@@ -23,6 +23,7 @@ from __future__ import annotations
 import difflib
 import inspect
 from dataclasses import dataclass, field
+from functools import cached_property
 from typing import Any, Dict, Iterator, List, Mapping, Optional, Tuple, Union
 
 import torch
@@ -119,9 +120,10 @@ class PoolerSpec:
         """Names of its auxiliary losses (the class's ``LOSSES``; none for most)."""
         return tuple(getattr(self.cls, "LOSSES", ()))
 
-    @property
+    @cached_property
     def options(self) -> Tuple[str, ...]:
-        """The ``pool_options`` keys it takes, sorted (the rule is in the module docstring)."""
+        """The ``pool_options`` keys it takes, sorted (the rule is in the module docstring; read
+        once from the signatures)."""
         names = set()
         for klass in self.cls.__mro__:
             if klass is torch.nn.Module or not issubclass(klass, torch.nn.Module):
@@ -138,7 +140,7 @@ class PoolerSpec:
             names.add(option)
         return tuple(sorted(names))
 
-    @property
+    @cached_property
     def learned(self) -> bool:
         """Whether it has trainable parameters of its own (built on the meta device to tell)."""
         entry = self.example_entry()
