@@ -4,9 +4,11 @@ Gate-level (logic) netlists become the graph of :mod:`hipool.data.netlists.gates
 (drivers as nodes, wires as edges in both directions with their pin and direction):
 
 * ISCAS ``.bench`` (:mod:`hipool.data.netlists.bench`);
-* AIGER, ``.aag`` (ASCII) and ``.aig`` (binary) (:mod:`hipool.data.netlists.aiger`).
+* AIGER, ``.aag`` (ASCII) and ``.aig`` (binary) (:mod:`hipool.data.netlists.aiger`);
+* BLIF, its ``.subckt`` instances flattened into ``level_labels``
+  (:mod:`hipool.data.netlists.blif`, covers as gates in :mod:`hipool.data.netlists.covers`).
 
-Still to come (issue 19): BLIF with its ``.subckt`` hierarchy, SPICE/CDL and Spectre
+Still to come (issue 19): SPICE/CDL and Spectre
 (analog, the synthetic circuits' component-net representation), loading folders of
 netlists by path, and ``hipool predict``.  Reading a netlist never runs anything from it.
 """
