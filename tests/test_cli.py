@@ -116,7 +116,7 @@ def test_data_summary_unknown_name_is_a_clear_error(tmp_path, capsys):
     assert "no such file or folder" in capsys.readouterr().err
     (tmp_path / "graph.txt").write_text("0 1\n")
     assert main(["data", "summary", str(tmp_path / "graph.txt")]) == 2
-    assert "neither a molecule CSV (.csv) nor JSON Lines" in capsys.readouterr().err
+    assert "neither a molecule CSV (.csv), JSON Lines (.jsonl) nor a netlist" in capsys.readouterr().err
 
 
 def test_data_summary_of_own_graphs_and_molecules(tmp_path, capsys):

@@ -178,7 +178,10 @@ def workers_arg(text: str) -> int:
         raise argparse.ArgumentTypeError(str(e)) from None
 
 
-DATASET_HELP = "a TU name (MUTAG, PROTEINS, ...), 'communities', a molecule CSV, a .jsonl file or a folder"
+DATASET_HELP = (
+    "a TU name (MUTAG, PROTEINS, ...), 'communities', a molecule CSV, a .jsonl file, a netlist "
+    "(.bench, .blif, .aag, .aig) or a folder (graph files or netlists, with labels.csv)"
+)
 
 
 def model_names_help() -> str:

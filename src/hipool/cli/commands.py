@@ -386,9 +386,9 @@ def add_data(sub) -> None:
         "summary",
         help="graphs, classes, nodes, edges and features of a dataset",
         description="Summarize a dataset: a TU name (MUTAG, PROTEINS, ...), 'communities', a molecule "
-        "CSV, a JSON Lines file or a folder of graph files.",
+        "CSV, a JSON Lines file, a netlist (.bench, .blif, .aag, .aig) or a folder of graph files or netlists.",
     )
-    summary.add_argument("name", help="TU name, 'communities', or a path (.csv, .jsonl, folder)")
+    summary.add_argument("name", help="TU name, 'communities', or a path (.csv, .jsonl, a netlist, folder)")
     add_data_flags(summary)
     summary.add_argument("--json", action="store_true", help="print JSON instead of a table")
     summary.set_defaults(func=_data_summary)

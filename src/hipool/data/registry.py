@@ -12,6 +12,8 @@ a ``.csv`` file                    molecules: a SMILES column and label columns 
 a ``.jsonl`` file                  the user's graphs, one JSON object per line
 a folder of graph files            the user's graphs (GraphML / node-link JSON / edge lists
                                    plus ``labels.csv``)
+a netlist, or a folder of them     ``.bench``, ``.blif``, ``.aag``, ``.aig`` (a folder with its
+                                   ``labels.csv``): :mod:`hipool.data.netlists.dataset`
 a TU dataset's folder              ``path/to/MUTAG`` (holding ``raw/MUTAG_A.txt``, ...) or
                                    ``path/to/MUTAG/raw``: that TU dataset, whatever the data root
 a TU benchmark name                ``MUTAG``, ``PROTEINS``, ...: one under the data root, or one
@@ -82,6 +84,16 @@ def load_dataset(
         raise ValueError(f"dataset {shown(spec)}: cannot read{where} ({os_reason(e)})") from None
 
 
+def _holds_netlists(folder: Path) -> bool:
+    """Whether ``folder`` holds netlist files (then it is read as netlists, not as graph files)."""
+    from .netlists.dataset import is_netlist
+
+    try:
+        return any(p.is_file() and is_netlist(p) for p in folder.iterdir() if not p.name.startswith("."))
+    except OSError:
+        return False
+
+
 def _load_file_or_tu(
     spec: str, data_root: Optional[PathLike], cache_dir: Optional[PathLike], progress: bool
 ) -> GraphDataset:
@@ -91,6 +103,12 @@ def _load_file_or_tu(
         from .tu import load_tu
 
         return load_tu(tu_folder.name, tu_folder.parent, cache_dir=cache_dir)
+    from .netlists.dataset import is_netlist, load_netlists
+
+    if is_netlist(path) or (path.is_dir() and _holds_netlists(path)):
+        if not path.exists():
+            raise ValueError(f"dataset {spec}: no such file or folder")
+        return load_netlists(path, progress=progress)
     if path.suffix.lower() == ".csv" or path.suffix.lower() == ".jsonl" or path.is_dir():
         if not path.exists():
             raise ValueError(f"dataset {spec}: no such file or folder")
@@ -103,8 +121,8 @@ def _load_file_or_tu(
         return load_jsonl(path, progress=progress) if path.is_file() else load_graph_folder(path, progress=progress)
     if path.is_file():
         raise ValueError(
-            f"dataset {spec}: a file, but neither a molecule CSV (.csv) nor JSON Lines "
-            f"(.jsonl); a folder of graph files is given as the folder"
+            f"dataset {spec}: a file, but neither a molecule CSV (.csv), JSON Lines (.jsonl) nor a "
+            f"netlist (.bench, .blif, .aag, .aig); a folder of graph files is given as the folder"
         )
     from .tu import TU_STATS, load_tu
 
@@ -158,8 +176,8 @@ def unknown_dataset_message(spec: str, data_root: Optional[PathLike] = None) -> 
     return (
         f"unknown dataset {shown(spec)}; {hint}available: {', '.join(names['builtin'])}; TU datasets "
         f"{', '.join(names['tu'])} (downloaded when missing); local TU folders: {local}; "
-        f"or a molecule .csv, a .jsonl file or a folder of graph files; any other TU dataset as "
-        f"'tu:NAME' (downloaded from the TU collection)"
+        f"or a molecule .csv, a .jsonl file, a netlist (.bench, .blif, .aag, .aig) or a folder of graph "
+        f"files or netlists; any other TU dataset as 'tu:NAME' (downloaded from the TU collection)"
     )
 
 

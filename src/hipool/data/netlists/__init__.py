@@ -8,9 +8,11 @@ Gate-level (logic) netlists become the graph of :mod:`hipool.data.netlists.gates
 * BLIF, its ``.subckt`` instances flattened into ``level_labels``
   (:mod:`hipool.data.netlists.blif`, covers as gates in :mod:`hipool.data.netlists.covers`).
 
-Still to come (issue 19): SPICE/CDL and Spectre
-(analog, the synthetic circuits' component-net representation), loading folders of
-netlists by path, and ``hipool predict``.  Reading a netlist never runs anything from it.
+A file or a folder of them (with a ``labels.csv``) loads as a dataset
+(:mod:`hipool.data.netlists.dataset`; ``load_dataset(PATH)``, ``--dataset PATH``).
+
+Still to come (issue 19): SPICE/CDL and Spectre (analog, the synthetic circuits'
+component-net representation) and ``hipool predict``.  Reading a netlist never runs anything from it.
 """
 
 from .gates import EDGE_FEATURES, GATE_FEATURE_NAMES, GATE_KINDS, NUM_GATE_FEATURES, GateNetlist, NetlistError, to_data

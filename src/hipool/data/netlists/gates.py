@@ -137,10 +137,12 @@ def _pin_column(k: int) -> int:
     return 3 + min(k, 3)
 
 
-def to_data(netlist: GateNetlist) -> Data:
+def to_data(netlist: GateNetlist, depth: Optional[int] = None) -> Data:
     """The graph of ``netlist`` (see the module docstring); a :class:`NetlistError` naming the
     file and line for a signal driven twice, a fan-in signal or output that nothing drives, a
-    gate kind hipool does not know, or a fan-in count its kind does not take."""
+    gate kind hipool does not know, or a fan-in count its kind does not take.  ``depth``: the
+    width of ``level_labels`` (the deepest nesting of a whole dataset, so that every graph has
+    the same columns); default this design's own deepest nesting."""
     index: Dict[str, int] = {}
     for g in netlist.gates:
         if g.kind not in GATE_KINDS or g.kind == "OUTPUT":
@@ -200,16 +202,26 @@ def to_data(netlist: GateNetlist) -> Data:
     edge_index = torch.cat([torch.stack([s, d]), torch.stack([d, s])], dim=1)
     data = Data(x=x, edge_index=edge_index, edge_attr=attr, graph_id=netlist.name, num_nodes=n)
     paths = [g.instance for g in netlist.gates] + [()] * len(netlist.outputs)
-    if any(paths):
-        data.level_labels, data.instance_paths = level_labels(paths)
+    if depth or (depth is None and any(paths)):
+        data.level_labels, data.instance_paths = level_labels(paths, depth)
     return data
 
 
-def level_labels(paths: List[Tuple[str, ...]]) -> Tuple[torch.Tensor, List[List[str]]]:
+def instance_depth(netlist: GateNetlist) -> int:
+    """The deepest nesting of subcircuit instances in ``netlist`` (0: flat)."""
+    return max((len(g.instance) for g in netlist.gates), default=0)
+
+
+def level_labels(paths: List[Tuple[str, ...]], depth: Optional[int] = None) -> Tuple[torch.Tensor, List[List[str]]]:
     """``(level_labels [N, D], names)`` of nodes whose instance paths are ``paths`` (see the
     module docstring): column ``c`` groups by the first ``D - c`` instances (``-1``: a shorter
-    path), and ``names[c]`` names the groups of column ``c`` (``"u1/u3"``) in id order."""
-    depth = max((len(p) for p in paths), default=0)
+    path), and ``names[c]`` names the groups of column ``c`` (``"u1/u3"``) in id order.  ``D``
+    is ``depth``, default the longest path (a path longer than ``depth`` is an error)."""
+    longest = max((len(p) for p in paths), default=0)
+    if depth is None:
+        depth = longest
+    elif longest > depth:
+        raise ValueError(f"level_labels: a path of {longest} instances is deeper than depth={depth}")
     labels = torch.full((len(paths), depth), -1, dtype=torch.long)
     names: List[List[str]] = []
     for c in range(depth):
