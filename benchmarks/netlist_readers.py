@@ -1,9 +1,9 @@
-"""Netlist reader throughput: seconds, lines (or AIGER gates) per minute and peak memory of
-hipool's gate-level readers on the shared ISCAS and EPFL circuits, each file in a fresh
-subprocess so that its peak RSS is its own.
+"""Netlist reader throughput: seconds, lines per minute and peak memory of hipool's gate-level
+readers on the shared ISCAS and EPFL circuits, each file in a fresh subprocess so that its
+peak RSS is its own.
 
-    .venv/bin/python benchmarks/netlist_readers.py                 # ISCAS-89 all, the largest, EPFL hyp
-    .venv/bin/python benchmarks/netlist_readers.py --repeats 3     # best of 3 per file
+    .venv/bin/python benchmarks/netlist_readers.py              # ISCAS-89, EPFL hyp.aig, the largest EPFL .blif
+    .venv/bin/python benchmarks/netlist_readers.py --repeats 3  # best of 3 per file
 
 Goal (issue 19): at least 1M netlist lines per minute on one core.  ``parse`` is the
 reader alone (file to :class:`~hipool.data.netlists.gates.GateNetlist`), ``graph`` adds
@@ -30,6 +30,8 @@ from hipool.data.netlists.gates import to_data
 path, kind, repeats = sys.argv[1], sys.argv[2], int(sys.argv[3])
 if kind == "bench":
     from hipool.data.netlists.bench import read_bench as read
+elif kind == "blif":
+    from hipool.data.netlists.blif import read_blif as read
 else:
     from hipool.data.netlists.aiger import read_aiger as read
 before = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
@@ -77,6 +79,11 @@ def main(argv=None) -> int:
             print("skipped hyp.aig: no AIGER reader in this version")
         else:
             rows.append(("epfl/hyp.aig", "aiger", None, _run(hyp, "aiger", args.repeats)))
+    blifs = sorted((args.circuits / "epfl").glob("*/*.blif"))
+    if blifs:
+        largest = max(blifs, key=lambda q: q.stat().st_size)
+        lines = len(largest.read_text().splitlines())
+        rows.append((f"epfl/{largest.parent.name}/{largest.name}", "blif", lines, _run(largest, "blif", args.repeats)))
     print("| file | format | lines | nodes | edges | parse s | parse+graph s | M lines/min | peak MB |")
     print("|---|---|---|---|---|---|---|---|---|")
     for name, kind, lines, r in rows:
