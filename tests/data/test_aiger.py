@@ -324,3 +324,13 @@ def test_fuzz_only_netlist_errors(data):
         assert str(e).startswith("fuzz.aig:") or str(e).startswith("fuzz.aig: byte "), str(e)
         return
     to_data(netlist)  # whatever the reader accepts makes a graph
+
+
+def test_a_missing_file_or_a_folder_is_a_netlist_error(tmp_path):
+    """Reading goes through hipool's bounded reader: no OSError escapes."""
+    from hipool.data.netlists.gates import NetlistError
+
+    with pytest.raises(NetlistError, match=r"AIGER netlist .*missing.aig: cannot read it"):
+        read_aiger(tmp_path / "missing.aig")
+    with pytest.raises(NetlistError, match=r"AIGER netlist"):
+        read_aiger(tmp_path)

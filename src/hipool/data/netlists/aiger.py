@@ -38,7 +38,7 @@ import gc
 from pathlib import Path
 from typing import Dict, List, Optional, Tuple, Union
 
-from .gates import Gate, GateNetlist, NetlistError
+from .gates import Gate, GateNetlist, NetlistError, read_netlist_bytes
 
 #: The most variables (header field M) a file may declare: the graph holds a Python object
 #: per gate: 10 million (as many as hipool reads in one graph of the user's own) is a few GB.
@@ -362,4 +362,4 @@ def read_aiger(path: Union[str, Path]) -> GateNetlist:
     """The netlist of the AIGER file at ``path`` (``.aag`` or ``.aig``; the header decides),
     named after the file's stem; see :func:`parse_aiger`."""
     path = Path(path)
-    return parse_aiger(path.read_bytes(), str(path), path.stem)
+    return parse_aiger(read_netlist_bytes(path, "AIGER netlist"), str(path), path.stem)

@@ -26,8 +26,7 @@ import re
 from pathlib import Path
 from typing import Dict, Union
 
-from ...io import read_bytes
-from .gates import Gate, GateNetlist, NetlistError
+from .gates import Gate, GateNetlist, NetlistError, decode_netlist_text, read_netlist_bytes
 
 #: The kinds a ``.bench`` file may name, by their (upper-case) spelling.
 KINDS: Dict[str, str] = {
@@ -43,9 +42,6 @@ KINDS: Dict[str, str] = {
     "VDD": "CONST1",
     "ONE": "CONST1",
 }
-#: Largest ``.bench`` file read, in bytes (the largest ISCAS-89 design is under 2 MB).
-MAX_BYTES = 1 << 30
-
 _NAME = r"[^\s(),=#]+"
 _DECL = re.compile(rf"(INPUT|OUTPUT)\s*\(\s*({_NAME})\s*\)", re.IGNORECASE)
 _GATE = re.compile(rf"({_NAME})\s*=\s*([A-Za-z_][A-Za-z0-9_]*)\s*\((.*)\)")
@@ -99,18 +95,7 @@ def parse_bench(text: str, source: str, name: str) -> GateNetlist:
 def read_bench(path: Union[str, Path]) -> GateNetlist:
     """Read a ``.bench`` file (UTF-8 or ASCII text; the design is named after the file's stem)."""
     path = Path(path)
-    try:
-        data = read_bytes(path, ".bench netlist", MAX_BYTES)
-    except ValueError as e:  # missing, unreadable, a folder, too large: the reader's own error type
-        raise NetlistError(str(e)) from None
-    try:
-        text = data.decode("utf-8")
-    except UnicodeDecodeError as e:
-        line = data[: e.start].count(b"\n") + 1
-        raise NetlistError(f"{path}:{line}: not UTF-8 text (byte {e.start}); a .bench netlist is text") from None
-    if "\0" in text:
-        line = text[: text.index("\0")].count("\n") + 1
-        raise NetlistError(f"{path}:{line}: a NUL byte: this is a binary file, not a .bench netlist")
+    text = decode_netlist_text(read_netlist_bytes(path, ".bench netlist"), str(path), ".bench netlist")
     return parse_bench(text, str(path), path.stem)
 
 

@@ -66,15 +66,12 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Dict, Iterator, List, Optional, Set, Tuple, Union
 
-from ...io import read_bytes
 from .covers import Cover, cover_gates
-from .gates import Gate, GateNetlist, NetlistError
+from .gates import Gate, GateNetlist, NetlistError, decode_netlist_text, read_netlist_bytes
 
 #: The most gates a design may flatten to (inputs included): the netlist holds a Python
 #: object per gate, and 10 million is a few GB.
 MAX_GATES: int = 10_000_000
-#: Largest BLIF file read, in bytes.
-MAX_BYTES: int = 1 << 30
 #: Deepest ``.subckt`` nesting read (deeper chains are surely generated, and would overflow
 #: Python's recursion).
 MAX_DEPTH: int = 200
@@ -449,13 +446,5 @@ def read_blif(path: Union[str, Path], model: Optional[str] = None) -> GateNetlis
     """Read a BLIF file (UTF-8 or ASCII text), its first model (or ``model``) as the design,
     named after the file's stem; see :func:`parse_blif`."""
     path = Path(path)
-    try:
-        data = read_bytes(path, "BLIF netlist", MAX_BYTES)
-    except ValueError as e:  # missing, unreadable, a folder, too large: the reader's own error type
-        raise NetlistError(str(e)) from None
-    try:
-        text = data.decode("utf-8")
-    except UnicodeDecodeError as e:
-        line = data[: e.start].count(b"\n") + 1
-        raise NetlistError(f"{path}:{line}: not UTF-8 text (byte {e.start}); a BLIF netlist is text") from None
+    text = decode_netlist_text(read_netlist_bytes(path, "BLIF netlist"), str(path), "BLIF netlist")
     return parse_blif(text, str(path), path.stem, model)

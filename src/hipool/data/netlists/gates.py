@@ -47,10 +47,13 @@ is (a simulator would refuse it).
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Dict, List, Optional, Tuple
 
 import torch
 from torch_geometric.data import Data
+
+from ...io import read_bytes
 
 #: Node kinds, in the order of their one-hot columns.
 GATE_KINDS: Tuple[str, ...] = (
@@ -91,6 +94,33 @@ ARITY: Dict[str, Tuple[int, Optional[int]]] = {
 
 class NetlistError(ValueError):
     """A netlist that cannot be read: ``file:line: what is wrong``."""
+
+
+#: Largest netlist file read, in bytes (the largest shared circuit, EPFL hyp.aig, is 1.5 MB).
+MAX_BYTES = 1 << 30
+
+
+def read_netlist_bytes(path: Path, what: str) -> bytes:
+    """The bytes of a netlist file, at most :data:`MAX_BYTES`; a missing, unreadable or
+    oversized file (or a folder, a pipe) is a :class:`NetlistError` naming it and ``what``."""
+    try:
+        return read_bytes(path, what, MAX_BYTES)
+    except ValueError as e:  # the reader's own error type, never an OSError
+        raise NetlistError(str(e)) from None
+
+
+def decode_netlist_text(data: bytes, path: str, what: str) -> str:
+    """``data`` as UTF-8 text; a :class:`NetlistError` with the line of the first byte that is
+    not UTF-8, or of a NUL (a binary file given as text)."""
+    try:
+        text = data.decode("utf-8")
+    except UnicodeDecodeError as e:
+        line = data[: e.start].count(b"\n") + 1
+        raise NetlistError(f"{path}:{line}: not UTF-8 text (byte {e.start}); a {what} is text") from None
+    if "\0" in text:
+        line = text[: text.index("\0")].count("\n") + 1
+        raise NetlistError(f"{path}:{line}: a NUL byte: this is a binary file, not a {what}")
+    return text
 
 
 @dataclass
