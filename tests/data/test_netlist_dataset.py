@@ -88,7 +88,7 @@ def test_one_file_is_a_dataset_of_one_unlabelled_graph(folder):
 
 def test_bad_folders_and_files_are_named(folder, tmp_path, capsys):
     (folder / "labels.csv").write_text("file,label\nhalf.bench,comb\n")
-    with pytest.raises(ValueError, match=r"designs: 3 netlist files have no row in labels.csv: andn.aag"):
+    with pytest.raises(ValueError, match=r"designs: 3 netlists have no row in labels.csv: andn.aag"):
         load_netlists(folder)
     (folder / "labels.csv").unlink()
     with pytest.raises(ValueError, match=r"labels.csv: labels file not found"):

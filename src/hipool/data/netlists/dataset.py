@@ -58,8 +58,8 @@ def read_netlist(path: PathLike) -> GateNetlist:
 
 def load_netlists(path: PathLike, *, progress: bool = False) -> GraphDataset:
     """A netlist file or a folder of netlists and their ``labels.csv`` (see the module docstring)."""
-    from ..own.folder import _read_labels
-    from ..own.labels import _classes
+    from ..own.folder import folder_labels
+    from ..own.labels import classes
 
     path = as_path(path, "load_netlists: path")
     kind = path_kind(path)
@@ -83,17 +83,7 @@ def load_netlists(path: PathLike, *, progress: bool = False) -> GraphDataset:
                 others.append(p.name + ("/" if p.is_dir() else ""))
         if not files:
             raise ValueError(f"{path}: no netlist files (endings read: {', '.join(READERS)})")
-        if path_kind(csv_path) != "file":
-            raise ValueError(
-                f"{csv_path}: labels file not found (a CSV with the columns file,label, one row per netlist)"
-            )
-        rows = _read_labels(csv_path, files, path)
-        missing = [f for f in files if f not in rows]
-        if missing:
-            raise ValueError(
-                f"{path}: {len(missing)} netlist files have no row in labels.csv: {', '.join(missing[:5])}"
-                f"{', ...' if len(missing) > 5 else ''} (add them, or move them out of the folder)"
-            )
+        rows = folder_labels(csv_path, files, path, what="netlist")
         names = list(files)
         netlists = [
             read_netlist(files[f])
@@ -112,7 +102,7 @@ def load_netlists(path: PathLike, *, progress: bool = False) -> GraphDataset:
     if labels is None:
         ys, num_classes, class_names = [0] * len(graphs), 1, None
     else:
-        ys, num_classes, class_names, label_notes = _classes(labels)
+        ys, num_classes, class_names, label_notes = classes(labels)
         notes += label_notes
     for data, y in zip(graphs, ys):
         data.y = torch.tensor([y], dtype=torch.long)

@@ -13,7 +13,7 @@ from ..base import LEVEL_LABELS, GraphDataset
 from . import limits  # the constants (limits.MAX_TOTAL_NODES, ...), read at call time
 from .common import _show
 from .graph import _Graph
-from .labels import _classes
+from .labels import classes
 
 
 def degree_features(degree: torch.Tensor) -> torch.Tensor:
@@ -55,7 +55,7 @@ def _dataset(
     notes: List[str],
     degree_only: bool = False,
 ) -> GraphDataset:
-    y, num_classes, class_names, label_notes = _classes(labels)
+    y, num_classes, class_names, label_notes = classes(labels)
     first = graphs[0]
 
     def columns(g: _Graph) -> str:

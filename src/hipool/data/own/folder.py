@@ -101,6 +101,37 @@ def _read_labels(csv_path: Path, files: Dict[str, Path], folder: Path) -> Dict[s
     return rows
 
 
+def folder_labels(
+    csv_path: Path, files: Dict[str, Path], folder: Path, what: str = "graph file"
+) -> Dict[str, Tuple[Any, str]]:
+    """The labels of a folder's ``files`` (name -> path) from its labels CSV: ``file name ->
+    (label, "labels.csv:line")``.  A missing CSV, a bad row (:func:`_read_labels`) or a file
+    without a row is a ``ValueError`` naming it; ``what`` is what the files are called in it
+    (``"graph file"``, ``"netlist"``).  The user's own graph folders and folders of netlists
+    (:mod:`hipool.data.netlists.dataset`) read their labels here."""
+    kind = path_kind(csv_path)
+    if kind != "file":
+        raise ValueError(
+            f"{csv_path}: "
+            + (
+                "labels file not found"
+                if kind == "missing"
+                else "a folder, not a labels file"
+                if kind == "folder"
+                else "not a regular file (a pipe or a device), not a labels file"
+            )
+            + f" (a CSV with the columns file,label, one row per {what})"
+        )
+    rows = _read_labels(csv_path, files, folder)
+    unlabelled = [f for f in files if f not in rows]
+    if unlabelled:
+        raise ValueError(
+            f"{folder}: {len(unlabelled)} {what}s have no row in {csv_path.name}: "
+            f"{_show(unlabelled)} (add them, or move them out of the folder)"
+        )
+    return rows
+
+
 def _wanted_features(node_features: Any) -> Union[None, str, List[str]]:
     """``node_features`` checked: None, ``"degree"``, or a list of distinct attribute names that
     are not level attributes (those are the known hierarchy, never features)."""
@@ -169,26 +200,7 @@ def load_graph_folder(
         raise ValueError(f"{folder}: cannot list it ({e.strerror or e})") from None
     if not files:
         raise ValueError(f"{folder}: no graph files (endings read: {', '.join(limits.GRAPH_SUFFIXES)})")
-    kind = path_kind(csv_path)
-    if kind != "file":
-        raise ValueError(
-            f"{csv_path}: "
-            + (
-                "labels file not found"
-                if kind == "missing"
-                else "a folder, not a labels file"
-                if kind == "folder"
-                else "not a regular file (a pipe or a device), not a labels file"
-            )
-            + " (a CSV with the columns file,label, one row per graph file)"
-        )
-    rows = _read_labels(csv_path, files, folder)
-    unlabelled = [f for f in files if f not in rows]
-    if unlabelled:
-        raise ValueError(
-            f"{folder}: {len(unlabelled)} graph files have no row in {csv_path.name}: "
-            f"{_show(unlabelled)} (add them, or move them out of the folder)"
-        )
+    rows = folder_labels(csv_path, files, folder)
 
     graphs = [
         _read_file(p, wanted)

@@ -51,7 +51,7 @@ def _json_label(value: Any, where: str) -> Union[int, str]:
     return value
 
 
-def _classes(labels: Sequence[Tuple[Union[int, str], str]]) -> Tuple[List[int], int, Optional[List[str]], List[str]]:
+def classes(labels: Sequence[Tuple[Union[int, str], str]]) -> Tuple[List[int], int, Optional[List[str]], List[str]]:
     """Class indices, number of classes, class names and notes from ``(label, where)`` pairs."""
     numbers = [(v, w) for v, w in labels if isinstance(v, int)]
     names = [(v, w) for v, w in labels if isinstance(v, str)]
