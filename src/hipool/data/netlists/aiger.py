@@ -34,11 +34,10 @@ UTF-8 (or a binary section where text belongs).  Reading never runs anything.
 
 from __future__ import annotations
 
-import gc
 from pathlib import Path
 from typing import Dict, List, Optional, Tuple, Union
 
-from .gates import Gate, GateNetlist, NetlistError, read_netlist_bytes
+from .gates import Gate, GateNetlist, NetlistError, no_cyclic_gc, read_netlist_bytes
 
 #: The most variables (header field M) a file may declare: the graph holds a Python object
 #: per gate: 10 million (as many as hipool reads in one graph of the user's own) is a few GB.
@@ -343,19 +342,12 @@ def parse_aiger(data: bytes, source: str, name: str) -> GateNetlist:
     Raises:
         NetlistError: the file is not valid AIGER (see the module docstring).
     """
-    # The reader makes a few objects per gate and frees none of them: the cyclic garbage
-    # collector, run again and again over the growing netlist, would double the time.
-    was_enabled = gc.isenabled()
-    gc.disable()
-    try:
+    with no_cyclic_gc():
         reader = _Reader(bytes(data), source, name)
         reader.header()
         reader.sections()
         ands = reader.binary_ands() if reader.binary else reader.ascii_ands()
         return reader.build(ands, reader.symbols())
-    finally:
-        if was_enabled:
-            gc.enable()
 
 
 def read_aiger(path: Union[str, Path]) -> GateNetlist:

@@ -61,13 +61,12 @@ and a file with no model content.  Reading never runs anything and never opens a
 
 from __future__ import annotations
 
-import gc
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Dict, Iterator, List, Optional, Set, Tuple, Union
 
 from .covers import Cover, cover_gates
-from .gates import Gate, GateNetlist, NetlistError, decode_netlist_text, read_netlist_bytes
+from .gates import Gate, GateNetlist, NetlistError, decode_netlist_text, no_cyclic_gc, read_netlist_bytes
 
 #: The most gates a design may flatten to (inputs included): the netlist holds a Python
 #: object per gate, and 10 million is a few GB.
@@ -401,15 +400,8 @@ def parse_blif(text: str, source: str, name: Optional[str] = None, model: Option
     if "\0" in text:
         line = text[: text.index("\0")].count("\n") + 1
         raise NetlistError(f"{source}:{line}: a NUL byte: this is a binary file, not a BLIF netlist")
-    # The reader makes a few objects per gate and frees none of them: the cyclic garbage
-    # collector, run again and again over the growing models, would slow it down.
-    was_enabled = gc.isenabled()
-    gc.disable()
-    try:
+    with no_cyclic_gc():
         return _parse(text, source, name, model)
-    finally:
-        if was_enabled:
-            gc.enable()
 
 
 def _parse(text: str, source: str, name: Optional[str], model: Optional[str]) -> GateNetlist:

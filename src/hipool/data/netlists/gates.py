@@ -46,9 +46,11 @@ is (a simulator would refuse it).
 
 from __future__ import annotations
 
+import gc
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Dict, List, Optional, Tuple
+from typing import Dict, Iterator, List, Optional, Tuple
 
 import torch
 from torch_geometric.data import Data
@@ -107,6 +109,20 @@ def read_netlist_bytes(path: Path, what: str) -> bytes:
         return read_bytes(path, what, MAX_BYTES)
     except ValueError as e:  # the reader's own error type, never an OSError
         raise NetlistError(str(e)) from None
+
+
+@contextmanager
+def no_cyclic_gc() -> Iterator[None]:
+    """Switch Python's cyclic garbage collector off for a reader's run (and back on if it was):
+    a reader makes a few objects per gate and frees none of them, and the collector, run again
+    and again over the growing netlist, would double the time.  Process-wide while it lasts."""
+    was_enabled = gc.isenabled()
+    gc.disable()
+    try:
+        yield
+    finally:
+        if was_enabled:
+            gc.enable()
 
 
 def decode_netlist_text(data: bytes, path: str, what: str) -> str:
