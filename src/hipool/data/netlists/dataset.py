@@ -20,26 +20,110 @@ so the last column holds the top's instances in every design).  ``load_dataset(P
 from __future__ import annotations
 
 import os
+import re
 from pathlib import Path
-from typing import Callable, Dict, List
+from typing import Callable, Dict, List, Optional, Union
 
 import torch
+from torch_geometric.data import Data
 from tqdm.auto import tqdm
 
 from ...io import PathLike
 from ..base import GraphDataset, as_path, path_kind
+from . import analog, gates
 from .aiger import read_aiger
+from .analog import AnalogNetlist
 from .bench import read_bench
 from .blif import read_blif
-from .gates import EDGE_FEATURES, NUM_GATE_FEATURES, GateNetlist, NetlistError, instance_depth, to_data
+from .gates import GateNetlist, NetlistError
 
-#: The reader of each netlist file ending.
-READERS: Dict[str, Callable[[Path], GateNetlist]] = {
+#: What a reader returns: a gate-level or an analog (device-net) netlist.
+Netlist = Union[GateNetlist, AnalogNetlist]
+
+
+def read_spice(path: Path) -> AnalogNetlist:
+    """A SPICE/CDL netlist, flattened (:mod:`hipool.data.netlists.spice`)."""
+    from .spice import read_spice as read
+
+    return read(path)
+
+
+def read_spectre(path: Path) -> AnalogNetlist:
+    """A Spectre netlist, flattened (:mod:`hipool.data.netlists.spectre`)."""
+    from .spectre import read_spectre as read
+
+    return read(path)
+
+
+#: How many bytes of a file :func:`detect_analog_format` looks at.
+DETECT_BYTES = 1 << 16
+_SPECTRE_LINE = re.compile(
+    r"^\s*(?:simulator\s+lang\s*=\s*spectre|subckt\s|inline\s+subckt\s|ends\b|parameters\s|global\s|"
+    r"include\s+\"|ahdl_include\s|model\s+\S+\s+\w+|[\w!\\]+\s*\([^)]*\)\s*[A-Za-z_]\w*)"
+)
+_SPICE_LINE = re.compile(r"^\s*(?:\.[a-z]+\b|[rclkdqmjzswtouvefghbxi]\S*\s+[^(=\s]+\s+[^(=\s]+)", re.IGNORECASE)
+
+
+def detect_analog_format(text: str) -> str:
+    """``"spectre"`` or ``"spice"``: the dialect of an analog netlist's text, for file endings
+    both use (``.sp .cir .net .scs .ckt ...``).  The file's first lines vote: a
+    ``simulator lang=spectre`` line decides at once; otherwise a line in Spectre's instance
+    syntax (``M0 (d g s b) nmos4``), ``subckt``/``ends``/``parameters`` without a dot count for
+    Spectre, dot cards and element lines with bare nets for SPICE; ``//`` comments count for
+    Spectre, ``*`` comments for SPICE.  A tie is SPICE."""
+    spectre = spice = 0
+    for line in text.splitlines()[:2000]:
+        stripped = line.strip()
+        if not stripped:
+            continue
+        low = stripped.lower()
+        if low.startswith("simulator") and "lang" in low:
+            return "spectre" if "spectre" in low.split("lang", 1)[1] else "spice"
+        if stripped.startswith("//"):
+            spectre += 1
+        elif stripped.startswith("*") or stripped.startswith("+"):
+            spice += 1
+        elif _SPECTRE_LINE.match(stripped):
+            spectre += 2
+        elif _SPICE_LINE.match(stripped):
+            spice += 2
+    return "spectre" if spectre > spice else "spice"
+
+
+def read_analog(path: Path) -> AnalogNetlist:
+    """A SPICE or Spectre netlist (:func:`detect_analog_format` decides by its content;
+    ``.scs`` is Spectre unless the content is clearly SPICE)."""
+    head = gates.read_netlist_bytes(path, "netlist")[:DETECT_BYTES].decode("utf-8", errors="replace")
+    dialect = detect_analog_format(head)
+    return read_spectre(path) if dialect == "spectre" else read_spice(path)
+
+
+#: The reader of each netlist file ending (analog endings: the content picks SPICE or Spectre).
+READERS: Dict[str, Callable[[Path], Netlist]] = {
     ".bench": read_bench,
     ".blif": read_blif,
     ".aag": read_aiger,
     ".aig": read_aiger,
+    **{e: read_analog for e in (".sp", ".spi", ".spice", ".cir", ".ckt", ".net", ".cdl", ".scs", ".netlist")},
 }
+
+
+def netlist_depth(netlist: Netlist) -> int:
+    """The deepest nesting of subcircuit instances in a netlist of either kind."""
+    return analog.analog_depth(netlist) if isinstance(netlist, AnalogNetlist) else gates.instance_depth(netlist)
+
+
+def netlist_to_data(netlist: Netlist, depth: Optional[int] = None) -> Data:
+    """The graph of a netlist of either kind (its module's ``to_data``)."""
+    return analog.to_data(netlist, depth) if isinstance(netlist, AnalogNetlist) else gates.to_data(netlist, depth)
+
+
+def read_graph(path: PathLike, depth: Optional[int] = None) -> Data:
+    """The graph of one netlist file (its ``graph_id`` the file name): :func:`read_netlist`, then
+    :func:`netlist_to_data` with ``level_labels`` ``depth`` columns wide (default its own nesting)."""
+    data = netlist_to_data(read_netlist(path), depth)
+    data.graph_id = Path(path).name
+    return data
 
 
 def is_netlist(path: Path) -> bool:
@@ -47,8 +131,8 @@ def is_netlist(path: Path) -> bool:
     return path.suffix.lower() in READERS
 
 
-def read_netlist(path: PathLike) -> GateNetlist:
-    """The :class:`~hipool.data.netlists.gates.GateNetlist` of a netlist file, by its ending."""
+def read_netlist(path: PathLike) -> Netlist:
+    """The netlist of a file, read by the reader of its ending (:data:`READERS`)."""
     path = Path(path)
     reader = READERS.get(path.suffix.lower())
     if reader is None:
@@ -93,10 +177,17 @@ def load_netlists(path: PathLike, *, progress: bool = False) -> GraphDataset:
         notes = [f"ignored entries that are not netlist files: {', '.join(others[:5])}"] if others else []
     else:
         raise ValueError(f"{path}: {'no such file or folder' if kind == 'missing' else 'not a file or folder'}")
-    depth = max(instance_depth(nl) for nl in netlists)
+    analog_files = [n for n, nl in zip(names, netlists) if isinstance(nl, AnalogNetlist)]
+    if analog_files and len(analog_files) < len(netlists):
+        gate_file = next(n for n, nl in zip(names, netlists) if not isinstance(nl, AnalogNetlist))
+        raise ValueError(
+            f"{path}: analog netlists ({analog_files[0]}, ...) and gate-level ones ({gate_file}, ...) in one "
+            f"folder: their graphs have different node features; keep them in separate datasets"
+        )
+    depth = max(netlist_depth(nl) for nl in netlists)
     graphs = []
     for name, nl in zip(names, netlists):
-        data = to_data(nl, depth)
+        data = netlist_to_data(nl, depth)
         data.graph_id = name
         graphs.append(data)
     if labels is None:
@@ -106,12 +197,17 @@ def load_netlists(path: PathLike, *, progress: bool = False) -> GraphDataset:
         notes += label_notes
     for data, y in zip(graphs, ys):
         data.y = torch.tensor([y], dtype=torch.long)
-    notes.append(f"gate-level graphs: x {NUM_GATE_FEATURES} columns, edge_attr {len(EDGE_FEATURES)} columns")
+    if analog_files:
+        num_features = analog.NUM_ANALOG_FEATURES
+        notes.append(f"device-net graphs: x {num_features} columns, edge_attr {len(analog.ANALOG_ROLES)} columns")
+    else:
+        num_features = gates.NUM_GATE_FEATURES
+        notes.append(f"gate-level graphs: x {num_features} columns, edge_attr {len(gates.EDGE_FEATURES)} columns")
     level_names = tuple(f"instances at depth {depth - c}" for c in range(depth)) if depth else None
     return GraphDataset(
         name=path.stem if kind == "file" else path.name,
         graphs=graphs,
-        num_features=NUM_GATE_FEATURES,
+        num_features=num_features,
         num_classes=num_classes,
         class_names=class_names,
         source=os.path.abspath(path),
