@@ -12,8 +12,12 @@ a ``.csv`` file                    molecules: a SMILES column and label columns 
 a ``.jsonl`` file                  the user's graphs, one JSON object per line
 a folder of graph files            the user's graphs (GraphML / node-link JSON / edge lists
                                    plus ``labels.csv``)
-a netlist, or a folder of them     ``.bench``, ``.blif``, ``.aag``, ``.aig`` (a folder with its
+a netlist, or a folder of them     ``.bench``, ``.blif``, ``.aag``, ``.aig``, SPICE/CDL and Spectre
+                                   (``.sp``, ``.cir``, ``.scs``, ...; a folder with its
                                    ``labels.csv``): :mod:`hipool.data.netlists.dataset`
+``align_ota[:label=...]``          real analog benchmarks: ALIGN's OTAs, AnalogGenie's circuits by
+``analoggenie[:min_class=N]``      function, under the data root or downloaded
+                                   (:mod:`hipool.data.netlists.benchmarks`)
 a TU dataset's folder              ``path/to/MUTAG`` (holding ``raw/MUTAG_A.txt``, ...) or
                                    ``path/to/MUTAG/raw``: that TU dataset, whatever the data root
 a TU benchmark name                ``MUTAG``, ``PROTEINS``, ...: one under the data root, or one
@@ -77,6 +81,12 @@ def load_dataset(
         from .circuits.dataset import load_circuits
 
         return load_circuits(spec, cache_dir, progress=progress)
+    from .netlists.benchmarks import is_benchmark
+
+    if is_benchmark(spec):
+        from .netlists.benchmarks import load_benchmark
+
+        return load_benchmark(spec, data_root, progress=progress)
     try:
         return _load_file_or_tu(spec, data_root, cache_dir, progress)
     except OSError as e:  # e.g. a folder without read permission, a name too long for the file system
@@ -122,7 +132,7 @@ def _load_file_or_tu(
     if path.is_file():
         raise ValueError(
             f"dataset {spec}: a file, but neither a molecule CSV (.csv), JSON Lines (.jsonl) nor a "
-            f"netlist (.bench, .blif, .aag, .aig); a folder of graph files is given as the folder"
+            f"netlist (.bench, .blif, .aag, .aig, .sp, .cir, .scs, ...); a folder of graph files is given as the folder"
         )
     from .tu import TU_STATS, load_tu
 
@@ -161,7 +171,11 @@ def available_datasets(data_root: Optional[PathLike] = None) -> Dict[str, List[s
 
     root = _root(data_root)
     local = sorted(p.name for p in root.iterdir() if (p / "raw").is_dir()) if root.is_dir() else []
-    return {"builtin": ["circuits", "communities"], "local": local, "tu": sorted(TU_STATS)}
+    return {
+        "builtin": ["circuits", "communities", "align_ota", "analoggenie"],
+        "local": local,
+        "tu": sorted(TU_STATS),
+    }
 
 
 def unknown_dataset_message(spec: str, data_root: Optional[PathLike] = None) -> str:
@@ -176,8 +190,8 @@ def unknown_dataset_message(spec: str, data_root: Optional[PathLike] = None) -> 
     return (
         f"unknown dataset {shown(spec)}; {hint}available: {', '.join(names['builtin'])}; TU datasets "
         f"{', '.join(names['tu'])} (downloaded when missing); local TU folders: {local}; "
-        f"or a molecule .csv, a .jsonl file, a netlist (.bench, .blif, .aag, .aig) or a folder of graph "
-        f"files or netlists; any other TU dataset as 'tu:NAME' (downloaded from the TU collection)"
+        f"or a molecule .csv, a .jsonl file, a netlist (.bench, .blif, .aag, .aig, .sp, .cir, .scs, ...) "
+        f"or a folder of graph files or netlists; any other TU dataset as 'tu:NAME' (downloaded from the TU collection)"
     )
 
 

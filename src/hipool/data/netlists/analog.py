@@ -311,7 +311,16 @@ _LETTER_KIND: Dict[str, str] = {
 
 def _polarity(model: str, n: str, p: str) -> Optional[str]:
     m = model.lower()
-    for key, kind in (("pmos", p), ("nmos", n), ("pch", p), ("nch", n), ("pfet", p), ("nfet", n), ("pnp", p), ("npn", n)):
+    for key, kind in (
+        ("pmos", p),
+        ("nmos", n),
+        ("pch", p),
+        ("nch", n),
+        ("pfet", p),
+        ("nfet", n),
+        ("pnp", p),
+        ("npn", n),
+    ):
         if key in m:
             return kind
     if m.startswith("p"):
@@ -348,14 +357,18 @@ def _key(name: str, design: Design) -> str:
     return name if design.dialect == "spectre" else name.lower()
 
 
-def _scope(base: Mapping[str, Optional[float]], assignments: Sequence[Tuple[str, str]], design: Design) -> Dict[str, Optional[float]]:
+def _scope(
+    base: Mapping[str, Optional[float]], assignments: Sequence[Tuple[str, str]], design: Design
+) -> Dict[str, Optional[float]]:
     scope = dict(base)
     for name, text in assignments:
         scope[_key(name, design)] = evaluate(text, scope, design.dialect)
     return scope
 
 
-def _main_value(kind: str, el: Element, scope: Mapping[str, Optional[float]], design: Design) -> Tuple[Optional[float], bool]:
+def _main_value(
+    kind: str, el: Element, scope: Mapping[str, Optional[float]], design: Design
+) -> Tuple[Optional[float], bool]:
     """``(value, unknown)`` of a device's main value (see the module docstring)."""
 
     def ev(text: Optional[str]) -> Tuple[Optional[float], bool]:
@@ -383,7 +396,12 @@ def _main_value(kind: str, el: Element, scope: Mapping[str, Optional[float]], de
 
 
 def _roots(design: Design) -> List[str]:
-    used = {_key(el.model, design) for sub in design.subckts.values() for el in sub.elements if el.letter == "X" and el.model}
+    used = {
+        _key(el.model, design)
+        for sub in design.subckts.values()
+        for el in sub.elements
+        if el.letter == "X" and el.model
+    }
     return [name for name in design.subckts if name not in used]
 
 
@@ -400,7 +418,9 @@ def _sizes(design: Design) -> Dict[str, int]:
             sub = design.subckts[name]
             raise NetlistError(f"{sub.where}: subcircuit {name!r} instantiates itself: {' -> '.join(loop)}")
         if len(chain) > MAX_DEPTH:
-            raise NetlistError(f"{design.source}: subcircuits nest deeper than {MAX_DEPTH}: {' -> '.join(chain[:5])} ...")
+            raise NetlistError(
+                f"{design.source}: subcircuits nest deeper than {MAX_DEPTH}: {' -> '.join(chain[:5])} ..."
+            )
         state[name] = 1
         total = 0
         for el in design.subckts[name].elements:
@@ -475,9 +495,10 @@ def flatten(design: Design) -> AnalogNetlist:
             if el.letter == "X":
                 sub = design.subckts[_key(el.model or "", design)]
                 if len(el.nets) != len(sub.ports):
+                    shown_ports = " ".join(sub.ports[:8]) + (" ..." if len(sub.ports) > 8 else "")
                     raise NetlistError(
                         f"{el.where}: instance {el.name!r} connects {len(el.nets)} nets, but subcircuit "
-                        f"{sub.name!r} has {len(sub.ports)} ports ({' '.join(sub.ports[:8])}{' ...' if len(sub.ports) > 8 else ''})"
+                        f"{sub.name!r} has {len(sub.ports)} ports ({shown_ports})"
                     )
                 inner_binding = {_key(p, design): n for p, n in zip(sub.ports, flat_nets)}
                 # defaults in the subcircuit's scope, the instance's values in the caller's
@@ -494,13 +515,17 @@ def flatten(design: Design) -> AnalogNetlist:
             try:
                 kind = device_kind(el.letter, _key(el.model, design) if el.model else None, design.models)
             except ValueError:
-                raise NetlistError(f"{el.where}: element {el.name!r}: hipool does not read devices of kind {el.letter!r}") from None
+                raise NetlistError(
+                    f"{el.where}: element {el.name!r}: hipool does not read devices of kind {el.letter!r}"
+                ) from None
             roles, lo, hi = PINS[kind]
             if not lo <= len(el.nets) <= hi:
                 want = str(lo) if lo == hi else f"{lo} to {hi}"
                 raise NetlistError(f"{el.where}: element {el.name!r} ({kind}) has {len(el.nets)} nets; it takes {want}")
             if kind in LINKS and len(el.links) < LINKS[kind]:
-                raise NetlistError(f"{el.where}: element {el.name!r} ({kind}) names {len(el.links)} devices; it needs {LINKS[kind]}")
+                raise NetlistError(
+                    f"{el.where}: element {el.name!r} ({kind}) names {len(el.links)} devices; it needs {LINKS[kind]}"
+                )
             value, unknown = _main_value(kind, el, scope, design)
             full_roles = tuple(roles[k] if k < len(roles) else "passive" for k in range(len(el.nets)))
             devices.append(
@@ -555,7 +580,9 @@ def to_data(netlist: AnalogNetlist, depth: Optional[int] = None) -> Data:
         for target in d.links:
             j = dev_index.get(target)
             if j is None or j == i:
-                raise NetlistError(f"{d.where}: {d.name!r} ({d.kind}) refers to device {target!r}, which is not defined")
+                raise NetlistError(
+                    f"{d.where}: {d.name!r} ({d.kind}) refers to device {target!r}, which is not defined"
+                )
             src.append(i)
             dst.append(j)
             roles.append(role_id["coupling"])
