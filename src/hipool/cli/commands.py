@@ -149,6 +149,25 @@ def _report(args: argparse.Namespace) -> int:
     return 0
 
 
+def _predict(args: argparse.Namespace) -> int:
+    from ..predict import run_predict
+
+    return run_predict(
+        args.run,
+        args.files,
+        out=args.out,
+        as_json=args.json,
+        model=args.model,
+        fold=args.fold,
+        dataset=args.dataset,
+        data_root=args.data_root,
+        cache_dir=args.cache_dir,
+        device=args.device,
+        batch_size=args.batch_size,
+        progress=not args.no_progress,
+    )
+
+
 def _poolers(args: argparse.Namespace) -> int:
     import json
 
@@ -379,6 +398,52 @@ def add_report(sub) -> None:
     rep.set_defaults(func=_report)
 
 
+def add_predict(sub) -> None:
+    pr = sub.add_parser(
+        "predict",
+        help="classify new netlists or graphs with a trained model: a CSV of classes and probabilities",
+        description="Run the trained model of RUN on FILES and write one row per design (or graph): "
+        "the predicted class and the probability of every class (OUT.csv, also printed). A file "
+        "that cannot be read, or whose features are not what the model was trained on, gets its "
+        "error on its row and the others are still predicted. Exit status: 0 when every row was "
+        "predicted, 1 when any row has an error, 2 when the command fails as a whole (no CSV written).",
+    )
+    pr.add_argument(
+        "run",
+        type=Path,
+        metavar="RUN",
+        help="run folder of `hipool train`, `demo` or `compare`, or a checkpoint (.pt) inside one",
+    )
+    pr.add_argument(
+        "files",
+        nargs="+",
+        metavar="FILES",
+        help="netlist files (.bench, .blif, .aag, .aig, and the analog endings .sp, .cir, .scs, ...), "
+        "folders of netlist files (every netlist in it; no labels.csv needed), or dataset specs as "
+        "--dataset takes them (a TU name, circuits, a .jsonl file, a folder of graph files with "
+        "labels.csv, ...): every graph of it, named SPEC#INDEX",
+    )
+    pr.add_argument(
+        "--model", default=None, help="which model of a demo or compare run (default: the first pooling model)"
+    )
+    pr.add_argument("--fold", type=int, default=None, help="which fold of a compare run (default 0)")
+    pr.add_argument(
+        "--out", type=folder_arg, default="predictions.csv", help="the CSV to write (default: predictions.csv)"
+    )
+    pr.add_argument("--json", action="store_true", help="print JSON instead of a table")
+    pr.add_argument(
+        "--dataset",
+        default=None,
+        help="the dataset the run was trained on, when the one its run.json names cannot be loaded "
+        "(predict reads its class names and the depth of its known hierarchy)",
+    )
+    pr.add_argument("--batch-size", type=positive_arg, default=32, help="graphs per batch (default 32)")
+    pr.add_argument("--device", default="cpu", help="cpu, cuda or cuda:N (default cpu)")
+    add_data_flags(pr)
+    pr.add_argument("--no-progress", action="store_true", help="no progress bars")
+    pr.set_defaults(func=_predict)
+
+
 def add_data(sub) -> None:
     data = sub.add_parser("data", help="datasets: summaries", description="Look at datasets.")
     data_sub = data.add_subparsers(dest="data_command", metavar="ACTION")
@@ -413,4 +478,4 @@ def add_poolers(sub) -> None:
 
 
 #: The subcommands, in the order ``hipool --help`` lists them.
-COMMANDS = (add_demo, add_train, add_compare, add_explain, add_report, add_data, add_poolers)
+COMMANDS = (add_demo, add_train, add_compare, add_explain, add_report, add_predict, add_data, add_poolers)

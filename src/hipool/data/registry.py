@@ -165,14 +165,18 @@ def _root(data_root: Optional[PathLike]) -> Path:
 
 
 def available_datasets(data_root: Optional[PathLike] = None) -> Dict[str, List[str]]:
-    """Names :func:`load_dataset` takes: ``builtin``, ``local`` (TU folders under the data root)
-    and ``tu`` (the TU datasets hipool knows, downloaded when missing)."""
+    """Names :func:`load_dataset` takes: ``builtin``, ``benchmarks`` (the analog netlist
+    benchmarks), ``local`` (TU folders under the data root) and ``tu`` (the TU datasets hipool
+    knows, downloaded when missing)."""
     from .tu import TU_STATS
 
     root = _root(data_root)
     local = sorted(p.name for p in root.iterdir() if (p / "raw").is_dir()) if root.is_dir() else []
+    from .netlists.benchmarks import BENCHMARKS
+
     return {
-        "builtin": ["circuits", "communities", "align_ota", "analoggenie"],
+        "builtin": ["circuits", "communities"],
+        "benchmarks": list(BENCHMARKS),
         "local": local,
         "tu": sorted(TU_STATS),
     }
@@ -180,7 +184,7 @@ def available_datasets(data_root: Optional[PathLike] = None) -> Dict[str, List[s
 
 def unknown_dataset_message(spec: str, data_root: Optional[PathLike] = None) -> str:
     names = available_datasets(data_root)
-    every = names["builtin"] + sorted(set(names["local"]) | set(names["tu"]))
+    every = names["builtin"] + names["benchmarks"] + sorted(set(names["local"]) | set(names["tu"]))
     close = [n for n in every if n.lower() == spec.lower()][:1] or difflib.get_close_matches(
         spec, every, n=1, cutoff=0.6
     )
@@ -189,7 +193,8 @@ def unknown_dataset_message(spec: str, data_root: Optional[PathLike] = None) -> 
     local = f"{', '.join(names['local'])} (under {root})" if names["local"] else f"none under {root}"
     return (
         f"unknown dataset {shown(spec)}; {hint}available: {', '.join(names['builtin'])}; TU datasets "
-        f"{', '.join(names['tu'])} (downloaded when missing); local TU folders: {local}; "
+        f"{', '.join(names['tu'])} (downloaded when missing); local TU folders: {local}; the analog "
+        f"benchmarks {', '.join(names['benchmarks'])} (under the data root, or downloaded); "
         f"or a molecule .csv, a .jsonl file, a netlist (.bench, .blif, .aag, .aig, .sp, .cir, .scs, ...) "
         f"or a folder of graph files or netlists; any other TU dataset as 'tu:NAME' (downloaded from the TU collection)"
     )
