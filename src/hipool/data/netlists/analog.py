@@ -28,8 +28,9 @@ the model's name: ``nmos``/``nch``/``nfet``/``n…`` is N, ``pmos``/``pch``/``pf
 base, emitter, substrate; MOS drain, gate, source, bulk; JFET and MESFET drain, gate,
 source; ``V I B`` pos, neg; ``E G`` out_pos, out_neg, ctrl_pos, ctrl_neg; ``F H`` out_pos,
 out_neg; switches ``S`` out_pos, out_neg, ctrl_pos, ctrl_neg and ``W`` out_pos, out_neg;
-transmission lines (``T O U``) passive.  Pins beyond those (a MOS model's extra body or
-thermal nodes) are ``passive``.
+transmission lines (``T O U``) passive.  Pins beyond those are ``passive`` (a MOS model's
+extra body or thermal nodes), for ``E``/``G`` alternately ``ctrl_pos``/``ctrl_neg`` (the
+controlling pairs of ``poly(n)``, at most 20).
 
 ``x`` (float32 ``[N, NUM_ANALOG_FEATURES]``, :data:`ANALOG_FEATURE_NAMES`): the kind one-hot;
 ``has_value``; ``value``: ``log10 |v| / 10`` of the device's main value (clipped to
@@ -43,6 +44,12 @@ use), ``is_power`` (``vdd``, ``vcc``, ``avdd``, ``dvdd``, ``vpp``, ``vdda``, ...
 starting with an optional ``a``/``d`` then ``vdd``/``vcc``/``vpp``), ``is_port`` (a pin of
 the design: the ports of the top subcircuit when the design is one) and ``log(1 + count)``
 of the pins of each role on the net.
+
+**Parameters.**  Values are evaluated where the device sits: the top level's parameters,
+then for each instance on the way down the caller's scope (inherited, as HSPICE does), its
+subcircuit's defaults (evaluated in order, each seeing the ones before) overridden by the
+values the instance gives (evaluated in the caller's scope), then the subcircuit's local
+``.param`` lines.
 
 **The designer's hierarchy.**  Every device and every net inside a subcircuit instance
 records the path of instances it was flattened from; ``level_labels`` and
@@ -137,8 +144,8 @@ PINS: Dict[str, Tuple[Tuple[str, ...], int, int]] = {
     "LINE": ((), 3, 4),
     "V": (("pos", "neg"), 2, 2),
     "I": (("pos", "neg"), 2, 2),
-    "E": (_CTRL, 2, 4),
-    "G": (_CTRL, 2, 4),
+    "E": (_CTRL, 2, 42),  # poly(n): n controlling pairs, up to 20
+    "G": (_CTRL, 2, 42),
     "F": (("out_pos", "out_neg"), 2, 2),
     "H": (("out_pos", "out_neg"), 2, 2),
     "B": (("pos", "neg"), 2, 2),
@@ -146,6 +153,21 @@ PINS: Dict[str, Tuple[Tuple[str, ...], int, int]] = {
 #: Kinds whose device refers to others by name (``K`` its inductors; ``F H`` and a ``W``
 #: switch the voltage source sensing their current): how many, at least.
 LINKS: Dict[str, int] = {"K": 2, "F": 1, "H": 1, "SWITCH": 0}
+#: The parameters that hold a kind's main value when no positional value is written, in order
+#: (a MOS transistor's is ``w/l``, from ``w`` and ``l``).
+VALUE_KEYS: Dict[str, Tuple[str, ...]] = {
+    "R": ("r", "res", "resistance", "value"),
+    "C": ("c", "cap", "capacitance", "value"),
+    "L": ("l", "ind", "inductance", "value"),
+    "K": ("k", "coupling"),
+    **{k: ("area",) for k in ("D", "NPN", "PNP", "BJT", "NJF", "PJF", "JFET", "MESFET")},
+    "V": ("dc", "value"),
+    "I": ("dc", "value"),
+    "E": ("gain", "value"),
+    "G": ("gain", "gm", "value"),
+    "F": ("gain", "value"),
+    "H": ("gain", "rm", "value"),
+}
 #: Width of ``x``.
 NUM_ANALOG_FEATURES: int = len(ANALOG_KINDS) + 6 + len(ANALOG_ROLES)
 #: Names of the ``x`` columns.
@@ -203,7 +225,10 @@ class Element:
 @dataclass
 class Subckt:
     """A subcircuit definition: its ports, its parameters' defaults (texts), its local
-    ``.param`` lines (in order) and its elements."""
+    ``.param`` lines (in order) and its elements.  ``inline`` (Spectre's ``inline subckt``):
+    an instance adds no level of hierarchy, and the element named like the subcircuit takes
+    the instance's name (the wrapped device *is* the instance); its other elements are named
+    ``<instance>/<name>`` but stay at the caller's level."""
 
     name: str
     ports: List[str]
@@ -211,6 +236,7 @@ class Subckt:
     local_params: List[Tuple[str, str]] = field(default_factory=list)
     elements: List[Element] = field(default_factory=list)
     where: str = ""
+    inline: bool = False
 
 
 @dataclass
@@ -388,7 +414,7 @@ def _main_value(
         return wv / lv, False
     text = el.value
     if text is None:
-        for key in ("area", "r", "c", "l", "k", "dc", "gain", "value"):
+        for key in VALUE_KEYS.get(kind, ()):
             if key in el.params:
                 text = el.params[key]
                 break
@@ -476,7 +502,7 @@ def flatten(design: Design) -> AnalogNetlist:
     devices: List[Device] = []
     nets: Dict[str, Tuple[str, ...]] = {}
 
-    def net_of(name: str, binding: Mapping[str, str], path: Tuple[str, ...]) -> str:
+    def net_of(name: str, binding: Mapping[str, str], path: Tuple[str, ...], level: Tuple[str, ...]) -> str:
         key = _key(name, design)
         if key in binding:
             return binding[key]
@@ -484,14 +510,20 @@ def flatten(design: Design) -> AnalogNetlist:
             nets.setdefault(key, ())
             return key
         flat = "/".join(path + (key,))
-        nets.setdefault(flat, path)
+        nets.setdefault(flat, level)
         return flat
 
     def expand(
-        body: Sequence[Element], binding: Mapping[str, str], scope: Mapping[str, Optional[float]], path: Tuple[str, ...]
+        body: Sequence[Element],
+        binding: Mapping[str, str],
+        scope: Mapping[str, Optional[float]],
+        path: Tuple[str, ...],
+        inline: Optional[Subckt] = None,
     ) -> None:
+        # an inline subcircuit's devices stay at the caller's level; its namesake takes the instance's name
+        level = path[:-1] if inline is not None and inline.inline else path
         for el in body:
-            flat_nets = [net_of(n, binding, path) for n in el.nets]
+            flat_nets = [net_of(n, binding, path, level) for n in el.nets]
             if el.letter == "X":
                 sub = design.subckts[_key(el.model or "", design)]
                 if len(el.nets) != len(sub.ports):
@@ -510,7 +542,7 @@ def flatten(design: Design) -> AnalogNetlist:
                 for kk, v in given.items():
                     inner.setdefault(kk, v)
                 inner = _scope(inner, sub.local_params, design)
-                expand(sub.elements, inner_binding, inner, path + (_key(el.name, design),))
+                expand(sub.elements, inner_binding, inner, path + (_key(el.name, design),), inline=sub)
                 continue
             try:
                 kind = device_kind(el.letter, _key(el.model, design) if el.model else None, design.models)
@@ -527,23 +559,28 @@ def flatten(design: Design) -> AnalogNetlist:
                     f"{el.where}: element {el.name!r} ({kind}) names {len(el.links)} devices; it needs {LINKS[kind]}"
                 )
             value, unknown = _main_value(kind, el, scope, design)
-            full_roles = tuple(roles[k] if k < len(roles) else "passive" for k in range(len(el.nets)))
+            extra = ("ctrl_pos", "ctrl_neg") if kind in ("E", "G") else ("passive", "passive")
+            full_roles = tuple(roles[k] if k < len(roles) else extra[k % 2] for k in range(len(el.nets)))
+            if level != path and _key(el.name, design) == _key(inline.name, design):  # type: ignore[union-attr]
+                name = "/".join(path)
+            else:
+                name = "/".join(path + (_key(el.name, design),))
             devices.append(
                 Device(
-                    name="/".join(path + (_key(el.name, design),)),
+                    name=name,
                     kind=kind,
                     nets=flat_nets,
                     roles=full_roles,
                     value=value,
                     unknown=unknown,
-                    instance=path,
+                    instance=level,
                     links=["/".join(path + (_key(t, design),)) for t in el.links],
                     where=el.where,
                 )
             )
 
     expand(elements, {}, _scope({}, top_params, design), ())
-    ports = {net_of(p, {}, ()) for p in ports_of_top} | {net_of(p, {}, ()) for p in design.ports}
+    ports = {_key(p, design) for p in list(ports_of_top) + list(design.ports)}
     return AnalogNetlist(name=design.name, source=design.source, devices=devices, nets=nets, ports=ports)
 
 

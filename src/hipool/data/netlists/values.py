@@ -99,6 +99,8 @@ def _scale(suffix: str, dialect: str) -> Optional[float]:
     if dialect == "spectre":
         return SPECTRE_SCALES.get(suffix)
     low = suffix.lower()
+    if not low.isalpha():  # "2n2222", "1k5": not numbers
+        return None
     for key in ("meg", "mil"):
         if low.startswith(key):
             return SPICE_SCALES[key]
