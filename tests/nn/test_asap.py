@@ -1087,3 +1087,27 @@ def test_gradcheck_edge_attr(kw):
     assert torch.autograd.gradcheck(
         lambda x, ea, ew: run(x, ew, ea).edge_attr, (x, ea, ew), eps=1e-6, atol=1e-6, rtol=1e-4, fast_mode=True
     )
+
+
+def test_neighbour_max_scatter_path_equals_the_csr_kernel():
+    """The scatter-max (used off the CPU, where torch has no CSR max-product) computes what
+    the CSR kernel does, gradients included (random features: no ties)."""
+    from torch_geometric.utils import add_remaining_self_loops, coalesce
+
+    from hipool.nn.asap import neighbour_max
+
+    g = torch.Generator().manual_seed(3)
+    n = 40
+    ei = torch.randint(n, (2, 160), generator=g)
+    ei, _ = add_remaining_self_loops(ei, num_nodes=n)
+    ei = coalesce(ei[[1, 0]], num_nodes=n)[[1, 0]]  # sorted by destination, no repeats
+    src, dst = ei
+    x = torch.randn(n, 5, generator=g, dtype=torch.float64)
+    a, b = x.clone().requires_grad_(), x.clone().requires_grad_()
+    out_csr = neighbour_max(a, src, dst, n, csr=True)
+    out_scatter = neighbour_max(b, src, dst, n, csr=False)
+    torch.testing.assert_close(out_csr, out_scatter)
+    w = torch.randn(n, 5, generator=g, dtype=torch.float64)
+    (out_csr * w).sum().backward()
+    (out_scatter * w).sum().backward()
+    torch.testing.assert_close(a.grad, b.grad)

@@ -64,6 +64,7 @@ from torch_geometric.utils import (
     add_remaining_self_loops,
     coalesce,
     remove_self_loops,
+    scatter,
     softmax,
 )
 
@@ -92,6 +93,17 @@ class _SelectWeight(torch.nn.Module):
 
     def reset_parameters(self) -> None:
         uniform(1, self.weight)
+
+
+def neighbour_max(x: Tensor, src: Tensor, dst: Tensor, n: int, csr: bool = True) -> Tensor:
+    """``out[c] = max_{u -> c} x[u]`` over the edges ``src -> dst`` (sorted by ``dst``, no
+    repeats; every node has one, its self-loop).  ``csr``: torch's CSR max-product (its fast
+    kernel and an ``[N, F]`` backward; CPU only in torch); else a scatter-max over the edges
+    (``[E, F]`` memory, any device; at tied maxima its gradient is split evenly)."""
+    if csr:
+        in_nbrs = csr_tensor(csr_crow(dst, n), src, x.new_ones(src.numel()), (n, n))
+        return torch.sparse.mm(in_nbrs, x, "amax")
+    return scatter(x[src], dst, dim=0, dim_size=n, reduce="max")
 
 
 class ASAPooling(torch.nn.Module):
@@ -220,10 +232,11 @@ class ASAPooling(torch.nn.Module):
 
         # Attention logit att([lin(q_c) || x̃_u]) = q_c·(Wᵀw₁) + lin.b·w₁ + x̃_u·w₂ + att.b.
         w1, w2 = self.att.weight.view(2, -1)
-        # The master query max_{u→c} x̃_u: a CSR max-product (fast kernel, [N, F] backward).
+        # The master query max_{u→c} x̃_u: a CSR max-product (fast kernel, [N, F] backward).  torch
+        # has that reduction on the CPU only; elsewhere a scatter-max over the edges ([E, F] memory,
+        # as PyG; at tied maxima its gradient is split evenly rather than sent to one neighbour).
         crow_in = csr_crow(p_dst, n)
-        in_nbrs = csr_tensor(crow_in, p_src, x_pool.new_ones(p_src.numel()), (n, n))
-        q = torch.sparse.mm(in_nbrs, x_pool, "amax")
+        q = neighbour_max(x_pool, p_src, p_dst, n, csr=x_pool.device.type == "cpu")
         logit_c = q @ (self.lin.weight.t() @ w1) + self.lin.bias @ w1 + self.att.bias
         score = logit_c[dst] + (x_pool @ w2)[src]
         score = softmax(F.leaky_relu(score, self.negative_slope), dst, num_nodes=n)
@@ -428,6 +441,6 @@ def _coarsen_csr(
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", UserWarning)
         out = st @ (a @ s)
-    crow, cols = out.crow_indices(), out.col_indices()
+    crow, cols = out.crow_indices().long(), out.col_indices().long()  # int32 from a CUDA CSR product
     rows = torch.repeat_interleave(torch.arange(k, device=device), crow[1:] - crow[:-1])
     return torch.stack([rows, cols]), (out.values() if weighted else None), (s_row, s_col, s_val)
