@@ -6,6 +6,7 @@ import argparse
 import json
 import os
 import resource
+import signal
 import statistics
 import sys
 import tempfile
@@ -20,6 +21,56 @@ def rss_kb() -> int:
             if line.startswith("VmRSS:"):
                 return int(line.split()[1])
     raise RuntimeError("VmRSS not found in /proc/self/status")
+
+
+#: ``mem_kind`` of a result: what its ``peak_MB`` measures.
+MEM_KINDS = {
+    "rss": "peak resident set size of the worker (ru_maxrss) minus its RSS before the graph was built",
+    "cuda_alloc": "CUDA caching-allocator peak (torch.cuda.max_memory_allocated) from just before the "
+    "graph was moved to the GPU",
+}
+
+# Run in a subprocess by probe_device, so that the parent never imports torch.
+_PROBE = """
+import json, torch
+info = {"torch": torch.__version__, "cuda_build": torch.version.cuda, "available": torch.cuda.is_available()}
+if info["available"]:
+    free, total = torch.cuda.mem_get_info()
+    info.update(name=torch.cuda.get_device_name(), free_bytes=free, total_bytes=total, count=torch.cuda.device_count())
+print(json.dumps(info))
+"""
+
+
+def probe_device(device: str) -> dict:
+    """What the workers will run on: ``{"device": "cpu"}``, or for ``"cuda"`` the GPU's name, free
+    and total memory (``torch.cuda.mem_get_info``) and the torch/CUDA versions, read in a short
+    subprocess (the parent never imports torch, see ``time_cell``).  Exits with a message, not a
+    traceback, when ``device="cuda"`` and torch sees no GPU."""
+    if device != "cuda":
+        return {"device": device}
+    import subprocess
+
+    proc = subprocess.run([sys.executable, "-c", _PROBE], capture_output=True, text=True, check=False)
+    if proc.returncode != 0:
+        tail = proc.stderr.strip().splitlines()
+        why = tail[-1] if tail else f"exit code {proc.returncode}"
+        sys.exit(f"{Path(sys.argv[0]).name}: error: --device cuda: could not query torch.cuda ({why})")
+    info = json.loads(proc.stdout.strip().splitlines()[-1])
+    if not info["available"]:
+        build = f"built for CUDA {info['cuda_build']}" if info["cuda_build"] else "a CPU-only build"
+        sys.exit(
+            f"{Path(sys.argv[0]).name}: error: --device cuda: torch.cuda.is_available() is False "
+            f"(torch {info['torch']}, {build}); run on a machine with a CUDA GPU, or use --device cpu"
+        )
+    return {"device": "cuda", **info}
+
+
+def device_header(info: dict) -> str:
+    """One line naming the GPU and what ``peak_MB`` means on it (printed before a CUDA table)."""
+    return (
+        f"device: cuda, {info['name']} ({info['free_bytes'] / 1e9:.1f} of {info['total_bytes'] / 1e9:.1f} GB free; "
+        f"torch {info['torch']}, CUDA {info['cuda_build']}); peak_MB = {MEM_KINDS['cuda_alloc']}"
+    )
 
 
 def random_graph(n: int, degree: int, generator):
@@ -61,32 +112,64 @@ def time_cell(args, make_step, backward_of, describe) -> dict:
     """One measurement in a worker process: the shared scaffold of the benchmark scripts.
 
     Builds the random graph (``args.sizes[0]`` nodes, ``args.degree``, ``args.features``,
-    ``args.seed``), then ``step, modules = make_step()``; times ``step(x, edge_index,
-    batch)`` plus ``backward_of(output).backward()`` once to warm up (and prints a progress
-    line, so a parent that kills the worker for time still learns the warm-up time), then
-    ``args.repeats`` times (once when the warm-up took over ``args.slow_s``).  Returns the
-    timing and memory fields, with ``describe(warm-up output)`` merged in.
+    ``args.seed``) on the CPU, moves it to ``args.device``, then ``step, modules = make_step()``
+    (modules built on the CPU, then moved, so every device gets the same graph and weights);
+    times ``step(x, edge_index, batch)`` plus ``backward_of(output).backward()`` once to warm up
+    (and prints a progress line, so a parent that kills the worker for time still learns the
+    warm-up time), then ``args.repeats`` times (once when the warm-up took over
+    ``args.slow_s``).  Returns the timing and memory fields, with ``describe(warm-up output)``
+    merged in.
+
+    Memory (``mem_kind``): on the CPU (``"rss"``) ``peak_MB`` is ``ru_maxrss`` minus the RSS
+    before the graph was built; on CUDA (``"cuda_alloc"``) it is
+    ``torch.cuda.max_memory_allocated()`` after ``torch.cuda.reset_peak_memory_stats()`` taken
+    just before the graph is moved (minus what was allocated then: nothing), with the host
+    RSS figure kept as ``rss_peak_MB``.  On CUDA the clock is read after
+    ``torch.cuda.synchronize()``.
     """
     import torch
     import torch_geometric
 
+    device = torch.device(getattr(args, "device", "cpu"))
+    cuda = device.type == "cuda"
+    if cuda and not torch.cuda.is_available():
+        raise SystemExit(f"error: --device cuda: torch.cuda.is_available() is False (torch {torch.__version__})")
     torch.set_num_threads(args.threads)
+    if cuda:
+        torch.cuda.init()  # the CUDA context's host memory before the RSS baseline
+        torch.empty(0, device=device)
+
+    def sync():
+        if cuda:
+            torch.cuda.synchronize(device)
+
     n = args.sizes[0]
     baseline_kb = rss_kb()  # torch, PyG and hipool imported; no graph yet
     generator = torch.Generator().manual_seed(args.seed + n)
     edge_index = random_graph(n, args.degree, generator)
-    x = torch.randn(n, args.features, generator=generator).requires_grad_()
+    x = torch.randn(n, args.features, generator=generator)
     batch = torch.zeros(n, dtype=torch.long)
+    base_alloc = 0
+    if cuda:
+        sync()
+        torch.cuda.reset_peak_memory_stats(device)
+        base_alloc = torch.cuda.memory_allocated(device)
+        x, edge_index, batch = x.to(device), edge_index.to(device), batch.to(device)
+    x.requires_grad_()
     torch.manual_seed(args.seed)
     step, modules = make_step()
+    for m in modules:
+        m.to(device)
 
     def run_once():
         x.grad = None
         for m in modules:
             m.zero_grad(set_to_none=True)
+        sync()
         start = time.perf_counter()
         out = step(x, edge_index, batch)
         backward_of(out).backward()
+        sync()
         return time.perf_counter() - start, out
 
     warmup_s, out = run_once()
@@ -96,6 +179,26 @@ def time_cell(args, make_step, backward_of, describe) -> dict:
     repeats = args.repeats if warmup_s <= args.slow_s else 1
     times = [run_once()[0] for _ in range(repeats)]
     peak_kb = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss  # KB on Linux
+    if cuda:
+        sync()
+        peak_alloc = torch.cuda.max_memory_allocated(device)
+        memory = {
+            "peak_MB": (peak_alloc - base_alloc) / 1e6,
+            "abs_peak_MB": peak_alloc / 1e6,
+            "baseline_MB": base_alloc / 1e6,
+        }
+        gpu = {
+            "gpu": torch.cuda.get_device_name(device),
+            "rss_peak_MB": (peak_kb - baseline_kb) * 1024 / 1e6,
+            "reserved_peak_MB": torch.cuda.max_memory_reserved(device) / 1e6,
+        }
+    else:
+        memory = {
+            "peak_MB": (peak_kb - baseline_kb) * 1024 / 1e6,
+            "abs_peak_MB": peak_kb * 1024 / 1e6,
+            "baseline_MB": baseline_kb * 1024 / 1e6,
+        }
+        gpu = {}
     return {
         "pooler": args.pooler,
         "n": n,
@@ -106,20 +209,21 @@ def time_cell(args, make_step, backward_of, describe) -> dict:
         "times_ms": [1e3 * t for t in times],
         "warmup_ms": 1e3 * warmup_s,
         "repeats": repeats,
-        "peak_MB": (peak_kb - baseline_kb) * 1024 / 1e6,
-        "abs_peak_MB": peak_kb * 1024 / 1e6,
-        "baseline_MB": baseline_kb * 1024 / 1e6,
+        **memory,
         **extra,
         "threads": torch.get_num_threads(),
         "torch": torch.__version__,
         "torch_geometric": torch_geometric.__version__,
+        "device": device.type,
+        "mem_kind": "cuda_alloc" if cuda else "rss",
+        **gpu,
     }
 
 
 def cell_parser(doc: str, poolers, impls, default_pooler: str, threads: int) -> argparse.ArgumentParser:
     """The options every one-graph benchmark takes: what to run (``--pooler``, ``--sizes``,
-    ``--degree``, ``--features``, ``--seed``), how to time it (``--repeats``, ``--slow-s``,
-    ``--threads``), and the internal ``--worker``/``--impl`` of a worker process."""
+    ``--degree``, ``--features``, ``--seed``, ``--device``), how to time it (``--repeats``,
+    ``--slow-s``, ``--threads``), and the internal ``--worker``/``--impl`` of a worker process."""
     p = argparse.ArgumentParser(
         description=doc.split("\n", 1)[0], formatter_class=argparse.ArgumentDefaultsHelpFormatter
     )
@@ -136,6 +240,13 @@ def cell_parser(doc: str, poolers, impls, default_pooler: str, threads: int) -> 
     )
     p.add_argument("--threads", type=int, default=threads, help="torch.set_num_threads in every worker")
     p.add_argument("--seed", type=int, default=0, help="seed of the graph, features and weights")
+    p.add_argument(
+        "--device",
+        choices=("cpu", "cuda"),
+        default="cpu",
+        help="where the workers run: the graph is built on the CPU (the same on every device), then moved; "
+        "on cuda peak_MB is the CUDA allocator peak instead of RSS",
+    )
     # Internal: run one measurement in a worker process and print it as JSON lines.
     p.add_argument("--worker", action="store_true", help=argparse.SUPPRESS)
     p.add_argument("--impl", choices=impls, help=argparse.SUPPRESS)
@@ -166,19 +277,43 @@ def write_atomic(path: Path, text: str) -> None:
         raise
 
 
-def run_jobs(jobs, measure) -> tuple:
-    """``measure(pooler, n, impl)`` for every job, with a progress bar.
-    Returns ``(results, wall seconds, 1-minute load average before)``."""
-    from tqdm import tqdm
+def _interrupt(signum, frame):
+    raise KeyboardInterrupt
 
+
+def run_jobs(jobs, measure) -> tuple:
+    """``measure(pooler, n, impl)`` for every job, with a progress bar (when tqdm is installed).
+    Returns ``(results, wall seconds, 1-minute load average before)``.  On Ctrl-C, SIGINT or
+    SIGTERM (``timeout``) the jobs not yet measured come back as ``skipped (interrupted)``, so
+    the caller still prints what was measured."""
+    try:
+        from tqdm import tqdm
+    except ImportError:  # the GPU machine runs the scripts without hipool's dependencies
+        tqdm = None
+
+    jobs = list(jobs)
     load_before = os.getloadavg()[0]
     started = time.perf_counter()
     results = []
-    bar = tqdm(jobs, desc="measurements", unit="run", file=sys.stderr)
-    for pooler, n, impl in bar:
-        bar.set_postfix_str(f"{pooler} N={n} {impl}")
-        results.append(measure(pooler, n, impl))
-    bar.close()
+    bar = tqdm(jobs, desc="measurements", unit="run", file=sys.stderr) if tqdm is not None else jobs
+    # Explicit handlers: a shell may start us with SIGINT ignored, and SIGTERM would kill silently.
+    previous = {sig: signal.signal(sig, _interrupt) for sig in (signal.SIGINT, signal.SIGTERM)}
+    try:
+        for pooler, n, impl in bar:
+            if tqdm is not None:
+                bar.set_postfix_str(f"{pooler} N={n} {impl}")
+            results.append(measure(pooler, n, impl))
+    except KeyboardInterrupt:
+        print(f"\ninterrupted: {len(jobs) - len(results)} measurement(s) not made", file=sys.stderr)
+        for pooler, n, impl in jobs[len(results) :]:
+            results.append(
+                {"pooler": pooler, "n": n, "impl": impl, "status": "skipped", "note": "skipped (interrupted)"}
+            )
+    finally:
+        for sig, handler in previous.items():
+            signal.signal(sig, handler)
+        if tqdm is not None:
+            bar.close()
     return results, time.perf_counter() - started, load_before
 
 

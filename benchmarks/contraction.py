@@ -46,6 +46,15 @@ What it measures
     resident size, so a heavy parent would inflate every reading.  MB are 10^6
     bytes.
 
+    Device: ``--device cuda`` runs every worker on the GPU: the graph is built on the CPU
+    as above (the same graph), then ``x``, ``edge_index``, ``batch`` and the modules are moved
+    to the GPU; the clock is read after ``torch.cuda.synchronize()``, and ``peak_MB`` is
+    ``torch.cuda.max_memory_allocated()`` after ``torch.cuda.reset_peak_memory_stats()`` taken
+    just before the graph is moved (the CUDA allocator's peak; the CUDA context and the
+    allocator's cached blocks are left out, and ``reserved_peak_MB`` and the host
+    ``rss_peak_MB`` go to the CSV).  ``mem_kind`` says which (``rss`` or ``cuda_alloc``); the
+    header names the GPU.  PyG's EdgePooling still matches on the CPU in a Python loop.
+
     Time limits: a PyG worker is killed after ``--pyg-timeout`` seconds (default
     300; PyG's EdgePooling loops in Python over every edge, ~800k at N = 100k)
     and shows as ``skipped (timeout)``; when its warm-up pass had finished by
@@ -64,6 +73,7 @@ Run (from the repository root)
     .venv/bin/python benchmarks/contraction.py --pooler edgepool # one pooler
     .venv/bin/python benchmarks/contraction.py --quick           # smoke test: N = 1k, 10k, one run
     .venv/bin/python benchmarks/contraction.py --out results.csv # also write a CSV
+    .venv/bin/python benchmarks/contraction.py --device cuda     # on the GPU
     .venv/bin/python benchmarks/contraction.py --help            # all options
 """
 
@@ -80,10 +90,13 @@ import sys
 from pathlib import Path
 
 from _bench import (
+    MEM_KINDS,
     add_ratios,
     cell_parser,
     check_cell_args,
+    device_header,
     fmt_table,
+    probe_device,
     run_jobs,
     table_cells,
     time_cell,
@@ -122,6 +135,11 @@ CSV_FIELDS = (
     "threads",
     "torch",
     "torch_geometric",
+    "device",
+    "mem_kind",
+    "gpu",
+    "rss_peak_MB",
+    "reserved_peak_MB",
 )
 
 
@@ -265,6 +283,8 @@ def measure(args, pooler: str, n: int, impl: str) -> dict:
         str(args.threads),
         "--seed",
         str(args.seed),
+        "--device",
+        args.device,
     ]
     timeout = args.pyg_timeout if impl == "pyg" else args.timeout
     try:
@@ -354,12 +374,15 @@ def main(argv=None) -> int:
         return 0
 
     command = shlex.join([sys.executable] + sys.argv)
+    info = probe_device(args.device)  # exits with a message when CUDA is asked for and missing
     poolers = POOLERS if args.pooler == "all" else (args.pooler,)
     jobs = [(p, n, impl) for p in poolers for n in args.sizes for impl in POOLER_IMPLS[p]]
     results, wall_s, load_before = run_jobs(jobs, lambda p, n, impl: measure(args, p, n, impl))
     add_ratios(results, "pyg")
     goals = check_goals(results, poolers)
 
+    if args.device == "cuda":
+        print(device_header(info))
     print(
         fmt_table(
             ["pooler", "N", "impl", "time_ms", "peak_MB", "speedup", "mem_ratio", "rounds", "out_nodes"],
@@ -368,7 +391,10 @@ def main(argv=None) -> int:
     )
     print()
     print("speedup = PyG time / hipool time, mem_ratio = hipool peak / PyG peak (same pooler and N);")
-    print("time_ms: median forward+backward; peak_MB: ru_maxrss minus the RSS before the graph was built;")
+    if args.device == "cuda":
+        print(f"time_ms: median forward+backward (synchronised); peak_MB: {MEM_KINDS['cuda_alloc']};")
+    else:
+        print("time_ms: median forward+backward; peak_MB: ru_maxrss minus the RSS before the graph was built;")
     print("rounds: parallel matching rounds of hipool's EdgePool; out_nodes: pooled node count")
     for r in results:
         if r["status"] == "skipped" and "timeout_s" in r:
@@ -404,6 +430,7 @@ def main(argv=None) -> int:
         f"- torch {ok.get('torch', '?')}, torch_geometric {ok.get('torch_geometric', '?')}, "
         f"python {sys.version.split()[0]}, threads {args.threads}, F={args.features}, "
         f"ASAP ratio {args.ratio:g}, degree {args.degree}, repeats {args.repeats}, seed {args.seed}"
+        + (f", device cuda ({info['name']})" if args.device == "cuda" else "")
     )
     print(
         f"- load average (1 min) before / after: {load_before:.2f} / {os.getloadavg()[0]:.2f} "
