@@ -8,11 +8,20 @@ Gate-level (logic) netlists become the graph of :mod:`hipool.data.netlists.gates
 * BLIF, its ``.subckt`` instances flattened into ``level_labels``
   (:mod:`hipool.data.netlists.blif`, covers as gates in :mod:`hipool.data.netlists.covers`).
 
-A file or a folder of them (with a ``labels.csv``) loads as a dataset
-(:mod:`hipool.data.netlists.dataset`; ``load_dataset(PATH)``, ``--dataset PATH``).
+Analog netlists become the device-net graph of :mod:`hipool.data.netlists.analog` (the
+synthetic circuits' representation: devices and nets as nodes, pins as edges with their
+role), their subcircuit instances flattened into ``level_labels``:
 
-Still to come (issue 19): SPICE/CDL and Spectre (analog, the synthetic circuits'
-component-net representation) and ``hipool predict``.  Reading a netlist never runs anything from it.
+* SPICE, ngspice, HSPICE-style and CDL (:mod:`hipool.data.netlists.spice`);
+* Spectre (:mod:`hipool.data.netlists.spectre`), ``simulator lang=spice`` sections included;
+* values and parameter expressions evaluated without ``eval`` (:mod:`hipool.data.netlists.values`).
+
+A file or a folder of them (with a ``labels.csv``) loads as a dataset
+(:mod:`hipool.data.netlists.dataset`; ``load_dataset(PATH)``, ``--dataset PATH``; the
+analog endings ``.sp .cir .scs ...`` pick SPICE or Spectre by the content), and two real
+analog benchmarks load by name, ``align_ota`` and ``analoggenie``
+(:mod:`hipool.data.netlists.benchmarks`).  ``hipool predict`` classifies new netlists with a
+trained model (:mod:`hipool.predict`).  Reading a netlist never runs anything from it.
 """
 
 from .gates import EDGE_FEATURES, GATE_FEATURE_NAMES, GATE_KINDS, NUM_GATE_FEATURES, GateNetlist, NetlistError, to_data

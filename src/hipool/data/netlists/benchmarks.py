@@ -29,7 +29,7 @@ subcircuits, so ``level_labels`` has one column: those three instances.
 From ``xz-group/AnalogGenie`` (MIT; Gao et al., ICLR 2025), ``Dataset/<id>/<id>.cir``:
 3,350 Spectre netlists drawn from five textbooks and a set of papers.  Where
 ``<id>_full.cir`` exists (the design with the definitions of the subcircuits it
-instantiates; 32 designs), it is read instead of ``<id>.cir``, which instantiates those
+instantiates; 32 designs, and one ``813_full.txt``), it is read instead of ``<id>.cir``, which instantiates those
 subcircuits without defining them.  ``Port<id>.txt`` names the design's pins: they are
 marked ``is_port``.
 
@@ -315,8 +315,8 @@ def _items(spec: BenchmarkSpec, folder: Path) -> Tuple[List[Tuple[Path, str, Lis
             key = category or "(no category)"
             dropped[key] = dropped.get(key, 0) + 1
             continue
-        full = folder / str(i) / f"{i}_full.cir"
-        path = full if full.is_file() else folder / str(i) / f"{i}.cir"
+        fulls = [folder / str(i) / f"{i}_full{e}" for e in (".cir", ".txt")]  # 813's is a .txt
+        path = next((f for f in fulls if f.is_file()), folder / str(i) / f"{i}.cir")
         port_file = folder / str(i) / f"Port{i}.txt"
         ports = port_file.read_text(encoding="utf-8", errors="replace").split() if port_file.is_file() else []
         items.append((path, cls, ports))
@@ -382,11 +382,9 @@ def load_benchmark(spec: str, data_root: Optional[PathLike] = None, *, progress:
 
 
 def _read(path: Path, ports: Sequence[str]):  # noqa: ANN202
+    """The flattened netlist of an analog file whatever its ending (SPICE or Spectre by its
+    content), its ``ports`` marked."""
     from .analog import flatten
-    from .dataset import read_netlist
-
-    if not ports:
-        return read_netlist(path)
     from .dataset import DETECT_BYTES, detect_analog_format
     from .gates import read_netlist_bytes
 

@@ -1,7 +1,10 @@
 """Netlists as a dataset: one netlist file, or a folder of them with their labels.
 
-:func:`read_netlist` picks the reader by the file's ending (:data:`READERS`: ``.bench``,
-``.blif``, ``.aag``, ``.aig``; case-insensitive).  :func:`load_netlists` reads
+:func:`read_netlist` picks the reader by the file's ending (:data:`READERS`, case-insensitive):
+``.bench``, ``.blif``, ``.aag``, ``.aig`` for gate-level netlists, and ``.sp``, ``.spi``,
+``.spice``, ``.cir``, ``.ckt``, ``.net``, ``.cdl``, ``.scs``, ``.netlist`` for analog ones,
+where the content decides between SPICE and Spectre (:func:`detect_analog_format`: AnalogGenie
+writes Spectre into ``.cir`` files).  :func:`load_netlists` reads
 
 * **a file**: a dataset of one graph, without a label (every graph is class 0, and the
   notes say so): what ``hipool data summary FILE`` looks at;
@@ -10,11 +13,14 @@
   ``label`` (class numbers ``0, 1, ...`` or class names) and one row per netlist file, read
   as the labels of the user's own graph folders (:func:`hipool.data.own.load_graph_folder`).
 
-Every graph is the gate-level graph of :mod:`hipool.data.netlists.gates` (its ``graph_id``
-the file name).  ``level_labels`` has the same columns in every graph: the deepest nesting
-of subcircuit instances in the dataset (column ``c`` groups by the first ``D - c`` instances,
-so the last column holds the top's instances in every design).  ``load_dataset(PATH)``,
-``hipool data summary PATH`` and ``--dataset PATH`` read netlists through this module.
+Every graph is the gate-level graph of :mod:`hipool.data.netlists.gates` or the device-net
+graph of :mod:`hipool.data.netlists.analog` (its ``graph_id`` the file name); one folder
+holds one kind (their node features differ: mixing them is an error).  ``level_labels`` has
+the same columns in every graph: the deepest nesting of subcircuit instances in the dataset
+(column ``c`` groups by the first ``D - c`` instances, so the last column holds the top's
+instances in every design).  ``load_dataset(PATH)``, ``hipool data summary PATH`` and
+``--dataset PATH`` read netlists through this module; ``hipool predict`` reads single files
+through :func:`read_graph`.
 """
 
 from __future__ import annotations
