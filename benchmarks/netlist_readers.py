@@ -5,6 +5,10 @@ peak RSS is its own.
     .venv/bin/python benchmarks/netlist_readers.py              # ISCAS-89, EPFL hyp.aig, the largest EPFL .blif
     .venv/bin/python benchmarks/netlist_readers.py --repeats 3  # best of 3 per file
 
+The analog readers are timed in this process over whole collections of small files (the
+ALIGN OTAs as SPICE/CDL, AnalogGenie as Spectre): lines per minute for parsing and
+flattening, and for the whole way to graphs.
+
 Goal (issue 19): at least 1M netlist lines per minute on one core.  ``parse`` is the
 reader alone (file to :class:`~hipool.data.netlists.gates.GateNetlist`), ``graph`` adds
 :func:`~hipool.data.netlists.gates.to_data`.  One torch thread.
@@ -21,6 +25,7 @@ from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
 CIRCUITS = ROOT.parent / "shared" / "datasets" / "circuits"
+SPICE = ROOT.parent / "shared" / "datasets" / "spice"
 
 _WORKER = r"""
 import json, resource, sys, time
@@ -114,7 +119,50 @@ def main(argv=None) -> int:
             f"\nall {len(iscas)} ISCAS-89 files: {total_lines:,} lines parsed in {s:.2f} s = "
             f"{total_lines / s * 60 / 1e6:.1f} M lines/min (goal >= 1)"
         )
+    if SPICE.is_dir():
+        _analog_rates()
     print(f"load average (1 min): {os.getloadavg()[0]:.2f} on {os.cpu_count()} cores")
+
+
+def _analog_rates() -> None:
+    """Lines per minute of the SPICE and Spectre readers over the shared collections (this
+    process, one torch thread); files a reader refuses are timed too and counted."""
+    import time
+
+    import torch
+
+    torch.set_num_threads(1)
+    sys.path.insert(0, str(ROOT / "src"))
+    from hipool.data.netlists.analog import to_data
+    from hipool.data.netlists.gates import NetlistError
+    from hipool.data.netlists.spectre import read_spectre
+    from hipool.data.netlists.spice import read_spice
+
+    sets = [
+        ("ALIGN OTAs (SPICE/CDL)", read_spice, sorted((SPICE / "align_ota" / "full_OTA").glob("*/*.sp"))),
+        ("AnalogGenie (Spectre)", read_spectre, sorted((SPICE / "analoggenie" / "Dataset").glob("*/*.cir"))),
+    ]
+    print("\n| collection | files | lines | refused | parse+flatten s | M lines/min | with graphs s | M lines/min |")
+    print("|---|---|---|---|---|---|---|---|")
+    for name, read, files in sets:
+        if not files:
+            continue
+        lines = sum(len(q.read_text(errors="replace").splitlines()) for q in files)
+        t = time.perf_counter()
+        netlists, refused = [], 0
+        for q in files:
+            try:
+                netlists.append(read(q))
+            except NetlistError:
+                refused += 1
+        parse = time.perf_counter() - t
+        for nl in netlists:
+            to_data(nl)
+        total = time.perf_counter() - t
+        print(
+            f"| {name} | {len(files)} | {lines:,} | {refused} | {parse:.2f} | {lines / parse * 60 / 1e6:.2f} | "
+            f"{total:.2f} | {lines / total * 60 / 1e6:.2f} |"
+        )
     return 0
 
 
