@@ -322,3 +322,13 @@ def test_open_run_says_what_is_missing(tmp_path):
     record_files(out, models={"model": ModelFiles(checkpoint="checkpoint.pt")})
     found = open_run(out)
     assert found.checkpoint == out / "checkpoint.pt" and found.config == {"pool": "topk"} and found.split is None
+
+
+def test_a_relative_dataset_path_is_recorded_absolute(tmp_path, monkeypatch):
+    from hipool.runs import data_record
+
+    (tmp_path / "designs").mkdir()
+    monkeypatch.chdir(tmp_path)
+    assert data_record("designs", None)["spec"] == str(tmp_path / "designs")
+    assert data_record("MUTAG", "root")["spec"] == "MUTAG"  # a name, not a path here: as typed
+    assert data_record("MUTAG", "root")["data_root"] == str(tmp_path / "root")
