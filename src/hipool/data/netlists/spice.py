@@ -48,7 +48,7 @@ such as ``off``).  An unbalanced ``{``, ``(`` or quote is an error.
            ``E1 o+ o- value={expr}`` (``vol=`` for E, ``cur=`` for G), ``table {expr} ...``,
            ``laplace {expr} ...``: two nodes and an expression (unknown when it reads node
            voltages); ``E1 o+ o- poly(n) c1+ c1- ... coefficients``: the output nodes and
-           the first controlling pair (the record takes four nodes at most), no value
+           every controlling pair (at most 20), no value
 ``F H``    ``F1 o+ o- vsource gain`` (``cccs``/``ccvs`` allowed); ``F1 o+ o- poly(n) v1 ...
            vn coefficients``: the sources are links, no value
 ``K``      ``K1 L1 L2 [L3 ...] coupling`` (or ``k=``): the inductors are links
