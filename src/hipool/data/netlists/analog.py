@@ -432,27 +432,36 @@ def _roots(design: Design) -> List[str]:
 
 
 def _sizes(design: Design) -> Dict[str, int]:
-    """Flattened device count of every subcircuit (recursion and undefined subcircuits are errors)."""
+    """Flattened size (devices plus instances) of every subcircuit (recursion, nesting deeper
+    than MAX_DEPTH and undefined subcircuits are errors)."""
     sizes: Dict[str, int] = {}
+    depths: Dict[str, int] = {}
+    instances: Dict[str, int] = {}
     state: Dict[str, int] = {}
+
+    def too_deep(chain: List[str]) -> NetlistError:
+        return NetlistError(f"{design.source}: subcircuits nest deeper than {MAX_DEPTH}: {' -> '.join(chain[:5])} ...")
 
     def visit(name: str, chain: List[str]) -> int:
         if state.get(name) == 2:
+            if len(chain) + depths[name] > MAX_DEPTH:
+                raise too_deep(chain + [name])
             return sizes[name]
         if state.get(name) == 1:
             loop = chain[chain.index(name) :] + [name]
             sub = design.subckts[name]
             raise NetlistError(f"{sub.where}: subcircuit {name!r} instantiates itself: {' -> '.join(loop)}")
         if len(chain) > MAX_DEPTH:
-            raise NetlistError(
-                f"{design.source}: subcircuits nest deeper than {MAX_DEPTH}: {' -> '.join(chain[:5])} ..."
-            )
+            raise too_deep(chain)
         state[name] = 1
-        total = 0
+        total = deepest = count = 0
         for el in design.subckts[name].elements:
             total += _element_size(el, chain + [name], visit)
+            if el.letter == "X":
+                key = _key(el.model or "", design)
+                deepest, count = max(deepest, depths[key]), count + 1 + instances[key]
         state[name] = 2
-        sizes[name] = total
+        sizes[name], depths[name], instances[name] = total, deepest + 1, count
         return total
 
     def _element_size(el: Element, chain: List[str], visit_fn) -> int:  # noqa: ANN001
@@ -469,6 +478,10 @@ def _sizes(design: Design) -> Dict[str, int]:
     for el in design.elements:
         top += _element_size(el, [], visit)
     sizes[""] = top
+    # instances flatten expands (an empty subcircuit's too: they cost time though they add no device)
+    sizes["#instances"] = sum(1 + instances[_key(el.model or "", design)] for el in design.elements if el.letter == "X")
+    for name in design.subckts:
+        sizes["#instances " + name] = instances[name]
     return sizes
 
 
@@ -493,11 +506,15 @@ def flatten(design: Design) -> AnalogNetlist:
         root = design.subckts[roots[0]]
         elements, ports_of_top = root.elements, list(root.ports)
         top_params += list(root.params.items()) + list(root.local_params)
-        total = sizes[roots[0]]
+        total, count = sizes[roots[0]], sizes["#instances " + roots[0]]
     else:
-        total = sizes[""]
+        total, count = sizes[""], sizes["#instances"]
     if total > MAX_DEVICES:
         raise NetlistError(f"{design.source}: the design flattens to {total:,} devices, more than {MAX_DEVICES:,}")
+    if count > MAX_DEVICES:
+        raise NetlistError(
+            f"{design.source}: the design expands {count:,} subcircuit instances, more than {MAX_DEVICES:,}"
+        )
     global_nets = {_key(g, design) for g in design.globals} | {"0"}
     devices: List[Device] = []
     nets: Dict[str, Tuple[str, ...]] = {}
@@ -519,9 +536,15 @@ def flatten(design: Design) -> AnalogNetlist:
         scope: Mapping[str, Optional[float]],
         path: Tuple[str, ...],
         inline: Optional[Subckt] = None,
+        level: Tuple[str, ...] = (),
     ) -> None:
         # an inline subcircuit's devices stay at the caller's level; its namesake takes the instance's name
-        level = path[:-1] if inline is not None and inline.inline else path
+        namesake = _key(inline.name, design) if inline is not None and inline.inline else None
+
+        def flat(name: str) -> str:
+            key = _key(name, design)
+            return "/".join(path if key == namesake else path + (key,))
+
         for el in body:
             flat_nets = [net_of(n, binding, path, level) for n in el.nets]
             if el.letter == "X":
@@ -540,9 +563,11 @@ def flatten(design: Design) -> AnalogNetlist:
                     kk = _key(k, design)
                     inner[kk] = given[kk] if kk in given else evaluate(v, inner, design.dialect)
                 for kk, v in given.items():
-                    inner.setdefault(kk, v)
+                    inner[kk] = v  # the instance's value wins over the caller's
                 inner = _scope(inner, sub.local_params, design)
-                expand(sub.elements, inner_binding, inner, path + (_key(el.name, design),), inline=sub)
+                key = _key(el.name, design)
+                child = path if key == namesake else path + (key,)
+                expand(sub.elements, inner_binding, inner, child, inline=sub, level=level if sub.inline else child)
                 continue
             try:
                 kind = device_kind(el.letter, _key(el.model, design) if el.model else None, design.models)
@@ -561,10 +586,7 @@ def flatten(design: Design) -> AnalogNetlist:
             value, unknown = _main_value(kind, el, scope, design)
             extra = ("ctrl_pos", "ctrl_neg") if kind in ("E", "G") else ("passive", "passive")
             full_roles = tuple(roles[k] if k < len(roles) else extra[k % 2] for k in range(len(el.nets)))
-            if level != path and _key(el.name, design) == _key(inline.name, design):  # type: ignore[union-attr]
-                name = "/".join(path)
-            else:
-                name = "/".join(path + (_key(el.name, design),))
+            name = flat(el.name)
             devices.append(
                 Device(
                     name=name,
@@ -574,7 +596,7 @@ def flatten(design: Design) -> AnalogNetlist:
                     value=value,
                     unknown=unknown,
                     instance=level,
-                    links=["/".join(path + (_key(t, design),)) for t in el.links],
+                    links=[flat(t) for t in el.links],
                     where=el.where,
                 )
             )

@@ -46,12 +46,15 @@ dropped too.  The notes say what was dropped and how many.
 
 from __future__ import annotations
 
+import gzip
+import http.client
 import os
 import re
 import shutil
 import tarfile
 import tempfile
 import urllib.request
+import zlib
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Dict, List, Optional, Sequence, Tuple
@@ -234,7 +237,7 @@ def _download(name: str, data_root: Path) -> Path:
     try:
         prefix = f"{repo.split('/')[1]}-{commit}/{folder}/"
         with urllib.request.urlopen(url, timeout=60) as response:  # noqa: S310 (a fixed https URL)
-            with tarfile.open(fileobj=response, mode="r|gz") as tar:
+            with gzip.GzipFile(fileobj=response) as gz, tarfile.open(fileobj=gz, mode="r|") as tar:
                 for member in tqdm(tar, desc=f"downloading {name}", unit="file", leave=False):
                     if not member.isfile() or not member.name.startswith(prefix):
                         continue
@@ -247,10 +250,12 @@ def _download(name: str, data_root: Path) -> Path:
                     if source is not None:
                         with open(dest, "wb") as f:
                             shutil.copyfileobj(source, f)
+                while gz.read(1 << 20):  # to the gzip trailer: a stream cut short raises EOFError
+                    pass
         if not (tmp / inner / _marker(name)).exists():
             raise ValueError(f"dataset {name}: the download from {url} holds no {folder}/{_marker(name)}")
         os.replace(tmp, target)
-    except OSError as e:
+    except (OSError, EOFError, tarfile.TarError, http.client.HTTPException, zlib.error) as e:
         raise ValueError(
             f"dataset {name}: not under {data_root} (nor {data_root / 'spice'}), and the download from {url} "
             f"failed ({e}); put the files there or give --data-root"

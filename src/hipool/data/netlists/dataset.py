@@ -67,16 +67,20 @@ _SPECTRE_LINE = re.compile(
     r"^\s*(?:simulator\s+lang\s*=\s*spectre|subckt\s|inline\s+subckt\s|ends\b|parameters\s|global\s|"
     r"include\s+\"|ahdl_include\s|model\s+\S+\s+\w+|[\w!\\]+\s*\([^)]*\)\s*[A-Za-z_]\w*)"
 )
+_TO_SPECTRE = re.compile(r"^\s*simulator\s+lang\s*=\s*spectre\b", re.IGNORECASE)
+_SPECTRE_ONLY = re.compile(r"^\s*(?:subckt\s|inline\s+subckt\s|ends\b|parameters\s|model\s+\S+\s+\w+)")
 _SPICE_LINE = re.compile(r"^\s*(?:\.[a-z]+\b|[rclkdqmjzswtouvefghbxi]\S*\s+[^(=\s]+\s+[^(=\s]+)", re.IGNORECASE)
 
 
 def detect_analog_format(text: str) -> str:
     """``"spectre"`` or ``"spice"``: the dialect of an analog netlist's text, for file endings
     both use (``.sp .cir .net .scs .ckt ...``).  The file's first lines vote: a
-    ``simulator lang=spectre`` line decides at once; otherwise a line in Spectre's instance
-    syntax (``M0 (d g s b) nmos4``), ``subckt``/``ends``/``parameters`` without a dot count for
-    Spectre, dot cards and element lines with bare nets for SPICE; ``//`` comments count for
-    Spectre, ``*`` comments for SPICE.  A tie is SPICE."""
+    ``simulator lang=spectre`` line decides at once, and so does ``lang=spice`` unless a later
+    line switches back to Spectre (then it is a Spectre file with a SPICE section); otherwise
+    statements only Spectre has (``subckt``, ``ends``, ``parameters``, ``model name type``
+    without a dot) count 4 for Spectre, a line in Spectre's instance syntax (``M0 (d g s b)
+    nmos4``) 2, dot cards and element lines with bare nets 2 for SPICE; ``//`` comments count 1
+    for Spectre, ``*`` comments 1 for SPICE.  A tie is SPICE."""
     spectre = spice = 0
     for line in text.splitlines()[:2000]:
         stripped = line.strip()
@@ -84,11 +88,18 @@ def detect_analog_format(text: str) -> str:
             continue
         low = stripped.lower()
         if low.startswith("simulator") and "lang" in low:
-            return "spectre" if "spectre" in low.split("lang", 1)[1] else "spice"
+            if "spectre" in low.split("lang", 1)[1]:
+                return "spectre"
+            # lang=spice: SPICE text, unless the file switches back (a Spectre file with a SPICE section)
+            rest = text.splitlines()[:2000]
+            back = any(_TO_SPECTRE.match(line) for line in rest)
+            return "spectre" if back else "spice"
         if stripped.startswith("//"):
             spectre += 1
         elif stripped.startswith("*") or stripped.startswith("+"):
             spice += 1
+        elif _SPECTRE_ONLY.match(stripped):
+            spectre += 4  # statements SPICE does not have (its are dot cards)
         elif _SPECTRE_LINE.match(stripped):
             spectre += 2
         elif _SPICE_LINE.match(stripped):

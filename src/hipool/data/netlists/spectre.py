@@ -415,7 +415,7 @@ class _Reader:
         self.design = Design(name=main.stem, source=str(main), dialect="spectre")
         self.stack: List[Subckt] = []
         self.models: Dict[str, Tuple[Optional[str], str, str]] = {}  # name -> (letter, type as written, where)
-        self.pending: List[Tuple[Element, str]] = []
+        self.pending: List[Tuple[Element, str, List[Element]]] = []
         self.files = 0
 
     # -- files and lines ----------------------------------------------------------------
@@ -475,7 +475,15 @@ class _Reader:
             raise NetlistError(f"{f.at(first_line)}: a SPICE section, and hipool's SPICE reader is missing") from None
         d = self.design
         n_elements, n_params, known = len(d.elements), len(d.params), set(d.subckts)
-        parse_spice_text("\n".join(lines), Path(f.path), d, root=Path(self.root), title=False, first_line=first_line)
+        self.files = parse_spice_text(
+            "\n".join(lines),
+            Path(f.path),
+            d,
+            root=Path(self.root),
+            title=False,
+            first_line=first_line,
+            files=self.files,
+        )
         for el in d.elements[n_elements:]:
             _plain_numbers(el)
         for name, sub in d.subckts.items():
@@ -725,15 +733,18 @@ class _Reader:
                 raise NetlistError(f"{where}: instance {name} has no master (a statement 'name (nets) master')")
             nets, master, i = tokens[i : j - 1], tokens[j - 1], j
         params = _params(tokens[i:], where, f"instance {name}")
-        if master in ANALYSES and master not in self.design.subckts and master not in self.models:
-            return
         el = Element(name=name, letter="?", nets=nets, params=params, where=where)
-        (self.stack[-1].elements if self.stack else self.design.elements).append(el)
-        self.pending.append((el, master))
+        body = self.stack[-1].elements if self.stack else self.design.elements
+        body.append(el)
+        self.pending.append((el, master, body))
 
     # -- masters ------------------------------------------------------------------------
     def resolve(self) -> None:
-        for el, master in self.pending:
+        for el, master, body in self.pending:
+            sub = self.design.subckts.get(master)
+            if master in ANALYSES and master not in self.models and (sub is None or len(el.nets) != len(sub.ports)):
+                body.remove(el)  # an analysis: known only once the whole file is read
+                continue
             links: Tuple[str, ...] = ()
             model: Optional[str] = master
             if master in self.design.subckts:

@@ -51,7 +51,8 @@ such as ``off``).  An unbalanced ``{``, ``(`` or quote is an error.
            every controlling pair (at most 20), no value
 ``F H``    ``F1 o+ o- vsource gain`` (``cccs``/``ccvs`` allowed); ``F1 o+ o- poly(n) v1 ...
            vn coefficients``: the sources are links, no value
-``K``      ``K1 L1 L2 [L3 ...] coupling`` (or ``k=``): the inductors are links
+``K``      ``K1 L1 L2 [L3 ...] coupling`` (or ``k=``): the inductors are links (the
+           coupling is the last word, a number or a parameter, unless ``k=`` gives it)
 ``B``      ``B1 n+ n- v=expr`` or ``i=expr`` (the rest of the line is the expression)
 ``X``      ``X1 n1 ... nk subckt [params:] [p=v ...]``; CDL's ``X1 n1 ... / subckt``
 =========  ============================================================================
@@ -94,7 +95,7 @@ Errors are :class:`~hipool.data.netlists.gates.NetlistError` (``file:line: what 
 wrong``): the above, a ``.subckt`` without ``.ends`` or a bad ``.subckt`` line, an
 ``.ends`` without ``.subckt`` or naming another one, an element with too few tokens, a
 ``.model`` without a type, a ``.param`` that is not ``name=value``, a ``+`` line with
-nothing to continue, text that is not UTF-8 or holds a NUL;
+nothing to continue, a ``.control``, ``.data`` or ``.lib`` section with no end in its file, text that is not UTF-8 or holds a NUL;
 :func:`~hipool.data.netlists.analog.flatten` adds an undefined subcircuit, a recursive
 one and a node count that does not fit, each with the element's line.
 """
@@ -329,6 +330,15 @@ def _items(toks: List[_Token], s: str, where: str) -> _Items:
     return items
 
 
+def _balanced(text: str) -> bool:
+    depth = 0
+    for c in text:
+        depth += {"(": 1, ")": -1}.get(c, 0)
+        if depth < 0:
+            return False
+    return depth == 0
+
+
 def _words(positional: List[Union[str, _Call]]) -> List[str]:
     out: List[str] = []
     for item in positional:
@@ -408,6 +418,7 @@ class _Reader:
         in_section, found = section is None, section is None
         conds: List[List[bool]] = []  # per open .if: [active, a branch was taken, parent active]
         cond_lines: List[str] = []
+        skip_where = ""
         for line, s in _statements(text, display, first_line, title):
             where = f"{display}:{line}"
             head = s.split(None, 1)[0].lower()
@@ -415,6 +426,7 @@ class _Reader:
                 if head == skip_to:
                     skip_to = ""
                 continue
+            skip_where = where
             if not in_section:  # a library file read for one section
                 if head == ".lib":
                     args = s.split()[1:]
@@ -452,6 +464,8 @@ class _Reader:
             else:
                 self.card(head, s if not self.fold else s.lower(), where)
         self.floor = floor
+        if skip_to:
+            raise NetlistError(f"{skip_where}: this block has no {skip_to}")
         if conds:
             raise NetlistError(f"{cond_lines[-1]}: .if without .endif")
         if len(self.stack) > depth0:
@@ -524,8 +538,11 @@ class _Reader:
         scope: Dict[str, Optional[float]] = {}
         for name, expr in self.design.params:
             scope[name.lower()] = evaluate(expr, scope)
-        parts = _COMPARE.split(text, maxsplit=1)
-        values = [evaluate(p.strip().strip("()") if len(parts) > 1 else p, scope) for p in parts]
+        inner = text.strip()
+        if inner[:1] == "(" and inner[-1:] == ")" and _balanced(inner[1:-1]):
+            inner = inner[1:-1]  # one pair around the whole condition
+        parts = _COMPARE.split(inner, maxsplit=1)
+        values = [evaluate(p, scope) for p in parts]
         if any(v is None for v in values):
             raise NetlistError(
                 f"{where}: cannot evaluate the condition {_show(text.strip())}: hipool reads numbers, top-level "
@@ -767,16 +784,12 @@ def _build_controlled(reader: _Reader, el: Element, items: _Items, s: str) -> No
 
 def _build_coupling(reader: _Reader, el: Element, items: _Items, s: str) -> None:
     words = _words(items.positional)
-    k = 0
-    while k < len(words) and words[k][:1].lower() == "l":
-        k += 1
-    if k < 2:
+    given = "coupling" in items.params or "k" in items.params
+    links = words if given else words[:-1]  # the coupling is the last word
+    if len(links) < 2 or any(w[:1].lower() != "l" for w in links):
         raise _too_few(el, s, "two inductors (L...) and a coupling")
-    el.links = words[:k]
-    if k < len(words):
-        el.value = words[k]
-    elif "coupling" in items.params:
-        el.value = items.params["coupling"]
+    el.links = links
+    el.value = items.params.get("coupling") if given else words[-1]
 
 
 def _build_behavioural(reader: _Reader, el: Element, items: _Items, s: str) -> None:
@@ -835,7 +848,8 @@ def parse_spice_text(
     root: Path,
     title: bool = False,
     first_line: int = 1,
-) -> None:
+    files: int = 0,
+) -> int:
     """Read the SPICE statements of ``text`` into ``design`` (see the module docstring).
 
     Args:
@@ -855,10 +869,12 @@ def parse_spice_text(
     """
     source = Path(source)
     reader = _Reader(design, Path(os.path.realpath(root)))
+    reader.files = files - 1 if files else 0  # read_text counts the text itself
     chain = [(Path(os.path.realpath(source)), None, str(source))]
     with no_cyclic_gc():
         reader.read_text(text, str(source), source.parent, chain, title, first_line)
         reader.finish()
+    return reader.files
 
 
 def parse_spice(path: Union[str, Path]) -> Design:

@@ -141,7 +141,10 @@ def _tokens(text: str, dialect: str) -> Optional[List[Tuple[str, object]]]:
             factor = _scale(m.group(3), dialect)
             if factor is None:
                 return None
-            out.append(("num", float(m.group(1) + (m.group(2) or "")) * factor))
+            number = float(m.group(1) + (m.group(2) or "")) * factor
+            if not math.isfinite(number):  # 1e999: an overflow, unknown (not inf, which 1/inf makes 0)
+                return None
+            out.append(("num", number))
         elif m.group(4) is not None:
             out.append(("name", m.group(4)))
         else:
