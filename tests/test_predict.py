@@ -78,12 +78,12 @@ def runs(tmp_path_factory):
     )
     train = root / "train"
     here = os.getcwd()
-    os.chdir(root)  # a relative --dataset, as typed: predict finds it from the run's cwd
+    os.chdir(root)  # a relative --dataset: run.json records it absolute, so predict finds it from anywhere
     try:
         assert main(["train", str(cfg), "--dataset", "designs", "--out", str(train), "--no-progress"]) == 0
     finally:
         os.chdir(here)
-    assert json.loads((train / "run.json").read_text())["data"]["spec"] == "designs"
+    assert json.loads((train / "run.json").read_text())["data"]["spec"] == str((root / "designs").resolve())
     cmp = root / "cmp"
     args = ["--models", "topk,global", "--folds", "2", "--repeats", "2", "--epochs", "1", "--no-progress"]
     assert main(["compare", "--dataset", str(designs), "--out", str(cmp), *args]) == 0
