@@ -210,3 +210,16 @@ def test_a_folder_of_analog_netlists_in_both_dialects(tmp_path):
         f.write("d.bench,rc\n")
     with pytest.raises(ValueError, match=r"analog netlists \(a.cir, ...\) and gate-level ones \(d.bench, ...\)"):
         load_netlists(tmp_path)
+
+
+@pytest.mark.parametrize(
+    "md, message",
+    [
+        ("x\n- 1-999999999: huge\n", r"data_categorization.md:2: the range 1-999999999 is empty or longer"),
+        ("- 5-3: backwards\n", r"data_categorization.md:1: the range 5-3 is empty"),
+        ("- 1 2: spaced\n", r"data_categorization.md:1: '1 2' is not an id"),
+    ],
+)
+def test_bad_category_lines_are_named(md, message):
+    with pytest.raises(ValueError, match=message):
+        analoggenie_categories(md)

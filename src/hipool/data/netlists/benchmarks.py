@@ -166,6 +166,8 @@ ANALOGGENIE_CLASSES: Dict[str, Tuple[str, ...]] = {
     ),
     "filter": ("continuous-time filters", "filters"),
 }
+#: Longest id range one line of ``data_categorization.md`` may give (the largest real one: 872).
+MAX_RANGE = 100_000
 #: Default smallest class kept (``analoggenie:min_class=N``).
 MIN_CLASS = 40
 
@@ -273,16 +275,22 @@ def analoggenie_categories(markdown: str) -> Dict[int, str]:
     """Design id → category, from AnalogGenie's ``data_categorization.md`` (lines
     ``- 445–457: basic concepts in RF design``, several ranges or ids per line)."""
     out: Dict[int, str] = {}
-    for line in markdown.splitlines():
+    for number, line in enumerate(markdown.splitlines(), 1):
         m = _RANGE.match(line)
         if m is None:
             continue
         category = m.group(2)
         for part in m.group(1).split(","):
-            bounds = [b for b in re.split(r"[–-]", part.strip()) if b.strip()]
+            bounds = [b.strip() for b in re.split(r"[–-]", part.strip()) if b.strip()]
             if not bounds:
                 continue
+            if len(bounds) > 2 or not all(b.isdigit() for b in bounds):
+                raise ValueError(f"data_categorization.md:{number}: {part.strip()!r} is not an id or a range of ids")
             lo, hi = int(bounds[0]), int(bounds[-1])
+            if not 0 <= hi - lo <= MAX_RANGE:
+                raise ValueError(
+                    f"data_categorization.md:{number}: the range {lo}-{hi} is empty or longer than {MAX_RANGE:,} ids"
+                )
             for i in range(lo, hi + 1):
                 out[i] = category
     return out
