@@ -122,6 +122,7 @@ def main(argv=None) -> int:
     if SPICE.is_dir():
         _analog_rates()
     print(f"load average (1 min): {os.getloadavg()[0]:.2f} on {os.cpu_count()} cores")
+    return 0
 
 
 def _analog_rates() -> None:
@@ -163,7 +164,6 @@ def _analog_rates() -> None:
             f"| {name} | {len(files)} | {lines:,} | {refused} | {parse:.2f} | {lines / parse * 60 / 1e6:.2f} | "
             f"{total:.2f} | {lines / total * 60 / 1e6:.2f} |"
         )
-    return 0
 
 
 if __name__ == "__main__":

@@ -94,6 +94,14 @@ def load_dataset(
         raise ValueError(f"dataset {shown(spec)}: cannot read{where} ({os_reason(e)})") from None
 
 
+def reads_by_name(spec: str) -> bool:
+    """Whether :func:`load_dataset` reads ``spec`` as a name before looking for a file or folder
+    of that name (the embedded datasets and the named benchmarks): such a spec is never a path."""
+    from .netlists.benchmarks import is_benchmark
+
+    return spec.split(":", 1)[0] in ("communities", "circuits") or is_benchmark(spec)
+
+
 def _holds_netlists(folder: Path) -> bool:
     """Whether ``folder`` holds netlist files (then it is read as netlists, not as graph files)."""
     from .netlists.dataset import is_netlist

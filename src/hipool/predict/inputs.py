@@ -30,7 +30,7 @@ def _expand(item: str) -> List[Tuple[str, str]]:
 
 
 def _kind(item: str, path: Path, is_netlist) -> List[Tuple[str, str]]:
-    if is_netlist(path):
+    if is_netlist(path) and not path.is_dir():  # a folder named like a netlist holds netlists
         return [("netlist", item)] if path.exists() else [("missing", item)]
     if path.is_dir():
         try:

@@ -90,7 +90,9 @@ def _dataset_from_run_cwd(folder: Path) -> Optional[str]:
         spec = manifest.dataset_spec()
     except ValueError:
         return None  # open_run says what is wrong
-    if not spec or not manifest.cwd or Path(spec).is_absolute() or ":" in spec:
+    from ..data.registry import reads_by_name
+
+    if not spec or not manifest.cwd or Path(spec).is_absolute() or ":" in spec or reads_by_name(spec):
         return None
     try:
         there = Path(manifest.cwd) / spec

@@ -77,9 +77,12 @@ def update_manifest(out: Path, **fields: Any) -> None:
 def data_record(spec: str, data_root: Optional[str]) -> Dict[str, Any]:
     """How to load a run's dataset again (``hipool explain``, ``hipool report``, ``hipool
     predict``): the spec the user typed, made absolute when it is a relative path that names a
-    file or folder (so that it names the same data from any folder; ``load_dataset`` reads an
-    existing path as a path first), and the data root, absolute."""
-    if not os.path.isabs(spec) and os.path.exists(spec):
+    file or folder (so that it names the same data from any folder) and ``load_dataset`` would
+    read it as that path (not ``communities``, ``circuits`` or a named benchmark, which it reads
+    by name whatever lies in the folder), and the data root, absolute."""
+    from ..data.registry import reads_by_name
+
+    if not os.path.isabs(spec) and not reads_by_name(spec) and os.path.exists(spec):
         spec = os.path.abspath(spec)
     return DataSpec(spec, None if data_root is None else os.path.abspath(data_root)).to_dict()
 

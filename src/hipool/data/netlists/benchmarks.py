@@ -57,7 +57,7 @@ import urllib.request
 import zlib
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Dict, List, Optional, Sequence, Tuple
+from typing import Dict, List, Optional, Tuple
 
 import torch
 from tqdm.auto import tqdm
@@ -308,14 +308,14 @@ def _ota_label(path: Path, label: str) -> str:
     return OTA_FAMILIES[key]
 
 
-def _items(spec: BenchmarkSpec, folder: Path) -> Tuple[List[Tuple[Path, str, List[str]]], List[str]]:
-    """The (netlist, class name, ports) of every design, and notes on what was left out."""
+def _items(spec: BenchmarkSpec, folder: Path) -> Tuple[List[Tuple[Path, str]], List[str]]:
+    """The (netlist, class name) of every design, and notes on what was left out."""
     notes: List[str] = []
     if spec.name == "align_ota":
         items = []
         for sub in ("fully_differential_OTA", "single_ended_OTA"):
             for p in sorted((folder / sub).glob("*.sp")):
-                items.append((p, _ota_label(p, spec.label), []))
+                items.append((p, _ota_label(p, spec.label)))
         return items, notes
     categories = analoggenie_categories((folder / "data_categorization.md").read_text(encoding="utf-8"))
     to_class = {c: k for k, cats in ANALOGGENIE_CLASSES.items() for c in cats}
@@ -330,14 +330,12 @@ def _items(spec: BenchmarkSpec, folder: Path) -> Tuple[List[Tuple[Path, str, Lis
             continue
         fulls = [folder / str(i) / f"{i}_full{e}" for e in (".cir", ".txt")]  # 813's is a .txt
         path = next((f for f in fulls if f.is_file()), folder / str(i) / f"{i}.cir")
-        port_file = folder / str(i) / f"Port{i}.txt"
-        ports = port_file.read_text(encoding="utf-8", errors="replace").split() if port_file.is_file() else []
-        items.append((path, cls, ports))
+        items.append((path, cls))
     if dropped:
         listed = ", ".join(f"{k} ({v})" for k, v in sorted(dropped.items(), key=lambda kv: -kv[1]))
         notes.append(f"dropped {sum(dropped.values())} designs of categories with no functional class: {listed}")
     counts: Dict[str, int] = {}
-    for _, cls, _ in items:
+    for _, cls in items:
         counts[cls] = counts.get(cls, 0) + 1
     small = sorted(c for c, n in counts.items() if n < spec.min_class)
     if small:
@@ -353,19 +351,18 @@ def load_benchmark(spec: str, data_root: Optional[PathLike] = None, *, progress:
     """Benchmark ``spec`` (see the module docstring) as a dataset of device-net graphs."""
     from ..tu import default_data_root
     from .analog import NUM_ANALOG_FEATURES, analog_depth, to_data
+    from .dataset import read_analog
     from .gates import NetlistError
 
     parsed = parse_spec(spec)
     root = Path(data_root) if data_root is not None else default_data_root()
     folder = benchmark_folder(parsed.name, root) or _download(parsed.name, root)
     items, notes = _items(parsed, folder)
-    class_names = sorted({cls for _, cls, _ in items})
+    class_names = sorted({cls for _, cls in items})
     netlists, ys, failed = [], [], []
-    for path, cls, ports in tqdm(
-        items, desc=f"reading {parsed.name}", disable=not progress, leave=False, unit="netlist"
-    ):
+    for path, cls in tqdm(items, desc=f"reading {parsed.name}", disable=not progress, leave=False, unit="netlist"):
         try:
-            netlists.append(_read(path, ports))
+            netlists.append(read_analog(path))  # whatever its ending (813's _full is a .txt)
         except NetlistError as e:
             failed.append(str(e))
             continue
@@ -392,26 +389,6 @@ def load_benchmark(spec: str, data_root: Optional[PathLike] = None, *, progress:
         notes=notes,
         level_names=level_names,
     )
-
-
-def _read(path: Path, ports: Sequence[str]):  # noqa: ANN202
-    """The flattened netlist of an analog file whatever its ending (SPICE or Spectre by its
-    content), its ``ports`` marked."""
-    from .analog import flatten
-    from .dataset import DETECT_BYTES, detect_analog_format
-    from .gates import read_netlist_bytes
-
-    head = read_netlist_bytes(path, "netlist")[:DETECT_BYTES].decode("utf-8", errors="replace")
-    if detect_analog_format(head) == "spectre":
-        from .spectre import parse_spectre
-
-        design = parse_spectre(path)
-    else:
-        from .spice import parse_spice
-
-        design = parse_spice(path)
-    design.ports = list(ports) if design.dialect == "spectre" else [p.lower() for p in ports]
-    return flatten(design)
 
 
 __all__ = [

@@ -107,12 +107,39 @@ def detect_analog_format(text: str) -> str:
     return "spectre" if spectre > spice else "spice"
 
 
+#: Largest ports file read beside a netlist (:func:`port_names`).
+MAX_PORT_BYTES = 1 << 20
+
+
+def port_names(path: Path) -> List[str]:
+    """The design's pins from a ports file beside it, AnalogGenie's convention: ``Port<id>.txt``
+    next to ``<id>.cir`` (or ``<id>_full.cir``), the names separated by blanks; ``[]`` when
+    there is none (or it is not a regular file, or larger than :data:`MAX_PORT_BYTES`)."""
+    path = Path(path)
+    stem = path.stem[: -len("_full")] if path.stem.endswith("_full") else path.stem
+    sidecar = path.parent / f"Port{stem}.txt"
+    try:
+        if not sidecar.is_file() or sidecar.stat().st_size > MAX_PORT_BYTES:
+            return []
+        return sidecar.read_bytes().decode("utf-8", errors="replace").split()
+    except OSError:
+        return []
+
+
 def read_analog(path: Path) -> AnalogNetlist:
-    """A SPICE or Spectre netlist (:func:`detect_analog_format` decides by its content;
-    ``.scs`` is Spectre unless the content is clearly SPICE)."""
+    """A SPICE or Spectre netlist, whatever its ending (:func:`detect_analog_format` decides by
+    its content), flattened; the pins a ports file beside it names (:func:`port_names`) are the
+    design's ports (``is_port``)."""
+    from .analog import flatten
+    from .spectre import parse_spectre
+    from .spice import parse_spice
+
     head = gates.read_netlist_bytes(path, "netlist")[:DETECT_BYTES].decode("utf-8", errors="replace")
-    dialect = detect_analog_format(head)
-    return read_spectre(path) if dialect == "spectre" else read_spice(path)
+    design = parse_spectre(path) if detect_analog_format(head) == "spectre" else parse_spice(path)
+    ports = port_names(path)
+    if ports:
+        design.ports = ports if design.dialect == "spectre" else [p.lower() for p in ports]
+    return flatten(design)
 
 
 #: The reader of each netlist file ending (analog endings: the content picks SPICE or Spectre).
