@@ -332,3 +332,17 @@ def test_a_relative_dataset_path_is_recorded_absolute(tmp_path, monkeypatch):
     assert data_record("designs", None)["spec"] == str(tmp_path / "designs")
     assert data_record("MUTAG", "root")["spec"] == "MUTAG"  # a name, not a path here: as typed
     assert data_record("MUTAG", "root")["data_root"] == str(tmp_path / "root")
+
+
+def test_atomic_writes_get_the_mode_a_plain_write_would(tmp_path):
+    import os
+    import stat
+
+    from hipool.io import atomic_write_text
+
+    old = os.umask(0o027)
+    try:
+        atomic_write_text(tmp_path / "a.txt", "x")
+    finally:
+        os.umask(old)
+    assert stat.S_IMODE((tmp_path / "a.txt").stat().st_mode) == 0o640  # not mkstemp's 0600

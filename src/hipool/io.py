@@ -190,6 +190,13 @@ def torch_file_damage(path: PathLike) -> Optional[str]:
 
 
 # -- atomic writes ---------------------------------------------------------------------------
+def _umask() -> int:
+    """This process's umask (read by setting it and setting it back)."""
+    mask = os.umask(0o022)
+    os.umask(mask)
+    return mask
+
+
 @contextmanager
 def atomic_path(path: PathLike) -> Iterator[Path]:
     """Yield a temporary path next to ``path``; on success rename it onto ``path``.
@@ -209,6 +216,7 @@ def atomic_path(path: PathLike) -> Iterator[Path]:
         ) from None
     try:
         yield Path(tmp)
+        os.chmod(tmp, 0o666 & ~_umask())  # mkstemp made it 0600: give it the mode open() would
         os.replace(tmp, path)
     except OSError as e:
         if e.filename in (None, tmp, str(path)) or e.errno in (errno.ENOSPC, errno.EDQUOT, errno.EROFS):
