@@ -1,0 +1,36 @@
+"""benchmarks/reproduce_fold.py re-runs a final unit of a compare run and finds the same test accuracy."""
+
+from __future__ import annotations
+
+import importlib.util
+import json
+from pathlib import Path
+
+from hipool.cli import main
+
+SCRIPT = Path(__file__).resolve().parents[1] / "benchmarks" / "reproduce_fold.py"
+
+
+def _script():
+    spec = importlib.util.spec_from_file_location("reproduce_fold", SCRIPT)
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
+def test_a_final_unit_reproduces_exactly_and_a_changed_record_does_not(tmp_path, capsys):
+    out = tmp_path / "cmp"
+    args = ["--dataset", "communities:n=60,seed=0", "--models", "topk", "--folds", "2", "--repeats", "1"]
+    assert main(["compare", *args, "--epochs", "2", "--threads", "1", "--out", str(out), "--no-progress"]) == 0
+    script = _script()
+    assert script.main([str(out), "topk", "1"]) == 0
+    text = capsys.readouterr().out
+    assert "(the same)" in text and "recorded test accuracy" in text
+    record_path = next((out / "units" / "topk" / "fold01").glob("final-c*-r0.json"))
+    record = json.loads(record_path.read_text())
+    record["seed"] += 1  # another seed: another run, which the checker must not call the same
+    record["result"]["test_acc"] = -1.0
+    record_path.write_text(json.dumps(record))
+    assert script.main([str(out), "topk", "1"]) == 1
+    assert script.main([str(out), "topk", "7"]) == 2
+    assert script.main([str(tmp_path / "nothing"), "topk", "0"]) == 2
