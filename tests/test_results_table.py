@@ -1,0 +1,37 @@
+"""results/README.md's accuracy table is what results/make_table.py makes from the summaries."""
+
+from __future__ import annotations
+
+import importlib.util
+import json
+from pathlib import Path
+
+SCRIPT = Path(__file__).resolve().parents[1] / "results" / "make_table.py"
+
+
+def _script():
+    spec = importlib.util.spec_from_file_location("make_table", SCRIPT)
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
+def test_the_readme_table_is_up_to_date():
+    assert _script().main(["--check"]) == 0
+
+
+def test_cells_come_from_the_summaries(tmp_path):
+    script = _script()
+    (tmp_path / "tu-PROTEINS").mkdir()
+    rows = [
+        {"model": "gin-edgepool", "folds": 10, "test_acc_mean": 0.7581, "test_acc_std": 0.0262},
+        {"model": "gin-global", "folds": 4, "test_acc_mean": 0.75, "test_acc_std": 0.05},
+    ]
+    (tmp_path / "tu-PROTEINS" / "summary.json").write_text(json.dumps({"folds": 10, "rows": rows}))
+    table = script.render(tmp_path)
+    lines = table.splitlines()
+    assert lines[2].startswith("| hipool `gin-edgepool` | 75.8 ± 2.6 |")
+    assert lines[3].startswith("| hipool `gin-global` | 75.0 ± 5.0 (4/10 folds) |")
+    assert "| Errica: GIN (no pooling) | 73.3 ± 4.0 | 80.0 ± 1.4 | 75.3 ± 2.9 | 59.6 ± 4.5 |  |  |" in table
+    assert "still running (folds finished so far): PROTEINS" in table
+    assert "not run yet: NCI1, DD, ENZYMES, MUTAG, IMDB-BINARY" in table
