@@ -47,26 +47,9 @@ from .gates import GateNetlist, NetlistError
 Netlist = Union[GateNetlist, AnalogNetlist]
 
 
-def read_spice(path: Path) -> AnalogNetlist:
-    """A SPICE/CDL netlist, flattened (:mod:`hipool.data.netlists.spice`)."""
-    from .spice import read_spice as read
-
-    return read(path)
-
-
-def read_spectre(path: Path) -> AnalogNetlist:
-    """A Spectre netlist, flattened (:mod:`hipool.data.netlists.spectre`)."""
-    from .spectre import read_spectre as read
-
-    return read(path)
-
-
 #: How many bytes of a file :func:`detect_analog_format` looks at.
 DETECT_BYTES = 1 << 16
-_SPECTRE_LINE = re.compile(
-    r"^\s*(?:simulator\s+lang\s*=\s*spectre|subckt\s|inline\s+subckt\s|ends\b|parameters\s|global\s|"
-    r"include\s+\"|ahdl_include\s|model\s+\S+\s+\w+|[\w!\\]+\s*\([^)]*\)\s*[A-Za-z_]\w*)"
-)
+_SPECTRE_LINE = re.compile(r"^\s*(?:global\s|include\s+\"|ahdl_include\s|[\w!\\]+\s*\([^)]*\)\s*[A-Za-z_]\w*)")
 _TO_SPECTRE = re.compile(r"^\s*simulator\s+lang\s*=\s*spectre\b", re.IGNORECASE)
 _SPECTRE_ONLY = re.compile(r"^\s*(?:subckt\s|inline\s+subckt\s|ends\b|parameters\s|model\s+\S+\s+\w+)")
 _SPICE_LINE = re.compile(r"^\s*(?:\.[a-z]+\b|[rclkdqmjzswtouvefghbxi]\S*\s+[^(=\s]+\s+[^(=\s]+)", re.IGNORECASE)
@@ -82,7 +65,8 @@ def detect_analog_format(text: str) -> str:
     nmos4``) 2, dot cards and element lines with bare nets 2 for SPICE; ``//`` comments count 1
     for Spectre, ``*`` comments 1 for SPICE.  A tie is SPICE."""
     spectre = spice = 0
-    for line in text.splitlines()[:2000]:
+    lines = text.splitlines()[:2000]
+    for line in lines:
         stripped = line.strip()
         if not stripped:
             continue
@@ -91,9 +75,7 @@ def detect_analog_format(text: str) -> str:
             if "spectre" in low.split("lang", 1)[1]:
                 return "spectre"
             # lang=spice: SPICE text, unless the file switches back (a Spectre file with a SPICE section)
-            rest = text.splitlines()[:2000]
-            back = any(_TO_SPECTRE.match(line) for line in rest)
-            return "spectre" if back else "spice"
+            return "spectre" if any(_TO_SPECTRE.match(later) for later in lines) else "spice"
         if stripped.startswith("//"):
             spectre += 1
         elif stripped.startswith("*") or stripped.startswith("+"):
