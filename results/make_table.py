@@ -52,6 +52,11 @@ def summaries(root: Path = HERE) -> Dict[str, dict]:
     return out
 
 
+def _folds(summary: dict) -> int:
+    """The campaign's number of outer folds (its identity), finished or not."""
+    return int(summary["identity"]["folds"])
+
+
 def _cell(row: Optional[dict], folds: int) -> str:
     if row is None:
         return ""
@@ -72,13 +77,13 @@ def render(root: Path = HERE) -> str:
         for name in DATASETS:
             s = found.get(name)
             row = next((r for r in s["rows"] if r["model"] == model), None) if s else None
-            cells.append(_cell(row, int(s["folds"])) if s else "")
+            cells.append(_cell(row, _folds(s)) if s else "")
         lines.append(f"| hipool `{model}` | " + " | ".join(cells) + " |")
     for model, figures in ERRICA.items():
         cells = [f"{figures[n][0]:.1f} ± {figures[n][1]:.1f}" if n in figures else "" for n in DATASETS]
         lines.append(f"| {model} | " + " | ".join(cells) + " |")
     missing = [n for n in DATASETS if n not in found]
-    partial = [n for n, s in found.items() if any(int(r["folds"]) < int(s["folds"]) for r in s["rows"])]
+    partial = [n for n, s in found.items() if any(int(r["folds"]) < _folds(s) for r in s["rows"])]
     notes = []
     if partial:
         notes.append(f"still running (folds finished so far): {', '.join(partial)}")

@@ -27,7 +27,7 @@ def test_cells_come_from_the_summaries(tmp_path):
         {"model": "gin-edgepool", "folds": 10, "test_acc_mean": 0.7581, "test_acc_std": 0.0262},
         {"model": "gin-global", "folds": 4, "test_acc_mean": 0.75, "test_acc_std": 0.05},
     ]
-    (tmp_path / "tu-PROTEINS" / "summary.json").write_text(json.dumps({"folds": 10, "rows": rows}))
+    (tmp_path / "tu-PROTEINS" / "summary.json").write_text(json.dumps({"identity": {"folds": 10}, "rows": rows}))
     table = script.render(tmp_path)
     lines = table.splitlines()
     assert lines[2].startswith("| hipool `gin-edgepool` | 75.8 ± 2.6 |")
