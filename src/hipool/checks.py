@@ -476,3 +476,32 @@ def param_device(module: torch.nn.Module) -> Optional[torch.device]:
     for p in module.parameters():
         return p.device
     return None
+
+
+def check_sizes(sizes: Optional[Tensor], batch: Tensor, where: str) -> Optional[Tensor]:
+    """``sizes``, the most nodes each graph may keep at a level (``schedule: auto``), checked: an
+    integer tensor ``[B]`` on ``batch``'s device with one entry per graph of ``batch`` (at least
+    ``batch[-1] + 1`` of them) and every entry ``>= 1``; returned as int64 (``None`` stays)."""
+    if sizes is None:
+        return None
+    need = int(batch[-1]) + 1 if batch.numel() else 0
+    if (
+        not isinstance(sizes, Tensor)
+        or sizes.dim() != 1
+        or sizes.is_floating_point()
+        or sizes.is_complex()
+        or sizes.dtype == torch.bool
+        or sizes.size(0) < need
+        or sizes.device != batch.device
+    ):
+        got = (
+            f"{sizes.dtype} {tuple(sizes.shape)} on {sizes.device}" if isinstance(sizes, Tensor) else _type_name(sizes)
+        )
+        raise ValueError(
+            f"{where}: 'sizes' (nodes kept per graph) must be an integer [B >= {need}] tensor on "
+            f"{batch.device}, got {got}"
+        )
+    if sizes.numel() and int(sizes.min()) < 1:
+        g = int((sizes < 1).nonzero()[0])
+        raise ValueError(f"{where}: 'sizes' must be >= 1 for every graph, got {int(sizes[g])} for graph {g}")
+    return sizes.long()

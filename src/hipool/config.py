@@ -31,7 +31,10 @@ classifier head::
     localize_target: defect_mask  # a bool/0-1 node attribute (circuits: the defect's nodes)
 
 ``schedule`` may also be a string of target sizes, ``"100→50→25→10"`` (or with
-``->``): each graph is pooled to ``min(its size, target)`` at each level.
+``->``): each graph is pooled to ``min(its size, target)`` at each level.  ``schedule: auto``
+(with ``levels``, default 3, and ``auto_top``, default 10) gives each graph its own sizes from
+its input size, halving it toward ``auto_top`` and skipping the levels it no longer needs
+(:mod:`hipool.nn.auto` has the rule per pooler family).
 The poolers and what their schedule entries are come from the registry
 (:mod:`hipool.nn.registry`; ``hipool poolers`` prints it): clustering poolers need an int
 (the number of clusters) at their levels; selection poolers take either; contraction
@@ -71,6 +74,7 @@ import yaml
 
 from .checks import check_ratio, is_int, is_number
 from .io import as_path, atomic_write_text, clip, read_yaml, shown, with_line
+from .nn.auto import AUTO, DEFAULT_LEVELS, DEFAULT_TOP, cluster_caps
 from .nn.convs import CONVS, EDGE_CONVS
 from .nn.readout import READOUTS
 from .nn.registry import GIVEN, REGISTRY
@@ -178,15 +182,16 @@ def _not_plain(value: Any, path: str, depth: int = 0) -> Optional[Tuple[str, Any
 
 def parse_schedule(value: Any) -> List[Entry]:
     """``"100→50→25"`` / ``"0.5,0.5"`` / ``[0.5, 0.5]`` / ``0.5`` → list of ratios or sizes
-    (``given`` stays a word: the entry of a ``pool: given`` level)."""
+    (``given`` and ``auto`` stay words: the entry of a ``pool: given`` level, and the per-graph
+    schedule of :mod:`hipool.nn.auto`)."""
     if isinstance(value, str):
         parts = [p.strip() for p in re.split(r"→|->|,", value) if p.strip()]
         if not parts:
             raise ValueError(f"model config: 'schedule' string {shown(value)} names no level")
         out: List[Entry] = []
         for p in parts:
-            if p == GIVEN:
-                out.append(GIVEN)
+            if p in (GIVEN, AUTO):
+                out.append(p)
                 continue
             try:
                 out.append(int(p) if re.fullmatch(r"[+-]?\d+", p) else float(p))
@@ -253,6 +258,7 @@ class ModelConfig:
     levels_read: str = "pooled"
     localize: float = 0.0
     localize_target: str = "defect_mask"
+    auto_top: int = DEFAULT_TOP  # schedule: auto halves each graph toward this many nodes
 
     def __post_init__(self) -> None:
         where = "model config"
@@ -276,6 +282,8 @@ class ModelConfig:
             else:
                 self.schedule = [0.5, 0.5]
         sched = parse_schedule(self.schedule)
+        if sched == [AUTO] and self.levels is None:
+            sched = [AUTO] * DEFAULT_LEVELS
         if not sched:
             raise ValueError("model config: 'schedule' lists no level; give one entry per level (e.g. [0.5, 0.5])")
         if len(sched) > MAX_LEVELS:
@@ -290,12 +298,12 @@ class ModelConfig:
         self.schedule = sched
         self.levels = len(sched)
         for i, r in enumerate(sched):
-            if r == GIVEN:
+            if r in (GIVEN, AUTO):
                 continue
             if isinstance(r, str) or not is_number(r):
                 raise ValueError(
                     f"model config: 'schedule[{i}]' must be a number (a float: the fraction of nodes "
-                    f"kept, an int: nodes kept per graph) or 'given', got {shown(r)}"
+                    f"kept, an int: nodes kept per graph), 'given' or 'auto', got {shown(r)}"
                     f"{text_number_hint(r)}"
                 )
             check_ratio(r, "model config", name=f"schedule[{i}]")
@@ -372,7 +380,10 @@ class ModelConfig:
                 "model config: 'combine' joins per-level graph readouts; a node model "
                 "('task: node') has none, so leave it at 'last'"
             )
+        self._check_auto(pools, sched)
         for i, (p, r) in enumerate(zip(pools, sched)):
+            if r == AUTO:
+                continue
             if (p == GIVEN) != (r == GIVEN):
                 raise ValueError(
                     f"model config: 'schedule[{i}]' is {r!r}, but level {i + 1} "
@@ -409,6 +420,59 @@ class ModelConfig:
                 f"{' + level 0, levels_read: all' if self.levels_read == 'all' else ''})"
             )
 
+    def _check_auto(self, pools: List[str], sched: List[Entry]) -> None:
+        """``schedule: auto`` (:mod:`hipool.nn.auto`): every level or none, no ``given`` level, no
+        ``min_score``; ``auto_top`` an int >= 1, set only with it."""
+        auto = [r == AUTO for r in sched]
+        if any(auto) and not all(auto):
+            raise ValueError(
+                f"model config: 'schedule' {shown(sched)} mixes 'auto' with other entries; 'auto' sets "
+                f"every level's sizes per graph, so write 'schedule: auto' (with 'levels') or no 'auto'"
+            )
+        if not is_int(self.auto_top) or not 1 <= self.auto_top <= 10**9:
+            raise ValueError(
+                f"model config: 'auto_top' (the size schedule: auto halves each graph toward) must be an "
+                f"int from 1 to 1000000000, got {shown(self.auto_top)}{text_number_hint(self.auto_top)}"
+            )
+        if not any(auto):
+            if self.auto_top != DEFAULT_TOP:
+                raise ValueError("model config: 'auto_top' applies to 'schedule: auto' only")
+            return
+        if GIVEN in pools:
+            raise ValueError(
+                "model config: 'schedule: auto' cannot size a 'pool: given' level (the data's groups set "
+                "its size); give the other levels a schedule instead"
+            )
+        for p in set(pools) - {GLOBAL}:
+            if self.options_for(p).get("min_score") is not None:
+                raise ValueError(
+                    f"model config: {p}'s 'min_score' keeps nodes by score, but 'schedule: auto' sets the "
+                    f"nodes kept per graph; use one or the other"
+                )
+
+    @property
+    def is_auto(self) -> bool:
+        """Whether the schedule is ``auto`` (each graph's sizes from its own, :mod:`hipool.nn.auto`)."""
+        return bool(self.entries) and self.entries[0] == AUTO
+
+    @property
+    def build_entries(self) -> List[Entry]:
+        """The schedule entry every level's pooler is built with: the schedule itself, or for
+        ``schedule: auto`` ``1.0`` at a selection level (the per-graph sizes cap it), the cluster cap
+        :func:`~hipool.nn.auto.cluster_caps` at a clustering level and ``0.5`` at a contraction one."""
+        if not self.is_auto:
+            return list(self.entries)
+        caps = cluster_caps(self.num_levels, self.auto_top)
+        out: List[Entry] = []
+        for p, cap in zip(self.poolers, caps):
+            if p == GLOBAL:
+                out.append(1.0)
+                continue
+            spec = REGISTRY[p]
+            fixed = spec.fixed_entry
+            out.append(cap if spec.needs_count else fixed if fixed is not None else 1.0)
+        return out
+
     def _check_poolers(self, pools: List[str]) -> None:
         """Build every level's pooler on torch's meta device (no memory, no data), so that a
         ``pool_options`` value or key the pooler refuses fails when the config is read, with the
@@ -416,7 +480,7 @@ class ModelConfig:
         import torch
 
         sectioned = any(k in REGISTRY for k in self.pool_options)
-        for i, (p, r) in enumerate(zip(pools, self.entries)):
+        for i, (p, r) in enumerate(zip(pools, self.build_entries)):
             if p == GLOBAL:
                 continue
             try:
@@ -570,8 +634,8 @@ class ModelConfig:
 
     def global_twin(self) -> "ModelConfig":
         """The same model with no pooling: the fair global-pooling baseline."""
-        sched = [1.0 if r == GIVEN else r for r in self.schedule]  # type: ignore[union-attr]
-        return replace(self, pool=GLOBAL, schedule=sched, pool_options={}, aux_weights={})
+        sched = [1.0 if r in (GIVEN, AUTO) else r for r in self.schedule]  # type: ignore[union-attr]
+        return replace(self, pool=GLOBAL, schedule=sched, pool_options={}, aux_weights={}, auto_top=DEFAULT_TOP)
 
     # -- (de)serialisation ---------------------------------------------------
     @classmethod
@@ -618,7 +682,12 @@ class ModelConfig:
             raise with_line(e, str(path), node) from None
 
     def to_dict(self) -> Dict[str, Any]:
-        return asdict(self)
+        """The config as plain data; ``auto_top`` only with ``schedule: auto`` (it must be the default
+        otherwise), so that the records of runs made before it existed still match."""
+        out = asdict(self)
+        if not self.is_auto:
+            del out["auto_top"]
+        return out
 
     def to_yaml(self, path: Union[str, os.PathLike, None] = None) -> str:
         text = yaml.safe_dump(self.to_dict(), sort_keys=False, allow_unicode=True)

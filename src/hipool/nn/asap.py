@@ -68,7 +68,16 @@ from torch_geometric.utils import (
     softmax,
 )
 
-from ..checks import check_bool, check_int, check_number, check_ratio, param_device, param_dtype, prepare_pool_input
+from ..checks import (
+    check_bool,
+    check_int,
+    check_number,
+    check_ratio,
+    check_sizes,
+    param_device,
+    param_dtype,
+    prepare_pool_input,
+)
 from ..record import PoolOutput
 from .convs import degree_normalised
 from .functional import csr_crow, csr_tensor, gather_as
@@ -196,6 +205,7 @@ class ASAPooling(torch.nn.Module):
         edge_weight: Optional[Tensor] = None,
         batch: Optional[Tensor] = None,
         edge_attr: Optional[Tensor] = None,
+        sizes: Optional[Tensor] = None,
     ) -> ASAPOutput:
         x, batch = prepare_pool_input(
             x,
@@ -209,6 +219,7 @@ class ASAPooling(torch.nn.Module):
             device=param_device(self),
             nonnegative_weights=self._nonnegative_weights,
         )
+        sizes = check_sizes(sizes, batch, "ASAPooling")
         n = x.size(0)
         input_edges = edge_index
         edge_index, edge_weight = add_remaining_self_loops(edge_index, edge_weight, fill_value=1.0, num_nodes=n)
@@ -245,7 +256,7 @@ class ASAPooling(torch.nn.Module):
         # Cluster features Sᵀ X: out[c] = Σ_{u→c} S_uc x_u.
         xc = gather_as(edge_index.flip(0), score, x)
         fitness = self._fitness(xc, src, dst, indeg.to(xc.dtype))
-        perm = topk(fitness, self.ratio, batch)
+        perm = topk(fitness, self.ratio, batch, max_kept=sizes)
         x_out = xc[perm] * fitness[perm].view(-1, 1)
         k = perm.numel()
 

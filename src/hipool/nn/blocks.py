@@ -18,6 +18,7 @@ from ..checks import check_device, check_features, check_graph, is_int, param_de
 from ..config import ModelConfig
 from ..data.base import columns
 from ..hierarchy import Hierarchy
+from .auto import auto_sizes
 from .convs import CONV_NAMES, EDGE_CONVS, WEIGHTED_CONVS, make_conv, run_conv
 from .given import GivenPool, carry_labels
 from .registry import REGISTRY
@@ -116,7 +117,7 @@ class Model(torch.nn.Module):
     def _make_pools(self) -> torch.nn.ModuleList:
         config = self.config
         pools = torch.nn.ModuleList()
-        for name, ratio in zip(config.poolers, config.entries):
+        for name, ratio in zip(config.poolers, config.build_entries):
             options = config.options_for(name)
             spec = REGISTRY[name]
             if config.edge_aware and "pool_edge_attr" in spec.options:
@@ -144,9 +145,16 @@ class Model(torch.nn.Module):
         hierarchy: Hierarchy,
     ):
         """Pooling step ``i``: its record (appended to ``hierarchy``) and the ``level_labels`` of the
-        pooled nodes (``None`` when no level is ``given``); ``given`` reads column ``i``."""
+        pooled nodes (``None`` when no level is ``given``); ``given`` reads column ``i``.  With
+        ``schedule: auto`` every graph's most nodes at this level come from its input size
+        (:func:`~hipool.nn.auto.auto_sizes` of ``hierarchy``'s level-0 graphs)."""
         pool: torch.nn.Module = self.pools[i]
-        extra = {"groups": labels[:, i]} if isinstance(pool, GivenPool) and labels is not None else {}
+        extra: Dict[str, Tensor] = (
+            {"groups": labels[:, i]} if isinstance(pool, GivenPool) and labels is not None else {}
+        )
+        if self.config.is_auto:
+            n0 = torch.bincount(hierarchy.batch(0), minlength=hierarchy.num_graphs)
+            extra["sizes"] = auto_sizes(n0, i + 1, self.config.auto_top)
         # Keywords: PyG's poolers disagree on the order of batch and edge_weight.
         out = pool(x, edge_index, edge_attr=edge_attr, batch=batch, edge_weight=edge_weight, **extra)
         hierarchy.append(out)

@@ -50,7 +50,7 @@ from torch import Tensor
 from torch_geometric.nn import MLP
 from torch_geometric.utils import to_dense_adj, to_dense_batch
 
-from ..checks import check_bool, check_int, check_number, param_device, param_dtype, prepare_pool_input
+from ..checks import check_bool, check_int, check_number, check_sizes, param_device, param_dtype, prepare_pool_input
 from ..record import PoolOutput
 from . import functional as Fn
 from .convs import CONV_NAMES, WEIGHTED_CONVS, degree_normalised, make_conv, run_conv
@@ -196,7 +196,11 @@ class ClusterPooling(torch.nn.Module):
         edge_attr: Optional[Tensor] = None,
         batch: Optional[Tensor] = None,
         edge_weight: Optional[Tensor] = None,
+        sizes: Optional[Tensor] = None,
     ) -> PoolOutput:
+        """Pool a batch.  ``sizes`` ``[B]`` (``schedule: auto``, :mod:`hipool.nn.auto`): the most
+        clusters each graph may use here, on top of ``num_clusters``; a graph that is no larger than
+        both keeps its nodes: its assignment is the identity (no gradient through it)."""
         where = type(self).__name__
         x, batch = prepare_pool_input(
             x,
@@ -213,10 +217,16 @@ class ClusterPooling(torch.nn.Module):
         n = x.size(0)
         if n == 0:
             return self._empty(x, edge_attr)
+        sizes = check_sizes(sizes, batch, where)
         num_graphs = int(batch[-1]) + 1
         counts = torch.bincount(batch, minlength=num_graphs)
         C = self.num_clusters
         k = counts.clamp(max=C)  # clusters per graph: as many as the graph can use
+        skip = None
+        if sizes is not None:
+            sizes = sizes[:num_graphs]
+            skip = (counts <= sizes) & (counts <= C)  # graphs small enough to keep every node
+            k = torch.minimum(k, sizes)
         cluster_mask = torch.arange(C, device=x.device) < k.view(-1, 1)  # [B, C]
 
         logits = self._scaled(self.assign(x, edge_index, edge_weight))
@@ -227,6 +237,10 @@ class ClusterPooling(torch.nn.Module):
         if small:
             logits = logits.masked_fill(~cluster_mask[batch], float("-inf"))
         S = self._probabilities(logits)
+        if skip is not None and bool(skip.any()):
+            local = torch.arange(n, device=x.device) - (torch.cumsum(counts, 0) - counts)[batch]
+            identity = torch.nn.functional.one_hot(local.clamp(max=C - 1), C).to(S.dtype)
+            S = torch.where(skip[batch].view(-1, 1), identity, S)
 
         n_max = int(counts.max())
         mode = self.mode if self.mode != "auto" else ("dense" if n_max <= self.dense_max_nodes else "sparse")

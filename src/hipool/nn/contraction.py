@@ -22,9 +22,9 @@ from torch import Tensor
 from torch_geometric.nn.pool.edge_pool import UnpoolInfo
 from torch_geometric.utils import coalesce, scatter, softmax
 
-from ..checks import check_int, check_number, is_int, param_device, param_dtype, prepare_pool_input
+from ..checks import check_int, check_number, check_sizes, is_int, param_device, param_dtype, prepare_pool_input
 from ..record import PoolOutput
-from .matching import clusters_from_matching, greedy_matching, rank_by_score
+from .matching import clusters_from_matching, greedy_matching, limit_merges, rank_by_score
 
 
 def _contract_edges(
@@ -167,7 +167,11 @@ class EdgePool(torch.nn.Module):
         batch: Optional[Tensor] = None,
         edge_attr: Optional[Tensor] = None,
         edge_weight: Optional[Tensor] = None,
+        sizes: Optional[Tensor] = None,
     ) -> EdgePoolOutput:
+        """Pool a batch.  ``sizes`` ``[B]`` (``schedule: auto``, :mod:`hipool.nn.auto`): the fewest
+        nodes each graph is merged down to; a graph merges at most ``n - sizes`` of its matched
+        pairs, the best-scored first."""
         x, batch = prepare_pool_input(
             x,
             edge_index,
@@ -179,10 +183,14 @@ class EdgePool(torch.nn.Module):
             dtype=param_dtype(self),
             device=param_device(self),
         )
+        sizes = check_sizes(sizes, batch, "EdgePool")
         n = x.size(0)
         score = self.edge_score(x, edge_index)
 
-        taken, rounds = greedy_matching(edge_index, rank_by_score(score), n)
+        rank = rank_by_score(score)
+        taken, rounds = greedy_matching(edge_index, rank, n)
+        if sizes is not None:
+            taken = limit_merges(taken, rank, edge_index, batch, _merge_budget(batch, sizes))
         cluster, pair, batch_out = clusters_from_matching(edge_index, taken, batch, n)
         num_clusters = pair.numel()
         is_pair = pair >= 0
@@ -325,8 +333,19 @@ def graclus(
     return _graclus(edge_index, edge_weight, num_nodes, seed, batch)
 
 
+def _merge_budget(batch: Tensor, sizes: Tensor) -> Tensor:
+    """Merges each graph may make to keep at least ``sizes`` of its nodes: ``n - sizes``, at least 0."""
+    counts = torch.bincount(batch, minlength=sizes.numel())
+    return (counts - sizes).clamp(min=0)
+
+
 def _graclus(
-    edge_index: Tensor, edge_weight: Optional[Tensor], num_nodes: int, seed: Optional[int], batch: Optional[Tensor]
+    edge_index: Tensor,
+    edge_weight: Optional[Tensor],
+    num_nodes: int,
+    seed: Optional[int],
+    batch: Optional[Tensor],
+    budget: Optional[Tensor] = None,
 ) -> Tensor:
     """:func:`graclus` after its argument checks (the :class:`Graclus` pooler's input checks did them)."""
     device = edge_index.device
@@ -351,7 +370,10 @@ def _graclus(
     if pairs.size(1) == 0:
         return cluster
     ncut = pw * (1.0 / deg[pairs[0]] + 1.0 / deg[pairs[1]])
-    taken, _ = greedy_matching(pairs, rank_by_score(ncut, _tiebreak(pairs, batch, seed)), num_nodes)
+    rank = rank_by_score(ncut, _tiebreak(pairs, batch, seed))
+    taken, _ = greedy_matching(pairs, rank, num_nodes)
+    if budget is not None and batch is not None:
+        taken = limit_merges(taken, rank, pairs, batch, budget)
     cluster[pairs[1, taken]] = pairs[0, taken]
     return cluster
 
@@ -398,7 +420,9 @@ class Graclus(torch.nn.Module):
         edge_attr: Optional[Tensor] = None,
         batch: Optional[Tensor] = None,
         edge_weight: Optional[Tensor] = None,
+        sizes: Optional[Tensor] = None,
     ) -> PoolOutput:
+        """Pool a batch; ``sizes`` as in :meth:`EdgePool.forward` (the heaviest pairs merge first)."""
         x, batch = prepare_pool_input(
             x,
             edge_index,
@@ -409,8 +433,10 @@ class Graclus(torch.nn.Module):
             self.in_channels,
             nonnegative_weights="the normalized cut divides by weighted degrees",
         )
+        sizes = check_sizes(sizes, batch, "Graclus")
         n = x.size(0)
-        raw = _graclus(edge_index, edge_weight, n, self.seed, batch)
+        budget = None if sizes is None else _merge_budget(batch, sizes)
+        raw = _graclus(edge_index, edge_weight, n, self.seed, batch, budget)
         # raw[i] is the smallest member of i's pair, so numbering the distinct values in
         # order numbers the pairs by their smallest member.
         first = torch.unique(raw)

@@ -114,3 +114,21 @@ def clusters_from_matching(
     pair = torch.full((order.numel(),), -1, dtype=torch.long, device=device)
     pair[new_id[:num_pairs]] = taken
     return cluster, pair, graph[order]
+
+
+def limit_merges(taken: Tensor, rank: Tensor, edge_index: Tensor, batch: Tensor, budget: Tensor) -> Tensor:
+    """The taken edges (best first, as :func:`greedy_matching` returns them) less each graph's
+    worst ones beyond ``budget[g]`` merges (``schedule: auto``: a graph already small enough is not
+    merged further).  Every taken edge counts as one merge, a self-loop too.  Keeps the best-first
+    order."""
+    if taken.numel() == 0:
+        return taken
+    graph = batch[edge_index[0, taken]]
+    by_graph = torch.argsort(graph, stable=True)  # rank order kept inside each graph
+    g = graph[by_graph]
+    counts = torch.bincount(g, minlength=budget.numel())
+    start = torch.cumsum(counts, 0) - counts
+    position = torch.arange(g.numel(), device=g.device) - start[g]
+    keep = by_graph[position < budget[g]]
+    kept = taken[torch.sort(keep).values]
+    return kept[torch.argsort(rank[kept])]

@@ -49,6 +49,7 @@ def topk(
     batch: Optional[Tensor],
     min_score: Optional[float] = None,
     tol: float = 1e-7,
+    max_kept: Optional[Tensor] = None,
 ) -> Tensor:
     """Indices of the nodes to keep, grouped by graph.
 
@@ -59,6 +60,9 @@ def topk(
         batch: sorted graph id of every node ``[N]`` (``None``: one graph).
         min_score: a finite number: keep nodes with ``score > min_score``, but never
             drop every node of a graph (its best node within ``tol`` always stays).
+        max_kept: the most nodes each graph may keep ``[B]`` (``schedule: auto``, see
+            :mod:`hipool.nn.auto`), on top of ``ratio`` (checked by
+            :func:`~hipool.checks.check_sizes`; not with ``min_score``).
 
     Returns:
         ``perm`` ``[N']``: with ``ratio``, graph by graph, by descending score,
@@ -82,6 +86,8 @@ def topk(
         )
         raise ValueError(f"topk: 'batch' must be an int64 [N={score.size(0)}] tensor on score's device, got {got}")
     if min_score is not None:
+        if max_kept is not None:
+            raise ValueError("topk: 'max_kept' (schedule: auto) and 'min_score' exclude each other")
         check_number(min_score, "topk", "min_score")
         scores_max = scatter(score, batch, reduce="max")[batch] - tol
         scores_min = scores_max.clamp(max=min_score)
@@ -95,6 +101,8 @@ def topk(
         return batch.new_empty(0)
     counts = torch.bincount(batch)
     k = num_kept(counts, ratio)
+    if max_kept is not None:
+        k = torch.minimum(k, max_kept[: k.numel()])
     order = _order_by_graph_then_score(score, batch)
     graph_of = batch[order]
     ptr = torch.cumsum(counts, 0) - counts

@@ -29,7 +29,15 @@ from torch_geometric.nn.inits import uniform
 from torch_geometric.nn.resolver import activation_resolver
 from torch_geometric.utils import softmax
 
-from ..checks import check_int, check_number, check_ratio, param_device, param_dtype, prepare_pool_input
+from ..checks import (
+    check_int,
+    check_number,
+    check_ratio,
+    check_sizes,
+    param_device,
+    param_dtype,
+    prepare_pool_input,
+)
 from ..record import PoolOutput, cluster_from_perm
 from .connect import _filter_edges
 from .convs import degree_normalised, run_conv
@@ -72,8 +80,9 @@ def _select_and_gate(
     min_score,
     multiplier: float,
     edge_weight: Optional[Tensor] = None,
+    sizes: Optional[Tensor] = None,
 ) -> PoolOutput:
-    perm = topk(score, ratio, batch, min_score)
+    perm = topk(score, ratio, batch, min_score, max_kept=sizes)
     score = score[perm]
     x = x[perm] * score.view(-1, 1)
     if multiplier != 1:
@@ -203,11 +212,13 @@ class TopKPooling(torch.nn.Module):
         batch: Optional[Tensor] = None,
         attn: Optional[Tensor] = None,
         edge_weight: Optional[Tensor] = None,
+        sizes: Optional[Tensor] = None,
     ) -> PoolOutput:
         x, batch, attn = _prepare(self, x, edge_index, edge_attr, batch, attn, edge_weight)
+        sizes = check_sizes(sizes, batch, type(self).__name__)
         score = self.select(attn, batch)
         return _select_and_gate(
-            x, edge_index, edge_attr, batch, score, self.ratio, self.min_score, self.multiplier, edge_weight
+            x, edge_index, edge_attr, batch, score, self.ratio, self.min_score, self.multiplier, edge_weight, sizes
         )
 
     def __repr__(self) -> str:
@@ -275,11 +286,13 @@ class SAGPooling(torch.nn.Module):
         batch: Optional[Tensor] = None,
         attn: Optional[Tensor] = None,
         edge_weight: Optional[Tensor] = None,
+        sizes: Optional[Tensor] = None,
     ) -> PoolOutput:
         x, batch, attn = _prepare(self, x, edge_index, edge_attr, batch, attn, edge_weight, self._nonnegative_weights)
+        sizes = check_sizes(sizes, batch, type(self).__name__)
         score = self.select(run_conv(self.gnn, self._gnn_takes_weight, attn, edge_index, edge_weight), batch)
         return _select_and_gate(
-            x, edge_index, edge_attr, batch, score, self.ratio, self.min_score, self.multiplier, edge_weight
+            x, edge_index, edge_attr, batch, score, self.ratio, self.min_score, self.multiplier, edge_weight, sizes
         )
 
     def __repr__(self) -> str:
