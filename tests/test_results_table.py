@@ -35,3 +35,36 @@ def test_cells_come_from_the_summaries(tmp_path):
     assert "| Errica: GIN (no pooling) | 73.3 ± 4.0 | 80.0 ± 1.4 | 75.3 ± 2.9 | 59.6 ± 4.5 |  |  |" in table
     assert "still running (folds finished so far): PROTEINS" in table
     assert "not run yet: NCI1, DD, ENZYMES, MUTAG, IMDB-BINARY" in table
+
+
+ADVISE = Path(__file__).resolve().parents[1] / "results" / "advise" / "table.py"
+
+
+def _advise_script():
+    spec = importlib.util.spec_from_file_location("advise_table", ADVISE)
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
+def test_the_advise_checks_table_is_up_to_date():
+    assert _advise_script().main(["--check"]) == 0
+
+
+def test_advise_rows_come_from_the_records(tmp_path, monkeypatch):
+    script = _advise_script()
+    record = {
+        "measurements": {"dataset": "X", "nodes": {"median": 40.5}},
+        "recommendation": {"decision": "global", "confidence": "leaning", "hierarchical": {"name": "gin-edgepool"}},
+        "check": {
+            "accuracy": {"hierarchical": {"mean": 0.7, "std": 0.01}, "global": {"mean": 0.75, "std": 0.02}},
+            "difference": {"mean": -0.05, "low": -0.08, "high": -0.02},
+            "verdict": "agrees",
+        },
+    }
+    (tmp_path / "X.json").write_text(json.dumps(record))
+    (tmp_path / "Y.json").write_text(json.dumps({**record, "check": None}))  # no check: no row
+    monkeypatch.setattr(script, "HERE", tmp_path)
+    assert script.rows() == [
+        "| X | 40.5 | global (leaning) | `gin-edgepool` | 70.0 ± 1.0 | 75.0 ± 2.0 | -5.0 [-8.0, -2.0] | agrees |"
+    ]

@@ -181,6 +181,33 @@ def _poolers(args: argparse.Namespace) -> int:
     return 0
 
 
+def _advise(args: argparse.Namespace, argv: List[str]) -> int:
+    from ..advise import AdviseRequest, run_advise
+
+    run_advise(
+        AdviseRequest(
+            dataset=args.dataset,
+            data_root=args.data_root,
+            cache_dir=args.cache_dir,
+            sample=args.sample,
+            seed=args.seed,
+            json=args.json,
+            write_config=args.write_config,
+            check=args.check,
+            check_folds=args.check_folds,
+            check_epochs=args.check_epochs,
+            check_repeats=args.check_repeats,
+            out=None if args.out is None else Path(args.out),
+            device=args.device,
+            threads=args.threads,
+            jobs=args.jobs,
+            progress=not args.no_progress,
+            argv=argv,
+        )
+    )
+    return 0
+
+
 def add_demo(sub) -> None:
     from ..demo import DEMO_DATASETS, DEMO_GRAPH_RANGE, DEMO_GRAPHS, DemoSettings
 
@@ -477,5 +504,101 @@ def add_poolers(sub) -> None:
     p.set_defaults(func=_poolers)
 
 
+def add_advise(sub) -> None:
+    from ..advise.check import CHECK_EPOCHS, CHECK_FOLDS, CHECK_REPEATS
+    from ..advise.summary import DEFAULT_SAMPLE
+
+    adv = sub.add_parser(
+        "advise",
+        help="hierarchical or global pooling for a dataset? a recommendation from measurements (--check tests it)",
+        description="Measure a dataset (graph sizes, density, degrees, a diameter estimate, Louvain modularity "
+        "against a degree-preserving shuffle, the modularity of the communities' own graph, the edges one "
+        "coarsening keeps, a known hierarchy) on a seeded, class-stratified sample and recommend hierarchical "
+        "or global pooling, the pooler, the levels and the schedule, each with its reason. --check tests the "
+        "advice: a quick stratified CV of the hierarchical model against its global twin, with a 95 % "
+        "interval of the difference over folds (see docs/advise.md).",
+    )
+    adv.add_argument("dataset", metavar="DATASET", help=DATASET_HELP)
+    adv.add_argument(
+        "--sample",
+        type=positive_arg,
+        default=DEFAULT_SAMPLE,
+        metavar="N",
+        help=f"most graphs measured, stratified by class (default {DEFAULT_SAMPLE}; a smaller dataset whole)",
+    )
+    adv.add_argument("--seed", type=seed_arg, default=0, help="seed for the sample, Louvain and the check (default 0)")
+    adv.add_argument("--json", type=Path, default=None, metavar="FILE", help="write everything as JSON to FILE")
+    adv.add_argument(
+        "--write-config",
+        type=Path,
+        default=None,
+        metavar="FILE",
+        help="write the recommended model config (YAML) to FILE, for hipool train / compare",
+    )
+    check = adv.add_argument_group("check (--check)")
+    check.add_argument(
+        "--check",
+        action="store_true",
+        help="test the advice: stratified CV of the hierarchical model against its global twin (hipool compare)",
+    )
+    check.add_argument(
+        "--check-folds",
+        type=positive_arg,
+        default=CHECK_FOLDS,
+        metavar="K",
+        help=f"outer folds, >= 2 (default {CHECK_FOLDS})",
+    )
+    check.add_argument(
+        "--check-epochs",
+        type=positive_arg,
+        default=CHECK_EPOCHS,
+        metavar="E",
+        help=f"most epochs per training run (default {CHECK_EPOCHS})",
+    )
+    check.add_argument(
+        "--check-repeats",
+        type=positive_arg,
+        default=CHECK_REPEATS,
+        metavar="R",
+        help=f"final runs per fold (default {CHECK_REPEATS})",
+    )
+    check.add_argument(
+        "--out",
+        type=folder_arg,
+        default=None,
+        metavar="DIR",
+        help="the check's folder (its two model configs and the compare run; re-running resumes) "
+        "(default runs/advise-<dataset>)",
+    )
+    check.add_argument("--device", default="cpu", help="cpu, cuda or cuda:N for the check (default cpu)")
+    check.add_argument(
+        "--threads",
+        type=workers_arg,
+        default=None,
+        metavar="N",
+        help="torch threads of the check, at most 4 x the CPUs (default: cores; 1 is fastest on a busy machine)",
+    )
+    check.add_argument(
+        "--jobs",
+        type=workers_arg,
+        default=1,
+        metavar="N",
+        help="training runs of the check in N worker processes, as hipool compare --jobs (default 1)",
+    )
+    add_data_flags(adv)
+    adv.add_argument("--no-progress", action="store_true", help="no progress bars")
+    adv.set_defaults(func=_advise, with_argv=True)
+
+
 #: The subcommands, in the order ``hipool --help`` lists them.
-COMMANDS = (add_demo, add_train, add_compare, add_explain, add_report, add_predict, add_data, add_poolers)
+COMMANDS = (
+    add_demo,
+    add_train,
+    add_compare,
+    add_explain,
+    add_report,
+    add_predict,
+    add_advise,
+    add_data,
+    add_poolers,
+)
