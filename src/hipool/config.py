@@ -282,8 +282,8 @@ class ModelConfig:
             else:
                 self.schedule = [0.5, 0.5]
         sched = parse_schedule(self.schedule)
-        if sched == [AUTO] and self.levels is None:
-            sched = [AUTO] * DEFAULT_LEVELS
+        if sched == [AUTO] and self.levels is None:  # the pool list's length, else the default
+            sched = [AUTO] * (len(self.pool) if isinstance(self.pool, list) else DEFAULT_LEVELS)
         if not sched:
             raise ValueError("model config: 'schedule' lists no level; give one entry per level (e.g. [0.5, 0.5])")
         if len(sched) > MAX_LEVELS:

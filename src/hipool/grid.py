@@ -94,7 +94,10 @@ class Grid:
             train_part = {k: v for k, v in overrides.items() if k in TRAIN_FIELDS}
             where = f"{self.source}: model {model!r}, config {shown_json(overrides)}"
             try:
-                config = ModelConfig.from_dict({**base.to_dict(), **model_part}, source=where)
+                fields = {**base.to_dict(), **model_part}
+                if "schedule" in model_part and "auto_top" not in model_part:
+                    fields.pop("auto_top", None)  # an auto base's top size goes with its schedule
+                config = ModelConfig.from_dict(fields, source=where)
                 settings = TrainSettings.from_dict({**train.to_dict(), **train_part}, source=where)
             except ValueError as e:
                 raise self._located(e, where, model, overrides) from None

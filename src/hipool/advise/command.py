@@ -73,8 +73,15 @@ def run_advise(request: AdviseRequest, write=print) -> Dict[str, Any]:
     if request.check and request.check_folds < 2:
         raise ValueError(f"--check-folds must be >= 2 (a CV needs two folds), got {request.check_folds}")
     for flag, path in (("--json", request.json), ("--write-config", request.write_config)):
-        if path is not None and Path(path).is_dir():
+        if path is None:
+            continue
+        if Path(path).is_dir():
             raise ValueError(f"{flag} {path}: is a folder; give a file name")
+        parent = Path(path).parent
+        while not parent.exists() and parent != parent.parent:
+            parent = parent.parent
+        if not parent.is_dir():
+            raise ValueError(f"{flag} {path}: {parent} is not a folder, so the file cannot be written there")
     dataset = load_dataset(request.dataset, request.data_root, cache_dir=request.cache_dir, progress=request.progress)
     record = advise(dataset, sample=request.sample, seed=request.seed, progress=request.progress)
     rec = record["recommendation"]
@@ -83,6 +90,7 @@ def run_advise(request: AdviseRequest, write=print) -> Dict[str, Any]:
     write(format_measurements(record["measurements"]))
     record["check"] = None
     if request.write_config is not None:
+        Path(request.write_config).parent.mkdir(parents=True, exist_ok=True)
         model_config(rec).to_yaml(request.write_config)
         write(f"\nmodel config: {request.write_config}")
     if request.check:
@@ -107,6 +115,7 @@ def run_advise(request: AdviseRequest, write=print) -> Dict[str, Any]:
         write("")
         write(format_check(record["check"], rec))
     if request.json is not None:
+        Path(request.json).parent.mkdir(parents=True, exist_ok=True)
         atomic_write_text(request.json, json_text(record))
         write(f"\nJSON: {request.json}")
     return record
@@ -129,7 +138,11 @@ def format_recommendation(rec: Dict[str, Any], m: Dict[str, Any]) -> str:
     """The recommendation and its reasons, as printed."""
     h = rec["hierarchical"]
     if rec["decision"] == "global":
-        head = f"{m['dataset']}: GLOBAL pooling ({rec['confidence']}): {rec['model']}, the recipe with no pooling"
+        blocks = model_config(rec).num_blocks
+        head = (
+            f"{m['dataset']}: GLOBAL pooling ({rec['confidence']}): {rec['model']}, the recipe with no pooling "
+            f"({blocks} conv blocks: the global twin of the candidate below)"
+        )
         lines = [
             head,
             f"  hierarchical candidate (for --check): {h['name']}, pool {h['pool']}, schedule {_schedule(h)}",

@@ -181,7 +181,8 @@ def recommend(m: Dict[str, Any]) -> Dict[str, Any]:
                     spread,
                     f"Graph sizes spread widely (p90 {count(p90)} nodes is {spread:.1f} x p10 {count(nodes['p10'])}; "
                     f"from {AUTO_SPREAD:g} x): schedule 'auto' halves each graph toward {DEFAULT_TOP} nodes, so small "
-                    f"graphs skip levels; {levels} level(s) halve the p90 graph to about {DEFAULT_TOP}.",
+                    f"graphs skip levels; {levels} level(s) take the p90 graph to about "
+                    f"{auto_plan(max(1, round(p90)), levels, DEFAULT_TOP)[-1]} nodes.",
                     AUTO_SPREAD,
                 )
             )

@@ -53,6 +53,13 @@ def sample_indices(labels: Optional[Sequence[int]], total: int, size: int, seed:
     classes = sorted(by_class)
     quota = {c: size * len(by_class[c]) / total for c in classes}
     take = {c: int(math.floor(q)) for c, q in quota.items()}
+    if size >= len(classes):  # room for every class: none is left out, the largest give way
+        for c in classes:
+            if take[c] == 0:
+                take[c] = 1
+        while sum(take.values()) > size:
+            biggest = max((c for c in classes if take[c] > 1), key=lambda c: (take[c] - quota[c], take[c], c))
+            take[biggest] -= 1
     # largest remainders first; a class with none yet before any class gets a second
     order = sorted(classes, key=lambda c: (take[c] > 0, -(quota[c] - take[c]), c))
     for c in order[: size - sum(take.values())]:

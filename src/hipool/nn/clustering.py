@@ -230,6 +230,11 @@ class ClusterPooling(torch.nn.Module):
         cluster_mask = torch.arange(C, device=x.device) < k.view(-1, 1)  # [B, C]
 
         logits = self._scaled(self.assign(x, edge_index, edge_weight))
+        if sizes is not None and int(k.max()) < C:
+            # No graph of the batch uses the last columns (an auto level's cap is for the largest
+            # graphs): drop them, so the dense [B, C, C] work is sized by this batch, not the cap.
+            C = int(k.max())
+            logits, cluster_mask = logits[:, :C], cluster_mask[:, :C]
         Fn._check_s_finite(logits, where, batch)
         if self.dropout and self.training:
             logits = torch.nn.functional.dropout(logits, self.dropout)

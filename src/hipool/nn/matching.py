@@ -118,17 +118,21 @@ def clusters_from_matching(
 
 def limit_merges(taken: Tensor, rank: Tensor, edge_index: Tensor, batch: Tensor, budget: Tensor) -> Tensor:
     """The taken edges (best first, as :func:`greedy_matching` returns them) less each graph's
-    worst ones beyond ``budget[g]`` merges (``schedule: auto``: a graph already small enough is not
-    merged further).  Every taken edge counts as one merge, a self-loop too.  Keeps the best-first
-    order."""
+    worst pairs beyond ``budget[g]`` merges (``schedule: auto``: a graph already small enough is not
+    merged further).  A taken self-loop removes no node, so it does not count: it is kept while the
+    graph has any budget, and dropped with the rest when it has none (so that graph passes
+    unchanged).  Keeps the best-first order."""
     if taken.numel() == 0:
         return taken
     graph = batch[edge_index[0, taken]]
+    loop = edge_index[0, taken] == edge_index[1, taken]
     by_graph = torch.argsort(graph, stable=True)  # rank order kept inside each graph
-    g = graph[by_graph]
-    counts = torch.bincount(g, minlength=budget.numel())
+    g, pair = graph[by_graph], (~loop)[by_graph]
+    # the place of every pair among its graph's pairs (self-loops do not take a place)
+    place = torch.cumsum(pair.long(), 0) - 1
+    counts = torch.bincount(g[pair], minlength=budget.numel())
     start = torch.cumsum(counts, 0) - counts
-    position = torch.arange(g.numel(), device=g.device) - start[g]
-    keep = by_graph[position < budget[g]]
+    position = place - start[g]
+    keep = by_graph[torch.where(pair, position < budget[g], budget[g] > 0)]
     kept = taken[torch.sort(keep).values]
     return kept[torch.argsort(rank[kept])]
