@@ -1,4 +1,5 @@
-"""results/README.md's accuracy table is what results/make_table.py makes from the summaries."""
+"""results/README.md's accuracy table is what results/make_table.py makes from the summaries, and
+docs/advise.md's checks table what results/advise/table.py makes from the advise records."""
 
 from __future__ import annotations
 
@@ -9,8 +10,8 @@ from pathlib import Path
 SCRIPT = Path(__file__).resolve().parents[1] / "results" / "make_table.py"
 
 
-def _script():
-    spec = importlib.util.spec_from_file_location("make_table", SCRIPT)
+def _script(path: Path = SCRIPT, name: str = "make_table"):
+    spec = importlib.util.spec_from_file_location(name, path)
     module = importlib.util.module_from_spec(spec)
     spec.loader.exec_module(module)
     return module
@@ -41,10 +42,7 @@ ADVISE = Path(__file__).resolve().parents[1] / "results" / "advise" / "table.py"
 
 
 def _advise_script():
-    spec = importlib.util.spec_from_file_location("advise_table", ADVISE)
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
+    return _script(ADVISE, "advise_table")
 
 
 def test_the_advise_checks_table_is_up_to_date():
