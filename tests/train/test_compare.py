@@ -128,6 +128,13 @@ def test_resume_runs_only_missing_units(toy, tmp_path):
     assert files[1].is_file()
     assert all(p.stat().st_mtime_ns == stamps[p] for p in files if p != files[1])
     assert _rows(out / "summary.csv") == summary
+    # the wall time of both invocations is kept: the first ran every unit, the second one
+    wall = json.loads((out / "wall.json").read_text())["invocations"]
+    assert [r["runs"] for r in wall] == [len(files), 1] and all(r["seconds"] >= 0 for r in wall)
+    saved = json.loads((out / "summary.json").read_text())
+    assert saved["invocations"] == 2
+    assert abs(saved["wall_seconds_all"] - sum(r["seconds"] for r in wall)) < 1e-6
+    assert "all 2 invocation(s)" in (out / "summary.md").read_text()
 
 
 def test_kill_mid_run_then_rerun_equals_uninterrupted_run(toy, tmp_path):

@@ -31,7 +31,8 @@ its folder: a second command on the same ``--out`` is refused.
 
 The output folder (``run.json``, ``folds.json``, ``units/``, ``summary.md``, ``summary.json``,
 ``summary.csv``, ``folds.csv``, ``accuracy.png``) is laid out as :mod:`hipool.runs` says, and
-``run.json`` records every file of it.
+``run.json`` records every file of it; ``wall.json`` keeps the wall seconds of every invocation,
+so that a comparison resumed after a kill still reports what it cost in all.
 
 The package, one job per module: :mod:`~hipool.compare.plan` (settings, folds, models,
 units), :mod:`~hipool.compare.unit` (one training run and its record),

@@ -25,7 +25,7 @@ from tqdm.auto import tqdm
 from ..config import ModelConfig
 from ..data.base import GraphDataset
 from ..data.splits import save_splits
-from ..io import read_json, shown
+from ..io import atomic_write_text, json_text, read_json, shown
 from ..runs import (
     FOLDS,
     FoldFiles,
@@ -182,7 +182,36 @@ class Comparison(Plan):
         if changed:
             record_files(self.out, models={name: ModelFiles(folds=folds) for name, folds in changed.items()})
 
+    # -- wall time over invocations ---------------------------------------------------------------
+    def _start_clock(self, t0: float) -> None:
+        """Add this invocation to ``OUT/wall.json`` (:data:`WALL`): every invocation's start and its
+        wall seconds up to its last finished training run, so that a comparison resumed after a kill
+        still reports what it cost in all."""
+        self._t0 = t0
+        try:
+            previous = read_json(self.out / WALL, "wall.json")
+            runs = [dict(r) for r in previous.get("invocations", []) if isinstance(r, dict)]
+            runs = [r for r in runs if isinstance(r.get("seconds"), (int, float))]
+        except (ValueError, OSError, AttributeError):
+            runs = []  # no record yet (or a damaged one): the time is counted from here
+        runs.append({"started": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()), "seconds": 0.0, "runs": 0})
+        self._wall = runs
+        self._tick(finished=0)
+
+    def _tick(self, finished: int = 1) -> None:
+        now = self._wall[-1]
+        now["seconds"] = round(time.perf_counter() - self._t0, 1)
+        now["runs"] = int(now["runs"]) + finished
+        atomic_write_text(self.out / WALL, json_text({"invocations": self._wall}))
+
+    def wall_seconds_all(self) -> Tuple[float, int]:
+        """The wall seconds of every invocation (see :meth:`_start_clock`) and their number."""
+        runs = getattr(self, "_wall", [])
+        return float(sum(r["seconds"] for r in runs)), len(runs)
+
     def _finished(self, unit: Unit, record: Dict[str, Any], bar) -> None:
+        if hasattr(self, "_wall"):
+            self._tick()
         self._records[unit] = record
         self._record([(unit.model, unit.fold)])
         r = record["result"]
@@ -195,6 +224,7 @@ class Comparison(Plan):
         """Run every missing unit, then write the summary; returns it."""
         t0 = time.perf_counter()
         resumed = self.claim()
+        self._start_clock(t0)
         jobs = max(1, self.s.jobs)
         threads = self.s.threads or max(1, cpu_count() // jobs)
         pending: List[Unit] = []
@@ -233,6 +263,7 @@ class Comparison(Plan):
                 self._run_pool(pending, release, jobs, threads, bar)
         finally:
             bar.close()
+        self._tick(finished=0)
         wall = time.perf_counter() - t0
         return write_summary(self, wall_seconds=wall, jobs=jobs, threads=threads)
 
@@ -282,6 +313,10 @@ class Comparison(Plan):
                 process.terminate()  # in-flight units are lost; finished ones are on disk
             pool.shutdown(wait=False, cancel_futures=True)
             raise
+
+
+#: The run folder's record of the wall time of every invocation.
+WALL = "wall.json"
 
 
 def _unit_error(unit: Unit, e: Exception) -> Exception:

@@ -144,6 +144,8 @@ def _markdown(cmp: "Comparison", rows, fold_rows, meta) -> str:
         f"- seed {cmp.s.seed}; folds in `folds.json`; one result file per training run in `units/`",
         f"- this invocation: {meta['wall_seconds']:.0f} s wall, {meta['jobs']} process(es) × "
         f"{meta['threads']} thread(s); training runs total {meta['unit_seconds']:.0f} s",
+        f"- all {meta['invocations']} invocation(s) since `wall.json` was kept: {meta['wall_seconds_all']:.0f} s "
+        "wall (each up to its last finished training run)",
         "- versions: " + ", ".join(f"{k} {v}" for k, v in meta["versions"].items()),
         "- s / epoch: training pass only; peak MB: median over runs of "
         + (
@@ -231,6 +233,8 @@ def write_summary(cmp: "Comparison", *, wall_seconds: float = 0.0, jobs: int = 1
         "jobs": jobs,
         "threads": threads,
         "unit_seconds": sum(r["unit_seconds"] for r in rows),
+        "wall_seconds_all": cmp.wall_seconds_all()[0],
+        "invocations": cmp.wall_seconds_all()[1],
         "versions": versions(),
     }
     atomic_write_text(cmp.out / "summary.csv", _csv(rows))
