@@ -208,6 +208,22 @@ def _advise(args: argparse.Namespace, argv: List[str]) -> int:
     return 0
 
 
+def _simulate(args: argparse.Namespace) -> int:
+    from ..data.netlists.simulate_command import SimulateRequest, run_simulate
+
+    request = SimulateRequest(
+        file=args.file,
+        out=Path(args.out),
+        vectors=args.vectors,
+        seed=args.seed,
+        exhaustive=args.exhaustive,
+        inputs=args.inputs,
+        progress=not args.no_progress,
+    )
+    print(run_simulate(request))
+    return 0
+
+
 def add_demo(sub) -> None:
     from ..demo import DEMO_DATASETS, DEMO_GRAPH_RANGE, DEMO_GRAPHS, DemoSettings
 
@@ -590,6 +606,45 @@ def add_advise(sub) -> None:
     adv.set_defaults(func=_advise, with_argv=True)
 
 
+def add_simulate(sub) -> None:
+    from ..data.netlists.simulate_command import MAX_EXHAUSTIVE_ROWS_INPUTS, MAX_ROWS
+
+    sim = sub.add_parser(
+        "simulate",
+        help="simulate a gate-level netlist (.bench, .blif, .aag, .aig): a CSV of its inputs and outputs",
+        description="Simulate a gate-level netlist, 64 vectors per machine word, and write one CSV row per "
+        "input vector: a column per input, then per output, values 0/1. Flip-flops are cut (full scan): a "
+        "flip-flop's output q is a pseudo-input, its data input the pseudo-output q.D. Combinational loops, "
+        "undriven nets and unknown gate kinds are errors naming the file and line. See docs/simulation.md.",
+    )
+    sim.add_argument("file", type=Path, metavar="FILE", help="the netlist (.bench, .blif, .aag or .aig)")
+    which = sim.add_mutually_exclusive_group()
+    which.add_argument(
+        "--vectors",
+        type=positive_arg,
+        default=None,
+        metavar="N",
+        help=f"N random vectors, at most {MAX_ROWS:,} (default 1024)",
+    )
+    which.add_argument(
+        "--exhaustive",
+        action="store_true",
+        help=f"every input vector (at most {MAX_EXHAUSTIVE_ROWS_INPUTS} inputs, pseudo ones included)",
+    )
+    which.add_argument(
+        "--inputs",
+        type=Path,
+        default=None,
+        metavar="VECTORS.csv",
+        help="the vectors of a CSV file: rows of 0/1, one value per input in the order of the output "
+        "CSV's input columns, or a header naming every input (other columns are ignored)",
+    )
+    sim.add_argument("--seed", type=seed_arg, default=0, help="seed of the random vectors (default 0)")
+    sim.add_argument("--out", type=folder_arg, required=True, metavar="OUT.csv", help="the CSV to write")
+    sim.add_argument("--no-progress", action="store_true", help="no progress bar")
+    sim.set_defaults(func=_simulate)
+
+
 #: The subcommands, in the order ``hipool --help`` lists them.
 COMMANDS = (
     add_demo,
@@ -598,6 +653,7 @@ COMMANDS = (
     add_explain,
     add_report,
     add_predict,
+    add_simulate,
     add_advise,
     add_data,
     add_poolers,
