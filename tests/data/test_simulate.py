@@ -29,24 +29,9 @@ from hipool.data.netlists.vectors import (
     unpack,
 )
 
-CIRCUITS = Path(__file__).resolve().parents[2].parent / "shared" / "datasets" / "circuits"
-needs_circuits = pytest.mark.skipif(not CIRCUITS.is_dir(), reason="../shared/datasets/circuits is not here")
+from .test_bench import C17, CIRCUITS  # the shared circuits folder and ISCAS c17's text
 
-C17 = """# c17
-INPUT(1)
-INPUT(2)
-INPUT(3)
-INPUT(6)
-INPUT(7)
-OUTPUT(22)
-OUTPUT(23)
-10 = NAND(1, 3)
-11 = NAND(3, 6)
-16 = NAND(2, 11)
-19 = NAND(11, 7)
-22 = NAND(10, 16)
-23 = NAND(16, 19)
-"""
+needs_circuits = pytest.mark.skipif(not CIRCUITS.is_dir(), reason="../shared/datasets/circuits is not here")
 
 S27 = """INPUT(G0)
 INPUT(G1)
