@@ -1,13 +1,16 @@
 """``hipool demo``: a hierarchical model and its global twin on an embedded benchmark.
 
-Offline and deterministic.  ``--dataset circuits`` (the default) generates synthetic
+Deterministic.  ``--dataset circuits`` (the default) generates synthetic
 circuits that pass or fail quality checks, with defects at the component, block and
 subsystem levels (:mod:`hipool.data.circuits`); ``--dataset communities`` the
-hierarchical community graphs (:mod:`hipool.data.communities`).  It trains three models
+hierarchical community graphs (:mod:`hipool.data.communities`); both offline.  ``--dataset
+gates`` builds mutated cones of the real logic circuits under the data root (``--data-root``),
+labelled by simulation (:mod:`hipool.data.netlists.gatebench`).  It trains three models
 with the very same conv blocks, norms, readouts, head, training settings, seed and split
 (the recipe of :mod:`hipool.presets`): ``hierarchical``, a learned pooler (EdgePool, two
 levels); ``given``, pooling along the data's own hierarchy (circuits: blocks, then
-subsystems; communities, then super-communities); and ``global``, their twin with no
+subsystems; communities, then super-communities; gates: fanout-free regions, then regions);
+and ``global``, their twin with no
 pooling.  It writes a run folder (the layout of :mod:`hipool.runs`; ``run.json`` records every
 file as it is written)::
 
@@ -57,7 +60,7 @@ from .train.runner import check_seed, train_model
 from .train.settings import TrainSettings
 
 #: The demo datasets: what each generates and the model it trains by default.
-DEMO_DATASETS = ("circuits", "communities")
+DEMO_DATASETS = ("circuits", "communities", "gates")
 #: The recipe of :mod:`hipool.presets` at hidden 32, to stay within a few minutes on two cores.
 _RECIPE = {**RECIPE, "hidden": 32, "head": [32]}
 DEMO_MODELS: Dict[str, ModelConfig] = {
@@ -67,9 +70,11 @@ DEMO_MODELS: Dict[str, ModelConfig] = {
     # at hidden 32
     "circuits": ModelConfig(conv="gine", pool="edgepool", schedule=[0.5, 0.5], localize=1.0, **_RECIPE),  # type: ignore[arg-type]
     "communities": ModelConfig(conv="gin", pool="edgepool", schedule=[0.5, 0.5], **_RECIPE),  # type: ignore[arg-type]
+    # gates -> fanout-free regions -> regions, the mutated nodes as the localisation target
+    "gates": ModelConfig(conv="gine", pool="edgepool", schedule=[0.5, 0.5], localize=1.0, **_RECIPE),  # type: ignore[arg-type]
 }
 #: Default number of graphs per demo dataset.
-DEMO_GRAPHS = {"circuits": 1200, "communities": 600}
+DEMO_GRAPHS = {"circuits": 1200, "communities": 600, "gates": 600}
 #: Fewest and most graphs of a demo (fewer leave a test split without graphs of every class).
 DEMO_GRAPH_RANGE = (20, 100_000)
 #: Circuit sizes in the demo (components); the benchmark's default range is 100-2000.
@@ -87,6 +92,7 @@ class DemoSettings:
     lr_schedule: str = "plateau"
     seed: int = 0
     model: Optional[ModelConfig] = None  # None: DEMO_MODELS[dataset]
+    data_root: Optional[str] = None  # gates: the folder holding circuits/ (None: the default data root)
 
     def __post_init__(self) -> None:
         if self.dataset not in DEMO_DATASETS:
@@ -124,6 +130,10 @@ def demo_dataset(s: DemoSettings, progress: bool = False) -> GraphDataset:
 
         lo, hi = DEMO_CIRCUIT_SIZES
         return load_circuits(f"circuits:n={s.num_graphs},seed={s.seed},min={lo},max={hi}", progress=progress)
+    if s.dataset == "gates":
+        from .data.netlists.gatebench import load_gates
+
+        return load_gates(f"gates:n={s.num_graphs},seed={s.seed}", s.data_root, progress=progress)
     from .data.communities import community_dataset
 
     return community_dataset(s.num_graphs, s.seed)
@@ -197,7 +207,8 @@ def _run_demo(out: Path, s: DemoSettings, progress: bool, log) -> Dict:
     )
 
     configs = demo_models(s.model, dataset)
-    write_manifest(out, "demo", data=data_record(dataset.name, None), models=list(configs), versions=versions())
+    root = s.data_root if s.dataset == "gates" else None
+    write_manifest(out, "demo", data=data_record(dataset.name, root), models=list(configs), versions=versions())
     save_splits(
         out / SPLIT,
         [{"train": train_idx, "val": val_idx, "test": test_idx}],
@@ -258,7 +269,9 @@ def _run_demo(out: Path, s: DemoSettings, progress: bool, log) -> Dict:
     }
     title = "# hipool demo: hierarchical vs global pooling on " + dataset.name
     note = (
-        "\n\nPer defect level: accuracy on the test circuits of that level (pass: circuits without a "
+        "\n\nPer mutation kind: accuracy on the test cones mutated that way (pass and fail together).\n"
+        if s.dataset == "gates"
+        else "\n\nPer defect level: accuracy on the test circuits of that level (pass: circuits without a "
         "defect, correctly passed).\n"
         if groups
         else "\n"

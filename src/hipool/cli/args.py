@@ -126,8 +126,8 @@ def add_data_flags(p: argparse.ArgumentParser) -> None:
     p.add_argument(
         "--data-root",
         default=None,
-        help="folder holding <NAME>/raw/ for TU datasets, and align_ota/ or analoggenie/ (also under spice/) "
-        "(default: $HIPOOL_DATA, else hipool's download folder)",
+        help="folder holding <NAME>/raw/ for TU datasets, align_ota/ or analoggenie/ (also under spice/), "
+        "and circuits/iscas85, iscas89, epfl for gates (default: $HIPOOL_DATA, else hipool's download folder)",
     )
     p.add_argument(
         "--cache-dir",
@@ -181,7 +181,8 @@ def workers_arg(text: str) -> int:
 
 DATASET_HELP = (
     "a TU name (MUTAG, PROTEINS, ...), 'communities', 'circuits', the analog benchmarks 'align_ota' and "
-    "'analoggenie', a molecule CSV, a .jsonl file, a netlist (.bench, .blif, .aag, .aig, SPICE/CDL or "
+    "'analoggenie', the logic benchmark 'gates' (e.g. gates:n=2000), a molecule CSV, a .jsonl file, "
+    "a netlist (.bench, .blif, .aag, .aig, SPICE/CDL or "
     "Spectre: .sp, .cir, .scs, ...) or a folder (graph files or netlists, with labels.csv)"
 )
 

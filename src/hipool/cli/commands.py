@@ -35,7 +35,12 @@ def _demo(args: argparse.Namespace) -> int:
 
     model = ModelConfig.from_yaml(args.config) if args.config is not None else None
     settings = DemoSettings(
-        dataset=args.dataset, num_graphs=args.graphs, epochs=args.epochs, seed=args.seed, model=model
+        dataset=args.dataset,
+        num_graphs=args.graphs,
+        epochs=args.epochs,
+        seed=args.seed,
+        model=model,
+        data_root=args.data_root,
     )
     run_demo(Path(args.out), settings, progress=not args.no_progress)
     return 0
@@ -235,8 +240,9 @@ def add_demo(sub) -> None:
         "hierarchy (pool: given) and their global twin (the same convs, norms, "
         "readouts and training) on an embedded, generated benchmark (offline): "
         "synthetic circuits that pass or fail, with defects at the component, block "
-        "and subsystem levels (default), or hierarchical community graphs; print "
-        "accuracy overall and per defect level and write a run folder.",
+        "and subsystem levels (default), or hierarchical community graphs; or mutated cones of "
+        "real logic circuits labelled by simulation (gates, from --data-root); print "
+        "accuracy overall and per defect level (gates: per mutation kind) and write a run folder.",
     )
     demo.add_argument(
         "--dataset",
@@ -271,6 +277,12 @@ def add_demo(sub) -> None:
         default=None,
         help="model config YAML for the hierarchical model (default: the built-in one for "
         "the dataset); the given model and the twin are derived from it",
+    )
+    demo.add_argument(
+        "--data-root",
+        default=None,
+        help="--dataset gates: the folder holding circuits/iscas85, iscas89, epfl "
+        "(default: $HIPOOL_DATA, else hipool's download folder)",
     )
     demo.add_argument("--no-progress", action="store_true", help="no progress bars")
     demo.set_defaults(func=_demo)
@@ -493,7 +505,8 @@ def add_data(sub) -> None:
     summary = data_sub.add_parser(
         "summary",
         help="graphs, classes, nodes, edges and features of a dataset",
-        description="Summarize a dataset: a TU name (MUTAG, PROTEINS, ...), 'communities', a molecule "
+        description="Summarize a dataset: a TU name (MUTAG, PROTEINS, ...), 'communities', 'circuits', "
+        "'gates', a molecule "
         "CSV, a JSON Lines file, a netlist (.bench, .blif, .aag, .aig) or a folder of graph files or netlists.",
     )
     summary.add_argument("name", help="TU name, 'communities', or a path (.csv, .jsonl, a netlist, folder)")

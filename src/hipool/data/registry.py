@@ -18,6 +18,9 @@ a netlist, or a folder of them     ``.bench``, ``.blif``, ``.aag``, ``.aig``, SP
 ``align_ota[:label=...]``          real analog benchmarks: ALIGN's OTAs, AnalogGenie's circuits by
 ``analoggenie[:min_class=N]``      function, under the data root or downloaded
                                    (:mod:`hipool.data.netlists.benchmarks`)
+``gates[:key=value,...]``          mutated cones of real logic circuits (ISCAS-85/89, EPFL under
+                                   the data root) that pass or fail by simulation
+                                   (:mod:`hipool.data.netlists.gatebench`), e.g. ``gates:n=600``
 a TU dataset's folder              ``path/to/MUTAG`` (holding ``raw/MUTAG_A.txt``, ...) or
                                    ``path/to/MUTAG/raw``: that TU dataset, whatever the data root
 a TU benchmark name                ``MUTAG``, ``PROTEINS``, ...: one under the data root, or one
@@ -81,6 +84,10 @@ def load_dataset(
         from .circuits.dataset import load_circuits
 
         return load_circuits(spec, cache_dir, progress=progress)
+    if spec == "gates" or spec.startswith("gates:"):
+        from .netlists.gatebench import load_gates
+
+        return load_gates(spec, data_root, cache_dir, progress=progress)
     from .netlists.benchmarks import is_benchmark
 
     if is_benchmark(spec):
@@ -99,7 +106,7 @@ def reads_by_name(spec: str) -> bool:
     of that name (the embedded datasets and the named benchmarks): such a spec is never a path."""
     from .netlists.benchmarks import is_benchmark
 
-    return spec.split(":", 1)[0] in ("communities", "circuits") or is_benchmark(spec)
+    return spec.split(":", 1)[0] in ("communities", "circuits", "gates") or is_benchmark(spec)
 
 
 def _holds_netlists(folder: Path) -> bool:
@@ -192,7 +199,7 @@ def available_datasets(data_root: Optional[PathLike] = None) -> Dict[str, List[s
 
 def unknown_dataset_message(spec: str, data_root: Optional[PathLike] = None) -> str:
     names = available_datasets(data_root)
-    every = names["builtin"] + names["benchmarks"] + sorted(set(names["local"]) | set(names["tu"]))
+    every = names["builtin"] + names["benchmarks"] + ["gates"] + sorted(set(names["local"]) | set(names["tu"]))
     close = [n for n in every if n.lower() == spec.lower()][:1] or difflib.get_close_matches(
         spec, every, n=1, cutoff=0.6
     )
@@ -202,7 +209,8 @@ def unknown_dataset_message(spec: str, data_root: Optional[PathLike] = None) -> 
     return (
         f"unknown dataset {shown(spec)}; {hint}available: {', '.join(names['builtin'])}; TU datasets "
         f"{', '.join(names['tu'])} (downloaded when missing); local TU folders: {local}; the analog "
-        f"benchmarks {', '.join(names['benchmarks'])} (under the data root, or downloaded); "
+        f"benchmarks {', '.join(names['benchmarks'])} (under the data root, or downloaded); the logic "
+        f"benchmark gates (circuits/iscas85, iscas89, epfl under the data root); "
         f"or a molecule .csv, a .jsonl file, a netlist (.bench, .blif, .aag, .aig, .sp, .cir, .scs, ...) "
         f"or a folder of graph files or netlists; any other TU dataset as 'tu:NAME' (downloaded from the TU collection)"
     )
