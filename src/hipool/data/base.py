@@ -77,6 +77,28 @@ def spec_number(spec: str, key: str, value: str, lo, hi, kind: type = int):
     return number
 
 
+def spec_options(spec: str, name: str, keys: Sequence[str], example: str) -> Iterator[Tuple[str, str]]:
+    """The ``key=value`` options of the dataset spec ``name[:key=value,...]``, as ``(key,
+    value)`` pairs, stripped, in order: a ``ValueError`` naming the spec for another name, an
+    item that is not ``key=value`` with a key among ``keys`` (``example`` shows a good spec), or
+    a key given twice.  The caller checks each value."""
+    head, _, rest = spec.partition(":")
+    if head != name:
+        raise ValueError(f"not a {name} spec: {shown(spec)}")
+    given = set()
+    for item in filter(None, (p.strip() for p in rest.split(","))):
+        key, eq, value = (t.strip() for t in item.partition("="))
+        if not eq or key not in keys:
+            raise ValueError(
+                f"dataset {shown(spec)}: {shown(item)} is not key=value with a key among "
+                f"{', '.join(keys)} (e.g. {example})"
+            )
+        if key in given:
+            raise ValueError(f"dataset {shown(spec)}: {key} is given twice; give it once")
+        given.add(key)
+        yield key, value
+
+
 def as_path(value, what: str) -> Path:
     """``value`` (a ``str`` or ``os.PathLike``) as a ``Path``: a ``ValueError`` naming ``what``
     for anything else, an empty string (which would mean the current folder) or a NUL."""

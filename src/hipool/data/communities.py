@@ -79,8 +79,7 @@ import torch
 from torch_geometric.data import Data
 from torch_geometric.utils import coalesce, to_undirected
 
-from ..io import shown
-from .base import check_int, spec_number
+from .base import check_int, spec_number, spec_options
 
 __all__ = [
     "CLASS_NAMES",
@@ -324,21 +323,8 @@ SPEC_LIMITS = {"n": (1, 100_000), "seed": (0, 2**63 - 1)}
 def parse_community_spec(spec: str) -> Tuple[int, int]:
     """``communities[:n=N,seed=S]`` → ``(N, S)`` (defaults 400 and 0), with clear errors:
     each key at most once, decimal digits within :data:`SPEC_LIMITS`."""
-    name, _, rest = spec.partition(":")
-    if name != "communities":
-        raise ValueError(f"not a communities spec: {shown(spec)}")
     options = {"n": 400, "seed": 0}
-    given = set()
-    for item in filter(None, (p.strip() for p in rest.split(","))):
-        key, eq, value = (t.strip() for t in item.partition("="))
-        if not eq or key not in options:
-            raise ValueError(
-                f"dataset {shown(spec)}: {shown(item)} is not key=value with a key among n, seed "
-                f"(e.g. communities:n=600,seed=1)"
-            )
-        if key in given:
-            raise ValueError(f"dataset {shown(spec)}: {key} is given twice; give it once")
-        given.add(key)
+    for key, value in spec_options(spec, "communities", list(options), "communities:n=600,seed=1"):
         options[key] = spec_number(spec, key, value, *SPEC_LIMITS[key])
     return options["n"], options["seed"]
 

@@ -29,7 +29,7 @@ import torch
 from torch_geometric.data import Data
 
 from ...io import shown
-from ..base import Breakdown, GraphDataset, as_path, check_plain_tensor, load_cache, spec_number
+from ..base import Breakdown, GraphDataset, as_path, check_plain_tensor, load_cache, spec_number, spec_options
 from . import (
     CLASS_NAMES,
     DEFECT_LEVEL_NAMES,
@@ -88,21 +88,8 @@ def _option(spec: str, key: str, value: str) -> Any:
 
 def parse_spec(spec: str) -> Dict[str, Any]:
     """``circuits:n=600,max=400`` → the options (defaults filled in), with clear errors."""
-    name, _, rest = spec.partition(":")
-    if name != "circuits":
-        raise ValueError(f"not a circuits spec: {shown(spec)}")
     options = {key: default for key, (_, _, default) in OPTIONS.items()}
-    given = set()
-    for item in filter(None, (p.strip() for p in rest.split(","))):
-        key, eq, value = (t.strip() for t in item.partition("="))
-        if not eq or key not in OPTIONS:
-            raise ValueError(
-                f"dataset {shown(spec)}: {shown(item)} is not key=value with a key among "
-                f"{', '.join(OPTIONS)} (e.g. circuits:n=600,max=400)"
-            )
-        if key in given:
-            raise ValueError(f"dataset {shown(spec)}: {key} is given twice; give it once")
-        given.add(key)
+    for key, value in spec_options(spec, "circuits", list(OPTIONS), "circuits:n=600,max=400"):
         options[key] = _option(spec, key, value)
     if options["max"] < options["min"] + 10:
         raise ValueError(

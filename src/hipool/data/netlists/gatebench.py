@@ -66,7 +66,7 @@ from typing import Any, Dict, List, Optional, Tuple
 from tqdm.auto import tqdm
 
 from ...io import PathLike, shown
-from ..base import Breakdown, GraphDataset, as_path, load_cache, spec_number
+from ..base import Breakdown, GraphDataset, as_path, load_cache, spec_number, spec_options
 from .gatebench_build import CLASS_NAMES, CONFIRM, TARGETED, generate, is_constant, item_graph
 from .gatebench_cache import FORMAT_VERSION, check, pack, rates_note, unpack
 from .gatebench_cones import LEVEL_NAMES, cone_level_labels, dedupe, extract_cones
@@ -110,21 +110,9 @@ def is_gates_spec(spec: str) -> bool:
 def parse_spec(spec: str) -> Dict[str, Any]:
     """``gates:n=600,max=400`` → the options, defaults filled in; a ``ValueError`` naming the
     spec and the option for anything else."""
-    name, _, rest = spec.partition(":")
-    if name != "gates":
-        raise ValueError(f"not a gates spec: {shown(spec)}")
     options = {key: default for key, (_, default) in OPTIONS.items()}
-    given = set()
-    for item in filter(None, (p.strip() for p in rest.split(","))):
-        key, eq, value = (t.strip() for t in item.partition("="))
-        if not eq or key not in OPTIONS:
-            raise ValueError(
-                f"dataset {shown(spec)}: {shown(item)} is not key=value with a key among "
-                f"{', '.join(OPTIONS)} (e.g. gates:n=2000,max=500,suites=iscas85+iscas89)"
-            )
-        if key in given:
-            raise ValueError(f"dataset {shown(spec)}: {key} is given twice; give it once")
-        given.add(key)
+    example = "gates:n=2000,max=500,suites=iscas85+iscas89"
+    for key, value in spec_options(spec, "gates", list(OPTIONS), example):
         if key in _LISTS:
             names = value.split("+")
             unknown = [v for v in names if v not in _LISTS[key]]
