@@ -15,7 +15,7 @@ import torch
 from hipool.cli import main
 from hipool.data.netlists.bench import parse_bench
 from hipool.data.netlists.equivalence import compare_functions
-from hipool.data.netlists.gatebench import build, collect_cones, load_gates, parse_spec, suite_folders
+from hipool.data.netlists.gatebench import build, circuit_files, collect_cones, load_gates, parse_spec, suite_folders
 from hipool.data.netlists.gatebench_build import generate, item_graph
 from hipool.data.netlists.gatebench_cache import check, pack, unpack
 from hipool.data.netlists.gatebench_cones import cone_level_labels, dedupe, extract_cones, structure_hash
@@ -329,6 +329,20 @@ def test_a_missing_data_root_names_where_it_looked(tmp_path, capsys):
         load_dataset("gates:suites=iscas85", tmp_path, cache_dir=tmp_path)
     assert main(["data", "summary", "gates:suites=epfl", "--data-root", str(tmp_path)]) == 2
     assert "no epfl circuits under the data root" in capsys.readouterr().err
+
+
+def test_circuit_files_skip_hidden_folders_under_the_suite_only(tmp_path):
+    """A data root reached through ``..`` (or any dotted folder above the suite) is read; dotted
+    files and folders inside the suite are skipped."""
+    suite = tmp_path / ".data" / "iscas85"
+    (suite / ".hidden").mkdir(parents=True)
+    (suite / "sub").mkdir()
+    for p in (suite / "c17.bench", suite / "c17.blif", suite / "sub" / "x.aag", suite / ".hidden" / "y.bench"):
+        p.write_text("")
+    (suite / ".z.bench").write_text("")
+    via_dots = tmp_path / ".data" / "sub" / ".." / "iscas85"
+    (tmp_path / ".data" / "sub").mkdir()
+    assert [p.name for p in circuit_files(via_dots)] == ["c17.bench", "x.aag"]
 
 
 @needs_circuits

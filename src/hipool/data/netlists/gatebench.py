@@ -158,7 +158,11 @@ def circuit_files(folder: Path) -> List[Path]:
     :data:`ENDINGS` it has), sorted."""
     by_stem: Dict[Tuple[str, str], Path] = {}
     for p in sorted(folder.rglob("*")):
-        if p.suffix.lower() in ENDINGS and p.is_file() and not any(part.startswith(".") for part in p.parts):
+        if (
+            p.suffix.lower() in ENDINGS
+            and p.is_file()
+            and not any(part.startswith(".") for part in p.relative_to(folder).parts)
+        ):
             key = (str(p.parent.relative_to(folder)), p.stem)
             if key not in by_stem or ENDINGS.index(p.suffix.lower()) < ENDINGS.index(by_stem[key].suffix.lower()):
                 by_stem[key] = p
