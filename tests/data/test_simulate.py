@@ -205,10 +205,7 @@ def test_epfl_adder_adds(ending):
     sim = read_simulator(path)
     a = [sim.inputs.index(f"a[{i}]") for i in range(128)]
     b = [sim.inputs.index(f"b[{i}]") for i in range(128)]
-    if ending == "blif":
-        f = [sim.outputs.index(f"f[{i}]") for i in range(128)] + [sim.outputs.index("cOut")]
-    else:  # AIGER outputs are named after their drivers; the symbol table lists f[0..127], cOut in order
-        f = list(range(129))
+    f = [sim.outputs.index(f"f[{i}]") for i in range(128)] + [sim.outputs.index("cOut")]
     vectors = sim.random_vectors(300, seed=7)
     vectors[0], vectors[1] = 1, 0  # all ones: the longest carry chain
     vectors[2, a], vectors[2, b] = 1, 0
@@ -216,6 +213,28 @@ def test_epfl_adder_adds(ending):
     out = sim.run(vectors)
     for v, o in zip(vectors, out):
         assert _word(o[f]) == _word(v[a]) + _word(v[b])
+
+
+def test_aiger_output_symbols_name_the_columns():
+    """``o<k> name`` names output k; an output without a symbol is named after its driver."""
+    from hipool.data.netlists.aiger import parse_aiger
+
+    text = b"aag 3 2 0 3 1\n2\n4\n6\n7\n2\n6 2 4\ni0 x\ni1 y\no0 and\no2 x_again\nc\nnot read\n"
+    sim = Simulator(parse_aiger(text, "t.aag", "t"))
+    assert sim.inputs == ("x", "y") and sim.outputs == ("and", "!a0", "x_again")
+    assert sim.run(sim.exhaustive_vectors()).tolist() == [[0, 1, 0], [0, 1, 1], [0, 1, 0], [1, 0, 1]]
+
+
+@needs_circuits
+@pytest.mark.parametrize("name", ["arithmetic/adder", "random_control/int2float"])
+def test_aiger_and_blif_of_an_epfl_circuit_give_the_same_csv(name, tmp_path):
+    """The two files of one EPFL design: same column names (the AIGER symbol table's) and values."""
+    for ending in ("aig", "blif"):
+        path = CIRCUITS / "epfl" / f"{name}.{ending}"
+        if not path.is_file():
+            pytest.skip(f"no {path.name}")
+        assert main(["simulate", str(path), "--vectors", "200", "--seed", "3", "--out", str(tmp_path / ending)]) == 0
+    assert (tmp_path / "aig").read_text() == (tmp_path / "blif").read_text()
 
 
 REAL = [

@@ -12,8 +12,9 @@ A literal is ``2 * variable + inverted``; variable 0 is the constant false.
 * Names: ``i<k>``, ``l<k>`` and ``a<k>`` (the k-th input, latch and AND gate), or the symbol
   table's ``i<k> name`` and ``l<k> name``.  A default name that a symbol already took gets
   ``_`` appended; two inputs or latches given the same name are an error.  The symbol
-  table's names for outputs (``o<k>``) and properties are checked but not kept:
-  :attr:`GateNetlist.outputs` has no field for them.  The comment section is not read.
+  table's names for outputs (``o<k> name``) go to :attr:`GateNetlist.output_names` (the
+  simulator's column names); those of properties (``b``, ``c``, ``j``, ``f``) are checked but
+  not kept.  The comment section is not read.
 * The AIGER 1.9 header fields ``B C J F`` (bad states, invariant constraints, justice and
   fairness properties) are read as **extra outputs**, appended after the primary outputs
   in that order (a justice property contributes each of its literals): the graph does not
@@ -307,6 +308,7 @@ class _Reader:
         for lit, line in self.outputs:
             uses_const |= lit < 2
             netlist.outputs.append((*signal(lit, line, "output"), line))
+        netlist.output_names = {pos: name for pos, (name, _) in sorted(table["o"].items())}
         if uses_const:
             gates.insert(0, Gate(const, "CONST0", [], 1))
         return netlist

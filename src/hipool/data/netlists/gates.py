@@ -168,12 +168,17 @@ class GateNetlist:
         source: the file it was read from (for error messages).
         gates: every driver, primary inputs and constants included, in the file's order.
         outputs: the primary outputs: ``(signal, inverted, line)``.
+        output_names: names the file gives outputs apart from the signal they read, by
+            position in :attr:`outputs` (AIGER's ``o<k> name`` symbols); empty for formats
+            whose outputs are signals (``.bench``, BLIF).  The graph does not use them; the
+            simulator names its output columns with them.
     """
 
     name: str
     source: str
     gates: List[Gate] = field(default_factory=list)
     outputs: List[Tuple[str, bool, int]] = field(default_factory=list)
+    output_names: Dict[int, str] = field(default_factory=dict)
 
     def error(self, line: int, message: str) -> NetlistError:
         return NetlistError(f"{self.source}:{line}: {message}" if line else f"{self.source}: {message}")

@@ -20,10 +20,11 @@ one run computes the next state and the outputs from the inputs and the present 
 pseudo-inputs in the order of the flip-flops; :attr:`Simulator.outputs` the primary outputs
 in the file's order, then the pseudo-outputs in the same flip-flop order.
 
-**Output names** are the signals they read, ``!`` in front of a complemented one (AIGER: the
-reader keeps no output names, so an AIGER output is named after its driver, ``a17`` or
-``!a17``); a name already taken by an input or an earlier output gets ``#2``, ``#3``, ...
-(ISCAS c2670 lists inputs among its outputs).
+**Output names** are the names the file gives them (AIGER's ``o<k> name`` symbols,
+:attr:`~hipool.data.netlists.gates.GateNetlist.output_names`), else the signals they read,
+``!`` in front of a complemented one (an AIGER output without a symbol is named after its
+driver, ``a17`` or ``!a17``); a name already taken by an input or an earlier output gets
+``#2``, ``#3``, ... (ISCAS c2670 lists inputs among its outputs).
 
 **Vectors** are either *unpacked*, a ``[vectors, inputs]`` array of 0/1 (:meth:`Simulator.run`),
 or *packed*, ``[inputs, words]`` ``uint64`` where vector ``v`` is bit ``v % 64`` of word
@@ -166,7 +167,9 @@ class Simulator:
         flops = [g for g in nl.gates if g.kind == "DFF"]
         self.inputs: Tuple[str, ...] = tuple([g.name for g in nl.gates if g.kind == "INPUT"] + [g.name for g in flops])
         reads = [(s, inv) for s, inv, _ in nl.outputs] + [g.inputs[0] for g in flops]
-        names = [("!" if inv else "") + s for s, inv, _ in nl.outputs] + [f"{g.name}.D" for g in flops]
+        names = [nl.output_names.get(k, ("!" if inv else "") + s) for k, (s, inv, _) in enumerate(nl.outputs)] + [
+            f"{g.name}.D" for g in flops
+        ]
         taken = set(self.inputs)
         unique = []
         for name in names:
