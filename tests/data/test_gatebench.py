@@ -254,6 +254,10 @@ def test_load_is_deterministic_cached_and_has_the_documented_fields(tmp_path, mo
     monkeypatch.setattr(module, "build", lambda *a, **k: pytest.fail("cache not used"))
     again = load_dataset(SMALL, SHARED, cache_dir=tmp_path / "a")
     _same(ds.graphs, again.graphs)
+    marked = load_dataset(SMALL + ",mark=1", SHARED, cache_dir=tmp_path / "a")  # the same cache
+    assert marked.num_features == 17
+    for g, m in zip(ds, marked):
+        assert torch.equal(m.x[:, :16], g.x) and torch.equal(m.x[:, 16], g.mutation_mask.float())
     monkeypatch.undo()
     fresh = load_gates(SMALL, SHARED, tmp_path / "b")  # built again: the same graphs
     _same(ds.graphs, fresh.graphs)
@@ -310,6 +314,7 @@ def _iscas85():
         ("gates:kinds=bridge+bridge", "names bridge twice"),
         ("gates:kinds=", "kinds='' names"),
         ("gates:n=1e3", "is not an int"),
+        ("gates:mark=2", r"mark must be in \[0, 1\]"),
     ],
 )
 def test_bad_specs_are_clear_errors(spec, message, tmp_path):

@@ -45,8 +45,10 @@ Spec options (:data:`OPTIONS`), each at most once, within :data:`LIMITS`: ``n`` 
 default 2000), ``seed`` (0), ``min`` / ``max`` (logic gates of a cone, 50 / 2000), ``exhaustive``
 (most inputs simulated exhaustively, 16), ``vectors`` (random vectors otherwise, 4096),
 ``tries`` (most tries per graph of a kind's share, 100), ``suites`` (joined by ``+``, default
-``iscas85+iscas89+epfl``), ``kinds`` (mutation kinds joined by ``+``, default all six).  An
-odd ``n`` gives ``n - 1`` graphs (they come in pairs).
+``iscas85+iscas89+epfl``), ``kinds`` (mutation kinds joined by ``+``, default all six), ``mark`` (0; 1 appends
+``mutation_mask`` to ``x`` as a last feature column: the model is told *where* the circuit was
+changed and asked whether its function changed, i.e. whether the fault is redundant; read
+from the same cache as ``mark=0``).  An odd ``n`` gives ``n - 1`` graphs (they come in pairs).
 
 **Cache.**  Built once (minutes for the default), then read from
 ``<cache>/gates/<key>.pt``, the key a hash of the options,
@@ -63,6 +65,7 @@ import warnings
 from pathlib import Path
 from typing import Any, Dict, List, Optional, Tuple
 
+import torch
 from tqdm.auto import tqdm
 
 from ...io import PathLike, shown
@@ -88,7 +91,10 @@ OPTIONS: Dict[str, Tuple[type, Any]] = {
     "tries": (int, 100),
     "suites": (str, "+".join(SUITES)),
     "kinds": (str, "+".join(MUTATION_KINDS)),
+    "mark": (int, 0),
 }
+#: Options that change what is read from the cache, not what is built (not in the cache key).
+VIEW_OPTIONS = ("mark",)
 #: Inclusive range of every numeric option.
 LIMITS: Dict[str, Tuple[int, int]] = {
     "n": (2, 100_000),
@@ -98,6 +104,7 @@ LIMITS: Dict[str, Tuple[int, int]] = {
     "exhaustive": (0, 24),
     "vectors": (4096, 1 << 20),
     "tries": (1, 100_000),
+    "mark": (0, 1),
 }
 _LISTS = {"suites": SUITES, "kinds": MUTATION_KINDS}
 
@@ -180,7 +187,8 @@ def _sources(root: Path, suites: List[str]) -> List[Tuple[str, Path]]:
 
 
 def _cache_key(options: Dict[str, Any], sources: List[Tuple[str, Path]]) -> str:
-    h = hashlib.sha256(json.dumps({"v": FORMAT_VERSION, **options}, sort_keys=True).encode())
+    built = {k: v for k, v in options.items() if k not in VIEW_OPTIONS}
+    h = hashlib.sha256(json.dumps({"v": FORMAT_VERSION, **built}, sort_keys=True).encode())
     for name, path in sources:
         h.update(name.encode() + b"\0" + hashlib.sha256(path.read_bytes()).digest())
     return h.hexdigest()[:16]
@@ -291,6 +299,9 @@ def load_gates(
             atomic_torch_save(packed, path)
         except OSError as e:
             warnings.warn(f"gates: not cached ({describe_os_error(e)}); it will be built again next time", stacklevel=2)
+    if options["mark"]:
+        for g in graphs:
+            g.x = torch.cat([g.x, g.mutation_mask.to(g.x.dtype).unsqueeze(1)], dim=1)
     exact = sum(bool(g.exhaustive) for g in graphs)
     passes = sum(int(g.y) == 0 and not bool(g.exhaustive) for g in graphs)
     notes = list(packed["notes"]) + [
@@ -302,7 +313,7 @@ def load_gates(
     return GraphDataset(
         name=spec,
         graphs=graphs,
-        num_features=NUM_GATE_FEATURES,
+        num_features=NUM_GATE_FEATURES + options["mark"],
         num_classes=len(CLASS_NAMES),
         class_names=list(CLASS_NAMES),
         source=f"{root} ({', '.join(f'{k}={v}' for k, v in options.items())})",
@@ -331,6 +342,7 @@ __all__ = [
     "LIMITS",
     "OPTIONS",
     "SUITES",
+    "VIEW_OPTIONS",
     "build",
     "circuit_files",
     "collect_cones",
