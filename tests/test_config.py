@@ -335,3 +335,30 @@ def test_pool_options_errors_point_at_the_file_line(tmp_path):
     )
     with pytest.raises(ValueError, match=rf"^{path}:5.*'pool_options.mincut' \(mincut, level 2\)"):
         ModelConfig.from_yaml(path)
+
+
+@pytest.mark.parametrize(
+    "kwargs, message",
+    [
+        ({"pool": "kmis", "schedule": [0.5, 0.5]}, r"kmis at level 1 takes the hop distance k"),
+        ({"pool": "kmis", "schedule": [1, 0.5]}, r"kmis at level 2 takes the hop distance k"),
+        (
+            {"pool": "ndp", "schedule": [0.5, 0.5]},
+            r"ndp at level 1 sets each graph's pooled size itself; write natural",
+        ),
+        ({"pool": "edgepool", "schedule": ["natural"]}, r"edgepool at level 1 merges matched pairs"),
+        ({"pool": "none", "schedule": ["natural"]}, r"'natural', the entry of a pooler that sets its own sizes"),
+    ],
+)
+def test_config_checks_order_and_natural_entries(kwargs, message):
+    with pytest.raises(ValueError, match=message):
+        ModelConfig(**kwargs)
+
+
+def test_config_order_and_natural_round_trip(tmp_path):
+    cfg = ModelConfig(pool=["kmis", "ndp"], schedule="2→natural")
+    assert cfg.schedule == [2, "natural"] and cfg.build_entries == [2, "natural"]
+    path = tmp_path / "m.yaml"
+    cfg.to_yaml(path)
+    assert ModelConfig.from_yaml(path) == cfg
+    assert cfg.global_twin().schedule == [2, 1.0]

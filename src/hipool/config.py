@@ -77,7 +77,7 @@ from .io import as_path, atomic_write_text, clip, read_yaml, shown, with_line
 from .nn.auto import AUTO, DEFAULT_LEVELS, DEFAULT_TOP, cluster_caps
 from .nn.convs import CONVS, EDGE_CONVS
 from .nn.readout import READOUTS
-from .nn.registry import GIVEN, REGISTRY
+from .nn.registry import FIXED_REASONS, GIVEN, NATURAL, REGISTRY
 
 COMBINES = ("last", "sum", "concat")
 NORMS = ("none", "batch", "layer", "graph")
@@ -182,15 +182,15 @@ def _not_plain(value: Any, path: str, depth: int = 0) -> Optional[Tuple[str, Any
 
 def parse_schedule(value: Any) -> List[Entry]:
     """``"100→50→25"`` / ``"0.5,0.5"`` / ``[0.5, 0.5]`` / ``0.5`` → list of ratios or sizes
-    (``given`` and ``auto`` stay words: the entry of a ``pool: given`` level, and the per-graph
-    schedule of :mod:`hipool.nn.auto`)."""
+    (``given``, ``natural`` and ``auto`` stay words: the entry of a ``pool: given`` level, of a
+    pooler that sets its own sizes (NDP, SEP), and the per-graph schedule of :mod:`hipool.nn.auto`)."""
     if isinstance(value, str):
         parts = [p.strip() for p in re.split(r"→|->|,", value) if p.strip()]
         if not parts:
             raise ValueError(f"model config: 'schedule' string {shown(value)} names no level")
         out: List[Entry] = []
         for p in parts:
-            if p in (GIVEN, AUTO):
+            if p in (GIVEN, AUTO, NATURAL):
                 out.append(p)
                 continue
             try:
@@ -298,12 +298,12 @@ class ModelConfig:
         self.schedule = sched
         self.levels = len(sched)
         for i, r in enumerate(sched):
-            if r in (GIVEN, AUTO):
+            if r in (GIVEN, AUTO, NATURAL):
                 continue
             if isinstance(r, str) or not is_number(r):
                 raise ValueError(
                     f"model config: 'schedule[{i}]' must be a number (a float: the fraction of nodes "
-                    f"kept, an int: nodes kept per graph), 'given' or 'auto', got {shown(r)}"
+                    f"kept, an int: nodes kept per graph), 'given', 'natural' or 'auto', got {shown(r)}"
                     f"{text_number_hint(r)}"
                 )
             check_ratio(r, "model config", name=f"schedule[{i}]")
@@ -396,16 +396,27 @@ class ModelConfig:
                 )
             if r == GIVEN:
                 continue
-            fixed = REGISTRY[p].fixed_entry if p != GLOBAL else None
-            if fixed is not None and r != fixed:
+            spec = REGISTRY[p] if p != GLOBAL else None
+            fixed = spec.fixed_entry if spec is not None else None
+            if spec is not None and fixed is not None and r != fixed:
                 raise ValueError(
-                    f"model config: 'schedule[{i}]' is {r!r}, but {p} at level {i + 1} merges "
-                    f"matched pairs of nodes, which at most halves a graph; write {fixed}"
+                    f"model config: 'schedule[{i}]' is {r!r}, but {p} at level {i + 1} "
+                    f"{FIXED_REASONS[spec.entry]}; write {fixed}"
                 )
-            if p != GLOBAL and REGISTRY[p].needs_count and not isinstance(r, int):
+            if spec is None and r == NATURAL:
+                raise ValueError(
+                    f"model config: 'schedule[{i}]' is 'natural', the entry of a pooler that sets its own "
+                    f"sizes (NDP, SEP); level {i + 1} does not pool"
+                )
+            if spec is not None and spec.needs_count and not isinstance(r, int):
                 raise ValueError(
                     f"model config: 'schedule[{i}]' is {r!r}, but {p} at level {i + 1} needs "
                     f'an absolute cluster count (an int, e.g. "100→50→25")'
+                )
+            if spec is not None and spec.entry == "order" and not isinstance(r, int):
+                raise ValueError(
+                    f"model config: 'schedule[{i}]' is {r!r}, but {p} at level {i + 1} takes the hop "
+                    f"distance k as its entry (an int >= 1, e.g. [1, 1]: kept nodes more than 1 hop apart)"
                 )
         self._check_aux_weights(pools)
         self._check_poolers(pools)
@@ -442,6 +453,12 @@ class ModelConfig:
             raise ValueError(
                 "model config: 'schedule: auto' cannot size a 'pool: given' level (the data's groups set "
                 "its size); give the other levels a schedule instead"
+            )
+        fixed_size = sorted(p for p in set(pools) - {GLOBAL} if not REGISTRY[p].sizeable)
+        if fixed_size:
+            raise ValueError(
+                f"model config: 'schedule: auto' sets each graph's sizes, but {', '.join(fixed_size)} "
+                f"cannot take them (the method sets its own sizes); give a schedule instead"
             )
         for p in set(pools) - {GLOBAL}:
             if self.options_for(p).get("min_score") is not None:
@@ -634,7 +651,7 @@ class ModelConfig:
 
     def global_twin(self) -> "ModelConfig":
         """The same model with no pooling: the fair global-pooling baseline."""
-        sched = [1.0 if r in (GIVEN, AUTO) else r for r in self.schedule]  # type: ignore[union-attr]
+        sched = [1.0 if r in (GIVEN, AUTO, NATURAL) else r for r in self.schedule]  # type: ignore[union-attr]
         return replace(self, pool=GLOBAL, schedule=sched, pool_options={}, aux_weights={}, auto_top=DEFAULT_TOP)
 
     # -- (de)serialisation ---------------------------------------------------

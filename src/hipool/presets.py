@@ -99,11 +99,13 @@ def preset(name: str, mean_nodes: float = 40.0, known_levels: int = 2) -> ModelC
     return ModelConfig(pool=pooler, schedule=schedule, **skeleton)  # type: ignore[arg-type]
 
 
-def default_schedule(spec: PoolerSpec, mean_nodes: float) -> List[Union[float, int]]:
+def default_schedule(spec: PoolerSpec, mean_nodes: float) -> List[Union[float, int, str]]:
     """A pooler's schedule in the named models: its registered :attr:`~PoolerSpec.default_schedule`,
     as cluster counts ``ceil(n̄ · f)`` (at least 1) when it needs counts."""
     if spec.needs_count:
         return [max(1, math.ceil(mean_nodes * f)) for f in spec.default_schedule]
+    if spec.fixed_entry is not None:  # pairs, natural: the one entry it takes, per level
+        return [spec.fixed_entry] * len(spec.default_schedule)
     return list(spec.default_schedule)
 
 

@@ -19,7 +19,7 @@ from hipool.nn.models import build_model
 from hipool.nn.select import topk
 from hipool.record import DROPPED
 
-SIZEABLE = [n for n, s in REGISTRY.items() if s.family != "given"]
+SIZEABLE = [n for n, s in REGISTRY.items() if s.sizeable]
 
 
 def _graph(n: int, seed: int, y: int = 0) -> Data:
@@ -88,6 +88,8 @@ def test_config_auto_levels_entries_and_round_trip(tmp_path):
         ({"pool": "topk", "schedule": [0.5], "auto_top": 20}, "applies to 'schedule: auto' only"),
         ({"pool": "topk", "schedule": "auto", "levels": 2, "auto_top": "10"}, "'auto_top'"),
         ({"pool": "topk", "schedule": "autox"}, "not a number"),
+        ({"pool": "kmis", "schedule": "auto"}, "kmis cannot take them"),
+        ({"pool": ["topk", "ndp"], "schedule": "auto"}, "ndp cannot take them"),
     ],
 )
 def test_config_refuses_bad_auto(kwargs, message):

@@ -16,7 +16,7 @@ from hipool.nn.auto import auto_plan
 from hipool.nn.contraction import EdgePool
 from hipool.nn.models import build_model, check_model_data
 
-SIZEABLE = [n for n, s in REGISTRY.items() if s.family != "given"]
+SIZEABLE = [n for n, s in REGISTRY.items() if s.sizeable]
 
 
 def ring(n: int, seed: int = 0, y: int = 0) -> Data:

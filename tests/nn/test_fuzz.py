@@ -103,8 +103,8 @@ def ratios(name):
         return st.integers(1, 6)
     if info.fixed_entry is not None:
         return st.just(info.fixed_entry)
-    if name == "given":
-        return st.just("given")
+    if info.entry == "order":
+        return st.integers(1, 3)
     return st.one_of(
         st.sampled_from([1e-300, 1e-7, 0.01, 0.3, 0.5, 1.0]),
         st.integers(1, 5),
@@ -341,7 +341,7 @@ def test_pooler_gradients_are_finite_on_valid_input(name, data):
 # ---------------------------------------------------------------------------
 def _model(name, conv, task="graph"):
     info = REGISTRY[name]
-    schedule = [2] if info.needs_count else "given" if name == "given" else [0.5]
+    schedule = [2] if info.needs_count else "given" if name == "given" else [info.example_entry()]
     cfg = ModelConfig(pool=name, schedule=schedule, hidden=4, conv=conv, task=task)
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")

@@ -290,8 +290,7 @@ def test_registry_factories_name_the_config_and_check_their_fixed_entry():
 def _pool(name, channels=3):
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
-        ratio = 2 if REGISTRY[name].needs_count else REGISTRY[name].fixed_entry or ("given" if name == "given" else 0.5)
-        return REGISTRY[name].build(channels, ratio, {})
+        return REGISTRY[name].build(channels, REGISTRY[name].example_entry(), {})
 
 
 def _call(pool, x):
@@ -426,7 +425,7 @@ def test_empty_single_node_and_edgeless_graphs_give_what_they_give_alone(name, t
     """A batch holding an empty graph, a single node and a graph without edges: every graph's
     logits are those it gets on its own, and the empty graph's row (graph task) is finite."""
     info = REGISTRY[name]
-    schedule = [3, 2] if info.needs_count else "given" if name == "given" else [info.fixed_entry or 0.5] * 2
+    schedule = [3, 2] if info.needs_count else "given" if name == "given" else [info.example_entry()] * 2
     cfg = ModelConfig(pool=name, schedule=schedule, levels=2 if name == "given" else None, hidden=8, task=task)
     torch.manual_seed(0)
     with warnings.catch_warnings():

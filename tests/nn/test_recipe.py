@@ -18,7 +18,7 @@ F, D = 6, 3
 def _schedule(name):
     if name == "given":
         return "given"
-    return 3 if REGISTRY[name].needs_count else 0.5
+    return 3 if REGISTRY[name].needs_count else REGISTRY[name].example_entry()
 
 
 def test_defaults_build_the_seed_model():

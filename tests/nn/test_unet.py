@@ -31,7 +31,7 @@ ALL = sorted(REGISTRY)
 def schedule_for(name):
     if name == "given":
         return "given"
-    return 4 if REGISTRY[name].needs_count else 0.5
+    return 4 if REGISTRY[name].needs_count else REGISTRY[name].example_entry()
 
 
 # ---------------------------------------------------------------------------

@@ -18,11 +18,16 @@ from .clustering import DiffPool, DMoNPool, MinCutPool
 from .connect import filter_edges
 from .contraction import EdgePool, EdgePooling, Graclus, graclus
 from .convs import make_conv
+from .cut_poolers import ACCPool, HOSCPool, JustBalancePool
 from .given import GivenPool
+from .kmis import KMISPooling
+from .ndp import NDPPooling
+from .pan import PANPooling
 from .readout import READOUTS, Readout
 from .registry import REGISTRY, PoolerSpec
 from .select import num_kept, topk
 from .selection import SAGPooling, TopKPooling
+from .sep import SEPPooling
 
 #: Names of :mod:`hipool.nn.models` this package exports (imported on first use).
 _MODELS = ("GlobalGNN", "GraphUNet", "HierarchicalGNN", "build_model")
@@ -65,5 +70,12 @@ __all__ = [
     "Graclus",
     "graclus",
     "ASAPooling",
+    "PANPooling",
+    "KMISPooling",
+    "NDPPooling",
+    "JustBalancePool",
+    "HOSCPool",
+    "ACCPool",
+    "SEPPooling",
     "GraphUNet",
 ]

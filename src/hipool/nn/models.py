@@ -342,8 +342,8 @@ def _check_cluster_counts(config: ModelConfig, name: str, largest: int) -> None:
         return
     n = largest
     for i, (p, r) in enumerate(zip(config.poolers, config.entries)):
-        if isinstance(r, str) or p not in REGISTRY:  # given: the data sets the sizes
-            continue
+        if isinstance(r, str) or p not in REGISTRY or REGISTRY[p].entry == "order":
+            continue  # given, natural: the data or the method sets the sizes; k-MIS: r is a hop distance
         if REGISTRY[p].needs_count:
             if r > n:
                 at = "the largest graph of the dataset has" if i == 0 else f"level {i} keeps at most"

@@ -32,22 +32,40 @@ from torch_geometric.nn import GCNConv, GraphConv, SAGEConv
 from .asap import ASAPooling
 from .clustering import DiffPool, DMoNPool, MinCutPool
 from .contraction import EdgePool, Graclus
+from .cut_poolers import ACCPool, HOSCPool, JustBalancePool
 from .given import GIVEN, GivenPool
+from .kmis import KMISPooling
+from .ndp import NDPPooling
+from .pan import PANPooling
 from .selection import SAGPooling, TopKPooling
+from .sep import SEPPooling
 
 #: The pooler families, in the order the table lists them.
 FAMILIES = ("selection", "clustering", "contraction", "given")
+
+#: The schedule entry of a pooler whose method sets each graph's pooled size itself (NDP's
+#: spectral cut, SEP's coding tree).
+NATURAL = "natural"
 
 #: What a level's schedule entry is, per kind of entry (:attr:`PoolerSpec.entry`).
 ENTRIES = {
     "ratio": "a float (fraction kept) or an int (nodes kept per graph)",
     "count": "an int (clusters per graph)",
+    "order": "an int k (kept nodes more than k hops apart)",
     "pairs": "0.5 (matched pairs merged)",
+    "natural": "'natural' (the method sets the size)",
     "given": "'given' (the data's groups)",
 }
 
 #: The only schedule entry of the kinds that take one value.
-FIXED_ENTRIES: Dict[str, Union[float, str]] = {"pairs": 0.5, "given": GIVEN}
+FIXED_ENTRIES: Dict[str, Union[float, str]] = {"pairs": 0.5, "natural": NATURAL, "given": GIVEN}
+
+#: Why a fixed entry is the only one (the config's message when another is given).
+FIXED_REASONS = {
+    "pairs": "merges matched pairs of nodes, which at most halves a graph",
+    "natural": "sets each graph's pooled size itself",
+    "given": "pools along the data's known groups, which set its size",
+}
 
 
 @dataclass(frozen=True)
@@ -60,8 +78,9 @@ class PoolerSpec:
             only when :attr:`entry_arg` is set).
         family: ``selection``, ``clustering``, ``contraction`` or ``given``.
         entry: what a schedule entry is for it: ``ratio`` (a float or an int),
-            ``count`` (an int: clusters), ``pairs`` (``0.5`` only: pair merging) or
-            ``given`` (the word ``given``: the data sets the sizes).
+            ``count`` (an int: clusters), ``order`` (an int ``k``: k-MIS's hop distance),
+            ``pairs`` (``0.5`` only: pair merging), ``natural`` (the word ``natural``: the
+            method sets the sizes) or ``given`` (the word ``given``: the data sets the sizes).
         summary: one line for tables and help.
         paper: the paper it implements (authors, title, venue and year).
         entry_arg: the constructor argument the schedule entry fills (``None``: none).
@@ -72,6 +91,7 @@ class PoolerSpec:
         default_schedule: the named models' schedule for it: ratios for ``ratio``;
             fractions of the dataset's mean graph size for ``count``
             (:func:`hipool.presets.default_schedule`); ignored for ``given``.
+        sizeable: whether ``forward`` takes ``sizes=`` (the per-graph sizes of ``schedule: auto``).
         choices: options a config gives by name, each one of a table: a class (SAG's ``gnn``) or a
             value of a closed set (EdgePool's ``edge_score_method``), ``{option: (argument, {name: value})}``.
     """
@@ -86,6 +106,7 @@ class PoolerSpec:
     weighted: bool = False
     deterministic: bool = True
     default_schedule: Tuple[float, ...] = (0.5, 0.5)
+    sizeable: bool = True
     choices: Mapping[str, Tuple[str, Mapping[Any, Any]]] = field(default_factory=dict)
 
     def __post_init__(self) -> None:
@@ -109,6 +130,11 @@ class PoolerSpec:
     def needs_count(self) -> bool:
         """Whether its schedule entry must be an int (a number of clusters)."""
         return self.entry == "count"
+
+    @property
+    def needs_int(self) -> bool:
+        """Whether its schedule entry must be an int (clusters, or k-MIS's hop distance)."""
+        return self.entry in ("count", "order")
 
     @property
     def fixed_entry(self) -> Optional[Union[float, str]]:
@@ -150,15 +176,20 @@ class PoolerSpec:
 
     def example_entry(self) -> Union[float, int, str]:
         """A valid schedule entry (for tests and the table)."""
-        return self.fixed_entry if self.fixed_entry is not None else 2 if self.needs_count else 0.5
+        if self.fixed_entry is not None:
+            return self.fixed_entry
+        return 2 if self.needs_count else 1 if self.entry == "order" else 0.5
 
     # -- building --------------------------------------------------------------
     def check_entry(self, entry: Any) -> None:
-        """A ``ValueError`` when this pooler takes one fixed entry and ``entry`` is another (the
-        class checks the others: a count must be an int, a ratio in range)."""
+        """A ``ValueError`` when this pooler takes one fixed entry and ``entry`` is another, or an
+        ``order`` entry that is not an int >= 1 (the class checks the others: a count must be an
+        int, a ratio in range)."""
         fixed = self.fixed_entry
         if fixed is not None and (isinstance(entry, bool) or entry != fixed):
             raise ValueError(f"model config: {self.name} takes the schedule entry {fixed!r} only, got {entry!r}")
+        if self.entry == "order" and (isinstance(entry, bool) or not isinstance(entry, int) or entry < 1):
+            raise ValueError(f"model config: {self.name} takes {ENTRIES[self.entry]} as its entry, got {entry!r}")
 
     def check_options(self, options: Mapping[str, Any]) -> Dict[str, Any]:
         """``options`` as a dict, every key one of :attr:`options`."""
@@ -205,6 +236,7 @@ class PoolerSpec:
             "losses": list(self.losses),
             "weighted": self.weighted,
             "deterministic": self.deterministic,
+            "sizeable": self.sizeable,
             "options": list(self.options),
             "default_schedule": list(self.default_schedule),
             "summary": self.summary,
@@ -290,6 +322,39 @@ for _spec in (
         paper="Ranjan, Sanyal & Talukdar, ASAP, AAAI 2020",
     ),
     PoolerSpec(
+        "pan",
+        PANPooling,
+        "selection",
+        "ratio",
+        entry_arg="ratio",
+        weighted=True,
+        summary="keep the top nodes by features and path-integral weight (MET matrix over walks)",
+        paper="Ma et al., Path Integral Based Convolution and Pooling for Graph Neural Networks, NeurIPS 2020",
+    ),
+    PoolerSpec(
+        "kmis",
+        KMISPooling,
+        "selection",
+        "order",
+        entry_arg="k",
+        weighted=True,
+        sizeable=False,
+        default_schedule=(1, 1),
+        summary="centres: a maximal independent set of the k-th power graph; each node joins its nearest",
+        paper="Bacciu, Conte & Landolfi, Generalizing Downsampling from Regular Data to Graphs, AAAI 2023",
+    ),
+    PoolerSpec(
+        "ndp",
+        NDPPooling,
+        "selection",
+        "natural",
+        weighted=True,
+        sizeable=False,
+        summary="keep one side of each graph's spectral max-cut, joined by Kron reduction; not learned",
+        paper="Bianchi, Grattarola, Livi & Alippi, Hierarchical Representation Learning in GNNs with "
+        "Node Decimation Pooling, IEEE TNNLS 2020",
+    ),
+    PoolerSpec(
         "diffpool",
         DiffPool,
         "clustering",
@@ -324,6 +389,39 @@ for _spec in (
         paper="Tsitsulin et al., Graph Clustering with Graph Neural Networks, JMLR 2023",
     ),
     PoolerSpec(
+        "justbalance",
+        JustBalancePool,
+        "clustering",
+        "count",
+        entry_arg="num_clusters",
+        weighted=True,
+        default_schedule=(0.5, 0.25),
+        summary="soft assignment of message-passed features trained by a balance loss alone",
+        paper="Bianchi, Simplifying Clustering with Graph Neural Networks, NLDL 2023",
+    ),
+    PoolerSpec(
+        "hosc",
+        HOSCPool,
+        "clustering",
+        "count",
+        entry_arg="num_clusters",
+        weighted=True,
+        default_schedule=(0.5, 0.25),
+        summary="soft assignment trained by min-cut on edges and triangle motifs, with orthogonality",
+        paper="Duval & Malliaros, Higher-order Clustering and Pooling for Graph Neural Networks, CIKM 2022",
+    ),
+    PoolerSpec(
+        "acc",
+        ACCPool,
+        "clustering",
+        "count",
+        entry_arg="num_clusters",
+        weighted=True,
+        default_schedule=(0.5, 0.25),
+        summary="soft assignment trained by total variation and an asymmetric-norm balance (Cheeger cut)",
+        paper="Hansen & Bianchi, Total Variation Graph Neural Networks, ICML 2023",
+    ),
+    PoolerSpec(
         "edgepool",
         EdgePool,
         "contraction",
@@ -342,11 +440,22 @@ for _spec in (
         paper="Dhillon, Guan & Kulis, Weighted Graph Cuts without Eigenvectors, TPAMI 2007",
     ),
     PoolerSpec(
+        "sep",
+        SEPPooling,
+        "contraction",
+        "natural",
+        weighted=True,
+        sizeable=False,
+        summary="merge the bottom communities of a coding tree of minimum structural entropy; not learned",
+        paper="Wu et al., Structural Entropy Guided Graph Hierarchical Pooling, ICML 2022",
+    ),
+    PoolerSpec(
         "given",
         GivenPool,
         "given",
         "given",
         default_schedule=(),
+        sizeable=False,
         summary="merge the groups the data already knows (level_labels); not learned",
         paper="(none: the data's own hierarchy, e.g. subcircuits or functional groups)",
     ),
