@@ -26,6 +26,10 @@ a TU dataset's folder              ``path/to/MUTAG`` (holding ``raw/MUTAG_A.txt`
 a TU benchmark name                ``MUTAG``, ``PROTEINS``, ...: one under the data root, or one
                                    of :data:`~hipool.data.tu.TU_STATS` (downloaded when missing)
 ``tu:NAME``                        any other dataset of the TU collection (downloaded)
+``SPEC@METHOD[:LEVELS]``           any of the above with its ``level_labels`` replaced by a
+                                   non-learned pooler's precomputed hierarchy (``graclus``,
+                                   ``kmis``, ``ndp``, ``sep``; :mod:`hipool.data.precoarsen`),
+                                   e.g. ``PROTEINS@sep:2``, for ``pool: given``
 =================================  ===========================================================
 
 Any other name is an error that lists what is available.  Every bad spec is a
@@ -76,6 +80,12 @@ def load_dataset(
 
     data_root = None if data_root is None else as_path(data_root, f"dataset {shown(spec)}: data_root")
     cache_dir = None if cache_dir is None else as_path(cache_dir, f"dataset {shown(spec)}: cache_dir")
+    from .precoarsen import precoarsen, split_spec
+
+    base, coarsening = split_spec(spec)
+    if coarsening is not None:  # DATASET@METHOD[:LEVELS]: a precomputed hierarchy for pool: given
+        inner = load_dataset(base, data_root, cache_dir=cache_dir, progress=progress)
+        return precoarsen(inner, *coarsening, cache_dir=cache_dir, progress=progress)
     if spec == "communities" or spec.startswith("communities:"):
         from .communities import community_dataset, parse_community_spec
 
@@ -105,7 +115,9 @@ def reads_by_name(spec: str) -> bool:
     """Whether :func:`load_dataset` reads ``spec`` as a name before looking for a file or folder
     of that name (the embedded datasets and the named benchmarks): such a spec is never a path."""
     from .netlists.benchmarks import is_benchmark
+    from .precoarsen import split_spec
 
+    spec = split_spec(spec)[0]
     return spec.split(":", 1)[0] in ("communities", "circuits", "gates") or is_benchmark(spec)
 
 
