@@ -11,6 +11,7 @@ from torch_geometric.utils import to_undirected
 
 from hipool.config import ModelConfig
 from hipool.explain.export import DROPPED_NAME, explain_graph, write_graphml
+from hipool.nn import REGISTRY
 from hipool.nn.models import build_model
 
 nx = pytest.importorskip("networkx")
@@ -37,12 +38,13 @@ def _model(pool, schedule, **kw):
     return build_model(cfg, 5, 2).eval()
 
 
-MODELS = {
-    "topk": lambda: _model("topk", [0.5, 0.5]),
-    "edgepool": lambda: _model("edgepool", [0.5, 0.5]),
-    "diffpool": lambda: _model("diffpool", [6, 2]),
-    "asap": lambda: _model("asap", [0.5, 0.5]),
-}
+def _schedule(name):
+    spec = REGISTRY[name]
+    return [6, 2] if spec.needs_count else [spec.example_entry()] * 2
+
+
+#: Every registered pooler (a new one is explained by registering it).
+MODELS = {name: (lambda name=name: _model(name, _schedule(name))) for name in REGISTRY}
 
 
 @pytest.mark.parametrize("name", list(MODELS))
