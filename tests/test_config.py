@@ -362,3 +362,9 @@ def test_config_order_and_natural_round_trip(tmp_path):
     cfg.to_yaml(path)
     assert ModelConfig.from_yaml(path) == cfg
     assert cfg.global_twin().schedule == [2, 1.0]
+
+
+def test_a_pooler_that_widens_the_features_is_refused_in_a_model():
+    with pytest.raises(ValueError, match=r"eigenpool, level 1\): its output is 128 wide for 64 in"):
+        ModelConfig(pool="eigenpool", schedule=[4, 2], pool_options={"num_modes": 2})
+    assert ModelConfig(pool="eigenpool", schedule=[4, 2], pool_options={"num_modes": 1}).poolers == ["eigenpool"] * 2

@@ -33,7 +33,7 @@ B = torch.tensor([0, 0, 0, 1, 1, 1])
 
 def _pooler(name: str, channels: int = 4):
     info = REGISTRY[name]
-    ratio = "given" if name == "given" else 2 if info.needs_count else info.fixed_entry or 0.5
+    ratio = 2 if info.needs_count else info.example_entry()
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
         return REGISTRY[name].build(channels, ratio, {})

@@ -502,7 +502,13 @@ class ModelConfig:
                 continue
             try:
                 with torch.device("meta"):
-                    REGISTRY[p].build(self.hidden, r, self.options_for(p))
+                    pool = REGISTRY[p].build(self.hidden, r, self.options_for(p))
+                width = getattr(pool, "out_channels", self.hidden)
+                if width != self.hidden:
+                    raise ValueError(
+                        f"its output is {width} wide for {self.hidden} in; a model's levels keep the width "
+                        f"'hidden' (EigenPool: num_modes: 1; use the class directly for more)"
+                    )
             except (TypeError, ValueError) as e:
                 key = f"pool_options.{p}" if sectioned and p in self.pool_options else "pool_options"
                 message = str(e).removeprefix("model config: ").removeprefix(f"{p}: ")

@@ -14,14 +14,19 @@ from typing import Any
 from ..record import DROPPED, PoolOutput
 from . import functional
 from .asap import ASAPooling
+from .bnpool import BNPool
 from .clustering import DiffPool, DMoNPool, MinCutPool
 from .connect import filter_edges
 from .contraction import EdgePool, EdgePooling, Graclus, graclus
 from .convs import make_conv
 from .cut_poolers import ACCPool, HOSCPool, JustBalancePool
+from .eigenpool import EigenPool
 from .given import GivenPool
 from .kmis import KMISPooling
+from .lapool import LaPool
+from .maxcut import MaxCutPool
 from .ndp import NDPPooling
+from .nmf import NMFPool
 from .pan import PANPooling
 from .readout import READOUTS, Readout
 from .registry import REGISTRY, PoolerSpec
@@ -77,5 +82,10 @@ __all__ = [
     "HOSCPool",
     "ACCPool",
     "SEPPooling",
+    "EigenPool",
+    "BNPool",
+    "MaxCutPool",
+    "LaPool",
+    "NMFPool",
     "GraphUNet",
 ]

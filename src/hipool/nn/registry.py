@@ -30,12 +30,17 @@ import torch
 from torch_geometric.nn import GCNConv, GraphConv, SAGEConv
 
 from .asap import ASAPooling
+from .bnpool import BNPool
 from .clustering import DiffPool, DMoNPool, MinCutPool
 from .contraction import EdgePool, Graclus
 from .cut_poolers import ACCPool, HOSCPool, JustBalancePool
+from .eigenpool import EigenPool
 from .given import GIVEN, GivenPool
 from .kmis import KMISPooling
+from .lapool import LaPool
+from .maxcut import MaxCutPool
 from .ndp import NDPPooling
+from .nmf import NMFPool
 from .pan import PANPooling
 from .selection import SAGPooling, TopKPooling
 from .sep import SEPPooling
@@ -332,6 +337,17 @@ for _spec in (
         paper="Ma et al., Path Integral Based Convolution and Pooling for Graph Neural Networks, NeurIPS 2020",
     ),
     PoolerSpec(
+        "maxcut",
+        MaxCutPool,
+        "selection",
+        "ratio",
+        entry_arg="ratio",
+        weighted=True,
+        summary="keep the top nodes of a score net trained by a max-cut loss; the others join the nearest",
+        paper="Abate & Bianchi, MaxCutPool: differentiable feature-aware Maxcut for pooling in graph neural "
+        "networks, ICLR 2025",
+    ),
+    PoolerSpec(
         "kmis",
         KMISPooling,
         "selection",
@@ -420,6 +436,53 @@ for _spec in (
         default_schedule=(0.5, 0.25),
         summary="soft assignment trained by total variation and an asymmetric-norm balance (Cheeger cut)",
         paper="Hansen & Bianchi, Total Variation Graph Neural Networks, ICML 2023",
+    ),
+    PoolerSpec(
+        "lapool",
+        LaPool,
+        "clustering",
+        "natural",
+        weighted=True,
+        sizeable=False,
+        summary="leaders where the Laplacian signal variation peaks; the others attach by sparsemax similarity",
+        paper="Noutahi et al., Towards Interpretable Sparse Graph Representation Learning with Laplacian "
+        "Pooling, arXiv:1905.11577, 2019",
+    ),
+    PoolerSpec(
+        "nmf",
+        NMFPool,
+        "clustering",
+        "count",
+        entry_arg="num_clusters",
+        weighted=True,
+        default_schedule=(0.5, 0.25),
+        summary="clusters from a non-negative factorisation of each graph's adjacency; not learned",
+        paper="Bacciu & Di Sotto, A Non-Negative Factorization approach to node pooling in Graph "
+        "Convolutional Neural Networks, AI*IA 2019",
+    ),
+    PoolerSpec(
+        "eigenpool",
+        EigenPool,
+        "clustering",
+        "count",
+        entry_arg="num_clusters",
+        weighted=True,
+        default_schedule=(0.5, 0.25),
+        summary="spectral clustering into subgraphs, pooled by each subgraph's Laplacian eigenvectors; not learned",
+        paper="Ma, Wang, Aggarwal & Tang, Graph Convolutional Networks with EigenPooling, KDD 2019",
+    ),
+    PoolerSpec(
+        "bnpool",
+        BNPool,
+        "clustering",
+        "count",
+        entry_arg="max_clusters",
+        weighted=True,
+        sizeable=False,  # it learns how many clusters a graph uses: sizes can cap it, not aim it
+        default_schedule=(0.5, 0.25),
+        summary="stick-breaking memberships: the clusters used are learned per graph, up to the entry",
+        paper="Castellana & Bianchi, BN-Pool: a Bayesian Nonparametric Approach to Graph Pooling, "
+        "arXiv:2501.09821, 2025",
     ),
     PoolerSpec(
         "edgepool",

@@ -1,0 +1,459 @@
+r"""BN-Pool: :class:`BNPool` of Castellana & Bianchi, "BN-Pool: a Bayesian Nonparametric Approach to
+Graph Pooling" (arXiv:2501.09821, 2025; TMLR 2026), a clustering pooler that learns how many clusters
+each graph uses.
+
+**Model.**  A truncated stick-breaking (Dirichlet process) prior over each node's cluster
+memberships, with truncation level ``C = max_clusters``.  For node ``i`` the sticks are
+
+.. math::
+    v_{ik} \sim \mathrm{Beta}(\tilde\alpha_{ik}, \tilde\beta_{ik}), \quad k = 1, …, C-1, \qquad
+    [\tilde\alpha_i, \tilde\beta_i] = \mathrm{clamp}(\mathrm{softplus}(\mathrm{MLP}(x_i)), 10^{-3}, 10^{3}),
+
+and the memberships are the stick-breaking weights
+
+.. math::
+    S_{ik} = v_{ik} \prod_{j<k} (1 - v_{ij}) \;(k < C), \qquad S_{iC} = \prod_{j<C} (1 - v_{ij}),
+
+so every row of ``S`` sums to 1 and later clusters get less mass unless the data ask for them.  The
+posterior ``q(v_{ik}) = Beta(α̃_ik, β̃_ik)`` is trained against the prior ``p(v_{ik}) = Beta(1, α)``
+(``alpha``, the DP concentration: larger values expect more clusters).  In training ``v`` is sampled
+with the reparameterised ``Beta.rsample`` (as the authors); in evaluation it is the posterior mean
+``α̃/(α̃+β̃)``, so evaluation is deterministic.  ``v`` is kept in ``[1e-6, 1 - 1e-6]``.
+
+**Losses** (``aux_losses``; each per graph, then averaged over the graphs the pooler pools):
+
+* ``recon``: the graph is a stochastic block model: ``P(A_ij = 1) = σ((S K Sᵀ)_ij)`` with ``K`` a learned
+  ``C × C`` cluster–cluster matrix, scored by a binary cross-entropy over all ``n²`` node pairs of the
+  graph (self-pairs included, as the authors) with the positive class reweighted as the authors' code:
+
+  .. math::
+      \mathcal{L}_{rec} = \frac{1}{n^2} \sum_{i,j} w_{ij}\, \mathrm{BCE}\big((SKS^\top)_{ij}, A_{ij}\big),
+      \qquad w_{ij} = \frac{n^2}{n_e} A_{ij} + \frac{n^2}{n^2 - n_e} (1 - A_{ij}),
+
+  with ``n_e = Σ_ij A_ij`` (at least 1, and ``n² - n_e`` at least 1).  ``A_ij`` is the summed weight of the
+  edges ``i -> j`` clipped to ``[0, 1]`` (so 0/1 on a simple graph; weights in ``[0, 1]`` are soft targets).
+* ``kl``: ``(1/n²) Σ_i Σ_{k<C} KL(Beta(α̃_ik, β̃_ik) ‖ Beta(1, α))`` in closed form (:func:`beta_kl`).
+* ``kprior``: the Gaussian prior on ``K``, ``(1/n²) · ½ Σ_{kl} (K_kl − μ_kl)² / σ²`` with ``μ = k_mu`` on the
+  diagonal and ``-k_mu`` off it, ``σ² = k_var`` (0, a constant, with ``train_k=False``).
+
+The three are the negative ELBO of one graph divided by ``n²`` (the normalisation of
+torch-geometric-pool's ``BNPool``; the authors' code divides the same three terms by ``n``: the same
+proportions, a scale ``n`` apart), so their sum with unit ``aux_weights`` is the paper's objective and
+``recon`` stays ``O(1)`` whatever the graph size.  The authors' ``eta`` (a weight on ``kl``) is the
+config's ``aux_weights``.
+
+**Per-graph truncation.**  A graph of ``n < C`` nodes uses ``T = n`` clusters: its stick ``T`` is set to 1
+(the cluster ``T`` takes the rest of the stick, the later ones none) and its KL counts the ``T - 1``
+sticks it uses (so a one-node graph has no stick and no KL).  With ``sizes`` (``schedule: auto``)
+``T = min(C, n, sizes_g)``, and a graph no larger than ``sizes_g`` and ``C`` passes unchanged (identity
+assignment, left out of the losses).
+
+**Pooled graph.**  Only the clusters a graph uses are kept: a cluster is kept when it is some node's
+``argmax`` (the hard assignment ``cluster``), and, with ``threshold`` set, also when some node's
+membership in it reaches ``threshold`` (the authors' code marks a cluster non-empty when a node has
+``S_ik >= 0.2``: ``threshold=0.2``).  A graph keeps at most ``T <= n`` clusters.  The kept clusters, in slot
+order, are the graph's output nodes, and ``assignment`` is ``S`` with those columns moved to the front
+(the dropped columns removed: rows may then sum to less than 1).  With ``S`` restricted so:
+
+* ``x``: ``SᵀX`` over each cluster's soft size ``Σ_i S_ik`` (``reduce="mean"``, default, as hipool's other
+  clustering poolers) or ``SᵀX`` (``reduce="sum"``, the authors');
+* ``edge_index``/``edge_weight``: ``A' = SᵀAS`` (raw summed weights) with a zero diagonal, normalised
+  ``D^-1/2 A' D^-1/2`` as the authors' code, its non-zero entries as weighted edges;
+* ``edge_attr`` (``pool_edge_attr``, default on): ``SᵀE_cS`` per channel ``c``, any trailing shape.
+
+**Optimisation.**  Trained on the losses alone (``tests/nn/test_bnpool.py``: graphs of 2 or 3 cliques in a
+row, node features the one-hot position of the node's clique plus noise, Adam at 0.05), BN-Pool with
+``C = 3`` learns within 300 steps to keep 2 clusters for the 2-clique graphs and 3 for the 3-clique ones,
+the cliques exactly (6 seeds of 6).  With ``C = 4`` or ``6`` the same run mostly stays at 2 clusters for
+the 3-clique graphs (with ``C = 6``: 1 seed of 4 reached 3 clusters by step 1000, 3 seeds had not by
+step 2000): the third clique's nodes settle on an even mixture of two clusters (their first stick
+near 0.5, the mean of the ``Beta(1, 1)`` prior, so it costs no KL), which the soft SBM ``S K Sᵀ`` with
+a learned ``K`` reconstructs nearly as well as a cluster of their own, while the argmax sees two.
+``alpha`` well above ``1`` with a small ``C`` puts the mass on the last cluster of the truncation (the
+prior ``Beta(1, α)`` makes every stick small), so keep ``C`` large against ``α``.
+
+**Cost and limits.**  Dense per graph: the reconstruction compares all ``n²`` pairs, so time and memory
+are ``O(n² C)`` per graph.  Graphs are padded in runs of consecutive graphs of at most ``2**24``
+padded pairs; a graph of more than ``dense_limit`` nodes (default 2048) is refused with a
+``ValueError``.  The Beta sampling, the stick-breaking and the KL are ``O(n C)``.
+"""
+
+from __future__ import annotations
+
+import math
+from typing import List, Optional, Tuple, Union
+
+import torch
+import torch.nn.functional as F
+from torch import Tensor
+from torch_geometric.nn import MLP
+
+from ..checks import (
+    check_bool,
+    check_int,
+    check_number,
+    check_sizes,
+    param_device,
+    param_dtype,
+    prepare_pool_input,
+)
+from ..ops import segment_sum
+from ..record import PoolOutput
+from .clustering import _pool_edge_attr, _pooled_edges
+from .functional import cluster_mean, graph_mean, normalize_cut
+
+__all__ = ["BNPool", "beta_kl", "stick_breaking"]
+
+REDUCES = ("mean", "sum")
+#: Why BN-Pool needs ``edge_weight >= 0`` (the reason named in the error).
+_NONNEGATIVE = "BN-Pool's reconstruction reads edge weights as link probabilities"
+#: The sticks are kept in [_V_EPS, 1 - _V_EPS] (log v and log(1 - v) finite).
+_V_EPS = 1e-6
+#: Padded node pairs per dense run of graphs.
+_PAIRS = 2**24
+
+
+def beta_kl(a: Tensor, b: Tensor, a0: Union[Tensor, float], b0: Union[Tensor, float]) -> Tensor:
+    r"""``KL(Beta(a, b) ‖ Beta(a0, b0))`` element-wise, in closed form:
+
+    .. math::
+        \ln B(a_0, b_0) - \ln B(a, b) + (a - a_0)\psi(a) + (b - b_0)\psi(b) + (a_0 - a + b_0 - b)\psi(a + b).
+    """
+    a0 = torch.as_tensor(a0, dtype=a.dtype, device=a.device)
+    b0 = torch.as_tensor(b0, dtype=a.dtype, device=a.device)
+
+    def log_beta(p: Tensor, q: Tensor) -> Tensor:
+        return torch.lgamma(p) + torch.lgamma(q) - torch.lgamma(p + q)
+
+    return (
+        log_beta(a0, b0)
+        - log_beta(a, b)
+        + (a - a0) * torch.digamma(a)
+        + (b - b0) * torch.digamma(b)
+        + (a0 - a + b0 - b) * torch.digamma(a + b)
+    )
+
+
+def stick_breaking(v: Tensor, used: Optional[Tensor] = None) -> Tensor:
+    """Memberships ``S [N, C]`` from the sticks ``v [N, C-1]`` in ``(0, 1)``: ``S_k = v_k Π_{j<k} (1 - v_j)``,
+    the last cluster the rest of the stick.  ``used`` ``[N]`` (default ``C``) truncates row ``i`` at
+    ``used[i]`` clusters: cluster ``used[i]`` takes the rest, the later ones 0 (gradients stay finite).
+    Computed in log space."""
+    n, c1 = v.shape
+    c = c1 + 1
+    if used is None:
+        used = torch.full((n,), c, dtype=torch.long, device=v.device)
+    last = (used - 1).view(-1, 1)  # the slot that takes the rest of the stick
+    col = torch.arange(c, device=v.device)
+    real = col[:c1] < last  # sticks in use
+    log_rest = torch.cumsum(torch.where(real, torch.log1p(-v), torch.zeros_like(v)), dim=-1)
+    log_rest = torch.cat([v.new_zeros(n, 1), log_rest], dim=-1)  # Σ_{j<k} log(1 - v_j)
+    log_v = torch.cat([torch.log(v), v.new_zeros(n, 1)], dim=-1)
+    log_v = torch.where(col < last, log_v, torch.where(col == last, torch.zeros_like(log_v), -math.inf))
+    return torch.exp(log_v + log_rest)
+
+
+class BNPool(torch.nn.Module):
+    r"""BN-Pool (Castellana & Bianchi, arXiv:2501.09821, 2025): stick-breaking memberships from an MLP,
+    trained by an SBM reconstruction of the adjacency and the KL to a Dirichlet-process prior; each
+    graph keeps only the clusters it uses (module docstring: every equation and choice).
+
+    Args:
+        in_channels: width ``F`` of ``x``.
+        max_clusters: ``C``, the truncation level (most clusters a graph may use), an int >= 1.
+        alpha: the DP concentration ``α`` of the prior ``Beta(1, α)`` (a number > 0; default 1, as
+            torch-geometric-pool; the authors' experiments use 10).
+        hidden: hidden width of a 2-layer MLP (ReLU) giving the Beta parameters; ``None`` (default) a
+            linear map.
+        k_init: ``K`` starts as ``k_init`` on the diagonal and ``-k_init`` off it (default 1).
+        k_mu: the prior mean of ``K``: ``k_mu`` on the diagonal, ``-k_mu`` off it (default 10).
+        k_var: the prior variance of every entry of ``K`` (a number > 0, default 1).
+        train_k: learn ``K`` (default ``True``); else it stays at its initial value and ``kprior`` is 0.
+        threshold: also keep a cluster when a node's membership reaches this (in ``(0, 1]``; the
+            authors' 0.2); ``None`` (default): keep the clusters some node has as its ``argmax``.
+        reduce: pooled features, ``"mean"`` (default) or ``"sum"`` ``SᵀX``.
+        pool_edge_attr: carry ``edge_attr`` as ``SᵀE_cS`` per channel (default ``True``).
+        dense_limit: largest graph (nodes) taken (default 2048): the loss is ``O(n²)`` per graph.
+
+    ``forward(x, edge_index, edge_attr=None, batch=None, edge_weight=None, sizes=None)`` returns a
+    :class:`~hipool.record.PoolOutput` with ``mode="dense"`` and the losses ``recon``, ``kl``, ``kprior``.
+    """
+
+    LOSSES: Tuple[str, ...] = ("recon", "kl", "kprior")
+
+    def __init__(
+        self,
+        in_channels: int,
+        max_clusters: int,
+        *,
+        alpha: float = 1.0,
+        hidden: Optional[int] = None,
+        k_init: float = 1.0,
+        k_mu: float = 10.0,
+        k_var: float = 1.0,
+        train_k: bool = True,
+        threshold: Optional[float] = None,
+        reduce: str = "mean",
+        pool_edge_attr: bool = True,
+        dense_limit: int = 2048,
+    ):
+        super().__init__()
+        where = type(self).__name__
+        hint = " (BN-Pool needs an int truncation level, not a ratio)" if isinstance(max_clusters, float) else ""
+        self.in_channels = check_int(in_channels, where, "in_channels")
+        self.max_clusters = check_int(max_clusters, where, "max_clusters", hint=hint)
+        self.alpha = check_number(alpha, where, "alpha", low=0, low_open=True)
+        hidden = check_int(hidden, where, "hidden", allow_none=True)
+        self.k_init = check_number(k_init, where, "k_init")
+        self.k_mu = check_number(k_mu, where, "k_mu")
+        self.k_var = check_number(k_var, where, "k_var", low=0, low_open=True)
+        self.train_k = check_bool(train_k, where, "train_k")
+        self.threshold = check_number(threshold, where, "threshold", low=0, high=1, low_open=True, allow_none=True)
+        if not isinstance(reduce, str) or reduce not in REDUCES:
+            raise ValueError(f"{where}: 'reduce' must be one of {', '.join(REDUCES)}, got {reduce!r}")
+        self.reduce = reduce
+        self.pool_edge_attr = check_bool(pool_edge_attr, where, "pool_edge_attr")
+        self.dense_limit = check_int(dense_limit, where, "dense_limit")
+        self.hidden = hidden
+        C = self.max_clusters
+        self.net: Optional[torch.nn.Module] = None
+        if C > 1:
+            if hidden is None:
+                self.net = torch.nn.Linear(in_channels, 2 * (C - 1))
+            else:
+                self.net = MLP([in_channels, hidden, 2 * (C - 1)], norm=None)
+        self.K = torch.nn.Parameter(self._signed_eye(self.k_init), requires_grad=self.train_k)
+
+    def _signed_eye(self, value: float, like: Optional[Tensor] = None) -> Tensor:
+        """``value`` on the diagonal, ``-value`` off it: ``[C, C]``."""
+        dtype = None if like is None else like.dtype
+        device = None if like is None else like.device
+        eye = torch.eye(self.max_clusters, dtype=dtype, device=device)
+        return value * (2 * eye - 1)
+
+    def reset_parameters(self) -> None:
+        if isinstance(self.net, (torch.nn.Linear, MLP)):
+            self.net.reset_parameters()
+        with torch.no_grad():
+            self.K.copy_(self._signed_eye(self.k_init, self.K))
+
+    # -- the assignment ---------------------------------------------------------
+    def posterior(self, x: Tensor) -> Tuple[Tensor, Tensor]:
+        """The Beta parameters ``(α̃, β̃)`` of every node's sticks, ``[N, C-1]`` each."""
+        assert self.net is not None
+        out = F.softplus(self.net(x)).clamp(1e-3, 1e3)
+        a, b = out.split(self.max_clusters - 1, dim=-1)
+        return a, b
+
+    def sticks(self, a: Tensor, b: Tensor) -> Tensor:
+        """``v``: a reparameterised sample in training, the posterior mean in evaluation."""
+        if self.training:
+            v = torch.distributions.Beta(a, b).rsample()
+        else:
+            v = a / (a + b)
+        return v.clamp(_V_EPS, 1 - _V_EPS)
+
+    # -- forward ------------------------------------------------------------------
+    def forward(
+        self,
+        x: Tensor,
+        edge_index: Tensor,
+        edge_attr: Optional[Tensor] = None,
+        batch: Optional[Tensor] = None,
+        edge_weight: Optional[Tensor] = None,
+        sizes: Optional[Tensor] = None,
+    ) -> PoolOutput:
+        where = type(self).__name__
+        x, batch = prepare_pool_input(
+            x,
+            edge_index,
+            batch,
+            edge_attr,
+            edge_weight,
+            where,
+            self.in_channels,
+            dtype=param_dtype(self),
+            device=param_device(self),
+            nonnegative_weights=_NONNEGATIVE,
+        )
+        n = x.size(0)
+        sizes = check_sizes(sizes, batch, where)
+        if n == 0:
+            return self._empty(x, edge_attr)
+        C = self.max_clusters
+        B = int(batch[-1]) + 1
+        counts = torch.bincount(batch, minlength=B)
+        largest = int(counts.max())
+        if largest > self.dense_limit:
+            raise ValueError(
+                f"{where}: graph {int(counts.argmax())} has {largest} nodes, more than dense_limit="
+                f"{self.dense_limit}; BN-Pool's reconstruction loss is O(n^2) per graph (raise dense_limit)"
+            )
+        ptr = torch.cumsum(counts, 0) - counts
+        local = torch.arange(n, device=x.device) - ptr[batch]
+        T = counts.clamp(max=C)  # clusters each graph may use
+        skip = torch.zeros(B, dtype=torch.bool, device=x.device)
+        if sizes is not None:
+            sizes = sizes[:B]
+            skip = (counts <= sizes) & (counts <= C)
+            T = torch.minimum(T, sizes)
+
+        kl_node = x.new_zeros(n)
+        if C > 1:
+            a, b = self.posterior(x)
+            S = stick_breaking(self.sticks(a, b), T[batch])
+            real = torch.arange(C - 1, device=x.device) < (T - 1)[batch].view(-1, 1)
+            kl_node = torch.where(real, beta_kl(a, b, 1.0, self.alpha), torch.zeros_like(a)).sum(-1)
+        else:
+            S = x.new_ones(n, 1)
+        skipped = skip[batch]
+        if bool(skip.any()):
+            identity = F.one_hot(local.clamp(max=C - 1), C).to(S.dtype)
+            S = torch.where(skipped.view(-1, 1), identity, S)
+            kl_node = torch.where(skipped, torch.zeros_like(kl_node), kl_node)
+
+        # the clusters each graph keeps, moved to the front of its slots
+        hard = S.argmax(dim=-1)
+        kept = torch.zeros(B, C, dtype=torch.bool, device=x.device)
+        kept[batch, hard] = True
+        if self.threshold is not None:
+            top = torch.zeros(B, C, dtype=S.dtype, device=x.device)
+            top = top.scatter_reduce(0, batch.view(-1, 1).expand(-1, C), S.detach(), reduce="amax")
+            kept |= (top >= self.threshold) & (torch.arange(C, device=x.device) < T.view(-1, 1))
+        order = torch.argsort((~kept).to(torch.int8), dim=1, stable=True)  # kept slots first, in slot order
+        k = kept.sum(1)
+        cluster_mask = torch.arange(C, device=x.device) < k.view(-1, 1)
+        Sc = S.gather(1, order[batch]) * cluster_mask[batch].to(S.dtype)
+        position = torch.argsort(order, dim=1)  # slot -> position among the graph's kept clusters
+        offset = torch.cumsum(k, 0) - k
+        cluster = offset[batch] + position[batch, hard]
+
+        rec, pooled_x, pooled_adj = self._dense(x, edge_index, edge_weight, batch, counts, ptr, local, S, Sc)
+        n2 = counts.to(x.dtype).clamp_min(1) ** 2
+        active = (counts > 0) & ~skip
+        kl = segment_sum(kl_node, batch, B) / n2
+        kprior = x.new_zeros(())
+        if self.train_k:
+            kprior = 0.5 * ((self.K - self._signed_eye(self.k_mu, self.K)) ** 2).sum() / self.k_var
+        losses = {
+            "recon": graph_mean(rec, active.long()),
+            "kl": graph_mean(kl, active.long()),
+            "kprior": graph_mean(kprior / n2, active.long()),
+        }
+
+        pooled_attr = None
+        if self.pool_edge_attr and edge_attr is not None:
+            pooled_attr = _pool_edge_attr(edge_index, edge_attr, Sc, batch, B, counts)
+        ei, ew, ea = _pooled_edges(normalize_cut(pooled_adj), pooled_attr, cluster_mask, offset, False, None, None)
+        if ea is not None and edge_attr is not None and edge_attr.dim() != 2:
+            ea = ea.reshape(ea.size(0), *edge_attr.shape[1:])
+        return PoolOutput(
+            x=pooled_x[cluster_mask],
+            edge_index=ei,
+            edge_attr=ea,
+            batch=torch.repeat_interleave(torch.arange(B, device=x.device), k),
+            perm=None,
+            score=None,
+            cluster=cluster,
+            assignment=Sc,
+            aux_losses=losses,
+            edge_weight=ew,
+            mode="dense",
+        )
+
+    def _dense(
+        self,
+        x: Tensor,
+        edge_index: Tensor,
+        edge_weight: Optional[Tensor],
+        batch: Tensor,
+        counts: Tensor,
+        ptr: Tensor,
+        local: Tensor,
+        S: Tensor,
+        Sc: Tensor,
+    ) -> Tuple[Tensor, Tensor, Tensor]:
+        """Per graph, in padded runs of consecutive graphs: the reconstruction loss ``[B]`` (of the full
+        ``S``), the pooled features ``[B, C, F]`` and ``SᵀAS`` ``[B, C, C]`` (of the kept ``Sc``)."""
+        w = edge_weight if edge_weight is not None else x.new_ones(edge_index.size(1))
+        src_graph = batch[edge_index[0]]
+        recs: List[Tensor] = []
+        outs: List[Tensor] = []
+        adjs: List[Tensor] = []
+        for g0, g1 in _runs(counts.tolist()):
+            m = max(1, int(counts[g0:g1].max()))
+            b = g1 - g0
+            lo, hi = int(ptr[g0]), int(ptr[g1 - 1] + counts[g1 - 1])
+            rows = slice(lo, hi)
+            gb, pos = batch[rows] - g0, local[rows]
+            node = torch.zeros(b, m, dtype=torch.bool, device=x.device)
+            node[gb, pos] = True
+            sel = (src_graph >= g0) & (src_graph < g1)
+            eg = src_graph[sel] - g0
+            A = x.new_zeros(b, m, m).index_put_(
+                (eg, local[edge_index[0, sel]], local[edge_index[1, sel]]), w[sel], accumulate=True
+            )
+            Sd, Scd, Xd = (_padded(v[rows], gb, pos, b, m) for v in (S, Sc, x))
+            pair = node.unsqueeze(2) & node.unsqueeze(1)
+            target = A.clamp(0, 1).detach()  # data, not a path for gradients (BCE's weight takes none)
+            logits = Sd @ self.K.to(S.dtype) @ Sd.transpose(1, 2)
+            nn_ = counts[g0:g1].to(x.dtype).clamp_min(1).view(-1, 1, 1) ** 2
+            ne = target.sum((1, 2)).clamp_min(1).view(-1, 1, 1)
+            weight = (nn_ / ne) * target + (nn_ / (nn_ - ne).clamp_min(1)) * (1 - target)
+            bce = F.binary_cross_entropy_with_logits(logits, target, weight=weight, reduction="none")
+            recs.append((bce * pair.to(x.dtype)).sum((1, 2)) / nn_.view(-1))
+            pooled = Scd.transpose(1, 2) @ Xd
+            if self.reduce == "mean":
+                pooled = cluster_mean(pooled, Scd.sum(1))
+            outs.append(pooled)
+            adjs.append(Scd.transpose(1, 2) @ A @ Scd)
+        return torch.cat(recs), torch.cat(outs), torch.cat(adjs)
+
+    def _empty(self, x: Tensor, edge_attr: Optional[Tensor]) -> PoolOutput:
+        """The record of a batch with no nodes: no clusters, no edges, every loss 0."""
+        ea = None
+        if self.pool_edge_attr and edge_attr is not None:
+            ea = edge_attr.new_zeros(0, *edge_attr.shape[1:]).to(x.dtype)
+        none = x.new_zeros(0, dtype=torch.long)
+        zero = x.new_zeros(()) + 0.0 * self.K.sum()
+        return PoolOutput(
+            x=x.new_zeros(0, x.size(1)),
+            edge_index=x.new_zeros(2, 0, dtype=torch.long),
+            edge_attr=ea,
+            batch=none,
+            perm=None,
+            score=None,
+            cluster=none,
+            assignment=x.new_zeros(0, self.max_clusters),
+            aux_losses={name: zero for name in self.LOSSES},
+            edge_weight=x.new_zeros(0),
+            mode="dense",
+        )
+
+    def extra_repr(self) -> str:
+        return (
+            f"{self.in_channels}, max_clusters={self.max_clusters}, alpha={self.alpha:g}, "
+            f"threshold={self.threshold}, reduce={self.reduce!r}"
+        )
+
+
+def _padded(v: Tensor, graph: Tensor, pos: Tensor, b: int, m: int) -> Tensor:
+    """Rows ``v`` laid out ``[b, m, ·]`` at ``(graph, pos)``, zeros elsewhere."""
+    out = v.new_zeros(b, m, v.size(1))
+    out[graph, pos] = v
+    return out
+
+
+def _runs(counts: List[int]) -> List[Tuple[int, int]]:
+    """Consecutive graphs ``[g0, g1)`` whose padded pairs (graphs × largest²) stay within ``_PAIRS``
+    (a graph alone may exceed it)."""
+    runs, g0, m = [], 0, 0
+    for g, c in enumerate(counts):
+        m2 = max(m, c)
+        if g > g0 and (g + 1 - g0) * m2 * m2 > _PAIRS:
+            runs.append((g0, g))
+            g0, m2 = g, c
+        m = m2
+    if counts:
+        runs.append((g0, len(counts)))
+    return runs

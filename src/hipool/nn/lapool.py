@@ -1,0 +1,418 @@
+r"""Laplacian pooling: :class:`LaPool` (Noutahi, Beaini, Horwood, Giguère & Tossou, "Towards
+Interpretable Sparse Graph Representation Learning with Laplacian Pooling", arXiv:1905.11577, 2019).
+
+Not learned.  The number of clusters is the method's: one per *leader*.
+
+1. **Signal variation.**  :math:`V_i = \lVert (L X)_i \rVert_2` with the graph's Laplacian
+   (``laplacian``): ``"combinatorial"`` :math:`L = D - W` (the paper's), ``"rw"``
+   :math:`L = I - D^{-1} W` (the authors' code default; an isolated node has :math:`(LX)_i = x_i`)
+   or ``"sym"`` :math:`L = I - D^{-1/2} W D^{-1/2}`.  :math:`W` is the graph read as undirected
+   (self-loops dropped, repeated edges summed, :math:`W = \max(A, A^\top)`).
+2. **Leaders.**  The nodes whose variation is a local maximum:
+   :math:`V_i \ge V_j` for every neighbour :math:`j` (the paper's criterion; compared in float64 with
+   a relative tolerance of :math:`10^{-9}`, so that a tie does not depend on summation order).  The
+   node of largest variation of each connected component is a leader, so every component has one;
+   an isolated node is its own leader.
+3. **Assignment.**  A leader is its own cluster (a one-hot row, the paper's Kronecker delta).
+   Every other node :math:`i` is spread over its candidate leaders :math:`\mathcal C(i)`:
+
+   .. math::
+       S_{i,:} = \operatorname{sparsemax}\!\Big(\frac{\beta_{il}}{\tau}\,
+                 \frac{x_i^\top x_l}{\lVert x_i \rVert \lVert x_l \rVert}\Big)_{l \in \mathcal C(i)},
+       \qquad \beta_{il} = \frac{1}{d(i, l)},
+
+   with :math:`d` the hop distance (``distance_weight=False``: :math:`\beta = 1`; the similarity of a
+   node whose features are all zero is 0), ``tau``
+   :math:`\tau` a temperature (the authors' ``Sparsegen`` with :math:`\sigma` is
+   :math:`\tau = 1 - \sigma`) and ``attention="softmax"`` in place of sparsemax (the reading of
+   Spektral and tgp).  :math:`\mathcal C(i)` is the leaders within ``hops`` hops of :math:`i`
+   (``None``, the default: every leader of its connected component, the paper's inverse
+   shortest-path prior); a node with none that close takes its nearest leaders (all of them at its
+   smallest distance).  Leaders of other components are never candidates (the paper's
+   :math:`\beta = 0` would still give them a logit of 0).
+4. **Coarsening.**  :math:`X' = S^\top X` (``reduce="sum"``, the paper's) or the cluster means
+   (``"mean"``: divided by :math:`\sum_i S_{ic} \ge 1`), and :math:`A' = S^\top A S` as weighted
+   edges (``edge_weight`` of the input edges, 1 by default), self-loops dropped unless
+   ``keep_self_loops``.  ``edge_attr`` of any width is pooled the same way, channel by channel:
+   :math:`E'_c = S^\top E_c S`, so a pooled edge carries the :math:`S`-weighted sum of the features
+   of the input edges it merges.  Both are formed over the sparse entries of :math:`S` (first
+   :math:`AS`, then :math:`S^\top (AS)`), never as ``[N, N]`` matrices; the pooled edges are the
+   pairs those products reach.
+
+The record's ``cluster`` is each node's strongest leader (ties to the lower leader index),
+``assignment`` the sparse ``S`` ``[N, N']``; output nodes are numbered by their leader's index, so
+``batch`` stays sorted.  Gradients reach ``x`` through the cosine similarities and
+:math:`S^\top X`, and ``edge_weight``/``edge_attr`` through :math:`S^\top A S`; the leaders are
+discrete.  ``edge_weight`` must be ``>= 0`` (degrees).
+
+Cost: :math:`V` is ``O(E F)``; the candidate pairs come from a breadth-first search that carries
+its source leader, ``O(P · deg)`` for ``P`` candidate pairs (``hops=None``: ``P = Σ n_c l_c`` over the
+components, ``n_c`` nodes and ``l_c`` leaders: use ``hops`` on large graphs); the sparsemax
+``O(P log P)``; the products ``O(Σ_e nnz(S_v) + Σ_u nnz(S_u) nnz((AS)_u))``.
+
+What the authors' code adds and this does not: a GNN and a feature-update layer inside the pooler
+(here the model's convs do that), their leader filter (a leader whose neighbours are all leaders
+is dropped), their link-prediction/entropy losses, and their ``hop`` mask (the number of walk
+lengths up to ``hop`` that join a node to a leader, in place of :math:`1/d`).
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+from typing import Optional, Tuple
+
+import torch
+from torch import Tensor
+from torch_geometric.utils import softmax as segment_softmax
+
+from ..checks import check_bool, check_int, check_number, prepare_pool_input
+from ..record import PoolOutput
+from .kmis import undirected
+
+#: The Laplacians the signal variation can use.
+LAPLACIANS = ("combinatorial", "rw", "sym")
+#: The normalisations of a node's similarities to its candidate leaders.
+ATTENTIONS = ("sparsemax", "softmax")
+#: How the pooled features are formed.
+REDUCES = ("sum", "mean")
+#: Why the edge weights must be ``>= 0`` (the checks' message).
+NONNEGATIVE = "LaPool's Laplacian reads the weights as degrees"
+#: Relative tolerance of the leader comparison ``V_i >= V_j``.
+LEADER_RTOL = 1e-9
+
+
+# ---------------------------------------------------------------------------
+# leaders
+# ---------------------------------------------------------------------------
+def signal_variation(x: Tensor, edge_index: Tensor, weight: Tensor, laplacian: str = "combinatorial") -> Tensor:
+    r"""``V = ‖(L X)_i‖₂`` ``[N]`` in float64 (detached), for the undirected weighted graph
+    ``(edge_index, weight)`` (every edge in both directions, no self-loops)."""
+    n = x.size(0)
+    xd = x.detach().to(torch.float64)
+    src, dst = edge_index[0], edge_index[1]
+    w = weight.detach().to(torch.float64)
+    deg = torch.zeros(n, dtype=torch.float64, device=x.device).index_add_(0, dst, w)
+    if laplacian == "sym":
+        dinv = deg.pow(-0.5)
+        dinv = torch.where(torch.isinf(dinv), torch.zeros_like(dinv), dinv)
+        w = dinv[src] * w * dinv[dst]
+    agg = torch.zeros_like(xd).index_add_(0, dst, w.unsqueeze(-1) * xd[src])
+    if laplacian == "combinatorial":
+        lx = deg.unsqueeze(-1) * xd - agg
+    elif laplacian == "rw":
+        inv = torch.where(deg > 0, 1.0 / torch.where(deg > 0, deg, torch.ones_like(deg)), torch.zeros_like(deg))
+        lx = xd - inv.unsqueeze(-1) * agg
+    else:
+        lx = xd - agg
+    return lx.norm(dim=-1)
+
+
+def leader_mask(variation: Tensor, edge_index: Tensor) -> Tensor:
+    """The leaders: ``V_i >= V_j`` for every neighbour ``j`` (relative tolerance
+    :data:`LEADER_RTOL`); ``edge_index`` holds every edge in both directions."""
+    n = variation.numel()
+    most = torch.full((n,), float("-inf"), dtype=variation.dtype, device=variation.device)
+    most = most.scatter_reduce(0, edge_index[1], variation[edge_index[0]], reduce="amax", include_self=True)
+    return variation >= most * (1.0 - LEADER_RTOL)
+
+
+def hop_distance(edge_index: Tensor, sources: Tensor, n: int) -> Tensor:
+    """Hops from every node to the nearest of ``sources`` (a boolean mask), ``n`` (as infinity)
+    where none is reachable."""
+    src, dst = edge_index[0], edge_index[1]
+    dist = torch.where(sources, 0, n).to(torch.long)
+    while True:
+        step = dist.scatter_reduce(0, dst, (dist[src] + 1).clamp(max=n), reduce="amin", include_self=True)
+        if bool((step == dist).all()):
+            return dist
+        dist = step
+
+
+def candidate_pairs(edge_index: Tensor, leaders: Tensor, hops: Optional[int]) -> Tuple[Tensor, Tensor, Tensor]:
+    """The candidate leaders of every non-leader node: ``(node, slot, distance)``, ``slot`` the
+    leader's position among the leaders (in index order), ``distance`` its hop distance.
+
+    Within ``hops`` hops (``None``: any distance; paths may pass through other leaders), and for a
+    node with no leader that close, its nearest leaders.  A breadth-first search that carries its
+    source: frontier pairs ``(u, l)`` at distance ``t`` step to ``(v, l)`` along every edge
+    ``u → v``; pairs seen before are dropped.  Past ``hops`` only the pairs of nodes whose nearest
+    leader is exactly ``t`` hops away go on (the shortest paths from the nearest leaders).
+    """
+    n = leaders.numel()
+    device = leaders.device
+    lead = leaders.nonzero().view(-1)
+    num_leaders = lead.numel()
+    src, dst = edge_index[0], edge_index[1]
+    order = torch.argsort(src, stable=True)
+    src, dst = src[order], dst[order]
+    deg = torch.bincount(src, minlength=n)
+    ptr = torch.cumsum(deg, 0) - deg
+    nearest = hop_distance(edge_index, leaders, n) if hops is not None else None
+
+    f_node = lead
+    f_slot = torch.arange(num_leaders, device=device)
+    seen = f_node * max(num_leaders, 1) + f_slot
+    out_node, out_slot, out_dist = [], [], []
+    t = 0
+    while f_node.numel():
+        t += 1
+        rep = deg[f_node]
+        total = int(rep.sum())
+        if total == 0:
+            break
+        pair = torch.repeat_interleave(torch.arange(f_node.numel(), device=device), rep, output_size=total)
+        start = torch.cumsum(rep, 0) - rep
+        offset = torch.arange(total, device=device) - torch.repeat_interleave(start, rep, output_size=total)
+        v = dst[ptr[f_node[pair]] + offset]
+        keys = torch.unique(v * max(num_leaders, 1) + f_slot[pair])
+        if hops is None or t <= hops:
+            keys = keys[~torch.isin(keys, seen)]
+            seen = torch.cat([seen, keys])
+        f_node = torch.div(keys, max(num_leaders, 1), rounding_mode="floor")
+        f_slot = keys - f_node * max(num_leaders, 1)
+        if hops is not None and t > hops:
+            assert nearest is not None
+            on_path = nearest[f_node] == t
+            f_node, f_slot = f_node[on_path], f_slot[on_path]
+        keep = ~leaders[f_node]
+        out_node.append(f_node[keep])
+        out_slot.append(f_slot[keep])
+        out_dist.append(torch.full((int(keep.sum()),), t, dtype=torch.long, device=device))
+        if hops is not None and t >= hops:
+            assert nearest is not None
+            if not bool(((nearest > t) & (nearest < n)).any()):
+                break
+    if not out_node:
+        empty = torch.zeros(0, dtype=torch.long, device=device)
+        return empty, empty, empty
+    return torch.cat(out_node), torch.cat(out_slot), torch.cat(out_dist)
+
+
+# ---------------------------------------------------------------------------
+# normalisation over the candidates
+# ---------------------------------------------------------------------------
+def segment_sparsemax(z: Tensor, row: Tensor, num_rows: int) -> Tensor:
+    r"""Sparsemax (Martins & Astudillo, ICML 2016) of ``z`` within each ``row``:
+    :math:`p = \max(z - \tau_r, 0)` with :math:`\tau_r` such that each row sums to 1.  Sorted
+    cumulative sums are taken in float64; the result has ``z``'s dtype and its gradient is
+    sparsemax's (autograd through the sort and the cumulative sum)."""
+    if z.numel() == 0:
+        return z
+    zd = z.to(torch.float64)
+    o1 = torch.argsort(zd.detach(), descending=True, stable=True)
+    order = o1[torch.argsort(row[o1], stable=True)]
+    zs, rs = zd[order], row[order]
+    counts = torch.bincount(rs, minlength=num_rows)
+    start = torch.cumsum(counts, 0) - counts
+    pos = torch.arange(zs.numel(), device=z.device) - start[rs] + 1
+    csum = torch.cumsum(zs, 0)
+    base = (csum - zs)[start[rs]]
+    csum = csum - base
+    support = 1 + pos * zs.detach() > csum.detach()
+    kstar = torch.zeros(num_rows, dtype=torch.long, device=z.device).scatter_reduce(
+        0, rs, torch.where(support, pos, 0), reduce="amax", include_self=True
+    )
+    has = counts > 0
+    last = torch.where(has, start + kstar - 1, 0)
+    tau = (csum[last] - 1) / torch.where(has, kstar, 1).to(torch.float64)
+    return (zd - tau[row]).clamp_min(0).to(z.dtype)
+
+
+# ---------------------------------------------------------------------------
+# S^T A S over the sparse entries of S
+# ---------------------------------------------------------------------------
+def _expand(rows: Tensor, s_ptr: Tensor, s_cnt: Tensor) -> Tuple[Tensor, Tensor]:
+    """For entries with row ``rows[e]``, every ``(e, j)`` with ``j`` an entry of ``S``'s row
+    ``rows[e]``: returns ``(e, j)`` as two index vectors."""
+    rep = s_cnt[rows]
+    total = int(rep.sum())
+    e = torch.repeat_interleave(torch.arange(rows.numel(), device=rows.device), rep, output_size=total)
+    start = torch.cumsum(rep, 0) - rep
+    j = (
+        s_ptr[rows[e]]
+        + torch.arange(total, device=rows.device)
+        - torch.repeat_interleave(start, rep, output_size=total)
+    )
+    return e, j
+
+
+def _coalesce(row: Tensor, col: Tensor, values: Tensor, num_cols: int) -> Tuple[Tensor, Tensor, Tensor]:
+    key = row * max(num_cols, 1) + col
+    uniq, inv = torch.unique(key, return_inverse=True)
+    out = values.new_zeros(uniq.numel(), values.size(1)).index_add(0, inv, values)
+    r = torch.div(uniq, max(num_cols, 1), rounding_mode="floor")
+    return r, uniq - r * max(num_cols, 1), out
+
+
+def sparse_quotient(
+    edge_index: Tensor, values: Tensor, s_row: Tensor, s_col: Tensor, s_val: Tensor, n: int, k: int
+) -> Tuple[Tensor, Tensor]:
+    """``Sᵀ M_c S`` for every column ``c`` of ``values`` ``[E, C]`` (``M_c[i, j]`` the value of edge
+    ``i → j``), ``S`` given by its entries ``(s_row, s_col, s_val)`` of shape ``[n, k]``: the pooled
+    pairs ``[2, P]`` (sorted by row, then column) and their values ``[P, C]``.  Two expansions,
+    ``AS`` then ``Sᵀ(AS)``; no ``[n, n]`` or ``[k, k]`` tensor."""
+    order = torch.argsort(s_row, stable=True)
+    r, c, v = s_row[order], s_col[order], s_val[order]
+    cnt = torch.bincount(r, minlength=n)
+    ptr = torch.cumsum(cnt, 0) - cnt
+    # AS: edge u -> w times the entries of S's row w.
+    e, j = _expand(edge_index[1], ptr, cnt)
+    as_row, as_col, as_val = _coalesce(edge_index[0, e], c[j], values[e] * v[j].unsqueeze(-1), k)
+    # Sᵀ(AS): the entries of S's row u times the entries of AS's row u.
+    e2, j2 = _expand(as_row, ptr, cnt)
+    a, b, val = _coalesce(c[j2], as_col[e2], as_val[e2] * v[j2].unsqueeze(-1), k)
+    return torch.stack([a, b]), val
+
+
+# ---------------------------------------------------------------------------
+# the pooler
+# ---------------------------------------------------------------------------
+@dataclass(repr=False)
+class LaPoolOutput(PoolOutput):
+    """:class:`~hipool.record.PoolOutput` of :class:`LaPool`, with ``leaders`` (the leader of every
+    output node ``[N']``) and ``variation`` (every input node's signal variation ``V`` ``[N]``,
+    float64)."""
+
+    leaders: Optional[Tensor] = None
+    variation: Optional[Tensor] = None
+
+
+class LaPool(torch.nn.Module):
+    r"""LaPool (Noutahi et al., arXiv:1905.11577; see the module docstring for the equations).
+
+    Args:
+        in_channels: width of ``x``.
+        laplacian: ``"combinatorial"`` (default, :math:`D - W`), ``"rw"`` or ``"sym"``.
+        hops: an int ``>= 1``: candidate leaders within that many hops (nodes with none take
+            their nearest); ``None`` (default): every leader of the node's component.
+        attention: ``"sparsemax"`` (default, the paper's) or ``"softmax"``.
+        tau: temperature dividing the logits, a finite number ``> 0``.  Default 1.
+        distance_weight: multiply each logit by :math:`1/d(i, l)` (the paper's prior).
+            Default ``True``.
+        reduce: ``"sum"`` (default, :math:`S^\top X`) or ``"mean"``.
+        keep_self_loops: keep the self-loops of :math:`S^\top A S`.  Default ``False``.
+
+    No parameters: the pooling is a function of ``x`` and the graph.  Deterministic
+    (permutation-equivariant) except where two candidate leaders of a node tie exactly
+    (``cluster`` then takes the lower index).  Bad arguments raise ``ValueError`` naming them.
+    """
+
+    LOSSES: Tuple[str, ...] = ()
+
+    def __init__(
+        self,
+        in_channels: int,
+        *,
+        laplacian: str = "combinatorial",
+        hops: Optional[int] = None,
+        attention: str = "sparsemax",
+        tau: float = 1.0,
+        distance_weight: bool = True,
+        reduce: str = "sum",
+        keep_self_loops: bool = False,
+    ):
+        super().__init__()
+        where = "LaPool"
+        self.in_channels = check_int(in_channels, where, "in_channels")
+        for name, value, allowed in (
+            ("laplacian", laplacian, LAPLACIANS),
+            ("attention", attention, ATTENTIONS),
+            ("reduce", reduce, REDUCES),
+        ):
+            if not isinstance(value, str) or value not in allowed:
+                raise ValueError(f"{where}: '{name}' must be one of {', '.join(allowed)}, got {value!r}")
+        self.laplacian = laplacian
+        self.attention = attention
+        self.reduce = reduce
+        self.hops = check_int(hops, where, "hops", allow_none=True)
+        self.tau = check_number(tau, where, "tau", low=0, low_open=True)
+        self.distance_weight = check_bool(distance_weight, where, "distance_weight")
+        self.keep_self_loops = check_bool(keep_self_loops, where, "keep_self_loops")
+
+    def forward(
+        self,
+        x: Tensor,
+        edge_index: Tensor,
+        edge_attr: Optional[Tensor] = None,
+        batch: Optional[Tensor] = None,
+        edge_weight: Optional[Tensor] = None,
+    ) -> LaPoolOutput:
+        where = "LaPool"
+        x, batch = prepare_pool_input(
+            x, edge_index, batch, edge_attr, edge_weight, where, self.in_channels, nonnegative_weights=NONNEGATIVE
+        )
+        n = x.size(0)
+        und_ei, und_w = undirected(edge_index, edge_weight, n)
+        variation = signal_variation(x, und_ei, und_w, self.laplacian)
+        leaders = leader_mask(variation, und_ei)
+        lead = leaders.nonzero().view(-1)
+        k = lead.numel()
+        slot_of = torch.full((n,), -1, dtype=torch.long, device=x.device)
+        slot_of[lead] = torch.arange(k, device=x.device)
+
+        # Candidate leaders of the other nodes, their logits and their share of the node.
+        node, slot, dist = candidate_pairs(und_ei, leaders, self.hops)
+        norm = x.norm(dim=-1, keepdim=True)
+        xn = torch.where(norm > 0, x / torch.where(norm > 0, norm, torch.ones_like(norm)), torch.zeros_like(x))
+        z = (xn[node] * xn[lead[slot]]).sum(-1)
+        if self.distance_weight:
+            z = z / dist.to(z.dtype)
+        z = z / self.tau
+        if self.attention == "sparsemax":
+            p = segment_sparsemax(z, node, n)
+            nz = p.detach() > 0
+            node, slot, p = node[nz], slot[nz], p[nz]
+        else:
+            p = segment_softmax(z, node, num_nodes=n)
+        s_row = torch.cat([lead, node])
+        s_col = torch.cat([torch.arange(k, device=x.device), slot])
+        s_val = torch.cat([x.new_ones(k), p])
+        order = torch.argsort(s_row * max(k, 1) + s_col)
+        s_row, s_col, s_val = s_row[order], s_col[order], s_val[order]
+
+        # Hard assignment: the strongest leader, ties to the lower slot.
+        sv = s_val.detach()
+        best = torch.full((n,), float("-inf"), dtype=sv.dtype, device=x.device)
+        best = best.scatter_reduce(0, s_row, sv, reduce="amax", include_self=True)
+        cluster = torch.full((n,), k, dtype=torch.long, device=x.device).scatter_reduce(
+            0, s_row, torch.where(sv == best[s_row], s_col, k), reduce="amin", include_self=True
+        )
+
+        new_x = x.new_zeros(k, x.size(1)).index_add(0, s_col, s_val.unsqueeze(-1) * x[s_row])
+        if self.reduce == "mean":
+            size = x.new_zeros(k).index_add(0, s_col, s_val)
+            new_x = new_x / size.unsqueeze(-1)
+        w = x.new_ones(edge_index.size(1)) if edge_weight is None else edge_weight
+        cols = [w.view(-1, 1)]
+        tail: Tuple[int, ...] = ()
+        if edge_attr is not None:
+            tail = tuple(edge_attr.shape[1:])
+            cols.append(edge_attr.reshape(edge_attr.size(0), math.prod(tail)).to(x.dtype))
+        pairs, vals = sparse_quotient(edge_index, torch.cat(cols, 1), s_row, s_col, s_val, n, k)
+        if not self.keep_self_loops:
+            off = pairs[0] != pairs[1]
+            pairs, vals = pairs[:, off], vals[off]
+        new_ea = vals[:, 1:].reshape(vals.size(0), *tail) if edge_attr is not None else None
+        assignment = torch.sparse_coo_tensor(
+            torch.stack([s_row, s_col]), s_val, (n, k), is_coalesced=True, check_invariants=False
+        )
+        return LaPoolOutput(
+            x=new_x,
+            edge_index=pairs,
+            edge_attr=new_ea,
+            batch=batch[lead],
+            perm=None,
+            score=None,
+            cluster=cluster,
+            assignment=assignment,
+            edge_weight=vals[:, 0],
+            leaders=lead,
+            variation=variation,
+        )
+
+    def __repr__(self) -> str:
+        return (
+            f"{type(self).__name__}({self.in_channels}, laplacian={self.laplacian!r}, hops={self.hops}, "
+            f"attention={self.attention!r}, tau={self.tau})"
+        )

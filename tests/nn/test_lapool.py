@@ -1,0 +1,420 @@
+"""LaPool (Noutahi et al., arXiv:1905.11577): signal variation, leaders, candidate leaders, the
+sparsemax assignment and the pooled graph against a dense float64 reference written from the
+paper's equations; the segment sparsemax against its definition (values and gradients); batching,
+permutation equivariance, gradients, edge features, small graphs, bad arguments, a model using it,
+and the pooler contract of ``tests/nn/test_contract.py``.
+
+torch-geometric-pool (tgp) is not installed here, so nothing is compared with its ``LaPooling``.
+"""
+
+from __future__ import annotations
+
+import warnings
+from collections import deque
+
+import pytest
+import torch
+
+from hipool import ModelConfig
+from hipool.nn import REGISTRY, build_model
+from hipool.nn.kmis import undirected
+from hipool.nn.lapool import LaPool, candidate_pairs, leader_mask, segment_sparsemax, signal_variation
+from hipool.nn.registry import PoolerSpec, Registry
+from tests.nn import test_contract as contract
+
+
+@pytest.fixture(autouse=True)
+def _one_thread():
+    before = torch.get_num_threads()
+    torch.set_num_threads(1)
+    yield
+    torch.set_num_threads(before)
+
+
+# ---------------------------------------------------------------------------
+# graphs
+# ---------------------------------------------------------------------------
+def _sym(e: torch.Tensor) -> torch.Tensor:
+    return torch.unique(torch.cat([e, e.flip(0)], 1), dim=1)
+
+
+def _graph(n: int, seed: int, p: float = 0.2, components: int = 1):
+    """A random undirected graph of ``components`` chains-with-chords, random positive symmetric
+    weights, features and edge features (width 3, not symmetric)."""
+    g = torch.Generator().manual_seed(seed)
+    m = torch.triu(torch.rand(n, n, generator=g) < p, 1)
+    part = torch.arange(n) * components // n
+    m &= part.view(-1, 1) == part.view(1, -1)
+    chain = torch.stack([torch.arange(n - 1), torch.arange(1, n)])
+    chain = chain[:, part[chain[0]] == part[chain[1]]]
+    e = _sym(torch.cat([m.nonzero().t(), chain], 1)) if n > 1 else torch.empty(2, 0, dtype=torch.long)
+    wu = torch.rand(n, n, generator=g) + 0.5
+    wu = wu + wu.t()
+    return torch.randn(n, 4, generator=g), e, wu[e[0], e[1]], torch.randn(e.size(1), 3, generator=g)
+
+
+def _batch(graphs):
+    xs, es, ws, eas, bs, off = [], [], [], [], [], 0
+    for i, (x, e, w, ea) in enumerate(graphs):
+        xs.append(x), es.append(e + off), ws.append(w), eas.append(ea)
+        bs.append(torch.full((x.size(0),), i))
+        off += x.size(0)
+    return torch.cat(xs), torch.cat(es, 1), torch.cat(ws), torch.cat(eas), torch.cat(bs)
+
+
+def _dense(e: torch.Tensor, values: torch.Tensor, n: int) -> torch.Tensor:
+    v = values.double()
+    out = torch.zeros(n, n, *v.shape[1:], dtype=torch.float64)
+    out.index_put_((e[0], e[1]), v, accumulate=True)
+    return out
+
+
+def _distances(W: torch.Tensor):
+    n = W.size(0)
+    adj = [(W[i] != 0).nonzero().view(-1).tolist() for i in range(n)]
+    dist = []
+    for s in range(n):
+        d = [None] * n
+        d[s] = 0
+        q = deque([s])
+        while q:
+            u = q.popleft()
+            for v in adj[u]:
+                if d[v] is None:
+                    d[v] = d[u] + 1
+                    q.append(v)
+        dist.append(d)
+    return dist
+
+
+def _sparsemax(z):
+    """Martins & Astudillo (2016): sort, the support size k(z), the threshold, max(z - τ, 0)."""
+    zs = sorted(z, reverse=True)
+    k, total = 0, 0.0
+    for j, v in enumerate(zs, start=1):
+        if 1 + j * v > total + v:
+            k, total = j, total + v
+        else:
+            break
+    tau = (sum(zs[:k]) - 1) / k
+    return [max(v - tau, 0.0) for v in z]
+
+
+# ---------------------------------------------------------------------------
+# the dense reference
+# ---------------------------------------------------------------------------
+def _reference(
+    x,
+    e,
+    w,
+    ea,
+    *,
+    laplacian="combinatorial",
+    hops=None,
+    attention="sparsemax",
+    tau=1.0,
+    distance_weight=True,
+    reduce="sum",
+    keep_self_loops=False,
+):
+    n = x.size(0)
+    x = x.double()
+    A = _dense(e, w, n)
+    W = A.clone()
+    W.fill_diagonal_(0)
+    W = torch.maximum(W, W.t())
+    deg = W.sum(1)
+    eye = torch.eye(n, dtype=torch.float64)
+    if laplacian == "combinatorial":
+        L = torch.diag(deg) - W
+    elif laplacian == "rw":
+        L = eye - torch.where(deg > 0, 1 / deg, torch.zeros_like(deg)).view(-1, 1) * W
+    else:
+        dinv = torch.where(deg > 0, deg.pow(-0.5), torch.zeros_like(deg))
+        L = eye - dinv.view(-1, 1) * W * dinv.view(1, -1)
+    V = (L @ x).norm(dim=1)
+    nbrs = [(W[i] != 0).nonzero().view(-1).tolist() for i in range(n)]
+    leaders = [i for i in range(n) if all(V[i] >= V[j] for j in nbrs[i])]
+    slot = {ld: c for c, ld in enumerate(leaders)}
+    dist = _distances(W)
+    S = torch.zeros(n, len(leaders), dtype=torch.float64)
+    for i in range(n):
+        if i in slot:
+            S[i, slot[i]] = 1.0
+            continue
+        reach = [ld for ld in leaders if dist[i][ld] is not None]
+        cands = [ld for ld in reach if hops is None or dist[i][ld] <= hops]
+        if not cands:
+            d = min(dist[i][ld] for ld in reach)
+            cands = [ld for ld in reach if dist[i][ld] == d]
+        cos = [float(x[i] @ x[ld] / (x[i].norm() * x[ld].norm())) for ld in cands]
+        z = [c / (dist[i][ld] if distance_weight else 1) / tau for c, ld in zip(cos, cands)]
+        p = _sparsemax(z) if attention == "sparsemax" else torch.softmax(torch.tensor(z), 0).tolist()
+        for ld, v in zip(cands, p):
+            S[i, slot[ld]] = v
+    X = S.t() @ x
+    if reduce == "mean":
+        X = X / S.sum(0).view(-1, 1)
+    Ap = S.t() @ A @ S
+    Ep = torch.einsum("ia,ijd,jb->abd", S, _dense(e, ea, n), S)
+    if not keep_self_loops:
+        off = ~torch.eye(len(leaders), dtype=torch.bool)
+        Ap, Ep = Ap * off, Ep * off.unsqueeze(-1)
+    return V, torch.tensor(leaders), S, X, Ap, Ep
+
+
+def _pooled(out):
+    k = out.num_nodes
+    return _dense(out.edge_index, out.edge_weight.detach(), k), _dense(out.edge_index, out.edge_attr.detach(), k)
+
+
+CONFIGS = [
+    {},
+    {"hops": 1},
+    {"hops": 2, "laplacian": "rw"},
+    {"laplacian": "sym", "attention": "softmax", "tau": 0.5},
+    {"distance_weight": False, "tau": 0.2, "reduce": "mean"},
+    {"keep_self_loops": True, "hops": 3},
+]
+
+
+@pytest.mark.parametrize("options", CONFIGS, ids=[str(c) for c in CONFIGS])
+def test_everything_matches_the_dense_reference(options):
+    x, e, w, ea = _graph(18, 0, components=2)
+    out = LaPool(4, **options)(x.double(), e, edge_attr=ea.double(), edge_weight=w.double())
+    out.validate()
+    V, leaders, S, X, Ap, Ep = _reference(x, e, w, ea, **options)
+    torch.testing.assert_close(out.variation, V)
+    assert torch.equal(out.leaders, leaders) and 2 <= leaders.numel() < 18
+    torch.testing.assert_close(out.assignment.to_dense().detach(), S)
+    torch.testing.assert_close(out.x.detach(), X)
+    A_out, E_out = _pooled(out)
+    torch.testing.assert_close(A_out, Ap)
+    torch.testing.assert_close(E_out, Ep)
+    assert torch.equal(A_out != 0, Ap != 0)  # the pooled pairs: exactly those S^T A S reaches
+    first_max = S.argmax(1)
+    assert torch.equal(out.cluster, first_max)
+    if options.get("attention", "sparsemax") == "sparsemax":
+        assert (S > 0).sum() < S.numel()  # sparse rows
+
+
+def test_leaders_are_local_maxima_of_the_signal_variation_by_hand():
+    # path 0-1-2-3-4 with scalar features: (LX)_i = d_i x_i - sum of neighbours
+    e = _sym(torch.stack([torch.arange(4), torch.arange(1, 5)]))
+    x = torch.tensor([[0.0], [3.0], [0.0], [0.0], [1.0]])
+    ei, w = undirected(e, None, 5)
+    V = signal_variation(x, ei, w)
+    assert V.tolist() == [3.0, 6.0, 3.0, 1.0, 1.0]
+    # 1 beats its neighbours (3, 3); 4 ties with its only neighbour 3 and leads; 3 loses to 2
+    assert leader_mask(V, ei).tolist() == [False, True, False, False, True]
+    out = LaPool(1)(x, e)
+    assert out.leaders.tolist() == [1, 4] and out.num_nodes == 2
+    assert out.cluster[out.leaders].tolist() == [0, 1]
+    # zero features have similarity 0 to every leader, so logits β·cos of 0: an even split
+    torch.testing.assert_close(out.assignment.to_dense()[0], torch.tensor([0.5, 0.5]))
+    x2 = torch.tensor([[1.0], [3.0], [-1.0], [0.5], [1.0]])
+    out2 = LaPool(1, distance_weight=False)(x2, e)
+    rows = out2.assignment.to_dense()
+    torch.testing.assert_close(rows.sum(1), torch.ones(5))
+
+
+def test_candidate_pairs_by_breadth_first_search():
+    x, e, w, _ = _graph(20, 3, p=0.1, components=2)
+    ei, _ = undirected(e, None, 20)
+    leaders = torch.zeros(20, dtype=torch.bool)
+    leaders[[0, 7, 15]] = True
+    W = _dense(ei, torch.ones(ei.size(1)), 20)
+    dist = _distances(W)
+    lead = [0, 7, 15]
+    for hops in (None, 1, 2):
+        node, slot, d = candidate_pairs(ei, leaders, hops)
+        got = sorted(zip(node.tolist(), slot.tolist(), d.tolist()))
+        want = []
+        for i in range(20):
+            if i in lead:
+                continue
+            reach = [(c, dist[i][ld]) for c, ld in enumerate(lead) if dist[i][ld] is not None]
+            near = [(c, d_) for c, d_ in reach if hops is None or d_ <= hops]
+            if not near:
+                dmin = min(d_ for _, d_ in reach)
+                near = [(c, d_) for c, d_ in reach if d_ == dmin]
+            want += [(i, c, d_) for c, d_ in near]
+        assert got == sorted(want), hops
+        if hops == 1:
+            assert (d > 1).any()  # nodes with no leader within one hop took their nearest
+
+
+def test_segment_sparsemax_values_and_gradients():
+    g = torch.Generator().manual_seed(0)
+    z = torch.randn(30, generator=g, dtype=torch.float64) * 2
+    row = torch.randint(0, 7, (30,), generator=g)
+    row[0] = 9  # a row of one entry (rows 7, 8 have none)
+    p = segment_sparsemax(z, row, 10)
+    for r in range(10):
+        m = row == r
+        if m.any():
+            torch.testing.assert_close(p[m], torch.tensor(_sparsemax(z[m].tolist()), dtype=torch.float64))
+            torch.testing.assert_close(p[m].sum(), torch.tensor(1.0, dtype=torch.float64))
+    assert float(p[0]) == 1.0 and (p == 0).any()
+    zz = z.clone().requires_grad_()
+    assert torch.autograd.gradcheck(lambda t: segment_sparsemax(t, row, 10), (zz,))
+    assert segment_sparsemax(z.float(), row, 10).dtype == torch.float32
+
+
+# ---------------------------------------------------------------------------
+# batching, equivariance, gradients
+# ---------------------------------------------------------------------------
+@pytest.mark.parametrize("options", [{}, {"hops": 1, "attention": "softmax"}])
+def test_a_batch_gives_what_each_graph_gives_alone(options):
+    graphs = [_graph(n, seed, components=c) for seed, (n, c) in enumerate(((12, 1), (1, 1), (9, 2), (7, 1)))]
+    x3, e3, w3, ea3 = graphs[3]
+    graphs[3] = (x3, torch.empty(2, 0, dtype=torch.long), torch.empty(0), torch.empty(0, 3))
+    pool = LaPool(4, **options)
+    x, e, w, ea, batch = _batch(graphs)
+    whole = pool(x, e, edge_attr=ea, batch=batch, edge_weight=w)
+    whole.validate(input_batch=batch)
+    start = 0
+    for g, (xg, eg, wg, eag) in enumerate(graphs):
+        alone = pool(xg, eg, edge_attr=eag, edge_weight=wg)
+        mine = whole.batch == g
+        off = int(mine.nonzero()[0])
+        torch.testing.assert_close(whole.x[mine], alone.x)
+        assert torch.equal(whole.cluster[start : start + xg.size(0)] - off, alone.cluster)
+        keep = whole.batch[whole.edge_index[0]] == g
+        assert torch.equal(whole.edge_index[:, keep] - off, alone.edge_index)
+        torch.testing.assert_close(whole.edge_weight[keep], alone.edge_weight)
+        torch.testing.assert_close(whole.edge_attr[keep], alone.edge_attr)
+        start += xg.size(0)
+    assert torch.bincount(whole.batch)[3] == 7  # the edgeless graph: every node leads
+
+
+def test_permuting_the_nodes_permutes_the_output():
+    x, e, w, ea = _graph(16, 5, components=2)
+    perm = torch.randperm(16, generator=torch.Generator().manual_seed(1))
+    inv = torch.empty_like(perm)
+    inv[perm] = torch.arange(16)
+    for options in ({}, {"hops": 1}):
+        pool = LaPool(4, **options)
+        out = pool(x, e, edge_attr=ea, edge_weight=w)
+        outp = pool(x[perm], inv[e], edge_attr=ea, edge_weight=w)
+        assert torch.equal(torch.sort(perm[outp.leaders]).values, out.leaders)
+        # output nodes are numbered by leader index: map them through the leaders
+        relabel = torch.argsort(torch.argsort(perm[outp.leaders]))  # outp node -> out node
+        assert torch.equal(relabel[outp.cluster[inv]], out.cluster)
+        torch.testing.assert_close(outp.x[torch.argsort(relabel)], out.x)
+        Ap, Ep = _pooled(outp)
+        back = torch.argsort(relabel)
+        torch.testing.assert_close(Ap[back][:, back], _pooled(out)[0])
+        torch.testing.assert_close(Ep[back][:, back], _pooled(out)[1])
+
+
+def test_gradients_reach_the_features_weights_and_edge_features():
+    x, e, w, ea = _graph(14, 5, components=2)
+    x[3] = 0.0  # a node of zero features (split over two leaders): similarity 0, finite gradients
+    assert LaPool(4)(x, e, edge_weight=w).edge_index.size(1) > 0
+    x = x.clone().requires_grad_()
+    w = w.clone().requires_grad_()
+    ea = ea.clone().requires_grad_()
+    for attention in ("sparsemax", "softmax"):
+        out = LaPool(4, attention=attention)(x, e, edge_attr=ea, edge_weight=w)
+        gen = torch.Generator().manual_seed(0)
+        loss = (out.x**2).sum() + out.unpool(out.x).sum()
+        loss = loss + (out.edge_weight * torch.rand(out.edge_weight.shape, generator=gen)).sum()
+        loss = loss + (out.edge_attr * torch.rand(out.edge_attr.shape, generator=gen)).sum()
+        gx, gw, gea = torch.autograd.grad(loss, (x, w, ea))
+        for grad in (gx, gw, gea):
+            assert torch.isfinite(grad).all() and grad.abs().sum() > 0
+    assert list(LaPool(4).parameters()) == []
+
+
+# ---------------------------------------------------------------------------
+# small graphs, bad arguments
+# ---------------------------------------------------------------------------
+def test_no_edges_one_node_and_no_node():
+    pool = LaPool(3)
+    out = pool(torch.randn(4, 3), torch.empty(2, 0, dtype=torch.long), edge_attr=torch.empty(0, 2))
+    out.validate()
+    assert out.leaders.tolist() == [0, 1, 2, 3] and out.edge_index.size(1) == 0 and out.edge_attr.shape == (0, 2)
+    assert torch.equal(out.assignment.to_dense(), torch.eye(4))
+    one = pool(torch.randn(1, 3), torch.empty(2, 0, dtype=torch.long))
+    assert one.num_nodes == 1 and one.cluster.tolist() == [0]
+    empty = pool(torch.randn(0, 3), torch.empty(2, 0, dtype=torch.long))
+    assert empty.num_nodes == 0 and empty.edge_index.shape == (2, 0)
+    # a one-dimensional edge_attr keeps its shape
+    e = _sym(torch.tensor([[0, 1], [1, 2]]))
+    flat = pool(torch.randn(3, 3), e, edge_attr=torch.arange(4.0))
+    assert flat.edge_attr is not None and flat.edge_attr.dim() == 1
+    half = pool(torch.randn(3, 3).half(), e, edge_attr=torch.ones(4, 2).half())
+    assert half.x.dtype == half.edge_weight.dtype == half.edge_attr.dtype == torch.float16
+
+
+def test_negative_weights_are_refused():
+    x, e, w, _ = _graph(5, 0)
+    with pytest.raises(ValueError, match=r"^LaPool: 'edge_weight' must be >= 0 \(LaPool's Laplacian"):
+        LaPool(4)(x, e, edge_weight=-w)
+
+
+@pytest.mark.parametrize(
+    "kwargs, name",
+    [
+        ({"in_channels": 0}, "'in_channels'"),
+        ({"in_channels": 2.0}, "'in_channels'"),
+        ({"laplacian": "normalized"}, "'laplacian'"),
+        ({"hops": 0}, "'hops'"),
+        ({"hops": 1.5}, "'hops'"),
+        ({"attention": "entmax"}, "'attention'"),
+        ({"tau": 0.0}, "'tau'"),
+        ({"tau": float("inf")}, "'tau'"),
+        ({"distance_weight": 1}, "'distance_weight'"),
+        ({"reduce": "max"}, "'reduce'"),
+        ({"keep_self_loops": "no"}, "'keep_self_loops'"),
+    ],
+)
+def test_bad_arguments_raise_naming_them(kwargs, name):
+    args = {"in_channels": 4, **kwargs}
+    with pytest.raises(ValueError, match=f"^LaPool: {name}"):
+        LaPool(args.pop("in_channels"), **args)
+
+
+# ---------------------------------------------------------------------------
+# the registry: the contract, and a model that uses it
+# ---------------------------------------------------------------------------
+SPEC = PoolerSpec(
+    "lapool",
+    LaPool,
+    "clustering",
+    "natural",
+    weighted=True,
+    sizeable=False,
+    summary="LaPool",
+    paper="Noutahi et al., arXiv:1905.11577, 2019",
+)
+
+
+@pytest.fixture
+def lapool_registry(monkeypatch):
+    reg = Registry()
+    reg.register(SPEC)
+    monkeypatch.setattr(contract, "REGISTRY", reg)
+    return reg
+
+
+def test_the_pooler_contract(lapool_registry):
+    assert not lapool_registry["lapool"].learned and lapool_registry["lapool"].losses == ()
+    contract.test_cluster_maps_chain_through_two_levels("lapool")
+    contract.test_a_batch_gives_what_each_graph_gives_alone("lapool")
+    contract.test_permuting_the_nodes_permutes_the_output("lapool")
+
+
+def test_a_model_with_two_natural_levels(monkeypatch):
+    monkeypatch.setitem(REGISTRY._specs, "lapool", SPEC)  # registered for this test only
+    cfg = ModelConfig(pool="lapool", schedule=["natural", "natural"], hidden=8, conv="gcn")
+    torch.manual_seed(0)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        model = build_model(cfg, 4, 3)
+    x, e, w, ea, batch = _batch([_graph(n, s) for s, n in enumerate((10, 7))])
+    logits, hierarchy = model(x, e, batch, return_hierarchy=True)
+    assert logits.shape == (2, 3) and torch.isfinite(logits).all()
+    logits.sum().backward()
+    assert all(p.grad is not None for p in model.parameters() if p.requires_grad)
