@@ -185,7 +185,7 @@ def test_worker_processes_give_the_same_results(toy, tmp_path):
 def test_bad_input_is_refused_and_nothing_is_written(toy, tmp_path, capsys):
     out = tmp_path / "cmp"
     assert main(_args(toy, out, "--models", "topk,sagpool")) == 2
-    assert "unknown model 'sagpool'; did you mean 'sag'? available: asap" in capsys.readouterr().err
+    assert "unknown model 'sagpool'; did you mean 'sag'? available: acc, asap, " in capsys.readouterr().err
     assert (
         main(["compare", "--dataset", "PROTIENS", "--data-root", str(tmp_path), "--models", "topk", "--out", str(out)])
         == 2
