@@ -15,28 +15,15 @@ from torch.distributions import Beta, kl_divergence
 from hipool.nn.bnpool import BNPool, beta_kl, stick_breaking
 from hipool.nn.registry import PoolerSpec, Registry
 from tests.nn import test_contract as contract
+from tests.nn.graphs import clique as _clique
+from tests.nn.graphs import sym as _sym
 
-
-@pytest.fixture(autouse=True)
-def _one_thread():
-    """Tiny tensors: one intra-op thread is faster, and steady on a busy machine."""
-    threads = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(threads)
+pytestmark = pytest.mark.usefixtures("one_thread")
 
 
 # ---------------------------------------------------------------------------
 # graphs
 # ---------------------------------------------------------------------------
-def _sym(e: torch.Tensor) -> torch.Tensor:
-    return torch.unique(torch.cat([e, e.flip(0)], 1), dim=1)
-
-
-def _clique(n: int, offset: int = 0) -> torch.Tensor:
-    i, j = torch.meshgrid(torch.arange(n), torch.arange(n), indexing="ij")
-    keep = i != j
-    return torch.stack([i[keep], j[keep]]) + offset
 
 
 def _random_graph(n: int, p: float, seed: int) -> torch.Tensor:

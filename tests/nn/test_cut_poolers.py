@@ -47,13 +47,7 @@ def _batch(sizes, channels=5, edge_dim=0, seed=0, weighted=True):
     return Batch.from_data_list(graphs)
 
 
-@pytest.fixture(autouse=True)
-def _one_thread():
-    """These tensors are tiny: one intra-op thread is faster, and steady on a busy machine."""
-    threads = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(threads)
+pytestmark = pytest.mark.usefixtures("one_thread")
 
 
 def _close(a, b, tol=1e-10):

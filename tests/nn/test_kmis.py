@@ -25,13 +25,11 @@ from hipool.nn.kmis import (
 )
 from hipool.nn.registry import PoolerSpec, Registry
 from tests.nn import test_contract as contract
-
+from tests.nn.graphs import sym as _sym
 
 # ---------------------------------------------------------------------------
 # helpers and the sequential reference
 # ---------------------------------------------------------------------------
-def _sym(e: torch.Tensor) -> torch.Tensor:
-    return torch.unique(torch.cat([e, e.flip(0)], 1), dim=1)
 
 
 def _path(n: int) -> torch.Tensor:

@@ -21,21 +21,14 @@ from hipool.nn.kmis import undirected
 from hipool.nn.lapool import LaPool, candidate_pairs, leader_mask, segment_sparsemax, signal_variation
 from hipool.nn.registry import PoolerSpec, Registry
 from tests.nn import test_contract as contract
+from tests.nn.graphs import sym as _sym
 
-
-@pytest.fixture(autouse=True)
-def _one_thread():
-    before = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(before)
+pytestmark = pytest.mark.usefixtures("one_thread")
 
 
 # ---------------------------------------------------------------------------
 # graphs
 # ---------------------------------------------------------------------------
-def _sym(e: torch.Tensor) -> torch.Tensor:
-    return torch.unique(torch.cat([e, e.flip(0)], 1), dim=1)
 
 
 def _graph(n: int, seed: int, p: float = 0.2, components: int = 1):

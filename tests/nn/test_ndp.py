@@ -16,13 +16,11 @@ from hipool.nn.ndp import NDPPooling, connected_components, ndp_levels
 from hipool.nn.registry import PoolerSpec, Registry
 from hipool.record import DROPPED
 from tests.nn import test_contract as contract
-
+from tests.nn.graphs import sym as _sym
 
 # ---------------------------------------------------------------------------
 # helpers
 # ---------------------------------------------------------------------------
-def _sym(e: torch.Tensor) -> torch.Tensor:
-    return torch.unique(torch.cat([e, e.flip(0)], 1), dim=1)
 
 
 def _weighted(n: int, p: float, seed: int, connected: bool = True):

@@ -20,21 +20,14 @@ from hipool.nn import REGISTRY, build_model
 from hipool.nn.nmf import NMFPool, nmf_mu, nndsvd_init
 from hipool.nn.registry import PoolerSpec, Registry
 from tests.nn import test_contract as contract
+from tests.nn.graphs import sym as _sym
 
-
-@pytest.fixture(autouse=True)
-def _one_thread():
-    before = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(before)
+pytestmark = pytest.mark.usefixtures("one_thread")
 
 
 # ---------------------------------------------------------------------------
 # graphs
 # ---------------------------------------------------------------------------
-def _sym(e: torch.Tensor) -> torch.Tensor:
-    return torch.unique(torch.cat([e, e.flip(0)], 1), dim=1)
 
 
 def _directed(n: int, seed: int, p: float = 0.3):
