@@ -2,8 +2,8 @@
 against a dense float64 reference written from the paper's equations (the KL against
 ``torch.distributions``), the clusters each graph keeps, pooled features, adjacency and edge
 features against references, evaluation determinism, batching, permutations, gradients, small graphs,
-``sizes``, bad arguments, a short training run on planted cliques, and the pooler contract of
-``tests/nn/test_contract.py``."""
+``sizes``, bad arguments, a short training run on planted cliques (the pooler contract
+runs in ``tests/nn/test_contract.py``)."""
 
 from __future__ import annotations
 
@@ -13,8 +13,6 @@ import torch.nn.functional as F
 from torch.distributions import Beta, kl_divergence
 
 from hipool.nn.bnpool import BNPool, beta_kl, stick_breaking
-from hipool.nn.registry import PoolerSpec, Registry
-from tests.nn import test_contract as contract
 from tests.nn.graphs import clique as _clique
 from tests.nn.graphs import sym as _sym
 
@@ -475,33 +473,3 @@ def test_bad_input_is_refused():
         BNPool(3, 2)(torch.randn(6, 4), e)
     with pytest.raises(ValueError, match="dtype"):
         BNPool(3, 2)(x.double(), e)
-
-
-# ---------------------------------------------------------------------------
-# the pooler contract, on a registry holding BN-Pool
-# ---------------------------------------------------------------------------
-@pytest.fixture
-def bn_registry(monkeypatch):
-    reg = Registry()
-    reg.register(
-        PoolerSpec(
-            "bnpool",
-            BNPool,
-            "clustering",
-            "count",
-            entry_arg="max_clusters",
-            weighted=True,
-            summary="BN-Pool",
-            paper="Castellana & Bianchi, arXiv:2501.09821",
-        )
-    )
-    monkeypatch.setattr(contract, "REGISTRY", reg)
-    return reg
-
-
-def test_the_pooler_contract(bn_registry):
-    contract.test_cluster_maps_chain_through_two_levels("bnpool")
-    contract.test_a_batch_gives_what_each_graph_gives_alone("bnpool")
-    contract.test_permuting_the_nodes_permutes_the_output("bnpool")
-    contract.test_gradients_reach_every_trainable_parameter("bnpool")
-    assert bn_registry["bnpool"].learned and bn_registry["bnpool"].losses == ("recon", "kl", "kprior")

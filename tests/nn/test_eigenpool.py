@@ -2,7 +2,7 @@
 against a float64 reference embedding (every node nearest its own centroid), the subgraph
 eigenvector operators, pooled features and ``A_coar`` against dense references written from the
 paper's equations, batching, permutation equivariance, edge features, edge cases, bad arguments,
-and the pooler contract of ``tests/nn/test_contract.py``."""
+(the pooler contract runs in ``tests/nn/test_contract.py``)."""
 
 from __future__ import annotations
 
@@ -13,8 +13,6 @@ import torch
 
 from hipool.nn.eigenpool import EigenPool, spectral_partition, subgraph_modes
 from hipool.nn.kmis import feature_key
-from hipool.nn.registry import PoolerSpec, Registry
-from tests.nn import test_contract as contract
 from tests.nn.graphs import clique as _clique
 from tests.nn.graphs import sym as _sym
 
@@ -413,34 +411,3 @@ def test_out_channels_and_repr():
     pool = EigenPool(8, 4, num_modes=3)
     assert pool.out_channels == 24 and "num_modes=3" in repr(pool)
     assert list(pool.parameters()) == []
-
-
-# ---------------------------------------------------------------------------
-# the pooler contract, on a registry holding EigenPool
-# ---------------------------------------------------------------------------
-@pytest.fixture
-def eigen_registry(monkeypatch):
-    reg = Registry()
-    reg.register(
-        PoolerSpec(
-            "eigenpool",
-            EigenPool,
-            "clustering",
-            "count",
-            entry_arg="num_clusters",
-            weighted=True,
-            summary="EigenPooling",
-            paper="Ma et al., KDD 2019",
-        )
-    )
-    monkeypatch.setattr(contract, "REGISTRY", reg)
-    return reg
-
-
-def test_the_pooler_contract(eigen_registry):
-    contract.test_cluster_maps_chain_through_two_levels("eigenpool")
-    contract.test_a_batch_gives_what_each_graph_gives_alone("eigenpool")
-    contract.test_permuting_the_nodes_permutes_the_output("eigenpool")
-    assert not eigen_registry["eigenpool"].learned
-    with pytest.raises(pytest.skip.Exception):
-        contract.test_gradients_reach_every_trainable_parameter("eigenpool")

@@ -1,6 +1,6 @@
 """k-MIS pooling (Bacciu, Conte & Landolfi, AAAI 2023): the set against brute force and a
 sequential reference, known answers on a path, batching, permutation equivariance, gradients,
-edge features, bad arguments, and the pooler contract of ``tests/nn/test_contract.py``.
+edge features, bad arguments; the pooler contract runs in ``tests/nn/test_contract.py``.
 
 The PyG installed here (2.8.1) has no ``KMISPooling``: nothing in ``torch_geometric`` mentions a
 k-MIS (its pull request, pyg-team/pytorch_geometric#6488, built on torch_sparse), so the reference
@@ -23,8 +23,6 @@ from hipool.nn.kmis import (
     maximal_k_independent_set,
     undirected,
 )
-from hipool.nn.registry import PoolerSpec, Registry
-from tests.nn import test_contract as contract
 from tests.nn.graphs import sym as _sym
 
 # ---------------------------------------------------------------------------
@@ -397,26 +395,6 @@ def test_bad_forward_input():
         KMISPooling(4, 1, scorer="given")(torch.randn(4, 4), e, score=torch.ones(3))
     with pytest.raises(ValueError, match="finite"):
         KMISPooling(4, 1, scorer="given")(torch.randn(4, 4), e, score=torch.tensor([1.0, float("nan"), 0, 0]))
-
-
-# ---------------------------------------------------------------------------
-# the pooler contract (tests/nn/test_contract.py), run on a registry holding k-MIS
-# ---------------------------------------------------------------------------
-@pytest.fixture
-def kmis_registry(monkeypatch):
-    reg = Registry()
-    reg.register(
-        PoolerSpec("kmis", KMISPooling, "selection", "count", entry_arg="k", summary="k-MIS", paper="Bacciu et al.")
-    )
-    monkeypatch.setattr(contract, "REGISTRY", reg)
-    return reg
-
-
-def test_the_pooler_contract(kmis_registry):
-    contract.test_cluster_maps_chain_through_two_levels("kmis")
-    contract.test_a_batch_gives_what_each_graph_gives_alone("kmis")
-    contract.test_permuting_the_nodes_permutes_the_output("kmis")
-    contract.test_gradients_reach_every_trainable_parameter("kmis")
 
 
 def test_hierarchy_composes_two_levels():

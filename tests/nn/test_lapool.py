@@ -2,7 +2,7 @@
 sparsemax assignment and the pooled graph against a dense float64 reference written from the
 paper's equations; the segment sparsemax against its definition (values and gradients); batching,
 permutation equivariance, gradients, edge features, small graphs, bad arguments, a model using it,
-and the pooler contract of ``tests/nn/test_contract.py``.
+(the pooler contract runs in ``tests/nn/test_contract.py``).
 
 torch-geometric-pool (tgp) is not installed here, so nothing is compared with its ``LaPooling``.
 """
@@ -16,11 +16,9 @@ import pytest
 import torch
 
 from hipool import ModelConfig
-from hipool.nn import REGISTRY, build_model
+from hipool.nn import build_model
 from hipool.nn.kmis import undirected
 from hipool.nn.lapool import LaPool, candidate_pairs, leader_mask, segment_sparsemax, signal_variation
-from hipool.nn.registry import PoolerSpec, Registry
-from tests.nn import test_contract as contract
 from tests.nn.graphs import sym as _sym
 
 pytestmark = pytest.mark.usefixtures("one_thread")
@@ -370,37 +368,9 @@ def test_bad_arguments_raise_naming_them(kwargs, name):
 
 
 # ---------------------------------------------------------------------------
-# the registry: the contract, and a model that uses it
+# a model that uses it (the contract runs in tests/nn/test_contract.py)
 # ---------------------------------------------------------------------------
-SPEC = PoolerSpec(
-    "lapool",
-    LaPool,
-    "clustering",
-    "natural",
-    weighted=True,
-    sizeable=False,
-    summary="LaPool",
-    paper="Noutahi et al., arXiv:1905.11577, 2019",
-)
-
-
-@pytest.fixture
-def lapool_registry(monkeypatch):
-    reg = Registry()
-    reg.register(SPEC)
-    monkeypatch.setattr(contract, "REGISTRY", reg)
-    return reg
-
-
-def test_the_pooler_contract(lapool_registry):
-    assert not lapool_registry["lapool"].learned and lapool_registry["lapool"].losses == ()
-    contract.test_cluster_maps_chain_through_two_levels("lapool")
-    contract.test_a_batch_gives_what_each_graph_gives_alone("lapool")
-    contract.test_permuting_the_nodes_permutes_the_output("lapool")
-
-
-def test_a_model_with_two_natural_levels(monkeypatch):
-    monkeypatch.setitem(REGISTRY._specs, "lapool", SPEC)  # registered for this test only
+def test_a_model_with_two_natural_levels():
     cfg = ModelConfig(pool="lapool", schedule=["natural", "natural"], hidden=8, conv="gcn")
     torch.manual_seed(0)
     with warnings.catch_warnings():

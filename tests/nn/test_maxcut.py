@@ -2,7 +2,7 @@
 pooled graph against a dense float64 reference written from the paper's equations, the HetMP layer
 against PyG's ``GCNConv(normalize=False)`` on ``I - δ L_sym`` (the authors' construction), batching,
 permutation equivariance, gradients, edge features, small graphs, bad arguments, the max-cut of a
-bipartite graph, and the pooler contract of ``tests/nn/test_contract.py``.
+bipartite graph; the pooler contract runs in ``tests/nn/test_contract.py``.
 
 torch-geometric-pool (tgp) is not installed here, so nothing is compared with its ``MaxCutPooling``.
 """
@@ -17,9 +17,7 @@ from torch_geometric.nn import GCNConv
 from torch_geometric.utils import coalesce, get_laplacian
 
 from hipool.nn.maxcut import HetMPLayer, MaxCutPool, hetmp_operator, maxcut_loss, nearest_supernode
-from hipool.nn.registry import PoolerSpec, Registry
 from hipool.record import DROPPED
-from tests.nn import test_contract as contract
 from tests.nn.graphs import sym as _sym
 
 pytestmark = pytest.mark.usefixtures("one_thread")
@@ -482,33 +480,3 @@ def test_bad_arguments_raise_naming_them(kwargs, name):
     args = {"in_channels": 4, **kwargs}
     with pytest.raises(ValueError, match=f"^MaxCutPool: {name}"):
         MaxCutPool(args.pop("in_channels"), **args)
-
-
-# ---------------------------------------------------------------------------
-# the pooler contract (tests/nn/test_contract.py), on a registry holding MaxCutPool
-# ---------------------------------------------------------------------------
-@pytest.fixture
-def maxcut_registry(monkeypatch):
-    reg = Registry()
-    reg.register(
-        PoolerSpec(
-            "maxcut",
-            MaxCutPool,
-            "selection",
-            "ratio",
-            entry_arg="ratio",
-            weighted=True,
-            summary="MaxCutPool",
-            paper="Abate & Bianchi, ICLR 2025",
-        )
-    )
-    monkeypatch.setattr(contract, "REGISTRY", reg)
-    return reg
-
-
-def test_the_pooler_contract(maxcut_registry):
-    assert maxcut_registry["maxcut"].learned and maxcut_registry["maxcut"].losses == ("maxcut",)
-    contract.test_cluster_maps_chain_through_two_levels("maxcut")
-    contract.test_a_batch_gives_what_each_graph_gives_alone("maxcut")
-    contract.test_permuting_the_nodes_permutes_the_output("maxcut")
-    contract.test_gradients_reach_every_trainable_parameter("maxcut")

@@ -2,8 +2,8 @@
 assignment and the pooled graph against a dense float64 reference written from the equations (and
 against scikit-learn's ``non_negative_factorization`` where it is installed); the updates never
 raise the error; small graphs, batching, permutation equivariance on graphs whose singular values
-repeat, gradients, edge features, sizes, the size limit, bad arguments, a model using it, and the
-pooler contract of ``tests/nn/test_contract.py``.
+repeat, gradients, edge features, sizes, the size limit, bad arguments and a model using it (the
+pooler contract runs in ``tests/nn/test_contract.py``).
 
 torch-geometric-pool (tgp) is not installed here, so nothing is compared with its ``NMFPooling``.
 """
@@ -16,10 +16,8 @@ import pytest
 import torch
 
 from hipool import ModelConfig
-from hipool.nn import REGISTRY, build_model
+from hipool.nn import build_model
 from hipool.nn.nmf import NMFPool, nmf_mu, nndsvd_init
-from hipool.nn.registry import PoolerSpec, Registry
-from tests.nn import test_contract as contract
 from tests.nn.graphs import sym as _sym
 
 pytestmark = pytest.mark.usefixtures("one_thread")
@@ -347,38 +345,9 @@ def test_bad_arguments_raise_naming_them(kwargs, name):
 
 
 # ---------------------------------------------------------------------------
-# the registry: the contract, and a model that uses it
+# a model that uses it (the contract runs in tests/nn/test_contract.py)
 # ---------------------------------------------------------------------------
-SPEC = PoolerSpec(
-    "nmf",
-    NMFPool,
-    "clustering",
-    "count",
-    entry_arg="num_clusters",
-    weighted=True,
-    default_schedule=(0.5, 0.25),
-    summary="NMF pooling",
-    paper="Bacciu & Di Sotto, AI*IA 2019",
-)
-
-
-@pytest.fixture
-def nmf_registry(monkeypatch):
-    reg = Registry()
-    reg.register(SPEC)
-    monkeypatch.setattr(contract, "REGISTRY", reg)
-    return reg
-
-
-def test_the_pooler_contract(nmf_registry):
-    assert not nmf_registry["nmf"].learned and nmf_registry["nmf"].losses == ()
-    contract.test_cluster_maps_chain_through_two_levels("nmf")
-    contract.test_a_batch_gives_what_each_graph_gives_alone("nmf")
-    contract.test_permuting_the_nodes_permutes_the_output("nmf")
-
-
-def test_a_model_with_two_levels(monkeypatch):
-    monkeypatch.setitem(REGISTRY._specs, "nmf", SPEC)  # registered for this test only
+def test_a_model_with_two_levels():
     cfg = ModelConfig(pool="nmf", schedule=[4, 2], hidden=8, conv="gcn")
     torch.manual_seed(0)
     with warnings.catch_warnings():
