@@ -160,7 +160,9 @@ def test_every_preset_builds_and_runs():
 
 
 def test_unknown_model_names_list_what_is_available(tmp_path):
-    with pytest.raises(ValueError, match=r"unknown model 'sagpool'; did you mean 'sag'\? available: acc, asap, .*global"):
+    with pytest.raises(
+        ValueError, match=r"unknown model 'sagpool'; did you mean 'sag'\? available: acc, asap, .*global"
+    ):
         check_model_names(["topk", "sagpool"])
     with pytest.raises(ValueError, match="unknown model 'xyz'; available:"):
         preset("xyz")
