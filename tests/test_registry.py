@@ -209,3 +209,20 @@ def test_the_package_imports_without_circles():
     for node in sorted(graph):
         if node not in state:
             walk(node)
+
+
+def test_layouts_say_how_each_pooler_holds_a_graph():
+    by = {n: s.layout for n, s in REGISTRY.items()}
+    assert {n for n, lay in by.items() if lay == "sparse or dense"} == {
+        "diffpool",
+        "mincut",
+        "dmon",
+        "justbalance",
+        "hosc",
+        "acc",
+    }
+    assert {n for n, lay in by.items() if lay == "dense per graph"} == {"ndp", "nmf", "eigenpool", "bnpool"}
+    assert all(REGISTRY[n].row()["layout"] == by[n] for n in REGISTRY)
+    assert REGISTRY["topk"].row()["learned"] and not REGISTRY["sep"].row()["learned"]
+    with pytest.raises(ValueError, match=r"'layout' must be one of sparse, sparse or dense, dense per graph"):
+        PoolerSpec("x", TopKPooling, "selection", "ratio", "s", "p", entry_arg="ratio", layout="dense")

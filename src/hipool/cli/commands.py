@@ -521,7 +521,7 @@ def add_poolers(sub) -> None:
 
     p = sub.add_parser(
         "poolers",
-        help="the poolers hipool has: family, schedule entry, losses (--json: options, paper)",
+        help="the poolers hipool has: family, schedule entry, learned, layout, losses (--json: options, paper)",
         description="Print the pooler registry: every name a model config's 'pool' takes, its "
         "family, what its schedule entry is, its auxiliary losses and a one-line "
         "summary (--json: everything, options and papers included).",

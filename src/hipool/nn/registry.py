@@ -62,6 +62,13 @@ ENTRIES = {
     "given": "'given' (the data's groups)",
 }
 
+#: How a pooler holds a graph (:attr:`PoolerSpec.layout`).
+LAYOUTS = {
+    "sparse": "edge lists only: memory grows with the edges",
+    "sparse or dense": "either, per batch (mode: auto | dense | sparse)",
+    "dense per graph": "an n x n matrix per graph (a size limit applies)",
+}
+
 #: The only schedule entry of the kinds that take one value.
 FIXED_ENTRIES: Dict[str, Union[float, str]] = {"pairs": 0.5, "natural": NATURAL, "given": GIVEN}
 
@@ -96,6 +103,9 @@ class PoolerSpec:
         default_schedule: the named models' schedule for it: ratios for ``ratio``;
             fractions of the dataset's mean graph size for ``count``
             (:func:`hipool.presets.default_schedule`); ignored for ``given``.
+        layout: how it holds a graph, one of :data:`LAYOUTS`: ``sparse`` (edge lists only),
+            ``sparse or dense`` (a ``mode`` option, chosen per batch) or ``dense per graph`` (an
+            ``n × n`` matrix per graph, up to a size limit).
         sizeable: whether ``forward`` takes ``sizes=`` (the per-graph sizes of ``schedule: auto``).
         choices: options a config gives by name, each one of a table: a class (SAG's ``gnn``) or a
             value of a closed set (EdgePool's ``edge_score_method``), ``{option: (argument, {name: value})}``.
@@ -112,6 +122,7 @@ class PoolerSpec:
     deterministic: bool = True
     default_schedule: Tuple[float, ...] = (0.5, 0.5)
     sizeable: bool = True
+    layout: str = "sparse"
     choices: Mapping[str, Tuple[str, Mapping[Any, Any]]] = field(default_factory=dict)
 
     def __post_init__(self) -> None:
@@ -122,6 +133,10 @@ class PoolerSpec:
         if self.entry not in ENTRIES:
             raise ValueError(
                 f"PoolerSpec {self.name!r}: 'entry' must be one of {', '.join(ENTRIES)}, got {self.entry!r}"
+            )
+        if self.layout not in LAYOUTS:
+            raise ValueError(
+                f"PoolerSpec {self.name!r}: 'layout' must be one of {', '.join(LAYOUTS)}, got {self.layout!r}"
             )
         if (self.entry_arg is None) != (self.entry in FIXED_ENTRIES):
             raise ValueError(
@@ -242,6 +257,8 @@ class PoolerSpec:
             "weighted": self.weighted,
             "deterministic": self.deterministic,
             "sizeable": self.sizeable,
+            "layout": self.layout,
+            "learned": self.learned,
             "options": list(self.options),
             "default_schedule": list(self.default_schedule),
             "summary": self.summary,
@@ -366,6 +383,7 @@ for _spec in (
         "natural",
         weighted=True,
         sizeable=False,
+        layout="dense per graph",
         summary="keep one side of each graph's spectral max-cut, joined by Kron reduction; not learned",
         paper="Bianchi, Grattarola, Livi & Alippi, Hierarchical Representation Learning in GNNs with "
         "Node Decimation Pooling, IEEE TNNLS 2020",
@@ -378,6 +396,7 @@ for _spec in (
         entry_arg="num_clusters",
         weighted=True,
         default_schedule=(0.5, 0.25),
+        layout="sparse or dense",
         summary="soft assignment by a GNN; link-prediction and entropy losses",
         paper="Ying et al., Hierarchical Graph Representation Learning with Differentiable Pooling, NeurIPS 2018",
     ),
@@ -389,6 +408,7 @@ for _spec in (
         entry_arg="num_clusters",
         weighted=True,
         default_schedule=(0.5, 0.25),
+        layout="sparse or dense",
         summary="soft assignment trained by a relaxed normalised min-cut and orthogonality",
         paper="Bianchi, Grattarola & Alippi, Spectral Clustering with Graph Neural Networks for "
         "Graph Pooling, ICML 2020",
@@ -401,6 +421,7 @@ for _spec in (
         entry_arg="num_clusters",
         weighted=True,
         default_schedule=(0.5, 0.25),
+        layout="sparse or dense",
         summary="soft assignment trained by modularity with a collapse regulariser",
         paper="Tsitsulin et al., Graph Clustering with Graph Neural Networks, JMLR 2023",
     ),
@@ -412,6 +433,7 @@ for _spec in (
         entry_arg="num_clusters",
         weighted=True,
         default_schedule=(0.5, 0.25),
+        layout="sparse or dense",
         summary="soft assignment of message-passed features trained by a balance loss alone",
         paper="Bianchi, Simplifying Clustering with Graph Neural Networks, NLDL 2023",
     ),
@@ -423,6 +445,7 @@ for _spec in (
         entry_arg="num_clusters",
         weighted=True,
         default_schedule=(0.5, 0.25),
+        layout="sparse or dense",
         summary="soft assignment trained by min-cut on edges and triangle motifs, with orthogonality",
         paper="Duval & Malliaros, Higher-order Clustering and Pooling for Graph Neural Networks, CIKM 2022",
     ),
@@ -434,6 +457,7 @@ for _spec in (
         entry_arg="num_clusters",
         weighted=True,
         default_schedule=(0.5, 0.25),
+        layout="sparse or dense",
         summary="soft assignment trained by total variation and an asymmetric-norm balance (Cheeger cut)",
         paper="Hansen & Bianchi, Total Variation Graph Neural Networks, ICML 2023",
     ),
@@ -456,6 +480,7 @@ for _spec in (
         entry_arg="num_clusters",
         weighted=True,
         default_schedule=(0.5, 0.25),
+        layout="dense per graph",
         summary="clusters from a non-negative factorisation of each graph's adjacency; not learned",
         paper="Bacciu & Di Sotto, A Non-Negative Factorization approach to node pooling in Graph "
         "Convolutional Neural Networks, AI*IA 2019",
@@ -468,6 +493,7 @@ for _spec in (
         entry_arg="num_clusters",
         weighted=True,
         default_schedule=(0.5, 0.25),
+        layout="dense per graph",
         summary="spectral clustering into subgraphs, pooled by each subgraph's Laplacian eigenvectors; not learned",
         paper="Ma, Wang, Aggarwal & Tang, Graph Convolutional Networks with EigenPooling, KDD 2019",
     ),
@@ -480,6 +506,7 @@ for _spec in (
         weighted=True,
         sizeable=False,  # it learns how many clusters a graph uses: sizes can cap it, not aim it
         default_schedule=(0.5, 0.25),
+        layout="dense per graph",
         summary="stick-breaking memberships: the clusters used are learned per graph, up to the entry",
         paper="Castellana & Bianchi, BN-Pool: a Bayesian Nonparametric Approach to Graph Pooling, "
         "arXiv:2501.09821, 2025",
@@ -529,10 +556,14 @@ for _spec in (
 def markdown_table(registry: Optional[Mapping[str, PoolerSpec]] = None) -> str:
     """The pooler table of the README (``hipool poolers --markdown``), one row per pooler."""
     specs = list((registry if registry is not None else REGISTRY).values())
-    lines = ["| name | family | schedule entry | losses | summary | paper |", "|---|---|---|---|---|---|"]
+    lines = [
+        "| name | family | schedule entry | learned | layout | losses | summary | paper |",
+        "|---|---|---|---|---|---|---|---|",
+    ]
     for s in specs:
         lines.append(
-            f"| `{s.name}` | {s.family} | {ENTRIES[s.entry]} | {', '.join(s.losses) or '—'} | {s.summary} | {s.paper} |"
+            f"| `{s.name}` | {s.family} | {ENTRIES[s.entry]} | {'yes' if s.learned else 'no'} | {s.layout} | "
+            f"{', '.join(s.losses) or '—'} | {s.summary} | {s.paper} |"
         )
     return "\n".join(lines) + "\n"
 
@@ -540,10 +571,14 @@ def markdown_table(registry: Optional[Mapping[str, PoolerSpec]] = None) -> str:
 def text_table(registry: Optional[Mapping[str, PoolerSpec]] = None) -> str:
     """The pooler table for a terminal (``hipool poolers``)."""
     specs = list((registry if registry is not None else REGISTRY).values())
-    header = ("name", "family", "entry", "losses", "summary")
-    rows = [header] + [(s.name, s.family, s.entry, ",".join(s.losses) or "-", s.summary) for s in specs]
+    header = ("name", "family", "entry", "learned", "layout", "losses", "summary")
+    rows = [header] + [
+        (s.name, s.family, s.entry, "yes" if s.learned else "no", s.layout, ",".join(s.losses) or "-", s.summary)
+        for s in specs
+    ]
     widths = [max(len(r[i]) for r in rows) for i in range(len(header) - 1)]
     out = ["  ".join(c.ljust(w) for c, w in zip(r[:-1], widths)) + "  " + r[-1] for r in rows]
     out.append("")
     out.append("entry: " + "; ".join(f"{k} = {v}" for k, v in ENTRIES.items()))
+    out.append("layout: " + "; ".join(f"{k} = {v}" for k, v in LAYOUTS.items()))
     return "\n".join(out) + "\n"
