@@ -99,7 +99,7 @@ from ..checks import (
 )
 from ..ops import segment_sum
 from ..record import PoolOutput
-from .clustering import _pool_edge_attr, _pooled_edges
+from .clustering import _pool_edge_attr, _pooled_edges, empty_record
 from .functional import cluster_mean, graph_mean, normalize_cut
 
 __all__ = ["BNPool", "beta_kl", "stick_breaking"]
@@ -414,21 +414,8 @@ class BNPool(torch.nn.Module):
         ea = None
         if self.pool_edge_attr and edge_attr is not None:
             ea = edge_attr.new_zeros(0, *edge_attr.shape[1:]).to(x.dtype)
-        none = x.new_zeros(0, dtype=torch.long)
         zero = x.new_zeros(()) + 0.0 * self.K.sum()
-        return PoolOutput(
-            x=x.new_zeros(0, x.size(1)),
-            edge_index=x.new_zeros(2, 0, dtype=torch.long),
-            edge_attr=ea,
-            batch=none,
-            perm=None,
-            score=None,
-            cluster=none,
-            assignment=x.new_zeros(0, self.max_clusters),
-            aux_losses={name: zero for name in self.LOSSES},
-            edge_weight=x.new_zeros(0),
-            mode="dense",
-        )
+        return empty_record(x, ea, self.max_clusters, {name: zero for name in self.LOSSES}, "dense")
 
     def extra_repr(self) -> str:
         return (

@@ -292,26 +292,42 @@ class ClusterPooling(torch.nn.Module):
         if self.pool_edge_attr and edge_attr is not None:
             width = 1 if edge_attr.dim() == 1 else edge_attr[0:0].flatten(1).size(1)
             ea = x.new_zeros(0, width)
-        none = x.new_zeros(0, dtype=torch.long)
-        return PoolOutput(
-            x=x.new_zeros(0, x.size(1)),
-            edge_index=x.new_zeros(2, 0, dtype=torch.long),
-            edge_attr=ea,
-            batch=none,
-            perm=None,
-            score=None,
-            cluster=none,
-            assignment=x.new_zeros(0, self.num_clusters),
-            aux_losses={name: x.new_zeros(()) for name in self.LOSSES},
-            edge_weight=x.new_zeros(0),
-            mode="dense" if self.mode == "auto" else self.mode,
-        )
+        losses = {name: x.new_zeros(()) for name in self.LOSSES}
+        return empty_record(x, ea, self.num_clusters, losses, "dense" if self.mode == "auto" else self.mode)
 
     def extra_repr(self) -> str:
         return (
             f"{self.in_channels}, num_clusters={self.num_clusters}, assign={self.assign.kind!r}, "
             f"mode={self.mode!r}, reduce={self.reduce!r}"
         )
+
+
+def empty_record(
+    x: Tensor,
+    edge_attr: Optional[Tensor],
+    num_clusters: int,
+    aux_losses: dict,
+    mode: str,
+    cls: type = PoolOutput,
+    **extra,
+) -> PoolOutput:
+    """The record (``cls``, with ``extra`` fields) a clustering pooler gives a batch with no nodes:
+    no clusters and no edges; ``edge_attr`` the pooled edge features' empty tensor (or ``None``)."""
+    none = x.new_zeros(0, dtype=torch.long)
+    return cls(
+        x=x.new_zeros(0, x.size(1)),
+        edge_index=x.new_zeros(2, 0, dtype=torch.long),
+        edge_attr=edge_attr,
+        batch=none,
+        perm=None,
+        score=None,
+        cluster=none,
+        assignment=x.new_zeros(0, num_clusters),
+        aux_losses=aux_losses,
+        edge_weight=x.new_zeros(0),
+        mode=mode,
+        **extra,
+    )
 
 
 def _pool_edge_attr(

@@ -73,7 +73,7 @@ from torch import Tensor
 from ..checks import check_bool, check_int, check_number, check_sizes, prepare_pool_input
 from ..ops import gather_as, segment_tmm
 from ..record import PoolOutput
-from .clustering import _pool_edge_attr, _pooled_edges
+from .clustering import _pool_edge_attr, _pooled_edges, empty_record
 from .functional import cluster_mean
 
 #: How ``H`` becomes the assignment.
@@ -428,21 +428,11 @@ class NMFPool(torch.nn.Module):
         if self.pool_edge_attr and edge_attr is not None:
             width = 1 if edge_attr.dim() == 1 else edge_attr[0:0].flatten(1).size(1)
             ea = x.new_zeros(0, width)
-        none = x.new_zeros(0, dtype=torch.long)
-        return NMFPoolOutput(
-            x=x.new_zeros(0, x.size(1)),
-            edge_index=x.new_zeros(2, 0, dtype=torch.long),
-            edge_attr=ea,
-            batch=none,
-            perm=None,
-            score=None,
-            cluster=none,
-            assignment=x.new_zeros(0, self.num_clusters),
-            edge_weight=x.new_zeros(0),
-            mode="dense",
-            nmf_error=torch.zeros(0, dtype=torch.float64, device=x.device),
-            nmf_iterations=none,
-        )
+        extra = {
+            "nmf_error": torch.zeros(0, dtype=torch.float64, device=x.device),
+            "nmf_iterations": x.new_zeros(0, dtype=torch.long),
+        }
+        return empty_record(x, ea, self.num_clusters, {}, "dense", NMFPoolOutput, **extra)  # type: ignore[return-value]
 
     def extra_repr(self) -> str:
         return (
