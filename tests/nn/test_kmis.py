@@ -9,8 +9,6 @@ is the small sequential implementation below: greedy in rank order, closest-cent
 
 from __future__ import annotations
 
-from collections import deque
-
 import pytest
 import torch
 
@@ -23,6 +21,7 @@ from hipool.nn.kmis import (
     maximal_k_independent_set,
     undirected,
 )
+from tests.nn.graphs import hop_distances
 from tests.nn.graphs import sym as _sym
 
 # ---------------------------------------------------------------------------
@@ -49,18 +48,8 @@ def _distances(e: torch.Tensor, n: int):
         if a != b:
             adj[a].append(b)
             adj[b].append(a)
-    inf = n + 1
-    dist = [[inf] * n for _ in range(n)]
-    for s in range(n):
-        dist[s][s] = 0
-        q = deque([s])
-        while q:
-            u = q.popleft()
-            for v in adj[u]:
-                if dist[s][v] == inf:
-                    dist[s][v] = dist[s][u] + 1
-                    q.append(v)
-    return dist
+    inf = n + 1  # unreached: farther than any hop distance
+    return [[inf if d is None else d for d in row] for row in hop_distances(adj)]
 
 
 def _reference(e: torch.Tensor, n: int, rank: torch.Tensor, k: int):

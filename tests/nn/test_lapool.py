@@ -10,7 +10,6 @@ torch-geometric-pool (tgp) is not installed here, so nothing is compared with it
 from __future__ import annotations
 
 import warnings
-from collections import deque
 
 import pytest
 import torch
@@ -19,6 +18,7 @@ from hipool import ModelConfig
 from hipool.nn import build_model
 from hipool.nn.kmis import undirected
 from hipool.nn.lapool import LaPool, candidate_pairs, leader_mask, segment_sparsemax, signal_variation
+from tests.nn.graphs import hop_distances
 from tests.nn.graphs import sym as _sym
 
 pytestmark = pytest.mark.usefixtures("one_thread")
@@ -62,20 +62,7 @@ def _dense(e: torch.Tensor, values: torch.Tensor, n: int) -> torch.Tensor:
 
 def _distances(W: torch.Tensor):
     n = W.size(0)
-    adj = [(W[i] != 0).nonzero().view(-1).tolist() for i in range(n)]
-    dist = []
-    for s in range(n):
-        d = [None] * n
-        d[s] = 0
-        q = deque([s])
-        while q:
-            u = q.popleft()
-            for v in adj[u]:
-                if d[v] is None:
-                    d[v] = d[u] + 1
-                    q.append(v)
-        dist.append(d)
-    return dist
+    return hop_distances([(W[i] != 0).nonzero().view(-1).tolist() for i in range(n)])
 
 
 def _sparsemax(z):

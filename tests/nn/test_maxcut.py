@@ -9,8 +9,6 @@ torch-geometric-pool (tgp) is not installed here, so nothing is compared with it
 
 from __future__ import annotations
 
-from collections import deque
-
 import pytest
 import torch
 from torch_geometric.nn import GCNConv
@@ -18,6 +16,7 @@ from torch_geometric.utils import coalesce, get_laplacian
 
 from hipool.nn.maxcut import HetMPLayer, MaxCutPool, hetmp_operator, maxcut_loss, nearest_supernode
 from hipool.record import DROPPED
+from tests.nn.graphs import hop_distances
 from tests.nn.graphs import sym as _sym
 
 pytestmark = pytest.mark.usefixtures("one_thread")
@@ -97,19 +96,7 @@ def _hops(e: torch.Tensor, n: int):
         if a != b:
             adj[a].add(b)
             adj[b].add(a)
-    dist = []
-    for s in range(n):
-        d = [None] * n
-        d[s] = 0
-        q = deque([s])
-        while q:
-            u = q.popleft()
-            for v in adj[u]:
-                if d[v] is None:
-                    d[v] = d[u] + 1
-                    q.append(v)
-        dist.append(d)
-    return dist
+    return hop_distances(adj)
 
 
 def _ref_owner(e: torch.Tensor, n: int, perm: torch.Tensor, batch: torch.Tensor, max_iter, tie_break: str):
