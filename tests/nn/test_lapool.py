@@ -15,7 +15,7 @@ import pytest
 import torch
 
 from hipool import ModelConfig
-from hipool.nn import build_model
+from hipool.nn import build_model, lapool_ops
 from hipool.nn.kmis import undirected
 from hipool.nn.lapool import LaPool, candidate_pairs, leader_mask, segment_sparsemax, signal_variation
 from tests.nn.graphs import hop_distances
@@ -156,8 +156,19 @@ CONFIGS = [
 ]
 
 
+@pytest.fixture(params=["blocks", "pairs"])
+def route(request, monkeypatch):
+    """Both ways LaPool forms its candidates, assignment and pooled graph: dense blocks of graphs
+    (the default on graphs of modest size) and pair by pair (``DENSE_BLOCK = 0``: what a graph too
+    large for one block takes), with the sorted-key search of seen pairs (``BITMAP_LIMIT = 0``)."""
+    if request.param == "pairs":
+        monkeypatch.setattr(lapool_ops, "DENSE_BLOCK", 0)
+        monkeypatch.setattr(lapool_ops, "BITMAP_LIMIT", 0)
+    return request.param
+
+
 @pytest.mark.parametrize("options", CONFIGS, ids=[str(c) for c in CONFIGS])
-def test_everything_matches_the_dense_reference(options):
+def test_everything_matches_the_dense_reference(options, route):
     x, e, w, ea = _graph(18, 0, components=2)
     out = LaPool(4, **options)(x.double(), e, edge_attr=ea.double(), edge_weight=w.double())
     out.validate()
@@ -196,7 +207,8 @@ def test_leaders_are_local_maxima_of_the_signal_variation_by_hand():
     torch.testing.assert_close(rows.sum(1), torch.ones(5))
 
 
-def test_candidate_pairs_by_breadth_first_search():
+@pytest.mark.parametrize("search", ["bitmap", "sorted", "dense"])
+def test_candidate_pairs_by_breadth_first_search(search, monkeypatch):
     x, e, w, _ = _graph(20, 3, p=0.1, components=2)
     ei, _ = undirected(e, None, 20)
     leaders = torch.zeros(20, dtype=torch.bool)
@@ -204,8 +216,27 @@ def test_candidate_pairs_by_breadth_first_search():
     W = _dense(ei, torch.ones(ei.size(1)), 20)
     dist = _distances(W)
     lead = [0, 7, 15]
+    if search == "sorted":
+        monkeypatch.setattr(lapool_ops, "BITMAP_LIMIT", 0)
+    batch = (torch.arange(20) >= 10).long()  # the two components as two graphs
     for hops in (None, 1, 2):
-        node, slot, d = candidate_pairs(ei, leaders, hops)
+        if search == "dense":
+            if hops is not None:
+                continue
+            chunks = lapool_ops.dense_chunks(batch, leaders.nonzero().view(-1), 1)
+            assert chunks == [(0, 20, 0, 3)]
+            node, slot, d = lapool_ops.dense_candidate_pairs(ei, leaders, chunks)
+            assert torch.equal(node * 3 + slot, torch.sort(node * 3 + slot).values)  # (node, slot) order
+            assert lapool_ops.dense_candidate_pairs(ei, leaders, chunks, max_steps=1) is None
+            # one block per graph: same pairs
+            monkeypatch.setattr(lapool_ops, "DENSE_BLOCK", 10 * 2)
+            chunks = lapool_ops.dense_chunks(batch, leaders.nonzero().view(-1), 1)
+            assert chunks == [(0, 10, 0, 2), (10, 20, 2, 3)]
+            node2, slot2, d2 = lapool_ops.dense_candidate_pairs(ei, leaders, chunks)
+            assert torch.equal(node, node2) and torch.equal(slot, slot2) and torch.equal(d, d2)
+            monkeypatch.undo()
+        else:
+            node, slot, d = candidate_pairs(ei, leaders, hops)
         got = sorted(zip(node.tolist(), slot.tolist(), d.tolist()))
         want = []
         for i in range(20):
@@ -243,7 +274,7 @@ def test_segment_sparsemax_values_and_gradients():
 # batching, equivariance, gradients
 # ---------------------------------------------------------------------------
 @pytest.mark.parametrize("options", [{}, {"hops": 1, "attention": "softmax"}])
-def test_a_batch_gives_what_each_graph_gives_alone(options):
+def test_a_batch_gives_what_each_graph_gives_alone(options, route):
     graphs = [_graph(n, seed, components=c) for seed, (n, c) in enumerate(((12, 1), (1, 1), (9, 2), (7, 1)))]
     x3, e3, w3, ea3 = graphs[3]
     graphs[3] = (x3, torch.empty(2, 0, dtype=torch.long), torch.empty(0), torch.empty(0, 3))
@@ -286,7 +317,7 @@ def test_permuting_the_nodes_permutes_the_output():
         torch.testing.assert_close(Ep[back][:, back], _pooled(out)[1])
 
 
-def test_gradients_reach_the_features_weights_and_edge_features():
+def test_gradients_reach_the_features_weights_and_edge_features(route):
     x, e, w, ea = _graph(14, 5, components=2)
     x[3] = 0.0  # a node of zero features (split over two leaders): similarity 0, finite gradients
     assert LaPool(4)(x, e, edge_weight=w).edge_index.size(1) > 0

@@ -1,0 +1,347 @@
+"""The candidate search, normalisation and pooled graph of :class:`~hipool.nn.lapool.LaPool`.
+
+Two routes give the same result (``tests/nn/test_lapool.py`` runs both): pair by pair
+(:func:`candidate_pairs`, :func:`segment_sparsemax`, :func:`sparse_quotient`), for any graph, and
+in dense blocks of consecutive graphs (:func:`dense_chunks`, :func:`dense_candidate_pairs`,
+:func:`chunked_similarity`, :func:`chunked_sparsemax`, :func:`dense_quotient`), faster where a
+block's ``nodes x leaders`` fits :data:`DENSE_BLOCK` (the module docstring of ``lapool`` says
+when each is used).
+"""
+
+from __future__ import annotations
+
+from typing import List, Optional, Tuple
+
+import torch
+from torch import Tensor
+
+
+def hop_distance(edge_index: Tensor, sources: Tensor, n: int) -> Tensor:
+    """Hops from every node to the nearest of ``sources`` (a boolean mask), ``n`` (as infinity)
+    where none is reachable."""
+    src, dst = edge_index[0], edge_index[1]
+    dist = torch.where(sources, 0, n).to(torch.long)
+    while True:
+        step = dist.scatter_reduce(0, dst, (dist[src] + 1).clamp(max=n), reduce="amin", include_self=True)
+        if bool((step == dist).all()):
+            return dist
+        dist = step
+
+
+def candidate_pairs(edge_index: Tensor, leaders: Tensor, hops: Optional[int]) -> Tuple[Tensor, Tensor, Tensor]:
+    """The candidate leaders of every non-leader node: ``(node, slot, distance)``, ``slot`` the
+    leader's position among the leaders (in index order), ``distance`` its hop distance.
+
+    Within ``hops`` hops (``None``: any distance; paths may pass through other leaders), and for a
+    node with no leader that close, its nearest leaders.  A breadth-first search that carries its
+    source: frontier pairs ``(u, l)`` at distance ``t`` step to ``(v, l)`` along every edge
+    ``u → v``; pairs seen before are dropped.  Past ``hops`` only the pairs of nodes whose nearest
+    leader is exactly ``t`` hops away go on (the shortest paths from the nearest leaders).
+    """
+    n = leaders.numel()
+    device = leaders.device
+    lead = leaders.nonzero().view(-1)
+    num_leaders = lead.numel()
+    src, dst = edge_index[0], edge_index[1]
+    order = torch.argsort(src, stable=True)
+    src, dst = src[order], dst[order]
+    deg = torch.bincount(src, minlength=n)
+    ptr = torch.cumsum(deg, 0) - deg
+    nearest = hop_distance(edge_index, leaders, n) if hops is not None else None
+
+    f_node = lead
+    f_slot = torch.arange(num_leaders, device=device)
+    seen = f_node * max(num_leaders, 1) + f_slot
+    # The pairs seen so far: a bitmap over every (node, slot) when it is small enough (no sort),
+    # otherwise the sorted keys (``torch.unique``/``torch.isin``).
+    bitmap = n * num_leaders <= BITMAP_LIMIT
+    if bitmap:
+        mark = torch.zeros(n * max(num_leaders, 1), dtype=torch.bool, device=device)
+        mark[seen] = True
+        stamp = torch.empty(n * max(num_leaders, 1), dtype=torch.long, device=device)
+    out_node, out_slot, out_dist = [], [], []
+    t = 0
+    while f_node.numel():
+        t += 1
+        rep = deg[f_node]
+        total = int(rep.sum())
+        if total == 0:
+            break
+        pair = torch.repeat_interleave(torch.arange(f_node.numel(), device=device), rep, output_size=total)
+        start = torch.cumsum(rep, 0) - rep
+        offset = torch.arange(total, device=device) - torch.repeat_interleave(start, rep, output_size=total)
+        v = dst[ptr[f_node[pair]] + offset]
+        keys = v * max(num_leaders, 1) + f_slot[pair]
+        if bitmap:
+            # One copy of each key (the last written wins the stamp), in key order.
+            stamp[keys] = torch.arange(keys.numel(), device=device)
+            keys = keys[stamp[keys] == torch.arange(keys.numel(), device=device)]
+            if hops is None or t <= hops:
+                keys = keys[~mark[keys]]
+                mark[keys] = True
+            keys = torch.sort(keys).values
+        else:
+            keys = torch.unique(keys)
+            if hops is None or t <= hops:
+                keys = keys[~torch.isin(keys, seen)]
+                seen = torch.cat([seen, keys])
+        f_node = torch.div(keys, max(num_leaders, 1), rounding_mode="floor")
+        f_slot = keys - f_node * max(num_leaders, 1)
+        if hops is not None and t > hops:
+            assert nearest is not None
+            on_path = nearest[f_node] == t
+            f_node, f_slot = f_node[on_path], f_slot[on_path]
+        keep = ~leaders[f_node]
+        out_node.append(f_node[keep])
+        out_slot.append(f_slot[keep])
+        out_dist.append(torch.full((int(keep.sum()),), t, dtype=torch.long, device=device))
+        if hops is not None and t >= hops:
+            assert nearest is not None
+            if not bool(((nearest > t) & (nearest < n)).any()):
+                break
+    if not out_node:
+        empty = torch.zeros(0, dtype=torch.long, device=device)
+        return empty, empty, empty
+    return torch.cat(out_node), torch.cat(out_slot), torch.cat(out_dist)
+
+
+#: Largest ``nodes x leaders`` for which :func:`candidate_pairs` marks the pairs it has seen in a
+#: bitmap (one byte each) rather than in a sorted list.
+BITMAP_LIMIT = 1 << 27
+
+
+# ---------------------------------------------------------------------------
+# normalisation over the candidates
+# ---------------------------------------------------------------------------
+def segment_sparsemax(z: Tensor, row: Tensor, num_rows: int) -> Tensor:
+    r"""Sparsemax (Martins & Astudillo, ICML 2016) of ``z`` within each ``row``:
+    :math:`p = \max(z - \tau_r, 0)` with :math:`\tau_r` such that each row sums to 1.  Sorted
+    cumulative sums are taken in float64; the result has ``z``'s dtype and its gradient is
+    sparsemax's (autograd through the sort and the cumulative sum)."""
+    if z.numel() == 0:
+        return z
+    zd = z.to(torch.float64)
+    o1 = torch.argsort(zd.detach(), descending=True, stable=True)
+    order = o1[torch.argsort(row[o1], stable=True)]
+    zs, rs = zd[order], row[order]
+    counts = torch.bincount(rs, minlength=num_rows)
+    start = torch.cumsum(counts, 0) - counts
+    pos = torch.arange(zs.numel(), device=z.device) - start[rs] + 1
+    csum = torch.cumsum(zs, 0)
+    base = (csum - zs)[start[rs]]
+    csum = csum - base
+    support = 1 + pos * zs.detach() > csum.detach()
+    kstar = torch.zeros(num_rows, dtype=torch.long, device=z.device).scatter_reduce(
+        0, rs, torch.where(support, pos, 0), reduce="amax", include_self=True
+    )
+    has = counts > 0
+    last = torch.where(has, start + kstar - 1, 0)
+    tau = (csum[last] - 1) / torch.where(has, kstar, 1).to(torch.float64)
+    return (zd - tau[row]).clamp_min(0).to(z.dtype)
+
+
+def chunked_sparsemax(z: Tensor, node: Tensor, slot: Tensor, chunks) -> Tensor:
+    """:func:`segment_sparsemax` of ``z`` within each ``node``, for pairs in (node, slot) order
+    (as :func:`dense_candidate_pairs` gives them): each block's logits are laid out as a dense
+    ``[nodes, leaders]`` matrix (absent pairs at a large negative value, never in the support) and
+    sorted row by row, which is cheaper than sorting all pairs at once."""
+    if z.numel() == 0:
+        return z
+    cut = torch.searchsorted(node, torch.tensor([c[1] for c in chunks], device=node.device)).tolist()
+    parts, start = [], 0
+    for (a, b, p, q), stop in zip(chunks, cut):
+        r, c = node[start:stop] - a, slot[start:stop] - p
+        zd = torch.full((b - a, q - p), -1e30, dtype=torch.float64, device=z.device)
+        zd = zd.index_put((r, c), z[start:stop].to(torch.float64))
+        zs = torch.sort(zd.detach(), dim=1, descending=True).indices
+        srt = zd.gather(1, zs)
+        csum = torch.cumsum(srt, 1)
+        pos = torch.arange(1, q - p + 1, device=z.device, dtype=torch.float64)
+        support = 1 + pos * srt.detach() > csum.detach()
+        kstar = support.sum(1).clamp_min(1)
+        tau = (csum.gather(1, (kstar - 1).unsqueeze(1)).squeeze(1) - 1) / kstar.to(torch.float64)
+        parts.append((zd[r, c] - tau[r]).clamp_min(0))
+        start = stop
+    return torch.cat(parts).to(z.dtype)
+
+
+# ---------------------------------------------------------------------------
+# S^T A S over the sparse entries of S
+# ---------------------------------------------------------------------------
+def _expand(rows: Tensor, s_ptr: Tensor, s_cnt: Tensor) -> Tuple[Tensor, Tensor]:
+    """For entries with row ``rows[e]``, every ``(e, j)`` with ``j`` an entry of ``S``'s row
+    ``rows[e]``: returns ``(e, j)`` as two index vectors."""
+    rep = s_cnt[rows]
+    total = int(rep.sum())
+    e = torch.repeat_interleave(torch.arange(rows.numel(), device=rows.device), rep, output_size=total)
+    start = torch.cumsum(rep, 0) - rep
+    j = (
+        s_ptr[rows[e]]
+        + torch.arange(total, device=rows.device)
+        - torch.repeat_interleave(start, rep, output_size=total)
+    )
+    return e, j
+
+
+def _coalesce(row: Tensor, col: Tensor, values: Tensor, num_cols: int) -> Tuple[Tensor, Tensor, Tensor]:
+    key = row * max(num_cols, 1) + col
+    uniq, inv = torch.unique(key, return_inverse=True)
+    out = values.new_zeros(uniq.numel(), values.size(1)).index_add(0, inv, values)
+    r = torch.div(uniq, max(num_cols, 1), rounding_mode="floor")
+    return r, uniq - r * max(num_cols, 1), out
+
+
+def sparse_quotient(
+    edge_index: Tensor, values: Tensor, s_row: Tensor, s_col: Tensor, s_val: Tensor, n: int, k: int
+) -> Tuple[Tensor, Tensor]:
+    """``Sᵀ M_c S`` for every column ``c`` of ``values`` ``[E, C]`` (``M_c[i, j]`` the value of edge
+    ``i → j``), ``S`` given by its entries ``(s_row, s_col, s_val)`` of shape ``[n, k]``: the pooled
+    pairs ``[2, P]`` (sorted by row, then column) and their values ``[P, C]``.  Two expansions,
+    ``AS`` then ``Sᵀ(AS)``; no ``[n, n]`` or ``[k, k]`` tensor."""
+    order = torch.argsort(s_row, stable=True)
+    r, c, v = s_row[order], s_col[order], s_val[order]
+    cnt = torch.bincount(r, minlength=n)
+    ptr = torch.cumsum(cnt, 0) - cnt
+    # AS: edge u -> w times the entries of S's row w.
+    e, j = _expand(edge_index[1], ptr, cnt)
+    as_row, as_col, as_val = _coalesce(edge_index[0, e], c[j], values[e] * v[j].unsqueeze(-1), k)
+    # Sᵀ(AS): the entries of S's row u times the entries of AS's row u.
+    e2, j2 = _expand(as_row, ptr, cnt)
+    a, b, val = _coalesce(c[j2], as_col[e2], as_val[e2] * v[j2].unsqueeze(-1), k)
+    return torch.stack([a, b]), val
+
+
+# ---------------------------------------------------------------------------
+# dense blocks: consecutive graphs whose nodes x leaders fit DENSE_BLOCK
+# ---------------------------------------------------------------------------
+#: Most entries (nodes x leaders x channels) of one dense block of the chunked products.
+DENSE_BLOCK = 1 << 24
+#: Least share of ``S``'s possible entries (its graphs' ``Σ n_g l_g``) that are non-zero for the
+#: pooled graph to be formed by dense products rather than by expanding the sparse entries.
+DENSE_FILL = 0.05
+
+
+def dense_chunks(batch: Tensor, lead: Tensor, width: int) -> Optional[List[Tuple[int, int, int, int]]]:
+    """Consecutive graphs grouped into blocks ``(a, b, p, q)`` (nodes ``a:b``, leader slots
+    ``p:q``) of at most :data:`DENSE_BLOCK` ``(b - a) (q - p) width`` entries each, or ``None``
+    when one graph alone is larger than that.  ``batch`` is sorted and every graph has a leader."""
+    num_graphs = int(batch[-1]) + 1 if batch.numel() else 0
+    nodes = torch.bincount(batch, minlength=num_graphs).tolist()
+    leaders = torch.bincount(batch[lead], minlength=num_graphs).tolist()
+    chunks: List[Tuple[int, int, int, int]] = []
+    a = b = p = q = 0
+    for n_g, l_g in zip(nodes, leaders):
+        if n_g * l_g * width > DENSE_BLOCK:
+            return None
+        if (b - a + n_g) * (q - p + l_g) * width > DENSE_BLOCK:
+            chunks.append((a, b, p, q))
+            a, p = b, q
+        b, q = b + n_g, q + l_g
+    if b > a:
+        chunks.append((a, b, p, q))
+    return chunks
+
+
+#: Most breadth-first steps of :func:`dense_candidate_pairs` (each costs ``E x leaders``) before it
+#: leaves the graph to the pair-by-pair search of :func:`candidate_pairs`.
+DENSE_BFS_STEPS = 64
+
+
+def dense_candidate_pairs(
+    edge_index: Tensor, leaders: Tensor, chunks, max_steps: int = DENSE_BFS_STEPS
+) -> Optional[Tuple[Tensor, Tensor, Tensor]]:
+    """:func:`candidate_pairs` with ``hops=None`` (every leader of the node's component, at its hop
+    distance) by a breadth-first search from all the leaders of a block at once: a dense
+    ``[nodes, leaders]`` frontier times the block's adjacency per step, ``O(steps · E · leaders)``,
+    fast on graphs of small diameter.  ``None`` when a block needs more than ``max_steps`` steps
+    (then the pair-by-pair search is cheaper).  Pairs in (node, slot) order."""
+    device = leaders.device
+    lead = leaders.nonzero().view(-1)
+    e_order = torch.argsort(edge_index[0], stable=True)
+    e_cut = torch.searchsorted(edge_index[0, e_order], torch.tensor([c[1] for c in chunks], device=device)).tolist()
+    out_node, out_slot, out_dist = [], [], []
+    e0 = 0
+    for (a, b, p, q), e1 in zip(chunks, e_cut):
+        nb, kq = b - a, q - p
+        local = edge_index[:, e_order[e0:e1]] - a
+        e0 = e1
+        # adjacency with rows = targets: (A_in F)[v] = sum over edges u -> v of F[u]
+        adj = torch.sparse_coo_tensor(
+            local.flip(0), torch.ones(local.size(1), device=device), (nb, nb), check_invariants=False
+        ).coalesce()
+        dist = torch.full((nb, kq), -1, dtype=torch.long, device=device)
+        rows = lead[p:q] - a
+        cols = torch.arange(kq, device=device)
+        dist[rows, cols] = 0
+        frontier = torch.zeros(nb, kq, device=device)
+        frontier[rows, cols] = 1.0
+        t = 0
+        while True:
+            t += 1
+            reached = (torch.sparse.mm(adj, frontier) > 0) & (dist < 0)
+            if not bool(reached.any()):
+                break
+            if t > max_steps:
+                return None
+            dist[reached] = t
+            frontier = reached.to(frontier.dtype)
+        keep = (dist > 0) & ~leaders[a:b].unsqueeze(1)
+        r, c = keep.nonzero().unbind(1)
+        out_node.append(r + a)
+        out_slot.append(c + p)
+        out_dist.append(dist[r, c])
+    if not out_node:
+        empty = torch.zeros(0, dtype=torch.long, device=device)
+        return empty, empty, empty
+    return torch.cat(out_node), torch.cat(out_slot), torch.cat(out_dist)
+
+
+def chunked_similarity(xn: Tensor, lead: Tensor, node: Tensor, slot: Tensor, chunks) -> Tensor:
+    """``xn[node] · xn[lead[slot]]`` for every pair, through one ``[nodes, leaders]`` matrix
+    product per block of ``chunks`` (no ``[pairs, F]`` gather)."""
+    order = torch.argsort(node, stable=True)
+    cut = torch.searchsorted(node[order], torch.tensor([c[1] for c in chunks], device=node.device)).tolist()
+    parts, start = [], 0
+    for (a, b, p, q), stop in zip(chunks, cut):
+        idx = order[start:stop]
+        gram = xn[a:b] @ xn[lead[p:q]].t()
+        parts.append(gram[node[idx] - a, slot[idx] - p])
+        start = stop
+    z = xn.new_empty(node.numel())
+    return z.index_put((order,), torch.cat(parts)) if parts else z
+
+
+def dense_quotient(
+    edge_index: Tensor, values: Tensor, s_row: Tensor, s_col: Tensor, s_val: Tensor, chunks
+) -> Tuple[Tensor, Tensor]:
+    """:func:`sparse_quotient` through dense products, one block of ``chunks`` at a time:
+    ``S_b`` ``[nodes, leaders]`` dense, ``A_c S_b`` a sparse-dense product per channel, then
+    ``S_bᵀ (A_c S_b)``.  The pooled pairs are those the sparse expansion reaches (the same product
+    on the indicators of the entries), sorted by row, then column; ``s_row`` must be sorted."""
+    device = values.device
+    e_order = torch.argsort(edge_index[0], stable=True)
+    e_src = edge_index[0, e_order]
+    bounds = torch.tensor([c[1] for c in chunks], device=device)
+    e_cut = torch.searchsorted(e_src, bounds).tolist()
+    s_cut = torch.searchsorted(s_row, bounds).tolist()
+    pairs, vals = [], []
+    e0 = s0 = 0
+    for (a, b, p, q), e1, s1 in zip(chunks, e_cut, s_cut):
+        nb, kq = b - a, q - p
+        S = s_val.new_zeros(nb, kq).index_put((s_row[s0:s1] - a, s_col[s0:s1] - p), s_val[s0:s1], accumulate=True)
+        ind = torch.zeros(nb, kq, dtype=values.dtype, device=device)
+        ind[s_row[s0:s1] - a, s_col[s0:s1] - p] = 1.0
+        es = e_order[e0:e1]
+        local = edge_index[:, es] - a
+        ones = torch.sparse_coo_tensor(local, values.new_ones(es.numel()), (nb, nb), check_invariants=False)
+        reach = (ind.t() @ torch.sparse.mm(ones, ind)) > 0
+        r, c = reach.nonzero().unbind(1)
+        cols = []
+        for ch in range(values.size(1)):
+            a_c = torch.sparse_coo_tensor(local, values[es, ch], (nb, nb), check_invariants=False)
+            q_c = S.t() @ torch.sparse.mm(a_c, S)
+            cols.append(q_c[r, c])
+        pairs.append(torch.stack([r + p, c + p]))
+        vals.append(torch.stack(cols, 1))
+        e0, s0 = e1, s1
+    return torch.cat(pairs, 1), torch.cat(vals)
