@@ -24,7 +24,14 @@ What it measures
     * ``pairs``, ``natural`` and ``given``: the registry's one fixed entry; ``given`` pools
       random groups of ``GROUP_SIZE`` (4) nodes, ``forward(..., groups=...)``.
 
-    Everything else is each library's default.  tgp's ``PANPooling`` takes the MET matrix
+    Everything else is each library's default, except (``MATCH_TGP``, ``SIZE_GUARD``):
+
+    * ``lapool``: ``distance_weight=False, attention="softmax"``, what tgp's ``LaPooling`` computes
+      by default (no shortest-path prior, a softmax over the leaders); hipool's default (the
+      paper's ``1/d`` prior and sparsemax) needs a breadth-first search from every leader;
+    * ``nmf`` (``max_nodes``), ``eigenpool`` and ``bnpool`` (``dense_limit``): hipool refuses graphs
+      above these (dense ``O(n²)``-memory poolers) with an error naming the option; the benchmark
+      sets them to ``N`` so that the cell is measured.  tgp's ``PANPooling`` takes the MET matrix
     ``M`` of PyG's ``PANConv`` instead of an ``edge_index``: the timed tgp step computes ``M``
     as ``PANConv.forward`` does (``panentropy`` with ``filter_size=2``, hipool's default, then
     the symmetric degree normalisation), without the convolution itself; it needs
@@ -263,17 +270,28 @@ def clusters_for(n: int, clusters: int) -> int:
     return max(1, min(clusters, n // 2))
 
 
-def settings(spec: dict, n: int, args) -> tuple:
-    """``(entry, pool_options)`` of a registry pooler on ``n`` nodes (``spec``: its ``entry`` kind,
-    ``fixed_entry`` and ``options`` names, as the probe reports them); see the module docstring."""
+#: hipool options that make a pooler compute what tgp's default computes (module docstring).
+MATCH_TGP = {"lapool": {"distance_weight": False, "attention": "softmax"}}
+#: The size guard of hipool's dense poolers (an error above it), lifted to ``N`` so the cell runs.
+SIZE_GUARD = {"nmf": "max_nodes", "eigenpool": "dense_limit", "bnpool": "dense_limit"}
+
+
+def settings(spec: dict, n: int, args, name: str = "") -> tuple:
+    """``(entry, pool_options)`` of the registry pooler ``name`` on ``n`` nodes (``spec``: its
+    ``entry`` kind, ``fixed_entry`` and ``options`` names, as the probe reports them); see the
+    module docstring."""
+    extra = dict(MATCH_TGP.get(name, {}))
+    if name in SIZE_GUARD:
+        extra[SIZE_GUARD[name]] = max(n, 1)
+    extra = {k: v for k, v in extra.items() if k in spec["options"]}
     if spec["fixed_entry"] is not None:
-        return spec["fixed_entry"], {}
+        return spec["fixed_entry"], extra
     if spec["entry"] == "count":
         wanted = {"mode": "sparse", "assign": "linear"}
-        return clusters_for(n, args.clusters), {k: v for k, v in wanted.items() if k in spec["options"]}
+        return clusters_for(n, args.clusters), {**{k: v for k, v in wanted.items() if k in spec["options"]}, **extra}
     if spec["entry"] == "order":
-        return 1, {}
-    return args.ratio, {}
+        return 1, extra
+    return args.ratio, extra
 
 
 def entry_label(spec: dict, n: int, args) -> str:
@@ -303,7 +321,7 @@ def hipool_step(args, n: int):
 
     spec = REGISTRY[args.pooler]
     info = {"entry": spec.entry, "fixed_entry": spec.fixed_entry, "options": spec.options}
-    entry, options = settings(info, n, args)
+    entry, options = settings(info, n, args, args.pooler)
     pool = spec.build(args.features, entry, options)
     if spec.entry != "given":
 
@@ -326,9 +344,8 @@ def hipool_step(args, n: int):
 
 
 # -- tgp (torch-geometric-pool 1.0.1): one function per family, written from tgp's code and
-# -- docstrings.  Not run against a real tgp install (tgp and torch_scatter are not in hipool's
-# -- environment); exercised only with tgp 1.0.1's source and a pure-torch stand-in for
-# -- torch_scatter at N <= 1000, and PAN (torch_sparse) and Graclus (torch_cluster) not at all.
+# -- docstrings.  Run against tgp 1.0.1 with torch_scatter 2.1.2 compiled, in a separate virtual
+# -- environment (benchmarks/README.md); PAN (torch_sparse) and Graclus (torch_cluster) were not.
 
 
 def _tgp_output(out) -> tuple:

@@ -228,6 +228,9 @@ def test_candidate_pairs_by_breadth_first_search(search, monkeypatch):
             node, slot, d = lapool_ops.dense_candidate_pairs(ei, leaders, chunks)
             assert torch.equal(node * 3 + slot, torch.sort(node * 3 + slot).values)  # (node, slot) order
             assert lapool_ops.dense_candidate_pairs(ei, leaders, chunks, max_steps=1) is None
+            # without the distances: the same pairs from the component labels, distance 1
+            node0, slot0, d0 = lapool_ops.component_pairs(ei, leaders, chunks)
+            assert torch.equal(node0, node) and torch.equal(slot0, slot) and bool((d0 == 1).all())
             # one block per graph: same pairs
             monkeypatch.setattr(lapool_ops, "DENSE_BLOCK", 10 * 2)
             chunks = lapool_ops.dense_chunks(batch, leaders.nonzero().view(-1), 1)
@@ -399,3 +402,12 @@ def test_a_model_with_two_natural_levels():
     assert logits.shape == (2, 3) and torch.isfinite(logits).all()
     logits.sum().backward()
     assert all(p.grad is not None for p in model.parameters() if p.requires_grad)
+
+
+def test_merge_order_sorts_two_sorted_parts():
+    g = torch.Generator().manual_seed(4)
+    keys = torch.randperm(60, generator=g)[:40]
+    first, second = torch.sort(keys[:15]).values, torch.sort(keys[15:]).values
+    order = lapool_ops.merge_order(first, second)
+    assert torch.equal(torch.cat([first, second])[order], torch.sort(keys).values)
+    assert torch.equal(lapool_ops.merge_order(first, second[:0]), torch.arange(15))

@@ -49,16 +49,19 @@ Cost: :math:`V` is ``O(E F)``.  The rest is done one *block* at a time (:mod:`hi
 consecutive graphs whose ``nodes x leaders`` fit ``DENSE_BLOCK`` (2^24) entries.  With ``hops=None``
 the candidate pairs are every (node, leader) pair of a component, ``P = Σ n_c l_c``; their hop
 distances come from one breadth-first search from all the block's leaders at once (a dense
-``[nodes, leaders]`` frontier times the adjacency, ``O(diameter · E · l)``), the similarities from
-one matrix product per block and the sparsemax from a row-wise sort of the block.  ``Sᵀ A S`` is
+``[nodes, leaders]`` frontier times the adjacency, ``O(diameter · E · l)``; with
+``distance_weight=False`` the component labels suffice and there is no search), the similarities
+from one matrix product per block and the sparsemax (softmax) from a row-wise sort (softmax) of
+the block.  ``Sᵀ A S`` is
 formed by dense products (``S`` dense per block, ``A_c S`` sparse-dense per channel) when ``S``
 fills at least ``DENSE_FILL`` (5 %) of its graphs' ``Σ n_g l_g`` possible entries.  Otherwise
 (``hops`` set, a graph too large for one block, or a diameter above ``DENSE_BFS_STEPS``, 64) the
 pairs are found by a breadth-first search that carries its source leader, ``O(P · deg)``, and
 ``Sᵀ A S`` by expanding ``S``'s sparse entries, ``O(Σ_e nnz(S_v) + Σ_u nnz(S_u) nnz((AS)_u))``;
 both routes give the same record (tested).  On a 10,000-node random graph of degree 8 (476 leaders,
-4.7 M candidate pairs) a forward and backward pass takes about 3 s on one core
-(``benchmarks/poolers.py``).
+4.7 M candidate pairs) a forward and backward pass takes seconds on one core, about 1 s with
+``distance_weight=False, attention="softmax"`` (``benchmarks/poolers.py``; it took minutes before
+the blocks).
 
 What the authors' code adds and this does not: a GNN and a feature-update layer inside the pooler
 (here the model's convs do that), their leader filter (a leader whose neighbours are all leaders
@@ -221,7 +224,10 @@ class LaPool(torch.nn.Module):
         sim_chunks = ops.dense_chunks(batch, lead, 1) if n else None
         found = None
         if self.hops is None and sim_chunks is not None:
-            found = ops.dense_candidate_pairs(und_ei, leaders, sim_chunks)
+            if self.distance_weight:
+                found = ops.dense_candidate_pairs(und_ei, leaders, sim_chunks)
+            else:
+                found = ops.component_pairs(und_ei, leaders, sim_chunks)
         node, slot, dist = found if found is not None else ops.candidate_pairs(und_ei, leaders, self.hops)
         norm = x.norm(dim=-1, keepdim=True)
         xn = torch.where(norm > 0, x / torch.where(norm > 0, norm, torch.ones_like(norm)), torch.zeros_like(x))
@@ -239,12 +245,17 @@ class LaPool(torch.nn.Module):
                 p = ops.segment_sparsemax(z, node, n)
             nz = p.detach() > 0
             node, slot, p = node[nz], slot[nz], p[nz]
+        elif found is not None:
+            p = ops.chunked_softmax(z, node, slot, sim_chunks)
         else:
             p = segment_softmax(z, node, num_nodes=n)
         s_row = torch.cat([lead, node])
         s_col = torch.cat([torch.arange(k, device=x.device), slot])
         s_val = torch.cat([x.new_ones(k), p])
-        order = torch.argsort(s_row * max(k, 1) + s_col)
+        if found is not None:  # both parts already in (row, column) order: merge them
+            order = ops.merge_order(lead * max(k, 1) + torch.arange(k, device=x.device), node * max(k, 1) + slot)
+        else:
+            order = torch.argsort(s_row * max(k, 1) + s_col)
         s_row, s_col, s_val = s_row[order], s_col[order], s_val[order]
 
         # Hard assignment: the strongest leader, ties to the lower slot.
@@ -255,10 +266,6 @@ class LaPool(torch.nn.Module):
             0, s_row, torch.where(sv == best[s_row], s_col, k), reduce="amin", include_self=True
         )
 
-        new_x = x.new_zeros(k, x.size(1)).index_add(0, s_col, s_val.unsqueeze(-1) * x[s_row])
-        if self.reduce == "mean":
-            size = x.new_zeros(k).index_add(0, s_col, s_val)
-            new_x = new_x / size.unsqueeze(-1)
         w = x.new_ones(edge_index.size(1)) if edge_weight is None else edge_weight
         cols = [w.view(-1, 1)]
         tail: Tuple[int, ...] = ()
@@ -272,9 +279,13 @@ class LaPool(torch.nn.Module):
             per_graph = torch.bincount(batch[lead], minlength=int(batch[-1]) + 1)
             possible = int((torch.bincount(batch) * per_graph).sum())
         if chunks is not None and s_val.numel() >= ops.DENSE_FILL * possible:
-            pairs, vals = ops.dense_quotient(edge_index, values, s_row, s_col, s_val, chunks)
+            pairs, vals, new_x = ops.dense_quotient(edge_index, values, s_row, s_col, s_val, chunks, x)
         else:
             pairs, vals = ops.sparse_quotient(edge_index, values, s_row, s_col, s_val, n, k)
+            new_x = x.new_zeros(k, x.size(1)).index_add(0, s_col, s_val.unsqueeze(-1) * x[s_row])
+        if self.reduce == "mean":
+            size = x.new_zeros(k).index_add(0, s_col, s_val)
+            new_x = new_x / size.unsqueeze(-1)
         if not self.keep_self_loops:
             off = pairs[0] != pairs[1]
             pairs, vals = pairs[:, off], vals[off]

@@ -165,6 +165,35 @@ def chunked_sparsemax(z: Tensor, node: Tensor, slot: Tensor, chunks) -> Tensor:
     return torch.cat(parts).to(z.dtype)
 
 
+def chunked_softmax(z: Tensor, node: Tensor, slot: Tensor, chunks) -> Tensor:
+    """The softmax of ``z`` within each ``node`` (``torch_geometric.utils.softmax``), for pairs in
+    (node, slot) order, as a row-wise softmax of each block's dense logits (absent pairs at a large
+    negative value, so they get no weight)."""
+    if z.numel() == 0:
+        return z
+    cut = torch.searchsorted(node, torch.tensor([c[1] for c in chunks], device=node.device)).tolist()
+    parts, start = [], 0
+    for (a, b, p, q), stop in zip(chunks, cut):
+        r, c = node[start:stop] - a, slot[start:stop] - p
+        zd = z.new_full((b - a, q - p), -1e30).index_put((r, c), z[start:stop])
+        parts.append(torch.softmax(zd, dim=1)[r, c])
+        start = stop
+    return torch.cat(parts)
+
+
+def merge_order(first: Tensor, second: Tensor) -> Tensor:
+    """The permutation that sorts ``cat([first, second])`` when each is sorted and no key is in
+    both: every key's place is its rank in its own part plus the number of smaller keys in the
+    other (``O((a + b) log)`` by binary search, cheaper than sorting the whole)."""
+    a, b = first.numel(), second.numel()
+    place_first = torch.arange(a, device=first.device) + torch.searchsorted(second, first)
+    place_second = torch.arange(b, device=first.device) + torch.searchsorted(first, second)
+    order = torch.empty(a + b, dtype=torch.long, device=first.device)
+    order[place_first] = torch.arange(a, device=first.device)
+    order[place_second] = torch.arange(a, a + b, device=first.device)
+    return order
+
+
 # ---------------------------------------------------------------------------
 # S^T A S over the sparse entries of S
 # ---------------------------------------------------------------------------
@@ -247,6 +276,26 @@ def dense_chunks(batch: Tensor, lead: Tensor, width: int) -> Optional[List[Tuple
 DENSE_BFS_STEPS = 64
 
 
+def component_pairs(edge_index: Tensor, leaders: Tensor, chunks) -> Tuple[Tensor, Tensor, Tensor]:
+    """Every (non-leader node, leader of its connected component) pair, in (node, slot) order, with
+    distance 1 for all: :func:`dense_candidate_pairs` when the distances are not used
+    (``distance_weight=False``), from the component labels alone (no search)."""
+    from .ndp import connected_components
+
+    device = leaders.device
+    comp = connected_components(edge_index, leaders.numel())
+    lead = leaders.nonzero().view(-1)
+    out_node, out_slot = [], []
+    for a, b, p, q in chunks:
+        keep = (comp[a:b].unsqueeze(1) == comp[lead[p:q]].unsqueeze(0)) & ~leaders[a:b].unsqueeze(1)
+        r, c = keep.nonzero().unbind(1)
+        out_node.append(r + a)
+        out_slot.append(c + p)
+    node = torch.cat(out_node) if out_node else torch.zeros(0, dtype=torch.long, device=device)
+    slot = torch.cat(out_slot) if out_slot else torch.zeros(0, dtype=torch.long, device=device)
+    return node, slot, torch.ones_like(node)
+
+
 def dense_candidate_pairs(
     edge_index: Tensor, leaders: Tensor, chunks, max_steps: int = DENSE_BFS_STEPS
 ) -> Optional[Tuple[Tensor, Tensor, Tensor]]:
@@ -312,23 +361,25 @@ def chunked_similarity(xn: Tensor, lead: Tensor, node: Tensor, slot: Tensor, chu
 
 
 def dense_quotient(
-    edge_index: Tensor, values: Tensor, s_row: Tensor, s_col: Tensor, s_val: Tensor, chunks
-) -> Tuple[Tensor, Tensor]:
+    edge_index: Tensor, values: Tensor, s_row: Tensor, s_col: Tensor, s_val: Tensor, chunks, x: Tensor
+) -> Tuple[Tensor, Tensor, Tensor]:
     """:func:`sparse_quotient` through dense products, one block of ``chunks`` at a time:
     ``S_b`` ``[nodes, leaders]`` dense, ``A_c S_b`` a sparse-dense product per channel, then
     ``S_bᵀ (A_c S_b)``.  The pooled pairs are those the sparse expansion reaches (the same product
-    on the indicators of the entries), sorted by row, then column; ``s_row`` must be sorted."""
+    on the indicators of the entries), sorted by row, then column; ``s_row`` must be sorted.
+    Also returns ``Sᵀ x`` ``[leaders, F]`` (``S_bᵀ x_b`` per block)."""
     device = values.device
     e_order = torch.argsort(edge_index[0], stable=True)
     e_src = edge_index[0, e_order]
     bounds = torch.tensor([c[1] for c in chunks], device=device)
     e_cut = torch.searchsorted(e_src, bounds).tolist()
     s_cut = torch.searchsorted(s_row, bounds).tolist()
-    pairs, vals = [], []
+    pairs, vals, pooled = [], [], []
     e0 = s0 = 0
     for (a, b, p, q), e1, s1 in zip(chunks, e_cut, s_cut):
         nb, kq = b - a, q - p
         S = s_val.new_zeros(nb, kq).index_put((s_row[s0:s1] - a, s_col[s0:s1] - p), s_val[s0:s1], accumulate=True)
+        pooled.append(S.t() @ x[a:b])
         ind = torch.zeros(nb, kq, dtype=values.dtype, device=device)
         ind[s_row[s0:s1] - a, s_col[s0:s1] - p] = 1.0
         es = e_order[e0:e1]
@@ -344,4 +395,4 @@ def dense_quotient(
         pairs.append(torch.stack([r + p, c + p]))
         vals.append(torch.stack(cols, 1))
         e0, s0 = e1, s1
-    return torch.cat(pairs, 1), torch.cat(vals)
+    return torch.cat(pairs, 1), torch.cat(vals), torch.cat(pooled)
