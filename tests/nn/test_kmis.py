@@ -394,3 +394,30 @@ def test_hierarchy_composes_two_levels():
     second = KMISPooling(5, 1, scorer="degree")(first.x, first.edge_index, batch=first.batch)
     h.append(second)
     assert torch.equal(h.cluster(2), second.cluster[first.cluster])
+
+
+def test_undirected_reads_every_storage_as_max_of_both_directions():
+    """``W = max(A, Aᵀ)`` with repeats summed and self-loops dropped, whether the edges come
+    coalesced and symmetric (the one-sort path) or not (repeats, one direction, unsorted)."""
+    from torch_geometric.utils import coalesce, to_undirected
+
+    g = torch.Generator().manual_seed(11)
+    n = 30
+    e = to_undirected(torch.randint(n, (2, 80), generator=g), num_nodes=n)  # coalesced, symmetric
+    w = torch.rand(e.size(1), generator=g, dtype=torch.float64)  # w_ij != w_ji
+    loops = torch.tensor([[3, 5], [3, 5]])
+    cases = [
+        (e, w),  # the one-sort path
+        (e[:, torch.randperm(e.size(1), generator=g)], None),  # unsorted
+        (torch.cat([e, e[:, :7], loops], 1), torch.cat([w, w[:7], torch.ones(2, dtype=torch.float64)])),  # repeats
+        (e[:, e[0] < e[1]], w[e[0] < e[1]]),  # one direction only
+    ]
+    for edges, weight in cases:
+        got_e, got_w = undirected(edges, weight, n)
+        wt = torch.ones(edges.size(1), dtype=torch.float64) if weight is None else weight
+        A = torch.zeros(n, n, dtype=torch.float64).index_put_((edges[0], edges[1]), wt, accumulate=True)
+        A.fill_diagonal_(0)
+        W = torch.maximum(A, A.t())
+        want_e = coalesce(W.nonzero().t(), num_nodes=n)
+        assert torch.equal(got_e, want_e)
+        torch.testing.assert_close(got_w.double(), W[got_e[0], got_e[1]])

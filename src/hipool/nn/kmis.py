@@ -83,8 +83,23 @@ def undirected(edge_index: Tensor, edge_weight: Optional[Tensor], num_nodes: int
     ei, w = edge_index[:, off], edge_weight[off]
     if ei.size(1) == 0:
         return ei, w
+    both = _reverse_weights(ei, w, num_nodes)
+    if both is not None:  # already coalesced and symmetric (PyG's usual storage): one sort, not two
+        return ei, both
     ei, w = coalesce(ei, w, num_nodes=num_nodes, reduce="sum")
     return coalesce(torch.cat([ei, ei.flip(0)], 1), torch.cat([w, w]), num_nodes=num_nodes, reduce="max")
+
+
+def _reverse_weights(edge_index: Tensor, weight: Tensor, num_nodes: int) -> Optional[Tensor]:
+    """``max(w_ij, w_ji)`` per edge when ``edge_index`` is coalesced (sorted by row, then column,
+    no repeats) and holds every edge in both directions; ``None`` otherwise."""
+    key = edge_index[0] * num_nodes + edge_index[1]
+    if not bool((key[1:] > key[:-1]).all()):
+        return None
+    reverse, perm = torch.sort(edge_index[1] * num_nodes + edge_index[0])
+    if not torch.equal(reverse, key):
+        return None
+    return torch.maximum(weight, weight[perm])  # edge perm[i] is edge i reversed
 
 
 def feature_key(x: Tensor) -> Optional[Tensor]:
