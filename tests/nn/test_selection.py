@@ -207,3 +207,29 @@ def test_topk_order_matches_reference_sort(dtype):
             nodes.sort(key=lambda i: (-float(score[i]), i))
             expect += nodes[: int(num_kept(torch.tensor([len(nodes)]), ratio))]
         assert kept == expect
+
+
+def test_sag_scores_graphconv_projected_first_equal_graphconv():
+    """SAGPool's default score layer is computed as W1 (sum of e_ji x_j) = sum of e_ji (W1 x_j):
+    the same values and gradients as PyG's GraphConv, with and without edge weights."""
+    from torch_geometric.nn import GraphConv
+
+    from hipool.nn.selection import graphconv_projected, projected_first
+
+    g = torch.Generator().manual_seed(3)
+    x = torch.randn(25, 6, dtype=torch.float64, generator=g, requires_grad=True)
+    ei = torch.randint(25, (2, 70), generator=g)
+    w = torch.rand(70, dtype=torch.float64, generator=g, requires_grad=True)
+    conv = GraphConv(6, 1).double()
+    assert projected_first(conv) and not projected_first(GraphConv(6, 1, aggr="mean"))
+    for weight in (None, w):
+        ours = graphconv_projected(conv, x, ei, weight)
+        ref = conv(x, ei, weight)
+        torch.testing.assert_close(ours, ref)
+        g1 = torch.autograd.grad(ours.sum(), [x, *conv.parameters()])
+        g2 = torch.autograd.grad(ref.sum(), [x, *conv.parameters()])
+        for a, b in zip(g1, g2):
+            torch.testing.assert_close(a, b)
+    gw1 = torch.autograd.grad(graphconv_projected(conv, x, ei, w).sum(), w)[0]
+    gw2 = torch.autograd.grad(conv(x, ei, w).sum(), w)[0]
+    torch.testing.assert_close(gw1, gw2)

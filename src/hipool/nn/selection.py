@@ -290,7 +290,11 @@ class SAGPooling(torch.nn.Module):
     ) -> PoolOutput:
         x, batch, attn = _prepare(self, x, edge_index, edge_attr, batch, attn, edge_weight, self._nonnegative_weights)
         sizes = check_sizes(sizes, batch, type(self).__name__)
-        score = self.select(run_conv(self.gnn, self._gnn_takes_weight, attn, edge_index, edge_weight), batch)
+        if projected_first(self.gnn):
+            raw = graphconv_projected(self.gnn, attn, edge_index, edge_weight)
+        else:
+            raw = run_conv(self.gnn, self._gnn_takes_weight, attn, edge_index, edge_weight)
+        score = self.select(raw, batch)
         return _select_and_gate(
             x, edge_index, edge_attr, batch, score, self.ratio, self.min_score, self.multiplier, edge_weight, sizes
         )
@@ -300,3 +304,25 @@ class SAGPooling(torch.nn.Module):
         return (
             f"{type(self).__name__}({type(self.gnn).__name__}, {self.in_channels}, {arg}, multiplier={self.multiplier})"
         )
+
+
+def projected_first(gnn: torch.nn.Module) -> bool:
+    """Whether the score layer is PyG's :class:`GraphConv` with sum aggregation (SAGPool's
+    default), which :func:`graphconv_projected` computes in the cheaper order."""
+    return type(gnn) is GraphConv and gnn.aggr == "add"
+
+
+def graphconv_projected(gnn: GraphConv, x: Tensor, edge_index: Tensor, edge_weight: Optional[Tensor]) -> Tensor:
+    r"""``GraphConv(x)`` = :math:`W_1 \sum_{j \to i} e_{ji} x_j + b + W_2 x_i`, projected before it is
+    summed: :math:`\sum_{j \to i} e_{ji} (W_1 x_j) + b + W_2 x_i`.  The same linear map (equal up
+    to rounding; the same parameters, so a state dict is interchangeable), but the messages are
+    ``[E, out]`` wide (1 for a score) instead of ``[E, F]``: for SAGPool the gather and scatter over
+    the edges, and their backward, shrink ``F``-fold."""
+    proj = torch.nn.functional.linear(x, gnn.lin_rel.weight)
+    msg = proj[edge_index[0]]
+    if edge_weight is not None:
+        msg = msg * edge_weight.view(-1, 1).to(msg.dtype)
+    agg = proj.new_zeros(x.size(0), proj.size(1)).index_add_(0, edge_index[1], msg)
+    if gnn.lin_rel.bias is not None:
+        agg = agg + gnn.lin_rel.bias
+    return agg + gnn.lin_root(x)
