@@ -57,8 +57,9 @@ diagonal, per channel, with the hard ``S``).  ``cluster`` is the hard assignment
 ``assignment`` (``None``).
 
 **Cost and limits.**  Dense, float64, on the device of the input: graphs are grouped by size
-(padded to the next power of two, at most ``2**22`` padded entries per batched call) and each group
-is one batched ``torch.linalg.eigh`` (``O(n³)`` per graph) and one batched k-means
+rounded up to a power of two (each batched call padded to its largest graph, at most ``2**22``
+padded entries per call) and each group is one batched ``torch.linalg.eigh`` (``O(n³)`` per
+graph) and one batched k-means
 (``O(iterations · n · k · m)``, ``m >= k`` embedding columns); with ``num_modes > 1`` the subgraphs
 are grouped by size the same way for their own eigendecompositions (``O(Σ_k n_k³)``).  Graphs of more
 than ``dense_limit`` nodes (default 2000: a 2000-node eigendecomposition takes seconds on a CPU) are
@@ -265,8 +266,9 @@ def spectral_partition(
     )
     rank = _tie_rank(x if x is not None else torch.zeros(n_all, 0, device=batch.device), batch, ptr)
     sizes = counts.tolist()
-    for m, group in _buckets([sizes[g] for g in hard]).items():
-        for chunk in _chunks([hard[i] for i in group], m):
+    for bucket, group in _buckets([sizes[g] for g in hard]).items():
+        for chunk in _chunks([hard[i] for i in group], bucket):
+            m = max(sizes[g] for g in chunk)  # padded to the chunk's largest graph, not the bucket's bound
             gids = torch.tensor(chunk, dtype=torch.long, device=batch.device)
             W = _dense_block(edge_index, weight, batch, local, gids, num_graphs, m)
             n, kk = counts[gids], k[gids]
@@ -318,8 +320,9 @@ def subgraph_modes(
     local[order] = torch.arange(n_all, device=dev) - start[cluster[order]]
     big = (size >= 2).nonzero().view(-1).tolist()
     sizes = size.tolist()
-    for m, group in _buckets([sizes[c] for c in big]).items():
-        for chunk in _chunks([big[i] for i in group], m):
+    for bucket, group in _buckets([sizes[c] for c in big]).items():
+        for chunk in _chunks([big[i] for i in group], bucket):
+            m = max(sizes[c] for c in chunk)
             cids = torch.tensor(chunk, dtype=torch.long, device=dev)
             W = _dense_block(edge_index, weight, cluster, local, cids, num_clusters, m)  # intra-subgraph edges
             nk = size[cids]
