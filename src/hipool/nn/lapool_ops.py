@@ -140,45 +140,42 @@ def segment_sparsemax(z: Tensor, row: Tensor, num_rows: int) -> Tensor:
     return (zd - tau[row]).clamp_min(0).to(z.dtype)
 
 
-def chunked_sparsemax(z: Tensor, node: Tensor, slot: Tensor, chunks) -> Tensor:
-    """:func:`segment_sparsemax` of ``z`` within each ``node``, for pairs in (node, slot) order
-    (as :func:`dense_candidate_pairs` gives them): each block's logits are laid out as a dense
-    ``[nodes, leaders]`` matrix (absent pairs at a large negative value, never in the support) and
-    sorted row by row, which is cheaper than sorting all pairs at once."""
+def _per_block(z: Tensor, node: Tensor, slot: Tensor, chunks, rows, dtype: torch.dtype) -> Tensor:
+    """``rows`` (a row-wise normalisation of a dense matrix) applied to each block's logits laid out
+    as ``[nodes, leaders]`` (absent pairs at a large negative value), read back at the pairs; the
+    pairs in (node, slot) order, as :func:`dense_candidate_pairs` gives them."""
     if z.numel() == 0:
         return z
     cut = torch.searchsorted(node, torch.tensor([c[1] for c in chunks], device=node.device)).tolist()
     parts, start = [], 0
     for (a, b, p, q), stop in zip(chunks, cut):
         r, c = node[start:stop] - a, slot[start:stop] - p
-        zd = torch.full((b - a, q - p), -1e30, dtype=torch.float64, device=z.device)
-        zd = zd.index_put((r, c), z[start:stop].to(torch.float64))
-        zs = torch.sort(zd.detach(), dim=1, descending=True).indices
-        srt = zd.gather(1, zs)
-        csum = torch.cumsum(srt, 1)
-        pos = torch.arange(1, q - p + 1, device=z.device, dtype=torch.float64)
-        support = 1 + pos * srt.detach() > csum.detach()
-        kstar = support.sum(1).clamp_min(1)
-        tau = (csum.gather(1, (kstar - 1).unsqueeze(1)).squeeze(1) - 1) / kstar.to(torch.float64)
-        parts.append((zd[r, c] - tau[r]).clamp_min(0))
+        zd = torch.full((b - a, q - p), -1e30, dtype=dtype, device=z.device)
+        parts.append(rows(zd.index_put((r, c), z[start:stop].to(dtype)))[r, c])
         start = stop
     return torch.cat(parts).to(z.dtype)
 
 
+def _sparsemax_rows(zd: Tensor) -> Tensor:
+    """Sparsemax of every row of ``zd`` (entries at -1e30 are never in the support)."""
+    srt = zd.gather(1, torch.sort(zd.detach(), dim=1, descending=True).indices)
+    csum = torch.cumsum(srt, 1)
+    pos = torch.arange(1, zd.size(1) + 1, device=zd.device, dtype=zd.dtype)
+    kstar = (1 + pos * srt.detach() > csum.detach()).sum(1).clamp_min(1)
+    tau = (csum.gather(1, (kstar - 1).unsqueeze(1)).squeeze(1) - 1) / kstar.to(zd.dtype)
+    return (zd - tau.unsqueeze(1)).clamp_min(0)
+
+
+def chunked_sparsemax(z: Tensor, node: Tensor, slot: Tensor, chunks) -> Tensor:
+    """:func:`segment_sparsemax` of ``z`` within each ``node``, one block at a time (a row-wise sort
+    of the block, cheaper than sorting all pairs at once; float64 like it)."""
+    return _per_block(z, node, slot, chunks, _sparsemax_rows, torch.float64)
+
+
 def chunked_softmax(z: Tensor, node: Tensor, slot: Tensor, chunks) -> Tensor:
-    """The softmax of ``z`` within each ``node`` (``torch_geometric.utils.softmax``), for pairs in
-    (node, slot) order, as a row-wise softmax of each block's dense logits (absent pairs at a large
-    negative value, so they get no weight)."""
-    if z.numel() == 0:
-        return z
-    cut = torch.searchsorted(node, torch.tensor([c[1] for c in chunks], device=node.device)).tolist()
-    parts, start = [], 0
-    for (a, b, p, q), stop in zip(chunks, cut):
-        r, c = node[start:stop] - a, slot[start:stop] - p
-        zd = z.new_full((b - a, q - p), -1e30).index_put((r, c), z[start:stop])
-        parts.append(torch.softmax(zd, dim=1)[r, c])
-        start = stop
-    return torch.cat(parts)
+    """The softmax of ``z`` within each ``node`` (``torch_geometric.utils.softmax``), one block at a
+    time (absent pairs get no weight)."""
+    return _per_block(z, node, slot, chunks, lambda zd: torch.softmax(zd, dim=1), z.dtype)
 
 
 def merge_order(first: Tensor, second: Tensor) -> Tensor:
