@@ -473,3 +473,31 @@ def test_bad_input_is_refused():
         BNPool(3, 2)(torch.randn(6, 4), e)
     with pytest.raises(ValueError, match="dtype"):
         BNPool(3, 2)(x.double(), e)
+
+
+def test_recon_in_blocks_of_rows_equals_one_block(monkeypatch):
+    """The dense softplus term of the reconstruction loss summed in blocks of a few rows (each
+    recomputed in the backward pass) gives the values and gradients of one block."""
+    from hipool.nn import bnpool as bn
+
+    graphs = _graphs(sizes=(7, 12, 9))
+    x, e, b = _batch(graphs)
+    pool = _pool(5)
+    pool.eval()
+
+    def run():
+        xx = x.clone().requires_grad_(True)
+        out = pool(xx, e, batch=b)
+        rec = out.aux_losses["recon"]
+        grads = torch.autograd.grad(rec, [xx, *[p for p in pool.parameters() if p.requires_grad]], allow_unused=True)
+        return rec.detach(), grads
+
+    one, g_one = run()
+    monkeypatch.setattr(bn, "_PAIRS", 20)  # a block of one or two rows
+    many, g_many = run()
+    torch.testing.assert_close(one, many)
+    for a, c in zip(g_one, g_many):
+        if a is None:
+            assert c is None
+        else:
+            torch.testing.assert_close(a, c)

@@ -72,10 +72,14 @@ a learned ``K`` reconstructs nearly as well as a cluster of their own, while the
 ``alpha`` well above ``1`` with a small ``C`` puts the mass on the last cluster of the truncation (the
 prior ``Beta(1, α)`` makes every stick small), so keep ``C`` large against ``α``.
 
-**Cost and limits.**  Dense per graph: the reconstruction compares all ``n²`` pairs, so time and memory
-are ``O(n² C)`` per graph.  Graphs are padded in runs of consecutive graphs of at most ``2**24``
-padded pairs; a graph of more than ``dense_limit`` nodes (default 2048) is refused with a
-``ValueError``.  The Beta sampling, the stick-breaking and the KL are ``O(n C)``.
+**Cost and limits.**  The reconstruction loss is exact: it compares all ``n²`` pairs, so its time is
+``O(n² C)`` per graph.  Its memory is not ``O(n²)``: the loss splits into a term over every pair
+(``softplus`` of the logits, summed in blocks of rows of at most ``2**24`` pairs, recomputed in the
+backward pass) and a term over the edges, and ``SᵀAS`` is formed over the edges.  (tgp's sparse
+BNPool instead estimates the loss from the edges and sampled non-edges.)  Graphs are padded in runs of
+consecutive graphs of at most ``2**24`` padded pairs; a graph of more than ``dense_limit`` nodes
+(default 2048) is refused with a ``ValueError``.  The Beta sampling, the stick-breaking and the KL
+are ``O(n C)``.
 """
 
 from __future__ import annotations
@@ -86,6 +90,7 @@ from typing import List, Optional, Tuple, Union
 import torch
 import torch.nn.functional as F
 from torch import Tensor
+from torch.utils.checkpoint import checkpoint
 from torch_geometric.nn import MLP
 
 from ..checks import (
@@ -374,10 +379,33 @@ class BNPool(torch.nn.Module):
         Sc: Tensor,
     ) -> Tuple[Tensor, Tensor, Tensor]:
         """Per graph, in padded runs of consecutive graphs: the reconstruction loss ``[B]`` (of the full
-        ``S``), the pooled features ``[B, C, F]`` and ``SᵀAS`` ``[B, C, C]`` (of the kept ``Sc``)."""
+        ``S``), the pooled features ``[B, C, F]`` and ``SᵀAS`` ``[B, C, C]`` (of the kept ``Sc``).
+
+        No ``[n, n]`` tensor is formed.  With ``t = clamp(A, 0, 1)`` and the class weights ``w_1``
+        (on edges) and ``w_0`` (off them), ``w·BCE(l, t) = w_0 softplus(l) + t((w_1 - w_0)
+        softplus(l) - w_0 l) - t²(w_1 - w_0) l``: the first term is summed over every pair in
+        blocks of rows of ``S K Sᵀ`` (recomputed in the backward pass, not stored), the rest over
+        the input edges only.  ``SᵀAS`` is ``Sᵀ(A S)`` over the edges."""
+        device = x.device
         w = edge_weight if edge_weight is not None else x.new_ones(edge_index.size(1))
-        src_graph = batch[edge_index[0]]
-        recs: List[Tensor] = []
+        n_all = x.size(0)
+        # Coalesced targets t = clamp(sum of repeated edges, 0, 1), one per (i, j).
+        keys, inv = torch.unique(edge_index[0] * max(n_all, 1) + edge_index[1], return_inverse=True)
+        t = x.new_zeros(keys.numel()).index_add_(0, inv, w.detach().to(x.dtype)).clamp(0, 1)
+        src, dst = torch.div(keys, max(n_all, 1), rounding_mode="floor"), keys % max(n_all, 1)
+        B = counts.numel()
+        ne = x.new_zeros(B).index_add_(0, batch[src], t).clamp_min(1)  # at least 1 (as the reference)
+        n2 = counts.to(x.dtype).clamp_min(1) ** 2
+        w1 = n2 / ne
+        w0 = n2 / (n2 - ne).clamp_min(1)
+        SK = S @ self.K.to(S.dtype)
+        logit = (SK[src] * S[dst]).sum(-1)
+        g = batch[src]
+        edge_term = t * ((w1[g] - w0[g]) * F.softplus(logit) - w0[g] * logit) - t * t * (w1[g] - w0[g]) * logit
+        rec = segment_sum(edge_term, g, B)
+        # A Sc over the edges (the input's, weights as given), for SᵀAS.
+        AS = Sc.new_zeros(Sc.shape).index_add_(0, edge_index[0], w.to(Sc.dtype).unsqueeze(-1) * Sc[edge_index[1]])
+        dense: List[Tensor] = []
         outs: List[Tensor] = []
         adjs: List[Tensor] = []
         for g0, g1 in _runs(counts.tolist()):
@@ -386,28 +414,17 @@ class BNPool(torch.nn.Module):
             lo, hi = int(ptr[g0]), int(ptr[g1 - 1] + counts[g1 - 1])
             rows = slice(lo, hi)
             gb, pos = batch[rows] - g0, local[rows]
-            node = torch.zeros(b, m, dtype=torch.bool, device=x.device)
+            node = torch.zeros(b, m, dtype=torch.bool, device=device)
             node[gb, pos] = True
-            sel = (src_graph >= g0) & (src_graph < g1)
-            eg = src_graph[sel] - g0
-            A = x.new_zeros(b, m, m).index_put_(
-                (eg, local[edge_index[0, sel]], local[edge_index[1, sel]]), w[sel], accumulate=True
-            )
-            Sd, Scd, Xd = (_padded(v[rows], gb, pos, b, m) for v in (S, Sc, x))
-            pair = node.unsqueeze(2) & node.unsqueeze(1)
-            target = A.clamp(0, 1).detach()  # data, not a path for gradients (BCE's weight takes none)
-            logits = Sd @ self.K.to(S.dtype) @ Sd.transpose(1, 2)
-            nn_ = counts[g0:g1].to(x.dtype).clamp_min(1).view(-1, 1, 1) ** 2
-            ne = target.sum((1, 2)).clamp_min(1).view(-1, 1, 1)
-            weight = (nn_ / ne) * target + (nn_ / (nn_ - ne).clamp_min(1)) * (1 - target)
-            bce = F.binary_cross_entropy_with_logits(logits, target, weight=weight, reduction="none")
-            recs.append((bce * pair.to(x.dtype)).sum((1, 2)) / nn_.view(-1))
+            Sd, SKd, Scd, Xd, ASd = (_padded(v[rows], gb, pos, b, m) for v in (S, SK, Sc, x, AS))
+            dense.append(_softplus_sum(SKd, Sd, node))
             pooled = Scd.transpose(1, 2) @ Xd
             if self.reduce == "mean":
                 pooled = cluster_mean(pooled, Scd.sum(1))
             outs.append(pooled)
-            adjs.append(Scd.transpose(1, 2) @ A @ Scd)
-        return torch.cat(recs), torch.cat(outs), torch.cat(adjs)
+            adjs.append(Scd.transpose(1, 2) @ ASd)
+        rec = (rec + w0 * torch.cat(dense)) / n2
+        return rec, torch.cat(outs), torch.cat(adjs)
 
     def _empty(self, x: Tensor, edge_attr: Optional[Tensor]) -> PoolOutput:
         """The record of a batch with no nodes: no clusters, no edges, every loss 0."""
@@ -422,6 +439,31 @@ class BNPool(torch.nn.Module):
             f"{self.in_channels}, max_clusters={self.max_clusters}, alpha={self.alpha:g}, "
             f"threshold={self.threshold}, reduce={self.reduce!r}"
         )
+
+
+def _softplus_block(SK: Tensor, S: Tensor, mask: Optional[Tensor]) -> Tensor:
+    """``Σ_j softplus((S K Sᵀ)_ij)`` over the masked pairs of a block of rows (every pair when
+    ``mask`` is ``None``), per graph ``[b]``."""
+    sp = F.softplus(SK @ S.transpose(1, 2))
+    return (sp if mask is None else sp * mask).sum((1, 2))
+
+
+def _softplus_sum(SK: Tensor, S: Tensor, node: Tensor) -> Tensor:
+    """``Σ_ij softplus((S K Sᵀ)_ij)`` over each graph's real pairs ``[b]``, in blocks of rows of at most
+    :data:`_PAIRS` pairs, each recomputed in the backward pass (``torch.utils.checkpoint``) so that
+    no ``[n, n]`` tensor is kept."""
+    b, m, _ = S.shape
+    step = max(1, _PAIRS // max(1, b * m))
+    total = S.new_zeros(b)
+    padded = not bool(node.all())
+    for r0 in range(0, m, step):
+        mask = (node[:, r0 : r0 + step].unsqueeze(2) & node.unsqueeze(1)).to(S.dtype) if padded else None
+        block = SK[:, r0 : r0 + step]
+        if torch.is_grad_enabled() and (block.requires_grad or S.requires_grad):
+            total = total + checkpoint(_softplus_block, block, S, mask, use_reentrant=False)
+        else:
+            total = total + _softplus_block(block, S, mask)
+    return total
 
 
 def _padded(v: Tensor, graph: Tensor, pos: Tensor, b: int, m: int) -> Tensor:
