@@ -367,17 +367,22 @@ def test_ndp_levels_without_weights_or_batch():
 
 
 @pytest.mark.parametrize("dropped", ["drop", "attach"])
-def test_the_large_component_path_agrees_with_the_dense_one(dropped):
-    """Components above ``dense_limit`` take lobpcg and scipy's sparse LU: the same pooling on a
-    graph with a simple largest eigenvalue."""
+@pytest.mark.parametrize("sparsify", [{}, {"epsilon": 0.0}, {"epsilon": 0.2}, {"epsilon": 0.3, "relative": False}])
+def test_the_large_component_path_agrees_with_the_dense_one(dropped, sparsify):
+    """Components above ``dense_limit`` take lobpcg and scipy's sparse LU (and drop the edges the
+    sparsification will drop before they leave scipy): the same pooling on a graph with a simple
+    largest eigenvalue, at every threshold."""
     n = 30
     e, w = _weighted(n, 0.15, 5)
     x = torch.randn(n, 3, generator=torch.Generator().manual_seed(3))
     A = _dense(e, w, n)
     _numpy_split(A, feature_key(x).numpy())  # asserts a simple largest eigenvalue
-    dense = NDPPooling(dropped=dropped)(x, e, edge_weight=w)
-    sparse = NDPPooling(dropped=dropped, dense_limit=8)(x, e, edge_weight=w)
+    dense = NDPPooling(dropped=dropped, **sparsify)(x, e, edge_weight=w)
+    sparse = NDPPooling(dropped=dropped, dense_limit=8, **sparsify)(x, e, edge_weight=w)
     _same(dense, sparse)
+    if sparsify.get("epsilon", 0.01) >= 0.2:  # the threshold removes edges here
+        full = NDPPooling(dropped=dropped, epsilon=0.0, dense_limit=8)(x, e, edge_weight=w)
+        assert sparse.edge_index.size(1) < full.edge_index.size(1)
 
 
 def test_small_chunks_give_the_same_pooling(monkeypatch):

@@ -192,9 +192,13 @@ def _dense_group(
     return G[real], kept[real], edges, target
 
 
-def _sparse_component(nodes: Tensor, uei: Tensor, uw: Tensor, lpos: Tensor, attach: bool):
+def _sparse_component(
+    nodes: Tensor, uei: Tensor, uw: Tensor, lpos: Tensor, attach: bool, floor: Tuple[float, float] = (0.0, 0.0)
+):
     """One component of more than ``dense_limit`` nodes (``nodes`` in tie order): lobpcg for the
-    eigenvector, scipy's sparse LU for the Kron reduction."""
+    eigenvector, scipy's sparse LU for the Kron reduction.  Pooled edges lighter than ``floor``
+    (``w >= floor[0]`` and ``w > floor[1]`` are kept: the sparsification that follows, applied
+    early so that the filled-in reduction never reaches torch whole)."""
     try:
         import numpy as np
         import scipy.sparse as sp
@@ -231,8 +235,11 @@ def _sparse_component(nodes: Tensor, uei: Tensor, uw: Tensor, lpos: Tensor, atta
     if X.shape != (d_idx.size, k_idx.size):  # spsolve squeezes a single column
         X = sp.csc_matrix(X.toarray().reshape(d_idx.size, k_idx.size))
     S = L[k_idx][:, k_idx] - L[k_idx][:, d_idx] @ X
-    Wn = sp.coo_matrix(-(S + S.T) / 2)
-    off = (Wn.row != Wn.col) & (Wn.data > 0)
+    S = S + S.T
+    S.data *= -0.5
+    Wn = S.tocoo()
+    del S
+    off = (Wn.row != Wn.col) & (Wn.data > 0) & (Wn.data >= floor[0]) & (Wn.data > floor[1])
     k_nodes = nodes[torch.from_numpy(k_idx).to(device)]
     as_t = lambda a: torch.from_numpy(np.asarray(a)).to(device)  # noqa: E731
     edges = (k_nodes[as_t(Wn.row[off])], k_nodes[as_t(Wn.col[off])], as_t(Wn.data[off]).to(torch.float64))
@@ -252,8 +259,17 @@ def _sparse_component(nodes: Tensor, uei: Tensor, uw: Tensor, lpos: Tensor, atta
     return kept, edges, target
 
 
-def _split(num_nodes: int, uei: Tensor, uw: Tensor, key: Optional[Tensor], dense_limit: int, attach: bool) -> _Split:
-    """Steps 2-3 of the module docstring for every component of the (batched) graph."""
+def _split(
+    num_nodes: int,
+    uei: Tensor,
+    uw: Tensor,
+    key: Optional[Tensor],
+    dense_limit: int,
+    attach: bool,
+    floor: Optional[Tuple[Tensor, Tensor]] = None,
+) -> _Split:
+    """Steps 2-3 of the module docstring for every component of the (batched) graph; ``floor``:
+    per node, the sparsification's two thresholds (applied early in large components)."""
     device = uei.device
     n = num_nodes
     comp = connected_components(uei, n)
@@ -305,7 +321,8 @@ def _split(num_nodes: int, uei: Tensor, uw: Tensor, key: Optional[Tensor], dense
         e_in = e_cid == c
         lpos = torch.full((n,), -1, dtype=torch.long, device=device)
         lpos[nodes] = torch.arange(nodes.numel(), device=device)
-        c_kept, edges, target = _sparse_component(nodes, uei[:, e_in], uw[e_in], lpos, attach)
+        lows = (0.0, 0.0) if floor is None else (float(floor[0][nodes[0]]), float(floor[1][nodes[0]]))
+        c_kept, edges, target = _sparse_component(nodes, uei[:, e_in], uw[e_in], lpos, attach, lows)
         record(nodes, c_kept, edges, target)
     empty_l = torch.zeros(0, dtype=torch.long, device=device)
     return _Split(
@@ -343,18 +360,18 @@ def _ndp_step(
     uei, uw = undirected(edge_index, w_in, n)
     pos = uw > 0 if skip is None else (uw > 0) & ~skip[uei[0]]  # a skipped graph's nodes: isolated, kept
     uei, uw = uei[:, pos], uw[pos]
-    split = _split(n, uei, uw, key, dense_limit, dropped == "attach")
-
-    perm = split.kept.nonzero().view(-1)
-    n_out = perm.numel()
-    out_id = torch.full((n,), DROPPED, dtype=torch.long, device=device)
-    out_id[perm] = torch.arange(n_out, device=device)
-
     # sparsify, per graph, against the graph's largest input weight
     num_graphs = int(batch.max()) + 1 if n else 0
     wmax = torch.zeros(num_graphs, dtype=torch.float64, device=device)
     if uw.numel():
         wmax = wmax.scatter_reduce(0, batch[uei[0]], uw, reduce="amax", include_self=True)
+    eps_g = epsilon * wmax if relative else torch.full_like(wmax, epsilon)
+    split = _split(n, uei, uw, key, dense_limit, dropped == "attach", (eps_g[batch], _ZERO_TOL * wmax[batch]))
+
+    perm = split.kept.nonzero().view(-1)
+    n_out = perm.numel()
+    out_id = torch.full((n,), DROPPED, dtype=torch.long, device=device)
+    out_id[perm] = torch.arange(n_out, device=device)
     g = batch[split.src]
     thr = epsilon * wmax[g] if relative else torch.full_like(split.weight, epsilon)
     keep = (split.weight >= thr) & (split.weight > _ZERO_TOL * wmax[g])
