@@ -31,12 +31,14 @@ What it measures
       paper's ``1/d`` prior and sparsemax) needs a breadth-first search from every leader;
     * ``nmf`` (``max_nodes``), ``eigenpool`` and ``bnpool`` (``dense_limit``): hipool refuses graphs
       above these (dense ``O(n²)``-memory poolers) with an error naming the option; the benchmark
-      sets them to ``N`` so that the cell is measured.  tgp's ``PANPooling`` takes the MET matrix
-    ``M`` of PyG's ``PANConv`` instead of an ``edge_index``: the timed tgp step computes ``M``
-    as ``PANConv.forward`` does (``panentropy`` with ``filter_size=2``, hipool's default, then
-    the symmetric degree normalisation), without the convolution itself; it needs
-    ``torch_sparse``.  tgp's ``GraclusPooling`` needs ``torch_cluster``.  A tgp pooler whose
-    extra package is missing is ``skipped`` with the reason.
+      sets them to ``N`` so that the cell is measured (BN-Pool's loss stays exact: tgp's sparse
+      path samples non-edges instead).
+
+    tgp's ``PANPooling`` takes the MET matrix ``M`` of PyG's ``PANConv`` instead of an
+    ``edge_index``: the timed tgp step computes ``M`` as ``PANConv.forward`` does (``panentropy``
+    with ``filter_size=2``, hipool's default, then the symmetric degree normalisation), without the
+    convolution itself; it needs ``torch_sparse``. tgp's ``GraclusPooling`` needs ``torch_cluster``.
+    A tgp pooler whose extra package is missing is ``skipped`` with the reason.
 
     Graph: one random undirected graph per N (``_bench.random_graph``: ``N * degree / 2``
     uniform node pairs, self-loops removed, both directions stored, duplicates merged, so
