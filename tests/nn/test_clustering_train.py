@@ -198,15 +198,6 @@ def communities():
     return graphs[:210], graphs[210:255], graphs[255:]
 
 
-@pytest.fixture
-def one_thread():
-    """Small graphs: a second thread only waits on the first (3x slower on a busy machine)."""
-    threads = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(threads)
-
-
 @pytest.mark.parametrize("pool", ["diffpool", "mincut", "dmon"])
 def test_each_clustering_pooler_beats_the_majority_class_on_communities(pool, communities, one_thread):
     train, val, test = communities
