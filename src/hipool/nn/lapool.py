@@ -217,8 +217,6 @@ class LaPool(torch.nn.Module):
         leaders = leader_mask(variation, und_ei)
         lead = leaders.nonzero().view(-1)
         k = lead.numel()
-        slot_of = torch.full((n,), -1, dtype=torch.long, device=x.device)
-        slot_of[lead] = torch.arange(k, device=x.device)
 
         # Candidate leaders of the other nodes, their logits and their share of the node.
         sim_chunks = ops.dense_chunks(batch, lead, 1) if n else None
