@@ -146,7 +146,7 @@ def _per_block(z: Tensor, node: Tensor, slot: Tensor, chunks, rows, dtype: torch
     pairs in (node, slot) order, as :func:`dense_candidate_pairs` gives them."""
     if z.numel() == 0:
         return z
-    cut = torch.searchsorted(node, torch.tensor([c[1] for c in chunks], device=node.device)).tolist()
+    cut = block_cuts(node, chunks)
     parts, start = [], 0
     for (a, b, p, q), stop in zip(chunks, cut):
         r, c = node[start:stop] - a, slot[start:stop] - p
@@ -247,6 +247,13 @@ DENSE_BLOCK = 1 << 24
 DENSE_FILL = 0.05
 
 
+def block_cuts(sorted_nodes: Tensor, chunks) -> List[int]:
+    """For node ids sorted ascending, the position where each block of ``chunks`` ends (its nodes
+    ``a:b`` are ``sorted_nodes[previous cut : cut]``)."""
+    ends = torch.tensor([c[1] for c in chunks], dtype=sorted_nodes.dtype, device=sorted_nodes.device)
+    return torch.searchsorted(sorted_nodes, ends).tolist()
+
+
 def dense_chunks(batch: Tensor, lead: Tensor, width: int) -> Optional[List[Tuple[int, int, int, int]]]:
     """Consecutive graphs grouped into blocks ``(a, b, p, q)`` (nodes ``a:b``, leader slots
     ``p:q``) of at most :data:`DENSE_BLOCK` ``(b - a) (q - p) width`` entries each, or ``None``
@@ -304,7 +311,7 @@ def dense_candidate_pairs(
     device = leaders.device
     lead = leaders.nonzero().view(-1)
     e_order = torch.argsort(edge_index[0], stable=True)
-    e_cut = torch.searchsorted(edge_index[0, e_order], torch.tensor([c[1] for c in chunks], device=device)).tolist()
+    e_cut = block_cuts(edge_index[0, e_order], chunks)
     out_node, out_slot, out_dist = [], [], []
     e0 = 0
     for (a, b, p, q), e1 in zip(chunks, e_cut):
@@ -346,7 +353,7 @@ def chunked_similarity(xn: Tensor, lead: Tensor, node: Tensor, slot: Tensor, chu
     """``xn[node] · xn[lead[slot]]`` for every pair, through one ``[nodes, leaders]`` matrix
     product per block of ``chunks`` (no ``[pairs, F]`` gather)."""
     order = torch.argsort(node, stable=True)
-    cut = torch.searchsorted(node[order], torch.tensor([c[1] for c in chunks], device=node.device)).tolist()
+    cut = block_cuts(node[order], chunks)
     parts, start = [], 0
     for (a, b, p, q), stop in zip(chunks, cut):
         idx = order[start:stop]
@@ -368,9 +375,8 @@ def dense_quotient(
     device = values.device
     e_order = torch.argsort(edge_index[0], stable=True)
     e_src = edge_index[0, e_order]
-    bounds = torch.tensor([c[1] for c in chunks], device=device)
-    e_cut = torch.searchsorted(e_src, bounds).tolist()
-    s_cut = torch.searchsorted(s_row, bounds).tolist()
+    e_cut = block_cuts(e_src, chunks)
+    s_cut = block_cuts(s_row, chunks)
     pairs, vals, pooled = [], [], []
     e0 = s0 = 0
     for (a, b, p, q), e1, s1 in zip(chunks, e_cut, s_cut):
