@@ -179,7 +179,14 @@ def test_unit_records_are_checked(tmp_path):
         "history": [[1, 0.5, 0.5, 0.6, 0.5, 0.1, 0.01]],
     }
     assert check_unit_record(good, tmp_path) is good
+    # the holdout loss includes auxiliary losses, negative for JustBalance: any finite number
+    negative = {**good, "result": {**good["result"], "val_loss": -0.42}}
+    assert check_unit_record(negative, tmp_path) is negative
     for record, match in [
+        (
+            {**good, "result": {**good["result"], "val_loss": float("-inf")}},
+            r"the record's 'result.val_loss' is -inf, not a finite number$",
+        ),
         ([], r"not a training run record of hipool compare"),
         ({**good, "result": 3}, r"the record has no 'result' mapping"),
         (
