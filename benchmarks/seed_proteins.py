@@ -24,6 +24,13 @@ What it measures
     among equal scores at the cut, so the training trajectories drift apart a
     little (about 1e-2 in mean loss over 10 epochs).
 
+Device
+    ``--device cuda`` moves both models and every epoch's batches to the GPU (the batches
+    outside the timer), reads the clock after ``torch.cuda.synchronize()``, and reports each
+    side's CUDA allocator peak over an epoch (``torch.cuda.max_memory_allocated`` after
+    ``reset_peak_memory_stats``, minus what was allocated when the epoch began: the two
+    models, their optimizer states and the epoch's batches).
+
 Data
     TU PROTEINS, read from ``<data-root>/PROTEINS/raw`` (default
     ``<repo>/../shared/datasets/TU``).  That folder is never written to: its
@@ -33,7 +40,7 @@ Data
     labels (3 features).
 
 Run (from the repository root)
-    .venv/bin/python benchmarks/seed_proteins.py [--epochs N]
+    .venv/bin/python benchmarks/seed_proteins.py [--epochs N] [--device cuda]
 
     ``--impl-b pyg`` puts PyG's class on both sides (a control run: its ratio
     shows the noise floor of the measurement).
@@ -58,6 +65,9 @@ from torch_geometric.datasets import TUDataset
 from torch_geometric.loader import DataLoader
 from torch_geometric.nn import TopKPooling as PygTopKPooling
 from tqdm import tqdm
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+from _bench import device_header, probe_device  # noqa: E402
 
 REPO_ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO_ROOT))
@@ -93,6 +103,12 @@ def parse_args(argv=None):
         choices=("hipool", "pyg"),
         default="hipool",
         help="pooling class of side B; 'pyg' is a PyG-vs-PyG control run",
+    )
+    p.add_argument(
+        "--device",
+        choices=("cpu", "cuda"),
+        default="cpu",
+        help="where both sides train; on cuda each side's CUDA allocator peak per epoch is reported",
     )
     args = p.parse_args(argv)
     if args.epochs < 2:
@@ -148,11 +164,22 @@ def hipool_version() -> str:
     return version
 
 
-def train_epoch(model, optimizer, batches) -> tuple[float, float]:
-    """One epoch over ``batches``; returns (seconds, mean loss per graph)."""
+def _sync(device: torch.device) -> None:
+    if device.type == "cuda":
+        torch.cuda.synchronize(device)
+
+
+def train_epoch(model, optimizer, batches, device: torch.device) -> tuple[float, float, float]:
+    """One epoch over ``batches`` (already on ``device``); returns (seconds, mean loss per graph,
+    CUDA allocator peak in MB above what was allocated at the start; ``nan`` on the CPU)."""
     model.train()
     total_loss = 0.0
     total_graphs = 0
+    cuda = device.type == "cuda"
+    _sync(device)
+    if cuda:
+        torch.cuda.reset_peak_memory_stats(device)
+        base = torch.cuda.memory_allocated(device)
     start = time.perf_counter()
     for data in batches:
         optimizer.zero_grad()
@@ -162,8 +189,10 @@ def train_epoch(model, optimizer, batches) -> tuple[float, float]:
         optimizer.step()
         total_loss += loss.item() * data.num_graphs
         total_graphs += data.num_graphs
+    _sync(device)
     seconds = time.perf_counter() - start
-    return seconds, total_loss / total_graphs
+    peak = (torch.cuda.max_memory_allocated(device) - base) / 1e6 if cuda else float("nan")
+    return seconds, total_loss / total_graphs, peak
 
 
 def fmt_table(header, rows, align=None) -> str:
@@ -182,8 +211,12 @@ def fmt_table(header, rows, align=None) -> str:
 
 def main(argv=None) -> int:
     args = parse_args(argv)
+    info = probe_device(args.device)  # exits with one line when CUDA is asked for and missing
+    device = torch.device(args.device)
     command = shlex.join([sys.executable] + sys.argv)
     torch.set_num_threads(args.threads)
+    if device.type == "cuda":
+        print(device_header(info))
 
     dataset = load_dataset(args.data_root, args.cache, args.use_node_attr)
     features = (
@@ -209,11 +242,13 @@ def main(argv=None) -> int:
         model_b.load_state_dict(model_a.state_dict(), strict=True)
     except RuntimeError as exc:
         raise SystemExit(f"error: side B does not load side A's state_dict (strict=True):\n{exc}") from exc
+    model_a.to(device)
+    model_b.to(device)
     opt_a = torch.optim.Adam(model_a.parameters(), lr=args.lr)
     opt_b = torch.optim.Adam(model_b.parameters(), lr=args.lr)
 
     # Sanity check before training: same weights and same input give the same logits.
-    probe = next(iter(DataLoader(dataset, batch_size=args.batch_size)))
+    probe = next(iter(DataLoader(dataset, batch_size=args.batch_size))).to(device)
     with torch.no_grad():
         logits_a = model_a(probe.x, probe.edge_index, probe.batch)
         logits_b = model_b(probe.x, probe.edge_index, probe.batch)
@@ -227,13 +262,16 @@ def main(argv=None) -> int:
 
     sides = {"A": (model_a, opt_a), "B": (model_b, opt_b)}
     records = []  # (epoch, first, sec_a, sec_b, loss_a, loss_b)
+    peaks = {"A": [], "B": []}  # CUDA allocator peak per epoch (MB)
     bar = tqdm(range(1, args.epochs + 1), desc="epochs", unit="epoch", file=sys.stderr)
     for epoch in bar:
-        batches = list(loader)
+        batches = [b.to(device) for b in loader]
         order = ("A", "B") if epoch % 2 == 1 else ("B", "A")
         result = {}
         for side in order:
-            result[side] = train_epoch(*sides[side], batches)
+            seconds, loss, peak = train_epoch(*sides[side], batches, device)
+            result[side] = (seconds, loss)
+            peaks[side].append(peak)
         (sec_a, loss_a), (sec_b, loss_b) = result["A"], result["B"]
         first = label_a if order[0] == "A" else label_b
         records.append((epoch, first, sec_a, sec_b, loss_a, loss_b))
@@ -297,6 +335,13 @@ def main(argv=None) -> int:
         f"- max abs difference of the per-epoch mean training loss: {max(loss_diffs):.3g} "
         f"(logits at init: {init_diff:.3g})"
     )
+    if device.type == "cuda":
+        peak_a, peak_b = max(peaks["A"]), max(peaks["B"])
+        print(
+            f"- CUDA allocator peak of an epoch (max over epochs, above the models and batches): "
+            f"{label_a} {peak_a:.1f} MB, {label_b} {peak_b:.1f} MB ({label_b}/{label_a} {peak_b / peak_a:.3f}); "
+            f"{info['name']}"
+        )
     paired = statistics.median(r[3] / r[2] for r in timed)
     print(f"- median of the per-epoch ratios {label_b}/{label_a}: {paired:.3f}")
     if args.impl_b == "hipool":
@@ -311,7 +356,7 @@ def main(argv=None) -> int:
         f"hipool {hipool_version()}, python {sys.version.split()[0]}"
     )
     print(
-        f"- threads {torch.get_num_threads()}, epochs {args.epochs}, batch size "
+        f"- device {device.type}, threads {torch.get_num_threads()}, epochs {args.epochs}, batch size "
         f"{args.batch_size}, hidden {args.hidden}, lr {args.lr}, seed {args.seed}, "
         f"{len(dataset)} graphs, use_node_attr={args.use_node_attr}"
     )
