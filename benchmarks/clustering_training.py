@@ -12,6 +12,10 @@ same data, one stratified 70/15/15 split (seed 0), the same model, the same seed
 number of epochs: Adam, the weights of the best validation epoch tested.  The loop is written
 out here, so that both versions train exactly alike and the loss splits into cross-entropy and
 the weighted auxiliary losses (``model.aux_loss``).
+
+``--device cuda`` trains on the GPU (the model and every batch moved there; the clock of
+``s/epoch`` is read after ``torch.cuda.synchronize()``); the device is part of a row's key
+and a column of the table, so CPU and GPU rows of one label stand side by side.
 """
 
 from __future__ import annotations
@@ -26,7 +30,7 @@ from pathlib import Path
 
 import torch
 import torch.nn.functional as F
-from _bench import fmt_table, write_atomic
+from _bench import device_header, fmt_table, probe_device, write_atomic
 from torch_geometric.loader import DataLoader
 
 POOLERS = ("diffpool", "mincut", "dmon")
@@ -39,12 +43,13 @@ def datasets(quick: bool) -> dict:
     return {"communities": f"communities:n={n},seed=0", "circuits": f"circuits:n={n},min=60,max=300"}
 
 
-def _pass(model, loader, optimizer=None):
+def _pass(model, loader, optimizer=None, device="cpu"):
     """One epoch: (mean loss, mean aux part, accuracy) over the graphs of ``loader``."""
     model.train(optimizer is not None)
     loss_sum = aux_sum = correct = count = 0.0
     with torch.set_grad_enabled(optimizer is not None):
         for data in loader:
+            data = data.to(device)
             logits, h = model(data, return_hierarchy=True)
             y = data.y.view(-1)
             aux = model.aux_loss(h)
@@ -61,28 +66,35 @@ def _pass(model, loader, optimizer=None):
     return loss_sum / count, aux_sum / count, correct / count
 
 
-def train_one(graphs, split, num_features, num_classes, pool, conv, epochs, lr, seed):
+def _sync(device: str) -> None:
+    if device == "cuda":
+        torch.cuda.synchronize()
+
+
+def train_one(graphs, split, num_features, num_classes, pool, conv, epochs, lr, seed, device="cpu"):
     from hipool import ModelConfig
     from hipool.nn import build_model
 
     train, val, test = ([graphs[i] for i in part] for part in split)
     torch.manual_seed(seed)
-    model = build_model(ModelConfig(pool=pool, conv=conv, **MODEL), num_features, num_classes)
+    model = build_model(ModelConfig(pool=pool, conv=conv, **MODEL), num_features, num_classes).to(device)
     optimizer = torch.optim.Adam(model.parameters(), lr=lr)
     train_loader = DataLoader(train, batch_size=32, shuffle=True, generator=torch.Generator().manual_seed(seed))
     val_loader, test_loader = DataLoader(val, batch_size=128), DataLoader(test, batch_size=128)
     best = (-1.0, 0, copy.deepcopy(model.state_dict()))
+    _sync(device)
     t0 = time.perf_counter()
     for epoch in range(1, epochs + 1):
-        loss, aux, _ = _pass(model, train_loader, optimizer)
+        loss, aux, _ = _pass(model, train_loader, optimizer, device)
         if not math.isfinite(loss):
             break  # a NaN in the weights: nothing after this epoch can be tested
-        _, _, val_acc = _pass(model, val_loader)
+        _, _, val_acc = _pass(model, val_loader, None, device)
         if val_acc > best[0]:
             best = (val_acc, epoch, copy.deepcopy(model.state_dict()))
+    _sync(device)
     seconds = (time.perf_counter() - t0) / epoch
     model.load_state_dict(best[2])
-    _, _, test_acc = _pass(model, test_loader)
+    _, _, test_acc = _pass(model, test_loader, None, device)
     ys = torch.tensor([int(g.y) for g in test])
     return {
         "test_acc": test_acc,
@@ -97,7 +109,7 @@ def train_one(graphs, split, num_features, num_classes, pool, conv, epochs, lr, 
 
 def _key(r: dict) -> tuple:
     """What makes two results the same cell of the table."""
-    return r["label"], r["dataset"], r["pooler"], r.get("conv", "gcn"), r["graphs"], r["epochs"]
+    return r["label"], r["dataset"], r["pooler"], r.get("conv", "gcn"), r["graphs"], r["epochs"], r.get("device", "cpu")
 
 
 def main(argv=None) -> int:
@@ -115,6 +127,7 @@ def main(argv=None) -> int:
     p.add_argument("--poolers", default=",".join(POOLERS))
     p.add_argument("--datasets", default="communities,circuits")
     p.add_argument("--threads", type=int, default=1)
+    p.add_argument("--device", choices=("cpu", "cuda"), default="cpu", help="where to train (default cpu)")
     p.add_argument(
         "--out",
         type=Path,
@@ -122,6 +135,9 @@ def main(argv=None) -> int:
         help="results file; rows of other labels in it stay and are tabled too",
     )
     args = p.parse_args(argv)
+    info = probe_device(args.device)  # exits with one line when CUDA is asked for and missing
+    if args.device == "cuda":
+        print(device_header(info), file=sys.stderr)
     epochs = args.epochs or (15 if args.quick else 30)
     torch.set_num_threads(args.threads)
 
@@ -137,7 +153,9 @@ def main(argv=None) -> int:
         graphs = list(ds)
         split = stratified_split([int(g.y) for g in graphs], [0.7, 0.15, 0.15], seed=0)
         for pool in args.poolers.split(","):
-            r = train_one(graphs, split, ds.num_features, ds.num_classes, pool, args.conv, epochs, args.lr, args.seed)
+            r = train_one(
+                graphs, split, ds.num_features, ds.num_classes, pool, args.conv, epochs, args.lr, args.seed, args.device
+            )
             r.update(
                 label=args.label,
                 dataset=name,
@@ -146,9 +164,11 @@ def main(argv=None) -> int:
                 conv=args.conv,
                 epochs=epochs,
                 lr=args.lr,
+                device=args.device,
             )
             print(
-                f"{args.label} {name} {pool} {args.conv}: test {r['test_acc']:.3f} (majority {r['majority']:.3f}), "
+                f"{args.label} {name} {pool} {args.conv} on {args.device}: "
+                f"test {r['test_acc']:.3f} (majority {r['majority']:.3f}), "
                 f"loss {r['train_loss']:.3g} of which aux {r['train_aux']:.3g}, "
                 f"{r['s_per_epoch']:.2f} s/epoch",
                 file=sys.stderr,
@@ -163,6 +183,7 @@ def main(argv=None) -> int:
             r["pooler"],
             r["label"],
             r.get("conv", "gcn"),
+            r.get("device", "cpu"),
             r["graphs"],
             r["epochs"],
             f"{r['test_acc']:.3f}",
@@ -173,7 +194,15 @@ def main(argv=None) -> int:
             f"{r['s_per_epoch']:.2f}",
         )
         for r in sorted(
-            results, key=lambda r: (r.get("conv", "gcn"), r["dataset"], r["pooler"], r["graphs"], r["label"])
+            results,
+            key=lambda r: (
+                r.get("conv", "gcn"),
+                r["dataset"],
+                r["pooler"],
+                r["graphs"],
+                r.get("device", "cpu"),
+                r["label"],
+            ),
         )
     ]
     print(
@@ -183,6 +212,7 @@ def main(argv=None) -> int:
                 "pooler",
                 "code",
                 "conv",
+                "device",
                 "graphs",
                 "epochs",
                 "test acc",

@@ -13,9 +13,12 @@ readouts summed, split, seed, epochs) with ``hipool train``, then measures on th
 
 Runs go to ``--out`` (default ``runs/recovery``) and resume when repeated;
 the tables are printed and written to ``OUT/recovery.json`` and ``OUT/recovery.md``.
+``--device cuda`` trains on the GPU (``hipool train --device cuda``); the metrics are then
+measured as ``hipool explain`` measures them, on the CPU, from the saved checkpoint.
 
     .venv/bin/python benchmarks/hierarchy_recovery.py                   # both datasets, 4 poolers
     .venv/bin/python benchmarks/hierarchy_recovery.py --datasets circuits --epochs 20
+    .venv/bin/python benchmarks/hierarchy_recovery.py --device cuda
 """
 
 from __future__ import annotations
@@ -26,6 +29,7 @@ from pathlib import Path
 
 import torch
 import yaml
+from _bench import probe_device
 
 from hipool.config import ModelConfig
 from hipool.demo import DemoSettings, demo_dataset
@@ -72,7 +76,9 @@ def main(argv=None) -> int:
     p.add_argument("--out", type=Path, default=Path("runs/recovery"))
     p.add_argument("--epochs", type=int, default=60)
     p.add_argument("--threads", type=int, default=None)
+    p.add_argument("--device", choices=("cpu", "cuda"), default="cpu", help="where to train (default cpu)")
     args = p.parse_args(argv)
+    probe_device(args.device)  # exits with one line when CUDA is asked for and missing
     if args.threads:
         torch.set_num_threads(args.threads)
     rows, decided = [], {}
@@ -90,7 +96,16 @@ def main(argv=None) -> int:
                 ),
             )
             result = run_train(
-                TrainRequest(dataset=spec, out=out, config=cfg_path, seed=s.seed, val=0.15, test=0.15, progress=True),
+                TrainRequest(
+                    dataset=spec,
+                    out=out,
+                    config=cfg_path,
+                    seed=s.seed,
+                    val=0.15,
+                    test=0.15,
+                    device=args.device,
+                    progress=True,
+                ),
                 log=lambda m: print(m, file=sys.stderr),
             )
             run = open_run(out)

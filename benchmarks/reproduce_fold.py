@@ -12,7 +12,12 @@ run loaded it).  The run is repeated with the record's thread count, in a tempor
 (the campaign is not touched), and the two test accuracies are printed with their
 difference.  With the same thread count and the same torch build they agree exactly: the
 exit status is 0 when they do, 1 when they differ, 2 when the run cannot be reproduced (a
-missing record, dataset or fold).
+missing record, dataset or fold, or a CUDA device this machine lacks).
+
+The run is repeated on the record's device unless ``--device cpu`` or ``--device cuda`` says
+otherwise (a record made on a GPU then reproduces on the CPU, or the reverse: the accuracies
+then agree only approximately, the kernels differ).  A CUDA device on a machine without one
+is refused at once with one line.
 """
 
 from __future__ import annotations
@@ -31,14 +36,33 @@ def _fail(message: str) -> int:
     return 2
 
 
+def _no_device(device: str) -> bool:
+    """True (after printing ``_bench.probe_device``'s one line) when ``device`` is CUDA and this
+    machine has none: the run cannot be reproduced here (exit 2, not the 1 of a difference)."""
+    from _bench import probe_device
+
+    try:
+        probe_device("cuda" if device.startswith("cuda") else device)
+    except SystemExit as stop:
+        print(stop.code, file=sys.stderr)
+        return True
+    return False
+
+
 def main(argv=None) -> int:
     p = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     p.add_argument("run", help="the campaign's run folder, or a dataset name (then runs/<name>)")
     p.add_argument("model", help="the model's name in the campaign (e.g. gine-given)")
     p.add_argument("fold", type=int, help="the outer fold")
     p.add_argument("--repeat", type=int, default=0, help="which final run of the fold (default 0)")
+    p.add_argument(
+        "--device", choices=("cpu", "cuda"), default=None, help="where to re-run it (default: the record's device)"
+    )
     args = p.parse_args(argv)
     sys.path.insert(0, str(ROOT / "src"))
+    sys.path.insert(0, str(ROOT / "benchmarks"))
+    if args.device is not None and _no_device(args.device):
+        return 2
     import torch
 
     from hipool.compare.unit import run_unit
@@ -55,6 +79,9 @@ def main(argv=None) -> int:
     if not records:
         return _fail(f"{unit_dir}: no final run r{args.repeat} (is the fold finished?)")
     record = json.loads(records[0].read_text())
+    device = args.device or record["device"]
+    if args.device is None and _no_device(device):  # the record's GPU: this machine must have one
+        return 2
     splits = json.loads((folder / "folds.json").read_text())["splits"]
     if not 0 <= args.fold < len(splits):
         return _fail(f"{folder}: fold {args.fold} is not one of its {len(splits)} folds")
@@ -74,11 +101,13 @@ def main(argv=None) -> int:
             "train_idx": fold["train"],
             "holdout_idx": fold["holdout"],
             "test_idx": fold["test"],
-            "device": record["device"],
+            "device": device,
         }
         again = run_unit(job, dataset)
     was, now = record["result"]["test_acc"], again["result"]["test_acc"]
     print(f"{folder} {args.model} fold {args.fold} r{args.repeat} ({records[0].name}, {record['threads']} thread(s))")
+    if device.split(":")[0] != record["device"].split(":")[0]:
+        print(f"recorded on {record['device']}, reproduced on {device}: expect small differences")
     print(f"recorded test accuracy   {was:.6f}")
     print(f"reproduced test accuracy {now:.6f}")
     print(f"difference               {now - was:+.6f} ({'the same' if now == was else 'DIFFERENT'})")

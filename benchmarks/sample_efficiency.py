@@ -10,7 +10,8 @@ hierarchical recipe and its global twin (``--models``, preset names or YAML file
 Every (model, size) result is written atomically to ``OUT/<model>-<N>.json`` as soon as it
 is done, and a rerun skips what is there (so a long run resumes).  The table (overall and
 per defect level) is printed and written to ``OUT/sample_efficiency.md``, the curve to
-``OUT/sample_efficiency.png``.
+``OUT/sample_efficiency.png``.  ``--device cuda`` trains on the GPU (hipool's ``train_model``
+with ``device="cuda"``); each record says where it was trained (``device``).
 
     .venv/bin/python benchmarks/sample_efficiency.py                        # the figures in the README
     .venv/bin/python benchmarks/sample_efficiency.py --sizes 100,200 --pool 900 --test 300 --epochs 5  # smoke
@@ -25,6 +26,7 @@ import time
 from pathlib import Path
 
 import torch
+from _bench import probe_device
 
 from hipool.data.circuits.dataset import load_circuits
 from hipool.data.splits import stratified_split
@@ -68,7 +70,9 @@ def main(argv=None) -> int:
     p.add_argument("--lr-schedule", default="plateau")
     p.add_argument("--threads", type=int, default=None)
     p.add_argument("--out", type=Path, default=Path("runs/sample_efficiency"))
+    p.add_argument("--device", choices=("cpu", "cuda"), default="cpu", help="where to train (default cpu)")
     args = p.parse_args(argv)
+    probe_device(args.device)  # exits with one line when CUDA is asked for and missing
     if args.threads:
         torch.set_num_threads(args.threads)
     sizes = [int(s) for s in args.sizes.split(",")]
@@ -108,7 +112,16 @@ def main(argv=None) -> int:
                 continue
             t0 = time.perf_counter()
             _, _, run = train_model(
-                ds, config, settings, order[:size], val, test, seed=args.seed, progress=True, desc=f"{name} n={size}"
+                ds,
+                config,
+                settings,
+                order[:size],
+                val,
+                test,
+                seed=args.seed,
+                device=args.device,
+                progress=True,
+                desc=f"{name} n={size}",
             )
             rec = {
                 "model": name,
@@ -121,6 +134,7 @@ def main(argv=None) -> int:
                 **run.to_dict(),
                 "wall_s": time.perf_counter() - t0,
                 "torch_threads": torch.get_num_threads(),
+                "device": args.device,
             }
             atomic_write_text(path, json_text(rec))
             results[(name, size)] = rec
