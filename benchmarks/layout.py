@@ -9,6 +9,9 @@ the speed-up, plus the structure layout hipool uses for graphs with known groups
 
 Graphs: a random graph of average degree 4 (``_bench.random_graph``) and a synthetic circuit
 of about that many nodes (components and nets, with its blocks and subsystems as groups).
+
+CPU only, no ``--device``: the layouts are numpy (and networkx) on the host, computing
+positions for a matplotlib picture, and so is their peer; no torch computation runs.
 """
 
 from __future__ import annotations

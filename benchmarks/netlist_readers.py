@@ -12,6 +12,10 @@ flattening, and for the whole way to graphs.
 Goal (issue 19): at least 1M netlist lines per minute on one core.  ``parse`` is the
 reader alone (file to :class:`~hipool.data.netlists.gates.GateNetlist`), ``graph`` adds
 :func:`~hipool.data.netlists.gates.to_data`.  One torch thread.
+
+CPU only, no ``--device``: reading a netlist is parsing text on the host, and ``to_data``
+builds the graph's tensors on the CPU, as every dataset does (a training loop moves each
+batch to its device afterwards); no torch computation runs that a GPU could take.
 """
 
 from __future__ import annotations

@@ -16,6 +16,9 @@ times; the table gives the median and the range, and the ratio of the medians.  
 is read and levelised once, before the clock starts (that time is printed too).  numpy's
 bit operations run on one core.  The largest circuit is found by the AND count in each
 ``.aig`` header (a ``.blif`` without an ``.aig`` beside it is read).
+
+CPU only, no ``--device``: the simulator is numpy on the host (bit operations on ``uint64``
+words); no torch computation runs, so there is nothing to put on a GPU.
 """
 
 from __future__ import annotations

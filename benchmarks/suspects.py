@@ -7,6 +7,10 @@ designs of each fold, the top-1 and top-5 component, top-1 block and top-1 subsy
 rates as mean ± std over folds, and the top-1 component rate per true defect level.
 
     .venv/bin/python benchmarks/suspects.py runs/circuits-recipe
+
+CPU only, no ``--device``: it measures hit rates, not speed, through ``hipool explain``,
+which loads the trained model on the CPU and scores one design at a time (a forward pass
+and a gradient × input per design); ``hipool explain`` has no ``--device`` to pass on.
 """
 
 from __future__ import annotations
