@@ -177,9 +177,6 @@ class ClusterPooling(torch.nn.Module):
         """The logits the softmax reads (MinCut divides by its temperature)."""
         return logits
 
-    def _probabilities(self, logits: Tensor) -> Tensor:
-        return torch.softmax(logits, dim=-1)
-
     def _nonnegative_weights(self) -> Optional[str]:
         """Why this pooler needs ``edge_weight >= 0``, or ``None`` when negative weights are fine."""
         if self.method.nonnegative is not None:
@@ -241,23 +238,33 @@ class ClusterPooling(torch.nn.Module):
         small = bool((k < C).any())
         if small:
             logits = logits.masked_fill(~cluster_mask[batch], float("-inf"))
-        S = self._probabilities(logits)
-        if skip is not None and bool(skip.any()):
-            local = torch.arange(n, device=x.device) - (torch.cumsum(counts, 0) - counts)[batch]
-            identity = torch.nn.functional.one_hot(local.clamp(max=C - 1), C).to(S.dtype)
-            S = torch.where(skip[batch].view(-1, 1), identity, S)
-
         n_max = int(counts.max())
         mode = self.mode if self.mode != "auto" else ("dense" if n_max <= self.dense_max_nodes else "sparse")
-        if mode == "dense":
-            xd, mask = to_dense_batch(x, batch, batch_size=num_graphs, max_num_nodes=n_max)
-            Sd, _ = to_dense_batch(S, batch, batch_size=num_graphs, max_num_nodes=n_max)
-            adj = to_dense_adj(edge_index, batch, edge_weight, max_num_nodes=n_max, batch_size=num_graphs).to(x.dtype)
-            r = Fn.dense_core(self.method, xd, adj, Sd, mask, cluster_mask, reduce=self.reduce)
-        else:
+        identity = skip if skip is not None and bool(skip.any()) else None
+        if mode == "sparse" and identity is None:
+            # The core takes the softmax itself: its backward then needs one [N, C] tensor less.
             r = Fn.sparse_core(
-                self.method, x, edge_index, edge_weight, S, batch, num_graphs, counts, cluster_mask, reduce=self.reduce
-            )
+                self.method, x, edge_index, edge_weight, logits, batch, num_graphs, counts, cluster_mask,
+                reduce=self.reduce, logits=True,
+            )  # fmt: skip
+            S = r.S
+        else:
+            S = torch.softmax(logits, dim=-1)
+            if identity is not None:
+                local = torch.arange(n, device=x.device) - (torch.cumsum(counts, 0) - counts)[batch]
+                eye = torch.nn.functional.one_hot(local.clamp(max=C - 1), C).to(S.dtype)
+                S = torch.where(identity[batch].view(-1, 1), eye, S)
+            if mode == "dense":
+                xd, mask = to_dense_batch(x, batch, batch_size=num_graphs, max_num_nodes=n_max)
+                Sd, _ = to_dense_batch(S, batch, batch_size=num_graphs, max_num_nodes=n_max)
+                adj = to_dense_adj(edge_index, batch, edge_weight, max_num_nodes=n_max, batch_size=num_graphs)
+                r = Fn.dense_core(self.method, xd, adj.to(x.dtype), Sd, mask, cluster_mask, reduce=self.reduce)
+            else:
+                r = Fn.sparse_core(
+                    self.method, x, edge_index, edge_weight, S, batch, num_graphs, counts, cluster_mask,
+                    reduce=self.reduce,
+                )  # fmt: skip
+        del logits
 
         pooled_attr = None
         if self.pool_edge_attr and edge_attr is not None:

@@ -342,23 +342,24 @@ DMON = ClusterMethod(
 # cores: probabilities S in, per-graph losses out
 # ---------------------------------------------------------------------------
 class Pooled:
-    """What a core returns: ``out [B, C, F]``, ``out_adj [B, C, C]`` and named scalar losses."""
+    """What a core returns: ``out [B, C, F]``, ``out_adj [B, C, C]``, named scalar losses and the
+    assignment probabilities ``S`` it coarsened with (laid out as the core's input)."""
 
-    __slots__ = ("out", "out_adj", "losses")
+    __slots__ = ("out", "out_adj", "losses", "S")
 
-    def __init__(self, out: Tensor, out_adj: Tensor, losses: Dict[str, Tensor]):
-        self.out, self.out_adj, self.losses = out, out_adj, losses
+    def __init__(self, out: Tensor, out_adj: Tensor, losses: Dict[str, Tensor], S: Tensor):
+        self.out, self.out_adj, self.losses, self.S = out, out_adj, losses, S
 
 
-def coarsen(method: ClusterMethod, c: Coarsening, x: Tensor, reduce: str = "sum") -> Pooled:
-    """``method`` on the coarsening ``c`` of node features ``x`` (laid out like ``c.S``'s rows):
-    ``SᵀX`` (over each cluster's soft size with ``reduce="mean"``, see :data:`REDUCES`), the
-    pooled adjacency and every loss averaged over the graphs."""
-    out = c.pool(x)
+def coarsen(method: ClusterMethod, c: Coarsening, reduce: str = "sum") -> Pooled:
+    """``method`` on the coarsening ``c`` (built with its node features ``x``): ``SᵀX`` (over each
+    cluster's soft size with ``reduce="mean"``, see :data:`REDUCES`), the pooled adjacency and
+    every loss averaged over the graphs."""
+    out = c.pooled_x
     if reduce == "mean":
-        out = cluster_mean(out, c.graph_sum(c.S))
+        out = cluster_mean(out, c.cluster_size)
     losses = {name: graph_mean(loss(c), c.num_nodes) for name, loss in method.losses.items()}
-    return Pooled(method.activation(out), method.connect(c.pooled_adj), losses)
+    return Pooled(method.activation(out), method.connect(c.pooled_adj), losses, c.S)
 
 
 def dense_core(
@@ -370,7 +371,7 @@ def dense_core(
     :data:`REDUCES` (default PyG's ``sum``).
     """
     x = x * mask.unsqueeze(-1).to(x.dtype)
-    return coarsen(method, DenseCoarsening(adj, S, mask, cluster_mask), x, reduce)
+    return coarsen(method, DenseCoarsening(adj, S, mask, cluster_mask, x), reduce)
 
 
 def sparse_core(
@@ -385,11 +386,16 @@ def sparse_core(
     cluster_mask: Tensor,
     *,
     reduce: str = "sum",
+    logits: bool = False,
 ) -> Pooled:
-    """Sparse coarsening and losses: no ``[B, N, N]`` tensor.  ``S`` holds probabilities ``[N, C]``.
-    The keywords are :func:`dense_core`'s."""
-    c = SparseCoarsening(edge_index, edge_weight, S, batch, cluster_mask, num_graphs=num_graphs, counts=counts)
-    return coarsen(method, c, x, reduce)
+    """Sparse coarsening and losses: no ``[B, N, N]`` tensor.  ``S`` holds probabilities ``[N, C]``,
+    or with ``logits=True`` logits that are overwritten by their softmax (see
+    :func:`~hipool.nn.cluster_core.sparse_products`; the result's ``S``).  ``reduce`` and
+    ``cluster_mask`` are :func:`dense_core`'s."""
+    c = SparseCoarsening(
+        edge_index, edge_weight, S, batch, cluster_mask, num_graphs=num_graphs, counts=counts, x=x, logits=logits
+    )
+    return coarsen(method, c, reduce)
 
 
 # ---------------------------------------------------------------------------

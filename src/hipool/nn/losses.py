@@ -30,7 +30,8 @@ import torch
 from torch import Tensor
 from torch_geometric.utils import coalesce
 
-from ..ops import gather_as, segment_gram, segment_sum, segment_tmm
+from ..ops import segment_sum, segment_tmm
+from .cluster_core import PIECE_ELEMENTS, Products, sparse_products
 
 #: Added inside ``log`` and to degrees before dividing (as PyG).
 EPS = 1e-15
@@ -75,6 +76,41 @@ def safe_div(num: Tensor, den: Tensor) -> Tensor:
     return torch.where(ok, num / torch.where(ok, den, torch.ones_like(den)), torch.zeros_like(num))
 
 
+class _RowEntropy(torch.autograd.Function):
+    """``−Σ_c S_c log(S_c + ε)`` of every row, saving only ``S``: forward and backward run over
+    pieces of rows, so ``log(S + ε)`` and the other ``[N, C]`` intermediates of plain autograd
+    (it keeps ``S + ε`` and ``log(S + ε)`` for the backward) are never whole."""
+
+    @staticmethod
+    def forward(ctx, S: Tensor) -> Tensor:
+        rows = S.reshape(-1, S.size(-1))
+        out = rows.new_empty(rows.size(0))
+        for r in _row_pieces(rows):
+            out[r] = -(rows[r] * torch.log(rows[r] + EPS)).sum(-1)
+        ctx.save_for_backward(S)
+        return out.view(S.shape[:-1])
+
+    @staticmethod
+    def backward(ctx, grad: Tensor) -> Tensor:
+        (S,) = ctx.saved_tensors
+        rows, g = S.reshape(-1, S.size(-1)), grad.reshape(-1, 1)
+        out = torch.empty_like(rows)
+        for r in _row_pieces(rows):
+            shifted = rows[r] + EPS
+            out[r] = (torch.log(shifted) + rows[r] / shifted) * -g[r]
+        return out.view(S.shape)
+
+
+def _row_pieces(rows: Tensor):
+    step = max(1, PIECE_ELEMENTS // max(1, rows.size(1)))
+    return (slice(s, s + step) for s in range(0, rows.size(0), step))
+
+
+def row_entropy(S: Tensor) -> Tensor:
+    """The entropy ``−Σ_c S_c log(S_c + ε)`` of every row of ``S`` ``[..., C]``: ``[...]``."""
+    return _RowEntropy.apply(S)
+
+
 # ---------------------------------------------------------------------------
 # a coarsening, in two layouts
 # ---------------------------------------------------------------------------
@@ -91,6 +127,10 @@ class Coarsening:
         degree: weighted degree ``d_i = Σ_j A_ij`` of every node: ``[B, N]`` or ``[N]``.
         pooled_adj: ``SᵀAS`` per graph ``[B, C, C]``.
         gram: ``SᵀS`` per graph ``[B, C, C]``.
+        cluster_size: ``Sᵀ1``, the soft size of every cluster ``[B, C]``.
+        pooled_degree: ``Sᵀd``, the volume of every cluster ``[B, C]``.
+        pooled_x: ``SᵀX`` per graph ``[B, C, F]`` of the node features ``x`` the coarsening was
+            built with.
         reconstruction_error: ``‖A − SSᵀ‖_F`` per graph ``[B]``.
         adj_frobenius: ``‖A‖_F`` per graph ``[B]``.
     """
@@ -98,6 +138,8 @@ class Coarsening:
     S: Tensor
     num_nodes: Tensor
     cluster_mask: Tensor
+    #: Node features to coarsen with ``S`` (laid out like its rows), or ``None``.
+    x: Optional[Tensor] = None
 
     # Each layout computes these on first use (cached properties of the subclasses).
     @property
@@ -129,6 +171,23 @@ class Coarsening:
         """``S_gᵀ v_g`` for every graph ``g``: ``[B, C, ·]`` for a per-node ``[·]``-wide ``v``."""
         raise NotImplementedError
 
+    @property
+    def pooled_x(self) -> Tensor:
+        raise NotImplementedError
+
+    @property
+    def cluster_size(self) -> Tensor:
+        raise NotImplementedError
+
+    @property
+    def pooled_degree(self) -> Tensor:
+        raise NotImplementedError
+
+    def _features(self) -> Tensor:
+        if self.x is None:
+            raise ValueError(f"{type(self).__name__} was built without node features 'x'; pass x= to pool them")
+        return self.x
+
     @cached_property
     def trace(self) -> Tensor:
         """``tr(SᵀAS)`` per graph ``[B]``."""
@@ -153,15 +212,23 @@ class DenseCoarsening(Coarsening):
         S: assignment probabilities ``[B, N, C]``; rows ``mask`` marks as padding are zeroed.
         mask: the real nodes ``[B, N]`` (default: all).
         cluster_mask: the clusters each graph may use ``[B, C]`` (default: all).
+        x: node features ``[B, N, F]`` for :attr:`pooled_x` (default: none).
     """
 
-    def __init__(self, adj: Tensor, S: Tensor, mask: Optional[Tensor] = None, cluster_mask: Optional[Tensor] = None):
+    def __init__(
+        self,
+        adj: Tensor,
+        S: Tensor,
+        mask: Optional[Tensor] = None,
+        cluster_mask: Optional[Tensor] = None,
+        x: Optional[Tensor] = None,
+    ):
         b, n, c = S.shape
         if mask is None:
             mask = torch.ones(b, n, dtype=torch.bool, device=S.device)
         if cluster_mask is None:
             cluster_mask = torch.ones(b, c, dtype=torch.bool, device=S.device)
-        self.adj, self.mask, self.cluster_mask = adj, mask, cluster_mask
+        self.adj, self.mask, self.cluster_mask, self.x = adj, mask, cluster_mask, x
         self.S = S * mask.unsqueeze(-1).to(S.dtype)
         self.num_nodes = mask.sum(-1)
 
@@ -184,6 +251,18 @@ class DenseCoarsening(Coarsening):
         return self.pool(self.S)
 
     @cached_property
+    def pooled_x(self) -> Tensor:
+        return self.pool(self._features())
+
+    @cached_property
+    def cluster_size(self) -> Tensor:
+        return self.S.sum(1)
+
+    @cached_property
+    def pooled_degree(self) -> Tensor:
+        return self.pool(self.degree.unsqueeze(-1)).squeeze(-1)
+
+    @cached_property
     def reconstruction_error(self) -> Tensor:
         return torch.linalg.matrix_norm(self.adj - self.S @ self.S.transpose(1, 2))
 
@@ -193,17 +272,22 @@ class DenseCoarsening(Coarsening):
 
 
 class SparseCoarsening(Coarsening):
-    """:class:`Coarsening` of a sparse batch: memory grows with ``edges × clusters`` and
-    ``nodes × clusters``, never ``N²``.
+    """:class:`Coarsening` of a sparse batch: memory grows with ``edges`` and ``nodes × clusters``,
+    never ``N²``.  The pooled quantities (``SᵀAS``, ``SᵀS``, ``SᵀX``, ``Sᵀ1``, ``Sᵀd``) come from
+    one :func:`~hipool.nn.cluster_core.sparse_products`, whose backward keeps only ``S``.
 
     Args:
         edge_index: edges ``[2, E]``; ``A[i, j]`` is the weight of edge ``i → j``, duplicates summed.
         edge_weight: ``[E]`` (default: all 1).
-        S: assignment probabilities ``[N, C]``.
+        S: assignment probabilities ``[N, C]`` (their logits with ``logits=True``).
         batch: graph of every node ``[N]``, sorted (default: one graph).
         cluster_mask: the clusters each graph may use ``[B, C]`` (default: all).
         num_graphs: ``B`` (default: ``batch[-1] + 1``).
         counts: nodes per graph ``[B]`` (default: counted from ``batch``).
+        x: node features ``[N, F]`` for :attr:`pooled_x` (default: none).
+        logits: ``S`` holds logits: the probabilities are their softmax, taken together with the
+            pooled quantities (at once, not on first use) so that the softmax's backward runs in
+            place (one ``[N, C]`` tensor less at the peak of the backward pass).
     """
 
     def __init__(
@@ -216,6 +300,8 @@ class SparseCoarsening(Coarsening):
         *,
         num_graphs: Optional[int] = None,
         counts: Optional[Tensor] = None,
+        x: Optional[Tensor] = None,
+        logits: bool = False,
     ):
         if batch is None:
             batch = torch.zeros(S.size(0), dtype=torch.long, device=S.device)
@@ -225,8 +311,9 @@ class SparseCoarsening(Coarsening):
             counts = torch.bincount(batch, minlength=num_graphs)
         if cluster_mask is None:
             cluster_mask = torch.ones(num_graphs, S.size(1), dtype=torch.bool, device=S.device)
-        self.edge_index, self.edge_weight, self.S = edge_index, edge_weight, S
+        self.edge_index, self.edge_weight, self.x, self._input, self._logits = edge_index, edge_weight, x, S, logits
         self.batch, self.num_graphs, self.num_nodes, self.cluster_mask = batch, num_graphs, counts, cluster_mask
+        self.S = self._products.S if logits else S
 
     def graph_sum(self, v: Tensor) -> Tensor:
         return segment_sum(v, self.batch, self.num_graphs)
@@ -237,20 +324,47 @@ class SparseCoarsening(Coarsening):
     @cached_property
     def _weights(self) -> Tensor:
         w = self.edge_weight
-        return w if w is not None else self.S.new_ones(self.edge_index.size(1))
+        return w if w is not None else self._input.new_ones(self.edge_index.size(1))
 
     @cached_property
     def degree(self) -> Tensor:
-        d = torch.zeros(self.S.size(0), dtype=self.S.dtype, device=self.S.device)
+        d = self._input.new_zeros(self._input.size(0))
         return d.index_add_(0, self.edge_index[0], self._weights)
 
     @cached_property
+    def _products(self) -> Products:
+        """The pooled quantities in one pass."""
+        return sparse_products(
+            self._input,
+            self.x,
+            self.degree,
+            self.edge_index,
+            self.edge_weight,
+            self.batch,
+            self.num_nodes,
+            logits=self._logits,
+        )
+
+    @cached_property
     def pooled_adj(self) -> Tensor:
-        return self.pool(gather_as(self.edge_index, self.edge_weight, self.S))
+        return self._products.adj
 
     @cached_property
     def gram(self) -> Tensor:
-        return segment_gram(self.S, self.batch, self.num_graphs, self.num_nodes)
+        return self._products.gram
+
+    @cached_property
+    def pooled_x(self) -> Tensor:
+        self._features()
+        return self._products.x
+
+    @cached_property
+    def cluster_size(self) -> Tensor:
+        return self._products.size
+
+    @cached_property
+    def pooled_degree(self) -> Tensor:
+        return self._products.degree
 
     @cached_property
     def _adj_squared(self) -> Tensor:
@@ -304,8 +418,7 @@ def diffpool_entropy_loss(c: Coarsening, entropy_norm: bool = False) -> Tensor:
     divided by its maximum :math:`\log k` with ``entropy_norm`` (so in ``[0, 1]``; 0 stays 0
     for :math:`k = 1`).
     """
-    S = c.S
-    ent = c.graph_sum((-S * torch.log(S + EPS)).sum(-1)) / c.sizes
+    ent = c.graph_sum(row_entropy(c.S)) / c.sizes
     if entropy_norm:
         ent = ent / c.num_clusters.clamp_min(2).log()
     return ent
@@ -355,7 +468,7 @@ def dmon_spectral_loss(c: Coarsening) -> Tensor:
     :math:`\mathbf{S}^{\top}\mathbf{d} = 0`.
     """
     two_m = c.graph_sum(c.degree)
-    share = safe_div(c.pool(c.degree.unsqueeze(-1)).squeeze(-1), two_m.unsqueeze(-1))
+    share = safe_div(c.pooled_degree, two_m.unsqueeze(-1))
     return -(safe_div(c.trace, two_m) - (share * share).sum(-1))
 
 
@@ -368,4 +481,4 @@ def dmon_cluster_loss(c: Coarsening) -> Tensor:
 
     0 when the clusters have equal sizes, :math:`\sqrt{k} - 1` when all nodes share one.
     """
-    return torch.linalg.vector_norm(c.graph_sum(c.S), dim=-1) / c.sizes * c.num_clusters.sqrt() - 1
+    return torch.linalg.vector_norm(c.cluster_size, dim=-1) / c.sizes * c.num_clusters.sqrt() - 1
