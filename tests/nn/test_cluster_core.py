@@ -1,0 +1,172 @@
+"""hipool.nn.cluster_core: the pooled products of a sparse clustering, against plain autograd."""
+
+import pytest
+import torch
+from torch_geometric.utils import to_dense_adj
+
+from hipool.nn.cluster_core import pieces, sparse_products
+from hipool.nn.losses import EPS, row_entropy
+
+D = torch.float64
+
+
+def _batch(sizes, p=0.5, seed=0, loops=False):
+    """A batch of random directed graphs with ``sizes`` nodes each, positive edge weights."""
+    g = torch.Generator().manual_seed(seed)
+    edges, offset = [], 0
+    for n in sizes:
+        a = torch.rand(n, n, generator=g) < p
+        if not loops:
+            a.fill_diagonal_(False)
+        edges.append(a.nonzero().t() + offset)
+        offset += n
+    ei = torch.cat(edges, 1) if edges else torch.zeros(2, 0, dtype=torch.long)
+    w = torch.rand(ei.size(1), generator=g, dtype=D) + 0.1
+    batch = torch.repeat_interleave(torch.arange(len(sizes)), torch.tensor(sizes))
+    return ei, w, batch, torch.tensor(sizes)
+
+
+def _reference(S, x, d, ei, w, batch, counts):
+    """The same products by plain autograd on dense per-graph blocks."""
+    adj = to_dense_adj(ei, batch, w, batch_size=counts.numel(), max_num_nodes=int(counts.max()))
+    outs = {"adj": [], "gram": [], "x": [], "degree": [], "size": []}
+    start = 0
+    for g, n in enumerate(counts.tolist()):
+        s = S[start : start + n]
+        outs["adj"].append(s.t() @ adj[g, :n, :n] @ s)
+        outs["gram"].append(s.t() @ s)
+        outs["x"].append(s.t() @ x[start : start + n])
+        outs["degree"].append(s.t() @ d[start : start + n])
+        outs["size"].append(s.sum(0))
+        start += n
+    return {k: torch.stack(v) for k, v in outs.items()}
+
+
+@pytest.mark.parametrize(
+    "counts, rows, expected",
+    [
+        ([10], 4, [(0, 4, 0, 1), (4, 8, 0, 1), (8, 10, 0, 1)]),
+        ([3, 0, 5, 2], 4, [(0, 3, 0, 2), (3, 7, 2, 3), (7, 8, 2, 3), (8, 10, 3, 4)]),
+        ([1, 1, 1], 100, [(0, 3, 0, 3)]),
+        ([2, 2, 2], 4, [(0, 4, 0, 2), (4, 6, 2, 3)]),
+        ([0, 0], 4, []),
+        ([4], 0, [(0, 1, 0, 1), (1, 2, 0, 1), (2, 3, 0, 1), (3, 4, 0, 1)]),
+    ],
+)
+def test_pieces_cover_every_row_once(counts, rows, expected):
+    assert pieces(counts, rows) == expected
+
+
+@pytest.mark.parametrize("sizes", [[7], [5, 1, 6, 4], [1], [3, 0, 4]])
+@pytest.mark.parametrize("piece_elements", [1, 12, 1 << 20])  # a piece of one row; a few rows; all
+def test_products_match_plain_autograd(sizes, piece_elements):
+    C = 3 if min(sizes) else 2
+    ei, w, batch, counts = _batch([n for n in sizes], seed=len(sizes))
+    N = int(counts.sum())
+    g = torch.Generator().manual_seed(1)
+    S = torch.softmax(torch.randn(N, C, generator=g, dtype=D), -1).requires_grad_()
+    x = torch.randn(N, 4, generator=g, dtype=D, requires_grad=True)
+    d = torch.rand(N, generator=g, dtype=D, requires_grad=True)
+    w.requires_grad_()
+    p = sparse_products(S, x, d, ei, w, batch, counts, piece_elements=piece_elements)
+    ref = _reference(S, x, d, ei, w, batch, counts)
+    weights = {k: torch.randn(v.shape, generator=g, dtype=D) for k, v in ref.items()}
+    got = sum((getattr(p, k) * v).sum() for k, v in weights.items())
+    want = sum((ref[k] * v).sum() for k, v in weights.items())
+    for k in ref:
+        torch.testing.assert_close(getattr(p, k), ref[k])
+    grads = torch.autograd.grad(got, (S, x, d, w))
+    ref_grads = torch.autograd.grad(want, (S, x, d, w))
+    for a, b in zip(grads, ref_grads):
+        torch.testing.assert_close(a, b)
+
+
+@pytest.mark.parametrize("sizes", [[6], [4, 1, 5]])
+def test_products_gradcheck(sizes):
+    ei, w, batch, counts = _batch(sizes, seed=3)
+    N, C = int(counts.sum()), 2
+    g = torch.Generator().manual_seed(2)
+    S = torch.rand(N, C, generator=g, dtype=D, requires_grad=True)
+    x = torch.randn(N, 2, generator=g, dtype=D, requires_grad=True)
+    d = torch.rand(N, generator=g, dtype=D, requires_grad=True)
+    w.requires_grad_()
+
+    def f(S, x, d, w):
+        return tuple(sparse_products(S, x, d, ei, w, batch, counts, piece_elements=6))
+
+    assert torch.autograd.gradcheck(f, (S, x, d, w))
+
+
+@pytest.mark.parametrize("sizes", [[6], [4, 1, 5], [3, 0, 4]])
+def test_logits_in_place_softmax_gradcheck(sizes):
+    ei, w, batch, counts = _batch(sizes, seed=4)
+    N, C = int(counts.sum()), 3
+    g = torch.Generator().manual_seed(5)
+    logits = torch.randn(N, C, generator=g, dtype=D, requires_grad=True)
+    x = torch.randn(N, 2, generator=g, dtype=D)
+    d = torch.rand(N, generator=g, dtype=D)
+    # A weighted S enters the loss too: the gradient of the returned S joins that of the products.
+    probe = torch.randn(N, C, generator=g, dtype=D)
+
+    def f(logits):
+        p = sparse_products(logits * 1, x, d, ei, w, batch, counts, logits=True, piece_elements=6)
+        return (p.adj, p.gram, p.x, p.degree, p.size, (p.S * probe).sum())
+
+    assert torch.autograd.gradcheck(f, (logits,))
+    p = sparse_products(logits * 1, x, d, ei, w, batch, counts, logits=True)
+    ref = sparse_products(torch.softmax(logits, -1), x, d, ei, w, batch, counts)
+    for a, b in zip(p, ref):
+        torch.testing.assert_close(a, b)
+
+
+def test_logits_masked_clusters_get_no_gradient():
+    ei, w, batch, counts = _batch([5], seed=6)
+    logits = torch.randn(5, 3, dtype=D, requires_grad=True)
+    masked = logits.masked_fill(torch.tensor([False, False, True]), float("-inf"))
+    p = sparse_products(masked, None, torch.ones(5, dtype=D), ei, w, batch, counts, logits=True)
+    assert torch.all(p.S[:, 2] == 0)
+    (p.adj.sum() + p.gram.sum()).backward()
+    assert torch.isfinite(logits.grad).all() and torch.all(logits.grad[:, 2] == 0)
+
+
+def test_logits_given_as_a_view_are_not_overwritten():
+    ei, w, batch, counts = _batch([5], seed=7)
+    wide = torch.randn(5, 4, dtype=D, requires_grad=True) * 1
+    before = wide.detach().clone()
+    p = sparse_products(wide[:, :3], None, torch.ones(5, dtype=D), ei, w, batch, counts, logits=True)
+    torch.testing.assert_close(p.S, torch.softmax(before[:, :3], -1))
+    assert torch.equal(wide.detach(), before)
+
+
+def test_no_edges_and_repeated_edges():
+    S = torch.softmax(torch.randn(3, 2, dtype=D), -1).requires_grad_()
+    batch, counts = torch.zeros(3, dtype=torch.long), torch.tensor([3])
+    none = torch.zeros(2, 0, dtype=torch.long)
+    p = sparse_products(S, None, torch.zeros(3, dtype=D), none, None, batch, counts)
+    assert torch.all(p.adj == 0)
+    p.gram.sum().backward()
+    # One node with a self-loop stored three times: more edges than entries of A.
+    s1 = torch.ones(1, 1, dtype=D, requires_grad=True)
+    ei = torch.zeros(2, 3, dtype=torch.long)
+    w = torch.tensor([1.0, 2.0, 3.0], dtype=D, requires_grad=True)
+    one = torch.zeros(1, dtype=torch.long)
+    p = sparse_products(s1, None, torch.zeros(1, dtype=D), ei, w, one, torch.tensor([1]), piece_elements=1)
+    assert float(p.adj.detach()) == 6.0
+    p.adj.sum().backward()
+    assert w.grad.tolist() == [1.0, 1.0, 1.0] and float(s1.grad) == 12.0
+
+
+@pytest.mark.parametrize("shape", [(7, 3), (2, 5, 4)])
+def test_row_entropy_matches_plain_autograd(shape):
+    g = torch.Generator().manual_seed(8)
+    S = torch.softmax(torch.randn(*shape, generator=g, dtype=D), -1)
+    S = (S * (torch.rand(shape[:-1], generator=g, dtype=D) > 0.3).unsqueeze(-1)).requires_grad_()  # zero rows
+    want = (-S * torch.log(S + EPS)).sum(-1)
+    got = row_entropy(S)
+    torch.testing.assert_close(got, want)
+    probe = torch.randn(want.shape, generator=g, dtype=D)
+    torch.testing.assert_close(
+        torch.autograd.grad((got * probe).sum(), S)[0], torch.autograd.grad((want * probe).sum(), S)[0]
+    )
+    # Numerically only away from 0, where a step of the finite difference would leave the domain.
+    assert torch.autograd.gradcheck(row_entropy, (S.detach().clamp_min(0.05).requires_grad_(),))
