@@ -261,7 +261,7 @@ def test_unweighted_ties_are_broken_in_an_order_that_permutes_with_the_nodes(see
 @pytest.mark.parametrize("seed", range(5))
 def test_the_optimiser_accounts_its_entropy_change_exactly(seed):
     """The gain each optimisation reports is the change of H^T it made (so every step is exact)."""
-    from hipool.nn import sep as S
+    from hipool.nn import sep_tree as S
 
     e, w = _communities(26, 3, seed)
     row, col, val, n = S._check_graph("t", e, 26, w)
