@@ -4,7 +4,7 @@ import pytest
 import torch
 from torch_geometric.utils import to_dense_adj
 
-from hipool.nn.cluster_core import pieces, sparse_products
+from hipool.nn.cluster_core import LinearLogits, pieces, sparse_products
 from hipool.nn.losses import EPS, row_entropy
 
 D = torch.float64
@@ -45,15 +45,15 @@ def _reference(S, x, d, ei, w, batch, counts):
 @pytest.mark.parametrize(
     "counts, rows, expected",
     [
-        ([10], 4, [(0, 4, 0, 1), (4, 8, 0, 1), (8, 10, 0, 1)]),
-        ([3, 0, 5, 2], 4, [(0, 3, 0, 2), (3, 7, 2, 3), (7, 8, 2, 3), (8, 10, 3, 4)]),
+        ([10], 4, [(0, 10, 0, 1)]),
+        ([3, 0, 5, 2], 4, [(0, 3, 0, 2), (3, 8, 2, 3), (8, 10, 3, 4)]),
         ([1, 1, 1], 100, [(0, 3, 0, 3)]),
         ([2, 2, 2], 4, [(0, 4, 0, 2), (4, 6, 2, 3)]),
         ([0, 0], 4, []),
-        ([4], 0, [(0, 1, 0, 1), (1, 2, 0, 1), (2, 3, 0, 1), (3, 4, 0, 1)]),
+        ([4], 0, [(0, 4, 0, 1)]),
     ],
 )
-def test_pieces_cover_every_row_once(counts, rows, expected):
+def test_pieces_are_runs_of_graphs_or_one_large_graph(counts, rows, expected):
     assert pieces(counts, rows) == expected
 
 
@@ -170,3 +170,69 @@ def test_row_entropy_matches_plain_autograd(shape):
     )
     # Numerically only away from 0, where a step of the finite difference would leave the domain.
     assert torch.autograd.gradcheck(row_entropy, (S.detach().clamp_min(0.05).requires_grad_(),))
+
+
+@pytest.mark.parametrize("sizes", [[6], [4, 1, 5], [3, 0, 4]])
+@pytest.mark.parametrize("bias", [True, False])
+def test_linear_logits_gradcheck(sizes, bias):
+    ei, w, batch, counts = _batch(sizes, seed=9)
+    N, C, F = int(counts.sum()), 3, 2
+    g = torch.Generator().manual_seed(10)
+    h = torch.randn(N, F, generator=g, dtype=D, requires_grad=True)
+    W = torch.randn(C, F, generator=g, dtype=D, requires_grad=True)
+    b = torch.randn(C, generator=g, dtype=D, requires_grad=True) if bias else None
+    x = torch.randn(N, 2, generator=g, dtype=D)
+    d = torch.rand(N, generator=g, dtype=D)
+    mask = torch.ones(len(sizes), C, dtype=torch.bool)
+    mask[-1, -1] = False  # the last graph may use two clusters only
+    probe = torch.randn(N, C, generator=g, dtype=D)
+
+    def f(h, W, *b):
+        head = LinearLogits(h, W, b[0] if b else None, mask)
+        p = sparse_products(head, x, d, ei, w, batch, counts, piece_elements=6)
+        return (p.adj, p.gram, p.x, p.degree, p.size, (p.S * probe).sum())
+
+    inputs = (h, W) + ((b,) if bias else ())
+    assert torch.autograd.gradcheck(f, inputs)
+    # The same values and gradients as logits formed whole, masked, then softmaxed.
+    logits = h @ W.t() + (b if bias else 0)
+    logits = logits.masked_fill(~mask[batch], float("-inf"))
+    ref = sparse_products(torch.softmax(logits, -1), x, d, ei, w, batch, counts)
+    got = f(h, W, *inputs[2:])
+    for a, r in zip(got[:5], ref[1:]):
+        torch.testing.assert_close(a, r)
+    want = sum(t.sum() for t in ref[1:]) + (ref.S * probe).sum()
+    have = sum(t.sum() for t in got)
+    for a, r in zip(torch.autograd.grad(have, inputs), torch.autograd.grad(want, inputs)):
+        torch.testing.assert_close(a, r)
+
+
+@pytest.mark.parametrize(
+    "pooler, kwargs", [("DMoNPool", {}), ("MinCutPool", {}), ("MinCutPool", {"temp": 0.5}), ("DiffPool", {})]
+)
+def test_linear_assignment_path_equals_the_logits_path(pooler, kwargs):
+    """A linear assignment on the sparse path forms its logits in chunks (LinearLogits); any other
+    assignment forms them whole.  The same linear map down both paths gives the same results
+    (the graph of 2 nodes uses 2 of the 4 clusters: the mask)."""
+    import hipool.nn.clustering as cl
+
+    ei, w, batch, counts = _batch([9, 2, 7], seed=11)
+    x = torch.randn(int(counts.sum()), 5, dtype=D)
+    torch.manual_seed(0)
+    fused = getattr(cl, pooler)(5, 4, assign="linear", mode="sparse", **kwargs).double()
+    plain = getattr(cl, pooler)(5, 4, assign="linear", mode="sparse", **kwargs).double()
+    plain.load_state_dict(fused.state_dict())
+    plain.assign.kind = "linear, whole"  # not "linear": the pooler calls the map and takes the logits
+    results = []
+    for pool in (fused, plain):
+        out = pool(x, ei, None, batch, edge_weight=w)
+        loss = out.x.sum() + sum(out.aux_losses.values()) + (out.assignment * out.assignment).sum()
+        results.append((out, torch.autograd.grad(loss, list(pool.parameters()))))
+    (a, ga), (b, gb) = results
+    torch.testing.assert_close(a.x, b.x)
+    torch.testing.assert_close(a.assignment, b.assignment)
+    torch.testing.assert_close(a.edge_weight, b.edge_weight)
+    for k in a.aux_losses:
+        torch.testing.assert_close(a.aux_losses[k], b.aux_losses[k])
+    for p, q in zip(ga, gb):
+        torch.testing.assert_close(p, q)

@@ -53,6 +53,7 @@ from torch_geometric.utils import to_dense_adj, to_dense_batch
 from ..checks import check_bool, check_int, check_number, check_sizes, param_device, param_dtype, prepare_pool_input
 from ..record import PoolOutput
 from . import functional as Fn
+from .cluster_core import LinearLogits
 from .convs import CONV_NAMES, WEIGHTED_CONVS, degree_normalised, make_conv, run_conv
 
 #: Assignment networks by name: a linear map, a 2-layer MLP, or a PyG conv.
@@ -174,7 +175,8 @@ class ClusterPooling(torch.nn.Module):
         raise NotImplementedError(f"{type(self).__name__} must define 'method'")
 
     def _scaled(self, logits: Tensor) -> Tensor:
-        """The logits the softmax reads (MinCut divides by its temperature)."""
+        """The logits the softmax reads (MinCut divides by its temperature).  Must be linear: a
+        ``"linear"`` assignment on the sparse path applies it to the weight and the bias."""
         return logits
 
     def _nonnegative_weights(self) -> Optional[str]:
@@ -226,45 +228,60 @@ class ClusterPooling(torch.nn.Module):
             k = torch.minimum(k, sizes)
         cluster_mask = torch.arange(C, device=x.device) < k.view(-1, 1)  # [B, C]
 
-        logits = self._scaled(self.assign(x, edge_index, edge_weight))
+        n_max = int(counts.max())
+        mode = self.mode if self.mode != "auto" else ("dense" if n_max <= self.dense_max_nodes else "sparse")
+        identity = skip if skip is not None and bool(skip.any()) else None
         if sizes is not None and int(k.max()) < C:
             # No graph of the batch uses the last columns (an auto level's cap is for the largest
             # graphs): drop them, so the dense [B, C, C] work is sized by this batch, not the cap.
             C = int(k.max())
-            logits, cluster_mask = logits[:, :C], cluster_mask[:, :C]
-        Fn._check_s_finite(logits, where, batch)
-        if self.dropout and self.training:
-            logits = torch.nn.functional.dropout(logits, self.dropout)
+            cluster_mask = cluster_mask[:, :C]
         small = bool((k < C).any())
-        if small:
-            logits = logits.masked_fill(~cluster_mask[batch], float("-inf"))
-        n_max = int(counts.max())
-        mode = self.mode if self.mode != "auto" else ("dense" if n_max <= self.dense_max_nodes else "sparse")
-        identity = skip if skip is not None and bool(skip.any()) else None
-        if mode == "sparse" and identity is None:
-            # The core takes the softmax itself: its backward then needs one [N, C] tensor less.
+        sparse = mode == "sparse" and identity is None
+        if sparse and self.assign.kind == "linear" and not (self.dropout and self.training):
+            # The core forms the logits, their softmax and its gradient a chunk of rows at a time:
+            # no [N, C] tensor but S (_scaled is linear in the logits: it scales the weights).
+            lin = self.assign.net
+            assert isinstance(lin, torch.nn.Linear)
+            bias = self._scaled(lin.bias[:C]) if lin.bias is not None else None
+            head = LinearLogits(x, self._scaled(lin.weight[:C]), bias, cluster_mask if small else None)
             r = Fn.sparse_core(
-                self.method, x, edge_index, edge_weight, logits, batch, num_graphs, counts, cluster_mask,
-                reduce=self.reduce, logits=True,
+                self.method, x, edge_index, edge_weight, head, batch, num_graphs, counts, cluster_mask,
+                reduce=self.reduce,
             )  # fmt: skip
             S = r.S
+            Fn._check_s_finite(S, where, batch)
         else:
-            S = torch.softmax(logits, dim=-1)
-            if identity is not None:
-                local = torch.arange(n, device=x.device) - (torch.cumsum(counts, 0) - counts)[batch]
-                eye = torch.nn.functional.one_hot(local.clamp(max=C - 1), C).to(S.dtype)
-                S = torch.where(identity[batch].view(-1, 1), eye, S)
-            if mode == "dense":
-                xd, mask = to_dense_batch(x, batch, batch_size=num_graphs, max_num_nodes=n_max)
-                Sd, _ = to_dense_batch(S, batch, batch_size=num_graphs, max_num_nodes=n_max)
-                adj = to_dense_adj(edge_index, batch, edge_weight, max_num_nodes=n_max, batch_size=num_graphs)
-                r = Fn.dense_core(self.method, xd, adj.to(x.dtype), Sd, mask, cluster_mask, reduce=self.reduce)
-            else:
+            logits = self._scaled(self.assign(x, edge_index, edge_weight))[:, :C]
+            Fn._check_s_finite(logits, where, batch)
+            if self.dropout and self.training:
+                logits = torch.nn.functional.dropout(logits, self.dropout)
+            if small:
+                logits = logits.masked_fill(~cluster_mask[batch], float("-inf"))
+            if sparse:
+                # The core takes the softmax in place: its backward needs one [N, C] tensor less.
                 r = Fn.sparse_core(
-                    self.method, x, edge_index, edge_weight, S, batch, num_graphs, counts, cluster_mask,
-                    reduce=self.reduce,
+                    self.method, x, edge_index, edge_weight, logits, batch, num_graphs, counts, cluster_mask,
+                    reduce=self.reduce, logits=True,
                 )  # fmt: skip
-        del logits
+                S = r.S
+            else:
+                S = torch.softmax(logits, dim=-1)
+                if identity is not None:
+                    local = torch.arange(n, device=x.device) - (torch.cumsum(counts, 0) - counts)[batch]
+                    eye = torch.nn.functional.one_hot(local.clamp(max=C - 1), C).to(S.dtype)
+                    S = torch.where(identity[batch].view(-1, 1), eye, S)
+                if mode == "dense":
+                    xd, mask = to_dense_batch(x, batch, batch_size=num_graphs, max_num_nodes=n_max)
+                    Sd, _ = to_dense_batch(S, batch, batch_size=num_graphs, max_num_nodes=n_max)
+                    adj = to_dense_adj(edge_index, batch, edge_weight, max_num_nodes=n_max, batch_size=num_graphs)
+                    r = Fn.dense_core(self.method, xd, adj.to(x.dtype), Sd, mask, cluster_mask, reduce=self.reduce)
+                else:
+                    r = Fn.sparse_core(
+                        self.method, x, edge_index, edge_weight, S, batch, num_graphs, counts, cluster_mask,
+                        reduce=self.reduce,
+                    )  # fmt: skip
+            del logits
 
         pooled_attr = None
         if self.pool_edge_attr and edge_attr is not None:

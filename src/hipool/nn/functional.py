@@ -43,7 +43,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from functools import partial
-from typing import Callable, Dict, Mapping, Optional, Tuple
+from typing import Callable, Dict, Mapping, Optional, Tuple, Union
 
 import torch
 import torch.nn.functional as F
@@ -53,6 +53,7 @@ from ..checks import check_graph, checks_enabled
 
 # The kernels lived here before hipool.ops; kept importable from this module.
 from ..ops import csr_crow, csr_tensor, gather_as, segment_gram, segment_mm, segment_sum, segment_tmm  # noqa: F401
+from .cluster_core import LinearLogits
 from .losses import (  # noqa: F401
     EPS,
     LINK_NORMS,
@@ -379,7 +380,7 @@ def sparse_core(
     x: Tensor,
     edge_index: Tensor,
     edge_weight: Optional[Tensor],
-    S: Tensor,
+    S: Union[Tensor, LinearLogits],
     batch: Tensor,
     num_graphs: int,
     counts: Tensor,
@@ -389,9 +390,10 @@ def sparse_core(
     logits: bool = False,
 ) -> Pooled:
     """Sparse coarsening and losses: no ``[B, N, N]`` tensor.  ``S`` holds probabilities ``[N, C]``,
-    or with ``logits=True`` logits that are overwritten by their softmax (see
-    :func:`~hipool.nn.cluster_core.sparse_products`; the result's ``S``).  ``reduce`` and
-    ``cluster_mask`` are :func:`dense_core`'s."""
+    or with ``logits=True`` logits that are overwritten by their softmax, or is a
+    :class:`~hipool.nn.cluster_core.LinearLogits` (see
+    :func:`~hipool.nn.cluster_core.sparse_products`; the result's ``S`` holds the probabilities).
+    ``reduce`` and ``cluster_mask`` are :func:`dense_core`'s."""
     c = SparseCoarsening(
         edge_index, edge_weight, S, batch, cluster_mask, num_graphs=num_graphs, counts=counts, x=x, logits=logits
     )

@@ -24,14 +24,14 @@ per coarsening and shared by the losses that read them.
 from __future__ import annotations
 
 from functools import cached_property
-from typing import Optional
+from typing import Optional, Union
 
 import torch
 from torch import Tensor
 from torch_geometric.utils import coalesce
 
 from ..ops import segment_sum, segment_tmm
-from .cluster_core import PIECE_ELEMENTS, Products, sparse_products
+from .cluster_core import PIECE_ELEMENTS, LinearLogits, Products, sparse_products
 
 #: Added inside ``log`` and to degrees before dividing (as PyG).
 EPS = 1e-15
@@ -279,22 +279,24 @@ class SparseCoarsening(Coarsening):
     Args:
         edge_index: edges ``[2, E]``; ``A[i, j]`` is the weight of edge ``i → j``, duplicates summed.
         edge_weight: ``[E]`` (default: all 1).
-        S: assignment probabilities ``[N, C]`` (their logits with ``logits=True``).
+        S: assignment probabilities ``[N, C]``, their logits with ``logits=True``, or a
+            :class:`~hipool.nn.cluster_core.LinearLogits`.
         batch: graph of every node ``[N]``, sorted (default: one graph).
         cluster_mask: the clusters each graph may use ``[B, C]`` (default: all).
         num_graphs: ``B`` (default: ``batch[-1] + 1``).
         counts: nodes per graph ``[B]`` (default: counted from ``batch``).
         x: node features ``[N, F]`` for :attr:`pooled_x` (default: none).
-        logits: ``S`` holds logits: the probabilities are their softmax, taken together with the
-            pooled quantities (at once, not on first use) so that the softmax's backward runs in
-            place (one ``[N, C]`` tensor less at the peak of the backward pass).
+        logits: ``S`` holds logits, overwritten by their softmax.  With logits or
+            :class:`~hipool.nn.cluster_core.LinearLogits` the probabilities (:attr:`S`) and the
+            pooled quantities are computed at once, not on first use, so that the softmax's
+            backward runs in place (see :func:`~hipool.nn.cluster_core.sparse_products`).
     """
 
     def __init__(
         self,
         edge_index: Tensor,
         edge_weight: Optional[Tensor],
-        S: Tensor,
+        S: Union[Tensor, LinearLogits],
         batch: Optional[Tensor] = None,
         cluster_mask: Optional[Tensor] = None,
         *,
@@ -303,17 +305,26 @@ class SparseCoarsening(Coarsening):
         x: Optional[Tensor] = None,
         logits: bool = False,
     ):
+        head = isinstance(S, LinearLogits)
+        self._input = S.h if isinstance(S, LinearLogits) else S
+        C = S.weight.size(0) if isinstance(S, LinearLogits) else S.size(1)
         if batch is None:
-            batch = torch.zeros(S.size(0), dtype=torch.long, device=S.device)
+            batch = torch.zeros(self._input.size(0), dtype=torch.long, device=self._input.device)
         if num_graphs is None:
             num_graphs = int(batch[-1]) + 1 if batch.numel() else 0
         if counts is None:
             counts = torch.bincount(batch, minlength=num_graphs)
         if cluster_mask is None:
-            cluster_mask = torch.ones(num_graphs, S.size(1), dtype=torch.bool, device=S.device)
-        self.edge_index, self.edge_weight, self.x, self._input, self._logits = edge_index, edge_weight, x, S, logits
+            cluster_mask = torch.ones(num_graphs, C, dtype=torch.bool, device=self._input.device)
+        self.edge_index, self.edge_weight, self.x, self._assignment, self._logits = (
+            edge_index,
+            edge_weight,
+            x,
+            S,
+            logits,
+        )
         self.batch, self.num_graphs, self.num_nodes, self.cluster_mask = batch, num_graphs, counts, cluster_mask
-        self.S = self._products.S if logits else S
+        self.S = self._products.S if logits or head else self._input
 
     def graph_sum(self, v: Tensor) -> Tensor:
         return segment_sum(v, self.batch, self.num_graphs)
@@ -335,7 +346,7 @@ class SparseCoarsening(Coarsening):
     def _products(self) -> Products:
         """The pooled quantities in one pass."""
         return sparse_products(
-            self._input,
+            self._assignment,
             self.x,
             self.degree,
             self.edge_index,
