@@ -1,5 +1,7 @@
 """hipool.nn.cluster_core: the pooled products of a sparse clustering, against plain autograd."""
 
+from functools import partial
+
 import pytest
 import torch
 from torch_geometric.utils import to_dense_adj
@@ -174,36 +176,38 @@ def test_row_entropy_matches_plain_autograd(shape):
 
 @pytest.mark.parametrize("sizes", [[6], [4, 1, 5], [3, 0, 4]])
 @pytest.mark.parametrize("bias", [True, False])
-def test_linear_logits_gradcheck(sizes, bias):
+@pytest.mark.parametrize("shared", [False, True])  # the assignment reads the pooled features x
+def test_linear_logits_gradcheck(sizes, bias, shared):
     ei, w, batch, counts = _batch(sizes, seed=9)
     N, C, F = int(counts.sum()), 3, 2
     g = torch.Generator().manual_seed(10)
     h = torch.randn(N, F, generator=g, dtype=D, requires_grad=True)
     W = torch.randn(C, F, generator=g, dtype=D, requires_grad=True)
     b = torch.randn(C, generator=g, dtype=D, requires_grad=True) if bias else None
-    x = torch.randn(N, 2, generator=g, dtype=D)
+    x = torch.randn(N, 2, generator=g, dtype=D, requires_grad=True)
     d = torch.rand(N, generator=g, dtype=D)
     mask = torch.ones(len(sizes), C, dtype=torch.bool)
     mask[-1, -1] = False  # the last graph may use two clusters only
     probe = torch.randn(N, C, generator=g, dtype=D)
 
-    def f(h, W, *b):
+    def f(h, x, W, *b):
         head = LinearLogits(h, W, b[0] if b else None, mask)
-        p = sparse_products(head, x, d, ei, w, batch, counts, piece_elements=6)
+        p = sparse_products(head, h if shared else x, d, ei, w, batch, counts, piece_elements=6)
         return (p.adj, p.gram, p.x, p.degree, p.size, (p.S * probe).sum())
 
-    inputs = (h, W) + ((b,) if bias else ())
+    inputs = (h, x, W) + ((b,) if bias else ())
     assert torch.autograd.gradcheck(f, inputs)
     # The same values and gradients as logits formed whole, masked, then softmaxed.
     logits = h @ W.t() + (b if bias else 0)
     logits = logits.masked_fill(~mask[batch], float("-inf"))
-    ref = sparse_products(torch.softmax(logits, -1), x, d, ei, w, batch, counts)
-    got = f(h, W, *inputs[2:])
+    ref = sparse_products(torch.softmax(logits, -1), h if shared else x, d, ei, w, batch, counts)
+    got = f(*inputs)
     for a, r in zip(got[:5], ref[1:]):
         torch.testing.assert_close(a, r)
     want = sum(t.sum() for t in ref[1:]) + (ref.S * probe).sum()
     have = sum(t.sum() for t in got)
-    for a, r in zip(torch.autograd.grad(have, inputs), torch.autograd.grad(want, inputs)):
+    grad = partial(torch.autograd.grad, inputs=inputs, materialize_grads=True)  # shared: x is unused
+    for a, r in zip(grad(have), grad(want)):
         torch.testing.assert_close(a, r)
 
 
@@ -217,7 +221,7 @@ def test_linear_assignment_path_equals_the_logits_path(pooler, kwargs):
     import hipool.nn.clustering as cl
 
     ei, w, batch, counts = _batch([9, 2, 7], seed=11)
-    x = torch.randn(int(counts.sum()), 5, dtype=D)
+    x = torch.randn(int(counts.sum()), 5, dtype=D, requires_grad=True)
     torch.manual_seed(0)
     fused = getattr(cl, pooler)(5, 4, assign="linear", mode="sparse", **kwargs).double()
     plain = getattr(cl, pooler)(5, 4, assign="linear", mode="sparse", **kwargs).double()
@@ -227,7 +231,7 @@ def test_linear_assignment_path_equals_the_logits_path(pooler, kwargs):
     for pool in (fused, plain):
         out = pool(x, ei, None, batch, edge_weight=w)
         loss = out.x.sum() + sum(out.aux_losses.values()) + (out.assignment * out.assignment).sum()
-        results.append((out, torch.autograd.grad(loss, list(pool.parameters()))))
+        results.append((out, torch.autograd.grad(loss, [x] + list(pool.parameters()))))
     (a, ga), (b, gb) = results
     torch.testing.assert_close(a.x, b.x)
     torch.testing.assert_close(a.assignment, b.assignment)

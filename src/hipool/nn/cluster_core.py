@@ -154,7 +154,7 @@ class _SparseProducts(torch.autograd.Function):
                 z = P[a:b] @ weight.t() if bias is None else torch.addmm(bias, P[a:b], weight.t())
                 if mask is not None:
                     z.masked_fill_(~mask[batch[a:b]], float("-inf"))
-                S[a:b] = torch.softmax(z, -1)
+                torch.softmax(z, -1, out=S[a:b])
         else:
             S = P
             if kind == LOGITS:
@@ -165,16 +165,19 @@ class _SparseProducts(torch.autograd.Function):
         A = _Rows(src, dst, w, N)
         adj, gram = S.new_zeros(B, C, C), S.new_zeros(B, C, C)
         feats, volume = S.new_zeros(B, C, x.size(1)), S.new_zeros(B, C, 2)
+        dv = _with_ones(d)
         for s, e, g0, g1 in parts:
             Sr, local = S[s:e], (batch[s:e] - g0, g1 - g0, counts[g0:g1])
             for a, b in _chunks(s, e, rows):
                 _add_tmm(adj[g0:g1], S[a:b], torch.sparse.mm(A.rows(a, b), S), batch[a:b] - g0, *local[1:])
             _add_tmm(gram[g0:g1], Sr, Sr, *local)
             _add_tmm(feats[g0:g1], Sr, x[s:e], *local)
-            _add_tmm(volume[g0:g1], Sr, _with_ones(d[s:e]), *local)
+            _add_tmm(volume[g0:g1], Sr, dv[s:e], *local)
         ctx.save_for_backward(S, P if kind == LINEAR else None, weight, x, d, w, src, dst, batch, counts)
         ctx.parts, ctx.rows, ctx.kind = parts, rows, kind
         ctx.has_bias = bias is not None
+        # The assignment's input is the features (a linear map of x): one gradient for both.
+        ctx.shared = kind == LINEAR and x is P
         ctx.set_materialize_grads(False)
         return (adj, gram, feats, volume) if kind == PROBABILITIES else (S, adj, gram, feats, volume)
 
@@ -190,7 +193,7 @@ class _SparseProducts(torch.autograd.Function):
         if linear:
             # The gradient of S lives one chunk at a time; those of h, W and b gather it.
             grad_s = None
-            grad_p = torch.zeros_like(h) if need_p else None
+            grad_p = torch.empty_like(h) if need_p else None
             grad_weight = torch.zeros_like(weight) if need_weight else None
             grad_bias = S.new_zeros(S.size(1)) if need_bias and ctx.has_bias else None
             need_s = need_p or need_weight or grad_bias is not None
@@ -201,10 +204,12 @@ class _SparseProducts(torch.autograd.Function):
                 grad_s = g_s.clone(memory_format=torch.contiguous_format) if g_s is not None else torch.zeros_like(S)
                 grad_p = grad_s
             grad_weight = grad_bias = None
-        grad_x = torch.zeros_like(x) if need_x and g_feats is not None else None
+        grad_x = torch.zeros_like(x) if need_x and g_feats is not None and not ctx.shared else None
+        into_p = g_feats is not None and ctx.shared and grad_p is not None
         grad_d = torch.zeros_like(d) if need_d and g_volume is not None else None
         grad_w = torch.zeros_like(w) if need_w and g_adj is not None else None
         sym = g_gram + g_gram.transpose(1, 2) if g_gram is not None else None
+        dv = _with_ones(d) if g_volume is not None else None
         A = _Rows(src, dst, w, N) if g_adj is not None and (need_s or need_w) else None
         At = _Rows(dst, src, w, N) if g_adj is not None and need_s else None
         for s, e, g0, g1 in ctx.parts:
@@ -213,15 +218,20 @@ class _SparseProducts(torch.autograd.Function):
                 if need_s:
                     if grad_s is not None:
                         gs = grad_s[a:b]
+                        if sym is not None:
+                            _add_mm(gs, Sr, sym[g0:g1], *local)
+                    elif g_s is not None:
+                        gs = g_s[a:b].clone(memory_format=torch.contiguous_format)
+                        if sym is not None:
+                            _add_mm(gs, Sr, sym[g0:g1], *local)
+                    elif sym is not None:
+                        gs = segment_mm(Sr, sym[g0:g1], *local)  # the first term makes the chunk
                     else:
-                        gs = g_s[a:b].clone(memory_format=torch.contiguous_format) if g_s is not None else None
-                        gs = gs if gs is not None else torch.zeros_like(Sr)
-                    if sym is not None:
-                        _add_mm(gs, Sr, sym[g0:g1], *local)
+                        gs = torch.zeros_like(Sr)
                     if g_feats is not None:
                         _add_mm(gs, x[a:b], g_feats[g0:g1].transpose(1, 2), *local)
-                    if g_volume is not None:
-                        _add_mm(gs, _with_ones(d[a:b]), g_volume[g0:g1].transpose(1, 2), *local)
+                    if g_volume is not None and dv is not None:
+                        _add_mm(gs, dv[a:b], g_volume[g0:g1].transpose(1, 2), *local)
                     if g_adj is not None and A is not None and At is not None:
                         # d/dS of Sᵀ A S = A S Gᵀ + Aᵀ S G.
                         _add_mm(gs, torch.sparse.mm(A.rows(a, b), S), g_adj[g0:g1].transpose(1, 2), *local)
@@ -231,13 +241,15 @@ class _SparseProducts(torch.autograd.Function):
                         gs.sub_((gs.unsqueeze(1) @ Sr.unsqueeze(2)).view(-1, 1)).mul_(Sr)
                     if linear:
                         if grad_p is not None:
-                            grad_p[a:b] = gs @ weight
+                            torch.mm(gs, weight, out=grad_p[a:b])
                         if grad_weight is not None:
                             grad_weight.addmm_(gs.t(), h[a:b])
                         if grad_bias is not None:
                             grad_bias += gs.sum(0)
                 if grad_x is not None:
                     _add_mm(grad_x[a:b], Sr, g_feats[g0:g1], *local)
+                elif into_p and grad_p is not None:
+                    _add_mm(grad_p[a:b], Sr, g_feats[g0:g1], *local)
                 if grad_d is not None:
                     grad_d[a:b] = segment_mm(Sr, g_volume[g0:g1, :, :1], *local).squeeze(-1)
                 if grad_w is not None and A is not None:
