@@ -29,9 +29,9 @@ Poolers and the schedule (3 levels)
       256 → 64 → 16).  The sparse path holds a few ``nodes × clusters`` tensors (the
       assignment, its softmax, ``A·S`` and their gradients): at ~300k nodes every 256
       clusters cost ~0.3 GB per tensor, so 1024 clusters on the input graph
-      (~1.2 GB each) does not fit 4 GB; 256 keeps the first level's tensors near
-      0.3 GB, and dividing by 4 per level ends at 16 clusters, a size the readout
-      can still tell apart.
+      (~1.2 GB each) would leave little of a 4 GB budget for the rest of the step
+      (not measured); 256 keeps the first level's tensors near 0.3 GB, and dividing
+      by 4 per level ends at 16 clusters for the readout.
     * ``given``: pooling along a hierarchy the graph carries.  The synthetic circuit has
       two known levels (``level_labels``: blocks, subsystems); the third is its
       **channels** (the subsystems a chain of interface nets joins, recovered from the
