@@ -42,6 +42,9 @@ __all__ = ["PIECE_ELEMENTS", "LinearLogits", "Products", "sparse_products"]
 #: About how many values of ``[rows, C]`` a temporary spans (1 MB in float32).
 PIECE_ELEMENTS = 1 << 18
 
+#: At most this many chunks of rows per graph (larger graphs get larger chunks).
+MAX_CHUNKS = 16
+
 #: ``(start row, end row, first graph, end graph)`` of a piece.
 Piece = Tuple[int, int, int, int]
 
@@ -310,7 +313,8 @@ def sparse_products(
         edge_weight: ``[E]`` (default: all 1).
         batch: graph of every node ``[N]``, sorted.
         counts: nodes per graph ``[B]``.
-        piece_elements: about how many values of ``[rows, C]`` a temporary spans.
+        piece_elements: about how many values of ``[rows, C]`` a temporary spans (more for a
+            graph of over :data:`MAX_CHUNKS` such chunks).
     """
     head = S if isinstance(S, LinearLogits) else None
     P: Tensor = S.h if isinstance(S, LinearLogits) else S
@@ -318,8 +322,11 @@ def sparse_products(
     kind = LINEAR if head is not None else (LOGITS if logits else PROBABILITIES)
     w = edge_weight.to(P.dtype) if edge_weight is not None else P.new_ones(edge_index.size(1))
     x = x if x is not None else P.new_zeros(P.size(0), 0)
-    rows = max(1, piece_elements // max(1, C))
-    parts = pieces(counts.tolist(), rows)
+    sizes = counts.tolist()
+    # At most MAX_CHUNKS chunks per graph: each chunk costs a set of operations, and on busy cores
+    # every one of them waits (a step of a 100k-node graph in 1024-row chunks took 45 s).
+    rows = max(1, piece_elements // max(1, C), -(-max(sizes, default=0) // MAX_CHUNKS))
+    parts = pieces(sizes, rows)
     if kind == LOGITS and P._is_view():
         P = P.clone()  # autograd cannot overwrite a view in a function with several outputs
     weight, bias, mask = (head.weight, head.bias, head.cluster_mask) if head is not None else (None, None, None)

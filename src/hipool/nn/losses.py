@@ -31,7 +31,7 @@ from torch import Tensor
 from torch_geometric.utils import coalesce
 
 from ..ops import segment_sum, segment_tmm
-from .cluster_core import PIECE_ELEMENTS, LinearLogits, Products, sparse_products
+from .cluster_core import MAX_CHUNKS, PIECE_ELEMENTS, LinearLogits, Products, sparse_products
 
 #: Added inside ``log`` and to degrees before dividing (as PyG).
 EPS = 1e-15
@@ -102,7 +102,7 @@ class _RowEntropy(torch.autograd.Function):
 
 
 def _row_pieces(rows: Tensor):
-    step = max(1, PIECE_ELEMENTS // max(1, rows.size(1)))
+    step = max(1, PIECE_ELEMENTS // max(1, rows.size(1)), -(-rows.size(0) // MAX_CHUNKS))
     return (slice(s, s + step) for s in range(0, rows.size(0), step))
 
 
