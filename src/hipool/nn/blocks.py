@@ -19,7 +19,15 @@ from ..config import ModelConfig
 from ..data.base import columns
 from ..hierarchy import Hierarchy
 from .auto import auto_sizes
-from .convs import CONV_NAMES, EDGE_CONVS, WEIGHTED_CONVS, make_conv, run_conv
+from .convs import (
+    CONV_NAMES,
+    EDGE_CONVS,
+    SPARSE_AGGREGATION_EDGES,
+    WEIGHTED_CONVS,
+    aggregation_adjacency,
+    make_conv,
+    run_conv,
+)
 from .given import GivenPool, carry_labels
 from .registry import REGISTRY
 
@@ -194,8 +202,11 @@ class Model(torch.nn.Module):
         """Conv block ``b``: its convs, each conv → norm → act → dropout (+ x if residual)."""
         cfg = self.config
         weighted = cfg.conv in WEIGHTED_CONVS
+        graph = edge_index
+        if cfg.conv == "gin" and edge_index.size(1) >= SPARSE_AGGREGATION_EDGES:  # built once for the block's convs
+            graph = aggregation_adjacency(edge_index, x.size(0), x.dtype)
         for k in range(self._block_start[b], self._block_start[b + 1]):
-            h = run_conv(self.convs[k], weighted, x, edge_index, edge_weight, edge_attr)
+            h = run_conv(self.convs[k], weighted, x, graph, edge_weight, edge_attr)
             if len(self.norms):
                 h = _run_norm(self.norms[k], h, batch, num_graphs)
             h = torch.nn.functional.dropout(self._act(h), p=cfg.dropout, training=self.training)
