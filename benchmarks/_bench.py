@@ -87,6 +87,22 @@ def random_graph(n: int, degree: int, generator):
     return coalesce(edge_index, num_nodes=n)
 
 
+def json_lines(text) -> list:
+    """The JSON objects (dicts) among the lines of a worker's stdout (str or bytes); other lines
+    (progress, warnings) are skipped."""
+    if isinstance(text, bytes):
+        text = text.decode(errors="replace")
+    out = []
+    for line in (text or "").splitlines():
+        try:
+            obj = json.loads(line)
+        except ValueError:
+            continue
+        if isinstance(obj, dict):
+            out.append(obj)
+    return out
+
+
 def fmt_table(header, rows) -> str:
     """Plain-text table, first three columns left-aligned, the others right-aligned."""
     cells = [list(map(str, header))] + [list(map(str, r)) for r in rows]

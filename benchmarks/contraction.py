@@ -96,6 +96,7 @@ from _bench import (
     check_cell_args,
     device_header,
     fmt_table,
+    json_lines,
     probe_device,
     run_jobs,
     table_cells,
@@ -243,19 +244,6 @@ def worker(args) -> dict:
 # ---------------------------------------------------------------------------
 # parent: schedule workers, print the table and the goals
 # ---------------------------------------------------------------------------
-def json_lines(text) -> list:
-    """The JSON objects among the lines of a worker's stdout (str or bytes)."""
-    if isinstance(text, bytes):
-        text = text.decode(errors="replace")
-    objs = []
-    for line in (text or "").splitlines():
-        try:
-            objs.append(json.loads(line))
-        except ValueError:
-            pass
-    return objs
-
-
 def measure(args, pooler: str, n: int, impl: str) -> dict:
     """Run one measurement in a fresh worker process; never raises."""
     row = {"pooler": pooler, "n": n, "impl": impl}

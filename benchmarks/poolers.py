@@ -108,6 +108,7 @@ from _bench import (
     check_cell_args,
     device_header,
     fmt_table,
+    json_lines,
     probe_device,
     run_jobs,
     time_cell,
@@ -532,16 +533,6 @@ def rss_bytes_of(pid: int) -> int:
     return 0
 
 
-def json_objects(text: str) -> list:
-    objs = []
-    for line in text.splitlines():
-        try:
-            objs.append(json.loads(line))
-        except ValueError:
-            pass
-    return [o for o in objs if isinstance(o, dict)]
-
-
 def short_reason(line: str) -> str:
     """``ValueError`` of ``ValueError: ...``, else the line's first 30 characters."""
     head = line.split(":", 1)[0].strip()
@@ -587,7 +578,7 @@ def measure(args, pooler: str, n: int, impl: str, cap_bytes: int) -> dict:
             proc.wait()
         out.seek(0)
         err.seek(0)
-        objs, stderr = json_objects(out.read()), err.read().strip().splitlines()
+        objs, stderr = json_lines(out.read()), err.read().strip().splitlines()
     warmup = [o["warmup_ms"] for o in objs if o.get("progress") == "warmup"]
     extra = {"warmup_ms": warmup[0]} if warmup else {}
     if killed == "timeout":

@@ -83,7 +83,7 @@ import sys
 import time
 from pathlib import Path
 
-from _bench import MEM_KINDS, device_header, fmt_table, probe_device, rss_kb, write_atomic
+from _bench import MEM_KINDS, device_header, fmt_table, json_lines, probe_device, rss_kb, write_atomic
 
 # torch is imported inside the worker only (see "Memory" in the docstring).
 
@@ -342,20 +342,6 @@ def worker(args) -> dict:
 # ---------------------------------------------------------------------------
 # parent: one worker per cell, the table and the goal
 # ---------------------------------------------------------------------------
-
-
-def json_lines(text) -> list:
-    if isinstance(text, bytes):
-        text = text.decode(errors="replace")
-    out = []
-    for line in (text or "").splitlines():
-        try:
-            obj = json.loads(line)
-        except ValueError:
-            continue
-        if isinstance(obj, dict):
-            out.append(obj)
-    return out
 
 
 def measure(args, graph: str, pooler: str) -> dict:
