@@ -21,7 +21,8 @@ poolers as below.  Each pooler's schedule is its registered default
 selection (``topk``, …)        keep half the nodes per level: ``schedule [0.5, 0.5]``
 contraction (``edgepool``, …)  merge matched pairs per level: ``schedule [0.5, 0.5]``
 clustering (``diffpool``, …)   a cluster count per level, from the dataset's mean graph size
-                               ``n̄``: ``[ceil(n̄/2), ceil(n̄/4)]`` (PROTEINS: ``[20, 10]``)
+                               ``n̄``: ``[ceil(n̄/2), ceil(n̄/4)]`` (PROTEINS: ``[20, 10]``),
+                               ``n̄`` read as at most 512 (large netlists: ``[256, 128]``)
 ``given``                      the data's own groups, every level it has (``level_labels``)
 ``global``                     the same convs and readout, no pooling
 =============================  ==============================================================
@@ -74,9 +75,17 @@ def model_names() -> List[str]:
     return base + [f"{conv}-{name}" for conv in RECIPE_CONVS for name in base]
 
 
+#: The clustering presets read the mean graph size as at most this many nodes: a dataset of
+#: 200k-node netlists gets 256 and 128 clusters, not 100k and 50k (a 214k × 100k assignment
+#: would need 86 GB).  Every TU dataset is below it (REDDIT-MULTI-5K, the largest, 509).
+PRESET_MAX_MEAN_NODES = 512
+
+
 def cluster_counts(mean_nodes: float, levels: int = 2) -> List[int]:
-    """The clustering presets' schedule: ``ceil(n̄ / 2**l)`` clusters at level ``l`` (at least 1)."""
-    return [max(1, math.ceil(mean_nodes / 2**level)) for level in range(1, levels + 1)]
+    """The clustering presets' schedule: ``ceil(n̄ / 2**l)`` clusters at level ``l`` (at least 1),
+    ``n̄`` read as at most :data:`PRESET_MAX_MEAN_NODES`."""
+    n = min(mean_nodes, PRESET_MAX_MEAN_NODES)
+    return [max(1, math.ceil(n / 2**level)) for level in range(1, levels + 1)]
 
 
 def preset(name: str, mean_nodes: float = 40.0, known_levels: int = 2) -> ModelConfig:
@@ -101,9 +110,11 @@ def preset(name: str, mean_nodes: float = 40.0, known_levels: int = 2) -> ModelC
 
 def default_schedule(spec: PoolerSpec, mean_nodes: float) -> List[Union[float, int, str]]:
     """A pooler's schedule in the named models: its registered :attr:`~PoolerSpec.default_schedule`,
-    as cluster counts ``ceil(n̄ · f)`` (at least 1) when it needs counts."""
+    as cluster counts ``ceil(n̄ · f)`` (at least 1, ``n̄`` read as at most
+    :data:`PRESET_MAX_MEAN_NODES`) when it needs counts."""
     if spec.needs_count:
-        return [max(1, math.ceil(mean_nodes * f)) for f in spec.default_schedule]
+        n = min(mean_nodes, PRESET_MAX_MEAN_NODES)
+        return [max(1, math.ceil(n * f)) for f in spec.default_schedule]
     if spec.fixed_entry is not None:  # pairs, natural: the one entry it takes, per level
         return [spec.fixed_entry] * len(spec.default_schedule)
     return list(spec.default_schedule)

@@ -157,6 +157,9 @@ def test_every_preset_builds_and_runs():
     assert preset("global").is_global and preset("global").levels == 2
     assert preset("diffpool", 39.06).schedule == [20, 10] == cluster_counts(39.06)
     assert cluster_counts(1.5) == [1, 1]
+    # large graphs (a dataset of 215k-node netlists): the counts stop growing at n̄ = 512
+    assert preset("gin-mincut", 214719.0).schedule == [256, 128] == cluster_counts(214719.0)
+    assert preset("dmon", 509.0).schedule == [255, 128] and preset("dmon", 513.0).schedule == [256, 128]
 
 
 def test_unknown_model_names_list_what_is_available(tmp_path):
