@@ -15,8 +15,8 @@ Graphs
       wires both ways), from ``--circuits`` (default ``../shared/datasets/circuits``).
     * ``synthetic``: one synthetic circuit of ``--components`` (default 200,000)
       components (:func:`hipool.data.circuits.make_circuit` with ``min_components`` and
-      ``max_components`` around it; the dataset spec ``circuits:max=...`` stops at
-      100,000, the function does not), seed ``--seed``.  Its graph has a node per
+      ``max_components`` around it, as the dataset spec ``circuits:min=...,max=...``
+      asks), seed ``--seed``.  Its graph has a node per
       component *and* per net (about 309k nodes and 880k directed edges at 200k
       components).
 

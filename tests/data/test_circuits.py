@@ -369,8 +369,8 @@ def test_a_failed_circuits_cache_write_is_a_warning_and_leaves_nothing(tmp_path,
         ("circuits:n=" + "9" * 5000, r"is out of range; n must be in \[1, 100000\]"),
         ("circuits:n=1e3", r"n='1e3' is not an int"),
         ("circuits:seed=-1", r"seed='-1' is out of range"),
-        ("circuits:min=49", r"min='49' is out of range; min must be in \[50, 100000\]"),
-        ("circuits:max=100001", r"max='100001' is out of range"),
+        ("circuits:min=49", r"min='49' is out of range; min must be in \[50, 1000000\]"),
+        ("circuits:max=1000001", r"max='1000001' is out of range"),
         ("circuits:min=100,max=105", r"max=105 with min=100; max must be at least min \+ 10"),
         ("circuits:fail=nan", r"fail='nan' is not a number"),
         ("circuits:fail=inf", r"fail='inf' is not a number"),
@@ -404,6 +404,6 @@ def test_circuit_spec_accepts_the_edges_of_every_range():
         "levels": "component+block+subsystem",
     }
     assert (
-        parse_spec("circuits:n=100000,fail=1.0,margin=100,seed=9223372036854775807,min=99990,max=100000")["n"] == 100000
+        parse_spec("circuits:n=100000,fail=1.0,margin=100,seed=9223372036854775807,min=999990,max=1000000")["n"] == 100000
     )
     assert parse_spec("circuits:fail=.25,n=0007")["fail"] == 0.25
