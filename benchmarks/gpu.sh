@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
-# The one-graph benchmarks on a CUDA GPU, in one go: contraction.py and clustering.py with
-# --device cuda --repeats 5, N = 10k first (every pooler), then N = 100k.
+# The benchmarks on a CUDA GPU, in one go: contraction.py and clustering.py with --device cuda
+# --repeats 5, N = 10k first (every pooler), then N = 100k; then scale.py (a 3-level model on
+# a 200k-component circuit, and on EPFL hyp when ../shared/datasets/circuits is there).
 #
 #   bash benchmarks/gpu.sh            # from the repository root (any folder works)
 #
@@ -9,9 +10,9 @@
 # versions (stops there without CUDA), runs a CUDA smoke test (each benchmarked hipool pooler
 # once on a 2000-node graph, CPU vs GPU loss and gradient, errors printed in full), then the
 # benchmark runs, each capped by `timeout` (SIGTERM: a run still prints the table of what it
-# measured).  The runs' limits add up to about 7 minutes; typically the whole script takes
-# about 4.  Results go to ${OUT:-/tmp}: <name>.log (the printed tables), <name>.err (progress
-# bars, errors), contraction_*.csv and clustering_*.json.  peak_MB is the CUDA allocator's
+# measured).  The runs' limits add up to about 10 minutes (7 without scale.py, whose GPU time
+# has not been measured yet); without it a typical run took about 4.  Results go to ${OUT:-/tmp}: <name>.log (the printed tables), <name>.err (progress
+# bars, errors), contraction_*.csv, clustering_*.json and scale.json.  peak_MB is the CUDA allocator's
 # peak (torch.cuda.max_memory_allocated), not RSS: see benchmarks/README.md.
 set -uo pipefail
 export PYTHONUNBUFFERED=1
@@ -140,6 +141,10 @@ for pooler in diffpool mincut dmon; do
     run "clustering_100k_$pooler" 35 benchmarks/clustering.py --device cuda --pooler "$pooler" --repeats 5 \
         --sizes 100000 --timeout 25 --out "$OUT/clustering_100k_$pooler.json"
 done
+
+# The whole 3-level model on the 200k-component circuit (and EPFL hyp when ../shared has it):
+# every scalable pooler, one training step each, the CUDA allocator's peak.
+run scale 200 benchmarks/scale.py --device cuda --repeats 3 --timeout-s 90 --json "$OUT/scale.json"
 
 echo
 echo "== done in $((SECONDS - start)) s, $failures run(s) with a non-zero exit; files in $OUT:"
