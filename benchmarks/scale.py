@@ -77,13 +77,14 @@ import json
 import os
 import resource
 import shlex
+import signal
 import statistics
 import subprocess
 import sys
 import time
 from pathlib import Path
 
-from _bench import MEM_KINDS, device_header, fmt_table, json_lines, probe_device, rss_kb, write_atomic
+from _bench import MEM_KINDS, _interrupt, device_header, fmt_table, json_lines, probe_device, rss_kb, write_atomic
 
 # torch is imported inside the worker only (see "Memory" in the docstring).
 
@@ -380,10 +381,12 @@ def measure(args, graph: str, pooler: str) -> dict:
 def goal(r: dict, args) -> tuple:
     """``(met, why)``: True/False, or None when the cell is not on the goal's machine or is the
     reference (no pooling)."""
+    if r["pooler"] == GLOBAL:  # never a miss, even when it failed
+        if r["status"] != "ok":
+            return None, f"reference, no pooling: {r['note']}"
+        return None, f"reference, no pooling: {r['s_step']:.2f} s, {r['peak_GB']:.2f} GB"
     if r["status"] != "ok":
         return False, r["note"]
-    if r["pooler"] == GLOBAL:
-        return None, f"reference, no pooling: {r['s_step']:.2f} s, {r['peak_GB']:.2f} GB"
     if args.device != "cpu" or args.threads != GOAL_THREADS:
         return None, f"the goal is for {GOAL_THREADS} CPU threads"
     why = []
@@ -427,6 +430,8 @@ def run_cells(args, cells) -> tuple:
     started = time.perf_counter()
     results = []
     bar = tqdm(cells, desc="scale", unit="cell", file=sys.stderr) if tqdm is not None else cells
+    # SIGTERM (gpu.sh's `timeout`) as Ctrl-C: the cells measured so far are still printed.
+    previous = {sig: signal.signal(sig, _interrupt) for sig in (signal.SIGINT, signal.SIGTERM)}
     try:
         for graph, pooler in bar:
             if tqdm is not None:
@@ -439,6 +444,8 @@ def run_cells(args, cells) -> tuple:
         for graph, pooler in cells[len(results) :]:
             results.append({"graph": graph, "pooler": pooler, "status": "skipped", "note": "skipped (interrupted)"})
     finally:
+        for sig, handler in previous.items():
+            signal.signal(sig, handler)
         if tqdm is not None:
             bar.close()
     return results, time.perf_counter() - started, load_before

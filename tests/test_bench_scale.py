@@ -64,6 +64,7 @@ def test_goal_says_why_a_cell_misses_it(monkeypatch):
     failed = {"graph": "hyp", "pooler": "kmis", "status": "failed", "note": "time-out after 300 s (loading the graph)"}
     assert script.goal(failed, args) == (False, failed["note"])
     assert script.goal({**ok, "pooler": "global"}, args)[0] is None  # the reference is not judged
+    assert script.goal({**failed, "pooler": "global"}, args) == (None, f"reference, no pooling: {failed['note']}")
     assert script.goal(ok, script.parse_args(["--threads", "4"]))[0] is None  # not the goal's machine
     row = script.table_rows([failed], args)[0]
     assert row[2] == failed["note"] and row[-1] == "NO"
