@@ -61,9 +61,9 @@ most ``2**22`` padded entries per matrix, so memory stays ``O(max(n², 2**22))``
 split is then approximate when the top eigenvalues are close, and a degenerate top eigenvalue is
 not detected) and scipy's sparse LU for the Kron reduction (scipy must be installed; the fill-in
 grows with the dropped nodes' connections; on a GPU that reduction runs on the host and its result
-is copied back: raise ``dense_limit`` to keep a component on the device, at ``O(n³)``).  Connected components are found by label propagation
-with pointer jumping (torch).  The split and the bucketing read sizes on the host (a few
-synchronisations per call).
+is copied back: raise ``dense_limit`` to keep a component on the device, at ``O(n³)``).
+Connected components are found by label propagation with pointer jumping (torch).  The split
+and the bucketing read sizes on the host (a few synchronisations per call).
 """
 
 from __future__ import annotations
