@@ -404,6 +404,7 @@ def test_circuit_spec_accepts_the_edges_of_every_range():
         "levels": "component+block+subsystem",
     }
     assert (
-        parse_spec("circuits:n=100000,fail=1.0,margin=100,seed=9223372036854775807,min=999990,max=1000000")["n"] == 100000
+        parse_spec("circuits:n=100000,fail=1.0,margin=100,seed=9223372036854775807,min=999990,max=1000000")["n"]
+        == 100000
     )
     assert parse_spec("circuits:fail=.25,n=0007")["fail"] == 0.25
