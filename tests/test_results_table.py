@@ -66,3 +66,22 @@ def test_advise_rows_come_from_the_records(tmp_path, monkeypatch):
     assert script.rows() == [
         "| X | 40.5 | global (leaning) | `gin-edgepool` | 70.0 ± 1.0 | 75.0 ± 2.0 | -5.0 [-8.0, -2.0] | agrees |"
     ]
+
+
+POOLERS = Path(__file__).resolve().parents[1] / "results" / "poolers-PROTEINS" / "table.py"
+
+
+def test_the_new_poolers_proteins_table_is_up_to_date():
+    assert _script(POOLERS, "poolers_table").main(["--check"]) == 0
+
+
+def test_the_new_poolers_rows_come_from_the_summaries(tmp_path, monkeypatch):
+    script = _script(POOLERS, "poolers_table")
+    monkeypatch.setattr(script, "HERE", tmp_path / "poolers")
+    (tmp_path / "poolers" / "learned").mkdir(parents=True)
+    row = {"model": "gin-pan", "folds": 7, "test_acc_mean": 0.7444, "test_acc_std": 0.017}
+    row.update(epochs_mean=41.6, seconds_per_epoch=0.7212)
+    (tmp_path / "poolers" / "learned" / "summary.json").write_text(json.dumps({"rows": [row]}))
+    rows = script.rows()
+    assert rows[0] == "| `pan` | 74.4 ± 1.7 (7 folds) | 42 | 0.72 |"
+    assert rows[1] == "| `kmis` | not finished | | |" and len(rows) == len(script.ROWS)
