@@ -297,11 +297,12 @@ def _interrupt(signum, frame):
     raise KeyboardInterrupt
 
 
-def run_jobs(jobs, measure) -> tuple:
-    """``measure(pooler, n, impl)`` for every job, with a progress bar (when tqdm is installed).
-    Returns ``(results, wall seconds, 1-minute load average before)``.  On Ctrl-C, SIGINT or
-    SIGTERM (``timeout``) the jobs not yet measured come back as ``skipped (interrupted)``, so
-    the caller still prints what was measured."""
+def run_jobs(jobs, measure, keys=("pooler", "n", "impl"), desc="measurements", unit="run") -> tuple:
+    """``measure(*job)`` for every job (a tuple of the values named by ``keys``), with a progress
+    bar (when tqdm is installed).  Returns ``(results, wall seconds, 1-minute load average
+    before)``.  On Ctrl-C, SIGINT or SIGTERM (``timeout``) the jobs not yet measured come back as
+    ``skipped (interrupted)`` (their ``keys`` filled in), so the caller still prints what was
+    measured."""
     try:
         from tqdm import tqdm
     except ImportError:  # the GPU machine runs the scripts without hipool's dependencies
@@ -311,20 +312,20 @@ def run_jobs(jobs, measure) -> tuple:
     load_before = os.getloadavg()[0]
     started = time.perf_counter()
     results = []
-    bar = tqdm(jobs, desc="measurements", unit="run", file=sys.stderr) if tqdm is not None else jobs
+    bar = tqdm(jobs, desc=desc, unit=unit, file=sys.stderr) if tqdm is not None else jobs
     # Explicit handlers: a shell may start us with SIGINT ignored, and SIGTERM would kill silently.
     previous = {sig: signal.signal(sig, _interrupt) for sig in (signal.SIGINT, signal.SIGTERM)}
     try:
-        for pooler, n, impl in bar:
+        for job in bar:
             if tqdm is not None:
-                bar.set_postfix_str(f"{pooler} N={n} {impl}")
-            results.append(measure(pooler, n, impl))
+                bar.set_postfix_str(" ".join(f"{k}={v}" if k == "n" else str(v) for k, v in zip(keys, job)))
+            else:
+                print(f"{desc}: {' '.join(map(str, job))} ...", file=sys.stderr, flush=True)
+            results.append(measure(*job))
     except KeyboardInterrupt:
-        print(f"\ninterrupted: {len(jobs) - len(results)} measurement(s) not made", file=sys.stderr)
-        for pooler, n, impl in jobs[len(results) :]:
-            results.append(
-                {"pooler": pooler, "n": n, "impl": impl, "status": "skipped", "note": "skipped (interrupted)"}
-            )
+        print(f"\ninterrupted: {len(jobs) - len(results)} {unit}(s) not measured", file=sys.stderr)
+        for job in jobs[len(results) :]:
+            results.append({**dict(zip(keys, job)), "status": "skipped", "note": "skipped (interrupted)"})
     finally:
         for sig, handler in previous.items():
             signal.signal(sig, handler)

@@ -77,14 +77,13 @@ import json
 import os
 import resource
 import shlex
-import signal
 import statistics
 import subprocess
 import sys
 import time
 from pathlib import Path
 
-from _bench import MEM_KINDS, _interrupt, device_header, fmt_table, json_lines, probe_device, rss_kb, write_atomic
+from _bench import MEM_KINDS, device_header, fmt_table, json_lines, probe_device, rss_kb, run_jobs, write_atomic
 
 # torch is imported inside the worker only (see "Memory" in the docstring).
 
@@ -421,36 +420,6 @@ def table_rows(results: list, args) -> list:
     return rows
 
 
-def run_cells(args, cells) -> tuple:
-    try:
-        from tqdm import tqdm
-    except ImportError:
-        tqdm = None
-    load_before = os.getloadavg()
-    started = time.perf_counter()
-    results = []
-    bar = tqdm(cells, desc="scale", unit="cell", file=sys.stderr) if tqdm is not None else cells
-    # SIGTERM (gpu.sh's `timeout`) as Ctrl-C: the cells measured so far are still printed.
-    previous = {sig: signal.signal(sig, _interrupt) for sig in (signal.SIGINT, signal.SIGTERM)}
-    try:
-        for graph, pooler in bar:
-            if tqdm is not None:
-                bar.set_postfix_str(f"{graph} {pooler}")
-            else:
-                print(f"scale: {graph} {pooler} ...", file=sys.stderr, flush=True)
-            results.append(measure(args, graph, pooler))
-    except KeyboardInterrupt:
-        print(f"\ninterrupted: {len(cells) - len(results)} cell(s) not measured", file=sys.stderr)
-        for graph, pooler in cells[len(results) :]:
-            results.append({"graph": graph, "pooler": pooler, "status": "skipped", "note": "skipped (interrupted)"})
-    finally:
-        for sig, handler in previous.items():
-            signal.signal(sig, handler)
-        if tqdm is not None:
-            bar.close()
-    return results, time.perf_counter() - started, load_before
-
-
 def main(argv=None) -> int:
     args = parse_args(argv)
     if args.worker:
@@ -461,7 +430,10 @@ def main(argv=None) -> int:
     graphs = GRAPHS if args.graph == "all" else (args.graph,)
     poolers = args.pooler
     cells = [(g, p) for g in graphs for p in poolers]
-    results, wall_s, load_before = run_cells(args, cells)
+    load_before = os.getloadavg()
+    results, wall_s, _ = run_jobs(
+        cells, lambda graph, pooler: measure(args, graph, pooler), keys=("graph", "pooler"), desc="scale", unit="cell"
+    )
 
     if args.device == "cuda":
         print(device_header(info))
