@@ -180,3 +180,26 @@ def test_what_switching_checks_off_gives_up():
             TopKPooling(4)(X.long(), E)
     with pytest.raises(ValueError, match="'edge_weight' must be finite"):
         MinCutPool(4, 2)(X, E, edge_weight=nan_w)
+
+
+def test_edge_index_of_the_wrong_type_is_named_by_every_caller():
+    import re
+
+    from hipool.checks import check_edge_index_type
+    from hipool.nn.connect import filter_edges
+    from hipool.nn.contraction import graclus
+    from hipool.nn.sep import sep_tree
+
+    check_edge_index_type(torch.zeros(2, 3, dtype=torch.long), "f")  # fine: values are not read
+    for bad, got in (([[0, 1]], "list"), (torch.zeros(3, 2, dtype=torch.long), "torch.int64 (3, 2)")):
+        for call, where in (
+            (lambda e: check_edge_index_type(e, "f"), "f"),
+            (lambda e: filter_edges(e, None, torch.zeros(2, dtype=torch.long)), "filter_edges"),
+            (lambda e: graclus(e, num_nodes=2), "graclus"),
+            (lambda e: sep_tree(e, 2), "sep_tree"),
+        ):
+            message = rf"^{where}: 'edge_index' must be an int64 tensor of shape \[2, E\], got {re.escape(got)}$"
+            with pytest.raises(ValueError, match=message):
+                call(bad)
+    with pytest.raises(ValueError, match=r"got torch.float32 \(2, 1\)$"):
+        check_edge_index_type(torch.zeros(2, 1), "f")

@@ -199,6 +199,20 @@ def _edge(edge_index: Tensor, e: int) -> str:
     return f"edge {e} ({int(edge_index[0, e])} -> {int(edge_index[1, e])})"
 
 
+def check_edge_index_type(edge_index, where: str) -> None:
+    """A ``ValueError`` naming ``where`` unless ``edge_index`` is an int64 tensor of shape ``[2, E]``
+    (its values are not read)."""
+    if (
+        not isinstance(edge_index, Tensor)
+        or edge_index.dim() != 2
+        or edge_index.size(0) != 2
+        or edge_index.dtype != torch.long
+    ):
+        is_tensor = isinstance(edge_index, Tensor)
+        got = f"{edge_index.dtype} {tuple(edge_index.shape)}" if is_tensor else _type_name(edge_index)
+        raise ValueError(f"{where}: 'edge_index' must be an int64 tensor of shape [2, E], got {got}")
+
+
 def _fail_edge_index(edge_index: Tensor, num_nodes: int, where: str) -> None:
     lo, hi = int(edge_index.min()), int(edge_index.max())
     bad = ((edge_index < 0) | (edge_index >= num_nodes)).any(dim=0).nonzero().view(-1)

@@ -7,7 +7,7 @@ from typing import Optional, Tuple
 import torch
 from torch import Tensor
 
-from ..checks import checks_enabled
+from ..checks import check_edge_index_type, checks_enabled
 from ..record import DROPPED
 
 
@@ -29,18 +29,7 @@ def filter_edges(
     if not isinstance(cluster, Tensor) or cluster.dim() != 1 or cluster.dtype != torch.long:
         got = f"{cluster.dtype} {tuple(cluster.shape)}" if isinstance(cluster, Tensor) else type(cluster).__name__
         raise ValueError(f"filter_edges: 'cluster' must be an int64 [N] tensor, got {got}")
-    if (
-        not isinstance(edge_index, Tensor)
-        or edge_index.dim() != 2
-        or edge_index.size(0) != 2
-        or edge_index.dtype != torch.long
-    ):
-        got = (
-            f"{edge_index.dtype} {tuple(edge_index.shape)}"
-            if isinstance(edge_index, Tensor)
-            else type(edge_index).__name__
-        )
-        raise ValueError(f"filter_edges: 'edge_index' must be an int64 [2, E] tensor, got {got}")
+    check_edge_index_type(edge_index, "filter_edges")
     for name, t in (("edge_attr", edge_attr), ("edge_weight", edge_weight)):
         if t is not None and (not isinstance(t, Tensor) or t.dim() == 0 or t.size(0) != edge_index.size(1)):
             rows = tuple(t.shape) if isinstance(t, Tensor) else type(t).__name__

@@ -22,7 +22,16 @@ from torch import Tensor
 from torch_geometric.nn.pool.edge_pool import UnpoolInfo
 from torch_geometric.utils import coalesce, scatter, softmax
 
-from ..checks import check_int, check_number, check_sizes, is_int, param_device, param_dtype, prepare_pool_input
+from ..checks import (
+    check_edge_index_type,
+    check_int,
+    check_number,
+    check_sizes,
+    is_int,
+    param_device,
+    param_dtype,
+    prepare_pool_input,
+)
 from ..record import PoolOutput
 from .matching import clusters_from_matching, greedy_matching, limit_merges, rank_by_score
 
@@ -284,18 +293,7 @@ def graclus(
     (itself when unmatched) — the convention of PyG's ``graclus``, so the result
     can go to PyG's ``max_pool``/``avg_pool``.
     """
-    if (
-        not isinstance(edge_index, Tensor)
-        or edge_index.dim() != 2
-        or edge_index.size(0) != 2
-        or edge_index.dtype != torch.long
-    ):
-        got = (
-            f"{edge_index.dtype} {tuple(edge_index.shape)}"
-            if isinstance(edge_index, Tensor)
-            else type(edge_index).__name__
-        )
-        raise ValueError(f"graclus: 'edge_index' must be an int64 tensor of shape [2, E], got {got}")
+    check_edge_index_type(edge_index, "graclus")
     lo, hi = (int(v) for v in torch.aminmax(edge_index)) if edge_index.numel() else (0, -1)
     if num_nodes is None:
         num_nodes = hi + 1

@@ -76,7 +76,7 @@ import numpy as np
 import torch
 from torch import Tensor
 
-from ..checks import check_int
+from ..checks import check_edge_index_type, check_int
 
 #: Why SEP needs ``edge_weight >= 0`` (the reason named in the error).
 NONNEGATIVE = "structural entropy reads edge weights as volumes"
@@ -92,18 +92,7 @@ def _check_graph(where: str, edge_index, num_nodes, edge_weight) -> Tuple[np.nda
     """``(row, col, value, n)``: :math:`A = (W + W^T)/2` as a symmetric COO (coalesced, the
     diagonal included), after checking the arguments."""
     check_int(num_nodes, where, "num_nodes", low=0)
-    if (
-        not isinstance(edge_index, Tensor)
-        or edge_index.dim() != 2
-        or edge_index.size(0) != 2
-        or edge_index.dtype != torch.long
-    ):
-        got = (
-            f"{edge_index.dtype} {tuple(edge_index.shape)}"
-            if isinstance(edge_index, Tensor)
-            else type(edge_index).__name__
-        )
-        raise ValueError(f"{where}: 'edge_index' must be an int64 [2, E] tensor, got {got}")
+    check_edge_index_type(edge_index, where)
     e = edge_index.size(1)
     if e and (int(edge_index.min()) < 0 or int(edge_index.max()) >= num_nodes):
         raise ValueError(f"{where}: 'edge_index' refers to nodes outside [0, {num_nodes}) (num_nodes={num_nodes})")
