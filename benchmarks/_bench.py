@@ -12,6 +12,7 @@ import sys
 import tempfile
 import time
 from pathlib import Path
+from typing import Optional
 
 
 def rss_kb() -> int:
@@ -39,6 +40,15 @@ if info["available"]:
     info.update(name=torch.cuda.get_device_name(), free_bytes=free, total_bytes=total, count=torch.cuda.device_count())
 print(json.dumps(info))
 """
+
+
+#: What ``--device`` takes in every benchmark.
+DEVICES = ("cpu", "cuda")
+
+
+def add_device_option(p: argparse.ArgumentParser, help: str, default: Optional[str] = "cpu") -> None:
+    """``--device {cpu,cuda}`` with this script's ``help`` (what runs where; see :func:`probe_device`)."""
+    p.add_argument("--device", choices=DEVICES, default=default, help=help)
 
 
 def probe_device(device: str) -> dict:
@@ -256,11 +266,9 @@ def cell_parser(doc: str, poolers, impls, default_pooler: str, threads: int) -> 
     )
     p.add_argument("--threads", type=int, default=threads, help="torch.set_num_threads in every worker")
     p.add_argument("--seed", type=int, default=0, help="seed of the graph, features and weights")
-    p.add_argument(
-        "--device",
-        choices=("cpu", "cuda"),
-        default="cpu",
-        help="where the workers run: the graph is built on the CPU (the same on every device), then moved; "
+    add_device_option(
+        p,
+        "where the workers run: the graph is built on the CPU (the same on every device), then moved; "
         "on cuda peak_MB is the CUDA allocator peak instead of RSS",
     )
     # Internal: run one measurement in a worker process and print it as JSON lines.

@@ -21,7 +21,7 @@ import statistics
 import time
 
 import torch
-from _bench import device_header, probe_device
+from _bench import add_device_option, device_header, probe_device
 from torch_geometric.data import Batch, Data
 
 from hipool.nn import MinCutPool
@@ -70,12 +70,7 @@ def main(argv=None) -> None:
     p.add_argument("--total", type=int, default=3200, help="nodes per batch")
     p.add_argument("--repeats", type=int, default=5)
     p.add_argument("--threads", type=int, default=2)
-    p.add_argument(
-        "--device",
-        choices=("cpu", "cuda"),
-        default="cpu",
-        help="where to run (default cpu); on cuda each mode's CUDA allocator peak is printed too",
-    )
+    add_device_option(p, "where to run (default cpu); on cuda each mode's CUDA allocator peak is printed too")
     args = p.parse_args(argv)
     info = probe_device(args.device)  # exits with one line when CUDA is asked for and missing
     torch.set_num_threads(args.threads)

@@ -30,7 +30,7 @@ from pathlib import Path
 
 import torch
 import torch.nn.functional as F
-from _bench import device_header, fmt_table, probe_device, write_atomic
+from _bench import add_device_option, device_header, fmt_table, probe_device, write_atomic
 from torch_geometric.loader import DataLoader
 
 POOLERS = ("diffpool", "mincut", "dmon")
@@ -127,7 +127,7 @@ def main(argv=None) -> int:
     p.add_argument("--poolers", default=",".join(POOLERS))
     p.add_argument("--datasets", default="communities,circuits")
     p.add_argument("--threads", type=int, default=1)
-    p.add_argument("--device", choices=("cpu", "cuda"), default="cpu", help="where to train (default cpu)")
+    add_device_option(p, "where to train (default cpu)")
     p.add_argument(
         "--out",
         type=Path,

@@ -50,7 +50,7 @@ from pathlib import Path
 
 REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from _bench import device_header, fmt_table, probe_device, write_atomic  # noqa: E402
+from _bench import add_device_option, device_header, fmt_table, probe_device, write_atomic  # noqa: E402
 
 
 def run(cmd, env, label):
@@ -95,12 +95,7 @@ def main(argv=None) -> None:
     p.add_argument("--batch-size", type=int, default=32, help="global batch (split over the processes)")
     p.add_argument("--procs", type=int, default=2)
     p.add_argument("--out", default=None, help="also write the results as JSON here")
-    p.add_argument(
-        "--device",
-        choices=("cpu", "cuda"),
-        default="cpu",
-        help="cpu: processes and threads, DDP over gloo; cuda: one GPU per process, DDP over nccl",
-    )
+    add_device_option(p, "cpu: processes and threads, DDP over gloo; cuda: one GPU per process, DDP over nccl")
     args = p.parse_args(argv)
     if args.epochs < 2 or args.procs < 2 or args.batch_size % args.procs:
         p.error("--epochs >= 2, --procs >= 2, and --batch-size divisible by --procs")

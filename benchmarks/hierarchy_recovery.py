@@ -29,7 +29,7 @@ from pathlib import Path
 
 import torch
 import yaml
-from _bench import probe_device
+from _bench import add_device_option, probe_device
 
 from hipool.config import ModelConfig
 from hipool.demo import DemoSettings, demo_dataset
@@ -76,7 +76,7 @@ def main(argv=None) -> int:
     p.add_argument("--out", type=Path, default=Path("runs/recovery"))
     p.add_argument("--epochs", type=int, default=60)
     p.add_argument("--threads", type=int, default=None)
-    p.add_argument("--device", choices=("cpu", "cuda"), default="cpu", help="where to train (default cpu)")
+    add_device_option(p, "where to train (default cpu)")
     args = p.parse_args(argv)
     probe_device(args.device)  # exits with one line when CUDA is asked for and missing
     if args.threads:

@@ -55,12 +55,12 @@ def main(argv=None) -> int:
     p.add_argument("model", help="the model's name in the campaign (e.g. gine-given)")
     p.add_argument("fold", type=int, help="the outer fold")
     p.add_argument("--repeat", type=int, default=0, help="which final run of the fold (default 0)")
-    p.add_argument(
-        "--device", choices=("cpu", "cuda"), default=None, help="where to re-run it (default: the record's device)"
-    )
-    args = p.parse_args(argv)
     sys.path.insert(0, str(ROOT / "src"))
     sys.path.insert(0, str(ROOT / "benchmarks"))
+    from _bench import add_device_option
+
+    add_device_option(p, "where to re-run it (default: the record's device)", default=None)
+    args = p.parse_args(argv)
     if args.device is not None and _no_device(args.device):
         return 2
     import torch

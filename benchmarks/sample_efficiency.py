@@ -26,7 +26,7 @@ import time
 from pathlib import Path
 
 import torch
-from _bench import probe_device
+from _bench import add_device_option, probe_device
 
 from hipool.data.circuits.dataset import load_circuits
 from hipool.data.splits import stratified_split
@@ -70,7 +70,7 @@ def main(argv=None) -> int:
     p.add_argument("--lr-schedule", default="plateau")
     p.add_argument("--threads", type=int, default=None)
     p.add_argument("--out", type=Path, default=Path("runs/sample_efficiency"))
-    p.add_argument("--device", choices=("cpu", "cuda"), default="cpu", help="where to train (default cpu)")
+    add_device_option(p, "where to train (default cpu)")
     args = p.parse_args(argv)
     probe_device(args.device)  # exits with one line when CUDA is asked for and missing
     if args.threads:

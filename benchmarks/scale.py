@@ -83,7 +83,17 @@ import sys
 import time
 from pathlib import Path
 
-from _bench import MEM_KINDS, device_header, fmt_table, json_lines, probe_device, rss_kb, run_jobs, write_atomic
+from _bench import (
+    MEM_KINDS,
+    add_device_option,
+    device_header,
+    fmt_table,
+    json_lines,
+    probe_device,
+    rss_kb,
+    run_jobs,
+    write_atomic,
+)
 
 # torch is imported inside the worker only (see "Memory" in the docstring).
 
@@ -111,7 +121,7 @@ def parse_args(argv=None):
         default=["all"],
         help=f"pooler(s) to run; all: {', '.join(POOLERS)} and the reference {GLOBAL} (no pooling)",
     )
-    p.add_argument("--device", choices=("cpu", "cuda"), default="cpu", help="where the workers run")
+    add_device_option(p, "where the workers run")
     p.add_argument("--threads", type=int, default=GOAL_THREADS, help="torch.set_num_threads in every worker")
     p.add_argument("--repeats", type=int, default=3, help="timed steps per cell (after 1 warm-up step)")
     p.add_argument("--slow-s", type=float, default=60.0, help="one timed step when the warm-up takes longer")

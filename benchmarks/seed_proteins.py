@@ -67,7 +67,7 @@ from torch_geometric.nn import TopKPooling as PygTopKPooling
 from tqdm import tqdm
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from _bench import device_header, probe_device  # noqa: E402
+from _bench import add_device_option, device_header, probe_device  # noqa: E402
 
 REPO_ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO_ROOT))
@@ -104,12 +104,7 @@ def parse_args(argv=None):
         default="hipool",
         help="pooling class of side B; 'pyg' is a PyG-vs-PyG control run",
     )
-    p.add_argument(
-        "--device",
-        choices=("cpu", "cuda"),
-        default="cpu",
-        help="where both sides train; on cuda each side's CUDA allocator peak per epoch is reported",
-    )
+    add_device_option(p, "where both sides train; on cuda each side's CUDA allocator peak per epoch is reported")
     args = p.parse_args(argv)
     if args.epochs < 2:
         p.error("--epochs must be >= 2 (epoch 1 is a warm-up)")
