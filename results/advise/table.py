@@ -12,6 +12,9 @@ import sys
 from pathlib import Path
 
 HERE = Path(__file__).resolve().parent
+sys.path.insert(0, str(HERE.parent))  # results/markers.py
+from markers import write_block  # noqa: E402
+
 DOC = HERE.parent.parent / "docs" / "advise.md"
 BEGIN, END = "<!-- checks:begin -->", "<!-- checks:end -->"
 #: The order of the rows (file stems of run.sh); others follow by name.
@@ -43,26 +46,16 @@ def rows() -> list:
 
 def render() -> str:
     head = [
-        BEGIN,
         "| dataset | median nodes | advice | hierarchical model checked | its accuracy | global twin | "
         "difference, 95 % CI (points) | check |",
         "|---|---|---|---|---|---|---|---|",
     ]
-    return "\n".join(head + rows() + [END])
+    return "\n".join(head + rows())
 
 
 def main(argv=None) -> int:
     argv = sys.argv[1:] if argv is None else argv
-    text = DOC.read_text()
-    start, end = text.index(BEGIN), text.index(END) + len(END)
-    new = text[:start] + render() + text[end:]
-    if "--check" in argv:
-        if new != text:
-            print(f"{DOC}: the checks table is out of date; run results/advise/table.py", file=sys.stderr)
-            return 1
-        return 0
-    DOC.write_text(new)
-    return 0
+    return write_block(DOC, BEGIN, END, render(), "--check" in argv, "results/advise/table.py")
 
 
 if __name__ == "__main__":

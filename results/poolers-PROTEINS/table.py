@@ -20,6 +20,9 @@ import sys
 from pathlib import Path
 
 HERE = Path(__file__).resolve().parent
+sys.path.insert(0, str(HERE.parent))  # results/markers.py
+from markers import write_block  # noqa: E402
+
 DOC = HERE.parent.parent / "docs" / "pooler-catalogue.md"
 BEGIN, END = "<!-- proteins:begin -->", "<!-- proteins:end -->"
 #: (summary folder, model in it, the row's name), in the table's order.
@@ -61,22 +64,13 @@ def rows() -> list:
 
 
 def render() -> str:
-    head = [BEGIN, "| pooler | test accuracy, % | epochs | s / epoch |", "|---|---|---|---|"]
-    return "\n".join(head + rows() + [END])
+    head = ["| pooler | test accuracy, % | epochs | s / epoch |", "|---|---|---|---|"]
+    return "\n".join(head + rows())
 
 
 def main(argv=None) -> int:
     argv = sys.argv[1:] if argv is None else argv
-    text = DOC.read_text()
-    start, end = text.index(BEGIN), text.index(END) + len(END)
-    new = text[:start] + render() + text[end:]
-    if "--check" in argv:
-        if new != text:
-            print(f"{DOC}: the PROTEINS table is out of date; run results/poolers-PROTEINS/table.py", file=sys.stderr)
-            return 1
-        return 0
-    DOC.write_text(new)
-    return 0
+    return write_block(DOC, BEGIN, END, render(), "--check" in argv, "results/poolers-PROTEINS/table.py")
 
 
 if __name__ == "__main__":
