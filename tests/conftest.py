@@ -1,7 +1,9 @@
-"""Shared test helpers: random batches of graphs and local copies of the shared datasets."""
+"""Shared test helpers: random batches of graphs, local copies of the shared datasets, and the
+repository's scripts (benchmarks/, results/) loaded as modules."""
 
 from __future__ import annotations
 
+import importlib.util
 import shutil
 from pathlib import Path
 from typing import Sequence
@@ -10,7 +12,23 @@ import pytest
 import torch
 from torch_geometric.data import Batch, Data
 
-SHARED = Path(__file__).resolve().parents[1].parent / "shared" / "datasets"
+ROOT = Path(__file__).resolve().parents[1]
+SHARED = ROOT.parent / "shared" / "datasets"
+
+
+def load_script(path: Path, name: str):
+    """The script at ``path`` imported as a module named ``name`` (its ``__main__`` block not run)."""
+    spec = importlib.util.spec_from_file_location(name, path)
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
+def load_bench(monkeypatch, name: str):
+    """``benchmarks/<name>.py`` as a module, with ``benchmarks/`` on ``sys.path`` for this test
+    (the scripts import ``_bench``)."""
+    monkeypatch.syspath_prepend(str(ROOT / "benchmarks"))
+    return load_script(ROOT / "benchmarks" / f"{name}.py", f"bench_{name}")
 
 
 def random_graph(n: int, channels: int = 16, degree: int = 3, edge_dim: int = 0, seed: int = 0) -> Data:

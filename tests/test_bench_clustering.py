@@ -3,18 +3,15 @@ PyG's are compared only where hipool defines them as PyG does (not DiffPool's, n
 
 from __future__ import annotations
 
-import importlib.util
 from pathlib import Path
+
+from tests.conftest import load_bench
 
 ROOT = Path(__file__).resolve().parents[1]
 
 
 def _script(monkeypatch):
-    monkeypatch.syspath_prepend(str(ROOT / "benchmarks"))  # the script imports _bench
-    spec = importlib.util.spec_from_file_location("bench_clustering", ROOT / "benchmarks" / "clustering.py")
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
+    return load_bench(monkeypatch, "clustering")
 
 
 def _row(pooler, impl, losses):

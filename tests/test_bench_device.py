@@ -5,7 +5,6 @@ are skipped (the CPU runs still run)."""
 
 from __future__ import annotations
 
-import importlib.util
 import json
 import subprocess
 import sys
@@ -13,6 +12,8 @@ from pathlib import Path
 
 import pytest
 import torch
+
+from tests.conftest import load_bench
 
 ROOT = Path(__file__).resolve().parents[1]
 BENCH = ROOT / "benchmarks"
@@ -22,11 +23,7 @@ needs_no_cuda = pytest.mark.skipif(torch.cuda.is_available(), reason="this machi
 
 
 def _script(monkeypatch, name: str):
-    monkeypatch.syspath_prepend(str(BENCH))  # the scripts import _bench
-    spec = importlib.util.spec_from_file_location(f"bench_device_{name}", BENCH / f"{name}.py")
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
+    return load_bench(monkeypatch, name)
 
 
 @pytest.fixture(autouse=True)

@@ -9,16 +9,14 @@ import subprocess
 import sys
 from pathlib import Path
 
+from tests.conftest import load_bench
+
 ROOT = Path(__file__).resolve().parents[1]
 SCRIPT = ROOT / "benchmarks" / "poolers.py"
 
 
 def _script(monkeypatch):
-    monkeypatch.syspath_prepend(str(ROOT / "benchmarks"))  # the script imports _bench
-    spec = importlib.util.spec_from_file_location("bench_poolers", SCRIPT)
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
+    return load_bench(monkeypatch, "poolers")
 
 
 def test_smoke_run_prints_a_row_per_pooler_and_the_tgp_line(tmp_path):

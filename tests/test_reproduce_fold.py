@@ -2,20 +2,17 @@
 
 from __future__ import annotations
 
-import importlib.util
 import json
 from pathlib import Path
 
 from hipool.cli import main
+from tests.conftest import load_script
 
 SCRIPT = Path(__file__).resolve().parents[1] / "benchmarks" / "reproduce_fold.py"
 
 
 def _script():
-    spec = importlib.util.spec_from_file_location("reproduce_fold", SCRIPT)
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
+    return load_script(SCRIPT, "reproduce_fold")
 
 
 def test_a_final_unit_reproduces_exactly_and_a_changed_record_does_not(tmp_path, capsys):

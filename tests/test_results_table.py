@@ -3,18 +3,16 @@ docs/advise.md's checks table what results/advise/table.py makes from the advise
 
 from __future__ import annotations
 
-import importlib.util
 import json
 from pathlib import Path
+
+from tests.conftest import load_script
 
 SCRIPT = Path(__file__).resolve().parents[1] / "results" / "make_table.py"
 
 
 def _script(path: Path = SCRIPT, name: str = "make_table"):
-    spec = importlib.util.spec_from_file_location(name, path)
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
+    return load_script(path, name)
 
 
 def test_the_readme_table_is_up_to_date():
