@@ -19,6 +19,9 @@ from pathlib import Path
 from typing import Dict, List, Optional, Tuple
 
 HERE = Path(__file__).resolve().parent
+sys.path.insert(0, str(HERE))  # results/markers.py
+from markers import write_block  # noqa: E402
+
 README = HERE / "README.md"
 BEGIN, END = "<!-- accuracy:begin -->", "<!-- accuracy:end -->"
 #: The campaign's datasets, in the table's column order.
@@ -94,28 +97,13 @@ def render(root: Path = HERE) -> str:
     return "\n".join(lines)
 
 
-def updated(text: str, table: str) -> str:
-    """``text`` (the README) with the table between its markers replaced."""
-    if BEGIN not in text or END not in text:
-        raise ValueError(f"{README}: no {BEGIN} ... {END} block")
-    head, rest = text.split(BEGIN, 1)
-    _, tail = rest.split(END, 1)
-    return f"{head}{BEGIN}\n{table}\n{END}{tail}"
-
-
 def main(argv=None) -> int:
     p = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     p.add_argument("--check", action="store_true", help="exit 1 when the README's table is not what the summaries give")
     args = p.parse_args(argv)
-    text = README.read_text(encoding="utf-8")
-    new = updated(text, render())
+    status = write_block(README, BEGIN, END, render(), args.check, "results/make_table.py")
     if args.check:
-        if new != text:
-            print(f"{README}: the accuracy table is stale; run results/make_table.py", file=sys.stderr)
-            return 1
-        return 0
-    if new != text:
-        README.write_text(new, encoding="utf-8")
+        return status
     print(render())
     return 0
 
