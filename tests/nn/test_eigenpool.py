@@ -394,7 +394,7 @@ def test_bad_arguments_name_themselves(kwargs, name):
 def test_bad_input_is_refused():
     e = _clique(5)
     with pytest.raises(ValueError, match="dense_limit=4"):
-        EigenPool(2, 2, dense_limit=4)(torch.randn(5, 2), e)
+        EigenPool(2, 1, num_modes=2, dense_limit=4)(torch.randn(5, 2), e)
     with pytest.raises(ValueError, match="edge_weight"):
         EigenPool(2, 2)(torch.randn(5, 2), e, edge_weight=-torch.ones(e.size(1)))
     with pytest.raises(ValueError, match="in_channels=2"):

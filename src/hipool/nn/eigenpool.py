@@ -61,9 +61,14 @@ rounded up to a power of two (each batched call padded to its largest graph, at 
 padded entries per call) and each group is one batched ``torch.linalg.eigh`` (``O(n³)`` per
 graph) and one batched k-means
 (``O(iterations · n · k · m)``, ``m >= k`` embedding columns); with ``num_modes > 1`` the subgraphs
-are grouped by size the same way for their own eigendecompositions (``O(Σ_k n_k³)``).  Graphs of more
-than ``dense_limit`` nodes (default 2000: a 2000-node eigendecomposition takes seconds on a CPU) are
-refused with a ``ValueError``.
+are grouped by size the same way for their own eigendecompositions (``O(Σ_k n_k³)``).  A graph of more
+than ``dense_limit`` nodes (default 2000: a 2000-node eigendecomposition takes seconds on a CPU) takes
+a partial eigensolver instead (:func:`hipool.nn.spectral.partial_embedding`: per connected component,
+scipy's ARPACK for the ``k`` smallest eigenpairs and their ties, with a check for copies of a repeated
+eigenvalue the Krylov solver missed; on the host, needs scipy): the same subspace as the dense path,
+so the same partition up to float rounding, in ``O(n k)`` memory (10,000 nodes, ``k = 256``: about
+25 s on one core against about 250 s dense).  With ``num_modes > 1`` a subgraph of more than
+``dense_limit`` nodes is refused with a ``ValueError``.
 """
 
 from __future__ import annotations
@@ -77,6 +82,7 @@ from torch import Tensor
 from ..checks import check_int, check_sizes, prepare_pool_input
 from ..record import PoolOutput
 from .kmis import feature_key
+from .spectral import partial_embedding
 
 __all__ = ["EigenPool", "spectral_partition", "subgraph_modes"]
 
@@ -153,7 +159,8 @@ def _dense_block(
 # ---------------------------------------------------------------------------
 def _embedding(W: Tensor, n: Tensor, k: Tensor) -> Tensor:
     """The unit rows of the normalised Laplacian's eigenvectors of the ``k`` smallest eigenvalues
-    (with every eigenvalue tying the ``k``-th), zero columns elsewhere: ``[b, m, m]``."""
+    (with every eigenvalue tying the ``k``-th), zero columns elsewhere: ``[b, m, w]``, ``w`` the
+    most columns a graph of the batch uses."""
     b, m, _ = W.shape
     node = torch.arange(m, device=W.device) < n.view(-1, 1)  # [b, m]
     d = W.sum(-1)
@@ -164,7 +171,9 @@ def _embedding(W: Tensor, n: Tensor, k: Tensor) -> Tensor:
     L = L + torch.diag_embed(pad)
     evals, evecs = torch.linalg.eigh(L)
     kth = evals.gather(1, (k - 1).view(-1, 1))
-    cols = evals <= kth + _EIG_TOL  # [b, m]; never a padded eigenvalue (_PAD > 2 >= kth)
+    cols = evals <= kth + _EIG_TOL  # [b, m], a prefix of each row; never a padded eigenvalue (_PAD > 2 >= kth)
+    width = int(cols.sum(1).max())  # only the columns some graph uses (k-means works on [b, m, width])
+    cols, evecs = cols[:, :width], evecs[:, :, :width]
     Y = evecs * cols.unsqueeze(1).to(W.dtype) * node.unsqueeze(2).to(W.dtype)
     norm = Y.norm(dim=-1, keepdim=True)
     return torch.where(norm > 1e-12, Y / norm.clamp_min(1e-300), torch.zeros_like(Y))
@@ -241,11 +250,13 @@ def spectral_partition(
     x: Optional[Tensor] = None,
     edge_weight: Optional[Tensor] = None,
     kmeans_iters: int = 100,
+    dense_limit: Optional[int] = None,
 ) -> Tensor:
     """EigenPool's partition (module docstring): the local cluster ``[N]`` of every node, in
     ``[0, k_g)`` for its graph ``g``, numbered by smallest node.  ``k`` ``[B]`` holds each graph's
     number of clusters (``1 <= k_g <= n_g`` for a graph with nodes); ``x`` (features, optional) breaks
-    ties.  Dense, float64 (no size limit here: :class:`EigenPool` checks it)."""
+    ties.  Float64; a graph of more than ``dense_limit`` nodes (default: none) takes the partial
+    eigensolver of :func:`~hipool.nn.spectral.partial_embedding`, the others a dense one."""
     n_all = batch.numel()
     labels = torch.zeros(n_all, dtype=torch.long, device=batch.device)
     if n_all == 0:
@@ -266,6 +277,15 @@ def spectral_partition(
     )
     rank = _tie_rank(x if x is not None else torch.zeros(n_all, 0, device=batch.device), batch, ptr)
     sizes = counts.tolist()
+    if dense_limit is not None:
+        for g in [g for g in hard if sizes[g] > dense_limit]:
+            size, start = sizes[g], int(ptr[g])
+            mine = (batch[edge_index[0]] == g) & (batch[edge_index[1]] == g)
+            Y = partial_embedding(edge_index[:, mine] - start, weight[mine], size, int(k[g]), _EIG_TOL)
+            one = torch.ones(1, size, dtype=torch.bool, device=batch.device)
+            lab = _kmeans(Y.unsqueeze(0), one, k[g : g + 1], rank[start : start + size].view(1, size), kmeans_iters)
+            labels[start : start + size] = _by_smallest_node(lab, one, k[g : g + 1])[0]
+        hard = [g for g in hard if sizes[g] <= dense_limit]
     for bucket, group in _buckets([sizes[g] for g in hard]).items():
         for chunk in _chunks([hard[i] for i in group], bucket):
             m = max(sizes[g] for g in chunk)  # padded to the chunk's largest graph, not the bucket's bound
@@ -365,7 +385,9 @@ class EigenPool(torch.nn.Module):
         num_modes: ``H``, eigenvectors per subgraph (default 1: the pooled width stays ``F``; ``H > 1``
             makes it ``H·F``, :attr:`out_channels`).
         kmeans_iters: most Lloyd iterations of the k-means (default 100).
-        dense_limit: largest graph (nodes) this pooler takes (default 2000); a larger one is refused.
+        dense_limit: largest graph (nodes) whose partition takes a dense eigendecomposition (default
+            2000); a larger graph takes the partial eigensolver of :mod:`hipool.nn.spectral` (scipy).
+            With ``num_modes > 1``, a subgraph larger than this is refused.
 
     ``forward(x, edge_index, edge_attr=None, batch=None, edge_weight=None, sizes=None)`` returns a
     :class:`~hipool.record.PoolOutput`; ``sizes`` ``[B]`` (``schedule: auto``) caps each graph's
@@ -413,7 +435,7 @@ class EigenPool(torch.nn.Module):
         k = counts.clamp(max=self.num_clusters)
         if sizes is not None:
             k = torch.minimum(k, sizes[:num_graphs])
-        local = spectral_partition(edge_index, batch, k, x, edge_weight, self.kmeans_iters)
+        local = spectral_partition(edge_index, batch, k, x, edge_weight, self.kmeans_iters, self.dense_limit)
         offset = torch.cumsum(k, 0) - k
         return offset[batch] + local if n else local, k
 
@@ -432,17 +454,19 @@ class EigenPool(torch.nn.Module):
         )
         n = x.size(0)
         sizes = check_sizes(sizes, batch, where)
-        if n:
-            counts = torch.bincount(batch)
-            largest = int(counts.max())
-            if largest > self.dense_limit:
-                g = int(counts.argmax())
-                raise ValueError(
-                    f"{where}: graph {g} has {largest} nodes, more than dense_limit={self.dense_limit}; "
-                    f"EigenPool takes dense O(n^3) eigendecompositions (raise dense_limit for larger graphs)"
-                )
         cluster, k = self.clusters(edge_index, batch, x, edge_weight, sizes)
         total = int(k.sum()) if n else 0
+        if n and self.num_modes > 1:
+            size = torch.bincount(cluster, minlength=total)
+            largest = int(size.max())
+            if largest > self.dense_limit:
+                c = int(size.argmax())
+                g = int(batch[cluster == c][0])
+                raise ValueError(
+                    f"{where}: a subgraph of graph {g} has {largest} nodes, more than dense_limit="
+                    f"{self.dense_limit}; with num_modes={self.num_modes} every subgraph takes a dense O(n^3) "
+                    f"eigendecomposition (raise dense_limit, use more clusters, or num_modes=1)"
+                )
         theta = subgraph_modes(
             edge_index,
             cluster,
