@@ -501,3 +501,302 @@ def test_recon_in_blocks_of_rows_equals_one_block(monkeypatch):
             assert c is None
         else:
             torch.testing.assert_close(a, c)
+
+
+# ---------------------------------------------------------------------------
+# recon="sampled": the unbiased estimate from the edges and sampled pairs
+# ---------------------------------------------------------------------------
+#: A deviation of the mean of K independent draws from its expectation beyond Z standard errors has
+#: probability below 6e-7 per compared number (normal approximation, K >= 200): with a few hundred
+#: numbers compared, a correct estimator fails these tests with probability below 1e-3, and with the
+#: fixed seeds the outcome is fixed once and for all (it cannot flake).
+_Z = 5.0
+
+
+def _sampled_graphs():
+    """Graphs where the sampled mode really samples (``r < n``): two random graphs, one with no edges;
+    plus a 3-node and a one-node graph, which it enumerates (exact)."""
+    graphs = _graphs(sizes=(40, 25), seed=3)
+    graphs[0] = (graphs[0][0], _random_graph(40, 0.15, 11))
+    graphs.append(
+        (
+            torch.randn(20, 5, dtype=torch.float64, generator=torch.Generator().manual_seed(7)),
+            torch.empty(2, 0, dtype=torch.long),
+        )
+    )
+    graphs.append((torch.randn(3, 5, dtype=torch.float64, generator=torch.Generator().manual_seed(8)), _clique(3)))
+    graphs.append(
+        (
+            torch.randn(1, 5, dtype=torch.float64, generator=torch.Generator().manual_seed(9)),
+            torch.empty(2, 0, dtype=torch.long),
+        )
+    )
+    return graphs
+
+
+def _assert_mean(draws: torch.Tensor, expected: torch.Tensor):
+    """The mean of ``draws [K, ...]`` within ``_Z`` standard errors of ``expected``, number by number
+    (a number with no spread over the draws must equal its expectation)."""
+    k = draws.size(0)
+    mean, se = draws.mean(0), draws.std(0) / k**0.5
+    tol = _Z * se + 1e-12 * (1 + expected.abs())
+    bad = (mean - expected).abs() > tol
+    assert not bad.any(), (mean[bad], expected[bad], se[bad])
+
+
+def test_sampled_recon_with_every_pair_drawn_is_the_exact_loss():
+    """A large ``sample_ratio`` pairs every node with every node (``r >= n``): the values and gradients
+    of the exact mode, with ``sizes`` (truncation and skipped graphs) too."""
+    graphs = _sampled_graphs()
+    x, e, b = _batch(graphs)
+    for sizes in (None, torch.tensor([3, 40, 20, 5, 1])):
+        losses, grads = [], []
+        for kw in ({}, {"recon": "sampled", "sample_ratio": 100.0}):
+            pool = _pool(6, **kw)
+            xx = x.clone().requires_grad_(True)
+            out = pool(xx, e, batch=b, sizes=sizes)
+            losses.append(torch.stack([out.aux_losses[n] for n in BNPool.LOSSES]))
+            grads.append(torch.autograd.grad(out.aux_losses["recon"], [xx, pool.K, pool.net.weight]))
+        torch.testing.assert_close(losses[0], losses[1], atol=1e-12, rtol=1e-12)
+        for a, c in zip(*grads):
+            torch.testing.assert_close(a, c, atol=1e-12, rtol=1e-12)
+
+
+def test_the_pair_draws_per_graph():
+    from hipool.nn.bnpool import _pair_draws
+
+    counts = torch.tensor([10, 1, 4, 6, 8])
+    stored = torch.tensor([30, 1, 12, 0, 0])  # 3 per node; a self-loop; 3 per node; none; none
+    skip = torch.tensor([False, False, False, False, True])
+    batch = torch.repeat_interleave(torch.arange(5), counts)
+    ptr = torch.cumsum(counts, 0) - counts
+    local = torch.arange(batch.numel()) - ptr[batch]
+    for training in (True, False):
+        row, col, w = _pair_draws(counts, stored, skip, 1.0, batch, local, ptr, training=training)
+        assert torch.equal(batch[row], batch[col])  # partners from the node's own graph
+        per_node = torch.bincount(row, minlength=batch.numel())
+        # r = ceil(max(E, n) / n) draws per node: 3 (graph 0), 1 (graph 1: r >= n, its one pair),
+        # 3 (graph 2: 12 stored pairs on 4 nodes), 1 (graph 3: no edges, one per node)
+        assert per_node[batch == 0].tolist() == [3] * 10 and per_node[batch == 1].tolist() == [1]
+        assert per_node[batch == 2].tolist() == [3] * 4 and per_node[batch == 3].tolist() == [1] * 6
+        assert per_node[batch == 4].sum() == 0  # skipped: no draws
+        # the weights: n / r per draw, so that they sum to n² per graph
+        torch.testing.assert_close(
+            torch.zeros(5, dtype=torch.float64).index_add_(0, batch[row], w),
+            torch.tensor([100.0, 1, 16, 36, 0], dtype=torch.float64),
+        )
+    # ratio 2 on graph 2 (r = 6 >= 4): every pair once, weight 1
+    row, col, w = _pair_draws(counts, stored, skip, 2.0, batch, local, ptr, training=False)
+    mine = batch[row] == 2
+    assert sorted(zip(row[mine].tolist(), col[mine].tolist())) == [(i, j) for i in range(11, 15) for j in range(11, 15)]
+    assert (w[mine] == 1).all()
+
+
+def test_the_pair_draws_are_uniform():
+    """Each node's partners are uniform over its graph (training: the RNG; evaluation: the hash, over
+    draws, nodes, and seeds): the counts of 20,000 partners over 10 nodes against 2,000 each, a chi-square of 9 degrees of
+    freedom below 40 (probability 7e-6 under uniformity)."""
+    from hipool.nn.bnpool import _hashed_below
+
+    n = torch.full((20_000,), 10)
+    torch.manual_seed(0)
+    drawn = {
+        "rng": torch.randint(0, 2**62, (20_000,)) % n,
+        "hash over draws": _hashed_below(0, n, torch.full_like(n, 3), torch.arange(20_000)),
+        "hash over seeds": torch.cat([_hashed_below(s, n[:10], torch.arange(10), n[:10] * 0 + 1) for s in range(2000)]),
+        "hash over nodes": _hashed_below(5, n, torch.arange(20_000), torch.zeros_like(n)),
+    }
+    for name, d in drawn.items():
+        c = torch.bincount(d, minlength=10).double()
+        assert c.numel() == 10, name
+        assert float(((c - 2000) ** 2 / 2000).sum()) < 40, (name, c)
+
+
+def test_sampled_recon_is_unbiased_in_evaluation():
+    """Evaluation, 400 values of ``eval_seed`` (each a fixed draw): the mean recon of each graph (alone)
+    and of the batch, and the mean gradient of the batch's recon with respect to ``x``, ``K`` and the
+    weights, match the exact ones within ``_Z`` standard errors."""
+    graphs = _sampled_graphs()
+    x, e, b = _batch(graphs)
+    exact, pool = _pool(6), _pool(6, recon="sampled")
+
+    def run(p):
+        xx = x.clone().requires_grad_(True)
+        rec = p(xx, e, batch=b).aux_losses["recon"]
+        grads = torch.autograd.grad(rec, [xx, p.K, p.net.weight, p.net.bias])
+        alone = [p(xg, eg).aux_losses["recon"].detach() for xg, eg in graphs[:3]]
+        return torch.cat([rec.detach().view(1), torch.stack(alone), *[g.flatten() for g in grads]])
+
+    expected = run(exact)
+    draws = []
+    for seed in range(400):
+        pool.eval_seed = seed
+        draws.append(run(pool))
+    draws = torch.stack(draws)
+    assert (draws[:, 0].std() > 0) and (draws[:, 1].std() > 0) and (draws[:, 3].std() > 0)  # it samples
+    _assert_mean(draws, expected)
+
+
+def test_sampled_recon_is_unbiased_in_training():
+    """Training, 300 seeds: with the same ``torch.manual_seed`` the two modes draw the same sticks (the
+    pairs are drawn after them), so ``sampled - exact`` (recon and its gradient) has mean 0 over the
+    seeds whatever the sticks; within ``_Z`` standard errors."""
+    x, e, b = _batch(_sampled_graphs())
+    exact, pool = _pool(5).train(), _pool(5, recon="sampled", sample_ratio=0.5).train()
+
+    def run(p, seed):
+        torch.manual_seed(seed)
+        rec = p(x, e, batch=b).aux_losses["recon"]
+        grads = torch.autograd.grad(rec, [p.K, p.net.weight])
+        return torch.cat([rec.detach().view(1), *[g.flatten() for g in grads]])
+
+    diffs = torch.stack([run(pool, s) - run(exact, s) for s in range(300)])
+    assert diffs[:, 0].std() > 0
+    _assert_mean(diffs, torch.zeros(diffs.size(1), dtype=diffs.dtype))
+
+
+def test_sampled_recon_in_evaluation_is_deterministic_and_per_graph():
+    """Evaluation: the same value at every call, whatever the global RNG, and a batch gives what each
+    graph gives alone (the draws hash the node's index within its graph); another ``eval_seed``
+    another draw."""
+    graphs = _sampled_graphs()
+    x, e, b = _batch(graphs)
+    pool = _pool(6, recon="sampled")
+    torch.manual_seed(0)
+    one = pool(x, e, batch=b)
+    torch.manual_seed(1)
+    state = torch.get_rng_state()
+    two = pool(x, e, batch=b)
+    assert torch.equal(one.aux_losses["recon"], two.aux_losses["recon"])
+    assert torch.equal(torch.get_rng_state(), state)  # the global RNG is left alone
+    alone = [pool(xg, eg) for xg, eg in graphs]
+    for name in BNPool.LOSSES:
+        torch.testing.assert_close(one.aux_losses[name], torch.stack([a.aux_losses[name] for a in alone]).mean())
+    # everything but recon is the exact mode's
+    exact = _pool(6)(x, e, batch=b)
+    assert torch.equal(one.x, exact.x) and torch.equal(one.edge_weight, exact.edge_weight)
+    assert torch.equal(one.aux_losses["kl"], exact.aux_losses["kl"]) and not torch.equal(
+        one.aux_losses["recon"], exact.aux_losses["recon"]
+    )
+    pool.eval_seed = 1
+    assert not torch.equal(pool(x, e, batch=b).aux_losses["recon"], one.aux_losses["recon"])
+
+
+def test_sampled_recon_in_training_is_fresh_and_reproducible():
+    """Training: fresh pairs at every call, reproducible under ``torch.manual_seed``; with
+    ``pool.generator`` set the pairs come from it (the sticks from the global RNG)."""
+    x, e, b = _batch(_sampled_graphs())
+    pool = _pool(5, recon="sampled").train()
+    torch.manual_seed(0)
+    one, two = pool(x, e, batch=b).aux_losses["recon"], pool(x, e, batch=b).aux_losses["recon"]
+    torch.manual_seed(0)
+    assert torch.equal(pool(x, e, batch=b).aux_losses["recon"], one) and not torch.equal(one, two)
+    pool.generator = torch.Generator().manual_seed(5)
+    torch.manual_seed(0)
+    three = pool(x, e, batch=b).aux_losses["recon"]
+    torch.manual_seed(0)
+    four = pool(x, e, batch=b).aux_losses["recon"]  # the same sticks, the generator's next pairs
+    assert not torch.equal(three, four)
+    pool.generator.manual_seed(5)
+    torch.manual_seed(0)
+    assert torch.equal(pool(x, e, batch=b).aux_losses["recon"], three)
+
+
+def test_sampled_recon_without_edges_and_gradients():
+    """Graphs with no edges (alone and in a batch), one-node graphs: finite losses, and gradients that
+    reach every parameter."""
+    torch.manual_seed(0)
+    pool = BNPool(5, 4, recon="sampled").train()
+    empty = torch.empty(2, 0, dtype=torch.long)
+    for n in (1, 2, 30):
+        out = pool(torch.randn(n, 5), empty)
+        assert all(torch.isfinite(v) for v in out.aux_losses.values())
+    graphs = _graphs(sizes=(7, 1, 25), dtype=torch.float32)
+    graphs.append((torch.randn(30, 5), empty))
+    x, e, b = _batch(graphs)
+    x.requires_grad_(True)
+    out = pool(x, e, batch=b, edge_attr=torch.randn(e.size(1), 3))
+    (sum(out.aux_losses.values()) + out.x.pow(2).sum() + out.edge_attr.sum()).backward()
+    assert torch.isfinite(x.grad).all()
+    for p in pool.parameters():
+        assert p.grad is not None and torch.isfinite(p.grad).all() and p.grad.abs().sum() > 0
+
+
+def test_sampled_recon_ignores_dense_limit_and_forms_nothing_dense(monkeypatch):
+    """``dense_limit`` refuses only the exact mode; the sampled one never calls the all-pairs sum,
+    and takes a graph above the default limit."""
+    from hipool.nn import bnpool as bn
+
+    x, e = torch.randn(6, 3), _clique(6)
+    with pytest.raises(ValueError, match="dense_limit=5"):
+        BNPool(3, 2, dense_limit=5)(x, e)
+    torch.manual_seed(0)
+    small = BNPool(3, 2, dense_limit=5, recon="sampled").eval()
+    torch.manual_seed(0)
+    default = BNPool(3, 2, recon="sampled").eval()
+    assert torch.equal(small(x, e).aux_losses["recon"], default(x, e).aux_losses["recon"])
+
+    def refuse(*args, **kwargs):
+        raise AssertionError("the sampled mode summed every pair")
+
+    monkeypatch.setattr(bn, "_softplus_sum", refuse)
+    n = 2500
+    g = torch.Generator().manual_seed(0)
+    src, dst = torch.randint(n, (4 * n,), generator=g), torch.randint(n, (4 * n,), generator=g)
+    out = BNPool(3, 4, recon="sampled").train()(torch.randn(n, 3, generator=g), torch.stack([src, dst]))
+    assert torch.isfinite(out.aux_losses["recon"])
+
+
+@pytest.mark.parametrize(
+    "kwargs, name",
+    [
+        ({"recon": "dense"}, "recon"),
+        ({"recon": None}, "recon"),
+        ({"recon": 1}, "recon"),
+        ({"sample_ratio": 0}, "sample_ratio"),
+        ({"sample_ratio": -1.0}, "sample_ratio"),
+        ({"sample_ratio": float("nan")}, "sample_ratio"),
+        ({"sample_ratio": float("inf")}, "sample_ratio"),
+        ({"sample_ratio": "1"}, "sample_ratio"),
+        ({"sample_ratio": True}, "sample_ratio"),
+    ],
+)
+def test_bad_sampling_options_name_themselves(kwargs, name):
+    with pytest.raises(ValueError, match=f"'{name}'"):
+        BNPool(3, 2, **kwargs)
+
+
+def test_the_sampling_options_reach_bnpool_through_the_registry():
+    from hipool.nn import REGISTRY
+
+    spec = REGISTRY["bnpool"]
+    assert {"recon", "sample_ratio", "dense_limit"} <= set(spec.options)
+    pool = spec.build(4, 3, {"recon": "sampled", "sample_ratio": 2})
+    assert pool.recon == "sampled" and pool.sample_ratio == 2.0 and "sample_ratio=2" in repr(pool)
+    assert spec.build(4, 3, {}).recon == "exact"
+    with pytest.raises(ValueError, match="bnpool.*'recon'"):
+        spec.build(4, 3, {"recon": "approximate"})
+
+
+def test_a_model_config_selects_the_sampled_recon():
+    """``pool_options: {recon: sampled}`` reaches every BN-Pool level of a model; the model trains
+    (finite gradients) and, in evaluation, gives a batch what it gives each graph alone."""
+    from torch_geometric.data import Batch, Data
+
+    from hipool import ModelConfig
+    from hipool.nn import build_model
+
+    cfg = ModelConfig(pool="bnpool", schedule=[4, 2], hidden=8, pool_options={"recon": "sampled", "sample_ratio": 0.5})
+    torch.manual_seed(0)
+    model = build_model(cfg, 5, 3)
+    pools = [m for m in model.modules() if isinstance(m, BNPool)]
+    assert len(pools) == 2 and all(p.recon == "sampled" and p.sample_ratio == 0.5 for p in pools)
+    data = [Data(x=xg.float(), edge_index=eg) for xg, eg in _sampled_graphs()]
+    batch = Batch.from_data_list(data)
+    logits, h = model.train()(batch, return_hierarchy=True)
+    (logits.sum() + model.aux_loss(h)).backward()
+    assert all(p.grad is None or torch.isfinite(p.grad).all() for p in model.parameters())
+    model.eval()
+    together = model(batch)
+    alone = torch.cat([model(Batch.from_data_list([d])) for d in data])
+    torch.testing.assert_close(together, alone, atol=1e-5, rtol=1e-4)

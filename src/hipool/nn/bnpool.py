@@ -72,14 +72,60 @@ a learned ``K`` reconstructs nearly as well as a cluster of their own, while the
 ``alpha`` well above ``1`` with a small ``C`` puts the mass on the last cluster of the truncation (the
 prior ``Beta(1, α)`` makes every stick small), so keep ``C`` large against ``α``.
 
-**Cost and limits.**  The reconstruction loss is exact: it compares all ``n²`` pairs, so its time is
-``O(n² C)`` per graph.  Its memory is not ``O(n²)``: the loss splits into a term over every pair
-(``softplus`` of the logits, summed in blocks of rows of at most ``2**24`` pairs, recomputed in the
-backward pass) and a term over the edges, and ``SᵀAS`` is formed over the edges.  (tgp's sparse
-BNPool instead estimates the loss from the edges and sampled non-edges.)  Graphs are padded in runs of
-consecutive graphs of at most ``2**24`` padded pairs; a graph of more than ``dense_limit`` nodes
-(default 2048) is refused with a ``ValueError``.  The Beta sampling, the stick-breaking and the KL
-are ``O(n C)``.
+**Cost and limits.**  The reconstruction loss is exact by default (``recon="exact"``): it compares all
+``n²`` pairs, so its time is ``O(n² C)`` per graph.  Its memory is not ``O(n²)``: the loss splits into a
+term over every pair (``softplus`` of the logits, summed in blocks of rows of at most ``2**24`` pairs,
+recomputed in the backward pass) and a term over the edges, and ``SᵀAS`` is formed over the edges.
+Graphs are padded in runs of consecutive graphs of at most ``2**24`` padded pairs; in this mode a graph
+of more than ``dense_limit`` nodes (default 2048) is refused with a ``ValueError``.  The Beta sampling,
+the stick-breaking and the KL are ``O(n C)``; ``S K`` is ``O(n C²)``, and the pooled features and
+``SᵀAS`` ``O(n C (F + C))`` (``E C`` for ``A S``).
+
+**Sampled reconstruction** (``recon="sampled"``).  Only the sum over every pair above is ``O(n²)``:
+with ``f_ij = softplus((S K Sᵀ)_ij)``,
+
+.. math::
+    n^2 \mathcal{L}_{rec} = w_0 \sum_{(i,j)} f_{ij} + \sum_{(i,j) \in \mathcal{E}} \big(t_{ij}((w_1 - w_0) f_{ij}
+    - w_0 l_{ij}) - t_{ij}^2 (w_1 - w_0) l_{ij}\big),
+
+where ``𝓔`` is the graph's set of stored pairs (the distinct ``i -> j`` of its edges, self-loops and
+zero weights included; ``E = |𝓔|``).  The sampled mode computes the second term and ``Σ_{(i,j)∈𝓔} f_ij``
+exactly and estimates only ``Σ_{(i,j)∉𝓔} f_ij``: every node ``i`` of a graph of ``n`` nodes draws
+``r = ⌈sample_ratio · max(E, n) / n⌉`` partners ``j`` uniformly from the ``n`` nodes of its graph, with
+replacement and itself included (so the self-pairs count as in the exact loss), independently, and
+
+.. math::
+    \widehat{\Sigma} = \frac{n}{r} \sum_i \sum_{s=1}^{r} f_{i j_{is}}\, [(i, j_{is}) \notin \mathcal{E}]
+
+(a draw that hits a stored pair adds nothing: that pair is counted exactly).  ``E[Σ̂] = Σ_i (n/r) r (1/n)
+Σ_j f_ij [(i,j) ∉ 𝓔]``, the exact sum: the estimate of ``recon`` is **unbiased for the exact loss**, with
+the same ``w_0``, ``w_1``, ``n_e`` and ``1/n²`` (``kl`` and ``kprior`` are untouched), so both modes
+minimise the same objective; since the draws do not depend on the parameters, the gradient is unbiased
+for the exact gradient too (in training ``S`` is itself a sample, as in the exact mode).  Stratified by
+row (every node is the row of exactly ``r`` draws), its variance is ``(n²/r) Σ_i Var_j(f_ij [(i,j) ∉ 𝓔])``,
+no more than that of ``n r`` pairs drawn uniformly from all ``n²``: its relative standard error is about
+``cv / √(n r)``, ``cv`` the spread of ``f`` over a node's non-edge partners against its mean.  A graph
+with ``r >= n`` (few nodes, or dense) instead pairs every node with every node once, weight 1: its loss
+is then exact (so are one-node graphs, and any graph when ``sample_ratio`` is large).  The default
+``sample_ratio=1`` draws about as many pairs as the graph stores edges (and at least one per node, for a
+graph with few or no edges); the cost is ``O((E + n r) C)`` time and memory per graph, nothing ``O(n²)``
+is formed, and ``dense_limit`` does not apply.
+
+*Randomness.*  In training the partners are drawn afresh at every call, from ``pool.generator`` when it
+is set (a ``torch.Generator`` on the input's device) and from torch's global RNG otherwise (so
+``torch.manual_seed`` makes training reproducible): ``randint(0, 2**62) mod n``, non-uniform by less
+than ``n / 2**62``.  In evaluation they are a fixed hash of ``(pool.eval_seed, n, the node's index in
+its graph, the draw's number)`` (``eval_seed`` 0 by default; another value gives another draw): the
+evaluation loss is deterministic, the same for a graph alone or in any batch, and leaves the global
+RNG alone.  Permuting a graph's nodes changes which pairs are drawn, not what is estimated.
+
+*Against tgp.*  tgp's sparse ``BNPool`` (``batched=False``) draws per graph as many non-edges as edges
+(uniform pairs without self-loops, made undirected; draws that are edges are thrown away, so the
+count may fall short) and takes the unweighted mean BCE over the edges and those non-edges: about half
+the class-balanced loss above, without the self-pairs, and not reweighted to the exact loss; it then
+divides ``kl`` and ``kprior`` by that number of scored pairs (``≈ 2E``) instead of ``n²``, which weighs
+them ``n² / 2E`` times more against ``recon`` than its dense path does.  hipool's sampled mode keeps
+every weight and normalisation of the exact mode, and scores each stored edge once (not a sample).
 """
 
 from __future__ import annotations
@@ -110,6 +156,8 @@ from .functional import cluster_mean, graph_mean, normalize_cut
 __all__ = ["BNPool", "beta_kl", "stick_breaking"]
 
 REDUCES = ("mean", "sum")
+#: How ``recon`` is computed: over every pair, or estimated from the edges and sampled pairs.
+RECONS = ("exact", "sampled")
 #: Why BN-Pool needs ``edge_weight >= 0`` (the reason named in the error).
 _NONNEGATIVE = "BN-Pool's reconstruction reads edge weights as link probabilities"
 #: The sticks are kept in [_V_EPS, 1 - _V_EPS] (log v and log(1 - v) finite).
@@ -178,7 +226,18 @@ class BNPool(torch.nn.Module):
             authors' 0.2); ``None`` (default): keep the clusters some node has as its ``argmax``.
         reduce: pooled features, ``"mean"`` (default) or ``"sum"`` ``SᵀX``.
         pool_edge_attr: carry ``edge_attr`` as ``SᵀE_cS`` per channel (default ``True``).
-        dense_limit: largest graph (nodes) taken (default 2048): the loss is ``O(n²)`` per graph.
+        dense_limit: largest graph (nodes) taken (default 2048) with ``recon="exact"``: the loss is
+            ``O(n²)`` per graph.  Not applied with ``recon="sampled"``.
+        recon: ``"exact"`` (default): the reconstruction loss over all ``n²`` pairs; ``"sampled"``: its
+            unbiased estimate from the stored edges and sampled pairs, ``O((E + samples) C)`` (module
+            docstring, "Sampled reconstruction").
+        sample_ratio: with ``recon="sampled"``, the pairs drawn per graph as a multiple of
+            ``max(E, n)`` (``⌈sample_ratio · max(E, n) / n⌉`` per node; a number > 0, default 1: as many
+            as the graph's stored edges).  Ignored with ``recon="exact"``.
+
+    Attributes (not options): ``generator`` (``None``), a ``torch.Generator`` the training draws of
+    ``recon="sampled"`` come from instead of torch's global RNG; ``eval_seed`` (``0``), the seed of its
+    deterministic evaluation draws.
 
     ``forward(x, edge_index, edge_attr=None, batch=None, edge_weight=None, sizes=None)`` returns a
     :class:`~hipool.record.PoolOutput` with ``mode="dense"`` and the losses ``recon``, ``kl``, ``kprior``.
@@ -201,6 +260,8 @@ class BNPool(torch.nn.Module):
         reduce: str = "mean",
         pool_edge_attr: bool = True,
         dense_limit: int = 2048,
+        recon: str = "exact",
+        sample_ratio: float = 1.0,
     ):
         super().__init__()
         where = type(self).__name__
@@ -219,6 +280,12 @@ class BNPool(torch.nn.Module):
         self.reduce = reduce
         self.pool_edge_attr = check_bool(pool_edge_attr, where, "pool_edge_attr")
         self.dense_limit = check_int(dense_limit, where, "dense_limit")
+        if not isinstance(recon, str) or recon not in RECONS:
+            raise ValueError(f"{where}: 'recon' must be one of {', '.join(RECONS)}, got {recon!r}")
+        self.recon = recon
+        self.sample_ratio = check_number(sample_ratio, where, "sample_ratio", low=0, low_open=True)
+        self.generator: Optional[torch.Generator] = None
+        self.eval_seed = 0
         self.hidden = hidden
         C = self.max_clusters
         self.net: Optional[torch.nn.Module] = None
@@ -289,7 +356,7 @@ class BNPool(torch.nn.Module):
         B = int(batch[-1]) + 1
         counts = torch.bincount(batch, minlength=B)
         largest = int(counts.max())
-        if largest > self.dense_limit:
+        if self.recon == "exact" and largest > self.dense_limit:
             raise ValueError(
                 f"{where}: graph {int(counts.argmax())} has {largest} nodes, more than dense_limit="
                 f"{self.dense_limit}; BN-Pool's reconstruction loss is O(n^2) per graph (raise dense_limit)"
@@ -333,7 +400,7 @@ class BNPool(torch.nn.Module):
         offset = torch.cumsum(k, 0) - k
         cluster = offset[batch] + position[batch, hard]
 
-        rec, pooled_x, pooled_adj = self._dense(x, edge_index, edge_weight, batch, counts, ptr, local, S, Sc)
+        rec, pooled_x, pooled_adj = self._dense(x, edge_index, edge_weight, batch, counts, ptr, local, S, Sc, skip)
         n2 = counts.to(x.dtype).clamp_min(1) ** 2
         active = (counts > 0) & ~skip
         kl = segment_sum(kl_node, batch, B) / n2
@@ -377,6 +444,7 @@ class BNPool(torch.nn.Module):
         local: Tensor,
         S: Tensor,
         Sc: Tensor,
+        skip: Tensor,
     ) -> Tuple[Tensor, Tensor, Tensor]:
         """Per graph, in padded runs of consecutive graphs: the reconstruction loss ``[B]`` (of the full
         ``S``), the pooled features ``[B, C, F]`` and ``SᵀAS`` ``[B, C, C]`` (of the kept ``Sc``).
@@ -385,7 +453,9 @@ class BNPool(torch.nn.Module):
         (on edges) and ``w_0`` (off them), ``w·BCE(l, t) = w_0 softplus(l) + t((w_1 - w_0)
         softplus(l) - w_0 l) - t²(w_1 - w_0) l``: the first term is summed over every pair in
         blocks of rows of ``S K Sᵀ`` (recomputed in the backward pass, not stored), the rest over
-        the input edges only.  ``SᵀAS`` is ``Sᵀ(A S)`` over the edges."""
+        the input edges only.  ``SᵀAS`` is ``Sᵀ(A S)`` over the edges.  With ``recon="sampled"``
+        the first term is the exact sum over the stored pairs plus :meth:`_sampled_softplus`'s
+        estimate over the others (``skip``: the graphs left out of the losses, given no draws)."""
         device = x.device
         w = edge_weight if edge_weight is not None else x.new_ones(edge_index.size(1))
         n_all = x.size(0)
@@ -403,6 +473,11 @@ class BNPool(torch.nn.Module):
         g = batch[src]
         edge_term = t * ((w1[g] - w0[g]) * F.softplus(logit) - w0[g] * logit) - t * t * (w1[g] - w0[g]) * logit
         rec = segment_sum(edge_term, g, B)
+        exact = self.recon == "exact"
+        if not exact:
+            stored = torch.bincount(g, minlength=B)
+            off_edges = self._sampled_softplus(S, SK, keys, stored, batch, counts, ptr, local, skip)
+            sampled_total = segment_sum(F.softplus(logit), g, B) + off_edges
         # A Sc over the edges (the input's, weights as given), for SᵀAS.
         AS = Sc.new_zeros(Sc.shape).index_add_(0, edge_index[0], w.to(Sc.dtype).unsqueeze(-1) * Sc[edge_index[1]])
         dense: List[Tensor] = []
@@ -414,17 +489,56 @@ class BNPool(torch.nn.Module):
             lo, hi = int(ptr[g0]), int(ptr[g1 - 1] + counts[g1 - 1])
             rows = slice(lo, hi)
             gb, pos = batch[rows] - g0, local[rows]
-            node = torch.zeros(b, m, dtype=torch.bool, device=device)
-            node[gb, pos] = True
-            Sd, SKd, Scd, Xd, ASd = (_padded(v[rows], gb, pos, b, m) for v in (S, SK, Sc, x, AS))
-            dense.append(_softplus_sum(SKd, Sd, node))
+            if exact:
+                node = torch.zeros(b, m, dtype=torch.bool, device=device)
+                node[gb, pos] = True
+                Sd, SKd = (_padded(v[rows], gb, pos, b, m) for v in (S, SK))
+                dense.append(_softplus_sum(SKd, Sd, node))
+            Scd, Xd, ASd = (_padded(v[rows], gb, pos, b, m) for v in (Sc, x, AS))
             pooled = Scd.transpose(1, 2) @ Xd
             if self.reduce == "mean":
                 pooled = cluster_mean(pooled, Scd.sum(1))
             outs.append(pooled)
             adjs.append(Scd.transpose(1, 2) @ ASd)
-        rec = (rec + w0 * torch.cat(dense)) / n2
+        rec = (rec + w0 * (torch.cat(dense) if exact else sampled_total)) / n2
         return rec, torch.cat(outs), torch.cat(adjs)
+
+    def _sampled_softplus(
+        self,
+        S: Tensor,
+        SK: Tensor,
+        keys: Tensor,
+        stored: Tensor,
+        batch: Tensor,
+        counts: Tensor,
+        ptr: Tensor,
+        local: Tensor,
+        skip: Tensor,
+    ) -> Tensor:
+        """The unbiased estimate ``[B]`` of ``Σ softplus((S K Sᵀ)_ij)`` over each graph's pairs that are
+        not stored edges (``keys``: ``i·N + j`` of the stored pairs, sorted; ``stored``: how many per
+        graph), from the pairs :func:`_pair_draws` gives (module docstring, "Sampled
+        reconstruction"): a draw that hits a stored pair adds 0, its term being exact already."""
+        n_all = S.size(0)
+        row, col, weight = _pair_draws(
+            counts,
+            stored,
+            skip,
+            self.sample_ratio,
+            batch,
+            local,
+            ptr,
+            training=self.training,
+            generator=self.generator,
+            seed=int(self.eval_seed),
+        )
+        if keys.numel() > 0 and row.numel() > 0:
+            q = row * max(n_all, 1) + col
+            at = torch.searchsorted(keys, q).clamp(max=keys.numel() - 1)
+            miss = keys[at] != q
+            row, col, weight = row[miss], col[miss], weight[miss]
+        logit = (SK[row] * S[col]).sum(-1)
+        return segment_sum(weight.to(S.dtype) * F.softplus(logit), batch[row], counts.numel())
 
     def _empty(self, x: Tensor, edge_attr: Optional[Tensor]) -> PoolOutput:
         """The record of a batch with no nodes: no clusters, no edges, every loss 0."""
@@ -435,9 +549,10 @@ class BNPool(torch.nn.Module):
         return empty_record(x, ea, self.max_clusters, {name: zero for name in self.LOSSES}, "dense")
 
     def extra_repr(self) -> str:
+        sampled = f", sample_ratio={self.sample_ratio:g}" if self.recon == "sampled" else ""
         return (
             f"{self.in_channels}, max_clusters={self.max_clusters}, alpha={self.alpha:g}, "
-            f"threshold={self.threshold}, reduce={self.reduce!r}"
+            f"threshold={self.threshold}, reduce={self.reduce!r}, recon={self.recon!r}{sampled}"
         )
 
 
@@ -486,3 +601,75 @@ def _runs(counts: List[int]) -> List[Tuple[int, int]]:
     if counts:
         runs.append((g0, len(counts)))
     return runs
+
+
+def _pair_draws(
+    counts: Tensor,
+    stored: Tensor,
+    skip: Tensor,
+    ratio: float,
+    batch: Tensor,
+    local: Tensor,
+    ptr: Tensor,
+    *,
+    training: bool,
+    generator: Optional[torch.Generator] = None,
+    seed: int = 0,
+) -> Tuple[Tensor, Tensor, Tensor]:
+    """The node pairs of the sampled reconstruction loss: ``(row, col, weight)``, global node indices
+    and each pair's weight, so that ``Σ weight·f(row, col)`` per graph estimates ``Σ_ij f(i, j)`` over
+    the graph's ``n²`` pairs without bias (module docstring, "Sampled reconstruction").
+
+    Graph ``g`` (``n`` nodes, ``stored[g]`` stored pairs) gives each node ``r = ⌈ratio ·
+    max(stored, n) / n⌉`` partners drawn uniformly from the graph's nodes, with replacement (itself
+    included), each of weight ``n / r``; when ``r >= n`` every node is paired with every node of its
+    graph once, weight 1 (the sum is exact).  A graph in ``skip`` (or with no nodes) gets no pair.
+    Training draws come from ``generator`` (torch's global RNG when ``None``); evaluation draws are
+    a hash of ``(seed, n, the node's index in its graph, the draw's number)``: deterministic, and the
+    same for a graph alone or in any batch."""
+    device = counts.device
+    n_g = counts.clamp_min(1)
+    per = torch.ceil(ratio * torch.maximum(stored, counts).double() / n_g.double() - 1e-9).long().clamp_min(1)
+    full = per >= counts
+    per = torch.where(full, counts, per)
+    per = torch.where(skip | (counts == 0), torch.zeros_like(per), per)
+    per_node = per[batch]
+    total = int(per_node.sum())
+    row = torch.repeat_interleave(torch.arange(batch.numel(), device=device), per_node, output_size=total)
+    draw = torch.arange(total, device=device) - (torch.cumsum(per_node, 0) - per_node)[row]
+    graph = batch[row]
+    n = counts[graph]
+    sampled = ~full[graph]
+    partner = draw.clone()
+    weight = torch.ones(total, dtype=torch.float64, device=device)
+    if bool(sampled.any()):
+        ns = n[sampled]
+        if training:
+            partner[sampled] = torch.randint(0, 2**62, (ns.numel(),), generator=generator, device=device) % ns
+        else:
+            partner[sampled] = _hashed_below(seed, ns, local[row][sampled], draw[sampled])
+        weight[sampled] = ns.double() / per[graph][sampled].double()
+    return row, ptr[graph] + partner, weight
+
+
+#: The evaluation draws' hash works on 32-bit values held in int64: the multiplier is below 2**27,
+#: so no product passes 2**59.
+_MASK32 = 0xFFFFFFFF
+_HASH_MUL = 0x45D9F3B
+
+
+def _mix32(h: Tensor) -> Tensor:
+    """A 32-bit integer mixer (two rounds of xor-shift and multiply) on int64 values in ``[0, 2**32)``."""
+    h = (((h >> 16) ^ h) * _HASH_MUL) & _MASK32
+    h = (((h >> 16) ^ h) * _HASH_MUL) & _MASK32
+    return (h >> 16) ^ h
+
+
+def _hashed_below(seed: int, n: Tensor, node: Tensor, draw: Tensor) -> Tensor:
+    """A pseudo-random integer in ``[0, n)`` that depends only on ``(seed, n, node, draw)``: 62 hashed
+    bits modulo ``n`` (so the non-uniformity is below ``n / 2**62``)."""
+    h = _mix32(_mix32(n & _MASK32) ^ (seed & _MASK32))
+    h = _mix32(h ^ (node & _MASK32))
+    hi = _mix32(h ^ (draw & _MASK32))
+    lo = _mix32(_mix32(h ^ 0x9E3779B9) ^ (draw & _MASK32))
+    return ((hi << 30) | (lo & (2**30 - 1))) % n
