@@ -800,3 +800,25 @@ def test_a_model_config_selects_the_sampled_recon():
     together = model(batch)
     alone = torch.cat([model(Batch.from_data_list([d])) for d in data])
     torch.testing.assert_close(together, alone, atol=1e-5, rtol=1e-4)
+
+
+@pytest.mark.parametrize("block", [2**20, 7])
+def test_pair_logits_match_the_gathers_in_values_and_gradients(monkeypatch, block):
+    """The sampled mode's pair logits (blocks of pairs, a hand-written backward) against
+    ``(A[row] * B[col]).sum(-1)`` through autograd, in one block and in blocks of one or two pairs;
+    and ``gradcheck``."""
+    from hipool.nn import bnpool as bn
+
+    monkeypatch.setattr(bn, "_PAIR_BLOCK", block)
+    g = torch.Generator().manual_seed(0)
+    A = torch.randn(9, 4, dtype=torch.float64, generator=g, requires_grad=True)
+    B = torch.randn(9, 4, dtype=torch.float64, generator=g, requires_grad=True)
+    row, col = torch.randint(9, (30,), generator=g), torch.randint(9, (30,), generator=g)
+    w = torch.randn(30, dtype=torch.float64, generator=g)
+    mine = bn._pair_logits(A, B, row, col)
+    ref = (A[row] * B[col]).sum(-1)
+    torch.testing.assert_close(mine, ref)
+    for a, c in zip(torch.autograd.grad((w * mine).sum(), [A, B]), torch.autograd.grad((w * ref).sum(), [A, B])):
+        torch.testing.assert_close(a, c)
+    assert torch.autograd.gradcheck(lambda a, b: bn._pair_logits(a, b, row, col), (A, B))
+    assert bn._pair_logits(A, B, row[:0], col[:0]).shape == (0,)

@@ -136,6 +136,7 @@ from typing import List, Optional, Tuple, Union
 import torch
 import torch.nn.functional as F
 from torch import Tensor
+from torch.autograd.function import once_differentiable
 from torch.utils.checkpoint import checkpoint
 from torch_geometric.nn import MLP
 
@@ -469,11 +470,11 @@ class BNPool(torch.nn.Module):
         w1 = n2 / ne
         w0 = n2 / (n2 - ne).clamp_min(1)
         SK = S @ self.K.to(S.dtype)
-        logit = (SK[src] * S[dst]).sum(-1)
+        exact = self.recon == "exact"
+        logit = (SK[src] * S[dst]).sum(-1) if exact else _pair_logits(SK, S, src, dst)
         g = batch[src]
         edge_term = t * ((w1[g] - w0[g]) * F.softplus(logit) - w0[g] * logit) - t * t * (w1[g] - w0[g]) * logit
         rec = segment_sum(edge_term, g, B)
-        exact = self.recon == "exact"
         if not exact:
             stored = torch.bincount(g, minlength=B)
             off_edges = self._sampled_softplus(S, SK, keys, stored, batch, counts, ptr, local, skip)
@@ -537,7 +538,7 @@ class BNPool(torch.nn.Module):
             at = torch.searchsorted(keys, q).clamp(max=keys.numel() - 1)
             miss = keys[at] != q
             row, col, weight = row[miss], col[miss], weight[miss]
-        logit = (SK[row] * S[col]).sum(-1)
+        logit = _pair_logits(SK, S, row, col)
         return segment_sum(weight.to(S.dtype) * F.softplus(logit), batch[row], counts.numel())
 
     def _empty(self, x: Tensor, edge_attr: Optional[Tensor]) -> PoolOutput:
@@ -601,6 +602,46 @@ def _runs(counts: List[int]) -> List[Tuple[int, int]]:
     if counts:
         runs.append((g0, len(counts)))
     return runs
+
+
+#: Elements of the ``[pairs, C]`` blocks :class:`_PairLogits` forms at a time.
+_PAIR_BLOCK = 2**20
+
+
+class _PairLogits(torch.autograd.Function):
+    """``(A[row] * B[col]).sum(-1)``, in blocks of pairs, saving only ``A``, ``B`` and the indices for
+    the backward pass (which scatters ``g·B[col]`` and ``g·A[row]`` back, block by block): ``O(pairs)``
+    memory kept instead of two ``[pairs, C]`` gathers.  Differentiable once."""
+
+    @staticmethod
+    def forward(ctx, A: Tensor, B: Tensor, row: Tensor, col: Tensor) -> Tensor:
+        out = A.new_empty(row.numel())
+        step = max(1, _PAIR_BLOCK // max(1, A.size(1)))
+        for p0 in range(0, row.numel(), step):
+            torch.sum(A[row[p0 : p0 + step]] * B[col[p0 : p0 + step]], -1, out=out[p0 : p0 + step])
+        ctx.save_for_backward(A, B, row, col)
+        return out
+
+    @staticmethod
+    @once_differentiable
+    def backward(ctx, grad: Tensor) -> Tuple[Optional[Tensor], Optional[Tensor], None, None]:
+        A, B, row, col = ctx.saved_tensors
+        gA = torch.zeros_like(A) if ctx.needs_input_grad[0] else None
+        gB = torch.zeros_like(B) if ctx.needs_input_grad[1] else None
+        step = max(1, _PAIR_BLOCK // max(1, A.size(1)))
+        for p0 in range(0, row.numel(), step):
+            r, c, g = row[p0 : p0 + step], col[p0 : p0 + step], grad[p0 : p0 + step, None]
+            if gA is not None:
+                gA.index_add_(0, r, g * B[c])
+            if gB is not None:
+                gB.index_add_(0, c, g * A[r])
+        return gA, gB, None, None
+
+
+def _pair_logits(A: Tensor, B: Tensor, row: Tensor, col: Tensor) -> Tensor:
+    """``(A[row] * B[col]).sum(-1)`` (:class:`_PairLogits`)."""
+    out: Tensor = _PairLogits.apply(A, B, row, col)
+    return out
 
 
 def _pair_draws(
