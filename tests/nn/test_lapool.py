@@ -9,7 +9,9 @@ torch-geometric-pool (tgp) is not installed here, so nothing is compared with it
 
 from __future__ import annotations
 
+import math
 import warnings
+from fractions import Fraction
 
 import pytest
 import torch
@@ -156,11 +158,19 @@ CONFIGS = [
 ]
 
 
-@pytest.fixture(params=["blocks", "pairs"])
+def _no_dense_route(*args, **kwargs):
+    return None
+
+
+@pytest.fixture(params=["dense", "blocks", "pairs"])
 def route(request, monkeypatch):
-    """Both ways LaPool forms its candidates, assignment and pooled graph: dense blocks of graphs
-    (the default on graphs of modest size) and pair by pair (``DENSE_BLOCK = 0``: what a graph too
+    """The ways LaPool forms its candidates, assignment and pooled graph: the dense route
+    (:func:`~hipool.nn.lapool_ops.dense_route`, the default with ``hops=None`` on graphs of modest
+    size), the candidate pairs found in dense blocks of graphs (what the dense route declines:
+    ``dense_route`` returning ``None``), and pair by pair (``DENSE_BLOCK = 0``: what a graph too
     large for one block takes), with the sorted-key search of seen pairs (``BITMAP_LIMIT = 0``)."""
+    if request.param == "blocks":
+        monkeypatch.setattr(lapool_ops, "dense_route", _no_dense_route)
     if request.param == "pairs":
         monkeypatch.setattr(lapool_ops, "DENSE_BLOCK", 0)
         monkeypatch.setattr(lapool_ops, "BITMAP_LIMIT", 0)
@@ -411,3 +421,275 @@ def test_merge_order_sorts_two_sorted_parts():
     order = lapool_ops.merge_order(first, second)
     assert torch.equal(torch.cat([first, second])[order], torch.sort(keys).values)
     assert torch.equal(lapool_ops.merge_order(first, second[:0]), torch.arange(15))
+
+
+# ---------------------------------------------------------------------------
+# the dense route against the sparse ones: values and gradients, and where each is taken
+# ---------------------------------------------------------------------------
+def _odd_graph(seed: int):
+    """Three components (chains with chords), two isolated nodes, a self-loop and an edge given in
+    one direction only."""
+    x, e, w, ea = _graph(16, seed, p=0.3, components=3)
+    g = torch.Generator().manual_seed(seed + 100)
+    extra = torch.tensor([[2, 5], [2, 9]])  # a self-loop on 2, and 5 -> 9 alone
+    e = torch.cat([e, extra], 1)
+    w = torch.cat([w, torch.rand(2, generator=g) + 0.5])
+    ea = torch.cat([ea, torch.randn(2, 3, generator=g)])
+    x = torch.cat([x, torch.randn(2, 4, generator=g)])  # nodes 16, 17: isolated
+    return x, e, w, ea
+
+
+def _route_cases():
+    """Graphs for the routes' comparison, each with the ``DENSE_BLOCK`` of its dense run (``None``:
+    the default)."""
+    batch = _batch([_graph(11, 1), _graph(1, 2), _odd_graph(3), _graph(9, 4, components=2), _graph(6, 5, p=0.6)])
+    uneven = _batch([_graph(40, 12, p=0.1)] + [_graph(2 + i % 2, 13 + i) for i in range(6)])
+    x, e, w, ea = _odd_graph(6)
+    return {
+        "one graph": ((*_graph(24, 7, p=0.25), None), None),
+        "components and isolated nodes": ((x, e, w, ea, None), None),
+        "a batch": (batch, None),
+        "a batch in blocks": (batch, 150),  # three blocks of graphs
+        "an uneven batch": (uneven, None),  # per-graph products graph by graph, not padded
+    }
+
+
+ROUTE_OPTIONS = [
+    {"distance_weight": dw, "attention": att, "reduce": red, "tau": tau}
+    for dw in (True, False)
+    for att in ("sparsemax", "softmax")
+    for red, tau in (("sum", 1.0), ("mean", 0.4))
+] + [{"attention": "softmax", "keep_self_loops": True}, {"keep_self_loops": True, "distance_weight": False}]
+
+
+def _pool_and_grads(case, options, seed: int = 0):
+    """LaPool after a linear layer, in float64: the record and the gradients of a loss on every
+    output (pooled features, edge weights and features, the lifted features through ``S``) with
+    respect to the input features, the edge weights and features, and the layer's parameters."""
+    x0, e, w, ea, batch = case
+    torch.manual_seed(seed)
+    lin = torch.nn.Linear(4, 4).double()
+    x0, w, ea = (t.double().clone().requires_grad_() for t in (x0, w, ea))
+    out = LaPool(4, **options)(lin(x0), e, edge_attr=ea, batch=batch, edge_weight=w)
+    g = torch.Generator().manual_seed(seed)
+    loss = (out.x * torch.rand(out.x.shape, generator=g, dtype=torch.float64)).sum()
+    loss = loss + (out.edge_weight * torch.rand(out.edge_weight.shape, generator=g, dtype=torch.float64)).sum()
+    loss = loss + (out.edge_attr * torch.rand(out.edge_attr.shape, generator=g, dtype=torch.float64)).sum()
+    lifted = out.unpool(out.x)
+    loss = loss + (lifted * torch.rand(lifted.shape, generator=g, dtype=torch.float64)).sum()
+    loss.backward()
+    grads = [x0.grad, w.grad, ea.grad, lin.weight.grad, lin.bias.grad]
+    return out, grads
+
+
+def _same_record(a, b):
+    for name in ("x", "edge_weight", "edge_attr"):
+        torch.testing.assert_close(getattr(a, name).detach(), getattr(b, name).detach())
+    for name in ("edge_index", "batch", "cluster", "leaders"):
+        assert torch.equal(getattr(a, name), getattr(b, name)), name
+    sa, sb = a.assignment.detach().coalesce(), b.assignment.detach().coalesce()
+    assert torch.equal(sa.indices(), sb.indices())
+    torch.testing.assert_close(sa.values(), sb.values())
+
+
+class _Spy:
+    """Counts what :func:`~hipool.nn.lapool_ops.dense_route` returned (``taken``/``declined``)."""
+
+    def __init__(self, monkeypatch):
+        self.taken = self.declined = 0
+        self.inner = lapool_ops.dense_route
+        monkeypatch.setattr(lapool_ops, "dense_route", self)
+
+    def __call__(self, *args, **kwargs):
+        got = self.inner(*args, **kwargs)
+        if got is None:
+            self.declined += 1
+        else:
+            self.taken += 1
+        return got
+
+
+@pytest.mark.parametrize("case", list(_route_cases()))
+@pytest.mark.parametrize("options", ROUTE_OPTIONS, ids=[str(o) for o in ROUTE_OPTIONS])
+def test_the_dense_route_gives_the_sparse_routes_values_and_gradients(case, options, monkeypatch):
+    graph, block = _route_cases()[case]
+    with monkeypatch.context() as m:
+        if block is not None:
+            m.setattr(lapool_ops, "DENSE_BLOCK", block)
+        spy = _Spy(m)
+        dense, dense_grads = _pool_and_grads(graph, options)
+    assert (spy.taken, spy.declined) == (1, 0)
+    dense.validate(input_batch=graph[4])
+    for fallback in ("blocks", "pairs"):
+        with monkeypatch.context() as m:
+            if fallback == "blocks":
+                m.setattr(lapool_ops, "dense_route", _no_dense_route)
+            else:
+                m.setattr(lapool_ops, "DENSE_BLOCK", 0)
+            other, other_grads = _pool_and_grads(graph, options)
+        _same_record(dense, other)
+        for got, want in zip(dense_grads, other_grads):
+            torch.testing.assert_close(got, want)
+
+
+def test_the_pooled_pairs_by_product_or_expansion_agree(monkeypatch):
+    """Inside the dense route, ``Sᵀ A S`` by dense products or by the sparse expansion, on either
+    side of the boundary ``EXPANSION_COST Σ_e nnz(S_u) nnz(S_v) < nodes w²``: same record, same
+    gradients; and a batch in several blocks, all multiplied or all expanded."""
+    calls = []
+    inner = lapool_ops.sparse_quotient
+    monkeypatch.setattr(lapool_ops, "sparse_quotient", lambda *a: calls.append(a) or inner(*a))
+    one = (*_graph(14, 14, p=0.3), None)
+    batch = _route_cases()["a batch"][0]
+    for options in ({}, {"distance_weight": False}, {"attention": "softmax"}):
+        out, _ = _pool_and_grads(one, options)
+        nnz = torch.bincount(out.assignment.coalesce().indices()[0], minlength=14)
+        expansion = int((nnz[one[1][0]] * nnz[one[1][1]]).sum())
+        dense_cost = 14 * out.num_nodes**2
+        at = Fraction(dense_cost, expansion)  # exactly at the boundary
+        runs = {}
+        for label, cost in (("below", at - Fraction(1, 10**9)), ("at", at)):
+            monkeypatch.setattr(lapool_ops, "EXPANSION_COST", cost)
+            calls.clear()
+            runs[label] = _pool_and_grads(one, options)
+            assert len(calls) == (label == "below"), label
+        _same_record(runs["at"][0], runs["below"][0])
+        for got, want in zip(runs["at"][1], runs["below"][1]):
+            torch.testing.assert_close(got, want)
+        monkeypatch.setattr(lapool_ops, "DENSE_BLOCK", 150)
+        results = []
+        for cost, expanded in ((0, 3), (1e12, 0)):
+            monkeypatch.setattr(lapool_ops, "EXPANSION_COST", cost)
+            calls.clear()
+            results.append(_pool_and_grads(batch, options))
+            assert len(calls) == expanded  # one per block
+        monkeypatch.setattr(lapool_ops, "DENSE_BLOCK", 1 << 24)
+        _same_record(*[r[0] for r in results])
+        for got, want in zip(*[r[1] for r in results]):
+            torch.testing.assert_close(got, want)
+
+
+def _twins(copies: int):
+    """``copies`` disjoint copies of one connected random graph of 10 nodes, with the same features
+    (so the same leaders in each)."""
+    x, e, w, ea = _graph(10, 8, p=0.3)
+    return (
+        x.repeat(copies, 1),
+        torch.cat([e + 10 * c for c in range(copies)], 1),
+        w.repeat(copies),
+        ea.repeat(copies, 1),
+        None,
+    )
+
+
+@pytest.mark.parametrize("copies", [2, 3, 5])
+def test_the_dense_route_declines_below_its_fill(copies, monkeypatch):
+    """``DENSE_FILL``: the dense route is taken when the candidate pairs and the leaders fill at
+    least that share of the padded entries (``nodes x leaders`` here), declined just above."""
+    case = _twins(copies)
+    leaders = _pool_and_grads(case, {})[0].num_nodes // copies
+    entries = copies * ((10 - leaders) * leaders + leaders)  # a follower: every leader of its copy
+    padded = 10 * copies * copies * leaders
+    fill = entries / padded
+    above = math.nextafter(fill, 1.0)
+    assert fill * padded == entries and above * padded > entries  # exactly at the boundary, then past it
+    results = []
+    for share, taken in ((fill, 1), (above, 0)):
+        monkeypatch.setattr(lapool_ops, "DENSE_FILL", share)
+        spy = _Spy(monkeypatch)
+        results.append(_pool_and_grads(case, {}))
+        assert (spy.taken, spy.declined) == (taken, 1 - taken)
+        monkeypatch.undo()
+    _same_record(results[0][0], results[1][0])
+    for got, want in zip(results[0][1], results[1][1]):
+        torch.testing.assert_close(got, want)
+
+
+def test_the_dense_route_blocks_at_dense_block(monkeypatch):
+    """``DENSE_BLOCK``: a graph of ``n x l`` padded entries fits a block of exactly that many; one
+    less sends it to the pair route.  Two graphs share a block while ``(n_1 + n_2) max(l)`` fits."""
+    a, b = _graph(12, 9, p=0.3), _graph(8, 10, p=0.4)
+    case = _batch([a, b])
+    leaders = [_pool_and_grads((*g, None), {})[0].num_nodes for g in (a, b)]
+    assert lapool_ops.slot_blocks([12, 8], leaders) == [
+        lapool_ops.SlotBlock(0, 2, 0, 20, 0, sum(leaders), max(leaders))
+    ]
+    runs = []
+    for size, blocks, taken in (
+        (20 * max(leaders), 1, 1),
+        (20 * max(leaders) - 1, 2, 1),
+        (max(12 * leaders[0], 8 * leaders[1]), 2, 1),
+        (max(12 * leaders[0], 8 * leaders[1]) - 1, None, 0),
+    ):
+        monkeypatch.setattr(lapool_ops, "DENSE_BLOCK", size)
+        got = lapool_ops.slot_blocks([12, 8], leaders)
+        assert (len(got) if got is not None else None) == blocks
+        spy = _Spy(monkeypatch)
+        runs.append(_pool_and_grads(case, {}))
+        assert (spy.taken, spy.declined) == (taken, 1 - taken)
+        monkeypatch.undo()
+    for other in runs[1:]:
+        _same_record(runs[0][0], other[0])
+        for got, want in zip(runs[0][1], other[1]):
+            torch.testing.assert_close(got, want)
+
+
+def test_slot_distances_and_its_step_limit():
+    """The breadth-first search of the dense route, in its ``[nodes, w]`` layout: every node's hop
+    distance to each leader of its graph (-1 where there is none), ``None`` past ``max_steps``."""
+    x, e, w, _ = _graph(20, 3, p=0.1, components=2)
+    ei, _ = undirected(e, None, 20)
+    leaders = torch.zeros(20, dtype=torch.bool)
+    leaders[[0, 7, 15]] = True
+    lead = leaders.nonzero().view(-1)
+    batch = (torch.arange(20) >= 10).long()  # the two components as two graphs: 2 and 1 leaders
+    blk = lapool_ops.slot_blocks([10, 10], [2, 1])[0]
+    assert blk == lapool_ops.SlotBlock(0, 2, 0, 20, 0, 3, 2)
+    lay = lapool_ops._layout(batch, lead, blk)
+    dist = _distances(_dense(ei, torch.ones(ei.size(1)), 20))
+    want = torch.full((20, 2), -1, dtype=torch.int16)
+    for i in range(20):
+        mine = [ld for ld in (0, 7, 15) if (ld >= 10) == (i >= 10)]
+        for c, ld in enumerate(mine):
+            want[i, c] = -1 if dist[i][ld] is None else dist[i][ld]
+    steps = int(want.max())
+    got = lapool_ops.slot_distances(ei, leaders, lay, blk, steps)
+    assert torch.equal(got, want)
+    assert lapool_ops.slot_distances(ei, leaders, lay, blk, steps - 1) is None
+
+
+def test_the_dense_route_declines_a_deep_search(monkeypatch):
+    """``DENSE_BFS_STEPS``: a breadth-first search deeper than that sends the graph to the pair
+    route (same record); ``distance_weight=False`` needs no search and stays on the dense route."""
+    x, e, w, ea = _graph(30, 11, p=0.0)  # a path: deep searches
+    spy = _Spy(monkeypatch)
+    deep = _pool_and_grads((x, e, w, ea, None), {})
+    assert spy.taken == 1
+    monkeypatch.setattr(lapool_ops, "DENSE_BFS_STEPS", 1)
+    spy = _Spy(monkeypatch)
+    shallow = _pool_and_grads((x, e, w, ea, None), {})
+    _pool_and_grads((x, e, w, ea, None), {"distance_weight": False})
+    assert (spy.taken, spy.declined) == (1, 1)
+    _same_record(deep[0], shallow[0])
+    for got, want in zip(deep[1], shallow[1]):
+        torch.testing.assert_close(got, want)
+
+
+@pytest.mark.parametrize("top", [1, 2, 32])
+def test_row_sparsemax_by_its_largest_entries(top, monkeypatch):
+    """The dense route's row-wise sparsemax looks at a row's ``SPARSEMAX_TOP`` largest entries and
+    widens them while a support fills them: the definition's values and its gradient either way."""
+    monkeypatch.setattr(lapool_ops, "SPARSEMAX_TOP", top)
+    g = torch.Generator().manual_seed(12)
+    z = torch.randn(9, 7, generator=g, dtype=torch.float64) * torch.tensor([0.1, 0.3, 1, 3, 0.1, 2, 5, 0.2, 1.0]).view(
+        -1, 1
+    )
+    z[2, 3:] = -1e30  # not candidates
+    z[4, 1:] = -1e30  # a row of one entry
+    p = lapool_ops._sparsemax_rows(z)
+    for r in range(9):
+        torch.testing.assert_close(p[r], torch.tensor(_sparsemax(z[r].tolist()), dtype=torch.float64))
+    assert (p > 0).sum(1).max() > 2  # some support wider than the first look for top = 1, 2
+    zz = z.clone().requires_grad_()
+    keep = z > -1e29
+    assert torch.autograd.gradcheck(lambda t: lapool_ops._sparsemax_rows(torch.where(keep, t, z))[keep], (zz,))

@@ -80,6 +80,7 @@ from torch import Tensor
 from torch_geometric.utils import softmax as segment_softmax
 
 from ..checks import check_bool, check_int, check_number, prepare_pool_input
+from ..ops import csr_crow, csr_tensor
 from ..record import PoolOutput
 from . import lapool_ops as ops
 from .kmis import undirected
@@ -114,7 +115,9 @@ def signal_variation(x: Tensor, edge_index: Tensor, weight: Tensor, laplacian: s
         dinv = deg.pow(-0.5)
         dinv = torch.where(torch.isinf(dinv), torch.zeros_like(dinv), dinv)
         w = dinv[src] * w * dinv[dst]
-    agg = torch.zeros_like(xd).index_add_(0, dst, w.unsqueeze(-1) * xd[src])
+    # sum over the edges u -> i of w x_u: a CSR product (no [E, F] gather)
+    order = torch.argsort(dst, stable=True)
+    agg = torch.sparse.mm(csr_tensor(csr_crow(dst[order], n), src[order], w[order], (n, n)), xd)
     if laplacian == "combinatorial":
         lx = deg.unsqueeze(-1) * xd - agg
     elif laplacian == "rw":
@@ -216,9 +219,70 @@ class LaPool(torch.nn.Module):
         variation = signal_variation(x, und_ei, und_w, self.laplacian)
         leaders = leader_mask(variation, und_ei)
         lead = leaders.nonzero().view(-1)
-        k = lead.numel()
+        norm = x.norm(dim=-1, keepdim=True)
+        xn = torch.where(norm > 0, x / torch.where(norm > 0, norm, torch.ones_like(norm)), torch.zeros_like(x))
+        w = x.new_ones(edge_index.size(1)) if edge_weight is None else edge_weight
+        cols = [w.view(-1, 1)]
+        tail: Tuple[int, ...] = ()
+        if edge_attr is not None:
+            tail = tuple(edge_attr.shape[1:])
+            cols.append(edge_attr.reshape(edge_attr.size(0), math.prod(tail)).to(x.dtype))
+        values = torch.cat(cols, 1)
 
-        # Candidate leaders of the other nodes, their logits and their share of the node.
+        route = None
+        if self.hops is None and n:
+            route = ops.dense_route(
+                x,
+                xn,
+                und_ei,
+                leaders,
+                batch,
+                edge_index,
+                values,
+                attention=self.attention,
+                tau=self.tau,
+                distance_weight=self.distance_weight,
+                sizes=self.reduce == "mean",
+            )
+        if route is None:
+            route = self._pair_route(x, xn, und_ei, leaders, lead, batch, edge_index, values)
+        s_idx, s_val, cluster, new_x, size, pairs, vals = route
+        if self.reduce == "mean":
+            new_x = new_x / size.unsqueeze(-1)
+        if not self.keep_self_loops:
+            off = pairs[0] != pairs[1]
+            pairs, vals = pairs[:, off], vals[off]
+        new_ea = vals[:, 1:].reshape(vals.size(0), *tail) if edge_attr is not None else None
+        assignment = torch.sparse_coo_tensor(s_idx, s_val, (n, lead.numel()), is_coalesced=True, check_invariants=False)
+        return LaPoolOutput(
+            x=new_x,
+            edge_index=pairs,
+            edge_attr=new_ea,
+            batch=batch[lead],
+            perm=None,
+            score=None,
+            cluster=cluster,
+            assignment=assignment,
+            edge_weight=vals[:, 0],
+            leaders=lead,
+            variation=variation,
+        )
+
+    def _pair_route(
+        self,
+        x: Tensor,
+        xn: Tensor,
+        und_ei: Tensor,
+        leaders: Tensor,
+        lead: Tensor,
+        batch: Tensor,
+        edge_index: Tensor,
+        values: Tensor,
+    ) -> ops.DenseRoute:
+        """The candidate pairs as sparse entries (:func:`~hipool.nn.lapool_ops.candidate_pairs` or,
+        with ``hops=None``, the dense-block searches), their normalisation and ``Sᵀ A S`` (dense
+        products or the sparse expansion): what :func:`~hipool.nn.lapool_ops.dense_route` declines."""
+        n, k = x.size(0), lead.numel()
         sim_chunks = ops.dense_chunks(batch, lead, 1) if n else None
         found = None
         if self.hops is None and sim_chunks is not None:
@@ -227,8 +291,6 @@ class LaPool(torch.nn.Module):
             else:
                 found = ops.component_pairs(und_ei, leaders, sim_chunks)
         node, slot, dist = found if found is not None else ops.candidate_pairs(und_ei, leaders, self.hops)
-        norm = x.norm(dim=-1, keepdim=True)
-        xn = torch.where(norm > 0, x / torch.where(norm > 0, norm, torch.ones_like(norm)), torch.zeros_like(x))
         if sim_chunks is not None:
             z = ops.chunked_similarity(xn, lead, node, slot, sim_chunks)
         else:
@@ -264,13 +326,6 @@ class LaPool(torch.nn.Module):
             0, s_row, torch.where(sv == best[s_row], s_col, k), reduce="amin", include_self=True
         )
 
-        w = x.new_ones(edge_index.size(1)) if edge_weight is None else edge_weight
-        cols = [w.view(-1, 1)]
-        tail: Tuple[int, ...] = ()
-        if edge_attr is not None:
-            tail = tuple(edge_attr.shape[1:])
-            cols.append(edge_attr.reshape(edge_attr.size(0), math.prod(tail)).to(x.dtype))
-        values = torch.cat(cols, 1)
         chunks = ops.dense_chunks(batch, lead, values.size(1)) if n else None
         possible = 0  # Σ n_g l_g: the entries S could have
         if n:
@@ -281,29 +336,8 @@ class LaPool(torch.nn.Module):
         else:
             pairs, vals = ops.sparse_quotient(edge_index, values, s_row, s_col, s_val, n, k)
             new_x = x.new_zeros(k, x.size(1)).index_add(0, s_col, s_val.unsqueeze(-1) * x[s_row])
-        if self.reduce == "mean":
-            size = x.new_zeros(k).index_add(0, s_col, s_val)
-            new_x = new_x / size.unsqueeze(-1)
-        if not self.keep_self_loops:
-            off = pairs[0] != pairs[1]
-            pairs, vals = pairs[:, off], vals[off]
-        new_ea = vals[:, 1:].reshape(vals.size(0), *tail) if edge_attr is not None else None
-        assignment = torch.sparse_coo_tensor(
-            torch.stack([s_row, s_col]), s_val, (n, k), is_coalesced=True, check_invariants=False
-        )
-        return LaPoolOutput(
-            x=new_x,
-            edge_index=pairs,
-            edge_attr=new_ea,
-            batch=batch[lead],
-            perm=None,
-            score=None,
-            cluster=cluster,
-            assignment=assignment,
-            edge_weight=vals[:, 0],
-            leaders=lead,
-            variation=variation,
-        )
+        size = x.new_zeros(k).index_add(0, s_col, s_val) if self.reduce == "mean" else x.new_zeros(0)
+        return ops.DenseRoute(torch.stack([s_row, s_col]), s_val, cluster, new_x, size, pairs, vals)
 
     def __repr__(self) -> str:
         return (

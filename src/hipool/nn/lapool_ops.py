@@ -10,7 +10,7 @@ when each is used).
 
 from __future__ import annotations
 
-from typing import List, Optional, Tuple
+from typing import List, NamedTuple, Optional, Tuple
 
 import torch
 from torch import Tensor
@@ -157,13 +157,27 @@ def _per_block(z: Tensor, node: Tensor, slot: Tensor, chunks, rows, dtype: torch
 
 
 def _sparsemax_rows(zd: Tensor) -> Tensor:
-    """Sparsemax of every row of ``zd`` (entries at -1e30 are never in the support)."""
-    srt = zd.gather(1, torch.sort(zd.detach(), dim=1, descending=True).indices)
-    csum = torch.cumsum(srt, 1)
-    pos = torch.arange(1, zd.size(1) + 1, device=zd.device, dtype=zd.dtype)
-    kstar = (1 + pos * srt.detach() > csum.detach()).sum(1).clamp_min(1)
+    """Sparsemax of every row of ``zd`` (entries at -1e30 are never in the support).  The support is
+    found among each row's :data:`SPARSEMAX_TOP` largest entries (``topk``, cheaper than sorting
+    whole rows), widened fourfold while some row's support fills them."""
+    w = zd.size(1)
+    k = min(w, SPARSEMAX_TOP)
+    while True:
+        top = torch.topk(zd.detach(), k, dim=1)
+        csum_d = torch.cumsum(top.values, 1)
+        pos = torch.arange(1, k + 1, device=zd.device, dtype=zd.dtype)
+        kstar = (1 + pos * top.values > csum_d).sum(1)
+        if k == w or not bool((kstar == k).any()):
+            break
+        k = min(w, 4 * k)
+    csum = torch.cumsum(zd.gather(1, top.indices), 1)
+    kstar = kstar.clamp_min(1)
     tau = (csum.gather(1, (kstar - 1).unsqueeze(1)).squeeze(1) - 1) / kstar.to(zd.dtype)
     return (zd - tau.unsqueeze(1)).clamp_min(0)
+
+
+#: How many of a row's largest entries :func:`_sparsemax_rows` looks at first.
+SPARSEMAX_TOP = 32
 
 
 def chunked_sparsemax(z: Tensor, node: Tensor, slot: Tensor, chunks) -> Tensor:
@@ -242,6 +256,10 @@ def sparse_quotient(
 # ---------------------------------------------------------------------------
 #: Most entries (nodes x leaders x channels) of one dense block of the chunked products.
 DENSE_BLOCK = 1 << 24
+#: Cost of one pair of the sparse expansion of ``Sᵀ A S`` (an edge ``u → v`` pairs every entry of
+#: ``S``'s row ``u`` with every entry of row ``v``) against one multiply-add of the dense product:
+#: :func:`dense_route` expands when ``EXPANSION_COST Σ_e nnz(S_u) nnz(S_v) < nodes w²``.
+EXPANSION_COST = 4096
 #: Least share of ``S``'s possible entries (its graphs' ``Σ n_g l_g``) that are non-zero for the
 #: pooled graph to be formed by dense products rather than by expanding the sparse entries.
 DENSE_FILL = 0.05
@@ -399,3 +417,310 @@ def dense_quotient(
         vals.append(torch.stack(cols, 1))
         e0, s0 = e1, s1
     return torch.cat(pairs, 1), torch.cat(vals), torch.cat(pooled)
+
+
+# ---------------------------------------------------------------------------
+# the dense route: S as [nodes, leaders of the node's graph], one block of graphs at a time
+# ---------------------------------------------------------------------------
+class SlotBlock(NamedTuple):
+    """Graphs ``g0:g1`` (nodes ``a:b``, leader slots ``p:q``), laid out as ``[b - a, w]``: row ``i``
+    holds node ``a + i``'s entries for the ``w`` (most leaders of one graph) slots of its graph."""
+
+    g0: int
+    g1: int
+    a: int
+    b: int
+    p: int
+    q: int
+    w: int
+
+
+def slot_blocks(nodes: List[int], leaders: List[int]) -> Optional[List[SlotBlock]]:
+    """Consecutive graphs (``nodes[g]`` nodes, ``leaders[g]`` leaders each) grouped into blocks of at
+    most :data:`DENSE_BLOCK` padded entries ``(b - a) w``, or ``None`` when one graph alone has more."""
+    blocks: List[SlotBlock] = []
+    g0 = a = b = p = q = w = 0
+    for g, (n_g, l_g) in enumerate(zip(nodes, leaders)):
+        if n_g * l_g > DENSE_BLOCK:
+            return None
+        if b > a and (b - a + n_g) * max(w, l_g) > DENSE_BLOCK:
+            blocks.append(SlotBlock(g0, g, a, b, p, q, w))
+            g0, a, p, w = g, b, q, 0
+        b, q, w = b + n_g, q + l_g, max(w, l_g)
+    if b > a:
+        blocks.append(SlotBlock(g0, len(nodes), a, b, p, q, w))
+    return blocks
+
+
+class _Layout(NamedTuple):
+    """One block's leaders in its ``[nodes, w]`` layout (all block-local)."""
+
+    batch: Tensor  # [nodes] graph of each node, 0..G-1
+    lead: Tensor  # [leaders] node of each leader
+    graph: Tensor  # [leaders] graph of each leader
+    slot: Tensor  # [leaders] the leader's column (its rank among its graph's leaders)
+    start: Tensor  # [G] first leader of each graph (block-local slot)
+    pos: Tensor  # [leaders] graph * w + slot: the leader's place in a [G, w] layout
+
+
+def _layout(batch: Tensor, lead: Tensor, blk: SlotBlock) -> _Layout:
+    bl = batch[blk.a : blk.b] - blk.g0
+    ll = lead[blk.p : blk.q] - blk.a
+    lg = bl[ll]
+    count = torch.bincount(lg, minlength=blk.g1 - blk.g0)
+    start = torch.cumsum(count, 0) - count
+    slot = torch.arange(ll.numel(), device=ll.device) - start[lg]
+    return _Layout(bl, ll, lg, slot, start, lg * blk.w + slot)
+
+
+def _padded(values: Tensor, lay: _Layout, blk: SlotBlock, fill) -> Tensor:
+    """``values`` (one per leader, ``[leaders, *]``) laid out as ``[G, w, *]`` (``fill`` elsewhere)."""
+    G = blk.g1 - blk.g0
+    out = values.new_full((G * blk.w, *values.shape[1:]), fill)
+    return out.index_copy(0, lay.pos, values).view(G, blk.w, *values.shape[1:])
+
+
+def _per_node(padded: Tensor, lay: _Layout) -> Tensor:
+    """A ``[G, w]`` layout read per node: ``[nodes, w]`` (a broadcast view for one graph)."""
+    return padded if padded.size(0) == 1 else padded[lay.batch]
+
+
+def slot_distances(
+    edge_index: Tensor, leaders: Tensor, lay: _Layout, blk: SlotBlock, max_steps: int
+) -> Optional[Tensor]:
+    """Hop distance ``[nodes, w]`` (int16; -1 where unreachable or padding) from every node of the
+    block to each leader of its graph: :func:`dense_candidate_pairs`'s breadth-first search in the
+    ``[nodes, w]`` layout (``edge_index``: the block's edges, block-local).  ``None`` past
+    ``max_steps`` steps."""
+    from ..ops import csr_crow, csr_tensor
+
+    nb = blk.b - blk.a
+    device = leaders.device
+    order = torch.argsort(edge_index[1], stable=True)  # rows of the product are targets
+    adj = csr_tensor(
+        csr_crow(edge_index[1, order], nb),
+        edge_index[0, order],
+        torch.ones(order.numel(), device=device),
+        (nb, nb),
+    )
+    dist = torch.full((nb, blk.w), -1, dtype=torch.int16, device=device)
+    dist[lay.lead, lay.slot] = 0
+    seen = dist == 0
+    frontier = seen.to(torch.float32)
+    t = 0
+    while True:
+        t += 1
+        reached = torch.sparse.mm(adj, frontier) > 0
+        reached &= ~seen
+        if not bool(reached.any()):
+            return dist
+        if t > max_steps:
+            return None
+        dist.masked_fill_(reached, t)
+        seen |= reached
+        frontier = reached.to(torch.float32)
+
+
+class _CandidateSoftmax(torch.autograd.Function):
+    """The softmax along the rows of the logits ``z`` ``[nodes, w]`` over the candidates ``cand``
+    (the other pairs at -1e30), a leader's row one-hot on its column (``rows``, ``cols``: 0 there,
+    -1e30 elsewhere).  ``z`` is overwritten (returned second, marked dirty).  The backward pass is
+    the softmax's alone: it is already 0 wherever the masks wrote (``S`` is 0 there, or a leader's
+    one-hot row), so the masks cost no pass and no copy of the gradient."""
+
+    @staticmethod
+    def forward(ctx, z: Tensor, cand: Tensor, rows: Tensor, cols: Tensor):
+        z.masked_fill_(~cand, -1e30).index_put_((rows, cols), z.new_zeros(()))
+        S = torch.softmax(z, dim=1)
+        ctx.mark_dirty(z)
+        ctx.save_for_backward(S)
+        return S, z
+
+    @staticmethod
+    def backward(ctx, grad: Tensor, _unused: Optional[Tensor]):
+        (S,) = ctx.saved_tensors
+        return torch._softmax_backward_data(grad, S, 1, S.dtype), None, None, None
+
+
+def _component_reach(edge_index: Tensor, leaders: Tensor, comp: Tensor, lay: _Layout, blk: SlotBlock) -> Tensor:
+    """Which pooled pairs ``Sᵀ A S`` reaches ``[G, w, w]`` when ``S``'s entries are every (node,
+    leader of its component) pair and the leaders' own: an edge ``u → v`` joins every leader of
+    ``u``'s component (``u`` itself if it leads) to every leader of ``v``'s (``v`` if it leads).
+    ``O(E + G w²)``, no product; block-local ``edge_index``, ``leaders`` and ``comp`` (component
+    labels in ``0:nodes``)."""
+    nb, kb = blk.b - blk.a, blk.q - blk.p
+    device = comp.device
+    u, v = edge_index[0], edge_index[1]
+    lu, lv = leaders[u], leaders[v]
+    slot_of = torch.full((nb,), -1, dtype=torch.long, device=device)
+    slot_of[lay.lead] = torch.arange(kb, device=device)
+    full = torch.zeros(nb, dtype=torch.bool, device=device)
+    full[comp[u[~lu & ~lv]]] = True  # an edge between two followers: every pair of the component
+    into = torch.zeros(kb, dtype=torch.bool, device=device)
+    into[slot_of[v[~lu & lv]]] = True  # follower -> leader l: every leader of the component to l
+    out = torch.zeros(kb, dtype=torch.bool, device=device)
+    out[slot_of[u[lu & ~lv]]] = True  # leader l -> follower: l to every leader of the component
+    cl = comp[lay.lead]
+    c_pad = _padded(cl, lay, blk, -1)
+    same = (c_pad.unsqueeze(2) == c_pad.unsqueeze(1)) & (c_pad >= 0).unsqueeze(2)
+    row = _padded(full[cl] | out, lay, blk, False)
+    col = _padded(into, lay, blk, False)
+    reach = same & (row.unsqueeze(2) | col.unsqueeze(1))
+    both = lu & lv
+    g = lay.graph[slot_of[u[both]]]
+    reach[g, lay.slot[slot_of[u[both]]], lay.slot[slot_of[v[both]]]] = True
+    return reach
+
+
+class DenseRoute(NamedTuple):
+    """What :func:`dense_route` returns: ``S``'s entries, their indices ``[2, nnz]`` in (row, column)
+    order and values ``[nnz]``, ``cluster`` ``[N]``, ``Sᵀ x`` ``[K, F]``, ``S``'s column sums ``[K]``
+    (empty unless asked for) and the pooled pairs ``[2, P]`` (sorted) with their values ``[P, C]``."""
+
+    s_idx: Tensor
+    s_val: Tensor
+    cluster: Tensor
+    pooled: Tensor
+    size: Tensor
+    pairs: Tensor
+    vals: Tensor
+
+
+def dense_route(
+    x: Tensor,
+    xn: Tensor,
+    und_ei: Tensor,
+    leaders: Tensor,
+    batch: Tensor,
+    edge_index: Tensor,
+    values: Tensor,
+    *,
+    attention: str,
+    tau: float,
+    distance_weight: bool,
+    sizes: bool = False,
+) -> Optional[DenseRoute]:
+    """LaPool's assignment and pooled graph with ``hops=None`` in dense blocks (:func:`slot_blocks`):
+    ``S`` as ``[nodes, w]`` (each node against the leaders of its graph), the similarities one matrix
+    product, the softmax or sparsemax along the rows, ``Sᵀ x`` and ``Sᵀ A_c S`` per-graph products.
+    ``None`` (the caller takes the pair-by-pair route) when ``x`` is not float32 or float64, when a
+    graph has more than :data:`DENSE_BLOCK` nodes x leaders, when the candidate pairs and leaders
+    fill less than :data:`DENSE_FILL` of the blocks' entries (many components per graph), or when a
+    breadth-first search needs more than :data:`DENSE_BFS_STEPS` steps.  ``xn``: the unit-norm
+    features, ``values`` ``[E, C]`` the edge channels (weight first); ``sizes``: also return ``S``'s
+    column sums (else ``size`` is empty)."""
+    from ..ops import gather_as, segment_mm, segment_sum, segment_tmm
+    from .ndp import connected_components
+
+    if x.dtype not in (torch.float32, torch.float64):
+        return None
+    n = x.size(0)
+    device = x.device
+    lead = leaders.nonzero().view(-1)
+    num_graphs = int(batch[-1]) + 1
+    nodes = torch.bincount(batch, minlength=num_graphs)
+    per_graph = torch.bincount(batch[lead], minlength=num_graphs)
+    blocks = slot_blocks(nodes.tolist(), per_graph.tolist())
+    if blocks is None:
+        return None
+    comp = connected_components(und_ei, n)
+    comp_nodes = torch.bincount(comp, minlength=n)
+    comp_leaders = torch.bincount(comp[lead], minlength=n)
+    entries = int(((comp_nodes - comp_leaders) * comp_leaders).sum()) + lead.numel()
+    if entries < DENSE_FILL * sum((blk.b - blk.a) * blk.w for blk in blocks):
+        return None
+    lays = [_layout(batch, lead, blk) for blk in blocks]
+    und_sel, e_sel = _block_edges(und_ei, blocks), _block_edges(edge_index, blocks)
+    dists: List[Optional[Tensor]] = [None] * len(blocks)
+    if distance_weight:
+        for i, (blk, lay) in enumerate(zip(blocks, lays)):
+            dists[i] = slot_distances(und_ei[:, und_sel[i]] - blk.a, leaders, lay, blk, DENSE_BFS_STEPS)
+            if dists[i] is None:
+                return None
+    parts: List[List[Tensor]] = [[] for _ in range(7)]
+    for blk, lay, dist, sel in zip(blocks, lays, dists, e_sel):
+        G, a, b, p = blk.g1 - blk.g0, blk.a, blk.b, blk.p
+        lead_b = leaders[a:b]
+        # The logits, in place in the similarity matrix: cosine (over d) over tau, -1e30 for the
+        # pairs that are not candidates, and a leader's row 0 on its own column (then one-hot).
+        xl = _padded(xn[lead[p : blk.q]], lay, blk, 0.0)  # [G, w, F]
+        z = xn[a:b] @ xl[0].t() if G == 1 else segment_mm(xn[a:b], xl.transpose(1, 2), lay.batch, G)
+        if dist is not None:
+            cand = dist > 0
+        else:
+            cand = comp[a:b].unsqueeze(1) == _per_node(_padded(comp[lead[p : blk.q]], lay, blk, -1), lay)
+        cand &= ~lead_b.unsqueeze(1)
+        if dist is not None:
+            z.div_(torch.where(cand, dist, 1).to(z.dtype))
+        if tau != 1:
+            z.div_(tau)
+        own = (lay.lead, lay.slot)
+        if attention == "softmax":
+            S = _CandidateSoftmax.apply(z, cand, *own)[0]
+            ent = cand.index_put_(own, torch.ones((), dtype=torch.bool, device=device))
+        else:
+            z = z.to(torch.float64)
+            z.masked_fill_(~cand, -1e30).index_put_(own, z.new_zeros(()))
+            S = _sparsemax_rows(z).to(x.dtype)
+            ent = S.detach() > 0
+        del z, cand
+        # S's entries (nonzero() is column-major: its transpose is a contiguous [2, P]), the hard
+        # assignment and S^T x.
+        local = ent.nonzero().t()
+        off = p + lay.start[lay.batch] if G > 1 else None
+        if off is not None:
+            idx = torch.stack([local[0] + a, local[1] + off[local[0]]])
+        else:
+            idx = local + torch.tensor([[a], [p]], device=device) if a or p else local
+        s_val = S.masked_select(ent)
+        parts[0].append(idx)
+        parts[1].append(s_val)
+        parts[2].append(S.detach().argmax(1) + (off if off is not None else p))
+        if G == 1:
+            parts[3].append(S.t() @ x[a:b])
+            if sizes:
+                parts[4].append(S.sum(0))
+        else:
+            parts[3].append(segment_tmm(S, x[a:b], lay.batch, G).flatten(0, 1)[lay.pos])
+            if sizes:
+                parts[4].append(segment_sum(S, lay.batch, G).view(-1)[lay.pos])
+        # S^T A_c S: dense per-graph products, or the sparse expansion when S is sparse
+        ei_b, val_b = edge_index[:, sel] - a, values[sel]
+        cnt = torch.bincount(local[0], minlength=b - a)
+        if EXPANSION_COST * int((cnt[ei_b[0]] * cnt[ei_b[1]]).sum()) < (b - a) * blk.w * blk.w:
+            pairs, vals = sparse_quotient(ei_b, val_b, local[0], idx[1] - p, s_val, b - a, blk.q - p)
+            parts[5].append(pairs + p)
+            parts[6].append(vals)
+            continue
+        if attention == "softmax":  # the entries are the components' pairs: reach without a product
+            reach = _component_reach(ei_b, lead_b, comp[a:b] - a, lay, blk)
+        else:
+            with torch.no_grad():
+                ind = ent.to(torch.float32)
+                hit = gather_as(ei_b, None, ind)
+                reach = ((ind.t() @ hit).unsqueeze(0) if G == 1 else segment_tmm(ind, hit, lay.batch, G)) > 0
+        g, ri, ci = reach.nonzero().unbind(1)
+        base = p + lay.start[g]
+        parts[5].append(torch.stack([base + ri, base + ci]))
+        cols = []
+        for ch in range(values.size(1)):
+            m = gather_as(ei_b, val_b[:, ch], S)
+            q = (S.t() @ m).unsqueeze(0) if G == 1 else segment_tmm(S, m, lay.batch, G)
+            cols.append(q[reach])
+        parts[6].append(torch.stack(cols, 1))
+    joined = [
+        part[0] if len(part) == 1 else torch.cat(part, -1 if k in (0, 5) else 0) for k, part in enumerate(parts) if part
+    ]
+    if not sizes:
+        joined.insert(4, x.new_zeros(0))
+    return DenseRoute(*joined)
+
+
+def _block_edges(edge_index: Tensor, blocks: List[SlotBlock]) -> List:
+    """Each block's edges (those whose source is among its nodes): a slice of ``edge_index`` when
+    there is one block, else the edges' positions."""
+    if len(blocks) == 1:
+        return [slice(None)]
+    order = torch.argsort(edge_index[0], stable=True)
+    cut = block_cuts(edge_index[0, order], [(blk.a, blk.b) for blk in blocks])
+    return [order[lo:hi] for lo, hi in zip([0] + cut[:-1], cut)]
