@@ -120,13 +120,13 @@ its graph, the draw's number)`` (``eval_seed`` 0 by default; another value gives
 evaluation loss is deterministic, the same for a graph alone or in any batch, and leaves the global
 RNG alone.  Permuting a graph's nodes changes which pairs are drawn, not what is estimated.
 
-*Against tgp.*  tgp's sparse ``BNPool`` (``batched=False``) draws per graph as many non-edges as edges
-(uniform pairs without self-loops, made undirected; draws that are edges are thrown away, so the
-count may fall short) and takes the unweighted mean BCE over the edges and those non-edges: about half
-the class-balanced loss above, without the self-pairs, and not reweighted to the exact loss; it then
-divides ``kl`` and ``kprior`` by that number of scored pairs (``≈ 2E``) instead of ``n²``, which weighs
-them ``n² / 2E`` times more against ``recon`` than its dense path does.  hipool's sampled mode keeps
-every weight and normalisation of the exact mode, and scores each stored edge once (not a sample).
+*Against tgp.*  tgp's sparse ``BNPool`` (``batched=False``) also scores every edge, and draws per graph
+as many non-edges as edges (uniform pairs without self-loops, made undirected; draws that are edges
+are thrown away, so the count may fall short); its loss is the unweighted mean BCE over the edges and
+those non-edges: about half the class-balanced loss above, without the self-pairs, and not reweighted
+to the exact loss.  It then divides ``kl`` and ``kprior`` by that number of scored pairs (``≈ 2E``)
+instead of ``n²``: against a ``recon`` about half as large, they weigh ``n² / E`` times more than in its
+dense path.  hipool's sampled mode keeps every weight and normalisation of the exact mode.
 """
 
 from __future__ import annotations
@@ -361,7 +361,8 @@ class BNPool(torch.nn.Module):
         if self.recon == "exact" and largest > self.dense_limit:
             raise ValueError(
                 f"{where}: graph {int(counts.argmax())} has {largest} nodes, more than dense_limit="
-                f"{self.dense_limit}; BN-Pool's reconstruction loss is O(n^2) per graph (raise dense_limit)"
+                f"{self.dense_limit}; BN-Pool's exact reconstruction loss is O(n^2) per graph (raise dense_limit, or "
+                "estimate the loss with recon='sampled')"
             )
         ptr = torch.cumsum(counts, 0) - counts
         local = torch.arange(n, device=x.device) - ptr[batch]
