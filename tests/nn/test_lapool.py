@@ -18,6 +18,7 @@ import torch
 
 from hipool import ModelConfig
 from hipool.nn import build_model, lapool_ops
+from hipool.nn import lapool as lapool_module
 from hipool.nn.kmis import undirected
 from hipool.nn.lapool import LaPool, candidate_pairs, leader_mask, segment_sparsemax, signal_variation
 from tests.nn.graphs import hop_distances
@@ -165,12 +166,12 @@ def _no_dense_route(*args, **kwargs):
 @pytest.fixture(params=["dense", "blocks", "pairs"])
 def route(request, monkeypatch):
     """The ways LaPool forms its candidates, assignment and pooled graph: the dense route
-    (:func:`~hipool.nn.lapool_ops.dense_route`, the default with ``hops=None`` on graphs of modest
+    (:func:`~hipool.nn.lapool.dense_route`, the default with ``hops=None`` on graphs of modest
     size), the candidate pairs found in dense blocks of graphs (what the dense route declines:
     ``dense_route`` returning ``None``), and pair by pair (``DENSE_BLOCK = 0``: what a graph too
     large for one block takes), with the sorted-key search of seen pairs (``BITMAP_LIMIT = 0``)."""
     if request.param == "blocks":
-        monkeypatch.setattr(lapool_ops, "dense_route", _no_dense_route)
+        monkeypatch.setattr(lapool_module, "dense_route", _no_dense_route)
     if request.param == "pairs":
         monkeypatch.setattr(lapool_ops, "DENSE_BLOCK", 0)
         monkeypatch.setattr(lapool_ops, "BITMAP_LIMIT", 0)
@@ -445,7 +446,10 @@ def _route_cases():
     batch = _batch([_graph(11, 1), _graph(1, 2), _odd_graph(3), _graph(9, 4, components=2), _graph(6, 5, p=0.6)])
     uneven = _batch([_graph(40, 12, p=0.1)] + [_graph(2 + i % 2, 13 + i) for i in range(6)])
     x, e, w, ea = _odd_graph(6)
+    zero = w.clone()
+    zero[::3] = 0.0  # edges of weight 0: the pooled pairs from the structure, not from S^T A S > 0
     return {
+        "zero weights": ((x, e, zero, ea, None), None),
         "one graph": ((*_graph(24, 7, p=0.25), None), None),
         "components and isolated nodes": ((x, e, w, ea, None), None),
         "a batch": (batch, None),
@@ -459,7 +463,11 @@ ROUTE_OPTIONS = [
     for dw in (True, False)
     for att in ("sparsemax", "softmax")
     for red, tau in (("sum", 1.0), ("mean", 0.4))
-] + [{"attention": "softmax", "keep_self_loops": True}, {"keep_self_loops": True, "distance_weight": False}]
+] + [
+    {"attention": "softmax", "keep_self_loops": True},
+    {"keep_self_loops": True, "distance_weight": False},
+    {"attention": "softmax", "tau": 1e-3},  # softmax entries that underflow to 0
+]
 
 
 def _pool_and_grads(case, options, seed: int = 0):
@@ -493,12 +501,12 @@ def _same_record(a, b):
 
 
 class _Spy:
-    """Counts what :func:`~hipool.nn.lapool_ops.dense_route` returned (``taken``/``declined``)."""
+    """Counts what :func:`~hipool.nn.lapool.dense_route` returned (``taken``/``declined``)."""
 
     def __init__(self, monkeypatch):
         self.taken = self.declined = 0
-        self.inner = lapool_ops.dense_route
-        monkeypatch.setattr(lapool_ops, "dense_route", self)
+        self.inner = lapool_module.dense_route
+        monkeypatch.setattr(lapool_module, "dense_route", self)
 
     def __call__(self, *args, **kwargs):
         got = self.inner(*args, **kwargs)
@@ -523,7 +531,7 @@ def test_the_dense_route_gives_the_sparse_routes_values_and_gradients(case, opti
     for fallback in ("blocks", "pairs"):
         with monkeypatch.context() as m:
             if fallback == "blocks":
-                m.setattr(lapool_ops, "dense_route", _no_dense_route)
+                m.setattr(lapool_module, "dense_route", _no_dense_route)
             else:
                 m.setattr(lapool_ops, "DENSE_BLOCK", 0)
             other, other_grads = _pool_and_grads(graph, options)
@@ -693,3 +701,37 @@ def test_row_sparsemax_by_its_largest_entries(top, monkeypatch):
     zz = z.clone().requires_grad_()
     keep = z > -1e29
     assert torch.autograd.gradcheck(lambda t: lapool_ops._sparsemax_rows(torch.where(keep, t, z))[keep], (zz,))
+
+
+@pytest.mark.parametrize("seed", range(4))
+def test_the_pairs_reached_from_the_components(seed):
+    """``component_reach`` (the pooled pairs of ``Sᵀ A S`` from the components, when ``S``'s entries
+    are every (follower, leader of its component) pair and the leaders') against the product on
+    the indicator of those entries: graphs with several components, isolated nodes, self-loops,
+    one-way edges and edges between leaders, one graph and several."""
+    g = torch.Generator().manual_seed(seed)
+    graphs = [_odd_graph(seed), _graph(9, seed + 1, components=2), _graph(5, seed + 2, p=0.8)]
+    x, e, w, ea, batch = _batch(graphs)
+    n = x.size(0)
+    ei, _ = undirected(e, None, n)
+    leaders = torch.rand(n, generator=g) < 0.3
+    for first in torch.cumsum(torch.bincount(batch), 0) - torch.bincount(batch):
+        leaders[first] = True  # a leader in every component: its first node too
+    from hipool.nn.ndp import connected_components
+
+    comp = connected_components(ei, n)
+    for c in comp.unique():
+        leaders[int((comp == c).nonzero()[0])] = True
+    leaders[torch.tensor([0, 1, 2])] = True  # leaders side by side (edges between leaders)
+    lead = leaders.nonzero().view(-1)
+    per_graph = torch.bincount(batch[lead], minlength=3).tolist()
+    for sizes, gb in (([n], torch.zeros(n, dtype=torch.long)), (torch.bincount(batch).tolist(), batch)):
+        counts = per_graph if len(sizes) == 3 else [lead.numel()]
+        for blk in lapool_ops.slot_blocks(sizes, counts):
+            lay = lapool_ops._layout(gb, lead, blk)
+            pad = lapool_ops._per_node(lapool_ops._padded(comp[lead[blk.p : blk.q]], lay, blk, -1), lay)
+            ent = (comp[blk.a : blk.b].unsqueeze(1) == pad) & ~leaders[blk.a : blk.b].unsqueeze(1)
+            ent[lay.lead, lay.slot] = True
+            got = lapool_ops.component_reach(e, leaders, comp, lay, blk)
+            assert torch.equal(got, lapool_ops.indicator_reach(ent, e, lay, blk))
+            assert got.any() and not got.all()

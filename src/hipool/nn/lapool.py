@@ -73,7 +73,7 @@ from __future__ import annotations
 
 import math
 from dataclasses import dataclass
-from typing import Optional, Tuple
+from typing import List, NamedTuple, Optional, Tuple
 
 import torch
 from torch import Tensor
@@ -105,7 +105,8 @@ LEADER_RTOL = 1e-9
 # ---------------------------------------------------------------------------
 def signal_variation(x: Tensor, edge_index: Tensor, weight: Tensor, laplacian: str = "combinatorial") -> Tensor:
     r"""``V = ‖(L X)_i‖₂`` ``[N]`` in float64 (detached), for the undirected weighted graph
-    ``(edge_index, weight)`` (every edge in both directions, no self-loops)."""
+    ``(edge_index, weight)`` (every edge in both directions with the same weight, no self-loops;
+    :func:`~hipool.nn.kmis.undirected` gives it so, sorted by source)."""
     n = x.size(0)
     xd = x.detach().to(torch.float64)
     src, dst = edge_index[0], edge_index[1]
@@ -115,9 +116,12 @@ def signal_variation(x: Tensor, edge_index: Tensor, weight: Tensor, laplacian: s
         dinv = deg.pow(-0.5)
         dinv = torch.where(torch.isinf(dinv), torch.zeros_like(dinv), dinv)
         w = dinv[src] * w * dinv[dst]
-    # sum over the edges u -> i of w x_u: a CSR product (no [E, F] gather)
-    order = torch.argsort(dst, stable=True)
-    agg = torch.sparse.mm(csr_tensor(csr_crow(dst[order], n), src[order], w[order], (n, n)), xd)
+    # the sum over the edges j -> i of w x_j, or (the same weights both ways) over i -> j: a CSR
+    # product with rows `src` (no [E, F] gather)
+    if src.numel() > 1 and not bool((src[1:] >= src[:-1]).all()):
+        order = torch.argsort(src, stable=True)
+        src, dst, w = src[order], dst[order], w[order]
+    agg = torch.sparse.mm(csr_tensor(csr_crow(src, n), dst, w, (n, n)), xd)
     if laplacian == "combinatorial":
         lx = deg.unsqueeze(-1) * xd - agg
     elif laplacian == "rw":
@@ -135,6 +139,155 @@ def leader_mask(variation: Tensor, edge_index: Tensor) -> Tensor:
     most = torch.full((n,), float("-inf"), dtype=variation.dtype, device=variation.device)
     most = most.scatter_reduce(0, edge_index[1], variation[edge_index[0]], reduce="amax", include_self=True)
     return variation >= most * (1.0 - LEADER_RTOL)
+
+
+# ---------------------------------------------------------------------------
+# the dense route
+# ---------------------------------------------------------------------------
+class Route(NamedTuple):
+    """A route's result: ``S``'s entries (indices ``[2, nnz]`` in (row, column) order, values),
+    ``cluster`` ``[N]``, ``Sᵀ x`` ``[K, F]``, ``S``'s column sums ``[K]`` (empty unless asked for)
+    and the pooled pairs ``[2, P]`` (sorted) with their values ``[P, C]``."""
+
+    s_idx: Tensor
+    s_val: Tensor
+    cluster: Tensor
+    pooled: Tensor
+    size: Tensor
+    pairs: Tensor
+    vals: Tensor
+
+
+def dense_route(
+    x: Tensor,
+    xn: Tensor,
+    und_ei: Tensor,
+    leaders: Tensor,
+    lead: Tensor,
+    batch: Tensor,
+    edge_index: Tensor,
+    values: Tensor,
+    *,
+    attention: str,
+    tau: float,
+    distance_weight: bool,
+    sizes: bool,
+) -> Optional[Route]:
+    """The assignment and pooled graph with ``hops=None`` in dense blocks of graphs
+    (:func:`~hipool.nn.lapool_ops.slot_blocks`), ``S`` as ``[nodes, w]``: each node against the
+    leaders of its graph.  ``None`` (the pair routes then) for ``x`` not float32/float64, a graph of
+    more than ``DENSE_BLOCK`` nodes x leaders, candidate pairs and leaders filling less than
+    ``DENSE_FILL`` of the blocks' entries, or a search deeper than ``DENSE_BFS_STEPS``.  ``xn``: the
+    unit-norm features; ``values`` ``[E, C]``: the edge channels, weights first; ``sizes``: return
+    ``S``'s column sums too."""
+    from ..ops import segment_mm, segment_sum, segment_tmm
+    from .ndp import connected_components
+
+    if x.dtype not in (torch.float32, torch.float64):
+        return None
+    n, device = x.size(0), x.device
+    num_graphs = int(batch[-1]) + 1
+    if num_graphs == 1:
+        blocks = ops.slot_blocks([n], [lead.numel()])
+    else:
+        per_graph = torch.bincount(batch[lead], minlength=num_graphs)
+        blocks = ops.slot_blocks(torch.bincount(batch, minlength=num_graphs).tolist(), per_graph.tolist())
+    if blocks is None:
+        return None
+    comp = connected_components(und_ei, n)
+    # S's entries per row when every candidate is one: a follower's component's leaders, a leader
+    row_nnz = torch.where(leaders, 1, torch.bincount(comp[lead], minlength=n)[comp])
+    if int(row_nnz.sum()) < ops.DENSE_FILL * sum((blk.b - blk.a) * blk.w for blk in blocks):
+        return None
+    lays = [ops._layout(batch, lead, blk) for blk in blocks]
+    und_b, e_b = _block_edges(und_ei, blocks), _block_edges(edge_index, blocks)
+    dists: List[Optional[Tensor]] = [None] * len(blocks)
+    if distance_weight:
+        for i, (blk, lay) in enumerate(zip(blocks, lays)):
+            dists[i] = ops.slot_distances(und_b[i][0], leaders[blk.a : blk.b], lay, blk, ops.DENSE_BFS_STEPS)
+            if dists[i] is None:
+                return None
+    parts: List[List[Tensor]] = [[] for _ in range(7)]
+    for blk, lay, dist, (ei_b, sel) in zip(blocks, lays, dists, e_b):
+        G, a, b, p, w = blk.g1 - blk.g0, blk.a, blk.b, blk.p, blk.w
+        lead_b = leaders[a:b]
+        # The logits, in place in the similarity matrix: cosine (over d) over tau; -1e30 for the
+        # pairs that are not candidates, a leader's row 0 on its own column (then one-hot).
+        xl = ops._padded(xn[lead[p : blk.q]], lay, blk, 0.0)  # [G, w, F]
+        z = xn[a:b] @ xl[0].t() if G == 1 else segment_mm(xn[a:b], xl.transpose(1, 2), lay.batch, G)
+        if dist is not None:
+            cand = dist > 0
+        else:
+            cand = comp[a:b].unsqueeze(1) == ops._per_node(ops._padded(comp[lead[p : blk.q]], lay, blk, -1), lay)
+        cand &= ~lead_b.unsqueeze(1)
+        if dist is not None:
+            z.div_(torch.where(cand, dist, 1).to(z.dtype))
+        if tau != 1:
+            z.div_(tau)
+        own = (lay.lead, lay.slot)
+        if attention == "softmax":
+            S = ops.CandidateSoftmax.apply(z, cand, *own)[0]
+            ent = cand.index_put_(own, torch.ones((), dtype=torch.bool, device=device))
+        else:
+            z = z.to(torch.float64)
+            z.masked_fill_(~cand, -1e30).index_put_(own, z.new_zeros(()))
+            S = ops._sparsemax_rows(z).to(x.dtype)
+            ent = S.detach() > 0
+        del z, cand
+        # S's entries (nonzero() is column-major: its transpose is a contiguous [2, nnz]), the
+        # strongest leader of each node (the first of equals), S^T x
+        local = ent.nonzero().t()
+        s_val = S[local[0], local[1]]
+        cluster = S.detach().argmax(1)
+        if G > 1:
+            off = p + lay.start[lay.batch]
+            parts[0].append(torch.stack([local[0] + a, local[1] + off[local[0]]]))
+            parts[2].append(cluster + off)
+            parts[3].append(segment_tmm(S, x[a:b], lay.batch, G).flatten(0, 1)[lay.pos])
+        else:
+            parts[0].append(local + torch.tensor([[a], [p]], device=device) if a or p else local)
+            parts[2].append(cluster + p if p else cluster)
+            parts[3].append(S.t() @ x[a:b])
+        parts[1].append(s_val)
+        if sizes:
+            parts[4].append(S.sum(0) if G == 1 else segment_sum(S, lay.batch, G).view(-1)[lay.pos])
+        # S^T A_c S by the sparse expansion when S is sparse enough, else by dense products
+        val_b = values if sel is None else values[sel]
+        cnt = row_nnz[a:b] if attention == "softmax" else torch.bincount(local[0], minlength=b - a)
+        if ops.EXPANSION_COST * int((cnt[ei_b[0]] * cnt[ei_b[1]]).sum()) < (b - a) * w * w:
+            pairs, vals = ops.sparse_quotient(ei_b, val_b, local[0], parts[0][-1][1] - p, s_val, b - a, blk.q - p)
+            parts[5].append(pairs + p)
+            parts[6].append(vals)
+            continue
+        # The pooled pairs: where S^T A_weights S > 0 when no term of it can underflow to 0
+        # (weights > 0, S's entries > 0, their products above the dtype's tiny); else structural.
+        reach = None
+        low = float(s_val.detach().min()) ** 2 * float(val_b[:, 0].detach().min()) if ei_b.size(1) else 1.0
+        if not low > 4 * torch.finfo(x.dtype).tiny:
+            if attention == "softmax":
+                reach = ops.component_reach(ei_b, lead_b, comp[a:b] - a, lay, blk)
+            else:
+                reach = ops.indicator_reach(ent, ei_b, lay, blk)
+        vals, reach = ops.Quotient.apply(S, val_b, ei_b, lay.batch, G, reach)
+        g, ri, ci = reach.nonzero().unbind(1)
+        base = p + lay.start[g]
+        parts[5].append(torch.stack([base + ri, base + ci]))
+        parts[6].append(vals)
+    joined = [
+        (p[0] if len(p) == 1 else torch.cat(p, -1 if k in (0, 5) else 0)) if p else x.new_zeros(0)
+        for k, p in enumerate(parts)
+    ]
+    return Route(*joined)
+
+
+def _block_edges(edge_index: Tensor, blocks: List[ops.SlotBlock]) -> List[Tuple[Tensor, Optional[Tensor]]]:
+    """Each block's edges (those whose source is among its nodes), block-local, and their
+    positions in ``edge_index`` (``None``: all of them, for one block)."""
+    if len(blocks) == 1:
+        return [(edge_index - blocks[0].a if blocks[0].a else edge_index, None)]
+    order = torch.argsort(edge_index[0], stable=True)
+    cut = ops.block_cuts(edge_index[0, order], [(blk.a, blk.b) for blk in blocks])
+    return [(edge_index[:, order[lo:hi]] - blk.a, order[lo:hi]) for blk, lo, hi in zip(blocks, [0] + cut[:-1], cut)]
 
 
 # ---------------------------------------------------------------------------
@@ -231,11 +384,12 @@ class LaPool(torch.nn.Module):
 
         route = None
         if self.hops is None and n:
-            route = ops.dense_route(
+            route = dense_route(
                 x,
                 xn,
                 und_ei,
                 leaders,
+                lead,
                 batch,
                 edge_index,
                 values,
@@ -278,10 +432,10 @@ class LaPool(torch.nn.Module):
         batch: Tensor,
         edge_index: Tensor,
         values: Tensor,
-    ) -> ops.DenseRoute:
+    ) -> Route:
         """The candidate pairs as sparse entries (:func:`~hipool.nn.lapool_ops.candidate_pairs` or,
         with ``hops=None``, the dense-block searches), their normalisation and ``Sᵀ A S`` (dense
-        products or the sparse expansion): what :func:`~hipool.nn.lapool_ops.dense_route` declines."""
+        products or the sparse expansion): what :func:`dense_route` declines."""
         n, k = x.size(0), lead.numel()
         sim_chunks = ops.dense_chunks(batch, lead, 1) if n else None
         found = None
@@ -337,7 +491,7 @@ class LaPool(torch.nn.Module):
             pairs, vals = ops.sparse_quotient(edge_index, values, s_row, s_col, s_val, n, k)
             new_x = x.new_zeros(k, x.size(1)).index_add(0, s_col, s_val.unsqueeze(-1) * x[s_row])
         size = x.new_zeros(k).index_add(0, s_col, s_val) if self.reduce == "mean" else x.new_zeros(0)
-        return ops.DenseRoute(torch.stack([s_row, s_col]), s_val, cluster, new_x, size, pairs, vals)
+        return Route(torch.stack([s_row, s_col]), s_val, cluster, new_x, size, pairs, vals)
 
     def __repr__(self) -> str:
         return (

@@ -258,7 +258,7 @@ def sparse_quotient(
 DENSE_BLOCK = 1 << 24
 #: Cost of one pair of the sparse expansion of ``Sᵀ A S`` (an edge ``u → v`` pairs every entry of
 #: ``S``'s row ``u`` with every entry of row ``v``) against one multiply-add of the dense product:
-#: :func:`dense_route` expands when ``EXPANSION_COST Σ_e nnz(S_u) nnz(S_v) < nodes w²``.
+#: :func:`~hipool.nn.lapool.dense_route` expands when ``EXPANSION_COST Σ_e nnz(S_u) nnz(S_v) < nodes w²``.
 EXPANSION_COST = 4096
 #: Least share of ``S``'s possible entries (its graphs' ``Σ n_g l_g``) that are non-zero for the
 #: pooled graph to be formed by dense products rather than by expanding the sparse entries.
@@ -464,18 +464,24 @@ class _Layout(NamedTuple):
 
 
 def _layout(batch: Tensor, lead: Tensor, blk: SlotBlock) -> _Layout:
+    ll = lead[blk.p : blk.q] - blk.a if blk.a else lead[blk.p : blk.q]
+    slot = torch.arange(ll.numel(), device=ll.device)
+    if blk.g1 - blk.g0 == 1:  # one graph: the leaders in slot order, no padding
+        zero = slot.new_zeros(1)
+        return _Layout(zero.expand(blk.b - blk.a), ll, zero.expand(ll.numel()), slot, zero, slot)
     bl = batch[blk.a : blk.b] - blk.g0
-    ll = lead[blk.p : blk.q] - blk.a
     lg = bl[ll]
     count = torch.bincount(lg, minlength=blk.g1 - blk.g0)
     start = torch.cumsum(count, 0) - count
-    slot = torch.arange(ll.numel(), device=ll.device) - start[lg]
+    slot = slot - start[lg]
     return _Layout(bl, ll, lg, slot, start, lg * blk.w + slot)
 
 
 def _padded(values: Tensor, lay: _Layout, blk: SlotBlock, fill) -> Tensor:
     """``values`` (one per leader, ``[leaders, *]``) laid out as ``[G, w, *]`` (``fill`` elsewhere)."""
     G = blk.g1 - blk.g0
+    if G == 1:
+        return values.unsqueeze(0)
     out = values.new_full((G * blk.w, *values.shape[1:]), fill)
     return out.index_copy(0, lay.pos, values).view(G, blk.w, *values.shape[1:])
 
@@ -521,7 +527,7 @@ def slot_distances(
         frontier = reached.to(torch.float32)
 
 
-class _CandidateSoftmax(torch.autograd.Function):
+class CandidateSoftmax(torch.autograd.Function):
     """The softmax along the rows of the logits ``z`` ``[nodes, w]`` over the candidates ``cand``
     (the other pairs at -1e30), a leader's row one-hot on its column (``rows``, ``cols``: 0 there,
     -1e30 elsewhere).  ``z`` is overwritten (returned second, marked dirty).  The backward pass is
@@ -534,193 +540,112 @@ class _CandidateSoftmax(torch.autograd.Function):
         S = torch.softmax(z, dim=1)
         ctx.mark_dirty(z)
         ctx.save_for_backward(S)
+        ctx.set_materialize_grads(False)  # no [nodes, w] of zeros for z's gradient
         return S, z
 
     @staticmethod
-    def backward(ctx, grad: Tensor, _unused: Optional[Tensor]):
+    def backward(ctx, grad: Optional[Tensor], _unused: Optional[Tensor]):
         (S,) = ctx.saved_tensors
+        if grad is None:
+            return None, None, None, None
         return torch._softmax_backward_data(grad, S, 1, S.dtype), None, None, None
 
 
-def _component_reach(edge_index: Tensor, leaders: Tensor, comp: Tensor, lay: _Layout, blk: SlotBlock) -> Tensor:
-    """Which pooled pairs ``Sᵀ A S`` reaches ``[G, w, w]`` when ``S``'s entries are every (node,
-    leader of its component) pair and the leaders' own: an edge ``u → v`` joins every leader of
-    ``u``'s component (``u`` itself if it leads) to every leader of ``v``'s (``v`` if it leads).
-    ``O(E + G w²)``, no product; block-local ``edge_index``, ``leaders`` and ``comp`` (component
-    labels in ``0:nodes``)."""
-    nb, kb = blk.b - blk.a, blk.q - blk.p
-    device = comp.device
+def component_reach(edge_index: Tensor, leaders: Tensor, comp: Tensor, lay: _Layout, blk: SlotBlock) -> Tensor:
+    """Which pooled pairs ``Sᵀ A S`` reaches ``[G, w, w]`` when ``S``'s entries are every (follower,
+    leader of its component) pair and the leaders' own, from the components (``O(E + G w²)``, no
+    product).  An edge ``u → v`` joins every leader of ``u``'s component (``u`` itself if it leads)
+    to every leader of ``v``'s (``v`` if it leads): leader ``l``'s row reaches all of its component
+    when an edge into a follower leaves ``l`` or a follower of the component, its column when an
+    edge from a follower enters ``l`` or a follower of the component.  Block-local ``edge_index``,
+    ``leaders`` and ``comp`` (component labels in ``0:nodes``)."""
+    nb, device = leaders.numel(), leaders.device
     u, v = edge_index[0], edge_index[1]
-    lu, lv = leaders[u], leaders[v]
-    slot_of = torch.full((nb,), -1, dtype=torch.long, device=device)
-    slot_of[lay.lead] = torch.arange(kb, device=device)
-    full = torch.zeros(nb, dtype=torch.bool, device=device)
-    full[comp[u[~lu & ~lv]]] = True  # an edge between two followers: every pair of the component
-    into = torch.zeros(kb, dtype=torch.bool, device=device)
-    into[slot_of[v[~lu & lv]]] = True  # follower -> leader l: every leader of the component to l
-    out = torch.zeros(kb, dtype=torch.bool, device=device)
-    out[slot_of[u[lu & ~lv]]] = True  # leader l -> follower: l to every leader of the component
+    fu, fv = ~leaders[u], ~leaders[v]
+    out_f = torch.zeros(nb, dtype=torch.bool, device=device).index_fill_(0, u[fv], True)  # -> a follower
+    in_f = torch.zeros(nb, dtype=torch.bool, device=device).index_fill_(0, v[fu], True)  # <- a follower
+    full = torch.zeros(nb, dtype=torch.bool, device=device).index_fill_(0, comp[out_f & ~leaders], True)
     cl = comp[lay.lead]
     c_pad = _padded(cl, lay, blk, -1)
-    same = (c_pad.unsqueeze(2) == c_pad.unsqueeze(1)) & (c_pad >= 0).unsqueeze(2)
-    row = _padded(full[cl] | out, lay, blk, False)
-    col = _padded(into, lay, blk, False)
-    reach = same & (row.unsqueeze(2) | col.unsqueeze(1))
-    both = lu & lv
-    g = lay.graph[slot_of[u[both]]]
-    reach[g, lay.slot[slot_of[u[both]]], lay.slot[slot_of[v[both]]]] = True
+    row = _padded(full[cl] | out_f[lay.lead], lay, blk, False)
+    col = _padded(full[cl] | in_f[lay.lead], lay, blk, False)
+    reach = (c_pad.unsqueeze(2) == c_pad.unsqueeze(1)) & (row.unsqueeze(2) | col.unsqueeze(1))
+    both = ~(fu | fv)
+    if bool(both.any()):  # an edge between two leaders
+        slot_of = torch.empty(nb, dtype=torch.long, device=device)
+        slot_of[lay.lead] = torch.arange(lay.lead.numel(), device=device)
+        su, sv = slot_of[u[both]], slot_of[v[both]]
+        reach[lay.graph[su], lay.slot[su], lay.slot[sv]] = True
     return reach
 
 
-class DenseRoute(NamedTuple):
-    """What :func:`dense_route` returns: ``S``'s entries, their indices ``[2, nnz]`` in (row, column)
-    order and values ``[nnz]``, ``cluster`` ``[N]``, ``Sᵀ x`` ``[K, F]``, ``S``'s column sums ``[K]``
-    (empty unless asked for) and the pooled pairs ``[2, P]`` (sorted) with their values ``[P, C]``."""
+def indicator_reach(ent: Tensor, edge_index: Tensor, lay: _Layout, blk: SlotBlock) -> Tensor:
+    """Which pooled pairs ``Sᵀ A S`` reaches ``[G, w, w]``, ``S``'s entries given by ``ent``
+    ``[nodes, w]``: the same product on their indicator (float32, block-local ``edge_index``)."""
+    from ..ops import gather_as
 
-    s_idx: Tensor
-    s_val: Tensor
-    cluster: Tensor
-    pooled: Tensor
-    size: Tensor
-    pairs: Tensor
-    vals: Tensor
+    ind = ent.to(torch.float32)
+    return _tmm(ind, gather_as(edge_index, None, ind), lay.batch, blk.g1 - blk.g0) > 0
 
 
-def dense_route(
-    x: Tensor,
-    xn: Tensor,
-    und_ei: Tensor,
-    leaders: Tensor,
-    batch: Tensor,
-    edge_index: Tensor,
-    values: Tensor,
-    *,
-    attention: str,
-    tau: float,
-    distance_weight: bool,
-    sizes: bool = False,
-) -> Optional[DenseRoute]:
-    """LaPool's assignment and pooled graph with ``hops=None`` in dense blocks (:func:`slot_blocks`):
-    ``S`` as ``[nodes, w]`` (each node against the leaders of its graph), the similarities one matrix
-    product, the softmax or sparsemax along the rows, ``Sᵀ x`` and ``Sᵀ A_c S`` per-graph products.
-    ``None`` (the caller takes the pair-by-pair route) when ``x`` is not float32 or float64, when a
-    graph has more than :data:`DENSE_BLOCK` nodes x leaders, when the candidate pairs and leaders
-    fill less than :data:`DENSE_FILL` of the blocks' entries (many components per graph), or when a
-    breadth-first search needs more than :data:`DENSE_BFS_STEPS` steps.  ``xn``: the unit-norm
-    features, ``values`` ``[E, C]`` the edge channels (weight first); ``sizes``: also return ``S``'s
-    column sums (else ``size`` is empty)."""
-    from ..ops import gather_as, segment_mm, segment_sum, segment_tmm
-    from .ndp import connected_components
+def _tmm(a: Tensor, b: Tensor, batch: Tensor, num_graphs: int) -> Tensor:
+    """``a_gᵀ b_g`` per graph ``[G, *, *]``."""
+    from ..ops import segment_tmm
 
-    if x.dtype not in (torch.float32, torch.float64):
-        return None
-    n = x.size(0)
-    device = x.device
-    lead = leaders.nonzero().view(-1)
-    num_graphs = int(batch[-1]) + 1
-    nodes = torch.bincount(batch, minlength=num_graphs)
-    per_graph = torch.bincount(batch[lead], minlength=num_graphs)
-    blocks = slot_blocks(nodes.tolist(), per_graph.tolist())
-    if blocks is None:
-        return None
-    comp = connected_components(und_ei, n)
-    comp_nodes = torch.bincount(comp, minlength=n)
-    comp_leaders = torch.bincount(comp[lead], minlength=n)
-    entries = int(((comp_nodes - comp_leaders) * comp_leaders).sum()) + lead.numel()
-    if entries < DENSE_FILL * sum((blk.b - blk.a) * blk.w for blk in blocks):
-        return None
-    lays = [_layout(batch, lead, blk) for blk in blocks]
-    und_sel, e_sel = _block_edges(und_ei, blocks), _block_edges(edge_index, blocks)
-    dists: List[Optional[Tensor]] = [None] * len(blocks)
-    if distance_weight:
-        for i, (blk, lay) in enumerate(zip(blocks, lays)):
-            dists[i] = slot_distances(und_ei[:, und_sel[i]] - blk.a, leaders, lay, blk, DENSE_BFS_STEPS)
-            if dists[i] is None:
-                return None
-    parts: List[List[Tensor]] = [[] for _ in range(7)]
-    for blk, lay, dist, sel in zip(blocks, lays, dists, e_sel):
-        G, a, b, p = blk.g1 - blk.g0, blk.a, blk.b, blk.p
-        lead_b = leaders[a:b]
-        # The logits, in place in the similarity matrix: cosine (over d) over tau, -1e30 for the
-        # pairs that are not candidates, and a leader's row 0 on its own column (then one-hot).
-        xl = _padded(xn[lead[p : blk.q]], lay, blk, 0.0)  # [G, w, F]
-        z = xn[a:b] @ xl[0].t() if G == 1 else segment_mm(xn[a:b], xl.transpose(1, 2), lay.batch, G)
-        if dist is not None:
-            cand = dist > 0
-        else:
-            cand = comp[a:b].unsqueeze(1) == _per_node(_padded(comp[lead[p : blk.q]], lay, blk, -1), lay)
-        cand &= ~lead_b.unsqueeze(1)
-        if dist is not None:
-            z.div_(torch.where(cand, dist, 1).to(z.dtype))
-        if tau != 1:
-            z.div_(tau)
-        own = (lay.lead, lay.slot)
-        if attention == "softmax":
-            S = _CandidateSoftmax.apply(z, cand, *own)[0]
-            ent = cand.index_put_(own, torch.ones((), dtype=torch.bool, device=device))
-        else:
-            z = z.to(torch.float64)
-            z.masked_fill_(~cand, -1e30).index_put_(own, z.new_zeros(()))
-            S = _sparsemax_rows(z).to(x.dtype)
-            ent = S.detach() > 0
-        del z, cand
-        # S's entries (nonzero() is column-major: its transpose is a contiguous [2, P]), the hard
-        # assignment and S^T x.
-        local = ent.nonzero().t()
-        off = p + lay.start[lay.batch] if G > 1 else None
-        if off is not None:
-            idx = torch.stack([local[0] + a, local[1] + off[local[0]]])
-        else:
-            idx = local + torch.tensor([[a], [p]], device=device) if a or p else local
-        s_val = S.masked_select(ent)
-        parts[0].append(idx)
-        parts[1].append(s_val)
-        parts[2].append(S.detach().argmax(1) + (off if off is not None else p))
-        if G == 1:
-            parts[3].append(S.t() @ x[a:b])
-            if sizes:
-                parts[4].append(S.sum(0))
-        else:
-            parts[3].append(segment_tmm(S, x[a:b], lay.batch, G).flatten(0, 1)[lay.pos])
-            if sizes:
-                parts[4].append(segment_sum(S, lay.batch, G).view(-1)[lay.pos])
-        # S^T A_c S: dense per-graph products, or the sparse expansion when S is sparse
-        ei_b, val_b = edge_index[:, sel] - a, values[sel]
-        cnt = torch.bincount(local[0], minlength=b - a)
-        if EXPANSION_COST * int((cnt[ei_b[0]] * cnt[ei_b[1]]).sum()) < (b - a) * blk.w * blk.w:
-            pairs, vals = sparse_quotient(ei_b, val_b, local[0], idx[1] - p, s_val, b - a, blk.q - p)
-            parts[5].append(pairs + p)
-            parts[6].append(vals)
-            continue
-        if attention == "softmax":  # the entries are the components' pairs: reach without a product
-            reach = _component_reach(ei_b, lead_b, comp[a:b] - a, lay, blk)
-        else:
-            with torch.no_grad():
-                ind = ent.to(torch.float32)
-                hit = gather_as(ei_b, None, ind)
-                reach = ((ind.t() @ hit).unsqueeze(0) if G == 1 else segment_tmm(ind, hit, lay.batch, G)) > 0
-        g, ri, ci = reach.nonzero().unbind(1)
-        base = p + lay.start[g]
-        parts[5].append(torch.stack([base + ri, base + ci]))
+    return (a.t() @ b).unsqueeze(0) if num_graphs == 1 else segment_tmm(a, b, batch, num_graphs)
+
+
+class Quotient(torch.autograd.Function):
+    """``S_gᵀ A_c S_g`` per graph ``g`` (``batch``, ``num_graphs``) and channel ``c`` (``A_c``: the
+    edges with the values ``values[:, c]``), read at the pooled pairs ``reach`` ``[G, w, w]``: the values
+    ``[pairs, C]`` and ``reach``.  ``reach=None``: the pairs where the first channel (the weights) is
+    positive, for a caller that knows no term of it underflows.  The backward pass recomputes
+    ``A_c S`` (a sparse product) instead of keeping one ``[nodes, w]`` tensor per channel alive."""
+
+    @staticmethod
+    def forward(ctx, S: Tensor, values: Tensor, edge_index: Tensor, batch: Tensor, num_graphs: int, reach):
+        from ..ops import csr_crow, csr_tensor
+
+        src, dst, vals = edge_index[0], edge_index[1], values
+        if src.numel() > 1 and not bool((src[1:] >= src[:-1]).all()):
+            order = torch.argsort(src, stable=True)
+            src, dst, vals = src[order], dst[order], vals[order]
+        crow = csr_crow(src, S.size(0))
         cols = []
-        for ch in range(values.size(1)):
-            m = gather_as(ei_b, val_b[:, ch], S)
-            q = (S.t() @ m).unsqueeze(0) if G == 1 else segment_tmm(S, m, lay.batch, G)
+        for c in range(values.size(1)):
+            q = _tmm(
+                S,
+                torch.sparse.mm(csr_tensor(crow, dst, vals[:, c].contiguous(), (S.size(0),) * 2), S),
+                batch,
+                num_graphs,
+            )
+            if reach is None:
+                reach = q > 0
             cols.append(q[reach])
-        parts[6].append(torch.stack(cols, 1))
-    joined = [
-        part[0] if len(part) == 1 else torch.cat(part, -1 if k in (0, 5) else 0) for k, part in enumerate(parts) if part
-    ]
-    if not sizes:
-        joined.insert(4, x.new_zeros(0))
-    return DenseRoute(*joined)
+        ctx.mark_non_differentiable(reach)
+        ctx.save_for_backward(S, values, edge_index, batch, reach)
+        return torch.stack(cols, 1), reach
 
+    @staticmethod
+    def backward(ctx, grad: Tensor, _unused: Optional[Tensor]):
+        from ..ops import gather_as, segment_mm
 
-def _block_edges(edge_index: Tensor, blocks: List[SlotBlock]) -> List:
-    """Each block's edges (those whose source is among its nodes): a slice of ``edge_index`` when
-    there is one block, else the edges' positions."""
-    if len(blocks) == 1:
-        return [slice(None)]
-    order = torch.argsort(edge_index[0], stable=True)
-    cut = block_cuts(edge_index[0, order], [(blk.a, blk.b) for blk in blocks])
-    return [order[lo:hi] for lo, hi in zip([0] + cut[:-1], cut)]
+        S, values, edge_index, batch, reach = ctx.saved_tensors
+        num_graphs = reach.size(0)
+        grad_s = torch.zeros_like(S) if ctx.needs_input_grad[0] else None
+        grad_v = torch.zeros_like(values) if ctx.needs_input_grad[1] else None
+        where = reach.nonzero().unbind(1)
+        for c in range(values.size(1)):
+            dq = S.new_zeros(reach.shape).index_put_(where, grad[:, c])
+            with torch.enable_grad():
+                s_ = S.detach().requires_grad_(grad_s is not None)
+                v_ = values[:, c].detach().requires_grad_(grad_v is not None)
+                m = gather_as(edge_index, v_, s_)
+            # Q = Sᵀ M: dS = M dQᵀ (here) + the part through M = A S, with dM = S dQ (autograd)
+            wanted = [t for t in (s_, v_) if t.requires_grad]
+            got = iter(torch.autograd.grad(m, wanted, segment_mm(S, dq, batch, num_graphs)))
+            if grad_s is not None:
+                grad_s += segment_mm(m.detach(), dq.transpose(1, 2), batch, num_graphs) + next(got)
+            if grad_v is not None:
+                grad_v[:, c] = next(got)
+        return grad_s, grad_v, None, None, None, None
