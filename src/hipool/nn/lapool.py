@@ -35,8 +35,8 @@ Not learned.  The number of clusters is the method's: one per *leader*.
    edges (``edge_weight`` of the input edges, 1 by default), self-loops dropped unless
    ``keep_self_loops``.  ``edge_attr`` of any width is pooled the same way, channel by channel:
    :math:`E'_c = S^\top E_c S`, so a pooled edge carries the :math:`S`-weighted sum of the features
-   of the input edges it merges.  Both are formed over the sparse entries of :math:`S` (first
-   :math:`AS`, then :math:`S^\top (AS)`), never as ``[N, N]`` matrices; the pooled edges are the
+   of the input edges it merges.  Both are formed as :math:`S^\top (AS)` (dense per graph, or
+   over the sparse entries of :math:`S`), never as ``[N, N]`` matrices; the pooled edges are the
    pairs those products reach.
 
 The record's ``cluster`` is each node's strongest leader (ties to the lower leader index),
@@ -45,23 +45,27 @@ The record's ``cluster`` is each node's strongest leader (ties to the lower lead
 :math:`S^\top X`, and ``edge_weight``/``edge_attr`` through :math:`S^\top A S`; the leaders are
 discrete.  ``edge_weight`` must be ``>= 0`` (degrees).
 
-Cost: :math:`V` is ``O(E F)``.  The rest is done one *block* at a time (:mod:`hipool.nn.lapool_ops`):
-consecutive graphs whose ``nodes x leaders`` fit ``DENSE_BLOCK`` (2^24) entries.  With ``hops=None``
-the candidate pairs are every (node, leader) pair of a component, ``P = Σ n_c l_c``; their hop
-distances come from one breadth-first search from all the block's leaders at once (a dense
-``[nodes, leaders]`` frontier times the adjacency, ``O(diameter · E · l)``; with
-``distance_weight=False`` the component labels suffice and there is no search), the similarities
-from one matrix product per block and the sparsemax (or softmax) row by row in the block.
-``Sᵀ A S`` and ``Sᵀ X`` are formed by dense products (``S`` dense per block, ``A_c S``
-sparse-dense per channel) when ``S`` fills at least ``DENSE_FILL`` (5 %) of its graphs'
-``Σ n_g l_g`` possible entries.  Otherwise
-(``hops`` set, a graph too large for one block, or a diameter above ``DENSE_BFS_STEPS``, 64) the
-pairs are found by a breadth-first search that carries its source leader, ``O(P · deg)``, and
-``Sᵀ A S`` by expanding ``S``'s sparse entries, ``O(Σ_e nnz(S_v) + Σ_u nnz(S_u) nnz((AS)_u))``;
-both routes give the same record (tested).  On a 10,000-node random graph of degree 8 (476 leaders,
-4.7 M candidate pairs) a forward and backward pass takes seconds on one core, 1.3 s with
-``distance_weight=False, attention="softmax"`` (``benchmarks/poolers.py``; over two minutes
-before the blocks).
+Cost: :math:`V` is ``O(E F)``.  With ``hops=None`` the rest takes the *dense route*
+(:func:`dense_route`), one block of consecutive graphs at a time (at most ``DENSE_BLOCK``, 2^24,
+padded entries): ``S`` is held as ``[nodes, w]``, each node against the ``w`` leaders of its graph
+(``w`` the most of one graph in the block), so a graph of ``n`` nodes and ``l`` leaders costs
+``n l`` entries; the similarities are one matrix product, the hop distances one breadth-first
+search from all the leaders at once (``O(diameter · E · l)``; none with
+``distance_weight=False``, where the components suffice), the softmax or sparsemax runs along the
+rows, ``Sᵀ X`` and ``Sᵀ A_c S`` are per-graph dense products (``O(n l (F + l))``; ``Sᵀ A_c S`` by
+expanding ``S``'s entries instead when that is cheaper, ``EXPANSION_COST``), and the pooled pairs
+are where ``Sᵀ A S > 0`` (from the components when a term could underflow or a weight is 0).  It
+declines, for the pair routes (the same record, tested), a dtype other than float32/float64, a
+graph of more than ``DENSE_BLOCK`` nodes x leaders, candidate pairs and leaders filling less than
+``DENSE_FILL`` (5 %) of the padded entries (graphs of many components), and a diameter above
+``DENSE_BFS_STEPS`` (64).  The pair routes (also for ``hops`` set) find the pairs by a
+breadth-first search that carries its source leader, ``O(P · deg)`` for ``P`` pairs, and form
+``Sᵀ A S`` by expanding ``S``'s sparse entries, ``O(Σ_e nnz(S_v) + Σ_u nnz(S_u) nnz((AS)_u))``, or
+by dense products in blocks when ``S`` fills at least ``DENSE_FILL`` of its graphs' entries.  On
+a 10,000-node random graph of degree 8 (476 leaders, 4.5 M entries of ``S``) a forward and
+backward pass on one core takes about 0.25 s with ``distance_weight=False, attention="softmax"``
+(what tgp's ``LaPooling`` computes; 1.3 s before the dense route) and 0.9 s with the defaults
+(``benchmarks/poolers.py``, ``benchmarks/README.md``).
 
 What the authors' code adds and this does not: a GNN and a feature-update layer inside the pooler
 (here the model's convs do that), their leader filter (a leader whose neighbours are all leaders
@@ -274,8 +278,8 @@ def dense_route(
         parts[5].append(torch.stack([base + ri, base + ci]))
         parts[6].append(vals)
     joined = [
-        (p[0] if len(p) == 1 else torch.cat(p, -1 if k in (0, 5) else 0)) if p else x.new_zeros(0)
-        for k, p in enumerate(parts)
+        (part[0] if len(part) == 1 else torch.cat(part, -1 if k in (0, 5) else 0)) if part else x.new_zeros(0)
+        for k, part in enumerate(parts)
     ]
     return Route(*joined)
 

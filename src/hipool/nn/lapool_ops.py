@@ -1,11 +1,17 @@
 """The candidate search, normalisation and pooled graph of :class:`~hipool.nn.lapool.LaPool`.
 
-Two routes give the same result (``tests/nn/test_lapool.py`` runs both): pair by pair
-(:func:`candidate_pairs`, :func:`segment_sparsemax`, :func:`sparse_quotient`), for any graph, and
-in dense blocks of consecutive graphs (:func:`dense_chunks`, :func:`dense_candidate_pairs`,
-:func:`chunked_similarity`, :func:`chunked_sparsemax`, :func:`dense_quotient`), faster where a
-block's ``nodes x leaders`` fits :data:`DENSE_BLOCK` (the module docstring of ``lapool`` says
-when each is used).
+Three routes give the same result (``tests/nn/test_lapool.py`` runs each against the others):
+
+* the dense route (:func:`~hipool.nn.lapool.dense_route`, with ``hops=None``): ``S`` as
+  ``[nodes, w]`` per block of graphs (:func:`slot_blocks`, :func:`slot_distances`,
+  :class:`CandidateSoftmax`, :func:`_sparsemax_rows`, :class:`Quotient`, :func:`component_reach`);
+* the candidate pairs found in dense blocks of graphs (:func:`dense_chunks`,
+  :func:`dense_candidate_pairs`, :func:`component_pairs`, :func:`chunked_similarity`,
+  :func:`chunked_sparsemax`, :func:`dense_quotient`), for what the dense route declines;
+* pair by pair (:func:`candidate_pairs`, :func:`segment_sparsemax`, :func:`sparse_quotient`), for
+  any graph.
+
+The module docstring of ``lapool`` says when each is used.
 """
 
 from __future__ import annotations
@@ -254,14 +260,18 @@ def sparse_quotient(
 # ---------------------------------------------------------------------------
 # dense blocks: consecutive graphs whose nodes x leaders fit DENSE_BLOCK
 # ---------------------------------------------------------------------------
-#: Most entries (nodes x leaders x channels) of one dense block of the chunked products.
+#: Most entries of one dense block: padded entries ``nodes x w`` of the dense route
+#: (:func:`slot_blocks`; a graph with more ``nodes x leaders`` takes the pair routes), and
+#: ``nodes x leaders x channels`` of the pair routes' chunked products (:func:`dense_chunks`).
 DENSE_BLOCK = 1 << 24
 #: Cost of one pair of the sparse expansion of ``Sᵀ A S`` (an edge ``u → v`` pairs every entry of
 #: ``S``'s row ``u`` with every entry of row ``v``) against one multiply-add of the dense product:
 #: :func:`~hipool.nn.lapool.dense_route` expands when ``EXPANSION_COST Σ_e nnz(S_u) nnz(S_v) < nodes w²``.
 EXPANSION_COST = 4096
-#: Least share of ``S``'s possible entries (its graphs' ``Σ n_g l_g``) that are non-zero for the
-#: pooled graph to be formed by dense products rather than by expanding the sparse entries.
+#: Least share of the dense route's padded entries that are candidate pairs or leaders for it to
+#: be taken (below: graphs of many components, left to the pair routes); in the pair routes, least
+#: share of ``S``'s possible entries (its graphs' ``Σ n_g l_g``) that are non-zero for the pooled
+#: graph to be formed by dense products rather than by expanding the sparse entries.
 DENSE_FILL = 0.05
 
 
@@ -293,8 +303,8 @@ def dense_chunks(batch: Tensor, lead: Tensor, width: int) -> Optional[List[Tuple
     return chunks
 
 
-#: Most breadth-first steps of :func:`dense_candidate_pairs` (each costs ``E x leaders``) before it
-#: leaves the graph to the pair-by-pair search of :func:`candidate_pairs`.
+#: Most breadth-first steps of :func:`slot_distances` and :func:`dense_candidate_pairs` (each costs
+#: ``E x leaders``) before the graph is left to the pair-by-pair search of :func:`candidate_pairs`.
 DENSE_BFS_STEPS = 64
 
 
