@@ -29,11 +29,13 @@ What it measures
     * ``lapool``: ``distance_weight=False, attention="softmax"``, what tgp's ``LaPooling`` computes
       by default (no shortest-path prior, a softmax over the leaders); hipool's default (the
       paper's ``1/d`` prior and sparsemax) needs a breadth-first search from every leader;
-    * ``nmf`` (``max_nodes``) and ``bnpool`` (``dense_limit``): hipool refuses graphs above these
-      (dense ``O(n²)``-memory poolers) with an error naming the option; the benchmark sets them to
-      ``N`` so that the cell is measured (BN-Pool's loss stays exact: tgp's sparse path samples
-      non-edges instead).  ``eigenpool`` keeps its default ``dense_limit``: a larger graph takes
-      its partial eigensolver (ARPACK), as tgp's spectral clustering does.
+    * ``bnpool``: ``recon="sampled"``, the reconstruction loss estimated from the edges and
+      sampled node pairs, as tgp's sparse ``BNPool`` does (hipool's default is the exact
+      ``O(n² C)`` loss, refused above ``dense_limit``);
+    * ``nmf`` (``max_nodes``): hipool refuses graphs above it (dense ``O(n²)`` memory) with an
+      error naming the option; the benchmark sets it to ``N`` so that the cell is measured.
+      ``eigenpool`` keeps its default ``dense_limit``: a larger graph takes its partial
+      eigensolver (ARPACK), as tgp's spectral clustering does.
 
     tgp's ``PANPooling`` takes the MET matrix ``M`` of PyG's ``PANConv`` instead of an
     ``edge_index``: the timed tgp step computes ``M`` as ``PANConv.forward`` does (``panentropy``
@@ -275,9 +277,9 @@ def clusters_for(n: int, clusters: int) -> int:
 
 
 #: hipool options that make a pooler compute what tgp's default computes (module docstring).
-MATCH_TGP = {"lapool": {"distance_weight": False, "attention": "softmax"}}
+MATCH_TGP = {"lapool": {"distance_weight": False, "attention": "softmax"}, "bnpool": {"recon": "sampled"}}
 #: The size guard of hipool's dense poolers (an error above it), lifted to ``N`` so the cell runs.
-SIZE_GUARD = {"nmf": "max_nodes", "bnpool": "dense_limit"}
+SIZE_GUARD = {"nmf": "max_nodes"}
 
 
 def settings(spec: dict, n: int, args, name: str = "") -> tuple:

@@ -65,7 +65,8 @@ ENTRIES = {
 #: How a pooler holds a graph (:attr:`PoolerSpec.layout`).
 LAYOUTS = {
     "sparse": "edge lists only: memory grows with the edges",
-    "sparse or dense": "either, per batch (mode: auto | dense | sparse)",
+    "sparse or dense": "either: per batch (mode: auto | dense | sparse), per graph size (eigenpool: dense_limit) "
+    "or by the loss (bnpool: recon)",
     "dense per graph": "an n x n matrix per graph (a size limit applies)",
 }
 
@@ -104,8 +105,8 @@ class PoolerSpec:
             fractions of the dataset's mean graph size for ``count``
             (:func:`hipool.presets.default_schedule`); ignored for ``given``.
         layout: how it holds a graph, one of :data:`LAYOUTS`: ``sparse`` (edge lists only),
-            ``sparse or dense`` (a ``mode`` option, chosen per batch) or ``dense per graph`` (an
-            ``n × n`` matrix per graph, up to a size limit).
+            ``sparse or dense`` (a ``mode`` option chosen per batch, a size threshold, or an
+            option) or ``dense per graph`` (an ``n × n`` matrix per graph, up to a size limit).
         sizeable: whether ``forward`` takes ``sizes=`` (the per-graph sizes of ``schedule: auto``).
         choices: options a config gives by name, each one of a table: a class (SAG's ``gnn``) or a
             value of a closed set (EdgePool's ``edge_score_method``), ``{option: (argument, {name: value})}``.
@@ -493,7 +494,7 @@ for _spec in (
         entry_arg="num_clusters",
         weighted=True,
         default_schedule=(0.5, 0.25),
-        layout="dense per graph",
+        layout="sparse or dense",
         summary="spectral clustering into subgraphs, pooled by each subgraph's Laplacian eigenvectors; not learned",
         paper="Ma, Wang, Aggarwal & Tang, Graph Convolutional Networks with EigenPooling, KDD 2019",
     ),
@@ -506,7 +507,7 @@ for _spec in (
         weighted=True,
         sizeable=False,  # it learns how many clusters a graph uses: sizes can cap it, not aim it
         default_schedule=(0.5, 0.25),
-        layout="dense per graph",
+        layout="sparse or dense",
         summary="stick-breaking memberships: the clusters used are learned per graph, up to the entry",
         paper="Castellana & Bianchi, BN-Pool: a Bayesian Nonparametric Approach to Graph Pooling, "
         "arXiv:2501.09821, 2025",
