@@ -230,7 +230,7 @@ def dense_route(
             z.div_(tau)
         own = (lay.lead, lay.slot)
         if attention == "softmax":
-            S = ops.CandidateSoftmax.apply(z, cand, *own)[0]
+            S = ops.CandidateSoftmax.apply(z, cand, *own)
             ent = cand.index_put_(own, torch.ones((), dtype=torch.bool, device=device))
         else:
             z = z.to(torch.float64)

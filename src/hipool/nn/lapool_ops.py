@@ -540,24 +540,25 @@ def slot_distances(
 class CandidateSoftmax(torch.autograd.Function):
     """The softmax along the rows of the logits ``z`` ``[nodes, w]`` over the candidates ``cand``
     (the other pairs at -1e30), a leader's row one-hot on its column (``rows``, ``cols``: 0 there,
-    -1e30 elsewhere).  ``z`` is overwritten (returned second, marked dirty).  The backward pass is
-    the softmax's alone: it is already 0 wherever the masks wrote (``S`` is 0 there, or a leader's
-    one-hot row), so the masks cost no pass and no copy of the gradient."""
+    -1e30 elsewhere), written over ``z`` (marked dirty; on the CPU in place, which saves a
+    ``[nodes, w]`` allocation: the kernel reads each element before it writes it).  The backward
+    pass is the softmax's alone: it is already 0 wherever the masks wrote (``S`` is 0 there, or a
+    leader's one-hot row), so the masks cost no pass and no copy of the gradient."""
 
     @staticmethod
-    def forward(ctx, z: Tensor, cand: Tensor, rows: Tensor, cols: Tensor):
+    def forward(ctx, z: Tensor, cand: Tensor, rows: Tensor, cols: Tensor) -> Tensor:
         z.masked_fill_(~cand, -1e30).index_put_((rows, cols), z.new_zeros(()))
-        S = torch.softmax(z, dim=1)
+        if z.device.type == "cpu":
+            torch.ops.aten._softmax.out(z, 1, False, out=z)
+        else:
+            z.copy_(torch.softmax(z, dim=1))
         ctx.mark_dirty(z)
-        ctx.save_for_backward(S)
-        ctx.set_materialize_grads(False)  # no [nodes, w] of zeros for z's gradient
-        return S, z
+        ctx.save_for_backward(z)
+        return z
 
     @staticmethod
-    def backward(ctx, grad: Optional[Tensor], _unused: Optional[Tensor]):
+    def backward(ctx, grad: Tensor):
         (S,) = ctx.saved_tensors
-        if grad is None:
-            return None, None, None, None
         return torch._softmax_backward_data(grad, S, 1, S.dtype), None, None, None
 
 
