@@ -455,6 +455,7 @@ def _route_cases():
         "a batch": (batch, None),
         "a batch in blocks": (batch, 150),  # three blocks of graphs
         "an uneven batch": (uneven, None),  # per-graph products graph by graph, not padded
+        "a batch with an empty graph": ((*batch[:4], torch.where(batch[4] >= 2, batch[4] + 1, batch[4])), None),
     }
 
 
