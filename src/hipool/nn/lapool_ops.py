@@ -541,9 +541,10 @@ class CandidateSoftmax(torch.autograd.Function):
     """The softmax along the rows of the logits ``z`` ``[nodes, w]`` over the candidates ``cand``
     (the other pairs at -1e30), a leader's row one-hot on its column (``rows``, ``cols``: 0 there,
     -1e30 elsewhere), written over ``z`` (marked dirty; on the CPU in place, which saves a
-    ``[nodes, w]`` allocation: the kernel reads each element before it writes it).  The backward
-    pass is the softmax's alone: it is already 0 wherever the masks wrote (``S`` is 0 there, or a
-    leader's one-hot row), so the masks cost no pass and no copy of the gradient."""
+    ``[nodes, w]`` allocation: the kernel reads each element before it writes it; the backward
+    pass likewise over its gradient).  The backward pass is the softmax's alone: it is already 0
+    wherever the masks wrote (``S`` is 0 there, or a leader's one-hot row), so the masks cost no
+    pass and no copy of the gradient."""
 
     @staticmethod
     def forward(ctx, z: Tensor, cand: Tensor, rows: Tensor, cols: Tensor) -> Tensor:
@@ -559,6 +560,11 @@ class CandidateSoftmax(torch.autograd.Function):
     @staticmethod
     def backward(ctx, grad: Tensor):
         (S,) = ctx.saved_tensors
+        if grad.device.type == "cpu" and not grad.requires_grad and grad.is_contiguous() and grad.shape == S.shape:
+            # in place: S's gradient is a fresh tensor of the route's own products (S^T x, the
+            # entries' gather, S^T A S), read by nothing else; the kernel reduces a row first
+            torch.ops.aten._softmax_backward_data.out(grad, S, 1, S.dtype, grad_input=grad)
+            return grad, None, None, None
         return torch._softmax_backward_data(grad, S, 1, S.dtype), None, None, None
 
 
