@@ -125,7 +125,7 @@ def signal_variation(x: Tensor, edge_index: Tensor, weight: Tensor, laplacian: s
     if src.numel() > 1 and not bool((src[1:] >= src[:-1]).all()):
         order = torch.argsort(src, stable=True)
         src, dst, w = src[order], dst[order], w[order]
-    agg = torch.sparse.mm(csr_tensor(csr_crow(src, n), dst, w, (n, n)), xd)
+    agg = ops.csr_mm(csr_tensor(csr_crow(src, n), dst, w, (n, n)), xd)
     if laplacian == "combinatorial":
         lx = deg.unsqueeze(-1) * xd - agg
     elif laplacian == "rw":
