@@ -65,7 +65,7 @@ by dense products in blocks when ``S`` fills at least ``DENSE_FILL`` of its grap
 a 10,000-node random graph of degree 8 (476 leaders, 4.5 M entries of ``S``) a forward and
 backward pass on one core takes about 0.26 s with ``distance_weight=False, attention="softmax"``
 (what tgp's ``LaPooling`` computes, in about as long; 1.3 s before the dense route) and 0.8 s
-with the defaults (2.2 s before; ``benchmarks/poolers.py``, ``benchmarks/README.md``).  About a
+with the defaults (2.4 s before; ``benchmarks/poolers.py``, ``benchmarks/README.md``).  About a
 quarter of the 0.26 s is the record's sparse ``assignment``: the indices (``[2, 4.5 M]`` int64)
 and values of ``S``'s entries.
 
