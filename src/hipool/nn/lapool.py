@@ -232,7 +232,7 @@ def dense_route(
             z.div_(tau)
         own = (lay.lead, lay.slot)
         if attention == "softmax":
-            S = ops.CandidateSoftmax.apply(z, cand, *own)
+            S = ops._CandidateSoftmax.apply(z, cand, *own)
             ent = cand.index_put_(own, torch.ones((), dtype=torch.bool, device=device))
         else:
             z = z.to(torch.float64)
@@ -274,7 +274,7 @@ def dense_route(
                 reach = ops.component_reach(ei_b, lead_b, comp[a:b] - a, lay, blk)
             else:
                 reach = ops.indicator_reach(ent, ei_b, lay, blk)
-        vals, reach = ops.Quotient.apply(S, val_b, ei_b, lay.batch, G, reach)
+        vals, reach = ops._Quotient.apply(S, val_b, ei_b, lay.batch, G, reach)
         g, ri, ci = reach.nonzero().unbind(1)
         base = p + lay.start[g]
         parts[5].append(torch.stack([base + ri, base + ci]))

@@ -4,7 +4,7 @@ Three routes give the same result (``tests/nn/test_lapool.py`` runs each against
 
 * the dense route (:func:`~hipool.nn.lapool.dense_route`, with ``hops=None``): ``S`` as
   ``[nodes, w]`` per block of graphs (:func:`slot_blocks`, :func:`slot_distances`,
-  :class:`CandidateSoftmax`, :func:`_sparsemax_rows`, :class:`Quotient`, :func:`component_reach`);
+  ``_CandidateSoftmax``, :func:`_sparsemax_rows`, ``_Quotient``, :func:`component_reach`);
 * the candidate pairs found in dense blocks of graphs (:func:`dense_chunks`,
   :func:`dense_candidate_pairs`, :func:`component_pairs`, :func:`chunked_similarity`,
   :func:`chunked_sparsemax`, :func:`dense_quotient`), for what the dense route declines;
@@ -545,7 +545,7 @@ def slot_distances(
         frontier = reached.to(torch.float32)
 
 
-class CandidateSoftmax(torch.autograd.Function):
+class _CandidateSoftmax(torch.autograd.Function):
     """The softmax along the rows of the logits ``z`` ``[nodes, w]`` over the candidates ``cand``
     (the other pairs at -1e30), a leader's row one-hot on its column (``rows``, ``cols``: 0 there,
     -1e30 elsewhere), written over ``z`` (marked dirty; on the CPU in place, which saves a
@@ -620,7 +620,7 @@ def _tmm(a: Tensor, b: Tensor, batch: Tensor, num_graphs: int) -> Tensor:
     return (a.t() @ b).unsqueeze(0) if num_graphs == 1 else segment_tmm(a, b, batch, num_graphs)
 
 
-class Quotient(torch.autograd.Function):
+class _Quotient(torch.autograd.Function):
     """``S_gᵀ A_c S_g`` per graph ``g`` (``batch``, ``num_graphs``) and channel ``c`` (``A_c``: the
     edges with the values ``values[:, c]``), read at the pooled pairs ``reach`` ``[G, w, w]``: the values
     ``[pairs, C]`` and ``reach``.  ``reach=None``: the pairs where the first channel (the weights) is
