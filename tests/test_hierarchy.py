@@ -104,3 +104,7 @@ def test_each_assignment_layout_lifts_its_own_way():
     up = rec(None, hard).unpool(y)  # none: the row of the node it went to, zeros if dropped
     torch.testing.assert_close(up, torch.cat([y[[0]], torch.zeros(1, 4), y[[2, 1, 1, 0, 4]], torch.zeros(1, 4)]))
     torch.testing.assert_close(rec(sparse.to_sparse_csc()).unpool(y), want)  # any sparse layout
+    # the same S as a dense [N, N'] matrix from each layout; none without an assignment
+    torch.testing.assert_close(rec(S).assignment_matrix(), sparse)  # slots spread per graph
+    torch.testing.assert_close(rec(sparse.to_sparse()).assignment_matrix(), sparse)
+    assert rec(None, hard).assignment_matrix() is None

@@ -26,7 +26,8 @@ field              meaning
 
 ``assignment`` is a dense ``[N, C]`` tensor for the clustering poolers (row
 ``n`` spreads input node ``n`` over the ``C`` cluster slots of its graph) and a
-sparse ``[N, N']`` tensor for ASAP (each output node's soft cluster).
+sparse ``[N, N']`` tensor for ASAP (each output node's soft cluster) and LaPool's
+pair routes; :meth:`PoolOutput.assignment_matrix` gives either as ``[N, N']``.
 
 :meth:`PoolOutput.unpool` lifts features of the pooled nodes back to the input
 nodes, for node-level models (Graph U-Net): a selection copies each kept
@@ -192,6 +193,17 @@ class PoolOutput:
     def kept(self) -> Tensor:
         """Boolean mask ``[N]`` of input nodes that reached some output node."""
         return self.cluster != DROPPED
+
+    def assignment_matrix(self) -> Optional[Tensor]:
+        """The soft assignment as a dense ``[N, N']`` tensor, column ``j`` for output node ``j``,
+        whatever its layout: the slot layout ``[N, C]`` of the clustering poolers is spread over
+        each graph's output nodes, a sparse one is densified (``S I``, by :meth:`unpool`).  ``None``
+        without an assignment.  ``O(N N')`` memory: for inspection and tests, not large batches."""
+        S = self.assignment
+        if S is None:
+            return None
+        dtype = S.dtype if S.is_floating_point() else torch.get_default_dtype()
+        return self.unpool(torch.eye(self.num_nodes, dtype=dtype, device=self.cluster.device))
 
     def unpool(self, x: Tensor) -> Tensor:
         """Lift floating-point features ``[N', F]`` of the output nodes back to the ``N`` input nodes

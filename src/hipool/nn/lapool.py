@@ -40,10 +40,13 @@ Not learned.  The number of clusters is the method's: one per *leader*.
    pairs those products reach.
 
 The record's ``cluster`` is each node's strongest leader (ties to the lower leader index),
-``assignment`` the sparse ``S`` ``[N, N']``; output nodes are numbered by their leader's index, so
-``batch`` stays sorted.  Gradients reach ``x`` through the cosine similarities and
-:math:`S^\top X`, and ``edge_weight``/``edge_attr`` through :math:`S^\top A S`; the leaders are
-discrete.  ``edge_weight`` must be ``>= 0`` (degrees).
+``assignment`` is ``S``: from the dense route in the clustering poolers' slot layout, ``[N, w]``
+(column ``c`` of node ``i``: the ``c``-th leader of ``i``'s graph, ``w`` the most leaders of a graph;
+:meth:`~hipool.record.PoolOutput.assignment_matrix` spreads it to ``[N, N']``), from the pair routes
+the sparse ``[N, N']``; output nodes are numbered by their leader's index, so ``batch`` stays
+sorted.  Gradients reach ``x`` through the cosine similarities and :math:`S^\top X`, and
+``edge_weight``/``edge_attr`` through :math:`S^\top A S`; the leaders are discrete.
+``edge_weight`` must be ``>= 0`` (degrees).
 
 Cost: :math:`V` is ``O(E F)``.  With ``hops=None`` the rest takes the *dense route*
 (:func:`dense_route`), one block of consecutive graphs at a time (at most ``DENSE_BLOCK``, 2^24,
@@ -66,8 +69,8 @@ a 10,000-node random graph of degree 8 (476 leaders, 4.5 M entries of ``S``) a f
 backward pass on one core takes about 0.26 s with ``distance_weight=False, attention="softmax"``
 (what tgp's ``LaPooling`` computes, in about as long; 1.3 s before the dense route) and 0.8 s
 with the defaults (2.4 s before; ``benchmarks/poolers.py``, ``benchmarks/README.md``).  About a
-quarter of the 0.26 s is the record's sparse ``assignment``: the indices (``[2, 4.5 M]`` int64)
-and values of ``S``'s entries.
+quarter of the 0.26 s was a sparse ``assignment`` built from ``S``'s entries (``[2, 4.5 M]`` int64
+indices and a gather of the values); the dense route now hands ``S`` itself to the record (0.19 s).
 
 What the authors' code adds and this does not: a GNN and a feature-update layer inside the pooler
 (here the model's convs do that), their leader filter (a leader whose neighbours are all leaders
@@ -151,12 +154,12 @@ def leader_mask(variation: Tensor, edge_index: Tensor) -> Tensor:
 # the dense route
 # ---------------------------------------------------------------------------
 class Route(NamedTuple):
-    """A route's result: ``S``'s entries (indices ``[2, nnz]`` in (row, column) order, values),
-    ``cluster`` ``[N]``, ``Sᵀ x`` ``[K, F]``, ``S``'s column sums ``[K]`` (empty unless asked for)
-    and the pooled pairs ``[2, P]`` (sorted) with their values ``[P, C]``."""
+    """A route's result: the record's ``assignment`` (the dense route: ``S`` as ``[N, w]`` over the
+    leader slots of each node's graph, ``w`` the most leaders of a graph; the pair routes: a sparse
+    ``[N, K]``), ``cluster`` ``[N]``, ``Sᵀ x`` ``[K, F]``, ``S``'s column sums ``[K]`` (empty unless
+    asked for) and the pooled pairs ``[2, P]`` (sorted) with their values ``[P, C]``."""
 
-    s_idx: Tensor
-    s_val: Tensor
+    assignment: Tensor
     cluster: Tensor
     pooled: Tensor
     size: Tensor
@@ -240,35 +243,36 @@ def dense_route(
             S = ops._sparsemax_rows(z).to(x.dtype)
             ent = S.detach() > 0
         del z, cand
-        # S's entries (nonzero() is column-major: its transpose is a contiguous [2, nnz]), the
-        # strongest leader of each node (the first of equals), S^T x
-        local = ent.nonzero().t()
-        s_val = S[local[0], local[1]]
+        # S itself is the record's assignment (its [N, w] slot layout); the strongest leader of
+        # each node (the first of equals), S^T x
         cluster = S.detach().argmax(1)
         if G > 1:
             off = p + lay.start[lay.batch]
-            parts[0].append(torch.stack([local[0] + a, local[1] + off[local[0]]]))
             parts[2].append(cluster + off)
             parts[3].append(segment_tmm(S, x[a:b], lay.batch, G).flatten(0, 1)[lay.pos])
         else:
-            parts[0].append(local + torch.tensor([[a], [p]], device=device) if a or p else local)
             parts[2].append(cluster + p if p else cluster)
             parts[3].append(S.t() @ x[a:b])
-        parts[1].append(s_val)
+        parts[0].append(S)
         if sizes:
             parts[4].append(S.sum(0) if G == 1 else segment_sum(S, lay.batch, G).view(-1)[lay.pos])
         # S^T A_c S by the sparse expansion when S is sparse enough, else by dense products
         val_b = values if sel is None else values[sel]
-        cnt = row_nnz[a:b] if attention == "softmax" else torch.bincount(local[0], minlength=b - a)
+        cnt = row_nnz[a:b] if attention == "softmax" else ent.sum(1)
         if ops.EXPANSION_COST * int((cnt[ei_b[0]] * cnt[ei_b[1]]).sum()) < (b - a) * w * w:
-            pairs, vals = ops.sparse_quotient(ei_b, val_b, local[0], parts[0][-1][1] - p, s_val, b - a, blk.q - p)
+            # S's entries (nonzero() is column-major: its transpose is a contiguous [2, nnz])
+            local = ent.nonzero().t()
+            col = local[1] if G == 1 else local[1] + lay.start[lay.batch[local[0]]]
+            s_val = S[local[0], local[1]]
+            pairs, vals = ops.sparse_quotient(ei_b, val_b, local[0], col, s_val, b - a, blk.q - p)
             parts[5].append(pairs + p)
             parts[6].append(vals)
             continue
         # The pooled pairs: where S^T A_weights S > 0 when no term of it can underflow to 0
         # (weights > 0, S's entries > 0, their products above the dtype's tiny); else structural.
         reach = None
-        low = float(s_val.detach().min()) ** 2 * float(val_b[:, 0].detach().min()) if ei_b.size(1) else 1.0
+        least = float(S.detach().masked_fill(~ent, float("inf")).amin()) if ei_b.size(1) else 1.0
+        low = least**2 * float(val_b[:, 0].detach().min()) if ei_b.size(1) else 1.0
         if not low > 4 * torch.finfo(x.dtype).tiny:
             if attention == "softmax":
                 reach = ops.component_reach(ei_b, lead_b, comp[a:b] - a, lay, blk)
@@ -279,11 +283,14 @@ def dense_route(
         base = p + lay.start[g]
         parts[5].append(torch.stack([base + ri, base + ci]))
         parts[6].append(vals)
+    width = max(blk.w for blk in blocks)
+    pad = [S if S.size(1) == width else torch.nn.functional.pad(S, (0, width - S.size(1))) for S in parts[0]]
+    parts[0] = [pad[0] if len(pad) == 1 else torch.cat(pad, 0)]
     joined = [
-        (part[0] if len(part) == 1 else torch.cat(part, -1 if k in (0, 5) else 0)) if part else x.new_zeros(0)
+        (part[0] if len(part) == 1 else torch.cat(part, -1 if k == 5 else 0)) if part else x.new_zeros(0)
         for k, part in enumerate(parts)
     ]
-    return Route(*joined)
+    return Route(joined[0], *joined[2:])
 
 
 def _block_edges(edge_index: Tensor, blocks: List[ops.SlotBlock]) -> List[Tuple[Tensor, Optional[Tensor]]]:
@@ -406,14 +413,13 @@ class LaPool(torch.nn.Module):
             )
         if route is None:
             route = self._pair_route(x, xn, und_ei, leaders, lead, batch, edge_index, values)
-        s_idx, s_val, cluster, new_x, size, pairs, vals = route
+        assignment, cluster, new_x, size, pairs, vals = route
         if self.reduce == "mean":
             new_x = new_x / size.unsqueeze(-1)
         if not self.keep_self_loops:
             off = pairs[0] != pairs[1]
             pairs, vals = pairs[:, off], vals[off]
         new_ea = vals[:, 1:].reshape(vals.size(0), *tail) if edge_attr is not None else None
-        assignment = torch.sparse_coo_tensor(s_idx, s_val, (n, lead.numel()), is_coalesced=True, check_invariants=False)
         return LaPoolOutput(
             x=new_x,
             edge_index=pairs,
@@ -497,7 +503,10 @@ class LaPool(torch.nn.Module):
             pairs, vals = ops.sparse_quotient(edge_index, values, s_row, s_col, s_val, n, k)
             new_x = x.new_zeros(k, x.size(1)).index_add(0, s_col, s_val.unsqueeze(-1) * x[s_row])
         size = x.new_zeros(k).index_add(0, s_col, s_val) if self.reduce == "mean" else x.new_zeros(0)
-        return Route(torch.stack([s_row, s_col]), s_val, cluster, new_x, size, pairs, vals)
+        assignment = torch.sparse_coo_tensor(
+            torch.stack([s_row, s_col]), s_val, (n, lead.numel()), is_coalesced=True, check_invariants=False
+        )
+        return Route(assignment, cluster, new_x, size, pairs, vals)
 
     def __repr__(self) -> str:
         return (
