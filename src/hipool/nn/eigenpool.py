@@ -180,32 +180,45 @@ def _embedding(W: Tensor, n: Tensor, k: Tensor) -> Tensor:
 
 
 def _kmeans(Y: Tensor, node: Tensor, k: Tensor, rank: Tensor, iters: int) -> Tensor:
-    """Batched deterministic k-means (module docstring): labels ``[b, m]`` in ``[0, k)`` (padding 0)."""
+    """Batched deterministic k-means (module docstring): labels ``[b, m]`` in ``[0, k)`` (padding 0).
+
+    Every ``[b, m, ·]`` temporary of the loops is written into one of three buffers allocated once:
+    hundreds of fresh 20 MB tensors (a 10,000-node graph, 256 clusters) fragmented glibc's heap to
+    gigabytes of resident memory."""
     b, m, _ = Y.shape
     K = int(k.max())
     rows = torch.arange(b, device=Y.device)
     valid = torch.arange(K, device=Y.device) < k.view(-1, 1)  # [b, K]
     nodef = node.to(Y.dtype)
+    buf = torch.empty_like(Y)
+
+    def sqdist(c: Tensor) -> Tensor:  # [b, m]: every row's squared distance to c [b, F]
+        torch.sub(Y, c.unsqueeze(1), out=buf)
+        return buf.mul_(buf).sum(-1)
+
     mean = (Y * nodef.unsqueeze(2)).sum(1) / nodef.sum(1, keepdim=True).clamp_min(1)
-    first = _pick(((Y - mean.unsqueeze(1)) ** 2).sum(-1), rank, node)
+    first = _pick(sqdist(mean), rank, node)
     centres = [Y[rows, first]]
-    mind = ((Y - centres[0].unsqueeze(1)) ** 2).sum(-1)
+    mind = sqdist(centres[0])
     for _ in range(1, K):
         c = Y[rows, _pick(mind, rank, node)]
         centres.append(c)
-        mind = torch.minimum(mind, ((Y - c.unsqueeze(1)) ** 2).sum(-1))
-    C = torch.stack(centres, 1)  # [b, K, m]
+        torch.minimum(mind, sqdist(c), out=mind)
+    C = torch.stack(centres, 1)  # [b, K, F]
     y2 = (Y * Y).sum(-1)
+    D = Y.new_empty(b, m, K)
+    onehot = Y.new_zeros(b, m, K)
 
     def assign(C: Tensor) -> Tuple[Tensor, Tensor]:
-        D = (y2.unsqueeze(2) - 2 * Y @ C.transpose(1, 2) + (C * C).sum(-1).unsqueeze(1)).clamp_min(0)  # [b, m, K]
-        D = D.masked_fill(~valid.unsqueeze(1), float("inf"))
+        torch.bmm(Y, C.transpose(1, 2), out=D)
+        D.mul_(-2).add_(y2.unsqueeze(2)).add_((C * C).sum(-1).unsqueeze(1)).clamp_min_(0)  # [b, m, K]
+        D.masked_fill_(~valid.unsqueeze(1), float("inf"))
         near = D <= D.min(-1, keepdim=True).values + _TIE_TOL
         return near.to(torch.int8).argmax(-1), D  # the first centre within tolerance
 
     labels, D = assign(C)
     for _ in range(iters):
-        onehot = torch.nn.functional.one_hot(labels, K).to(Y.dtype) * nodef.unsqueeze(2)
+        onehot.zero_().scatter_(2, labels.unsqueeze(2), nodef.unsqueeze(2))
         count = onehot.sum(1)  # [b, K]
         new = onehot.transpose(1, 2) @ Y / count.clamp_min(1).unsqueeze(2)
         C = torch.where((count > 0).unsqueeze(2), new, C)
@@ -213,9 +226,10 @@ def _kmeans(Y: Tensor, node: Tensor, k: Tensor, rank: Tensor, iters: int) -> Ten
         if torch.equal(new_labels.masked_fill(~node, 0), labels.masked_fill(~node, 0)):
             break
         labels = new_labels
+    del onehot
     # refill empty clusters: the node farthest from its centre, among clusters of two nodes or more
     for _ in range(K):
-        count = (torch.nn.functional.one_hot(labels, K) * node.unsqueeze(2)).sum(1)
+        count = torch.zeros(b, K, dtype=torch.long, device=Y.device).scatter_add_(1, labels, node.long())
         empty = valid & (count == 0)
         if not bool(empty.any()):
             break
@@ -224,9 +238,7 @@ def _kmeans(Y: Tensor, node: Tensor, k: Tensor, rank: Tensor, iters: int) -> Ten
         donor = _pick(own, rank, eligible)
         has = empty.any(1)
         target = empty.to(torch.int8).argmax(1)
-        labels = labels.clone()
         labels[rows[has], donor[has]] = target[has]
-        D = D.clone()
         D[rows[has], donor[has], target[has]] = 0.0
     return labels.masked_fill(~node, 0)
 
