@@ -85,6 +85,8 @@ VALID = {
     "assignment": ["normalized", "raw"],
     "tol": [1e-4, 0.0],
     ("bnpool", "alpha"): [1.0, 0.5, 3.0],
+    "recon": ["exact", "sampled"],
+    "sample_ratio": [1.0, 0.3, 4.0],
     "train_k": [True, False],
     "threshold": [None, 0.2],
 }
