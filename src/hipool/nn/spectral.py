@@ -51,26 +51,30 @@ _ROUGH_TOL, _ROUGH_MARGIN = 1e-6, 1e-4
 _SHIFT = 4.0
 
 
-def _scipy():
+def _require_scipy() -> None:
     try:
-        import scipy.sparse as sp
-        from scipy.sparse.csgraph import connected_components
-        from scipy.sparse.linalg import LinearOperator, eigsh
+        import scipy.sparse  # noqa: F401
     except ImportError as err:  # pragma: no cover - scipy is present in the dev environment
         raise ImportError(
             "EigenPool: a graph above 'dense_limit' needs scipy for its partial eigensolver: "
             "pip install scipy, or raise 'dense_limit'"
         ) from err
-    return sp, connected_components, LinearOperator, eigsh
 
 
 class _Component:
     """The eigenpairs of one component's ``L`` computed so far (ascending), whether they are all of
-    them (``complete``) and whether they come from a dense solver (``dense``: no copy missed)."""
+    them (``complete``) and whether they come from a dense solver (``dense``: no copy missed);
+    ``Mc``: the component's ``D^{-1/2} W D^{-1/2}`` (CSR), kept for asking again."""
 
-    def __init__(self, nodes: np.ndarray, vals: np.ndarray, vecs: np.ndarray, complete: bool, dense: bool):
+    def __init__(self, nodes: np.ndarray, vals: np.ndarray, vecs: np.ndarray, complete: bool, dense: bool, Mc=None):
         self.nodes, self.vals, self.vecs = nodes, vals, vecs
-        self.complete, self.dense = complete, dense
+        self.complete, self.dense, self.Mc = complete, dense, Mc
+
+    def add(self, vals: np.ndarray, vecs: np.ndarray) -> None:
+        """Join more eigenpairs, keeping the ascending order."""
+        vals, vecs = np.concatenate([self.vals, vals]), np.concatenate([self.vecs, vecs], axis=1)
+        order = np.argsort(vals, kind="stable")
+        self.vals, self.vecs = vals[order], vecs[:, order]
 
 
 def _dense_components(M, nodes_by_size: Dict[int, List[np.ndarray]], want: int) -> List[_Component]:
@@ -78,34 +82,32 @@ def _dense_components(M, nodes_by_size: Dict[int, List[np.ndarray]], want: int) 
     out: List[_Component] = []
     for s, groups in nodes_by_size.items():
         idx = np.stack(groups)  # [c, s]
-        if s == 1:
-            blocks = np.zeros((len(groups), 1, 1))
-        else:
-            blocks = np.stack([M[g][:, g].toarray() for g in groups])
+        sub = [M[g][:, g].tocsr() for g in groups]
+        blocks = np.stack([b.toarray() for b in sub])
         vals, vecs = np.linalg.eigh(np.eye(s) - blocks)
         r = min(s, want)
         for i in range(len(groups)):
-            out.append(_Component(idx[i], vals[i, :r], vecs[i, :, :r], complete=r == s, dense=True))
+            out.append(_Component(idx[i], vals[i, :r], vecs[i, :, :r], complete=r == s, dense=True, Mc=sub[i]))
     return out
 
 
-def _large(M, nodes: np.ndarray, want: int, eigsh) -> _Component:
-    """The ``want`` smallest eigenpairs of a large component's ``L`` (dense when that is half of it)."""
+def _large(Mc, nodes: np.ndarray, want: int) -> _Component:
+    """The ``want`` smallest eigenpairs of a large component's ``L`` (``Mc`` its normalised
+    adjacency, CSR), dense when that is half of them."""
     s = nodes.size
-    Mc = M[nodes][:, nodes]
     if 2 * want >= s:
         vals, vecs = np.linalg.eigh(np.eye(s) - Mc.toarray())
-        return _Component(nodes, vals[:want], vecs[:, :want], complete=want >= s, dense=True)
+        return _Component(nodes, vals[:want], vecs[:, :want], complete=want >= s, dense=True, Mc=Mc)
     v0 = np.random.default_rng(0).standard_normal(s)
-    mu, vecs = _arpack(eigsh, Mc.tocsr(), want, v0)
+    mu, vecs = _arpack(Mc, want, v0)
     order = np.argsort(-mu, kind="stable")
-    return _Component(nodes, 1.0 - mu[order], vecs[:, order], complete=False, dense=False)
+    return _Component(nodes, 1.0 - mu[order], vecs[:, order], complete=False, dense=False, Mc=Mc)
 
 
-def _arpack(eigsh, op, r: int, v0: np.ndarray, rough: bool = False) -> Tuple[np.ndarray, np.ndarray]:
+def _arpack(op, r: int, v0: np.ndarray, rough: bool = False) -> Tuple[np.ndarray, np.ndarray]:
     """ARPACK's ``r`` largest algebraic eigenpairs of ``op``, to machine precision (``rough``: to a
     relative residual of :data:`_ROUGH_TOL`)."""
-    from scipy.sparse.linalg import ArpackNoConvergence
+    from scipy.sparse.linalg import ArpackNoConvergence, eigsh
 
     try:
         return eigsh(op, k=r, which="LA", tol=_ROUGH_TOL if rough else 0, v0=v0)
@@ -117,14 +119,15 @@ def _arpack(eigsh, op, r: int, v0: np.ndarray, rough: bool = False) -> Tuple[np.
         ) from err
 
 
-def _missed(M, comp: _Component, cut: float, eigsh, LinearOperator) -> Tuple[np.ndarray, np.ndarray]:
+def _missed(comp: _Component, cut: float) -> Tuple[np.ndarray, np.ndarray]:
     """Eigenpairs of ``comp``'s ``L`` at or below ``cut`` that are not among its computed ones."""
+    from scipy.sparse.linalg import LinearOperator
+
     s = comp.nodes.size
     r = min(PAD, s - comp.vals.size - 1)
     if r < 1:
         return np.zeros(0), np.zeros((s, 0))
-    Mc = M[comp.nodes][:, comp.nodes].tocsr()
-    V, lift = comp.vecs, (1.0 - comp.vals) + _SHIFT
+    Mc, V, lift = comp.Mc, comp.vecs, (1.0 - comp.vals) + _SHIFT
 
     def matvec(v: np.ndarray) -> np.ndarray:
         v = np.asarray(v).reshape(-1)
@@ -134,10 +137,10 @@ def _missed(M, comp: _Component, cut: float, eigsh, LinearOperator) -> Tuple[np.
     v0 = np.random.default_rng(1).standard_normal(s)
     # A missed copy is the deflated operator's top eigenvalue (the next true one lies above the cut):
     # one rough eigenvalue decides, and only a candidate near the cut is computed to full precision.
-    mu, _ = _arpack(eigsh, op, 1, v0, rough=True)
+    mu, _ = _arpack(op, 1, v0, rough=True)
     if 1.0 - mu[0] > cut + _ROUGH_MARGIN:
         return np.zeros(0), np.zeros((s, 0))
-    mu, vecs = _arpack(eigsh, op, r, v0)
+    mu, vecs = _arpack(op, r, v0)
     lam = 1.0 - mu
     keep = lam <= cut
     return lam[keep], vecs[:, keep]
@@ -148,7 +151,10 @@ def partial_embedding(edge_index: Tensor, weight: Tensor, n: int, k: int, tol: f
     ``[E]`` float64, self-loops allowed and dropped, repeated edges summed): ``[n, m]`` float64 on the
     device of ``edge_index``, ``m`` the number of eigenvalues within ``tol`` of the ``k``-th smallest
     (module docstring)."""
-    sp, connected_components, LinearOperator, eigsh = _scipy()
+    _require_scipy()
+    import scipy.sparse as sp
+    from scipy.sparse.csgraph import connected_components
+
     src, dst = edge_index.cpu().numpy()
     w = weight.detach().cpu().numpy().astype(np.float64)
     off = src != dst
@@ -169,7 +175,7 @@ def partial_embedding(edge_index: Tensor, weight: Tensor, n: int, k: int, tol: f
         if nodes.size <= DENSE_COMPONENT:
             small.setdefault(nodes.size, []).append(nodes)
         else:
-            comps.append(_large(M, nodes, min(want, nodes.size), eigsh))
+            comps.append(_large(M[nodes][:, nodes].tocsr(), nodes, min(want, nodes.size)))
     comps += _dense_components(M, small, want)
     while True:
         # more pairs from a component whose computed ones all reach the cut
@@ -180,20 +186,15 @@ def partial_embedding(edge_index: Tensor, weight: Tensor, n: int, k: int, tol: f
                 break
             for i in grow:
                 c = comps[i]
-                comps[i] = _large(M, c.nodes, min(c.nodes.size, 2 * c.vals.size), eigsh)
+                comps[i] = _large(c.Mc, c.nodes, min(c.nodes.size, 2 * c.vals.size))
         # copies of a repeated eigenvalue the Krylov solver did not see
         found = False
         for c in comps:
-            if c.complete or c.dense:
-                continue
-            while True:
-                lam, vecs = _missed(M, c, kth + tol, eigsh, LinearOperator)
-                if lam.size == 0:
-                    break
+            lam, vecs = (np.zeros(0), c.vecs[:, :0]) if c.complete or c.dense else _missed(c, kth + tol)
+            while lam.size:
                 found = True
-                order = np.argsort(np.concatenate([c.vals, lam]), kind="stable")
-                c.vals = np.concatenate([c.vals, lam])[order]
-                c.vecs = np.concatenate([c.vecs, vecs], axis=1)[:, order]
+                c.add(lam, vecs)
+                lam, vecs = _missed(c, kth + tol)
         if not found:
             break
     kth = np.sort(np.concatenate([c.vals for c in comps]))[k - 1]
