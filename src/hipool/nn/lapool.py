@@ -216,7 +216,7 @@ def dense_route(
             dists[i] = ops.slot_distances(und_b[i][0], leaders[blk.a : blk.b], lay, blk, ops.DENSE_BFS_STEPS)
             if dists[i] is None:
                 return None
-    parts: List[List[Tensor]] = [[] for _ in range(7)]
+    parts: List[List[Tensor]] = [[] for _ in range(6)]
     for blk, lay, dist, (ei_b, sel) in zip(blocks, lays, dists, e_b):
         G, a, b, p, w = blk.g1 - blk.g0, blk.a, blk.b, blk.p, blk.w
         lead_b = leaders[a:b]
@@ -248,14 +248,14 @@ def dense_route(
         cluster = S.detach().argmax(1)
         if G > 1:
             off = p + lay.start[lay.batch]
-            parts[2].append(cluster + off)
-            parts[3].append(segment_tmm(S, x[a:b], lay.batch, G).flatten(0, 1)[lay.pos])
+            parts[1].append(cluster + off)
+            parts[2].append(segment_tmm(S, x[a:b], lay.batch, G).flatten(0, 1)[lay.pos])
         else:
-            parts[2].append(cluster + p if p else cluster)
-            parts[3].append(S.t() @ x[a:b])
+            parts[1].append(cluster + p if p else cluster)
+            parts[2].append(S.t() @ x[a:b])
         parts[0].append(S)
         if sizes:
-            parts[4].append(S.sum(0) if G == 1 else segment_sum(S, lay.batch, G).view(-1)[lay.pos])
+            parts[3].append(S.sum(0) if G == 1 else segment_sum(S, lay.batch, G).view(-1)[lay.pos])
         # S^T A_c S by the sparse expansion when S is sparse enough, else by dense products
         val_b = values if sel is None else values[sel]
         cnt = row_nnz[a:b] if attention == "softmax" else ent.sum(1)
@@ -265,8 +265,8 @@ def dense_route(
             col = local[1] if G == 1 else local[1] + lay.start[lay.batch[local[0]]]
             s_val = S[local[0], local[1]]
             pairs, vals = ops.sparse_quotient(ei_b, val_b, local[0], col, s_val, b - a, blk.q - p)
-            parts[5].append(pairs + p)
-            parts[6].append(vals)
+            parts[4].append(pairs + p)
+            parts[5].append(vals)
             continue
         # The pooled pairs: where S^T A_weights S > 0 when no term of it can underflow to 0
         # (weights > 0, S's entries > 0, their products above the dtype's tiny); else structural.
@@ -281,16 +281,16 @@ def dense_route(
         vals, reach = ops._Quotient.apply(S, val_b, ei_b, lay.batch, G, reach)
         g, ri, ci = reach.nonzero().unbind(1)
         base = p + lay.start[g]
-        parts[5].append(torch.stack([base + ri, base + ci]))
-        parts[6].append(vals)
+        parts[4].append(torch.stack([base + ri, base + ci]))
+        parts[5].append(vals)
     width = max(blk.w for blk in blocks)
     pad = [S if S.size(1) == width else torch.nn.functional.pad(S, (0, width - S.size(1))) for S in parts[0]]
     parts[0] = [pad[0] if len(pad) == 1 else torch.cat(pad, 0)]
     joined = [
-        (part[0] if len(part) == 1 else torch.cat(part, -1 if k == 5 else 0)) if part else x.new_zeros(0)
+        (part[0] if len(part) == 1 else torch.cat(part, -1 if k == 4 else 0)) if part else x.new_zeros(0)
         for k, part in enumerate(parts)
     ]
-    return Route(joined[0], *joined[2:])
+    return Route(*joined)
 
 
 def _block_edges(edge_index: Tensor, blocks: List[ops.SlotBlock]) -> List[Tuple[Tensor, Optional[Tensor]]]:
