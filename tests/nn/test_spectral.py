@@ -11,7 +11,7 @@ import torch
 pytest.importorskip("scipy")
 
 from hipool.nn import spectral  # noqa: E402
-from hipool.nn.eigenpool import _EIG_TOL, EigenPool, _embedding, spectral_partition  # noqa: E402
+from hipool.nn.eigenpool import _EIG_TOL, EigenPool, _embedding, _unit_rows, spectral_partition  # noqa: E402
 from tests.nn.graphs import sym as _sym  # noqa: E402
 
 pytestmark = pytest.mark.usefixtures("one_thread")
@@ -45,7 +45,7 @@ def _dense(e: torch.Tensor, w: torch.Tensor, n: int, k: int) -> torch.Tensor:
 
 def _same_subspace(e: torch.Tensor, n: int, k: int, w=None) -> torch.Tensor:
     w = torch.ones(e.size(1), dtype=torch.float64) if w is None else w
-    Y = spectral.partial_embedding(e, w, n, k, _EIG_TOL)
+    Y = _unit_rows(spectral.partial_embedding(e, w, n, k, _EIG_TOL))
     D = _dense(e, w, n, k)
     assert Y.shape == D.shape
     torch.testing.assert_close(Y @ Y.t(), D @ D.t(), atol=1e-8, rtol=0)

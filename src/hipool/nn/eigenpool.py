@@ -175,6 +175,11 @@ def _embedding(W: Tensor, n: Tensor, k: Tensor) -> Tensor:
     width = int(cols.sum(1).max())  # only the columns some graph uses (k-means works on [b, m, width])
     cols, evecs = cols[:, :width], evecs[:, :, :width]
     Y = evecs * cols.unsqueeze(1).to(W.dtype) * node.unsqueeze(2).to(W.dtype)
+    return _unit_rows(Y)
+
+
+def _unit_rows(Y: Tensor) -> Tensor:
+    """Every row of ``Y`` scaled to unit length (a row of norm below 1e-12 becomes 0)."""
     norm = Y.norm(dim=-1, keepdim=True)
     return torch.where(norm > 1e-12, Y / norm.clamp_min(1e-300), torch.zeros_like(Y))
 
@@ -293,7 +298,7 @@ def spectral_partition(
         for g in [g for g in hard if sizes[g] > dense_limit]:
             size, start = sizes[g], int(ptr[g])
             mine = (batch[edge_index[0]] == g) & (batch[edge_index[1]] == g)
-            Y = partial_embedding(edge_index[:, mine] - start, weight[mine], size, int(k[g]), _EIG_TOL)
+            Y = _unit_rows(partial_embedding(edge_index[:, mine] - start, weight[mine], size, int(k[g]), _EIG_TOL))
             one = torch.ones(1, size, dtype=torch.bool, device=batch.device)
             lab = _kmeans(Y.unsqueeze(0), one, k[g : g + 1], rank[start : start + size].view(1, size), kmeans_iters)
             labels[start : start + size] = _by_smallest_node(lab, one, k[g : g + 1])[0]

@@ -3,7 +3,8 @@ graph above its ``dense_limit`` (:func:`partial_embedding`).
 
 The embedding is the one of :mod:`hipool.nn.eigenpool` (Ng, Jordan & Weiss): the eigenvectors of the
 ``k`` smallest eigenvalues of ``L = I - D^{-1/2} W D^{-1/2}``, with every eigenvalue within ``tol`` of the
-``k``-th taken too, rows scaled to unit length.  Only those eigenpairs are computed:
+``k``-th taken too, rows scaled to unit length (by the caller, as for the dense path).  Only those
+eigenpairs are computed:
 
 * **Per connected component.**  ``L`` is block diagonal over the components of ``W``, so its spectrum is
   the union of theirs.  Each component gives its smallest eigenpairs; the ``k`` smallest of the union
@@ -148,9 +149,9 @@ def _missed(comp: _Component, cut: float) -> Tuple[np.ndarray, np.ndarray]:
 
 def partial_embedding(edge_index: Tensor, weight: Tensor, n: int, k: int, tol: float) -> Tensor:
     """EigenPool's embedding of one graph of ``n`` nodes (local ``edge_index`` ``[2, E]``, ``weight``
-    ``[E]`` float64, self-loops allowed and dropped, repeated edges summed): ``[n, m]`` float64 on the
-    device of ``edge_index``, ``m`` the number of eigenvalues within ``tol`` of the ``k``-th smallest
-    (module docstring)."""
+    ``[E]`` float64, self-loops allowed and dropped, repeated edges summed): the eigenvectors ``[n, m]``
+    float64 on the device of ``edge_index``, ``m`` the number of eigenvalues within ``tol`` of the
+    ``k``-th smallest (module docstring); the caller scales the rows to unit length."""
     _require_scipy()
     import scipy.sparse as sp
     from scipy.sparse.csgraph import connected_components
@@ -208,6 +209,4 @@ def partial_embedding(edge_index: Tensor, weight: Tensor, n: int, k: int, tol: f
         if j:
             Y[c.nodes[:, None], np.arange(col, col + j)[None, :]] = c.vecs[:, sel]
             col += j
-    norm = np.linalg.norm(Y, axis=1, keepdims=True)
-    Y = np.where(norm > 1e-12, Y / np.maximum(norm, 1e-300), 0.0)
     return torch.from_numpy(Y).to(edge_index.device)
