@@ -150,7 +150,7 @@ from ..checks import (
     param_dtype,
     prepare_pool_input,
 )
-from ..ops import segment_sum
+from ..ops import csr_rows, segment_sum
 from ..record import PoolOutput
 from .clustering import _pool_edge_attr, _pooled_edges, empty_record
 from .functional import cluster_mean, graph_mean, normalize_cut
@@ -678,8 +678,10 @@ def _pair_draws(
     per = torch.where(skip | (counts == 0), torch.zeros_like(per), per)
     per_node = per[batch]
     total = int(per_node.sum())
-    row = torch.repeat_interleave(torch.arange(batch.numel(), device=device), per_node, output_size=total)
-    draw = torch.arange(total, device=device) - (torch.cumsum(per_node, 0) - per_node)[row]
+    crow = torch.zeros(batch.numel() + 1, dtype=torch.long, device=device)
+    crow[1:] = torch.cumsum(per_node, 0)
+    row = csr_rows(crow, total)
+    draw = torch.arange(total, device=device) - crow[row]
     graph = batch[row]
     n = counts[graph]
     sampled = ~full[graph]
