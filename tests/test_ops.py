@@ -2,7 +2,7 @@
 
 import torch
 
-from hipool.ops import csr_crow, csr_rows
+from hipool.ops import csr_crow, csr_mm, csr_rows, csr_tensor
 
 
 def test_csr_rows_inverts_csr_crow_with_empty_rows_anywhere():
@@ -18,3 +18,14 @@ def test_csr_rows_inverts_csr_crow_with_empty_rows_anywhere():
     crow = torch.tensor([0, 0, 2, 2, 3, 3, 3])
     assert csr_rows(crow).tolist() == [1, 1, 3]
     assert csr_rows(torch.zeros(1, dtype=torch.long)).tolist() == []
+
+
+def test_csr_mm_is_the_sparse_product_with_empty_rows():
+    g = torch.Generator().manual_seed(0)
+    row = torch.tensor([0, 0, 2, 2, 2, 4])  # rows 1 and 3 empty
+    col = torch.tensor([1, 3, 0, 1, 4, 2])
+    val = torch.rand(6, generator=g, dtype=torch.float64)
+    A = csr_tensor(csr_crow(row, 5), col, val, (5, 5))
+    dense = torch.rand(5, 3, generator=g, dtype=torch.float64)
+    want = torch.zeros(5, 5, dtype=torch.float64).index_put_((row, col), val) @ dense
+    torch.testing.assert_close(csr_mm(A, dense), want)

@@ -117,6 +117,14 @@ def csr_rows(crow: Tensor, nnz: Optional[int] = None) -> Tensor:
     return starts[:nnz].cumsum_(0)
 
 
+def csr_mm(A: Tensor, dense: Tensor) -> Tensor:
+    """``A @ dense`` for a CSR ``A``, into an uninitialised result with ``beta=0``: ``torch.mm`` and
+    ``torch.sparse.mm`` first make a zeroed ``[rows, cols]`` and copy it (3x the product's time on
+    the CPU at ``[10⁴, 470]``).  No autograd."""
+    out = dense.new_empty(A.size(0), dense.size(1))
+    return torch.addmm(out, A, dense, beta=0, out=out)
+
+
 def csr_tensor(crow: Tensor, col: Tensor, val: Tensor, size) -> Tensor:
     """``torch.sparse_csr_tensor`` without its "CSR support is in beta" warning (sparse @ dense
     has long been stable) and without invariant checks (callers build valid operands)."""

@@ -89,7 +89,7 @@ from torch import Tensor
 from torch_geometric.utils import softmax as segment_softmax
 
 from ..checks import check_bool, check_int, check_number, prepare_pool_input
-from ..ops import csr_crow, csr_tensor
+from ..ops import csr_crow, csr_mm, csr_tensor
 from ..record import PoolOutput
 from . import lapool_ops as ops
 from .kmis import undirected
@@ -130,7 +130,7 @@ def signal_variation(x: Tensor, edge_index: Tensor, weight: Tensor, laplacian: s
     if src.numel() > 1 and not bool((src[1:] >= src[:-1]).all()):
         order = torch.argsort(src, stable=True)
         src, dst, w = src[order], dst[order], w[order]
-    agg = ops.csr_mm(csr_tensor(csr_crow(src, n), dst, w, (n, n)), xd)
+    agg = csr_mm(csr_tensor(csr_crow(src, n), dst, w, (n, n)), xd)
     if laplacian == "combinatorial":
         lx = deg.unsqueeze(-1) * xd - agg
     elif laplacian == "rw":

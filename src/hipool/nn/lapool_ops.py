@@ -21,6 +21,8 @@ from typing import List, NamedTuple, Optional, Tuple
 import torch
 from torch import Tensor
 
+from ..ops import csr_mm, segment_tmm
+
 
 def hop_distance(edge_index: Tensor, sources: Tensor, n: int) -> Tensor:
     """Hops from every node to the nearest of ``sources`` (a boolean mask), ``n`` (as infinity)
@@ -501,14 +503,6 @@ def _per_node(padded: Tensor, lay: _Layout) -> Tensor:
     return padded if padded.size(0) == 1 else padded[lay.batch]
 
 
-def csr_mm(A: Tensor, dense: Tensor) -> Tensor:
-    """``A @ dense`` for a CSR ``A``, into an uninitialised result with ``beta=0``: ``torch.mm`` and
-    ``torch.sparse.mm`` first make a zeroed ``[rows, cols]`` and copy it (3x the product's time on
-    the CPU at ``[10⁴, 470]``).  No autograd."""
-    out = dense.new_empty(A.size(0), dense.size(1))
-    return torch.addmm(out, A, dense, beta=0, out=out)
-
-
 def slot_distances(
     edge_index: Tensor, leaders: Tensor, lay: _Layout, blk: SlotBlock, max_steps: int
 ) -> Optional[Tensor]:
@@ -610,14 +604,7 @@ def indicator_reach(ent: Tensor, edge_index: Tensor, lay: _Layout, blk: SlotBloc
     from ..ops import gather_as
 
     ind = ent.to(torch.float32)
-    return _tmm(ind, gather_as(edge_index, None, ind), lay.batch, blk.g1 - blk.g0) > 0
-
-
-def _tmm(a: Tensor, b: Tensor, batch: Tensor, num_graphs: int) -> Tensor:
-    """``a_gᵀ b_g`` per graph ``[G, *, *]``."""
-    from ..ops import segment_tmm
-
-    return (a.t() @ b).unsqueeze(0) if num_graphs == 1 else segment_tmm(a, b, batch, num_graphs)
+    return segment_tmm(ind, gather_as(edge_index, None, ind), lay.batch, blk.g1 - blk.g0) > 0
 
 
 class _Quotient(torch.autograd.Function):
@@ -638,7 +625,7 @@ class _Quotient(torch.autograd.Function):
         crow = csr_crow(src, S.size(0))
         cols = []
         for c in range(values.size(1)):
-            q = _tmm(
+            q = segment_tmm(
                 S,
                 csr_mm(csr_tensor(crow, dst, vals[:, c].contiguous(), (S.size(0),) * 2), S),
                 batch,
