@@ -358,3 +358,94 @@ def test_graclus_edge_cases_and_errors():
     # weights decide the matching: 0-1 light, 1-2 heavy
     c = graclus(torch.tensor([[0, 1], [1, 2]]), torch.tensor([0.1, 5.0]), 3)
     assert c.tolist() == [0, 1, 1]
+
+
+# ---------------------------------------------------------------------------
+# Graclus's fast parts against the plain versions they replace
+# ---------------------------------------------------------------------------
+def _scatter_reference(x, cluster, num, reduce):
+    """Graclus's pooled features as PyG's scatter computes them (``amax`` splits a tied gradient evenly)."""
+    from torch_geometric.utils import scatter
+
+    return scatter(x, cluster, dim=0, dim_size=num, reduce=reduce)
+
+
+@pytest.mark.parametrize("reduce", ["max", "mean", "sum"])
+def test_graclus_pair_reduce_equals_scatter_with_its_gradient_and_ties(reduce):
+    data = Batch.from_data_list([random_graph(n, channels=F, seed=n) for n in (25, 9, 40)])
+    # integer features: many exact ties inside pairs, where the max's gradient is split; no zeros
+    # (torch's amax backward counts a zero of a node alone as tied with the scatter's zero start,
+    # see the next test)
+    x = torch.randint(1, 3, (data.num_nodes, F)).double().mul(torch.randint(0, 2, (data.num_nodes, F)) * 2 - 1)
+    x.requires_grad_()
+    out = Graclus(reduce=reduce)(x, data.edge_index, batch=data.batch)
+    ref = _scatter_reference(x, out.cluster, out.num_nodes, reduce)
+    assert torch.equal(out.x, ref)
+    g = torch.randn_like(ref)
+    (got,) = torch.autograd.grad(out.x, x, g)
+    (want,) = torch.autograd.grad(ref, x, g)
+    assert bool((got == 0.5 * g[out.cluster]).any()) == (reduce in ("max", "mean"))  # ties met
+    torch.testing.assert_close(got, want, rtol=0, atol=1e-15)
+    if reduce != "max":  # max is not differentiable at ties; gradcheck on distinct values below
+        torch.autograd.gradcheck(lambda t: Graclus(reduce=reduce)(t, data.edge_index, batch=data.batch).x, (x,))
+    xs = torch.randn(data.num_nodes, 3, dtype=torch.float64, requires_grad=True)
+    torch.autograd.gradcheck(lambda t: Graclus(reduce=reduce)(t, data.edge_index, batch=data.batch).x, (xs,))
+
+
+def test_graclus_max_gives_a_node_alone_its_whole_gradient_at_zero():
+    """PyG's max_pool (scatter ``amax`` from zeros) halves the gradient of a lone node's feature
+    that is exactly 0, as if it tied with the start value; hipool does not."""
+    x = torch.tensor([[1.0, 2.0], [1.0, 3.0], [5.0, 0.0]], requires_grad=True)
+    out = Graclus()(x, torch.tensor([[0, 1], [1, 0]]))  # pair {0, 1}; node 2 alone
+    (grad,) = torch.autograd.grad(out.x, x, torch.tensor([[1.0, 10.0], [100.0, 1000.0]]))
+    assert grad.tolist() == [[0.5, 0.0], [0.5, 10.0], [100.0, 1000.0]]
+
+
+def test_graclus_sum_keeps_an_unmatched_node_infinite_not_nan():
+    from hipool.nn.contraction import _pair_reduce
+
+    x = torch.tensor([[1.0], [2.0], [float("inf")]])  # (the pooler's input checks refuse inf)
+    got = _pair_reduce(x, torch.tensor([0, 2]), torch.tensor([1, 2]), "sum")
+    assert got.tolist() == [[3.0], [float("inf")]]
+
+
+def test_graclus_takes_one_dimensional_features():
+    x = torch.tensor([1.0, 2.0, 5.0], requires_grad=True)
+    for reduce, want in (("max", [[2.0], [5.0]]), ("mean", [[1.5], [5.0]]), ("sum", [[3.0], [5.0]])):
+        out = Graclus(reduce=reduce)(x, torch.tensor([[0, 1], [1, 0]]))
+        assert out.x.tolist() == want
+        out.x.sum().backward()
+
+
+@pytest.mark.parametrize("seed", range(3))
+def test_graclus_undirected_pairs_equal_coalesce(seed):
+    from hipool.nn.contraction import _undirected_pairs
+
+    g = torch.Generator().manual_seed(seed)
+    n = 50
+    src, dst = torch.randint(0, n, (2, 400), generator=g)  # both directions, duplicates
+    w = torch.rand(400, generator=g, dtype=torch.float64)
+    pairs, pw = _undirected_pairs(src, dst, w, n)
+    ref, ref_w = coalesce(torch.stack([torch.minimum(src, dst), torch.maximum(src, dst)]), w, n, reduce="sum")
+    assert torch.equal(pairs, ref)
+    torch.testing.assert_close(pw, ref_w, rtol=1e-15, atol=0)
+
+
+def test_graclus_rank_orders_as_rank_by_score():
+    from hipool.nn.contraction import _ncut_rank
+
+    g = torch.Generator().manual_seed(0)
+    ncut = torch.rand(300, generator=g, dtype=torch.float64) + 0.01
+    ncut[:100] = ncut[100:200]  # exact ties, decided by the tiebreak
+    tiebreak = torch.randperm(300, generator=g) * 1000 + 2**31  # distinct, within [0, 2**32)
+    key = _ncut_rank(ncut, tiebreak)
+    assert torch.equal(torch.argsort(key), torch.argsort(rank_by_score(ncut, tiebreak)))
+    assert key.unique().numel() == 300
+
+
+def test_graclus_without_edge_attr_equals_pyg_pool():
+    data = Batch.from_data_list([random_graph(n, channels=F, seed=n) for n in (25, 9, 40)])
+    out = Graclus()(data.x, data.edge_index, batch=data.batch)
+    plain = Data(x=data.x, edge_index=data.edge_index, batch=data.batch)
+    ref = pyg.max_pool(graclus(data.edge_index, num_nodes=data.num_nodes, batch=data.batch), plain)
+    assert torch.equal(out.edge_index, ref.edge_index) and out.edge_attr is None

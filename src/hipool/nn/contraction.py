@@ -20,7 +20,7 @@ import torch
 import torch.nn.functional as F
 from torch import Tensor
 from torch_geometric.nn.pool.edge_pool import UnpoolInfo
-from torch_geometric.utils import coalesce, scatter, softmax
+from torch_geometric.utils import coalesce, softmax
 
 from ..checks import (
     check_edge_index_type,
@@ -54,8 +54,9 @@ def _contract_edges(
     values = [v for v in (edge_attr, edge_weight) if v is not None]
     if ei.size(1) == 0:
         return ei, edge_attr, edge_weight
-    if not values:
-        return coalesce(ei, num_nodes=num_clusters), None, None
+    if not values:  # the distinct (row, col) in order, as coalesce gives them; one unique of the keys
+        key = torch.unique(ei[0] * num_clusters + ei[1])  # (1.5 against 2.3 ms at 80k edges)
+        return torch.stack([key // num_clusters, key % num_clusters]), None, None
     ei, values = coalesce(ei, values, num_nodes=num_clusters, reduce="sum")
     values = list(values)
     edge_attr = values.pop(0) if edge_attr is not None else None
@@ -348,27 +349,29 @@ def _graclus(
     """:func:`graclus` after its argument checks (the :class:`Graclus` pooler's input checks did them)."""
     device = edge_index.device
     if edge_weight is None:
-        edge_weight = torch.ones(edge_index.size(1), device=device)
-    w = edge_weight.detach().to(torch.float64)
-    bad = ~torch.isfinite(w) | (w < 0)
-    if bool(bad.any()):
-        e = int(bad.nonzero()[0])
-        raise ValueError(f"graclus: 'edge_weight' must be finite and >= 0; edge {e} has {float(w[e])}")
+        w = torch.full((edge_index.size(1),), 0.5, dtype=torch.float64, device=device)
+    else:
+        w = edge_weight.detach().to(torch.float64)
+        bad = ~torch.isfinite(w) | (w < 0)
+        if bool(bad.any()):
+            e = int(bad.nonzero()[0])
+            raise ValueError(f"graclus: 'edge_weight' must be finite and >= 0; edge {e} has {float(w[e])}")
+        w = w / 2
     src, dst = edge_index
     off = src != dst
-    src, dst, w = src[off], dst[off], w[off] / 2
+    if not bool(off.all()):  # (masks cost a nonzero each: skipped when there is nothing to drop)
+        src, dst, w = src[off], dst[off], w[off]
     deg = torch.zeros(num_nodes, dtype=torch.float64, device=device)
     deg.index_add_(0, src, w).index_add_(0, dst, w)
-    pairs, pw = coalesce(
-        torch.stack([torch.minimum(src, dst), torch.maximum(src, dst)]), w, num_nodes=num_nodes, reduce="sum"
-    )
+    pairs, pw = _undirected_pairs(src, dst, w, num_nodes)
     keep = pw > 0
-    pairs, pw = pairs[:, keep], pw[keep]
+    if not bool(keep.all()):
+        pairs, pw = pairs[:, keep], pw[keep]
     cluster = torch.arange(num_nodes, device=device)
     if pairs.size(1) == 0:
         return cluster
     ncut = pw * (1.0 / deg[pairs[0]] + 1.0 / deg[pairs[1]])
-    rank = rank_by_score(ncut, _tiebreak(pairs, batch, seed))
+    rank = _ncut_rank(ncut, _tiebreak(pairs, batch, seed))
     taken, _ = greedy_matching(pairs, rank, num_nodes)
     if budget is not None and batch is not None:
         taken = limit_merges(taken, rank, pairs, batch, budget)
@@ -376,7 +379,71 @@ def _graclus(
     return cluster
 
 
+def _undirected_pairs(src: Tensor, dst: Tensor, w: Tensor, num_nodes: int) -> Tuple[Tensor, Tensor]:
+    """The distinct pairs ``(min, max)`` of the edges ``src -> dst``, sorted, and the sum of ``w`` over
+    each pair's edges (PyG's ``coalesce`` of the pairs, with one int64 sort and no gathers of the
+    edges: 1.9 against 2.8 ms at 80k edges)."""
+    key, perm = torch.sort(torch.minimum(src, dst) * num_nodes + torch.maximum(src, dst))
+    first = torch.ones_like(key, dtype=torch.bool)
+    first[1:] = key[1:] != key[:-1]
+    key = key[first]
+    pw = torch.zeros(key.numel(), dtype=w.dtype, device=w.device)
+    pw.index_add_(0, torch.cumsum(first, 0) - 1, w[perm])
+    return torch.stack([key // num_nodes, key % num_nodes]), pw
+
+
+def _ncut_rank(ncut: Tensor, tiebreak: Tensor) -> Tensor:
+    """The matching keys of :func:`_graclus`: descending ``ncut``, ties by ascending ``tiebreak``
+    (values in ``[0, 2**32)``), the order of ``rank_by_score(ncut, tiebreak)`` with one sort
+    instead of two: the key is the rank of the edge's distinct value times ``2**32`` plus its
+    tiebreak.  Two edges get the same key only when value and tiebreak both tie; the tiebreak
+    is distinct among a graph's pairs, so those are pairs of different graphs, which share no
+    node and never compete in the matching."""
+    if ncut.numel() >= 2**31 or ncut.dtype != torch.float64:
+        return rank_by_score(ncut, tiebreak)
+    # ncut > 0, and the bits of positive float64s are ordered as their values: an int64 sort
+    # (a radix sort on CPU, 7x faster than sorting the floats at 40k pairs).
+    values, order = torch.sort(-ncut.view(torch.int64))
+    new = torch.ones_like(values, dtype=torch.bool)
+    new[1:] = values[1:] != values[:-1]
+    rank = torch.empty_like(order)
+    rank[order] = (torch.cumsum(new, 0) - 1) * 2**32 + tiebreak[order]
+    return rank
+
+
 _REDUCES = ("max", "mean", "sum")
+
+
+class _PairMax(torch.autograd.Function):
+    """``max(x[a], x[b])`` row by row, its gradient split evenly between equal entries (as
+    ``scatter_reduce``'s ``amax`` splits it).  torch's own ``maximum`` backward gives the same
+    gradient 4x slower (two masked fills of the full width), ``scatter(reduce="max")`` 5x."""
+
+    @staticmethod
+    def forward(ctx, x: Tensor, a: Tensor, b: Tensor) -> Tensor:
+        xa, xb = x.index_select(0, a), x.index_select(0, b)
+        share_a = (xa > xb).to(x.dtype) + (xa == xb).to(x.dtype) * 0.5  # of the gradient, to a
+        ctx.save_for_backward(a, b, share_a)
+        ctx.num_rows = x.size(0)
+        return torch.maximum(xa, xb)
+
+    @staticmethod
+    def backward(ctx, grad: Tensor):
+        a, b, share_a = ctx.saved_tensors
+        to_a = grad * share_a
+        out = grad.new_zeros((ctx.num_rows,) + tuple(grad.shape[1:]))
+        out.index_add_(0, a, to_a).index_add_(0, b, grad - to_a)
+        return out, None, None
+
+
+def _pair_reduce(x: Tensor, a: Tensor, b: Tensor, reduce: str) -> Tensor:
+    """Rows ``x[a]`` and ``x[b]`` reduced (``b == a`` for a node alone: its own row)."""
+    if reduce == "max":
+        return _PairMax.apply(x, a, b) if x.requires_grad else torch.maximum(x[a], x[b])
+    xa, xb = x.index_select(0, a), x.index_select(0, b)
+    if reduce == "mean":  # (x_a + x_a) / 2 = x_a for a node alone
+        return (xa + xb) * 0.5
+    return xa + torch.where((a != b).unsqueeze(1), xb, 0.0)
 
 
 class Graclus(torch.nn.Module):
@@ -435,13 +502,17 @@ class Graclus(torch.nn.Module):
         n = x.size(0)
         budget = None if sizes is None else _merge_budget(batch, sizes)
         raw = _graclus(edge_index, edge_weight, n, self.seed, batch, budget)
-        # raw[i] is the smallest member of i's pair, so numbering the distinct values in
-        # order numbers the pairs by their smallest member.
-        first = torch.unique(raw)
-        cluster = torch.empty(n, dtype=torch.long, device=x.device)
-        cluster[first] = torch.arange(first.numel(), device=x.device)
-        cluster = cluster[raw]
-        new_x = scatter(x, cluster, dim=0, dim_size=first.numel(), reduce=self.reduce)
+        # raw[i] is the smallest member of i's pair (i itself when unmatched or the smaller one):
+        # the pairs' smaller members `first` number the output nodes in order.
+        second = (raw != torch.arange(n, device=x.device)).nonzero().view(-1)
+        is_first = torch.ones(n, dtype=torch.bool, device=x.device)
+        is_first[second] = False
+        first = is_first.nonzero().view(-1)
+        cluster = torch.cumsum(is_first, 0) - 1
+        cluster[second] = cluster[raw[second]]
+        partner = torch.arange(n, device=x.device)  # of every first member: its pair's other member
+        partner[raw[second]] = second
+        new_x = _pair_reduce(x, first, partner[first], self.reduce)
         new_ei, new_ea, new_ew = _contract_edges(
             edge_index, cluster, first.numel(), edge_attr, edge_weight, keep_self_loops=False
         )
