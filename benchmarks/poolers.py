@@ -24,7 +24,7 @@ What it measures
     * ``pairs``, ``natural`` and ``given``: the registry's one fixed entry; ``given`` pools
       random groups of ``GROUP_SIZE`` (4) nodes, ``forward(..., groups=...)``.
 
-    Everything else is each library's default, except (``MATCH_TGP``, ``SIZE_GUARD``):
+    Everything else is each library's default, except (``MATCH_TGP``):
 
     * ``lapool``: ``distance_weight=False, attention="softmax"``, what tgp's ``LaPooling`` computes
       by default (no shortest-path prior, a softmax over the leaders); hipool's default (the
@@ -32,10 +32,10 @@ What it measures
     * ``bnpool``: ``recon="sampled"``, the reconstruction loss estimated from the edges and
       sampled node pairs, as tgp's sparse ``BNPool`` does (hipool's default is the exact
       ``O(n² C)`` loss, refused above ``dense_limit``);
-    * ``nmf`` (``max_nodes``): hipool refuses graphs above it (dense ``O(n²)`` memory) with an
-      error naming the option; the benchmark sets it to ``N`` so that the cell is measured.
-      ``eigenpool`` keeps its default ``dense_limit``: a larger graph takes its partial
-      eigensolver (ARPACK), as tgp's spectral clustering does.
+    * ``nmf`` and ``eigenpool`` keep their defaults: a graph above ``dense_max_nodes`` (NMF: the
+      sparse multiplicative updates from a randomized SVD, as scikit-learn's ``nndsvda`` init
+      computes it) or ``dense_limit`` (EigenPool: its partial eigensolver, ARPACK) takes the
+      sparse path.
 
     tgp's ``PANPooling`` takes the MET matrix ``M`` of PyG's ``PANConv`` instead of an
     ``edge_index``: the timed tgp step computes ``M`` as ``PANConv.forward`` does (``panentropy``
@@ -278,18 +278,13 @@ def clusters_for(n: int, clusters: int) -> int:
 
 #: hipool options that make a pooler compute what tgp's default computes (module docstring).
 MATCH_TGP = {"lapool": {"distance_weight": False, "attention": "softmax"}, "bnpool": {"recon": "sampled"}}
-#: The size guard of hipool's dense poolers (an error above it), lifted to ``N`` so the cell runs.
-SIZE_GUARD = {"nmf": "max_nodes"}
 
 
 def settings(spec: dict, n: int, args, name: str = "") -> tuple:
     """``(entry, pool_options)`` of the registry pooler ``name`` on ``n`` nodes (``spec``: its
     ``entry`` kind, ``fixed_entry`` and ``options`` names, as the probe reports them); see the
     module docstring."""
-    extra = dict(MATCH_TGP.get(name, {}))
-    if name in SIZE_GUARD:
-        extra[SIZE_GUARD[name]] = max(n, 1)
-    extra = {k: v for k, v in extra.items() if k in spec["options"]}
+    extra = {k: v for k, v in MATCH_TGP.get(name, {}).items() if k in spec["options"]}
     if spec["fixed_entry"] is not None:
         return spec["fixed_entry"], extra
     if spec["entry"] == "count":

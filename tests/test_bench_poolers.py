@@ -63,11 +63,11 @@ def test_options_take_comma_lists_and_the_skip_table_starts_no_worker(monkeypatc
     assert script.settings(spec, 200, args)[0] == 100  # at most N // 2 clusters
     assert script.settings({"entry": "order", "fixed_entry": None, "options": []}, 1000, args) == (1, {})
     assert script.settings({"entry": "pairs", "fixed_entry": 0.5, "options": []}, 1000, args) == (0.5, {})
-    # tgp's LaPooling and BNPool semantics; NMF's size guard lifted to N
+    # tgp's LaPooling and BNPool semantics; NMF at its defaults (its sparse path above 500 nodes)
     lap = {"entry": "natural", "fixed_entry": "natural", "options": ["attention", "distance_weight", "hops"]}
     assert script.settings(lap, 1000, args, "lapool") == ("natural", {"distance_weight": False, "attention": "softmax"})
-    nmf = {"entry": "count", "fixed_entry": None, "options": ["max_nodes", "max_iter"]}
-    assert script.settings(nmf, 10_000, args, "nmf") == (256, {"max_nodes": 10_000})
+    nmf = {"entry": "count", "fixed_entry": None, "options": ["dense_max_nodes", "max_iter"]}
+    assert script.settings(nmf, 10_000, args, "nmf") == (256, {})
     bn = {"entry": "count", "fixed_entry": None, "options": ["dense_limit", "recon"]}
     assert script.settings(bn, 10_000, args, "bnpool") == (256, {"recon": "sampled"})  # tgp's sparse loss
     assert script.settings(bn, 10_000, args, "ndp") == (256, {})  # ndp's dense_limit is no guard

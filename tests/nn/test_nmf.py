@@ -2,7 +2,7 @@
 assignment and the pooled graph against a dense float64 reference written from the equations (and
 against scikit-learn's ``non_negative_factorization`` where it is installed); the updates never
 raise the error; small graphs, batching, permutation equivariance on graphs whose singular values
-repeat, gradients, edge features, sizes, the size limit, bad arguments and a model using it (the
+repeat, gradients, edge features, sizes, the sparse path of large graphs, bad arguments and a model using it (the
 pooler contract runs in ``tests/nn/test_contract.py``).
 
 torch-geometric-pool (tgp) is not installed here, so nothing is compared with its ``NMFPooling``.
@@ -301,7 +301,7 @@ def test_gradients_reach_the_features_weights_and_edge_features():
 # ---------------------------------------------------------------------------
 # options, sizes, limits, bad arguments
 # ---------------------------------------------------------------------------
-def test_options_sizes_and_the_size_limit():
+def test_options_and_sizes():
     graphs = [_directed(n, s) for s, n in enumerate((9, 6))]
     x, e, w, ea, batch = _batch(graphs)
     out = NMFPool(4, 4)(x, e, edge_attr=ea, batch=batch, edge_weight=w, sizes=torch.tensor([2, 6]))
@@ -314,9 +314,6 @@ def test_options_sizes_and_the_size_limit():
     torch.testing.assert_close(
         _dense(loops.edge_index, loops.edge_weight, loops.num_nodes), S.t() @ _dense(e, w, 15) @ S
     )
-    with pytest.raises(ValueError, match=r"^NMFPool: graph 0 has 9 nodes, more than max_nodes=8"):
-        NMFPool(4, 4, max_nodes=8)(x, e, batch=batch)
-    NMFPool(4, 9, max_nodes=8)(x, e, batch=batch)  # kept as they are: nothing to factorise
     with pytest.raises(ValueError, match=r"^NMFPool: 'edge_weight' must be >= 0 \(NMF factorises"):
         NMFPool(4, 4)(x, e, batch=batch, edge_weight=-w)
 
@@ -335,7 +332,7 @@ def test_options_sizes_and_the_size_limit():
         ({"reduce": "max"}, "'reduce'"),
         ({"pool_edge_attr": "yes"}, "'pool_edge_attr'"),
         ({"keep_self_loops": 0}, "'keep_self_loops'"),
-        ({"max_nodes": 0}, "'max_nodes'"),
+        ({"dense_max_nodes": 0}, "'dense_max_nodes'"),
     ],
 )
 def test_bad_arguments_raise_naming_them(kwargs, name):

@@ -54,7 +54,10 @@ gradient flows through :math:`S`; gradients reach ``x`` through :math:`S^\top X`
 
 **Cost.**  Dense per graph: ``O(n²)`` memory, ``O(n³)`` for the SVD and ``O(n² k)`` per update.
 Graphs are grouped by size (padded to the next power of two) and each group is factorised as one
-batch.  A graph to factorise of more than ``max_nodes`` nodes (default 5000) raises ``ValueError``.
+batch.  A graph of more than ``dense_max_nodes`` nodes (default 500) takes the sparse path
+instead (:mod:`hipool.nn.nmf_sparse`): the same updates on a CSR adjacency, ``O(E k + n k²)`` per
+update and ``O(E + n k)`` memory, started from NNDSVDa of a randomized SVD (as scikit-learn
+computes it), so its start is close to, not equal to, the dense path's.
 
 What the paper's abstract also mentions and this does not do: factorising a matrix that mixes the
 adjacency with node similarities from the learned embeddings (its body was not available to check
@@ -63,9 +66,8 @@ how); this pooler factorises the weighted adjacency alone, as Spektral and tgp d
 
 from __future__ import annotations
 
-import math
 from dataclasses import dataclass
-from typing import List, Optional, Tuple
+from typing import Optional, Tuple
 
 import torch
 from torch import Tensor
@@ -75,6 +77,10 @@ from ..ops import gather_as, segment_tmm
 from ..record import PoolOutput
 from .clustering import _pool_edge_attr, _pooled_edges, empty_record
 from .functional import cluster_mean
+from .nmf_init import nndsvd_init
+from .nmf_sparse import nmf_sparse_one
+
+__all__ = ["NMFPool", "NMFPoolOutput", "nmf_assignment", "nmf_mu", "nndsvd_init"]
 
 #: How ``H`` becomes the assignment.
 ASSIGNMENTS = ("normalized", "raw")
@@ -82,102 +88,6 @@ ASSIGNMENTS = ("normalized", "raw")
 REDUCES = ("sum", "mean")
 #: Why the edge weights must be ``>= 0`` (the checks' message).
 NONNEGATIVE = "NMF factorises a non-negative adjacency"
-#: Relative gap under which two singular values count as equal (and one as zero).
-SVD_RTOL = 1e-9
-#: NNDSVD entries below this are zeros (scikit-learn's ``_initialize_nmf``).
-NNDSVD_EPS = 1e-6
-#: Seed of the random Fourier features that fix a repeated singular value's basis.
-_SEED = 0x4E4D46
-
-
-# ---------------------------------------------------------------------------
-# initialisation
-# ---------------------------------------------------------------------------
-def _fourier_features(x: Tensor, count: int) -> Tensor:
-    """``cos(X Q + b)`` ``[n, count]`` with a fixed ``Q ~ N(0, 1)`` and ``b ~ U(0, 2π)``: functions of
-    each node's features alone (so permuting the nodes permutes the rows)."""
-    g = torch.Generator().manual_seed(_SEED)
-    q = torch.randn(x.size(1), count, generator=g, dtype=torch.float64).to(x.device)
-    b = (2 * math.pi * torch.rand(count, generator=g, dtype=torch.float64)).to(x.device)
-    return torch.cos(x @ q + b)
-
-
-def _canonical_basis(u: Tensor, z: Tensor) -> Tensor:
-    """An orthonormal basis of the span of ``u`` ``[n, m]`` (orthonormal columns) fixed by ``z``
-    ``[n, r]``: the projections of ``z``'s columns, Gram–Schmidt in order; completed from ``u``
-    when ``z`` does not span the space."""
-    m = u.size(1)
-    proj = u @ (u.t() @ z)
-    basis: List[Tensor] = []
-    scale = max(float(z.norm(dim=0).max()) if z.numel() else 0.0, 1.0)
-    for cand in list(proj.t()) + list(u.t()):
-        for b in basis:
-            cand = cand - (b @ cand) * b
-        for b in basis:  # twice is enough (Kahan)
-            cand = cand - (b @ cand) * b
-        norm = float(cand.norm())
-        if norm > 1e-6 * scale:
-            basis.append(cand / norm)
-        if len(basis) == m:
-            break
-    return torch.stack(basis, 1)
-
-
-def nndsvd_init(a: Tensor, k: int, x: Tensor) -> Tuple[Tensor, Tensor]:
-    """NNDSVDa of one graph's adjacency ``a`` ``[n, n]`` (float64) for ``k`` components: ``(W, H)``
-    ``[n, k]``, ``[k, n]`` (Boutsidis & Gallopoulos 2008; zeros filled with the mean of ``a``).
-    Repeated singular values get the basis fixed by the node features ``x`` (see the module
-    docstring)."""
-    n = a.size(0)
-    u, sig, vh = torch.linalg.svd(a)
-    v = vh.transpose(0, 1)
-    values = sig.tolist()
-    top = values[0] if n else 0.0
-    tol = SVD_RTOL * top
-    if top > 0:
-        # Groups of (numerically) equal non-zero singular values meeting the first k.
-        i = 0
-        while i < min(k, n):
-            j = i + 1
-            while j < n and values[i] - values[j] <= tol:
-                j += 1
-            if j - i > 1 and values[i] > tol:
-                z = _fourier_features(x, j - i + 1)
-                ub = _canonical_basis(u[:, i:j], z)
-                vb = a.t() @ ub
-                vb = vb / vb.norm(dim=0, keepdim=True).clamp_min(torch.finfo(a.dtype).tiny)
-                u = torch.cat([u[:, :i], ub, u[:, j:]], 1)
-                v = torch.cat([v[:, :i], vb, v[:, j:]], 1)
-            i = j
-    kk = min(k, n)
-    sv = sig[:kk].clamp_min(0)
-    uc, vc = u[:, :kk], v[:, :kk]
-    up, un, vp, vn = uc.clamp_min(0), (-uc).clamp_min(0), vc.clamp_min(0), (-vc).clamp_min(0)
-    nup, nun, nvp, nvn = up.norm(dim=0), un.norm(dim=0), vp.norm(dim=0), vn.norm(dim=0)
-    mp, mn = nup * nvp, nun * nvn
-    pos = mp > mn  # the larger of the two non-negative parts (scikit-learn's rule)
-    # A tie (every negative eigenvalue of a symmetric A: u = -v) is left to rounding there; here the
-    # pair is oriented by the node features instead, and its positive part taken.
-    tie = (mp - mn).abs() <= SVD_RTOL * torch.maximum(mp, mn)
-    if bool(tie.any()):
-        side = _fourier_features(x, 1)[:, 0] @ uc
-        pos = torch.where(tie, side >= 0, pos)
-    m = torch.where(pos, mp, mn)
-    tiny = torch.finfo(a.dtype).tiny
-    uu = torch.where(pos, up / nup.clamp_min(tiny), un / nun.clamp_min(tiny))
-    vv = torch.where(pos, vp / nvp.clamp_min(tiny), vn / nvn.clamp_min(tiny))
-    # The first pair is the Perron pair: its absolute values, scaled by its singular value alone.
-    uu[:, :1], vv[:, :1], m[:1] = uc[:, :1].abs(), vc[:, :1].abs(), 1.0
-    scale = torch.where(sv > tol, (sv * m).sqrt(), torch.zeros_like(sv))
-    w = a.new_zeros(n, k)
-    h = a.new_zeros(k, n)
-    w[:, :kk] = uu * scale
-    h[:kk] = (vv * scale).t()
-    avg = a.mean() if n else a.new_zeros(())
-    # scikit-learn's cut-off: entries below 1e-6 count as zeros, which NNDSVDa fills with the mean.
-    w = torch.where(w < NNDSVD_EPS, avg, w)
-    h = torch.where(h < NNDSVD_EPS, avg, h)
-    return w, h
 
 
 def nmf_mu(
@@ -229,11 +139,13 @@ def nmf_assignment(
     max_iter: int,
     tol: float,
     normalized: bool,
+    dense_max_nodes: int = 500,
 ) -> Tuple[Tensor, Tensor, Tensor]:
     """Every node's assignment row over its graph's ``k[g]`` clusters, ``[N, max k]`` float64
     (constant: no gradient), each graph's final NMF error ``[B]`` (0 where ``S = I``) and its
-    iterations ``[B]``.  Graphs of ``n <= k`` nodes get ``S = I``; the others are factorised in
-    groups of equal padded size (the next power of two)."""
+    iterations ``[B]``.  Graphs of ``n <= k`` nodes get ``S = I``; the others of at most
+    ``dense_max_nodes`` nodes are factorised in groups of equal padded size (the next power of
+    two), the larger ones one by one on the sparse path (:mod:`hipool.nn.nmf_sparse`)."""
     device = x.device
     n = x.size(0)
     num_graphs = counts.numel()
@@ -256,6 +168,21 @@ def nmf_assignment(
     sizes = counts[todo].tolist()
     buckets: dict = {}
     for g, size in zip(todo.tolist(), sizes):
+        if size > dense_max_nodes:
+            ng, kg, start = size, int(k[g]), int(ptr[g])
+            sel = eg == g
+            s_g, errors[g], iters[g] = nmf_sparse_one(
+                local[edge_index[0, sel]],
+                local[edge_index[1, sel]],
+                w_e[sel],
+                ng,
+                kg,
+                xd[start : start + ng],
+                max_iter,
+                tol,
+            )
+            out[start : start + ng, :kg] = _rows_to_distributions(s_g, kg) if normalized else s_g
+            continue
         buckets.setdefault(1 << max(size - 1, 0).bit_length(), []).append(g)
     for pad, graphs in sorted(buckets.items()):
         gid = torch.tensor(graphs, dtype=torch.long, device=device)
@@ -278,11 +205,14 @@ def nmf_assignment(
         for b, g in enumerate(graphs):
             ng, kg, start = int(counts[g]), int(k[g]), int(ptr[g])
             s = h[b, :kg, :ng].t()
-            if normalized:
-                total = s.sum(1, keepdim=True)
-                s = torch.where(total > 0, s / torch.where(total > 0, total, torch.ones_like(total)), 1.0 / kg)
-            out[start : start + ng, :kg] = s
+            out[start : start + ng, :kg] = _rows_to_distributions(s, kg) if normalized else s
     return out[:, :c_max], errors, iters
+
+
+def _rows_to_distributions(s: Tensor, k: int) -> Tensor:
+    """Each row of ``s`` ``[n, k]`` divided by its sum; an all-zero row spread evenly, ``1/k``."""
+    total = s.sum(1, keepdim=True)
+    return torch.where(total > 0, s / torch.where(total > 0, total, torch.ones_like(total)), 1.0 / k)
 
 
 # ---------------------------------------------------------------------------
@@ -315,7 +245,9 @@ class NMFPool(torch.nn.Module):
             soft size).
         pool_edge_attr: carry ``edge_attr`` as :math:`S^\top E_c S` per channel.  Default ``True``.
         keep_self_loops: keep the diagonal of :math:`S^\top A S`.  Default ``False``.
-        max_nodes: the largest graph it factorises (dense), an int ``>= 1``.  Default 5000.
+        dense_max_nodes: the largest graph factorised on the dense path (an int ``>= 1``); larger
+            graphs take the sparse path (:mod:`hipool.nn.nmf_sparse`: ``O(E + n k)`` memory, a
+            randomized SVD to start from).  Default 500.
 
     ``edge_weight`` must be ``>= 0``.  No parameters and no losses.  Bad arguments raise
     ``ValueError`` naming them.
@@ -334,7 +266,7 @@ class NMFPool(torch.nn.Module):
         reduce: str = "sum",
         pool_edge_attr: bool = True,
         keep_self_loops: bool = False,
-        max_nodes: int = 5000,
+        dense_max_nodes: int = 500,
     ):
         super().__init__()
         where = "NMFPool"
@@ -350,7 +282,7 @@ class NMFPool(torch.nn.Module):
         self.reduce = reduce
         self.pool_edge_attr = check_bool(pool_edge_attr, where, "pool_edge_attr")
         self.keep_self_loops = check_bool(keep_self_loops, where, "keep_self_loops")
-        self.max_nodes = check_int(max_nodes, where, "max_nodes")
+        self.dense_max_nodes = check_int(dense_max_nodes, where, "dense_max_nodes")
 
     def forward(
         self,
@@ -377,16 +309,17 @@ class NMFPool(torch.nn.Module):
         k = counts.clamp(max=self.num_clusters)
         if sizes is not None:
             k = torch.minimum(k, sizes[:num_graphs])
-        big = (counts > self.max_nodes) & (counts > k)  # a graph kept as it is is not factorised
-        if bool(big.any()):
-            g = int(big.nonzero()[0])
-            raise ValueError(
-                f"{where}: graph {g} has {int(counts[g])} nodes, more than max_nodes={self.max_nodes} (the "
-                f"factorisation is dense: O(n²) memory and O(n² k) time per update); raise max_nodes or pool "
-                f"it with a sparse pooler first"
-            )
         s64, err, iters = nmf_assignment(
-            x, edge_index, edge_weight, batch, counts, k, self.max_iter, self.tol, self.assignment == "normalized"
+            x,
+            edge_index,
+            edge_weight,
+            batch,
+            counts,
+            k,
+            self.max_iter,
+            self.tol,
+            self.assignment == "normalized",
+            self.dense_max_nodes,
         )
         # The products in float32 at least (half-precision sparse products are not implemented on
         # every device); the outputs in x's dtype.

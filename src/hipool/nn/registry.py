@@ -65,8 +65,8 @@ ENTRIES = {
 #: How a pooler holds a graph (:attr:`PoolerSpec.layout`).
 LAYOUTS = {
     "sparse": "edge lists only: memory grows with the edges",
-    "sparse or dense": "either: per batch (mode: auto | dense | sparse), per graph size (eigenpool: dense_limit) "
-    "or by the loss (bnpool: recon)",
+    "sparse or dense": "either: per batch (mode: auto | dense | sparse), per graph size (eigenpool: dense_limit, "
+    "nmf: dense_max_nodes) or by the loss (bnpool: recon)",
     "dense per graph": "an n x n matrix per graph (a size limit applies)",
 }
 
@@ -481,7 +481,7 @@ for _spec in (
         entry_arg="num_clusters",
         weighted=True,
         default_schedule=(0.5, 0.25),
-        layout="dense per graph",
+        layout="sparse or dense",
         summary="clusters from a non-negative factorisation of each graph's adjacency; not learned",
         paper="Bacciu & Di Sotto, A Non-Negative Factorization approach to node pooling in Graph "
         "Convolutional Neural Networks, AI*IA 2019",
