@@ -171,6 +171,8 @@ def time_cell(args, make_step, backward_of, describe) -> dict:
 
     n = args.sizes[0]
     baseline_kb = rss_kb()  # torch, PyG and hipool imported; no graph yet
+    # (for a parent that kills the worker: what it saw resident minus this is a lower bound of the peak)
+    print(json.dumps({"progress": "baseline", "baseline_MB": baseline_kb * 1024 / 1e6}), flush=True)
     generator = torch.Generator().manual_seed(args.seed + n)
     edge_index = random_graph(n, args.degree, generator)
     x = torch.randn(n, args.features, generator=generator)

@@ -581,12 +581,16 @@ def measure(args, pooler: str, n: int, impl: str, cap_bytes: int) -> dict:
     extra = {"warmup_ms": warmup[0]} if warmup else {}
     if killed == "timeout":
         done = f"; its warm-up took {warmup[0] / 1e3:.1f} s" if warmup else "; its warm-up had not finished"
+        base = [o["baseline_MB"] for o in objs if o.get("progress") == "baseline"]
+        if base:  # the most it was seen resident, above its baseline: its peak was at least that
+            extra["peak_seen_MB"] = seen / 1e6 - base[0]
         return {
             **row,
             **extra,
             "status": "timeout",
             "note": "timeout",
             "reason": f"killed after {args.timeout_s:g} s{done}",
+            "timeout_s": args.timeout_s,
         }
     if killed == "memory":
         return {
@@ -643,6 +647,20 @@ def table(results: list, n: int, poolers: list, registry: dict, args, tgp_ok: bo
     return fmt_table(header, rows)
 
 
+def _goal_against_a_timeout(ours: dict, peer: dict) -> tuple:
+    """``(met, detail)`` where hipool finished and tgp was killed for time: its time is above the
+    timeout and its peak at least what it was seen resident (above its baseline), so both ratios
+    are bounds.  Met when hipool beats both bounds; undecided (``None``) without a memory bound."""
+    speed = peer["timeout_s"] * 1e3 / ours["time_ms"]
+    detail = f"time > {speed:.1f}x (hipool {ours['time_ms'] / 1e3:.3g} s, tgp killed after {peer['timeout_s']:g} s)"
+    seen = peer.get("peak_seen_MB")
+    if seen is None or seen <= 0:
+        return None, detail + "; memory not decided (tgp's resident size unknown)"
+    ratio = ours["peak_MB"] / seen
+    detail += f", memory <= {ratio:.2f} (hipool {ours['peak_MB']:.1f} MB, tgp at least {seen:.1f} MB when killed)"
+    return speed >= 1.0 and ratio <= 1.0, detail
+
+
 def check_goal(results: list, poolers: list, registry: dict, tgp_ok: bool) -> list:
     """Issue 23: at N = GOAL_N, tgp/hipool time >= 1 and hipool/tgp memory <= 1, per shared pooler."""
     at = {(r["pooler"], r["n"], r["impl"]): r for r in results}
@@ -655,6 +673,8 @@ def check_goal(results: list, poolers: list, registry: dict, tgp_ok: bool) -> li
             met, detail = None, f"not measured (N={GOAL_N} not in --sizes)"
         elif not tgp_ok:
             met, detail = None, "not measured (tgp not importable)"
+        elif ours["status"] == "ok" and peer is not None and peer["status"] == "timeout":
+            met, detail = _goal_against_a_timeout(ours, peer)
         elif "speedup" not in ours:
             why = [f"{r['impl']} {r['note']}" for r in (ours, peer) if r is not None and r["status"] != "ok"]
             met, detail = None, "not measured (" + ("; ".join(why) or "no tgp time") + ")"

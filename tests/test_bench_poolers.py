@@ -71,3 +71,35 @@ def test_options_take_comma_lists_and_the_skip_table_starts_no_worker(monkeypatc
     bn = {"entry": "count", "fixed_entry": None, "options": ["dense_limit", "recon"]}
     assert script.settings(bn, 10_000, args, "bnpool") == (256, {"recon": "sampled"})  # tgp's sparse loss
     assert script.settings(bn, 10_000, args, "ndp") == (256, {})  # ndp's dense_limit is no guard
+
+
+def test_the_goal_against_a_peer_killed_for_time_uses_bounds(monkeypatch):
+    script = _script(monkeypatch)
+    registry = {"nmf": {"class": "NMFPool"}}
+    ours = {
+        "pooler": "nmf",
+        "n": script.GOAL_N,
+        "impl": "hipool",
+        "status": "ok",
+        "time_ms": 13_000.0,
+        "peak_MB": 300.0,
+    }
+    peer = {"pooler": "nmf", "n": script.GOAL_N, "impl": "tgp", "status": "timeout", "note": "timeout"}
+    cases = [
+        ({"timeout_s": 300.0, "peak_seen_MB": 1200.0}, True, "time > 23.1x", "memory <= 0.25"),
+        ({"timeout_s": 300.0, "peak_seen_MB": 200.0}, False, "time > 23.1x", "memory <= 1.50"),
+        ({"timeout_s": 10.0, "peak_seen_MB": 1200.0}, False, "time > 0.8x", "memory <= 0.25"),
+        ({"timeout_s": 300.0}, None, "time > 23.1x", "memory not decided"),
+    ]
+    for extra, met, time_part, memory_part in cases:
+        (goal,) = script.check_goal([ours, {**peer, **extra}], ["nmf"], registry, tgp_ok=True)
+        assert goal["met"] is met
+        assert time_part in goal["detail"] and memory_part in goal["detail"]
+    # the other way round (hipool killed, tgp finished) is not measured, as before
+    (goal,) = script.check_goal(
+        [{**ours, "status": "timeout", "note": "timeout"}, {**peer, "status": "ok", "time_ms": 1.0, "peak_MB": 1.0}],
+        ["nmf"],
+        registry,
+        tgp_ok=True,
+    )
+    assert goal["met"] is None and "hipool timeout" in goal["detail"]
