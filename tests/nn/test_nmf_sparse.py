@@ -143,3 +143,11 @@ def test_sparse_path_gradients_and_duplicate_edges():
     )
     torch.testing.assert_close(s1, s2, rtol=1e-9, atol=1e-12)
     torch.testing.assert_close(err1, err2)
+
+
+def test_sparse_path_on_a_graph_without_edges_spreads_every_node_evenly():
+    x = torch.randn(300, 4)
+    for e, w in ((torch.empty(2, 0, dtype=torch.long), None), (torch.tensor([[0, 1], [1, 0]]), torch.zeros(2))):
+        out = NMFPool(4, 4, dense_max_nodes=100)(x, e, edge_weight=w)
+        assert torch.equal(out.assignment, torch.full((300, 4), 0.25))
+        assert float(out.nmf_error) == 0.0
