@@ -372,7 +372,8 @@ def _graclus(
         return cluster
     ncut = pw * (1.0 / deg[pairs[0]] + 1.0 / deg[pairs[1]])
     rank = _ncut_rank(ncut, _tiebreak(pairs, batch, seed))
-    taken, _ = greedy_matching(pairs, rank, num_nodes)
+    limited = budget is not None and batch is not None
+    taken, _ = greedy_matching(pairs, rank, num_nodes, ordered=limited)  # (only the limit reads the order)
     if budget is not None and batch is not None:
         taken = limit_merges(taken, rank, pairs, batch, budget)
     cluster[pairs[1, taken]] = pairs[0, taken]
