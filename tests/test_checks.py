@@ -115,6 +115,10 @@ def test_edge_joining_two_graphs_is_named_by_check_graph_and_every_pooler():
     for pool in (TopKPooling(3), SAGPooling(3), MinCutPool(3, 2), EdgePool(3), Graclus()):
         with pytest.raises(ValueError, match="joins graph 0 and graph 1"):
             pool(x, bad, batch=batch)
+    # first and last node in one graph: one graph when sorted (no edge check needed); unsorted, refused
+    check_graph(x, bad, torch.tensor([2, 2, 2, 2]), where="t")
+    with pytest.raises(ValueError, match=r"t: 'batch' must be sorted .* batch\[1\] = 1 > batch\[2\] = 0"):
+        check_graph(x, bad, torch.tensor([0, 1, 0, 0]), where="t")
 
 
 def test_number_int_and_flag_helpers_name_the_argument_and_the_range():

@@ -166,7 +166,9 @@ def test_nonfinite_edge_attr_is_refused_by_check_graph_in_its_one_sync():
 
 
 def test_checks_are_one_synchronisation():
-    """All value checks of check_graph, the new ones included, are read back to the host once."""
+    """All value checks of check_graph, the new ones included, are read back to the host once
+    (on the CPU the one-graph shortcut also reads ``batch``'s two ends with ``int``, which costs
+    no synchronisation there and is not taken on other devices)."""
     calls = []
     original = torch.Tensor.__bool__
 

@@ -46,6 +46,15 @@ def _contract_edges(
 ) -> Tuple[Tensor, Optional[Tensor], Optional[Tensor]]:
     """Edges between clusters, duplicates merged; their ``edge_attr``/``edge_weight`` summed."""
     ei = cluster.index_select(0, edge_index.reshape(-1)).view(2, -1)  # (index_select: 3x faster than [])
+    if edge_attr is None and edge_weight is None and ei.size(1) > 0:
+        # The distinct (row, col) in order, as coalesce gives them: one unique of 1-D keys, the
+        # merged self-loops dropped from its (shorter) result (1.5 against 2.3 ms at 80k edges).
+        key = torch.unique(ei[0] * num_clusters + ei[1])
+        pairs = _decode(key, num_clusters)
+        if keep_self_loops:
+            return pairs, None, None
+        off = pairs[0] != pairs[1]
+        return (pairs if bool(off.all()) else pairs[:, off]), None, None
     if not keep_self_loops:
         mask = ei[0] != ei[1]
         ei = ei[:, mask]
@@ -54,9 +63,6 @@ def _contract_edges(
     values = [v for v in (edge_attr, edge_weight) if v is not None]
     if ei.size(1) == 0:
         return ei, edge_attr, edge_weight
-    if not values:  # the distinct (row, col) in order, as coalesce gives them; one unique of the keys
-        key = torch.unique(ei[0] * num_clusters + ei[1])  # (1.5 against 2.3 ms at 80k edges)
-        return _decode(key, num_clusters), None, None
     ei, values = coalesce(ei, values, num_nodes=num_clusters, reduce="sum")
     values = list(values)
     edge_attr = values.pop(0) if edge_attr is not None else None
@@ -256,6 +262,8 @@ def _tiebreak(pairs: Tensor, batch: Optional[Tensor], seed: Optional[int]) -> Te
     its position among its own graph's pairs only: a graph gets the same ties broken the same way
     alone and in any batch."""
     position = torch.arange(pairs.size(1), device=pairs.device)
+    if batch is not None and batch.numel() and batch.device.type == "cpu" and int(batch[0]) == int(batch[-1]):
+        batch = None  # one graph (sorted): every pair's place among its graph's is its place
     if batch is not None:
         graph = batch[pairs[0]]  # pairs are sorted, so each graph's pairs are contiguous
         counts = torch.bincount(graph)
@@ -431,7 +439,8 @@ class _PairMax(torch.autograd.Function):
     @staticmethod
     def forward(ctx, x: Tensor, a: Tensor, b: Tensor) -> Tensor:
         xa, xb = x.index_select(0, a), x.index_select(0, b)
-        share_a = (xa > xb).to(x.dtype) + (xa == xb).to(x.dtype) * 0.5  # of the gradient, to a
+        # a's share of the gradient: 1, 1/2 at a tie, 0 (sign: 5x cheaper than two compares and casts)
+        share_a = torch.sign(xa - xb).mul_(0.5).add_(0.5)
         ctx.save_for_backward(a, b, share_a)
         ctx.num_rows = x.size(0)
         return torch.maximum(xa, xb)
