@@ -431,16 +431,22 @@ def test_graclus_undirected_pairs_equal_coalesce(seed):
     torch.testing.assert_close(pw, ref_w, rtol=1e-15, atol=0)
 
 
-def test_graclus_rank_orders_as_rank_by_score():
+def test_graclus_rank_orders_by_the_float32_ncut_then_the_tiebreak():
     from hipool.nn.contraction import _ncut_rank
 
     g = torch.Generator().manual_seed(0)
-    ncut = torch.rand(300, generator=g, dtype=torch.float64) + 0.01
+    ncut = torch.rand(300, generator=g, dtype=torch.float64) * 2 + 1e-3
     ncut[:100] = ncut[100:200]  # exact ties, decided by the tiebreak
+    ncut[200:210] = ncut[210:220] * (1 + 1e-12)  # float64 apart, one float32: ties too
     tiebreak = torch.randperm(300, generator=g) * 1000 + 2**31  # distinct, within [0, 2**32)
     key = _ncut_rank(ncut, tiebreak)
-    assert torch.equal(torch.argsort(key), torch.argsort(rank_by_score(ncut, tiebreak)))
+    assert torch.equal(torch.argsort(key), torch.argsort(rank_by_score(ncut.float(), tiebreak)))
     assert key.unique().numel() == 300
+    # 1/2 + 1/12 and 1/3 + 1/4 are one value, which float64 tells apart by its last bit
+    ncut = torch.tensor([1 / 2 + 1 / 12, 1 / 3 + 1 / 4], dtype=torch.float64)
+    assert ncut[0] != ncut[1]
+    for tb, first in (([5, 9], 0), ([9, 5], 1)):
+        assert int(torch.argmin(_ncut_rank(ncut, torch.tensor(tb)))) == first
 
 
 def test_graclus_without_edge_attr_equals_pyg_pool():
