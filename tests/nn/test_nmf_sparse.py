@@ -151,3 +151,11 @@ def test_sparse_path_on_a_graph_without_edges_spreads_every_node_evenly():
         out = NMFPool(4, 4, dense_max_nodes=100)(x, e, edge_weight=w)
         assert torch.equal(out.assignment, torch.full((300, 4), 0.25))
         assert float(out.nmf_error) == 0.0
+
+
+def test_dense_max_nodes_none_is_the_default():
+    from hipool.nn.nmf import DENSE_MAX_NODES
+
+    assert NMFPool(4, 3).dense_max_nodes == NMFPool(4, 3, dense_max_nodes=None).dense_max_nodes == DENSE_MAX_NODES
+    with pytest.raises(ValueError, match=r"^NMFPool: 'dense_max_nodes'"):
+        NMFPool(4, 3, dense_max_nodes=2.5)

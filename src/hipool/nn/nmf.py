@@ -80,12 +80,15 @@ from .functional import cluster_mean
 from .nmf_init import nndsvd_init
 from .nmf_sparse import nmf_sparse_one
 
-__all__ = ["NMFPool", "NMFPoolOutput", "nmf_assignment", "nmf_mu", "nndsvd_init"]
+__all__ = ["DENSE_MAX_NODES", "NMFPool", "NMFPoolOutput", "nmf_assignment", "nmf_mu", "nndsvd_init"]
 
 #: How ``H`` becomes the assignment.
 ASSIGNMENTS = ("normalized", "raw")
 #: How the pooled features are formed.
 REDUCES = ("sum", "mean")
+#: The largest graph factorised on the dense path by default (sparse above: faster for one graph
+#: from about 250 nodes, the dense path batches many small graphs and is exactly equivariant).
+DENSE_MAX_NODES = 500
 #: Why the edge weights must be ``>= 0`` (the checks' message).
 NONNEGATIVE = "NMF factorises a non-negative adjacency"
 
@@ -139,7 +142,7 @@ def nmf_assignment(
     max_iter: int,
     tol: float,
     normalized: bool,
-    dense_max_nodes: int = 500,
+    dense_max_nodes: int = DENSE_MAX_NODES,
 ) -> Tuple[Tensor, Tensor, Tensor]:
     """Every node's assignment row over its graph's ``k[g]`` clusters, ``[N, max k]`` float64
     (constant: no gradient), each graph's final NMF error ``[B]`` (0 where ``S = I``) and its
@@ -247,7 +250,7 @@ class NMFPool(torch.nn.Module):
         keep_self_loops: keep the diagonal of :math:`S^\top A S`.  Default ``False``.
         dense_max_nodes: the largest graph factorised on the dense path (an int ``>= 1``); larger
             graphs take the sparse path (:mod:`hipool.nn.nmf_sparse`: ``O(E + n k)`` memory, a
-            randomized SVD to start from).  Default 500.
+            randomized SVD to start from).  Default (or ``None``) :data:`DENSE_MAX_NODES`, 500.
 
     ``edge_weight`` must be ``>= 0``.  No parameters and no losses.  Bad arguments raise
     ``ValueError`` naming them.
@@ -266,7 +269,7 @@ class NMFPool(torch.nn.Module):
         reduce: str = "sum",
         pool_edge_attr: bool = True,
         keep_self_loops: bool = False,
-        dense_max_nodes: int = 500,
+        dense_max_nodes: Optional[int] = DENSE_MAX_NODES,
     ):
         super().__init__()
         where = "NMFPool"
@@ -282,7 +285,8 @@ class NMFPool(torch.nn.Module):
         self.reduce = reduce
         self.pool_edge_attr = check_bool(pool_edge_attr, where, "pool_edge_attr")
         self.keep_self_loops = check_bool(keep_self_loops, where, "keep_self_loops")
-        self.dense_max_nodes = check_int(dense_max_nodes, where, "dense_max_nodes")
+        check_int(dense_max_nodes, where, "dense_max_nodes", allow_none=True)
+        self.dense_max_nodes = DENSE_MAX_NODES if dense_max_nodes is None else dense_max_nodes
 
     def forward(
         self,
