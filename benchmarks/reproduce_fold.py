@@ -4,7 +4,8 @@ recorded and the reproduced test accuracy (issue 20's checker).
     .venv/bin/python benchmarks/reproduce_fold.py RUN MODEL FOLD [--repeat R]
     .venv/bin/python benchmarks/reproduce_fold.py runs/analoggenie gine-given 3
 
-RUN is the campaign's run folder (or a dataset name: then ``runs/<name>``).  The unit record
+RUN is the campaign's run folder, or a dataset name: then ``runs/<name>``, or else the folder
+``results/campaign.sh`` commits, ``results/tu-<name>/run``.  The unit record
 ``units/<MODEL>/fold<FOLD>/final-c<k>-r<R>.json`` holds the seed, the model config and the
 training settings of the selected config ``k``; the fold's train, holdout and test indices
 come from the run's ``folds.json``, and the dataset from ``run.json`` (loaded again as the
@@ -51,7 +52,9 @@ def _no_device(device: str) -> bool:
 
 def main(argv=None) -> int:
     p = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    p.add_argument("run", help="the campaign's run folder, or a dataset name (then runs/<name>)")
+    p.add_argument(
+        "run", help="the campaign's run folder, or a dataset name (then runs/<name> or results/tu-<name>/run)"
+    )
     p.add_argument("model", help="the model's name in the campaign (e.g. gine-given)")
     p.add_argument("fold", type=int, help="the outer fold")
     p.add_argument("--repeat", type=int, default=0, help="which final run of the fold (default 0)")
@@ -68,11 +71,10 @@ def main(argv=None) -> int:
     from hipool.compare.unit import run_unit
     from hipool.data.registry import load_dataset
 
-    folder = Path(args.run)
-    if not folder.is_dir():
-        folder = Path("runs") / args.run
-    if not (folder / "run.json").is_file():
-        return _fail(f"{args.run}: no run folder with a run.json (nor runs/{args.run})")
+    tried = [Path(args.run), Path("runs") / args.run, ROOT / "results" / f"tu-{args.run}" / "run"]
+    folder = next((f for f in tried if (f / "run.json").is_file()), None)
+    if folder is None:
+        return _fail(f"{args.run}: no run folder with a run.json (nor runs/{args.run}, results/tu-{args.run}/run)")
     manifest = json.loads((folder / "run.json").read_text())
     unit_dir = folder / "units" / args.model / f"fold{args.fold:02d}"
     records = sorted(unit_dir.glob(f"final-c*-r{args.repeat}.json"))

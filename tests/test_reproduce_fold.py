@@ -31,3 +31,16 @@ def test_a_final_unit_reproduces_exactly_and_a_changed_record_does_not(tmp_path,
     assert script.main([str(out), "topk", "1"]) == 1
     assert script.main([str(out), "topk", "7"]) == 2
     assert script.main([str(tmp_path / "nothing"), "topk", "0"]) == 2
+
+
+def test_a_dataset_name_finds_the_campaign_folder_in_results(tmp_path, monkeypatch, capsys):
+    out = tmp_path / "results" / "tu-X" / "run"
+    args = ["--dataset", "communities:n=40,seed=1", "--models", "topk", "--folds", "2", "--repeats", "1"]
+    assert main(["compare", *args, "--epochs", "1", "--threads", "1", "--out", str(out), "--no-progress"]) == 0
+    script = _script()
+    monkeypatch.setattr(script, "ROOT", tmp_path)
+    monkeypatch.chdir(tmp_path)  # no runs/X here
+    assert script.main(["X", "topk", "0"]) == 0
+    assert str(out) in capsys.readouterr().out
+    assert script.main(["Y", "topk", "0"]) == 2
+    assert "nor runs/Y, results/tu-Y/run" in capsys.readouterr().err
