@@ -11,7 +11,8 @@ float64, the same stopping rule), with the adjacency held as CSR:
     + \langle W^\top W, H H^\top \rangle,
 
 so an update costs ``O(E k + n k²)`` time and ``O(E + n k)`` memory instead of ``O(n² k)`` and
-``O(n²)`` (at 10k nodes, 80k edges and ``k = 256``: about 0.4 s, against about 10 s dense).
+``O(n²)`` (at 10k nodes, 80k edges and ``k = 256``: 0.15 s measured, against about 10 s dense, estimated
+from its ``4 n² k`` multiply-adds).
 
 **Initialisation: NNDSVDa from a randomized SVD** (Halko, Martinsson & Tropp, SIAM Review 2011),
 as scikit-learn's ``init="nndsvda"`` computes its SVD: a range finder of ``k + 10`` columns,
