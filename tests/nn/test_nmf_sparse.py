@@ -13,16 +13,15 @@ from hipool.nn.nmf import NMFPool, nmf_mu, nndsvd_init
 from hipool.nn.nmf_sparse import nmf_mu_sparse, nmf_sparse_one, randomized_svd
 from hipool.ops import _csr
 from tests.nn.graphs import sym
+from tests.nn.test_nmf import _directed as _nmf_directed
 
 pytestmark = pytest.mark.usefixtures("one_thread")
 
 
 def _directed(n: int, seed: int, p: float = 0.1):
-    g = torch.Generator().manual_seed(seed)
-    m = torch.rand(n, n, generator=g) < p
-    m[torch.arange(n), (torch.arange(n) + 1) % n] = True
-    e = m.nonzero().t()
-    return torch.randn(n, 4, generator=g), e, torch.rand(e.size(1), generator=g, dtype=torch.float64) + 0.25
+    """test_nmf's random directed graph (distinct singular values), weights in float64."""
+    x, e, w, _ = _nmf_directed(n, seed, p)
+    return x, e, w.double()
 
 
 def _ops(e, w, n):
