@@ -240,6 +240,13 @@ def _floating_x_message(x: Tensor, where: str, wanted: Optional[torch.dtype] = N
     )
 
 
+def is_one_graph_on_cpu(batch: Optional[Tensor]) -> bool:
+    """``True`` for a non-empty CPU ``batch`` whose first and last node share a graph: one graph when
+    ``batch`` is sorted (as the pool input checks require).  Reads two values, which costs no
+    synchronisation on the CPU; on other devices it answers ``False`` without reading."""
+    return batch is not None and batch.numel() > 0 and batch.device.type == "cpu" and int(batch[0]) == int(batch[-1])
+
+
 def check_graph(
     x: Tensor,
     edge_index: Tensor,
@@ -341,11 +348,9 @@ def check_graph(
         flags.append((batch[1:] >= batch[:-1]).all() & (batch[0] >= 0))
     elif batch is not None and n == 1:
         flags.append(batch[0] >= 0)
-    # On the CPU, where reading a value costs no synchronisation, a batch whose first and last node
-    # share a graph is one graph (sorted: checked above; unsorted, the checks below look at every
-    # edge), so no edge can join two: that skips 3/4 of the checks' time at 80k edges.
-    one_graph = batch is not None and n > 0 and batch.device.type == "cpu" and int(batch[0]) == int(batch[-1])
-    if batch is not None and num_edges > 0 and n > 0 and not one_graph:
+    # One graph (sorted: checked above; unsorted, the checks below look at every edge): no edge can
+    # join two, which skips 3/4 of the checks' time at 80k edges.
+    if batch is not None and num_edges > 0 and n > 0 and not is_one_graph_on_cpu(batch):
         # Every edge inside one graph (indices clamped: an out-of-range one fails above).
         ends = batch[edge_index.clamp(0, n - 1)]
         flags.append((ends[0] == ends[1]).all())

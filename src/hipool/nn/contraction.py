@@ -28,6 +28,7 @@ from ..checks import (
     check_number,
     check_sizes,
     is_int,
+    is_one_graph_on_cpu,
     param_device,
     param_dtype,
     prepare_pool_input,
@@ -262,8 +263,8 @@ def _tiebreak(pairs: Tensor, batch: Optional[Tensor], seed: Optional[int]) -> Te
     its position among its own graph's pairs only: a graph gets the same ties broken the same way
     alone and in any batch."""
     position = torch.arange(pairs.size(1), device=pairs.device)
-    if batch is not None and batch.numel() and batch.device.type == "cpu" and int(batch[0]) == int(batch[-1]):
-        batch = None  # one graph (sorted): every pair's place among its graph's is its place
+    if is_one_graph_on_cpu(batch):
+        batch = None  # every pair's place among its graph's is its place
     if batch is not None:
         graph = batch[pairs[0]]  # pairs are sorted, so each graph's pairs are contiguous
         counts = torch.bincount(graph)
