@@ -115,13 +115,26 @@ def test_sparse_path_is_permutation_equivariant():
     torch.testing.assert_close(b.x, a.x, rtol=1e-8, atol=1e-8)
 
 
-def test_identical_features_on_a_regular_graph_fall_back_to_a_fixed_gaussian_start():
+def test_identical_features_on_a_regular_graph_fall_back_to_a_fixed_gaussian_start(monkeypatch):
+    import hipool.nn.nmf_sparse as ns
+
+    ratios = []
+    orth = ns._orth
+
+    def spy(m):
+        q, ratio = orth(m)
+        ratios.append(ratio)
+        return q, ratio
+
+    monkeypatch.setattr(ns, "_orth", spy)
     n = 200
     s = torch.arange(n)
     e = sym(torch.stack([s, (s + 1) % n]))  # a ring: every node alike, every signal constant
     x = torch.ones(n, 3)
     a = NMFPool(3, 8, dense_max_nodes=50)(x, e)
     b = NMFPool(3, 8, dense_max_nodes=50)(x, e)
+    # the signals' block was rank-deficient, so each run orthonormalised a Gaussian block once more
+    assert ratios[0] < 1e-10 and len(ratios) == 2 * (2 + 2 * ns.POWER_ITERS)
     assert torch.equal(a.assignment, b.assignment)  # deterministic
     assert torch.isfinite(a.assignment).all() and a.cluster.unique().numel() > 1
     assert float(a.nmf_error) < float(torch.tensor(2.0 * n).sqrt())  # better than W H = 0
