@@ -31,6 +31,39 @@ MEM_KINDS = {
     "graph was moved to the GPU",
 }
 
+#: What ``tensor_MB`` measures (CPU cells of the scripts that ask for it; see :func:`tensor_peak_bytes`).
+TENSOR_MB = (
+    "peak of the tensors alive during one forward+backward (torch's CPU allocator, from the "
+    "profiler's memory events), the graph and the module's parameters included: on the CPU what "
+    "peak_MB is on CUDA; memory allocated outside torch (MKL's sparse internals) is not in it"
+)
+
+
+def tensor_peak_bytes(fn) -> int:
+    """Peak bytes of the tensors allocated through torch's CPU allocator while ``fn()`` runs,
+    over what was alive when it started (never below 0): the running sum of the allocations and
+    frees that ``torch.profiler`` records with ``profile_memory=True``, in time order.
+
+    This is what ``torch.cuda.max_memory_allocated`` measures on a GPU, for the CPU: unlike the
+    resident set size it leaves out the process's own overhead (code pages of kernels run for
+    the first time, memory the C allocator keeps or spreads over per-thread arenas), and it
+    misses what a library allocates outside torch (MKL's sparse-product internals, numpy).
+    """
+    from torch.autograd import DeviceType
+    from torch.profiler import ProfilerActivity, profile
+
+    with profile(activities=[ProfilerActivity.CPU], profile_memory=True) as prof:
+        fn()
+    events = [
+        e for e in prof.profiler.kineto_results.events() if e.name() == "[memory]" and e.device_type() == DeviceType.CPU
+    ]
+    live = peak = 0
+    for e in sorted(events, key=lambda e: e.start_ns()):
+        live += e.nbytes()
+        peak = max(peak, live)
+    return peak
+
+
 # Run in a subprocess by probe_device, so that the parent never imports torch.
 _PROBE = """
 import json, torch
@@ -132,9 +165,11 @@ def add_ratios(results: list, peer: str) -> None:
         if r["impl"] != peer and r["status"] == "ok" and ref is not None:
             r["speedup"] = ref["time_ms"] / r["time_ms"]
             r["mem_ratio"] = r["peak_MB"] / ref["peak_MB"] if ref["peak_MB"] > 0 else float("nan")
+            if r.get("tensor_MB") and ref.get("tensor_MB"):
+                r["tensor_ratio"] = r["tensor_MB"] / ref["tensor_MB"]
 
 
-def time_cell(args, make_step, backward_of, describe) -> dict:
+def time_cell(args, make_step, backward_of, describe, tensor_peak: bool = False) -> dict:
     """One measurement in a worker process: the shared scaffold of the benchmark scripts.
 
     Builds the random graph (``args.sizes[0]`` nodes, ``args.degree``, ``args.features``,
@@ -151,7 +186,10 @@ def time_cell(args, make_step, backward_of, describe) -> dict:
     ``torch.cuda.max_memory_allocated()`` after ``torch.cuda.reset_peak_memory_stats()`` taken
     just before the graph is moved (minus what was allocated then: nothing), with the host
     RSS figure kept as ``rss_peak_MB``.  On CUDA the clock is read after
-    ``torch.cuda.synchronize()``.
+    ``torch.cuda.synchronize()``.  With ``tensor_peak`` on the CPU, one more step (untimed, after
+    the others, gradients cleared first) runs under the profiler for ``tensor_MB``
+    (:data:`TENSOR_MB`): the graph's tensors and the modules' parameters and buffers plus
+    :func:`tensor_peak_bytes` of the step.
     """
     import torch
     import torch_geometric
@@ -189,10 +227,13 @@ def time_cell(args, make_step, backward_of, describe) -> dict:
     for m in modules:
         m.to(device)
 
-    def run_once():
+    def clear_grads():
         x.grad = None
         for m in modules:
             m.zero_grad(set_to_none=True)
+
+    def run_once():
+        clear_grads()
         sync()
         start = time.perf_counter()
         out = step(x, edge_index, batch)
@@ -207,6 +248,13 @@ def time_cell(args, make_step, backward_of, describe) -> dict:
     repeats = args.repeats if warmup_s <= args.slow_s else 1
     times = [run_once()[0] for _ in range(repeats)]
     peak_kb = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss  # KB on Linux
+    tensors = {}
+    if tensor_peak and not cuda:
+        clear_grads()  # else the step's first act would be freeing the last step's gradients
+        resident = sum(t.nbytes for t in (x, edge_index, batch))
+        resident += sum(t.nbytes for m in modules for t in [*m.parameters(), *m.buffers()])
+        step_bytes = tensor_peak_bytes(lambda: backward_of(step(x, edge_index, batch)).backward())
+        tensors = {"tensor_MB": (resident + step_bytes) / 1e6}
     if cuda:
         sync()
         peak_alloc = torch.cuda.max_memory_allocated(device)
@@ -238,6 +286,7 @@ def time_cell(args, make_step, backward_of, describe) -> dict:
         "warmup_ms": 1e3 * warmup_s,
         "repeats": repeats,
         **memory,
+        **tensors,
         **extra,
         "threads": torch.get_num_threads(),
         "torch": torch.__version__,
