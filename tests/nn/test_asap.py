@@ -640,14 +640,20 @@ def test_tuple_unpacking_is_pygs_five_tuple():
 
 @pytest.mark.parametrize("weighted", [False, True], ids=["unweighted", "weighted"])
 @pytest.mark.parametrize(
-    "kw", [dict(), dict(GNN=pyg.GCNConv, add_self_loops=True), dict(ratio=4)], ids=["default", "GCN_loops", "int"]
+    "kw",
+    [dict(), dict(GNN=pyg.GCNConv, add_self_loops=True), dict(ratio=4), dict(edge_topk=3)],
+    ids=["default", "GCN_loops", "int", "edge_topk"],
 )
 def test_batch_equals_graphs_one_at_a_time(kw, weighted):
     sizes = [12, 1, 40]
     graphs = [random_graph(n, seed=i) for i, n in enumerate(sizes)]
     ews = [weights(g.edge_index.size(1), seed=i) if weighted else None for i, g in enumerate(graphs)]
     b = Batch.from_data_list(graphs)
-    _, pool = pair(**kw)
+    if "edge_topk" in kw:
+        torch.manual_seed(0)
+        pool = ASAPooling(F, **kw).eval()
+    else:
+        _, pool = pair(**kw)
     whole = pool(b.x, b.edge_index, torch.cat(ews) if weighted else None, b.batch)
     offset = 0
     for g, (data, ew) in enumerate(zip(graphs, ews)):
@@ -928,10 +934,22 @@ def pooled_mask(out):
     return torch.zeros(k, k, dtype=torch.bool).index_put(tuple(out.edge_index), torch.tensor(True))
 
 
+@pytest.fixture(params=["paths", "products"])
+def edge_attr_method(request, monkeypatch):
+    """Each way ASAP carries ``edge_attr``: the path product (sparse graphs) or one sparse
+    product per channel (taken above ``_PATHS_PER_EDGE`` paths per pooled edge; forced here)."""
+    import hipool.nn.asap as asap_module
+
+    monkeypatch.setattr(asap_module, "_PATHS_PER_EDGE", 10**12 if request.param == "paths" else 0)
+    return request.param
+
+
 @pytest.mark.parametrize("dups", [False, True], ids=["simple", "loops_duplicates"])
 @pytest.mark.parametrize("weighted", [False, True], ids=["unweighted", "weighted"])
-@pytest.mark.parametrize("kw", [dict(), dict(add_self_loops=True), dict(GNN=pyg.GCNConv), dict(ratio=3)], ids=kw_id)
-def test_edge_attr_equals_dense_reference(kw, weighted, dups):
+@pytest.mark.parametrize(
+    "kw", [dict(), dict(add_self_loops=True), dict(GNN=pyg.GCNConv), dict(ratio=3), dict(edge_topk=2)], ids=kw_id
+)
+def test_edge_attr_equals_dense_reference(kw, weighted, dups, edge_attr_method):
     b = Batch.from_data_list([random_graph(n, seed=n) for n in (25, 1, 12, 2)])
     data = with_loops_and_duplicates(b, seed=1) if dups else simple(b)
     batch = b.batch
@@ -947,7 +965,8 @@ def test_edge_attr_equals_dense_reference(kw, weighted, dups):
     off = ~pooled_mask(out)
     if not kw.get("add_self_loops"):
         off &= ~torch.eye(out.num_nodes, dtype=torch.bool)
-    assert (ref[off] == 0).all()
+    if "edge_topk" not in kw:  # (pruned edges carry theirs away)
+        assert (ref[off] == 0).all()
     assert (ref[~off].abs().sum(-1) > 0).any()
 
 
@@ -1048,7 +1067,7 @@ def test_edge_attr_batch_equals_graphs_one_at_a_time(kw):
 
 
 @pytest.mark.parametrize("kw", [dict(), dict(GNN=pyg.GCNConv), dict(add_self_loops=True)], ids=kw_id)
-def test_edge_attr_gradients_equal_dense_reference(kw):
+def test_edge_attr_gradients_equal_dense_reference(kw, edge_attr_method):
     data = with_loops_and_duplicates(random_graph(30, seed=7), seed=8)
     ea0, ew0 = edge_attr_of(data.edge_index.size(1), d=3, seed=1), weights(data.edge_index.size(1), seed=2)
     _, ours = pair(**kw)
@@ -1111,3 +1130,115 @@ def test_neighbour_max_scatter_path_equals_the_csr_kernel():
     (out_csr * w).sum().backward()
     (out_scatter * w).sum().backward()
     torch.testing.assert_close(a.grad, b.grad)
+
+
+# -- edge_topk: each pooled node's strongest out-edges ------------------------------------------
+
+
+def strongest_reference(adj, topk, loops):
+    """The edges ``edge_topk`` keeps, from the dense ``SᵀAS`` ``[k, k]``: per row the ``topk``
+    largest ``|value|`` off the diagonal (nonzero), plus the diagonal with ``loops``."""
+    off = adj.detach().clone()
+    off.fill_diagonal_(0)
+    keep = set()
+    for i in range(adj.size(0)):
+        nz = off[i].nonzero().view(-1)
+        keep |= {(i, int(j)) for j in nz[torch.argsort(off[i, nz].abs(), descending=True)[:topk]]}
+        if loops:
+            keep.add((i, i))
+    return keep
+
+
+@pytest.mark.parametrize("loops", [False, True], ids=["no_loops", "loops"])
+@pytest.mark.parametrize("weighted", [False, True], ids=["unweighted", "weighted"])
+@pytest.mark.parametrize("topk_", [1, 3])
+def test_edge_topk_keeps_each_rows_strongest_edges(topk_, weighted, loops):
+    """Against the dense ``SᵀAS`` of :func:`dense_reference` (repeated edges summed, as in
+    PyG's product): the kept edges, their weights, and a subset of the exact pooled graph."""
+    data = with_loops_and_duplicates(random_graph(50, seed=4), seed=4)
+    ew = weights(data.edge_index.size(1), seed=4) if weighted else None
+    torch.manual_seed(0)
+    exact = ASAPooling(F, add_self_loops=loops).eval()
+    pruned = ASAPooling(F, add_self_loops=loops, edge_topk=topk_).eval()
+    pruned.load_state_dict(exact.state_dict())
+    full, out = exact(data.x, data.edge_index, ew), pruned(data.x, data.edge_index, ew)
+    _, adj, perm = dense_reference(exact, data.x, data.edge_index, ew)
+    assert torch.equal(out.perm, perm) and torch.equal(out.x, full.x)
+    got = {tuple(e) for e in out.edge_index.t().tolist()}
+    assert len(got) == out.edge_index.size(1)  # no repeats
+    assert got == strongest_reference(adj, topk_, loops)
+    assert got < {tuple(e) for e in full.edge_index.t().tolist()}
+    assert torch.equal(out.edge_index[0], out.edge_index[0].sort().values)  # rows in order
+    if weighted:
+        torch.testing.assert_close(out.edge_weight, adj[out.edge_index[0], out.edge_index[1]], rtol=1e-5, atol=1e-6)
+    else:
+        assert out.edge_weight is None
+
+
+def test_edge_topk_above_every_row_keeps_the_exact_graph():
+    data = random_graph(40, seed=5)
+    ew = weights(data.edge_index.size(1), seed=5)
+    torch.manual_seed(0)
+    exact = ASAPooling(F).eval()
+    pruned = ASAPooling(F, edge_topk=10_000).eval()
+    pruned.load_state_dict(exact.state_dict())
+    a, b = exact(data.x, data.edge_index, ew), pruned(data.x, data.edge_index, ew)
+    assert torch.equal(a.edge_index, b.edge_index)
+    assert torch.equal(a.edge_weight, b.edge_weight)
+
+
+def test_edge_topk_gradients_equal_the_exact_graphs_at_the_kept_edges():
+    """The kept weights are entries of the same product: the gradient of a function of them
+    equals that of the exact graph's weights at those edges (x and the input weights)."""
+    data = simple(random_graph(40, seed=6))
+    torch.manual_seed(0)
+    exact = ASAPooling(F).eval()
+    pruned = ASAPooling(F, edge_topk=2).eval()
+    pruned.load_state_dict(exact.state_dict())
+    grads = []
+    for pool, keep_only in ((pruned, None), (exact, True)):
+        x = data.x.clone().requires_grad_()
+        ew = weights(data.edge_index.size(1), seed=6).requires_grad_()
+        out = pool(x, data.edge_index, ew)
+        k = out.num_nodes
+        if keep_only is None:
+            kept = out.edge_index[0] * k + out.edge_index[1]
+            w = out.edge_weight
+        else:
+            key = out.edge_index[0] * k + out.edge_index[1]
+            at = torch.searchsorted(key.sort().values, kept)
+            w = out.edge_weight[key.sort().indices[at]]
+            assert torch.equal(key[key.sort().indices[at]], kept)
+        r = torch.cos(torch.arange(w.numel(), dtype=w.dtype))
+        (w * r).sum().backward()
+        grads.append((x.grad, ew.grad))
+    torch.testing.assert_close(grads[0][0], grads[1][0], rtol=1e-5, atol=1e-7)
+    torch.testing.assert_close(grads[0][1], grads[1][1], rtol=1e-5, atol=1e-7)
+
+
+@pytest.mark.parametrize("bad", [0, -1, 1.5, True, "3"])
+def test_bad_edge_topk(bad):
+    with pytest.raises(ValueError, match=r"ASAPooling: 'edge_topk' must be an int >= 1 or None, got"):
+        ASAPooling(F, edge_topk=bad)
+
+
+def test_edge_attr_on_a_dense_graph_takes_the_products(monkeypatch):
+    """On a dense graph the paths i <- u -> v -> j are the triple product's work, far beyond its
+    pooled edges (stacked ASAP levels with edge features asked for terabytes before): the
+    channels then go through one sparse product each, which equal the dense reference."""
+    import hipool.nn.asap as asap_module
+
+    taken = []
+    real = asap_module._pool_edge_attr_products
+    monkeypatch.setattr(asap_module, "_pool_edge_attr_products", lambda *a: taken.append(1) or real(*a))
+    n = 24
+    ii, jj = torch.meshgrid(torch.arange(n), torch.arange(n), indexing="ij")
+    keep = ii != jj
+    edge_index = torch.stack([ii[keep], jj[keep]])  # complete: every pooled pair is reached many ways
+    x = torch.randn(n, F, generator=torch.Generator().manual_seed(0))
+    ea = edge_attr_of(edge_index.size(1), d=2, seed=3)
+    _, ours = pair()
+    out = ours(x, edge_index, edge_attr=ea)
+    assert taken == [1]
+    _, _, perm, ref = dense_reference(ours, x, edge_index, edge_attr=ea)
+    torch.testing.assert_close(out.edge_attr, ref[tuple(out.edge_index)], rtol=1e-5, atol=1e-6)

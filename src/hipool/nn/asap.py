@@ -26,7 +26,9 @@ the same name and, given the same weights and input, returns the same tensors
   returns only its structure, so no values are carried.
 
 The pooled ``edge_index`` has the same edges as PyG's, with rows in order; the
-order within a row is whatever the sparse product gives, in PyG as here.
+order within a row is whatever the sparse product gives, in PyG as here.  ``edge_topk`` keeps
+only each pooled node's strongest out-edges (PyG has no such option): ASAP's pooled graph links
+clusters up to three hops apart, and the levels after it pay for every edge.
 
 ``edge_attr`` ``[E, *]`` of any width (PyG drops it) is carried like the adjacency,
 channel by channel: :math:`E'_c = S^\top E_c S`, read at the pooled edges in
@@ -36,8 +38,11 @@ weights do not scale it.  A pooled self-loop (``add_self_loops=True``) thus carr
 features of the edges inside its cluster; one that no path gives would get zeros.  All
 channels are one CSR sparse-dense product over the paths ``i ← u → v → j`` (sorted by
 ``(i, j)``), with sparse-dense and sampled products in backward: memory grows with the
-paths (a small multiple of the pooled edges), never with ``N²``.  Gradients reach
-``edge_attr`` and ``S``.  Without ``edge_attr`` nothing of this runs.
+paths (a small multiple of the pooled edges on a sparse graph), never with ``N²``.  On a dense
+graph (ASAP's own pooled graph, one level up) the paths are the triple product's work and
+outnumber the pooled edges by orders of magnitude; above eight per pooled edge each channel is
+instead one sparse product ``Sᵀ(E_c S)``, whose memory grows with the pooled entries.  Gradients
+reach ``edge_attr`` and ``S``.  Without ``edge_attr`` nothing of this runs.
 When several neighbours tie for the master query's maximum, the gradient goes to
 the first of them (PyG's splits it evenly); the values are the same.
 
@@ -129,6 +134,13 @@ class ASAPooling(torch.nn.Module):
         negative_slope: of the LeakyReLU, a finite number.  Default ``0.2``.
         add_self_loops: give the pooled graph self-loops (else they are removed).
             Default ``False``.
+        edge_topk: keep only each pooled node's ``edge_topk`` strongest out-edges, by
+            ``|SᵀAS|`` (``S`` the attention scores, ``A`` the edge weights or 1), self-loops
+            not counted; ``None`` keeps all.  Default ``None``.  ASAP's pooled graph links
+            clusters up to three hops apart (about 17 edges per input edge on a random graph of
+            degree 8), which is what the next level's convolutions pay for; the ranking needs
+            the product's values, so the pooler itself is not faster (see
+            ``benchmarks/README.md``).
 
     Arguments out of range raise ``ValueError``; with a degree-normalising ``GNN``
     (``GCNConv``) so does a negative ``edge_weight``.
@@ -152,6 +164,7 @@ class ASAPooling(torch.nn.Module):
         dropout: float = 0.0,
         negative_slope: float = 0.2,
         add_self_loops: bool = False,
+        edge_topk: Optional[int] = None,
         **kwargs,
     ):
         super().__init__()
@@ -163,6 +176,7 @@ class ASAPooling(torch.nn.Module):
         check_number(dropout, where, "dropout", low=0, high=1, high_open=True)
         check_number(negative_slope, where, "negative_slope")
         check_bool(add_self_loops, where, "add_self_loops")
+        self.edge_topk = check_int(edge_topk, where, "edge_topk", allow_none=True)
         if GNN is not None and not callable(GNN):
             raise ValueError(f"ASAPooling: 'GNN' must be a layer class such as GraphConv or None, got {GNN!r}")
         self.in_channels = in_channels
@@ -264,8 +278,20 @@ class ASAPooling(torch.nn.Module):
         p_weight = None
         if edge_weight is not None:
             p_weight = edge_weight.new_zeros(p_src.numel()).index_add(0, pair, edge_weight)
+        # Unweighted, edge_topk ranks by SᵀAS with A counting repeated edges, as PyG's product sums them.
+        ranking = self.edge_topk is not None and p_weight is None
+        multiplicity = torch.bincount(pair, minlength=p_src.numel()) if ranking else None
         new_ei, new_ew, (s_row, s_col, s_val) = _coarsen_csr(
-            p_src, p_dst, crow_in, p_weight, p_score, perm, n, loops=self.add_self_loops
+            p_src,
+            p_dst,
+            crow_in,
+            p_weight,
+            p_score,
+            perm,
+            n,
+            loops=self.add_self_loops,
+            topk=self.edge_topk,
+            multiplicity=multiplicity,
         )
         if self.add_self_loops:
             new_ei, new_ew = add_remaining_self_loops(new_ei, new_ew, num_nodes=k)
@@ -339,9 +365,15 @@ def _pool_edge_attr(
     entries sorted by (row, col).  Every path ``i ← u → v → j`` (``S_ui ≠ 0``, pair ``u → v``,
     ``S_vj ≠ 0``) adds ``S_ui S_vj E[u → v]`` to ``i → j``.  The paths, sorted by ``(i, j)``,
     are the rows of a CSR matrix ``M`` [distinct (i, j), pairs], so all channels are one
-    sparse-dense product ``M E``.  Work and memory grow with the paths (a small multiple of
-    the pooled edges), never with ``N²``.  Paths to no pooled edge (the removed self-loops)
-    are dropped; a pooled edge that no path reaches gets zeros.
+    sparse-dense product ``M E``.  Work and memory grow with the paths, never with ``N²``.
+    Paths to no pooled edge (the removed self-loops) are dropped; a pooled edge that no path
+    reaches gets zeros.
+
+    The paths are a small multiple of the pooled edges on a sparse graph (1.2× on a random
+    graph of degree 8), but on a dense one, such as ASAP's own pooled graph one level up, they
+    are the product's work, not its size: ~10⁵ times the pooled edges there.  Above
+    :data:`_PATHS_PER_EDGE` paths per pooled edge the channels go through
+    :func:`_pool_edge_attr_products` instead, whose memory grows with the pooled entries.
     """
     device = src.device
     crow_s = torch.zeros(n + 1, dtype=torch.long, device=device)
@@ -349,6 +381,8 @@ def _pool_edge_attr(
     per_row = crow_s[1:] - crow_s[:-1]
     fan = per_row[dst]
     count = per_row[src] * fan
+    if int(count.sum()) > _PATHS_PER_EDGE * max(edge_index.size(1), n):
+        return _pool_edge_attr_products(attr, src, dst, s_row, s_col, s_val, edge_index, n, k)
     # Path t of pair p is its (t // fan)-th entry of S in row u and (t % fan)-th in row v.
     path_pair = torch.repeat_interleave(torch.arange(src.numel(), device=device), count)
     local = torch.arange(path_pair.numel(), device=device) - (torch.cumsum(count, 0) - count)[path_pair]
@@ -372,6 +406,49 @@ def _pool_edge_attr(
     at = torch.searchsorted(ij, edge_key).clamp_max(max(ij.numel() - 1, 0))
     row = torch.where(ij[at] == edge_key, at, ij.numel()) if ij.numel() else torch.zeros_like(edge_key)
     return _PathProduct.apply(attr, weight, crow, path_pair, row)
+
+
+#: Paths per pooled edge (or node) above which :func:`_pool_edge_attr` takes the products.
+_PATHS_PER_EDGE = 8
+
+
+def _pool_edge_attr_products(
+    attr: Tensor,
+    src: Tensor,
+    dst: Tensor,
+    s_row: Tensor,
+    s_col: Tensor,
+    s_val: Tensor,
+    edge_index: Tensor,
+    n: int,
+    k: int,
+) -> Tensor:
+    """What :func:`_pool_edge_attr` returns, as ``Sᵀ (E_c S)`` for one channel ``c`` at a time
+    (CSR products, differentiable in ``attr`` and ``S`` through torch's sparse autograd), read
+    at the pooled edges by key.  Memory grows with the pooled entries, time with the channels."""
+    by_src = torch.argsort(src * max(n, 1) + dst)
+    crow_e, col_e = csr_crow(src[by_src], n), dst[by_src]
+    to_st = torch.argsort(s_col * max(n, 1) + s_row)
+    st = csr_tensor(csr_crow(s_col[to_st], k), s_row[to_st], s_val[to_st], (k, n))
+    s = csr_tensor(csr_crow(s_row, n), s_col, s_val, (n, k))
+    want = edge_index[0] * k + edge_index[1]
+    channels = []
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", UserWarning)
+        for c in range(attr.size(1)):
+            out = st @ (csr_tensor(crow_e, col_e, attr[by_src, c], (n, n)) @ s)
+            cols = out.col_indices().long()
+            have = csr_rows(out.crow_indices().long(), cols.numel()) * k + cols
+            have, order = torch.sort(have)
+            at = torch.searchsorted(have, want).clamp_max(max(have.numel() - 1, 0))
+            if have.numel() == 0:
+                channels.append(attr.new_zeros(want.numel()))
+                continue
+            values = out.values()[order[at]]
+            channels.append(torch.where(have[at] == want, values, values.new_zeros(())))
+    if not channels:
+        return attr.new_zeros(want.numel(), 0)
+    return torch.stack(channels, 1)
 
 
 class _PathProduct(torch.autograd.Function):
@@ -422,6 +499,8 @@ def _coarsen_csr(
     perm: Tensor,
     n: int,
     loops: bool = True,
+    topk: Optional[int] = None,
+    multiplicity: Optional[Tensor] = None,
 ):
     """``Sᵀ A S`` over the kept clusters as two CSR products.
 
@@ -430,7 +509,10 @@ def _coarsen_csr(
     operand gets sorted, distinct columns within its rows (torch's sparse backward needs them).  Values and gradients
     only when ``weight`` is given.  Returns the pooled edges (without their self-loops unless
     ``loops``), their weights (or ``None``) and ``S`` over the kept clusters as ``(row, col, val)``
-    sorted by (row, col).
+    sorted by (row, col).  ``topk``: only the ``topk`` largest ``|SᵀAS|`` off-diagonal
+    entries of each row (ties to the earlier entry of the product's row), and the diagonal
+    entries with ``loops``; without ``weight``, ``A`` holds ``multiplicity`` (how often each edge
+    was given) for the ranking.
     """
     device = src.device
     k = perm.numel()
@@ -450,6 +532,9 @@ def _coarsen_csr(
     s_row, s_col, s_val = src[kept], col[dst[kept]], score[kept]
     if weight is not None:
         val_st, val_a, val_s = score[pick], weight[by_src], s_val
+    elif topk is not None:  # values to rank the pooled edges by, none returned: no autograd
+        val_a = multiplicity[by_src].to(score.dtype) if multiplicity is not None else score.new_ones(src.numel())
+        val_st, val_s = score[pick].detach(), s_val.detach()
     else:  # PyG returns the structure only
         val_st = torch.ones(pick.numel(), device=device)
         val_a = torch.ones(src.numel(), device=device)
@@ -466,6 +551,10 @@ def _coarsen_csr(
     crow, cols = out.crow_indices().long(), out.col_indices().long()  # int32 from a CUDA CSR product
     rows = csr_rows(crow, cols.numel())
     values = out.values() if weighted else None
+    if topk is not None:
+        keep = _strongest_per_row(crow, rows, cols, out.values().detach(), topk, loops)
+        edge_index = torch.stack([rows[keep], cols[keep]])
+        return edge_index, (values[keep] if values is not None else None), (s_row, s_col, s_val)
     if loops:
         return torch.stack([rows, cols]), values, (s_row, s_col, s_val)
     keep = (rows != cols).nonzero().view(-1)
@@ -473,3 +562,25 @@ def _coarsen_csr(
     torch.index_select(rows, 0, keep, out=edge_index[0])
     torch.index_select(cols, 0, keep, out=edge_index[1])
     return edge_index, (values[keep] if values is not None else None), (s_row, s_col, s_val)
+
+
+def _strongest_per_row(crow: Tensor, rows: Tensor, cols: Tensor, values: Tensor, topk: int, loops: bool) -> Tensor:
+    """Positions of the entries of a CSR matrix (row pointers ``crow``, ``rows`` its entries'
+    rows) to keep, in their order: each row's ``topk`` largest ``|values|`` off the diagonal
+    (ties to the earlier position), and the diagonal entries when ``loops``.
+
+    One stable int64 sort of ``row · 2^32 + rank``, where the rank is the order-preserving bit
+    pattern of ``|value|`` as float32, reversed (values within float32 rounding of each other
+    tie), and the diagonal ranks last.  Rows stay grouped, so an entry's place in its row is
+    its place in the sorted keys minus its row's start.
+    """
+    diagonal = rows == cols
+    rank = values.abs().float().view(torch.int32).long()  # >= 0: the bits sort as the floats
+    rank.masked_fill_(diagonal, -1).neg_().add_((1 << 31) - 1)  # largest first, the diagonal last
+    order = torch.sort(rank.add_(rows * (1 << 32)), stable=True).indices
+    place = torch.arange(order.numel(), device=rows.device).sub_(crow.index_select(0, rows))
+    keep = order[place < topk]
+    keep = keep[~diagonal[keep]]
+    if loops:
+        keep = torch.cat([keep, diagonal.nonzero().view(-1)])
+    return torch.sort(keep).values
