@@ -10,6 +10,9 @@ What it measures
       rounds hipool took (``out.rounds``).
     * ``asap``: ``hipool.nn.asap.ASAPooling(F, 0.5)`` against
       ``torch_geometric.nn.ASAPooling(F, 0.5)``.
+    * ``asap-topk``: hipool's with ``edge_topk=--edge-topk`` (16), each pooled node's
+      strongest out-edges only, against PyG's exact ``ASAPooling(F, 0.5)`` (PyG has no
+      pruning): the same pooled nodes and features, far fewer pooled edges.
     * ``graclus``: ``hipool.nn.contraction.Graclus()`` (``reduce="max"``) alone:
       PyG's ``graclus`` needs ``torch_cluster``, and the script says whether it
       is installed; it never measures PyG's graclus.
@@ -106,14 +109,18 @@ from _bench import (
 
 # torch is imported inside the worker only (see "Peak memory" in the docstring).
 
-POOLERS = ("edgepool", "asap", "graclus")
+POOLERS = ("edgepool", "asap", "asap-topk", "graclus")
 IMPLS = ("hipool", "pyg")
 #: implementations measured per pooler (PyG's graclus needs torch_cluster: not measured).
-POOLER_IMPLS = {"edgepool": IMPLS, "asap": IMPLS, "graclus": ("hipool",)}
+POOLER_IMPLS = {"edgepool": IMPLS, "asap": IMPLS, "asap-topk": IMPLS, "graclus": ("hipool",)}
 #: the issue's goals: hipool's speedup over PyG at N = GOAL_N.
 GOAL_N = 10_000
-GOAL_SPEEDUP = {"edgepool": 20.0, "asap": 5.0}
-GOAL_NAMES = {"edgepool": "EdgePool vs PyG EdgePooling", "asap": "ASAPooling vs PyG ASAPooling"}
+GOAL_SPEEDUP = {"edgepool": 20.0, "asap": 5.0, "asap-topk": 5.0}
+GOAL_NAMES = {
+    "edgepool": "EdgePool vs PyG EdgePooling",
+    "asap": "ASAPooling vs PyG ASAPooling",
+    "asap-topk": "ASAPooling with edge_topk vs PyG ASAPooling (exact)",
+}
 CSV_FIELDS = (
     "pooler",
     "n",
@@ -132,6 +139,7 @@ CSV_FIELDS = (
     "mem_ratio",
     "rounds",
     "out_nodes",
+    "out_edges",
     "out_sum",
     "threads",
     "torch",
@@ -147,6 +155,7 @@ CSV_FIELDS = (
 def parse_args(argv=None):
     p = cell_parser(__doc__, POOLERS, IMPLS, "all", threads=2)
     p.add_argument("--ratio", type=float, default=0.5, help="ASAPooling's ratio")
+    p.add_argument("--edge-topk", type=int, default=16, help="hipool ASAPooling's edge_topk in asap-topk")
     p.add_argument(
         "--pyg-timeout",
         type=float,
@@ -164,6 +173,8 @@ def parse_args(argv=None):
         p.error(f"every size must be >= 2, got {min(args.sizes)}")
     if not 0 < args.ratio <= 1:
         p.error(f"--ratio must be in (0, 1], got {args.ratio}")
+    if args.edge_topk < 1:
+        p.error(f"--edge-topk must be >= 1, got {args.edge_topk}")
     for name in ("pyg_timeout", "timeout"):
         if getattr(args, name) <= 0:
             p.error(f"--{name.replace('_', '-')} must be > 0")
@@ -177,9 +188,9 @@ def parse_args(argv=None):
 # ---------------------------------------------------------------------------
 
 
-def make_step(pooler: str, impl: str, features: int, ratio: float):
-    """``(step, modules)``: ``step(x, edge_index, batch)`` returns the pooled features and
-    ``rounds`` (hipool's EdgePool; ``None`` otherwise)."""
+def make_step(pooler: str, impl: str, features: int, ratio: float, edge_topk: int = 16):
+    """``(step, modules)``: ``step(x, edge_index, batch)`` returns the pooled features,
+    ``rounds`` (hipool's EdgePool; ``None`` otherwise) and the pooled edges' count."""
     import torch
     import torch_geometric.nn as pyg_nn
 
@@ -190,7 +201,8 @@ def make_step(pooler: str, impl: str, features: int, ratio: float):
         pool = Graclus(reduce="max")
 
         def step(x, edge_index, batch):
-            return pool(x, edge_index, batch=batch).x, None
+            out = pool(x, edge_index, batch=batch)
+            return out.x, None, out.edge_index.size(1)
 
         return step, [pool]
 
@@ -198,7 +210,8 @@ def make_step(pooler: str, impl: str, features: int, ratio: float):
     if pooler == "edgepool":
         peer, ours = pyg_nn.EdgePooling(features), EdgePool(features)
     else:
-        peer, ours = pyg_nn.ASAPooling(features, ratio), ASAPooling(features, ratio)
+        topk = edge_topk if pooler == "asap-topk" else None
+        peer, ours = pyg_nn.ASAPooling(features, ratio), ASAPooling(features, ratio, edge_topk=topk)
         with torch.no_grad():  # keep the most fit clusters in PyG too (see the docstring)
             peer.select.weight.abs_()
     ours.load_state_dict(peer.state_dict(), strict=True)
@@ -207,11 +220,13 @@ def make_step(pooler: str, impl: str, features: int, ratio: float):
         if pooler == "edgepool":
 
             def step(x, edge_index, batch):
-                return peer(x, edge_index, batch)[0], None
+                out = peer(x, edge_index, batch)
+                return out[0], None, out[1].size(1)
         else:
 
             def step(x, edge_index, batch):
-                return peer(x, edge_index, batch=batch)[0], None
+                out = peer(x, edge_index, batch=batch)
+                return out[0], None, out[1].size(1)
 
         return step, [peer]
 
@@ -219,11 +234,12 @@ def make_step(pooler: str, impl: str, features: int, ratio: float):
 
         def step(x, edge_index, batch):
             out = ours(x, edge_index, batch)
-            return out.x, out.rounds
+            return out.x, out.rounds, out.edge_index.size(1)
     else:
 
         def step(x, edge_index, batch):
-            return ours(x, edge_index, batch=batch).x, None
+            out = ours(x, edge_index, batch=batch)
+            return out.x, None, out.edge_index.size(1)
 
     return step, [ours]
 
@@ -231,11 +247,12 @@ def make_step(pooler: str, impl: str, features: int, ratio: float):
 def worker(args) -> dict:
     return time_cell(
         args,
-        lambda: make_step(args.pooler, args.impl, args.features, args.ratio),
+        lambda: make_step(args.pooler, args.impl, args.features, args.ratio, args.edge_topk),
         backward_of=lambda out: out[0].sum(),
         describe=lambda out: {
             "rounds": out[1],
             "out_nodes": out[0].size(0),
+            "out_edges": out[2],
             "out_sum": float(out[0].detach().double().sum()),
         },
     )
@@ -263,6 +280,8 @@ def measure(args, pooler: str, n: int, impl: str) -> dict:
         str(args.features),
         "--ratio",
         str(args.ratio),
+        "--edge-topk",
+        str(args.edge_topk),
         "--repeats",
         str(args.repeats),
         "--slow-s",
@@ -302,7 +321,8 @@ def measure(args, pooler: str, n: int, impl: str) -> dict:
 
 
 def sanity(results: list) -> tuple:
-    """``(node_count_mismatches, largest relative |sum(out.x)| difference)`` of hipool vs PyG."""
+    """``(count_mismatches, largest relative |sum(out.x)| difference)`` of hipool vs PyG: the
+    pooled node counts, and the pooled edge counts where both are exact (not ``asap-topk``)."""
     at = {(r["pooler"], r["n"], r["impl"]): r for r in results if r["status"] == "ok"}
     mismatches, spread = [], 0.0
     for (pooler, n, impl), ours in at.items():
@@ -310,7 +330,10 @@ def sanity(results: list) -> tuple:
         if impl == "pyg" or ref is None:
             continue
         if ours["out_nodes"] != ref["out_nodes"]:
-            mismatches.append(f"{pooler} N={n}: hipool {ours['out_nodes']} vs PyG {ref['out_nodes']}")
+            mismatches.append(f"{pooler} N={n}: hipool {ours['out_nodes']} vs PyG {ref['out_nodes']} nodes")
+        exact = pooler != "asap-topk" and "out_edges" in ours and "out_edges" in ref
+        if exact and ours["out_edges"] != ref["out_edges"]:
+            mismatches.append(f"{pooler} N={n}: hipool {ours['out_edges']} vs PyG {ref['out_edges']} edges")
         scale = max(abs(ref["out_sum"]), 1.0)
         spread = max(spread, abs(ours["out_sum"] - ref["out_sum"]) / scale)
     return mismatches, spread
@@ -340,7 +363,11 @@ def check_goals(results: list, poolers) -> list:
 def table_rows(results: list) -> list:
     rows = []
     for r in results:
-        extra = ["", ""] if r["status"] != "ok" else ["" if r.get("rounds") is None else r["rounds"], r["out_nodes"]]
+        extra = (
+            ["", "", ""]
+            if r["status"] != "ok"
+            else ["" if r.get("rounds") is None else r["rounds"], r["out_nodes"], r.get("out_edges", "")]
+        )
         rows.append(table_cells(r) + extra)
     return rows
 
@@ -373,7 +400,7 @@ def main(argv=None) -> int:
         print(device_header(info))
     print(
         fmt_table(
-            ["pooler", "N", "impl", "time_ms", "peak_MB", "speedup", "mem_ratio", "rounds", "out_nodes"],
+            ["pooler", "N", "impl", "time_ms", "peak_MB", "speedup", "mem_ratio", "rounds", "out_nodes", "out_edges"],
             table_rows(results),
         )
     )
@@ -383,7 +410,7 @@ def main(argv=None) -> int:
         print(f"time_ms: median forward+backward (synchronised); peak_MB: {MEM_KINDS['cuda_alloc']};")
     else:
         print("time_ms: median forward+backward; peak_MB: ru_maxrss minus the RSS before the graph was built;")
-    print("rounds: parallel matching rounds of hipool's EdgePool; out_nodes: pooled node count")
+    print("rounds: parallel matching rounds of hipool's EdgePool; out_nodes / out_edges: pooled node and edge counts")
     for r in results:
         if r["status"] == "skipped" and "timeout_s" in r:
             done = (
@@ -406,7 +433,7 @@ def main(argv=None) -> int:
         )
     mismatches, spread = sanity(results)
     print(
-        f"- sanity: output node counts hipool vs PyG: "
+        f"- sanity: pooled node counts (and edge counts, but for asap-topk) hipool vs PyG: "
         f"{'all equal' if not mismatches else 'DIFFER: ' + '; '.join(mismatches)}; "
         f"largest relative difference of sum(out.x): {spread:.2e}"
     )

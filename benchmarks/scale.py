@@ -32,6 +32,9 @@ Poolers and the schedule (3 levels)
       (~1.2 GB each) would leave little of a 4 GB budget for the rest of the step
       (not measured); 256 keeps the first level's tensors near 0.3 GB, and dividing
       by 4 per level ends at 16 clusters for the readout.
+    * ``asap``, ``asap-topk`` (only when named): ASAPooling, ratio 0.5 per level, exact or
+      with ``edge_topk=16``.  ASAP's pooled graph links clusters up to three hops apart, so
+      the exact one gets denser at every level; these two cells show what pruning buys.
     * ``given``: pooling along a hierarchy the graph carries.  The synthetic circuit has
       two known levels (``level_labels``: blocks, subsystems); the third is its
       **channels** (the subsystems a chain of interface nets joins, recovered from the
@@ -98,6 +101,10 @@ from _bench import (
 # torch is imported inside the worker only (see "Memory" in the docstring).
 
 POOLERS = ("edgepool", "graclus", "mincut", "dmon", "given", "kmis")
+#: Poolers run only when named: ASAP's pooled graph holds ~17 edges per input edge (``asap``);
+#: ``asap-topk`` keeps each pooled node's ``ASAP_EDGE_TOPK`` strongest.
+EXTRA_POOLERS = ("asap", "asap-topk")
+ASAP_EDGE_TOPK = 16
 #: The reference row: the very same convs, readouts and head with no pooling (``gin-global``).
 GLOBAL = "global"
 GRAPHS = ("hyp", "synthetic")
@@ -116,10 +123,11 @@ def parse_args(argv=None):
     p.add_argument("--graph", choices=GRAPHS + ("all",), default="all", help="graph(s) to run")
     p.add_argument(
         "--pooler",
-        choices=POOLERS + (GLOBAL, "all"),
+        choices=POOLERS + EXTRA_POOLERS + (GLOBAL, "all"),
         nargs="+",
         default=["all"],
-        help=f"pooler(s) to run; all: {', '.join(POOLERS)} and the reference {GLOBAL} (no pooling)",
+        help=f"pooler(s) to run; all: {', '.join(POOLERS)} and the reference {GLOBAL} (no pooling); "
+        f"{' and '.join(EXTRA_POOLERS)} (edge_topk {ASAP_EDGE_TOPK}) only when named",
     )
     add_device_option(p, "where the workers run")
     p.add_argument("--threads", type=int, default=GOAL_THREADS, help="torch.set_num_threads in every worker")
@@ -245,6 +253,8 @@ def model_config(pooler: str, clusters):
         return model_config("edgepool", clusters).global_twin()
     if pooler == "given":
         return preset("gin-given", known_levels=LEVELS)
+    if pooler == "asap-topk":
+        return replace(model_config("asap", clusters), pool_options={"edge_topk": ASAP_EDGE_TOPK})
     cfg = preset(f"gin-{pooler}")
     if pooler in ("mincut", "dmon"):
         return replace(cfg, schedule=list(clusters), levels=LEVELS, pool_options={"mode": "sparse"})
