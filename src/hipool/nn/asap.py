@@ -438,12 +438,12 @@ def _pool_edge_attr_products(
         for c in range(attr.size(1)):
             out = st @ (csr_tensor(crow_e, col_e, attr[by_src, c], (n, n)) @ s)
             cols = out.col_indices().long()
-            have = csr_rows(out.crow_indices().long(), cols.numel()) * k + cols
-            have, order = torch.sort(have)
-            at = torch.searchsorted(have, want).clamp_max(max(have.numel() - 1, 0))
-            if have.numel() == 0:
+            if cols.numel() == 0:
                 channels.append(attr.new_zeros(want.numel()))
                 continue
+            have = csr_rows(out.crow_indices().long(), cols.numel()) * k + cols
+            have, order = torch.sort(have)
+            at = torch.searchsorted(have, want).clamp_max(have.numel() - 1)
             values = out.values()[order[at]]
             channels.append(torch.where(have[at] == want, values, values.new_zeros(())))
     if not channels:
