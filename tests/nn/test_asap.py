@@ -1242,3 +1242,30 @@ def test_edge_attr_on_a_dense_graph_takes_the_products(monkeypatch):
     assert taken == [1]
     _, _, perm, ref = dense_reference(ours, x, edge_index, edge_attr=ea)
     torch.testing.assert_close(out.edge_attr, ref[tuple(out.edge_index)], rtol=1e-5, atol=1e-6)
+
+
+def test_a_pooled_graph_too_large_to_form_is_a_clear_memory_error(monkeypatch):
+    """MKL's sparse product fails with SPARSE_STATUS_ALLOC_FAILED when SᵀAS is too large (a
+    power net of 85k pins gives 7·10⁹ pooled pairs): the error names ASAP, the graph and the
+    hub's share, and what to do."""
+    import hipool.nn.asap as asap_module
+
+    def fail(*_):
+        raise RuntimeError("MKL error: SPARSE_STATUS_ALLOC_FAILED when calling `mkl_sparse_spmm(...)`")
+
+    n = 30
+    star = torch.stack([torch.arange(1, n), torch.zeros(n - 1, dtype=torch.long)])  # a hub of in-degree 29
+    edge_index = torch.cat([star, star.flip(0)], 1)
+    _, ours = pair()
+    real = torch.Tensor.__matmul__
+    monkeypatch.setattr(torch.Tensor, "__matmul__", lambda a, b: fail() if a.is_sparse_csr else real(a, b))
+    with pytest.raises(
+        MemoryError, match=r"ASAPooling: the pooled graph SᵀAS of a graph with 30 nodes and 88 edges"
+    ) as e:
+        ours(torch.randn(n, F), edge_index)
+    assert "largest in-degree, 30, alone gives up to 900 pooled pairs" in str(e.value)
+    assert "edgepool, graclus, kmis, mincut/dmon sparse" in str(e.value)
+    monkeypatch.setattr(torch.Tensor, "__matmul__", lambda a, b: (_ for _ in ()).throw(RuntimeError("other")))
+    one = torch.eye(2).to_sparse_csr()
+    with pytest.raises(RuntimeError, match="^other$"):  # other failures pass through as they are
+        asap_module._triple_product(one, one, one, torch.tensor([0, 1, 2]))

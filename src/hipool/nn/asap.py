@@ -542,9 +542,7 @@ def _coarsen_csr(
     st = csr_tensor(crow_st, src[pick], val_st, (k, n))
     a = csr_tensor(csr_crow(src[by_src], n), dst[by_src], val_a, (n, n))
     s = csr_tensor(csr_crow(s_row, n), s_col, val_s, (n, k))
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore", UserWarning)
-        out = st @ (a @ s)
+    out = _triple_product(st, a, s, crow_in)
     # The pooled graph is the largest tensor here (1.3M edges from 80k at N = 10k): every pass
     # over it counts, so its rows come from a cumulative sum, and without self-loops the kept
     # entries are gathered once, straight into the [2, E'] result.
@@ -562,6 +560,32 @@ def _coarsen_csr(
     torch.index_select(rows, 0, keep, out=edge_index[0])
     torch.index_select(cols, 0, keep, out=edge_index[1])
     return edge_index, (values[keep] if values is not None else None), (s_row, s_col, s_val)
+
+
+def _triple_product(st: Tensor, a: Tensor, s: Tensor, crow_in: Tensor) -> Tensor:
+    """``st @ (a @ s)``; when the result cannot be allocated, a ``MemoryError`` that says why.
+
+    A node of in-degree ``d`` alone gives up to ``d²`` pooled pairs (every two clusters it
+    belongs to are linked): a power net of 85k pins in a 309k-node circuit makes 7·10⁹, past
+    what MKL's sparse product can allocate (``SPARSE_STATUS_ALLOC_FAILED``)."""
+    try:
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore", UserWarning)
+            return st @ (a @ s)
+    except (RuntimeError, MemoryError) as e:
+        text = str(e)
+        if not isinstance(e, MemoryError) and "ALLOC_FAILED" not in text and "allocate" not in text:
+            raise
+        degree = crow_in.diff()
+        d = int(degree.max()) if degree.numel() else 0
+        raise MemoryError(
+            f"ASAPooling: the pooled graph SᵀAS of a graph with {crow_in.numel() - 1} nodes and "
+            f"{int(crow_in[-1])} edges (self-loops included) is too large to form: its largest "
+            f"in-degree, {d}, alone gives up to {d * d:,} pooled pairs (ASAP links every two "
+            "clusters a node belongs to). edge_topk prunes the pooled graph only after it is "
+            "formed. Pool graphs with such hubs with a contraction or clustering pooler "
+            f"(edgepool, graclus, kmis, mincut/dmon sparse), or leave the hubs out ({text[:200]})"
+        ) from e
 
 
 def _strongest_per_row(crow: Tensor, rows: Tensor, cols: Tensor, values: Tensor, topk: int, loops: bool) -> Tensor:
