@@ -12,18 +12,24 @@ from hipool.nn.losses import EPS, row_entropy
 D = torch.float64
 
 
-def _batch(sizes, p=0.5, seed=0, loops=False):
-    """A batch of random directed graphs with ``sizes`` nodes each, positive edge weights."""
+def _batch(sizes, p=0.5, seed=0, loops=False, symmetric=False):
+    """A batch of random directed graphs with ``sizes`` nodes each, positive edge weights;
+    ``symmetric``: undirected, both directions stored with equal weights, sorted by (row, col)
+    as PyG's ``coalesce`` leaves them."""
     g = torch.Generator().manual_seed(seed)
-    edges, offset = [], 0
+    edges, weights, offset = [], [], 0
     for n in sizes:
         a = torch.rand(n, n, generator=g) < p
+        wn = torch.rand(n, n, generator=g, dtype=D) + 0.1
+        if symmetric:
+            a, wn = a | a.t(), wn + wn.t()
         if not loops:
             a.fill_diagonal_(False)
         edges.append(a.nonzero().t() + offset)
+        weights.append(wn[a])
         offset += n
     ei = torch.cat(edges, 1) if edges else torch.zeros(2, 0, dtype=torch.long)
-    w = torch.rand(ei.size(1), generator=g, dtype=D) + 0.1
+    w = torch.cat(weights) if weights else torch.zeros(0, dtype=D)
     batch = torch.repeat_interleave(torch.arange(len(sizes)), torch.tensor(sizes))
     return ei, w, batch, torch.tensor(sizes)
 
@@ -59,11 +65,23 @@ def test_pieces_are_runs_of_graphs_or_one_large_graph(counts, rows, expected):
     assert pieces(counts, rows) == expected
 
 
+@pytest.fixture(params=[False, True], ids=["directed", "undirected"])
+def symmetric(request, monkeypatch):
+    """Both backward paths: an undirected graph takes ``(A S)(Gᵀ + G)`` (checked to be taken)."""
+    import hipool.nn.cluster_core as core
+
+    taken = []
+    real = core._same_matrix
+    monkeypatch.setattr(core, "_same_matrix", lambda a, b: taken.append((real(a, b), a.col.numel())) or taken[-1][0])
+    yield request.param
+    assert taken and all(same == request.param or edges == 0 for same, edges in taken)  # no edges: A = Aᵀ
+
+
 @pytest.mark.parametrize("sizes", [[7], [5, 1, 6, 4], [1], [3, 0, 4]])
 @pytest.mark.parametrize("piece_elements", [1, 12, 1 << 20])  # a piece of one row; a few rows; all
-def test_products_match_plain_autograd(sizes, piece_elements):
+def test_products_match_plain_autograd(sizes, piece_elements, symmetric):
     C = 3 if min(sizes) else 2
-    ei, w, batch, counts = _batch([n for n in sizes], seed=len(sizes))
+    ei, w, batch, counts = _batch([n for n in sizes], seed=len(sizes), symmetric=symmetric)
     N = int(counts.sum())
     g = torch.Generator().manual_seed(1)
     S = torch.softmax(torch.randn(N, C, generator=g, dtype=D), -1).requires_grad_()
@@ -84,8 +102,8 @@ def test_products_match_plain_autograd(sizes, piece_elements):
 
 
 @pytest.mark.parametrize("sizes", [[6], [4, 1, 5]])
-def test_products_gradcheck(sizes):
-    ei, w, batch, counts = _batch(sizes, seed=3)
+def test_products_gradcheck(sizes, symmetric):
+    ei, w, batch, counts = _batch(sizes, seed=3, symmetric=symmetric)
     N, C = int(counts.sum()), 2
     g = torch.Generator().manual_seed(2)
     S = torch.rand(N, C, generator=g, dtype=D, requires_grad=True)

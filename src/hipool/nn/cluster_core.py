@@ -105,6 +105,13 @@ class _Rows:
         return csr_tensor(self.crow[s : e + 1] - lo, self.col[lo:hi], v, (e - s, self.n))
 
 
+def _same_matrix(a: _Rows, b: _Rows) -> bool:
+    """Whether two row-sorted matrices store the same entries in the same order (then equal;
+    an equal pair stored in another order within a row counts as different: the caller takes
+    the general path)."""
+    return torch.equal(a.crow, b.crow) and torch.equal(a.col, b.col) and torch.equal(a.val, b.val)
+
+
 def _add_mm(out: Tensor, a: Tensor, m: Tensor, batch: Tensor, num_graphs: int, counts: Tensor) -> None:
     """``out += a_i @ m[batch[i]]`` row by row (one graph: in place, no temporary)."""
     if num_graphs == 1:
@@ -215,6 +222,11 @@ class _SparseProducts(torch.autograd.Function):
         dv = _with_ones(d) if g_volume is not None else None
         A = _Rows(src, dst, w, N) if g_adj is not None and (need_s or need_w) else None
         At = _Rows(dst, src, w, N) if g_adj is not None and need_s else None
+        # A = Aᵀ (an undirected graph, stored so): A S Gᵀ + Aᵀ S G = (A S)(Gᵀ + G), one sparse and
+        # one dense product per chunk instead of two each.
+        g_both = None
+        if A is not None and At is not None and g_adj is not None and _same_matrix(A, At):
+            g_both, At = g_adj.transpose(1, 2) + g_adj, None
         for s, e, g0, g1 in ctx.parts:
             for a, b in _chunks(s, e, rows):
                 Sr, local = S[a:b], (batch[a:b] - g0, g1 - g0, counts[g0:g1])
@@ -235,7 +247,9 @@ class _SparseProducts(torch.autograd.Function):
                         _add_mm(gs, x[a:b], g_feats[g0:g1].transpose(1, 2), *local)
                     if g_volume is not None and dv is not None:
                         _add_mm(gs, dv[a:b], g_volume[g0:g1].transpose(1, 2), *local)
-                    if g_adj is not None and A is not None and At is not None:
+                    if g_adj is not None and A is not None and g_both is not None:
+                        _add_mm(gs, torch.sparse.mm(A.rows(a, b), S), g_both[g0:g1], *local)
+                    elif g_adj is not None and A is not None and At is not None:
                         # d/dS of Sᵀ A S = A S Gᵀ + Aᵀ S G.
                         _add_mm(gs, torch.sparse.mm(A.rows(a, b), S), g_adj[g0:g1].transpose(1, 2), *local)
                         _add_mm(gs, torch.sparse.mm(At.rows(a, b), S), g_adj[g0:g1], *local)
