@@ -1269,3 +1269,21 @@ def test_a_pooled_graph_too_large_to_form_is_a_clear_memory_error(monkeypatch):
     one = torch.eye(2).to_sparse_csr()
     with pytest.raises(RuntimeError, match="^other$"):  # other failures pass through as they are
         asap_module._triple_product(one, one, one, torch.tensor([0, 1, 2]))
+
+
+def test_edge_attr_takes_the_paths_on_a_sparse_graph_and_the_products_one_level_up(monkeypatch):
+    """The paths i <- u -> v -> j are a small multiple of the pooled edges on a sparse graph
+    and thousands of times more on ASAP's own pooled graph: each level takes its method."""
+    import hipool.nn.asap as asap_module
+
+    taken = []
+    real = asap_module._pool_edge_attr_products
+    monkeypatch.setattr(asap_module, "_pool_edge_attr_products", lambda *a: taken.append("products") or real(*a))
+    data = simple(random_graph(1000, degree=3, seed=9))
+    data.edge_index = torch.cat([data.edge_index, data.edge_index.flip(0)], 1)
+    torch.manual_seed(0)
+    pool = ASAPooling(F).eval()
+    first = pool(data.x, data.edge_index, edge_attr=edge_attr_of(data.edge_index.size(1), d=2, seed=1))
+    assert taken == []
+    pool(first.x, first.edge_index, edge_attr=first.edge_attr)
+    assert taken == ["products"]
