@@ -58,7 +58,7 @@ from __future__ import annotations
 import math
 import warnings
 from dataclasses import dataclass
-from typing import Callable, Optional, Union
+from typing import Callable, Optional, Tuple, Union
 
 import torch
 import torch.nn.functional as F
@@ -434,19 +434,24 @@ def _pool_edge_attr_products(
     s = csr_tensor(csr_crow(s_row, n), s_col, s_val, (n, k))
     want = edge_index[0] * k + edge_index[1]
     channels = []
+    # Every channel has the same operands' pattern, so one lookup serves all (checked per channel).
+    pattern: Optional[Tuple[Tensor, Tensor]] = None
+    lookup: Tuple[Tensor, Tensor] = (want, want)
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", UserWarning)
         for c in range(attr.size(1)):
             out = st @ (csr_tensor(crow_e, col_e, attr[by_src, c], (n, n)) @ s)
-            cols = out.col_indices().long()
+            crow, cols = out.crow_indices().long(), out.col_indices().long()
             if cols.numel() == 0:
                 channels.append(attr.new_zeros(want.numel()))
                 continue
-            have = csr_rows(out.crow_indices().long(), cols.numel()) * k + cols
-            have, order = torch.sort(have)
-            at = torch.searchsorted(have, want).clamp_max(have.numel() - 1)
-            values = out.values()[order[at]]
-            channels.append(torch.where(have[at] == want, values, values.new_zeros(())))
+            if pattern is None or not (torch.equal(pattern[0], crow) and torch.equal(pattern[1], cols)):
+                have, order = torch.sort(csr_rows(crow, cols.numel()) * k + cols)
+                at = torch.searchsorted(have, want).clamp_max(have.numel() - 1)
+                pattern, lookup = (crow, cols), (order[at], have[at] == want)
+            entry, found = lookup
+            values = out.values()[entry]
+            channels.append(torch.where(found, values, values.new_zeros(())))
     if not channels:
         return attr.new_zeros(want.numel(), 0)
     return torch.stack(channels, 1)
