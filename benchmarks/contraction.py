@@ -113,6 +113,8 @@ POOLERS = ("edgepool", "asap", "asap-topk", "graclus")
 IMPLS = ("hipool", "pyg")
 #: implementations measured per pooler (PyG's graclus needs torch_cluster: not measured).
 POOLER_IMPLS = {"edgepool": IMPLS, "asap": IMPLS, "asap-topk": IMPLS, "graclus": ("hipool",)}
+#: hipool ASAPooling's edge_topk in asap-topk (``--edge-topk``).
+EDGE_TOPK = 16
 #: the issue's goals: hipool's speedup over PyG at N = GOAL_N.
 GOAL_N = 10_000
 GOAL_SPEEDUP = {"edgepool": 20.0, "asap": 5.0, "asap-topk": 5.0}
@@ -155,7 +157,7 @@ CSV_FIELDS = (
 def parse_args(argv=None):
     p = cell_parser(__doc__, POOLERS, IMPLS, "all", threads=2)
     p.add_argument("--ratio", type=float, default=0.5, help="ASAPooling's ratio")
-    p.add_argument("--edge-topk", type=int, default=16, help="hipool ASAPooling's edge_topk in asap-topk")
+    p.add_argument("--edge-topk", type=int, default=EDGE_TOPK, help="hipool ASAPooling's edge_topk in asap-topk")
     p.add_argument(
         "--pyg-timeout",
         type=float,
@@ -188,7 +190,7 @@ def parse_args(argv=None):
 # ---------------------------------------------------------------------------
 
 
-def make_step(pooler: str, impl: str, features: int, ratio: float, edge_topk: int = 16):
+def make_step(pooler: str, impl: str, features: int, ratio: float, edge_topk: int = EDGE_TOPK):
     """``(step, modules)``: ``step(x, edge_index, batch)`` returns the pooled features,
     ``rounds`` (hipool's EdgePool; ``None`` otherwise) and the pooled edges' count."""
     import torch
