@@ -385,7 +385,7 @@ def _graclus(
     rank = _ncut_rank(ncut, _tiebreak(pairs, batch, seed))
     limited = budget is not None and batch is not None
     taken, _ = greedy_matching(pairs, rank, num_nodes, ordered=limited)  # (only the limit reads the order)
-    if budget is not None and batch is not None:
+    if budget is not None and batch is not None:  # (= limited, spelled out for the type checker)
         taken = limit_merges(taken, rank, pairs, batch, budget)
     cluster[pairs[1, taken]] = pairs[0, taken]
     return cluster
@@ -454,7 +454,7 @@ class _PairMax(torch.autograd.Function):
 def _pair_reduce(x: Tensor, a: Tensor, b: Tensor, reduce: str) -> Tensor:
     """Rows ``x[a]`` and ``x[b]`` reduced (``b == a`` for a node alone: its own row)."""
     if reduce == "max":
-        return _PairMax.apply(x, a, b) if x.requires_grad else torch.maximum(x[a], x[b])
+        return _PairMax.apply(x, a, b) if x.requires_grad else torch.maximum(x.index_select(0, a), x.index_select(0, b))
     xa, xb = x.index_select(0, a), x.index_select(0, b)
     if reduce == "mean":  # (x_a + x_a) / 2 = x_a for a node alone
         return (xa + xb) * 0.5
