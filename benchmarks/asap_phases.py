@@ -171,7 +171,7 @@ def measure(n: int, args) -> list:
     edges = {impl: run(impl, fresh()) for impl in ("hipool", "pyg")}  # warm-up
     if edges["hipool"] != edges["pyg"]:
         raise SystemExit(f"N={n}: hipool pooled {edges['hipool']} edges, PyG {edges['pyg']}")
-    run("hipool", fresh())
+    run("hipool", fresh())  # so that the block below starts in hipool's own state, not right after PyG
     for impl in ("hipool", "pyg"):
         for _ in range(args.repeats):
             run(impl, alone)

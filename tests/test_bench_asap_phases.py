@@ -59,8 +59,8 @@ def test_tiny_run_gives_both_rows_per_size(monkeypatch, capsys):
         assert r["pooled_edges"] > 0
         assert r["budget"] == pytest.approx(r["pyg"] / bench.GOAL)
         assert all(r[p] >= 0 for p in bench.PHASES)
-        # medians per phase: their sum is near the step's median, never far above it
-        assert sum(r[p] for p in bench.PHASES) <= 1.5 * r["hipool"]
+        # each step's phases add up to it; the median of two is their mean, so the medians add up too
+        assert sum(r[p] for p in bench.PHASES) == pytest.approx(r["hipool"], rel=1e-9)
         assert r["hipool faults"] >= 0 and r["pyg faults"] >= 0
     out = capsys.readouterr().out
     assert "5x budget" in out and "after PyG" in out and "N=400" in out
