@@ -130,6 +130,17 @@ def random_graph(n: int, degree: int, generator):
     return coalesce(edge_index, num_nodes=n)
 
 
+def cell_graph(n: int, degree: int, features: int, seed: int):
+    """``(x, edge_index)`` of a cell at ``n`` nodes: :func:`random_graph` and Gaussian features
+    ``[n, features]``, both from one generator seeded ``seed + n`` (every script that measures a
+    pooler on one random graph builds it here, so they measure the same graph)."""
+    import torch
+
+    generator = torch.Generator().manual_seed(seed + n)
+    edge_index = random_graph(n, degree, generator)
+    return torch.randn(n, features, generator=generator), edge_index
+
+
 def json_lines(text) -> list:
     """The JSON objects (dicts) among the lines of a worker's stdout (str or bytes); other lines
     (progress, warnings) are skipped."""
@@ -211,9 +222,7 @@ def time_cell(args, make_step, backward_of, describe, tensor_peak: bool = False)
     baseline_kb = rss_kb()  # torch, PyG and hipool imported; no graph yet
     # (for a parent that kills the worker: what it saw resident minus this is a lower bound of the peak)
     print(json.dumps({"progress": "baseline", "baseline_MB": baseline_kb * 1024 / 1e6}), flush=True)
-    generator = torch.Generator().manual_seed(args.seed + n)
-    edge_index = random_graph(n, args.degree, generator)
-    x = torch.randn(n, args.features, generator=generator)
+    x, edge_index = cell_graph(n, args.degree, args.features, args.seed)
     batch = torch.zeros(n, dtype=torch.long)
     base_alloc = 0
     if cuda:

@@ -48,7 +48,7 @@ import sys
 import time
 from contextlib import contextmanager
 
-from _bench import add_device_option, fmt_table, probe_device, random_graph
+from _bench import add_device_option, cell_graph, fmt_table, probe_device
 
 GOAL = 5.0
 PHASES = ("product", "extraction", "other forward", "backward")
@@ -119,13 +119,11 @@ def measure(n: int, args) -> list:
 
     import hipool.nn.asap as asap
 
-    generator = torch.Generator().manual_seed(args.seed + n)  # as _bench.time_cell
-    edge_index = random_graph(n, args.degree, generator)
-    x = torch.randn(n, args.features, generator=generator)
+    x, edge_index = cell_graph(n, args.degree, args.features, args.seed)  # contraction.py's graph
     batch = torch.zeros(n, dtype=torch.long)
     device = torch.device(args.device)
     x, edge_index, batch = x.to(device).requires_grad_(), edge_index.to(device), batch.to(device)
-    sync = torch.cuda.synchronize if device.type == "cuda" else None
+    sync = torch.cuda.synchronize if device.type == "cuda" else lambda: None
     steps = {}
     for impl in ("pyg", "hipool"):
         torch.manual_seed(args.seed)
@@ -139,16 +137,13 @@ def measure(n: int, args) -> list:
             m.zero_grad(set_to_none=True)
         faults = resource.getrusage(resource.RUSAGE_SELF).ru_minflt
         with clocked(asap, ("_coarsen_csr", "_triple_product"), sync) as clock:
-            if sync is not None:
-                sync()
+            sync()
             start = time.perf_counter()
             out = step(x, edge_index, batch)
-            if sync is not None:
-                sync()
+            sync()
             forward = time.perf_counter() - start
             out[0].sum().backward()
-            if sync is not None:
-                sync()
+            sync()
             total = time.perf_counter() - start
         samples[impl].append(total)
         samples[f"{impl} faults"].append(resource.getrusage(resource.RUSAGE_SELF).ru_minflt - faults)
